@@ -1,0 +1,1142 @@
+/*
+ * store.c - the trust store and audit log on SQLite (see qrdesk/store.h).
+ *
+ * The only file in qrdesk that calls sqlite3_*.
+ *
+ * Invariants
+ *   - One struct store is one connection, used from one thread at a time
+ *     (opened SQLITE_OPEN_NOMUTEX).  Every statement is prepared once in
+ *     store_open, reset after each use and finalized in store_close.
+ *   - The file is in WAL mode with synchronous=FULL: a desk loses power
+ *     without warning, and a commit must survive that.  foreign_keys=ON,
+ *     busy_timeout 5000 ms.
+ *   - The schema is built by numbered migrations: migrations[i] brings
+ *     user_version from i to i+1, in its own BEGIN IMMEDIATE transaction that
+ *     also sets user_version.  A file newer than the code is never opened.
+ *   - Each apply is one BEGIN IMMEDIATE transaction that reads the installed
+ *     version inside it: older is refused (QD_ERR_ROLLBACK), equal writes
+ *     nothing, newer replaces the whole content.  A document is wholly in or
+ *     wholly out; versions never go down.
+ *   - meta.time_floor only ever rises (max(old, signed_at)), in the same
+ *     transaction as the apply that raises it.
+ *   - meta.revocation_count equals the row count of revocations: both are
+ *     written only by store_apply_revocations, in one transaction.
+ *   - The store holds no names and no passport numbers: revocations and the
+ *     audit log hold only truncated hashes of clearance numbers.
+ *   - No function logs or exits: each returns enum qd_err and, where it has
+ *     one, fills struct qd_errmsg.
+ *
+ * Schema (user_version 1)
+ *   root_keys   (kid BLOB, alg INT, public_key BLOB UNIQUE, pinned_at INT)
+ *               the pinned root(s); one in practice.
+ *   keys        (kid BLOB, alg INT, role INT, public_key BLOB, not_before INT,
+ *                not_after INT, status INT), index keys_kid on kid
+ *               the key set, in document order (rowid).
+ *   documents   (type INTEGER PRIMARY KEY, version INT, signed_at INT,
+ *                expires_at INT, sha256 BLOB, body BLOB)
+ *               one row per enum trust_doc_type: its freshness facts; body
+ *               holds the bytes of a policy or timestamp document.
+ *   revocations (hash BLOB PRIMARY KEY) WITHOUT ROWID
+ *               TRUST_HASH_LEN-byte hashes; a B-tree keyed on the hash.
+ *   meta        (name TEXT PRIMARY KEY, value)
+ *               "time_floor" (newest signed time seen, seconds) and
+ *               "revocation_count".
+ *   audit       (id INTEGER PRIMARY KEY, time_us INT, source TEXT,
+ *                verdict TEXT, reason TEXT, kid BLOB, clearance_hash BLOB,
+ *                desk TEXT, latency_us INT, uploaded_at INT NULL,
+ *                collected_at INT NULL)
+ * Enum values (alg, role, status, type) are stored as their integers.
+ */
+#include "qrdesk/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#define BUSY_TIMEOUT_MS 5000
+/* Truncate the WAL back to 64 MiB once a big apply has been checkpointed. */
+#define JOURNAL_SIZE_LIMIT_SQL "PRAGMA journal_size_limit = 67108864"
+
+/* migrations[i] brings user_version from i to i + 1. */
+static const char *const migrations[] = {
+        /* 0 -> 1: the first schema. */
+        "CREATE TABLE root_keys ("
+        " kid BLOB NOT NULL,"
+        " alg INTEGER NOT NULL,"
+        " public_key BLOB NOT NULL UNIQUE,"
+        " pinned_at INTEGER NOT NULL);"
+        "CREATE TABLE keys ("
+        " kid BLOB NOT NULL,"
+        " alg INTEGER NOT NULL,"
+        " role INTEGER NOT NULL,"
+        " public_key BLOB NOT NULL,"
+        " not_before INTEGER NOT NULL,"
+        " not_after INTEGER NOT NULL,"
+        " status INTEGER NOT NULL);"
+        "CREATE INDEX keys_kid ON keys(kid);"
+        "CREATE TABLE documents ("
+        " type INTEGER PRIMARY KEY CHECK (type BETWEEN 1 AND 4),"
+        " version INTEGER NOT NULL,"
+        " signed_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL,"
+        " sha256 BLOB NOT NULL,"
+        " body BLOB);"
+        "CREATE TABLE revocations (hash BLOB PRIMARY KEY) WITHOUT ROWID;"
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value);"
+        "CREATE TABLE audit ("
+        " id INTEGER PRIMARY KEY,"
+        " time_us INTEGER NOT NULL,"
+        " source TEXT,"
+        " verdict TEXT,"
+        " reason TEXT,"
+        " kid BLOB,"
+        " clearance_hash BLOB,"
+        " desk TEXT,"
+        " latency_us INTEGER NOT NULL,"
+        " uploaded_at INTEGER NULL,"
+        " collected_at INTEGER NULL);",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The statements, prepared once in store_open. */
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_USER_VERSION,
+	ST_ROOTS_LOAD,
+	ST_ROOT_INSERT,
+	ST_KEYS_LOAD,
+	ST_KEYS_DELETE,
+	ST_KEYS_INSERT,
+	ST_DOC_GET,
+	ST_DOC_BODY,
+	ST_DOC_UPSERT,
+	ST_META_GET,
+	ST_META_SET,
+	ST_FLOOR_RAISE,
+	ST_REV_CONTAINS,
+	ST_REV_DELETE,
+	ST_REV_INSERT,
+	ST_AUDIT_INSERT,
+	ST_AUDIT_COUNT,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
+        [ST_USER_VERSION] = "PRAGMA user_version",
+        [ST_ROOTS_LOAD] = "SELECT kid, alg, public_key FROM root_keys ORDER BY rowid",
+        [ST_ROOT_INSERT] = "INSERT INTO root_keys (kid, alg, public_key, pinned_at) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+        [ST_KEYS_LOAD] = "SELECT kid, alg, role, public_key, not_before, not_after, status "
+                         "FROM keys ORDER BY rowid",
+        [ST_KEYS_DELETE] = "DELETE FROM keys",
+        [ST_KEYS_INSERT] = "INSERT INTO keys (kid, alg, role, public_key, not_before, not_after, "
+                           "status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_DOC_GET] = "SELECT version, signed_at, expires_at FROM documents WHERE type = ?1",
+        [ST_DOC_BODY] = "SELECT body FROM documents WHERE type = ?1",
+        [ST_DOC_UPSERT] = "INSERT INTO documents (type, version, signed_at, expires_at, sha256, "
+                          "body) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                          "ON CONFLICT (type) DO UPDATE SET version = excluded.version, "
+                          "signed_at = excluded.signed_at, expires_at = excluded.expires_at, "
+                          "sha256 = excluded.sha256, body = excluded.body",
+        [ST_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+        [ST_META_SET] = "INSERT INTO meta (name, value) VALUES (?1, ?2) "
+                        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [ST_FLOOR_RAISE] = "INSERT INTO meta (name, value) VALUES ('time_floor', ?1) "
+                           "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+        [ST_REV_CONTAINS] = "SELECT 1 FROM revocations WHERE hash = ?1",
+        [ST_REV_DELETE] = "DELETE FROM revocations",
+        [ST_REV_INSERT] = "INSERT INTO revocations (hash) VALUES (?1)",
+        [ST_AUDIT_INSERT] = "INSERT INTO audit (time_us, source, verdict, reason, kid, "
+                            "clearance_hash, desk, latency_us) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
+};
+
+struct store {
+	sqlite3 *db;
+	bool readonly;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+/* Our own names: firmware/trust.c's table is not ours to depend on here. */
+static const char *doc_name(enum trust_doc_type type)
+{
+	switch (type) {
+	case TRUST_DOC_KEYSET:
+		return "keyset";
+	case TRUST_DOC_REVOCATIONS:
+		return "revocations";
+	case TRUST_DOC_POLICY:
+		return "policy";
+	case TRUST_DOC_TIMESTAMP:
+		return "timestamp";
+	}
+	return "document";
+}
+
+static bool doc_type_valid(enum trust_doc_type type)
+{
+	return type >= TRUST_DOC_KEYSET && type <= TRUST_DOC_TIMESTAMP;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Reset a statement whose outcome has already been judged. */
+static void stmt_done(sqlite3_stmt *s)
+{
+	/* sqlite3_reset repeats the error of the last step, already handled. */
+	(void)sqlite3_reset(s);
+}
+
+/* Fill why with what SQLite said and return QD_ERR_STORE. */
+static enum qd_err sql_fail(struct store *store, struct qd_errmsg *why, const char *what)
+{
+	qd_errmsg_set(why, "%s: %s", what, sqlite3_errmsg(store->db));
+	return QD_ERR_STORE;
+}
+
+/* Run a statement that returns no row. */
+static int step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Run a statement returning one integer (or none: *present = false). */
+static int step_int(sqlite3_stmt *s, int64_t *value, bool *present)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int64(s, 0);
+		*present = true;
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		*present = false;
+		rc = SQLITE_OK;
+	}
+	stmt_done(s);
+	return rc;
+}
+
+static int bind_blob_or_null(sqlite3_stmt *s, int i, const void *p, size_t len)
+{
+	if (p == NULL)
+		return sqlite3_bind_null(s, i);
+	if (len == 0)
+		return sqlite3_bind_zeroblob(s, i, 0);
+	if (len > INT_MAX)
+		return SQLITE_TOOBIG;
+	return sqlite3_bind_blob(s, i, p, (int)len, SQLITE_STATIC);
+}
+
+static int bind_text_or_null(sqlite3_stmt *s, int i, const char *text)
+{
+	if (text == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+}
+
+static int tx_begin(struct store *store)
+{
+	return step_done(store->st[ST_BEGIN]);
+}
+
+static int tx_commit(struct store *store)
+{
+	return step_done(store->st[ST_COMMIT]);
+}
+
+/*
+ * Roll back if a transaction is still open.  Some errors (SQLITE_FULL,
+ * SQLITE_IOERR...) have already rolled it back; ROLLBACK would then fail.
+ */
+static void tx_rollback(struct store *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		(void)step_done(store->st[ST_ROLLBACK]); /* nothing more we can do */
+}
+
+/* Report the SQLite error, then roll back (which would overwrite it). */
+static enum qd_err tx_fail(struct store *store, struct qd_errmsg *why, const char *what)
+{
+	enum qd_err err = sql_fail(store, why, what);
+	tx_rollback(store);
+	return err;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* ---- open, migrate, close ---------------------------------------------- */
+
+static int read_user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int(s, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_ERROR;
+	}
+	int frc = sqlite3_finalize(s);
+	return rc != SQLITE_OK ? rc : frc;
+}
+
+static enum qd_err too_new(const char *path, int version, struct qd_errmsg *why)
+{
+	qd_errmsg_set(why,
+	              "%s has schema version %d, newer than this firmware knows (%d): "
+	              "refusing to open it (update the firmware)",
+	              path, version, SCHEMA_VERSION);
+	return QD_ERR_UNSUPPORTED;
+}
+
+static enum qd_err migrate(sqlite3 *db, const char *path, int version, struct qd_errmsg *why)
+{
+	while (version < SCHEMA_VERSION) {
+		const char *what = "begin";
+		int rc = exec_sql(db, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK)
+			goto fail;
+		/* Another connection may have migrated while we waited. */
+		what = "read user_version";
+		int now = 0;
+		rc = read_user_version(db, &now);
+		if (rc != SQLITE_OK)
+			goto fail;
+		if (now != version) {
+			what = "commit";
+			rc = exec_sql(db, "COMMIT");
+			if (rc != SQLITE_OK)
+				goto fail;
+			if (now > SCHEMA_VERSION)
+				return too_new(path, now, why);
+			version = now;
+			continue;
+		}
+		what = "apply";
+		rc = exec_sql(db, migrations[version]);
+		if (rc != SQLITE_OK)
+			goto fail;
+		char set[64];
+		snprintf(set, sizeof(set), "PRAGMA user_version = %d", version + 1);
+		what = "set user_version";
+		rc = exec_sql(db, set);
+		if (rc != SQLITE_OK)
+			goto fail;
+		what = "commit";
+		rc = exec_sql(db, "COMMIT");
+		if (rc != SQLITE_OK)
+			goto fail;
+		version++;
+		continue;
+	fail:
+		qd_errmsg_set(why, "%s: migration %d -> %d failed (%s): %s", path, version,
+		              version + 1, what, sqlite3_errmsg(db));
+		if (!sqlite3_get_autocommit(db))
+			(void)exec_sql(db, "ROLLBACK"); /* the error is already reported */
+		return QD_ERR_STORE;
+	}
+	return QD_OK;
+}
+
+/* A PRAGMA that answers one row: run it and return the text of that row. */
+static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	out[0] = '\0';
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+		if (t != NULL)
+			snprintf(out, cap, "%s", (const char *)t);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	int frc = sqlite3_finalize(s);
+	return rc != SQLITE_OK ? rc : frc;
+}
+
+static enum qd_err configure(sqlite3 *db, const char *path, bool readonly, struct qd_errmsg *why)
+{
+	int rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (!readonly) {
+		char mode[32];
+		rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+		if (rc != SQLITE_OK)
+			goto fail;
+		if (strcmp(mode, "wal") != 0) {
+			qd_errmsg_set(why, "%s: cannot switch to WAL journal mode (still %s)", path,
+			              mode);
+			return QD_ERR_STORE;
+		}
+		char ignored[32];
+		rc = pragma_text(db, JOURNAL_SIZE_LIMIT_SQL, ignored, sizeof(ignored));
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	rc = exec_sql(db, "PRAGMA synchronous = FULL");
+	if (rc != SQLITE_OK)
+		goto fail;
+	rc = exec_sql(db, "PRAGMA foreign_keys = ON");
+	if (rc != SQLITE_OK)
+		goto fail;
+	return QD_OK;
+fail:
+	qd_errmsg_set(why, "%s: %s", path, sqlite3_errmsg(db));
+	return QD_ERR_STORE;
+}
+
+enum qd_err store_open(const char *path, enum store_mode mode, struct store **out,
+                       struct qd_errmsg *why)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL) {
+		qd_errmsg_set(why, "store_open: no path or no result pointer");
+		return QD_ERR_ARG;
+	}
+	int flags = SQLITE_OPEN_NOMUTEX;
+	switch (mode) {
+	case STORE_OPEN_CREATE:
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		break;
+	case STORE_OPEN_READWRITE:
+		flags |= SQLITE_OPEN_READWRITE;
+		break;
+	case STORE_OPEN_READONLY:
+		flags |= SQLITE_OPEN_READONLY;
+		break;
+	default:
+		qd_errmsg_set(why, "store_open: unknown mode %d", (int)mode);
+		return QD_ERR_ARG;
+	}
+	struct store *store = calloc(1, sizeof(*store));
+	if (store == NULL) {
+		qd_errmsg_set(why, "store_open: out of memory");
+		return QD_ERR_NOMEM;
+	}
+	store->readonly = mode == STORE_OPEN_READONLY;
+
+	enum qd_err err;
+	int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		if (store->db == NULL) {
+			qd_errmsg_set(why, "%s: cannot open: out of memory", path);
+			err = QD_ERR_NOMEM;
+		} else if ((rc & 0xff) == SQLITE_CANTOPEN) {
+			int sys = sqlite3_system_errno(store->db);
+			qd_errmsg_set(why, "%s: cannot open: %s%s%s", path,
+			              sqlite3_errmsg(store->db), sys != 0 ? ": " : "",
+			              sys != 0 ? strerror(sys) : "");
+			err = sys == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
+		} else {
+			qd_errmsg_set(why, "%s: cannot open: %s", path, sqlite3_errmsg(store->db));
+			err = QD_ERR_STORE;
+		}
+		goto fail;
+	}
+	err = configure(store->db, path, store->readonly, why);
+	if (err != QD_OK)
+		goto fail;
+
+	int version = 0;
+	rc = read_user_version(store->db, &version);
+	if (rc != SQLITE_OK) {
+		qd_errmsg_set(why, "%s: cannot read the schema version: %s", path,
+		              sqlite3_errmsg(store->db));
+		err = QD_ERR_STORE;
+		goto fail;
+	}
+	if (version > SCHEMA_VERSION) {
+		err = too_new(path, version, why);
+		goto fail;
+	}
+	if (version < SCHEMA_VERSION) {
+		if (store->readonly) {
+			qd_errmsg_set(why,
+			              "%s is at schema version %d, this firmware needs %d: "
+			              "open it read-write once to migrate it",
+			              path, version, SCHEMA_VERSION);
+			err = QD_ERR_STORE;
+			goto fail;
+		}
+		err = migrate(store->db, path, version, why);
+		if (err != QD_OK)
+			goto fail;
+	}
+
+	for (int i = 0; i < ST_COUNT; i++) {
+		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                        &store->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			qd_errmsg_set(why, "%s: cannot prepare \"%s\": %s", path, stmt_sql[i],
+			              sqlite3_errmsg(store->db));
+			err = QD_ERR_STORE;
+			goto fail;
+		}
+	}
+	*out = store;
+	return QD_OK;
+fail:
+	store_close(store);
+	return err;
+}
+
+void store_close(struct store *store)
+{
+	if (store == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++) {
+		/* finalize returns the last step's error, judged when it happened */
+		(void)sqlite3_finalize(store->st[i]);
+		store->st[i] = NULL;
+	}
+	if (store->db != NULL) {
+		/*
+		 * All statements are finalized, so close cannot be SQLITE_BUSY;
+		 * any other failure leaves nothing for us to do but let go.
+		 */
+		(void)sqlite3_close(store->db);
+	}
+	free(store);
+}
+
+int store_schema_version(struct store *store)
+{
+	if (store == NULL)
+		return -1;
+	int64_t v = 0;
+	bool present = false;
+	if (step_int(store->st[ST_USER_VERSION], &v, &present) != SQLITE_OK || !present)
+		return -1;
+	return (int)v;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+static bool key_shape_ok(const struct trust_key *k)
+{
+	return k->kid_len <= TRUST_KID_MAX && k->public_len >= 1 &&
+	       k->public_len <= SIGNATURE_PUBLIC_MAX;
+}
+
+/* Copy a blob column into out (cap bytes); false if it does not fit. */
+static bool column_blob(sqlite3_stmt *s, int col, uint8_t *out, size_t cap, uint8_t *len)
+{
+	int n = sqlite3_column_bytes(s, col);
+	const void *p = sqlite3_column_blob(s, col);
+	if (n < 0 || (size_t)n > cap || n > UINT8_MAX)
+		return false;
+	if (n > 0 && p == NULL)
+		return false; /* out of memory while reading */
+	if (n > 0)
+		memcpy(out, p, (size_t)n);
+	*len = (uint8_t)n;
+	return true;
+}
+
+enum qd_err store_root_pin(struct store *store, const struct trust_key *root, struct qd_errmsg *why)
+{
+	if (store == NULL || root == NULL || !key_shape_ok(root)) {
+		qd_errmsg_set(why, "store_root_pin: missing store or malformed root key");
+		return QD_ERR_ARG;
+	}
+	if (store->readonly) {
+		qd_errmsg_set(why, "the store is open read-only");
+		return QD_ERR_ARG;
+	}
+	if (tx_begin(store) != SQLITE_OK)
+		return sql_fail(store, why, "cannot begin the root pin");
+
+	sqlite3_stmt *s = store->st[ST_ROOTS_LOAD];
+	bool same = false, other = false;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(s, 2);
+		const void *p = sqlite3_column_blob(s, 2);
+		if (sqlite3_column_int64(s, 1) == root->alg && n == root->public_len && p != NULL &&
+		    memcmp(p, root->public_key, root->public_len) == 0)
+			same = true;
+		else
+			other = true;
+	}
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return tx_fail(store, why, "cannot read the pinned roots");
+	if (same || other) {
+		tx_rollback(store);
+		if (same && !other)
+			return QD_OK;
+		qd_errmsg_set(why, "a different root key is already pinned; rotate it with a "
+		                   "signed root document");
+		return QD_ERR_EXISTS;
+	}
+
+	s = store->st[ST_ROOT_INSERT];
+	if (bind_blob_or_null(s, 1, root->kid, root->kid_len) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, root->alg) != SQLITE_OK ||
+	    bind_blob_or_null(s, 3, root->public_key, root->public_len) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 4, (int64_t)time(NULL)) != SQLITE_OK || step_done(s) != SQLITE_OK)
+		return tx_fail(store, why, "cannot pin the root key");
+	if (tx_commit(store) != SQLITE_OK)
+		return tx_fail(store, why, "cannot commit the root pin");
+	return QD_OK;
+}
+
+enum qd_err store_roots_load(struct store *store, struct trust_key *out, size_t cap, size_t *count)
+{
+	if (count != NULL)
+		*count = 0;
+	if (store == NULL || count == NULL || (out == NULL && cap > 0))
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = store->st[ST_ROOTS_LOAD];
+	enum qd_err err = QD_OK;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			err = QD_ERR_TOO_LARGE;
+			break;
+		}
+		struct trust_key *k = &out[n];
+		memset(k, 0, sizeof(*k));
+		k->alg = sqlite3_column_int64(s, 1);
+		k->role = KEY_ROLE_ROOT;
+		k->status = KEY_STATUS_ACTIVE;
+		k->not_before = INT64_MIN; /* a pinned root has no window */
+		k->not_after = INT64_MAX;
+		if (!column_blob(s, 0, k->kid, sizeof(k->kid), &k->kid_len) ||
+		    !column_blob(s, 2, k->public_key, sizeof(k->public_key), &k->public_len)) {
+			err = QD_ERR_STORE;
+			break;
+		}
+		n++;
+	}
+	if (err == QD_OK && rc != SQLITE_DONE)
+		err = QD_ERR_STORE;
+	stmt_done(s);
+	*count = n;
+	return err;
+}
+
+enum qd_err store_keys_load(struct store *store, struct trust_key *out, size_t cap, size_t *count)
+{
+	if (count != NULL)
+		*count = 0;
+	if (store == NULL || count == NULL || (out == NULL && cap > 0))
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = store->st[ST_KEYS_LOAD];
+	enum qd_err err = QD_OK;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			err = QD_ERR_TOO_LARGE;
+			break;
+		}
+		struct trust_key *k = &out[n];
+		memset(k, 0, sizeof(*k));
+		k->alg = sqlite3_column_int64(s, 1);
+		k->role = (enum key_role)sqlite3_column_int(s, 2);
+		k->not_before = sqlite3_column_int64(s, 4);
+		k->not_after = sqlite3_column_int64(s, 5);
+		k->status = (enum key_status)sqlite3_column_int(s, 6);
+		if (!column_blob(s, 0, k->kid, sizeof(k->kid), &k->kid_len) ||
+		    !column_blob(s, 3, k->public_key, sizeof(k->public_key), &k->public_len)) {
+			err = QD_ERR_STORE;
+			break;
+		}
+		n++;
+	}
+	if (err == QD_OK && rc != SQLITE_DONE)
+		err = QD_ERR_STORE;
+	stmt_done(s);
+	*count = n;
+	return err;
+}
+
+/* ---- freshness, time floor, bodies ------------------------------------- */
+
+enum qd_err store_freshness_get(struct store *store, enum trust_doc_type type,
+                                struct trust_freshness *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (store == NULL || out == NULL || !doc_type_valid(type))
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = store->st[ST_DOC_GET];
+	if (sqlite3_bind_int(s, 1, (int)type) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->present = true;
+		out->version = (uint64_t)sqlite3_column_int64(s, 0);
+		out->signed_at = sqlite3_column_int64(s, 1);
+		out->expires_at = sqlite3_column_int64(s, 2);
+	}
+	stmt_done(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+static int meta_get(struct store *store, const char *name, int64_t *value, bool *present)
+{
+	sqlite3_stmt *s = store->st[ST_META_GET];
+	int rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return rc;
+	return step_int(s, value, present);
+}
+
+enum qd_err store_time_floor_get(struct store *store, int64_t *floor)
+{
+	if (floor != NULL)
+		*floor = 0;
+	if (store == NULL || floor == NULL)
+		return QD_ERR_ARG;
+	bool present = false;
+	if (meta_get(store, "time_floor", floor, &present) != SQLITE_OK)
+		return QD_ERR_STORE;
+	if (!present)
+		*floor = 0;
+	return QD_OK;
+}
+
+enum qd_err store_document_body(struct store *store, enum trust_doc_type type, uint8_t **blob,
+                                size_t *len)
+{
+	if (blob != NULL)
+		*blob = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (store == NULL || blob == NULL || len == NULL ||
+	    (type != TRUST_DOC_POLICY && type != TRUST_DOC_TIMESTAMP))
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = store->st[ST_DOC_BODY];
+	if (sqlite3_bind_int(s, 1, (int)type) != SQLITE_OK)
+		return QD_ERR_STORE;
+	enum qd_err err = QD_OK;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		err = QD_ERR_NOT_FOUND;
+	} else if (rc != SQLITE_ROW) {
+		err = QD_ERR_STORE;
+	} else {
+		const void *p = sqlite3_column_blob(s, 0);
+		int n = sqlite3_column_bytes(s, 0);
+		if (n > 0 && p == NULL) {
+			err = QD_ERR_NOMEM;
+		} else {
+			uint8_t *copy = malloc(n > 0 ? (size_t)n : 1);
+			if (copy == NULL) {
+				err = QD_ERR_NOMEM;
+			} else {
+				if (n > 0)
+					memcpy(copy, p, (size_t)n);
+				*blob = copy;
+				*len = (size_t)n;
+			}
+		}
+	}
+	stmt_done(s);
+	return err;
+}
+
+/* ---- revocations ------------------------------------------------------- */
+
+enum qd_err store_revocation_contains(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
+                                      bool *revoked)
+{
+	if (revoked != NULL)
+		*revoked = false;
+	if (store == NULL || hash == NULL || revoked == NULL)
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = store->st[ST_REV_CONTAINS];
+	if (sqlite3_bind_blob(s, 1, hash, TRUST_HASH_LEN, SQLITE_STATIC) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s); /* rc below says how the step went */
+	if (rc == SQLITE_ROW)
+		*revoked = true;
+	else if (rc != SQLITE_DONE)
+		return QD_ERR_STORE;
+	return QD_OK;
+}
+
+enum qd_err store_revocation_count(struct store *store, uint64_t *count)
+{
+	if (count != NULL)
+		*count = 0;
+	if (store == NULL || count == NULL)
+		return QD_ERR_ARG;
+	int64_t n = 0;
+	bool present = false;
+	if (meta_get(store, "revocation_count", &n, &present) != SQLITE_OK)
+		return QD_ERR_STORE;
+	*count = present && n > 0 ? (uint64_t)n : 0;
+	return QD_OK;
+}
+
+/* ---- applies ----------------------------------------------------------- */
+
+static enum qd_err check_meta(struct store *store, const struct store_doc_meta *meta,
+                              bool (*type_ok)(enum trust_doc_type), const char *fn,
+                              struct qd_errmsg *why)
+{
+	if (store == NULL || meta == NULL) {
+		qd_errmsg_set(why, "%s: missing store or document meta", fn);
+		return QD_ERR_ARG;
+	}
+	if (!type_ok(meta->type)) {
+		qd_errmsg_set(why, "%s: cannot apply a document of type %d here", fn,
+		              (int)meta->type);
+		return QD_ERR_ARG;
+	}
+	if (meta->version > (uint64_t)INT64_MAX) {
+		qd_errmsg_set(why, "%s version %" PRIu64 " is beyond what the store can hold",
+		              doc_name(meta->type), meta->version);
+		return QD_ERR_ARG;
+	}
+	if (store->readonly) {
+		qd_errmsg_set(why, "cannot apply the %s: the store is open read-only",
+		              doc_name(meta->type));
+		return QD_ERR_ARG;
+	}
+	return QD_OK;
+}
+
+/*
+ * Begin the apply and compare versions.  QD_OK with *proceed = true: the
+ * transaction is open and the content is to be replaced.  Otherwise the
+ * transaction is closed and the return value is the apply's result.
+ */
+static enum qd_err apply_begin(struct store *store, const struct store_doc_meta *meta,
+                               bool *unchanged, bool *proceed, struct qd_errmsg *why)
+{
+	*proceed = false;
+	*unchanged = false;
+	if (tx_begin(store) != SQLITE_OK)
+		return sql_fail(store, why, "cannot begin the apply");
+	sqlite3_stmt *s = store->st[ST_DOC_GET];
+	if (sqlite3_bind_int(s, 1, (int)meta->type) != SQLITE_OK)
+		return tx_fail(store, why, "cannot read the installed version");
+	int64_t installed = 0;
+	bool present = false;
+	if (step_int(s, &installed, &present) != SQLITE_OK)
+		return tx_fail(store, why, "cannot read the installed version");
+	if (present && (uint64_t)installed > meta->version) {
+		tx_rollback(store);
+		qd_errmsg_set(why,
+		              "%s version %" PRIu64 " is older than installed version %" PRId64,
+		              doc_name(meta->type), meta->version, installed);
+		return QD_ERR_ROLLBACK;
+	}
+	if (present && (uint64_t)installed == meta->version) {
+		tx_rollback(store);
+		*unchanged = true;
+		return QD_OK;
+	}
+	*proceed = true;
+	return QD_OK;
+}
+
+/* Record the document row, raise the time floor, commit. */
+static enum qd_err apply_finish(struct store *store, const struct store_doc_meta *meta,
+                                const uint8_t *body, size_t body_len, bool has_body,
+                                struct qd_errmsg *why)
+{
+	sqlite3_stmt *s = store->st[ST_DOC_UPSERT];
+	int rc = sqlite3_bind_int(s, 1, (int)meta->type);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, (int64_t)meta->version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, meta->signed_at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 4, meta->expires_at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(s, 5, meta->sha256, (int)sizeof(meta->sha256),
+		                       SQLITE_STATIC);
+	if (rc == SQLITE_OK) {
+		if (!has_body)
+			rc = sqlite3_bind_null(s, 6);
+		else if (body_len == 0)
+			rc = sqlite3_bind_zeroblob(s, 6, 0);
+		else
+			rc = sqlite3_bind_blob(s, 6, body, (int)body_len, SQLITE_STATIC);
+	}
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	if (rc != SQLITE_OK)
+		return tx_fail(store, why, "cannot record the document");
+
+	s = store->st[ST_FLOOR_RAISE];
+	if (sqlite3_bind_int64(s, 1, meta->signed_at) != SQLITE_OK || step_done(s) != SQLITE_OK)
+		return tx_fail(store, why, "cannot raise the time floor");
+	if (tx_commit(store) != SQLITE_OK)
+		return tx_fail(store, why, "cannot commit the apply");
+	return QD_OK;
+}
+
+static bool is_keyset(enum trust_doc_type t)
+{
+	return t == TRUST_DOC_KEYSET;
+}
+
+static bool is_revocations(enum trust_doc_type t)
+{
+	return t == TRUST_DOC_REVOCATIONS;
+}
+
+static bool is_body_doc(enum trust_doc_type t)
+{
+	return t == TRUST_DOC_POLICY || t == TRUST_DOC_TIMESTAMP;
+}
+
+enum qd_err store_apply_keyset(struct store *store, const struct store_doc_meta *meta,
+                               const struct trust_key *keys, size_t count, bool *unchanged,
+                               struct qd_errmsg *why)
+{
+	bool dummy;
+	if (unchanged == NULL)
+		unchanged = &dummy;
+	*unchanged = false;
+	enum qd_err err = check_meta(store, meta, is_keyset, "store_apply_keyset", why);
+	if (err != QD_OK)
+		return err;
+	if (count > TRUST_KEYS_MAX) {
+		qd_errmsg_set(why,
+		              "keyset version %" PRIu64 " has %zu keys, more than the %d allowed",
+		              meta->version, count, TRUST_KEYS_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	if (keys == NULL && count > 0) {
+		qd_errmsg_set(why, "store_apply_keyset: no keys array");
+		return QD_ERR_ARG;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct trust_key *k = &keys[i];
+		if (!key_shape_ok(k) || k->role < KEY_ROLE_ROOT || k->role > KEY_ROLE_UPDATE ||
+		    (k->status != KEY_STATUS_ACTIVE && k->status != KEY_STATUS_REVOKED)) {
+			qd_errmsg_set(why, "keyset version %" PRIu64 ": key %zu is malformed",
+			              meta->version, i);
+			return QD_ERR_ARG;
+		}
+	}
+
+	bool proceed;
+	err = apply_begin(store, meta, unchanged, &proceed, why);
+	if (err != QD_OK || !proceed)
+		return err;
+
+	if (step_done(store->st[ST_KEYS_DELETE]) != SQLITE_OK)
+		return tx_fail(store, why, "cannot clear the old key set");
+	sqlite3_stmt *s = store->st[ST_KEYS_INSERT];
+	for (size_t i = 0; i < count; i++) {
+		const struct trust_key *k = &keys[i];
+		int rc = bind_blob_or_null(s, 1, k->kid, k->kid_len);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 2, k->alg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int(s, 3, (int)k->role);
+		if (rc == SQLITE_OK)
+			rc = bind_blob_or_null(s, 4, k->public_key, k->public_len);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 5, k->not_before);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 6, k->not_after);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int(s, 7, (int)k->status);
+		if (rc == SQLITE_OK)
+			rc = step_done(s);
+		if (rc != SQLITE_OK)
+			return tx_fail(store, why, "cannot store the key set");
+	}
+	return apply_finish(store, meta, NULL, 0, false, why);
+}
+
+enum qd_err store_apply_revocations(struct store *store, const struct store_doc_meta *meta,
+                                    const uint8_t *hashes, size_t count, bool *unchanged,
+                                    struct qd_errmsg *why)
+{
+	bool dummy;
+	if (unchanged == NULL)
+		unchanged = &dummy;
+	*unchanged = false;
+	enum qd_err err = check_meta(store, meta, is_revocations, "store_apply_revocations", why);
+	if (err != QD_OK)
+		return err;
+	if (count > SIZE_MAX / TRUST_HASH_LEN || (uint64_t)count > (uint64_t)INT64_MAX) {
+		qd_errmsg_set(why, "revocations version %" PRIu64 ": %zu hashes is too many",
+		              meta->version, count);
+		return QD_ERR_TOO_LARGE;
+	}
+	if (hashes == NULL && count > 0) {
+		qd_errmsg_set(why, "store_apply_revocations: no hashes");
+		return QD_ERR_ARG;
+	}
+
+	bool proceed;
+	err = apply_begin(store, meta, unchanged, &proceed, why);
+	if (err != QD_OK || !proceed)
+		return err;
+
+	if (step_done(store->st[ST_REV_DELETE]) != SQLITE_OK)
+		return tx_fail(store, why, "cannot clear the old revocation list");
+	sqlite3_stmt *s = store->st[ST_REV_INSERT];
+	for (size_t i = 0; i < count; i++) {
+		int rc = sqlite3_bind_blob(s, 1, hashes + i * TRUST_HASH_LEN, TRUST_HASH_LEN,
+		                           SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(s);
+		(void)sqlite3_reset(s); /* rc says how the step went */
+		if (rc != SQLITE_DONE) {
+			char what[96];
+			snprintf(what, sizeof(what),
+			         "cannot store revocation %zu of %zu (a duplicate?)", i + 1, count);
+			if (rc == SQLITE_CONSTRAINT)
+				return tx_fail(store, why, what);
+			return tx_fail(store, why, "cannot store the revocation list");
+		}
+	}
+	s = store->st[ST_META_SET];
+	if (sqlite3_bind_text(s, 1, "revocation_count", -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, (int64_t)count) != SQLITE_OK || step_done(s) != SQLITE_OK)
+		return tx_fail(store, why, "cannot record the revocation count");
+	return apply_finish(store, meta, NULL, 0, false, why);
+}
+
+enum qd_err store_apply_document(struct store *store, const struct store_doc_meta *meta,
+                                 const uint8_t *body, size_t body_len, bool *unchanged,
+                                 struct qd_errmsg *why)
+{
+	bool dummy;
+	if (unchanged == NULL)
+		unchanged = &dummy;
+	*unchanged = false;
+	enum qd_err err = check_meta(store, meta, is_body_doc, "store_apply_document", why);
+	if (err != QD_OK)
+		return err;
+	if (body == NULL && body_len > 0) {
+		qd_errmsg_set(why, "store_apply_document: no body but a length of %zu", body_len);
+		return QD_ERR_ARG;
+	}
+	if (body_len > INT_MAX) {
+		qd_errmsg_set(why, "%s version %" PRIu64 ": a body of %zu bytes is too large",
+		              doc_name(meta->type), meta->version, body_len);
+		return QD_ERR_TOO_LARGE;
+	}
+	bool proceed;
+	err = apply_begin(store, meta, unchanged, &proceed, why);
+	if (err != QD_OK || !proceed)
+		return err;
+	return apply_finish(store, meta, body, body_len, true, why);
+}
+
+/* ---- the trust view ---------------------------------------------------- */
+
+static enum qd_err view_revocation_contains(void *ctx, const uint8_t hash[TRUST_HASH_LEN],
+                                            bool *revoked)
+{
+	return store_revocation_contains(ctx, hash, revoked);
+}
+
+enum qd_err store_trust_load(struct store *store, struct store_trust *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (store == NULL || out == NULL)
+		return QD_ERR_ARG;
+	size_t n = 0;
+	enum qd_err err = store_keys_load(store, out->keys, TRUST_KEYS_MAX, &n);
+	if (err != QD_OK)
+		return err;
+	struct trust_view *v = &out->view;
+	v->keys = out->keys;
+	v->n_keys = n;
+	if ((err = store_freshness_get(store, TRUST_DOC_KEYSET, &v->keyset)) != QD_OK ||
+	    (err = store_freshness_get(store, TRUST_DOC_REVOCATIONS, &v->revocations)) != QD_OK ||
+	    (err = store_freshness_get(store, TRUST_DOC_POLICY, &v->policy)) != QD_OK ||
+	    (err = store_freshness_get(store, TRUST_DOC_TIMESTAMP, &v->timestamp)) != QD_OK ||
+	    (err = store_time_floor_get(store, &v->time_floor)) != QD_OK)
+		return err;
+	v->revocation_contains = view_revocation_contains;
+	v->revocation_ctx = store;
+	return QD_OK;
+}
+
+/* ---- audit ------------------------------------------------------------- */
+
+enum qd_err store_audit_append(struct store *store, const struct audit_record *rec, int64_t *row_id)
+{
+	if (row_id != NULL)
+		*row_id = 0;
+	if (store == NULL || rec == NULL || (rec->kid != NULL && rec->kid_len > TRUST_KID_MAX) ||
+	    store->readonly)
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = store->st[ST_AUDIT_INSERT];
+	int rc = sqlite3_bind_int64(s, 1, rec->time_us);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 2, rec->source);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 3, rec->verdict);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 4, rec->reason);
+	if (rc == SQLITE_OK)
+		rc = bind_blob_or_null(s, 5, rec->kid, rec->kid_len);
+	if (rc == SQLITE_OK)
+		rc = bind_blob_or_null(s, 6, rec->clearance_hash,
+		                       rec->clearance_hash != NULL ? TRUST_HASH_LEN : 0);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 7, rec->desk);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 8, rec->latency_us);
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	/* The pointers bound above belong to the caller: do not keep them. */
+	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
+		rc = SQLITE_ERROR;
+	if (rc != SQLITE_OK)
+		return QD_ERR_STORE;
+	if (row_id != NULL)
+		*row_id = sqlite3_last_insert_rowid(store->db);
+	return QD_OK;
+}
+
+enum qd_err store_audit_count(struct store *store, uint64_t *count)
+{
+	if (count != NULL)
+		*count = 0;
+	if (store == NULL || count == NULL)
+		return QD_ERR_ARG;
+	int64_t n = 0;
+	bool present = false;
+	if (step_int(store->st[ST_AUDIT_COUNT], &n, &present) != SQLITE_OK || !present)
+		return QD_ERR_STORE;
+	*count = n > 0 ? (uint64_t)n : 0;
+	return QD_OK;
+}

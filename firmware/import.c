@@ -1,0 +1,256 @@
+/*
+ * import.c - the single way trust data enters a desk: verify, then apply.
+ * See import.h for the steps.  Nothing reaches the store before the
+ * signature, the signer's role and window, and the payload all check out.
+ */
+#include "qrdesk/import.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qrdesk/cose.h"
+#include "qrdesk/digest.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/trustdoc.h"
+
+/* Pinned roots and key-set keys, the candidates for a document's signer. */
+struct signer_pool {
+	struct trust_key keys[TRUST_KEYS_MAX * 2];
+	size_t count;
+};
+
+static void kid_hex(const uint8_t *kid, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 3 <= cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%02x", kid[i]);
+	if (o < cap)
+		out[o] = '\0';
+}
+
+static enum qd_err load_pool(struct store *store, struct signer_pool *pool, struct qd_errmsg *why)
+{
+	size_t roots = 0, keys = 0;
+	enum qd_err rc = store_roots_load(store, pool->keys, TRUST_KEYS_MAX, &roots);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "cannot read pinned roots: %s", qd_err_name(rc));
+		return rc;
+	}
+	if (roots == 0) {
+		qd_errmsg_set(why, "the store has no pinned root key: run qrdeskctl provision first");
+		return QD_ERR_NOT_PROVISIONED;
+	}
+	for (size_t i = 0; i < roots; i++)
+		pool->keys[i].role = KEY_ROLE_ROOT;
+	rc = store_keys_load(store, pool->keys + roots, TRUST_KEYS_MAX, &keys);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "cannot read the key set: %s", qd_err_name(rc));
+		return rc;
+	}
+	pool->count = roots + keys;
+	return QD_OK;
+}
+
+/* The first pool key with msg's kid and alg that verifies it, or NULL. */
+static const struct trust_key *find_signer(const struct cose_sign1 *msg,
+					   const struct signer_pool *pool)
+{
+	for (size_t i = 0; i < pool->count; i++) {
+		const struct trust_key *k = &pool->keys[i];
+		if (k->kid_len != msg->kid_len || memcmp(k->kid, msg->kid, msg->kid_len) != 0 ||
+		    k->alg != msg->alg)
+			continue;
+		if (cose_sign1_verify(msg, NULL, 0, k->public_key, k->public_len) == QD_OK)
+			return k;
+	}
+	return NULL;
+}
+
+static enum qd_err apply(struct store *store, const struct trustdoc *doc,
+			 const struct store_doc_meta *meta, struct import_result *res,
+			 struct qd_errmsg *why)
+{
+	switch (doc->header.type) {
+	case TRUST_DOC_KEYSET:
+		res->entries = doc->body.keyset.count;
+		return store_apply_keyset(store, meta, doc->body.keyset.keys,
+					  doc->body.keyset.count, &res->unchanged, why);
+	case TRUST_DOC_REVOCATIONS:
+		res->entries = doc->body.revocations.count;
+		return store_apply_revocations(store, meta, doc->body.revocations.hashes,
+					       doc->body.revocations.count, &res->unchanged, why);
+	case TRUST_DOC_POLICY:
+		return store_apply_document(store, meta, doc->body.policy.body,
+					    doc->body.policy.body_len, &res->unchanged, why);
+	case TRUST_DOC_TIMESTAMP:
+		res->entries = doc->body.timestamp.count;
+		/* The timestamp's own bytes are its body: sync compares against them. */
+		return store_apply_document(store, meta, NULL, 0, &res->unchanged, why);
+	}
+	qd_errmsg_set(why, "unknown document type");
+	return QD_ERR_FORMAT;
+}
+
+enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t len,
+			    int64_t clock_now, struct import_result *result, struct qd_errmsg *why)
+{
+	memset(result, 0, sizeof(*result));
+	if (len > IMPORT_FILE_MAX) {
+		qd_errmsg_set(why, "%zu bytes, more than the %u allowed", len, IMPORT_FILE_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	struct cose_sign1 msg;
+	struct cose_error cerr;
+	if (cose_sign1_parse(bytes, len, &msg, &cerr) != COSE_OK) {
+		qd_errmsg_set(why, "not a signed qrdesk document (COSE_Sign1: %s%s%s)",
+			      cose_status_name(cerr.status), cerr.status == COSE_ERR_CBOR ? ", " : "",
+			      cerr.status == COSE_ERR_CBOR ? cbor_status_name(cerr.cbor) : "");
+		return QD_ERR_FORMAT;
+	}
+	if (msg.kid_len == 0) {
+		qd_errmsg_set(why, "the document names no signing key (kid)");
+		return QD_ERR_FORMAT;
+	}
+
+	struct signer_pool *pool = malloc(sizeof(*pool));
+	if (pool == NULL)
+		return QD_ERR_NOMEM;
+	enum qd_err rc = load_pool(store, pool, why);
+	if (rc != QD_OK)
+		goto out;
+	int64_t floor = 0;
+	rc = store_time_floor_get(store, &floor);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "cannot read the time floor: %s", qd_err_name(rc));
+		goto out;
+	}
+	int64_t trusted = clock_now > floor ? clock_now : floor;
+
+	char kid[2 * TRUST_KID_MAX + 1];
+	kid_hex(msg.kid, msg.kid_len, kid, sizeof(kid));
+	const struct trust_key *signer = find_signer(&msg, pool);
+	if (signer == NULL) {
+		qd_errmsg_set(why, "no pinned root or key-set key verifies the signature (kid %s)",
+			      kid);
+		rc = QD_ERR_SIGNATURE;
+		goto out;
+	}
+
+	struct trustdoc *doc = malloc(sizeof(*doc));
+	if (doc == NULL) {
+		rc = QD_ERR_NOMEM;
+		goto out;
+	}
+	rc = trustdoc_decode(msg.payload, msg.payload_len, doc, why);
+	if (rc != QD_OK)
+		goto out_doc;
+	const char *type_name = trust_doc_type_name(doc->header.type);
+	enum key_role need = trust_doc_signer_role(doc->header.type);
+	if (signer->role != need) {
+		qd_errmsg_set(why, "a %s must be signed by a %s key, but key %s is a %s key",
+			      type_name, key_role_name(need), kid, key_role_name(signer->role));
+		rc = QD_ERR_ROLE;
+		goto out_doc;
+	}
+	if (signer->status != KEY_STATUS_ACTIVE) {
+		qd_errmsg_set(why, "signing key %s is revoked", kid);
+		rc = QD_ERR_KEY;
+		goto out_doc;
+	}
+	if (signer->role != KEY_ROLE_ROOT && (doc->header.issued_at < signer->not_before ||
+					      doc->header.issued_at > signer->not_after)) {
+		qd_errmsg_set(why, "signing key %s was not valid at the signed time %lld", kid,
+			      (long long)doc->header.issued_at);
+		rc = QD_ERR_KEY;
+		goto out_doc;
+	}
+	if (doc->header.expires_at <= trusted) {
+		qd_errmsg_set(why, "%s version %llu expired at %lld (trusted time %lld)", type_name,
+			      (unsigned long long)doc->header.version,
+			      (long long)doc->header.expires_at, (long long)trusted);
+		rc = QD_ERR_EXPIRED;
+		goto out_doc;
+	}
+
+	struct trust_freshness before;
+	rc = store_freshness_get(store, doc->header.type, &before);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "cannot read the installed %s: %s", type_name, qd_err_name(rc));
+		goto out_doc;
+	}
+	struct store_doc_meta meta = {
+		.type = doc->header.type,
+		.version = doc->header.version,
+		.signed_at = doc->header.issued_at,
+		.expires_at = doc->header.expires_at,
+	};
+	digest_sha256(bytes, len, meta.sha256);
+	result->type = doc->header.type;
+	result->version = doc->header.version;
+	result->previous_version = before.present ? before.version : 0;
+	result->signed_at = doc->header.issued_at;
+	result->expires_at = doc->header.expires_at;
+	memcpy(result->signer_kid, msg.kid, msg.kid_len);
+	result->signer_kid_len = msg.kid_len;
+	rc = apply(store, doc, &meta, result, why);
+out_doc:
+	free(doc);
+out:
+	free(pool);
+	return rc;
+}
+
+enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,
+			struct import_result *result, struct qd_errmsg *why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int saved = errno;
+		qd_errmsg_set(why, "%s: %s", path, strerror(saved));
+		return saved == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		qd_errmsg_set(why, "%s: not a regular file", path);
+		close(fd);
+		return QD_ERR_IO;
+	}
+	if ((uint64_t)st.st_size > IMPORT_FILE_MAX) {
+		qd_errmsg_set(why, "%s: %lld bytes, more than the %u allowed", path,
+			      (long long)st.st_size, IMPORT_FILE_MAX);
+		close(fd);
+		return QD_ERR_TOO_LARGE;
+	}
+	size_t size = (size_t)st.st_size;
+	uint8_t *buf = malloc(size > 0 ? size : 1);
+	if (buf == NULL) {
+		close(fd);
+		return QD_ERR_NOMEM;
+	}
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			qd_errmsg_set(why, "%s: read failed after %zu bytes: %s", path, got,
+				      n < 0 ? strerror(errno) : "file shrank");
+			free(buf);
+			close(fd);
+			return QD_ERR_IO;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc = import_document(store, buf, size, clock_now, result, &inner);
+	free(buf);
+	if (rc != QD_OK)
+		qd_errmsg_set(why, "%s: %s", path, inner.text);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * import.h - verify a signed trust document, then apply it to the store.
+ *
+ * The one path by which trust data enters a desk: `qrdeskctl import`, the
+ * sync worker and USB bundles all call import_document().  Steps:
+ *   parse COSE_Sign1 -> find the signer among the pinned roots and the key
+ *   set by kid -> verify -> the signer's role must be the one the document
+ *   type requires, its key active and the signed time inside its window ->
+ *   decode the payload -> not expired at trusted time -> apply in one
+ *   transaction (the store refuses rollback; the same version is a no-op).
+ * Nothing is written unless every step passes.
+ */
+#ifndef QRDESK_IMPORT_H
+#define QRDESK_IMPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/error.h"
+#include "qrdesk/store.h"
+#include "qrdesk/trust.h"
+
+/* Largest signed file accepted (a 16 million-entry revocation list and change). */
+#define IMPORT_FILE_MAX (300u * 1024u * 1024u)
+
+struct import_result {
+	enum trust_doc_type type;
+	uint64_t version;
+	uint64_t previous_version; /* 0 if none was installed */
+	bool unchanged;            /* the same version was already installed */
+	int64_t signed_at;
+	int64_t expires_at;
+	size_t entries;            /* keys or revocations in it */
+	uint8_t signer_kid[TRUST_KID_MAX];
+	size_t signer_kid_len;
+};
+
+enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t len,
+			    int64_t clock_now, struct import_result *result, struct qd_errmsg *why);
+
+/* Read a whole file (bounded by IMPORT_FILE_MAX) and import it. */
+enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,
+			struct import_result *result, struct qd_errmsg *why);
+
+#endif

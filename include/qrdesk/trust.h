@@ -1,0 +1,99 @@
+/*
+ * trust.h - the trust state as the check sees it: a read-only view.
+ *
+ * The check never knows where trust comes from.  The key set and the
+ * freshness facts are small and copied into the view; the revocation set may
+ * hold ten million entries, so it is reached through one callback (the store
+ * answers it from an index).
+ */
+#ifndef QRDESK_TRUST_H
+#define QRDESK_TRUST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/error.h"
+#include "qrdesk/signature.h"
+
+#define TRUST_KID_MAX 16          /* bytes of a key id */
+#define TRUST_HASH_LEN 16         /* truncated SHA-256 of a clearance number */
+#define TRUST_KEYS_MAX 64         /* keys in one key set */
+
+/* A key's role says what it may sign (TUF's lesson: one key, one job). */
+enum key_role {
+	KEY_ROLE_ROOT = 1,       /* signs key sets and new roots; offline, pinned */
+	KEY_ROLE_ISSUER = 2,     /* signs clearance cards */
+	KEY_ROLE_REPOSITORY = 3, /* signs revocation lists, policy, timestamps */
+	KEY_ROLE_UPDATE = 4,     /* signs USB update bundles and export requests */
+};
+
+enum key_status {
+	KEY_STATUS_ACTIVE = 0,
+	KEY_STATUS_REVOKED = 1,
+};
+
+struct trust_key {
+	uint8_t kid[TRUST_KID_MAX];
+	uint8_t kid_len;
+	int64_t alg; /* SIGNATURE_ALG_* */
+	enum key_role role;
+	enum key_status status;
+	uint8_t public_key[SIGNATURE_PUBLIC_MAX];
+	uint8_t public_len;
+	int64_t not_before; /* validity window, seconds since the epoch (inclusive) */
+	int64_t not_after;
+};
+
+/* The kinds of signed trust document a desk imports. */
+enum trust_doc_type {
+	TRUST_DOC_KEYSET = 1,      /* signed by root */
+	TRUST_DOC_REVOCATIONS = 2, /* signed by repository */
+	TRUST_DOC_POLICY = 3,      /* signed by repository */
+	TRUST_DOC_TIMESTAMP = 4,   /* signed by repository */
+};
+
+/* "keyset", "revocations", "policy", "timestamp"; NULL if unknown. */
+const char *trust_doc_type_name(enum trust_doc_type type);
+enum qd_err trust_doc_type_parse(const char *name, size_t len, enum trust_doc_type *type);
+/* The role whose key must sign a document of this type. */
+enum key_role trust_doc_signer_role(enum trust_doc_type type);
+
+/* What we know of one signed list: which version, when signed, until when. */
+struct trust_freshness {
+	bool present;
+	uint64_t version;
+	int64_t signed_at;
+	int64_t expires_at;
+};
+
+struct trust_view {
+	const struct trust_key *keys;
+	size_t n_keys;
+	struct trust_freshness keyset;
+	struct trust_freshness revocations;
+	struct trust_freshness policy;
+	struct trust_freshness timestamp;
+	int64_t time_floor; /* newest signed time seen; the clock is never trusted below it */
+	/*
+	 * Is hash on the revocation list?  QD_OK with *revoked set, or an error
+	 * (the store failed) - which the check turns into a review verdict.
+	 */
+	enum qd_err (*revocation_contains)(void *ctx, const uint8_t hash[TRUST_HASH_LEN],
+					   bool *revoked);
+	void *revocation_ctx;
+};
+
+/* "root", "issuer", "repository", "update"; NULL for an unknown value. */
+const char *key_role_name(enum key_role role);
+enum qd_err key_role_parse(const char *name, size_t len, enum key_role *role);
+
+/*
+ * The key id qrdesk derives for a public key: the first TRUST_KID_DEFAULT_LEN
+ * bytes of its SHA-256 (as the EU DCC does).  Any kid in a key set is
+ * accepted; this is only what our own tools assign.
+ */
+#define TRUST_KID_DEFAULT_LEN 8
+void trust_kid_derive(const uint8_t *pub, size_t pub_len, uint8_t kid[TRUST_KID_DEFAULT_LEN]);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * trustdoc.h - payloads of the signed trust documents (key set, revocation
+ * list, policy, timestamp).  Each is the payload of a COSE_Sign1; this module
+ * only encodes and decodes the payload CBOR, strictly and within bounds.
+ *
+ * Every payload is a map:
+ *   1: type (tstr: "keyset" | "revocations" | "policy" | "timestamp")
+ *   2: version (uint, strictly increasing per type)
+ *   3: issued_at (uint, Unix seconds: the signed time)
+ *   4: expires_at (uint, Unix seconds)
+ *   5: body (type-specific, below)
+ * docs/trust-documents.md is the full description.
+ */
+#ifndef QRDESK_TRUSTDOC_H
+#define QRDESK_TRUSTDOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/cbor.h"
+#include "qrdesk/error.h"
+#include "qrdesk/trust.h"
+
+#define TRUSTDOC_TIMESTAMP_ENTRIES_MAX 8
+/* Largest revocation list accepted: 16 million hashes (256 MiB). */
+#define TRUSTDOC_REVOCATIONS_MAX (16u * 1024u * 1024u)
+
+struct trustdoc_header {
+	enum trust_doc_type type;
+	uint64_t version;
+	int64_t issued_at;
+	int64_t expires_at;
+};
+
+/* body of "keyset": array of key maps {1 kid, 2 alg, 3 role, 4 public key, 5 not_before, 6 not_after, 7 status} */
+struct trustdoc_keyset {
+	struct trust_key keys[TRUST_KEYS_MAX];
+	size_t count;
+};
+
+/* body of "revocations": map {1: hash length (16), 2: bstr of count*16 bytes, ascending, unique} */
+struct trustdoc_revocations {
+	const uint8_t *hashes; /* points into the payload */
+	size_t count;
+};
+
+/* body of "timestamp": array of {1 type, 2 version, 3 length, 4 sha256} */
+struct trustdoc_timestamp_entry {
+	enum trust_doc_type type;
+	uint64_t version;
+	uint64_t length;
+	uint8_t sha256[32];
+};
+struct trustdoc_timestamp {
+	struct trustdoc_timestamp_entry entries[TRUSTDOC_TIMESTAMP_ENTRIES_MAX];
+	size_t count;
+};
+
+/* body of "policy": a map, kept as its raw bytes (interpreted by the policy module) */
+struct trustdoc_policy {
+	const uint8_t *body;
+	size_t body_len;
+};
+
+struct trustdoc {
+	struct trustdoc_header header;
+	union {
+		struct trustdoc_keyset keyset;
+		struct trustdoc_revocations revocations;
+		struct trustdoc_timestamp timestamp;
+		struct trustdoc_policy policy;
+	} body;
+};
+
+/* Decode a whole payload; on failure why says which field is wrong. */
+enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc *out,
+			    struct qd_errmsg *why);
+
+/*
+ * Encoders for the issuer: write the payload into w (size it with a
+ * counting pass: a writer with cap 0 reports the length in w->len).
+ */
+void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header *h,
+			    const struct trust_key *keys, size_t count);
+void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_header *h,
+				 const uint8_t *hashes, size_t count);
+void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_header *h,
+			       const struct trustdoc_timestamp *ts);
+/* body must be one well-formed CBOR map. */
+void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
+			    const uint8_t *body, size_t body_len);
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages qrdesk needs to build, run and test.
+# Idempotent and non-interactive: installs only what is missing.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential cmake pkg-config clang-format
+	# libraries (see the README's dependency table for why each)
+	libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libzbar-dev
+	libqrencode-dev libpng-dev libgpiod-dev libcurl4-openssl-dev libinih-dev
+	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
+	# tests
+	libcmocka-dev zbar-tools jq sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+	sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# End to end through the real tools, as a back office and a desk use them:
+# init -> sign -> publish -> provision -> import -> check, for every reason
+# the foundation can produce, plus rollback, wrong-domain and tampered files.
+# Usage: e2e.sh QRDESK-ISSUER QRDESKCTL
+set -uo pipefail
+
+issuer=$(realpath "$1")
+ctl=$(realpath "$2")
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-e2e-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+failures=0
+passes=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { passes=$((passes + 1)); }
+
+# A fixed clock: every command is told the time, so the run is repeatable.
+NOW=1795000000                  # 2026-11-18T...Z
+DAY=86400
+at() { echo $((NOW + $1)); }
+
+# expect VERDICT REASON EXIT [check options...] CODE
+expect() {
+	local verdict=$1 reason=$2 want_exit=$3
+	shift 3
+	local out got_exit
+	out=$("$ctl" check --store desk.db --json "$@" 2>&1)
+	got_exit=$?
+	local got_verdict got_reason
+	got_verdict=$(jq -r .verdict <<<"$out" 2>/dev/null)
+	got_reason=$(jq -r .reason <<<"$out" 2>/dev/null)
+	if [[ $got_verdict == "$verdict" && $got_reason == "$reason" && $got_exit == "$want_exit" ]]; then
+		pass
+	else
+		local last=${*: -1:1}
+		fail "expected $verdict/$reason/exit $want_exit, got $got_verdict/$got_reason/exit $got_exit for ${last:0:60}"
+		echo "$out" | head -20 >&2
+	fi
+}
+
+# must_fail EXIT DESCRIPTION command...: the command exits with EXIT
+must_exit() {
+	local want=$1 what=$2
+	shift 2
+	"$@" >cmd.out 2>&1
+	local got=$?
+	if [[ $got == "$want" ]]; then pass; else fail "$what: exit $got, wanted $want"; cat cmd.out >&2; fi
+}
+
+claims() { # claims FILE CLEARANCE_NO [extra jq assignments]
+	local file=$1 no=$2
+	shift 2
+	jq -n --arg no "$no" --argjson iat "$(at -3600)" --argjson exp "$(at $((90 * DAY)))" \
+		'{clearance_no: $no, passport_no: "A12345678", name: "RAHIMA KHATUN",
+		  birth_date: "1994-03-12", sex: "F", destination: "KW", category: "DW",
+		  employer: "AL FAHAD TRADING CO", agency_licence: "RL-1234",
+		  bmet_reg_no: "BMET11223344", pdo_completed: true,
+		  issued_at: $iat, expires_at: $exp}' | jq "${@:-.}" >"$file"
+}
+
+sign() { "$issuer" --now "$(at 0)" sign "$@" 2>/dev/null; }
+
+# --- the back office ---------------------------------------------------------
+must_exit 0 "init" "$issuer" --now "$(at $((-400 * DAY)))" init dom
+must_exit 73 "init twice refused" "$issuer" init dom
+[[ $(stat -c %a dom/keys/*.key | sort -u) == 600 ]] && pass || fail "private keys not 0600"
+"$issuer" --now "$(at $((-400 * DAY)))" init otherdom >/dev/null
+
+claims ok.json 2611000001
+claims revoked.json 2611000002
+claims expired.json 2611000003 ".issued_at = $(at $((-100 * DAY))) | .expires_at = $(at -DAY)"
+claims future.json 2611000004 ".not_before = $(at $((10 * DAY)))"
+claims early.json 2611000005 ".issued_at = $(at $((-500 * DAY)))"
+claims xss.json 2611000006 '.name = "<img src=x onerror=alert(1)>"'
+
+code_ok=$(sign dom ok.json --png ok.png)
+code_es=$(sign dom ok.json --alg es256)
+code_revoked=$(sign dom revoked.json)
+code_expired=$(sign dom expired.json)
+code_future=$(sign dom future.json)
+code_early=$(sign dom early.json)
+code_xss=$(sign dom xss.json)
+repo_kid=$(jq -r '.keys[] | select(.role == "repository") | .kid' dom/domain.json)
+es_kid=$(jq -r '.keys[] | select(.role == "issuer" and .alg == "ES256") | .kid' dom/domain.json)
+code_role=$("$issuer" --now "$(at 0)" sign dom ok.json --key "$repo_kid" 2>/dev/null)
+code_stranger=$(sign otherdom ok.json)
+
+[[ $code_ok == BC1:* ]] && pass || fail "code text lacks the BC1: prefix"
+[[ $(zbarimg -q --raw ok.png 2>/dev/null) == "$code_ok" ]] && pass || fail "PNG does not decode to the code text"
+must_exit 65 "claims with a bad destination refused" "$issuer" sign dom <(jq '.destination = "kuwait"' ok.json)
+must_exit 65 "claims with an unknown field refused" "$issuer" sign dom <(jq '.colour = "red"' ok.json)
+
+must_exit 0 "revoke" "$issuer" revoke dom 2611000002
+must_exit 65 "revoke of a malformed number refused" "$issuer" revoke dom "not a number"
+must_exit 0 "publish v1" "$issuer" --now "$(at -600)" publish dom repo1
+cp -r repo1 repo1.keep
+
+# --- the desk ----------------------------------------------------------------
+must_exit 0 "provision" "$ctl" provision --store desk.db --root dom/root.pub
+must_exit 0 "provision again is a no-op" "$ctl" provision --store desk.db --root dom/root.pub
+must_exit 73 "provision with another root refused" "$ctl" provision --store desk.db --root otherdom/root.pub
+
+# Before any trust data: the key is unknown.
+expect invalid KEY_UNKNOWN 1 --now "$(at 0)" "$code_ok"
+
+must_exit 65 "revocations before a key set refused" "$ctl" import --store desk.db --now "$(at 0)" repo1/revocations.cose
+must_exit 0 "import v1" "$ctl" import --store desk.db --now "$(at 0)" repo1/keyset.cose repo1/revocations.cose repo1/policy.cose repo1/timestamp.cose
+must_exit 0 "same version again is a no-op" "$ctl" import --store desk.db --now "$(at 0)" repo1/keyset.cose
+grep -q "already installed" cmd.out && pass || fail "re-import did not say 'already installed'"
+
+expect valid OK 0 --now "$(at 0)" "$code_ok"
+expect valid OK 0 --now "$(at 0)" "$code_es"
+expect valid OK 0 --now "$(at 0)" "$code_xss"
+expect invalid CARD_REVOKED 1 --now "$(at 0)" "$code_revoked"
+expect invalid CARD_EXPIRED 1 --now "$(at 0)" "$code_expired"
+expect invalid CARD_NOT_YET_VALID 1 --now "$(at 0)" "$code_future"
+expect invalid KEY_NOT_VALID_AT_ISSUE 1 --now "$(at 0)" "$code_early"
+expect invalid KEY_WRONG_ROLE 1 --now "$(at 0)" "$code_role"
+expect invalid KEY_UNKNOWN 1 --now "$(at 0)" "$code_stranger"
+expect invalid BAD_PREFIX 1 --now "$(at 0)" "HC1:${code_ok#BC1:}"
+expect invalid BAD_PREFIX 1 --now "$(at 0)" "bc1:${code_ok#BC1:}"
+expect invalid BAD_BASE45 1 --now "$(at 0)" "BC1:abc"
+# Truncated on a base45 group boundary, so the bytes decode but the COSE ends early.
+cut=${code_ok#BC1:}
+cut=${cut:0:$((${#cut} / 3 * 3 - 9))}
+expect invalid BAD_CBOR 1 --now "$(at 0)" "BC1:$cut"
+expect invalid TOO_LARGE 1 --now "$(at 0)" "BC1:$(head -c 5000 /dev/zero | tr '\0' 0)"
+
+# One character changed inside the signature (the text's tail): a bad signature.
+body=${code_ok#BC1:}
+pos=$(((${#body} - 45) / 3 * 3))
+old=${body:pos:1}
+new=0
+[[ $old == 0 ]] && new=1
+tampered="BC1:${body:0:pos}${new}${body:pos+1}"
+expect invalid BAD_SIGNATURE 1 --now "$(at 0)" "$tampered"
+
+# Reading the code from stdin, as a scanner pipe would.
+echo "$code_ok" | "$ctl" check --store desk.db --now "$(at 0)" - >/dev/null && pass || fail "check - (stdin) failed"
+
+# The JSON carries the claims, and the name stays text.
+json=$("$ctl" check --store desk.db --json --now "$(at 0)" "$code_xss")
+[[ $(jq -r .claims.name <<<"$json") == "<img src=x onerror=alert(1)>" ]] && pass || fail "claims.name not carried as text"
+[[ $(jq -r .claims.birth_date <<<"$json") == 1994-03-12 ]] && pass || fail "birth_date not round-tripped"
+[[ $(jq -r .message_bn <<<"$json") == "বৈধ ছাড়পত্র" ]] && pass || fail "Bengali message missing"
+
+# Stale trust data: past the revocation list's 7 days, the card is still within its own validity.
+expect review TRUST_STALE 2 --now "$(at $((8 * DAY)))" "$code_ok"
+# A clock behind the newest signed time: review, judged at the signed time.
+expect review CLOCK_SUSPECT 2 --now "$(at -7200)" "$code_ok"
+
+# --- a second publication: a revoked key, and rollback refused ----------------
+must_exit 0 "revoke-key" "$issuer" revoke-key dom "$es_kid"
+must_exit 0 "publish v2" "$issuer" --now "$(at -300)" publish dom repo2
+must_exit 0 "import v2" "$ctl" import --store desk.db --now "$(at 0)" repo2/keyset.cose repo2/revocations.cose repo2/policy.cose repo2/timestamp.cose
+expect invalid KEY_REVOKED 1 --now "$(at 0)" "$code_es"
+expect valid OK 0 --now "$(at 0)" "$code_ok"
+must_exit 65 "rollback of the key set refused" "$ctl" import --store desk.db --now "$(at 0)" repo1.keep/keyset.cose
+grep -q "older than installed" cmd.out && pass || fail "rollback message does not say 'older than installed'"
+must_exit 65 "rollback of the revocation list refused" "$ctl" import --store desk.db --now "$(at 0)" repo1.keep/revocations.cose
+expect invalid KEY_REVOKED 1 --now "$(at 0)" "$code_es"
+
+# --- hostile files are refused and change nothing -----------------------------
+before=$("$ctl" show --store desk.db --json --now "$(at 0)")
+"$issuer" --now "$(at -200)" publish otherdom otherrepo >/dev/null
+must_exit 65 "key set from another domain refused" "$ctl" import --store desk.db --now "$(at 0)" otherrepo/keyset.cose
+cp repo2/revocations.cose tampered.cose
+printf '\x01' | dd of=tampered.cose bs=1 seek=$(($(stat -c %s tampered.cose) - 10)) conv=notrunc 2>/dev/null
+must_exit 65 "tampered revocation list refused" "$ctl" import --store desk.db --now "$(at 0)" tampered.cose
+head -c 100 repo2/keyset.cose >truncated.cose
+must_exit 65 "truncated key set refused" "$ctl" import --store desk.db --now "$(at 0)" truncated.cose
+printf 'not cbor at all' >garbage.cose
+must_exit 65 "garbage refused" "$ctl" import --store desk.db --now "$(at 0)" garbage.cose
+must_exit 66 "missing file" "$ctl" import --store desk.db --now "$(at 0)" nonexistent.cose
+must_exit 65 "expired document refused" "$ctl" import --store desk.db --now "$(at $((400 * DAY)))" repo2/keyset.cose
+after=$("$ctl" show --store desk.db --json --now "$(at 0)")
+[[ $before == "$after" ]] && pass || fail "a refused import changed the store"
+
+# --- usage errors ---------------------------------------------------------------
+must_exit 64 "check without --store" "$ctl" check "$code_ok"
+must_exit 64 "unknown command" "$ctl" frobnicate
+must_exit 0 "qrdeskctl --help" "$ctl" --help
+must_exit 0 "qrdesk-issuer --help" "$issuer" --help
+must_exit 66 "check with a missing store" "$ctl" check --store nowhere.db "$code_ok"
+
+echo "e2e: $passes passed, $failures failed"
+[[ $failures -eq 0 ]]

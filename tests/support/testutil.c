@@ -1,0 +1,127 @@
+#include "testutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *tu_vector_path(const char *relative)
+{
+	static char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", QRDESK_VECTORS_DIR, relative);
+	return path;
+}
+
+json_t *tu_load_vector_json(const char *relative)
+{
+	json_error_t jerr;
+	const char *path = tu_vector_path(relative);
+	json_t *root = json_load_file(path, 0, &jerr);
+	if (root == NULL)
+		fail_msg("cannot load %s: %s (line %d)", path, jerr.text, jerr.line);
+	return root;
+}
+
+static int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+size_t tu_hex_into(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(hex);
+	if (n % 2 != 0)
+		fail_msg("odd-length hex: %s", hex);
+	if (n / 2 > cap)
+		fail_msg("hex too long (%zu bytes, room for %zu)", n / 2, cap);
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hex_value((unsigned char)hex[2 * i]);
+		int lo = hex_value((unsigned char)hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			fail_msg("bad hex digit in %s", hex);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return n / 2;
+}
+
+uint8_t *tu_hex_decode(const char *hex, size_t *len)
+{
+	size_t cap = strlen(hex) / 2 + 1;
+	uint8_t *out = malloc(cap);
+	if (out == NULL)
+		fail_msg("out of memory");
+	*len = tu_hex_into(hex, out, cap);
+	return out;
+}
+
+size_t tu_base64url_into(const char *text, uint8_t *out, size_t cap)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+	for (const char *p = text; *p != '\0' && *p != '='; p++) {
+		const char *at = strchr(alphabet, *p);
+		if (at == NULL)
+			fail_msg("bad base64url character in %s", text);
+		acc = acc << 6 | (uint32_t)(at - alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= cap)
+				fail_msg("base64url too long");
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+uint8_t *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	size_t cap = 4096, n = 0;
+	uint8_t *buf = malloc(cap);
+	for (;;) {
+		if (n + 1 >= cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+		if (buf == NULL)
+			fail_msg("out of memory");
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+char *tu_mkdtemp(void)
+{
+	const char *base = getenv("TMPDIR");
+	char tmpl[4096];
+	snprintf(tmpl, sizeof(tmpl), "%s/qrdesk-test-XXXXXX", base ? base : "/tmp");
+	if (mkdtemp(tmpl) == NULL)
+		fail_msg("mkdtemp: %s", strerror(errno));
+	return strdup(tmpl);
+}
+
+void tu_rmtree(const char *path)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fail_msg("cannot remove %s", path);
+}

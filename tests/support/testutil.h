@@ -1,0 +1,37 @@
+/*
+ * testutil.h - helpers shared by the unit tests: files, hex, the shared
+ * vectors.  Failures abort the test through cmocka (fail_msg), so callers
+ * need not check results.
+ */
+#ifndef QRDESK_TESTUTIL_H
+#define QRDESK_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+/* Path of a file under ../shared/vectors (static buffer, valid until next call). */
+const char *tu_vector_path(const char *relative);
+
+/* Load a JSON file under the vectors dir; fails the test if absent or invalid. */
+json_t *tu_load_vector_json(const char *relative);
+
+/* Decode hex (upper or lower case) into a malloc'd buffer; fails on bad hex. */
+uint8_t *tu_hex_decode(const char *hex, size_t *len);
+/* Decode hex into out[0..cap); returns the length; fails on bad hex or overflow. */
+size_t tu_hex_into(const char *hex, uint8_t *out, size_t cap);
+
+/* Decode base64url without padding (as in JWK/COSE keys) into out; returns length. */
+size_t tu_base64url_into(const char *text, uint8_t *out, size_t cap);
+
+/* Read a whole file into a malloc'd buffer (NUL appended, not counted). */
+uint8_t *tu_read_file(const char *path, size_t *len);
+
+/* A fresh temporary directory (removed by tu_rmtree). */
+char *tu_mkdtemp(void);
+void tu_rmtree(const char *path);
+
+#endif

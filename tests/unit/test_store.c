@@ -1,0 +1,739 @@
+/*
+ * test_store.c - the SQLite trust store: schema and migrations, root pinning,
+ * versioned applies (rollback refused, equal unchanged, failures atomic),
+ * revocations at scale, the time floor, the trust view and the audit log.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qrdesk/store.h"
+
+struct fx {
+	char *dir;
+	char path[4096];
+	struct store *store;
+};
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	fx->dir = tu_mkdtemp();
+	snprintf(fx->path, sizeof(fx->path), "%s/trust.db", fx->dir);
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = store_open(fx->path, STORE_OPEN_CREATE, &fx->store, &why);
+	if (rc != QD_OK)
+		fail_msg("store_open: %s: %s", qd_err_name(rc), why.text);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	store_close(fx->store);
+	tu_rmtree(fx->dir);
+	free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static struct store_doc_meta meta_of(enum trust_doc_type type, uint64_t version, int64_t signed_at)
+{
+	struct store_doc_meta m = {
+	        .type = type,
+	        .version = version,
+	        .signed_at = signed_at,
+	        .expires_at = signed_at + 86400,
+	};
+	for (size_t i = 0; i < sizeof(m.sha256); i++)
+		m.sha256[i] = (uint8_t)(version + i);
+	return m;
+}
+
+static struct trust_key key_of(unsigned n, enum key_role role)
+{
+	struct trust_key k;
+	memset(&k, 0, sizeof(k));
+	k.kid_len = TRUST_KID_DEFAULT_LEN;
+	for (unsigned i = 0; i < k.kid_len; i++)
+		k.kid[i] = (uint8_t)(n * 16 + i);
+	k.alg = SIGNATURE_ALG_EDDSA;
+	k.role = role;
+	k.status = KEY_STATUS_ACTIVE;
+	k.public_len = SIGNATURE_ED25519_PUBLIC_LEN;
+	for (unsigned i = 0; i < k.public_len; i++)
+		k.public_key[i] = (uint8_t)(n + i * 7);
+	k.not_before = 1700000000;
+	k.not_after = 1900000000 + n;
+	return k;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/*
+ * count ascending, unique, random-looking hashes: entry i has its first eight
+ * bytes in the i-th of count equal slices of the 64-bit range.  Flipping the
+ * last eight bytes of an entry gives a hash that is not in the list.
+ */
+static uint8_t *make_hashes(size_t count, uint64_t seed)
+{
+	uint8_t *h = malloc(count * TRUST_HASH_LEN + 1);
+	assert_non_null(h);
+	uint64_t slice = UINT64_MAX / (count ? count : 1);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t hi = (uint64_t)i * slice + splitmix64(&seed) % slice;
+		put_be64(h + i * TRUST_HASH_LEN, hi);
+		put_be64(h + i * TRUST_HASH_LEN + 8, splitmix64(&seed));
+	}
+	return h;
+}
+
+static void absent_variant(const uint8_t *present, uint8_t *out)
+{
+	memcpy(out, present, TRUST_HASH_LEN);
+	for (int i = 8; i < TRUST_HASH_LEN; i++)
+		out[i] ^= 0xff;
+}
+
+static bool revoked(struct store *store, const uint8_t *hash)
+{
+	bool r = true;
+	assert_int_equal(store_revocation_contains(store, hash, &r), QD_OK);
+	return r;
+}
+
+static uint64_t rev_count(struct store *store)
+{
+	uint64_t n = 0;
+	assert_int_equal(store_revocation_count(store, &n), QD_OK);
+	return n;
+}
+
+/* Overwrite the user_version field of a closed database file (offset 60, big-endian). */
+static void poke_user_version(const char *path, uint32_t v)
+{
+	char wal[4200];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	/* Closed cleanly, all is in the main file (a read-only close leaves an empty WAL). */
+	struct stat st;
+	assert_true(stat(wal, &st) != 0 || st.st_size == 0);
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	assert_int_equal(fseek(f, 60, SEEK_SET), 0);
+	assert_int_equal(fwrite(be, 1, 4, f), 4);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* ---- schema ------------------------------------------------------------ */
+
+static void test_create_migrate_reopen(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(store_schema_version(fx->store), 1);
+	uint64_t n = 99;
+	assert_int_equal(store_revocation_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 0);
+	int64_t floor = 99;
+	assert_int_equal(store_time_floor_get(fx->store, &floor), QD_OK);
+	assert_int_equal(floor, 0);
+	struct trust_freshness fr;
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_KEYSET, &fr), QD_OK);
+	assert_false(fr.present);
+
+	struct store_doc_meta m = meta_of(TRUST_DOC_POLICY, 3, 1000);
+	const uint8_t body[] = {0xa1, 0x01, 0x02};
+	assert_int_equal(store_apply_document(fx->store, &m, body, sizeof(body), NULL, NULL),
+	                 QD_OK);
+	store_close(fx->store);
+	fx->store = NULL;
+
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
+	assert_int_equal(store_schema_version(fx->store), 1);
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
+	assert_true(fr.present);
+	assert_int_equal(fr.version, 3);
+	assert_int_equal(fr.signed_at, 1000);
+	assert_int_equal(fr.expires_at, 1000 + 86400);
+	store_close(fx->store);
+
+	/* A read-only connection sees the same. */
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &fx->store, &why), QD_OK);
+	assert_int_equal(store_schema_version(fx->store), 1);
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
+	assert_int_equal(fr.version, 3);
+	/* ...and refuses to write. */
+	m.version = 4;
+	bool unchanged = true;
+	assert_int_equal(store_apply_document(fx->store, &m, body, sizeof(body), &unchanged, &why),
+	                 QD_ERR_ARG);
+	assert_non_null(strstr(why.text, "read-only"));
+	struct audit_record rec = {.time_us = 1, .verdict = "pass"};
+	assert_int_equal(store_audit_append(fx->store, &rec, NULL), QD_ERR_ARG);
+}
+
+static void test_refuse_newer_schema(void **state)
+{
+	struct fx *fx = *state;
+	store_close(fx->store);
+	fx->store = NULL;
+	poke_user_version(fx->path, 7);
+
+	struct qd_errmsg why = {{0}};
+	struct store *s = (struct store *)&why; /* must be cleared on failure */
+	assert_int_equal(store_open(fx->path, STORE_OPEN_CREATE, &s, &why), QD_ERR_UNSUPPORTED);
+	assert_null(s);
+	assert_non_null(strstr(why.text, "schema version 7"));
+	assert_non_null(strstr(why.text, "newer"));
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &s, &why), QD_ERR_UNSUPPORTED);
+	assert_null(s);
+
+	/* The file was left alone: back at 1, it opens again. */
+	poke_user_version(fx->path, 1);
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
+	assert_int_equal(store_schema_version(fx->store), 1);
+}
+
+static void test_open_missing_or_bad_file(void **state)
+{
+	struct fx *fx = *state;
+	char path[4200];
+	struct qd_errmsg why = {{0}};
+	struct store *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/missing.db", fx->dir);
+	assert_int_equal(store_open(path, STORE_OPEN_READONLY, &s, &why), QD_ERR_NOT_FOUND);
+	assert_null(s);
+	assert_non_null(strstr(why.text, "missing.db"));
+	assert_false(file_exists(path));
+	assert_int_equal(store_open(path, STORE_OPEN_READWRITE, &s, &why), QD_ERR_NOT_FOUND);
+	assert_false(file_exists(path));
+
+	snprintf(path, sizeof(path), "%s/garbage.db", fx->dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 4096; i++)
+		fputc('x', f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(store_open(path, STORE_OPEN_READWRITE, &s, &why), QD_ERR_STORE);
+	assert_null(s);
+
+	assert_int_equal(store_open(NULL, STORE_OPEN_CREATE, &s, &why), QD_ERR_ARG);
+	store_close(NULL); /* NULL-safe */
+	assert_int_equal(store_schema_version(NULL), -1);
+}
+
+/* ---- roots and keys ---------------------------------------------------- */
+
+static void test_root_pin(void **state)
+{
+	struct fx *fx = *state;
+	struct trust_key roots[4];
+	size_t n = 99;
+	assert_int_equal(store_roots_load(fx->store, roots, 4, &n), QD_OK);
+	assert_int_equal(n, 0);
+
+	struct trust_key root = key_of(1, KEY_ROLE_ROOT);
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(store_root_pin(fx->store, &root, &why), QD_OK);
+	assert_int_equal(store_root_pin(fx->store, &root, &why), QD_OK); /* same: no-op */
+	assert_int_equal(store_roots_load(fx->store, roots, 4, &n), QD_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(roots[0].role, KEY_ROLE_ROOT);
+	assert_int_equal(roots[0].status, KEY_STATUS_ACTIVE);
+	assert_int_equal(roots[0].alg, SIGNATURE_ALG_EDDSA);
+	assert_int_equal(roots[0].kid_len, root.kid_len);
+	assert_memory_equal(roots[0].kid, root.kid, root.kid_len);
+	assert_int_equal(roots[0].public_len, root.public_len);
+	assert_memory_equal(roots[0].public_key, root.public_key, root.public_len);
+
+	struct trust_key other = key_of(2, KEY_ROLE_ROOT);
+	assert_int_equal(store_root_pin(fx->store, &other, &why), QD_ERR_EXISTS);
+	assert_non_null(strstr(why.text, "different root key is already pinned"));
+	assert_int_equal(store_roots_load(fx->store, roots, 4, &n), QD_OK);
+	assert_int_equal(n, 1);
+	assert_memory_equal(roots[0].public_key, root.public_key, root.public_len);
+
+	/* Too small a buffer is reported, not overrun. */
+	assert_int_equal(store_roots_load(fx->store, roots, 0, &n), QD_ERR_TOO_LARGE);
+	assert_int_equal(n, 0);
+
+	struct trust_key bad = root;
+	bad.public_len = 0;
+	assert_int_equal(store_root_pin(fx->store, &bad, &why), QD_ERR_ARG);
+}
+
+static void assert_keys(struct store *store, const struct trust_key *want, size_t count)
+{
+	struct trust_key got[TRUST_KEYS_MAX];
+	size_t n = 99;
+	assert_int_equal(store_keys_load(store, got, TRUST_KEYS_MAX, &n), QD_OK);
+	assert_int_equal(n, count);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(got[i].kid_len, want[i].kid_len);
+		assert_memory_equal(got[i].kid, want[i].kid, want[i].kid_len);
+		assert_int_equal(got[i].alg, want[i].alg);
+		assert_int_equal(got[i].role, want[i].role);
+		assert_int_equal(got[i].status, want[i].status);
+		assert_int_equal(got[i].public_len, want[i].public_len);
+		assert_memory_equal(got[i].public_key, want[i].public_key, want[i].public_len);
+		assert_int_equal(got[i].not_before, want[i].not_before);
+		assert_int_equal(got[i].not_after, want[i].not_after);
+	}
+}
+
+static void test_keyset_versions(void **state)
+{
+	struct fx *fx = *state;
+	struct qd_errmsg why = {{0}};
+	bool unchanged = true;
+
+	struct trust_key v1[2] = {key_of(10, KEY_ROLE_ISSUER), key_of(11, KEY_ROLE_REPOSITORY)};
+	struct store_doc_meta m1 = meta_of(TRUST_DOC_KEYSET, 1, 1000);
+	assert_int_equal(store_apply_keyset(fx->store, &m1, v1, 2, &unchanged, &why), QD_OK);
+	assert_false(unchanged);
+	assert_keys(fx->store, v1, 2);
+
+	struct trust_key v2[3] = {key_of(20, KEY_ROLE_ISSUER), key_of(21, KEY_ROLE_UPDATE),
+	                          key_of(22, KEY_ROLE_REPOSITORY)};
+	v2[1].status = KEY_STATUS_REVOKED;
+	v2[2].alg = SIGNATURE_ALG_ES256;
+	v2[2].public_len = SIGNATURE_P256_PUBLIC_LEN;
+	v2[2].kid_len = TRUST_KID_MAX;
+	struct store_doc_meta m2 = meta_of(TRUST_DOC_KEYSET, 2, 2000);
+	assert_int_equal(store_apply_keyset(fx->store, &m2, v2, 3, &unchanged, &why), QD_OK);
+	assert_false(unchanged);
+	assert_keys(fx->store, v2, 3);
+
+	/* v1 again: a rollback, refused, nothing written. */
+	assert_int_equal(store_apply_keyset(fx->store, &m1, v1, 2, &unchanged, &why),
+	                 QD_ERR_ROLLBACK);
+	assert_false(unchanged);
+	assert_string_equal(why.text, "keyset version 1 is older than installed version 2");
+	assert_keys(fx->store, v2, 3);
+
+	/* v2 again: unchanged, even if the content passed differs. */
+	assert_int_equal(store_apply_keyset(fx->store, &m2, v1, 2, &unchanged, &why), QD_OK);
+	assert_true(unchanged);
+	assert_keys(fx->store, v2, 3);
+
+	struct trust_freshness fr;
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_KEYSET, &fr), QD_OK);
+	assert_true(fr.present);
+	assert_int_equal(fr.version, 2);
+	assert_int_equal(fr.signed_at, 2000);
+
+	/* Arguments are checked before anything is written. */
+	struct store_doc_meta m3 = meta_of(TRUST_DOC_KEYSET, 3, 3000);
+	struct trust_key many[TRUST_KEYS_MAX + 1];
+	for (unsigned i = 0; i < TRUST_KEYS_MAX + 1; i++)
+		many[i] = key_of(i, KEY_ROLE_ISSUER);
+	assert_int_equal(
+	        store_apply_keyset(fx->store, &m3, many, TRUST_KEYS_MAX + 1, &unchanged, &why),
+	        QD_ERR_TOO_LARGE);
+	struct trust_key bad = key_of(30, KEY_ROLE_ISSUER);
+	bad.kid_len = TRUST_KID_MAX + 1;
+	assert_int_equal(store_apply_keyset(fx->store, &m3, &bad, 1, &unchanged, &why), QD_ERR_ARG);
+	struct store_doc_meta wrong = meta_of(TRUST_DOC_POLICY, 3, 3000);
+	assert_int_equal(store_apply_keyset(fx->store, &wrong, v1, 2, &unchanged, &why),
+	                 QD_ERR_ARG);
+	assert_keys(fx->store, v2, 3);
+
+	/* A full key set (TRUST_KEYS_MAX) fits, and an empty one clears. */
+	assert_int_equal(store_apply_keyset(fx->store, &m3, many, TRUST_KEYS_MAX, &unchanged, &why),
+	                 QD_OK);
+	assert_keys(fx->store, many, TRUST_KEYS_MAX);
+	struct store_doc_meta m4 = meta_of(TRUST_DOC_KEYSET, 4, 4000);
+	assert_int_equal(store_apply_keyset(fx->store, &m4, NULL, 0, &unchanged, &why), QD_OK);
+	assert_keys(fx->store, NULL, 0);
+}
+
+/* ---- revocations ------------------------------------------------------- */
+
+static void test_revocations(void **state)
+{
+	struct fx *fx = *state;
+	struct qd_errmsg why = {{0}};
+	bool unchanged = true;
+	uint8_t absent[TRUST_HASH_LEN];
+
+	uint8_t *a = make_hashes(100, 1);
+	struct store_doc_meta m5 = meta_of(TRUST_DOC_REVOCATIONS, 5, 5000);
+	assert_int_equal(store_apply_revocations(fx->store, &m5, a, 100, &unchanged, &why), QD_OK);
+	assert_false(unchanged);
+	assert_int_equal(rev_count(fx->store), 100);
+	for (size_t i = 0; i < 100; i++) {
+		assert_true(revoked(fx->store, a + i * TRUST_HASH_LEN));
+		absent_variant(a + i * TRUST_HASH_LEN, absent);
+		assert_false(revoked(fx->store, absent));
+	}
+
+	/* An older list is refused and the installed one kept. */
+	uint8_t *b = make_hashes(50, 2);
+	struct store_doc_meta m3 = meta_of(TRUST_DOC_REVOCATIONS, 3, 6000);
+	assert_int_equal(store_apply_revocations(fx->store, &m3, b, 50, &unchanged, &why),
+	                 QD_ERR_ROLLBACK);
+	assert_string_equal(why.text, "revocations version 3 is older than installed version 5");
+	assert_int_equal(rev_count(fx->store), 100);
+	assert_true(revoked(fx->store, a));
+	assert_false(revoked(fx->store, b));
+
+	/* The same version: unchanged. */
+	assert_int_equal(store_apply_revocations(fx->store, &m5, b, 50, &unchanged, &why), QD_OK);
+	assert_true(unchanged);
+	assert_int_equal(rev_count(fx->store), 100);
+
+	/* A newer list replaces the whole set. */
+	struct store_doc_meta m6 = meta_of(TRUST_DOC_REVOCATIONS, 6, 6000);
+	assert_int_equal(store_apply_revocations(fx->store, &m6, b, 50, &unchanged, &why), QD_OK);
+	assert_false(unchanged);
+	assert_int_equal(rev_count(fx->store), 50);
+	assert_false(revoked(fx->store, a));
+	assert_true(revoked(fx->store, b + 49 * TRUST_HASH_LEN));
+
+	/* An empty list is a list. */
+	struct store_doc_meta m7 = meta_of(TRUST_DOC_REVOCATIONS, 7, 7000);
+	assert_int_equal(store_apply_revocations(fx->store, &m7, NULL, 0, &unchanged, &why), QD_OK);
+	assert_int_equal(rev_count(fx->store), 0);
+	assert_false(revoked(fx->store, b));
+
+	/* Arguments. */
+	struct store_doc_meta m8 = meta_of(TRUST_DOC_REVOCATIONS, 8, 8000);
+	assert_int_equal(store_apply_revocations(fx->store, &m8, NULL, 3, &unchanged, &why),
+	                 QD_ERR_ARG);
+	assert_int_equal(store_apply_revocations(fx->store, &m8, b, SIZE_MAX / 2, &unchanged, &why),
+	                 QD_ERR_TOO_LARGE);
+	bool r;
+	assert_int_equal(store_revocation_contains(fx->store, NULL, &r), QD_ERR_ARG);
+	assert_int_equal(store_revocation_contains(NULL, b, &r), QD_ERR_ARG);
+	free(a);
+	free(b);
+}
+
+static void test_apply_failure_is_atomic(void **state)
+{
+	struct fx *fx = *state;
+	struct qd_errmsg why = {{0}};
+	bool unchanged = true;
+
+	uint8_t *old = make_hashes(100, 3);
+	struct store_doc_meta m1 = meta_of(TRUST_DOC_REVOCATIONS, 1, 1000);
+	assert_int_equal(store_apply_revocations(fx->store, &m1, old, 100, &unchanged, &why),
+	                 QD_OK);
+
+	/* v2: 1000 hashes whose last repeats the one before: fails at the very end. */
+	size_t n = 1000;
+	uint8_t *bad = make_hashes(n, 4);
+	memcpy(bad + (n - 1) * TRUST_HASH_LEN, bad + (n - 2) * TRUST_HASH_LEN, TRUST_HASH_LEN);
+	struct store_doc_meta m2 = meta_of(TRUST_DOC_REVOCATIONS, 2, 9000);
+	assert_int_equal(store_apply_revocations(fx->store, &m2, bad, n, &unchanged, &why),
+	                 QD_ERR_STORE);
+	assert_false(unchanged);
+	assert_non_null(strstr(why.text, "1000 of 1000"));
+	assert_non_null(strstr(why.text, "UNIQUE"));
+
+	/* Nothing of v2 is in: the list, the version and the floor are v1's. */
+	assert_int_equal(rev_count(fx->store), 100);
+	for (size_t i = 0; i < 100; i++)
+		assert_true(revoked(fx->store, old + i * TRUST_HASH_LEN));
+	assert_false(revoked(fx->store, bad));
+	struct trust_freshness fr;
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_REVOCATIONS, &fr), QD_OK);
+	assert_int_equal(fr.version, 1);
+	int64_t floor = 0;
+	assert_int_equal(store_time_floor_get(fx->store, &floor), QD_OK);
+	assert_int_equal(floor, 1000);
+
+	/* The connection is usable afterwards: a good v2 goes in. */
+	assert_int_equal(store_apply_revocations(fx->store, &m2, bad, n - 1, &unchanged, &why),
+	                 QD_OK);
+	assert_int_equal(rev_count(fx->store), n - 1);
+	assert_false(revoked(fx->store, old));
+	free(old);
+	free(bad);
+}
+
+static void test_revocations_million(void **state)
+{
+	struct fx *fx = *state;
+	struct qd_errmsg why = {{0}};
+	bool unchanged = true;
+	const size_t n = 1000000;
+
+	uint8_t *h = make_hashes(n, 5);
+	struct store_doc_meta m = meta_of(TRUST_DOC_REVOCATIONS, 1, 1000);
+	enum qd_err rc = store_apply_revocations(fx->store, &m, h, n, &unchanged, &why);
+	if (rc != QD_OK)
+		fail_msg("apply: %s: %s", qd_err_name(rc), why.text);
+	assert_int_equal(rev_count(fx->store), n);
+
+	uint64_t seed = 6;
+	uint8_t absent[TRUST_HASH_LEN];
+	for (int i = 0; i < 20000; i++) {
+		size_t at = (size_t)(splitmix64(&seed) % n);
+		assert_true(revoked(fx->store, h + at * TRUST_HASH_LEN));
+		absent_variant(h + at * TRUST_HASH_LEN, absent);
+		assert_false(revoked(fx->store, absent));
+	}
+	assert_true(revoked(fx->store, h));
+	assert_true(revoked(fx->store, h + (n - 1) * TRUST_HASH_LEN));
+	free(h);
+}
+
+/* ---- time floor, documents, view --------------------------------------- */
+
+static int64_t floor_of(struct store *store)
+{
+	int64_t f = -1;
+	assert_int_equal(store_time_floor_get(store, &f), QD_OK);
+	return f;
+}
+
+static void test_time_floor_only_rises(void **state)
+{
+	struct fx *fx = *state;
+	bool unchanged;
+	const uint8_t body[] = {1, 2, 3};
+	struct trust_key k = key_of(1, KEY_ROLE_ISSUER);
+
+	struct store_doc_meta m = meta_of(TRUST_DOC_POLICY, 1, 1000);
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, NULL), QD_OK);
+	assert_int_equal(floor_of(fx->store), 1000);
+
+	m = meta_of(TRUST_DOC_KEYSET, 1, 500); /* signed earlier: the floor stays */
+	assert_int_equal(store_apply_keyset(fx->store, &m, &k, 1, &unchanged, NULL), QD_OK);
+	assert_int_equal(floor_of(fx->store), 1000);
+
+	m = meta_of(TRUST_DOC_REVOCATIONS, 1, 2500);
+	assert_int_equal(store_apply_revocations(fx->store, &m, NULL, 0, &unchanged, NULL), QD_OK);
+	assert_int_equal(floor_of(fx->store), 2500);
+
+	/* A refused rollback and an unchanged apply do not move it either. */
+	m = meta_of(TRUST_DOC_POLICY, 0, 9000);
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, NULL),
+	                 QD_ERR_ROLLBACK);
+	m = meta_of(TRUST_DOC_POLICY, 1, 9000);
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, NULL), QD_OK);
+	assert_true(unchanged);
+	assert_int_equal(floor_of(fx->store), 2500);
+
+	m = meta_of(TRUST_DOC_TIMESTAMP, 1, 2400);
+	assert_int_equal(store_apply_document(fx->store, &m, NULL, 0, &unchanged, NULL), QD_OK);
+	assert_int_equal(floor_of(fx->store), 2500);
+	m = meta_of(TRUST_DOC_TIMESTAMP, 2, 3000);
+	assert_int_equal(store_apply_document(fx->store, &m, NULL, 0, &unchanged, NULL), QD_OK);
+	assert_int_equal(floor_of(fx->store), 3000);
+}
+
+static void test_document_body(void **state)
+{
+	struct fx *fx = *state;
+	struct qd_errmsg why = {{0}};
+	bool unchanged;
+	uint8_t *blob = NULL;
+	size_t len = 0;
+
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_POLICY, &blob, &len),
+	                 QD_ERR_NOT_FOUND);
+	assert_null(blob);
+
+	uint8_t body[300];
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i * 13); /* includes zero bytes */
+	struct store_doc_meta m = meta_of(TRUST_DOC_POLICY, 1, 1000);
+	assert_int_equal(store_apply_document(fx->store, &m, body, sizeof(body), &unchanged, &why),
+	                 QD_OK);
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_POLICY, &blob, &len), QD_OK);
+	assert_int_equal(len, sizeof(body));
+	assert_memory_equal(blob, body, sizeof(body));
+	free(blob);
+
+	const uint8_t body2[] = {0xa0};
+	m = meta_of(TRUST_DOC_POLICY, 2, 1100);
+	assert_int_equal(store_apply_document(fx->store, &m, body2, 1, &unchanged, &why), QD_OK);
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_POLICY, &blob, &len), QD_OK);
+	assert_int_equal(len, 1);
+	assert_int_equal(blob[0], 0xa0);
+	free(blob);
+
+	/* A timestamp without a body: an empty one, not an absent one. */
+	m = meta_of(TRUST_DOC_TIMESTAMP, 1, 1200);
+	assert_int_equal(store_apply_document(fx->store, &m, NULL, 0, &unchanged, &why), QD_OK);
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_TIMESTAMP, &blob, &len), QD_OK);
+	assert_non_null(blob);
+	assert_int_equal(len, 0);
+	free(blob);
+
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_KEYSET, &blob, &len), QD_ERR_ARG);
+	assert_null(blob);
+	m = meta_of(TRUST_DOC_KEYSET, 1, 1000);
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, &why),
+	                 QD_ERR_ARG);
+	m = meta_of(TRUST_DOC_POLICY, 3, 1000);
+	assert_int_equal(store_apply_document(fx->store, &m, NULL, 3, &unchanged, &why),
+	                 QD_ERR_ARG);
+	m.version = UINT64_MAX;
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, &why),
+	                 QD_ERR_ARG);
+}
+
+static void test_trust_view(void **state)
+{
+	struct fx *fx = *state;
+	bool unchanged;
+	struct store_trust *t = malloc(sizeof(*t));
+	assert_non_null(t);
+
+	assert_int_equal(store_trust_load(fx->store, t), QD_OK);
+	assert_int_equal(t->view.n_keys, 0);
+	assert_false(t->view.keyset.present);
+	assert_false(t->view.revocations.present);
+	assert_int_equal(t->view.time_floor, 0);
+
+	struct trust_key keys[2] = {key_of(1, KEY_ROLE_ISSUER), key_of(2, KEY_ROLE_REPOSITORY)};
+	struct store_doc_meta m = meta_of(TRUST_DOC_KEYSET, 4, 1000);
+	assert_int_equal(store_apply_keyset(fx->store, &m, keys, 2, &unchanged, NULL), QD_OK);
+	uint8_t *h = make_hashes(10, 7);
+	m = meta_of(TRUST_DOC_REVOCATIONS, 9, 2000);
+	assert_int_equal(store_apply_revocations(fx->store, &m, h, 10, &unchanged, NULL), QD_OK);
+	m = meta_of(TRUST_DOC_POLICY, 2, 1500);
+	assert_int_equal(store_apply_document(fx->store, &m, h, 5, &unchanged, NULL), QD_OK);
+
+	assert_int_equal(store_trust_load(fx->store, t), QD_OK);
+	const struct trust_view *v = &t->view;
+	assert_ptr_equal(v->keys, t->keys);
+	assert_int_equal(v->n_keys, 2);
+	assert_memory_equal(v->keys[1].public_key, keys[1].public_key, keys[1].public_len);
+	assert_true(v->keyset.present);
+	assert_int_equal(v->keyset.version, 4);
+	assert_true(v->revocations.present);
+	assert_int_equal(v->revocations.version, 9);
+	assert_int_equal(v->revocations.expires_at, 2000 + 86400);
+	assert_true(v->policy.present);
+	assert_int_equal(v->policy.signed_at, 1500);
+	assert_false(v->timestamp.present);
+	assert_int_equal(v->time_floor, 2000);
+
+	assert_non_null(v->revocation_contains);
+	bool r = false;
+	assert_int_equal(v->revocation_contains(v->revocation_ctx, h + 3 * TRUST_HASH_LEN, &r),
+	                 QD_OK);
+	assert_true(r);
+	uint8_t absent[TRUST_HASH_LEN];
+	absent_variant(h, absent);
+	assert_int_equal(v->revocation_contains(v->revocation_ctx, absent, &r), QD_OK);
+	assert_false(r);
+	free(h);
+	free(t);
+}
+
+/* A second connection (another thread's) sees each apply whole. */
+static void test_second_connection(void **state)
+{
+	struct fx *fx = *state;
+	struct qd_errmsg why = {{0}};
+	bool unchanged;
+	struct store *reader = NULL;
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &reader, &why), QD_OK);
+	uint8_t *h = make_hashes(1000, 8);
+	assert_false(revoked(reader, h));
+	struct store_doc_meta m = meta_of(TRUST_DOC_REVOCATIONS, 1, 1000);
+	assert_int_equal(store_apply_revocations(fx->store, &m, h, 1000, &unchanged, &why), QD_OK);
+	assert_true(revoked(reader, h));
+	assert_int_equal(rev_count(reader), 1000);
+	store_close(reader);
+	free(h);
+}
+
+/* ---- audit ------------------------------------------------------------- */
+
+static void test_audit(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t n = 99;
+	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 0);
+
+	uint8_t kid[TRUST_KID_DEFAULT_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+	uint8_t hash[TRUST_HASH_LEN] = {9};
+	struct audit_record rec = {
+	        .time_us = 1700000000123456,
+	        .source = "replay",
+	        .verdict = "pass",
+	        .reason = "ok",
+	        .kid = kid,
+	        .kid_len = sizeof(kid),
+	        .clearance_hash = hash,
+	        .desk = "desk-07",
+	        .latency_us = 842,
+	};
+	int64_t id1 = 0, id2 = 0, id3 = 0;
+	assert_int_equal(store_audit_append(fx->store, &rec, &id1), QD_OK);
+	assert_true(id1 > 0);
+
+	/* An unreadable code: no kid, no hash. */
+	struct audit_record bare = {.time_us = 1700000000200000,
+	                            .source = "camera0",
+	                            .verdict = "reject",
+	                            .reason = "bad-format",
+	                            .desk = "desk-07",
+	                            .latency_us = 12};
+	assert_int_equal(store_audit_append(fx->store, &bare, &id2), QD_OK);
+	assert_true(id2 > id1);
+	assert_int_equal(store_audit_append(fx->store, &rec, &id3), QD_OK);
+	assert_true(id3 > id2);
+	assert_int_equal(store_audit_append(fx->store, &rec, NULL), QD_OK);
+	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 4);
+
+	rec.kid_len = TRUST_KID_MAX + 1;
+	assert_int_equal(store_audit_append(fx->store, &rec, &id1), QD_ERR_ARG);
+	assert_int_equal(store_audit_append(fx->store, NULL, &id1), QD_ERR_ARG);
+	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_create_migrate_reopen, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_refuse_newer_schema, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_open_missing_or_bad_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_root_pin, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_keyset_versions, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_apply_failure_is_atomic, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_revocations_million, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_time_floor_only_rises, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_document_body, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_trust_view, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

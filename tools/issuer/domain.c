@@ -1,0 +1,363 @@
+/* domain.c - the back office's trust domain directory (see domain.h). */
+#include "domain.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "qrdesk/hex.h"
+#include "qrdesk/keyfile.h"
+#include "toolutil.h"
+
+#define DOMAIN_JSON_MAX (1024 * 1024)
+#define YEAR (365LL * 24 * 3600)
+
+void domain_path(const struct domain *d, const char *name, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", d->dir, name);
+}
+
+static void key_path(const struct domain *d, const struct trust_key *k, char *out, size_t cap)
+{
+	char kid[2 * TRUST_KID_MAX + 1];
+	hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
+	snprintf(out, cap, "%s/keys/%s.key", d->dir, kid);
+}
+
+static json_t *key_to_json(const struct trust_key *k)
+{
+	char kid[2 * TRUST_KID_MAX + 1], pub[2 * SIGNATURE_PUBLIC_MAX + 1];
+	hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
+	hex_encode(k->public_key, k->public_len, pub, sizeof(pub));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "role", key_role_name(k->role),
+			 "alg", signature_alg_name(k->alg), "kid", kid, "public_key", pub,
+			 "not_before", (json_int_t)k->not_before, "not_after",
+			 (json_int_t)k->not_after, "status",
+			 k->status == KEY_STATUS_ACTIVE ? "active" : "revoked");
+}
+
+static enum qd_err key_from_json(json_t *obj, struct trust_key *k, struct qd_errmsg *why)
+{
+	const char *role = NULL, *alg = NULL, *kid = NULL, *pub = NULL, *status = NULL;
+	json_int_t nb = 0, na = 0;
+	json_error_t jerr;
+	memset(k, 0, sizeof(*k));
+	if (json_unpack_ex(obj, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "role",
+			   &role, "alg", &alg, "kid", &kid, "public_key", &pub, "not_before", &nb,
+			   "not_after", &na, "status", &status) != 0) {
+		qd_errmsg_set(why, "domain.json key: %s", jerr.text);
+		return QD_ERR_FORMAT;
+	}
+	size_t n = 0;
+	if (key_role_parse(role, strlen(role), &k->role) != QD_OK ||
+	    signature_alg_parse(alg, &k->alg) != QD_OK ||
+	    hex_decode(kid, strlen(kid), k->kid, sizeof(k->kid), &n) != QD_OK) {
+		qd_errmsg_set(why, "domain.json key %s: bad role, alg or kid", kid);
+		return QD_ERR_FORMAT;
+	}
+	k->kid_len = (uint8_t)n;
+	if (hex_decode(pub, strlen(pub), k->public_key, sizeof(k->public_key), &n) != QD_OK ||
+	    signature_public_check(k->alg, k->public_key, n) != QD_OK) {
+		qd_errmsg_set(why, "domain.json key %s: bad public key", kid);
+		return QD_ERR_FORMAT;
+	}
+	k->public_len = (uint8_t)n;
+	k->not_before = nb;
+	k->not_after = na;
+	k->status = strcmp(status, "active") == 0 ? KEY_STATUS_ACTIVE : KEY_STATUS_REVOKED;
+	return QD_OK;
+}
+
+enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why)
+{
+	json_t *keys = json_array();
+	for (size_t i = 0; i < d->n_keys; i++)
+		json_array_append_new(keys, key_to_json(&d->keys[i]));
+	json_t *versions = json_object();
+	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP; t++)
+		json_object_set_new(versions, trust_doc_type_name((enum trust_doc_type)t),
+				    json_integer((json_int_t)d->versions[t]));
+	json_t *root = json_pack("{s:s, s:I, s:o, s:o}", "format", DOMAIN_FORMAT, "created_at",
+				 (json_int_t)d->created_at, "versions", versions, "keys", keys);
+	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(root);
+	if (text == NULL) {
+		qd_errmsg_set(why, "cannot format domain.json");
+		return QD_ERR_NOMEM;
+	}
+	char path[4096];
+	domain_path(d, "domain.json", path, sizeof(path));
+	size_t len = strlen(text);
+	text[len] = '\n'; /* json_dumps leaves room: we overwrite the NUL and write len+1 */
+	enum qd_err rc = tool_write_file_atomic(path, text, len + 1, 0644, why);
+	free(text);
+	return rc;
+}
+
+enum qd_err domain_load(const char *dir, struct domain *d, struct qd_errmsg *why)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "%s", dir);
+	char path[4096];
+	domain_path(d, "domain.json", path, sizeof(path));
+	uint8_t *text;
+	size_t len;
+	enum qd_err rc = tool_read_file(path, DOMAIN_JSON_MAX, &text, &len, why);
+	if (rc != QD_OK)
+		return rc;
+	json_error_t jerr;
+	json_t *root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (root == NULL) {
+		qd_errmsg_set(why, "%s: line %d: %s", path, jerr.line, jerr.text);
+		return QD_ERR_FORMAT;
+	}
+	const char *format = NULL;
+	json_int_t created = 0;
+	json_t *versions = NULL, *keys = NULL;
+	rc = QD_ERR_FORMAT;
+	if (json_unpack_ex(root, &jerr, 0, "{s:s, s:I, s:o, s:o}", "format", &format,
+			   "created_at", &created, "versions", &versions, "keys", &keys) != 0 ||
+	    strcmp(format, DOMAIN_FORMAT) != 0 || !json_is_array(keys) ||
+	    json_array_size(keys) > TRUST_KEYS_MAX) {
+		qd_errmsg_set(why, "%s: not a %s file", path, DOMAIN_FORMAT);
+		goto out;
+	}
+	d->created_at = created;
+	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP; t++) {
+		json_t *v = json_object_get(versions, trust_doc_type_name((enum trust_doc_type)t));
+		d->versions[t] = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+	}
+	size_t i;
+	json_t *k;
+	json_array_foreach(keys, i, k)
+	{
+		struct qd_errmsg inner;
+		if (key_from_json(k, &d->keys[i], &inner) != QD_OK) {
+			qd_errmsg_set(why, "%s: %s", path, inner.text);
+			goto out;
+		}
+	}
+	d->n_keys = json_array_size(keys);
+	rc = QD_OK;
+out:
+	json_decref(root);
+	return rc;
+}
+
+enum qd_err domain_add_key(struct domain *d, enum key_role role, int64_t alg, int64_t not_before,
+			   int64_t not_after, size_t *index, struct qd_errmsg *why)
+{
+	if (d->n_keys >= TRUST_KEYS_MAX) {
+		qd_errmsg_set(why, "the domain already has %d keys", TRUST_KEYS_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	struct signature_keypair kp;
+	enum qd_err rc = signature_keypair_generate(alg, &kp);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "key generation failed");
+		return rc;
+	}
+	struct trust_key *k = &d->keys[d->n_keys];
+	memset(k, 0, sizeof(*k));
+	k->alg = alg;
+	k->role = role;
+	k->status = KEY_STATUS_ACTIVE;
+	memcpy(k->public_key, kp.pub, kp.pub_len);
+	k->public_len = (uint8_t)kp.pub_len;
+	trust_kid_derive(kp.pub, kp.pub_len, k->kid);
+	k->kid_len = TRUST_KID_DEFAULT_LEN;
+	k->not_before = not_before;
+	k->not_after = not_after;
+
+	char secret[2 * SIGNATURE_SECRET_LEN + 2];
+	hex_encode(kp.secret, sizeof(kp.secret), secret, sizeof(secret));
+	signature_keypair_wipe(&kp);
+	strcat(secret, "\n");
+	char path[4096];
+	key_path(d, k, path, sizeof(path));
+	rc = tool_write_file_atomic(path, secret, strlen(secret), 0600, why);
+	memset(secret, 0, sizeof(secret));
+	if (rc != QD_OK)
+		return rc;
+	*index = d->n_keys++;
+	return QD_OK;
+}
+
+enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
+			   struct qd_errmsg *why)
+{
+	char path[4096];
+	key_path(d, &d->keys[i], path, sizeof(path));
+	uint8_t *text;
+	size_t len;
+	enum qd_err rc = tool_read_file(path, 256, &text, &len, why);
+	if (rc != QD_OK)
+		return rc;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	uint8_t secret[SIGNATURE_SECRET_LEN];
+	size_t n = 0;
+	rc = hex_decode((const char *)text, len, secret, sizeof(secret), &n);
+	memset(text, 0, len);
+	free(text);
+	if (rc != QD_OK || n != sizeof(secret)) {
+		qd_errmsg_set(why, "%s: not a 32-byte hex secret", path);
+		return QD_ERR_FORMAT;
+	}
+	rc = signature_keypair_from_secret(d->keys[i].alg, secret, n, kp);
+	memset(secret, 0, sizeof(secret));
+	if (rc != QD_OK || kp->pub_len != d->keys[i].public_len ||
+	    memcmp(kp->pub, d->keys[i].public_key, kp->pub_len) != 0) {
+		signature_keypair_wipe(kp);
+		qd_errmsg_set(why, "%s: secret does not match the key's public half", path);
+		return QD_ERR_FORMAT;
+	}
+	return QD_OK;
+}
+
+enum qd_err domain_init(const char *dir, int64_t now, struct domain *d, struct qd_errmsg *why)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "%s", dir);
+	char path[4096];
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", dir, strerror(errno));
+		return QD_ERR_IO;
+	}
+	domain_path(d, "domain.json", path, sizeof(path));
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		qd_errmsg_set(why, "%s already holds a trust domain", dir);
+		return QD_ERR_EXISTS;
+	}
+	domain_path(d, "keys", path, sizeof(path));
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", path, strerror(errno));
+		return QD_ERR_IO;
+	}
+	d->created_at = now;
+	/* Windows: the root is long-lived and offline; working keys rotate sooner. */
+	static const struct {
+		enum key_role role;
+		int64_t alg;
+		int64_t years;
+	} initial[] = {
+		{KEY_ROLE_ROOT, SIGNATURE_ALG_EDDSA, 20},
+		{KEY_ROLE_ISSUER, SIGNATURE_ALG_EDDSA, 5},
+		{KEY_ROLE_ISSUER, SIGNATURE_ALG_ES256, 5},
+		{KEY_ROLE_REPOSITORY, SIGNATURE_ALG_EDDSA, 5},
+		{KEY_ROLE_UPDATE, SIGNATURE_ALG_EDDSA, 5},
+	};
+	for (size_t i = 0; i < sizeof(initial) / sizeof(initial[0]); i++) {
+		size_t index;
+		enum qd_err rc = domain_add_key(d, initial[i].role, initial[i].alg, now,
+						now + initial[i].years * YEAR, &index, why);
+		if (rc != QD_OK)
+			return rc;
+	}
+	char *pub = keyfile_format_public(&d->keys[0]);
+	if (pub == NULL)
+		return QD_ERR_NOMEM;
+	domain_path(d, "root.pub", path, sizeof(path));
+	enum qd_err rc = tool_write_file_atomic(path, pub, strlen(pub), 0644, why);
+	free(pub);
+	if (rc != QD_OK)
+		return rc;
+	return domain_save(d, why);
+}
+
+int domain_pick_key(const struct domain *d, enum key_role role, int64_t alg, int64_t now)
+{
+	int best = -1;
+	for (size_t i = 0; i < d->n_keys; i++) {
+		const struct trust_key *k = &d->keys[i];
+		if (k->role != role || k->status != KEY_STATUS_ACTIVE || (alg != 0 && k->alg != alg) ||
+		    now < k->not_before || now > k->not_after)
+			continue;
+		if (best < 0 || k->not_before > d->keys[best].not_before)
+			best = (int)i;
+	}
+	return best;
+}
+
+int domain_find_kid(const struct domain *d, const char *kid_hex)
+{
+	uint8_t kid[TRUST_KID_MAX];
+	size_t n = 0;
+	if (hex_decode(kid_hex, strlen(kid_hex), kid, sizeof(kid), &n) != QD_OK)
+		return -1;
+	for (size_t i = 0; i < d->n_keys; i++)
+		if (d->keys[i].kid_len == n && memcmp(d->keys[i].kid, kid, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, TRUST_HASH_LEN);
+}
+
+enum qd_err domain_revocations_load(const struct domain *d, uint8_t **hashes, size_t *count,
+				    struct qd_errmsg *why)
+{
+	char path[4096];
+	domain_path(d, "revocations.bin", path, sizeof(path));
+	uint8_t *data = NULL;
+	size_t len = 0;
+	enum qd_err rc = tool_read_file(path, (size_t)TRUST_HASH_LEN * 16 * 1024 * 1024, &data,
+					&len, why);
+	if (rc == QD_ERR_NOT_FOUND) {
+		*hashes = NULL;
+		*count = 0;
+		return QD_OK;
+	}
+	if (rc != QD_OK)
+		return rc;
+	if (len % TRUST_HASH_LEN != 0) {
+		free(data);
+		qd_errmsg_set(why, "%s: length is not a multiple of %d", path, TRUST_HASH_LEN);
+		return QD_ERR_FORMAT;
+	}
+	*hashes = data;
+	*count = len / TRUST_HASH_LEN;
+	return QD_OK;
+}
+
+enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *add, size_t n_add,
+				   size_t *added, struct qd_errmsg *why)
+{
+	uint8_t *old;
+	size_t n_old;
+	enum qd_err rc = domain_revocations_load(d, &old, &n_old, why);
+	if (rc != QD_OK)
+		return rc;
+	uint8_t *all = malloc((n_old + n_add) * TRUST_HASH_LEN + 1);
+	if (all == NULL) {
+		free(old);
+		return QD_ERR_NOMEM;
+	}
+	if (n_old > 0)
+		memcpy(all, old, n_old * TRUST_HASH_LEN);
+	memcpy(all + n_old * TRUST_HASH_LEN, add, n_add * TRUST_HASH_LEN);
+	free(old);
+	size_t total = n_old + n_add;
+	qsort(all, total, TRUST_HASH_LEN, hash_cmp);
+	size_t unique = 0;
+	for (size_t i = 0; i < total; i++) {
+		if (unique > 0 && memcmp(all + (unique - 1) * TRUST_HASH_LEN,
+					 all + i * TRUST_HASH_LEN, TRUST_HASH_LEN) == 0)
+			continue;
+		memmove(all + unique * TRUST_HASH_LEN, all + i * TRUST_HASH_LEN, TRUST_HASH_LEN);
+		unique++;
+	}
+	*added = unique - n_old;
+	char path[4096];
+	domain_path(d, "revocations.bin", path, sizeof(path));
+	rc = tool_write_file_atomic(path, all, unique * TRUST_HASH_LEN, 0644, why);
+	free(all);
+	return rc;
+}

@@ -1,0 +1,67 @@
+/*
+ * domain.h - a back office's trust domain, kept in one directory:
+ *
+ *   DIR/domain.json        keys (public halves, roles, windows, status) and
+ *                          the version last published of each document
+ *   DIR/keys/<kid>.key     each private key, 64 hex digits, mode 0600
+ *   DIR/root.pub           the root public key that desks pin
+ *   DIR/revocations.bin    revoked clearance hashes, 16 bytes each, sorted
+ *   DIR/policy.cbor        the destination policy body (absent: no rules)
+ *
+ * Every file is replaced atomically, so an interrupted command leaves the
+ * domain as it was.
+ */
+#ifndef QRDESK_ISSUER_DOMAIN_H
+#define QRDESK_ISSUER_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/error.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/trust.h"
+
+#define DOMAIN_FORMAT "qrdesk-domain-1"
+#define DOMAIN_DOC_TYPES 5 /* indexed by enum trust_doc_type */
+
+struct domain {
+	char dir[2048];
+	int64_t created_at;
+	struct trust_key keys[TRUST_KEYS_MAX];
+	size_t n_keys;
+	uint64_t versions[DOMAIN_DOC_TYPES]; /* last published version per type */
+};
+
+/* Create DIR (must not hold a domain yet) with a root and one key of each role. */
+enum qd_err domain_init(const char *dir, int64_t now, struct domain *d, struct qd_errmsg *why);
+enum qd_err domain_load(const char *dir, struct domain *d, struct qd_errmsg *why);
+enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why);
+
+/* Create a key of role and alg valid [not_before, not_after]; its index in *index. */
+enum qd_err domain_add_key(struct domain *d, enum key_role role, int64_t alg, int64_t not_before,
+			   int64_t not_after, size_t *index, struct qd_errmsg *why);
+
+/* Load the private half of key i. */
+enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
+			   struct qd_errmsg *why);
+
+/*
+ * The key of this role to sign with now: active, window covering now, the
+ * given alg (0 = any), the newest not_before.  -1 if there is none.
+ */
+int domain_pick_key(const struct domain *d, enum key_role role, int64_t alg, int64_t now);
+
+/* Find a key by kid hex; -1 if none. */
+int domain_find_kid(const struct domain *d, const char *kid_hex);
+
+/* Revocations: load all (malloc'd, sorted, unique), and add some. */
+enum qd_err domain_revocations_load(const struct domain *d, uint8_t **hashes, size_t *count,
+				    struct qd_errmsg *why);
+enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *hashes, size_t count,
+				   size_t *added, struct qd_errmsg *why);
+
+/* Path of a file inside the domain directory (static buffer, one per call site use). */
+void domain_path(const struct domain *d, const char *name, char *out, size_t cap);
+
+#endif

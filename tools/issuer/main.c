@@ -1,0 +1,631 @@
+/*
+ * qrdesk-issuer - the back office's tool: make a trust domain, sign
+ * clearance cards, revoke them, and publish the signed trust documents that
+ * desks import.  Private keys never leave DIR/keys.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "domain.h"
+#include "qrdesk/base45.h"
+#include "qrdesk/cbor.h"
+#include "qrdesk/cose.h"
+#include "qrdesk/credential.h"
+#include "qrdesk/digest.h"
+#include "qrdesk/hex.h"
+#include "qrdesk/log.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/trustdoc.h"
+#include "qrpng.h"
+#include "toolutil.h"
+
+#define CLAIMS_JSON_MAX (64 * 1024)
+#define DAY (24LL * 3600)
+
+static const char usage_text[] =
+	"usage: qrdesk-issuer [--now TIME] COMMAND ARGS...\n"
+	"\n"
+	"  init DIR                       create a trust domain: root, issuer (EdDSA and\n"
+	"                                 ES256), repository and update keys; DIR/root.pub\n"
+	"                                 is the root key to pin on desks\n"
+	"  sign DIR CLAIMS.json [--alg es256|eddsa] [--key KID] [--png FILE]\n"
+	"                                 sign a clearance card; prints its code text\n"
+	"  revoke DIR CLEARANCE_NO...     add clearance numbers to the revocation list\n"
+	"  revoke-key DIR KID             mark a key revoked in the next key set\n"
+	"  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
+	"                     [--policy-days N] [--timestamp-days N]\n"
+	"                                 sign and write keyset.cose, revocations.cose,\n"
+	"                                 policy.cose and timestamp.cose (versions +1)\n"
+	"\n"
+	"  --now TIME    act as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
+	"                YYYY-MM-DDTHH:MM:SSZ): for tests and back-dated re-issues\n"
+	"  --help        this text\n"
+	"\n"
+	"Claims JSON fields: clearance_no, passport_no, name, birth_date (YYYY-MM-DD),\n"
+	"sex (M|F|X), destination (ISO 3166-1 alpha-2), category (DW, GW, SK, SS, PR,\n"
+	"DR, CW, NU...), employer, agency_licence, bmet_reg_no, pdo_completed (bool),\n"
+	"issued_at and expires_at (times as above; default now and now + 180 days),\n"
+	"optional not_before and iss.  See docs/credential-format.md.\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err("%s", msg);
+	fprintf(stderr, "Try 'qrdesk-issuer --help'.\n");
+	return TOOL_EXIT_USAGE;
+}
+
+static int fail(enum qd_err rc, const struct qd_errmsg *why)
+{
+	log_err("%s", why->text[0] ? why->text : qd_err_name(rc));
+	return tool_exit_for(rc);
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage_error("init takes one argument: DIR%s", "");
+	struct domain *d = malloc(sizeof(*d));
+	struct qd_errmsg why = {{0}};
+	if (d == NULL)
+		return TOOL_EXIT_SOFTWARE;
+	enum qd_err rc = domain_init(argv[1], tool_now(), d, &why);
+	if (rc != QD_OK) {
+		free(d);
+		return fail(rc, &why);
+	}
+	for (size_t i = 0; i < d->n_keys; i++) {
+		char kid[2 * TRUST_KID_MAX + 1];
+		hex_encode(d->keys[i].kid, d->keys[i].kid_len, kid, sizeof(kid));
+		printf("%-10s %-5s %s\n", key_role_name(d->keys[i].role),
+		       signature_alg_name(d->keys[i].alg), kid);
+	}
+	printf("pin on desks: %s/root.pub\n", argv[1]);
+	free(d);
+	return TOOL_EXIT_OK;
+}
+
+/* Claims JSON -> struct credential, with messages that name the field. */
+static int claims_from_json(const char *path, struct credential *cred)
+{
+	uint8_t *text;
+	size_t len;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = tool_read_file(path, CLAIMS_JSON_MAX, &text, &len, &why);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	json_error_t jerr;
+	json_t *root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (root == NULL || !json_is_object(root)) {
+		log_err("%s: line %d: %s", path, jerr.line, root ? "not a JSON object" : jerr.text);
+		json_decref(root);
+		return TOOL_EXIT_DATA;
+	}
+	static const struct {
+		const char *name;
+		size_t offset, size;
+	} texts[] = {
+#define FIELD(n) {#n, offsetof(struct clearance_claims, n), sizeof(((struct clearance_claims *)0)->n)}
+		FIELD(clearance_no), FIELD(passport_no),    FIELD(name),
+		FIELD(destination),  FIELD(category),       FIELD(employer),
+		FIELD(agency_licence), FIELD(bmet_reg_no),
+#undef FIELD
+	};
+	memset(cred, 0, sizeof(*cred));
+	int status = TOOL_EXIT_DATA;
+	const char *key;
+	json_t *value;
+	bool have_birth = false, have_sex = false, have_pdo = false, have_iat = false,
+	     have_exp = false;
+	json_object_foreach(root, key, value)
+	{
+		bool known = false;
+		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+			if (strcmp(key, texts[i].name) != 0)
+				continue;
+			known = true;
+			const char *s = json_string_value(value);
+			if (s == NULL || strlen(s) >= texts[i].size) {
+				log_err("%s: %s must be a string of at most %zu characters", path,
+					key, texts[i].size - 1);
+				goto out;
+			}
+			memcpy((char *)&cred->clearance + texts[i].offset, s, strlen(s) + 1);
+		}
+		if (known)
+			continue;
+		const char *s = json_string_value(value);
+		int64_t t;
+		if (strcmp(key, "birth_date") == 0) {
+			if (s == NULL || credential_date_parse(s, &cred->clearance.birth_days) != QD_OK) {
+				log_err("%s: birth_date must be YYYY-MM-DD between 1900 and 2100", path);
+				goto out;
+			}
+			have_birth = true;
+		} else if (strcmp(key, "sex") == 0) {
+			if (s == NULL || strlen(s) != 1) {
+				log_err("%s: sex must be \"M\", \"F\" or \"X\"", path);
+				goto out;
+			}
+			cred->clearance.sex = s[0];
+			have_sex = true;
+		} else if (strcmp(key, "pdo_completed") == 0) {
+			if (!json_is_boolean(value)) {
+				log_err("%s: pdo_completed must be true or false", path);
+				goto out;
+			}
+			cred->clearance.pdo_completed = json_is_true(value);
+			have_pdo = true;
+		} else if (strcmp(key, "iss") == 0) {
+			if (s == NULL || strlen(s) > CREDENTIAL_ISS_MAX) {
+				log_err("%s: iss must be a string of at most %d characters", path,
+					CREDENTIAL_ISS_MAX);
+				goto out;
+			}
+			strcpy(cred->iss, s);
+		} else if (strcmp(key, "issued_at") == 0 || strcmp(key, "expires_at") == 0 ||
+			   strcmp(key, "not_before") == 0) {
+			char buf[32];
+			if (json_is_integer(value))
+				snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(value));
+			else
+				snprintf(buf, sizeof(buf), "%s", s ? s : "");
+			if (tool_parse_time(buf, &t) != QD_OK) {
+				log_err("%s: %s must be Unix seconds, YYYY-MM-DD or "
+					"YYYY-MM-DDTHH:MM:SSZ",
+					path, key);
+				goto out;
+			}
+			if (key[0] == 'i') {
+				cred->issued_at = t;
+				have_iat = true;
+			} else if (key[0] == 'e') {
+				cred->expires_at = t;
+				have_exp = true;
+			} else {
+				cred->not_before = t;
+				cred->has_nbf = true;
+			}
+		} else {
+			log_err("%s: unknown field \"%s\"", path, key);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (json_object_get(root, texts[i].name) == NULL) {
+			log_err("%s: %s is missing", path, texts[i].name);
+			goto out;
+		}
+	if (!have_birth || !have_sex || !have_pdo) {
+		log_err("%s: %s is missing", path,
+			!have_birth ? "birth_date" : !have_sex ? "sex" : "pdo_completed");
+		goto out;
+	}
+	if (!have_iat)
+		cred->issued_at = tool_now();
+	if (!have_exp)
+		cred->expires_at = cred->issued_at + 180 * DAY;
+	status = TOOL_EXIT_OK;
+out:
+	json_decref(root);
+	return status;
+}
+
+static int cmd_sign(int argc, char **argv)
+{
+	const char *alg_name = NULL, *kid_hex = NULL, *png = NULL;
+	static const struct option opts[] = {{"alg", required_argument, NULL, 'a'},
+					     {"key", required_argument, NULL, 'k'},
+					     {"png", required_argument, NULL, 'p'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': alg_name = optarg; break;
+		case 'k': kid_hex = optarg; break;
+		case 'p': png = optarg; break;
+		default: return usage_error("sign: bad option%s", "");
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("sign takes DIR CLAIMS.json%s", "");
+	const char *dir = argv[optind], *claims = argv[optind + 1];
+	int64_t alg = SIGNATURE_ALG_EDDSA;
+	if (alg_name != NULL && signature_alg_parse(alg_name, &alg) != QD_OK)
+		return usage_error("--alg %s: use eddsa or es256", alg_name);
+
+	struct credential cred;
+	int status = claims_from_json(claims, &cred);
+	if (status != TOOL_EXIT_OK)
+		return status;
+
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	if (d == NULL)
+		return TOOL_EXIT_SOFTWARE;
+	enum qd_err rc = domain_load(dir, d, &why);
+	if (rc != QD_OK)
+		goto fail;
+	int index;
+	if (kid_hex != NULL) {
+		index = domain_find_kid(d, kid_hex);
+		if (index < 0) {
+			qd_errmsg_set(&why, "no key %s in %s", kid_hex, dir);
+			rc = QD_ERR_NOT_FOUND;
+			goto fail;
+		}
+		if (d->keys[index].role != KEY_ROLE_ISSUER)
+			log_warn("key %s is a %s key: desks will reject this card", kid_hex,
+				 key_role_name(d->keys[index].role));
+	} else {
+		index = domain_pick_key(d, KEY_ROLE_ISSUER, alg, tool_now());
+		if (index < 0) {
+			qd_errmsg_set(&why, "no active %s issuer key in %s", signature_alg_name(alg),
+				      dir);
+			rc = QD_ERR_NOT_FOUND;
+			goto fail;
+		}
+	}
+	uint8_t payload[1024];
+	size_t payload_len;
+	rc = credential_encode(&cred, payload, sizeof(payload), &payload_len, &why);
+	if (rc != QD_OK) {
+		char inner[sizeof(why.text)];
+		snprintf(inner, sizeof(inner), "%s", why.text);
+		qd_errmsg_set(&why, "%s: %s", claims, inner);
+		goto fail;
+	}
+	struct signature_keypair kp;
+	rc = domain_keypair(d, (size_t)index, &kp, &why);
+	if (rc != QD_OK)
+		goto fail;
+	uint8_t cose[1200];
+	size_t cose_len;
+	rc = cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len, payload, payload_len,
+			     cose, sizeof(cose), &cose_len);
+	signature_keypair_wipe(&kp);
+	if (rc != QD_OK) {
+		qd_errmsg_set(&why, "signing failed: %s", qd_err_name(rc));
+		goto fail;
+	}
+	char text[CREDENTIAL_PREFIX_LEN + 2000];
+	memcpy(text, CREDENTIAL_PREFIX, CREDENTIAL_PREFIX_LEN);
+	size_t text_len;
+	base45_encode(cose, cose_len, text + CREDENTIAL_PREFIX_LEN,
+		      sizeof(text) - CREDENTIAL_PREFIX_LEN, &text_len);
+	text[CREDENTIAL_PREFIX_LEN + text_len] = '\0';
+	printf("%s\n", text);
+	int version = qrpng_version_needed(text);
+	if (png != NULL) {
+		rc = qrpng_write(text, png, &version, &why);
+		if (rc != QD_OK)
+			goto fail;
+	}
+	log_info("%zu bytes COSE, %zu characters, QR version %d-M", cose_len,
+		 CREDENTIAL_PREFIX_LEN + text_len, version);
+	free(d);
+	return TOOL_EXIT_OK;
+fail:
+	free(d);
+	return fail(rc, &why);
+}
+
+static int cmd_revoke(int argc, char **argv)
+{
+	if (argc < 3)
+		return usage_error("revoke takes DIR CLEARANCE_NO...%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	if (d == NULL)
+		return TOOL_EXIT_SOFTWARE;
+	enum qd_err rc = domain_load(argv[1], d, &why);
+	size_t n = (size_t)argc - 2, added = 0;
+	uint8_t *hashes = malloc(n * TRUST_HASH_LEN);
+	if (rc == QD_OK && hashes == NULL)
+		rc = QD_ERR_NOMEM;
+	for (size_t i = 0; rc == QD_OK && i < n; i++) {
+		const char *no = argv[2 + i];
+		struct credential probe = {0};
+		snprintf(probe.clearance.clearance_no, sizeof(probe.clearance.clearance_no), "%s",
+			 no);
+		if (strlen(no) == 0 || strlen(no) > CREDENTIAL_CLEARANCE_NO_MAX ||
+		    strspn(no, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/") != strlen(no)) {
+			qd_errmsg_set(&why, "\"%s\" is not a clearance number (A-Z 0-9 - /)", no);
+			rc = QD_ERR_FORMAT;
+			break;
+		}
+		credential_clearance_hash(no, hashes + i * TRUST_HASH_LEN);
+	}
+	if (rc == QD_OK)
+		rc = domain_revocations_add(d, hashes, n, &added, &why);
+	free(hashes);
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	printf("%zu added (%zu already revoked); publish to ship them\n", added, n - added);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_revoke_key(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage_error("revoke-key takes DIR KID%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	if (d == NULL)
+		return TOOL_EXIT_SOFTWARE;
+	enum qd_err rc = domain_load(argv[1], d, &why);
+	if (rc == QD_OK) {
+		int i = domain_find_kid(d, argv[2]);
+		if (i < 0) {
+			qd_errmsg_set(&why, "no key %s in %s", argv[2], argv[1]);
+			rc = QD_ERR_NOT_FOUND;
+		} else if (d->keys[i].role == KEY_ROLE_ROOT) {
+			qd_errmsg_set(&why, "the root key is replaced by rotation, not revoked");
+			rc = QD_ERR_ARG;
+		} else {
+			d->keys[i].status = KEY_STATUS_REVOKED;
+			rc = domain_save(d, &why);
+		}
+	}
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	printf("key %s revoked; publish to ship the new key set\n", argv[2]);
+	return TOOL_EXIT_OK;
+}
+
+/* Sign payload with the domain's key of role and write OUTDIR/name atomically. */
+static enum qd_err sign_and_write(const struct domain *d, enum key_role role, const char *outdir,
+				  const char *name, const uint8_t *payload, size_t payload_len,
+				  struct trustdoc_timestamp_entry *entry, struct qd_errmsg *why)
+{
+	int index = domain_pick_key(d, role, 0, tool_now());
+	if (index < 0) {
+		qd_errmsg_set(why, "no active %s key to sign %s", key_role_name(role), name);
+		return QD_ERR_NOT_FOUND;
+	}
+	struct signature_keypair kp;
+	enum qd_err rc = domain_keypair(d, (size_t)index, &kp, why);
+	if (rc != QD_OK)
+		return rc;
+	size_t cap = cose_sign1_encoded_len(d->keys[index].kid_len, payload_len);
+	uint8_t *cose = malloc(cap);
+	size_t len = 0;
+	rc = cose == NULL ? QD_ERR_NOMEM
+			  : cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len,
+					    payload, payload_len, cose, cap, &len);
+	signature_keypair_wipe(&kp);
+	if (rc == QD_OK) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", outdir, name);
+		rc = tool_write_file_atomic(path, cose, len, 0644, why);
+		if (entry != NULL) {
+			entry->length = len;
+			digest_sha256(cose, len, entry->sha256);
+		}
+	} else {
+		qd_errmsg_set(why, "signing %s failed: %s", name, qd_err_name(rc));
+	}
+	free(cose);
+	return rc;
+}
+
+/* Encode with a counting pass, then for real. */
+typedef void (*encode_fn)(struct cbor_writer *w, const void *arg);
+
+static uint8_t *encode_alloc(encode_fn fn, const void *arg, size_t *len)
+{
+	struct cbor_writer w;
+	cbor_writer_init(&w, NULL, 0);
+	fn(&w, arg);
+	uint8_t *buf = malloc(w.len > 0 ? w.len : 1);
+	if (buf == NULL)
+		return NULL;
+	size_t need = w.len;
+	cbor_writer_init(&w, buf, need);
+	fn(&w, arg);
+	*len = w.len;
+	return buf;
+}
+
+struct publish_ctx {
+	struct trustdoc_header header;
+	const struct domain *d;
+	const uint8_t *hashes;
+	size_t n_hashes;
+	const uint8_t *policy;
+	size_t policy_len;
+	struct trustdoc_timestamp ts;
+};
+
+static void enc_keyset(struct cbor_writer *w, const void *arg)
+{
+	const struct publish_ctx *p = arg;
+	/* Desks get every key but the roots: roots are pinned, not listed. */
+	struct trust_key keys[TRUST_KEYS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < p->d->n_keys; i++)
+		if (p->d->keys[i].role != KEY_ROLE_ROOT)
+			keys[n++] = p->d->keys[i];
+	trustdoc_encode_keyset(w, &p->header, keys, n);
+}
+
+static void enc_revocations(struct cbor_writer *w, const void *arg)
+{
+	const struct publish_ctx *p = arg;
+	trustdoc_encode_revocations(w, &p->header, p->hashes, p->n_hashes);
+}
+
+static void enc_policy(struct cbor_writer *w, const void *arg)
+{
+	const struct publish_ctx *p = arg;
+	trustdoc_encode_policy(w, &p->header, p->policy, p->policy_len);
+}
+
+static void enc_timestamp(struct cbor_writer *w, const void *arg)
+{
+	const struct publish_ctx *p = arg;
+	trustdoc_encode_timestamp(w, &p->header, &p->ts);
+}
+
+static int cmd_publish(int argc, char **argv)
+{
+	long days[DOMAIN_DOC_TYPES] = {0, 365, 7, 30, 1};
+	static const struct option opts[] = {{"keyset-days", required_argument, NULL, 1},
+					     {"revocations-days", required_argument, NULL, 2},
+					     {"policy-days", required_argument, NULL, 3},
+					     {"timestamp-days", required_argument, NULL, 4},
+					     {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c < 1 || c > 4)
+			return usage_error("publish: bad option%s", "");
+		char *end;
+		days[c] = strtol(optarg, &end, 10);
+		if (*end != '\0' || days[c] < 1 || days[c] > 3650)
+			return usage_error("publish: days must be 1..3650, not %s", optarg);
+	}
+	if (argc - optind != 2)
+		return usage_error("publish takes DIR OUTDIR%s", "");
+	const char *dir = argv[optind], *outdir = argv[optind + 1];
+	if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+		log_err("%s: %s", outdir, strerror(errno));
+		return TOOL_EXIT_CANTCREAT;
+	}
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	struct publish_ctx *p = calloc(1, sizeof(*p));
+	uint8_t *hashes = NULL, *policy = NULL;
+	enum qd_err rc = d && p ? domain_load(dir, d, &why) : QD_ERR_NOMEM;
+	if (rc == QD_OK)
+		rc = domain_revocations_load(d, &hashes, &p->n_hashes, &why);
+	size_t policy_len = 0;
+	if (rc == QD_OK) {
+		char path[4096];
+		domain_path(d, "policy.cbor", path, sizeof(path));
+		rc = tool_read_file(path, 1024 * 1024, &policy, &policy_len, &why);
+		if (rc == QD_ERR_NOT_FOUND) {
+			/* No policy yet: publish "no destination rules", {1: []}. */
+			static const uint8_t empty_rules[] = {0xa1, 0x01, 0x80};
+			policy = malloc(sizeof(empty_rules));
+			rc = policy ? QD_OK : QD_ERR_NOMEM;
+			if (policy)
+				memcpy(policy, empty_rules, sizeof(empty_rules));
+			policy_len = sizeof(empty_rules);
+		}
+	}
+	if (rc != QD_OK)
+		goto out;
+	p->d = d;
+	p->hashes = hashes;
+	p->policy = policy;
+	p->policy_len = policy_len;
+
+	static const struct {
+		enum trust_doc_type type;
+		const char *file;
+		encode_fn fn;
+	} docs[] = {
+		{TRUST_DOC_KEYSET, "keyset.cose", enc_keyset},
+		{TRUST_DOC_REVOCATIONS, "revocations.cose", enc_revocations},
+		{TRUST_DOC_POLICY, "policy.cose", enc_policy},
+		{TRUST_DOC_TIMESTAMP, "timestamp.cose", enc_timestamp},
+	};
+	int64_t now = tool_now();
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		enum trust_doc_type type = docs[i].type;
+		/* Every publish is a new version of everything: a re-signed file with a
+		 * later expiry must be installable, and versions only go up. */
+		d->versions[type]++;
+		p->header = (struct trustdoc_header){type, d->versions[type], now,
+						     now + days[type] * DAY};
+		size_t len = 0;
+		uint8_t *payload = encode_alloc(docs[i].fn, p, &len);
+		if (payload == NULL) {
+			rc = QD_ERR_NOMEM;
+			goto out;
+		}
+		struct trustdoc_timestamp_entry *entry = NULL;
+		if (type != TRUST_DOC_TIMESTAMP) {
+			entry = &p->ts.entries[p->ts.count++];
+			entry->type = type;
+			entry->version = d->versions[type];
+		}
+		rc = sign_and_write(d, trust_doc_signer_role(type), outdir, docs[i].file, payload,
+				    len, entry, &why);
+		free(payload);
+		if (rc != QD_OK)
+			goto out;
+		printf("%-16s version %llu, expires in %ld days\n", docs[i].file,
+		       (unsigned long long)d->versions[type], days[type]);
+	}
+	rc = domain_save(d, &why);
+out:
+	free(hashes);
+	free(policy);
+	free(p);
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	return TOOL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	log_init("qrdesk-issuer", LOG_STYLE_PLAIN, LOG_INFO);
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return TOOL_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
+			int64_t t;
+			if (tool_parse_time(argv[++i], &t) != QD_OK)
+				return usage_error("--now %s: not a time", argv[i]);
+			tool_set_now(t);
+			continue;
+		}
+		return usage_error("unknown option %s", argv[i]);
+	}
+	if (i >= argc)
+		return usage_error("no command given%s", "");
+	if (signature_init() != QD_OK) {
+		log_err("cannot initialise the crypto library");
+		return TOOL_EXIT_SOFTWARE;
+	}
+	const char *cmd = argv[i];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+	for (int j = 1; j < sub_argc; j++)
+		if (strcmp(sub_argv[j], "--help") == 0) {
+			fputs(usage_text, stdout);
+			return TOOL_EXIT_OK;
+		}
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(sub_argc, sub_argv);
+	if (strcmp(cmd, "sign") == 0)
+		return cmd_sign(sub_argc, sub_argv);
+	if (strcmp(cmd, "revoke") == 0)
+		return cmd_revoke(sub_argc, sub_argv);
+	if (strcmp(cmd, "revoke-key") == 0)
+		return cmd_revoke_key(sub_argc, sub_argv);
+	if (strcmp(cmd, "publish") == 0)
+		return cmd_publish(sub_argc, sub_argv);
+	return usage_error("unknown command %s", cmd);
+}

@@ -1,0 +1,403 @@
+/*
+ * qrdeskctl - the operator's and technician's tool for a desk's store:
+ * pin the root, import signed trust documents, check a code exactly as the
+ * daemon does, and show what the store holds.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qrdesk/check.h"
+#include "qrdesk/hex.h"
+#include "qrdesk/import.h"
+#include "qrdesk/keyfile.h"
+#include "qrdesk/log.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/store.h"
+#include "toolutil.h"
+
+/* Exit codes of `check`, fixed by the interface: scripts branch on them. */
+enum { CHECK_EXIT_VALID = 0, CHECK_EXIT_INVALID = 1, CHECK_EXIT_REVIEW = 2 };
+
+static const char usage_text[] =
+	"usage: qrdeskctl COMMAND [OPTIONS] ARGS...\n"
+	"\n"
+	"  provision --store DB --root ROOT.pub   create the store and pin the root key\n"
+	"  import --store DB FILE...              verify and install signed trust\n"
+	"                                         documents (key set, revocations, policy,\n"
+	"                                         timestamp)\n"
+	"  check --store DB [--json] CODE|-       check one code text (- reads a line from\n"
+	"                                         stdin) exactly as the desk does; exit 0\n"
+	"                                         valid, 1 invalid, 2 review\n"
+	"  show --store DB [--json]               versions, ages and counts in the store\n"
+	"\n"
+	"  --now TIME    judge as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
+	"                YYYY-MM-DDTHH:MM:SSZ)\n"
+	"  --help        this text\n"
+	"\n"
+	"Exit codes: 64 usage, 65 refused input, 66 missing file, 70 internal, 74 I/O.\n";
+
+static int usage_error(const char *what)
+{
+	log_err("%s", what);
+	fprintf(stderr, "Try 'qrdeskctl --help'.\n");
+	return TOOL_EXIT_USAGE;
+}
+
+struct options {
+	const char *store;
+	const char *root;
+	bool json;
+};
+
+/* Parse the options shared by all commands; returns optind or -1. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {{"store", required_argument, NULL, 's'},
+					     {"root", required_argument, NULL, 'r'},
+					     {"json", no_argument, NULL, 'j'},
+					     {"now", required_argument, NULL, 'n'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int64_t t;
+		switch (c) {
+		case 's': o->store = optarg; break;
+		case 'r': o->root = optarg; break;
+		case 'j': o->json = true; break;
+		case 'n':
+			if (tool_parse_time(optarg, &t) != QD_OK)
+				return -1;
+			tool_set_now(t);
+			break;
+		default: return -1;
+		}
+	}
+	return optind;
+}
+
+static int open_store(const char *path, enum store_mode mode, struct store **store)
+{
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = store_open(path, mode, store, &why);
+	if (rc != QD_OK) {
+		log_err("%s", why.text);
+		return tool_exit_for(rc);
+	}
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_provision(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc || o.store == NULL || o.root == NULL)
+		return usage_error("provision needs --store DB --root ROOT.pub");
+	uint8_t *text;
+	size_t len;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = tool_read_file(o.root, KEYFILE_MAX, &text, &len, &why);
+	if (rc != QD_OK) {
+		log_err("%s", why.text);
+		return tool_exit_for(rc);
+	}
+	struct trust_key root;
+	rc = keyfile_parse_public((const char *)text, len, &root, &why);
+	free(text);
+	if (rc != QD_OK) {
+		log_err("%s: %s", o.root, why.text);
+		return tool_exit_for(rc);
+	}
+	if (root.role != KEY_ROLE_ROOT) {
+		log_err("%s: a %s key, not a root key", o.root, key_role_name(root.role));
+		return TOOL_EXIT_DATA;
+	}
+	struct store *store;
+	int status = open_store(o.store, STORE_OPEN_CREATE, &store);
+	if (status != TOOL_EXIT_OK)
+		return status;
+	rc = store_root_pin(store, &root, &why);
+	store_close(store);
+	if (rc != QD_OK) {
+		log_err("%s: %s", o.store, why.text);
+		return tool_exit_for(rc);
+	}
+	char kid[2 * TRUST_KID_MAX + 1];
+	hex_encode(root.kid, root.kid_len, kid, sizeof(kid));
+	printf("root %s pinned in %s\n", kid, o.store);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first >= argc || o.store == NULL)
+		return usage_error("import needs --store DB FILE...");
+	struct store *store;
+	int status = open_store(o.store, STORE_OPEN_READWRITE, &store);
+	if (status != TOOL_EXIT_OK)
+		return status;
+	for (int i = first; i < argc; i++) {
+		struct import_result res;
+		struct qd_errmsg why = {{0}};
+		enum qd_err rc = import_file(store, argv[i], tool_now(), &res, &why);
+		if (rc != QD_OK) {
+			log_err("refused %s", why.text);
+			if (status == TOOL_EXIT_OK)
+				status = tool_exit_for(rc);
+			continue;
+		}
+		char expires[32];
+		tool_format_time(res.expires_at, expires, sizeof(expires));
+		if (res.unchanged)
+			printf("%s: %s version %llu already installed\n", argv[i],
+			       trust_doc_type_name(res.type), (unsigned long long)res.version);
+		else
+			printf("%s: %s version %llu installed (was %llu), %zu entries, expires %s\n",
+			       argv[i], trust_doc_type_name(res.type),
+			       (unsigned long long)res.version,
+			       (unsigned long long)res.previous_version, res.entries, expires);
+	}
+	store_close(store);
+	return status;
+}
+
+/* Read one code from stdin: the first line, without its line end. */
+static int read_code_stdin(char **code, size_t *len)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, stdin);
+	if (n < 0) {
+		free(line);
+		return usage_error("no code on standard input");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	*code = line;
+	*len = (size_t)n;
+	return TOOL_EXIT_OK;
+}
+
+static json_t *claims_json(const struct credential *cred)
+{
+	const struct clearance_claims *c = &cred->clearance;
+	char birth[11], sex[2] = {c->sex, 0};
+	credential_date_format(c->birth_days, birth);
+	json_t *obj = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I}",
+		"clearance_no", c->clearance_no, "passport_no", c->passport_no, "name", c->name,
+		"birth_date", birth, "sex", sex, "destination", c->destination, "category",
+		c->category, "employer", c->employer, "agency_licence", c->agency_licence,
+		"bmet_reg_no", c->bmet_reg_no, "pdo_completed", c->pdo_completed, "issued_at",
+		(json_int_t)cred->issued_at, "not_before", (json_int_t)cred->not_before,
+		"expires_at", (json_int_t)cred->expires_at);
+	if (obj != NULL && cred->iss[0] != '\0')
+		json_object_set_new(obj, "iss", json_string(cred->iss));
+	return obj;
+}
+
+static void print_verdict_json(const struct verdict *v)
+{
+	char kid[2 * TRUST_KID_MAX + 1] = "", hash[2 * TRUST_HASH_LEN + 1] = "";
+	hex_encode(v->kid, v->kid_len, kid, sizeof(kid));
+	if (v->has_hash)
+		hex_encode(v->clearance_hash, TRUST_HASH_LEN, hash, sizeof(hash));
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "verdict",
+				verdict_kind_name(v->kind), "reason", reason_code(v->reason),
+				"message_en", reason_text_en(v->reason), "message_bn",
+				reason_text_bn(v->reason), "signature_ok", v->signature_ok, "clock",
+				(json_int_t)v->clock, "trusted_time", (json_int_t)v->trusted_time);
+	if (obj == NULL)
+		return;
+	if (v->detail[0] != '\0')
+		json_object_set_new(obj, "detail", json_string(v->detail));
+	if (v->kid_len > 0)
+		json_object_set_new(obj, "kid", json_string(kid));
+	if (v->alg != 0 && signature_alg_name(v->alg) != NULL)
+		json_object_set_new(obj, "alg", json_string(signature_alg_name(v->alg)));
+	if (v->has_hash)
+		json_object_set_new(obj, "clearance_hash", json_string(hash));
+	if (v->has_claims)
+		json_object_set_new(obj, "claims", claims_json(&v->cred));
+	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(obj);
+}
+
+static void print_verdict_text(const struct verdict *v)
+{
+	printf("%s %s: %s / %s\n", verdict_kind_name(v->kind), reason_code(v->reason),
+	       reason_text_en(v->reason), reason_text_bn(v->reason));
+	if (v->detail[0] != '\0')
+		printf("  detail: %s\n", v->detail);
+	if (v->has_claims) {
+		const struct clearance_claims *c = &v->cred.clearance;
+		char birth[11];
+		credential_date_format(c->birth_days, birth);
+		printf("  %s, passport %s, born %s, %c, to %s as %s\n", c->name, c->passport_no,
+		       birth, c->sex, c->destination, c->category);
+		printf("  clearance %s, BMET %s, agency %s, employer %s, PDO %s\n", c->clearance_no,
+		       c->bmet_reg_no, c->agency_licence, c->employer,
+		       c->pdo_completed ? "done" : "not done");
+	}
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc - 1 || o.store == NULL)
+		return usage_error("check needs --store DB and one CODE (or -)");
+	char *code = argv[first], *owned = NULL;
+	size_t len = strlen(code);
+	if (strcmp(code, "-") == 0) {
+		int status = read_code_stdin(&owned, &len);
+		if (status != TOOL_EXIT_OK)
+			return status;
+		code = owned;
+	}
+	struct store *store;
+	int status = open_store(o.store, STORE_OPEN_READONLY, &store);
+	if (status != TOOL_EXIT_OK) {
+		free(owned);
+		return status;
+	}
+	struct store_trust *trust = malloc(sizeof(*trust));
+	enum qd_err rc = trust ? store_trust_load(store, trust) : QD_ERR_NOMEM;
+	if (rc != QD_OK) {
+		log_err("%s: cannot read the trust data: %s", o.store, qd_err_name(rc));
+		status = tool_exit_for(rc);
+		goto out;
+	}
+	struct verdict v;
+	check_code(code, len, &trust->view, tool_now(), &v);
+	if (o.json)
+		print_verdict_json(&v);
+	else
+		print_verdict_text(&v);
+	status = v.kind == VERDICT_VALID     ? CHECK_EXIT_VALID
+		 : v.kind == VERDICT_INVALID ? CHECK_EXIT_INVALID
+					     : CHECK_EXIT_REVIEW;
+out:
+	free(trust);
+	store_close(store);
+	free(owned);
+	return status;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc || o.store == NULL)
+		return usage_error("show needs --store DB");
+	struct store *store;
+	int status = open_store(o.store, STORE_OPEN_READONLY, &store);
+	if (status != TOOL_EXIT_OK)
+		return status;
+	struct store_trust *trust = malloc(sizeof(*trust));
+	enum qd_err rc = trust ? store_trust_load(store, trust) : QD_ERR_NOMEM;
+	uint64_t revoked = 0, audit = 0;
+	if (rc == QD_OK)
+		rc = store_revocation_count(store, &revoked);
+	if (rc == QD_OK)
+		rc = store_audit_count(store, &audit);
+	if (rc != QD_OK) {
+		log_err("%s: cannot read the store: %s", o.store, qd_err_name(rc));
+		free(trust);
+		store_close(store);
+		return tool_exit_for(rc);
+	}
+	const struct trust_view *tv = &trust->view;
+	int64_t now = tool_now();
+	const struct {
+		const char *name;
+		const struct trust_freshness *f;
+	} docs[] = {{"keyset", &tv->keyset},
+		    {"revocations", &tv->revocations},
+		    {"policy", &tv->policy},
+		    {"timestamp", &tv->timestamp}};
+	json_t *obj = json_object();
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		const struct trust_freshness *f = docs[i].f;
+		char signed_at[32] = "-", expires[32] = "-";
+		if (f->present) {
+			tool_format_time(f->signed_at, signed_at, sizeof(signed_at));
+			tool_format_time(f->expires_at, expires, sizeof(expires));
+		}
+		if (o.json)
+			json_object_set_new(
+				obj, docs[i].name,
+				f->present ? json_pack("{s:I, s:I, s:I, s:I, s:b}", "version",
+						       (json_int_t)f->version, "signed_at",
+						       (json_int_t)f->signed_at, "expires_at",
+						       (json_int_t)f->expires_at, "age_seconds",
+						       (json_int_t)(now - f->signed_at), "expired",
+						       now >= f->expires_at)
+					   : json_null());
+		else if (f->present)
+			printf("%-12s version %-6llu signed %s  expires %s%s\n", docs[i].name,
+			       (unsigned long long)f->version, signed_at, expires,
+			       now >= f->expires_at ? "  EXPIRED" : "");
+		else
+			printf("%-12s not installed\n", docs[i].name);
+	}
+	char floor[32];
+	tool_format_time(tv->time_floor, floor, sizeof(floor));
+	if (o.json) {
+		json_object_set_new(obj, "keys", json_integer((json_int_t)tv->n_keys));
+		json_object_set_new(obj, "revocations_count", json_integer((json_int_t)revoked));
+		json_object_set_new(obj, "audit_rows", json_integer((json_int_t)audit));
+		json_object_set_new(obj, "time_floor", json_integer(tv->time_floor));
+		json_object_set_new(obj, "clock_suspect", json_boolean(now < tv->time_floor));
+		char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	} else {
+		printf("keys %zu, revoked clearances %llu, audit rows %llu\n", tv->n_keys,
+		       (unsigned long long)revoked, (unsigned long long)audit);
+		printf("time floor %s%s\n", floor,
+		       now < tv->time_floor ? "  (clock is behind it: CLOCK SUSPECT)" : "");
+	}
+	json_decref(obj);
+	free(trust);
+	store_close(store);
+	return TOOL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	log_init("qrdeskctl", LOG_STYLE_PLAIN, LOG_INFO);
+	if (argc < 2)
+		return usage_error("no command given");
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return TOOL_EXIT_OK;
+		}
+	if (signature_init() != QD_OK) {
+		log_err("cannot initialise the crypto library");
+		return TOOL_EXIT_SOFTWARE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "provision") == 0)
+		return cmd_provision(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
+	log_err("unknown command %s", cmd);
+	fprintf(stderr, "Try 'qrdeskctl --help'.\n");
+	return TOOL_EXIT_USAGE;
+}
