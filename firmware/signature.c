@@ -275,13 +275,15 @@ enum qd_err signature_public_check(int64_t alg, const uint8_t *pub, size_t pub_l
 	switch (alg) {
 	case SIGNATURE_ALG_EDDSA:
 		/*
-		 * Length only: libsodium 1.0.18 has no cheap point validation
-		 * short of a verify (crypto_core_ed25519_is_valid_point also
-		 * rejects small-order points, which verify does anyway).  Bad
-		 * encodings and small-order keys fail every verify.
+		 * Length only.  libsodium 1.0.18's one point check,
+		 * crypto_core_ed25519_is_valid_point, costs a scalar
+		 * multiplication (about a verify); and verify itself rejects
+		 * non-canonical, off-curve and small-order keys, so such a key
+		 * passes here but never verifies anything.
 		 */
-		return pub != NULL && pub_len == SIGNATURE_ED25519_PUBLIC_LEN ? QD_OK
-		                                                              : QD_ERR_FORMAT;
+		if (pub == NULL || pub_len != SIGNATURE_ED25519_PUBLIC_LEN)
+			return QD_ERR_FORMAT;
+		return QD_OK;
 	case SIGNATURE_ALG_ES256: {
 		mbedtls_ecp_group grp;
 		mbedtls_ecp_point q;

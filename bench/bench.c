@@ -1,0 +1,230 @@
+/*
+ * qrdesk-bench - prints the foundation's figures in one run:
+ *   1. check latency (p50/p99) of a valid card through check_code() with a
+ *      store-backed trust view, next to a bare libsodium verify of the same
+ *      bytes: the overhead ratio of everything that is not the signature;
+ *   2. revocation lookup latency in the SQLite store with 1 and 10 million
+ *      entries (half the probes present, half absent).
+ * No figure is asserted here; docs/performance.md records them.
+ *
+ * usage: qrdesk-bench [--scans N] [--sizes N,N,...] [--dir DIR]
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qrdesk/base45.h"
+#include "qrdesk/check.h"
+#include "qrdesk/cose.h"
+#include "qrdesk/credential.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/store.h"
+
+#define NOW 1795000000LL
+#define DAY 86400LL
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void percentiles(double *v, size_t n, double *p50, double *p99)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	*p50 = v[n / 2];
+	*p99 = v[(size_t)((double)n * 0.99)];
+}
+
+static int die(const char *what, const struct qd_errmsg *why)
+{
+	fprintf(stderr, "qrdesk-bench: %s: %s\n", what, why ? why->text : "");
+	return 1;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, TRUST_HASH_LEN);
+}
+
+/* A store at path with the key set {key} and n random revocations (sorted). */
+static int make_store(const char *path, const struct trust_key *key, size_t n,
+		      uint8_t **hashes_out, struct store **out, double *apply_s)
+{
+	struct qd_errmsg why = {{0}};
+	unlink(path);
+	if (store_open(path, STORE_OPEN_CREATE, out, &why) != QD_OK)
+		return die("store_open", &why);
+	struct store_doc_meta meta = {TRUST_DOC_KEYSET, 1, NOW - DAY, NOW + 300 * DAY, {0}};
+	bool unchanged;
+	if (store_apply_keyset(*out, &meta, key, 1, &unchanged, &why) != QD_OK)
+		return die("apply keyset", &why);
+	uint8_t *hashes = malloc(n * TRUST_HASH_LEN + 1);
+	if (hashes == NULL)
+		return die("out of memory", NULL);
+	randombytes_buf(hashes, n * TRUST_HASH_LEN);
+	qsort(hashes, n, TRUST_HASH_LEN, hash_cmp);
+	meta = (struct store_doc_meta){TRUST_DOC_REVOCATIONS, 1, NOW - 3600, NOW + 6 * DAY, {0}};
+	double t0 = now_us();
+	if (store_apply_revocations(*out, &meta, hashes, n, &unchanged, &why) != QD_OK)
+		return die("apply revocations", &why);
+	*apply_s = (now_us() - t0) / 1e6;
+	*hashes_out = hashes;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t scans = 10000;
+	size_t sizes[8] = {1000000, 10000000};
+	size_t n_sizes = 2;
+	const char *dir = "/tmp";
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--scans") == 0 && i + 1 < argc) {
+			scans = strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
+			n_sizes = 0;
+			for (char *tok = strtok(argv[++i], ","); tok && n_sizes < 8;
+			     tok = strtok(NULL, ","))
+				sizes[n_sizes++] = strtoul(tok, NULL, 10);
+		} else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+			dir = argv[++i];
+		} else {
+			fprintf(stderr, "usage: qrdesk-bench [--scans N] [--sizes N,N] [--dir DIR]\n");
+			return 64;
+		}
+	}
+	if (scans < 100)
+		scans = 100;
+	if (signature_init() != QD_OK)
+		return die("signature_init", NULL);
+
+	/* One issuer key and one valid card. */
+	struct signature_keypair kp;
+	signature_keypair_generate(SIGNATURE_ALG_EDDSA, &kp);
+	struct trust_key key = {.alg = SIGNATURE_ALG_EDDSA,
+				.role = KEY_ROLE_ISSUER,
+				.status = KEY_STATUS_ACTIVE,
+				.public_len = (uint8_t)kp.pub_len,
+				.kid_len = TRUST_KID_DEFAULT_LEN,
+				.not_before = NOW - 400 * DAY,
+				.not_after = NOW + 400 * DAY};
+	memcpy(key.public_key, kp.pub, kp.pub_len);
+	trust_kid_derive(kp.pub, kp.pub_len, key.kid);
+	struct credential cred = {.issued_at = NOW - 3600, .expires_at = NOW + 90 * DAY};
+	struct clearance_claims *c = &cred.clearance;
+	strcpy(c->clearance_no, "2611012345");
+	strcpy(c->passport_no, "A12345678");
+	strcpy(c->name, "RAHIMA KHATUN");
+	c->birth_days = 8836;
+	c->sex = 'F';
+	strcpy(c->destination, "KW");
+	strcpy(c->category, "DW");
+	strcpy(c->employer, "AL FAHAD TRADING CO");
+	strcpy(c->agency_licence, "RL-1234");
+	strcpy(c->bmet_reg_no, "BMET11223344");
+	c->pdo_completed = true;
+	uint8_t payload[512], cose[1024];
+	size_t payload_len, cose_len, text_len;
+	credential_encode(&cred, payload, sizeof(payload), &payload_len, NULL);
+	cose_sign1_sign(&kp, key.kid, key.kid_len, payload, payload_len, cose, sizeof(cose),
+			&cose_len);
+	char text[1024] = CREDENTIAL_PREFIX;
+	base45_encode(cose, cose_len, text + 4, sizeof(text) - 4, &text_len);
+	text_len += 4;
+	struct cose_sign1 msg;
+	cose_sign1_parse(cose, cose_len, &msg, NULL);
+	uint8_t tbs[1024];
+	size_t tbs_len;
+	cose_sign1_tbs(&msg, NULL, 0, tbs, sizeof(tbs), &tbs_len);
+
+	printf("qrdesk-bench: %zu scans, card %zu characters (%zu bytes COSE)\n", scans, text_len,
+	       cose_len);
+	double *lat = malloc(scans * sizeof(double));
+	double *lat2 = malloc(scans * sizeof(double));
+	if (lat == NULL || lat2 == NULL)
+		return die("out of memory", NULL);
+
+	for (size_t s = 0; s < n_sizes; s++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/qrdesk-bench-%zu.db", dir, sizes[s]);
+		struct store *store;
+		uint8_t *hashes;
+		double apply_s;
+		if (make_store(path, &key, sizes[s], &hashes, &store, &apply_s) != 0)
+			return 1;
+		struct store_trust *trust = malloc(sizeof(*trust));
+		if (trust == NULL || store_trust_load(store, trust) != QD_OK)
+			return die("store_trust_load", NULL);
+
+		/* Check vs bare verify, interleaved so both see the same machine state. */
+		struct verdict v;
+		for (size_t i = 0; i < scans; i++) {
+			double t0 = now_us();
+			check_code(text, text_len, &trust->view, NOW, &v);
+			double t1 = now_us();
+			int bad = crypto_sign_verify_detached(msg.signature, tbs, tbs_len, kp.pub);
+			double t2 = now_us();
+			if (v.kind != VERDICT_VALID || bad)
+				return die("the benchmark card did not verify", NULL);
+			lat[i] = t1 - t0;
+			lat2[i] = t2 - t1;
+		}
+		double c50, c99, b50, b99;
+		percentiles(lat, scans, &c50, &c99);
+		percentiles(lat2, scans, &b50, &b99);
+
+		/* Lookups: alternate a present hash and a random (absent) one. */
+		size_t probes = scans * 10;
+		double *lk = malloc(probes * sizeof(double));
+		if (lk == NULL)
+			return die("out of memory", NULL);
+		uint8_t absent[TRUST_HASH_LEN];
+		for (size_t i = 0; i < probes; i++) {
+			const uint8_t *h = hashes + (randombytes_uniform((uint32_t)sizes[s]) *
+						     (size_t)TRUST_HASH_LEN);
+			if (i % 2) {
+				randombytes_buf(absent, sizeof(absent));
+				h = absent;
+			}
+			bool revoked;
+			double t0 = now_us();
+			store_revocation_contains(store, h, &revoked);
+			lk[i] = now_us() - t0;
+			if ((i % 2 == 0) != revoked)
+				return die("lookup answered wrongly", NULL);
+		}
+		double l50, l99;
+		percentiles(lk, probes, &l50, &l99);
+		printf("\nrevocation list: %zu entries (applied in %.1f s)\n", sizes[s], apply_s);
+		printf("  check_code      p50 %7.1f us  p99 %7.1f us\n", c50, c99);
+		printf("  bare verify     p50 %7.1f us  p99 %7.1f us\n", b50, b99);
+		printf("  overhead ratio  p50 %7.3f x   p99 %7.3f x   (target <= 1.3)\n", c50 / b50,
+		       c99 / b99);
+		printf("  lookup          p50 %7.2f us  p99 %7.2f us  (target <= 10 us)\n", l50, l99);
+		free(lk);
+		free(trust);
+		free(hashes);
+		store_close(store);
+		unlink(path);
+		char side[4200];
+		snprintf(side, sizeof(side), "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", path);
+		unlink(side);
+	}
+	free(lat);
+	free(lat2);
+	signature_keypair_wipe(&kp);
+	return 0;
+}
