@@ -58,8 +58,8 @@ static int hash_cmp(const void *a, const void *b)
 }
 
 /* A store at path with the key set {key} and n random revocations (sorted). */
-static int make_store(const char *path, const struct trust_key *key, size_t n,
-		      uint8_t **hashes_out, struct store **out, double *apply_s)
+static int make_store(const char *path, const struct trust_key *key, size_t n, uint8_t **hashes_out,
+                      struct store **out, double *apply_s)
 {
 	struct qd_errmsg why = {{0}};
 	unlink(path);
@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
 			dir = argv[++i];
 		} else {
-			fprintf(stderr, "usage: qrdesk-bench [--scans N] [--sizes N,N] [--dir DIR]\n");
+			fprintf(stderr,
+			        "usage: qrdesk-bench [--scans N] [--sizes N,N] [--dir DIR]\n");
 			return 64;
 		}
 	}
@@ -113,12 +114,12 @@ int main(int argc, char **argv)
 	struct signature_keypair kp;
 	signature_keypair_generate(SIGNATURE_ALG_EDDSA, &kp);
 	struct trust_key key = {.alg = SIGNATURE_ALG_EDDSA,
-				.role = KEY_ROLE_ISSUER,
-				.status = KEY_STATUS_ACTIVE,
-				.public_len = (uint8_t)kp.pub_len,
-				.kid_len = TRUST_KID_DEFAULT_LEN,
-				.not_before = NOW - 400 * DAY,
-				.not_after = NOW + 400 * DAY};
+	                        .role = KEY_ROLE_ISSUER,
+	                        .status = KEY_STATUS_ACTIVE,
+	                        .public_len = (uint8_t)kp.pub_len,
+	                        .kid_len = TRUST_KID_DEFAULT_LEN,
+	                        .not_before = NOW - 400 * DAY,
+	                        .not_after = NOW + 400 * DAY};
 	memcpy(key.public_key, kp.pub, kp.pub_len);
 	trust_kid_derive(kp.pub, kp.pub_len, key.kid);
 	struct credential cred = {.issued_at = NOW - 3600, .expires_at = NOW + 90 * DAY};
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 	size_t payload_len, cose_len, text_len;
 	credential_encode(&cred, payload, sizeof(payload), &payload_len, NULL);
 	cose_sign1_sign(&kp, key.kid, key.kid_len, payload, payload_len, cose, sizeof(cose),
-			&cose_len);
+	                &cose_len);
 	char text[1024] = CREDENTIAL_PREFIX;
 	base45_encode(cose, cose_len, text + 4, sizeof(text) - 4, &text_len);
 	text_len += 4;
@@ -192,7 +193,7 @@ int main(int argc, char **argv)
 		uint8_t absent[TRUST_HASH_LEN];
 		for (size_t i = 0; i < probes; i++) {
 			const uint8_t *h = hashes + (randombytes_uniform((uint32_t)sizes[s]) *
-						     (size_t)TRUST_HASH_LEN);
+			                             (size_t)TRUST_HASH_LEN);
 			if (i % 2) {
 				randombytes_buf(absent, sizeof(absent));
 				h = absent;
@@ -211,7 +212,8 @@ int main(int argc, char **argv)
 		printf("  bare verify     p50 %7.1f us  p99 %7.1f us\n", b50, b99);
 		printf("  overhead ratio  p50 %7.3f x   p99 %7.3f x   (target <= 1.3)\n", c50 / b50,
 		       c99 / b99);
-		printf("  lookup          p50 %7.2f us  p99 %7.2f us  (target <= 10 us)\n", l50, l99);
+		printf("  lookup          p50 %7.2f us  p99 %7.2f us  (target <= 10 us)\n", l50,
+		       l99);
 		free(lk);
 		free(trust);
 		free(hashes);

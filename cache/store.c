@@ -382,9 +382,7 @@ static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 
 static enum qd_err configure(sqlite3 *db, const char *path, bool readonly, struct qd_errmsg *why)
 {
-	int rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	if (rc != SQLITE_OK)
-		goto fail;
+	int rc;
 	if (!readonly) {
 		char mode[32];
 		rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
@@ -404,6 +402,16 @@ static enum qd_err configure(sqlite3 *db, const char *path, bool readonly, struc
 	if (rc != SQLITE_OK)
 		goto fail;
 	rc = exec_sql(db, "PRAGMA foreign_keys = ON");
+	if (rc != SQLITE_OK)
+		goto fail;
+	/*
+	 * Map the file for reads: a revocation probe then costs no read() call
+	 * (10M entries: p50 7.6 -> 5.3 us).  The price: an I/O error on the SD
+	 * card surfaces as SIGBUS rather than SQLITE_IOERR; systemd restarts the
+	 * daemon and the officer scans again.  docs/performance.md has figures.
+	 */
+	char mapped[32];
+	rc = pragma_text(db, "PRAGMA mmap_size = 1073741824", mapped, sizeof(mapped));
 	if (rc != SQLITE_OK)
 		goto fail;
 	return QD_OK;
@@ -461,10 +469,14 @@ enum qd_err store_open(const char *path, enum store_mode mode, struct store **ou
 		}
 		goto fail;
 	}
-	err = configure(store->db, path, store->readonly, why);
-	if (err != QD_OK)
+	rc = sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK) {
+		qd_errmsg_set(why, "%s: %s", path, sqlite3_errmsg(store->db));
+		err = QD_ERR_STORE;
 		goto fail;
+	}
 
+	/* The version first: a file from newer firmware is left untouched. */
 	int version = 0;
 	rc = read_user_version(store->db, &version);
 	if (rc != SQLITE_OK) {
@@ -477,6 +489,9 @@ enum qd_err store_open(const char *path, enum store_mode mode, struct store **ou
 		err = too_new(path, version, why);
 		goto fail;
 	}
+	err = configure(store->db, path, store->readonly, why);
+	if (err != QD_OK)
+		goto fail;
 	if (version < SCHEMA_VERSION) {
 		if (store->readonly) {
 			qd_errmsg_set(why,
@@ -1015,12 +1030,10 @@ enum qd_err store_apply_revocations(struct store *store, const struct store_doc_
 			rc = sqlite3_step(s);
 		(void)sqlite3_reset(s); /* rc says how the step went */
 		if (rc != SQLITE_DONE) {
-			char what[96];
-			snprintf(what, sizeof(what),
-			         "cannot store revocation %zu of %zu (a duplicate?)", i + 1, count);
-			if (rc == SQLITE_CONSTRAINT)
-				return tx_fail(store, why, what);
-			return tx_fail(store, why, "cannot store the revocation list");
+			char what[80];
+			snprintf(what, sizeof(what), "cannot store revocation %zu of %zu", i + 1,
+			         count);
+			return tx_fail(store, why, what);
 		}
 	}
 	s = store->st[ST_META_SET];

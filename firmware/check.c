@@ -24,28 +24,39 @@
 static enum verdict_reason reason_from_cbor(enum cbor_status st)
 {
 	switch (st) {
-	case CBOR_ERR_NON_MINIMAL: return REASON_CBOR_NON_MINIMAL;
-	case CBOR_ERR_INDEFINITE: return REASON_CBOR_INDEFINITE;
-	case CBOR_ERR_DUPLICATE_KEY: return REASON_CBOR_DUPLICATE_KEY;
-	case CBOR_ERR_TRAILING: return REASON_CBOR_TRAILING;
-	case CBOR_ERR_DEPTH: return REASON_CBOR_TOO_DEEP;
-	default: return REASON_BAD_CBOR;
+	case CBOR_ERR_NON_MINIMAL:
+		return REASON_CBOR_NON_MINIMAL;
+	case CBOR_ERR_INDEFINITE:
+		return REASON_CBOR_INDEFINITE;
+	case CBOR_ERR_DUPLICATE_KEY:
+		return REASON_CBOR_DUPLICATE_KEY;
+	case CBOR_ERR_TRAILING:
+		return REASON_CBOR_TRAILING;
+	case CBOR_ERR_DEPTH:
+		return REASON_CBOR_TOO_DEEP;
+	default:
+		return REASON_BAD_CBOR;
 	}
 }
 
 static enum verdict_reason reason_from_cose(const struct cose_error *err)
 {
 	switch (err->status) {
-	case COSE_OK: return REASON_OK;
-	case COSE_ERR_CBOR: return reason_from_cbor(err->cbor);
+	case COSE_OK:
+		return REASON_OK;
+	case COSE_ERR_CBOR:
+		return reason_from_cbor(err->cbor);
 	case COSE_ERR_TAG:
 	case COSE_ERR_STRUCTURE:
-	case COSE_ERR_DETACHED: return REASON_NOT_COSE_SIGN1;
+	case COSE_ERR_DETACHED:
+		return REASON_NOT_COSE_SIGN1;
 	case COSE_ERR_HEADER:
 	case COSE_ERR_CRIT:
 	case COSE_ERR_ALG_MISSING:
-	case COSE_ERR_ALG_UNPROTECTED: return REASON_BAD_HEADER;
-	case COSE_ERR_ALG_UNSUPPORTED: return REASON_ALG_UNSUPPORTED;
+	case COSE_ERR_ALG_UNPROTECTED:
+		return REASON_BAD_HEADER;
+	case COSE_ERR_ALG_UNSUPPORTED:
+		return REASON_ALG_UNSUPPORTED;
 	}
 	return REASON_NOT_COSE_SIGN1;
 }
@@ -53,11 +64,16 @@ static enum verdict_reason reason_from_cose(const struct cose_error *err)
 static const char *credential_status_text(enum credential_status st)
 {
 	switch (st) {
-	case CREDENTIAL_OK: return "ok";
-	case CREDENTIAL_ERR_CBOR: return "bad cbor";
-	case CREDENTIAL_ERR_MISSING: return "missing";
-	case CREDENTIAL_ERR_TYPE: return "wrong type";
-	case CREDENTIAL_ERR_VALUE: return "bad value";
+	case CREDENTIAL_OK:
+		return "ok";
+	case CREDENTIAL_ERR_CBOR:
+		return "bad cbor";
+	case CREDENTIAL_ERR_MISSING:
+		return "missing";
+	case CREDENTIAL_ERR_TYPE:
+		return "wrong type";
+	case CREDENTIAL_ERR_VALUE:
+		return "bad value";
 	}
 	return "?";
 }
@@ -67,8 +83,8 @@ static const char *credential_status_text(enum credential_status st)
  * (kids are short and may collide).  Returns NULL and sets *reason when none.
  */
 static const struct trust_key *find_signer(const struct cose_sign1 *msg,
-					   const struct trust_view *trust,
-					   enum verdict_reason *reason)
+                                           const struct trust_view *trust,
+                                           enum verdict_reason *reason)
 {
 	uint8_t tbs[CHECK_TBS_MAX];
 	size_t tbs_len = 0;
@@ -86,7 +102,7 @@ static const struct trust_key *find_signer(const struct cose_sign1 *msg,
 			tbs_ready = true;
 		}
 		if (signature_verify(msg->alg, k->public_key, k->public_len, tbs, tbs_len,
-				     msg->signature, msg->signature_len) == QD_OK)
+		                     msg->signature, msg->signature_len) == QD_OK)
 			return k;
 	}
 	*reason = any_candidate ? REASON_BAD_SIGNATURE : REASON_KEY_UNKNOWN;
@@ -99,20 +115,21 @@ static bool list_stale(const struct trust_freshness *f, int64_t trusted_time)
 }
 
 static enum verdict_reason judge(const char *text, size_t len, const struct trust_view *trust,
-				 int64_t clock_now, struct verdict *out)
+                                 int64_t clock_now, struct verdict *out)
 {
 	if (len > CHECK_TEXT_MAX) {
 		snprintf(out->detail, sizeof(out->detail), "%zu characters", len);
 		return REASON_TOO_LARGE;
 	}
-	if (len < CREDENTIAL_PREFIX_LEN || memcmp(text, CREDENTIAL_PREFIX, CREDENTIAL_PREFIX_LEN) != 0)
+	if (len < CREDENTIAL_PREFIX_LEN ||
+	    memcmp(text, CREDENTIAL_PREFIX, CREDENTIAL_PREFIX_LEN) != 0)
 		return REASON_BAD_PREFIX;
 
 	uint8_t bytes[CHECK_BYTES_MAX];
 	size_t n_bytes = 0;
-	enum base45_status b45 = base45_decode(text + CREDENTIAL_PREFIX_LEN,
-					       len - CREDENTIAL_PREFIX_LEN, bytes, sizeof(bytes),
-					       &n_bytes);
+	enum base45_status b45 =
+	        base45_decode(text + CREDENTIAL_PREFIX_LEN, len - CREDENTIAL_PREFIX_LEN, bytes,
+	                      sizeof(bytes), &n_bytes);
 	if (b45 != BASE45_OK) {
 		snprintf(out->detail, sizeof(out->detail), "base45: %s", base45_status_name(b45));
 		return REASON_BAD_BASE45;
@@ -123,10 +140,10 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 	if (cose_sign1_parse(bytes, n_bytes, &msg, &cerr) != COSE_OK) {
 		if (cerr.status == COSE_ERR_CBOR)
 			snprintf(out->detail, sizeof(out->detail), "cbor: %s",
-				 cbor_status_name(cerr.cbor));
+			         cbor_status_name(cerr.cbor));
 		else
 			snprintf(out->detail, sizeof(out->detail), "cose: %s",
-				 cose_status_name(cerr.status));
+			         cose_status_name(cerr.status));
 		return reason_from_cose(&cerr);
 	}
 	out->alg = msg.alg;
@@ -144,16 +161,16 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 	out->signature_ok = true;
 	if (key->role != KEY_ROLE_ISSUER) {
 		snprintf(out->detail, sizeof(out->detail), "signed by a %s key",
-			 key_role_name(key->role) ? key_role_name(key->role) : "unknown-role");
+		         key_role_name(key->role) ? key_role_name(key->role) : "unknown-role");
 		return REASON_KEY_WRONG_ROLE;
 	}
 
 	struct credential_error derr;
 	if (credential_decode(msg.payload, msg.payload_len, &out->cred, &derr) != CREDENTIAL_OK) {
 		snprintf(out->detail, sizeof(out->detail), "claims: %s (%s%s%s)",
-			 derr.field ? derr.field : "?", credential_status_text(derr.status),
-			 derr.status == CREDENTIAL_ERR_CBOR ? ", " : "",
-			 derr.status == CREDENTIAL_ERR_CBOR ? cbor_status_name(derr.cbor) : "");
+		         derr.field ? derr.field : "?", credential_status_text(derr.status),
+		         derr.status == CREDENTIAL_ERR_CBOR ? ", " : "",
+		         derr.status == CREDENTIAL_ERR_CBOR ? cbor_status_name(derr.cbor) : "");
 		memset(&out->cred, 0, sizeof(out->cred));
 		return REASON_BAD_CLAIMS;
 	}
@@ -170,7 +187,7 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 	if (trust->revocations.present && trust->revocation_contains != NULL) {
 		bool revoked = false;
 		if (trust->revocation_contains(trust->revocation_ctx, out->clearance_hash,
-					       &revoked) != QD_OK)
+		                               &revoked) != QD_OK)
 			revocations_unavailable = true;
 		else if (revoked)
 			return REASON_CARD_REVOKED;
@@ -188,23 +205,23 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 	if (list_stale(&trust->keyset, t) || list_stale(&trust->revocations, t) ||
 	    (trust->timestamp.present && t >= trust->timestamp.expires_at)) {
 		snprintf(out->detail, sizeof(out->detail), "%s",
-			 !trust->keyset.present		  ? "no key set installed"
-			 : !trust->revocations.present	  ? "no revocation list installed"
-			 : t >= trust->keyset.expires_at ? "key set expired"
-			 : t >= trust->revocations.expires_at ? "revocation list expired"
-							      : "repository timestamp expired");
+		         !trust->keyset.present               ? "no key set installed"
+		         : !trust->revocations.present        ? "no revocation list installed"
+		         : t >= trust->keyset.expires_at      ? "key set expired"
+		         : t >= trust->revocations.expires_at ? "revocation list expired"
+		                                              : "repository timestamp expired");
 		return REASON_TRUST_STALE;
 	}
 	if (clock_now < trust->time_floor) {
 		snprintf(out->detail, sizeof(out->detail), "clock %lld is behind signed time %lld",
-			 (long long)clock_now, (long long)trust->time_floor);
+		         (long long)clock_now, (long long)trust->time_floor);
 		return REASON_CLOCK_SUSPECT;
 	}
 	return REASON_OK;
 }
 
 void check_code(const char *text, size_t len, const struct trust_view *trust, int64_t clock_now,
-		struct verdict *out)
+                struct verdict *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->clock = clock_now;

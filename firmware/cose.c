@@ -35,7 +35,7 @@ struct header_state {
  * labels we do not use are checked by cbor_skip and passed over.
  */
 static enum cose_status parse_header_map(struct cbor_reader *r, struct header_state *h,
-					 struct cose_error *err)
+                                         struct cose_error *err)
 {
 	size_t count;
 	enum cbor_status st = cbor_read_map(r, &count);
@@ -99,7 +99,7 @@ static enum cose_status parse_header_map(struct cbor_reader *r, struct header_st
 }
 
 enum cose_status cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out,
-				  struct cose_error *err)
+                                  struct cose_error *err)
 {
 	struct cose_error local;
 	if (err == NULL)
@@ -191,7 +191,7 @@ enum cose_status cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_si
 }
 
 static void write_tbs(struct cbor_writer *w, const struct cose_sign1 *msg, const uint8_t *aad,
-		      size_t aad_len)
+                      size_t aad_len)
 {
 	static const char context[] = "Signature1";
 	cbor_put_array(w, 4);
@@ -211,7 +211,7 @@ size_t cose_sign1_tbs_len(const struct cose_sign1 *msg, size_t aad_len)
 }
 
 enum qd_err cose_sign1_tbs(const struct cose_sign1 *msg, const uint8_t *aad, size_t aad_len,
-			   uint8_t *out, size_t cap, size_t *out_len)
+                           uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct cbor_writer w;
 	cbor_writer_init(&w, out, cap);
@@ -223,7 +223,7 @@ enum qd_err cose_sign1_tbs(const struct cose_sign1 *msg, const uint8_t *aad, siz
 }
 
 enum qd_err cose_sign1_verify(const struct cose_sign1 *msg, const uint8_t *aad, size_t aad_len,
-			      const uint8_t *pub, size_t pub_len)
+                              const uint8_t *pub, size_t pub_len)
 {
 	if (!signature_alg_supported(msg->alg))
 		return QD_ERR_UNSUPPORTED;
@@ -242,7 +242,7 @@ enum qd_err cose_sign1_verify(const struct cose_sign1 *msg, const uint8_t *aad, 
 	enum qd_err rc = cose_sign1_tbs(msg, aad, aad_len, buf, need, &tbs_len);
 	if (rc == QD_OK)
 		rc = signature_verify(msg->alg, pub, pub_len, buf, tbs_len, msg->signature,
-				      msg->signature_len);
+		                      msg->signature_len);
 	if (buf != stack_buf)
 		free(buf);
 	return rc;
@@ -275,9 +275,9 @@ size_t cose_sign1_encoded_len(size_t kid_len, size_t payload_len)
 	return w.len;
 }
 
-enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *kid,
-			    size_t kid_len, const uint8_t *payload, size_t payload_len,
-			    uint8_t *out, size_t cap, size_t *out_len)
+enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *kid, size_t kid_len,
+                            const uint8_t *payload, size_t payload_len, uint8_t *out, size_t cap,
+                            size_t *out_len)
 {
 	uint8_t prot[128];
 	struct cbor_writer pw;
@@ -287,11 +287,11 @@ enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *k
 		return QD_ERR_ARG;
 
 	struct cose_sign1 msg = {
-		.protected_bytes = prot,
-		.protected_len = pw.len,
-		.payload = payload,
-		.payload_len = payload_len,
-		.alg = kp->alg,
+	        .protected_bytes = prot,
+	        .protected_len = pw.len,
+	        .payload = payload,
+	        .payload_len = payload_len,
+	        .alg = kp->alg,
 	};
 	size_t tbs_cap = cose_sign1_tbs_len(&msg, 0);
 	uint8_t *tbs = malloc(tbs_cap);
@@ -325,16 +325,26 @@ enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *k
 const char *cose_status_name(enum cose_status status)
 {
 	switch (status) {
-	case COSE_OK: return "ok";
-	case COSE_ERR_CBOR: return "bad-cbor";
-	case COSE_ERR_TAG: return "wrong-tag";
-	case COSE_ERR_STRUCTURE: return "not-sign1";
-	case COSE_ERR_HEADER: return "bad-header";
-	case COSE_ERR_ALG_MISSING: return "alg-missing";
-	case COSE_ERR_ALG_UNPROTECTED: return "alg-unprotected";
-	case COSE_ERR_ALG_UNSUPPORTED: return "alg-unsupported";
-	case COSE_ERR_CRIT: return "crit-unsupported";
-	case COSE_ERR_DETACHED: return "detached-payload";
+	case COSE_OK:
+		return "ok";
+	case COSE_ERR_CBOR:
+		return "bad-cbor";
+	case COSE_ERR_TAG:
+		return "wrong-tag";
+	case COSE_ERR_STRUCTURE:
+		return "not-sign1";
+	case COSE_ERR_HEADER:
+		return "bad-header";
+	case COSE_ERR_ALG_MISSING:
+		return "alg-missing";
+	case COSE_ERR_ALG_UNPROTECTED:
+		return "alg-unprotected";
+	case COSE_ERR_ALG_UNSUPPORTED:
+		return "alg-unsupported";
+	case COSE_ERR_CRIT:
+		return "crit-unsupported";
+	case COSE_ERR_DETACHED:
+		return "detached-payload";
 	}
 	return "unknown";
 }

@@ -26,10 +26,14 @@ static bool char_allowed(enum alphabet a, unsigned char c)
 {
 	bool upper_num = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 	switch (a) {
-	case ALPHA_ID: return upper_num || c == '-' || c == '/';
-	case ALPHA_UPPER_NUM: return upper_num;
-	case ALPHA_PRINTABLE: return c >= 0x20 && c < 0x7f;
-	case ALPHA_UTF8_TEXT: return c >= 0x20 && c != 0x7f;
+	case ALPHA_ID:
+		return upper_num || c == '-' || c == '/';
+	case ALPHA_UPPER_NUM:
+		return upper_num;
+	case ALPHA_PRINTABLE:
+		return c >= 0x20 && c < 0x7f;
+	case ALPHA_UTF8_TEXT:
+		return c >= 0x20 && c != 0x7f;
 	}
 	return false;
 }
@@ -50,7 +54,7 @@ struct decode_ctx {
 };
 
 static enum credential_status fail(struct decode_ctx *d, enum credential_status st,
-				   const char *field, enum cbor_status cst)
+                                   const char *field, enum cbor_status cst)
 {
 	d->err->status = st;
 	d->err->field = field;
@@ -60,7 +64,7 @@ static enum credential_status fail(struct decode_ctx *d, enum credential_status 
 
 /* A CBOR failure while reading field: wrong type is a type error, others are CBOR errors. */
 static enum credential_status fail_cbor(struct decode_ctx *d, const char *field,
-					enum cbor_status cst)
+                                        enum cbor_status cst)
 {
 	if (cst == CBOR_ERR_TYPE)
 		return fail(d, CREDENTIAL_ERR_TYPE, field, cst);
@@ -70,7 +74,7 @@ static enum credential_status fail_cbor(struct decode_ctx *d, const char *field,
 }
 
 static enum credential_status read_text(struct decode_ctx *d, const char *field, enum alphabet a,
-					size_t min, size_t max, char *out)
+                                        size_t min, size_t max, char *out)
 {
 	const char *s;
 	size_t len;
@@ -96,7 +100,7 @@ static enum credential_status read_time(struct decode_ctx *d, const char *field,
 }
 
 static enum credential_status read_key(struct decode_ctx *d, struct cbor_int_keys *seen,
-				       const char *where, int64_t *key)
+                                       const char *where, int64_t *key)
 {
 	enum cbor_status cst = cbor_read_int(&d->r, key);
 	if (cst != CBOR_OK)
@@ -110,22 +114,22 @@ static enum credential_status read_key(struct decode_ctx *d, struct cbor_int_key
 }
 
 static const char *const clearance_field[] = {
-	[CLEARANCE_KEY_CLEARANCE_NO] = "clearance_no",
-	[CLEARANCE_KEY_PASSPORT_NO] = "passport_no",
-	[CLEARANCE_KEY_NAME] = "name",
-	[CLEARANCE_KEY_BIRTH_DATE] = "birth_date",
-	[CLEARANCE_KEY_SEX] = "sex",
-	[CLEARANCE_KEY_DESTINATION] = "destination",
-	[CLEARANCE_KEY_CATEGORY] = "category",
-	[CLEARANCE_KEY_EMPLOYER] = "employer",
-	[CLEARANCE_KEY_AGENCY_LICENCE] = "agency_licence",
-	[CLEARANCE_KEY_BMET_REG_NO] = "bmet_reg_no",
-	[CLEARANCE_KEY_PDO_COMPLETED] = "pdo_completed",
+        [CLEARANCE_KEY_CLEARANCE_NO] = "clearance_no",
+        [CLEARANCE_KEY_PASSPORT_NO] = "passport_no",
+        [CLEARANCE_KEY_NAME] = "name",
+        [CLEARANCE_KEY_BIRTH_DATE] = "birth_date",
+        [CLEARANCE_KEY_SEX] = "sex",
+        [CLEARANCE_KEY_DESTINATION] = "destination",
+        [CLEARANCE_KEY_CATEGORY] = "category",
+        [CLEARANCE_KEY_EMPLOYER] = "employer",
+        [CLEARANCE_KEY_AGENCY_LICENCE] = "agency_licence",
+        [CLEARANCE_KEY_BMET_REG_NO] = "bmet_reg_no",
+        [CLEARANCE_KEY_PDO_COMPLETED] = "pdo_completed",
 };
 #define CLEARANCE_KEY_LAST CLEARANCE_KEY_PDO_COMPLETED
 
 static enum credential_status read_clearance_field(struct decode_ctx *d, int64_t key,
-						   struct clearance_claims *c)
+                                                   struct clearance_claims *c)
 {
 	const char *f = clearance_field[key];
 	switch ((enum clearance_key)key) {
@@ -133,7 +137,7 @@ static enum credential_status read_clearance_field(struct decode_ctx *d, int64_t
 		return read_text(d, f, ALPHA_ID, 1, CREDENTIAL_CLEARANCE_NO_MAX, c->clearance_no);
 	case CLEARANCE_KEY_PASSPORT_NO:
 		return read_text(d, f, ALPHA_UPPER_NUM, 5, CREDENTIAL_PASSPORT_NO_MAX,
-				 c->passport_no);
+		                 c->passport_no);
 	case CLEARANCE_KEY_NAME:
 		return read_text(d, f, ALPHA_PRINTABLE, 1, CREDENTIAL_NAME_MAX, c->name);
 	case CLEARANCE_KEY_BIRTH_DATE: {
@@ -168,7 +172,7 @@ static enum credential_status read_clearance_field(struct decode_ctx *d, int64_t
 		return read_text(d, f, ALPHA_UTF8_TEXT, 1, CREDENTIAL_EMPLOYER_MAX, c->employer);
 	case CLEARANCE_KEY_AGENCY_LICENCE:
 		return read_text(d, f, ALPHA_PRINTABLE, 1, CREDENTIAL_AGENCY_LICENCE_MAX,
-				 c->agency_licence);
+		                 c->agency_licence);
 	case CLEARANCE_KEY_BMET_REG_NO:
 		return read_text(d, f, ALPHA_ID, 1, CREDENTIAL_BMET_REG_NO_MAX, c->bmet_reg_no);
 	case CLEARANCE_KEY_PDO_COMPLETED: {
@@ -211,8 +215,8 @@ static enum credential_status read_clearance(struct decode_ctx *d, struct cleara
 	return CREDENTIAL_OK;
 }
 
-enum credential_status credential_decode(const uint8_t *payload, size_t len,
-					 struct credential *out, struct credential_error *err)
+enum credential_status credential_decode(const uint8_t *payload, size_t len, struct credential *out,
+                                         struct credential_error *err)
 {
 	struct credential_error local;
 	struct decode_ctx d = {.err = err != NULL ? err : &local};
@@ -288,31 +292,31 @@ enum qd_err credential_validate(const struct credential *cred, struct qd_errmsg 
 		enum alphabet a;
 		size_t min, max;
 	} texts[] = {
-		{"clearance_no", c->clearance_no, ALPHA_ID, 1, CREDENTIAL_CLEARANCE_NO_MAX},
-		{"passport_no", c->passport_no, ALPHA_UPPER_NUM, 5, CREDENTIAL_PASSPORT_NO_MAX},
-		{"name", c->name, ALPHA_PRINTABLE, 1, CREDENTIAL_NAME_MAX},
-		{"destination", c->destination, ALPHA_UPPER_NUM, 2, 2},
-		{"category", c->category, ALPHA_UPPER_NUM, 1, CREDENTIAL_CATEGORY_MAX},
-		{"employer", c->employer, ALPHA_UTF8_TEXT, 1, CREDENTIAL_EMPLOYER_MAX},
-		{"agency_licence", c->agency_licence, ALPHA_PRINTABLE, 1,
-		 CREDENTIAL_AGENCY_LICENCE_MAX},
-		{"bmet_reg_no", c->bmet_reg_no, ALPHA_ID, 1, CREDENTIAL_BMET_REG_NO_MAX},
-		{"iss", cred->iss, ALPHA_PRINTABLE, 0, CREDENTIAL_ISS_MAX},
+	        {"clearance_no", c->clearance_no, ALPHA_ID, 1, CREDENTIAL_CLEARANCE_NO_MAX},
+	        {"passport_no", c->passport_no, ALPHA_UPPER_NUM, 5, CREDENTIAL_PASSPORT_NO_MAX},
+	        {"name", c->name, ALPHA_PRINTABLE, 1, CREDENTIAL_NAME_MAX},
+	        {"destination", c->destination, ALPHA_UPPER_NUM, 2, 2},
+	        {"category", c->category, ALPHA_UPPER_NUM, 1, CREDENTIAL_CATEGORY_MAX},
+	        {"employer", c->employer, ALPHA_UTF8_TEXT, 1, CREDENTIAL_EMPLOYER_MAX},
+	        {"agency_licence", c->agency_licence, ALPHA_PRINTABLE, 1,
+	         CREDENTIAL_AGENCY_LICENCE_MAX},
+	        {"bmet_reg_no", c->bmet_reg_no, ALPHA_ID, 1, CREDENTIAL_BMET_REG_NO_MAX},
+	        {"iss", cred->iss, ALPHA_PRINTABLE, 0, CREDENTIAL_ISS_MAX},
 	};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		if (!text_valid(texts[i].a, texts[i].value, strlen(texts[i].value), texts[i].min,
-				texts[i].max)) {
+		                texts[i].max)) {
 			qd_errmsg_set(why, "%s: \"%s\" is not allowed (length %zu..%zu%s)",
-				      texts[i].field, texts[i].value, texts[i].min, texts[i].max,
-				      texts[i].a == ALPHA_ID ? ", A-Z 0-9 - /"
-				      : texts[i].a == ALPHA_UPPER_NUM ? ", A-Z 0-9"
-								      : ", printable");
+			              texts[i].field, texts[i].value, texts[i].min, texts[i].max,
+			              texts[i].a == ALPHA_ID          ? ", A-Z 0-9 - /"
+			              : texts[i].a == ALPHA_UPPER_NUM ? ", A-Z 0-9"
+			                                              : ", printable");
 			return QD_ERR_FORMAT;
 		}
 	}
 	if (c->destination[0] < 'A' || c->destination[1] < 'A') {
 		qd_errmsg_set(why, "destination: \"%s\" is not an ISO 3166-1 alpha-2 code",
-			      c->destination);
+		              c->destination);
 		return QD_ERR_FORMAT;
 	}
 	if (c->sex != 'M' && c->sex != 'F' && c->sex != 'X') {
@@ -323,9 +327,16 @@ enum qd_err credential_validate(const struct credential *cred, struct qd_errmsg 
 		qd_errmsg_set(why, "birth_date: outside 1900-01-01..2100-12-31");
 		return QD_ERR_FORMAT;
 	}
-	if (cred->issued_at < 0 || cred->expires_at <= cred->issued_at ||
-	    (cred->has_nbf && cred->not_before < 0)) {
-		qd_errmsg_set(why, "expires_at must be after issued_at, and times not negative");
+	if (cred->issued_at < 0) {
+		qd_errmsg_set(why, "issued_at: must not be before 1970");
+		return QD_ERR_FORMAT;
+	}
+	if (cred->has_nbf && cred->not_before < 0) {
+		qd_errmsg_set(why, "not_before: must not be before 1970");
+		return QD_ERR_FORMAT;
+	}
+	if (cred->expires_at <= cred->issued_at) {
+		qd_errmsg_set(why, "expires_at: must be after issued_at");
 		return QD_ERR_FORMAT;
 	}
 	return QD_OK;
@@ -338,7 +349,7 @@ static void put_text_claim(struct cbor_writer *w, int64_t key, const char *value
 }
 
 enum qd_err credential_encode(const struct credential *cred, uint8_t *out, size_t cap,
-			      size_t *out_len, struct qd_errmsg *why)
+                              size_t *out_len, struct qd_errmsg *why)
 {
 	enum qd_err rc = credential_validate(cred, why);
 	if (rc != QD_OK)
@@ -418,8 +429,14 @@ enum qd_err credential_date_parse(const char *text, int32_t *days)
 	int y;
 	unsigned m, d;
 	char tail;
-	if (strlen(text) != 10 || text[4] != '-' || text[7] != '-' ||
-	    sscanf(text, "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3)
+	/* Exactly YYYY-MM-DD: sscanf alone would take signs and blanks ("2024- 1-01"). */
+	static const char shape[] = "dddd-dd-dd";
+	if (strlen(text) != 10)
+		return QD_ERR_FORMAT;
+	for (size_t i = 0; i < 10; i++)
+		if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
+			return QD_ERR_FORMAT;
+	if (sscanf(text, "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3)
 		return QD_ERR_FORMAT;
 	if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31)
 		return QD_ERR_FORMAT;
@@ -437,6 +454,11 @@ void credential_date_format(int32_t days, char out[11])
 {
 	int y;
 	unsigned m, d;
+	/* Callers pass bounded birth dates; clamp anyway so no input overflows. */
+	if (days < BIRTH_DAYS_MIN)
+		days = BIRTH_DAYS_MIN;
+	if (days > BIRTH_DAYS_MAX)
+		days = BIRTH_DAYS_MAX;
 	civil_from_days(days, &y, &m, &d);
 	/* Birth dates are bounded to 1900..2100, so four digits always suffice. */
 	unsigned uy = y < 0 ? 0u : (unsigned)y % 10000u;
@@ -446,14 +468,14 @@ void credential_date_format(int32_t days, char out[11])
 static const struct {
 	const char *code, *en, *bn;
 } categories[] = {
-	{"DW", "Domestic worker", "গৃহকর্মী"},
-	{"GW", "General worker", "সাধারণ কর্মী"},
-	{"SK", "Skilled worker", "দক্ষ কর্মী"},
-	{"SS", "Semi-skilled worker", "আধা-দক্ষ কর্মী"},
-	{"PR", "Professional", "পেশাজীবী"},
-	{"DR", "Driver", "গাড়িচালক"},
-	{"CW", "Construction worker", "নির্মাণ শ্রমিক"},
-	{"NU", "Nurse", "নার্স"},
+        {"DW", "Domestic worker", "গৃহকর্মী"},
+        {"GW", "General worker", "সাধারণ কর্মী"},
+        {"SK", "Skilled worker", "দক্ষ কর্মী"},
+        {"SS", "Semi-skilled worker", "আধা-দক্ষ কর্মী"},
+        {"PR", "Professional", "পেশাজীবী"},
+        {"DR", "Driver", "গাড়িচালক"},
+        {"CW", "Construction worker", "নির্মাণ শ্রমিক"},
+        {"NU", "Nurse", "নার্স"},
 };
 
 const char *credential_category_name_en(const char *code)

@@ -7,23 +7,40 @@
 const char *qd_err_name(enum qd_err err)
 {
 	switch (err) {
-	case QD_OK: return "ok";
-	case QD_ERR_ARG: return "bad-argument";
-	case QD_ERR_NOMEM: return "out-of-memory";
-	case QD_ERR_IO: return "io-error";
-	case QD_ERR_TOO_LARGE: return "too-large";
-	case QD_ERR_FORMAT: return "bad-format";
-	case QD_ERR_SIGNATURE: return "bad-signature";
-	case QD_ERR_ROLE: return "wrong-role";
-	case QD_ERR_KEY: return "key-not-usable";
-	case QD_ERR_EXPIRED: return "expired";
-	case QD_ERR_ROLLBACK: return "rollback";
-	case QD_ERR_NOT_PROVISIONED: return "not-provisioned";
-	case QD_ERR_STORE: return "store-error";
-	case QD_ERR_CRYPTO: return "crypto-error";
-	case QD_ERR_NOT_FOUND: return "not-found";
-	case QD_ERR_UNSUPPORTED: return "unsupported";
-	case QD_ERR_EXISTS: return "exists";
+	case QD_OK:
+		return "ok";
+	case QD_ERR_ARG:
+		return "bad-argument";
+	case QD_ERR_NOMEM:
+		return "out-of-memory";
+	case QD_ERR_IO:
+		return "io-error";
+	case QD_ERR_TOO_LARGE:
+		return "too-large";
+	case QD_ERR_FORMAT:
+		return "bad-format";
+	case QD_ERR_SIGNATURE:
+		return "bad-signature";
+	case QD_ERR_ROLE:
+		return "wrong-role";
+	case QD_ERR_KEY:
+		return "key-not-usable";
+	case QD_ERR_EXPIRED:
+		return "expired";
+	case QD_ERR_ROLLBACK:
+		return "rollback";
+	case QD_ERR_NOT_PROVISIONED:
+		return "not-provisioned";
+	case QD_ERR_STORE:
+		return "store-error";
+	case QD_ERR_CRYPTO:
+		return "crypto-error";
+	case QD_ERR_NOT_FOUND:
+		return "not-found";
+	case QD_ERR_UNSUPPORTED:
+		return "unsupported";
+	case QD_ERR_EXISTS:
+		return "exists";
 	}
 	return "unknown-error";
 }

@@ -25,8 +25,7 @@ static int hex_digit(char c)
 	return -1;
 }
 
-enum qd_err hex_decode(const char *text, size_t text_len, uint8_t *out, size_t cap,
-		       size_t *out_len)
+enum qd_err hex_decode(const char *text, size_t text_len, uint8_t *out, size_t cap, size_t *out_len)
 {
 	if (text_len % 2 != 0)
 		return QD_ERR_FORMAT;

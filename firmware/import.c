@@ -42,7 +42,8 @@ static enum qd_err load_pool(struct store *store, struct signer_pool *pool, stru
 		return rc;
 	}
 	if (roots == 0) {
-		qd_errmsg_set(why, "the store has no pinned root key: run qrdeskctl provision first");
+		qd_errmsg_set(why,
+		              "the store has no pinned root key: run qrdeskctl provision first");
 		return QD_ERR_NOT_PROVISIONED;
 	}
 	for (size_t i = 0; i < roots; i++)
@@ -58,7 +59,7 @@ static enum qd_err load_pool(struct store *store, struct signer_pool *pool, stru
 
 /* The first pool key with msg's kid and alg that verifies it, or NULL. */
 static const struct trust_key *find_signer(const struct cose_sign1 *msg,
-					   const struct signer_pool *pool)
+                                           const struct signer_pool *pool)
 {
 	for (size_t i = 0; i < pool->count; i++) {
 		const struct trust_key *k = &pool->keys[i];
@@ -72,21 +73,21 @@ static const struct trust_key *find_signer(const struct cose_sign1 *msg,
 }
 
 static enum qd_err apply(struct store *store, const struct trustdoc *doc,
-			 const struct store_doc_meta *meta, struct import_result *res,
-			 struct qd_errmsg *why)
+                         const struct store_doc_meta *meta, struct import_result *res,
+                         struct qd_errmsg *why)
 {
 	switch (doc->header.type) {
 	case TRUST_DOC_KEYSET:
 		res->entries = doc->body.keyset.count;
 		return store_apply_keyset(store, meta, doc->body.keyset.keys,
-					  doc->body.keyset.count, &res->unchanged, why);
+		                          doc->body.keyset.count, &res->unchanged, why);
 	case TRUST_DOC_REVOCATIONS:
 		res->entries = doc->body.revocations.count;
 		return store_apply_revocations(store, meta, doc->body.revocations.hashes,
-					       doc->body.revocations.count, &res->unchanged, why);
+		                               doc->body.revocations.count, &res->unchanged, why);
 	case TRUST_DOC_POLICY:
 		return store_apply_document(store, meta, doc->body.policy.body,
-					    doc->body.policy.body_len, &res->unchanged, why);
+		                            doc->body.policy.body_len, &res->unchanged, why);
 	case TRUST_DOC_TIMESTAMP:
 		res->entries = doc->body.timestamp.count;
 		/* The timestamp's own bytes are its body: sync compares against them. */
@@ -97,7 +98,7 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 }
 
 enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t len,
-			    int64_t clock_now, struct import_result *result, struct qd_errmsg *why)
+                            int64_t clock_now, struct import_result *result, struct qd_errmsg *why)
 {
 	memset(result, 0, sizeof(*result));
 	if (len > IMPORT_FILE_MAX) {
@@ -108,8 +109,9 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 	struct cose_error cerr;
 	if (cose_sign1_parse(bytes, len, &msg, &cerr) != COSE_OK) {
 		qd_errmsg_set(why, "not a signed qrdesk document (COSE_Sign1: %s%s%s)",
-			      cose_status_name(cerr.status), cerr.status == COSE_ERR_CBOR ? ", " : "",
-			      cerr.status == COSE_ERR_CBOR ? cbor_status_name(cerr.cbor) : "");
+		              cose_status_name(cerr.status),
+		              cerr.status == COSE_ERR_CBOR ? ", " : "",
+		              cerr.status == COSE_ERR_CBOR ? cbor_status_name(cerr.cbor) : "");
 		return QD_ERR_FORMAT;
 	}
 	if (msg.kid_len == 0) {
@@ -136,7 +138,7 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 	const struct trust_key *signer = find_signer(&msg, pool);
 	if (signer == NULL) {
 		qd_errmsg_set(why, "no pinned root or key-set key verifies the signature (kid %s)",
-			      kid);
+		              kid);
 		rc = QD_ERR_SIGNATURE;
 		goto out;
 	}
@@ -153,7 +155,7 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 	enum key_role need = trust_doc_signer_role(doc->header.type);
 	if (signer->role != need) {
 		qd_errmsg_set(why, "a %s must be signed by a %s key, but key %s is a %s key",
-			      type_name, key_role_name(need), kid, key_role_name(signer->role));
+		              type_name, key_role_name(need), kid, key_role_name(signer->role));
 		rc = QD_ERR_ROLE;
 		goto out_doc;
 	}
@@ -162,17 +164,19 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 		rc = QD_ERR_KEY;
 		goto out_doc;
 	}
-	if (signer->role != KEY_ROLE_ROOT && (doc->header.issued_at < signer->not_before ||
-					      doc->header.issued_at > signer->not_after)) {
+	/* Pinned roots carry an unbounded window (the store gives them one); every
+	 * other key, root-role or not, signs only inside its own window. */
+	if (doc->header.issued_at < signer->not_before ||
+	    doc->header.issued_at > signer->not_after) {
 		qd_errmsg_set(why, "signing key %s was not valid at the signed time %lld", kid,
-			      (long long)doc->header.issued_at);
+		              (long long)doc->header.issued_at);
 		rc = QD_ERR_KEY;
 		goto out_doc;
 	}
 	if (doc->header.expires_at <= trusted) {
 		qd_errmsg_set(why, "%s version %llu expired at %lld (trusted time %lld)", type_name,
-			      (unsigned long long)doc->header.version,
-			      (long long)doc->header.expires_at, (long long)trusted);
+		              (unsigned long long)doc->header.version,
+		              (long long)doc->header.expires_at, (long long)trusted);
 		rc = QD_ERR_EXPIRED;
 		goto out_doc;
 	}
@@ -184,10 +188,10 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 		goto out_doc;
 	}
 	struct store_doc_meta meta = {
-		.type = doc->header.type,
-		.version = doc->header.version,
-		.signed_at = doc->header.issued_at,
-		.expires_at = doc->header.expires_at,
+	        .type = doc->header.type,
+	        .version = doc->header.version,
+	        .signed_at = doc->header.issued_at,
+	        .expires_at = doc->header.expires_at,
 	};
 	digest_sha256(bytes, len, meta.sha256);
 	result->type = doc->header.type;
@@ -206,7 +210,7 @@ out:
 }
 
 enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,
-			struct import_result *result, struct qd_errmsg *why)
+                        struct import_result *result, struct qd_errmsg *why)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -222,7 +226,7 @@ enum qd_err import_file(struct store *store, const char *path, int64_t clock_now
 	}
 	if ((uint64_t)st.st_size > IMPORT_FILE_MAX) {
 		qd_errmsg_set(why, "%s: %lld bytes, more than the %u allowed", path,
-			      (long long)st.st_size, IMPORT_FILE_MAX);
+		              (long long)st.st_size, IMPORT_FILE_MAX);
 		close(fd);
 		return QD_ERR_TOO_LARGE;
 	}
@@ -239,7 +243,7 @@ enum qd_err import_file(struct store *store, const char *path, int64_t clock_now
 			continue;
 		if (n <= 0) {
 			qd_errmsg_set(why, "%s: read failed after %zu bytes: %s", path, got,
-				      n < 0 ? strerror(errno) : "file shrank");
+			              n < 0 ? strerror(errno) : "file shrank");
 			free(buf);
 			close(fd);
 			return QD_ERR_IO;

@@ -16,7 +16,7 @@ static const char *get_string(json_t *obj, const char *name)
 }
 
 enum qd_err keyfile_parse_public(const char *text, size_t len, struct trust_key *key,
-				 struct qd_errmsg *why)
+                                 struct qd_errmsg *why)
 {
 	if (len > KEYFILE_MAX) {
 		qd_errmsg_set(why, "key file larger than %d bytes", KEYFILE_MAX);
@@ -92,8 +92,8 @@ char *keyfile_format_public(const struct trust_key *key)
 	hex_encode(key->kid, key->kid_len, kid, sizeof(kid));
 	hex_encode(key->public_key, key->public_len, pub, sizeof(pub));
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "format", KEYFILE_FORMAT, "role",
-				key_role_name(key->role), "alg", signature_alg_name(key->alg),
-				"kid", kid, "public_key", pub);
+	                        key_role_name(key->role), "alg", signature_alg_name(key->alg),
+	                        "kid", kid, "public_key", pub);
 	if (obj == NULL)
 		return NULL;
 	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -6,17 +6,17 @@
 #include "qrdesk/digest.h"
 
 static const char *const role_names[] = {
-	[KEY_ROLE_ROOT] = "root",
-	[KEY_ROLE_ISSUER] = "issuer",
-	[KEY_ROLE_REPOSITORY] = "repository",
-	[KEY_ROLE_UPDATE] = "update",
+        [KEY_ROLE_ROOT] = "root",
+        [KEY_ROLE_ISSUER] = "issuer",
+        [KEY_ROLE_REPOSITORY] = "repository",
+        [KEY_ROLE_UPDATE] = "update",
 };
 
 static const char *const doc_names[] = {
-	[TRUST_DOC_KEYSET] = "keyset",
-	[TRUST_DOC_REVOCATIONS] = "revocations",
-	[TRUST_DOC_POLICY] = "policy",
-	[TRUST_DOC_TIMESTAMP] = "timestamp",
+        [TRUST_DOC_KEYSET] = "keyset",
+        [TRUST_DOC_REVOCATIONS] = "revocations",
+        [TRUST_DOC_POLICY] = "policy",
+        [TRUST_DOC_TIMESTAMP] = "timestamp",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

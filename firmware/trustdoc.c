@@ -118,15 +118,22 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 				k->public_len = (uint8_t)n;
 			}
 			break;
-		case KEY_NOT_BEFORE: st = read_time(r, &k->not_before); break;
-		case KEY_NOT_AFTER: st = read_time(r, &k->not_after); break;
+		case KEY_NOT_BEFORE:
+			st = read_time(r, &k->not_before);
+			break;
+		case KEY_NOT_AFTER:
+			st = read_time(r, &k->not_after);
+			break;
 		case KEY_STATUS:
 			st = cbor_read_uint(r, &u);
 			if (st == CBOR_OK && u > KEY_STATUS_REVOKED)
 				return bad(why, "keyset key status", CBOR_OK);
-			k->status = (enum key_status)u;
+			if (st == CBOR_OK)
+				k->status = (enum key_status)u;
 			break;
-		default: st = cbor_skip(r); break;
+		default:
+			st = cbor_skip(r);
+			break;
 		}
 		if (st != CBOR_OK)
 			return bad(why, "keyset key", st);
@@ -146,7 +153,7 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 }
 
 static enum qd_err decode_keyset(struct cbor_reader *r, struct trustdoc_keyset *ks,
-				 struct qd_errmsg *why)
+                                 struct qd_errmsg *why)
 {
 	size_t count;
 	enum cbor_status st = cbor_read_array(r, &count);
@@ -166,7 +173,7 @@ static enum qd_err decode_keyset(struct cbor_reader *r, struct trustdoc_keyset *
 }
 
 static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_revocations *rv,
-				      struct qd_errmsg *why)
+                                      struct qd_errmsg *why)
 {
 	size_t count;
 	enum cbor_status st = cbor_read_map(r, &count);
@@ -194,7 +201,9 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 			st = cbor_read_bstr(r, &hashes, &bytes);
 			have_hashes = true;
 			break;
-		default: st = cbor_skip(r); break;
+		default:
+			st = cbor_skip(r);
+			break;
 		}
 		if (st != CBOR_OK)
 			return bad(why, "revocations", st);
@@ -208,13 +217,13 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 	size_t n = bytes / TRUST_HASH_LEN;
 	if (n > TRUSTDOC_REVOCATIONS_MAX) {
 		qd_errmsg_set(why, "revocations: %zu entries, at most %u", n,
-			      TRUSTDOC_REVOCATIONS_MAX);
+		              TRUSTDOC_REVOCATIONS_MAX);
 		return QD_ERR_TOO_LARGE;
 	}
 	/* Ascending and unique: cheap to check, and lets the store bulk-load. */
 	for (size_t i = 1; i < n; i++)
 		if (memcmp(hashes + (i - 1) * TRUST_HASH_LEN, hashes + i * TRUST_HASH_LEN,
-			   TRUST_HASH_LEN) >= 0) {
+		           TRUST_HASH_LEN) >= 0) {
 			qd_errmsg_set(why, "revocations: entry %zu not in ascending order", i);
 			return QD_ERR_FORMAT;
 		}
@@ -224,7 +233,7 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 }
 
 static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_timestamp *ts,
-				    struct qd_errmsg *why)
+                                    struct qd_errmsg *why)
 {
 	size_t count;
 	enum cbor_status st = cbor_read_array(r, &count);
@@ -249,9 +258,15 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 			if (st != CBOR_OK)
 				return bad(why, "timestamp entry", st);
 			switch (key) {
-			case TS_TYPE: st = read_doc_type(r, &e->type); break;
-			case TS_VERSION: st = cbor_read_uint(r, &e->version); break;
-			case TS_LENGTH: st = cbor_read_uint(r, &e->length); break;
+			case TS_TYPE:
+				st = read_doc_type(r, &e->type);
+				break;
+			case TS_VERSION:
+				st = cbor_read_uint(r, &e->version);
+				break;
+			case TS_LENGTH:
+				st = cbor_read_uint(r, &e->length);
+				break;
 			case TS_SHA256:
 				st = cbor_read_bstr(r, &p, &n);
 				if (st == CBOR_OK && n != sizeof(e->sha256))
@@ -259,7 +274,9 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 				if (st == CBOR_OK)
 					memcpy(e->sha256, p, n);
 				break;
-			default: st = cbor_skip(r); break;
+			default:
+				st = cbor_skip(r);
+				break;
 			}
 			if (st != CBOR_OK)
 				return bad(why, "timestamp entry", st);
@@ -273,7 +290,7 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 		for (size_t j = 0; j < i; j++)
 			if (ts->entries[j].type == e->type) {
 				qd_errmsg_set(why, "timestamp: %s listed twice",
-					      trust_doc_type_name(e->type));
+				              trust_doc_type_name(e->type));
 				return QD_ERR_FORMAT;
 			}
 	}
@@ -282,7 +299,7 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 }
 
 static enum qd_err decode_policy(struct cbor_reader *r, struct trustdoc_policy *pol,
-				 struct qd_errmsg *why)
+                                 struct qd_errmsg *why)
 {
 	enum cbor_type type;
 	enum cbor_status st = cbor_peek_type(r, &type);
@@ -299,7 +316,7 @@ static enum qd_err decode_policy(struct cbor_reader *r, struct trustdoc_policy *
 }
 
 enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc *out,
-			    struct qd_errmsg *why)
+                            struct qd_errmsg *why)
 {
 	memset(&out->header, 0, sizeof(out->header));
 	struct cbor_reader r;
@@ -318,26 +335,46 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 		st = read_key(&r, &seen, &key);
 		if (st != CBOR_OK)
 			return bad(why, "document", st);
+		const char *field = "document";
 		switch (key) {
-		case DOC_KEY_TYPE: st = read_doc_type(&r, &out->header.type); break;
+		case DOC_KEY_TYPE:
+			field = "document type";
+			st = read_doc_type(&r, &out->header.type);
+			if (st == CBOR_ERR_RANGE)
+				return bad(why,
+				           "document type (not keyset, revocations, policy or "
+				           "timestamp)",
+				           CBOR_OK);
+			break;
 		case DOC_KEY_VERSION:
+			field = "document version";
 			st = cbor_read_uint(&r, &version);
 			if (st == CBOR_OK && (version == 0 || version > (uint64_t)INT64_MAX))
-				return bad(why, "document version", CBOR_OK);
-			out->header.version = version;
+				return bad(why, field, CBOR_OK);
+			if (st == CBOR_OK)
+				out->header.version = version;
 			break;
-		case DOC_KEY_ISSUED_AT: st = read_time(&r, &out->header.issued_at); break;
-		case DOC_KEY_EXPIRES_AT: st = read_time(&r, &out->header.expires_at); break;
+		case DOC_KEY_ISSUED_AT:
+			field = "document issued_at";
+			st = read_time(&r, &out->header.issued_at);
+			break;
+		case DOC_KEY_EXPIRES_AT:
+			field = "document expires_at";
+			st = read_time(&r, &out->header.expires_at);
+			break;
 		case DOC_KEY_BODY:
 			/* Decoded below, once the type is known whatever the key order. */
+			field = "document body";
 			body_start = r.pos;
 			st = cbor_skip(&r);
 			body_end = r.pos;
 			break;
-		default: st = cbor_skip(&r); break;
+		default:
+			st = cbor_skip(&r);
+			break;
 		}
 		if (st != CBOR_OK)
-			return bad(why, "document header", st);
+			return bad(why, field, st);
 		if (key >= DOC_KEY_TYPE && key <= DOC_KEY_BODY)
 			have |= 1u << key;
 	}
@@ -345,7 +382,8 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 	if (st != CBOR_OK)
 		return bad(why, "document", st);
 	if (have != 0x3e) {
-		qd_errmsg_set(why, "document: type, version, issued_at, expires_at or body missing");
+		qd_errmsg_set(why,
+		              "document: type, version, issued_at, expires_at or body missing");
 		return QD_ERR_FORMAT;
 	}
 	if (out->header.expires_at <= out->header.issued_at)
@@ -355,12 +393,18 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 	cbor_reader_init(&br, payload + body_start, body_end - body_start);
 	enum qd_err rc = QD_ERR_FORMAT;
 	switch (out->header.type) {
-	case TRUST_DOC_KEYSET: rc = decode_keyset(&br, &out->body.keyset, why); break;
+	case TRUST_DOC_KEYSET:
+		rc = decode_keyset(&br, &out->body.keyset, why);
+		break;
 	case TRUST_DOC_REVOCATIONS:
 		rc = decode_revocations(&br, &out->body.revocations, why);
 		break;
-	case TRUST_DOC_POLICY: rc = decode_policy(&br, &out->body.policy, why); break;
-	case TRUST_DOC_TIMESTAMP: rc = decode_timestamp(&br, &out->body.timestamp, why); break;
+	case TRUST_DOC_POLICY:
+		rc = decode_policy(&br, &out->body.policy, why);
+		break;
+	case TRUST_DOC_TIMESTAMP:
+		rc = decode_timestamp(&br, &out->body.timestamp, why);
+		break;
 	}
 	return rc;
 }
@@ -381,7 +425,7 @@ static void encode_header(struct cbor_writer *w, const struct trustdoc_header *h
 }
 
 void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header *h,
-			    const struct trust_key *keys, size_t count)
+                            const struct trust_key *keys, size_t count)
 {
 	encode_header(w, h);
 	cbor_put_array(w, count);
@@ -406,7 +450,7 @@ void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header 
 }
 
 void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_header *h,
-				 const uint8_t *hashes, size_t count)
+                                 const uint8_t *hashes, size_t count)
 {
 	encode_header(w, h);
 	cbor_put_map(w, 2);
@@ -417,7 +461,7 @@ void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_he
 }
 
 void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_header *h,
-			       const struct trustdoc_timestamp *ts)
+                               const struct trustdoc_timestamp *ts)
 {
 	encode_header(w, h);
 	cbor_put_array(w, ts->count);
@@ -436,7 +480,7 @@ void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_head
 }
 
 void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
-			    const uint8_t *body, size_t body_len)
+                            const uint8_t *body, size_t body_len)
 {
 	encode_header(w, h);
 	cbor_put_raw(w, body, body_len);

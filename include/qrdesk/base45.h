@@ -28,14 +28,14 @@ size_t base45_encoded_len(size_t n);
 
 /* Decode text[0..len) into out[0..cap); *out_len gets the byte count. */
 enum base45_status base45_decode(const char *text, size_t len, uint8_t *out, size_t cap,
-				 size_t *out_len);
+                                 size_t *out_len);
 
 /*
  * Encode in[0..n) into out[0..cap); *out_len gets the character count.  A NUL
  * is written after the text when there is room for it (not required).
  */
 enum base45_status base45_encode(const uint8_t *in, size_t n, char *out, size_t cap,
-				 size_t *out_len);
+                                 size_t *out_len);
 
 /* A stable name for the status ("bad-character"). */
 const char *base45_status_name(enum base45_status status);

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CBOR_MAX_DEPTH 16     /* containers nested deeper are refused */
-#define CBOR_MAP_KEYS_MAX 32  /* entries per map when checking duplicate keys */
+#define CBOR_MAX_DEPTH    16 /* containers nested deeper are refused */
+#define CBOR_MAP_KEYS_MAX 32 /* entries per map when checking duplicate keys */
 
 enum cbor_status {
 	CBOR_OK = 0,
@@ -101,7 +101,7 @@ enum cbor_status cbor_int_keys_add(struct cbor_int_keys *keys, int64_t key);
 struct cbor_writer {
 	uint8_t *buf;
 	size_t cap;
-	size_t len;      /* bytes written (or that would have been, on overflow) */
+	size_t len; /* bytes written (or that would have been, on overflow) */
 	bool overflow;
 };
 

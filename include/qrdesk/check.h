@@ -29,6 +29,6 @@
  * out is always filled.
  */
 void check_code(const char *text, size_t len, const struct trust_view *trust, int64_t clock_now,
-		struct verdict *out);
+                struct verdict *out);
 
 #endif

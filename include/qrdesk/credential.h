@@ -21,14 +21,14 @@
 #include "qrdesk/error.h"
 #include "qrdesk/trust.h"
 
-#define CREDENTIAL_PREFIX "BC1:" /* BMET Clearance, format version 1 */
+#define CREDENTIAL_PREFIX     "BC1:" /* BMET Clearance, format version 1 */
 #define CREDENTIAL_PREFIX_LEN 4
 
 /* CWT claim keys (RFC 8392) and our private claim (< -65536: private use). */
-#define CWT_CLAIM_ISS 1
-#define CWT_CLAIM_EXP 4
-#define CWT_CLAIM_NBF 5
-#define CWT_CLAIM_IAT 6
+#define CWT_CLAIM_ISS              1
+#define CWT_CLAIM_EXP              4
+#define CWT_CLAIM_NBF              5
+#define CWT_CLAIM_IAT              6
 #define CREDENTIAL_CLAIM_CLEARANCE (-65537)
 
 /* Keys inside the clearance map. */
@@ -47,14 +47,14 @@ enum clearance_key {
 };
 
 /* Maximum lengths in bytes (the fields hold one more for the NUL). */
-#define CREDENTIAL_ISS_MAX 16
-#define CREDENTIAL_CLEARANCE_NO_MAX 32
-#define CREDENTIAL_PASSPORT_NO_MAX 16
-#define CREDENTIAL_NAME_MAX 64
-#define CREDENTIAL_CATEGORY_MAX 8
-#define CREDENTIAL_EMPLOYER_MAX 96
+#define CREDENTIAL_ISS_MAX            16
+#define CREDENTIAL_CLEARANCE_NO_MAX   32
+#define CREDENTIAL_PASSPORT_NO_MAX    16
+#define CREDENTIAL_NAME_MAX           64
+#define CREDENTIAL_CATEGORY_MAX       8
+#define CREDENTIAL_EMPLOYER_MAX       96
 #define CREDENTIAL_AGENCY_LICENCE_MAX 24
-#define CREDENTIAL_BMET_REG_NO_MAX 32
+#define CREDENTIAL_BMET_REG_NO_MAX    32
 
 struct clearance_claims {
 	char clearance_no[CREDENTIAL_CLEARANCE_NO_MAX + 1]; /* [A-Z0-9-/], 1..32 */
@@ -89,20 +89,20 @@ enum credential_status {
 
 struct credential_error {
 	enum credential_status status;
-	enum cbor_status cbor;  /* with CREDENTIAL_ERR_CBOR */
-	const char *field;      /* the claim at fault, by its JSON name; static */
+	enum cbor_status cbor; /* with CREDENTIAL_ERR_CBOR */
+	const char *field;     /* the claim at fault, by its JSON name; static */
 };
 
 /* Decode and validate a CWT payload. */
-enum credential_status credential_decode(const uint8_t *payload, size_t len,
-					 struct credential *out, struct credential_error *err);
+enum credential_status credential_decode(const uint8_t *payload, size_t len, struct credential *out,
+                                         struct credential_error *err);
 
 /*
  * Encode cred as the CWT payload into out[0..cap).  Validates first (the
  * same rules as decoding): QD_ERR_FORMAT with a message naming the field.
  */
 enum qd_err credential_encode(const struct credential *cred, uint8_t *out, size_t cap,
-			      size_t *out_len, struct qd_errmsg *why);
+                              size_t *out_len, struct qd_errmsg *why);
 
 /* Validate one credential as credential_decode would (for the issuer tool). */
 enum qd_err credential_validate(const struct credential *cred, struct qd_errmsg *why);

@@ -42,6 +42,6 @@ struct qd_errmsg {
 
 /* Format a message into msg (printf-style); msg may be NULL.  Truncates. */
 void qd_errmsg_set(struct qd_errmsg *msg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 #endif

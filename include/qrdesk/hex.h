@@ -15,6 +15,6 @@ void hex_encode(const uint8_t *data, size_t len, char *out, size_t cap);
  * QD_ERR_FORMAT on a bad digit or odd length, QD_ERR_TOO_LARGE past cap.
  */
 enum qd_err hex_decode(const char *text, size_t text_len, uint8_t *out, size_t cap,
-		       size_t *out_len);
+                       size_t *out_len);
 
 #endif

@@ -31,16 +31,16 @@ struct import_result {
 	bool unchanged;            /* the same version was already installed */
 	int64_t signed_at;
 	int64_t expires_at;
-	size_t entries;            /* keys or revocations in it */
+	size_t entries; /* keys or revocations in it */
 	uint8_t signer_kid[TRUST_KID_MAX];
 	size_t signer_kid_len;
 };
 
 enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t len,
-			    int64_t clock_now, struct import_result *result, struct qd_errmsg *why);
+                            int64_t clock_now, struct import_result *result, struct qd_errmsg *why);
 
 /* Read a whole file (bounded by IMPORT_FILE_MAX) and import it. */
 enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,
-			struct import_result *result, struct qd_errmsg *why);
+                        struct import_result *result, struct qd_errmsg *why);
 
 #endif

@@ -16,11 +16,11 @@
 #include "qrdesk/trust.h"
 
 #define KEYFILE_FORMAT "qrdesk-public-key-1"
-#define KEYFILE_MAX 4096 /* bytes: a key file is a few hundred */
+#define KEYFILE_MAX    4096 /* bytes: a key file is a few hundred */
 
 /* Parse text[0..len) into key (role, alg, kid, public key; window unbounded). */
 enum qd_err keyfile_parse_public(const char *text, size_t len, struct trust_key *key,
-				 struct qd_errmsg *why);
+                                 struct qd_errmsg *why);
 
 /* The JSON text for key, malloc'd, newline-terminated; NULL on failure. */
 char *keyfile_format_public(const struct trust_key *key);

@@ -22,11 +22,11 @@
 #define SIGNATURE_ALG_EDDSA (-8)
 #define SIGNATURE_ALG_ES256 (-7)
 
-#define SIGNATURE_LEN 64
+#define SIGNATURE_LEN                64
 #define SIGNATURE_ED25519_PUBLIC_LEN 32
-#define SIGNATURE_P256_PUBLIC_LEN 65
-#define SIGNATURE_PUBLIC_MAX 65
-#define SIGNATURE_SECRET_LEN 32 /* Ed25519 seed, or the P-256 scalar d */
+#define SIGNATURE_P256_PUBLIC_LEN    65
+#define SIGNATURE_PUBLIC_MAX         65
+#define SIGNATURE_SECRET_LEN         32 /* Ed25519 seed, or the P-256 scalar d */
 
 /* Initialise the crypto libraries once per process (sodium_init). */
 enum qd_err signature_init(void);
@@ -53,7 +53,7 @@ enum qd_err signature_public_check(int64_t alg, const uint8_t *pub, size_t pub_l
  * QD_ERR_UNSUPPORTED for an unknown alg.
  */
 enum qd_err signature_verify(int64_t alg, const uint8_t *pub, size_t pub_len, const uint8_t *msg,
-			     size_t msg_len, const uint8_t *sig, size_t sig_len);
+                             size_t msg_len, const uint8_t *sig, size_t sig_len);
 
 struct signature_keypair {
 	int64_t alg;
@@ -66,10 +66,10 @@ struct signature_keypair {
 enum qd_err signature_keypair_generate(int64_t alg, struct signature_keypair *kp);
 /* Rebuild a key pair (its public half) from the 32-byte secret. */
 enum qd_err signature_keypair_from_secret(int64_t alg, const uint8_t *secret, size_t len,
-					  struct signature_keypair *kp);
+                                          struct signature_keypair *kp);
 /* Sign msg; sig gets SIGNATURE_LEN bytes. */
 enum qd_err signature_sign(const struct signature_keypair *kp, const uint8_t *msg, size_t msg_len,
-			   uint8_t sig[SIGNATURE_LEN]);
+                           uint8_t sig[SIGNATURE_LEN]);
 /* Overwrite the secret so it does not linger in memory. */
 void signature_keypair_wipe(struct signature_keypair *kp);
 

@@ -34,7 +34,7 @@ enum store_mode {
 };
 
 enum qd_err store_open(const char *path, enum store_mode mode, struct store **out,
-		       struct qd_errmsg *why);
+                       struct qd_errmsg *why);
 void store_close(struct store *store);
 
 /* The schema version the file is at (PRAGMA user_version). */
@@ -44,23 +44,24 @@ int store_schema_version(struct store *store);
  * Pin a root key.  The same key again is a no-op; a different root while one
  * is pinned is QD_ERR_EXISTS (rotation goes through a signed root document).
  */
-enum qd_err store_root_pin(struct store *store, const struct trust_key *root, struct qd_errmsg *why);
+enum qd_err store_root_pin(struct store *store, const struct trust_key *root,
+                           struct qd_errmsg *why);
 enum qd_err store_roots_load(struct store *store, struct trust_key *out, size_t cap, size_t *count);
 
 enum qd_err store_keys_load(struct store *store, struct trust_key *out, size_t cap, size_t *count);
 
 /* Freshness of one document type; out->present is false if never imported. */
 enum qd_err store_freshness_get(struct store *store, enum trust_doc_type type,
-				struct trust_freshness *out);
+                                struct trust_freshness *out);
 enum qd_err store_time_floor_get(struct store *store, int64_t *floor);
 
 enum qd_err store_revocation_contains(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
-				      bool *revoked);
+                                      bool *revoked);
 enum qd_err store_revocation_count(struct store *store, uint64_t *count);
 
 /* The stored body of a policy or timestamp document; *blob is malloc'd (free it). */
 enum qd_err store_document_body(struct store *store, enum trust_doc_type type, uint8_t **blob,
-				size_t *len);
+                                size_t *len);
 
 /* What an apply records about the document it stores. */
 struct store_doc_meta {
@@ -78,16 +79,16 @@ struct store_doc_meta {
  * old content, records meta and raises the time floor to meta->signed_at.
  */
 enum qd_err store_apply_keyset(struct store *store, const struct store_doc_meta *meta,
-			       const struct trust_key *keys, size_t count, bool *unchanged,
-			       struct qd_errmsg *why);
+                               const struct trust_key *keys, size_t count, bool *unchanged,
+                               struct qd_errmsg *why);
 /* hashes: count * TRUST_HASH_LEN bytes, ascending and unique. */
 enum qd_err store_apply_revocations(struct store *store, const struct store_doc_meta *meta,
-				    const uint8_t *hashes, size_t count, bool *unchanged,
-				    struct qd_errmsg *why);
+                                    const uint8_t *hashes, size_t count, bool *unchanged,
+                                    struct qd_errmsg *why);
 /* Policy and timestamp: the body is kept as bytes. */
 enum qd_err store_apply_document(struct store *store, const struct store_doc_meta *meta,
-				 const uint8_t *body, size_t body_len, bool *unchanged,
-				 struct qd_errmsg *why);
+                                 const uint8_t *body, size_t body_len, bool *unchanged,
+                                 struct qd_errmsg *why);
 
 /*
  * A trust view backed by this store: keys and freshness copied in, the
@@ -101,19 +102,19 @@ enum qd_err store_trust_load(struct store *store, struct store_trust *out);
 
 /* One audit row.  No name, no passport number: only the clearance hash. */
 struct audit_record {
-	int64_t time_us;       /* wall-clock time of the verdict, microseconds */
-	const char *source;    /* "replay", "camera0", "cli"... */
-	const char *verdict;   /* verdict_kind_name() */
-	const char *reason;    /* reason_code() */
-	const uint8_t *kid;    /* may be NULL */
+	int64_t time_us;     /* wall-clock time of the verdict, microseconds */
+	const char *source;  /* "replay", "camera0", "cli"... */
+	const char *verdict; /* verdict_kind_name() */
+	const char *reason;  /* reason_code() */
+	const uint8_t *kid;  /* may be NULL */
 	size_t kid_len;
 	const uint8_t *clearance_hash; /* TRUST_HASH_LEN bytes, may be NULL */
-	const char *desk;      /* desk id from config */
-	int64_t latency_us;    /* from code text to verdict */
+	const char *desk;              /* desk id from config */
+	int64_t latency_us;            /* from code text to verdict */
 };
 
 enum qd_err store_audit_append(struct store *store, const struct audit_record *rec,
-			       int64_t *row_id);
+                               int64_t *row_id);
 enum qd_err store_audit_count(struct store *store, uint64_t *count);
 
 #endif

@@ -16,9 +16,9 @@
 #include "qrdesk/error.h"
 #include "qrdesk/signature.h"
 
-#define TRUST_KID_MAX 16          /* bytes of a key id */
-#define TRUST_HASH_LEN 16         /* truncated SHA-256 of a clearance number */
-#define TRUST_KEYS_MAX 64         /* keys in one key set */
+#define TRUST_KID_MAX  16 /* bytes of a key id */
+#define TRUST_HASH_LEN 16 /* truncated SHA-256 of a clearance number */
+#define TRUST_KEYS_MAX 64 /* keys in one key set */
 
 /* A key's role says what it may sign (TUF's lesson: one key, one job). */
 enum key_role {
@@ -80,7 +80,7 @@ struct trust_view {
 	 * (the store failed) - which the check turns into a review verdict.
 	 */
 	enum qd_err (*revocation_contains)(void *ctx, const uint8_t hash[TRUST_HASH_LEN],
-					   bool *revoked);
+	                                   bool *revoked);
 	void *revocation_ctx;
 };
 

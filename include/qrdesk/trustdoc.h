@@ -33,7 +33,8 @@ struct trustdoc_header {
 	int64_t expires_at;
 };
 
-/* body of "keyset": array of key maps {1 kid, 2 alg, 3 role, 4 public key, 5 not_before, 6 not_after, 7 status} */
+/* body of "keyset": array of key maps {1 kid, 2 alg, 3 role, 4 public key, 5 not_before, 6
+ * not_after, 7 status} */
 struct trustdoc_keyset {
 	struct trust_key keys[TRUST_KEYS_MAX];
 	size_t count;
@@ -75,20 +76,20 @@ struct trustdoc {
 
 /* Decode a whole payload; on failure why says which field is wrong. */
 enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc *out,
-			    struct qd_errmsg *why);
+                            struct qd_errmsg *why);
 
 /*
  * Encoders for the issuer: write the payload into w (size it with a
  * counting pass: a writer with cap 0 reports the length in w->len).
  */
 void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header *h,
-			    const struct trust_key *keys, size_t count);
+                            const struct trust_key *keys, size_t count);
 void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_header *h,
-				 const uint8_t *hashes, size_t count);
+                                 const uint8_t *hashes, size_t count);
 void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_header *h,
-			       const struct trustdoc_timestamp *ts);
+                               const struct trustdoc_timestamp *ts);
 /* body must be one well-formed CBOR map. */
 void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
-			    const uint8_t *body, size_t body_len);
+                            const uint8_t *body, size_t body_len);
 
 #endif

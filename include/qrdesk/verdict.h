@@ -40,39 +40,39 @@ enum verdict_reason {
 	REASON_NO_KID,             /* no key id */
 	REASON_BAD_CLAIMS,         /* payload claims missing, mistyped or malformed */
 	/* invalid: the signature or key */
-	REASON_KEY_UNKNOWN,        /* no key with this kid and alg in the key set */
-	REASON_BAD_SIGNATURE,      /* no candidate key verifies the signature */
-	REASON_KEY_WRONG_ROLE,     /* signed by a key that may not sign cards */
-	REASON_KEY_REVOKED,        /* the issuer key is revoked */
+	REASON_KEY_UNKNOWN,            /* no key with this kid and alg in the key set */
+	REASON_BAD_SIGNATURE,          /* no candidate key verifies the signature */
+	REASON_KEY_WRONG_ROLE,         /* signed by a key that may not sign cards */
+	REASON_KEY_REVOKED,            /* the issuer key is revoked */
 	REASON_KEY_NOT_VALID_AT_ISSUE, /* iat outside the issuer key's window */
 	/* invalid: the card */
 	REASON_CARD_REVOKED,
 	REASON_CARD_EXPIRED,
 	REASON_CARD_NOT_YET_VALID,
 	/* review */
-	REASON_TRUST_STALE,        /* key set or revocation list past expiry, or missing */
-	REASON_CLOCK_SUSPECT,      /* the clock is behind the newest signed time */
-	REASON_TRUST_UNAVAILABLE,  /* the revocation list could not be read */
-	REASON_POLICY_FAILED,      /* a destination rule fails (policy issue) */
-	REASON_POLICY_STALE,       /* the policy is past expiry (policy issue) */
-	REASON_ALREADY_USED,       /* this card already passed a desk (daemon issue) */
+	REASON_TRUST_STALE,       /* key set or revocation list past expiry, or missing */
+	REASON_CLOCK_SUSPECT,     /* the clock is behind the newest signed time */
+	REASON_TRUST_UNAVAILABLE, /* the revocation list could not be read */
+	REASON_POLICY_FAILED,     /* a destination rule fails (policy issue) */
+	REASON_POLICY_STALE,      /* the policy is past expiry (policy issue) */
+	REASON_ALREADY_USED,      /* this card already passed a desk (daemon issue) */
 	REASON_COUNT
 };
 
 struct verdict {
 	enum verdict_kind kind;
 	enum verdict_reason reason;
-	bool has_claims;           /* cred is filled (parsed, possibly before a later failure) */
-	bool signature_ok;         /* a trusted key of ours verified it */
+	bool has_claims;   /* cred is filled (parsed, possibly before a later failure) */
+	bool signature_ok; /* a trusted key of ours verified it */
 	struct credential cred;
 	uint8_t kid[TRUST_KID_MAX];
 	size_t kid_len;
 	int64_t alg;
 	bool has_hash;
 	uint8_t clearance_hash[TRUST_HASH_LEN];
-	int64_t clock;             /* the device clock given to the check */
-	int64_t trusted_time;      /* max(clock, time floor): what expiry is judged by */
-	char detail[128];          /* a technical detail for logs ("cbor: duplicate-key") */
+	int64_t clock;        /* the device clock given to the check */
+	int64_t trusted_time; /* max(clock, time floor): what expiry is judged by */
+	char detail[128];     /* a technical detail for logs ("cbor: duplicate-key") */
 };
 
 enum verdict_kind reason_kind(enum verdict_reason reason);

@@ -63,7 +63,7 @@ uint8_t *tu_hex_decode(const char *hex, size_t *len)
 size_t tu_base64url_into(const char *text, uint8_t *out, size_t cap)
 {
 	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	uint32_t acc = 0;
 	int bits = 0;
 	size_t n = 0;

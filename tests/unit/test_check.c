@@ -46,7 +46,7 @@ static enum qd_err revocation_broken(void *ctx, const uint8_t hash[TRUST_HASH_LE
 }
 
 static void make_key(int i, enum key_role role, int64_t alg, int64_t nb, int64_t na,
-		     enum key_status status)
+                     enum key_status status)
 {
 	assert_int_equal(signature_keypair_generate(alg, &pairs[i]), QD_OK);
 	struct trust_key *k = &keys[i];
@@ -65,14 +65,14 @@ static void make_key(int i, enum key_role role, int64_t alg, int64_t nb, int64_t
 static struct trust_view fresh_view(void)
 {
 	struct trust_view v = {
-		.keys = keys,
-		.n_keys = K_COUNT,
-		.keyset = {true, 3, NOW - DAY, NOW + 300 * DAY},
-		.revocations = {true, 9, NOW - 3600, NOW + 6 * DAY},
-		.policy = {true, 1, NOW - DAY, NOW + 20 * DAY},
-		.timestamp = {true, 40, NOW - 600, NOW + DAY},
-		.time_floor = NOW - 600,
-		.revocation_contains = revocation_lookup,
+	        .keys = keys,
+	        .n_keys = K_COUNT,
+	        .keyset = {true, 3, NOW - DAY, NOW + 300 * DAY},
+	        .revocations = {true, 9, NOW - 3600, NOW + 6 * DAY},
+	        .policy = {true, 1, NOW - DAY, NOW + 20 * DAY},
+	        .timestamp = {true, 40, NOW - 600, NOW + DAY},
+	        .time_floor = NOW - 600,
+	        .revocation_contains = revocation_lookup,
 	};
 	return v;
 }
@@ -107,8 +107,8 @@ static char *text_of(const uint8_t *cose, size_t len)
 	memcpy(text, CREDENTIAL_PREFIX, CREDENTIAL_PREFIX_LEN);
 	size_t n;
 	assert_int_equal(base45_encode(cose, len, text + CREDENTIAL_PREFIX_LEN,
-				       cap - CREDENTIAL_PREFIX_LEN, &n),
-			 BASE45_OK);
+	                               cap - CREDENTIAL_PREFIX_LEN, &n),
+	                 BASE45_OK);
 	text[CREDENTIAL_PREFIX_LEN + n] = '\0';
 	return text;
 }
@@ -118,8 +118,8 @@ static char *sign_payload(int key, const uint8_t *payload, size_t len)
 	uint8_t cose[2048];
 	size_t cose_len;
 	assert_int_equal(cose_sign1_sign(&pairs[key], keys[key].kid, keys[key].kid_len, payload,
-					 len, cose, sizeof(cose), &cose_len),
-			 QD_OK);
+	                                 len, cose, sizeof(cose), &cose_len),
+	                 QD_OK);
 	return text_of(cose, cose_len);
 }
 
@@ -132,7 +132,7 @@ static char *sign_card(int key, const struct credential *c)
 }
 
 static enum verdict_reason check_text(const char *text, const struct trust_view *view,
-				      int64_t clock, struct verdict *v)
+                                      int64_t clock, struct verdict *v)
 {
 	check_code(text, strlen(text), view, clock, v);
 	assert_int_equal(v->kind, reason_kind(v->reason));
@@ -144,15 +144,15 @@ static int setup(void **state)
 	(void)state;
 	assert_int_equal(signature_init(), QD_OK);
 	make_key(K_ISSUER, KEY_ROLE_ISSUER, SIGNATURE_ALG_EDDSA, NOW - 400 * DAY, NOW + 400 * DAY,
-		 KEY_STATUS_ACTIVE);
+	         KEY_STATUS_ACTIVE);
 	make_key(K_ISSUER_ES, KEY_ROLE_ISSUER, SIGNATURE_ALG_ES256, NOW - 400 * DAY,
-		 NOW + 400 * DAY, KEY_STATUS_ACTIVE);
+	         NOW + 400 * DAY, KEY_STATUS_ACTIVE);
 	make_key(K_REPO, KEY_ROLE_REPOSITORY, SIGNATURE_ALG_EDDSA, NOW - 400 * DAY, NOW + 400 * DAY,
-		 KEY_STATUS_ACTIVE);
+	         KEY_STATUS_ACTIVE);
 	make_key(K_REVOKED, KEY_ROLE_ISSUER, SIGNATURE_ALG_EDDSA, NOW - 400 * DAY, NOW + 400 * DAY,
-		 KEY_STATUS_REVOKED);
+	         KEY_STATUS_REVOKED);
 	make_key(K_OLD, KEY_ROLE_ISSUER, SIGNATURE_ALG_EDDSA, NOW - 900 * DAY, NOW - 500 * DAY,
-		 KEY_STATUS_ACTIVE);
+	         KEY_STATUS_ACTIVE);
 	credential_clearance_hash("REVOKED-1", revoked_hashes[0]);
 	credential_clearance_hash("REVOKED-2", revoked_hashes[1]);
 	revoked_count = 2;
@@ -196,27 +196,27 @@ static void test_every_card_reason(void **state)
 		int64_t clock;         /* offset from NOW */
 		enum verdict_reason want;
 	} rows[] = {
-		{"valid", K_ISSUER, "C-1", -3600, 0, 90 * DAY, 0, REASON_OK},
-		{"revoked card", K_ISSUER, "REVOKED-2", -3600, 0, 90 * DAY, 0, REASON_CARD_REVOKED},
-		{"expired", K_ISSUER, "C-1", -100 * DAY, 0, -DAY, 0, REASON_CARD_EXPIRED},
-		{"expires this second", K_ISSUER, "C-1", -3600, 0, 0, 0, REASON_CARD_EXPIRED},
-		{"not yet valid", K_ISSUER, "C-1", -3600, 10 * DAY, 90 * DAY, 0,
-		 REASON_CARD_NOT_YET_VALID},
-		{"nbf within clock skew", K_ISSUER, "C-1", -3600, 200, 90 * DAY, 0, REASON_OK},
-		{"issued in the future", K_ISSUER, "C-1", 3600, 0, 90 * DAY, 0,
-		 REASON_CARD_NOT_YET_VALID},
-		{"wrong role", K_REPO, "C-1", -3600, 0, 90 * DAY, 0, REASON_KEY_WRONG_ROLE},
-		{"revoked key", K_REVOKED, "C-1", -3600, 0, 90 * DAY, 0, REASON_KEY_REVOKED},
-		{"key window over at iat", K_OLD, "C-1", -3600, 0, 90 * DAY, 0,
-		 REASON_KEY_NOT_VALID_AT_ISSUE},
-		{"iat before key window", K_ISSUER, "C-1", -401 * DAY, 0, 90 * DAY, 0,
-		 REASON_KEY_NOT_VALID_AT_ISSUE},
-		{"revoked beats expired", K_ISSUER, "REVOKED-1", -100 * DAY, 0, -DAY, 0,
-		 REASON_CARD_REVOKED},
-		{"stale revocation list", K_ISSUER, "C-1", -3600, 0, 90 * DAY, 7 * DAY,
-		 REASON_TRUST_STALE},
-		{"clock behind floor", K_ISSUER, "C-1", -3600, 0, 90 * DAY, -7200,
-		 REASON_CLOCK_SUSPECT},
+	        {"valid", K_ISSUER, "C-1", -3600, 0, 90 * DAY, 0, REASON_OK},
+	        {"revoked card", K_ISSUER, "REVOKED-2", -3600, 0, 90 * DAY, 0, REASON_CARD_REVOKED},
+	        {"expired", K_ISSUER, "C-1", -100 * DAY, 0, -DAY, 0, REASON_CARD_EXPIRED},
+	        {"expires this second", K_ISSUER, "C-1", -3600, 0, 0, 0, REASON_CARD_EXPIRED},
+	        {"not yet valid", K_ISSUER, "C-1", -3600, 10 * DAY, 90 * DAY, 0,
+	         REASON_CARD_NOT_YET_VALID},
+	        {"nbf within clock skew", K_ISSUER, "C-1", -3600, 200, 90 * DAY, 0, REASON_OK},
+	        {"issued in the future", K_ISSUER, "C-1", 3600, 0, 90 * DAY, 0,
+	         REASON_CARD_NOT_YET_VALID},
+	        {"wrong role", K_REPO, "C-1", -3600, 0, 90 * DAY, 0, REASON_KEY_WRONG_ROLE},
+	        {"revoked key", K_REVOKED, "C-1", -3600, 0, 90 * DAY, 0, REASON_KEY_REVOKED},
+	        {"key window over at iat", K_OLD, "C-1", -3600, 0, 90 * DAY, 0,
+	         REASON_KEY_NOT_VALID_AT_ISSUE},
+	        {"iat before key window", K_ISSUER, "C-1", -401 * DAY, 0, 90 * DAY, 0,
+	         REASON_KEY_NOT_VALID_AT_ISSUE},
+	        {"revoked beats expired", K_ISSUER, "REVOKED-1", -100 * DAY, 0, -DAY, 0,
+	         REASON_CARD_REVOKED},
+	        {"stale revocation list", K_ISSUER, "C-1", -3600, 0, 90 * DAY, 7 * DAY,
+	         REASON_TRUST_STALE},
+	        {"clock behind floor", K_ISSUER, "C-1", -3600, 0, 90 * DAY, -7200,
+	         REASON_CLOCK_SUSPECT},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct credential c = base_cred(rows[i].clearance_no);
@@ -230,7 +230,7 @@ static void test_every_card_reason(void **state)
 		enum verdict_reason got = check_text(text, &view, NOW + rows[i].clock, &v);
 		if (got != rows[i].want)
 			fail_msg("%s: got %s, want %s (%s)", rows[i].what, reason_code(got),
-				 reason_code(rows[i].want), v.detail);
+			         reason_code(rows[i].want), v.detail);
 		free(text);
 	}
 }
@@ -328,46 +328,49 @@ static void test_malformed_table(void **state)
 		const char *hex;
 		enum verdict_reason want;
 	} rows[] = {
-		{"empty", "", REASON_BAD_CBOR},
-		{"an integer", "01", REASON_NOT_COSE_SIGN1},
-		{"a map", "a0", REASON_NOT_COSE_SIGN1},
-		{"array of 3", "d28340a040", REASON_NOT_COSE_SIGN1},
-		{"array of 5", "d28540a0404040", REASON_NOT_COSE_SIGN1},
-		{"tag 98 (COSE_Sign)", "d8628440a04040", REASON_NOT_COSE_SIGN1},
-		{"indefinite array", "d29f40a04040ff", REASON_CBOR_INDEFINITE},
-		{"indefinite payload", "d28440a05f4100ff40", REASON_CBOR_INDEFINITE},
-		{"non-minimal array head", "d2980440a04040", REASON_CBOR_NON_MINIMAL},
-		{"non-minimal alg", "d28444a1013807a04040", REASON_CBOR_NON_MINIMAL},
-		{"duplicate protected label", "d28445a201270127a04040", REASON_CBOR_DUPLICATE_KEY},
-		{"duplicate unprotected label", "d28440a20441010441014040",
-		 REASON_CBOR_DUPLICATE_KEY},
-		{"trailing bytes in protected", "d28444a1012700a04040", REASON_CBOR_TRAILING},
-		{"trailing bytes after message", "d28443a10127a0404000", REASON_CBOR_TRAILING},
-		{"nesting too deep",
-		 "d28440a105"
-		 "8181818181818181818181818181818181818181"
-		 "004040",
-		 REASON_CBOR_TOO_DEEP},
-		{"truncated", "d2844301", REASON_BAD_CBOR},
-		{"declared length past the end", "d28440a05bffffffffffffffff", REASON_BAD_CBOR},
-		{"float in header", "d28440a105f93c004040", REASON_BAD_CBOR},
-		{"payload is text", "d28443a10127a0614140", REASON_NOT_COSE_SIGN1},
-		{"protected is a map", "d284a10127a04040", REASON_NOT_COSE_SIGN1},
-		{"kid is an integer", "d28445a201270401a04040", REASON_BAD_HEADER},
-		{"alg unprotected only", "d28440a101274040", REASON_BAD_HEADER},
-		{"no alg", "d28440a04040", REASON_BAD_HEADER},
-		{"crit", "d28446a20127028101a04040", REASON_BAD_HEADER},
-		{"text label", "d28440a16161014040", REASON_BAD_HEADER},
-		{"alg ES512", "d28444a1013823a04040", REASON_ALG_UNSUPPORTED},
-		{"alg as text", "d28448a10165455335313" "2a04040", REASON_ALG_UNSUPPORTED},
-		{"no kid", "d28443a10127a04040", REASON_NO_KID},
-		{"nil payload", "d28443a10127a1044101f640", REASON_NOT_COSE_SIGN1},
-		{"unknown kid",
-		 "d28443a10127a10441ff405840"
-		 "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
-		 "000000000000000000000000000000000000000000000000",
-		 REASON_KEY_UNKNOWN},
-		{"bad utf-8 in header text", "d28440a10562c3284040", REASON_BAD_CBOR},
+	        {"empty", "", REASON_BAD_CBOR},
+	        {"an integer", "01", REASON_NOT_COSE_SIGN1},
+	        {"a map", "a0", REASON_NOT_COSE_SIGN1},
+	        {"array of 3", "d28340a040", REASON_NOT_COSE_SIGN1},
+	        {"array of 5", "d28540a0404040", REASON_NOT_COSE_SIGN1},
+	        {"tag 98 (COSE_Sign)", "d8628440a04040", REASON_NOT_COSE_SIGN1},
+	        {"indefinite array", "d29f40a04040ff", REASON_CBOR_INDEFINITE},
+	        {"indefinite payload", "d28440a05f4100ff40", REASON_CBOR_INDEFINITE},
+	        {"non-minimal array head", "d2980440a04040", REASON_CBOR_NON_MINIMAL},
+	        {"non-minimal alg", "d28444a1013807a04040", REASON_CBOR_NON_MINIMAL},
+	        {"duplicate protected label", "d28445a201270127a04040", REASON_CBOR_DUPLICATE_KEY},
+	        {"duplicate unprotected label", "d28440a20441010441014040",
+	         REASON_CBOR_DUPLICATE_KEY},
+	        {"trailing bytes in protected", "d28444a1012700a04040", REASON_CBOR_TRAILING},
+	        {"trailing bytes after message", "d28443a10127a0404000", REASON_CBOR_TRAILING},
+	        {"nesting too deep",
+	         "d28440a105"
+	         "8181818181818181818181818181818181818181"
+	         "004040",
+	         REASON_CBOR_TOO_DEEP},
+	        {"truncated", "d2844301", REASON_BAD_CBOR},
+	        {"declared length past the end", "d28440a05bffffffffffffffff", REASON_BAD_CBOR},
+	        {"float in header", "d28440a105f93c004040", REASON_BAD_CBOR},
+	        {"payload is text", "d28443a10127a0614140", REASON_NOT_COSE_SIGN1},
+	        {"protected is a map", "d284a10127a04040", REASON_NOT_COSE_SIGN1},
+	        {"kid is an integer", "d28445a201270401a04040", REASON_BAD_HEADER},
+	        {"alg unprotected only", "d28440a101274040", REASON_BAD_HEADER},
+	        {"no alg", "d28440a04040", REASON_BAD_HEADER},
+	        {"crit", "d28446a20127028101a04040", REASON_BAD_HEADER},
+	        {"text label", "d28440a16161014040", REASON_BAD_HEADER},
+	        {"alg ES512", "d28444a1013823a04040", REASON_ALG_UNSUPPORTED},
+	        {"alg as text",
+	         "d28448a10165455335313"
+	         "2a04040",
+	         REASON_ALG_UNSUPPORTED},
+	        {"no kid", "d28443a10127a04040", REASON_NO_KID},
+	        {"nil payload", "d28443a10127a1044101f640", REASON_NOT_COSE_SIGN1},
+	        {"unknown kid",
+	         "d28443a10127a10441ff405840"
+	         "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+	         "000000000000000000000000000000000000000000000000",
+	         REASON_KEY_UNKNOWN},
+	        {"bad utf-8 in header text", "d28440a10562c3284040", REASON_BAD_CBOR},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint8_t bytes[512];
@@ -376,7 +379,7 @@ static void test_malformed_table(void **state)
 		enum verdict_reason got = check_text(text, &view, NOW, &v);
 		if (got != rows[i].want)
 			fail_msg("%s: got %s, want %s (%s)", rows[i].what, reason_code(got),
-				 reason_code(rows[i].want), v.detail);
+			         reason_code(rows[i].want), v.detail);
 		assert_int_equal(v.kind, VERDICT_INVALID);
 		assert_false(v.signature_ok);
 		free(text);
@@ -429,7 +432,8 @@ static void test_every_prefix_and_bit_flip_is_rejected(void **state)
 	/* Flip each bit of the decoded COSE bytes: nothing but red. */
 	uint8_t cose[1024];
 	size_t cose_len;
-	assert_int_equal(base45_decode(text + 4, len - 4, cose, sizeof(cose), &cose_len), BASE45_OK);
+	assert_int_equal(base45_decode(text + 4, len - 4, cose, sizeof(cose), &cose_len),
+	                 BASE45_OK);
 	for (size_t i = 0; i < cose_len * 8; i++) {
 		cose[i / 8] ^= (uint8_t)(1u << (i % 8));
 		char *flipped = text_of(cose, cose_len);
@@ -450,7 +454,8 @@ static void test_reason_table(void **state)
 		assert_non_null(code);
 		assert_true(strlen(reason_text_en((enum verdict_reason)r)) > 5);
 		/* Bengali text: UTF-8 of the Bengali block starts with 0xE0 0xA6/0xA7. */
-		const unsigned char *bn = (const unsigned char *)reason_text_bn((enum verdict_reason)r);
+		const unsigned char *bn =
+		        (const unsigned char *)reason_text_bn((enum verdict_reason)r);
 		assert_non_null(strstr((const char *)bn, "\xe0\xa6"));
 		enum verdict_reason back;
 		assert_true(reason_from_code(code, &back));
@@ -470,15 +475,15 @@ static void test_reason_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_eddsa_and_es256),
-		cmocka_unit_test(test_every_card_reason),
-		cmocka_unit_test(test_trust_freshness),
-		cmocka_unit_test(test_kid_collision_tries_every_key),
-		cmocka_unit_test(test_signed_bad_claims),
-		cmocka_unit_test(test_malformed_table),
-		cmocka_unit_test(test_text_level_rejections),
-		cmocka_unit_test(test_every_prefix_and_bit_flip_is_rejected),
-		cmocka_unit_test(test_reason_table),
+	        cmocka_unit_test(test_valid_eddsa_and_es256),
+	        cmocka_unit_test(test_every_card_reason),
+	        cmocka_unit_test(test_trust_freshness),
+	        cmocka_unit_test(test_kid_collision_tries_every_key),
+	        cmocka_unit_test(test_signed_bad_claims),
+	        cmocka_unit_test(test_malformed_table),
+	        cmocka_unit_test(test_text_level_rejections),
+	        cmocka_unit_test(test_every_prefix_and_bit_flip_is_rejected),
+	        cmocka_unit_test(test_reason_table),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -214,7 +214,7 @@ static void wp_check(int64_t alg, const uint8_t *pub, size_t pub_len, json_t *t,
 	uint8_t *msg = tu_hex_decode(jstr(t, "msg"), &msg_len);
 	uint8_t *sig = tu_hex_decode(jstr(t, "sig"), &sig_len);
 	enum qd_err rc = signature_verify(alg, pub, pub_len, msg, msg_len, sig, sig_len);
-	bool want_ok;
+	bool want_ok = false; /* set below; fail_msg does not return */
 
 	if (strcmp(result, "valid") == 0) {
 		want_ok = true;

@@ -16,20 +16,27 @@
 int tool_exit_for(enum qd_err err)
 {
 	switch (err) {
-	case QD_OK: return TOOL_EXIT_OK;
-	case QD_ERR_ARG: return TOOL_EXIT_USAGE;
-	case QD_ERR_IO: return TOOL_EXIT_IO;
-	case QD_ERR_NOT_FOUND: return TOOL_EXIT_NOINPUT;
+	case QD_OK:
+		return TOOL_EXIT_OK;
+	case QD_ERR_ARG:
+		return TOOL_EXIT_USAGE;
+	case QD_ERR_IO:
+		return TOOL_EXIT_IO;
+	case QD_ERR_NOT_FOUND:
+		return TOOL_EXIT_NOINPUT;
 	case QD_ERR_NOMEM:
 	case QD_ERR_CRYPTO:
-	case QD_ERR_STORE: return TOOL_EXIT_SOFTWARE;
-	case QD_ERR_EXISTS: return TOOL_EXIT_CANTCREAT;
-	default: return TOOL_EXIT_DATA;
+	case QD_ERR_STORE:
+		return TOOL_EXIT_SOFTWARE;
+	case QD_ERR_EXISTS:
+		return TOOL_EXIT_CANTCREAT;
+	default:
+		return TOOL_EXIT_DATA;
 	}
 }
 
 enum qd_err tool_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
-			   struct qd_errmsg *why)
+                           struct qd_errmsg *why)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (f == NULL) {
@@ -82,7 +89,7 @@ enum qd_err tool_read_file(const char *path, size_t max, uint8_t **data, size_t 
 }
 
 enum qd_err tool_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-				   struct qd_errmsg *why)
+                                   struct qd_errmsg *why)
 {
 	char tmp[4096];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp)) {

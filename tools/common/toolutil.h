@@ -28,7 +28,7 @@ int tool_exit_for(enum qd_err err);
 
 /* Read a whole file of at most max bytes; *data is malloc'd with a NUL after it. */
 enum qd_err tool_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
-			   struct qd_errmsg *why);
+                           struct qd_errmsg *why);
 
 /*
  * Write data to path atomically: a temporary file in the same directory,
@@ -36,7 +36,7 @@ enum qd_err tool_read_file(const char *path, size_t max, uint8_t **data, size_t 
  * the new one, never a part.
  */
 enum qd_err tool_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-				   struct qd_errmsg *why);
+                                   struct qd_errmsg *why);
 
 /*
  * Parse a time: Unix seconds ("1763900000"), a date ("2026-11-23", midnight

@@ -13,7 +13,7 @@
 #include "toolutil.h"
 
 #define DOMAIN_JSON_MAX (1024 * 1024)
-#define YEAR (365LL * 24 * 3600)
+#define YEAR            (365LL * 24 * 3600)
 
 void domain_path(const struct domain *d, const char *name, char *out, size_t cap)
 {
@@ -33,10 +33,10 @@ static json_t *key_to_json(const struct trust_key *k)
 	hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
 	hex_encode(k->public_key, k->public_len, pub, sizeof(pub));
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "role", key_role_name(k->role),
-			 "alg", signature_alg_name(k->alg), "kid", kid, "public_key", pub,
-			 "not_before", (json_int_t)k->not_before, "not_after",
-			 (json_int_t)k->not_after, "status",
-			 k->status == KEY_STATUS_ACTIVE ? "active" : "revoked");
+	                 "alg", signature_alg_name(k->alg), "kid", kid, "public_key", pub,
+	                 "not_before", (json_int_t)k->not_before, "not_after",
+	                 (json_int_t)k->not_after, "status",
+	                 k->status == KEY_STATUS_ACTIVE ? "active" : "revoked");
 }
 
 static enum qd_err key_from_json(json_t *obj, struct trust_key *k, struct qd_errmsg *why)
@@ -46,8 +46,8 @@ static enum qd_err key_from_json(json_t *obj, struct trust_key *k, struct qd_err
 	json_error_t jerr;
 	memset(k, 0, sizeof(*k));
 	if (json_unpack_ex(obj, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "role",
-			   &role, "alg", &alg, "kid", &kid, "public_key", &pub, "not_before", &nb,
-			   "not_after", &na, "status", &status) != 0) {
+	                   &role, "alg", &alg, "kid", &kid, "public_key", &pub, "not_before", &nb,
+	                   "not_after", &na, "status", &status) != 0) {
 		qd_errmsg_set(why, "domain.json key: %s", jerr.text);
 		return QD_ERR_FORMAT;
 	}
@@ -79,9 +79,9 @@ enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why)
 	json_t *versions = json_object();
 	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP; t++)
 		json_object_set_new(versions, trust_doc_type_name((enum trust_doc_type)t),
-				    json_integer((json_int_t)d->versions[t]));
+		                    json_integer((json_int_t)d->versions[t]));
 	json_t *root = json_pack("{s:s, s:I, s:o, s:o}", "format", DOMAIN_FORMAT, "created_at",
-				 (json_int_t)d->created_at, "versions", versions, "keys", keys);
+	                         (json_int_t)d->created_at, "versions", versions, "keys", keys);
 	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(root);
 	if (text == NULL) {
@@ -119,8 +119,8 @@ enum qd_err domain_load(const char *dir, struct domain *d, struct qd_errmsg *why
 	json_int_t created = 0;
 	json_t *versions = NULL, *keys = NULL;
 	rc = QD_ERR_FORMAT;
-	if (json_unpack_ex(root, &jerr, 0, "{s:s, s:I, s:o, s:o}", "format", &format,
-			   "created_at", &created, "versions", &versions, "keys", &keys) != 0 ||
+	if (json_unpack_ex(root, &jerr, 0, "{s:s, s:I, s:o, s:o}", "format", &format, "created_at",
+	                   &created, "versions", &versions, "keys", &keys) != 0 ||
 	    strcmp(format, DOMAIN_FORMAT) != 0 || !json_is_array(keys) ||
 	    json_array_size(keys) > TRUST_KEYS_MAX) {
 		qd_errmsg_set(why, "%s: not a %s file", path, DOMAIN_FORMAT);
@@ -149,7 +149,7 @@ out:
 }
 
 enum qd_err domain_add_key(struct domain *d, enum key_role role, int64_t alg, int64_t not_before,
-			   int64_t not_after, size_t *index, struct qd_errmsg *why)
+                           int64_t not_after, size_t *index, struct qd_errmsg *why)
 {
 	if (d->n_keys >= TRUST_KEYS_MAX) {
 		qd_errmsg_set(why, "the domain already has %d keys", TRUST_KEYS_MAX);
@@ -188,7 +188,7 @@ enum qd_err domain_add_key(struct domain *d, enum key_role role, int64_t alg, in
 }
 
 enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
-			   struct qd_errmsg *why)
+                           struct qd_errmsg *why)
 {
 	char path[4096];
 	key_path(d, &d->keys[i], path, sizeof(path));
@@ -246,16 +246,16 @@ enum qd_err domain_init(const char *dir, int64_t now, struct domain *d, struct q
 		int64_t alg;
 		int64_t years;
 	} initial[] = {
-		{KEY_ROLE_ROOT, SIGNATURE_ALG_EDDSA, 20},
-		{KEY_ROLE_ISSUER, SIGNATURE_ALG_EDDSA, 5},
-		{KEY_ROLE_ISSUER, SIGNATURE_ALG_ES256, 5},
-		{KEY_ROLE_REPOSITORY, SIGNATURE_ALG_EDDSA, 5},
-		{KEY_ROLE_UPDATE, SIGNATURE_ALG_EDDSA, 5},
+	        {KEY_ROLE_ROOT, SIGNATURE_ALG_EDDSA, 20},
+	        {KEY_ROLE_ISSUER, SIGNATURE_ALG_EDDSA, 5},
+	        {KEY_ROLE_ISSUER, SIGNATURE_ALG_ES256, 5},
+	        {KEY_ROLE_REPOSITORY, SIGNATURE_ALG_EDDSA, 5},
+	        {KEY_ROLE_UPDATE, SIGNATURE_ALG_EDDSA, 5},
 	};
 	for (size_t i = 0; i < sizeof(initial) / sizeof(initial[0]); i++) {
 		size_t index;
 		enum qd_err rc = domain_add_key(d, initial[i].role, initial[i].alg, now,
-						now + initial[i].years * YEAR, &index, why);
+		                                now + initial[i].years * YEAR, &index, why);
 		if (rc != QD_OK)
 			return rc;
 	}
@@ -275,8 +275,8 @@ int domain_pick_key(const struct domain *d, enum key_role role, int64_t alg, int
 	int best = -1;
 	for (size_t i = 0; i < d->n_keys; i++) {
 		const struct trust_key *k = &d->keys[i];
-		if (k->role != role || k->status != KEY_STATUS_ACTIVE || (alg != 0 && k->alg != alg) ||
-		    now < k->not_before || now > k->not_after)
+		if (k->role != role || k->status != KEY_STATUS_ACTIVE ||
+		    (alg != 0 && k->alg != alg) || now < k->not_before || now > k->not_after)
 			continue;
 		if (best < 0 || k->not_before > d->keys[best].not_before)
 			best = (int)i;
@@ -302,14 +302,14 @@ static int hash_cmp(const void *a, const void *b)
 }
 
 enum qd_err domain_revocations_load(const struct domain *d, uint8_t **hashes, size_t *count,
-				    struct qd_errmsg *why)
+                                    struct qd_errmsg *why)
 {
 	char path[4096];
 	domain_path(d, "revocations.bin", path, sizeof(path));
 	uint8_t *data = NULL;
 	size_t len = 0;
-	enum qd_err rc = tool_read_file(path, (size_t)TRUST_HASH_LEN * 16 * 1024 * 1024, &data,
-					&len, why);
+	enum qd_err rc =
+	        tool_read_file(path, (size_t)TRUST_HASH_LEN * 16 * 1024 * 1024, &data, &len, why);
 	if (rc == QD_ERR_NOT_FOUND) {
 		*hashes = NULL;
 		*count = 0;
@@ -328,7 +328,7 @@ enum qd_err domain_revocations_load(const struct domain *d, uint8_t **hashes, si
 }
 
 enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *add, size_t n_add,
-				   size_t *added, struct qd_errmsg *why)
+                                   size_t *added, struct qd_errmsg *why)
 {
 	uint8_t *old;
 	size_t n_old;
@@ -349,7 +349,7 @@ enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *add, s
 	size_t unique = 0;
 	for (size_t i = 0; i < total; i++) {
 		if (unique > 0 && memcmp(all + (unique - 1) * TRUST_HASH_LEN,
-					 all + i * TRUST_HASH_LEN, TRUST_HASH_LEN) == 0)
+		                         all + i * TRUST_HASH_LEN, TRUST_HASH_LEN) == 0)
 			continue;
 		memmove(all + unique * TRUST_HASH_LEN, all + i * TRUST_HASH_LEN, TRUST_HASH_LEN);
 		unique++;

@@ -22,7 +22,7 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/trust.h"
 
-#define DOMAIN_FORMAT "qrdesk-domain-1"
+#define DOMAIN_FORMAT    "qrdesk-domain-1"
 #define DOMAIN_DOC_TYPES 5 /* indexed by enum trust_doc_type */
 
 struct domain {
@@ -40,11 +40,11 @@ enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why);
 
 /* Create a key of role and alg valid [not_before, not_after]; its index in *index. */
 enum qd_err domain_add_key(struct domain *d, enum key_role role, int64_t alg, int64_t not_before,
-			   int64_t not_after, size_t *index, struct qd_errmsg *why);
+                           int64_t not_after, size_t *index, struct qd_errmsg *why);
 
 /* Load the private half of key i. */
 enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
-			   struct qd_errmsg *why);
+                           struct qd_errmsg *why);
 
 /*
  * The key of this role to sign with now: active, window covering now, the
@@ -57,9 +57,9 @@ int domain_find_kid(const struct domain *d, const char *kid_hex);
 
 /* Revocations: load all (malloc'd, sorted, unique), and add some. */
 enum qd_err domain_revocations_load(const struct domain *d, uint8_t **hashes, size_t *count,
-				    struct qd_errmsg *why);
+                                    struct qd_errmsg *why);
 enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *hashes, size_t count,
-				   size_t *added, struct qd_errmsg *why);
+                                   size_t *added, struct qd_errmsg *why);
 
 /* Path of a file inside the domain directory (static buffer, one per call site use). */
 void domain_path(const struct domain *d, const char *name, char *out, size_t cap);

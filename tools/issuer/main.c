@@ -27,32 +27,32 @@
 #include "toolutil.h"
 
 #define CLAIMS_JSON_MAX (64 * 1024)
-#define DAY (24LL * 3600)
+#define DAY             (24LL * 3600)
 
 static const char usage_text[] =
-	"usage: qrdesk-issuer [--now TIME] COMMAND ARGS...\n"
-	"\n"
-	"  init DIR                       create a trust domain: root, issuer (EdDSA and\n"
-	"                                 ES256), repository and update keys; DIR/root.pub\n"
-	"                                 is the root key to pin on desks\n"
-	"  sign DIR CLAIMS.json [--alg es256|eddsa] [--key KID] [--png FILE]\n"
-	"                                 sign a clearance card; prints its code text\n"
-	"  revoke DIR CLEARANCE_NO...     add clearance numbers to the revocation list\n"
-	"  revoke-key DIR KID             mark a key revoked in the next key set\n"
-	"  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
-	"                     [--policy-days N] [--timestamp-days N]\n"
-	"                                 sign and write keyset.cose, revocations.cose,\n"
-	"                                 policy.cose and timestamp.cose (versions +1)\n"
-	"\n"
-	"  --now TIME    act as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
-	"                YYYY-MM-DDTHH:MM:SSZ): for tests and back-dated re-issues\n"
-	"  --help        this text\n"
-	"\n"
-	"Claims JSON fields: clearance_no, passport_no, name, birth_date (YYYY-MM-DD),\n"
-	"sex (M|F|X), destination (ISO 3166-1 alpha-2), category (DW, GW, SK, SS, PR,\n"
-	"DR, CW, NU...), employer, agency_licence, bmet_reg_no, pdo_completed (bool),\n"
-	"issued_at and expires_at (times as above; default now and now + 180 days),\n"
-	"optional not_before and iss.  See docs/credential-format.md.\n";
+        "usage: qrdesk-issuer [--now TIME] COMMAND ARGS...\n"
+        "\n"
+        "  init DIR                       create a trust domain: root, issuer (EdDSA and\n"
+        "                                 ES256), repository and update keys; DIR/root.pub\n"
+        "                                 is the root key to pin on desks\n"
+        "  sign DIR CLAIMS.json [--alg es256|eddsa] [--key KID] [--png FILE]\n"
+        "                                 sign a clearance card; prints its code text\n"
+        "  revoke DIR CLEARANCE_NO...     add clearance numbers to the revocation list\n"
+        "  revoke-key DIR KID             mark a key revoked in the next key set\n"
+        "  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
+        "                     [--policy-days N] [--timestamp-days N]\n"
+        "                                 sign and write keyset.cose, revocations.cose,\n"
+        "                                 policy.cose and timestamp.cose (versions +1)\n"
+        "\n"
+        "  --now TIME    act as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
+        "                YYYY-MM-DDTHH:MM:SSZ): for tests and back-dated re-issues\n"
+        "  --help        this text\n"
+        "\n"
+        "Claims JSON fields: clearance_no, passport_no, name, birth_date (YYYY-MM-DD),\n"
+        "sex (M|F|X), destination (ISO 3166-1 alpha-2), category (DW, GW, SK, SS, PR,\n"
+        "DR, CW, NU...), employer, agency_licence, bmet_reg_no, pdo_completed (bool),\n"
+        "issued_at and expires_at (times as above; default now and now + 180 days),\n"
+        "optional not_before and iss.  See docs/credential-format.md.\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -117,10 +117,10 @@ static int claims_from_json(const char *path, struct credential *cred)
 		const char *name;
 		size_t offset, size;
 	} texts[] = {
-#define FIELD(n) {#n, offsetof(struct clearance_claims, n), sizeof(((struct clearance_claims *)0)->n)}
-		FIELD(clearance_no), FIELD(passport_no),    FIELD(name),
-		FIELD(destination),  FIELD(category),       FIELD(employer),
-		FIELD(agency_licence), FIELD(bmet_reg_no),
+#define FIELD(n)                                                                                   \
+	{#n, offsetof(struct clearance_claims, n), sizeof(((struct clearance_claims *)0)->n)}
+	        FIELD(clearance_no), FIELD(passport_no), FIELD(name),           FIELD(destination),
+	        FIELD(category),     FIELD(employer),    FIELD(agency_licence), FIELD(bmet_reg_no),
 #undef FIELD
 	};
 	memset(cred, 0, sizeof(*cred));
@@ -139,7 +139,7 @@ static int claims_from_json(const char *path, struct credential *cred)
 			const char *s = json_string_value(value);
 			if (s == NULL || strlen(s) >= texts[i].size) {
 				log_err("%s: %s must be a string of at most %zu characters", path,
-					key, texts[i].size - 1);
+				        key, texts[i].size - 1);
 				goto out;
 			}
 			memcpy((char *)&cred->clearance + texts[i].offset, s, strlen(s) + 1);
@@ -149,8 +149,10 @@ static int claims_from_json(const char *path, struct credential *cred)
 		const char *s = json_string_value(value);
 		int64_t t;
 		if (strcmp(key, "birth_date") == 0) {
-			if (s == NULL || credential_date_parse(s, &cred->clearance.birth_days) != QD_OK) {
-				log_err("%s: birth_date must be YYYY-MM-DD between 1900 and 2100", path);
+			if (s == NULL ||
+			    credential_date_parse(s, &cred->clearance.birth_days) != QD_OK) {
+				log_err("%s: birth_date must be YYYY-MM-DD between 1900 and 2100",
+				        path);
 				goto out;
 			}
 			have_birth = true;
@@ -171,21 +173,22 @@ static int claims_from_json(const char *path, struct credential *cred)
 		} else if (strcmp(key, "iss") == 0) {
 			if (s == NULL || strlen(s) > CREDENTIAL_ISS_MAX) {
 				log_err("%s: iss must be a string of at most %d characters", path,
-					CREDENTIAL_ISS_MAX);
+				        CREDENTIAL_ISS_MAX);
 				goto out;
 			}
 			strcpy(cred->iss, s);
 		} else if (strcmp(key, "issued_at") == 0 || strcmp(key, "expires_at") == 0 ||
-			   strcmp(key, "not_before") == 0) {
+		           strcmp(key, "not_before") == 0) {
 			char buf[32];
 			if (json_is_integer(value))
-				snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(value));
+				snprintf(buf, sizeof(buf), "%lld",
+				         (long long)json_integer_value(value));
 			else
 				snprintf(buf, sizeof(buf), "%s", s ? s : "");
 			if (tool_parse_time(buf, &t) != QD_OK) {
 				log_err("%s: %s must be Unix seconds, YYYY-MM-DD or "
-					"YYYY-MM-DDTHH:MM:SSZ",
-					path, key);
+				        "YYYY-MM-DDTHH:MM:SSZ",
+				        path, key);
 				goto out;
 			}
 			if (key[0] == 'i') {
@@ -210,7 +213,9 @@ static int claims_from_json(const char *path, struct credential *cred)
 		}
 	if (!have_birth || !have_sex || !have_pdo) {
 		log_err("%s: %s is missing", path,
-			!have_birth ? "birth_date" : !have_sex ? "sex" : "pdo_completed");
+		        !have_birth ? "birth_date"
+		        : !have_sex ? "sex"
+		                    : "pdo_completed");
 		goto out;
 	}
 	if (!have_iat)
@@ -227,17 +232,24 @@ static int cmd_sign(int argc, char **argv)
 {
 	const char *alg_name = NULL, *kid_hex = NULL, *png = NULL;
 	static const struct option opts[] = {{"alg", required_argument, NULL, 'a'},
-					     {"key", required_argument, NULL, 'k'},
-					     {"png", required_argument, NULL, 'p'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"key", required_argument, NULL, 'k'},
+	                                     {"png", required_argument, NULL, 'p'},
+	                                     {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': alg_name = optarg; break;
-		case 'k': kid_hex = optarg; break;
-		case 'p': png = optarg; break;
-		default: return usage_error("sign: bad option%s", "");
+		case 'a':
+			alg_name = optarg;
+			break;
+		case 'k':
+			kid_hex = optarg;
+			break;
+		case 'p':
+			png = optarg;
+			break;
+		default:
+			return usage_error("sign: bad option%s", "");
 		}
 	}
 	if (argc - optind != 2)
@@ -269,12 +281,12 @@ static int cmd_sign(int argc, char **argv)
 		}
 		if (d->keys[index].role != KEY_ROLE_ISSUER)
 			log_warn("key %s is a %s key: desks will reject this card", kid_hex,
-				 key_role_name(d->keys[index].role));
+			         key_role_name(d->keys[index].role));
 	} else {
 		index = domain_pick_key(d, KEY_ROLE_ISSUER, alg, tool_now());
 		if (index < 0) {
-			qd_errmsg_set(&why, "no active %s issuer key in %s", signature_alg_name(alg),
-				      dir);
+			qd_errmsg_set(&why, "no active %s issuer key in %s",
+			              signature_alg_name(alg), dir);
 			rc = QD_ERR_NOT_FOUND;
 			goto fail;
 		}
@@ -295,7 +307,7 @@ static int cmd_sign(int argc, char **argv)
 	uint8_t cose[1200];
 	size_t cose_len;
 	rc = cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len, payload, payload_len,
-			     cose, sizeof(cose), &cose_len);
+	                     cose, sizeof(cose), &cose_len);
 	signature_keypair_wipe(&kp);
 	if (rc != QD_OK) {
 		qd_errmsg_set(&why, "signing failed: %s", qd_err_name(rc));
@@ -305,7 +317,7 @@ static int cmd_sign(int argc, char **argv)
 	memcpy(text, CREDENTIAL_PREFIX, CREDENTIAL_PREFIX_LEN);
 	size_t text_len;
 	base45_encode(cose, cose_len, text + CREDENTIAL_PREFIX_LEN,
-		      sizeof(text) - CREDENTIAL_PREFIX_LEN, &text_len);
+	              sizeof(text) - CREDENTIAL_PREFIX_LEN, &text_len);
 	text[CREDENTIAL_PREFIX_LEN + text_len] = '\0';
 	printf("%s\n", text);
 	int version = qrpng_version_needed(text);
@@ -315,7 +327,7 @@ static int cmd_sign(int argc, char **argv)
 			goto fail;
 	}
 	log_info("%zu bytes COSE, %zu characters, QR version %d-M", cose_len,
-		 CREDENTIAL_PREFIX_LEN + text_len, version);
+	         CREDENTIAL_PREFIX_LEN + text_len, version);
 	free(d);
 	return TOOL_EXIT_OK;
 fail:
@@ -340,7 +352,7 @@ static int cmd_revoke(int argc, char **argv)
 		const char *no = argv[2 + i];
 		struct credential probe = {0};
 		snprintf(probe.clearance.clearance_no, sizeof(probe.clearance.clearance_no), "%s",
-			 no);
+		         no);
 		if (strlen(no) == 0 || strlen(no) > CREDENTIAL_CLEARANCE_NO_MAX ||
 		    strspn(no, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/") != strlen(no)) {
 			qd_errmsg_set(&why, "\"%s\" is not a clearance number (A-Z 0-9 - /)", no);
@@ -390,8 +402,8 @@ static int cmd_revoke_key(int argc, char **argv)
 
 /* Sign payload with the domain's key of role and write OUTDIR/name atomically. */
 static enum qd_err sign_and_write(const struct domain *d, enum key_role role, const char *outdir,
-				  const char *name, const uint8_t *payload, size_t payload_len,
-				  struct trustdoc_timestamp_entry *entry, struct qd_errmsg *why)
+                                  const char *name, const uint8_t *payload, size_t payload_len,
+                                  struct trustdoc_timestamp_entry *entry, struct qd_errmsg *why)
 {
 	int index = domain_pick_key(d, role, 0, tool_now());
 	if (index < 0) {
@@ -406,8 +418,8 @@ static enum qd_err sign_and_write(const struct domain *d, enum key_role role, co
 	uint8_t *cose = malloc(cap);
 	size_t len = 0;
 	rc = cose == NULL ? QD_ERR_NOMEM
-			  : cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len,
-					    payload, payload_len, cose, cap, &len);
+	                  : cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len,
+	                                    payload, payload_len, cose, cap, &len);
 	signature_keypair_wipe(&kp);
 	if (rc == QD_OK) {
 		char path[4096];
@@ -486,10 +498,10 @@ static int cmd_publish(int argc, char **argv)
 {
 	long days[DOMAIN_DOC_TYPES] = {0, 365, 7, 30, 1};
 	static const struct option opts[] = {{"keyset-days", required_argument, NULL, 1},
-					     {"revocations-days", required_argument, NULL, 2},
-					     {"policy-days", required_argument, NULL, 3},
-					     {"timestamp-days", required_argument, NULL, 4},
-					     {NULL, 0, NULL, 0}};
+	                                     {"revocations-days", required_argument, NULL, 2},
+	                                     {"policy-days", required_argument, NULL, 3},
+	                                     {"timestamp-days", required_argument, NULL, 4},
+	                                     {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -541,10 +553,10 @@ static int cmd_publish(int argc, char **argv)
 		const char *file;
 		encode_fn fn;
 	} docs[] = {
-		{TRUST_DOC_KEYSET, "keyset.cose", enc_keyset},
-		{TRUST_DOC_REVOCATIONS, "revocations.cose", enc_revocations},
-		{TRUST_DOC_POLICY, "policy.cose", enc_policy},
-		{TRUST_DOC_TIMESTAMP, "timestamp.cose", enc_timestamp},
+	        {TRUST_DOC_KEYSET, "keyset.cose", enc_keyset},
+	        {TRUST_DOC_REVOCATIONS, "revocations.cose", enc_revocations},
+	        {TRUST_DOC_POLICY, "policy.cose", enc_policy},
+	        {TRUST_DOC_TIMESTAMP, "timestamp.cose", enc_timestamp},
 	};
 	int64_t now = tool_now();
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
@@ -553,7 +565,7 @@ static int cmd_publish(int argc, char **argv)
 		 * later expiry must be installable, and versions only go up. */
 		d->versions[type]++;
 		p->header = (struct trustdoc_header){type, d->versions[type], now,
-						     now + days[type] * DAY};
+		                                     now + days[type] * DAY};
 		size_t len = 0;
 		uint8_t *payload = encode_alloc(docs[i].fn, p, &len);
 		if (payload == NULL) {
@@ -567,7 +579,7 @@ static int cmd_publish(int argc, char **argv)
 			entry->version = d->versions[type];
 		}
 		rc = sign_and_write(d, trust_doc_signer_role(type), outdir, docs[i].file, payload,
-				    len, entry, &why);
+		                    len, entry, &why);
 		free(payload);
 		if (rc != QD_OK)
 			goto out;

@@ -56,14 +56,14 @@ enum qd_err qrpng_write(const char *text, const char *path, int *version, struct
 	}
 	png_init_io(png, f);
 	png_set_IHDR(png, info, (png_uint_32)size, (png_uint_32)size, 8, PNG_COLOR_TYPE_GRAY,
-		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	             PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	png_write_info(png, info);
 	for (int y = 0; y < size; y++) {
 		int my = y / QRPNG_MODULE_PX - QRPNG_QUIET;
 		for (int x = 0; x < size; x++) {
 			int mx = x / QRPNG_MODULE_PX - QRPNG_QUIET;
 			bool dark = mx >= 0 && my >= 0 && mx < qr->width && my < qr->width &&
-				    (qr->data[my * qr->width + mx] & 1);
+			            (qr->data[my * qr->width + mx] & 1);
 			row[x] = dark ? 0 : 255;
 		}
 		png_write_row(png, row);

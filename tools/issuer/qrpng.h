@@ -5,7 +5,7 @@
 #include "qrdesk/error.h"
 
 #define QRPNG_MODULE_PX 8 /* pixels per module: prints sharply at 300 dpi */
-#define QRPNG_QUIET 4     /* quiet zone in modules, as ISO/IEC 18004 asks */
+#define QRPNG_QUIET     4 /* quiet zone in modules, as ISO/IEC 18004 asks */
 
 /*
  * Encode text at error-correction level M (alphanumeric mode where the text

@@ -23,22 +23,22 @@
 enum { CHECK_EXIT_VALID = 0, CHECK_EXIT_INVALID = 1, CHECK_EXIT_REVIEW = 2 };
 
 static const char usage_text[] =
-	"usage: qrdeskctl COMMAND [OPTIONS] ARGS...\n"
-	"\n"
-	"  provision --store DB --root ROOT.pub   create the store and pin the root key\n"
-	"  import --store DB FILE...              verify and install signed trust\n"
-	"                                         documents (key set, revocations, policy,\n"
-	"                                         timestamp)\n"
-	"  check --store DB [--json] CODE|-       check one code text (- reads a line from\n"
-	"                                         stdin) exactly as the desk does; exit 0\n"
-	"                                         valid, 1 invalid, 2 review\n"
-	"  show --store DB [--json]               versions, ages and counts in the store\n"
-	"\n"
-	"  --now TIME    judge as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
-	"                YYYY-MM-DDTHH:MM:SSZ)\n"
-	"  --help        this text\n"
-	"\n"
-	"Exit codes: 64 usage, 65 refused input, 66 missing file, 70 internal, 74 I/O.\n";
+        "usage: qrdeskctl COMMAND [OPTIONS] ARGS...\n"
+        "\n"
+        "  provision --store DB --root ROOT.pub   create the store and pin the root key\n"
+        "  import --store DB FILE...              verify and install signed trust\n"
+        "                                         documents (key set, revocations, policy,\n"
+        "                                         timestamp)\n"
+        "  check --store DB [--json] CODE|-       check one code text (- reads a line from\n"
+        "                                         stdin) exactly as the desk does; exit 0\n"
+        "                                         valid, 1 invalid, 2 review\n"
+        "  show --store DB [--json]               versions, ages and counts in the store\n"
+        "\n"
+        "  --now TIME    judge as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
+        "                YYYY-MM-DDTHH:MM:SSZ)\n"
+        "  --help        this text\n"
+        "\n"
+        "Exit codes: 64 usage, 65 refused input, 66 missing file, 70 internal, 74 I/O.\n";
 
 static int usage_error(const char *what)
 {
@@ -57,24 +57,31 @@ struct options {
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {{"store", required_argument, NULL, 's'},
-					     {"root", required_argument, NULL, 'r'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"now", required_argument, NULL, 'n'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"root", required_argument, NULL, 'r'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"now", required_argument, NULL, 'n'},
+	                                     {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int64_t t;
 		switch (c) {
-		case 's': o->store = optarg; break;
-		case 'r': o->root = optarg; break;
-		case 'j': o->json = true; break;
+		case 's':
+			o->store = optarg;
+			break;
+		case 'r':
+			o->root = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
 		case 'n':
 			if (tool_parse_time(optarg, &t) != QD_OK)
 				return -1;
 			tool_set_now(t);
 			break;
-		default: return -1;
+		default:
+			return -1;
 		}
 	}
 	return optind;
@@ -158,7 +165,8 @@ static int cmd_import(int argc, char **argv)
 			printf("%s: %s version %llu already installed\n", argv[i],
 			       trust_doc_type_name(res.type), (unsigned long long)res.version);
 		else
-			printf("%s: %s version %llu installed (was %llu), %zu entries, expires %s\n",
+			printf("%s: %s version %llu installed (was %llu), %zu entries, expires "
+			       "%s\n",
 			       argv[i], trust_doc_type_name(res.type),
 			       (unsigned long long)res.version,
 			       (unsigned long long)res.previous_version, res.entries, expires);
@@ -189,14 +197,14 @@ static json_t *claims_json(const struct credential *cred)
 	const struct clearance_claims *c = &cred->clearance;
 	char birth[11], sex[2] = {c->sex, 0};
 	credential_date_format(c->birth_days, birth);
-	json_t *obj = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I}",
-		"clearance_no", c->clearance_no, "passport_no", c->passport_no, "name", c->name,
-		"birth_date", birth, "sex", sex, "destination", c->destination, "category",
-		c->category, "employer", c->employer, "agency_licence", c->agency_licence,
-		"bmet_reg_no", c->bmet_reg_no, "pdo_completed", c->pdo_completed, "issued_at",
-		(json_int_t)cred->issued_at, "not_before", (json_int_t)cred->not_before,
-		"expires_at", (json_int_t)cred->expires_at);
+	json_t *obj =
+	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I}",
+	                  "clearance_no", c->clearance_no, "passport_no", c->passport_no, "name",
+	                  c->name, "birth_date", birth, "sex", sex, "destination", c->destination,
+	                  "category", c->category, "employer", c->employer, "agency_licence",
+	                  c->agency_licence, "bmet_reg_no", c->bmet_reg_no, "pdo_completed",
+	                  c->pdo_completed, "issued_at", (json_int_t)cred->issued_at, "not_before",
+	                  (json_int_t)cred->not_before, "expires_at", (json_int_t)cred->expires_at);
 	if (obj != NULL && cred->iss[0] != '\0')
 		json_object_set_new(obj, "iss", json_string(cred->iss));
 	return obj;
@@ -209,10 +217,10 @@ static void print_verdict_json(const struct verdict *v)
 	if (v->has_hash)
 		hex_encode(v->clearance_hash, TRUST_HASH_LEN, hash, sizeof(hash));
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "verdict",
-				verdict_kind_name(v->kind), "reason", reason_code(v->reason),
-				"message_en", reason_text_en(v->reason), "message_bn",
-				reason_text_bn(v->reason), "signature_ok", v->signature_ok, "clock",
-				(json_int_t)v->clock, "trusted_time", (json_int_t)v->trusted_time);
+	                        verdict_kind_name(v->kind), "reason", reason_code(v->reason),
+	                        "message_en", reason_text_en(v->reason), "message_bn",
+	                        reason_text_bn(v->reason), "signature_ok", v->signature_ok, "clock",
+	                        (json_int_t)v->clock, "trusted_time", (json_int_t)v->trusted_time);
 	if (obj == NULL)
 		return;
 	if (v->detail[0] != '\0')
@@ -284,8 +292,8 @@ static int cmd_check(int argc, char **argv)
 	else
 		print_verdict_text(&v);
 	status = v.kind == VERDICT_VALID     ? CHECK_EXIT_VALID
-		 : v.kind == VERDICT_INVALID ? CHECK_EXIT_INVALID
-					     : CHECK_EXIT_REVIEW;
+	         : v.kind == VERDICT_INVALID ? CHECK_EXIT_INVALID
+	                                     : CHECK_EXIT_REVIEW;
 out:
 	free(trust);
 	store_close(store);
@@ -322,9 +330,9 @@ static int cmd_show(int argc, char **argv)
 		const char *name;
 		const struct trust_freshness *f;
 	} docs[] = {{"keyset", &tv->keyset},
-		    {"revocations", &tv->revocations},
-		    {"policy", &tv->policy},
-		    {"timestamp", &tv->timestamp}};
+	            {"revocations", &tv->revocations},
+	            {"policy", &tv->policy},
+	            {"timestamp", &tv->timestamp}};
 	json_t *obj = json_object();
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		const struct trust_freshness *f = docs[i].f;
@@ -335,14 +343,14 @@ static int cmd_show(int argc, char **argv)
 		}
 		if (o.json)
 			json_object_set_new(
-				obj, docs[i].name,
-				f->present ? json_pack("{s:I, s:I, s:I, s:I, s:b}", "version",
-						       (json_int_t)f->version, "signed_at",
-						       (json_int_t)f->signed_at, "expires_at",
-						       (json_int_t)f->expires_at, "age_seconds",
-						       (json_int_t)(now - f->signed_at), "expired",
-						       now >= f->expires_at)
-					   : json_null());
+			        obj, docs[i].name,
+			        f->present ? json_pack("{s:I, s:I, s:I, s:I, s:b}", "version",
+			                               (json_int_t)f->version, "signed_at",
+			                               (json_int_t)f->signed_at, "expires_at",
+			                               (json_int_t)f->expires_at, "age_seconds",
+			                               (json_int_t)(now - f->signed_at), "expired",
+			                               now >= f->expires_at)
+			                   : json_null());
 		else if (f->present)
 			printf("%-12s version %-6llu signed %s  expires %s%s\n", docs[i].name,
 			       (unsigned long long)f->version, signed_at, expires,
