@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qrdesk/credential.h"
 #include "qrdesk/error.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trust.h"
@@ -60,6 +61,31 @@ enum qd_err domain_revocations_load(const struct domain *d, uint8_t **hashes, si
                                     struct qd_errmsg *why);
 enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *hashes, size_t count,
                                    size_t *added, struct qd_errmsg *why);
+
+/* Sign a card with key index; text gets "BC1:" + base45, NUL-terminated. */
+enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct credential *cred,
+                             char *text, size_t cap, size_t *cose_len, struct qd_errmsg *why);
+
+/* What domain_publish wrote. */
+struct domain_publication {
+	struct {
+		const char *name;
+		uint64_t version;
+		long days;
+	} files[4];
+	size_t count;
+};
+
+/* Default lifetimes in days per document type: key set 365, revocations 7, policy 30, timestamp 1.
+ */
+void domain_publish_days_defaults(long days[DOMAIN_DOC_TYPES]);
+
+/*
+ * Sign and write OUTDIR/{keyset,revocations,policy,timestamp}.cose, each a
+ * new version signed at now, and save the new versions in the domain.
+ */
+enum qd_err domain_publish(struct domain *d, const char *outdir, const long days[DOMAIN_DOC_TYPES],
+                           int64_t now, struct domain_publication *pub, struct qd_errmsg *why);
 
 /* Path of a file inside the domain directory (static buffer, one per call site use). */
 void domain_path(const struct domain *d, const char *name, char *out, size_t cap);
