@@ -101,6 +101,9 @@ static const char *const migrations[] = {
         " latency_us INTEGER NOT NULL,"
         " uploaded_at INTEGER NULL,"
         " collected_at INTEGER NULL);",
+        /* 1 -> 2: "already used" asks for the first valid scan of a clearance. */
+        "CREATE INDEX IF NOT EXISTS audit_valid_by_hash ON audit(clearance_hash, time_us)"
+        " WHERE verdict = 'valid';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -127,6 +130,7 @@ enum stmt_id {
 	ST_REV_INSERT,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_COUNT,
+	ST_AUDIT_FIRST_VALID,
 	ST_COUNT
 };
 
@@ -162,6 +166,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                             "clearance_hash, desk, latency_us) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
+        [ST_AUDIT_FIRST_VALID] = "SELECT time_us, desk FROM audit WHERE clearance_hash = ?1"
+                                 " AND verdict = 'valid' AND time_us < ?2"
+                                 " ORDER BY time_us LIMIT 1",
 };
 
 struct store {
@@ -1152,4 +1159,29 @@ enum qd_err store_audit_count(struct store *store, uint64_t *count)
 		return QD_ERR_STORE;
 	*count = n > 0 ? (uint64_t)n : 0;
 	return QD_OK;
+}
+
+enum qd_err store_audit_first_valid(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
+                                    int64_t before_us, bool *found, int64_t *time_us, char *desk,
+                                    size_t desk_cap)
+{
+	if (store == NULL || hash == NULL || found == NULL || time_us == NULL)
+		return QD_ERR_ARG;
+	*found = false;
+	sqlite3_stmt *s = store->st[ST_AUDIT_FIRST_VALID];
+	int rc = sqlite3_bind_blob(s, 1, hash, TRUST_HASH_LEN, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, before_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*time_us = sqlite3_column_int64(s, 0);
+		const unsigned char *d = sqlite3_column_text(s, 1);
+		if (desk != NULL && desk_cap > 0)
+			snprintf(desk, desk_cap, "%s", d != NULL ? (const char *)d : "");
+		rc = SQLITE_DONE;
+	}
+	stmt_done(s);
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
 }

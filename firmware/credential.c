@@ -493,3 +493,23 @@ const char *credential_category_name_bn(const char *code)
 			return categories[i].bn;
 	return NULL;
 }
+
+void credential_example(struct credential *cred, const char *clearance_no, int64_t issued_at,
+                        int64_t expires_at)
+{
+	memset(cred, 0, sizeof(*cred));
+	cred->issued_at = issued_at;
+	cred->expires_at = expires_at;
+	struct clearance_claims *c = &cred->clearance;
+	snprintf(c->clearance_no, sizeof(c->clearance_no), "%s", clearance_no);
+	snprintf(c->passport_no, sizeof(c->passport_no), "A12345678");
+	snprintf(c->name, sizeof(c->name), "RAHIMA KHATUN");
+	c->birth_days = 8836; /* 1994-03-12 */
+	c->sex = 'F';
+	snprintf(c->destination, sizeof(c->destination), "KW");
+	snprintf(c->category, sizeof(c->category), "DW");
+	snprintf(c->employer, sizeof(c->employer), "AL FAHAD TRADING CO");
+	snprintf(c->agency_licence, sizeof(c->agency_licence), "RL-1234");
+	snprintf(c->bmet_reg_no, sizeof(c->bmet_reg_no), "BMET11223344");
+	c->pdo_completed = true;
+}

@@ -11,7 +11,7 @@ packages=(
 	libqrencode-dev libpng-dev libgpiod-dev libcurl4-openssl-dev libinih-dev
 	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
 	# tests
-	libcmocka-dev zbar-tools jq sqlite3
+	libcmocka-dev zbar-tools jq sqlite3 python3
 )
 
 missing=()

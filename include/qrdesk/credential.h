@@ -108,6 +108,14 @@ enum qd_err credential_encode(const struct credential *cred, uint8_t *out, size_
 enum qd_err credential_validate(const struct credential *cred, struct qd_errmsg *why);
 
 /* The revocation-list hash: SHA-256 of the clearance number, truncated. */
+/*
+ * The holder of docs/credential-format.md's worked example (RAHIMA KHATUN,
+ * domestic worker to Kuwait) under the given clearance number and dates: one
+ * well-formed card for demos, tests and benchmarks, so they agree on it.
+ */
+void credential_example(struct credential *cred, const char *clearance_no, int64_t issued_at,
+                        int64_t expires_at);
+
 void credential_clearance_hash(const char *clearance_no, uint8_t hash[TRUST_HASH_LEN]);
 
 /* Days since the epoch <-> "YYYY-MM-DD" (proleptic Gregorian). */

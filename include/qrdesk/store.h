@@ -117,4 +117,12 @@ enum qd_err store_audit_append(struct store *store, const struct audit_record *r
                                int64_t *row_id);
 enum qd_err store_audit_count(struct store *store, uint64_t *count);
 
+/*
+ * The earliest valid verdict for this clearance hash before before_us:
+ * *found, and its time and desk.  The pipeline's "already used" check.
+ */
+enum qd_err store_audit_first_valid(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
+                                    int64_t before_us, bool *found, int64_t *time_us, char *desk,
+                                    size_t desk_cap);
+
 #endif

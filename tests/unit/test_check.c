@@ -79,22 +79,9 @@ static struct trust_view fresh_view(void)
 
 static struct credential base_cred(const char *clearance_no)
 {
-	struct credential c = {0};
-	c.issued_at = NOW - 3600;
+	struct credential c;
+	credential_example(&c, clearance_no, NOW - 3600, NOW + 90 * DAY);
 	c.not_before = c.issued_at;
-	c.expires_at = NOW + 90 * DAY;
-	struct clearance_claims *cl = &c.clearance;
-	strcpy(cl->clearance_no, clearance_no);
-	strcpy(cl->passport_no, "A12345678");
-	strcpy(cl->name, "RAHIMA KHATUN");
-	cl->birth_days = 8836; /* 1994-03-12 */
-	cl->sex = 'F';
-	strcpy(cl->destination, "KW");
-	strcpy(cl->category, "DW");
-	strcpy(cl->employer, "AL FAHAD TRADING CO");
-	strcpy(cl->agency_licence, "RL-1234");
-	strcpy(cl->bmet_reg_no, "BMET11223344");
-	cl->pdo_completed = true;
 	return c;
 }
 

@@ -154,7 +154,7 @@ static void poke_user_version(const char *path, uint32_t v)
 static void test_create_migrate_reopen(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(store_schema_version(fx->store), 1);
+	assert_int_equal(store_schema_version(fx->store), 2);
 	uint64_t n = 99;
 	assert_int_equal(store_revocation_count(fx->store, &n), QD_OK);
 	assert_int_equal(n, 0);
@@ -174,7 +174,7 @@ static void test_create_migrate_reopen(void **state)
 
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 1);
+	assert_int_equal(store_schema_version(fx->store), 2);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_true(fr.present);
 	assert_int_equal(fr.version, 3);
@@ -184,7 +184,7 @@ static void test_create_migrate_reopen(void **state)
 
 	/* A read-only connection sees the same. */
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 1);
+	assert_int_equal(store_schema_version(fx->store), 2);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_int_equal(fr.version, 3);
 	/* ...and refuses to write. */
@@ -213,10 +213,10 @@ static void test_refuse_newer_schema(void **state)
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &s, &why), QD_ERR_UNSUPPORTED);
 	assert_null(s);
 
-	/* The file was left alone: back at 1, it opens again. */
+	/* The file was left alone: back at 1, it opens again and migration 2 runs. */
 	poke_user_version(fx->path, 1);
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 1);
+	assert_int_equal(store_schema_version(fx->store), 2);
 }
 
 static void test_open_missing_or_bad_file(void **state)
@@ -716,6 +716,44 @@ static void test_audit(void **state)
 	assert_int_equal(store_audit_append(fx->store, NULL, &id1), QD_ERR_ARG);
 	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
 	assert_int_equal(n, 4);
+
+	/* "Already used": the earliest valid row for a hash, before a time. */
+	uint8_t h1[TRUST_HASH_LEN], h2[TRUST_HASH_LEN];
+	memset(h1, 0x11, sizeof(h1));
+	memset(h2, 0x22, sizeof(h2));
+	struct audit_record rv = {.time_us = 5000,
+	                          .source = "replay",
+	                          .verdict = "review",
+	                          .reason = "TRUST_STALE",
+	                          .clearance_hash = h1,
+	                          .desk = "DAC-1"};
+	assert_int_equal(store_audit_append(fx->store, &rv, NULL), QD_OK);
+	struct audit_record ok = rv;
+	ok.verdict = "valid";
+	ok.reason = "OK";
+	ok.time_us = 7000;
+	ok.desk = "DAC-2";
+	assert_int_equal(store_audit_append(fx->store, &ok, NULL), QD_OK);
+	ok.time_us = 9000;
+	ok.desk = "DAC-3";
+	assert_int_equal(store_audit_append(fx->store, &ok, NULL), QD_OK);
+	bool found = true;
+	int64_t t = 0;
+	char desk[32] = "";
+	assert_int_equal(
+	        store_audit_first_valid(fx->store, h2, 100000, &found, &t, desk, sizeof(desk)),
+	        QD_OK);
+	assert_false(found);
+	assert_int_equal(
+	        store_audit_first_valid(fx->store, h1, 7000, &found, &t, desk, sizeof(desk)),
+	        QD_OK);
+	assert_false(found); /* the review row does not count, and 7000 is not before 7000 */
+	assert_int_equal(
+	        store_audit_first_valid(fx->store, h1, 100000, &found, &t, desk, sizeof(desk)),
+	        QD_OK);
+	assert_true(found);
+	assert_int_equal(t, 7000);
+	assert_string_equal(desk, "DAC-2");
 }
 
 int main(void)

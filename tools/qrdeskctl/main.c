@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "qrdesk/check.h"
+#include "qrdesk/config.h"
+#include "qrdesk/control.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/import.h"
 #include "qrdesk/keyfile.h"
 #include "qrdesk/log.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
+#include "qrdesk/verdict_json.h"
 #include "toolutil.h"
 
 /* Exit codes of `check`, fixed by the interface: scripts branch on them. */
@@ -50,6 +53,8 @@ static int usage_error(const char *what)
 struct options {
 	const char *store;
 	const char *root;
+	const char *socket;
+	const char *config;
 	bool json;
 };
 
@@ -60,6 +65,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	                                     {"root", required_argument, NULL, 'r'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {"now", required_argument, NULL, 'n'},
+	                                     {"socket", required_argument, NULL, 'S'},
+	                                     {"config", required_argument, NULL, 'c'},
 	                                     {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
@@ -74,6 +81,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'S':
+			o->socket = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
 			break;
 		case 'n':
 			if (tool_parse_time(optarg, &t) != QD_OK)
@@ -192,48 +205,10 @@ static int read_code_stdin(char **code, size_t *len)
 	return TOOL_EXIT_OK;
 }
 
-static json_t *claims_json(const struct credential *cred)
-{
-	const struct clearance_claims *c = &cred->clearance;
-	char birth[11], sex[2] = {c->sex, 0};
-	credential_date_format(c->birth_days, birth);
-	json_t *obj =
-	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I}",
-	                  "clearance_no", c->clearance_no, "passport_no", c->passport_no, "name",
-	                  c->name, "birth_date", birth, "sex", sex, "destination", c->destination,
-	                  "category", c->category, "employer", c->employer, "agency_licence",
-	                  c->agency_licence, "bmet_reg_no", c->bmet_reg_no, "pdo_completed",
-	                  c->pdo_completed, "issued_at", (json_int_t)cred->issued_at, "not_before",
-	                  (json_int_t)cred->not_before, "expires_at", (json_int_t)cred->expires_at);
-	if (obj != NULL && cred->iss[0] != '\0')
-		json_object_set_new(obj, "iss", json_string(cred->iss));
-	return obj;
-}
-
 static void print_verdict_json(const struct verdict *v)
 {
-	char kid[2 * TRUST_KID_MAX + 1] = "", hash[2 * TRUST_HASH_LEN + 1] = "";
-	hex_encode(v->kid, v->kid_len, kid, sizeof(kid));
-	if (v->has_hash)
-		hex_encode(v->clearance_hash, TRUST_HASH_LEN, hash, sizeof(hash));
-	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "verdict",
-	                        verdict_kind_name(v->kind), "reason", reason_code(v->reason),
-	                        "message_en", reason_text_en(v->reason), "message_bn",
-	                        reason_text_bn(v->reason), "signature_ok", v->signature_ok, "clock",
-	                        (json_int_t)v->clock, "trusted_time", (json_int_t)v->trusted_time);
-	if (obj == NULL)
-		return;
-	if (v->detail[0] != '\0')
-		json_object_set_new(obj, "detail", json_string(v->detail));
-	if (v->kid_len > 0)
-		json_object_set_new(obj, "kid", json_string(kid));
-	if (v->alg != 0 && signature_alg_name(v->alg) != NULL)
-		json_object_set_new(obj, "alg", json_string(signature_alg_name(v->alg)));
-	if (v->has_hash)
-		json_object_set_new(obj, "clearance_hash", json_string(hash));
-	if (v->has_claims)
-		json_object_set_new(obj, "claims", claims_json(&v->cred));
-	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_t *obj = verdict_to_json(v);
+	char *text = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	if (text != NULL)
 		printf("%s\n", text);
 	free(text);
@@ -382,6 +357,201 @@ static int cmd_show(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+/* The control socket: --socket, else the config's, else the packaged default. */
+static const char *socket_path(const struct options *o, struct config *cfg)
+{
+	if (o->socket != NULL)
+		return o->socket;
+	config_defaults(cfg);
+	const char *path = o->config ? o->config : CONFIG_DEFAULT_PATH;
+	struct config_errors errs = {0};
+	if (config_load(path, cfg, &errs) != QD_OK && o->config != NULL)
+		log_warn("%s: cannot use it; trying %s", path, cfg->control_socket);
+	return cfg->control_socket;
+}
+
+/* One request to the daemon; the reply parsed, or NULL with the error logged. */
+/* A string member of a daemon reply, "" if absent (a reply is not trusted to be complete). */
+static const char *jstr(const json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	return v != NULL ? v : "";
+}
+
+static json_t *daemon_call(const struct options *o, json_t *request, int *status)
+{
+	struct config cfg;
+	const char *path = socket_path(o, &cfg);
+	char *text = json_dumps(request, JSON_COMPACT);
+	char *reply = NULL;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = text ? control_call(path, text, &reply, &why) : QD_ERR_NOMEM;
+	free(text);
+	if (rc != QD_OK) {
+		log_err("%s", why.text[0] ? why.text : qd_err_name(rc));
+		*status = rc == QD_ERR_NOT_FOUND ? TOOL_EXIT_NOINPUT : TOOL_EXIT_IO;
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *obj = json_loads(reply, JSON_REJECT_DUPLICATES, &jerr);
+	free(reply);
+	if (obj == NULL) {
+		log_err("%s: the daemon's reply is not JSON", path);
+		*status = TOOL_EXIT_SOFTWARE;
+		return NULL;
+	}
+	const char *err = jstr(obj, "error");
+	if (err[0] != '\0') {
+		log_err("daemon: %s: %s", err, jstr(obj, "message"));
+		json_decref(obj);
+		*status = TOOL_EXIT_DATA;
+		return NULL;
+	}
+	return obj;
+}
+
+static void print_json(json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+}
+
+static void print_freshness(const char *name, json_t *f)
+{
+	if (!json_is_object(f)) {
+		printf("  %-12s not installed\n", name);
+		return;
+	}
+	char signed_at[32], expires[32];
+	tool_format_time(json_integer_value(json_object_get(f, "signed_at")), signed_at,
+	                 sizeof(signed_at));
+	tool_format_time(json_integer_value(json_object_get(f, "expires_at")), expires,
+	                 sizeof(expires));
+	long long age = (long long)json_integer_value(json_object_get(f, "age_seconds"));
+	printf("  %-12s v%-6lld signed %s (%lldh %02lldm ago), expires %s%s\n", name,
+	       (long long)json_integer_value(json_object_get(f, "version")), signed_at, age / 3600,
+	       age / 60 % 60, expires,
+	       json_is_true(json_object_get(f, "expired")) ? "  EXPIRED" : "");
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc)
+		return usage_error("status takes [--socket PATH] [--json]");
+	json_t *req = json_pack("{s:s}", "cmd", "status");
+	int status = TOOL_EXIT_OK;
+	json_t *st = daemon_call(&o, req, &status);
+	json_decref(req);
+	if (st == NULL)
+		return status;
+	if (o.json) {
+		print_json(st);
+		json_decref(st);
+		return TOOL_EXIT_OK;
+	}
+	printf("desk %s, qrdeskd %s%s, up %llds\n", jstr(st, "desk"), jstr(st, "version"),
+	       json_is_true(json_object_get(st, "demo")) ? " (demo)" : "",
+	       (long long)json_integer_value(json_object_get(st, "uptime_seconds")));
+	printf("sources:\n");
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(st, "sources"), i, s)
+	{
+		printf("  %-10s %-14s %-8s codes %lld, dropped %lld  %s\n", jstr(s, "name"),
+		       jstr(s, "kind"), jstr(s, "state"),
+		       (long long)json_integer_value(json_object_get(s, "codes")),
+		       (long long)json_integer_value(json_object_get(s, "dropped")),
+		       jstr(s, "detail"));
+	}
+	json_t *ind = json_object_get(st, "indicators");
+	const char *ind_detail = jstr(ind, "detail");
+	printf("indicators: %s, %s%s%s\n", jstr(ind, "backend"),
+	       json_is_true(json_object_get(ind, "healthy")) ? "healthy" : "NOT HEALTHY",
+	       ind_detail[0] ? ": " : "", ind_detail);
+	json_t *tr = json_object_get(st, "trust");
+	printf("trust data:\n");
+	static const char *const docs[] = {"keyset", "revocations", "policy", "timestamp"};
+	for (size_t k = 0; k < 4; k++)
+		print_freshness(docs[k], json_object_get(tr, docs[k]));
+	if (json_is_true(json_object_get(tr, "clock_suspect")))
+		printf("  CLOCK SUSPECT: the clock is behind the newest signed time\n");
+	json_t *c = json_object_get(st, "counters");
+	printf("counters: %lld scans, %lld valid, %lld invalid, %lld review, %lld duplicates, "
+	       "%lld empty; last latency %lld us, max %lld us; audit failures %lld\n",
+	       (long long)json_integer_value(json_object_get(c, "scans")),
+	       (long long)json_integer_value(json_object_get(c, "valid")),
+	       (long long)json_integer_value(json_object_get(c, "invalid")),
+	       (long long)json_integer_value(json_object_get(c, "review")),
+	       (long long)json_integer_value(json_object_get(c, "duplicates")),
+	       (long long)json_integer_value(json_object_get(c, "empty")),
+	       (long long)json_integer_value(json_object_get(c, "last_latency_us")),
+	       (long long)json_integer_value(json_object_get(c, "max_latency_us")),
+	       (long long)json_integer_value(json_object_get(c, "audit_failures")));
+	json_t *last = json_object_get(st, "last_verdict");
+	if (json_is_object(last))
+		printf("last verdict: #%lld %s %s from %s\n",
+		       (long long)json_integer_value(json_object_get(last, "seq")),
+		       jstr(last, "verdict"), jstr(last, "reason"), jstr(last, "source"));
+	json_decref(st);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc - 1)
+		return usage_error("scan takes [--socket PATH] CODE (or -)");
+	char *code = argv[first], *owned = NULL;
+	size_t len = strlen(code);
+	if (strcmp(code, "-") == 0) {
+		int status = read_code_stdin(&owned, &len);
+		if (status != TOOL_EXIT_OK)
+			return status;
+		code = owned;
+	}
+	json_t *req = json_pack("{s:s, s:s%}", "cmd", "scan", "code", code, len);
+	free(owned);
+	if (req == NULL) {
+		log_err("the code is not valid UTF-8 text");
+		return TOOL_EXIT_DATA;
+	}
+	int status = TOOL_EXIT_OK;
+	json_t *v = daemon_call(&o, req, &status);
+	json_decref(req);
+	if (v == NULL)
+		return status;
+	print_json(v);
+	const char *kind = jstr(v, "verdict");
+	status = kind[0] == '\0'                ? TOOL_EXIT_OK /* a duplicate: no verdict */
+	         : strcmp(kind, "valid") == 0   ? CHECK_EXIT_VALID
+	         : strcmp(kind, "invalid") == 0 ? CHECK_EXIT_INVALID
+	                                        : CHECK_EXIT_REVIEW;
+	json_decref(v);
+	return status;
+}
+
+static int cmd_reload(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc)
+		return usage_error("reload takes [--socket PATH]");
+	json_t *req = json_pack("{s:s}", "cmd", "reload");
+	int status = TOOL_EXIT_OK;
+	json_t *r = daemon_call(&o, req, &status);
+	json_decref(req);
+	if (r == NULL)
+		return status;
+	json_decref(r);
+	printf("reloaded\n");
+	return TOOL_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	log_init("qrdeskctl", LOG_STYLE_PLAIN, LOG_INFO);
@@ -405,6 +575,12 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") == 0)
 		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(cmd, "reload") == 0)
+		return cmd_reload(argc - 1, argv + 1);
 	log_err("unknown command %s", cmd);
 	fprintf(stderr, "Try 'qrdeskctl --help'.\n");
 	return TOOL_EXIT_USAGE;

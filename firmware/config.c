@@ -1,0 +1,954 @@
+/*
+ * config.c - qrdeskd's configuration file: INI read with inih, every key in
+ * one table (keys[] below), range-checked, errors as "file:line: message".
+ *
+ * Design:
+ *  - A file is parsed into a copy of the caller's struct config; the copy is
+ *    written back only if no line had an error.  Every line is read and up
+ *    to CONFIG_ERRORS_MAX errors are collected, so one run of
+ *    `qrdeskd --check-config` shows every mistake.
+ *  - Nothing here logs or exits: callers print struct config_errors.
+ *
+ * Line numbers and inih (Debian 12, libinih 55-1):
+ *  - The packaged library is built without INI_HANDLER_LINENO (the header
+ *    defaults it to 0 and `pkg-config --cflags inih` adds no -D), so the
+ *    handler gets (user, section, name, value) and no line.  Defining
+ *    INI_HANDLER_LINENO=1 ourselves would only change our prototype, not the
+ *    library's call: wrong.
+ *  - inih's return value is the line of the FIRST error only.
+ *  - So we feed inih through ini_parse_stream() with our own reader.  inih
+ *    asks the reader for one line, handles it completely (calling the
+ *    handler at most once), then asks for the next, so the reader's line
+ *    count is the line of the current handler call.  The reader hands over
+ *    exactly one physical line per call (never a piece of one), which keeps
+ *    inih's own count equal to ours too.
+ *  - The reader also checks each line's shape before inih sees it (too
+ *    long, NUL or control bytes, "[section" without "]", a line that is not
+ *    "key = value", an unknown section).  A bad line is reported with its
+ *    number and replaced by an empty line, so inih never fails on its own
+ *    and every bad line, not just the first, is reported.
+ *  - Debian's libinih 55 turns inih's compile-time options into exported
+ *    variables (ini_max_line, ini_allow_multiline, ...: see /usr/include/ini.h,
+ *    a Debian change).  We pin them for the duration of one parse (and put
+ *    them back): 1024-byte lines instead of inih's 200 (a 255-byte path plus
+ *    its key must fit; with ini_use_stack the buffer is a VLA of ini_max_line
+ *    bytes), no multi-line values (an indented line is an ordinary line),
+ *    ';' inline comments, ';' and '#' whole-line comments.  The reader
+ *    respects whatever buffer size inih passes it, so it stays safe even if
+ *    a knob were not honoured.  Because those knobs are process-wide,
+ *    config_parse() is not thread-safe; qrdeskd parses on its main thread.
+ */
+#include "qrdesk/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* inih's line buffer while we parse: lines of up to LINE_BUF - 2 bytes. */
+#define LINE_BUF 1024
+/* A UNIX socket address holds at most 107 bytes of path (sun_path[108]). */
+#define SOCKET_PATH_MAX 107
+
+/* --- the keys ------------------------------------------------------------------------- */
+
+enum kind {
+	K_BOOL,      /* bool */
+	K_MS,        /* uint32_t milliseconds, min..max */
+	K_LINE,      /* unsigned GPIO line offset, min..max */
+	K_PATH,      /* char[]: a path ("" allowed unless required) */
+	K_SOCKET,    /* char[]: a path that must fit a UNIX socket address */
+	K_DESK_ID,   /* char[]: [A-Za-z0-9._-]{1,31} */
+	K_GROUP,     /* char[]: "" or a group name [a-z_][a-z0-9_-]* */
+	K_CHIP,      /* char[]: a gpiochip name, path or label (no spaces) */
+	K_LOG_LEVEL, /* int: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+	K_BACKEND,   /* enum config_indicator_backend */
+};
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum kind kind;
+	size_t offset; /* into struct config */
+	size_t size;   /* of the field (for strings: the buffer) */
+	uint32_t min, max;
+	bool required; /* strings: must not be empty */
+};
+
+#define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static const struct key_def keys[] = {
+        {"desk", "desk_id", K_DESK_ID, FIELD(desk_id), 0, 0, true},
+        {"desk", "store", K_PATH, FIELD(store), 0, 0, true},
+        {"desk", "control_socket", K_SOCKET, FIELD(control_socket), 0, 0, true},
+        {"desk", "control_group", K_GROUP, FIELD(control_group), 0, 0, false},
+        {"desk", "log_level", K_LOG_LEVEL, FIELD(log_level), 0, 0, false},
+        {"pipeline", "holdoff_ms", K_MS, FIELD(holdoff_ms), 0, 600000, false},
+        {"pipeline", "already_used_check", K_BOOL, FIELD(already_used_check), 0, 0, false},
+        {"indicators", "backend", K_BACKEND, FIELD(indicator_backend), 0, 0, false},
+        {"indicators", "chip", K_CHIP, FIELD(gpio.chip), 0, 0, true},
+        {"indicators", "green", K_LINE, FIELD(gpio.offsets[INDICATOR_GREEN]), 0, 1023, false},
+        {"indicators", "red", K_LINE, FIELD(gpio.offsets[INDICATOR_RED]), 0, 1023, false},
+        {"indicators", "amber", K_LINE, FIELD(gpio.offsets[INDICATOR_AMBER]), 0, 1023, false},
+        {"indicators", "buzzer", K_LINE, FIELD(gpio.offsets[INDICATOR_BUZZER]), 0, 1023, false},
+        {"indicators", "active_low", K_BOOL, FIELD(gpio.active_low), 0, 0, false},
+        {"indicators", "valid_ms", K_MS, FIELD(timing.valid_ms), 100, 60000, false},
+        {"indicators", "invalid_ms", K_MS, FIELD(timing.invalid_ms), 100, 60000, false},
+        {"indicators", "review_ms", K_MS, FIELD(timing.review_ms), 100, 60000, false},
+        {"indicators", "beep_ms", K_MS, FIELD(timing.beep_ms), 10, 5000, false},
+        {"indicators", "gap_ms", K_MS, FIELD(timing.gap_ms), 10, 5000, false},
+        {"indicators", "sim_record", K_PATH, FIELD(sim_record), 0, 0, false},
+        {"replay", "stdin", K_BOOL, FIELD(replay_stdin), 0, 0, false},
+        {"replay", "fifo", K_PATH, FIELD(replay_fifo), 0, 0, false},
+        {"replay", "images", K_PATH, FIELD(replay_images), 0, 0, false},
+};
+#define KEYS_N (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const sections[] = {"desk", "pipeline", "indicators", "replay"};
+#define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
+
+static const struct key_def *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < KEYS_N; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static const struct key_def *find_key_anywhere(const char *name)
+{
+	for (size_t i = 0; i < KEYS_N; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int find_section(const char *name, size_t len)
+{
+	for (size_t i = 0; i < SECTIONS_N; i++)
+		if (strlen(sections[i]) == len && memcmp(sections[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->desk_id, sizeof(cfg->desk_id), "%s", "DESK-1");
+	snprintf(cfg->store, sizeof(cfg->store), "%s", "/var/lib/qrdesk/desk.db");
+	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
+	         "/run/qrdesk/control.sock");
+	cfg->control_group[0] = '\0';
+	cfg->log_level = LOG_INFO;
+	cfg->holdoff_ms = 3000;
+	cfg->already_used_check = true;
+	cfg->indicator_backend = CONFIG_INDICATOR_GPIOD;
+	snprintf(cfg->gpio.chip, sizeof(cfg->gpio.chip), "%s", "gpiochip0");
+	/* Raspberry Pi BCM numbering, as the desk board is wired. */
+	cfg->gpio.offsets[INDICATOR_GREEN] = 17;
+	cfg->gpio.offsets[INDICATOR_RED] = 27;
+	cfg->gpio.offsets[INDICATOR_AMBER] = 22;
+	cfg->gpio.offsets[INDICATOR_BUZZER] = 23;
+	cfg->gpio.active_low = false;
+	pattern_timing_defaults(&cfg->timing);
+	cfg->sim_record[0] = '\0';
+	cfg->replay_stdin = false;
+	cfg->replay_fifo[0] = '\0';
+	cfg->replay_images[0] = '\0';
+}
+
+/* --- errors ------------------------------------------------------------------------- */
+
+struct errlist {
+	struct config_errors *e;
+	size_t dropped; /* errors past CONFIG_ERRORS_MAX */
+};
+
+__attribute__((format(printf, 3, 4))) static void err_add(struct errlist *l, int line,
+                                                          const char *fmt, ...)
+{
+	if (l->e->count >= CONFIG_ERRORS_MAX) {
+		l->dropped++;
+		return;
+	}
+	l->e->items[l->e->count].line = line;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->e->items[l->e->count].message, sizeof(l->e->items[0].message), fmt, ap);
+	va_end(ap);
+	l->e->count++;
+}
+
+static bool err_at_line(const struct config_errors *e, int line)
+{
+	for (size_t i = 0; i < e->count; i++)
+		if (e->items[i].line == line)
+			return true;
+	return false;
+}
+
+/* When errors were dropped, the last slot says how many are not shown. */
+static void err_finish(struct errlist *l)
+{
+	if (l->dropped == 0)
+		return;
+	size_t last = CONFIG_ERRORS_MAX - 1;
+	l->e->items[last].line = 0;
+	snprintf(l->e->items[last].message, sizeof(l->e->items[0].message),
+	         "... and %zu more errors not listed; fix these first", l->dropped + 1);
+}
+
+static void errs_reset(struct config_errors *e, const char *name)
+{
+	e->count = 0;
+	snprintf(e->file, sizeof(e->file), "%s", name != NULL ? name : "");
+}
+
+/*
+ * A value or name as it may appear in a message: at most 40 bytes, anything
+ * outside printable ASCII as \xNN, "..." when cut.
+ */
+static const char *show(const char *s, char *out, size_t outsz)
+{
+	size_t o = 0, i = 0;
+	for (; s[i] != '\0' && i < 40; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (o + 5 >= outsz)
+			break;
+		if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	if (s[i] != '\0' && o + 4 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+#define SHOWN 176 /* room for show(): 40 bytes, each up to 4, and "..." */
+
+/* --- values ------------------------------------------------------------------------- */
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Decimal digits only: no sign, no spaces, no hex. */
+static bool parse_u32(const char *v, uint32_t *out)
+{
+	uint64_t n = 0;
+	if (*v == '\0')
+		return false;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return false;
+		n = n * 10 + (uint64_t)(*v - '0');
+		if (n > UINT32_MAX)
+			return false;
+	}
+	*out = (uint32_t)n;
+	return true;
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
+static bool is_quoted(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0];
+}
+
+/*
+ * Check a string value for a string key; on failure write the reason
+ * (after "key = 'value': ") into why.
+ */
+static bool check_string(const struct key_def *k, const char *v, char *why, size_t whysz)
+{
+	size_t n = strlen(v);
+	if (k->kind == K_PATH || k->kind == K_SOCKET) {
+		if (n == 0 && k->required) {
+			snprintf(why, whysz, "must not be empty (expected a path)");
+			return false;
+		}
+	}
+	if (n > 0 && is_quoted(v)) {
+		snprintf(why, whysz,
+		         "write it without quotes (quotes would be kept as part of it)");
+		return false;
+	}
+	if (has_control(v)) {
+		snprintf(why, whysz, "control characters are not allowed");
+		return false;
+	}
+	switch (k->kind) {
+	case K_PATH:
+	case K_SOCKET: {
+		size_t max = k->kind == K_SOCKET ? SOCKET_PATH_MAX : k->size - 1;
+		if (n > max) {
+			snprintf(why, whysz, "path too long (%zu bytes; at most %zu%s)", n, max,
+			         k->kind == K_SOCKET ? ", the limit of a UNIX socket address" : "");
+			return false;
+		}
+		return true;
+	}
+	case K_DESK_ID: {
+		bool ok = n >= 1 && n <= k->size - 1;
+		for (size_t i = 0; ok && i < n; i++) {
+			char c = v[i];
+			ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+		}
+		if (!ok)
+			snprintf(why, whysz, "expected 1 to %zu characters of A-Z a-z 0-9 . _ -",
+			         k->size - 1);
+		return ok;
+	}
+	case K_GROUP: {
+		bool ok = n <= k->size - 1;
+		for (size_t i = 0; ok && i < n; i++) {
+			char c = v[i];
+			ok = (c >= 'a' && c <= 'z') || c == '_' ||
+			     (i > 0 && ((c >= '0' && c <= '9') || c == '-'));
+		}
+		if (!ok)
+			snprintf(why, whysz,
+			         "expected a group name ([a-z_][a-z0-9_-]*, at most %zu "
+			         "characters) or nothing",
+			         k->size - 1);
+		return ok;
+	}
+	case K_CHIP: {
+		bool ok = n >= 1 && n <= k->size - 1;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (unsigned char)v[i] > 0x20 && (unsigned char)v[i] < 0x7f;
+		if (!ok)
+			snprintf(why, whysz,
+			         "expected a GPIO chip name, path or label (1 to %zu characters, "
+			         "no spaces)",
+			         k->size - 1);
+		return ok;
+	}
+	default:
+		snprintf(why, whysz, "not a string key");
+		return false;
+	}
+}
+
+static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz)
+{
+	switch (k->kind) {
+	case K_BOOL:
+		return "expected true/false, yes/no, on/off or 1/0";
+	case K_MS:
+		snprintf(buf, bufsz, "expected a whole number of milliseconds from %u to %u",
+		         (unsigned)k->min, (unsigned)k->max);
+		return buf;
+	case K_LINE:
+		snprintf(buf, bufsz, "expected a GPIO line offset from %u to %u", (unsigned)k->min,
+		         (unsigned)k->max);
+		return buf;
+	case K_LOG_LEVEL:
+		return "expected err, warning, info or debug";
+	case K_BACKEND:
+		return "expected gpiod or sim";
+	default:
+		return "bad value";
+	}
+}
+
+/*
+ * Apply value to k's field of cfg.  The field is written only if the value
+ * is good; otherwise msg gets "key = 'value': what is allowed".
+ */
+static bool set_value(const struct key_def *k, struct config *cfg, const char *value, char *msg,
+                      size_t msgsz)
+{
+	char *field = (char *)cfg + k->offset;
+	char shown[SHOWN], why[160];
+	switch (k->kind) {
+	case K_BOOL: {
+		bool b;
+		if (!parse_bool(value, &b))
+			break;
+		*(bool *)field = b;
+		return true;
+	}
+	case K_MS:
+	case K_LINE: {
+		uint32_t u;
+		if (!parse_u32(value, &u) || u < k->min || u > k->max)
+			break;
+		if (k->kind == K_MS)
+			*(uint32_t *)field = u;
+		else
+			*(unsigned *)field = u;
+		return true;
+	}
+	case K_LOG_LEVEL: {
+		static const struct {
+			const char *name;
+			int level;
+		} levels[] = {{"err", LOG_ERR},
+		              {"warning", LOG_WARNING},
+		              {"info", LOG_INFO},
+		              {"debug", LOG_DEBUG}};
+		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+			if (strcmp(value, levels[i].name) == 0) {
+				*(int *)field = levels[i].level;
+				return true;
+			}
+		}
+		break;
+	}
+	case K_BACKEND:
+		if (strcmp(value, "gpiod") == 0) {
+			*(enum config_indicator_backend *)field = CONFIG_INDICATOR_GPIOD;
+			return true;
+		}
+		if (strcmp(value, "sim") == 0) {
+			*(enum config_indicator_backend *)field = CONFIG_INDICATOR_SIM;
+			return true;
+		}
+		break;
+	case K_PATH:
+	case K_SOCKET:
+	case K_DESK_ID:
+	case K_GROUP:
+	case K_CHIP:
+		if (!check_string(k, value, why, sizeof(why))) {
+			snprintf(msg, msgsz, "%s = '%s': %s", k->name,
+			         show(value, shown, sizeof(shown)), why);
+			return false;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return true;
+	}
+	snprintf(msg, msgsz, "%s = '%s': %s", k->name, show(value, shown, sizeof(shown)),
+	         kind_expects(k, why, sizeof(why)));
+	return false;
+}
+
+/* Is the field's current value one the file could have set?  (config_validate) */
+static bool check_field(const struct key_def *k, const struct config *cfg, char *msg, size_t msgsz)
+{
+	const char *field = (const char *)cfg + k->offset;
+	char why[160], shown[SHOWN];
+	switch (k->kind) {
+	case K_BOOL:
+		return true;
+	case K_MS:
+	case K_LINE: {
+		uint32_t u = k->kind == K_MS ? *(const uint32_t *)field : *(const unsigned *)field;
+		if (u >= k->min && u <= k->max)
+			return true;
+		snprintf(msg, msgsz, "%s = %u: %s", k->name, (unsigned)u,
+		         kind_expects(k, why, sizeof(why)));
+		return false;
+	}
+	case K_LOG_LEVEL: {
+		int l = *(const int *)field;
+		if (l == LOG_ERR || l == LOG_WARNING || l == LOG_INFO || l == LOG_DEBUG)
+			return true;
+		snprintf(msg, msgsz, "log_level = %d: %s", l, kind_expects(k, why, sizeof(why)));
+		return false;
+	}
+	case K_BACKEND: {
+		enum config_indicator_backend b = *(const enum config_indicator_backend *)field;
+		if (b == CONFIG_INDICATOR_GPIOD || b == CONFIG_INDICATOR_SIM)
+			return true;
+		snprintf(msg, msgsz, "backend = %d: %s", (int)b, kind_expects(k, why, sizeof(why)));
+		return false;
+	}
+	case K_PATH:
+	case K_SOCKET:
+	case K_DESK_ID:
+	case K_GROUP:
+	case K_CHIP:
+		if (memchr(field, '\0', k->size) == NULL) {
+			snprintf(msg, msgsz, "%s: not terminated within %zu bytes", k->name,
+			         k->size);
+			return false;
+		}
+		if (check_string(k, field, why, sizeof(why)))
+			return true;
+		snprintf(msg, msgsz, "%s = '%s': %s", k->name, show(field, shown, sizeof(shown)),
+		         why);
+		return false;
+	}
+	return true;
+}
+
+/* --- parsing -------------------------------------------------------------------------- */
+
+struct parse {
+	const char *text;
+	size_t len, pos;
+	int lineno;        /* the physical line last handed to inih */
+	bool in_section;   /* a [section] line has been seen */
+	bool section_ok;   /* ... and it names a section we know */
+	int seen[KEYS_N];  /* line each key was set on; 0: not yet */
+	struct config cfg; /* the copy we parse into */
+	struct errlist errs;
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Look at one trimmed, non-empty, non-comment line.  Returns true to hand it
+ * to inih (out gets what to hand over), false when it is reported as an error.
+ */
+static bool screen_line(struct parse *p, const char *s, size_t n, char *out, size_t outsz)
+{
+	char shown[SHOWN], copy[48];
+	snprintf(copy, sizeof(copy), "%.*s", (int)(n < 41 ? n : 41), s);
+	if (s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+		if (close == NULL) {
+			err_add(&p->errs, p->lineno, "section header '%s' has no closing ']'",
+			        show(copy, shown, sizeof(shown)));
+			return false;
+		}
+		const char *rest = close + 1, *end = s + n;
+		while (rest < end && is_blank(*rest))
+			rest++;
+		if (rest < end && *rest != ';' && *rest != '#') {
+			err_add(&p->errs, p->lineno, "unexpected text after ']' in '%s'",
+			        show(copy, shown, sizeof(shown)));
+			return false;
+		}
+		const char *name = s + 1;
+		size_t len = (size_t)(close - name);
+		while (len > 0 && is_blank(*name))
+			name++, len--;
+		while (len > 0 && is_blank(name[len - 1]))
+			len--;
+		p->in_section = true;
+		int idx = find_section(name, len);
+		p->section_ok = idx >= 0;
+		if (idx < 0) {
+			char sect[48];
+			snprintf(sect, sizeof(sect), "%.*s", (int)(len < 41 ? len : 41), name);
+			err_add(&p->errs, p->lineno,
+			        "unknown section [%s] (known: [desk], [pipeline], [indicators], "
+			        "[replay])",
+			        show(sect, shown, sizeof(shown)));
+			return false;
+		}
+		/* inih gets the canonical header, so its section matches ours. */
+		snprintf(out, outsz, "[%s]\n", sections[idx]);
+		return true;
+	}
+	/* "key = value" (or "key: value"), the separator before any inline comment:
+	 * the same scan as inih's find_chars_or_comment() with ';' comments. */
+	size_t i = 0;
+	bool was_space = false;
+	for (; i < n; i++) {
+		if (s[i] == '=' || s[i] == ':' || (was_space && s[i] == ';'))
+			break;
+		was_space = is_blank(s[i]);
+	}
+	if (i == n || s[i] == ';') {
+		err_add(&p->errs, p->lineno,
+		        "expected 'key = value', a [section] header or a comment, not '%s'",
+		        show(copy, shown, sizeof(shown)));
+		return false;
+	}
+	size_t name_len = i;
+	while (name_len > 0 && is_blank(s[name_len - 1]))
+		name_len--;
+	if (name_len == 0) {
+		err_add(&p->errs, p->lineno, "no key name before '%c'", s[i]);
+		return false;
+	}
+	memcpy(out, s, n);
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	return true;
+}
+
+/* inih's reader: one physical line per call, screened (see the top of the file). */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	if (p->pos >= p->len || num < 4)
+		return NULL;
+	const char *s = p->text + p->pos;
+	size_t avail = p->len - p->pos;
+	const char *nl = memchr(s, '\n', avail);
+	size_t n = nl != NULL ? (size_t)(nl - s) : avail;
+	p->pos += nl != NULL ? n + 1 : n;
+	p->lineno++;
+	str[0] = '\n'; /* what inih gets in place of a bad line */
+	str[1] = '\0';
+	if (p->lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+		s += 3; /* a UTF-8 byte-order mark */
+		n -= 3;
+	}
+	if (n > 0 && s[n - 1] == '\r')
+		n--; /* CRLF line ends */
+	size_t cap = (size_t)num - 2;
+	if (n > cap) {
+		err_add(&p->errs, p->lineno, "line too long (%zu bytes; at most %zu)", n, cap);
+		return str;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\0') {
+			err_add(&p->errs, p->lineno, "line contains a NUL byte");
+			return str;
+		}
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			err_add(&p->errs, p->lineno, "line contains control character 0x%02x", c);
+			return str;
+		}
+	}
+	while (n > 0 && is_blank(*s))
+		s++, n--;
+	while (n > 0 && is_blank(s[n - 1]))
+		n--;
+	if (n == 0 || s[0] == ';' || s[0] == '#')
+		return str; /* blank or comment: nothing for inih to do */
+	screen_line(p, s, n, str, (size_t)num);
+	return str;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	char s1[SHOWN], s2[SHOWN], msg[200];
+	if (value == NULL)
+		value = "";
+	if (!p->in_section) {
+		err_add(&p->errs, p->lineno, "key '%s' comes before any [section]",
+		        show(name, s1, sizeof(s1)));
+		return 1;
+	}
+	if (!p->section_ok)
+		return 1; /* the unknown section's header line is the error */
+	const struct key_def *k = find_key(section, name);
+	if (k == NULL) {
+		const struct key_def *other = find_key_anywhere(name);
+		if (other != NULL)
+			err_add(&p->errs, p->lineno,
+			        "unknown key '%s' in [%s] (it belongs in [%s])", name, section,
+			        other->section);
+		else
+			err_add(&p->errs, p->lineno, "unknown key '%s' in [%s]",
+			        show(name, s1, sizeof(s1)), show(section, s2, sizeof(s2)));
+		return 1;
+	}
+	size_t i = (size_t)(k - keys);
+	if (p->seen[i] != 0) {
+		err_add(&p->errs, p->lineno, "key '%s' in [%s] given twice (first on line %d)",
+		        k->name, k->section, p->seen[i]);
+		return 1;
+	}
+	p->seen[i] = p->lineno;
+	if (!set_value(k, &p->cfg, value, msg, sizeof(msg)))
+		err_add(&p->errs, p->lineno, "%s", msg);
+	return 1;
+}
+
+/* inih's process-wide knobs (a Debian 12 libinih feature), pinned while we parse. */
+struct ini_knobs {
+	int max_line;
+	bool use_stack, allow_realloc, multiline, bom, inline_comments, no_value, stop_first;
+	char *inline_prefixes, *start_prefixes;
+};
+
+static void knobs_get(struct ini_knobs *k)
+{
+	k->max_line = ini_max_line;
+	k->use_stack = ini_use_stack;
+	k->allow_realloc = ini_allow_realloc;
+	k->multiline = ini_allow_multiline;
+	k->bom = ini_allow_bom;
+	k->inline_comments = ini_allow_inline_comments;
+	k->no_value = ini_allow_no_value;
+	k->stop_first = ini_stop_on_first_error;
+	k->inline_prefixes = ini_inline_comment_prefixes;
+	k->start_prefixes = ini_start_comment_prefixes;
+}
+
+static void knobs_set(const struct ini_knobs *k)
+{
+	ini_max_line = k->max_line;
+	ini_use_stack = k->use_stack;
+	ini_allow_realloc = k->allow_realloc;
+	ini_allow_multiline = k->multiline;
+	ini_allow_bom = k->bom;
+	ini_allow_inline_comments = k->inline_comments;
+	ini_allow_no_value = k->no_value;
+	ini_stop_on_first_error = k->stop_first;
+	ini_inline_comment_prefixes = k->inline_prefixes;
+	ini_start_comment_prefixes = k->start_prefixes;
+}
+
+enum qd_err config_parse(const char *name, const char *text, size_t len, struct config *cfg,
+                         struct config_errors *errs)
+{
+	static char inline_prefixes[] = ";";
+	static char start_prefixes[] = ";#";
+	static const struct ini_knobs ours = {
+	        .max_line = LINE_BUF,
+	        .use_stack = true,
+	        .allow_realloc = false,
+	        .multiline = false,
+	        .bom = false, /* the reader drops a BOM itself */
+	        .inline_comments = true,
+	        .no_value = false,
+	        .stop_first = false,
+	        .inline_prefixes = inline_prefixes,
+	        .start_prefixes = start_prefixes,
+	};
+	struct config_errors scratch;
+	if (errs == NULL)
+		errs = &scratch;
+	errs_reset(errs, name);
+	if (cfg == NULL || (text == NULL && len > 0))
+		return QD_ERR_ARG;
+	if (len > CONFIG_FILE_MAX) {
+		struct errlist l = {errs, 0};
+		err_add(&l, 0, "larger than %d bytes: not a configuration file", CONFIG_FILE_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	struct parse *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return QD_ERR_NOMEM;
+	p->text = text;
+	p->len = len;
+	p->cfg = *cfg;
+	p->errs.e = errs;
+
+	struct ini_knobs saved;
+	knobs_get(&saved);
+	knobs_set(&ours);
+	int rc = ini_parse_stream(read_line, p, on_key, p);
+	knobs_set(&saved);
+
+	enum qd_err result = QD_OK;
+	if (rc == -2) {
+		result = QD_ERR_NOMEM;
+	} else if (rc < 0) {
+		err_add(&p->errs, 0, "inih failed (%d)", rc);
+		result = QD_ERR_IO;
+	} else if (rc > 0 && !err_at_line(errs, rc)) {
+		/* The reader screens every line, so this should not happen. */
+		err_add(&p->errs, rc, "cannot parse this line");
+	}
+	err_finish(&p->errs);
+	if (result == QD_OK && errs->count > 0)
+		result = QD_ERR_FORMAT;
+	if (result == QD_OK)
+		*cfg = p->cfg;
+	free(p);
+	return result;
+}
+
+/* --- files ---------------------------------------------------------------------------- */
+
+enum qd_err config_load(const char *path, struct config *cfg, struct config_errors *errs)
+{
+	struct config_errors scratch;
+	if (errs == NULL)
+		errs = &scratch;
+	errs_reset(errs, path);
+	if (path == NULL || cfg == NULL)
+		return QD_ERR_ARG;
+	struct errlist l = {errs, 0};
+	/* O_NONBLOCK: a FIFO put in its place must not hang the daemon's start. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		err_add(&l, 0, "cannot open it: %s", strerror(e));
+		return e == ENOENT || e == ENOTDIR ? QD_ERR_NOT_FOUND : QD_ERR_IO;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		err_add(&l, 0, "cannot stat it: %s", strerror(errno));
+		close(fd);
+		return QD_ERR_IO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_add(&l, 0, "not a regular file");
+		close(fd);
+		return QD_ERR_IO;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		err_add(&l, 0, "%lld bytes: larger than %d, not a configuration file",
+		        (long long)st.st_size, CONFIG_FILE_MAX);
+		close(fd);
+		return QD_ERR_TOO_LARGE;
+	}
+	/* Read at most one byte past the cap: a file that grew since fstat is refused too. */
+	size_t cap = (size_t)CONFIG_FILE_MAX + 1, len = 0;
+	char *buf = malloc(cap);
+	if (buf == NULL) {
+		close(fd);
+		return QD_ERR_NOMEM;
+	}
+	while (len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_add(&l, 0, "cannot read it: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return QD_ERR_IO;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > CONFIG_FILE_MAX) {
+		err_add(&l, 0, "larger than %d bytes: not a configuration file", CONFIG_FILE_MAX);
+		free(buf);
+		return QD_ERR_TOO_LARGE;
+	}
+	enum qd_err rc = config_parse(path, buf, len, cfg, errs);
+	free(buf);
+	return rc;
+}
+
+/* --- one key, cross checks, printing ------------------------------------------------------ */
+
+enum qd_err config_set(struct config *cfg, const char *section, const char *key, const char *value,
+                       struct qd_errmsg *why)
+{
+	if (cfg == NULL || section == NULL || key == NULL || value == NULL) {
+		qd_errmsg_set(why, "config_set: missing argument");
+		return QD_ERR_ARG;
+	}
+	char s1[SHOWN], s2[SHOWN], msg[200];
+	const struct key_def *k = find_key(section, key);
+	if (k == NULL) {
+		if (find_section(section, strlen(section)) < 0)
+			qd_errmsg_set(why, "unknown section [%s]", show(section, s1, sizeof(s1)));
+		else
+			qd_errmsg_set(why, "unknown key '%s' in [%s]", show(key, s1, sizeof(s1)),
+			              show(section, s2, sizeof(s2)));
+		return QD_ERR_FORMAT;
+	}
+	if (!set_value(k, cfg, value, msg, sizeof(msg))) {
+		qd_errmsg_set(why, "%s", msg);
+		return QD_ERR_FORMAT;
+	}
+	return QD_OK;
+}
+
+enum qd_err config_validate(const struct config *cfg, struct config_errors *errs)
+{
+	struct config_errors scratch;
+	if (errs == NULL) {
+		errs = &scratch;
+		errs_reset(errs, NULL);
+	}
+	errs->count = 0; /* errs->file is kept: the caller may have loaded that file */
+	if (cfg == NULL)
+		return QD_ERR_ARG;
+	struct errlist l = {errs, 0};
+	char msg[200];
+
+	/* Every field as the file would have allowed it (a caller may set fields directly). */
+	for (size_t i = 0; i < KEYS_N; i++)
+		if (!check_field(&keys[i], cfg, msg, sizeof(msg)))
+			err_add(&l, 0, "[%s] %s", keys[i].section, msg);
+
+	/* Two indicators on one GPIO line would light together. */
+	static const char *const line_keys[INDICATOR_LINES] = {
+	        [INDICATOR_GREEN] = "green",
+	        [INDICATOR_RED] = "red",
+	        [INDICATOR_AMBER] = "amber",
+	        [INDICATOR_BUZZER] = "buzzer",
+	};
+	if (cfg->indicator_backend == CONFIG_INDICATOR_GPIOD) {
+		for (int a = 0; a < INDICATOR_LINES; a++)
+			for (int b = a + 1; b < INDICATOR_LINES; b++)
+				if (cfg->gpio.offsets[a] == cfg->gpio.offsets[b])
+					err_add(&l, 0,
+					        "[indicators] %s and %s both use line %u of %.64s",
+					        line_keys[a], line_keys[b], cfg->gpio.offsets[a],
+					        cfg->gpio.chip);
+	}
+
+	/* The beeps of each verdict must end before its light goes out. */
+	const struct pattern_timing *t = &cfg->timing;
+	uint64_t beep = t->beep_ms, gap = t->gap_ms;
+	struct {
+		const char *key, *what, *formula;
+		uint32_t have;
+		uint64_t need;
+	} fits[] = {
+	        {"valid_ms", "one beep", "beep_ms", t->valid_ms, beep},
+	        {"invalid_ms", "three beeps", "3 x beep_ms + 2 x gap_ms", t->invalid_ms,
+	         3 * beep + 2 * gap},
+	        {"review_ms", "two beeps", "2 x beep_ms + gap_ms", t->review_ms, 2 * beep + gap},
+	};
+	for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]); i++)
+		if (fits[i].have < fits[i].need)
+			err_add(&l, 0,
+			        "[indicators] %s = %u is too short for its %s: %s = %llu ms "
+			        "(beep_ms = %u, gap_ms = %u)",
+			        fits[i].key, (unsigned)fits[i].have, fits[i].what, fits[i].formula,
+			        (unsigned long long)fits[i].need, (unsigned)t->beep_ms,
+			        (unsigned)t->gap_ms);
+
+	err_finish(&l);
+	return errs->count > 0 ? QD_ERR_FORMAT : QD_OK;
+}
+
+void config_errors_print(const struct config_errors *errs, void (*fn)(const char *line))
+{
+	if (errs == NULL || fn == NULL)
+		return;
+	size_t flen = strnlen(errs->file, sizeof(errs->file));
+	const char *file = flen > 0 ? errs->file : "configuration";
+	if (flen == 0)
+		flen = strlen(file);
+	size_t count = errs->count < CONFIG_ERRORS_MAX ? errs->count : CONFIG_ERRORS_MAX;
+	for (size_t i = 0; i < count; i++) {
+		char line[CONFIG_PATH_MAX + sizeof(errs->items[0].message) + 32];
+		int mlen = (int)strnlen(errs->items[i].message, sizeof(errs->items[i].message));
+		if (errs->items[i].line > 0)
+			snprintf(line, sizeof(line), "%.*s:%d: %.*s", (int)flen, file,
+			         errs->items[i].line, mlen, errs->items[i].message);
+		else
+			snprintf(line, sizeof(line), "%.*s: %.*s", (int)flen, file, mlen,
+			         errs->items[i].message);
+		fn(line);
+	}
+}

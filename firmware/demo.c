@@ -1,0 +1,167 @@
+/* demo.c - demo trust data for qrdeskd --demo (see demo.h). */
+#include "qrdesk/demo.h"
+
+#include <errno.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "domain.h"
+#include "qrdesk/import.h"
+#include "qrdesk/store.h"
+#include "qrpng.h"
+#include "toolutil.h"
+
+#define DAY (24LL * 3600)
+
+struct demo_card {
+	const char *name;
+	const char *clearance_no;
+	const char *holder;
+	char sex;
+	const char *destination;
+	const char *category;
+	const char *birth;
+	int64_t issued_offset; /* from now */
+	int64_t expires_offset;
+	int64_t alg;
+};
+
+static const struct demo_card cards[] = {
+        {"valid", "2611000101", "MD ABDUR RAHIM", 'M', "SA", "GW", "1990-07-14", -DAY, 180 * DAY,
+         SIGNATURE_ALG_EDDSA},
+        {"valid-es256", "2611000102", "MD KAMAL HOSSAIN", 'M', "AE", "DR", "1987-01-30", -DAY,
+         180 * DAY, SIGNATURE_ALG_ES256},
+        {"revoked", "2611000103", "SHAHIDUL ISLAM", 'M', "QA", "CW", "1992-11-02", -DAY, 180 * DAY,
+         SIGNATURE_ALG_EDDSA},
+        {"expired", "2611000104", "NASIMA BEGUM", 'F', "OM", "GW", "1985-05-21", -300 * DAY,
+         -120 * DAY, SIGNATURE_ALG_EDDSA},
+        {"domestic-kw", "2611000105", "RAHIMA KHATUN", 'F', "KW", "DW", "2004-02-10", -DAY,
+         180 * DAY, SIGNATURE_ALG_EDDSA},
+};
+
+static enum qd_err make_dir(const char *path, struct qd_errmsg *why)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", path, strerror(errno));
+		return QD_ERR_IO;
+	}
+	return QD_OK;
+}
+
+static enum qd_err write_card(const struct domain *d, const char *dir, const struct demo_card *c,
+                              int64_t now, struct qd_errmsg *why)
+{
+	struct credential cred = {.issued_at = now + c->issued_offset,
+	                          .expires_at = now + c->expires_offset};
+	struct clearance_claims *cl = &cred.clearance;
+	snprintf(cl->clearance_no, sizeof(cl->clearance_no), "%s", c->clearance_no);
+	snprintf(cl->passport_no, sizeof(cl->passport_no), "A0%s", c->clearance_no + 3);
+	snprintf(cl->name, sizeof(cl->name), "%s", c->holder);
+	credential_date_parse(c->birth, &cl->birth_days);
+	cl->sex = c->sex;
+	snprintf(cl->destination, sizeof(cl->destination), "%s", c->destination);
+	snprintf(cl->category, sizeof(cl->category), "%s", c->category);
+	snprintf(cl->employer, sizeof(cl->employer), "AL MADINA GENERAL TRADING");
+	snprintf(cl->agency_licence, sizeof(cl->agency_licence), "RL-0571");
+	snprintf(cl->bmet_reg_no, sizeof(cl->bmet_reg_no), "BMET%s", c->clearance_no);
+	cl->pdo_completed = true;
+	/* Sign inside the key's window: the expired card was issued long ago. */
+	int index = domain_pick_key(d, KEY_ROLE_ISSUER, c->alg, cred.issued_at);
+	if (index < 0) {
+		qd_errmsg_set(why, "demo: no issuer key for %s", c->name);
+		return QD_ERR_NOT_FOUND;
+	}
+	char text[2048], path[4096];
+	size_t cose_len;
+	enum qd_err rc =
+	        domain_sign_card(d, (size_t)index, &cred, text, sizeof(text), &cose_len, why);
+	if (rc != QD_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/cards/%s.txt", dir, c->name);
+	size_t len = strlen(text);
+	text[len] = '\n';
+	rc = tool_write_file_atomic(path, text, len + 1, 0644, why);
+	text[len] = '\0';
+	if (rc != QD_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/cards/%s.png", dir, c->name);
+	int version;
+	return qrpng_write(text, path, &version, why);
+}
+
+enum qd_err demo_prepare(const char *dir, bool *made, struct qd_errmsg *why)
+{
+	*made = false;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/desk.db", dir);
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return QD_OK;
+
+	int64_t now = (int64_t)time(NULL);
+	enum qd_err rc = make_dir(dir, why);
+	char sub[4096];
+	static const char *const subdirs[] = {"cards", "inbox"};
+	for (size_t i = 0; rc == QD_OK && i < 2; i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, subdirs[i]);
+		rc = make_dir(sub, why);
+	}
+	if (rc != QD_OK)
+		return rc;
+	struct domain *d = malloc(sizeof(*d));
+	if (d == NULL)
+		return QD_ERR_NOMEM;
+	snprintf(sub, sizeof(sub), "%s/domain", dir);
+	/* Keys valid from a year back, so the expired sample was signed in their window. */
+	rc = domain_init(sub, now - 365 * DAY, d, why);
+	for (size_t i = 0; rc == QD_OK && i < sizeof(cards) / sizeof(cards[0]); i++)
+		rc = write_card(d, dir, &cards[i], now, why);
+	if (rc == QD_OK) {
+		uint8_t hash[TRUST_HASH_LEN];
+		size_t added;
+		credential_clearance_hash("2611000103", hash);
+		rc = domain_revocations_add(d, hash, 1, &added, why);
+	}
+	snprintf(sub, sizeof(sub), "%s/repo", dir);
+	long days[DOMAIN_DOC_TYPES];
+	domain_publish_days_defaults(days);
+	days[TRUST_DOC_TIMESTAMP] = 30; /* a demo left running for days stays green */
+	days[TRUST_DOC_REVOCATIONS] = 30;
+	struct domain_publication pub;
+	if (rc == QD_OK)
+		rc = domain_publish(d, sub, days, now, &pub, why);
+
+	/* The desk: pin the root, import what the back office published. */
+	struct store *store = NULL;
+	if (rc == QD_OK) {
+		snprintf(path, sizeof(path), "%s/desk.db.tmp", dir);
+		unlink(path);
+		rc = store_open(path, STORE_OPEN_CREATE, &store, why);
+	}
+	if (rc == QD_OK)
+		rc = store_root_pin(store, &d->keys[0], why);
+	static const char *const docs[] = {"keyset", "revocations", "policy", "timestamp"};
+	for (size_t i = 0; rc == QD_OK && i < 4; i++) {
+		char file[4096];
+		struct import_result res;
+		snprintf(file, sizeof(file), "%s/repo/%s.cose", dir, docs[i]);
+		rc = import_file(store, file, now, &res, why);
+	}
+	store_close(store);
+	free(d);
+	if (rc != QD_OK)
+		return rc;
+	/* Only a complete store gets the real name: a failed first start is redone. */
+	char final[4096];
+	snprintf(final, sizeof(final), "%s/desk.db", dir);
+	if (rename(path, final) != 0) {
+		qd_errmsg_set(why, "%s: %s", final, strerror(errno));
+		return QD_ERR_IO;
+	}
+	*made = true;
+	return QD_OK;
+}

@@ -1,0 +1,270 @@
+/*
+ * pipeline.c - see pipeline.h.  Runs on the loop thread only; the verdict
+ * itself comes from check_code(), the one function every caller shares.
+ */
+#include "qrdesk/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qrdesk/check.h"
+#include "qrdesk/digest.h"
+#include "qrdesk/hex.h"
+#include "qrdesk/log.h"
+#include "qrdesk/loop.h"
+
+#define OBSERVERS_MAX 4
+
+struct dedup_slot {
+	uint8_t digest[16];
+	int64_t t_us;
+	bool used;
+};
+
+struct pipeline {
+	struct pipeline_config cfg;
+	struct store *store;
+	struct indicator_player *player;
+	struct store_trust *trust;
+	struct pipeline_counters counters;
+	struct pipeline_event event;
+	bool have_event;
+	struct dedup_slot dedup[PIPELINE_DEDUP_SLOTS];
+	size_t dedup_next;
+	struct {
+		pipeline_observer fn;
+		void *arg;
+	} observers[OBSERVERS_MAX];
+	size_t n_observers;
+	int64_t clock_override;
+};
+
+enum qd_err pipeline_create(const struct pipeline_config *cfg, struct store *store,
+                            struct indicator_player *player, struct pipeline **out,
+                            struct qd_errmsg *why)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return QD_ERR_NOMEM;
+	p->trust = calloc(1, sizeof(*p->trust));
+	if (p->trust == NULL) {
+		free(p);
+		return QD_ERR_NOMEM;
+	}
+	p->cfg = *cfg;
+	p->store = store;
+	p->player = player;
+	enum qd_err rc = pipeline_reload_trust(p, why);
+	if (rc != QD_OK) {
+		free(p->trust);
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return QD_OK;
+}
+
+void pipeline_destroy(struct pipeline *p)
+{
+	if (p == NULL)
+		return;
+	free(p->trust);
+	free(p);
+}
+
+enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
+{
+	/* Load into a copy, so a failed reload keeps the trust we had. */
+	struct store_trust *fresh = malloc(sizeof(*fresh));
+	if (fresh == NULL)
+		return QD_ERR_NOMEM;
+	enum qd_err rc = store_trust_load(p->store, fresh);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "cannot load the trust data: %s", qd_err_name(rc));
+		free(fresh);
+		return rc;
+	}
+	free(p->trust);
+	p->trust = fresh; /* its view points at its own keys */
+	return QD_OK;
+}
+
+void pipeline_set_config(struct pipeline *p, const struct pipeline_config *cfg)
+{
+	p->cfg = *cfg;
+}
+
+enum qd_err pipeline_add_observer(struct pipeline *p, pipeline_observer fn, void *arg)
+{
+	if (p->n_observers >= OBSERVERS_MAX)
+		return QD_ERR_TOO_LARGE;
+	p->observers[p->n_observers].fn = fn;
+	p->observers[p->n_observers].arg = arg;
+	p->n_observers++;
+	return QD_OK;
+}
+
+/* True if the same text was seen within the hold-off; remembers it either way. */
+static bool seen_recently(struct pipeline *p, const char *text, size_t len, int64_t t_us)
+{
+	uint8_t full[DIGEST_SHA256_LEN];
+	digest_sha256(text, len, full);
+	int64_t window = (int64_t)p->cfg.holdoff_ms * 1000;
+	for (size_t i = 0; i < PIPELINE_DEDUP_SLOTS; i++) {
+		struct dedup_slot *s = &p->dedup[i];
+		if (s->used && memcmp(s->digest, full, sizeof(s->digest)) == 0 &&
+		    t_us - s->t_us < window) {
+			/* A card held under the camera keeps its hold-off from its last sighting.
+			 */
+			s->t_us = t_us;
+			return true;
+		}
+	}
+	struct dedup_slot *s = &p->dedup[p->dedup_next];
+	p->dedup_next = (p->dedup_next + 1) % PIPELINE_DEDUP_SLOTS;
+	memcpy(s->digest, full, sizeof(s->digest));
+	s->t_us = t_us;
+	s->used = true;
+	return false;
+}
+
+static enum indicator_pattern pattern_for(enum verdict_kind kind)
+{
+	switch (kind) {
+	case VERDICT_VALID:
+		return PATTERN_VALID;
+	case VERDICT_REVIEW:
+		return PATTERN_REVIEW;
+	case VERDICT_INVALID:
+		break;
+	}
+	return PATTERN_INVALID;
+}
+
+static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
+{
+	struct verdict *v = &ev->verdict;
+	if (!p->cfg.already_used_check || v->kind != VERDICT_VALID || !v->has_hash)
+		return;
+	bool found = false;
+	int64_t first = 0;
+	/* Within the hold-off it is the same presentation, not a second use. */
+	int64_t before = ev->wall_us - (int64_t)p->cfg.holdoff_ms * 1000;
+	enum qd_err rc =
+	        store_audit_first_valid(p->store, v->clearance_hash, before, &found, &first,
+	                                ev->first_use_desk, sizeof(ev->first_use_desk));
+	if (rc != QD_OK) {
+		/* Cannot tell: the officer decides, never a silent green. */
+		verdict_set(v, REASON_TRUST_UNAVAILABLE);
+		snprintf(v->detail, sizeof(v->detail), "audit log unreadable");
+		return;
+	}
+	if (found) {
+		ev->already_used = true;
+		ev->first_use_us = first;
+		verdict_set(v, REASON_ALREADY_USED);
+		snprintf(v->detail, sizeof(v->detail), "first passed at %lld at desk %s",
+		         (long long)(first / 1000000), ev->first_use_desk);
+	}
+}
+
+static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
+{
+	const struct verdict *v = &ev->verdict;
+	struct audit_record rec = {
+	        .time_us = ev->wall_us,
+	        .source = ev->source,
+	        .verdict = verdict_kind_name(v->kind),
+	        .reason = reason_code(v->reason),
+	        .kid = v->kid_len > 0 ? v->kid : NULL,
+	        .kid_len = v->kid_len,
+	        .clearance_hash = v->has_hash ? v->clearance_hash : NULL,
+	        .desk = p->cfg.desk_id,
+	        .latency_us = ev->latency_us,
+	};
+	if (store_audit_append(p->store, &rec, NULL) != QD_OK) {
+		p->counters.audit_failures++;
+		log_err("audit row for verdict %llu not written (store error)",
+		        (unsigned long long)ev->seq);
+	}
+}
+
+static void log_verdict(const struct pipeline_event *ev)
+{
+	const struct verdict *v = &ev->verdict;
+	char kid[2 * TRUST_KID_MAX + 1] = "-";
+	if (v->kid_len > 0)
+		hex_encode(v->kid, v->kid_len, kid, sizeof(kid));
+	log_info("verdict %llu %s %s source=%s kid=%s latency_us=%lld%s%s",
+	         (unsigned long long)ev->seq, verdict_kind_name(v->kind), reason_code(v->reason),
+	         ev->source, kid, (long long)ev->latency_us, v->detail[0] ? " detail=" : "",
+	         v->detail);
+}
+
+const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *source,
+                                             const char *text, size_t len, int64_t t_us)
+{
+	p->counters.scans++;
+	if (len == 0) {
+		p->counters.empty++;
+		return NULL;
+	}
+	if (seen_recently(p, text, len, t_us)) {
+		p->counters.duplicates++;
+		return NULL;
+	}
+	struct pipeline_event *ev = &p->event;
+	uint64_t seq = ev->seq + 1;
+	memset(ev, 0, sizeof(*ev));
+	ev->seq = seq;
+	ev->wall_us = p->clock_override != 0 ? p->clock_override * 1000000 : loop_wall_us();
+	snprintf(ev->source, sizeof(ev->source), "%s", source);
+
+	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
+	check_already_used(p, ev);
+
+	/* The officer first: indicators before anything that touches the disk. */
+	if (p->player != NULL)
+		indicator_player_play(p->player, pattern_for(ev->verdict.kind));
+	ev->latency_us = loop_now_us() - t_us;
+	p->have_event = true;
+
+	struct pipeline_counters *c = &p->counters;
+	c->by_kind[ev->verdict.kind]++;
+	c->by_reason[ev->verdict.reason]++;
+	c->last_latency_us = ev->latency_us;
+	if (ev->latency_us > c->max_latency_us)
+		c->max_latency_us = ev->latency_us;
+
+	log_verdict(ev);
+	for (size_t i = 0; i < p->n_observers; i++)
+		p->observers[i].fn(p->observers[i].arg, ev);
+	write_audit(p, ev);
+	return ev;
+}
+
+void pipeline_on_code(void *arg, const char *name, const char *text, size_t len, int64_t t_us)
+{
+	pipeline_submit(arg, name, text, len, t_us);
+}
+
+const struct pipeline_counters *pipeline_counters(const struct pipeline *p)
+{
+	return &p->counters;
+}
+
+const struct pipeline_event *pipeline_last(const struct pipeline *p)
+{
+	return p->have_event ? &p->event : NULL;
+}
+
+const struct trust_view *pipeline_trust(const struct pipeline *p)
+{
+	return &p->trust->view;
+}
+
+void pipeline_set_clock_override(struct pipeline *p, int64_t unix_seconds)
+{
+	p->clock_override = unix_seconds;
+}

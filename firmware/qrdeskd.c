@@ -1,0 +1,692 @@
+/*
+ * qrdeskd - the desk daemon.
+ *
+ * Start-up in dependency order: config -> store -> indicators -> player ->
+ * pipeline -> control socket -> sources -> systemd READY; shut-down in
+ * reverse.  One loop owns everything; signals arrive through it:
+ *   SIGTERM/SIGINT  finish the verdict in flight (callbacks never overlap),
+ *                   indicators off, close the store (audit rows are
+ *                   committed per verdict), exit 0;
+ *   SIGHUP          re-read the config file (pipeline and pattern timings)
+ *                   and the trust store, without dropping a scan.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "qrdesk/config.h"
+#include "qrdesk/control.h"
+#include "qrdesk/demo.h"
+#include "qrdesk/indicator.h"
+#include "qrdesk/log.h"
+#include "qrdesk/loop.h"
+#include "qrdesk/pipeline.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/source.h"
+#include "qrdesk/store.h"
+#include "qrdesk/verdict_json.h"
+
+#define QRDESKD_VERSION "0.1.0"
+#define SOURCES_MAX     4
+
+static const char usage_text[] =
+        "usage: qrdeskd [OPTIONS]\n"
+        "\n"
+        "  --config FILE          configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+        "  --check-config [FILE]  check the configuration, print file:line errors, exit\n"
+        "  --unit-devices [FILE]  print a systemd drop-in allowing FILE's devices only\n"
+        "  --demo                 demo mode: demo trust data (made on first start), simulated\n"
+        "                         indicators, codes from standard input and from DIR/inbox\n"
+        "  --demo-dir DIR         where demo mode keeps its data (default ./qrdesk-demo)\n"
+        "  --store DB             override [desk] store\n"
+        "  --socket PATH          override [desk] control_socket\n"
+        "  --desk ID              override [desk] desk_id\n"
+        "  --log-level LEVEL      override [desk] log_level (err, warning, info, debug)\n"
+        "  --version, --help\n";
+
+/* Command-line options; OPT_STORE..OPT_LEVEL override [desk] keys. */
+enum option_id {
+	OPT_CHECK = 1,
+	OPT_UNIT_DEVICES,
+	OPT_DEMO,
+	OPT_DEMO_DIR,
+	OPT_STORE,
+	OPT_SOCKET,
+	OPT_DESK,
+	OPT_LEVEL
+};
+static const char *const override_keys[] = {[OPT_STORE] = "store",
+                                            [OPT_SOCKET] = "control_socket",
+                                            [OPT_DESK] = "desk_id",
+                                            [OPT_LEVEL] = "log_level"};
+static const char *const override_options[] = {[OPT_STORE] = "--store",
+                                               [OPT_SOCKET] = "--socket",
+                                               [OPT_DESK] = "--desk",
+                                               [OPT_LEVEL] = "--log-level"};
+
+struct daemon {
+	struct config cfg;
+	const char *config_path;
+	bool demo;
+	const char *demo_dir;
+	const char *overrides[OPT_LEVEL + 1]; /* the last of each option given wins */
+	struct loop *loop;
+	struct store *store;
+	struct indicator_backend indicators;
+	bool indicators_open;
+	struct indicator_player *player;
+	struct pipeline *pipeline;
+	struct control *control;
+	struct source *sources[SOURCES_MAX];
+	size_t n_sources;
+	struct loop_timer *watchdog;
+	int64_t started_us;
+	int exit_code;
+};
+
+/* --- control socket ------------------------------------------------------------ */
+
+static json_t *freshness_json(const struct trust_freshness *f, int64_t now)
+{
+	if (!f->present)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I, s:b}", "version", (json_int_t)f->version,
+	                 "signed_at", (json_int_t)f->signed_at, "expires_at",
+	                 (json_int_t)f->expires_at, "age_seconds", (json_int_t)(now - f->signed_at),
+	                 "expired", now >= f->expires_at);
+}
+
+static json_t *status_json(struct daemon *d)
+{
+	int64_t now = loop_wall_us() / 1000000;
+	const struct trust_view *tv = pipeline_trust(d->pipeline);
+	const struct pipeline_counters *c = pipeline_counters(d->pipeline);
+
+	json_t *sources = json_array();
+	for (size_t i = 0; i < d->n_sources; i++) {
+		const struct source *s = d->sources[i];
+		json_array_append_new(sources, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "name",
+		                                         s->name, "kind", s->ops->kind, "state",
+		                                         source_state_name(s->status.state),
+		                                         "codes", (json_int_t)s->status.codes,
+		                                         "dropped", (json_int_t)s->status.dropped,
+		                                         "detail", s->status.detail));
+	}
+	json_t *by_reason = json_object();
+	for (int r = 0; r < REASON_COUNT; r++)
+		if (c->by_reason[r] > 0)
+			json_object_set_new(by_reason, reason_code((enum verdict_reason)r),
+			                    json_integer((json_int_t)c->by_reason[r]));
+	json_t *obj = json_pack(
+	        "{s:s, s:s, s:b, s:I, s:o, s:{s:s, s:b, s:s}, s:{s:o, s:o, s:o, s:o, s:I, s:b, "
+	        "s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I}}",
+	        "desk", d->cfg.desk_id, "version", QRDESKD_VERSION, "demo", d->demo,
+	        "uptime_seconds", (json_int_t)((loop_now_us() - d->started_us) / 1000000),
+	        "sources", sources, "indicators", "backend",
+	        d->indicators_open ? d->indicators.ops->name : "none", "healthy",
+	        d->indicators_open && d->indicators.healthy, "detail",
+	        d->indicators_open ? d->indicators.detail : "not available", "trust", "keyset",
+	        freshness_json(&tv->keyset, now), "revocations",
+	        freshness_json(&tv->revocations, now), "policy", freshness_json(&tv->policy, now),
+	        "timestamp", freshness_json(&tv->timestamp, now), "time_floor",
+	        (json_int_t)tv->time_floor, "clock_suspect", now < tv->time_floor, "keys",
+	        (json_int_t)tv->n_keys, "counters", "scans", (json_int_t)c->scans, "duplicates",
+	        (json_int_t)c->duplicates, "empty", (json_int_t)c->empty, "valid",
+	        (json_int_t)c->by_kind[VERDICT_VALID], "invalid",
+	        (json_int_t)c->by_kind[VERDICT_INVALID], "review",
+	        (json_int_t)c->by_kind[VERDICT_REVIEW], "by_reason", by_reason, "audit_failures",
+	        (json_int_t)c->audit_failures, "last_latency_us", (json_int_t)c->last_latency_us,
+	        "max_latency_us", (json_int_t)c->max_latency_us);
+	const struct pipeline_event *last = pipeline_last(d->pipeline);
+	if (obj != NULL && last != NULL) {
+		json_t *lv = verdict_to_json(&last->verdict);
+		if (lv != NULL) {
+			json_object_del(lv, "claims"); /* status is not the place for a name */
+			json_object_set_new(lv, "seq", json_integer((json_int_t)last->seq));
+			json_object_set_new(lv, "source", json_string(last->source));
+			json_object_set_new(lv, "time", json_integer(last->wall_us / 1000000));
+			json_object_set_new(obj, "last_verdict", lv);
+		}
+	}
+	return obj;
+}
+
+static char *error_reply(const char *code, const char *message)
+{
+	json_t *obj = json_pack("{s:s, s:s}", "error", code, "message", message);
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	return text;
+}
+
+static void reload(struct daemon *d);
+
+static char *on_control(void *arg, const char *request, size_t len)
+{
+	struct daemon *d = arg;
+	json_error_t jerr;
+	json_t *req = json_loadb(request, len, JSON_REJECT_DUPLICATES, &jerr);
+	const char *cmd = req ? json_string_value(json_object_get(req, "cmd")) : NULL;
+	json_t *reply = NULL;
+	char *text = NULL;
+	if (cmd == NULL) {
+		text = error_reply("bad-request", "expected {\"cmd\": ...}");
+	} else if (strcmp(cmd, "status") == 0) {
+		reply = status_json(d);
+	} else if (strcmp(cmd, "reload") == 0) {
+		reload(d);
+		reply = json_pack("{s:b}", "reloaded", true);
+	} else if (strcmp(cmd, "scan") == 0) {
+		json_t *code = json_object_get(req, "code");
+		if (!json_is_string(code)) {
+			text = error_reply("bad-request", "scan needs \"code\"");
+		} else {
+			size_t n = json_string_length(code);
+			if (n > SOURCE_TEXT_MAX)
+				n = SOURCE_TEXT_MAX;
+			const struct pipeline_event *ev = pipeline_submit(
+			        d->pipeline, "control", json_string_value(code), n, loop_now_us());
+			if (ev == NULL) {
+				reply = json_pack("{s:b}", "duplicate", true);
+			} else {
+				reply = verdict_to_json(&ev->verdict);
+				if (reply != NULL)
+					json_object_set_new(reply, "seq",
+					                    json_integer((json_int_t)ev->seq));
+			}
+		}
+	} else {
+		text = error_reply("unknown-command", cmd);
+	}
+	json_decref(req);
+	if (text == NULL)
+		text = reply ? json_dumps(reply, JSON_COMPACT)
+		             : error_reply("internal", "no memory");
+	json_decref(reply);
+	return text;
+}
+
+/* --- signals, watchdog ------------------------------------------------------------- */
+
+static void on_stop_signal(struct loop *loop, int signo, void *arg)
+{
+	(void)arg;
+	log_info("signal %d: shutting down", signo);
+	sd_notify(0, "STOPPING=1");
+	loop_stop(loop);
+}
+
+static enum qd_err compose_config(const struct daemon *d, struct config *out,
+                                  struct config_errors *errs, struct qd_errmsg *why);
+
+/* Name the keys a reload read but cannot apply live (they need a restart). */
+static void warn_restart_keys(const struct config *run, const struct config *fresh)
+{
+	static const struct {
+		const char *name;
+		size_t offset, size;
+	} keys[] = {
+	        {"[desk] store", offsetof(struct config, store), sizeof(run->store)},
+	        {"[desk] control_socket", offsetof(struct config, control_socket),
+	         sizeof(run->control_socket)},
+	        {"[desk] control_group", offsetof(struct config, control_group),
+	         sizeof(run->control_group)},
+	        {"[indicators] backend", offsetof(struct config, indicator_backend),
+	         sizeof(run->indicator_backend)},
+	        {"[indicators] chip, lines or active_low", offsetof(struct config, gpio),
+	         sizeof(run->gpio)},
+	        {"[indicators] sim_record", offsetof(struct config, sim_record),
+	         sizeof(run->sim_record)},
+	        {"[replay] stdin", offsetof(struct config, replay_stdin),
+	         sizeof(run->replay_stdin)},
+	        {"[replay] fifo", offsetof(struct config, replay_fifo), sizeof(run->replay_fifo)},
+	        {"[replay] images", offsetof(struct config, replay_images),
+	         sizeof(run->replay_images)},
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (memcmp((const char *)run + keys[i].offset, (const char *)fresh + keys[i].offset,
+		           keys[i].size) != 0)
+			log_warn("reload: %s changed: it takes effect at the next restart",
+			         keys[i].name);
+}
+
+/*
+ * SIGHUP or `qrdeskctl reload`: re-read the configuration (all or nothing) and
+ * the trust store, between two scans - the loop runs one thing at a time, so
+ * no scan is dropped or judged half-way.
+ */
+static void reload(struct daemon *d)
+{
+	sd_notify(0, "RELOADING=1");
+	struct qd_errmsg why = {{0}};
+	bool config_ok = true;
+	static struct config fresh; /* large: off the stack */
+	struct config_errors errs = {0};
+	enum qd_err rc = compose_config(d, &fresh, &errs, &why);
+	if (rc != QD_OK) {
+		config_ok = false;
+		log_err("reload: the configuration has errors; keeping the running one");
+		for (size_t i = 0; i < errs.count && i < CONFIG_ERRORS_MAX; i++)
+			log_err("%s:%d: %s", errs.file, errs.items[i].line, errs.items[i].message);
+		if (errs.count == 0)
+			log_err("reload: %s", why.text);
+	} else {
+		warn_restart_keys(&d->cfg, &fresh);
+		/* What changes live: desk id, hold-off, already-used, log level, pattern timing. */
+		snprintf(d->cfg.desk_id, sizeof(d->cfg.desk_id), "%s", fresh.desk_id);
+		d->cfg.holdoff_ms = fresh.holdoff_ms;
+		d->cfg.already_used_check = fresh.already_used_check;
+		d->cfg.log_level = fresh.log_level;
+		d->cfg.timing = fresh.timing;
+		log_init("qrdeskd", LOG_STYLE_JOURNAL, d->cfg.log_level);
+		indicator_player_set_timing(d->player, &d->cfg.timing);
+		struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
+		                             .already_used_check = d->cfg.already_used_check};
+		snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
+		pipeline_set_config(d->pipeline, &pc);
+	}
+	if (pipeline_reload_trust(d->pipeline, &why) != QD_OK)
+		log_err("reload: %s; keeping the trust data loaded before", why.text);
+	else if (config_ok)
+		log_info("reloaded configuration and trust data");
+	else
+		log_info("reloaded trust data (configuration unchanged)");
+	sd_notify(0, "READY=1");
+}
+
+static void on_hup(struct loop *loop, int signo, void *arg)
+{
+	(void)loop;
+	(void)signo;
+	reload(arg);
+}
+
+static void on_watchdog(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)loop;
+	(void)timer;
+	(void)arg;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* `systemctl status qrdeskd` shows the last verdict and the counts since start. */
+static void on_verdict_status(void *arg, const struct pipeline_event *ev)
+{
+	struct daemon *d = arg;
+	const struct pipeline_counters *c = pipeline_counters(d->pipeline);
+	sd_notifyf(0, "STATUS=last: #%llu %s %s from %s; %llu valid, %llu invalid, %llu review",
+	           (unsigned long long)ev->seq, verdict_kind_name(ev->verdict.kind),
+	           reason_code(ev->verdict.reason), ev->source,
+	           (unsigned long long)c->by_kind[VERDICT_VALID],
+	           (unsigned long long)c->by_kind[VERDICT_INVALID],
+	           (unsigned long long)c->by_kind[VERDICT_REVIEW]);
+}
+
+/* --- start-up and shut-down ---------------------------------------------------------- */
+
+static int open_indicators(struct daemon *d)
+{
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc;
+	if (d->cfg.indicator_backend == CONFIG_INDICATOR_SIM)
+		rc = indicator_sim_open(d->cfg.sim_record[0] ? d->cfg.sim_record : NULL,
+		                        &d->indicators, &why);
+	else
+		rc = indicator_gpiod_open(&d->cfg.gpio, &d->indicators, &why);
+	if (rc != QD_OK) {
+		/* The desk still works: the kiosk shows the verdict; status says why. */
+		log_err("indicators: %s; running without LEDs and buzzer", why.text);
+		return 0;
+	}
+	d->indicators_open = true;
+	if (indicator_player_create(d->loop, &d->indicators, &d->cfg.timing, &d->player) != QD_OK) {
+		log_err("indicators: cannot create the pattern player");
+		return -1;
+	}
+	return 0;
+}
+
+/* Start a source just created (rc is its constructor's result). */
+static int add_source(struct daemon *d, enum qd_err rc, struct source *src, const char *what)
+{
+	if (rc != QD_OK) {
+		log_err("source %s: cannot create it (%s)", what, qd_err_name(rc));
+		return -1;
+	}
+	d->sources[d->n_sources++] = src;
+	if (src->ops->start(src, d->loop) != QD_OK) {
+		log_err("source %s: cannot start: %s", what, src->status.detail);
+		return -1;
+	}
+	log_info("source %s (%s) started", src->name, src->ops->kind);
+	return 0;
+}
+
+static int open_sources(struct daemon *d)
+{
+	struct source *src = NULL;
+	enum qd_err rc;
+	/* The constructor runs before add_source reads src: separate statements. */
+	if (d->cfg.replay_stdin) {
+		rc = source_replay_lines_fd("stdin", STDIN_FILENO, pipeline_on_code, d->pipeline,
+		                            &src);
+		if (add_source(d, rc, src, "stdin") != 0)
+			return -1;
+	}
+	if (d->cfg.replay_fifo[0]) {
+		rc = source_replay_lines_fifo("fifo", d->cfg.replay_fifo, pipeline_on_code,
+		                              d->pipeline, &src);
+		if (add_source(d, rc, src, d->cfg.replay_fifo) != 0)
+			return -1;
+	}
+	if (d->cfg.replay_images[0]) {
+		rc = source_replay_images("images", d->cfg.replay_images, pipeline_on_code,
+		                          d->pipeline, &src);
+		if (add_source(d, rc, src, d->cfg.replay_images) != 0)
+			return -1;
+	}
+	if (d->n_sources == 0)
+		log_warn("no code source configured: only `qrdeskctl scan` will produce verdicts");
+	return 0;
+}
+
+static void shutdown_all(struct daemon *d)
+{
+	for (size_t i = d->n_sources; i-- > 0;) {
+		d->sources[i]->ops->stop(d->sources[i]);
+		d->sources[i]->ops->destroy(d->sources[i]);
+	}
+	control_close(d->control);
+	pipeline_destroy(d->pipeline);
+	indicator_player_destroy(d->player); /* stops the pattern: all off */
+	if (d->indicators_open)
+		indicator_close(&d->indicators);
+	loop_timer_destroy(d->watchdog);
+	store_close(d->store); /* every audit row was committed with its verdict */
+	loop_destroy(d->loop);
+}
+
+static int run(struct daemon *d)
+{
+	struct qd_errmsg why = {{0}};
+	if (signature_init() != QD_OK) {
+		log_err("cannot initialise the crypto library");
+		return 1;
+	}
+	if (loop_create(&d->loop) != QD_OK) {
+		log_err("cannot create the event loop");
+		return 1;
+	}
+	d->started_us = loop_now_us();
+	if (store_open(d->cfg.store, STORE_OPEN_CREATE, &d->store, &why) != QD_OK) {
+		log_err("store: %s", why.text);
+		return 1;
+	}
+	/* An unprovisioned desk still runs (a technician may be about to import), but it
+	 * can only say red: say so once, loudly, rather than let every card look forged. */
+	size_t n_roots = 0;
+	struct trust_key root;
+	if (store_roots_load(d->store, &root, 1, &n_roots) == QD_OK && n_roots == 0)
+		log_warn("store %s has no root key: every card will be refused until it is "
+		         "provisioned (qrdeskctl provision, then import)",
+		         d->cfg.store);
+	if (open_indicators(d) != 0)
+		return 1;
+	struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
+	                             .already_used_check = d->cfg.already_used_check};
+	snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
+	if (pipeline_create(&pc, d->store, d->player, &d->pipeline, &why) != QD_OK) {
+		log_err("pipeline: %s", why.text);
+		return 1;
+	}
+	if (pipeline_add_observer(d->pipeline, on_verdict_status, d) != QD_OK) {
+		log_err("pipeline: cannot add the status observer");
+		return 1;
+	}
+	gid_t group = (gid_t)-1;
+	if (d->cfg.control_group[0]) {
+		struct group *g = getgrnam(d->cfg.control_group);
+		if (g == NULL) {
+			log_err("control_group %s: no such group", d->cfg.control_group);
+			return 1;
+		}
+		group = g->gr_gid;
+	}
+	if (control_open(d->loop, d->cfg.control_socket, group, on_control, d, &d->control, &why) !=
+	    QD_OK) {
+		log_err("control socket: %s", why.text);
+		return 1;
+	}
+	if (loop_add_signal(d->loop, SIGTERM, on_stop_signal, d) != QD_OK ||
+	    loop_add_signal(d->loop, SIGINT, on_stop_signal, d) != QD_OK ||
+	    loop_add_signal(d->loop, SIGHUP, on_hup, d) != QD_OK) {
+		log_err("cannot set up signal handling");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (open_sources(d) != 0)
+		return 1;
+	uint64_t watchdog_us = 0;
+	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
+		if (loop_timer_create(d->loop, on_watchdog, d, &d->watchdog) != QD_OK)
+			return 1;
+		loop_timer_arm(d->watchdog, watchdog_us / 2000, watchdog_us / 2000);
+	}
+	const struct trust_view *tv = pipeline_trust(d->pipeline);
+	sd_notifyf(0, "READY=1\nSTATUS=desk %s: key set v%llu, revocations v%llu", d->cfg.desk_id,
+	           (unsigned long long)tv->keyset.version,
+	           (unsigned long long)tv->revocations.version);
+	log_info("qrdeskd %s ready: desk %s, store %s, control %s", QRDESKD_VERSION, d->cfg.desk_id,
+	         d->cfg.store, d->cfg.control_socket);
+	if (loop_run(d->loop) != QD_OK) {
+		log_err("event loop failed: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* --- command line -------------------------------------------------------------------- */
+
+static void print_config_line(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
+static int check_config(const char *path)
+{
+	struct config cfg;
+	struct config_errors errs = {0};
+	config_defaults(&cfg);
+	enum qd_err rc = config_load(path, &cfg, &errs);
+	if (rc == QD_OK)
+		rc = config_validate(&cfg, &errs);
+	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_IO) {
+		fprintf(stderr, "qrdeskd: %s: cannot read it\n", path);
+		return 66;
+	}
+	if (rc != QD_OK) {
+		config_errors_print(&errs, print_config_line);
+		return 78;
+	}
+	printf("%s: OK\n", path);
+	return 0;
+}
+
+/*
+ * Print a systemd drop-in that lets the unit open exactly the devices this
+ * configuration uses (the shipped unit allows only the GPIO chips).
+ */
+static int print_unit_devices(const char *path)
+{
+	struct config cfg;
+	struct config_errors errs = {0};
+	config_defaults(&cfg);
+	enum qd_err rc = config_load(path, &cfg, &errs);
+	if (rc == QD_OK)
+		rc = config_validate(&cfg, &errs);
+	if (rc != QD_OK) {
+		if (errs.count == 0)
+			fprintf(stderr, "qrdeskd: %s: cannot read it\n", path);
+		config_errors_print(&errs, print_config_line);
+		return rc == QD_ERR_FORMAT ? 78 : 66;
+	}
+	printf("# Drop-in for qrdeskd.service, made by `qrdeskd --unit-devices %s`:\n"
+	       "# the devices this desk's configuration uses, and no others.\n"
+	       "[Service]\nDeviceAllow=\n",
+	       path);
+	if (cfg.indicator_backend == CONFIG_INDICATOR_GPIOD) {
+		const char *chip = cfg.gpio.chip;
+		if (chip[0] == '/')
+			printf("DeviceAllow=%s rw\n", chip);
+		else if (strncmp(chip, "gpiochip", 8) == 0)
+			printf("DeviceAllow=/dev/%s rw\n", chip);
+		else /* a label: its /dev node is only known at run time */
+			printf("DeviceAllow=char-gpiochip rw\n");
+	}
+	return 0;
+}
+
+/* What demo mode sets, over the file (if any) and under the command line. */
+static void demo_apply(struct config *c, const char *dir)
+{
+	snprintf(c->desk_id, sizeof(c->desk_id), "DEMO-1");
+	snprintf(c->store, sizeof(c->store), "%s/desk.db", dir);
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock", dir);
+	c->indicator_backend = CONFIG_INDICATOR_SIM;
+	snprintf(c->sim_record, sizeof(c->sim_record), "%s/indicators.log", dir);
+	c->replay_stdin = true;
+	snprintf(c->replay_images, sizeof(c->replay_images), "%s/inbox", dir);
+}
+
+/*
+ * The configuration the daemon runs: defaults, then the file, then demo
+ * settings, then the command line - the same steps at start and on reload,
+ * so a reload never forgets a command-line override.  QD_ERR_NOT_FOUND or
+ * QD_ERR_IO: the file cannot be read; QD_ERR_FORMAT: errs says what is
+ * wrong; QD_ERR_ARG: a command-line value is bad (why says which).
+ */
+static enum qd_err compose_config(const struct daemon *d, struct config *out,
+                                  struct config_errors *errs, struct qd_errmsg *why)
+{
+	config_defaults(out);
+	if (d->config_path != NULL) {
+		enum qd_err rc = config_load(d->config_path, out, errs);
+		if (rc != QD_OK) {
+			if (errs->count == 0)
+				qd_errmsg_set(why, "%s: cannot read it", d->config_path);
+			return rc;
+		}
+	}
+	if (d->demo)
+		demo_apply(out, d->demo_dir);
+	for (int opt = OPT_STORE; opt <= OPT_LEVEL; opt++) {
+		struct qd_errmsg bad = {{0}};
+		if (d->overrides[opt] != NULL &&
+		    config_set(out, "desk", override_keys[opt], d->overrides[opt], &bad) != QD_OK) {
+			qd_errmsg_set(why, "%s: %s", override_options[opt], bad.text);
+			return QD_ERR_ARG;
+		}
+	}
+	return config_validate(out, errs);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d; /* large; static keeps it off the stack */
+	config_defaults(&d.cfg);
+	log_init("qrdeskd", LOG_STYLE_JOURNAL, LOG_INFO);
+	static const struct option opts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", optional_argument, NULL, OPT_CHECK},
+	        {"unit-devices", optional_argument, NULL, OPT_UNIT_DEVICES},
+	        {"demo", no_argument, NULL, OPT_DEMO},
+	        {"demo-dir", required_argument, NULL, OPT_DEMO_DIR},
+	        {"store", required_argument, NULL, OPT_STORE},
+	        {"socket", required_argument, NULL, OPT_SOCKET},
+	        {"desk", required_argument, NULL, OPT_DESK},
+	        {"log-level", required_argument, NULL, OPT_LEVEL},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0}};
+	d.demo_dir = "qrdesk-demo";
+	int c;
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case OPT_CHECK:
+		case OPT_UNIT_DEVICES: {
+			/* Accept "--check-config FILE" as well as "--check-config=FILE". */
+			const char *path = optarg;
+			if (path == NULL && optind < argc && argv[optind][0] != '-')
+				path = argv[optind++];
+			if (path == NULL)
+				path = d.config_path ? d.config_path : CONFIG_DEFAULT_PATH;
+			return c == OPT_CHECK ? check_config(path) : print_unit_devices(path);
+		}
+		case OPT_DEMO:
+			d.demo = true;
+			break;
+		case OPT_DEMO_DIR:
+			d.demo_dir = optarg;
+			break;
+		case OPT_STORE:
+		case OPT_SOCKET:
+		case OPT_DESK:
+		case OPT_LEVEL:
+			d.overrides[c] = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("qrdeskd %s\n", QRDESKD_VERSION);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return 64;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "qrdeskd: unexpected argument %s\n", argv[optind]);
+		return 64;
+	}
+	if (!d.demo && d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
+		d.config_path = CONFIG_DEFAULT_PATH;
+	if (d.demo) {
+		struct qd_errmsg why = {{0}};
+		bool made = false;
+		if (demo_prepare(d.demo_dir, &made, &why) != QD_OK) {
+			log_err("demo: %s", why.text);
+			return 1;
+		}
+		if (made)
+			log_info("demo: made demo trust data and sample cards in %s/cards",
+			         d.demo_dir);
+	}
+	struct config_errors errs = {0};
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = compose_config(&d, &d.cfg, &errs, &why);
+	if (rc != QD_OK) {
+		if (errs.count > 0)
+			config_errors_print(&errs, print_config_line);
+		else
+			fprintf(stderr, "qrdeskd: %s\n", why.text);
+		return rc == QD_ERR_ARG ? 64 : rc == QD_ERR_FORMAT ? 78 : 66;
+	}
+	log_init("qrdeskd", LOG_STYLE_JOURNAL, d.cfg.log_level);
+	int status = run(&d);
+	shutdown_all(&d);
+	if (status == 0)
+		log_info("stopped");
+	return status;
+}

@@ -1,0 +1,84 @@
+/*
+ * config.h - qrdeskd's configuration: an INI file read with inih, every key
+ * documented in docs/configuration.md.  Values are range-checked; every
+ * problem is reported as "file:line: message" and the whole file is refused
+ * if any line is wrong (a half-applied config is worse than none).
+ */
+#ifndef QRDESK_CONFIG_H
+#define QRDESK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/error.h"
+#include "qrdesk/indicator.h"
+
+#define CONFIG_PATH_MAX     256
+#define CONFIG_DEFAULT_PATH "/etc/qrdesk/qrdesk.conf"
+#define CONFIG_FILE_MAX     (256 * 1024) /* bytes: a config file is a few kilobytes */
+
+enum config_indicator_backend {
+	CONFIG_INDICATOR_GPIOD = 0,
+	CONFIG_INDICATOR_SIM,
+};
+
+struct config {
+	/* [desk] */
+	char desk_id[32];                     /* e.g. "DAC-T1-03"; [A-Za-z0-9._-] */
+	char store[CONFIG_PATH_MAX];          /* the SQLite trust store */
+	char control_socket[CONFIG_PATH_MAX]; /* UNIX socket for qrdeskctl */
+	char control_group[32];               /* group also allowed on the socket ("" none) */
+	int log_level;                        /* syslog priority: err, warning, info, debug */
+	/* [pipeline] */
+	uint32_t holdoff_ms;     /* same code within this: one verdict */
+	bool already_used_check; /* flag a card that already passed */
+	/* [indicators] */
+	enum config_indicator_backend indicator_backend;
+	struct indicator_gpiod_config gpio;
+	struct pattern_timing timing;
+	char sim_record[CONFIG_PATH_MAX]; /* sim: transitions appended here ("" none) */
+	/* [replay] */
+	bool replay_stdin;
+	char replay_fifo[CONFIG_PATH_MAX];
+	char replay_images[CONFIG_PATH_MAX];
+};
+
+#define CONFIG_ERRORS_MAX 32
+struct config_errors {
+	size_t count;
+	struct {
+		int line; /* 0: not tied to a line (e.g. a missing required key) */
+		char message[200];
+	} items[CONFIG_ERRORS_MAX];
+	char file[CONFIG_PATH_MAX];
+};
+
+/* Defaults for every key (what docs/configuration.md lists). */
+void config_defaults(struct config *cfg);
+
+/*
+ * Read path over the current contents of cfg (call config_defaults first).
+ * QD_OK; QD_ERR_NOT_FOUND / QD_ERR_IO if the file cannot be read;
+ * QD_ERR_FORMAT with errs listing every bad line (cfg is then unchanged).
+ */
+enum qd_err config_load(const char *path, struct config *cfg, struct config_errors *errs);
+
+/* The same from a buffer; name is used in messages (the fuzz target's entry). */
+enum qd_err config_parse(const char *name, const char *text, size_t len, struct config *cfg,
+                         struct config_errors *errs);
+
+/*
+ * Set one key as the file would ("indicators", "backend", "sim"): for
+ * command-line overrides.  QD_ERR_FORMAT with a message in why.
+ */
+enum qd_err config_set(struct config *cfg, const char *section, const char *key, const char *value,
+                       struct qd_errmsg *why);
+
+/* Cross-key checks (e.g. gpio offsets distinct); fills errs with line 0. */
+enum qd_err config_validate(const struct config *cfg, struct config_errors *errs);
+
+/* Print errs as "file:line: message" lines to stderr-style output via fn. */
+void config_errors_print(const struct config_errors *errs, void (*fn)(const char *line));
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * demo.h - demo trust data for `qrdeskd --demo`, made on first start with
+ * the back office's own code (qrdesk_domain): a trust domain, published
+ * trust documents imported into a desk store, and sample cards (text and
+ * PNG) for an officer to try.  Nothing here is used outside demo mode.
+ *
+ *   DIR/domain/   the demo back office (private keys: demo only)
+ *   DIR/repo/     published keyset, revocations, policy, timestamp
+ *   DIR/desk.db   the desk's store, provisioned and imported
+ *   DIR/cards/    valid, valid-es256, revoked, expired, domestic-kw (.txt, .png)
+ *   DIR/inbox/    drop card images here (the replay image source watches it)
+ */
+#ifndef QRDESK_DEMO_H
+#define QRDESK_DEMO_H
+
+#include <stdbool.h>
+
+#include "qrdesk/error.h"
+
+/* Make DIR's demo data if DIR/desk.db does not exist yet; *made says whether it did. */
+enum qd_err demo_prepare(const char *dir, bool *made, struct qd_errmsg *why);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * pipeline.h - from a code text to a verdict on the desk, on the loop thread:
+ *
+ *   source text -> de-dup (same text within the hold-off: one verdict)
+ *   -> check_code (the pure core) -> "already used" (a valid card that
+ *   already passed a desk here becomes review) -> indicators (set first:
+ *   the officer sees it within a millisecond) -> observers (log, control
+ *   socket, kiosk) -> audit row (before the pattern ends).
+ *
+ * The pipeline holds the trust view it checks against; pipeline_reload_trust
+ * re-reads it from the store (SIGHUP, after an import).  Revocations are read
+ * live from the store, so a new list is seen by the next scan anyway.
+ */
+#ifndef QRDESK_PIPELINE_H
+#define QRDESK_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/error.h"
+#include "qrdesk/indicator.h"
+#include "qrdesk/source.h"
+#include "qrdesk/store.h"
+#include "qrdesk/verdict.h"
+
+#define PIPELINE_DEDUP_SLOTS 64 /* recent texts remembered for the hold-off */
+
+struct pipeline_config {
+	char desk_id[32];
+	uint32_t holdoff_ms;
+	bool already_used_check;
+};
+
+struct pipeline_counters {
+	uint64_t scans;      /* texts submitted */
+	uint64_t duplicates; /* suppressed within the hold-off */
+	uint64_t empty;      /* empty texts ignored */
+	uint64_t by_kind[3]; /* verdicts by enum verdict_kind */
+	uint64_t by_reason[REASON_COUNT];
+	uint64_t audit_failures;
+	int64_t last_latency_us; /* text received -> indicators set */
+	int64_t max_latency_us;
+};
+
+/* One verdict as published to observers. */
+struct pipeline_event {
+	uint64_t seq;    /* 1, 2, ... since start */
+	int64_t wall_us; /* wall-clock time of the verdict */
+	char source[SOURCE_NAME_MAX];
+	struct verdict verdict;
+	int64_t latency_us; /* text received -> indicators set */
+	bool already_used;  /* reason is ALREADY_USED: first use below */
+	int64_t first_use_us;
+	char first_use_desk[32];
+};
+
+typedef void (*pipeline_observer)(void *arg, const struct pipeline_event *event);
+
+struct pipeline;
+
+/* store: for revocations, "already used" and audit rows; player may be NULL (no indicators). */
+enum qd_err pipeline_create(const struct pipeline_config *cfg, struct store *store,
+                            struct indicator_player *player, struct pipeline **out,
+                            struct qd_errmsg *why);
+void pipeline_destroy(struct pipeline *p);
+
+enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why);
+void pipeline_set_config(struct pipeline *p, const struct pipeline_config *cfg);
+
+/* At most 4 observers; each is called on the loop thread for every verdict. */
+enum qd_err pipeline_add_observer(struct pipeline *p, pipeline_observer fn, void *arg);
+
+/*
+ * Judge one text (the source_code_cb shape, so sources call it directly).
+ * Returns the event if a verdict was made (NULL for a duplicate or an empty
+ * text); valid until the next submit.
+ */
+const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *source,
+                                             const char *text, size_t len, int64_t t_us);
+/* Adapter with the source_code_cb signature (arg = the pipeline). */
+void pipeline_on_code(void *arg, const char *name, const char *text, size_t len, int64_t t_us);
+
+const struct pipeline_counters *pipeline_counters(const struct pipeline *p);
+/* The last verdict, or NULL before the first. */
+const struct pipeline_event *pipeline_last(const struct pipeline *p);
+const struct trust_view *pipeline_trust(const struct pipeline *p);
+
+/* Clock used for checks and audit rows (tests and drills set it; 0 = the real clock). */
+void pipeline_set_clock_override(struct pipeline *p, int64_t unix_seconds);
+
+#endif

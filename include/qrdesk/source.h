@@ -1,0 +1,81 @@
+/*
+ * source.h - where code texts come from: one small interface (a table of
+ * functions) for the replay, camera, HID and serial drivers, so the pipeline
+ * never knows which it talks to.
+ *
+ * A source delivers each code text on the loop thread through on_code; a
+ * driver with a thread of its own (a camera) posts to the loop first.  Texts
+ * are delivered as read, without line ends, at most SOURCE_TEXT_MAX bytes: a
+ * longer input is cut to SOURCE_TEXT_MAX bytes (so the check answers
+ * TOO_LARGE) and the rest up to its end is dropped.
+ */
+#ifndef QRDESK_SOURCE_H
+#define QRDESK_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/check.h"
+#include "qrdesk/error.h"
+#include "qrdesk/loop.h"
+
+#define SOURCE_TEXT_MAX (CHECK_TEXT_MAX + 1)
+#define SOURCE_NAME_MAX 32
+
+/* A code text from source `name`, received at monotonic time t_us. */
+typedef void (*source_code_cb)(void *arg, const char *name, const char *text, size_t len,
+                               int64_t t_us);
+
+enum source_state {
+	SOURCE_STOPPED = 0,
+	SOURCE_RUNNING,
+	SOURCE_ABSENT,  /* device not present: waiting for it */
+	SOURCE_STALLED, /* present but silent past its deadline */
+	SOURCE_FAILED,  /* gave up: see detail */
+	SOURCE_DONE,    /* finished (end of a replay input) */
+};
+
+struct source_status {
+	enum source_state state;
+	uint64_t codes;   /* texts delivered */
+	uint64_t dropped; /* inputs dropped (overlong tails, undecodable images...) */
+	char detail[96];  /* last event, for `qrdeskctl status` */
+};
+
+struct source;
+
+struct source_ops {
+	const char *kind; /* "replay-lines", "replay-images", "camera", "hid", "serial" */
+	enum qd_err (*start)(struct source *src, struct loop *loop);
+	void (*stop)(struct source *src);
+	void (*destroy)(struct source *src);
+};
+
+struct source {
+	const struct source_ops *ops;
+	char name[SOURCE_NAME_MAX];
+	source_code_cb on_code;
+	void *cb_arg;
+	struct source_status status;
+	void *priv; /* the driver's own state */
+};
+
+const char *source_state_name(enum source_state state);
+
+/*
+ * The replay drivers (drivers/source_replay.c):
+ *  - lines: code texts, one per line (LF or CRLF), from an fd (stdin) or a
+ *    FIFO path (re-opened when its writer goes away);
+ *  - images: PNG, PGM or JPEG files dropped into a folder (watched with
+ *    inotify; files present at start are read too, in name order), each
+ *    decoded with ZBar; every QR symbol found is delivered.
+ */
+enum qd_err source_replay_lines_fd(const char *name, int fd, source_code_cb cb, void *arg,
+                                   struct source **out);
+enum qd_err source_replay_lines_fifo(const char *name, const char *path, source_code_cb cb,
+                                     void *arg, struct source **out);
+enum qd_err source_replay_images(const char *name, const char *dir, source_code_cb cb, void *arg,
+                                 struct source **out);
+
+#endif

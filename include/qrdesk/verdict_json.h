@@ -1,0 +1,20 @@
+/*
+ * verdict_json.h - a verdict as JSON (jansson), one shape for every output:
+ * `qrdeskctl check --json`, the control socket's scan reply, the kiosk's
+ * event stream.  Fields: verdict, reason, message_en, message_bn,
+ * signature_ok, clock, trusted_time, and where known detail, kid, alg,
+ * clearance_hash, claims {...}.
+ */
+#ifndef QRDESK_VERDICT_JSON_H
+#define QRDESK_VERDICT_JSON_H
+
+#include <jansson.h>
+
+#include "qrdesk/credential.h"
+#include "qrdesk/verdict.h"
+
+/* A new object (caller owns the reference), or NULL if out of memory. */
+json_t *verdict_to_json(const struct verdict *v);
+json_t *claims_to_json(const struct credential *cred);
+
+#endif

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# The real qrdeskd with the replay source (a FIFO), simulated indicators and
+# a temporary store: a script of cards in, and the verdicts, indicator
+# transitions and audit rows checked; SIGHUP with a new revocation list;
+# SIGTERM in the middle of a burst loses no audit row; the control socket.
+# Usage: daemon.sh QRDESKD QRDESKCTL QRDESK-ISSUER [WRAPPER...]
+# (WRAPPER, e.g. "valgrind --error-exitcode=99 ...", runs the daemon under it.)
+set -uo pipefail
+
+qrdeskd=$(realpath "$1")
+ctl=$(realpath "$2")
+issuer=$(realpath "$3")
+shift 3
+wrapper=("$@")
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-daemon-XXXXXX")
+daemon_pid=""
+cleanup() {
+	[[ -n $daemon_pid ]] && kill -KILL "$daemon_pid" 2>/dev/null
+	exec 7>&- 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT; [[ -n ${KEEP:-} ]] && trap - EXIT
+cd "$work"
+
+failures=0
+passes=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+check() { if eval "$1"; then passes=$((passes + 1)); else fail "$2"; fi; }
+
+# Slow machines (valgrind) get more time for everything.
+slow=1
+[[ ${#wrapper[@]} -gt 0 ]] && slow=10
+
+wait_for() { # wait_for SECONDS CONDITION
+	local deadline=$((SECONDS + $1 * slow))
+	while ! eval "$2"; do
+		((SECONDS > deadline)) && return 1
+		sleep 0.1
+	done
+}
+
+# --- trust data: a back office, a desk store -------------------------------------
+"$issuer" --now "$(($(date +%s) - 86400))" init dom >/dev/null
+card() { # card NAME CLEARANCE_NO [jq edits]
+	local name=$1 no=$2
+	shift 2
+	jq -n --arg no "$no" '{clearance_no: $no, passport_no: "A12345678", name: "MD ABDUR RAHIM",
+		birth_date: "1990-07-14", sex: "M", destination: "SA", category: "GW",
+		employer: "AL MADINA GENERAL TRADING", agency_licence: "RL-0571",
+		bmet_reg_no: "BMET20261122", pdo_completed: true}' | jq "${@:-.}" >"$name.json"
+	"$issuer" sign dom "$name.json" 2>/dev/null >"$name.txt"
+}
+card valid 2611000001
+card valid2 2611000002
+card revoked 2611000003
+card expired 2611000004 ".issued_at = $(($(date +%s) - 40000)) | .expires_at = $(($(date +%s) - 3600))"
+card burst 2611000005
+"$issuer" revoke dom 2611000003 >/dev/null
+"$issuer" publish dom repo >/dev/null
+"$ctl" provision --store desk.db --root dom/root.pub >/dev/null
+"$ctl" import --store desk.db repo/*.cose >/dev/null
+valid=$(cat valid.txt)
+tampered="${valid:0:$((${#valid} - 20))}0${valid:$((${#valid} - 19))}"
+[[ $tampered == "$valid" ]] && tampered="${valid:0:$((${#valid} - 20))}1${valid:$((${#valid} - 19))}"
+
+cat >desk.conf <<CONF
+[desk]
+desk_id = TEST-1
+store = $work/desk.db
+control_socket = $work/control.sock
+log_level = info
+[pipeline]
+holdoff_ms = 1000
+already_used_check = true
+[indicators]
+backend = sim
+sim_record = $work/indicators.log
+valid_ms = 200
+invalid_ms = 300
+review_ms = 300
+beep_ms = 20
+gap_ms = 20
+[replay]
+fifo = $work/codes.fifo
+CONF
+
+# --- configuration checks -------------------------------------------------------------
+"$qrdeskd" --check-config desk.conf >/dev/null 2>&1
+check '[[ $? == 0 ]]' "--check-config of a good file"
+printf '[desk]\ndesk_id = ok\nholdoff = 5\n[indicators]\nbackend = laser\n' >bad.conf
+"$qrdeskd" --check-config bad.conf >check.out 2>&1
+rc=$?
+check '[[ $rc == 78 ]]' "--check-config of a bad file exits 78 (got $rc)"
+check 'grep -q "bad.conf:3:" check.out && grep -q "bad.conf:5:" check.out' "--check-config names file:line for each bad line: $(cat check.out)"
+
+printf '[indicators]\nbackend = gpiod\nchip = gpiochip3\n' >gpio.conf
+"$qrdeskd" --unit-devices gpio.conf >dropin.conf
+check '[[ $? == 0 ]] && grep -qx "DeviceAllow=/dev/gpiochip3 rw" dropin.conf && [[ $(grep -c "^DeviceAllow=" dropin.conf) == 2 ]]' "--unit-devices allows the configured chip only: $(cat dropin.conf)"
+
+# --- start ------------------------------------------------------------------------------
+start_daemon() {
+	"${wrapper[@]}" "$qrdeskd" --config desk.conf 2>>daemon.log &
+	daemon_pid=$!
+	wait_for 20 '[[ -S control.sock ]] && [[ -p codes.fifo ]]' || { fail "daemon did not start"; cat daemon.log >&2; exit 1; }
+	exec 7>codes.fifo
+}
+# Verdict lines look like "<6>verdict 7 invalid BAD_PREFIX source=fifo ...".
+verdicts() { grep -cE '^<[0-9]>verdict [0-9]+ ' daemon.log; }
+wait_verdicts() { wait_for 20 "[[ \$(verdicts) -ge $1 ]]" || fail "waited for $1 verdicts, have $(verdicts)"; }
+start_daemon
+
+# --- the script of cards ---------------------------------------------------------------
+{
+	echo "$valid"
+	echo "$tampered"
+	cat revoked.txt
+	cat expired.txt
+	echo "$valid"                # the same card again within the hold-off: no second verdict
+	echo "this is not a card"
+	head -c 10240 /dev/zero | tr '\0' 'A'; echo
+	printf 'BC1:\x01\x02\xff\xfe binary\n'
+	echo ""                      # an empty line: ignored
+} >&7
+wait_verdicts 7
+sleep $((1 * slow)).2                  # past the hold-off
+echo "$valid" >&7                      # a second presentation: already used
+wait_verdicts 8
+
+seq=$(grep -E '^<[0-9]>verdict [0-9]+ ' daemon.log | sed -E 's/^<[0-9]>verdict [0-9]+ ([a-z]+) ([A-Z0-9_]+) .*/\1:\2/' | tr '\n' ' ')
+expected="valid:OK invalid:BAD_SIGNATURE invalid:CARD_REVOKED invalid:CARD_EXPIRED invalid:BAD_PREFIX invalid:TOO_LARGE invalid:BAD_BASE45 review:ALREADY_USED "
+check '[[ $seq == "$expected" ]]' "verdict sequence
+  got:  $seq
+  want: $expected"
+
+rows=$(sqlite3 desk.db "SELECT verdict || ':' || reason FROM audit ORDER BY id" | tr '\n' ' ')
+check '[[ $rows == "$expected" ]]' "audit rows match the verdicts: $rows"
+check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE desk <> '"'"'TEST-1'"'"' OR latency_us < 0") == 0 ]]' "audit rows carry desk and latency"
+check '! sqlite3 desk.db .dump | grep -q "MD ABDUR RAHIM\|A12345678"' "no name or passport number in the store"
+hash=$(sqlite3 desk.db "SELECT hex(clearance_hash) FROM audit WHERE id = 1")
+want_hash=$(printf '%s' 2611000001 | sha256sum | cut -c1-32 | tr a-f A-F)
+check '[[ $hash == "$want_hash" ]]' "audit row holds the truncated SHA-256 of the clearance number"
+
+# Indicators: which LED lit, in order (the sim records every transition).
+wait_for 10 '[[ $(tail -n1 indicators.log | cut -d" " -f2-) == "0 0 0 0" ]]'
+leds=$(awk '{ c = $2 ? "G" : $3 ? "R" : $4 ? "A" : "-"; if (c != last && c != "-") printf "%s", c; last = c }' indicators.log)
+check '[[ $leds == GRRRRRRA ]]' "indicator colours in order: $leds (want GRRRRRRA)"
+beeps=$(awk 'NR > 1 && $5 == 1 && prev == 0 { n++ } { prev = $5 } END { print n + 0 }' indicators.log)
+check '[[ $beeps -ge 3 ]]' "the buzzer sounded ($beeps beeps)"
+check '[[ $(tail -n1 indicators.log | cut -d" " -f2-) == "0 0 0 0" ]]' "all off after the last pattern"
+
+# --- the control socket -------------------------------------------------------------------
+"$ctl" status --socket control.sock --json >status.json
+check '[[ $(jq -r .desk status.json) == TEST-1 ]]' "status: desk id"
+check '[[ $(jq .counters.valid status.json) == 1 && $(jq .counters.invalid status.json) == 6 && $(jq .counters.review status.json) == 1 ]]' "status: counters $(jq -c .counters status.json)"
+check '[[ $(jq .counters.duplicates status.json) == 1 && $(jq .counters.empty status.json) == 1 ]]' "status: duplicate and empty counted"
+check '[[ $(jq -r .sources[0].state status.json) == running ]]' "status: the FIFO source runs"
+check '[[ $(jq .trust.revocations.version status.json) == 1 ]]' "status: revocation list version"
+check '[[ $(jq -r .indicators.backend status.json) == sim ]]' "status: indicator backend"
+"$ctl" status --socket control.sock >status.txt
+check 'grep -q "revocations  v1" status.txt' "status (text) shows trust-data versions"
+"$ctl" scan --socket control.sock "$(cat valid2.txt)" >scan.json
+check '[[ $? == 0 && $(jq -r .reason scan.json) == OK ]]' "qrdeskctl scan through the daemon"
+
+# --- SIGHUP with a new revocation list: the next scan sees it ----------------------------
+"$issuer" revoke dom 2611000002 >/dev/null
+"$issuer" publish dom repo2 >/dev/null
+"$ctl" import --store desk.db repo2/*.cose >/dev/null
+check '[[ $? == 0 ]]' "import while the daemon runs"
+kill -HUP "$daemon_pid"
+wait_for 10 'grep -q "reloaded configuration and trust data" daemon.log'
+sleep $((1 * slow)).2
+"$ctl" scan --socket control.sock "$(cat valid2.txt)" >scan2.json
+check '[[ $(jq -r .reason scan2.json) == CARD_REVOKED ]]' "after SIGHUP the new revocation list applies ($(jq -r .reason scan2.json))"
+"$ctl" status --socket control.sock --json >status2.json
+check '[[ $(jq .trust.revocations.version status2.json) == 2 ]]' "status shows the new list version"
+
+# A broken file on SIGHUP is refused whole; the daemon keeps running as it was.
+cp desk.conf desk.conf.good
+printf '[pipeline]\nholdoff_ms = soon\n' >>desk.conf
+kill -HUP "$daemon_pid"
+wait_for 10 'grep -q "keeping the running one" daemon.log'
+check 'grep -qE "desk.conf:[0-9]+: .*holdoff_ms" daemon.log' "a bad reload names file:line"
+"$ctl" status --socket control.sock --json >status3.json
+check '[[ $(jq -r .desk status3.json) == TEST-1 ]]' "still serving after a refused reload"
+mv desk.conf.good desk.conf
+
+# --- SIGTERM in the middle of a burst loses no audit row ----------------------------------
+before=$(verdicts)
+for i in $(seq 1 200); do echo "BURST-$i"; done >&7
+wait_for 10 "[[ \$(verdicts) -ge $((before + 20)) ]]"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+rc=$?
+daemon_pid=""
+exec 7>&-
+check '[[ $rc == 0 ]]' "exit status 0 after SIGTERM (got $rc)"
+logged=$(verdicts)
+stored=$(sqlite3 desk.db "SELECT count(*) FROM audit")
+check '[[ $logged == "$stored" ]]' "every verdict has its audit row ($logged logged, $stored stored)"
+check '[[ $(tail -n1 indicators.log | cut -d" " -f2-) == "0 0 0 0" ]]' "indicators off after exit"
+check 'grep -q "stopped" daemon.log' "clean shutdown logged"
+check '! grep -qi "sanitizer\|runtime error" daemon.log' "no sanitizer reports"
+
+# --- a restart finds everything where it was ----------------------------------------------
+start_daemon
+echo "$valid" >&7
+wait_for 10 "[[ \$(grep -c '^<[0-9]>verdict 1 ' daemon.log) == 2 ]]"
+check 'grep "^<[0-9]>verdict 1 " daemon.log | tail -n1 | grep -q ALREADY_USED' "after a restart the card is still known as used"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+daemon_pid=""
+
+# --- systemd notification: READY, STATUS, WATCHDOG, RELOADING, STOPPING ----------------------
+# A datagram socket stands in for systemd's NOTIFY_SOCKET.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[1] + ".bound", "w").close()
+with open(sys.argv[2], "a") as out:
+    while True:
+        out.write(s.recv(4096).decode() + "\n")
+        out.flush()
+' "$work/notify.sock" "$work/notify.log" &
+notify_pid=$!
+wait_for 10 '[[ -e notify.sock.bound ]]'
+NOTIFY_SOCKET=$work/notify.sock WATCHDOG_USEC=400000 start_daemon
+echo "$(cat valid2.txt)" >&7
+wait_for 10 'grep -q "^STATUS=last: #1 " notify.log'
+wait_for 5 'grep -q "^WATCHDOG=1" notify.log'
+kill -HUP "$daemon_pid"
+wait_for 10 'grep -q "^RELOADING=1" notify.log'
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+daemon_pid=""
+exec 7>&-
+wait_for 5 'grep -q "^STOPPING=1" notify.log'
+kill "$notify_pid" 2>/dev/null
+for m in READY=1 "STATUS=last: #1 invalid CARD_REVOKED" WATCHDOG=1 RELOADING=1 STOPPING=1; do
+	check 'grep -q "^$m" notify.log' "sd_notify sent $m: $(tr '\n' '|' <notify.log)"
+done
+
+echo "daemon: $passes passed, $failures failed"
+[[ $failures -eq 0 ]]

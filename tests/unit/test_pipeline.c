@@ -1,0 +1,199 @@
+/*
+ * test_pipeline.c - the verdict pipeline on a real store: de-duplication
+ * within the hold-off, empty texts, "already used", audit rows, counters,
+ * observers, trust reload.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qrdesk/base45.h"
+#include "qrdesk/cose.h"
+#include "qrdesk/credential.h"
+#include "qrdesk/loop.h"
+#include "qrdesk/pipeline.h"
+#include "qrdesk/signature.h"
+#include "testutil.h"
+
+#define NOW 1795000000LL
+#define DAY 86400LL
+
+struct fx {
+	char *dir;
+	char path[4096];
+	struct store *store;
+	struct pipeline *pipeline;
+	struct signature_keypair kp;
+	struct trust_key key;
+	int observed;
+	enum verdict_reason last_reason;
+};
+
+static void make_code(struct fx *fx, const char *clearance_no, char *text, size_t cap)
+{
+	struct credential cred;
+	credential_example(&cred, clearance_no, NOW - 3600, NOW + 90 * DAY);
+	uint8_t payload[512], cose[1024];
+	size_t plen, clen, tlen;
+	assert_int_equal(credential_encode(&cred, payload, sizeof(payload), &plen, NULL), QD_OK);
+	assert_int_equal(cose_sign1_sign(&fx->kp, fx->key.kid, fx->key.kid_len, payload, plen, cose,
+	                                 sizeof(cose), &clen),
+	                 QD_OK);
+	memcpy(text, CREDENTIAL_PREFIX, CREDENTIAL_PREFIX_LEN);
+	assert_int_equal(base45_encode(cose, clen, text + 4, cap - 4, &tlen), BASE45_OK);
+	text[4 + tlen] = '\0';
+}
+
+static void observer(void *arg, const struct pipeline_event *ev)
+{
+	struct fx *fx = arg;
+	fx->observed++;
+	fx->last_reason = ev->verdict.reason;
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	assert_int_equal(signature_init(), QD_OK);
+	fx->dir = tu_mkdtemp();
+	snprintf(fx->path, sizeof(fx->path), "%s/desk.db", fx->dir);
+	assert_int_equal(store_open(fx->path, STORE_OPEN_CREATE, &fx->store, NULL), QD_OK);
+	assert_int_equal(signature_keypair_generate(SIGNATURE_ALG_EDDSA, &fx->kp), QD_OK);
+	struct trust_key *k = &fx->key;
+	k->alg = SIGNATURE_ALG_EDDSA;
+	k->role = KEY_ROLE_ISSUER;
+	k->status = KEY_STATUS_ACTIVE;
+	memcpy(k->public_key, fx->kp.pub, fx->kp.pub_len);
+	k->public_len = (uint8_t)fx->kp.pub_len;
+	trust_kid_derive(k->public_key, k->public_len, k->kid);
+	k->kid_len = TRUST_KID_DEFAULT_LEN;
+	k->not_before = NOW - 400 * DAY;
+	k->not_after = NOW + 400 * DAY;
+	struct store_doc_meta meta = {TRUST_DOC_KEYSET, 1, NOW - DAY, NOW + 300 * DAY, {0}};
+	bool unchanged;
+	assert_int_equal(store_apply_keyset(fx->store, &meta, k, 1, &unchanged, NULL), QD_OK);
+	uint8_t revoked[TRUST_HASH_LEN];
+	credential_clearance_hash("REVOKED-1", revoked);
+	meta = (struct store_doc_meta){TRUST_DOC_REVOCATIONS, 1, NOW - 3600, NOW + 6 * DAY, {0}};
+	assert_int_equal(store_apply_revocations(fx->store, &meta, revoked, 1, &unchanged, NULL),
+	                 QD_OK);
+	struct pipeline_config cfg = {
+	        .desk_id = "DAC-7", .holdoff_ms = 1000, .already_used_check = true};
+	assert_int_equal(pipeline_create(&cfg, fx->store, NULL, &fx->pipeline, NULL), QD_OK);
+	pipeline_set_clock_override(fx->pipeline, NOW);
+	assert_int_equal(pipeline_add_observer(fx->pipeline, observer, fx), QD_OK);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	pipeline_destroy(fx->pipeline);
+	store_close(fx->store);
+	tu_rmtree(fx->dir);
+	free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static const struct pipeline_event *submit(struct fx *fx, const char *text, int64_t t_us)
+{
+	return pipeline_submit(fx->pipeline, "test", text, strlen(text), t_us);
+}
+
+static void test_dedup_empty_and_already_used(void **state)
+{
+	struct fx *fx = *state;
+	char code[1024];
+	make_code(fx, "2611000001", code, sizeof(code));
+	int64_t t = 10 * 1000000;
+
+	const struct pipeline_event *ev = submit(fx, code, t);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_OK);
+	assert_int_equal(ev->seq, 1);
+	assert_string_equal(ev->source, "test");
+	/* Within the hold-off (and each sighting extends it): no second verdict. */
+	assert_null(submit(fx, code, t + 500000));
+	assert_null(submit(fx, code, t + 1400000));
+	/* Empty text: ignored, counted. */
+	assert_null(pipeline_submit(fx->pipeline, "test", "", 0, t + 1500000));
+	/* After the hold-off, on a later clock: the same card again is "already used". */
+	pipeline_set_clock_override(fx->pipeline, NOW + 60);
+	ev = submit(fx, code, t + 5000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_ALREADY_USED);
+	assert_int_equal(ev->verdict.kind, VERDICT_REVIEW);
+	assert_true(ev->already_used);
+	assert_int_equal(ev->first_use_us, NOW * 1000000);
+	assert_string_equal(ev->first_use_desk, "DAC-7");
+	assert_non_null(strstr(ev->verdict.detail, "DAC-7"));
+
+	const struct pipeline_counters *c = pipeline_counters(fx->pipeline);
+	assert_int_equal(c->scans, 5);
+	assert_int_equal(c->duplicates, 2);
+	assert_int_equal(c->empty, 1);
+	assert_int_equal(c->by_kind[VERDICT_VALID], 1);
+	assert_int_equal(c->by_kind[VERDICT_REVIEW], 1);
+	assert_int_equal(c->by_reason[REASON_ALREADY_USED], 1);
+	assert_int_equal(fx->observed, 2);
+	assert_int_equal(fx->last_reason, REASON_ALREADY_USED);
+	uint64_t rows;
+	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
+	assert_int_equal(rows, 2);
+	assert_int_equal(pipeline_last(fx->pipeline)->seq, 2);
+}
+
+static void test_already_used_can_be_off(void **state)
+{
+	struct fx *fx = *state;
+	char code[1024];
+	make_code(fx, "2611000002", code, sizeof(code));
+	struct pipeline_config cfg = {
+	        .desk_id = "DAC-7", .holdoff_ms = 0, .already_used_check = false};
+	pipeline_set_config(fx->pipeline, &cfg);
+	assert_int_equal(submit(fx, code, 1)->verdict.reason, REASON_OK);
+	pipeline_set_clock_override(fx->pipeline, NOW + 10);
+	assert_int_equal(submit(fx, code, 2)->verdict.reason, REASON_OK);
+}
+
+static void test_revoked_and_garbage(void **state)
+{
+	struct fx *fx = *state;
+	char code[1024];
+	make_code(fx, "REVOKED-1", code, sizeof(code));
+	assert_int_equal(submit(fx, code, 1)->verdict.reason, REASON_CARD_REVOKED);
+	assert_int_equal(submit(fx, "garbage", 2)->verdict.reason, REASON_BAD_PREFIX);
+	/* A red verdict is never "already used": the same garbage later is red again. */
+	assert_int_equal(submit(fx, "garbage", 2 + 2000000)->verdict.reason, REASON_BAD_PREFIX);
+	assert_int_equal(pipeline_counters(fx->pipeline)->by_kind[VERDICT_INVALID], 3);
+}
+
+static void test_reload_sees_new_keyset_freshness(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 1);
+	struct store_doc_meta meta = {TRUST_DOC_KEYSET, 2, NOW - 10, NOW + 300 * DAY, {0}};
+	bool unchanged;
+	assert_int_equal(store_apply_keyset(fx->store, &meta, &fx->key, 1, &unchanged, NULL),
+	                 QD_OK);
+	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 1);
+	assert_int_equal(pipeline_reload_trust(fx->pipeline, NULL), QD_OK);
+	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 2);
+	char code[1024];
+	make_code(fx, "2611000003", code, sizeof(code));
+	assert_int_equal(submit(fx, code, 1)->verdict.reason, REASON_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_dedup_empty_and_already_used, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_already_used_can_be_off, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_revoked_and_garbage, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reload_sees_new_keyset_freshness, setup,
+	                                        teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
