@@ -1104,6 +1104,17 @@ enum qd_err store_trust_load(struct store *store, struct store_trust *out)
 	    (err = store_freshness_get(store, TRUST_DOC_TIMESTAMP, &v->timestamp)) != QD_OK ||
 	    (err = store_time_floor_get(store, &v->time_floor)) != QD_OK)
 		return err;
+	if (v->policy.present) {
+		uint8_t *body = NULL;
+		size_t len = 0;
+		if ((err = store_document_body(store, TRUST_DOC_POLICY, &body, &len)) != QD_OK)
+			return err;
+		if (policy_decode(body, len, &out->policy, &out->policy_error) == QD_OK)
+			v->policy_rules = &out->policy;
+		else
+			v->policy_unreadable = true;
+		free(body);
+	}
 	v->revocation_contains = view_revocation_contains;
 	v->revocation_ctx = store;
 	return QD_OK;

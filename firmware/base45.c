@@ -110,6 +110,8 @@ enum base45_status base45_encode(const uint8_t *in, size_t n, char *out, size_t 
 		cap = 0;
 	if (need > cap)
 		return BASE45_ERR_NOSPACE;
+	if (out == NULL) /* so need == 0: nothing to write */
+		return BASE45_OK;
 	for (; n - i >= 2; i += 2) {
 		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
 		out[o++] = b45_alphabet[v % 45];

@@ -11,6 +11,7 @@
 #include "qrdesk/base45.h"
 #include "qrdesk/cose.h"
 #include "qrdesk/credential.h"
+#include "qrdesk/policy.h"
 #include "qrdesk/signature.h"
 
 /* Leeway for not-before checks: a desk clock a few minutes slow must not turn a fresh card red. */
@@ -200,6 +201,13 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 	    t + CHECK_CLOCK_SKEW < out->cred.issued_at)
 		return REASON_CARD_NOT_YET_VALID;
 
+	/* Destination rules, on the departure date (the trusted time): listed in the
+	 * verdict whatever amber reason wins below. */
+	if (trust->policy_rules != NULL) {
+		policy_evaluate(trust->policy_rules, &out->cred.clearance, t, &out->policy);
+		out->policy.version = trust->policy.version;
+	}
+
 	if (revocations_unavailable)
 		return REASON_TRUST_UNAVAILABLE;
 	if (list_stale(&trust->keyset, t) || list_stale(&trust->revocations, t) ||
@@ -216,6 +224,21 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 		snprintf(out->detail, sizeof(out->detail), "clock %lld is behind signed time %lld",
 		         (long long)clock_now, (long long)trust->time_floor);
 		return REASON_CLOCK_SUSPECT;
+	}
+	if (trust->policy_unreadable) {
+		snprintf(out->detail, sizeof(out->detail), "the installed policy cannot be read");
+		return REASON_POLICY_STALE;
+	}
+	if (trust->policy.present && t >= trust->policy.expires_at) {
+		snprintf(out->detail, sizeof(out->detail), "policy version %llu expired at %lld",
+		         (unsigned long long)trust->policy.version,
+		         (long long)trust->policy.expires_at);
+		return REASON_POLICY_STALE;
+	}
+	if (out->policy.n_failed > 0) {
+		snprintf(out->detail, sizeof(out->detail), "rule %s: %s", out->policy.failed_id,
+		         out->policy.failed_detail);
+		return REASON_POLICY_FAILED;
 	}
 	return REASON_OK;
 }

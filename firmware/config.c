@@ -41,6 +41,7 @@
 #include "qrdesk/config.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -56,6 +57,7 @@
 #define LINE_BUF 1024
 /* A UNIX socket address holds at most 107 bytes of path (sun_path[108]). */
 #define SOCKET_PATH_MAX 107
+#define TOKEN_CHARS     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/=-"
 
 /* --- the keys ------------------------------------------------------------------------- */
 
@@ -70,6 +72,9 @@ enum kind {
 	K_CHIP,      /* char[]: a gpiochip name, path or label (no spaces) */
 	K_LOG_LEVEL, /* int: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
 	K_BACKEND,   /* enum config_indicator_backend */
+	K_PORT,      /* uint32_t TCP port, min..max */
+	K_ADDRESS,   /* char[]: an IPv4 or IPv6 literal (no name: nothing to resolve at start) */
+	K_TOKEN,     /* char[]: "" or a secret; never echoed in a message */
 };
 
 struct key_def {
@@ -108,10 +113,15 @@ static const struct key_def keys[] = {
         {"replay", "stdin", K_BOOL, FIELD(replay_stdin), 0, 0, false},
         {"replay", "fifo", K_PATH, FIELD(replay_fifo), 0, 0, false},
         {"replay", "images", K_PATH, FIELD(replay_images), 0, 0, false},
+        {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
+        {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
+        {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
+        {"kiosk", "idle_ms", K_MS, FIELD(kiosk_idle_ms), 1000, 600000, false},
+        {"kiosk", "technician_token", K_TOKEN, FIELD(kiosk_technician_token), 0, 0, false},
 };
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"desk", "pipeline", "indicators", "replay"};
+static const char *const sections[] = {"desk", "pipeline", "indicators", "replay", "kiosk"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
 
 static const struct key_def *find_key(const char *section, const char *name)
@@ -162,6 +172,12 @@ void config_defaults(struct config *cfg)
 	cfg->replay_stdin = false;
 	cfg->replay_fifo[0] = '\0';
 	cfg->replay_images[0] = '\0';
+	/* The kiosk page is on by default, reachable from this machine only. */
+	cfg->kiosk_enabled = true;
+	snprintf(cfg->kiosk_address, sizeof(cfg->kiosk_address), "%s", "127.0.0.1");
+	cfg->kiosk_port = 8080;
+	cfg->kiosk_idle_ms = 5000;
+	cfg->kiosk_technician_token[0] = '\0';
 }
 
 /* --- errors ------------------------------------------------------------------------- */
@@ -218,7 +234,7 @@ static void errs_reset(struct config_errors *e, const char *name)
 static const char *show(const char *s, char *out, size_t outsz)
 {
 	size_t o = 0, i = 0;
-	for (; s[i] != '\0' && i < 40; i++) {
+	for (; i < 40 && s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (o + 5 >= outsz)
 			break;
@@ -357,6 +373,29 @@ static bool check_string(const struct key_def *k, const char *v, char *why, size
 			         k->size - 1);
 		return ok;
 	}
+	case K_ADDRESS: {
+		unsigned char addr[16];
+		bool ok = n >= 1 && n <= k->size - 1 &&
+		          (inet_pton(AF_INET, v, addr) == 1 || inet_pton(AF_INET6, v, addr) == 1);
+		if (!ok)
+			snprintf(why, whysz,
+			         "expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1 (not a "
+			         "host name)");
+		return ok;
+	}
+	case K_TOKEN: {
+		/* Long enough not to guess; characters that survive a header and a shell. */
+		bool ok = n == 0 || (n >= 16 && n <= k->size - 1);
+		for (size_t i = 0; ok && i < n; i++)
+			ok = strchr(TOKEN_CHARS, v[i]) != NULL;
+		if (!ok)
+			snprintf(why, whysz,
+			         "expected nothing (technician requests off) or 16 to %zu "
+			         "characters "
+			         "of A-Z a-z 0-9 . _ ~ + / = -",
+			         k->size - 1);
+		return ok;
+	}
 	default:
 		snprintf(why, whysz, "not a string key");
 		return false;
@@ -380,6 +419,10 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return "expected err, warning, info or debug";
 	case K_BACKEND:
 		return "expected gpiod or sim";
+	case K_PORT:
+		snprintf(buf, bufsz, "expected a TCP port from %u to %u", (unsigned)k->min,
+		         (unsigned)k->max);
+		return buf;
 	default:
 		return "bad value";
 	}
@@ -403,11 +446,12 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 		return true;
 	}
 	case K_MS:
+	case K_PORT:
 	case K_LINE: {
 		uint32_t u;
 		if (!parse_u32(value, &u) || u < k->min || u > k->max)
 			break;
-		if (k->kind == K_MS)
+		if (k->kind != K_LINE)
 			*(uint32_t *)field = u;
 		else
 			*(unsigned *)field = u;
@@ -444,9 +488,14 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 	case K_DESK_ID:
 	case K_GROUP:
 	case K_CHIP:
+	case K_ADDRESS:
+	case K_TOKEN:
 		if (!check_string(k, value, why, sizeof(why))) {
-			snprintf(msg, msgsz, "%s = '%s': %s", k->name,
-			         show(value, shown, sizeof(shown)), why);
+			if (k->kind == K_TOKEN) /* a secret, even a wrong one, stays out of logs */
+				snprintf(msg, msgsz, "%s (not shown): %s", k->name, why);
+			else
+				snprintf(msg, msgsz, "%s = '%s': %s", k->name,
+				         show(value, shown, sizeof(shown)), why);
 			return false;
 		}
 		memcpy(field, value, strlen(value) + 1);
@@ -466,8 +515,10 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 	case K_BOOL:
 		return true;
 	case K_MS:
+	case K_PORT:
 	case K_LINE: {
-		uint32_t u = k->kind == K_MS ? *(const uint32_t *)field : *(const unsigned *)field;
+		uint32_t u =
+		        k->kind != K_LINE ? *(const uint32_t *)field : *(const unsigned *)field;
 		if (u >= k->min && u <= k->max)
 			return true;
 		snprintf(msg, msgsz, "%s = %u: %s", k->name, (unsigned)u,
@@ -493,6 +544,8 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 	case K_DESK_ID:
 	case K_GROUP:
 	case K_CHIP:
+	case K_ADDRESS:
+	case K_TOKEN:
 		if (memchr(field, '\0', k->size) == NULL) {
 			snprintf(msg, msgsz, "%s: not terminated within %zu bytes", k->name,
 			         k->size);
@@ -500,8 +553,11 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		}
 		if (check_string(k, field, why, sizeof(why)))
 			return true;
-		snprintf(msg, msgsz, "%s = '%s': %s", k->name, show(field, shown, sizeof(shown)),
-		         why);
+		if (k->kind == K_TOKEN)
+			snprintf(msg, msgsz, "%s (not shown): %s", k->name, why);
+		else
+			snprintf(msg, msgsz, "%s = '%s': %s", k->name,
+			         show(field, shown, sizeof(shown)), why);
 		return false;
 	}
 	return true;
@@ -562,7 +618,7 @@ static bool screen_line(struct parse *p, const char *s, size_t n, char *out, siz
 			snprintf(sect, sizeof(sect), "%.*s", (int)(len < 41 ? len : 41), name);
 			err_add(&p->errs, p->lineno,
 			        "unknown section [%s] (known: [desk], [pipeline], [indicators], "
-			        "[replay])",
+			        "[replay], [kiosk])",
 			        show(sect, shown, sizeof(shown)));
 			return false;
 		}

@@ -295,16 +295,22 @@ enum qd_err control_call(const char *path, const char *request, char **reply, st
 	send_all(fd, "\n", 1);
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
+	if (buf == NULL) {
+		close(fd);
+		return QD_ERR_NOMEM;
+	}
 	enum qd_err rc = QD_OK;
-	while (buf != NULL) {
+	for (;;) {
 		if (len + 1 >= cap) {
 			if (cap >= 1024 * 1024) {
 				rc = QD_ERR_TOO_LARGE;
 				break;
 			}
 			char *bigger = realloc(buf, cap * 2);
-			if (bigger == NULL)
+			if (bigger == NULL) {
+				rc = QD_ERR_NOMEM;
 				break;
+			}
 			buf = bigger;
 			cap *= 2;
 		}
@@ -318,11 +324,12 @@ enum qd_err control_call(const char *path, const char *request, char **reply, st
 			break;
 	}
 	close(fd);
-	if (buf == NULL)
-		return QD_ERR_NOMEM;
 	if (rc != QD_OK || len == 0) {
 		free(buf);
-		qd_errmsg_set(why, "%s: %s", path, rc != QD_OK ? "reply too large" : "no reply");
+		qd_errmsg_set(why, "%s: %s", path,
+		              rc == QD_ERR_TOO_LARGE ? "reply too large"
+		              : rc != QD_OK          ? "out of memory"
+		                                     : "no reply");
 		return rc != QD_OK ? rc : QD_ERR_IO;
 	}
 	buf[len] = '\0';

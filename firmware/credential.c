@@ -11,10 +11,6 @@
 
 #include "qrdesk/digest.h"
 
-/* 1900-01-01 and 2100-12-31 as days since 1970-01-01. */
-#define BIRTH_DAYS_MIN (-25567)
-#define BIRTH_DAYS_MAX 47846
-
 enum alphabet {
 	ALPHA_ID,        /* A-Z 0-9 - / : clearance and registration numbers */
 	ALPHA_UPPER_NUM, /* A-Z 0-9: passport numbers, category codes */
@@ -145,7 +141,7 @@ static enum credential_status read_clearance_field(struct decode_ctx *d, int64_t
 		enum cbor_status cst = cbor_read_int(&d->r, &days);
 		if (cst != CBOR_OK)
 			return fail_cbor(d, f, cst);
-		if (days < BIRTH_DAYS_MIN || days > BIRTH_DAYS_MAX)
+		if (days < CREDENTIAL_DATE_MIN || days > CREDENTIAL_DATE_MAX)
 			return fail(d, CREDENTIAL_ERR_VALUE, f, CBOR_OK);
 		c->birth_days = (int32_t)days;
 		return CREDENTIAL_OK;
@@ -218,7 +214,7 @@ static enum credential_status read_clearance(struct decode_ctx *d, struct cleara
 enum credential_status credential_decode(const uint8_t *payload, size_t len, struct credential *out,
                                          struct credential_error *err)
 {
-	struct credential_error local;
+	struct credential_error local = {0};
 	struct decode_ctx d = {.err = err != NULL ? err : &local};
 	d.err->status = CREDENTIAL_OK;
 	d.err->cbor = CBOR_OK;
@@ -323,7 +319,7 @@ enum qd_err credential_validate(const struct credential *cred, struct qd_errmsg 
 		qd_errmsg_set(why, "sex: must be M, F or X");
 		return QD_ERR_FORMAT;
 	}
-	if (c->birth_days < BIRTH_DAYS_MIN || c->birth_days > BIRTH_DAYS_MAX) {
+	if (c->birth_days < CREDENTIAL_DATE_MIN || c->birth_days > CREDENTIAL_DATE_MAX) {
 		qd_errmsg_set(why, "birth_date: outside 1900-01-01..2100-12-31");
 		return QD_ERR_FORMAT;
 	}
@@ -428,16 +424,17 @@ enum qd_err credential_date_parse(const char *text, int32_t *days)
 {
 	int y;
 	unsigned m, d;
-	char tail;
-	/* Exactly YYYY-MM-DD: sscanf alone would take signs and blanks ("2024- 1-01"). */
+	/* Exactly YYYY-MM-DD: no signs, blanks or other digits count. */
 	static const char shape[] = "dddd-dd-dd";
 	if (strlen(text) != 10)
 		return QD_ERR_FORMAT;
 	for (size_t i = 0; i < 10; i++)
 		if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
 			return QD_ERR_FORMAT;
-	if (sscanf(text, "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3)
-		return QD_ERR_FORMAT;
+	/* The shape is checked digit by digit, so plain arithmetic cannot overflow. */
+	y = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0');
+	m = (unsigned)((text[5] - '0') * 10 + (text[6] - '0'));
+	d = (unsigned)((text[8] - '0') * 10 + (text[9] - '0'));
 	if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31)
 		return QD_ERR_FORMAT;
 	int32_t z = days_from_civil(y, m, d);
@@ -450,16 +447,21 @@ enum qd_err credential_date_parse(const char *text, int32_t *days)
 	return QD_OK;
 }
 
+void credential_date_civil(int32_t days, int *year, unsigned *month, unsigned *day)
+{
+	/* Callers pass bounded dates; clamp anyway so no input overflows. */
+	if (days < CREDENTIAL_DATE_MIN)
+		days = CREDENTIAL_DATE_MIN;
+	if (days > CREDENTIAL_DATE_MAX)
+		days = CREDENTIAL_DATE_MAX;
+	civil_from_days(days, year, month, day);
+}
+
 void credential_date_format(int32_t days, char out[11])
 {
 	int y;
 	unsigned m, d;
-	/* Callers pass bounded birth dates; clamp anyway so no input overflows. */
-	if (days < BIRTH_DAYS_MIN)
-		days = BIRTH_DAYS_MIN;
-	if (days > BIRTH_DAYS_MAX)
-		days = BIRTH_DAYS_MAX;
-	civil_from_days(days, &y, &m, &d);
+	credential_date_civil(days, &y, &m, &d);
 	/* Birth dates are bounded to 1900..2100, so four digits always suffice. */
 	unsigned uy = y < 0 ? 0u : (unsigned)y % 10000u;
 	snprintf(out, 11, "%04u-%02u-%02u", uy, m % 100u, d % 100u);

@@ -12,6 +12,7 @@
 #include "domain.h"
 #include "qrdesk/import.h"
 #include "qrdesk/store.h"
+#include "policy_source.h"
 #include "qrpng.h"
 #include "toolutil.h"
 
@@ -24,7 +25,7 @@ struct demo_card {
 	char sex;
 	const char *destination;
 	const char *category;
-	const char *birth;
+	const char *birth;     /* NULL: twenty years before today (see below) */
 	int64_t issued_offset; /* from now */
 	int64_t expires_offset;
 	int64_t alg;
@@ -39,8 +40,9 @@ static const struct demo_card cards[] = {
          SIGNATURE_ALG_EDDSA},
         {"expired", "2611000104", "NASIMA BEGUM", 'F', "OM", "GW", "1985-05-21", -300 * DAY,
          -120 * DAY, SIGNATURE_ALG_EDDSA},
-        {"domestic-kw", "2611000105", "RAHIMA KHATUN", 'F', "KW", "DW", "2004-02-10", -DAY,
-         180 * DAY, SIGNATURE_ALG_EDDSA},
+        /* Twenty on any day the demo runs: under the example policy's Kuwait age floor. */
+        {"domestic-kw", "2611000105", "RAHIMA KHATUN", 'F', "KW", "DW", NULL, -DAY, 180 * DAY,
+         SIGNATURE_ALG_EDDSA},
 };
 
 static enum qd_err make_dir(const char *path, struct qd_errmsg *why)
@@ -52,6 +54,19 @@ static enum qd_err make_dir(const char *path, struct qd_errmsg *why)
 	return QD_OK;
 }
 
+/* The same month and day twenty years before now (28 February for a 29th). */
+static int32_t twenty_years_before(int64_t now)
+{
+	int y;
+	unsigned m, d;
+	credential_date_civil((int32_t)(now / DAY), &y, &m, &d);
+	char text[32];
+	snprintf(text, sizeof(text), "%04d-%02u-%02u", y - 20, m, m == 2 && d == 29 ? 28u : d);
+	int32_t days = 0;
+	(void)credential_date_parse(text, &days); /* a valid date by construction */
+	return days;
+}
+
 static enum qd_err write_card(const struct domain *d, const char *dir, const struct demo_card *c,
                               int64_t now, struct qd_errmsg *why)
 {
@@ -61,7 +76,10 @@ static enum qd_err write_card(const struct domain *d, const char *dir, const str
 	snprintf(cl->clearance_no, sizeof(cl->clearance_no), "%s", c->clearance_no);
 	snprintf(cl->passport_no, sizeof(cl->passport_no), "A0%s", c->clearance_no + 3);
 	snprintf(cl->name, sizeof(cl->name), "%s", c->holder);
-	credential_date_parse(c->birth, &cl->birth_days);
+	if (c->birth != NULL)
+		credential_date_parse(c->birth, &cl->birth_days);
+	else
+		cl->birth_days = twenty_years_before(now);
 	cl->sex = c->sex;
 	snprintf(cl->destination, sizeof(cl->destination), "%s", c->destination);
 	snprintf(cl->category, sizeof(cl->category), "%s", c->category);
@@ -126,6 +144,16 @@ enum qd_err demo_prepare(const char *dir, bool *made, struct qd_errmsg *why)
 		credential_clearance_hash("2611000103", hash);
 		rc = domain_revocations_add(d, hash, 1, &added, why);
 	}
+	/* The repository's example policy: domestic-kw turns amber with Kuwait's age rule. */
+	struct policy *policy = rc == QD_OK ? malloc(sizeof(*policy)) : NULL;
+	if (rc == QD_OK && policy == NULL)
+		rc = QD_ERR_NOMEM;
+	if (rc == QD_OK)
+		rc = policy_source_parse(policy_source_example, policy_source_example_len, policy,
+		                         why);
+	if (rc == QD_OK)
+		rc = domain_policy_set(d, policy, NULL, why);
+	free(policy);
 	snprintf(sub, sizeof(sub), "%s/repo", dir);
 	long days[DOMAIN_DOC_TYPES];
 	domain_publish_days_defaults(days);

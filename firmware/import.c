@@ -15,6 +15,7 @@
 
 #include "qrdesk/cose.h"
 #include "qrdesk/digest.h"
+#include "qrdesk/policy.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
 
@@ -70,6 +71,27 @@ static const struct trust_key *find_signer(const struct cose_sign1 *msg,
 			return k;
 	}
 	return NULL;
+}
+
+/*
+ * A policy body must decode as destination rules before it is stored: a
+ * malformed one is refused here, so the desk keeps the policy it has.
+ */
+static enum qd_err check_policy_body(const struct trustdoc *doc, size_t *rules,
+                                     struct qd_errmsg *why)
+{
+	struct policy *policy = malloc(sizeof(*policy));
+	if (policy == NULL)
+		return QD_ERR_NOMEM;
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc =
+	        policy_decode(doc->body.policy.body, doc->body.policy.body_len, policy, &inner);
+	*rules = policy->n_rules;
+	free(policy);
+	if (rc != QD_OK)
+		qd_errmsg_set(why, "policy version %llu: %s",
+		              (unsigned long long)doc->header.version, inner.text);
+	return rc;
 }
 
 static enum qd_err apply(struct store *store, const struct trustdoc *doc,
@@ -149,6 +171,8 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 		goto out;
 	}
 	rc = trustdoc_decode(msg.payload, msg.payload_len, doc, why);
+	if (rc == QD_OK && doc->header.type == TRUST_DOC_POLICY)
+		rc = check_policy_body(doc, &result->entries, why);
 	if (rc != QD_OK)
 		goto out_doc;
 	const char *type_name = trust_doc_type_name(doc->header.type);

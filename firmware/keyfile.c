@@ -39,8 +39,9 @@ enum qd_err keyfile_parse_public(const char *text, size_t len, struct trust_key 
 	json_t *value;
 	json_object_foreach(root, name, value)
 	{
-		if (strcmp(name, "format") && strcmp(name, "role") && strcmp(name, "alg") &&
-		    strcmp(name, "kid") && strcmp(name, "public_key")) {
+		if (strcmp(name, "format") != 0 && strcmp(name, "role") != 0 &&
+		    strcmp(name, "alg") != 0 && strcmp(name, "kid") != 0 &&
+		    strcmp(name, "public_key") != 0) {
 			qd_errmsg_set(why, "unknown field \"%s\"", name);
 			goto out;
 		}

@@ -85,8 +85,12 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
 		free(fresh);
 		return rc;
 	}
+	if (fresh->view.policy_unreadable)
+		log_warn("the installed policy cannot be read (%s): verdicts are review "
+		         "POLICY_STALE until a readable one is imported",
+		         fresh->policy_error.text);
 	free(p->trust);
-	p->trust = fresh; /* its view points at its own keys */
+	p->trust = fresh; /* its view points at its own keys and policy */
 	return QD_OK;
 }
 

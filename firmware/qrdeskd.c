@@ -2,8 +2,10 @@
  * qrdeskd - the desk daemon.
  *
  * Start-up in dependency order: config -> store -> indicators -> player ->
- * pipeline -> control socket -> sources -> systemd READY; shut-down in
- * reverse.  One loop owns everything; signals arrive through it:
+ * pipeline -> control socket -> signals -> kiosk (HTTP) -> sources ->
+ * systemd READY; shut-down in reverse.  One loop owns everything (the
+ * kiosk's HTTP threads only read what the loop publishes); signals arrive
+ * through it:
  *   SIGTERM/SIGINT  finish the verdict in flight (callbacks never overlap),
  *                   indicators off, close the store (audit rows are
  *                   committed per verdict), exit 0;
@@ -26,8 +28,10 @@
 #include "qrdesk/control.h"
 #include "qrdesk/demo.h"
 #include "qrdesk/indicator.h"
+#include "qrdesk/kiosk.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
+#include "qrdesk/metrics.h"
 #include "qrdesk/pipeline.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/source.h"
@@ -88,6 +92,9 @@ struct daemon {
 	struct source *sources[SOURCES_MAX];
 	size_t n_sources;
 	struct loop_timer *watchdog;
+	struct kiosk *kiosk;              /* NULL: off, or the port could not be bound */
+	struct loop_timer *kiosk_refresh; /* republishes status and metrics */
+	struct metrics_latency latency;
 	int64_t started_us;
 	int exit_code;
 };
@@ -145,6 +152,16 @@ static json_t *status_json(struct daemon *d)
 	        (json_int_t)c->by_kind[VERDICT_REVIEW], "by_reason", by_reason, "audit_failures",
 	        (json_int_t)c->audit_failures, "last_latency_us", (json_int_t)c->last_latency_us,
 	        "max_latency_us", (json_int_t)c->max_latency_us);
+	if (obj != NULL) {
+		/* No sync yet (a later issue): null says "not set up" to the kiosk. */
+		json_object_set_new(obj, "sync", json_null());
+		json_object_set_new(obj, "kiosk",
+		                    json_pack("{s:b, s:s, s:I, s:I, s:b}", "enabled",
+		                              d->kiosk != NULL, "address", d->cfg.kiosk_address,
+		                              "port", (json_int_t)d->cfg.kiosk_port, "idle_ms",
+		                              (json_int_t)d->cfg.kiosk_idle_ms, "technician",
+		                              d->cfg.kiosk_technician_token[0] != '\0'));
+	}
 	const struct pipeline_event *last = pipeline_last(d->pipeline);
 	if (obj != NULL && last != NULL) {
 		json_t *lv = verdict_to_json(&last->verdict);
@@ -250,6 +267,13 @@ static void warn_restart_keys(const struct config *run, const struct config *fre
 	        {"[replay] fifo", offsetof(struct config, replay_fifo), sizeof(run->replay_fifo)},
 	        {"[replay] images", offsetof(struct config, replay_images),
 	         sizeof(run->replay_images)},
+	        {"[kiosk] enabled", offsetof(struct config, kiosk_enabled),
+	         sizeof(run->kiosk_enabled)},
+	        {"[kiosk] address", offsetof(struct config, kiosk_address),
+	         sizeof(run->kiosk_address)},
+	        {"[kiosk] port", offsetof(struct config, kiosk_port), sizeof(run->kiosk_port)},
+	        {"[kiosk] technician_token", offsetof(struct config, kiosk_technician_token),
+	         sizeof(run->kiosk_technician_token)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (memcmp((const char *)run + keys[i].offset, (const char *)fresh + keys[i].offset,
@@ -286,6 +310,9 @@ static void reload(struct daemon *d)
 		d->cfg.already_used_check = fresh.already_used_check;
 		d->cfg.log_level = fresh.log_level;
 		d->cfg.timing = fresh.timing;
+		d->cfg.kiosk_idle_ms = fresh.kiosk_idle_ms;
+		if (d->kiosk != NULL)
+			kiosk_set_idle_ms(d->kiosk, d->cfg.kiosk_idle_ms);
 		log_init("qrdeskd", LOG_STYLE_JOURNAL, d->cfg.log_level);
 		indicator_player_set_timing(d->player, &d->cfg.timing);
 		struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
@@ -328,6 +355,123 @@ static void on_verdict_status(void *arg, const struct pipeline_event *ev)
 	           (unsigned long long)c->by_kind[VERDICT_VALID],
 	           (unsigned long long)c->by_kind[VERDICT_INVALID],
 	           (unsigned long long)c->by_kind[VERDICT_REVIEW]);
+}
+
+/* --- kiosk ------------------------------------------------------------------------------ */
+
+/* Publish the status and the metrics for the kiosk's HTTP threads (loop thread). */
+static void kiosk_refresh(struct daemon *d)
+{
+	json_t *status = status_json(d);
+	char *status_text = status ? json_dumps(status, JSON_COMPACT) : NULL;
+	json_decref(status);
+
+	struct metrics_source srcs[SOURCES_MAX];
+	for (size_t i = 0; i < d->n_sources; i++) {
+		const struct source *s = d->sources[i];
+		srcs[i] = (struct metrics_source){.name = s->name,
+		                                  .kind = s->ops->kind,
+		                                  .running = s->status.state == SOURCE_RUNNING,
+		                                  .codes = s->status.codes,
+		                                  .dropped = s->status.dropped};
+	}
+	const struct metrics_snapshot snap = {
+	        .desk = d->cfg.desk_id,
+	        .version = QRDESKD_VERSION,
+	        .now = loop_wall_us() / 1000000,
+	        .uptime_seconds = (loop_now_us() - d->started_us) / 1000000,
+	        .counters = pipeline_counters(d->pipeline),
+	        .latency = &d->latency,
+	        .trust = pipeline_trust(d->pipeline),
+	        .indicators_healthy = d->indicators_open && d->indicators.healthy,
+	        .sources = srcs,
+	        .n_sources = d->n_sources,
+	};
+	char *metrics_text = NULL;
+	size_t metrics_len = 0;
+	enum qd_err rc = metrics_render(&snap, &metrics_text, &metrics_len);
+	if (status_text == NULL || rc != QD_OK)
+		log_warn("kiosk: cannot build the status (no memory); the page keeps the last one");
+	else if (kiosk_publish_status(d->kiosk, status_text, metrics_text) != QD_OK)
+		log_warn("kiosk: cannot publish the status (no memory)");
+	free(status_text);
+	free(metrics_text);
+}
+
+static void on_kiosk_timer(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)loop;
+	(void)timer;
+	kiosk_refresh(arg);
+}
+
+/* Each verdict: to the page at once; status and metrics right after this scan. */
+static void on_verdict_kiosk(void *arg, const struct pipeline_event *ev)
+{
+	struct daemon *d = arg;
+	metrics_latency_observe(&d->latency, ev->latency_us);
+	if (kiosk_publish_verdict(d->kiosk, ev, d->cfg.desk_id) != QD_OK)
+		log_warn("kiosk: verdict %llu not shown on the page (no memory)",
+		         (unsigned long long)ev->seq);
+	/* 1 ms: the timer fires once this scan (and its audit row) is done. */
+	loop_timer_arm(d->kiosk_refresh, 1, KIOSK_KEEPALIVE_MS);
+}
+
+static void reload_work(struct loop *loop, void *arg)
+{
+	(void)loop;
+	reload(arg);
+}
+
+/* A connection thread's request: the reload itself runs on the loop thread. */
+static void on_kiosk_reload(void *arg)
+{
+	struct daemon *d = arg;
+	if (loop_post(d->loop, reload_work, d) != QD_OK)
+		log_err("kiosk: cannot queue the technician's reload (no memory)");
+}
+
+/*
+ * Start the kiosk server.  A failure is logged and the daemon runs on
+ * without it: the indicators never depend on the web page.  Only a failure
+ * to set up the loop's own timer is fatal.
+ */
+static int open_kiosk(struct daemon *d)
+{
+	if (!d->cfg.kiosk_enabled) {
+		log_info("kiosk: disabled in the configuration");
+		return 0;
+	}
+	struct kiosk_config kc = {.port = (uint16_t)d->cfg.kiosk_port,
+	                          .idle_ms = d->cfg.kiosk_idle_ms,
+	                          .on_reload = on_kiosk_reload,
+	                          .cb_arg = d};
+	snprintf(kc.address, sizeof(kc.address), "%s", d->cfg.kiosk_address);
+	snprintf(kc.technician_token, sizeof(kc.technician_token), "%s",
+	         d->cfg.kiosk_technician_token);
+	struct qd_errmsg why = {{0}};
+	if (kiosk_start(&kc, &d->kiosk, &why) != QD_OK) {
+		log_err("kiosk: %s; running without the kiosk page", why.text);
+		d->kiosk = NULL;
+		return 0;
+	}
+	if (loop_timer_create(d->loop, on_kiosk_timer, d, &d->kiosk_refresh) != QD_OK ||
+	    pipeline_add_observer(d->pipeline, on_verdict_kiosk, d) != QD_OK) {
+		log_err("kiosk: cannot attach to the loop and the pipeline");
+		return -1;
+	}
+	kiosk_refresh(d);
+	loop_timer_arm(d->kiosk_refresh, KIOSK_KEEPALIVE_MS, KIOSK_KEEPALIVE_MS);
+	bool v6 = strchr(d->cfg.kiosk_address, ':') != NULL;
+	log_info("kiosk: page on http://%s%s%s:%u/%s", v6 ? "[" : "", d->cfg.kiosk_address,
+	         v6 ? "]" : "", (unsigned)kiosk_port(d->kiosk),
+	         d->cfg.kiosk_technician_token[0] ? " (technician requests on)" : "");
+	if (strcmp(d->cfg.kiosk_address, "127.0.0.1") != 0 &&
+	    strcmp(d->cfg.kiosk_address, "::1") != 0)
+		log_warn("kiosk: listening on %s, not loopback: other machines can see the page "
+		         "and its verdicts",
+		         d->cfg.kiosk_address);
+	return 0;
 }
 
 /* --- start-up and shut-down ---------------------------------------------------------- */
@@ -404,6 +548,8 @@ static void shutdown_all(struct daemon *d)
 		d->sources[i]->ops->stop(d->sources[i]);
 		d->sources[i]->ops->destroy(d->sources[i]);
 	}
+	kiosk_stop(d->kiosk); /* its threads read only its own copies: safe at any point */
+	loop_timer_destroy(d->kiosk_refresh);
 	control_close(d->control);
 	pipeline_destroy(d->pipeline);
 	indicator_player_destroy(d->player); /* stops the pattern: all off */
@@ -472,6 +618,8 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (open_kiosk(d) != 0)
+		return 1;
 	if (open_sources(d) != 0)
 		return 1;
 	uint64_t watchdog_us = 0;

@@ -128,6 +128,20 @@ const char *reason_text_bn(enum verdict_reason reason)
 	return reason_info_get(reason)->bn;
 }
 
+const char *verdict_message_en(const struct verdict *v)
+{
+	if (v->reason == REASON_POLICY_FAILED && v->policy.message_en[0] != '\0')
+		return v->policy.message_en;
+	return reason_text_en(v->reason);
+}
+
+const char *verdict_message_bn(const struct verdict *v)
+{
+	if (v->reason == REASON_POLICY_FAILED && v->policy.message_bn[0] != '\0')
+		return v->policy.message_bn;
+	return reason_text_bn(v->reason);
+}
+
 bool reason_from_code(const char *code, enum verdict_reason *reason)
 {
 	for (int i = 0; i < REASON_COUNT; i++) {

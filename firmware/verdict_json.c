@@ -22,6 +22,39 @@ json_t *claims_to_json(const struct credential *cred)
 	return obj;
 }
 
+/* The rules evaluated for this card: results by rule, and the failed ones by id. */
+json_t *policy_result_to_json(const struct policy_result *r)
+{
+	char departure[11];
+	credential_date_format(r->departure_day, departure);
+	json_t *evaluated = json_array(), *failed = json_array(), *later = json_array();
+	for (size_t i = 0; i < r->n_results; i++) {
+		const struct policy_rule_result *res = &r->results[i];
+		json_t *item = json_pack("{s:s, s:s}", "id", res->id, "result",
+		                         policy_outcome_name(res->outcome));
+		if (item != NULL && res->detail[0] != '\0')
+			json_object_set_new(item, "detail", json_string(res->detail));
+		if (res->outcome == POLICY_NOT_IN_EFFECT) {
+			json_array_append_new(later, item);
+			continue;
+		}
+		json_array_append_new(evaluated, item);
+		if (res->outcome == POLICY_FAILED)
+			json_array_append_new(failed, json_string(res->id));
+	}
+	/* The first failed rule is named even when more rules applied than are listed. */
+	if (r->n_failed > 0 && json_array_size(failed) == 0)
+		json_array_append_new(failed, json_string(r->failed_id));
+	json_t *obj =
+	        json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o}", "version", (json_int_t)r->version,
+	                  "departure_date", departure, "rules_applicable",
+	                  (json_int_t)r->n_applicable, "rules_failed", (json_int_t)r->n_failed,
+	                  "evaluated", evaluated, "failed", failed, "not_in_effect", later);
+	if (obj != NULL && r->n_failed > 0)
+		json_object_set_new(obj, "failed_detail", json_string(r->failed_detail));
+	return obj;
+}
+
 json_t *verdict_to_json(const struct verdict *v)
 {
 	char kid[2 * TRUST_KID_MAX + 1] = "", hash[2 * TRUST_HASH_LEN + 1] = "";
@@ -30,8 +63,8 @@ json_t *verdict_to_json(const struct verdict *v)
 		hex_encode(v->clearance_hash, TRUST_HASH_LEN, hash, sizeof(hash));
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "verdict",
 	                        verdict_kind_name(v->kind), "reason", reason_code(v->reason),
-	                        "message_en", reason_text_en(v->reason), "message_bn",
-	                        reason_text_bn(v->reason), "signature_ok", v->signature_ok, "clock",
+	                        "message_en", verdict_message_en(v), "message_bn",
+	                        verdict_message_bn(v), "signature_ok", v->signature_ok, "clock",
 	                        (json_int_t)v->clock, "trusted_time", (json_int_t)v->trusted_time);
 	if (obj == NULL)
 		return NULL;
@@ -45,5 +78,7 @@ json_t *verdict_to_json(const struct verdict *v)
 		json_object_set_new(obj, "clearance_hash", json_string(hash));
 	if (v->has_claims)
 		json_object_set_new(obj, "claims", claims_to_json(&v->cred));
+	if (v->policy.evaluated)
+		json_object_set_new(obj, "policy", policy_result_to_json(&v->policy));
 	return obj;
 }

@@ -12,6 +12,10 @@ packages=(
 	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
 	# tests
 	libcmocka-dev zbar-tools jq sqlite3 python3
+	# the kiosk's browser test: Chromium, the page's Bengali font, a Prometheus text parser
+	chromium fonts-noto-core python3-prometheus-client
+	# quality gates: leak check, static analysis, libFuzzer
+	valgrind cppcheck clang-tidy clang libclang-rt-14-dev
 )
 
 missing=()

@@ -20,3 +20,4 @@ echo "== ASan+UBSan build and the same tests"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DQRDESK_SANITIZE=ON -DQRDESK_WERROR=ON >/dev/null
 cmake --build build/asan -j"$jobs"
 ctest --test-dir build/asan --output-on-failure -j"$jobs"
+

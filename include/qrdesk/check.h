@@ -8,8 +8,12 @@
  * Order of judgement (first failure wins, invalid before review):
  *   size, prefix, base45, COSE structure, alg, kid -> key lookup -> signature
  *   -> key role -> claims -> key revoked -> key window at iat -> card revoked
- *   -> expired -> not yet valid -> trust data stale -> clock suspect -> valid.
- * Expiry is judged by trusted time = max(clock, time floor).
+ *   -> expired -> not yet valid -> revocation list unreadable -> trust data
+ *   stale -> clock suspect -> policy stale -> destination rule failed -> valid.
+ * Expiry is judged by trusted time = max(clock, time floor); destination
+ * rules (policy.h) on the calendar day of the trusted time, the departure
+ * date.  Once the red checks pass, every rule in the card's scope is
+ * evaluated and listed in verdict.policy, whichever amber reason wins.
  */
 #ifndef QRDESK_CHECK_H
 #define QRDESK_CHECK_H

@@ -42,6 +42,12 @@ struct config {
 	bool replay_stdin;
 	char replay_fifo[CONFIG_PATH_MAX];
 	char replay_images[CONFIG_PATH_MAX];
+	/* [kiosk] */
+	bool kiosk_enabled;
+	char kiosk_address[64];               /* IPv4 or IPv6 literal */
+	uint32_t kiosk_port;                  /* 1..65535 */
+	uint32_t kiosk_idle_ms;               /* how long the page shows a verdict */
+	char kiosk_technician_token[128 + 1]; /* "": technician requests off */
 };
 
 #define CONFIG_ERRORS_MAX 32

@@ -118,9 +118,15 @@ void credential_example(struct credential *cred, const char *clearance_no, int64
 
 void credential_clearance_hash(const char *clearance_no, uint8_t hash[TRUST_HASH_LEN]);
 
+/* The range of dates a card carries: 1900-01-01 .. 2100-12-31, as days since 1970-01-01. */
+#define CREDENTIAL_DATE_MIN (-25567)
+#define CREDENTIAL_DATE_MAX 47846
+
 /* Days since the epoch <-> "YYYY-MM-DD" (proleptic Gregorian). */
 enum qd_err credential_date_parse(const char *text, int32_t *days);
 void credential_date_format(int32_t days, char out[11]);
+/* Days since the epoch -> year, month (1..12), day (1..31); days clamped to the range above. */
+void credential_date_civil(int32_t days, int *year, unsigned *month, unsigned *day);
 
 /* Human name of a category code ("DW" -> "Domestic worker"), or NULL. */
 const char *credential_category_name_en(const char *code);

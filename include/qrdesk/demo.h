@@ -5,9 +5,12 @@
  * PNG) for an officer to try.  Nothing here is used outside demo mode.
  *
  *   DIR/domain/   the demo back office (private keys: demo only)
- *   DIR/repo/     published keyset, revocations, policy, timestamp
+ *   DIR/repo/     published keyset, revocations, policy (the repository's
+ *                 example, tools/issuer/example-policy.json), timestamp
  *   DIR/desk.db   the desk's store, provisioned and imported
- *   DIR/cards/    valid, valid-es256, revoked, expired, domestic-kw (.txt, .png)
+ *   DIR/cards/    valid, valid-es256, revoked, expired, domestic-kw (.txt, .png);
+ *                 domestic-kw is a 20-year-old domestic worker to Kuwait, so
+ *                 the example's Kuwait age rule makes it review (POLICY_FAILED)
  *   DIR/inbox/    drop card images here (the replay image source watches it)
  */
 #ifndef QRDESK_DEMO_H

@@ -6,8 +6,9 @@
  *   parse COSE_Sign1 -> find the signer among the pinned roots and the key
  *   set by kid -> verify -> the signer's role must be the one the document
  *   type requires, its key active and the signed time inside its window ->
- *   decode the payload -> not expired at trusted time -> apply in one
- *   transaction (the store refuses rollback; the same version is a no-op).
+ *   decode the payload (a policy's rules too, policy.h) -> not expired at
+ *   trusted time -> apply in one transaction (the store refuses rollback;
+ *   the same version is a no-op).
  * Nothing is written unless every step passes.
  */
 #ifndef QRDESK_IMPORT_H
@@ -31,7 +32,7 @@ struct import_result {
 	bool unchanged;            /* the same version was already installed */
 	int64_t signed_at;
 	int64_t expires_at;
-	size_t entries; /* keys or revocations in it */
+	size_t entries; /* keys, revocations, destination rules or timestamp entries in it */
 	uint8_t signer_kid[TRUST_KID_MAX];
 	size_t signer_kid_len;
 };

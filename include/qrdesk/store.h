@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "qrdesk/error.h"
+#include "qrdesk/policy.h"
 #include "qrdesk/trust.h"
 
 struct store;
@@ -91,11 +92,16 @@ enum qd_err store_apply_document(struct store *store, const struct store_doc_met
                                  struct qd_errmsg *why);
 
 /*
- * A trust view backed by this store: keys and freshness copied in, the
- * revocation callback bound to this connection.  Reload after an apply.
+ * A trust view backed by this store: keys, freshness and the decoded policy
+ * copied in, the revocation callback bound to this connection.  Reload after
+ * an apply.  A stored policy that does not decode (import checks it, so only
+ * a store written by other firmware) is not an error here: the view says
+ * policy_unreadable and policy_error says why.
  */
 struct store_trust {
 	struct trust_key keys[TRUST_KEYS_MAX];
+	struct policy policy;
+	struct qd_errmsg policy_error;
 	struct trust_view view;
 };
 enum qd_err store_trust_load(struct store *store, struct store_trust *out);

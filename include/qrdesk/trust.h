@@ -67,6 +67,8 @@ struct trust_freshness {
 	int64_t expires_at;
 };
 
+struct policy; /* policy.h */
+
 struct trust_view {
 	const struct trust_key *keys;
 	size_t n_keys;
@@ -74,6 +76,13 @@ struct trust_view {
 	struct trust_freshness revocations;
 	struct trust_freshness policy;
 	struct trust_freshness timestamp;
+	/*
+	 * The installed policy's destination rules; NULL when none is installed
+	 * (no rules: every card passes them).  policy_unreadable: one is
+	 * installed but cannot be decoded, which turns verdicts amber.
+	 */
+	const struct policy *policy_rules;
+	bool policy_unreadable;
 	int64_t time_floor; /* newest signed time seen; the clock is never trusted below it */
 	/*
 	 * Is hash on the revocation list?  QD_OK with *revoked set, or an error

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "qrdesk/credential.h"
+#include "qrdesk/policy.h"
 #include "qrdesk/trust.h"
 
 enum verdict_kind {
@@ -53,8 +54,8 @@ enum verdict_reason {
 	REASON_TRUST_STALE,       /* key set or revocation list past expiry, or missing */
 	REASON_CLOCK_SUSPECT,     /* the clock is behind the newest signed time */
 	REASON_TRUST_UNAVAILABLE, /* the revocation list could not be read */
-	REASON_POLICY_FAILED,     /* a destination rule fails (policy issue) */
-	REASON_POLICY_STALE,      /* the policy is past expiry (policy issue) */
+	REASON_POLICY_FAILED,     /* a destination rule fails (verdict.policy says which) */
+	REASON_POLICY_STALE,      /* the policy is past expiry, or cannot be read */
 	REASON_ALREADY_USED,      /* this card already passed a desk (daemon issue) */
 	REASON_COUNT
 };
@@ -73,6 +74,8 @@ struct verdict {
 	int64_t clock;        /* the device clock given to the check */
 	int64_t trusted_time; /* max(clock, time floor): what expiry is judged by */
 	char detail[128];     /* a technical detail for logs ("cbor: duplicate-key") */
+	/* Destination rules: evaluated once the card passed the red checks. */
+	struct policy_result policy;
 };
 
 enum verdict_kind reason_kind(enum verdict_reason reason);
@@ -83,6 +86,12 @@ const char *reason_code(enum verdict_reason reason);
 /* One-line messages for the officer, in English and Bengali (UTF-8). */
 const char *reason_text_en(enum verdict_reason reason);
 const char *reason_text_bn(enum verdict_reason reason);
+/*
+ * What the officer reads for this verdict: the failed rule's own message
+ * (from the policy) for POLICY_FAILED, else the reason's.
+ */
+const char *verdict_message_en(const struct verdict *v);
+const char *verdict_message_bn(const struct verdict *v);
 /* Reverse of reason_code; false if unknown. */
 bool reason_from_code(const char *code, enum verdict_reason *reason);
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # End to end through the real tools, as a back office and a desk use them:
 # init -> sign -> publish -> provision -> import -> check, for every reason
-# the foundation can produce, plus rollback, wrong-domain and tampered files.
+# the foundation can produce, plus rollback, wrong-domain and tampered files,
+# and destination policy (the example source, bad sources, a malformed signed
+# policy refused with the old one kept, an expired one).
 # Usage: e2e.sh QRDESK-ISSUER QRDESKCTL
 set -uo pipefail
 
 issuer=$(realpath "$1")
 ctl=$(realpath "$2")
+example_policy=$(realpath "$(dirname "$0")/../../tools/issuer/example-policy.json")
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-e2e-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -177,6 +180,86 @@ must_exit 66 "missing file" "$ctl" import --store desk.db --now "$(at 0)" nonexi
 must_exit 65 "expired document refused" "$ctl" import --store desk.db --now "$(at $((400 * DAY)))" repo2/keyset.cose
 after=$("$ctl" show --store desk.db --json --now "$(at 0)")
 [[ $before == "$after" ]] && pass || fail "a refused import changed the store"
+
+# --- destination policy: the repository's example ----------------------------------
+# Kuwait: domestic workers 21 to 60 from 2025-12-23; single clearance with smart card for
+# male workers to OM QA BH SG BN AE SA; pre-departure orientation completed.
+must_exit 0 "policy from the example source" "$issuer" policy dom "$example_policy"
+grep -q "3 rules" cmd.out && grep -q "EXAMPLE" cmd.out && pass || fail "policy summary: $(cat cmd.out)"
+cp dom/policy.cbor policy.keep
+
+# Sources that are wrong are refused, naming the file and the place; the domain keeps its policy.
+printf '{"format": "qrdesk-policy-1",\n "rules": [,]}\n' >bad-syntax.json
+must_exit 65 "policy source that is not JSON" "$issuer" policy dom bad-syntax.json
+grep -q "bad-syntax.json: line 2" cmd.out && pass || fail "syntax error without its line: $(cat cmd.out)"
+jq '.rules[0].when.destinations = ["kw"]' "$example_policy" >bad-country.json
+must_exit 65 "policy with a lower-case country code" "$issuer" policy dom bad-country.json
+grep -q 'bad-country.json: rules\[0\] (kw-dw-age): when destinations: "kw"' cmd.out && pass ||
+	fail "bad country not named: $(cat cmd.out)"
+jq '.rules[0].require.age_min = 61' "$example_policy" >bad-ages.json
+must_exit 65 "policy with age_min above age_max" "$issuer" policy dom bad-ages.json
+jq '.rules[1].colour = "red"' "$example_policy" >bad-field.json
+must_exit 65 "policy with an unknown field" "$issuer" policy dom bad-field.json
+grep -q 'rules\[1\]: unknown field "colour"' cmd.out && pass || fail "unknown field not named: $(cat cmd.out)"
+must_exit 66 "missing policy source" "$issuer" policy dom nowhere.json
+cmp -s dom/policy.cbor policy.keep && pass || fail "a refused policy source changed the domain's policy"
+
+must_exit 0 "publish v3 with the policy" "$issuer" --now "$(at -200)" publish dom repo3
+must_exit 0 "import v3" "$ctl" import --store desk.db --now "$(at 0)" repo3/keyset.cose repo3/revocations.cose repo3/policy.cose repo3/timestamp.cose
+grep -q "policy version 3 installed (was 2), 3 entries" cmd.out && pass || fail "policy import: $(cat cmd.out)"
+"$ctl" show --store desk.db --now "$(at 0)" >cmd.out
+grep -q "3 destination rules; note: EXAMPLE" cmd.out && pass || fail "show lacks the policy: $(cat cmd.out)"
+
+# NOW is 2026-11-18 (in Dhaka too): born 2006-02-10 is 20, born 2005-11-18 turns 21 today.
+claims young.json 2611000011 '.birth_date = "2006-02-10"'
+claims twentyone.json 2611000012 '.birth_date = "2005-11-18"'
+claims female-sa.json 2611000013 '.destination = "SA" | .category = "GW"'
+claims no-pdo.json 2611000014 '.destination = "NP" | .category = "GW" | .pdo_completed = false'
+claims japan.json 2611000015 '.destination = "JP" | .category = "SK"'
+code_young=$(sign dom young.json)
+expect review POLICY_FAILED 2 --now "$(at 0)" "$code_young"
+expect valid OK 0 --now "$(at 0)" "$(sign dom twentyone.json)"
+expect review POLICY_FAILED 2 --now "$(at 0)" "$(sign dom female-sa.json)"
+expect review POLICY_FAILED 2 --now "$(at 0)" "$(sign dom no-pdo.json)"
+expect valid OK 0 --now "$(at 0)" "$(sign dom japan.json)"
+expect valid OK 0 --now "$(at 0)" "$code_ok"
+
+# check --json lists the rules evaluated and the failed ones, with the rule's own messages.
+json=$("$ctl" check --store desk.db --json --now "$(at 0)" "$code_young")
+[[ $(jq -c '[.policy.evaluated[] | [.id, .result]]' <<<"$json") == '[["kw-dw-age","failed"],["pdo-completed","passed"]]' ]] &&
+	pass || fail "rules evaluated: $(jq -c .policy <<<"$json")"
+[[ $(jq -c .policy.failed <<<"$json") == '["kw-dw-age"]' && $(jq .policy.version <<<"$json") == 3 ]] &&
+	pass || fail "rules failed: $(jq -c .policy <<<"$json")"
+[[ $(jq -r .message_en <<<"$json") == "Kuwait: domestic workers must be aged 21 to 60"* ]] && pass || fail "English rule message: $(jq -r .message_en <<<"$json")"
+[[ $(jq -r .message_bn <<<"$json") == "কুয়েত: গৃহকর্মীর বয়স ২১ থেকে ৬০"* ]] && pass || fail "Bengali rule message: $(jq -r .message_bn <<<"$json")"
+[[ $(jq -r .detail <<<"$json") == "rule kw-dw-age: age 20 on 2026-11-18; 21 to 60 required" ]] && pass || fail "detail: $(jq -r .detail <<<"$json")"
+json=$("$ctl" check --store desk.db --json --now "$(at 0)" "$(sign dom japan.json)")
+[[ $(jq -c '[.policy.evaluated[].id]' <<<"$json") == '["pdo-completed"]' && $(jq -c .policy.failed <<<"$json") == '[]' ]] &&
+	pass || fail "a destination without rules: $(jq -c .policy <<<"$json")"
+# Plain check prints the failed rule's English and Bengali message.
+"$ctl" check --store desk.db --now "$(at 0)" "$code_young" >cmd.out
+grep -q "rule kw-dw-age: Kuwait: domestic workers must be aged 21 to 60" cmd.out && grep -q "কুয়েত: গৃহকর্মীর বয়স" cmd.out &&
+	pass || fail "plain check without the rule's messages: $(cat cmd.out)"
+
+# A malformed policy (a back office that wrote policy.cbor by hand), signed and published:
+# the desk refuses it and keeps the policy it has.
+printf '\xa1\x01\x81\xa1\x01\x61x' >dom/policy.cbor # {1: [{1: "x"}]}: a rule with no requirement or messages
+must_exit 0 "publish v4 with a malformed policy" "$issuer" --now "$(at -100)" publish dom repo4
+before=$("$ctl" show --store desk.db --json --now "$(at 0)")
+must_exit 65 "malformed policy refused at import" "$ctl" import --store desk.db --now "$(at 0)" repo4/policy.cose
+grep -q "policy version 4: rules\[0\] (x): require (key 4) missing" cmd.out && pass || fail "refusal message: $(cat cmd.out)"
+after=$("$ctl" show --store desk.db --json --now "$(at 0)")
+[[ $before == "$after" && $(jq .policy.version <<<"$after") == 3 ]] && pass || fail "a refused policy changed the store"
+expect review POLICY_FAILED 2 --now "$(at 0)" "$code_young"
+cp policy.keep dom/policy.cbor
+
+# An expired policy: review POLICY_STALE, for a card that passes every rule too.
+must_exit 0 "publish v5: policy for 2 days" "$issuer" --now "$(at -50)" publish dom repo5 \
+	--policy-days 2 --revocations-days 30 --timestamp-days 30
+must_exit 0 "import v5" "$ctl" import --store desk.db --now "$(at 0)" repo5/keyset.cose repo5/revocations.cose repo5/policy.cose repo5/timestamp.cose
+expect valid OK 0 --now "$(at DAY)" "$code_ok"
+expect review POLICY_STALE 2 --now "$(at $((3 * DAY)))" "$code_ok"
+expect review POLICY_STALE 2 --now "$(at $((3 * DAY)))" "$code_young"
 
 # --- usage errors ---------------------------------------------------------------
 must_exit 64 "check without --store" "$ctl" check "$code_ok"

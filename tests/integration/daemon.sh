@@ -82,6 +82,8 @@ beep_ms = 20
 gap_ms = 20
 [replay]
 fifo = $work/codes.fifo
+[kiosk]
+enabled = false
 CONF
 
 # --- configuration checks -------------------------------------------------------------
@@ -107,6 +109,14 @@ start_daemon() {
 # Verdict lines look like "<6>verdict 7 invalid BAD_PREFIX source=fifo ...".
 verdicts() { grep -cE '^<[0-9]>verdict [0-9]+ ' daemon.log; }
 wait_verdicts() { wait_for 20 "[[ \$(verdicts) -ge $1 ]]" || fail "waited for $1 verdicts, have $(verdicts)"; }
+# Every stop must be clean: exit 0 (a valgrind wrapper exits 99 on any error or leak).
+stop_daemon() { # stop_daemon WHAT
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid"
+	local rc=$?
+	daemon_pid=""
+	check "[[ $rc == 0 ]]" "$1: clean exit after SIGTERM (got $rc)"
+}
 start_daemon
 
 # --- the script of cards ---------------------------------------------------------------
@@ -199,16 +209,14 @@ stored=$(sqlite3 desk.db "SELECT count(*) FROM audit")
 check '[[ $logged == "$stored" ]]' "every verdict has its audit row ($logged logged, $stored stored)"
 check '[[ $(tail -n1 indicators.log | cut -d" " -f2-) == "0 0 0 0" ]]' "indicators off after exit"
 check 'grep -q "stopped" daemon.log' "clean shutdown logged"
-check '! grep -qi "sanitizer\|runtime error" daemon.log' "no sanitizer reports"
+check '! grep -qiE "sanitizer|runtime error|^==[0-9]+==" daemon.log' "no sanitizer or valgrind reports"
 
 # --- a restart finds everything where it was ----------------------------------------------
 start_daemon
 echo "$valid" >&7
 wait_for 10 "[[ \$(grep -c '^<[0-9]>verdict 1 ' daemon.log) == 2 ]]"
 check 'grep "^<[0-9]>verdict 1 " daemon.log | tail -n1 | grep -q ALREADY_USED' "after a restart the card is still known as used"
-kill -TERM "$daemon_pid"
-wait "$daemon_pid"
-daemon_pid=""
+stop_daemon "restart"
 
 # --- systemd notification: READY, STATUS, WATCHDOG, RELOADING, STOPPING ----------------------
 # A datagram socket stands in for systemd's NOTIFY_SOCKET.
@@ -230,9 +238,7 @@ wait_for 10 'grep -q "^STATUS=last: #1 " notify.log'
 wait_for 5 'grep -q "^WATCHDOG=1" notify.log'
 kill -HUP "$daemon_pid"
 wait_for 10 'grep -q "^RELOADING=1" notify.log'
-kill -TERM "$daemon_pid"
-wait "$daemon_pid"
-daemon_pid=""
+stop_daemon "notify"
 exec 7>&-
 wait_for 5 'grep -q "^STOPPING=1" notify.log'
 kill "$notify_pid" 2>/dev/null
@@ -240,5 +246,6 @@ for m in READY=1 "STATUS=last: #1 invalid CARD_REVOKED" WATCHDOG=1 RELOADING=1 S
 	check 'grep -q "^$m" notify.log' "sd_notify sent $m: $(tr '\n' '|' <notify.log)"
 done
 
+check '! grep -qiE "sanitizer|runtime error|^==[0-9]+==" daemon.log' "no sanitizer or valgrind reports in the whole run"
 echo "daemon: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -99,6 +99,11 @@ static const char *const all_keys[] = {
         "stdin",
         "fifo",
         "images",
+        "enabled",
+        "address",
+        "port",
+        "idle_ms",
+        "technician_token",
 };
 
 /* --- defaults and good files --------------------------------------------------------------- */
@@ -133,6 +138,11 @@ static void test_defaults(void **state)
 	assert_false(c.replay_stdin);
 	assert_string_equal(c.replay_fifo, "");
 	assert_string_equal(c.replay_images, "");
+	assert_true(c.kiosk_enabled);
+	assert_string_equal(c.kiosk_address, "127.0.0.1");
+	assert_int_equal(c.kiosk_port, 8080);
+	assert_int_equal(c.kiosk_idle_ms, 5000);
+	assert_string_equal(c.kiosk_technician_token, "");
 	struct config_errors errs;
 	assert_int_equal(config_validate(&c, &errs), QD_OK);
 	assert_int_equal(errs.count, 0);
@@ -173,6 +183,12 @@ static const char full_file[] = "\xEF\xBB\xBF# a full configuration\n" /* 1: BOM
                                 "[desk]\n" /* a section may come back */
                                 "[replay]\n"
                                 "images = ./inbox#1\n" /* '#' is only a comment at a line's start */
+                                "[kiosk]\n"
+                                "enabled = no\n"
+                                "address = ::1\n"
+                                "port = 65535\n"
+                                "idle_ms = 1000\n"
+                                "technician_token = abcdefghIJKLMNOP0123._~+/=-\n"
                                 "# no newline at the end:\n"
                                 "; done";
 
@@ -210,6 +226,11 @@ static void test_full_file(void **state)
 	assert_true(c.replay_stdin);
 	assert_string_equal(c.replay_fifo, "/run/qrdesk/codes fifo");
 	assert_string_equal(c.replay_images, "./inbox#1");
+	assert_false(c.kiosk_enabled);
+	assert_string_equal(c.kiosk_address, "::1");
+	assert_int_equal(c.kiosk_port, 65535);
+	assert_int_equal(c.kiosk_idle_ms, 1000);
+	assert_string_equal(c.kiosk_technician_token, "abcdefghIJKLMNOP0123._~+/=-");
 	/* A file that sets nothing changes nothing. */
 	struct config before = c;
 	assert_int_equal(parse("# nothing\n\n[desk]\n", &c, &errs), QD_OK);
@@ -383,10 +404,31 @@ static const struct bad_case bad_cases[] = {
         {"[indicators]\nsim_record = 'x'\n", 2, "without quotes"},
         /* [replay] */
         {"[replay]\nstdin = please\n", 2, "stdin = 'please'"},
+        /* [kiosk] */
+        {"[kiosk]\nenabled = sometimes\n", 2, "enabled = 'sometimes': expected true/false"},
+        {"[kiosk]\naddress = localhost\n", 2,
+         "address = 'localhost': expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1 (not a "
+         "host name)"},
+        {"[kiosk]\naddress = 127.0.0.256\n", 2, "address = '127.0.0.256': expected an IPv4"},
+        {"[kiosk]\naddress = 127.0.0.1:8080\n", 2, "expected an IPv4 or IPv6 address"},
+        {"[kiosk]\naddress =\n", 2, "address = '': expected an IPv4"},
+        {"[kiosk]\nport = 0\n", 2, "port = '0': expected a TCP port from 1 to 65535"},
+        {"[kiosk]\nport = 65536\n", 2, "port = '65536': expected a TCP port from 1 to 65535"},
+        {"[kiosk]\nport = http\n", 2, "port = 'http'"},
+        {"[kiosk]\nidle_ms = 999\n", 2,
+         "idle_ms = '999': expected a whole number of milliseconds from 1000 to 600000"},
+        {"[kiosk]\ntechnician_token = short\n", 2,
+         "technician_token (not shown): expected nothing (technician requests off) or 16 to 128 "
+         "characters"},
+        {"[kiosk]\ntechnician_token = has space in the middle of it\n", 2,
+         "technician_token (not shown)"},
+        {"[kiosk]\ntechnician_token = 'quotedquotedquoted'\n", 2,
+         "technician_token (not shown): write it without quotes"},
         /* structure */
         {"[desk\n", 1, "section header '[desk' has no closing ']'"},
         {"[desk] extra\n", 1, "unexpected text after ']'"},
-        {"[kiosk]\nport = 8080\nbind = 0.0.0.0\n", 1, "unknown section [kiosk]"},
+        {"[kiosk]\nport = 8080\nbind = 0.0.0.0\n", 3, "unknown key 'bind' in [kiosk]"},
+        {"[camera]\ndevice = /dev/video0\n", 1, "unknown section [camera]"},
         {"[desk]\n[Desk]\n", 2, "unknown section [Desk]"},
         {"[]\n", 1, "unknown section []"},
         {"desk_id = X\n", 1, "key 'desk_id' comes before any [section]"},
@@ -590,7 +632,7 @@ static void test_unknown_section(void **state)
 	assert_int_equal(errs.items[0].line, 3);
 	assert_string_equal(errs.items[0].message,
 	                    "unknown section [camera] (known: [desk], [pipeline], [indicators], "
-	                    "[replay])");
+	                    "[replay], [kiosk])");
 	assert_int_equal(errs.items[1].line, 6);
 	assert_non_null(strstr(errs.items[1].message, "unknown section [usb]"));
 	/* After an unknown section, a known one works again. */
@@ -598,6 +640,27 @@ static void test_unknown_section(void **state)
 	assert_int_equal(errs.count, 2);
 	assert_int_equal(errs.items[1].line, 4);
 	assert_non_null(strstr(errs.items[1].message, "must not be empty"));
+}
+
+/* A technician token is a secret: a wrong one is refused without being echoed. */
+static void test_token_not_echoed(void **state)
+{
+	(void)state;
+	struct config c;
+	struct config_errors errs;
+	config_defaults(&c);
+	assert_int_equal(parse("[kiosk]\ntechnician_token = hunter2secret\n", &c, &errs),
+	                 QD_ERR_FORMAT);
+	assert_int_equal(errs.count, 1);
+	assert_null(strstr(errs.items[0].message, "hunter2"));
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(config_set(&c, "kiosk", "technician_token", "hunter2 secret token", &why),
+	                 QD_ERR_FORMAT);
+	assert_null(strstr(why.text, "hunter2"));
+	snprintf(c.kiosk_technician_token, sizeof(c.kiosk_technician_token), "hunter2");
+	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
+	assert_null(strstr(errs.items[0].message, "hunter2"));
+	assert_non_null(strstr(errs.items[0].message, "[kiosk] technician_token (not shown)"));
 }
 
 static void test_unknown_key(void **state)
@@ -747,8 +810,10 @@ static void test_config_set(void **state)
 	assert_non_null(strstr(why.text, "control characters"));
 	assert_int_equal(config_set(&c, "desk", "storage", "/x", &why), QD_ERR_FORMAT);
 	assert_string_equal(why.text, "unknown key 'storage' in [desk]");
-	assert_int_equal(config_set(&c, "kiosk", "port", "80", &why), QD_ERR_FORMAT);
-	assert_string_equal(why.text, "unknown section [kiosk]");
+	assert_int_equal(config_set(&c, "camera", "device", "/dev/video0", &why), QD_ERR_FORMAT);
+	assert_string_equal(why.text, "unknown section [camera]");
+	assert_int_equal(config_set(&c, "kiosk", "port", "0", &why), QD_ERR_FORMAT);
+	assert_string_equal(why.text, "port = '0': expected a TCP port from 1 to 65535");
 	assert_int_equal(config_set(&c, "desk", "store", NULL, &why), QD_ERR_ARG);
 	assert_int_equal(config_set(NULL, "desk", "store", "/x", &why), QD_ERR_ARG);
 	assert_int_equal(memcmp(&c, &before, sizeof(c)), 0);
@@ -893,7 +958,7 @@ static void test_errors_print(void **state)
 	assert_int_equal(n_printed, 2);
 	assert_string_equal(printed[0], "/etc/qrdesk/qrdesk.conf:2: unknown key 'x' in [desk]");
 	assert_string_equal(printed[1], "/etc/qrdesk/qrdesk.conf:3: unknown section [y] (known: "
-	                                "[desk], [pipeline], [indicators], [replay])");
+	                                "[desk], [pipeline], [indicators], [replay], [kiosk])");
 	/* Line 0: "file: message"; no file: "configuration: message". */
 	c.gpio.offsets[INDICATOR_AMBER] = c.gpio.offsets[INDICATOR_BUZZER];
 	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
@@ -1067,6 +1132,7 @@ int main(void)
 	        cmocka_unit_test(test_unchanged_after_failure),
 	        cmocka_unit_test(test_duplicate_key),
 	        cmocka_unit_test(test_unknown_section),
+	        cmocka_unit_test(test_token_not_echoed),
 	        cmocka_unit_test(test_unknown_key),
 	        cmocka_unit_test(test_load_files),
 	        cmocka_unit_test(test_config_set),

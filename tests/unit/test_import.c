@@ -465,7 +465,7 @@ static void test_policy_and_timestamp(void **state)
 {
 	struct fx *fx = *state;
 	provision(fx);
-	static const uint8_t body[] = {0xa1, 0x01, 0x63, 'o', 'f', 'f'}; /* {1: "off"} */
+	static const uint8_t body[] = {0xa1, 0x01, 0x80}; /* {1: []}: no destination rules */
 	struct doc_input in = {.h = header(TRUST_DOC_POLICY, 3, NOW - DAY, NOW + DAY),
 	                       .body = body,
 	                       .body_len = sizeof(body)};
@@ -505,6 +505,88 @@ static void test_policy_and_timestamp(void **state)
 	doc = signed_doc(&fx->root, &tin, &len);
 	expect_refused(fx, "timestamp by root", doc, len, NOW, QD_ERR_ROLE);
 	free(doc);
+}
+
+/* A policy body with one rule: {1: [{1: id, 4: {1: age_min}, 5: en, 6: bn}]}. */
+static size_t one_rule_policy(uint8_t *out, size_t cap, const char *id, unsigned age_min)
+{
+	struct cbor_writer w;
+	cbor_writer_init(&w, out, cap);
+	cbor_put_map(&w, 1);
+	cbor_put_uint(&w, 1);
+	cbor_put_array(&w, 1);
+	cbor_put_map(&w, 4);
+	cbor_put_uint(&w, 1);
+	cbor_put_cstr(&w, id);
+	cbor_put_uint(&w, 4);
+	cbor_put_map(&w, 1);
+	cbor_put_uint(&w, 1);
+	cbor_put_uint(&w, age_min);
+	cbor_put_uint(&w, 5);
+	cbor_put_cstr(&w, "Too young");
+	cbor_put_uint(&w, 6);
+	cbor_put_cstr(&w, "বয়স কম");
+	assert_int_equal(cbor_writer_status(&w), CBOR_OK);
+	return w.len;
+}
+
+/* A signed policy whose rules do not decode is refused; the installed one stays. */
+static void test_malformed_policy_refused(void **state)
+{
+	struct fx *fx = *state;
+	provision(fx);
+	uint8_t body[128];
+	size_t body_len = one_rule_policy(body, sizeof(body), "age-floor", 21);
+	struct doc_input in = {.h = header(TRUST_DOC_POLICY, 4, NOW - DAY, NOW + DAY),
+	                       .body = body,
+	                       .body_len = body_len};
+	size_t len = 0;
+	uint8_t *doc = signed_doc(&fx->repo, &in, &len);
+	struct import_result res;
+	import_ok(fx, doc, len, NOW, &res);
+	assert_int_equal(res.entries, 1);
+	free(doc);
+
+	static const struct {
+		const char *label;
+		uint8_t body[16];
+		size_t len;
+		const char *why;
+	} bad[] = {
+	        {"no rules key", {0xa0}, 1, "rules (key 1) missing"},
+	        {"rules not a list", {0xa1, 0x01, 0x63, 'o', 'f', 'f'}, 6, "rules"},
+	        {"rule without messages", {0xa1, 0x01, 0x81, 0xa1, 0x01, 0x61, 'x'}, 7, "missing"},
+	        {"unknown top-level key", {0xa2, 0x01, 0x80, 0x09, 0x00}, 5, "unknown key 9"},
+	        {"UTC offset out of range",
+	         {0xa2, 0x01, 0x80, 0x02, 0x19, 0x03, 0x85},
+	         7,
+	         "utc_offset_minutes"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		in.h.version = 5 + i;
+		in.body = bad[i].body;
+		in.body_len = bad[i].len;
+		doc = signed_doc(&fx->repo, &in, &len);
+		expect_refused(fx, bad[i].label, doc, len, NOW, QD_ERR_FORMAT);
+		/* ... and says what is wrong with the policy. */
+		struct qd_errmsg why = {{0}};
+		import_document(fx->store, doc, len, NOW, &res, &why);
+		free(doc);
+		if (strstr(why.text, "policy version") == NULL ||
+		    strstr(why.text, bad[i].why) == NULL)
+			fail_msg("%s: message \"%s\" lacks \"%s\"", bad[i].label, why.text,
+			         bad[i].why);
+	}
+	/* Version 4 and its rule are what the desk still checks against. */
+	struct store_trust *t = malloc(sizeof(*t));
+	assert_non_null(t);
+	assert_int_equal(store_trust_load(fx->store, t), QD_OK);
+	assert_int_equal(t->view.policy.version, 4);
+	assert_false(t->view.policy_unreadable);
+	assert_non_null(t->view.policy_rules);
+	assert_int_equal(t->view.policy_rules->n_rules, 1);
+	assert_string_equal(t->view.policy_rules->rules[0].id, "age-floor");
+	free(t);
 }
 
 static void test_wrong_roles(void **state)
@@ -968,7 +1050,7 @@ static void test_time_floor_rises(void **state)
 	assert_int_equal(store_time_floor_get(fx->store, &floor), QD_OK);
 	assert_int_equal(floor, NOW - DAY);
 
-	static const uint8_t body[] = {0xa0};
+	static const uint8_t body[] = {0xa1, 0x01, 0x80}; /* {1: []} */
 	struct doc_input in = {.h = header(TRUST_DOC_POLICY, 1, NOW - 10, NOW + DAY),
 	                       .body = body,
 	                       .body_len = sizeof(body)};
@@ -1010,6 +1092,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_keyset_by_root, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocations_by_repository, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_policy_and_timestamp, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_malformed_policy_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wrong_roles, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_signer, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tampered, setup, teardown),

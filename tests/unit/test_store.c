@@ -648,6 +648,22 @@ static void test_trust_view(void **state)
 	absent_variant(h, absent);
 	assert_int_equal(v->revocation_contains(v->revocation_ctx, absent, &r), QD_OK);
 	assert_false(r);
+
+	/* That policy body is not one (import refuses such): flagged, never ignored. */
+	assert_true(v->policy_unreadable);
+	assert_null(v->policy_rules);
+	assert_true(t->policy_error.text[0] != '\0');
+	/* A readable one is decoded into the view. */
+	static const uint8_t no_rules[] = {0xa2, 0x01, 0x80, 0x02, 0x19, 0x01, 0x68}; /* UTC+06 */
+	m = meta_of(TRUST_DOC_POLICY, 3, 2100);
+	assert_int_equal(
+	        store_apply_document(fx->store, &m, no_rules, sizeof(no_rules), &unchanged, NULL),
+	        QD_OK);
+	assert_int_equal(store_trust_load(fx->store, t), QD_OK);
+	assert_false(v->policy_unreadable);
+	assert_ptr_equal(v->policy_rules, &t->policy);
+	assert_int_equal(v->policy_rules->n_rules, 0);
+	assert_int_equal(v->policy_rules->utc_offset_minutes, 360);
 	free(h);
 	free(t);
 }

@@ -45,13 +45,12 @@ enum qd_err tool_read_file(const char *path, size_t max, uint8_t **data, size_t 
 	}
 	size_t cap = 4096, n = 0;
 	uint8_t *buf = malloc(cap);
-	enum qd_err rc = QD_OK;
-	while (buf != NULL) {
+	enum qd_err rc = buf != NULL ? QD_OK : QD_ERR_NOMEM;
+	while (rc == QD_OK) {
 		if (n + 1 >= cap) {
 			uint8_t *bigger = realloc(buf, cap * 2);
 			if (bigger == NULL) {
-				free(buf);
-				buf = NULL;
+				rc = QD_ERR_NOMEM;
 				break;
 			}
 			buf = bigger;
@@ -74,10 +73,8 @@ enum qd_err tool_read_file(const char *path, size_t max, uint8_t **data, size_t 
 	}
 	if (f != stdin)
 		fclose(f);
-	if (buf == NULL) {
+	if (rc == QD_ERR_NOMEM)
 		qd_errmsg_set(why, "%s: out of memory", path);
-		return QD_ERR_NOMEM;
-	}
 	if (rc != QD_OK) {
 		free(buf);
 		return rc;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "qrdesk/cbor.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/keyfile.h"
 #include "toolutil.h"
@@ -359,5 +360,38 @@ enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *add, s
 	domain_path(d, "revocations.bin", path, sizeof(path));
 	rc = tool_write_file_atomic(path, all, unique * TRUST_HASH_LEN, 0644, why);
 	free(all);
+	return rc;
+}
+
+enum qd_err domain_policy_set(const struct domain *d, const struct policy *policy, size_t *body_len,
+                              struct qd_errmsg *why)
+{
+	struct cbor_writer w;
+	cbor_writer_init(&w, NULL, 0);
+	policy_encode(&w, policy);
+	size_t len = w.len;
+	if (len > POLICY_BODY_MAX) {
+		qd_errmsg_set(why, "the policy encodes to %zu bytes, more than the %d a desk takes",
+		              len, POLICY_BODY_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	uint8_t *body = malloc(len);
+	struct policy *check = malloc(sizeof(*check));
+	enum qd_err rc = body != NULL && check != NULL ? QD_OK : QD_ERR_NOMEM;
+	if (rc == QD_OK) {
+		cbor_writer_init(&w, body, len);
+		policy_encode(&w, policy);
+		/* What desks will refuse is refused here, with the same words. */
+		rc = policy_decode(body, len, check, why);
+	}
+	if (rc == QD_OK) {
+		char path[4096];
+		domain_path(d, "policy.cbor", path, sizeof(path));
+		rc = tool_write_file_atomic(path, body, len, 0644, why);
+	}
+	if (rc == QD_OK && body_len != NULL)
+		*body_len = len;
+	free(check);
+	free(body);
 	return rc;
 }

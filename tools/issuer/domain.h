@@ -6,7 +6,8 @@
  *   DIR/keys/<kid>.key     each private key, 64 hex digits, mode 0600
  *   DIR/root.pub           the root public key that desks pin
  *   DIR/revocations.bin    revoked clearance hashes, 16 bytes each, sorted
- *   DIR/policy.cbor        the destination policy body (absent: no rules)
+ *   DIR/policy.cbor        the destination policy body (absent: no rules),
+ *                          written by domain_policy_set (docs/policy.md)
  *
  * Every file is replaced atomically, so an interrupted command leaves the
  * domain as it was.
@@ -20,6 +21,7 @@
 
 #include "qrdesk/credential.h"
 #include "qrdesk/error.h"
+#include "qrdesk/policy.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trust.h"
 
@@ -61,6 +63,15 @@ enum qd_err domain_revocations_load(const struct domain *d, uint8_t **hashes, si
                                     struct qd_errmsg *why);
 enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *hashes, size_t count,
                                    size_t *added, struct qd_errmsg *why);
+
+/*
+ * Set the domain's destination policy: encode it, check the encoding with the
+ * desks' own decoder (QD_ERR_FORMAT naming the rule and field), then replace
+ * DIR/policy.cbor; a refused policy leaves the old one.  The next publish
+ * signs it.  *body_len (may be NULL) gets the encoded size.
+ */
+enum qd_err domain_policy_set(const struct domain *d, const struct policy *policy, size_t *body_len,
+                              struct qd_errmsg *why);
 
 /* Sign a card with key index; text gets "BC1:" + base45, NUL-terminated. */
 enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct credential *cred,

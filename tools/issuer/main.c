@@ -23,6 +23,7 @@
 #include "qrdesk/log.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
+#include "policy_source.h"
 #include "qrpng.h"
 #include "toolutil.h"
 
@@ -39,6 +40,10 @@ static const char usage_text[] =
         "                                 sign a clearance card; prints its code text\n"
         "  revoke DIR CLEARANCE_NO...     add clearance numbers to the revocation list\n"
         "  revoke-key DIR KID             mark a key revoked in the next key set\n"
+        "  policy DIR SOURCE.json         set the destination policy (rules per destination\n"
+        "                                 and category, docs/policy.md) from a JSON source;\n"
+        "                                 the next publish signs it.  Example:\n"
+        "                                 tools/issuer/example-policy.json\n"
         "  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
         "                     [--policy-days N] [--timestamp-days N]\n"
         "                                 sign and write keyset.cose, revocations.cose,\n"
@@ -378,6 +383,38 @@ static int cmd_revoke_key(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+static int cmd_policy(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage_error("policy takes DIR SOURCE.json%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	struct policy *policy = malloc(sizeof(*policy));
+	enum qd_err rc = d != NULL && policy != NULL ? domain_load(argv[1], d, &why) : QD_ERR_NOMEM;
+	if (rc == QD_OK)
+		rc = policy_source_load(argv[2], policy, &why);
+	size_t len = 0;
+	if (rc == QD_OK) {
+		struct qd_errmsg inner = {{0}};
+		rc = domain_policy_set(d, policy, &len, &inner);
+		if (rc != QD_OK)
+			qd_errmsg_set(&why, "%s: %s", argv[2], inner.text);
+	}
+	if (rc == QD_OK) {
+		printf("policy: %zu rule%s, %zu bytes", policy->n_rules,
+		       policy->n_rules == 1 ? "" : "s", len);
+		for (size_t i = 0; i < policy->n_rules; i++)
+			printf("%s%s", i == 0 ? ": " : ", ", policy->rules[i].id);
+		printf("\n");
+		if (policy->note[0] != '\0')
+			printf("note: %s\n", policy->note);
+		printf("publish to sign and ship it\n");
+	}
+	free(policy);
+	free(d);
+	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
+}
+
 static int cmd_publish(int argc, char **argv)
 {
 	long days[DOMAIN_DOC_TYPES] = {0};
@@ -455,6 +492,8 @@ int main(int argc, char **argv)
 		return cmd_revoke(sub_argc, sub_argv);
 	if (strcmp(cmd, "revoke-key") == 0)
 		return cmd_revoke_key(sub_argc, sub_argv);
+	if (strcmp(cmd, "policy") == 0)
+		return cmd_policy(sub_argc, sub_argv);
 	if (strcmp(cmd, "publish") == 0)
 		return cmd_publish(sub_argc, sub_argv);
 	return usage_error("unknown command %s", cmd);

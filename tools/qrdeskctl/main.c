@@ -17,6 +17,7 @@
 #include "qrdesk/import.h"
 #include "qrdesk/keyfile.h"
 #include "qrdesk/log.h"
+#include "qrdesk/policy.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
 #include "qrdesk/verdict_json.h"
@@ -219,6 +220,11 @@ static void print_verdict_text(const struct verdict *v)
 {
 	printf("%s %s: %s / %s\n", verdict_kind_name(v->kind), reason_code(v->reason),
 	       reason_text_en(v->reason), reason_text_bn(v->reason));
+	if (v->reason == REASON_POLICY_FAILED) {
+		/* The rule's own words, as the policy's authors wrote them for the officer. */
+		printf("  rule %s: %s\n", v->policy.failed_id, verdict_message_en(v));
+		printf("  %s\n", verdict_message_bn(v));
+	}
 	if (v->detail[0] != '\0')
 		printf("  detail: %s\n", v->detail);
 	if (v->has_claims) {
@@ -230,6 +236,20 @@ static void print_verdict_text(const struct verdict *v)
 		printf("  clearance %s, BMET %s, agency %s, employer %s, PDO %s\n", c->clearance_no,
 		       c->bmet_reg_no, c->agency_licence, c->employer,
 		       c->pdo_completed ? "done" : "not done");
+	}
+	const struct policy_result *p = &v->policy;
+	if (p->evaluated) {
+		char departure[11];
+		credential_date_format(p->departure_day, departure);
+		printf("  policy version %llu on %s: %zu rule%s in scope, %zu failed\n",
+		       (unsigned long long)p->version, departure, p->n_applicable,
+		       p->n_applicable == 1 ? "" : "s", p->n_failed);
+		for (size_t i = 0; i < p->n_results; i++)
+			printf("    %-*s %s%s%s\n", POLICY_RULE_ID_MAX, p->results[i].id,
+			       policy_outcome_name(p->results[i].outcome),
+			       p->results[i].detail[0] ? ": " : "", p->results[i].detail);
+		if (p->n_applicable > p->n_results)
+			printf("    (%zu more not listed)\n", p->n_applicable - p->n_results);
 	}
 }
 
@@ -335,7 +355,12 @@ static int cmd_show(int argc, char **argv)
 	}
 	char floor[32];
 	tool_format_time(tv->time_floor, floor, sizeof(floor));
+	const struct policy *rules = tv->policy_rules;
 	if (o.json) {
+		json_object_set_new(obj, "policy_rules",
+		                    rules ? json_integer((json_int_t)rules->n_rules) : json_null());
+		json_object_set_new(obj, "policy_note", json_string(rules ? rules->note : ""));
+		json_object_set_new(obj, "policy_unreadable", json_boolean(tv->policy_unreadable));
 		json_object_set_new(obj, "keys", json_integer((json_int_t)tv->n_keys));
 		json_object_set_new(obj, "revocations_count", json_integer((json_int_t)revoked));
 		json_object_set_new(obj, "audit_rows", json_integer((json_int_t)audit));
@@ -346,6 +371,12 @@ static int cmd_show(int argc, char **argv)
 			printf("%s\n", text);
 		free(text);
 	} else {
+		if (tv->policy_unreadable)
+			printf("policy       CANNOT BE READ: %s\n", trust->policy_error.text);
+		else if (rules != NULL)
+			printf("policy       %zu destination rule%s%s%s\n", rules->n_rules,
+			       rules->n_rules == 1 ? "" : "s", rules->note[0] ? "; note: " : "",
+			       rules->note);
 		printf("keys %zu, revoked clearances %llu, audit rows %llu\n", tv->n_keys,
 		       (unsigned long long)revoked, (unsigned long long)audit);
 		printf("time floor %s%s\n", floor,

@@ -1,0 +1,774 @@
+/*
+ * kiosk.c - the kiosk's HTTP server (see kiosk.h and docs/kiosk.md).
+ *
+ * libmicrohttpd 0.9.75 runs in thread-per-connection mode: an event
+ * stream's content reader may then simply block (on our condition variable,
+ * at most KIOSK_KEEPALIVE_MS) without stalling any other connection, which
+ * is the plainest correct way to push from another thread in that version.
+ * Every reader returns data at least once a second, so a browser that went
+ * away is noticed at the next write and its thread ends.  Connections are
+ * capped (KIOSK_CONNECTIONS, and KIOSK_STREAMS_MAX streams among them) and
+ * idle ones time out, so a misbehaving client costs a bounded few threads.
+ *
+ * Shared state (struct kiosk, under k->lock) is written only by the
+ * publishers on the loop thread, and read by copying out; texts in it are
+ * immutable once published (a new one replaces the old pointer).
+ *
+ * Security.  Every response carries a strict Content-Security-Policy (no
+ * inline script, Trusted Types so no markup can be built from strings),
+ * nosniff and frame-ancestors 'none'.  A request whose Host is a name
+ * other than "localhost" is refused: that is what a DNS-rebinding page
+ * would send, and the event stream carries holder names.  Technician
+ * requests need the configured token, compared in constant time.
+ */
+#include "qrdesk/kiosk.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "qrdesk/country.h"
+#include "qrdesk/kiosk_assets.h"
+#include "qrdesk/log.h"
+#include "qrdesk/loop.h"
+
+#define CONNECTION_TIMEOUT_S 10
+#define STREAM_BLOCK         8192
+
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+                          "img-src 'self'; font-src 'self'; connect-src 'self'; "
+                          "object-src 'none'; base-uri 'none'; form-action 'none'; "
+                          "frame-ancestors 'none'; require-trusted-types-for 'script'; "
+                          "trusted-types 'none'";
+
+struct ring_entry {
+	uint64_t seq;         /* 0: empty */
+	int64_t published_us; /* monotonic */
+	char *text;           /* the event JSON, one line */
+	/* The technician's summary of it: nothing personal. */
+	int64_t time_us;
+	int64_t latency_us;
+	char verdict[8];
+	char reason[32];
+	char source[SOURCE_NAME_MAX];
+};
+
+struct kiosk {
+	struct kiosk_config cfg;
+	struct MHD_Daemon *mhd;
+	/* While MHD_start_daemon runs: the library's start-up errors are dropped,
+	 * since kiosk_start reports them itself (logged once, by its caller). */
+	atomic_bool starting;
+	uint16_t port;
+	/* Event ids are "<boot>.<seq>": a restarted daemon's seq starts again at 1,
+	 * and a browser's Last-Event-ID from before the restart must not match. */
+	char boot[24];
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* on CLOCK_MONOTONIC; broadcast on publish and stop */
+	/* Under lock: */
+	bool stopping;
+	uint32_t idle_ms;
+	char *status;  /* latest status JSON, or NULL */
+	char *metrics; /* latest Prometheus text, or NULL */
+	struct ring_entry ring[KIOSK_RING];
+	uint64_t newest_seq; /* 0: no verdict yet */
+	unsigned streams;
+	uint64_t streams_refused;
+	uint64_t tech_refused;
+};
+
+/* --- helpers ----------------------------------------------------------------------------- */
+
+void kiosk_mask_passport(const char *passport, char out[17])
+{
+	static const char bullets[] = "\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2"; /* •••• */
+	size_t n = strlen(passport);
+	if (n <= 4)
+		snprintf(out, 17, "%s", bullets);
+	else
+		snprintf(out, 17, "%s%.4s", bullets, passport + n - 4);
+}
+
+static json_t *named_code(const char *code, const char *en, const char *bn)
+{
+	return json_pack("{s:s, s:s?, s:s?}", "code", code, "en", en, "bn", bn);
+}
+
+json_t *kiosk_event_json(const struct pipeline_event *ev, const char *desk_id)
+{
+	const struct verdict *v = &ev->verdict;
+	json_t *obj = json_pack(
+	        "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "seq", (json_int_t)ev->seq,
+	        "time_us", (json_int_t)ev->wall_us, "desk", desk_id, "source", ev->source,
+	        "verdict", verdict_kind_name(v->kind), "reason", reason_code(v->reason),
+	        "reason_en", reason_text_en(v->reason), "reason_bn", reason_text_bn(v->reason),
+	        "latency_us", (json_int_t)ev->latency_us);
+	if (obj == NULL)
+		return NULL;
+	/* Only a card our key verified has claims worth showing: a forged card's
+	 * name in big letters would lend it the desk's authority, even on red. */
+	if (v->has_claims && v->signature_ok) {
+		const struct clearance_claims *c = &v->cred.clearance;
+		char masked[17];
+		kiosk_mask_passport(c->passport_no, masked);
+		const struct country *dest = country_find(c->destination);
+		json_t *card = json_pack(
+		        "{s:s, s:s, s:o, s:s, s:o, s:I}", "name", c->name, "passport", masked,
+		        "destination",
+		        named_code(c->destination, dest ? dest->en : NULL, dest ? dest->bn : NULL),
+		        "clearance_no", c->clearance_no, "category",
+		        named_code(c->category, credential_category_name_en(c->category),
+		                   credential_category_name_bn(c->category)),
+		        "expires_at", (json_int_t)v->cred.expires_at);
+		if (card == NULL || json_object_set_new(obj, "card", card) != 0) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	if (ev->already_used) {
+		json_t *first = json_pack("{s:I, s:s}", "time_us", (json_int_t)ev->first_use_us,
+		                          "desk", ev->first_use_desk);
+		if (first == NULL || json_object_set_new(obj, "first_use", first) != 0) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+/* One line: the SSE data field must not be split by a newline. */
+static bool one_line(const char *s)
+{
+	return strpbrk(s, "\r\n") == NULL;
+}
+
+/* Replace *slot with a copy of text (under the lock). */
+static enum qd_err replace_text(char **slot, const char *text)
+{
+	char *copy = NULL;
+	if (text != NULL) {
+		copy = strdup(text);
+		if (copy == NULL)
+			return QD_ERR_NOMEM;
+	}
+	free(*slot);
+	*slot = copy;
+	return QD_OK;
+}
+
+static void abs_deadline(int64_t mono_us, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(mono_us / 1000000);
+	ts->tv_nsec = (long)(mono_us % 1000000) * 1000;
+}
+
+/* --- publishing (loop thread) ------------------------------------------------------------ */
+
+enum qd_err kiosk_publish_verdict(struct kiosk *k, const struct pipeline_event *ev,
+                                  const char *desk_id)
+{
+	json_t *obj = kiosk_event_json(ev, desk_id);
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (text == NULL)
+		return QD_ERR_NOMEM;
+	if (!one_line(text)) { /* jansson escapes control characters; never expected */
+		free(text);
+		return QD_ERR_FORMAT;
+	}
+	pthread_mutex_lock(&k->lock);
+	struct ring_entry *e = &k->ring[ev->seq % KIOSK_RING];
+	free(e->text);
+	e->seq = ev->seq;
+	e->published_us = loop_now_us();
+	e->text = text;
+	e->time_us = ev->wall_us;
+	e->latency_us = ev->latency_us;
+	snprintf(e->verdict, sizeof(e->verdict), "%s", verdict_kind_name(ev->verdict.kind));
+	snprintf(e->reason, sizeof(e->reason), "%s", reason_code(ev->verdict.reason));
+	snprintf(e->source, sizeof(e->source), "%s", ev->source);
+	k->newest_seq = ev->seq;
+	pthread_cond_broadcast(&k->changed);
+	pthread_mutex_unlock(&k->lock);
+	return QD_OK;
+}
+
+enum qd_err kiosk_publish_status(struct kiosk *k, const char *status_json, const char *metrics)
+{
+	if (status_json != NULL && !one_line(status_json))
+		return QD_ERR_FORMAT;
+	pthread_mutex_lock(&k->lock);
+	enum qd_err rc = replace_text(&k->status, status_json);
+	if (rc == QD_OK)
+		rc = replace_text(&k->metrics, metrics);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+void kiosk_set_idle_ms(struct kiosk *k, uint32_t idle_ms)
+{
+	pthread_mutex_lock(&k->lock);
+	k->idle_ms = idle_ms;
+	pthread_mutex_unlock(&k->lock);
+}
+
+uint16_t kiosk_port(const struct kiosk *k)
+{
+	return k->port;
+}
+
+/* --- responses ------------------------------------------------------------------------- */
+
+static void security_headers(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+	MHD_add_response_header(r, "Permissions-Policy",
+	                        "camera=(), microphone=(), geolocation=(), usb=()");
+}
+
+static enum MHD_Result send_copy(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *body, size_t len, const char *cache)
+{
+	struct MHD_Response *r =
+	        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	security_headers(r);
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", cache);
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return send_copy(c, status, "text/plain; charset=utf-8", text, strlen(text), "no-store");
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (text == NULL)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	enum MHD_Result ret =
+	        send_copy(c, status, "application/json", text, strlen(text), "no-store");
+	free(text);
+	return ret;
+}
+
+static enum MHD_Result send_asset(struct MHD_Connection *c, const struct kiosk_asset *a)
+{
+	struct MHD_Response *r =
+	        MHD_create_response_from_buffer(a->size, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	security_headers(r);
+	MHD_add_response_header(r, "Content-Type", a->content_type);
+	/* Revalidate each load: a firmware update must not leave an old page. */
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Copy a published text out, or answer 503 while there is none yet. */
+static enum MHD_Result send_published(struct kiosk *k, struct MHD_Connection *c, bool metrics)
+{
+	static const char own_fmt[] =
+	        "# HELP qrdesk_kiosk_event_streams Kiosk event streams open now.\n"
+	        "# TYPE qrdesk_kiosk_event_streams gauge\n"
+	        "qrdesk_kiosk_event_streams %u\n"
+	        "# HELP qrdesk_kiosk_streams_refused_total Event streams refused (limit reached).\n"
+	        "# TYPE qrdesk_kiosk_streams_refused_total counter\n"
+	        "qrdesk_kiosk_streams_refused_total %llu\n"
+	        "# HELP qrdesk_kiosk_technician_refused_total Technician requests refused (no or "
+	        "wrong token).\n"
+	        "# TYPE qrdesk_kiosk_technician_refused_total counter\n"
+	        "qrdesk_kiosk_technician_refused_total %llu\n";
+	pthread_mutex_lock(&k->lock);
+	const char *src = metrics ? k->metrics : k->status;
+	bool have = src != NULL;
+	char *text = NULL;
+	if (have) {
+		size_t n = strlen(src), own = 0;
+		char tail[1024] = "";
+		if (metrics) /* the server's own numbers, known only here */
+			own = (size_t)snprintf(tail, sizeof(tail), own_fmt, k->streams,
+			                       (unsigned long long)k->streams_refused,
+			                       (unsigned long long)k->tech_refused);
+		text = malloc(n + own + 1);
+		if (text != NULL) {
+			memcpy(text, src, n);
+			memcpy(text + n, tail, own + 1);
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (!have)
+		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
+	if (text == NULL)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	enum MHD_Result ret =
+	        metrics ? send_copy(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+	                            text, strlen(text), "no-store")
+	                : send_copy(c, MHD_HTTP_OK, "application/json", text, strlen(text),
+	                            "no-store");
+	free(text);
+	return ret;
+}
+
+/* --- the event stream ------------------------------------------------------------------ */
+
+struct stream {
+	struct kiosk *k;
+	uint64_t next_seq;    /* the next verdict to send */
+	int64_t last_send_us; /* monotonic; 0: nothing sent yet */
+	char *buf;
+	size_t len, off, cap;
+};
+
+static bool stream_reserve(struct stream *s, size_t need)
+{
+	if (need <= s->cap)
+		return true;
+	char *b = realloc(s->buf, need);
+	if (b == NULL)
+		return false;
+	s->buf = b;
+	s->cap = need;
+	return true;
+}
+
+/*
+ * Wait for the next thing to send and put it in s->buf: a verdict newer than
+ * the last sent, or - when a keep-alive period passed - the status.  False
+ * when the server is stopping or memory ran out (the stream then ends; the
+ * page reconnects).
+ */
+static bool stream_fill(struct stream *s)
+{
+	struct kiosk *k = s->k;
+	bool ok = false;
+	pthread_mutex_lock(&k->lock);
+	int64_t deadline = s->last_send_us + (int64_t)KIOSK_KEEPALIVE_MS * 1000;
+	struct timespec ts;
+	abs_deadline(deadline, &ts);
+	while (!k->stopping && k->newest_seq < s->next_seq && loop_now_us() < deadline)
+		if (pthread_cond_timedwait(&k->changed, &k->lock, &ts) == ETIMEDOUT)
+			break;
+	if (k->stopping)
+		goto out;
+	s->len = s->off = 0;
+	const char *retry = s->last_send_us == 0 ? "retry: 1000\n" : "";
+	if (k->newest_seq >= s->next_seq) {
+		/* Fell behind by more than the ring holds: skip to the oldest kept. */
+		uint64_t seq = s->next_seq;
+		if (k->newest_seq - seq >= KIOSK_RING)
+			seq = k->newest_seq - KIOSK_RING + 1;
+		const struct ring_entry *e = &k->ring[seq % KIOSK_RING];
+		size_t need = strlen(e->text) + strlen(k->boot) + 80;
+		if (e->seq != seq || !stream_reserve(s, need))
+			goto out;
+		s->len = (size_t)snprintf(s->buf, s->cap,
+		                          "%sid: %s.%llu\nevent: verdict\ndata: %s\n\n", retry,
+		                          k->boot, (unsigned long long)seq, e->text);
+		s->next_seq = seq + 1;
+	} else {
+		const char *status = k->status != NULL ? k->status : "null";
+		if (!stream_reserve(s, strlen(status) + 48))
+			goto out;
+		s->len = (size_t)snprintf(s->buf, s->cap, "%sevent: status\ndata: %s\n\n", retry,
+		                          status);
+	}
+	s->last_send_us = loop_now_us();
+	ok = true;
+out:
+	pthread_mutex_unlock(&k->lock);
+	return ok;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	struct stream *s = cls;
+	if (s->off >= s->len && !stream_fill(s))
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = s->len - s->off;
+	if (n > max)
+		n = max;
+	memcpy(out, s->buf + s->off, n);
+	s->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *s = cls;
+	pthread_mutex_lock(&s->k->lock);
+	s->k->streams--;
+	pthread_mutex_unlock(&s->k->lock);
+	free(s->buf);
+	free(s);
+}
+
+/*
+ * Where a stream starts.  A browser that reconnects sends the id of the
+ * last verdict it saw; it gets the verdicts it missed, but only those still
+ * young enough to be on screen - an old verdict shown now would mislead.
+ */
+bool kiosk_parse_event_id(const char *id, const char *boot, uint64_t *seq)
+{
+	if (id == NULL || boot == NULL || seq == NULL)
+		return false;
+	size_t blen = strlen(boot);
+	if (strncmp(id, boot, blen) != 0 || id[blen] != '.')
+		return false;
+	const char *digits = id + blen + 1;
+	if (digits[0] < '0' || digits[0] > '9') /* strtoull would take blanks and signs */
+		return false;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(digits, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*seq = v;
+	return true;
+}
+
+static uint64_t stream_start(struct kiosk *k, const char *last_event_id)
+{
+	uint64_t start = k->newest_seq + 1;
+	uint64_t seen = 0;
+	if (!kiosk_parse_event_id(last_event_id, k->boot, &seen) || seen >= k->newest_seq)
+		return start;
+	int64_t oldest_shown = loop_now_us() - (int64_t)k->idle_ms * 1000;
+	for (uint64_t seq = seen + 1; seq <= k->newest_seq; seq++) {
+		const struct ring_entry *e = &k->ring[seq % KIOSK_RING];
+		if (e->seq == seq && e->published_us >= oldest_shown)
+			return seq;
+	}
+	return start;
+}
+
+static enum MHD_Result serve_events(struct kiosk *k, struct MHD_Connection *c)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	s->k = k;
+	const char *last_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	pthread_mutex_lock(&k->lock);
+	bool full = k->streams >= KIOSK_STREAMS_MAX;
+	if (full)
+		k->streams_refused++;
+	else
+		k->streams++;
+	s->next_seq = stream_start(k, last_id);
+	pthread_mutex_unlock(&k->lock);
+	if (full) {
+		free(s);
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+		        strlen("too many event streams\n"), (void *)"too many event streams\n",
+		        MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return MHD_NO;
+		security_headers(r);
+		MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+		MHD_add_response_header(r, "Retry-After", "1");
+		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	/* From here stream_free owns s (and gives back the stream slot). */
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+	                                                           stream_read, s, stream_free);
+	if (r == NULL) {
+		stream_free(s);
+		return MHD_NO;
+	}
+	security_headers(r);
+	MHD_add_response_header(r, "Content-Type", "text/event-stream; charset=utf-8");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* --- technician requests --------------------------------------------------------------- */
+
+/* Equal in time independent of where they differ (the token's length is not secret). */
+static bool token_equal(const char *given, const char *want)
+{
+	size_t n = strlen(want);
+	if (strlen(given) != n)
+		return false;
+	unsigned char diff = 0;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(given[i] ^ want[i]);
+	return diff == 0;
+}
+
+static bool tech_authorised(struct kiosk *k, struct MHD_Connection *c)
+{
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 &&
+	    token_equal(auth + 7, k->cfg.technician_token))
+		return true;
+	pthread_mutex_lock(&k->lock);
+	k->tech_refused++;
+	pthread_mutex_unlock(&k->lock);
+	return false;
+}
+
+static enum MHD_Result tech_recent(struct kiosk *k, struct MHD_Connection *c)
+{
+	json_t *list = json_array();
+	pthread_mutex_lock(&k->lock);
+	uint64_t first = k->newest_seq >= KIOSK_RING ? k->newest_seq - KIOSK_RING + 1 : 1;
+	for (uint64_t seq = first; list != NULL && seq <= k->newest_seq; seq++) {
+		const struct ring_entry *e = &k->ring[seq % KIOSK_RING];
+		if (e->seq != seq)
+			continue;
+		json_array_append_new(list, json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "seq",
+		                                      (json_int_t)e->seq, "time_us",
+		                                      (json_int_t)e->time_us, "verdict", e->verdict,
+		                                      "reason", e->reason, "source", e->source,
+		                                      "latency_us", (json_int_t)e->latency_us));
+	}
+	pthread_mutex_unlock(&k->lock);
+	return send_json(c, MHD_HTTP_OK, json_pack("{s:o?}", "recent", list));
+}
+
+static enum MHD_Result serve_tech(struct kiosk *k, struct MHD_Connection *c, const char *url,
+                                  bool post)
+{
+	/* Off unless configured: the endpoints do not exist. */
+	if (k->cfg.technician_token[0] == '\0')
+		return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	if (!tech_authorised(k, c)) {
+		log_warn("kiosk: technician request %s refused: no or wrong token", url);
+		struct MHD_Response *r = MHD_create_response_from_buffer(strlen("token required\n"),
+		                                                         (void *)"token required\n",
+		                                                         MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return MHD_NO;
+		security_headers(r);
+		MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"qrdesk\"");
+		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (strcmp(url, "/api/tech/recent") == 0 && !post)
+		return tech_recent(k, c);
+	if (strcmp(url, "/api/tech/reload") == 0 && post && k->cfg.on_reload != NULL) {
+		log_info("kiosk: technician asked for a reload");
+		k->cfg.on_reload(k->cfg.cb_arg);
+		return send_json(c, MHD_HTTP_ACCEPTED, json_pack("{s:s}", "reload", "queued"));
+	}
+	return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* --- routing ----------------------------------------------------------------------------- */
+
+/*
+ * Is this Host header one a page served by us would send?  An IP literal
+ * or "localhost", with an optional port.  A DNS name is refused: a
+ * rebinding attack reaches 127.0.0.1 under its own name.
+ */
+bool kiosk_host_allowed(const char *host)
+{
+	if (host == NULL)
+		return true; /* HTTP/1.0 without Host: no browser sends that */
+	char name[64];
+	const char *port = NULL;
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+		if (close == NULL || (size_t)(close - host - 1) >= sizeof(name))
+			return false;
+		snprintf(name, sizeof(name), "%.*s", (int)(close - host - 1), host + 1);
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			return false;
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, name, &a6) != 1)
+			return false;
+	} else {
+		const char *colon = strchr(host, ':');
+		size_t n = colon ? (size_t)(colon - host) : strlen(host);
+		if (n >= sizeof(name))
+			return false;
+		snprintf(name, sizeof(name), "%.*s", (int)n, host);
+		if (colon != NULL)
+			port = colon + 1;
+		struct in_addr a4;
+		if (inet_pton(AF_INET, name, &a4) != 1 && strcasecmp(name, "localhost") != 0)
+			return false;
+	}
+	if (port != NULL) {
+		if (*port == '\0' || strlen(port) > 5)
+			return false;
+		for (const char *p = port; *p != '\0'; p++)
+			if (*p < '0' || *p > '9')
+				return false;
+	}
+	return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	struct kiosk *k = cls;
+	/* Answer at the first call, before any body: no request here carries one
+	 * (libmicrohttpd discards a body sent anyway). */
+	*upload_data_size = 0;
+	log_debug("kiosk: %s %s", method, url);
+	if (!kiosk_host_allowed(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+		return send_text(c, MHD_HTTP_FORBIDDEN, "forbidden host\n");
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool post = strcmp(method, "POST") == 0;
+	if (strncmp(url, "/api/tech/", 10) == 0 && (get || post))
+		return serve_tech(k, c, url, post);
+	if (!get) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+		        strlen("method not allowed\n"), (void *)"method not allowed\n",
+		        MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return MHD_NO;
+		security_headers(r);
+		MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (strcmp(url, "/events") == 0)
+		return serve_events(k, c);
+	if (strcmp(url, "/api/status") == 0)
+		return send_published(k, c, false);
+	if (strcmp(url, "/metrics") == 0)
+		return send_published(k, c, true);
+	const struct kiosk_asset *a = kiosk_asset_find(url);
+	if (a != NULL)
+		return send_asset(c, a);
+	return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const struct kiosk *k = cls;
+	if (k->starting)
+		return;
+	char text[256];
+	vsnprintf(text, sizeof(text), fmt, ap);
+	size_t n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	log_warn("kiosk: libmicrohttpd: %s", text);
+}
+
+/* --- start and stop ------------------------------------------------------------------------ */
+
+enum qd_err kiosk_start(const struct kiosk_config *cfg, struct kiosk **out, struct qd_errmsg *why)
+{
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(cfg->port)};
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	                 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	const struct sockaddr *addr = (const struct sockaddr *)&a4;
+	bool v6 = false;
+	if (inet_pton(AF_INET, cfg->address, &a4.sin_addr) != 1) {
+		if (inet_pton(AF_INET6, cfg->address, &a6.sin6_addr) != 1) {
+			qd_errmsg_set(why, "address %s is not an IPv4 or IPv6 address",
+			              cfg->address);
+			return QD_ERR_ARG;
+		}
+		addr = (const struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+		v6 = true;
+	}
+	struct kiosk *k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return QD_ERR_NOMEM;
+	k->cfg = *cfg;
+	k->idle_ms = cfg->idle_ms;
+	snprintf(k->boot, sizeof(k->boot), "%llx", (unsigned long long)loop_wall_us());
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* loop_now_us() is monotonic */
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->changed, &attr);
+	pthread_condattr_destroy(&attr);
+
+	/* The server's threads inherit this thread's signal mask: block everything
+	 * so that SIGTERM, SIGHUP... reach the loop's signalfd and never a server
+	 * thread (whose default action would end the daemon uncleanly). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	k->starting = true;
+	errno = 0;
+	/* The logger first: libmicrohttpd logs about the options after it. */
+	k->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, k,
+	                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, k, MHD_OPTION_SOCK_ADDR,
+	                          addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)KIOSK_CONNECTIONS,
+	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+	                          MHD_OPTION_END);
+	int err = errno;
+	k->starting = false;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (k->mhd == NULL) {
+		qd_errmsg_set(why, "cannot serve on %s%s%s:%u: %s", v6 ? "[" : "", cfg->address,
+		              v6 ? "]" : "", (unsigned)cfg->port,
+		              err != 0 ? strerror(err) : "libmicrohttpd failed to start");
+		pthread_cond_destroy(&k->changed);
+		pthread_mutex_destroy(&k->lock);
+		free(k);
+		return QD_ERR_IO;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(k->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	k->port = info != NULL ? info->port : cfg->port;
+	*out = k;
+	return QD_OK;
+}
+
+void kiosk_stop(struct kiosk *k)
+{
+	if (k == NULL)
+		return;
+	/* Wake every stream so its reader returns end-of-stream; then the
+	 * daemon can join the connection threads. */
+	pthread_mutex_lock(&k->lock);
+	k->stopping = true;
+	pthread_cond_broadcast(&k->changed);
+	pthread_mutex_unlock(&k->lock);
+	MHD_stop_daemon(k->mhd);
+	for (size_t i = 0; i < KIOSK_RING; i++)
+		free(k->ring[i].text);
+	free(k->status);
+	free(k->metrics);
+	pthread_cond_destroy(&k->changed);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}

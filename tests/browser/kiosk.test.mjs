@@ -1,0 +1,302 @@
+// The kiosk page in Debian's Chromium (headless), driven by playwright-core,
+// against the real qrdeskd (started here, on 127.0.0.1) with the replay FIFO.
+// run.sh makes the trust data, the cards and the configuration, and passes:
+//   QRDESKD, WORK (cards, desk.conf, codes.fifo), PORT, SHOTS (screenshot
+//   folder), NODE_DIR (where playwright-core is installed), DOCS_SHOTS
+//   (optional: also save the screenshots there, for the README).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through tests/browser/run.sh`);
+  return v;
+};
+const QRDESKD = env('QRDESKD');
+const WORK = env('WORK');
+const PORT = Number(env('PORT'));
+const SHOTS = env('SHOTS');
+const DOCS_SHOTS = process.env.DOCS_SHOTS || '';
+const BASE = `http://127.0.0.1:${PORT}`;
+const IDLE_MS = 1500; // desk.conf's [kiosk] idle_ms
+const XSS_NAME = '<img src=x onerror=window.__xss=1>';
+
+const { chromium } = createRequire(path.join(env('NODE_DIR'), 'package.json'))('playwright-core');
+const card = (name) => fs.readFileSync(path.join(WORK, `${name}.txt`), 'utf8').trim();
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
+/* --- the daemon --------------------------------------------------------------------- */
+
+let daemon = null;
+let fifo = -1;
+
+async function startDaemon() {
+  const log = fs.openSync(path.join(WORK, 'daemon.log'), 'a');
+  daemon = spawn(QRDESKD, ['--config', path.join(WORK, 'desk.conf')], {
+    cwd: WORK, stdio: ['ignore', 'ignore', log],
+  });
+  fs.closeSync(log);
+  fs.writeFileSync(path.join(WORK, 'daemon.pid'), String(daemon.pid)); // run.sh's clean-up
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try {
+      const r = await fetch(`${BASE}/api/status`);
+      if (r.status === 200) break;
+    } catch (e) { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error('qrdeskd did not start serving');
+    await sleep(100);
+  }
+  fifo = fs.openSync(path.join(WORK, 'codes.fifo'), 'w');
+}
+
+// Stop qrdeskd; returns when SIGTERM was sent (Date.now()).  A sanitizer
+// report or leak (the ASan build) makes the exit status non-zero.
+async function stopDaemon() {
+  if (fifo >= 0) fs.closeSync(fifo);
+  fifo = -1;
+  const exited = new Promise((r) => { daemon.once('exit', r); });
+  const sent = Date.now();
+  daemon.kill('SIGTERM');
+  await exited;
+  assert.equal(daemon.exitCode, 0, 'qrdeskd exits 0 on SIGTERM');
+  daemon = null;
+  return sent;
+}
+
+function scan(text) {
+  fs.writeSync(fifo, `${text}\n`);
+}
+
+/* --- the browser -------------------------------------------------------------------- */
+
+let browser;
+let page;
+const consoleErrors = [];
+const requests = [];
+let dialogs = 0;
+
+async function shot(name) {
+  const file = path.join(SHOTS, `kiosk-${name}.png`);
+  await page.screenshot({ path: file });
+  if (DOCS_SHOTS) {
+    fs.mkdirSync(DOCS_SHOTS, { recursive: true });
+    fs.copyFileSync(file, path.join(DOCS_SHOTS, `kiosk-${name}.png`));
+  }
+}
+
+const text = (sel) => page.locator(sel).textContent();
+const state = () => page.evaluate(() => document.body.dataset.state);
+
+// Wait for the page to show verdict number seq (every verdict so far counts).
+let seq = 0;
+async function expectVerdict(kind) {
+  seq += 1;
+  await page.waitForSelector(`body[data-state="${kind}"][data-seq="${seq}"]`, { timeout: 5000 });
+}
+
+before(async () => {
+  await startDaemon();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    // Chromium's sandbox refuses to run as root (CI runs as root).
+    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('dialog', (d) => { dialogs += 1; d.dismiss(); });
+  // Record any Content-Security-Policy violation (an injection attempt would cause one).
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (daemon) await stopDaemon();
+});
+
+/* --- the tests (in order: they share the page and the daemon) ------------------------ */
+
+test('the page loads with strict security headers and shows the idle screen', async () => {
+  const resp = await page.goto(`${BASE}/`);
+  assert.equal(resp.status(), 200);
+  const h = resp.headers();
+  assert.match(h['content-security-policy'], /default-src 'self'/);
+  assert.match(h['content-security-policy'], /frame-ancestors 'none'/);
+  assert.doesNotMatch(h['content-security-policy'], /unsafe-inline|unsafe-eval/);
+  assert.equal(h['x-content-type-options'], 'nosniff');
+  await page.waitForSelector('body[data-connection="up"]', { timeout: 5000 });
+  assert.equal(await state(), 'idle');
+  assert.equal(await text('.ready .en'), 'Ready to scan');
+  assert.equal(await text('.ready .bn'), 'স্ক্যান করুন');
+  assert.equal(await text('#desk-id'), 'BROWSER-1');
+  assert.match(await text('#trust-revocations'), /^v1 · signed /);
+  assert.match(await text('#trust-keyset'), /^v1 · signed /);
+  assert.match(await text('#trust-sync'), /not set up/);
+  assert.equal(await page.locator('#warnings p').count(), 0, 'no warning on a healthy desk');
+  assert.ok(await page.locator('#disconnected').isHidden());
+  // Nothing is fetched from anywhere but this server (fonts are the device's own).
+  for (const url of requests) assert.ok(url.startsWith(BASE), `request to ${url}`);
+  // The Bengali line is drawn in a Bengali font, not as boxes.
+  const bengali = await page.evaluate(() => document.fonts.check('80px "Noto Sans Bengali"', 'স্ক্যান'));
+  assert.ok(bengali, 'Noto Sans Bengali is available to the page');
+  await shot('idle');
+});
+
+test('a valid card: green, tick in a circle, details with the passport masked', async () => {
+  const t0 = Date.now();
+  scan(card('valid'));
+  await expectVerdict('valid');
+  assert.equal(await text('#headline-en'), 'VALID');
+  assert.equal(await text('#headline-bn'), 'বৈধ');
+  assert.ok(await page.locator('.icon-valid').isVisible());
+  assert.ok(await page.locator('.icon-invalid').isHidden());
+  assert.ok(await page.locator('#reason').isHidden(), 'green shows no reason');
+  assert.equal(await text('#card-name'), 'MD ABDUR RAHIM');
+  assert.equal(await text('#card-passport'), '••••5678');
+  assert.equal(await text('#card-destination-en'), 'Saudi Arabia');
+  assert.equal(await text('#card-destination-bn'), 'সৌদি আরব');
+  assert.equal(await text('#card-clearance'), '2611000001');
+  assert.equal(await text('#card-category-en'), 'GW · General worker');
+  assert.equal(await text('#card-category-bn'), 'সাধারণ কর্মী');
+  const html = await page.content();
+  assert.ok(!html.includes('A12345678'), 'the full passport number is not on the page');
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(11, 122, 53)');
+  // Large type for two metres away: the headline and the name are big.
+  const size = await page.evaluate(() => parseFloat(getComputedStyle(document.getElementById('headline-en')).fontSize));
+  assert.ok(size >= 96, `headline ${size}px`);
+  await shot('valid');
+  // Back to idle after idle_ms by itself.
+  await page.waitForSelector('body[data-state="idle"]', { timeout: IDLE_MS + 3000 });
+  const shown = Date.now() - t0;
+  assert.ok(shown >= IDLE_MS - 200, `returned to idle after ${shown} ms`);
+});
+
+test('a revoked card: red, cross in an octagon, the reason in both languages', async () => {
+  scan(card('revoked'));
+  await expectVerdict('invalid');
+  assert.equal(await text('#headline-en'), 'INVALID');
+  assert.equal(await text('#headline-bn'), 'অবৈধ');
+  assert.ok(await page.locator('.icon-invalid').isVisible());
+  assert.equal(await text('#reason-en'), 'Clearance has been revoked');
+  assert.equal(await text('#reason-bn'), 'ছাড়পত্র বাতিল করা হয়েছে');
+  assert.equal(await text('#card-destination-en'), 'Malaysia');
+  assert.equal(await text('#verdict-code'), 'CARD_REVOKED');
+  await shot('invalid');
+  // The next scan replaces the verdict at once, before idle_ms: a tampered card
+  // is red with no details (its claims are the forger's words).
+  const valid = card('valid2');
+  const tampered = `${valid.slice(0, -20)}${valid.at(-20) === '0' ? '1' : '0'}${valid.slice(-19)}`;
+  scan(tampered);
+  await expectVerdict('invalid');
+  assert.equal(await text('#verdict-code'), 'BAD_SIGNATURE');
+  assert.ok(await page.locator('#card').isHidden());
+  assert.ok(await page.locator('#no-card').isVisible());
+  assert.equal(await text('#reason-en'), 'Signature does not match: card altered or forged');
+});
+
+test('a card used before: amber, exclamation in a triangle, when and where first', async () => {
+  await sleep(600); // past the hold-off (500 ms): a second presentation, not the same one
+  scan(card('valid'));
+  await expectVerdict('review');
+  assert.equal(await text('#headline-en'), 'REVIEW');
+  assert.equal(await text('#headline-bn'), 'যাচাই করুন');
+  assert.ok(await page.locator('.icon-review').isVisible());
+  assert.equal(await text('#reason-en'), 'Card already used for departure');
+  assert.equal(await text('#reason-bn'), 'কার্ডটি আগেই বহির্গমনে ব্যবহৃত হয়েছে');
+  assert.match(await text('#first-use'), /First used .* at desk BROWSER-1/);
+  assert.equal(await text('#card-name'), 'MD ABDUR RAHIM');
+  // The tallest screen (reason, first use, all details) still fits 1280x800.
+  const bottom = await page.evaluate(() => Math.max(...[...document.querySelectorAll('#verdict *')]
+    .filter((e) => e.getClientRects().length > 0).map((e) => e.getBoundingClientRect().bottom)));
+  assert.ok(bottom <= 800, `content ends at ${bottom}px`);
+  await shot('review');
+});
+
+test('a card whose name is markup shows those characters, and nothing runs', async () => {
+  scan(card('xss'));
+  await expectVerdict('valid');
+  assert.equal(await text('#card-name'), XSS_NAME);
+  assert.ok(await page.getByText(XSS_NAME, { exact: true }).isVisible());
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script ran');
+  assert.equal(await page.locator('img').count(), 0, 'no element was made from the name');
+  assert.equal(dialogs, 0);
+  assert.ok(!requests.some((u) => u.endsWith('/x')), 'the img src was never fetched');
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  // An unknown destination shows its code.
+  assert.equal(await text('#card-destination-en'), 'ZZ');
+  assert.equal(await text('#card-destination-bn'), '');
+});
+
+test('/api/status and /metrics', async () => {
+  const st = await (await fetch(`${BASE}/api/status`)).json();
+  assert.equal(st.desk, 'BROWSER-1');
+  assert.equal(st.trust.revocations.version, 1);
+  assert.equal(st.kiosk.idle_ms, IDLE_MS);
+  assert.equal(st.counters.valid, 2);
+  assert.equal(st.counters.invalid, 2);
+  assert.equal(st.counters.review, 1);
+  assert.equal(st.sync, null);
+  assert.ok(!JSON.stringify(st).includes('ABDUR'), 'no holder name in the status');
+
+  const resp = await fetch(`${BASE}/metrics`);
+  assert.equal(resp.status, 200);
+  assert.match(resp.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  const body = await resp.text();
+  // Parsed by the Prometheus project's own Python parser (Debian's python3-prometheus-client).
+  const parsed = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        out[s.name + json.dumps(s.labels, sort_keys=True)] = s.value
+    out["type:" + fam.name] = fam.type
+print(json.dumps(out))
+`], { input: body, encoding: 'utf8' });
+  assert.equal(parsed.status, 0, parsed.stderr);
+  const m = JSON.parse(parsed.stdout);
+  assert.equal(m['qrdesk_verdicts_total{"kind": "valid", "reason": "OK"}'], 2);
+  assert.equal(m['qrdesk_verdicts_total{"kind": "invalid", "reason": "CARD_REVOKED"}'], 1);
+  assert.equal(m['qrdesk_verdicts_total{"kind": "review", "reason": "ALREADY_USED"}'], 1);
+  assert.equal(m['type:qrdesk_scan_latency_seconds'], 'histogram');
+  assert.equal(m['qrdesk_scan_latency_seconds_count{}'], 5);
+  assert.equal(m['qrdesk_scan_latency_seconds_bucket{"le": "+Inf"}'], 5);
+  assert.equal(m['qrdesk_trust_version{"document": "revocations"}'], 1);
+  assert.ok(m['qrdesk_trust_age_seconds{"document": "revocations"}'] >= 0);
+  assert.equal(m['qrdesk_kiosk_event_streams{}'], 1);
+});
+
+test('after qrdeskd restarts the page says "disconnected", then recovers by itself', async () => {
+  await page.waitForSelector('body[data-state="idle"]', { timeout: IDLE_MS + 3000 });
+  assert.deepEqual(consoleErrors, [], 'no console errors while connected');
+  const t0 = await stopDaemon();
+  await page.waitForSelector('#disconnected', { state: 'visible', timeout: 8000 });
+  // The last status came at most a second before SIGTERM; 3 s of silence after it.
+  const after = Date.now() - t0;
+  assert.ok(after >= 1500 && after <= 6000, `"disconnected" ${after} ms after SIGTERM`);
+  assert.equal(await page.evaluate(() => document.body.dataset.connection), 'down');
+  await startDaemon();
+  await page.waitForSelector('#disconnected', { state: 'hidden', timeout: 10000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.connection), 'up');
+  // The new daemon numbers verdicts from 1 again; the page shows them all the same.
+  seq = 0;
+  scan(card('valid2'));
+  await expectVerdict('valid');
+  assert.equal(await text('#card-name'), 'RAHIMA KHATUN');
+  assert.equal(await text('#card-passport'), '••••1234');
+  assert.equal(await text('#card-destination-en'), 'Kuwait');
+  assert.equal(await text('#card-destination-bn'), 'কুয়েত');
+  assert.equal(await text('#card-category-en'), 'DW · Domestic worker');
+});

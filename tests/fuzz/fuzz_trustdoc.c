@@ -1,0 +1,171 @@
+/*
+ * fuzz_trustdoc - trustdoc_decode over arbitrary payload bytes (the payload
+ * of a keyset, revocations, policy or timestamp COSE_Sign1).
+ *
+ * On success: spans into the payload stay inside it; the decoded document is
+ * encoded again with the issuer's encoders into exactly the bytes a counting
+ * pass asks for (never more than the input: unknown fields are dropped, all
+ * forms are shortest), decodes to the same document, and encoding that gives
+ * the same bytes again.
+ */
+#include <string.h>
+
+#include "fuzz.h"
+#include "qrdesk/cbor.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/trustdoc.h"
+
+static void encode(struct cbor_writer *w, const struct trustdoc *d)
+{
+	switch (d->header.type) {
+	case TRUST_DOC_KEYSET:
+		trustdoc_encode_keyset(w, &d->header, d->body.keyset.keys, d->body.keyset.count);
+		return;
+	case TRUST_DOC_REVOCATIONS:
+		trustdoc_encode_revocations(w, &d->header, d->body.revocations.hashes,
+		                            d->body.revocations.count);
+		return;
+	case TRUST_DOC_POLICY:
+		trustdoc_encode_policy(w, &d->header, d->body.policy.body, d->body.policy.body_len);
+		return;
+	case TRUST_DOC_TIMESTAMP:
+		trustdoc_encode_timestamp(w, &d->header, &d->body.timestamp);
+		return;
+	}
+	abort(); /* decoded a document of no known type */
+}
+
+static uint8_t *encode_exact(const struct trustdoc *d, size_t *len)
+{
+	struct cbor_writer w;
+	cbor_writer_init(&w, NULL, 0);
+	encode(&w, d);
+	uint8_t *buf = fuzz_alloc(w.len);
+	*len = w.len;
+	cbor_writer_init(&w, buf, *len);
+	encode(&w, d);
+	FUZZ_CHECK(cbor_writer_status(&w) == CBOR_OK && w.len == *len);
+	return buf;
+}
+
+static void check_key(const struct trust_key *a, const struct trust_key *b)
+{
+	FUZZ_CHECK(a->kid_len == b->kid_len && memcmp(a->kid, b->kid, a->kid_len) == 0);
+	FUZZ_CHECK(a->alg == b->alg && a->role == b->role && a->status == b->status);
+	FUZZ_CHECK(a->public_len == b->public_len &&
+	           memcmp(a->public_key, b->public_key, a->public_len) == 0);
+	FUZZ_CHECK(a->not_before == b->not_before && a->not_after == b->not_after);
+}
+
+static void check_same(const struct trustdoc *a, const struct trustdoc *b)
+{
+	FUZZ_CHECK(a->header.type == b->header.type && a->header.version == b->header.version);
+	FUZZ_CHECK(a->header.issued_at == b->header.issued_at &&
+	           a->header.expires_at == b->header.expires_at);
+	switch (a->header.type) {
+	case TRUST_DOC_KEYSET:
+		FUZZ_CHECK(a->body.keyset.count == b->body.keyset.count);
+		for (size_t i = 0; i < a->body.keyset.count; i++)
+			check_key(&a->body.keyset.keys[i], &b->body.keyset.keys[i]);
+		return;
+	case TRUST_DOC_REVOCATIONS:
+		FUZZ_CHECK(a->body.revocations.count == b->body.revocations.count);
+		FUZZ_CHECK(a->body.revocations.count == 0 ||
+		           memcmp(a->body.revocations.hashes, b->body.revocations.hashes,
+		                  a->body.revocations.count * TRUST_HASH_LEN) == 0);
+		return;
+	case TRUST_DOC_POLICY:
+		FUZZ_CHECK(a->body.policy.body_len == b->body.policy.body_len);
+		FUZZ_CHECK(memcmp(a->body.policy.body, b->body.policy.body,
+		                  a->body.policy.body_len) == 0);
+		return;
+	case TRUST_DOC_TIMESTAMP:
+		FUZZ_CHECK(a->body.timestamp.count == b->body.timestamp.count);
+		for (size_t i = 0; i < a->body.timestamp.count; i++) {
+			const struct trustdoc_timestamp_entry *x = &a->body.timestamp.entries[i],
+			                                      *y = &b->body.timestamp.entries[i];
+			FUZZ_CHECK(x->type == y->type && x->version == y->version &&
+			           x->length == y->length &&
+			           memcmp(x->sha256, y->sha256, sizeof(x->sha256)) == 0);
+		}
+		return;
+	}
+}
+
+/* What a successful decode promises about the document itself. */
+static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size)
+{
+	FUZZ_CHECK(trust_doc_type_name(d->header.type) != NULL);
+	FUZZ_CHECK(d->header.version > 0 && d->header.issued_at >= 0);
+	FUZZ_CHECK(d->header.expires_at > d->header.issued_at);
+	switch (d->header.type) {
+	case TRUST_DOC_KEYSET:
+		FUZZ_CHECK(d->body.keyset.count <= TRUST_KEYS_MAX);
+		for (size_t i = 0; i < d->body.keyset.count; i++) {
+			const struct trust_key *k = &d->body.keyset.keys[i];
+			FUZZ_CHECK(k->kid_len >= 1 && k->kid_len <= TRUST_KID_MAX);
+			FUZZ_CHECK(key_role_name(k->role) != NULL);
+			FUZZ_CHECK(signature_public_check(k->alg, k->public_key, k->public_len) ==
+			           QD_OK);
+			FUZZ_CHECK(k->not_before <= k->not_after);
+		}
+		return;
+	case TRUST_DOC_REVOCATIONS: {
+		const struct trustdoc_revocations *rv = &d->body.revocations;
+		FUZZ_CHECK(rv->count <= TRUSTDOC_REVOCATIONS_MAX);
+		FUZZ_CHECK(fuzz_inside(rv->hashes, rv->count * TRUST_HASH_LEN, data, size));
+		(void)fuzz_touch(rv->hashes, rv->count * TRUST_HASH_LEN);
+		return;
+	}
+	case TRUST_DOC_POLICY: {
+		const struct trustdoc_policy *p = &d->body.policy;
+		FUZZ_CHECK(fuzz_inside(p->body, p->body_len, data, size));
+		struct cbor_reader r;
+		cbor_reader_init(&r, p->body, p->body_len);
+		enum cbor_type type;
+		FUZZ_CHECK(cbor_peek_type(&r, &type) == CBOR_OK && type == CBOR_TYPE_MAP);
+		FUZZ_CHECK(cbor_skip(&r) == CBOR_OK && cbor_expect_end(&r) == CBOR_OK);
+		return;
+	}
+	case TRUST_DOC_TIMESTAMP:
+		FUZZ_CHECK(d->body.timestamp.count <= TRUSTDOC_TIMESTAMP_ENTRIES_MAX);
+		for (size_t i = 0; i < d->body.timestamp.count; i++)
+			FUZZ_CHECK(trust_doc_type_name(d->body.timestamp.entries[i].type) != NULL);
+		return;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool ready;
+	if (!ready) {
+		FUZZ_CHECK(signature_init() == QD_OK);
+		ready = true;
+	}
+	static struct trustdoc doc, back, again; /* 8 KiB each: off the stack */
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = trustdoc_decode(data, size, &doc, &why);
+	FUZZ_CHECK(qd_err_name(rc) != NULL);
+	FUZZ_CHECK(memchr(why.text, '\0', sizeof(why.text)) != NULL);
+	if (rc != QD_OK) {
+		FUZZ_CHECK(rc == QD_ERR_FORMAT || rc == QD_ERR_TOO_LARGE);
+		FUZZ_CHECK(why.text[0] != '\0');
+		return 0;
+	}
+	check_doc(&doc, data, size);
+
+	size_t len = 0;
+	uint8_t *enc = encode_exact(&doc, &len);
+	FUZZ_CHECK(len <= size);
+	FUZZ_CHECK(trustdoc_decode(enc, len, &back, &why) == QD_OK);
+	check_same(&doc, &back);
+
+	size_t len2 = 0;
+	uint8_t *enc2 = encode_exact(&back, &len2);
+	FUZZ_CHECK(len2 == len && memcmp(enc, enc2, len) == 0);
+	FUZZ_CHECK(trustdoc_decode(enc2, len2, &again, &why) == QD_OK);
+	check_same(&doc, &again);
+	free(enc2);
+	free(enc);
+	return 0;
+}

@@ -1,0 +1,21 @@
+# The fuzz targets and the libraries each links: shared by CMakeLists.txt
+# (libFuzzer binaries, QRDESK_FUZZ=ON with clang) and replay.cmake (corpus
+# replay programs, any compiler, the normal build).  A target <x> is
+# fuzz_<x>.c, its seed corpus corpus/<x>/, its dictionary <x>.dict (optional).
+# See README.md for what each one covers.  Keep the list on one line:
+# scripts/fuzz.sh reads it from here.
+set(QRDESK_FUZZ_TARGETS base45 cbor cose claims trustdoc qrtext keyfile config image control lines policy kiosk)
+
+set(QRDESK_FUZZ_DEPS_base45 qrdesk_base45)
+set(QRDESK_FUZZ_DEPS_cbor qrdesk_cbor)
+set(QRDESK_FUZZ_DEPS_cose qrdesk_core)
+set(QRDESK_FUZZ_DEPS_claims qrdesk_core)
+set(QRDESK_FUZZ_DEPS_trustdoc qrdesk_core)
+set(QRDESK_FUZZ_DEPS_qrtext qrdesk_core)
+set(QRDESK_FUZZ_DEPS_keyfile qrdesk_keyfile)
+set(QRDESK_FUZZ_DEPS_config qrdesk_config)
+set(QRDESK_FUZZ_DEPS_image qrdesk_sources)
+set(QRDESK_FUZZ_DEPS_control qrdesk_control)
+set(QRDESK_FUZZ_DEPS_lines qrdesk_sources)
+set(QRDESK_FUZZ_DEPS_policy qrdesk_core)
+set(QRDESK_FUZZ_DEPS_kiosk qrdesk_kiosk)
