@@ -174,6 +174,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 struct store {
 	sqlite3 *db;
 	bool readonly;
+	bool in_batch; /* store_batch_begin: each apply is a savepoint inside it */
 	sqlite3_stmt *st[ST_COUNT];
 };
 
@@ -256,13 +257,23 @@ static int bind_text_or_null(sqlite3_stmt *s, int i, const char *text)
 	return sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
 }
 
+static int exec_sql(sqlite3 *db, const char *sql);
+
+/*
+ * Inside a batch an apply is a savepoint, so a refused document undoes only
+ * itself and the batch's commit or abort decides for all of them.
+ */
 static int tx_begin(struct store *store)
 {
+	if (store->in_batch)
+		return exec_sql(store->db, "SAVEPOINT apply");
 	return step_done(store->st[ST_BEGIN]);
 }
 
 static int tx_commit(struct store *store)
 {
+	if (store->in_batch)
+		return exec_sql(store->db, "RELEASE apply");
 	return step_done(store->st[ST_COMMIT]);
 }
 
@@ -272,8 +283,15 @@ static int tx_commit(struct store *store)
  */
 static void tx_rollback(struct store *store)
 {
-	if (!sqlite3_get_autocommit(store->db))
-		(void)step_done(store->st[ST_ROLLBACK]); /* nothing more we can do */
+	if (sqlite3_get_autocommit(store->db))
+		return;
+	if (store->in_batch) {
+		/* ROLLBACK TO keeps the savepoint open: release it too. */
+		(void)exec_sql(store->db, "ROLLBACK TO apply");
+		(void)exec_sql(store->db, "RELEASE apply");
+		return;
+	}
+	(void)step_done(store->st[ST_ROLLBACK]); /* nothing more we can do */
 }
 
 /* Report the SQLite error, then roll back (which would overwrite it). */
@@ -1075,6 +1093,50 @@ enum qd_err store_apply_document(struct store *store, const struct store_doc_met
 	if (err != QD_OK || !proceed)
 		return err;
 	return apply_finish(store, meta, body, body_len, true, why);
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+enum qd_err store_batch_begin(struct store *store, struct qd_errmsg *why)
+{
+	if (store->in_batch) {
+		qd_errmsg_set(why, "store_batch_begin: a batch is already open");
+		return QD_ERR_ARG;
+	}
+	if (store->readonly) {
+		qd_errmsg_set(why, "the store is open read-only");
+		return QD_ERR_ARG;
+	}
+	if (step_done(store->st[ST_BEGIN]) != SQLITE_OK)
+		return sql_fail(store, why, "cannot begin the batch");
+	store->in_batch = true;
+	return QD_OK;
+}
+
+enum qd_err store_batch_commit(struct store *store, struct qd_errmsg *why)
+{
+	if (!store->in_batch) {
+		qd_errmsg_set(why, "store_batch_commit: no batch is open");
+		return QD_ERR_ARG;
+	}
+	store->in_batch = false;
+	/* An I/O error inside may have rolled everything back already: then
+	 * there is nothing to commit, and saying so is the truth. */
+	if (sqlite3_get_autocommit(store->db)) {
+		qd_errmsg_set(why, "the batch was rolled back by an earlier error");
+		return QD_ERR_STORE;
+	}
+	if (step_done(store->st[ST_COMMIT]) != SQLITE_OK)
+		return tx_fail(store, why, "cannot commit the batch");
+	return QD_OK;
+}
+
+void store_batch_abort(struct store *store)
+{
+	if (!store->in_batch)
+		return;
+	store->in_batch = false;
+	tx_rollback(store);
 }
 
 /* ---- the trust view ---------------------------------------------------- */

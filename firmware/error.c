@@ -41,6 +41,8 @@ const char *qd_err_name(enum qd_err err)
 		return "unsupported";
 	case QD_ERR_EXISTS:
 		return "exists";
+	case QD_ERR_NETWORK:
+		return "network";
 	}
 	return "unknown-error";
 }

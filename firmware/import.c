@@ -34,7 +34,8 @@ static void kid_hex(const uint8_t *kid, size_t len, char *out, size_t cap)
 		out[o] = '\0';
 }
 
-static enum qd_err load_pool(struct store *store, struct signer_pool *pool, struct qd_errmsg *why)
+static enum qd_err load_pool(struct store *store, const struct trust_key *keyset, size_t n_keyset,
+                             struct signer_pool *pool, struct qd_errmsg *why)
 {
 	size_t roots = 0, keys = 0;
 	enum qd_err rc = store_roots_load(store, pool->keys, TRUST_KEYS_MAX, &roots);
@@ -49,6 +50,16 @@ static enum qd_err load_pool(struct store *store, struct signer_pool *pool, stru
 	}
 	for (size_t i = 0; i < roots; i++)
 		pool->keys[i].role = KEY_ROLE_ROOT;
+	if (keyset != NULL) {
+		if (n_keyset > TRUST_KEYS_MAX) {
+			qd_errmsg_set(why, "%zu keys, more than the %d allowed", n_keyset,
+			              TRUST_KEYS_MAX);
+			return QD_ERR_TOO_LARGE;
+		}
+		memcpy(pool->keys + roots, keyset, n_keyset * sizeof(*keyset));
+		pool->count = roots + n_keyset;
+		return QD_OK;
+	}
 	rc = store_keys_load(store, pool->keys + roots, TRUST_KEYS_MAX, &keys);
 	if (rc != QD_OK) {
 		qd_errmsg_set(why, "cannot read the key set: %s", qd_err_name(rc));
@@ -119,10 +130,12 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 	return QD_ERR_FORMAT;
 }
 
-enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t len,
-                            int64_t clock_now, struct import_result *result, struct qd_errmsg *why)
+enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len, int64_t clock_now,
+                          const struct trust_key *keyset, size_t n_keyset,
+                          struct import_verified *out, struct qd_errmsg *why)
 {
-	memset(result, 0, sizeof(*result));
+	memset(out, 0, sizeof(*out));
+	struct import_result *result = &out->result;
 	if (len > IMPORT_FILE_MAX) {
 		qd_errmsg_set(why, "%zu bytes, more than the %u allowed", len, IMPORT_FILE_MAX);
 		return QD_ERR_TOO_LARGE;
@@ -144,7 +157,7 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 	struct signer_pool *pool = malloc(sizeof(*pool));
 	if (pool == NULL)
 		return QD_ERR_NOMEM;
-	enum qd_err rc = load_pool(store, pool, why);
+	enum qd_err rc = load_pool(store, keyset, n_keyset, pool, why);
 	if (rc != QD_OK)
 		goto out;
 	int64_t floor = 0;
@@ -211,13 +224,13 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 		qd_errmsg_set(why, "cannot read the installed %s: %s", type_name, qd_err_name(rc));
 		goto out_doc;
 	}
-	struct store_doc_meta meta = {
+	out->meta = (struct store_doc_meta){
 	        .type = doc->header.type,
 	        .version = doc->header.version,
 	        .signed_at = doc->header.issued_at,
 	        .expires_at = doc->header.expires_at,
 	};
-	digest_sha256(bytes, len, meta.sha256);
+	digest_sha256(bytes, len, out->meta.sha256);
 	result->type = doc->header.type;
 	result->version = doc->header.version;
 	result->previous_version = before.present ? before.version : 0;
@@ -225,11 +238,39 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 	result->expires_at = doc->header.expires_at;
 	memcpy(result->signer_kid, msg.kid, msg.kid_len);
 	result->signer_kid_len = msg.kid_len;
-	rc = apply(store, doc, &meta, result, why);
+	out->doc = doc;
+	doc = NULL;
 out_doc:
 	free(doc);
 out:
 	free(pool);
+	return rc;
+}
+
+enum qd_err import_apply(struct store *store, struct import_verified *v, struct qd_errmsg *why)
+{
+	if (v->doc == NULL) {
+		qd_errmsg_set(why, "import_apply: nothing verified");
+		return QD_ERR_ARG;
+	}
+	return apply(store, v->doc, &v->meta, &v->result, why);
+}
+
+void import_verified_release(struct import_verified *v)
+{
+	free(v->doc);
+	v->doc = NULL;
+}
+
+enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t len,
+                            int64_t clock_now, struct import_result *result, struct qd_errmsg *why)
+{
+	struct import_verified v;
+	enum qd_err rc = import_verify(store, bytes, len, clock_now, NULL, 0, &v, why);
+	if (rc == QD_OK)
+		rc = import_apply(store, &v, why);
+	*result = v.result;
+	import_verified_release(&v);
 	return rc;
 }
 

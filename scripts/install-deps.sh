@@ -12,6 +12,8 @@ packages=(
 	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
 	# tests
 	libcmocka-dev zbar-tools jq sqlite3 python3
+	# the sync test: a real HTTPS server and a test CA
+	nginx-light openssl
 	# the kiosk's browser test: Chromium, the page's Bengali font, a Prometheus text parser
 	chromium fonts-noto-core python3-prometheus-client
 	# quality gates: leak check, static analysis, libFuzzer

@@ -31,6 +31,7 @@ enum qd_err {
 	QD_ERR_NOT_FOUND,       /* the thing asked for does not exist */
 	QD_ERR_UNSUPPORTED,     /* a well-formed request we do not implement */
 	QD_ERR_EXISTS,          /* refusing to overwrite something present */
+	QD_ERR_NETWORK,         /* a transfer failed: connect, TLS, HTTP status, timeout */
 };
 
 /* A stable lower-case name for the code ("rollback"), for logs and JSON. */

@@ -22,6 +22,8 @@
 #include "qrdesk/store.h"
 #include "qrdesk/trust.h"
 
+struct trustdoc; /* trustdoc.h */
+
 /* Largest signed file accepted (a 16 million-entry revocation list and change). */
 #define IMPORT_FILE_MAX (300u * 1024u * 1024u)
 
@@ -39,6 +41,28 @@ struct import_result {
 
 enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t len,
                             int64_t clock_now, struct import_result *result, struct qd_errmsg *why);
+
+/*
+ * The two halves of import_document, for sync, which verifies every file of
+ * a repository before it applies any (in one store batch).
+ *
+ * import_verify runs every check but the store's version comparison.
+ * keyset/n_keyset, if keyset is not NULL, stand in for the store's key set as
+ * the candidate signers: the key set verified earlier in the same sync, so a
+ * timestamp signed by a newly listed repository key verifies.  The verified
+ * document points into bytes: keep them until import_apply and release.
+ */
+struct import_verified {
+	struct trustdoc *doc; /* malloc'd */
+	struct store_doc_meta meta;
+	struct import_result result;
+};
+enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len, int64_t clock_now,
+                          const struct trust_key *keyset, size_t n_keyset,
+                          struct import_verified *out, struct qd_errmsg *why);
+/* Apply a verified document: its own transaction, or a savepoint in a batch. */
+enum qd_err import_apply(struct store *store, struct import_verified *v, struct qd_errmsg *why);
+void import_verified_release(struct import_verified *v);
 
 /* Read a whole file (bounded by IMPORT_FILE_MAX) and import it. */
 enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,

@@ -92,6 +92,16 @@ enum qd_err store_apply_document(struct store *store, const struct store_doc_met
                                  struct qd_errmsg *why);
 
 /*
+ * A batch: several applies in one transaction, all in or all out (sync
+ * installs a key set, revocations, policy and timestamp together).  Between
+ * begin and commit each apply behaves as above but only inside the batch;
+ * abort undoes every apply since begin.  Commit or abort exactly once.
+ */
+enum qd_err store_batch_begin(struct store *store, struct qd_errmsg *why);
+enum qd_err store_batch_commit(struct store *store, struct qd_errmsg *why);
+void store_batch_abort(struct store *store);
+
+/*
  * A trust view backed by this store: keys, freshness and the decoded policy
  * copied in, the revocation callback bound to this connection.  Reload after
  * an apply.  A stored policy that does not decode (import checks it, so only

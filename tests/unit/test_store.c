@@ -550,6 +550,51 @@ static void test_time_floor_only_rises(void **state)
 	assert_int_equal(floor_of(fx->store), 3000);
 }
 
+/* A batch is all or nothing; a refused apply inside it undoes only itself. */
+static void test_batch(void **state)
+{
+	struct fx *fx = *state;
+	bool unchanged;
+	const uint8_t body[] = {1, 2, 3};
+	struct qd_errmsg why = {{0}};
+	struct trust_freshness f;
+
+	assert_int_equal(store_batch_begin(fx->store, &why), QD_OK);
+	assert_int_equal(store_batch_begin(fx->store, &why), QD_ERR_ARG);
+	struct store_doc_meta m = meta_of(TRUST_DOC_POLICY, 2, 1000);
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, NULL), QD_OK);
+	m = meta_of(TRUST_DOC_TIMESTAMP, 1, 1200);
+	assert_int_equal(store_apply_document(fx->store, &m, NULL, 0, &unchanged, NULL), QD_OK);
+	store_batch_abort(fx->store);
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &f), QD_OK);
+	assert_false(f.present);
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_TIMESTAMP, &f), QD_OK);
+	assert_false(f.present);
+	assert_int_equal(floor_of(fx->store), 0);
+
+	assert_int_equal(store_batch_begin(fx->store, &why), QD_OK);
+	m = meta_of(TRUST_DOC_POLICY, 2, 1000);
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, NULL), QD_OK);
+	m = meta_of(TRUST_DOC_POLICY, 1, 1100); /* refused inside: the batch goes on */
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, NULL),
+	                 QD_ERR_ROLLBACK);
+	m = meta_of(TRUST_DOC_TIMESTAMP, 1, 1200);
+	assert_int_equal(store_apply_document(fx->store, &m, NULL, 0, &unchanged, NULL), QD_OK);
+	assert_int_equal(store_batch_commit(fx->store, &why), QD_OK);
+	assert_int_equal(store_batch_commit(fx->store, &why), QD_ERR_ARG);
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &f), QD_OK);
+	assert_true(f.present);
+	assert_int_equal(f.version, 2);
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_TIMESTAMP, &f), QD_OK);
+	assert_true(f.present);
+	assert_int_equal(floor_of(fx->store), 1200);
+
+	/* Outside a batch, applies are their own transactions again. */
+	m = meta_of(TRUST_DOC_POLICY, 3, 1300);
+	assert_int_equal(store_apply_document(fx->store, &m, body, 3, &unchanged, NULL), QD_OK);
+	assert_int_equal(floor_of(fx->store), 1300);
+}
+
 static void test_document_body(void **state)
 {
 	struct fx *fx = *state;
@@ -784,6 +829,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_apply_failure_is_atomic, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocations_million, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_time_floor_only_rises, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_document_body, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_trust_view, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),

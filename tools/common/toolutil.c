@@ -30,6 +30,8 @@ int tool_exit_for(enum qd_err err)
 		return TOOL_EXIT_SOFTWARE;
 	case QD_ERR_EXISTS:
 		return TOOL_EXIT_CANTCREAT;
+	case QD_ERR_NETWORK:
+		return TOOL_EXIT_UNAVAILABLE;
 	default:
 		return TOOL_EXIT_DATA;
 	}

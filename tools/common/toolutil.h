@@ -15,9 +15,10 @@
 enum tool_exit {
 	TOOL_EXIT_OK = 0,
 	TOOL_EXIT_USAGE = 64,
-	TOOL_EXIT_DATA = 65,     /* input refused: bad format, signature, rollback... */
-	TOOL_EXIT_NOINPUT = 66,  /* a named file does not exist or cannot be read */
-	TOOL_EXIT_SOFTWARE = 70, /* internal error */
+	TOOL_EXIT_DATA = 65,        /* input refused: bad format, signature, rollback... */
+	TOOL_EXIT_NOINPUT = 66,     /* a named file does not exist or cannot be read */
+	TOOL_EXIT_UNAVAILABLE = 69, /* a server could not be reached or would not serve */
+	TOOL_EXIT_SOFTWARE = 70,    /* internal error */
 	TOOL_EXIT_CANTCREAT = 73,
 	TOOL_EXIT_IO = 74,
 	TOOL_EXIT_CONFIG = 78,

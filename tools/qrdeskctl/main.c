@@ -20,6 +20,7 @@
 #include "qrdesk/policy.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
+#include "qrdesk/sync.h"
 #include "qrdesk/verdict_json.h"
 #include "toolutil.h"
 
@@ -37,12 +38,18 @@ static const char usage_text[] =
         "                                         stdin) exactly as the desk does; exit 0\n"
         "                                         valid, 1 invalid, 2 review\n"
         "  show --store DB [--json]               versions, ages and counts in the store\n"
+        "  sync --once --store DB --url URL [--ca FILE]\n"
+        "                                         one sync from the signed repository at\n"
+        "                                         URL (https://): fetch, verify, install\n"
+        "                                         (docs/repository.md); --ca trusts the\n"
+        "                                         CAs in FILE instead of the system's\n"
         "\n"
         "  --now TIME    judge as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ)\n"
         "  --help        this text\n"
         "\n"
-        "Exit codes: 64 usage, 65 refused input, 66 missing file, 70 internal, 74 I/O.\n";
+        "Exit codes: 64 usage, 65 refused input, 66 missing file, 69 server unreachable or\n"
+        "refusing (sync), 70 internal, 74 I/O.\n";
 
 static int usage_error(const char *what)
 {
@@ -56,19 +63,21 @@ struct options {
 	const char *root;
 	const char *socket;
 	const char *config;
+	const char *url;
+	const char *ca;
 	bool json;
+	bool once;
 };
 
 /* Parse the options shared by all commands; returns optind or -1. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option opts[] = {{"store", required_argument, NULL, 's'},
-	                                     {"root", required_argument, NULL, 'r'},
-	                                     {"json", no_argument, NULL, 'j'},
-	                                     {"now", required_argument, NULL, 'n'},
-	                                     {"socket", required_argument, NULL, 'S'},
-	                                     {"config", required_argument, NULL, 'c'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	        {"store", required_argument, NULL, 's'},  {"root", required_argument, NULL, 'r'},
+	        {"json", no_argument, NULL, 'j'},         {"now", required_argument, NULL, 'n'},
+	        {"socket", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'c'},
+	        {"url", required_argument, NULL, 'u'},    {"ca", required_argument, NULL, 'C'},
+	        {"once", no_argument, NULL, 'o'},         {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -88,6 +97,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'c':
 			o->config = optarg;
+			break;
+		case 'u':
+			o->url = optarg;
+			break;
+		case 'C':
+			o->ca = optarg;
+			break;
+		case 'o':
+			o->once = true;
 			break;
 		case 'n':
 			if (tool_parse_time(optarg, &t) != QD_OK)
@@ -186,6 +204,70 @@ static int cmd_import(int argc, char **argv)
 			       (unsigned long long)res.previous_version, res.entries, expires);
 	}
 	store_close(store);
+	return status;
+}
+
+static void print_sync(const struct sync_result *res)
+{
+	if (!res->changed) {
+		printf("up to date: timestamp version %llu\n",
+		       (unsigned long long)res->timestamp_version);
+		return;
+	}
+	for (size_t i = 0; i < res->n_files; i++) {
+		const struct sync_file *f = &res->files[i];
+		if (f->fetched)
+			printf("%s version %llu installed (was %llu), %zu bytes\n",
+			       trust_doc_type_name(f->type), (unsigned long long)f->offered,
+			       (unsigned long long)f->installed, f->bytes);
+		else
+			printf("%s version %llu unchanged\n", trust_doc_type_name(f->type),
+			       (unsigned long long)f->offered);
+	}
+}
+
+static int cmd_sync(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc || o.store == NULL || o.url == NULL)
+		return usage_error("sync needs --once --store DB --url URL [--ca FILE]");
+	/* The continuous sync is qrdeskd's worker; this tool only does one. */
+	if (!o.once)
+		return usage_error("sync needs --once (qrdeskd runs the periodic sync)");
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = sync_global_init(&why);
+	if (rc != QD_OK) {
+		log_err("%s", why.text);
+		return tool_exit_for(rc);
+	}
+	struct sync_https *https = NULL;
+	struct store *store = NULL;
+	struct sync_https_options ho = {.url = o.url, .ca_file = o.ca};
+	int status = TOOL_EXIT_OK;
+	rc = sync_https_open(&ho, &https, &why);
+	if (rc != QD_OK) {
+		log_err("%s", why.text);
+		status = tool_exit_for(rc);
+		goto out;
+	}
+	status = open_store(o.store, STORE_OPEN_READWRITE, &store);
+	if (status != TOOL_EXIT_OK)
+		goto out;
+	struct sync_fetcher fetcher = {sync_https_fetch, https};
+	struct sync_result res;
+	rc = sync_run(store, &fetcher, tool_now(), 0, &res);
+	if (rc != QD_OK) {
+		log_err("sync refused (%s): %s", qd_err_name(rc), res.why.text);
+		status = tool_exit_for(rc);
+		goto out;
+	}
+	print_sync(&res);
+out:
+	if (store != NULL)
+		store_close(store);
+	sync_https_close(https);
+	sync_global_cleanup();
 	return status;
 }
 
@@ -604,6 +686,8 @@ int main(int argc, char **argv)
 		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "sync") == 0)
+		return cmd_sync(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") == 0)
 		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "status") == 0)

@@ -1,0 +1,502 @@
+/*
+ * sync.c - one sync from a static signed repository; see sync.h and
+ * docs/repository.md.  The fetcher only moves bytes within a cap; every
+ * decision about them is made here and in import.c, before the store is
+ * touched.
+ */
+#include "qrdesk/sync.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qrdesk/cose.h"
+#include "qrdesk/digest.h"
+#include "qrdesk/import.h"
+#include "qrdesk/trustdoc.h"
+
+/* ---- the HTTPS fetcher -------------------------------------------------- */
+
+struct sync_https {
+	CURL *curl;
+	char *base; /* the URL without a trailing slash */
+	struct sync_https_options opts;
+};
+
+enum qd_err sync_global_init(struct qd_errmsg *why)
+{
+	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (rc != CURLE_OK) {
+		qd_errmsg_set(why, "libcurl init failed: %s", curl_easy_strerror(rc));
+		return QD_ERR_NETWORK;
+	}
+	return QD_OK;
+}
+
+void sync_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+enum qd_err sync_https_open(const struct sync_https_options *opts, struct sync_https **out,
+                            struct qd_errmsg *why)
+{
+	*out = NULL;
+	if (opts->url == NULL || opts->url[0] == '\0') {
+		qd_errmsg_set(why, "no repository URL");
+		return QD_ERR_ARG;
+	}
+	/* Refuse a plain-http URL up front with a clear reason, rather than as
+	 * curl's "protocol not supported" on the first fetch. */
+	if (strncmp(opts->url, "https://", 8) != 0 &&
+	    !(opts->allow_http && strncmp(opts->url, "http://", 7) == 0)) {
+		qd_errmsg_set(why, "%s: the repository URL must be https://", opts->url);
+		return QD_ERR_ARG;
+	}
+	struct sync_https *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return QD_ERR_NOMEM;
+	h->opts = *opts;
+	h->base = strdup(opts->url);
+	h->curl = curl_easy_init();
+	if (h->base == NULL || h->curl == NULL) {
+		sync_https_close(h);
+		qd_errmsg_set(why, "cannot set up a transfer");
+		return QD_ERR_NOMEM;
+	}
+	size_t n = strlen(h->base);
+	while (n > 0 && h->base[n - 1] == '/')
+		h->base[--n] = '\0';
+	*out = h;
+	return QD_OK;
+}
+
+void sync_https_close(struct sync_https *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h->base);
+	free(h);
+}
+
+struct sink {
+	uint8_t *data;
+	size_t len;
+	size_t alloc;
+	size_t cap;
+	bool over; /* the server sent more than cap */
+};
+
+/* Takes bytes up to the cap; one byte past it aborts the transfer. */
+static size_t sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;
+	if (n > s->cap - s->len) {
+		s->over = true;
+		return 0; /* CURLE_WRITE_ERROR */
+	}
+	if (s->len + n > s->alloc) {
+		size_t want = s->alloc > 0 ? s->alloc : 4096;
+		while (want < s->len + n)
+			want = want > s->cap / 2 ? s->cap : want * 2;
+		uint8_t *p = realloc(s->data, want > 0 ? want : 1);
+		if (p == NULL)
+			return 0;
+		s->data = p;
+		s->alloc = want;
+	}
+	memcpy(s->data + s->len, ptr, n);
+	s->len += n;
+	return n;
+}
+
+static long or_default(long v, long d)
+{
+	return v > 0 ? v : d;
+}
+
+enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **data, size_t *len,
+                             struct qd_errmsg *why)
+{
+	struct sync_https *h = ctx;
+	*data = NULL;
+	*len = 0;
+	char url[2048];
+	if ((size_t)snprintf(url, sizeof(url), "%s/%s", h->base, name) >= sizeof(url)) {
+		qd_errmsg_set(why, "%s: URL too long", name);
+		return QD_ERR_ARG;
+	}
+	const char *protocols = h->opts.allow_http ? "http,https" : "https";
+	struct sink sink = {.cap = cap};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *c = h->curl;
+	curl_easy_reset(c);
+	CURLcode rc = curl_easy_setopt(c, CURLOPT_URL, url);
+	/* Redirects are followed (CDNs use them) but never to another scheme. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (rc == CURLE_OK && h->opts.ca_file != NULL)
+		rc = curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.ca_file);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+		                      or_default(h->opts.connect_timeout_s, 15));
+	/* No overall timeout (a 16 million-entry list is slow on a bad line), but a
+	 * transfer that stalls is dropped. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
+		                      or_default(h->opts.low_speed_bytes, 64));
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+		                      or_default(h->opts.low_speed_time_s, 30));
+	/* A Content-Length over the cap is refused before the body comes. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	if (rc != CURLE_OK) {
+		qd_errmsg_set(why, "%s: cannot set up the transfer: %s", url,
+		              curl_easy_strerror(rc));
+		return QD_ERR_NETWORK;
+	}
+	rc = curl_easy_perform(c);
+	long status = 0;
+	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	/* The error buffer points at our stack: the handle must not keep it. */
+	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	enum qd_err err = QD_OK;
+	if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
+		qd_errmsg_set(why, "%s: longer than the %zu bytes allowed (aborted after %zu)", url,
+		              cap, sink.len);
+		err = QD_ERR_TOO_LARGE;
+	} else if (rc != CURLE_OK) {
+		qd_errmsg_set(why, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		err = QD_ERR_NETWORK;
+	} else if (status != 200) {
+		qd_errmsg_set(why, "%s: HTTP status %ld", url, status);
+		err = QD_ERR_NETWORK;
+	}
+	if (err != QD_OK) {
+		free(sink.data);
+		return err;
+	}
+	*data = sink.data != NULL ? sink.data : malloc(1);
+	if (*data == NULL)
+		return QD_ERR_NOMEM;
+	*len = sink.len;
+	return QD_OK;
+}
+
+/* ---- the checks --------------------------------------------------------- */
+
+/* The types a timestamp must name, in the order they are applied. */
+static const enum trust_doc_type named_types[] = {TRUST_DOC_KEYSET, TRUST_DOC_REVOCATIONS,
+                                                  TRUST_DOC_POLICY};
+#define N_NAMED (sizeof(named_types) / sizeof(named_types[0]))
+
+static const struct trustdoc_timestamp_entry *find_entry(const struct trustdoc_timestamp *ts,
+                                                         enum trust_doc_type type)
+{
+	for (size_t i = 0; i < ts->count; i++)
+		if (ts->entries[i].type == type)
+			return &ts->entries[i];
+	return NULL;
+}
+
+/*
+ * Decode the timestamp's payload without verifying it.  Only to learn
+ * whether a new key set is named: that key set may hold the key the
+ * timestamp is signed with.  Nothing read here is trusted until the same
+ * bytes verify.
+ */
+static enum qd_err peek_timestamp(const uint8_t *bytes, size_t len, struct trustdoc *doc,
+                                  struct qd_errmsg *why)
+{
+	struct cose_sign1 msg;
+	struct cose_error cerr;
+	if (cose_sign1_parse(bytes, len, &msg, &cerr) != COSE_OK) {
+		qd_errmsg_set(why, "timestamp.cose: not a COSE_Sign1 (%s)",
+		              cose_status_name(cerr.status));
+		return QD_ERR_FORMAT;
+	}
+	struct qd_errmsg inner = {{0}};
+	if (trustdoc_decode(msg.payload, msg.payload_len, doc, &inner) != QD_OK) {
+		qd_errmsg_set(why, "timestamp.cose: %s", inner.text);
+		return QD_ERR_FORMAT;
+	}
+	if (doc->header.type != TRUST_DOC_TIMESTAMP) {
+		qd_errmsg_set(why, "timestamp.cose holds a %s, not a timestamp",
+		              trust_doc_type_name(doc->header.type));
+		return QD_ERR_FORMAT;
+	}
+	for (size_t i = 0; i < N_NAMED; i++)
+		if (find_entry(&doc->body.timestamp, named_types[i]) == NULL) {
+			qd_errmsg_set(why, "the timestamp names no %s",
+			              trust_doc_type_name(named_types[i]));
+			return QD_ERR_FORMAT;
+		}
+	if (find_entry(&doc->body.timestamp, TRUST_DOC_TIMESTAMP) != NULL) {
+		qd_errmsg_set(why, "the timestamp names a timestamp");
+		return QD_ERR_FORMAT;
+	}
+	return QD_OK;
+}
+
+static void file_name(enum trust_doc_type type, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s.cose", trust_doc_type_name(type));
+}
+
+/* Fetch the file an entry names: within its announced length, of that length and hash. */
+static enum qd_err fetch_entry(const struct sync_fetcher *f,
+                               const struct trustdoc_timestamp_entry *e, size_t max_file,
+                               uint8_t **data, size_t *len, struct qd_errmsg *why)
+{
+	char name[32];
+	file_name(e->type, name, sizeof(name));
+	if (e->length == 0 || e->length > max_file) {
+		qd_errmsg_set(why, "%s: the timestamp announces %llu bytes (allowed 1..%zu)", name,
+		              (unsigned long long)e->length, max_file);
+		return QD_ERR_TOO_LARGE;
+	}
+	enum qd_err rc = f->fetch(f->ctx, name, (size_t)e->length, data, len, why);
+	if (rc != QD_OK)
+		return rc;
+	if (*len != e->length) {
+		qd_errmsg_set(why, "%s: %zu bytes, but the timestamp announces %llu (truncated)",
+		              name, *len, (unsigned long long)e->length);
+		return QD_ERR_FORMAT;
+	}
+	uint8_t sha[32];
+	digest_sha256(*data, *len, sha);
+	if (memcmp(sha, e->sha256, sizeof(sha)) != 0) {
+		/* The signed timestamp vouches for other bytes: a file from another
+		 * publication (mix-and-match) or altered in transit or at rest. */
+		qd_errmsg_set(why, "%s: SHA-256 differs from the one the timestamp names", name);
+		return QD_ERR_SIGNATURE;
+	}
+	return QD_OK;
+}
+
+/* Verify a fetched file and check it is what the timestamp said it is. */
+static enum qd_err verify_entry(struct store *store, const struct trustdoc_timestamp_entry *e,
+                                const uint8_t *bytes, size_t len, int64_t now,
+                                const struct trust_key *keys, size_t n_keys,
+                                struct import_verified *v, struct qd_errmsg *why)
+{
+	char name[32];
+	file_name(e->type, name, sizeof(name));
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc = import_verify(store, bytes, len, now, keys, n_keys, v, &inner);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "%s: %s", name, inner.text);
+		return rc;
+	}
+	if (v->doc->header.type != e->type || v->doc->header.version != e->version) {
+		qd_errmsg_set(why, "%s holds %s version %llu, the timestamp names version %llu",
+		              name, trust_doc_type_name(v->doc->header.type),
+		              (unsigned long long)v->doc->header.version,
+		              (unsigned long long)e->version);
+		return QD_ERR_FORMAT;
+	}
+	return QD_OK;
+}
+
+/* Index by type: 0 unused, 1..4 as enum trust_doc_type. */
+#define SLOTS 5
+
+struct run {
+	struct store *store;
+	const struct sync_fetcher *f;
+	int64_t now;
+	size_t max_file;
+	struct sync_result *res;
+	struct trust_freshness installed[SLOTS];
+	uint8_t *bytes[SLOTS];
+	size_t lens[SLOTS];
+	struct import_verified ver[SLOTS];
+	struct trustdoc *peek;
+};
+
+static enum qd_err run_checks(struct run *r)
+{
+	struct qd_errmsg *why = &r->res->why;
+	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP; t++) {
+		enum qd_err rc =
+		        store_freshness_get(r->store, (enum trust_doc_type)t, &r->installed[t]);
+		if (rc != QD_OK) {
+			qd_errmsg_set(why, "cannot read the installed %s: %s",
+			              trust_doc_type_name((enum trust_doc_type)t), qd_err_name(rc));
+			return rc;
+		}
+	}
+	enum qd_err rc =
+	        r->f->fetch(r->f->ctx, "timestamp.cose", SYNC_TIMESTAMP_MAX,
+	                    &r->bytes[TRUST_DOC_TIMESTAMP], &r->lens[TRUST_DOC_TIMESTAMP], why);
+	if (rc != QD_OK)
+		return rc;
+	r->res->bytes_fetched += r->lens[TRUST_DOC_TIMESTAMP];
+	r->peek = malloc(sizeof(*r->peek));
+	if (r->peek == NULL)
+		return QD_ERR_NOMEM;
+	rc = peek_timestamp(r->bytes[TRUST_DOC_TIMESTAMP], r->lens[TRUST_DOC_TIMESTAMP], r->peek,
+	                    why);
+	if (rc != QD_OK)
+		return rc;
+
+	/* A newer key set first, verified by the pinned root alone: it may list
+	 * the repository key that signed the timestamp. */
+	const struct trust_key *keys = NULL;
+	size_t n_keys = 0;
+	const struct trustdoc_timestamp_entry *ke =
+	        find_entry(&r->peek->body.timestamp, TRUST_DOC_KEYSET);
+	const struct trust_freshness *ki = &r->installed[TRUST_DOC_KEYSET];
+	if (!ki->present || ke->version > ki->version) {
+		rc = fetch_entry(r->f, ke, r->max_file, &r->bytes[TRUST_DOC_KEYSET],
+		                 &r->lens[TRUST_DOC_KEYSET], why);
+		if (rc != QD_OK)
+			return rc;
+		r->res->bytes_fetched += r->lens[TRUST_DOC_KEYSET];
+		rc = verify_entry(r->store, ke, r->bytes[TRUST_DOC_KEYSET],
+		                  r->lens[TRUST_DOC_KEYSET], r->now, NULL, 0,
+		                  &r->ver[TRUST_DOC_KEYSET], why);
+		if (rc != QD_OK)
+			return rc;
+		keys = r->ver[TRUST_DOC_KEYSET].doc->body.keyset.keys;
+		n_keys = r->ver[TRUST_DOC_KEYSET].doc->body.keyset.count;
+	}
+
+	struct qd_errmsg inner = {{0}};
+	struct import_verified *tv = &r->ver[TRUST_DOC_TIMESTAMP];
+	rc = import_verify(r->store, r->bytes[TRUST_DOC_TIMESTAMP], r->lens[TRUST_DOC_TIMESTAMP],
+	                   r->now, keys, n_keys, tv, &inner);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "timestamp.cose: %s", inner.text);
+		return rc;
+	}
+	const struct trustdoc_timestamp *ts = &tv->doc->body.timestamp;
+	uint64_t ts_version = tv->doc->header.version;
+	r->res->timestamp_version = ts_version;
+	const struct trust_freshness *ti = &r->installed[TRUST_DOC_TIMESTAMP];
+	if (ti->present && ts_version < ti->version) {
+		qd_errmsg_set(why, "timestamp version %llu is older than installed version %llu",
+		              (unsigned long long)ts_version, (unsigned long long)ti->version);
+		return QD_ERR_ROLLBACK;
+	}
+	bool same_timestamp = ti->present && ts_version == ti->version;
+
+	for (size_t i = 0; i < N_NAMED; i++) {
+		enum trust_doc_type t = named_types[i];
+		const struct trustdoc_timestamp_entry *e = find_entry(ts, t);
+		const struct trust_freshness *in = &r->installed[t];
+		struct sync_file *sf = &r->res->files[r->res->n_files++];
+		*sf = (struct sync_file){t, in->present ? in->version : 0, e->version, false, 0};
+		if (in->present && e->version < in->version) {
+			qd_errmsg_set(why,
+			              "the timestamp names %s version %llu, older than installed "
+			              "version %llu",
+			              trust_doc_type_name(t), (unsigned long long)e->version,
+			              (unsigned long long)in->version);
+			return QD_ERR_ROLLBACK;
+		}
+		if (in->present && e->version == in->version)
+			continue;
+		if (same_timestamp) {
+			/* The installed timestamp named this version, so it is installed. */
+			qd_errmsg_set(
+			        why,
+			        "timestamp version %llu is installed but %s version %llu is not",
+			        (unsigned long long)ts_version, trust_doc_type_name(t),
+			        (unsigned long long)e->version);
+			return QD_ERR_STORE;
+		}
+		sf->fetched = true;
+		if (t == TRUST_DOC_KEYSET) { /* fetched and verified above */
+			sf->bytes = r->lens[t];
+			continue;
+		}
+		rc = fetch_entry(r->f, e, r->max_file, &r->bytes[t], &r->lens[t], why);
+		if (rc != QD_OK)
+			return rc;
+		sf->bytes = r->lens[t];
+		r->res->bytes_fetched += r->lens[t];
+		rc = verify_entry(r->store, e, r->bytes[t], r->lens[t], r->now, keys, n_keys,
+		                  &r->ver[t], why);
+		if (rc != QD_OK)
+			return rc;
+	}
+	struct sync_file *sf = &r->res->files[r->res->n_files++];
+	*sf = (struct sync_file){TRUST_DOC_TIMESTAMP, ti->present ? ti->version : 0, ts_version,
+	                         true, r->lens[TRUST_DOC_TIMESTAMP]};
+	if (same_timestamp)
+		import_verified_release(tv); /* up to date: nothing to apply */
+	return QD_OK;
+}
+
+/* Everything verified: apply in one batch, the timestamp last. */
+static enum qd_err run_apply(struct run *r)
+{
+	struct qd_errmsg *why = &r->res->why;
+	bool any = false;
+	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP; t++)
+		any = any || r->ver[t].doc != NULL;
+	if (!any)
+		return QD_OK;
+	enum qd_err rc = store_batch_begin(r->store, why);
+	if (rc != QD_OK)
+		return rc;
+	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP && rc == QD_OK; t++)
+		if (r->ver[t].doc != NULL)
+			rc = import_apply(r->store, &r->ver[t], why);
+	if (rc != QD_OK) {
+		store_batch_abort(r->store);
+		return rc;
+	}
+	rc = store_batch_commit(r->store, why);
+	if (rc == QD_OK)
+		r->res->changed = true;
+	return rc;
+}
+
+enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, int64_t clock_now,
+                     size_t max_file, struct sync_result *result)
+{
+	memset(result, 0, sizeof(*result));
+	result->started_at = clock_now;
+	struct run r = {
+	        .store = store,
+	        .f = fetcher,
+	        .now = clock_now,
+	        .max_file = max_file > 0 && max_file < IMPORT_FILE_MAX ? max_file : IMPORT_FILE_MAX,
+	        .res = result,
+	};
+	enum qd_err rc = run_checks(&r);
+	if (rc == QD_OK)
+		rc = run_apply(&r);
+	for (int t = 0; t < SLOTS; t++) {
+		import_verified_release(&r.ver[t]);
+		free(r.bytes[t]);
+	}
+	free(r.peek);
+	result->status = rc;
+	return rc;
+}

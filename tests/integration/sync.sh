@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# qrdeskctl sync --once against a real nginx with TLS on 127.0.0.1, serving
+# repositories written by qrdesk-issuer publish (docs/repository.md).  A test
+# CA and server certificate are made here with openssl; nginx runs as the
+# current user with every path in a temporary directory, and is stopped at
+# the end.  Checks: a fresh desk syncs from nothing; a second sync is a
+# no-op; a new publication (a revocation) is taken; and every fault leaves
+# the store byte-identical (sqlite3 .dump before and after) with a non-zero
+# exit and a reason: 404, 500, server down, certificate from another CA,
+# rollback, expired timestamp, file whose hash differs from the timestamp's
+# (mix-and-match), truncated file, file longer than announced, tampered
+# signature, key set signed by the wrong role.
+# Usage: sync.sh QRDESK-ISSUER QRDESKCTL
+set -uo pipefail
+
+issuer=$(realpath "$1")
+ctl=$(realpath "$2")
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ ! -x $nginx_bin ]]; then
+	echo "FAIL: nginx not installed (scripts/install-deps.sh installs nginx-light)" >&2
+	exit 1
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-sync-XXXXXX")
+nginx_pid=
+cleanup() {
+	if [[ -n $nginx_pid ]]; then
+		kill "$nginx_pid" 2>/dev/null
+		wait "$nginx_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+
+failures=0
+passes=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { passes=$((passes + 1)); }
+
+NOW=1795000000
+DAY=86400
+at() { echo $((NOW + $1)); }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---- a test CA, a server certificate for 127.0.0.1, and another CA ---------
+mkca() { # NAME
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-subj "/CN=qrdesk test $1" -keyout "$1.key" -out "$1.pem" 2>/dev/null
+}
+mkca ca && mkca otherca || { echo "FAIL: openssl could not make the CAs" >&2; exit 1; }
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+	-keyout server.key -out server.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+	-extfile server.ext -out server.crt 2>/dev/null || { echo "FAIL: server cert" >&2; exit 1; }
+
+# ---- nginx, as this user, everything under $work ---------------------------
+port=$(free_port)
+down_port=$(free_port)
+mkdir -p www/repo logs tmp
+user_line=
+if [[ $(id -u) -eq 0 ]]; then
+	user_line="user $(id -un) $(id -gn);" # as root, workers would drop to nobody
+fi
+cat >nginx.conf <<EOF
+$user_line
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events { worker_connections 64; }
+http {
+	access_log $work/logs/access.log;
+	client_body_temp_path $work/tmp/body;
+	proxy_temp_path $work/tmp/proxy;
+	fastcgi_temp_path $work/tmp/fastcgi;
+	uwsgi_temp_path $work/tmp/uwsgi;
+	scgi_temp_path $work/tmp/scgi;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$port ssl;
+		ssl_certificate $work/server.crt;
+		ssl_certificate_key $work/server.key;
+		root $work/www;
+		location /err500/ { return 500; }
+	}
+}
+EOF
+"$nginx_bin" -p "$work" -c "$work/nginx.conf" -e "$work/logs/error.log" &
+nginx_pid=$!
+for _ in $(seq 50); do
+	curl -s --cacert ca.pem -o /dev/null "https://127.0.0.1:$port/" && break
+	sleep 0.1
+done
+if ! kill -0 "$nginx_pid" 2>/dev/null; then
+	echo "FAIL: nginx did not start" >&2
+	cat logs/error.log >&2
+	exit 1
+fi
+url="https://127.0.0.1:$port/repo"
+
+serve() { # DIR: make it the served repository
+	rm -rf www/repo && cp -r "$1" www/repo
+}
+
+# must_sync NAME WANT_EXIT PATTERN NOW [extra args]: run one sync, check exit and message
+must_sync() {
+	local name=$1 want=$2 pattern=$3 now=$4
+	shift 4
+	local out got
+	out=$("$ctl" sync --once --store desk.db --url "$url" --ca ca.pem --now "$now" "$@" 2>&1)
+	got=$?
+	if [[ $got -ne $want ]]; then
+		fail "$name: exit $got, want $want: $out"
+	elif ! grep -qiE -- "$pattern" <<<"$out"; then
+		fail "$name: output lacks /$pattern/: $out"
+	else
+		echo "ok: $name: $(tr '\n' ' ' <<<"$out" | head -c 240)"
+		pass
+	fi
+}
+
+# must_refuse NAME WANT_EXIT PATTERN NOW [args]: as must_sync, and the store is unchanged
+must_refuse() {
+	sqlite3 desk.db .dump >before.sql
+	must_sync "$@"
+	sqlite3 desk.db .dump >after.sql
+	if cmp -s before.sql after.sql; then pass; else fail "$1: the store changed"; fi
+}
+
+# ---- the back office: a domain, a card, a first publication ----------------
+"$issuer" --now "$(at 0)" init dom >/dev/null || { echo "FAIL: init" >&2; exit 1; }
+cat >card.json <<'JSON'
+{"clearance_no": "2611012345", "passport_no": "A12345678", "name": "RAHIMA KHATUN",
+ "birth_date": "1994-03-12", "sex": "F", "destination": "KW", "category": "DW",
+ "employer": "AL FAHAD TRADING CO", "agency_licence": "RL-1234", "bmet_reg_no": "BMET11223344",
+ "pdo_completed": true}
+JSON
+code=$("$issuer" --now "$(at 0)" sign dom card.json 2>/dev/null) || fail "sign"
+"$issuer" --now "$(at 0)" publish dom repo1 >/dev/null || fail "publish repo1"
+"$ctl" provision --store desk.db --root dom/root.pub >/dev/null || fail "provision"
+
+# ---- a fresh desk syncs from nothing --------------------------------------
+serve repo1
+must_sync "fresh sync" 0 "keyset version 1 installed" "$(at 60)"
+"$ctl" check --store desk.db --now "$(at 120)" "$code" >/dev/null
+[[ $? -eq 0 ]] && pass || fail "card not valid after the first sync"
+"$ctl" show --store desk.db --now "$(at 120)" --json >show.json 2>&1
+[[ $(jq -r '.timestamp.version // .documents.timestamp.version // empty' show.json 2>/dev/null) == 1 ||
+	$(grep -c '"version": 1' show.json) -ge 1 ]] && pass || fail "show after sync: $(cat show.json)"
+
+# ---- a second sync is a no-op ----------------------------------------------
+sqlite3 desk.db .dump >before.sql
+must_sync "second sync" 0 "up to date: timestamp version 1" "$(at 90)"
+sqlite3 desk.db .dump >after.sql
+cmp -s before.sql after.sql && pass || fail "a no-op sync changed the store"
+
+# ---- a new publication with a revocation is taken --------------------------
+"$issuer" --now "$(at 3600)" revoke dom 2611012345 >/dev/null || fail "revoke"
+"$issuer" --now "$(at 3600)" publish dom repo2 >/dev/null || fail "publish repo2"
+serve repo2
+must_sync "new publication" 0 "revocations version 2 installed \(was 1\)" "$(at 3700)"
+"$ctl" check --store desk.db --now "$(at 3800)" "$code" >/dev/null
+[[ $? -eq 1 ]] && pass || fail "card not invalid after the revocation was synced"
+
+# A third publication, the good one the faults below are made from.
+"$issuer" --now "$(at 7200)" publish dom repo3 >/dev/null || fail "publish repo3"
+T=$(at 7300)
+
+# ---- faults: each refused, the store unchanged -----------------------------
+serve repo3
+must_refuse "404" 69 "HTTP status 404" "$T" --url "https://127.0.0.1:$port/nothing"
+must_refuse "500" 69 "HTTP status 500" "$T" --url "https://127.0.0.1:$port/err500"
+must_refuse "server down" 69 "connect|refused" "$T" --url "https://127.0.0.1:$down_port/repo"
+must_refuse "another CA" 69 "certificate" "$T" --ca otherca.pem
+must_refuse "plain http" 64 "must be https" "$T" --url "http://127.0.0.1:$port/repo"
+
+serve repo1
+must_refuse "rollback" 65 "older than installed" "$T"
+
+serve repo3
+must_refuse "expired timestamp" 65 "timestamp.*expired" "$(at $((7200 + 2 * DAY)))"
+
+serve repo3
+cp repo2/revocations.cose www/repo/revocations.cose
+must_refuse "mix-and-match" 65 "revocations.cose: SHA-256 differs" "$T"
+
+serve repo3
+head -c -10 repo3/revocations.cose >www/repo/revocations.cose
+must_refuse "truncated" 65 "revocations.cose: .*truncated" "$T"
+
+serve repo3
+{ cat repo3/policy.cose; printf 'trailing bytes'; } >www/repo/policy.cose
+must_refuse "longer than announced" 65 "policy.cose: longer than" "$T"
+
+serve repo3
+cp repo3/timestamp.cose www/repo/timestamp.cose
+size=$(stat -c %s www/repo/timestamp.cose)
+last=$(od -An -tu1 -j $((size - 1)) -N1 www/repo/timestamp.cose | tr -d ' ')
+printf "$(printf '\\%03o' $(((last + 1) % 256)))" |
+	dd of=www/repo/timestamp.cose bs=1 seek=$((size - 1)) conv=notrunc 2>/dev/null
+must_refuse "tampered signature" 65 "bad-signature|verifies the signature" "$T"
+
+# A key set signed by an issuer key: a copy of the domain whose issuer key is
+# labelled root, so publish signs the key set with it.
+cp -r dom dombad
+root_kid=$(jq -r '.keys[] | select(.role == "root") | .kid' dom/domain.json)
+iss_kid=$(jq -r '[.keys[] | select(.role == "issuer")][0].kid' dom/domain.json)
+jq --arg r "$root_kid" --arg i "$iss_kid" \
+	'.keys |= map(if .kid == $r then .role = "issuer" elif .kid == $i then .role = "root" else . end)' \
+	dom/domain.json >dombad/domain.json
+if "$issuer" --now "$(at 7200)" publish dombad repobad >/dev/null 2>publish-bad.err; then
+	serve repobad
+	must_refuse "wrong role" 65 "keyset must be signed by a root key" "$T"
+else
+	fail "could not publish with relabelled keys: $(cat publish-bad.err)"
+fi
+
+# After every fault, the good repository still syncs.
+serve repo3
+must_sync "sync after the faults" 0 "timestamp version 3 installed" "$T"
+
+echo "sync: $passes passed, $failures failed"
+[[ $failures -eq 0 ]]
