@@ -75,7 +75,15 @@ enum kind {
 	K_PORT,      /* uint32_t TCP port, min..max */
 	K_ADDRESS,   /* char[]: an IPv4 or IPv6 literal (no name: nothing to resolve at start) */
 	K_TOKEN,     /* char[]: "" or a secret; never echoed in a message */
+	K_BAUD,      /* unsigned: a standard serial rate */
+	K_FRAMING,   /* char[4]: data bits 5-8, parity N/E/O, stop bits 1-2 ("8N1") */
+	K_BYTES,     /* unsigned byte count, min..max */
+	K_INPUT,     /* char[]: "" or an absolute path or a USB "vvvv:pppp" */
 };
+
+static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
+                                 57600, 115200, 230400, 460800, 921600};
+#define BAUDS_N (sizeof(bauds) / sizeof(bauds[0]))
 
 struct key_def {
 	const char *section;
@@ -113,6 +121,13 @@ static const struct key_def keys[] = {
         {"replay", "stdin", K_BOOL, FIELD(replay_stdin), 0, 0, false},
         {"replay", "fifo", K_PATH, FIELD(replay_fifo), 0, 0, false},
         {"replay", "images", K_PATH, FIELD(replay_images), 0, 0, false},
+        {"serial", "device", K_PATH, FIELD(serial.device), 0, 0, false},
+        {"serial", "baud", K_BAUD, FIELD(serial.baud), 0, 0, false},
+        {"serial", "framing", K_FRAMING, FIELD(serial.framing), 0, 0, false},
+        {"serial", "max_line", K_BYTES, FIELD(serial.max_line), 16, 4296, false},
+        {"hid", "device", K_INPUT, FIELD(hid.device), 0, 0, false},
+        {"hid", "key_timeout_ms", K_MS, FIELD(hid.key_timeout_ms), 10, 5000, false},
+        {"hid", "grab", K_BOOL, FIELD(hid.grab), 0, 0, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
@@ -121,7 +136,8 @@ static const struct key_def keys[] = {
 };
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"desk", "pipeline", "indicators", "replay", "kiosk"};
+static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay",
+                                       "serial", "hid",      "kiosk"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
 
 static const struct key_def *find_key(const char *section, const char *name)
@@ -172,6 +188,15 @@ void config_defaults(struct config *cfg)
 	cfg->replay_stdin = false;
 	cfg->replay_fifo[0] = '\0';
 	cfg->replay_images[0] = '\0';
+	cfg->serial.device[0] = '\0';
+	cfg->serial.baud = 9600;
+	snprintf(cfg->serial.framing, sizeof(cfg->serial.framing), "%s", "8N1");
+	cfg->serial.max_line = 4296;
+	cfg->serial.retry_ms = 0;
+	cfg->hid.device[0] = '\0';
+	cfg->hid.key_timeout_ms = 100;
+	cfg->hid.grab = true;
+	cfg->hid.retry_ms = 0;
 	/* The kiosk page is on by default, reachable from this machine only. */
 	cfg->kiosk_enabled = true;
 	snprintf(cfg->kiosk_address, sizeof(cfg->kiosk_address), "%s", "127.0.0.1");
@@ -289,6 +314,21 @@ static bool parse_u32(const char *v, uint32_t *out)
 	return true;
 }
 
+static bool baud_known(uint32_t u)
+{
+	for (size_t i = 0; i < BAUDS_N; i++)
+		if (bauds[i] == u)
+			return true;
+	return false;
+}
+
+/* Exactly what source_serial() accepts: "8N1", upper-case parity. */
+static bool framing_ok(const char *v)
+{
+	return strlen(v) == 3 && v[0] >= '5' && v[0] <= '8' &&
+	       (v[1] == 'N' || v[1] == 'E' || v[1] == 'O') && (v[2] == '1' || v[2] == '2');
+}
+
 static bool has_control(const char *s)
 {
 	for (; *s != '\0'; s++)
@@ -335,6 +375,21 @@ static bool check_string(const struct key_def *k, const char *v, char *why, size
 			return false;
 		}
 		return true;
+	}
+	case K_INPUT: {
+		/* Exactly what source_hid() accepts. */
+		bool ok = n == 0 || (v[0] == '/' && n <= k->size - 1);
+		if (!ok && n == 9 && v[4] == ':') {
+			ok = true;
+			for (size_t i = 0; ok && i < n; i++)
+				ok = i == 4 || strchr("0123456789abcdefABCDEF", v[i]) != NULL;
+		}
+		if (!ok)
+			snprintf(why, whysz,
+			         "expected an absolute path (at most %zu bytes), a USB "
+			         "vendor:product such as 05e0:1200, or nothing",
+			         k->size - 1);
+		return ok;
 	}
 	case K_DESK_ID: {
 		bool ok = n >= 1 && n <= k->size - 1;
@@ -423,6 +478,16 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		snprintf(buf, bufsz, "expected a TCP port from %u to %u", (unsigned)k->min,
 		         (unsigned)k->max);
 		return buf;
+	case K_BAUD:
+		return "expected a baud rate: 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, "
+		       "230400, 460800 or 921600";
+	case K_FRAMING:
+		return "expected data bits (5-8), parity (N, E or O) and stop bits (1 or 2), "
+		       "such as 8N1";
+	case K_BYTES:
+		snprintf(buf, bufsz, "expected a whole number of bytes from %u to %u",
+		         (unsigned)k->min, (unsigned)k->max);
+		return buf;
 	default:
 		return "bad value";
 	}
@@ -473,6 +538,25 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 		}
 		break;
 	}
+	case K_BAUD: {
+		uint32_t u;
+		if (!parse_u32(value, &u) || !baud_known(u))
+			break;
+		*(unsigned *)field = u;
+		return true;
+	}
+	case K_BYTES: {
+		uint32_t u;
+		if (!parse_u32(value, &u) || u < k->min || u > k->max)
+			break;
+		*(unsigned *)field = u;
+		return true;
+	}
+	case K_FRAMING:
+		if (!framing_ok(value))
+			break;
+		memcpy(field, value, 4);
+		return true;
 	case K_BACKEND:
 		if (strcmp(value, "gpiod") == 0) {
 			*(enum config_indicator_backend *)field = CONFIG_INDICATOR_GPIOD;
@@ -489,6 +573,7 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 	case K_GROUP:
 	case K_CHIP:
 	case K_ADDRESS:
+	case K_INPUT:
 	case K_TOKEN:
 		if (!check_string(k, value, why, sizeof(why))) {
 			if (k->kind == K_TOKEN) /* a secret, even a wrong one, stays out of logs */
@@ -532,6 +617,19 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		snprintf(msg, msgsz, "log_level = %d: %s", l, kind_expects(k, why, sizeof(why)));
 		return false;
 	}
+	case K_BAUD:
+	case K_BYTES: {
+		unsigned u = *(const unsigned *)field;
+		if (k->kind == K_BAUD ? baud_known(u) : (u >= k->min && u <= k->max))
+			return true;
+		snprintf(msg, msgsz, "%s = %u: %s", k->name, u, kind_expects(k, why, sizeof(why)));
+		return false;
+	}
+	case K_FRAMING:
+		if (memchr(field, '\0', k->size) != NULL && framing_ok(field))
+			return true;
+		snprintf(msg, msgsz, "%s: %s", k->name, kind_expects(k, why, sizeof(why)));
+		return false;
 	case K_BACKEND: {
 		enum config_indicator_backend b = *(const enum config_indicator_backend *)field;
 		if (b == CONFIG_INDICATOR_GPIOD || b == CONFIG_INDICATOR_SIM)
@@ -545,6 +643,7 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 	case K_GROUP:
 	case K_CHIP:
 	case K_ADDRESS:
+	case K_INPUT:
 	case K_TOKEN:
 		if (memchr(field, '\0', k->size) == NULL) {
 			snprintf(msg, msgsz, "%s: not terminated within %zu bytes", k->name,
@@ -618,7 +717,7 @@ static bool screen_line(struct parse *p, const char *s, size_t n, char *out, siz
 			snprintf(sect, sizeof(sect), "%.*s", (int)(len < 41 ? len : 41), name);
 			err_add(&p->errs, p->lineno,
 			        "unknown section [%s] (known: [desk], [pipeline], [indicators], "
-			        "[replay], [kiosk])",
+			        "[replay], [serial], [hid], [kiosk])",
 			        show(sect, shown, sizeof(shown)));
 			return false;
 		}

@@ -39,7 +39,7 @@
 #include "qrdesk/verdict_json.h"
 
 #define QRDESKD_VERSION "0.1.0"
-#define SOURCES_MAX     4
+#define SOURCES_MAX     8
 
 static const char usage_text[] =
         "usage: qrdeskd [OPTIONS]\n"
@@ -537,6 +537,17 @@ static int open_sources(struct daemon *d)
 		if (add_source(d, rc, src, d->cfg.replay_images) != 0)
 			return -1;
 	}
+	if (d->cfg.serial.device[0]) {
+		/* An absent scanner is not a failure: the source waits for it. */
+		rc = source_serial("serial", &d->cfg.serial, pipeline_on_code, d->pipeline, &src);
+		if (add_source(d, rc, src, d->cfg.serial.device) != 0)
+			return -1;
+	}
+	if (d->cfg.hid.device[0]) {
+		rc = source_hid("hid", &d->cfg.hid, pipeline_on_code, d->pipeline, &src);
+		if (add_source(d, rc, src, d->cfg.hid.device) != 0)
+			return -1;
+	}
 	if (d->n_sources == 0)
 		log_warn("no code source configured: only `qrdeskctl scan` will produce verdicts");
 	return 0;
@@ -699,6 +710,14 @@ static int print_unit_devices(const char *path)
 		else /* a label: its /dev node is only known at run time */
 			printf("DeviceAllow=char-gpiochip rw\n");
 	}
+	if (cfg.serial.device[0] != '\0') {
+		if (strncmp(cfg.serial.device, "/dev/tty", 8) == 0)
+			printf("DeviceAllow=%s rw\n", cfg.serial.device);
+		else /* a /dev/serial/by-id link: the node behind it may change on re-plug */
+			printf("DeviceAllow=char-ttyACM rw\nDeviceAllow=char-ttyUSB rw\n");
+	}
+	if (cfg.hid.device[0] != '\0') /* event node numbers change on re-plug */
+		printf("DeviceAllow=char-input r\n");
 	return 0;
 }
 

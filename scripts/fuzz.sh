@@ -59,6 +59,9 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# Seeds from the public vectors, read in place (tests/fuzz/vector-seeds.sh).
+tests/fuzz/vector-seeds.sh "$root/../shared/vectors" "$build/fuzz/vector-seeds"
+
 echo "== running each target for ${secs}s"
 printf '%-9s %10s %9s %6s %7s %6s  %s\n' target execs exec/s cov ft corpus result
 failed=0
@@ -78,7 +81,9 @@ for t in "${targets[@]}"; do
 	esac
 	before=$(find "$art" -type f | wc -l)
 	set +e
-	"$build/tests/fuzz/fuzz_$t" "${opts[@]}" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
+	seeds=("tests/fuzz/corpus/$t")
+	[[ -d $build/fuzz/vector-seeds/$t ]] && seeds+=("$build/fuzz/vector-seeds/$t")
+	"$build/tests/fuzz/fuzz_$t" "${opts[@]}" "$work" "${seeds[@]}" >"$log" 2>&1
 	rc=$?
 	set -e
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

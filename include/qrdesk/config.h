@@ -13,6 +13,7 @@
 
 #include "qrdesk/error.h"
 #include "qrdesk/indicator.h"
+#include "qrdesk/source.h"
 
 #define CONFIG_PATH_MAX     256
 #define CONFIG_DEFAULT_PATH "/etc/qrdesk/qrdesk.conf"
@@ -42,6 +43,10 @@ struct config {
 	bool replay_stdin;
 	char replay_fifo[CONFIG_PATH_MAX];
 	char replay_images[CONFIG_PATH_MAX];
+	/* [serial] (retry_ms is not a key: the driver's default) */
+	struct source_serial_config serial; /* device "": no serial scanner */
+	/* [hid] (retry_ms is not a key: the driver's default) */
+	struct source_hid_config hid; /* device "": no keyboard-wedge scanner */
 	/* [kiosk] */
 	bool kiosk_enabled;
 	char kiosk_address[64];               /* IPv4 or IPv6 literal */

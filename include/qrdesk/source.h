@@ -78,4 +78,41 @@ enum qd_err source_replay_lines_fifo(const char *name, const char *path, source_
 enum qd_err source_replay_images(const char *name, const char *dir, source_code_cb cb, void *arg,
                                  struct source **out);
 
+/*
+ * The serial scanner (drivers/source_serial.c): a USB CDC-ACM or UART
+ * scanner through termios, raw, at the configured baud and framing; lines
+ * cut by serial_framer.h (CR, LF or CRLF; longer than max_line: dropped).
+ * The device may be absent at start or vanish later: the source is then
+ * SOURCE_ABSENT and tries to open it again every retry_ms.
+ */
+struct source_serial_config {
+	char device[256];  /* e.g. /dev/ttyACM0 or /dev/serial/by-id/... */
+	unsigned baud;     /* 1200 .. 921600, a standard rate */
+	char framing[4];   /* data bits 5-8, parity N/E/O, stop bits 1-2: "8N1" */
+	unsigned max_line; /* SERIAL_LINE_MIN .. SERIAL_LINE_MAX (serial_framer.h) */
+	unsigned retry_ms; /* while absent: how often to look again (0: 1000) */
+};
+
+enum qd_err source_serial(const char *name, const struct source_serial_config *cfg,
+                          source_code_cb cb, void *arg, struct source **out);
+
+/*
+ * The keyboard-wedge scanner (drivers/source_hid.c): an evdev input device,
+ * chosen by path or by USB "vendor:product" (4 hex digits each), grabbed
+ * (EVIOCGRAB) so its keystrokes reach no console or other program; key
+ * events assembled into codes by hid_assembler.h.  Absent or unplugged:
+ * SOURCE_ABSENT, looked for again every retry_ms.  A FIFO at the path is
+ * read as a recorded stream of struct input_event records (tests, replaying
+ * a recording), with no ioctls.
+ */
+struct source_hid_config {
+	char device[256];        /* a path, or "vvvv:pppp" */
+	unsigned key_timeout_ms; /* HID_KEY_TIMEOUT_MIN .. HID_KEY_TIMEOUT_MAX */
+	bool grab;               /* take the device for ourselves */
+	unsigned retry_ms;       /* while absent: how often to look again (0: 1000) */
+};
+
+enum qd_err source_hid(const char *name, const struct source_hid_config *cfg, source_code_cb cb,
+                       void *arg, struct source **out);
+
 #endif

@@ -41,7 +41,13 @@ static bool same_config(const struct config *a, const struct config *b)
 	        a->timing.beep_ms == b->timing.beep_ms && a->timing.gap_ms == b->timing.gap_ms &&
 	        strcmp(a->sim_record, b->sim_record) == 0 && a->replay_stdin == b->replay_stdin &&
 	        strcmp(a->replay_fifo, b->replay_fifo) == 0 &&
-	        strcmp(a->replay_images, b->replay_images) == 0;
+	        strcmp(a->replay_images, b->replay_images) == 0 &&
+	        strcmp(a->serial.device, b->serial.device) == 0 &&
+	        a->serial.baud == b->serial.baud &&
+	        strcmp(a->serial.framing, b->serial.framing) == 0 &&
+	        a->serial.max_line == b->serial.max_line &&
+	        strcmp(a->hid.device, b->hid.device) == 0 &&
+	        a->hid.key_timeout_ms == b->hid.key_timeout_ms && a->hid.grab == b->hid.grab;
 	for (int i = 0; i < INDICATOR_LINES; i++)
 		same = same && a->gpio.offsets[i] == b->gpio.offsets[i];
 	return same;
@@ -56,6 +62,9 @@ static void check_terminated(const struct config *c)
 	FUZZ_CHECK(memchr(c->control_group, '\0', sizeof(c->control_group)) != NULL);
 	FUZZ_CHECK(memchr(c->gpio.chip, '\0', sizeof(c->gpio.chip)) != NULL);
 	FUZZ_CHECK(memchr(c->sim_record, '\0', sizeof(c->sim_record)) != NULL);
+	FUZZ_CHECK(memchr(c->serial.device, '\0', sizeof(c->serial.device)) != NULL);
+	FUZZ_CHECK(memchr(c->serial.framing, '\0', sizeof(c->serial.framing)) != NULL);
+	FUZZ_CHECK(memchr(c->hid.device, '\0', sizeof(c->hid.device)) != NULL);
 	FUZZ_CHECK(memchr(c->replay_fifo, '\0', sizeof(c->replay_fifo)) != NULL);
 	FUZZ_CHECK(memchr(c->replay_images, '\0', sizeof(c->replay_images)) != NULL);
 }
@@ -174,6 +183,13 @@ static struct text write_ini(const struct config *c)
 	put(&t, "replay", "stdin", c->replay_stdin ? "true" : "false");
 	put(&t, "replay", "fifo", c->replay_fifo);
 	put(&t, "replay", "images", c->replay_images);
+	put(&t, "serial", "device", c->serial.device);
+	put_u(&t, "serial", "baud", c->serial.baud);
+	put(&t, "serial", "framing", c->serial.framing);
+	put_u(&t, "serial", "max_line", c->serial.max_line);
+	put(&t, "hid", "device", c->hid.device);
+	put_u(&t, "hid", "key_timeout_ms", c->hid.key_timeout_ms);
+	put(&t, "hid", "grab", c->hid.grab ? "on" : "off");
 	return t;
 }
 
@@ -199,6 +215,13 @@ static void other_base(struct config *c)
 	c->replay_stdin = !c->replay_stdin;
 	snprintf(c->replay_fifo, sizeof(c->replay_fifo), "%s", "/other/fifo");
 	snprintf(c->replay_images, sizeof(c->replay_images), "%s", "/other/images");
+	snprintf(c->serial.device, sizeof(c->serial.device), "%s", "/other/tty");
+	c->serial.baud = 921600;
+	snprintf(c->serial.framing, sizeof(c->serial.framing), "%s", "5O2");
+	c->serial.max_line = 17;
+	snprintf(c->hid.device, sizeof(c->hid.device), "%s", "ffff:0001");
+	c->hid.key_timeout_ms = 4999;
+	c->hid.grab = !c->hid.grab;
 }
 
 /* What config_validate may still find in a config that parsed: only cross-key problems. */

@@ -47,7 +47,7 @@ static void on_code(void *arg, const char *name, const char *text, size_t len, i
 	FUZZ_CHECK(s == &seen && strcmp(name, "fuzz") == 0 && t_us > 0);
 	FUZZ_CHECK(len <= SOURCE_TEXT_MAX && text[len] == '\0');
 	FUZZ_CHECK(s->src->status.state == SOURCE_RUNNING);
-	if (s->len + len > s->cap) {
+	if (s->texts == NULL || s->len + len > s->cap) { /* NULL + 0 is UB too */
 		s->cap = 2 * (s->len + len) + 64;
 		uint8_t *bigger = realloc(s->texts, s->cap);
 		FUZZ_CHECK(bigger != NULL);

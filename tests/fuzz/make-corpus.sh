@@ -390,7 +390,17 @@ head -c 16384 /dev/zero | tr '\0' 'A' >"$o/too-large" # CONTROL_REQUEST_MAX byte
 l=$corpus/lines
 { cat "$q/valid-eddsa"; printf '\n'; cat "$q/valid-es256"; printf '\r\n\n\r\nSTOP\nnot delivered\n'; } >"$l/cards-stop"
 printf 'a\r\r\nb\0c\n\n\r\nlast-without-newline\r' >"$l/crlf-nul-eof"
+printf '\n' >"$l/empty-line-first" # an empty first line: the harness once did NULL + 0
 { head -c 4297 /dev/zero | tr '\0' 'A'; printf '\r\n'; head -c 4298 /dev/zero | tr '\0' 'B'; printf '\nafter\n'; } >"$l/long-lines" # SOURCE_TEXT_MAX
+
+# serial: byte 0 = max_line - 16, byte 1 = the seed of the piece sizes, then the bytes.
+s=$corpus/serial
+mkdir -p "$s"
+printf '\x10\x07BC1:ONE\r\nBC1:TWO\rBC1:THREE\nBC1:FOUR\r\n' >"$s/terminators"
+printf '\x00\x33\r\n\n\r\rABCDEFGHIJKLMNOPQRSTUVWXYZ\r\nok\nHALF' >"$s/overlong-empty-partial"
+printf '\xff\x01a\0b\xff\xaa\r\n\r\n\rBC1:\0\0\0\nTAIL-WITHOUT-END' >"$s/binary"
+# hid: the seeds in corpus/hid/ are 5-byte key events (see fuzz_hid.c), written by hand
+# (python3 struct '<HBH'); they are not regenerated here.
 
 echo "make-corpus: seeds in $corpus:"
 for d in "$corpus"/*/; do

@@ -17,3 +17,10 @@ foreach(t IN LISTS QRDESK_FUZZ_TARGETS)
            COMMAND fuzz_${t}_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/${t})
   set_tests_properties(fuzz_regression_${t} PROPERTIES LABELS fuzz TIMEOUT 300)
 endforeach()
+
+# The public vectors (../shared/vectors, read in place, never copied in) as
+# seeds for the targets that parse their formats: made at test time, replayed.
+add_test(NAME fuzz_regression_vectors
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/vector-seeds.sh ${QRDESK_VECTORS_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/fuzz-vector-seeds $<TARGET_FILE_DIR:fuzz_base45_replay>)
+set_tests_properties(fuzz_regression_vectors PROPERTIES LABELS fuzz TIMEOUT 300)

@@ -64,6 +64,13 @@ static void assert_config_equal(const struct config *a, const struct config *b)
 	assert_int_equal(a->replay_stdin, b->replay_stdin);
 	assert_string_equal(a->replay_fifo, b->replay_fifo);
 	assert_string_equal(a->replay_images, b->replay_images);
+	assert_string_equal(a->serial.device, b->serial.device);
+	assert_int_equal(a->serial.baud, b->serial.baud);
+	assert_string_equal(a->serial.framing, b->serial.framing);
+	assert_int_equal(a->serial.max_line, b->serial.max_line);
+	assert_string_equal(a->hid.device, b->hid.device);
+	assert_int_equal(a->hid.key_timeout_ms, b->hid.key_timeout_ms);
+	assert_int_equal(a->hid.grab, b->hid.grab);
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -99,6 +106,13 @@ static const char *const all_keys[] = {
         "stdin",
         "fifo",
         "images",
+        "device",
+        "baud",
+        "framing",
+        "max_line",
+        "device",
+        "key_timeout_ms",
+        "grab",
         "enabled",
         "address",
         "port",
@@ -138,6 +152,13 @@ static void test_defaults(void **state)
 	assert_false(c.replay_stdin);
 	assert_string_equal(c.replay_fifo, "");
 	assert_string_equal(c.replay_images, "");
+	assert_string_equal(c.serial.device, "");
+	assert_int_equal(c.serial.baud, 9600);
+	assert_string_equal(c.serial.framing, "8N1");
+	assert_int_equal(c.serial.max_line, 4296);
+	assert_string_equal(c.hid.device, "");
+	assert_int_equal(c.hid.key_timeout_ms, 100);
+	assert_true(c.hid.grab);
 	assert_true(c.kiosk_enabled);
 	assert_string_equal(c.kiosk_address, "127.0.0.1");
 	assert_int_equal(c.kiosk_port, 8080);
@@ -183,6 +204,15 @@ static const char full_file[] = "\xEF\xBB\xBF# a full configuration\n" /* 1: BOM
                                 "[desk]\n" /* a section may come back */
                                 "[replay]\n"
                                 "images = ./inbox#1\n" /* '#' is only a comment at a line's start */
+                                "[serial]\n"
+                                "device = /dev/serial/by-id/usb-Scanner-if00\n"
+                                "baud = 115200\n"
+                                "framing = 7E2\n"
+                                "max_line = 16\n"
+                                "[hid]\n"
+                                "device = 05E0:12ab\n"
+                                "key_timeout_ms = 5000\n"
+                                "grab = no\n"
                                 "[kiosk]\n"
                                 "enabled = no\n"
                                 "address = ::1\n"
@@ -226,6 +256,13 @@ static void test_full_file(void **state)
 	assert_true(c.replay_stdin);
 	assert_string_equal(c.replay_fifo, "/run/qrdesk/codes fifo");
 	assert_string_equal(c.replay_images, "./inbox#1");
+	assert_string_equal(c.serial.device, "/dev/serial/by-id/usb-Scanner-if00");
+	assert_int_equal(c.serial.baud, 115200);
+	assert_string_equal(c.serial.framing, "7E2");
+	assert_int_equal(c.serial.max_line, 16);
+	assert_string_equal(c.hid.device, "05E0:12ab");
+	assert_int_equal(c.hid.key_timeout_ms, 5000);
+	assert_false(c.hid.grab);
 	assert_false(c.kiosk_enabled);
 	assert_string_equal(c.kiosk_address, "::1");
 	assert_int_equal(c.kiosk_port, 65535);
@@ -323,13 +360,18 @@ static void test_dist_conf_parses_clean(void **state)
 	/* ...and lists every key once, uncommented. */
 	size_t len;
 	char *text = (char *)tu_read_file(path, &len);
-	for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
+	/* Each key once per section that has it (all_keys lists "device" for each). */
+	size_t n_keys = sizeof(all_keys) / sizeof(all_keys[0]);
+	for (size_t i = 0; i < n_keys; i++) {
 		char needle[64];
 		snprintf(needle, sizeof(needle), "\n%s =", all_keys[i]);
-		const char *at = strstr(text, needle);
-		if (at == NULL)
-			fail_msg("%s does not list %s", path, all_keys[i]);
-		assert_null(strstr(at + 1, needle));
+		size_t want = 0, found = 0;
+		for (size_t j = 0; j < n_keys; j++)
+			want += strcmp(all_keys[j], all_keys[i]) == 0;
+		for (const char *at = strstr(text, needle); at != NULL; at = strstr(at + 1, needle))
+			found++;
+		if (found != want)
+			fail_msg("%s lists %s %zu times, not %zu", path, all_keys[i], found, want);
 	}
 	free(text);
 	/* And the docs describe every key. */
@@ -404,6 +446,38 @@ static const struct bad_case bad_cases[] = {
         {"[indicators]\nsim_record = 'x'\n", 2, "without quotes"},
         /* [replay] */
         {"[replay]\nstdin = please\n", 2, "stdin = 'please'"},
+        /* [serial] */
+        {"[serial]\nbaud = 9601\n", 2,
+         "baud = '9601': expected a baud rate: 1200, 2400, 4800, 9600, 19200, 38400, 57600, "
+         "115200, 230400, 460800 or 921600"},
+        {"[serial]\nbaud = 0\n", 2, "baud = '0': expected a baud rate"},
+        {"[serial]\nbaud = B9600\n", 2, "expected a baud rate"},
+        {"[serial]\nframing = 8n1\n", 2,
+         "framing = '8n1': expected data bits (5-8), parity (N, E or O) and stop bits (1 or 2), "
+         "such as 8N1"},
+        {"[serial]\nframing = 9N1\n", 2, "framing = '9N1'"},
+        {"[serial]\nframing = 4N1\n", 2, "framing = '4N1'"},
+        {"[serial]\nframing = 8M1\n", 2, "framing = '8M1'"},
+        {"[serial]\nframing = 8N3\n", 2, "framing = '8N3'"},
+        {"[serial]\nframing = 8N1 x\n", 2, "framing = '8N1 x'"},
+        {"[serial]\nframing = 8N\n", 2, "framing = '8N'"},
+        {"[serial]\nmax_line = 15\n", 2,
+         "max_line = '15': expected a whole number of bytes from 16 to 4296"},
+        {"[serial]\nmax_line = 4297\n", 2, "from 16 to 4296"},
+        {"[serial]\ndevice = \"/dev/ttyACM0\"\n", 2, "without quotes"},
+        /* [hid] */
+        {"[hid]\ndevice = event3\n", 2,
+         "device = 'event3': expected an absolute path (at most 255 bytes), a USB vendor:product "
+         "such as 05e0:1200, or nothing"},
+        {"[hid]\ndevice = 05e0:1200a\n", 2, "device = '05e0:1200a': expected an absolute path"},
+        {"[hid]\ndevice = 5e0:1200\n", 2, "expected an absolute path"},
+        {"[hid]\ndevice = 05g0:1200\n", 2, "expected an absolute path"},
+        {"[hid]\ndevice = 05e0-1200\n", 2, "expected an absolute path"},
+        {"[hid]\ndevice = \"/dev/input/event3\"\n", 2, "without quotes"},
+        {"[hid]\nkey_timeout_ms = 9\n", 2,
+         "key_timeout_ms = '9': expected a whole number of milliseconds from 10 to 5000"},
+        {"[hid]\nkey_timeout_ms = 5001\n", 2, "from 10 to 5000"},
+        {"[hid]\ngrab = exclusive\n", 2, "grab = 'exclusive': expected true/false"},
         /* [kiosk] */
         {"[kiosk]\nenabled = sometimes\n", 2, "enabled = 'sometimes': expected true/false"},
         {"[kiosk]\naddress = localhost\n", 2,
@@ -632,7 +706,7 @@ static void test_unknown_section(void **state)
 	assert_int_equal(errs.items[0].line, 3);
 	assert_string_equal(errs.items[0].message,
 	                    "unknown section [camera] (known: [desk], [pipeline], [indicators], "
-	                    "[replay], [kiosk])");
+	                    "[replay], [serial], [hid], [kiosk])");
 	assert_int_equal(errs.items[1].line, 6);
 	assert_non_null(strstr(errs.items[1].message, "unknown section [usb]"));
 	/* After an unknown section, a known one works again. */
@@ -957,8 +1031,10 @@ static void test_errors_print(void **state)
 	config_errors_print(&errs, collect);
 	assert_int_equal(n_printed, 2);
 	assert_string_equal(printed[0], "/etc/qrdesk/qrdesk.conf:2: unknown key 'x' in [desk]");
-	assert_string_equal(printed[1], "/etc/qrdesk/qrdesk.conf:3: unknown section [y] (known: "
-	                                "[desk], [pipeline], [indicators], [replay], [kiosk])");
+	assert_string_equal(
+	        printed[1],
+	        "/etc/qrdesk/qrdesk.conf:3: unknown section [y] (known: "
+	        "[desk], [pipeline], [indicators], [replay], [serial], [hid], [kiosk])");
 	/* Line 0: "file: message"; no file: "configuration: message". */
 	c.gpio.offsets[INDICATOR_AMBER] = c.gpio.offsets[INDICATOR_BUZZER];
 	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
