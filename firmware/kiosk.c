@@ -107,12 +107,13 @@ static json_t *named_code(const char *code, const char *en, const char *bn)
 json_t *kiosk_event_json(const struct pipeline_event *ev, const char *desk_id)
 {
 	const struct verdict *v = &ev->verdict;
-	json_t *obj = json_pack(
-	        "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "seq", (json_int_t)ev->seq,
-	        "time_us", (json_int_t)ev->wall_us, "desk", desk_id, "source", ev->source,
-	        "verdict", verdict_kind_name(v->kind), "reason", reason_code(v->reason),
-	        "reason_en", reason_text_en(v->reason), "reason_bn", reason_text_bn(v->reason),
-	        "latency_us", (json_int_t)ev->latency_us);
+	json_t *obj = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "seq",
+	                        (json_int_t)ev->seq, "time_us", (json_int_t)ev->wall_us, "desk",
+	                        desk_id, "source", ev->source, "verdict",
+	                        verdict_kind_name(v->kind), "reason", reason_code(v->reason),
+	                        /* A failed destination rule speaks with its own (signed) words. */
+	                        "reason_en", verdict_message_en(v), "reason_bn",
+	                        verdict_message_bn(v), "latency_us", (json_int_t)ev->latency_us);
 	if (obj == NULL)
 		return NULL;
 	/* Only a card our key verified has claims worth showing: a forged card's

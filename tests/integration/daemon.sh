@@ -188,7 +188,9 @@ check '[[ $(jq .trust.revocations.version status2.json) == 2 ]]' "status shows t
 cp desk.conf desk.conf.good
 printf '[pipeline]\nholdoff_ms = soon\n' >>desk.conf
 kill -HUP "$daemon_pid"
-wait_for 10 'grep -q "keeping the running one" daemon.log'
+# The refusal is logged first, then each file:line error: wait for the last of them.
+wait_for 10 'grep -q "reloaded trust data (configuration unchanged)" daemon.log'
+check 'grep -q "keeping the running one" daemon.log' "a bad reload is refused"
 check 'grep -qE "desk.conf:[0-9]+: .*holdoff_ms" daemon.log' "a bad reload names file:line"
 "$ctl" status --socket control.sock --json >status3.json
 check '[[ $(jq -r .desk status3.json) == TEST-1 ]]' "still serving after a refused reload"
