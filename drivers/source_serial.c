@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -88,8 +89,6 @@ static void on_line(void *arg, const char *text, size_t len)
 	struct serial *s = arg;
 	s->src.status.codes++;
 	s->src.on_code(s->src.cb_arg, s->src.name, text, len, s->t_us);
-	if (!s->active)
-		serial_framer_stop(&s->framer); /* stopped by the callback */
 }
 
 static void on_drop(void *arg, enum serial_drop why, size_t len)
@@ -176,6 +175,9 @@ static enum qd_err open_device(struct serial *s)
 		close(fd);
 		return QD_ERR_UNSUPPORTED;
 	}
+	/* Exclusive use: another program opening the tty would take the scanner's bytes
+	 * (HID has EVIOCGRAB for the same reason).  Best effort: root may still open it. */
+	(void)ioctl(fd, TIOCEXCL);
 	cfmakeraw(&t);
 	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
 	t.c_cflag |= s->csize | s->parity | s->cstopb | CLOCAL | CREAD;

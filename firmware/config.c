@@ -39,6 +39,8 @@
  *    config_parse() is not thread-safe; qrdeskd parses on its main thread.
  */
 #include "qrdesk/config.h"
+#include "qrdesk/hid_assembler.h"
+#include "qrdesk/serial_framer.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -124,9 +126,11 @@ static const struct key_def keys[] = {
         {"serial", "device", K_PATH, FIELD(serial.device), 0, 0, false},
         {"serial", "baud", K_BAUD, FIELD(serial.baud), 0, 0, false},
         {"serial", "framing", K_FRAMING, FIELD(serial.framing), 0, 0, false},
-        {"serial", "max_line", K_BYTES, FIELD(serial.max_line), 16, 4296, false},
+        {"serial", "max_line", K_BYTES, FIELD(serial.max_line), SERIAL_LINE_MIN, SERIAL_LINE_MAX,
+         false},
         {"hid", "device", K_INPUT, FIELD(hid.device), 0, 0, false},
-        {"hid", "key_timeout_ms", K_MS, FIELD(hid.key_timeout_ms), 10, 5000, false},
+        {"hid", "key_timeout_ms", K_MS, FIELD(hid.key_timeout_ms), HID_KEY_TIMEOUT_MIN,
+         HID_KEY_TIMEOUT_MAX, false},
         {"hid", "grab", K_BOOL, FIELD(hid.grab), 0, 0, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},

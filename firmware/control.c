@@ -190,6 +190,7 @@ enum qd_err control_open(struct loop *loop, const char *path, gid_t group, contr
 	struct control *ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL)
 		return QD_ERR_NOMEM;
+	ctl->fd = -1; /* fd 0 is a valid socket when stdin is closed */
 	ctl->loop = loop;
 	ctl->group = group;
 	ctl->handler = handler;
@@ -258,7 +259,7 @@ void control_close(struct control *ctl)
 		client_close(&ctl->clients[i]);
 		loop_timer_destroy(ctl->clients[i].timeout);
 	}
-	if (ctl->fd > 0) {
+	if (ctl->fd >= 0) {
 		loop_remove_fd(ctl->loop, ctl->fd);
 		close(ctl->fd);
 		unlink(ctl->path);

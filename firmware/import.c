@@ -3,6 +3,7 @@
  * See import.h for the steps.  Nothing reaches the store before the
  * signature, the signer's role and window, and the payload all check out.
  */
+#include "qrdesk/hex.h"
 #include "qrdesk/import.h"
 
 #include <errno.h>
@@ -24,15 +25,6 @@ struct signer_pool {
 	struct trust_key keys[TRUST_KEYS_MAX * 2];
 	size_t count;
 };
-
-static void kid_hex(const uint8_t *kid, size_t len, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 3 <= cap; i++)
-		o += (size_t)snprintf(out + o, cap - o, "%02x", kid[i]);
-	if (o < cap)
-		out[o] = '\0';
-}
 
 static enum qd_err load_pool(struct store *store, const struct trust_key *keyset, size_t n_keyset,
                              struct signer_pool *pool, struct qd_errmsg *why)
@@ -169,7 +161,7 @@ enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len,
 	int64_t trusted = clock_now > floor ? clock_now : floor;
 
 	char kid[2 * TRUST_KID_MAX + 1];
-	kid_hex(msg.kid, msg.kid_len, kid, sizeof(kid));
+	hex_encode(msg.kid, msg.kid_len, kid, sizeof(kid));
 	const struct trust_key *signer = find_signer(&msg, pool);
 	if (signer == NULL) {
 		qd_errmsg_set(why, "no pinned root or key-set key verifies the signature (kid %s)",
@@ -184,8 +176,6 @@ enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len,
 		goto out;
 	}
 	rc = trustdoc_decode(msg.payload, msg.payload_len, doc, why);
-	if (rc == QD_OK && doc->header.type == TRUST_DOC_POLICY)
-		rc = check_policy_body(doc, &result->entries, why);
 	if (rc != QD_OK)
 		goto out_doc;
 	const char *type_name = trust_doc_type_name(doc->header.type);
@@ -216,6 +206,12 @@ enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len,
 		              (long long)doc->header.expires_at, (long long)trusted);
 		rc = QD_ERR_EXPIRED;
 		goto out_doc;
+	}
+	/* The body is judged only once its signer, role and dates are known good. */
+	if (doc->header.type == TRUST_DOC_POLICY) {
+		rc = check_policy_body(doc, &result->entries, why);
+		if (rc != QD_OK)
+			goto out_doc;
 	}
 
 	struct trust_freshness before;

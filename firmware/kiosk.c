@@ -242,8 +242,10 @@ static void security_headers(struct MHD_Response *r)
 	                        "camera=(), microphone=(), geolocation=(), usb=()");
 }
 
-static enum MHD_Result send_copy(struct MHD_Connection *c, unsigned status, const char *type,
-                                 const char *body, size_t len, const char *cache)
+/* One response: the security headers, a type, a cache policy and at most one extra header. */
+static enum MHD_Result send_copy_with(struct MHD_Connection *c, unsigned status, const char *type,
+                                      const char *body, size_t len, const char *cache,
+                                      const char *extra_name, const char *extra_value)
 {
 	struct MHD_Response *r =
 	        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -252,14 +254,30 @@ static enum MHD_Result send_copy(struct MHD_Connection *c, unsigned status, cons
 	security_headers(r);
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", cache);
+	if (extra_name != NULL)
+		MHD_add_response_header(r, extra_name, extra_value);
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
+static enum MHD_Result send_copy(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *body, size_t len, const char *cache)
+{
+	return send_copy_with(c, status, type, body, len, cache, NULL, NULL);
+}
+
+/* A short plain-text answer (errors), with an optional extra header (Allow, Retry-After...). */
+static enum MHD_Result send_text_with(struct MHD_Connection *c, unsigned status, const char *text,
+                                      const char *extra_name, const char *extra_value)
+{
+	return send_copy_with(c, status, "text/plain; charset=utf-8", text, strlen(text),
+	                      "no-store", extra_name, extra_value);
+}
+
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
-	return send_copy(c, status, "text/plain; charset=utf-8", text, strlen(text), "no-store");
+	return send_text_with(c, status, text, NULL, NULL);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *obj)
@@ -484,17 +502,8 @@ static enum MHD_Result serve_events(struct kiosk *k, struct MHD_Connection *c)
 	pthread_mutex_unlock(&k->lock);
 	if (full) {
 		free(s);
-		struct MHD_Response *r = MHD_create_response_from_buffer(
-		        strlen("too many event streams\n"), (void *)"too many event streams\n",
-		        MHD_RESPMEM_PERSISTENT);
-		if (r == NULL)
-			return MHD_NO;
-		security_headers(r);
-		MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-		MHD_add_response_header(r, "Retry-After", "1");
-		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
-		MHD_destroy_response(r);
-		return ret;
+		return send_text_with(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many event streams\n",
+		                      "Retry-After", "1");
 	}
 	/* From here stream_free owns s (and gives back the stream slot). */
 	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
@@ -564,17 +573,8 @@ static enum MHD_Result serve_tech(struct kiosk *k, struct MHD_Connection *c, con
 		return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	if (!tech_authorised(k, c)) {
 		log_warn("kiosk: technician request %s refused: no or wrong token", url);
-		struct MHD_Response *r = MHD_create_response_from_buffer(strlen("token required\n"),
-		                                                         (void *)"token required\n",
-		                                                         MHD_RESPMEM_PERSISTENT);
-		if (r == NULL)
-			return MHD_NO;
-		security_headers(r);
-		MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"qrdesk\"");
-		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
-		MHD_destroy_response(r);
-		return ret;
+		return send_text_with(c, MHD_HTTP_UNAUTHORIZED, "token required\n",
+		                      "WWW-Authenticate", "Bearer realm=\"qrdesk\"");
 	}
 	if (strcmp(url, "/api/tech/recent") == 0 && !post)
 		return tech_recent(k, c);
@@ -652,17 +652,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strncmp(url, "/api/tech/", 10) == 0 && (get || post))
 		return serve_tech(k, c, url, post);
 	if (!get) {
-		struct MHD_Response *r = MHD_create_response_from_buffer(
-		        strlen("method not allowed\n"), (void *)"method not allowed\n",
-		        MHD_RESPMEM_PERSISTENT);
-		if (r == NULL)
-			return MHD_NO;
-		security_headers(r);
-		MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-		MHD_add_response_header(r, "Allow", "GET, HEAD");
-		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-		MHD_destroy_response(r);
-		return ret;
+		return send_text_with(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+		                      "Allow", "GET, HEAD");
 	}
 	if (strcmp(url, "/events") == 0)
 		return serve_events(k, c);

@@ -165,8 +165,9 @@ void loop_destroy(struct loop *loop)
 	struct watch *w = loop->watches;
 	while (w != NULL) {
 		struct watch *next = w->next;
-		/* The loop owns its timerfds, signalfd and eventfd; fd watches belong to others. */
-		if (w->kind != WATCH_FD)
+		/* The loop owns its timerfds, signalfd and eventfd; fd watches belong to others.
+		 * A destroyed timer's fd was closed then (and may have been reused since). */
+		if (w->kind != WATCH_FD && !w->dead)
 			close(w->fd);
 		if (w->kind == WATCH_TIMER && !w->dead)
 			free(w->timer);

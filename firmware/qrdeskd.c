@@ -267,6 +267,8 @@ static void warn_restart_keys(const struct config *run, const struct config *fre
 	        {"[replay] fifo", offsetof(struct config, replay_fifo), sizeof(run->replay_fifo)},
 	        {"[replay] images", offsetof(struct config, replay_images),
 	         sizeof(run->replay_images)},
+	        {"[serial]", offsetof(struct config, serial), sizeof(run->serial)},
+	        {"[hid]", offsetof(struct config, hid), sizeof(run->hid)},
 	        {"[kiosk] enabled", offsetof(struct config, kiosk_enabled),
 	         sizeof(run->kiosk_enabled)},
 	        {"[kiosk] address", offsetof(struct config, kiosk_address),

@@ -165,25 +165,50 @@ static void test_revoked_and_garbage(void **state)
 	make_code(fx, "REVOKED-1", code, sizeof(code));
 	assert_int_equal(submit(fx, code, 1)->verdict.reason, REASON_CARD_REVOKED);
 	assert_int_equal(submit(fx, "garbage", 2)->verdict.reason, REASON_BAD_PREFIX);
-	/* A red verdict is never "already used": the same garbage later is red again. */
-	assert_int_equal(submit(fx, "garbage", 2 + 2000000)->verdict.reason, REASON_BAD_PREFIX);
-	assert_int_equal(pipeline_counters(fx->pipeline)->by_kind[VERDICT_INVALID], 3);
+	assert_int_equal(pipeline_counters(fx->pipeline)->by_kind[VERDICT_INVALID], 2);
 }
 
-static void test_reload_sees_new_keyset_freshness(void **state)
+/* A card that passed, then was revoked: red wins over "already used" (amber). */
+static void test_revoked_after_use_is_red(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 1);
-	struct store_doc_meta meta = {TRUST_DOC_KEYSET, 2, NOW - 10, NOW + 300 * DAY, {0}};
+	char code[1024];
+	make_code(fx, "2611000009", code, sizeof(code));
+	assert_int_equal(submit(fx, code, 1)->verdict.reason, REASON_OK);
+	uint8_t hashes[2][TRUST_HASH_LEN];
+	credential_clearance_hash("REVOKED-1", hashes[0]);
+	credential_clearance_hash("2611000009", hashes[1]);
+	struct store_doc_meta meta = {TRUST_DOC_REVOCATIONS, 2, NOW - 60, NOW + 6 * DAY, {0}};
 	bool unchanged;
-	assert_int_equal(store_apply_keyset(fx->store, &meta, &fx->key, 1, &unchanged, NULL),
+	assert_int_equal(store_apply_revocations(fx->store, &meta, hashes[0], 2, &unchanged, NULL),
 	                 QD_OK);
-	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 1);
 	assert_int_equal(pipeline_reload_trust(fx->pipeline, NULL), QD_OK);
-	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 2);
+	/* Past the hold-off: without the revocation this would be ALREADY_USED. */
+	assert_int_equal(submit(fx, code, 1 + 2000000)->verdict.reason, REASON_CARD_REVOKED);
+}
+
+/* The reload is what the verdict follows: a key revoked by a newer key set stops passing. */
+static void test_reload_sees_new_keyset(void **state)
+{
+	struct fx *fx = *state;
 	char code[1024];
 	make_code(fx, "2611000003", code, sizeof(code));
 	assert_int_equal(submit(fx, code, 1)->verdict.reason, REASON_OK);
+	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 1);
+
+	struct trust_key revoked_key = fx->key;
+	revoked_key.status = KEY_STATUS_REVOKED;
+	struct store_doc_meta meta = {TRUST_DOC_KEYSET, 2, NOW - 10, NOW + 300 * DAY, {0}};
+	bool unchanged;
+	assert_int_equal(store_apply_keyset(fx->store, &meta, &revoked_key, 1, &unchanged, NULL),
+	                 QD_OK);
+	/* Before the reload the pipeline still judges by key set v1. */
+	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 1);
+	assert_int_equal(pipeline_reload_trust(fx->pipeline, NULL), QD_OK);
+	assert_int_equal(pipeline_trust(fx->pipeline)->keyset.version, 2);
+	const struct pipeline_event *ev = submit(fx, code, 1 + 2000000);
+	assert_int_equal(ev->verdict.kind, VERDICT_INVALID);
+	assert_int_not_equal(ev->verdict.reason, REASON_OK);
 }
 
 int main(void)
@@ -192,8 +217,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dedup_empty_and_already_used, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_already_used_can_be_off, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_and_garbage, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_reload_sees_new_keyset_freshness, setup,
-	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_revoked_after_use_is_red, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reload_sees_new_keyset, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -381,8 +381,14 @@ static void test_serial_pty(void **state)
 
 	h->src->ops->stop(h->src);
 	assert_int_equal(h->src->status.state, SOURCE_STOPPED);
-	/* Stopped: a line written now goes nowhere. */
+	/* Stopped: a line written now goes nowhere, however long the loop runs. */
 	write_all(m, "BC1:LATE\r\n");
+	h->want_n = 99;
+	h->want_state = SOURCE_RUNNING;
+	h->deadline_us = loop_now_us() + 100 * 1000LL;
+	loop_timer_arm(h->tick, 1, 1);
+	assert_int_equal(loop_run(h->loop), QD_OK);
+	loop_timer_disarm(h->tick);
 	assert_int_equal(h->src->status.codes, 5);
 	close(m);
 	harness_free(h);

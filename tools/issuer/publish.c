@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "domain.h"
+#include "qrdesk/policy.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/cose.h"
@@ -171,8 +172,19 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	if (rc == QD_OK) {
 		char path[4096];
 		domain_path(d, "policy.cbor", path, sizeof(path));
-		rc = tool_read_file(path, 1024 * 1024, &policy, &policy_len, why);
-		if (rc == QD_ERR_NOT_FOUND) {
+		rc = tool_read_file(path, POLICY_BODY_MAX, &policy, &policy_len, why);
+		if (rc == QD_OK) {
+			/* Never sign what desks will refuse: a refused policy would hold back
+			 * the revocation list published with it on every desk. */
+			struct policy *check = malloc(sizeof(*check));
+			struct qd_errmsg bad = {{0}};
+			rc = check ? policy_decode(policy, policy_len, check, &bad) : QD_ERR_NOMEM;
+			if (rc != QD_OK && rc != QD_ERR_NOMEM)
+				qd_errmsg_set(why,
+				              "%s: %s (set the policy with `qrdesk-issuer policy`)",
+				              path, bad.text);
+			free(check);
+		} else if (rc == QD_ERR_NOT_FOUND) {
 			/* No policy yet: publish "no destination rules", {1: []}. */
 			static const uint8_t empty_rules[] = {0xa1, 0x01, 0x80};
 			policy = malloc(sizeof(empty_rules));

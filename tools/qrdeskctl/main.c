@@ -271,20 +271,35 @@ out:
 	return status;
 }
 
-/* Read one code from stdin: the first line, without its line end. */
+/*
+ * Read one code from stdin: the first line, without its line end.  Bounded
+ * like every source: a longer line is cut just past CHECK_TEXT_MAX (so the
+ * check answers TOO_LARGE) and the rest of it is skipped, not buffered.
+ */
 static int read_code_stdin(char **code, size_t *len)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, stdin);
-	if (n < 0) {
+	/* Byte by byte, not fgets: a NUL inside the text must reach the check, not end it. */
+	size_t cap = CHECK_TEXT_MAX + 2; /* one byte over the limit, and a NUL */
+	char *line = malloc(cap);
+	if (line == NULL)
+		return TOOL_EXIT_SOFTWARE;
+	size_t n = 0;
+	int ch = EOF;
+	bool any = false;
+	while ((ch = getchar()) != EOF && ch != '\n') {
+		any = true;
+		if (n < cap - 1)
+			line[n++] = (char)ch;
+	}
+	if (!any && ch == EOF) {
 		free(line);
 		return usage_error("no code on standard input");
 	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+	if (n > 0 && line[n - 1] == '\r')
 		n--;
+	line[n] = '\0';
 	*code = line;
-	*len = (size_t)n;
+	*len = n;
 	return TOOL_EXIT_OK;
 }
 
