@@ -216,6 +216,17 @@ static void wait_for(struct harness *h, size_t n, enum source_state state)
 	assert_int_equal(h->src->status.codes, n);
 }
 
+/* Run the loop for ms whatever arrives (wants nothing it can reach). */
+static void run_briefly(struct harness *h, int ms)
+{
+	h->want_n = 99;
+	h->want_state = SOURCE_RUNNING;
+	h->deadline_us = loop_now_us() + ms * 1000LL;
+	loop_timer_arm(h->tick, 1, 1);
+	assert_int_equal(loop_run(h->loop), QD_OK);
+	loop_timer_disarm(h->tick);
+}
+
 /* A pty pair; the slave's path is written to slave (PATH_MAX-ish buffer). */
 static int pty_open(char *slave, size_t size)
 {
@@ -360,12 +371,7 @@ static void test_serial_pty(void **state)
 	/* Unplugged mid-line: absent, the half line counted as dropped, never delivered. */
 	write_all(m, "BC1:HALF");
 	/* Let the driver read the half before the hang-up. */
-	h->want_n = 99;
-	h->want_state = SOURCE_RUNNING;
-	h->deadline_us = loop_now_us() + 100 * 1000LL;
-	loop_timer_arm(h->tick, 1, 1);
-	assert_int_equal(loop_run(h->loop), QD_OK);
-	loop_timer_disarm(h->tick);
+	run_briefly(h, 100);
 	close(m);
 	wait_for(h, 4, SOURCE_ABSENT);
 	assert_int_equal(h->src->status.dropped, 2);
@@ -383,12 +389,7 @@ static void test_serial_pty(void **state)
 	assert_int_equal(h->src->status.state, SOURCE_STOPPED);
 	/* Stopped: a line written now goes nowhere, however long the loop runs. */
 	write_all(m, "BC1:LATE\r\n");
-	h->want_n = 99;
-	h->want_state = SOURCE_RUNNING;
-	h->deadline_us = loop_now_us() + 100 * 1000LL;
-	loop_timer_arm(h->tick, 1, 1);
-	assert_int_equal(loop_run(h->loop), QD_OK);
-	loop_timer_disarm(h->tick);
+	run_briefly(h, 100);
 	assert_int_equal(h->src->status.codes, 5);
 	close(m);
 	harness_free(h);
