@@ -409,11 +409,19 @@ static void hid_destroy(struct source *src)
 	free(src->priv);
 }
 
+/* Hot-plug: a device appeared somewhere; if ours is still missing, try it now. */
+static void hid_rescan(struct source *src)
+{
+	struct hid *h = src->priv;
+	retry_tick(h->loop, h->retry, h);
+}
+
 static const struct source_ops hid_ops = {
         .kind = "hid",
         .start = hid_start,
         .stop = hid_stop,
         .destroy = hid_destroy,
+        .rescan = hid_rescan,
 };
 
 /* "vvvv:pppp", exactly 4 hex digits each. */

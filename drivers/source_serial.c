@@ -271,11 +271,19 @@ static void serial_destroy(struct source *src)
 	free(s);
 }
 
+/* Hot-plug: a device appeared somewhere; if ours is still missing, try it now. */
+static void serial_rescan(struct source *src)
+{
+	struct serial *s = src->priv;
+	retry_tick(s->loop, s->retry, s);
+}
+
 static const struct source_ops serial_ops = {
         .kind = "serial",
         .start = serial_start,
         .stop = serial_stop,
         .destroy = serial_destroy,
+        .rescan = serial_rescan,
 };
 
 static bool baud_speed(unsigned baud, speed_t *out)

@@ -81,6 +81,7 @@ enum kind {
 	K_FRAMING,   /* char[4]: data bits 5-8, parity N/E/O, stop bits 1-2 ("8N1") */
 	K_BYTES,     /* unsigned byte count, min..max */
 	K_INPUT,     /* char[]: "" or an absolute path or a USB "vvvv:pppp" */
+	K_HOTPLUG,   /* enum hotplug_backend */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
@@ -128,10 +129,14 @@ static const struct key_def keys[] = {
         {"serial", "framing", K_FRAMING, FIELD(serial.framing), 0, 0, false},
         {"serial", "max_line", K_BYTES, FIELD(serial.max_line), SERIAL_LINE_MIN, SERIAL_LINE_MAX,
          false},
+        {"serial", "retry_ms", K_MS, FIELD(serial.retry_ms), 100, 600000, false},
         {"hid", "device", K_INPUT, FIELD(hid.device), 0, 0, false},
         {"hid", "key_timeout_ms", K_MS, FIELD(hid.key_timeout_ms), HID_KEY_TIMEOUT_MIN,
          HID_KEY_TIMEOUT_MAX, false},
         {"hid", "grab", K_BOOL, FIELD(hid.grab), 0, 0, false},
+        {"hid", "retry_ms", K_MS, FIELD(hid.retry_ms), 100, 600000, false},
+        {"hotplug", "backend", K_HOTPLUG, FIELD(hotplug.backend), 0, 0, false},
+        {"hotplug", "dev_dir", K_PATH, FIELD(hotplug.dev_dir), 0, 0, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
@@ -141,8 +146,19 @@ static const struct key_def keys[] = {
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay",
-                                       "serial", "hid",      "kiosk"};
+                                       "serial", "hid",      "kiosk",      "hotplug"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
+
+size_t config_key_count(void)
+{
+	return KEYS_N;
+}
+
+void config_key_at(size_t i, const char **section, const char **name)
+{
+	*section = i < KEYS_N ? keys[i].section : NULL;
+	*name = i < KEYS_N ? keys[i].name : NULL;
+}
 
 static const struct key_def *find_key(const char *section, const char *name)
 {
@@ -196,11 +212,13 @@ void config_defaults(struct config *cfg)
 	cfg->serial.baud = 9600;
 	snprintf(cfg->serial.framing, sizeof(cfg->serial.framing), "%s", "8N1");
 	cfg->serial.max_line = 4296;
-	cfg->serial.retry_ms = 0;
+	cfg->serial.retry_ms = 5000; /* a safety net: hot-plug says at once */
 	cfg->hid.device[0] = '\0';
 	cfg->hid.key_timeout_ms = 100;
 	cfg->hid.grab = true;
-	cfg->hid.retry_ms = 0;
+	cfg->hid.retry_ms = 5000;
+	cfg->hotplug.backend = HOTPLUG_AUTO;
+	snprintf(cfg->hotplug.dev_dir, sizeof(cfg->hotplug.dev_dir), "%s", "/dev");
 	/* The kiosk page is on by default, reachable from this machine only. */
 	cfg->kiosk_enabled = true;
 	snprintf(cfg->kiosk_address, sizeof(cfg->kiosk_address), "%s", "127.0.0.1");
@@ -478,6 +496,8 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return "expected err, warning, info or debug";
 	case K_BACKEND:
 		return "expected gpiod or sim";
+	case K_HOTPLUG:
+		return "expected auto, udev, inotify or off";
 	case K_PORT:
 		snprintf(buf, bufsz, "expected a TCP port from %u to %u", (unsigned)k->min,
 		         (unsigned)k->max);
@@ -571,6 +591,14 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 			return true;
 		}
 		break;
+	case K_HOTPLUG:
+		for (int b = HOTPLUG_AUTO; b <= HOTPLUG_OFF; b++) {
+			if (strcmp(value, hotplug_backend_name((enum hotplug_backend)b)) == 0) {
+				*(enum hotplug_backend *)field = (enum hotplug_backend)b;
+				return true;
+			}
+		}
+		break;
 	case K_PATH:
 	case K_SOCKET:
 	case K_DESK_ID:
@@ -637,6 +665,13 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 	case K_BACKEND: {
 		enum config_indicator_backend b = *(const enum config_indicator_backend *)field;
 		if (b == CONFIG_INDICATOR_GPIOD || b == CONFIG_INDICATOR_SIM)
+			return true;
+		snprintf(msg, msgsz, "backend = %d: %s", (int)b, kind_expects(k, why, sizeof(why)));
+		return false;
+	}
+	case K_HOTPLUG: {
+		enum hotplug_backend b = *(const enum hotplug_backend *)field;
+		if (b >= HOTPLUG_AUTO && b <= HOTPLUG_OFF)
 			return true;
 		snprintf(msg, msgsz, "backend = %d: %s", (int)b, kind_expects(k, why, sizeof(why)));
 		return false;
@@ -719,10 +754,12 @@ static bool screen_line(struct parse *p, const char *s, size_t n, char *out, siz
 		if (idx < 0) {
 			char sect[48];
 			snprintf(sect, sizeof(sect), "%.*s", (int)(len < 41 ? len : 41), name);
-			err_add(&p->errs, p->lineno,
-			        "unknown section [%s] (known: [desk], [pipeline], [indicators], "
-			        "[replay], [serial], [hid], [kiosk])",
-			        show(sect, shown, sizeof(shown)));
+			char known[256] = "";
+			for (size_t i = 0; i < SECTIONS_N; i++)
+				snprintf(known + strlen(known), sizeof(known) - strlen(known),
+				         "%s[%s]", i ? ", " : "", sections[i]);
+			err_add(&p->errs, p->lineno, "unknown section [%s] (known: %s)",
+			        show(sect, shown, sizeof(shown)), known);
 			return false;
 		}
 		/* inih gets the canonical header, so its section matches ours. */

@@ -27,6 +27,7 @@
 #include "qrdesk/config.h"
 #include "qrdesk/control.h"
 #include "qrdesk/demo.h"
+#include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
 #include "qrdesk/kiosk.h"
 #include "qrdesk/log.h"
@@ -91,6 +92,10 @@ struct daemon {
 	struct control *control;
 	struct source *sources[SOURCES_MAX];
 	size_t n_sources;
+	struct hotplug *hotplug;  /* NULL: off, or could not start (hotplug_detail says) */
+	char hotplug_detail[320]; /* why it is off, or the last event */
+	uint64_t hotplug_events;
+	int64_t hotplug_last_us; /* wall clock of the last event; 0: none */
 	struct loop_timer *watchdog;
 	struct kiosk *kiosk;              /* NULL: off, or the port could not be bound */
 	struct loop_timer *kiosk_refresh; /* republishes status and metrics */
@@ -152,6 +157,14 @@ static json_t *status_json(struct daemon *d)
 	        (json_int_t)c->by_kind[VERDICT_REVIEW], "by_reason", by_reason, "audit_failures",
 	        (json_int_t)c->audit_failures, "last_latency_us", (json_int_t)c->last_latency_us,
 	        "max_latency_us", (json_int_t)c->max_latency_us);
+	if (obj != NULL)
+		json_object_set_new(
+		        obj, "hotplug",
+		        json_pack("{s:s, s:I, s:s, s:I}", "backend",
+		                  hotplug_backend_name(hotplug_backend_in_use(d->hotplug)),
+		                  "events", (json_int_t)d->hotplug_events, "detail",
+		                  d->hotplug_detail, "last_at",
+		                  (json_int_t)(d->hotplug_last_us / 1000000)));
 	if (obj != NULL) {
 		/* No sync yet (a later issue): null says "not set up" to the kiosk. */
 		json_object_set_new(obj, "sync", json_null());
@@ -269,6 +282,7 @@ static void warn_restart_keys(const struct config *run, const struct config *fre
 	         sizeof(run->replay_images)},
 	        {"[serial]", offsetof(struct config, serial), sizeof(run->serial)},
 	        {"[hid]", offsetof(struct config, hid), sizeof(run->hid)},
+	        {"[hotplug]", offsetof(struct config, hotplug), sizeof(run->hotplug)},
 	        {"[kiosk] enabled", offsetof(struct config, kiosk_enabled),
 	         sizeof(run->kiosk_enabled)},
 	        {"[kiosk] address", offsetof(struct config, kiosk_address),
@@ -555,8 +569,39 @@ static int open_sources(struct daemon *d)
 	return 0;
 }
 
+/* A device came or went: every waiting source looks again now, not at its next retry. */
+static void on_hotplug(void *arg, const struct hotplug_event *ev)
+{
+	struct daemon *d = arg;
+	d->hotplug_events++;
+	d->hotplug_last_us = loop_wall_us();
+	snprintf(d->hotplug_detail, sizeof(d->hotplug_detail), "%s %s %.255s",
+	         hotplug_action_name(ev->action), ev->subsystem[0] ? ev->subsystem : "device",
+	         ev->devnode);
+	log_info("hotplug: %s", d->hotplug_detail);
+	for (size_t i = 0; i < d->n_sources; i++)
+		source_rescan(d->sources[i]);
+}
+
+static void open_hotplug(struct daemon *d)
+{
+	struct qd_errmsg why = {{0}};
+	if (hotplug_start(d->loop, &d->cfg.hotplug, on_hotplug, d, &d->hotplug, &why) != QD_OK) {
+		/* Not fatal: the sources still look for their devices every few seconds. */
+		log_warn("hotplug: %s; devices are looked for on a timer only", why.text);
+		snprintf(d->hotplug_detail, sizeof(d->hotplug_detail), "%.300s", why.text);
+		return;
+	}
+	snprintf(d->hotplug_detail, sizeof(d->hotplug_detail), "%s",
+	         d->hotplug ? "no event yet" : "off in the configuration");
+	if (d->hotplug)
+		log_info("hotplug: watching devices through %s",
+		         hotplug_backend_name(hotplug_backend_in_use(d->hotplug)));
+}
+
 static void shutdown_all(struct daemon *d)
 {
+	hotplug_stop(d->hotplug);
 	for (size_t i = d->n_sources; i-- > 0;) {
 		d->sources[i]->ops->stop(d->sources[i]);
 		d->sources[i]->ops->destroy(d->sources[i]);
@@ -635,6 +680,7 @@ static int run(struct daemon *d)
 		return 1;
 	if (open_sources(d) != 0)
 		return 1;
+	open_hotplug(d);
 	uint64_t watchdog_us = 0;
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
 		if (loop_timer_create(d->loop, on_watchdog, d, &d->watchdog) != QD_OK)

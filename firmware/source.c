@@ -19,3 +19,9 @@ const char *source_state_name(enum source_state state)
 	}
 	return "unknown";
 }
+
+void source_rescan(struct source *src)
+{
+	if (src->ops->rescan != NULL)
+		src->ops->rescan(src);
+}

@@ -12,6 +12,8 @@ packages=(
 	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
 	# tests
 	libcmocka-dev zbar-tools jq sqlite3 python3
+	# the hot-plug test runs a real udevd
+	udev
 	# the sync test: a real HTTPS server and a test CA
 	nginx-light openssl
 	# the kiosk's browser test: Chromium, the page's Bengali font, a Prometheus text parser
@@ -36,5 +38,5 @@ if [[ $(id -u) -ne 0 ]]; then
 	sudo=(sudo)
 fi
 echo "install-deps: installing ${missing[*]}" >&2
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

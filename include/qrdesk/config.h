@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "qrdesk/error.h"
+#include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
 #include "qrdesk/source.h"
 
@@ -43,10 +44,12 @@ struct config {
 	bool replay_stdin;
 	char replay_fifo[CONFIG_PATH_MAX];
 	char replay_images[CONFIG_PATH_MAX];
-	/* [serial] (retry_ms is not a key: the driver's default) */
+	/* [serial] */
 	struct source_serial_config serial; /* device "": no serial scanner */
-	/* [hid] (retry_ms is not a key: the driver's default) */
+	/* [hid] */
 	struct source_hid_config hid; /* device "": no keyboard-wedge scanner */
+	/* [hotplug] */
+	struct hotplug_config hotplug;
 	/* [kiosk] */
 	bool kiosk_enabled;
 	char kiosk_address[64];               /* IPv4 or IPv6 literal */
@@ -88,6 +91,10 @@ enum qd_err config_set(struct config *cfg, const char *section, const char *key,
 
 /* Cross-key checks (e.g. gpio offsets distinct); fills errs with line 0. */
 enum qd_err config_validate(const struct config *cfg, struct config_errors *errs);
+
+/* The known keys, in table order (tests check the example file and the docs list each). */
+size_t config_key_count(void);
+void config_key_at(size_t i, const char **section, const char **name);
 
 /* Print errs as "file:line: message" lines to stderr-style output via fn. */
 void config_errors_print(const struct config_errors *errs, void (*fn)(const char *line));

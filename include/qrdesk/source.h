@@ -50,6 +50,8 @@ struct source_ops {
 	enum qd_err (*start)(struct source *src, struct loop *loop);
 	void (*stop)(struct source *src);
 	void (*destroy)(struct source *src);
+	/* Optional: a device may have come or gone (hotplug.h); if waiting, look now. */
+	void (*rescan)(struct source *src);
 };
 
 struct source {
@@ -62,6 +64,9 @@ struct source {
 };
 
 const char *source_state_name(enum source_state state);
+
+/* Ask src to look for its device now, if its driver waits for one. */
+void source_rescan(struct source *src);
 
 /*
  * The replay drivers (drivers/source_replay.c):

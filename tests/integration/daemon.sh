@@ -12,6 +12,7 @@ ctl=$(realpath "$2")
 issuer=$(realpath "$3")
 shift 3
 wrapper=("$@")
+here=$(dirname "$(realpath "$0")")
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-daemon-XXXXXX")
 daemon_pid=""
 cleanup() {
@@ -22,22 +23,10 @@ cleanup() {
 trap cleanup EXIT; [[ -n ${KEEP:-} ]] && trap - EXIT
 cd "$work"
 
-failures=0
-passes=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-check() { if eval "$1"; then passes=$((passes + 1)); else fail "$2"; fi; }
-
 # Slow machines (valgrind) get more time for everything.
 slow=1
 [[ ${#wrapper[@]} -gt 0 ]] && slow=10
-
-wait_for() { # wait_for SECONDS CONDITION
-	local deadline=$((SECONDS + $1 * slow))
-	while ! eval "$2"; do
-		((SECONDS > deadline)) && return 1
-		sleep 0.1
-	done
-}
+. "$here/checks.sh"
 
 # --- trust data: a back office, a desk store -------------------------------------
 "$issuer" --now "$(($(date +%s) - 86400))" init dom >/dev/null

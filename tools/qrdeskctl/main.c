@@ -595,6 +595,11 @@ static int cmd_status(int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(s, "dropped")),
 		       jstr(s, "detail"));
 	}
+	json_t *hp = json_object_get(st, "hotplug");
+	if (hp != NULL)
+		printf("hotplug: %s, %lld events (%s)\n", jstr(hp, "backend"),
+		       (long long)json_integer_value(json_object_get(hp, "events")),
+		       jstr(hp, "detail"));
 	json_t *ind = json_object_get(st, "indicators");
 	const char *ind_detail = jstr(ind, "detail");
 	printf("indicators: %s, %s%s%s\n", jstr(ind, "backend"),
