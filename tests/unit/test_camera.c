@@ -373,6 +373,38 @@ static void test_luma(void **state)
 	free(bytes);
 }
 
+/*
+ * Webcams' MJPEG frames usually carry no Huffman tables (DHT): the decoder
+ * must use the standard ones.  The fuzz seed mjpeg-no-dht is such a frame
+ * (bench_camera --seeds writes it: a 96x72 card scene with its DHT cut out).
+ */
+static void test_mjpeg_without_huffman_tables(void **state)
+{
+	(void)state;
+	static char path[4096];
+	const char *self = __FILE__, *suffix = "unit/test_camera.c";
+	size_t n = strlen(self), m = strlen(suffix);
+	assert_true(n > m && strcmp(self + n - m, suffix) == 0);
+	snprintf(path, sizeof(path), "%.*sfuzz/corpus/camera/mjpeg-no-dht", (int)(n - m), self);
+	size_t len;
+	uint8_t *seed = tu_read_file(path, &len);
+	assert_true(len > 6 && seed[0] == 2); /* the fuzz header: MJPEG, 96x72 */
+	const uint8_t *jpeg = seed + 6;
+	bool has_dht = false;
+	for (size_t i = 0; i + 1 < len - 6; i++)
+		has_dht |= jpeg[i] == 0xff && jpeg[i + 1] == 0xc4;
+	assert_false(has_dht);
+	struct capture_info in = {
+	        .format = CAPTURE_FORMAT_MJPEG, .width = 96, .height = 72, .bytesperline = 96};
+	uint8_t scratch[96 * 72];
+	const uint8_t *luma;
+	size_t stride;
+	struct qd_errmsg why = {{0}};
+	if (capture_luma(&in, jpeg, len - 6, scratch, &luma, &stride, &why) != QD_OK)
+		fail_msg("MJPEG without DHT: %s", why.text);
+	free(seed);
+}
+
 /* ---- the source, through the loop --------------------------------------------------------- */
 
 struct delivered {
@@ -613,6 +645,7 @@ int main(void)
 	        cmocka_unit_test(test_bad_frames),
 	        cmocka_unit_test(test_stream_errors),
 	        cmocka_unit_test(test_luma),
+	        cmocka_unit_test(test_mjpeg_without_huffman_tables),
 	        cmocka_unit_test(test_source_delivers_once),
 	        cmocka_unit_test(test_source_states),
 	        cmocka_unit_test(test_source_stop_while_absent),
