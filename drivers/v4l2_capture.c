@@ -39,8 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
 #include <linux/videodev2.h>
+
+#include "qrdesk/jpeg_guard.h"
 
 #define BUFFERS_MAX     8  /* a driver may grant more than we ask: we map at most these */
 #define ENUM_FMT_MAX    64 /* formats listed, at most */
@@ -166,42 +167,13 @@ static enum qd_err device_err(int e)
 
 /* ---- luma from frame bytes ------------------------------------------------------------ */
 
-struct jpeg_guard {
-	struct jpeg_error_mgr mgr; /* first: libjpeg hands back a pointer to it */
-	jmp_buf env;
-	char message[JMSG_LENGTH_MAX];
-};
-
-static void jpeg_bail(j_common_ptr cinfo)
-{
-	struct jpeg_guard *g = (struct jpeg_guard *)cinfo->err;
-	g->mgr.format_message(cinfo, g->message);
-	longjmp(g->env, 1);
-}
-
-/* A warning (level -1) means corrupt data: drop the frame.  Traces are ignored. */
-static void jpeg_warn(j_common_ptr cinfo, int level)
-{
-	if (level < 0)
-		jpeg_bail(cinfo);
-}
-
-static void jpeg_quiet(j_common_ptr cinfo)
-{
-	(void)cinfo;
-}
-
 static enum qd_err mjpeg_luma(const struct capture_info *info, const uint8_t *data, size_t len,
                               uint8_t *out, struct qd_errmsg *why)
 {
 	struct jpeg_decompress_struct cinfo;
 	struct jpeg_guard guard;
 	memset(&cinfo, 0, sizeof(cinfo));
-	cinfo.err = jpeg_std_error(&guard.mgr);
-	guard.mgr.error_exit = jpeg_bail;
-	guard.mgr.emit_message = jpeg_warn;
-	guard.mgr.output_message = jpeg_quiet;
-	guard.message[0] = '\0';
+	cinfo.err = jpeg_guard_init(&guard);
 	if (setjmp(guard.env) != 0) {
 		qd_errmsg_set(why, "corrupt MJPEG frame: %s", guard.message);
 		jpeg_destroy_decompress(&cinfo);
@@ -238,7 +210,7 @@ static enum qd_err mjpeg_luma(const struct capture_info *info, const uint8_t *da
 		JSAMPROW row = out + (size_t)cinfo.output_scanline * info->width;
 		if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
 			snprintf(guard.message, sizeof(guard.message), "no progress reading rows");
-			longjmp(guard.env, 1);
+			jpeg_guard_abort((j_common_ptr)&cinfo);
 		}
 	}
 	jpeg_finish_decompress(&cinfo);
@@ -472,6 +444,17 @@ static void set_rate(struct capture *cap, unsigned fps)
 	}
 }
 
+/* A buffer description for QUERYBUF, QBUF and DQBUF: capture, mmap, index. */
+static struct v4l2_buffer mmap_buffer(unsigned index)
+{
+	struct v4l2_buffer b;
+	memset(&b, 0, sizeof(b));
+	b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	b.memory = V4L2_MEMORY_MMAP;
+	b.index = index;
+	return b;
+}
+
 static enum qd_err map_buffers(struct capture *cap, struct qd_errmsg *why)
 {
 	struct v4l2_requestbuffers req;
@@ -495,11 +478,7 @@ static enum qd_err map_buffers(struct capture *cap, struct qd_errmsg *why)
 	                      ? 1
 	                      : cap->info.bytesperline * cap->info.height;
 	for (unsigned i = 0; i < n; i++) {
-		struct v4l2_buffer b;
-		memset(&b, 0, sizeof(b));
-		b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-		b.memory = V4L2_MEMORY_MMAP;
-		b.index = i;
+		struct v4l2_buffer b = mmap_buffer(i);
 		if (xioctl(cap, VIDIOC_QUERYBUF, &b) != 0)
 			return fail_errno(cap, "VIDIOC_QUERYBUF", why);
 		if (b.length < need || b.length > CAPTURE_FRAME_MAX) {
@@ -521,11 +500,7 @@ static enum qd_err map_buffers(struct capture *cap, struct qd_errmsg *why)
 
 static enum qd_err queue_buffer(struct capture *cap, unsigned index, struct qd_errmsg *why)
 {
-	struct v4l2_buffer b;
-	memset(&b, 0, sizeof(b));
-	b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-	b.memory = V4L2_MEMORY_MMAP;
-	b.index = index;
+	struct v4l2_buffer b = mmap_buffer(index);
 	if (xioctl(cap, VIDIOC_QBUF, &b) != 0)
 		return fail_errno(cap, "VIDIOC_QBUF", why);
 	return QD_OK;
@@ -616,9 +591,7 @@ static int64_t now_us(void)
 static int dequeue(struct capture *cap, struct v4l2_buffer *b, enum qd_err *rc,
                    struct qd_errmsg *why)
 {
-	memset(b, 0, sizeof(*b));
-	b->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-	b->memory = V4L2_MEMORY_MMAP;
+	*b = mmap_buffer(0);
 	if (xioctl(cap, VIDIOC_DQBUF, b) != 0) {
 		if (errno == EAGAIN)
 			return 0;
