@@ -120,13 +120,15 @@ static void publish(struct camera *c, enum source_state state, const char *fmt, 
 /* A new state and detail for the loop. */
 static void publish(struct camera *c, enum source_state state, const char *fmt, ...)
 {
+	char detail[sizeof(c->box.detail)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
 	c->state = state;
 	pthread_mutex_lock(&c->lock);
 	c->box.state = state;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->box.detail, sizeof(c->box.detail), fmt, ap);
-	va_end(ap);
+	memcpy(c->box.detail, detail, sizeof(detail));
 	pthread_mutex_unlock(&c->lock);
 	wake_loop(c);
 }
