@@ -119,16 +119,23 @@ static void on_frame(void *arg, const struct capture_frame *fr)
 }
 
 /* capture_next until a result other than a timeout, within WAIT_MS. */
-static enum qd_err next_result(struct capture *cap, struct decoded *d, enum capture_result *res,
-                               struct qd_errmsg *why)
+static enum qd_err next_result_skipped(struct capture *cap, struct decoded *d,
+                                       enum capture_result *res, unsigned *skipped,
+                                       struct qd_errmsg *why)
 {
 	for (int i = 0; i < WAIT_MS / 50; i++) {
-		enum qd_err rc = capture_next(cap, 50, on_frame, d, res, NULL, why);
+		enum qd_err rc = capture_next(cap, 50, on_frame, d, res, skipped, why);
 		if (rc != QD_OK || *res != CAPTURE_TIMEOUT)
 			return rc;
 	}
 	fail_msg("no frame in %d ms", WAIT_MS);
 	return QD_ERR_IO;
+}
+
+static enum qd_err next_result(struct capture *cap, struct decoded *d, enum capture_result *res,
+                               struct qd_errmsg *why)
+{
+	return next_result_skipped(cap, d, res, NULL, why);
 }
 
 /* Open the fake offering mask, read one frame of card A's scene, check the text. */
@@ -252,6 +259,7 @@ static void test_bad_frames(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fake_v4l2 *f = fake_v4l2_create(DEV, FAKE_V4L2_FORMAT(cases[i].fmt));
 		fake_v4l2_show(f, g.scene[CARD_B], W, H);
+		fake_v4l2_pace(f, 8); /* frames far apart: the bad one is rarely skipped */
 		fake_v4l2_inject(f, cases[i].fault);
 		struct capture_config cfg = cam_config(CAPTURE_FORMAT_AUTO);
 		struct capture *cap = NULL;
@@ -260,13 +268,23 @@ static void test_bad_frames(void **state)
 		struct decoded d = {0};
 		assert_int_equal(qrdecode_create(&d.dec), QD_OK);
 		enum capture_result res;
-		assert_int_equal(next_result(cap, &d, &res, &why), QD_OK);
+		unsigned skipped = 0;
+		/* On a busy machine several frames may be ready at once and the newest is
+		 * taken: a bad one among them is given back unread.  Inject it again then
+		 * (so it may come twice: extra drops are allowed below). */
+		for (int attempt = 0; attempt < 20; attempt++) {
+			assert_int_equal(next_result_skipped(cap, &d, &res, &skipped, &why), QD_OK);
+			if (res != CAPTURE_FRAME)
+				break;
+			if (skipped > 0)
+				fake_v4l2_inject(f, cases[i].fault);
+		}
 		if (res != CAPTURE_DROPPED || strstr(why.text, cases[i].reason) == NULL)
 			fail_msg("case %zu: result %d, reason '%s'; wanted a drop for '%s'", i,
 			         (int)res, why.text, cases[i].reason);
-		assert_int_equal(d.frames, 0);
-		/* The next frame is whole again. */
-		assert_int_equal(next_result(cap, &d, &res, &why), QD_OK);
+		/* The stream goes on: whole frames again. */
+		for (int attempt = 0; attempt < 5 && res != CAPTURE_FRAME; attempt++)
+			assert_int_equal(next_result(cap, &d, &res, &why), QD_OK);
 		assert_int_equal(res, CAPTURE_FRAME);
 		assert_string_equal(d.text, g.cards[CARD_B].text);
 		capture_close(cap);
@@ -546,10 +564,15 @@ static void test_source_delivers_once(void **state)
 	wait_for(h, 3, SOURCE_RUNNING, 0);
 	assert_string_equal(h->codes[2].text, g.cards[CARD_B].text);
 
-	/* A corrupt frame in the middle is counted, and the stream goes on. */
-	fake_v4l2_inject(h->fake, FAKE_V4L2_CORRUPT);
+	/* A corrupt frame in the middle is counted, and the stream goes on.  (Injected
+	 * again if it was skipped unread: a busy machine may hand the thread two frames
+	 * at once, and the newer is taken.) */
+	for (int attempt = 0; attempt < 10 && h->src->status.dropped == 0; attempt++) {
+		fake_v4l2_inject(h->fake, FAKE_V4L2_CORRUPT);
+		settle(h, 200);
+	}
 	wait_for(h, 3, SOURCE_RUNNING, 1);
-	assert_int_equal(h->src->status.dropped, 1);
+	assert_true(h->src->status.dropped >= 1);
 	harness_free(h);
 }
 
