@@ -217,13 +217,7 @@ static enum qd_err decode_jpeg(const uint8_t *data, size_t len, uint8_t **pixels
 		jpeg_destroy_decompress(&cinfo);
 		return QD_ERR_NOMEM;
 	}
-	while (cinfo.output_scanline < cinfo.output_height) {
-		JSAMPROW row = buf + (size_t)cinfo.output_scanline * w;
-		if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
-			snprintf(guard.message, sizeof(guard.message), "no progress reading rows");
-			jpeg_guard_abort((j_common_ptr)&cinfo);
-		}
-	}
+	jpeg_guard_read_rows(&cinfo, buf, w);
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
 	*pixels = buf;

@@ -26,6 +26,18 @@ static void guard_silent(j_common_ptr cinfo)
 	(void)cinfo;
 }
 
+void jpeg_guard_read_rows(j_decompress_ptr cinfo, unsigned char *out, size_t stride)
+{
+	while (cinfo->output_scanline < cinfo->output_height) {
+		JSAMPROW row = out + (size_t)cinfo->output_scanline * stride;
+		if (jpeg_read_scanlines(cinfo, &row, 1) != 1) {
+			struct jpeg_guard *g = (struct jpeg_guard *)cinfo->err;
+			snprintf(g->message, sizeof(g->message), "no progress reading rows");
+			jpeg_guard_abort((j_common_ptr)cinfo);
+		}
+	}
+}
+
 struct jpeg_error_mgr *jpeg_guard_init(struct jpeg_guard *g)
 {
 	struct jpeg_error_mgr *mgr = jpeg_std_error(&g->mgr);

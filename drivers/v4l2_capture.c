@@ -206,13 +206,7 @@ static enum qd_err mjpeg_luma(const struct capture_info *info, const uint8_t *da
 		jpeg_destroy_decompress(&cinfo);
 		return QD_ERR_FORMAT;
 	}
-	while (cinfo.output_scanline < cinfo.output_height) {
-		JSAMPROW row = out + (size_t)cinfo.output_scanline * info->width;
-		if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
-			snprintf(guard.message, sizeof(guard.message), "no progress reading rows");
-			jpeg_guard_abort((j_common_ptr)&cinfo);
-		}
-	}
+	jpeg_guard_read_rows(&cinfo, out, info->width);
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
 	return QD_OK;

@@ -29,4 +29,10 @@ struct jpeg_error_mgr *jpeg_guard_init(struct jpeg_guard *g);
 /* End the decode now with g's message as it is (for checks of our own). */
 _Noreturn void jpeg_guard_abort(j_common_ptr cinfo);
 
+/*
+ * After jpeg_start_decompress: read every output row into out, rows stride
+ * bytes apart.  A decoder that stops giving rows ends the decode (longjmp).
+ */
+void jpeg_guard_read_rows(j_decompress_ptr cinfo, unsigned char *out, size_t stride);
+
 #endif

@@ -118,6 +118,15 @@ static void on_frame(void *arg, const struct capture_frame *fr)
 	                 QD_OK);
 }
 
+/* Close the capture and check the fake was left with nothing open or mapped. */
+static void finish(struct capture *cap, struct decoded *d, struct fake_v4l2 *f)
+{
+	capture_close(cap);
+	qrdecode_destroy(d->dec);
+	assert_fake_idle(f);
+	fake_v4l2_destroy(f);
+}
+
 /* capture_next until a result other than a timeout, within WAIT_MS. */
 static enum qd_err next_result_skipped(struct capture *cap, struct decoded *d,
                                        enum capture_result *res, unsigned *skipped,
@@ -165,10 +174,7 @@ static void read_card(unsigned mask, enum capture_format want, enum capture_form
 	assert_int_equal(d.frames, 1);
 	assert_int_equal(d.n_symbols, 1);
 	assert_string_equal(d.text, g.cards[CARD_A].text);
-	capture_close(cap);
-	qrdecode_destroy(d.dec);
-	assert_fake_idle(f);
-	fake_v4l2_destroy(f);
+	finish(cap, &d, f);
 }
 
 static void test_grey(void **state)
@@ -233,9 +239,7 @@ static void test_granted_size(void **state)
 	assert_int_equal(next_result(cap, &d, &res, &why), QD_OK);
 	assert_int_equal(res, CAPTURE_FRAME);
 	assert_string_equal(d.text, g.cards[CARD_A].text);
-	capture_close(cap);
-	qrdecode_destroy(d.dec);
-	fake_v4l2_destroy(f);
+	finish(cap, &d, f);
 }
 
 /* Each bad frame is dropped with its own reason; the stream goes on. */
@@ -287,10 +291,7 @@ static void test_bad_frames(void **state)
 			assert_int_equal(next_result(cap, &d, &res, &why), QD_OK);
 		assert_int_equal(res, CAPTURE_FRAME);
 		assert_string_equal(d.text, g.cards[CARD_B].text);
-		capture_close(cap);
-		qrdecode_destroy(d.dec);
-		assert_fake_idle(f);
-		fake_v4l2_destroy(f);
+		finish(cap, &d, f);
 	}
 }
 
