@@ -438,6 +438,7 @@ struct harness {
 	struct fake_v4l2 *fake;
 	size_t n;
 	struct delivered codes[CODES_MAX];
+	bool stop_on_code; /* on_code stops the source (allowed by source.h) */
 	/* What the running wait is for. */
 	size_t want_codes;
 	int want_state;
@@ -464,6 +465,8 @@ static void on_code(void *arg, const char *name, const char *text, size_t len, i
 	h->codes[h->n].text[len] = '\0';
 	h->codes[h->n].t_us = t_us;
 	h->n++;
+	if (h->stop_on_code)
+		h->src->ops->stop(h->src);
 }
 
 static void tick_cb(struct loop *loop, struct loop_timer *t, void *arg)
@@ -638,6 +641,22 @@ static void test_source_stop_while_absent(void **state)
 	harness_free(h);
 }
 
+/* on_code may stop the source: the thread is joined from inside its own delivery. */
+static void test_source_stop_from_callback(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(FAKE_V4L2_FORMAT(CAPTURE_FORMAT_GREY), true);
+	wait_for(h, 0, SOURCE_RUNNING, 0);
+	h->stop_on_code = true;
+	fake_v4l2_show(h->fake, g.scene[CARD_A], W, H);
+	wait_for(h, 1, SOURCE_STOPPED, 0);
+	assert_fake_idle(h->fake);
+	settle(h, 200); /* nothing more, from nowhere */
+	assert_int_equal(h->n, 1);
+	h->stop_on_code = false;
+	harness_free(h);
+}
+
 static void test_source_bad_config(void **state)
 {
 	(void)state;
@@ -673,6 +692,7 @@ int main(void)
 	        cmocka_unit_test(test_source_delivers_once),
 	        cmocka_unit_test(test_source_states),
 	        cmocka_unit_test(test_source_stop_while_absent),
+	        cmocka_unit_test(test_source_stop_from_callback),
 	        cmocka_unit_test(test_source_bad_config),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
