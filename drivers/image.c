@@ -22,8 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
 #include <png.h>
+
+#include "qrdesk/jpeg_guard.h"
 
 #define IMAGE_FILE_MAX   (32u * 1024 * 1024)  /* bytes: bigger files are refused unread */
 #define JPEG_MEMORY_MAX  (256L * 1024 * 1024) /* libjpeg's working memory */
@@ -162,31 +163,6 @@ static enum qd_err decode_pgm(const uint8_t *data, size_t len, uint8_t **pixels,
 
 /* ---- JPEG --------------------------------------------------------------- */
 
-struct jpeg_guard {
-	struct jpeg_error_mgr mgr; /* first: libjpeg hands back a pointer to it */
-	jmp_buf env;
-	char message[JMSG_LENGTH_MAX];
-};
-
-static void jpeg_fail(j_common_ptr cinfo)
-{
-	struct jpeg_guard *g = (struct jpeg_guard *)cinfo->err;
-	g->mgr.format_message(cinfo, g->message);
-	longjmp(g->env, 1);
-}
-
-/* Warnings (level -1: corrupt data) end the decode too; trace messages are ignored. */
-static void jpeg_message(j_common_ptr cinfo, int level)
-{
-	if (level < 0)
-		jpeg_fail(cinfo);
-}
-
-static void jpeg_silent(j_common_ptr cinfo)
-{
-	(void)cinfo;
-}
-
 /* Called between scans: a progressive file with endless scans is refused. */
 static void jpeg_progress(j_common_ptr cinfo)
 {
@@ -194,7 +170,7 @@ static void jpeg_progress(j_common_ptr cinfo)
 	    ((j_decompress_ptr)cinfo)->input_scan_number > JPEG_SCANS_MAX) {
 		struct jpeg_guard *g = (struct jpeg_guard *)cinfo->err;
 		snprintf(g->message, sizeof(g->message), "more than %d scans", JPEG_SCANS_MAX);
-		longjmp(g->env, 1);
+		jpeg_guard_abort(cinfo);
 	}
 }
 
@@ -207,11 +183,7 @@ static enum qd_err decode_jpeg(const uint8_t *data, size_t len, uint8_t **pixels
 	uint8_t *volatile buf = NULL;
 
 	memset(&cinfo, 0, sizeof(cinfo));
-	cinfo.err = jpeg_std_error(&guard.mgr);
-	guard.mgr.error_exit = jpeg_fail;
-	guard.mgr.emit_message = jpeg_message;
-	guard.mgr.output_message = jpeg_silent;
-	guard.message[0] = '\0';
+	cinfo.err = jpeg_guard_init(&guard);
 	if (setjmp(guard.env) != 0) {
 		qd_errmsg_set(why, "bad JPEG: %s", guard.message);
 		jpeg_destroy_decompress(&cinfo);
@@ -245,13 +217,7 @@ static enum qd_err decode_jpeg(const uint8_t *data, size_t len, uint8_t **pixels
 		jpeg_destroy_decompress(&cinfo);
 		return QD_ERR_NOMEM;
 	}
-	while (cinfo.output_scanline < cinfo.output_height) {
-		JSAMPROW row = buf + (size_t)cinfo.output_scanline * w;
-		if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
-			snprintf(guard.message, sizeof(guard.message), "no progress reading rows");
-			longjmp(guard.env, 1);
-		}
-	}
+	jpeg_guard_read_rows(&cinfo, buf, w);
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
 	*pixels = buf;

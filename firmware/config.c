@@ -82,11 +82,21 @@ enum kind {
 	K_BYTES,     /* unsigned byte count, min..max */
 	K_INPUT,     /* char[]: "" or an absolute path or a USB "vvvv:pppp" */
 	K_HOTPLUG,   /* enum hotplug_backend */
+	K_COUNT,     /* unsigned, min..max (pixels, frames per second) */
+	K_PIXFMT,    /* enum capture_format: auto, grey, yuyv, mjpeg */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
                                  57600, 115200, 230400, 460800, 921600};
 #define BAUDS_N (sizeof(bauds) / sizeof(bauds[0]))
+
+/* capture_format_name()'s spelling; kept here so the config needs no driver library. */
+static const char *const pixfmt_names[] = {
+        [CAPTURE_FORMAT_AUTO] = "auto",
+        [CAPTURE_FORMAT_GREY] = "grey",
+        [CAPTURE_FORMAT_YUYV] = "yuyv",
+        [CAPTURE_FORMAT_MJPEG] = "mjpeg",
+};
 
 struct key_def {
 	const char *section;
@@ -137,6 +147,16 @@ static const struct key_def keys[] = {
         {"hid", "retry_ms", K_MS, FIELD(hid.retry_ms), 100, 600000, false},
         {"hotplug", "backend", K_HOTPLUG, FIELD(hotplug.backend), 0, 0, false},
         {"hotplug", "dev_dir", K_PATH, FIELD(hotplug.dev_dir), 0, 0, false},
+        {"camera", "device", K_PATH, FIELD(camera.capture.device), 0, 0, false},
+        {"camera", "width", K_COUNT, FIELD(camera.capture.width), CAPTURE_DIM_MIN, CAPTURE_DIM_MAX,
+         false},
+        {"camera", "height", K_COUNT, FIELD(camera.capture.height), CAPTURE_DIM_MIN,
+         CAPTURE_DIM_MAX, false},
+        {"camera", "fps", K_COUNT, FIELD(camera.capture.fps), CAPTURE_FPS_MIN, CAPTURE_FPS_MAX,
+         false},
+        {"camera", "format", K_PIXFMT, FIELD(camera.capture.format), 0, 0, false},
+        {"camera", "stall_ms", K_COUNT, FIELD(camera.stall_ms), CAMERA_STALL_MIN_MS,
+         CAMERA_STALL_MAX_MS, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
@@ -145,8 +165,8 @@ static const struct key_def keys[] = {
 };
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay",
-                                       "serial", "hid",      "kiosk",      "hotplug"};
+static const char *const sections[] = {"desk", "pipeline", "indicators", "replay", "serial",
+                                       "hid",  "kiosk",    "hotplug",    "camera"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
 
 size_t config_key_count(void)
@@ -219,6 +239,15 @@ void config_defaults(struct config *cfg)
 	cfg->hid.retry_ms = 5000;
 	cfg->hotplug.backend = HOTPLUG_AUTO;
 	snprintf(cfg->hotplug.dev_dir, sizeof(cfg->hotplug.dev_dir), "%s", "/dev");
+	/* [camera]: VGA is plenty for a card held under the lens (docs/camera.md). */
+	cfg->camera.capture.device[0] = '\0';
+	cfg->camera.capture.width = 640;
+	cfg->camera.capture.height = 480;
+	cfg->camera.capture.fps = 15;
+	cfg->camera.capture.format = CAPTURE_FORMAT_AUTO;
+	cfg->camera.stall_ms = 5000;
+	cfg->camera.retry_ms = 0;
+	cfg->camera.io = NULL;
 	/* The kiosk page is on by default, reachable from this machine only. */
 	cfg->kiosk_enabled = true;
 	snprintf(cfg->kiosk_address, sizeof(cfg->kiosk_address), "%s", "127.0.0.1");
@@ -512,6 +541,12 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		snprintf(buf, bufsz, "expected a whole number of bytes from %u to %u",
 		         (unsigned)k->min, (unsigned)k->max);
 		return buf;
+	case K_COUNT:
+		snprintf(buf, bufsz, "expected a whole number from %u to %u", (unsigned)k->min,
+		         (unsigned)k->max);
+		return buf;
+	case K_PIXFMT:
+		return "expected auto, grey, yuyv or mjpeg";
 	default:
 		return "bad value";
 	}
@@ -569,13 +604,22 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 		*(unsigned *)field = u;
 		return true;
 	}
-	case K_BYTES: {
+	case K_BYTES:
+	case K_COUNT: {
 		uint32_t u;
 		if (!parse_u32(value, &u) || u < k->min || u > k->max)
 			break;
 		*(unsigned *)field = u;
 		return true;
 	}
+	case K_PIXFMT:
+		for (int f = CAPTURE_FORMAT_AUTO; f <= CAPTURE_FORMAT_MJPEG; f++) {
+			if (strcmp(value, pixfmt_names[f]) == 0) {
+				*(enum capture_format *)field = (enum capture_format)f;
+				return true;
+			}
+		}
+		break;
 	case K_FRAMING:
 		if (!framing_ok(value))
 			break;
@@ -649,8 +693,17 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		snprintf(msg, msgsz, "log_level = %d: %s", l, kind_expects(k, why, sizeof(why)));
 		return false;
 	}
+	case K_PIXFMT: {
+		enum capture_format f = *(const enum capture_format *)field;
+		if (f >= CAPTURE_FORMAT_AUTO && f <= CAPTURE_FORMAT_MJPEG)
+			return true;
+		snprintf(msg, msgsz, "%s = %d: %s", k->name, (int)f,
+		         kind_expects(k, why, sizeof(why)));
+		return false;
+	}
 	case K_BAUD:
-	case K_BYTES: {
+	case K_BYTES:
+	case K_COUNT: {
 		unsigned u = *(const unsigned *)field;
 		if (k->kind == K_BAUD ? baud_known(u) : (u >= k->min && u <= k->max))
 			return true;

@@ -283,6 +283,7 @@ static void warn_restart_keys(const struct config *run, const struct config *fre
 	        {"[serial]", offsetof(struct config, serial), sizeof(run->serial)},
 	        {"[hid]", offsetof(struct config, hid), sizeof(run->hid)},
 	        {"[hotplug]", offsetof(struct config, hotplug), sizeof(run->hotplug)},
+	        {"[camera]", offsetof(struct config, camera), sizeof(run->camera)},
 	        {"[kiosk] enabled", offsetof(struct config, kiosk_enabled),
 	         sizeof(run->kiosk_enabled)},
 	        {"[kiosk] address", offsetof(struct config, kiosk_address),
@@ -564,6 +565,12 @@ static int open_sources(struct daemon *d)
 		if (add_source(d, rc, src, d->cfg.hid.device) != 0)
 			return -1;
 	}
+	if (d->cfg.camera.capture.device[0]) {
+		/* Absent or stalled is not a failure: its capture thread keeps trying. */
+		rc = source_camera("camera", &d->cfg.camera, pipeline_on_code, d->pipeline, &src);
+		if (add_source(d, rc, src, d->cfg.camera.capture.device) != 0)
+			return -1;
+	}
 	if (d->n_sources == 0)
 		log_warn("no code source configured: only `qrdeskctl scan` will produce verdicts");
 	return 0;
@@ -766,6 +773,8 @@ static int print_unit_devices(const char *path)
 	}
 	if (cfg.hid.device[0] != '\0') /* event node numbers change on re-plug */
 		printf("DeviceAllow=char-input r\n");
+	if (cfg.camera.capture.device[0] != '\0') /* /dev/videoN changes on re-plug too */
+		printf("DeviceAllow=char-video4linux rw\n");
 	return 0;
 }
 

@@ -78,6 +78,7 @@ for t in "${targets[@]}"; do
 	lines) opts+=(-max_len=12288) ;;   # past SOURCE_TEXT_MAX (4297), twice
 	qrtext) opts+=(-max_len=4608) ;;   # past CHECK_TEXT_MAX (4296)
 	config | image) opts+=(-max_len=16384) ;;
+	camera) opts+=(-max_len=32768) ;; # a few small frames' worth (corpus: 96x72)
 	esac
 	before=$(find "$art" -type f | wc -l)
 	set +e

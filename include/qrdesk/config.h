@@ -50,6 +50,8 @@ struct config {
 	struct source_hid_config hid; /* device "": no keyboard-wedge scanner */
 	/* [hotplug] */
 	struct hotplug_config hotplug;
+	/* [camera] (retry_ms and io are not keys: the driver's defaults) */
+	struct source_camera_config camera; /* capture.device "": no camera */
 	/* [kiosk] */
 	bool kiosk_enabled;
 	char kiosk_address[64];               /* IPv4 or IPv6 literal */

@@ -19,6 +19,7 @@
 #include "qrdesk/check.h"
 #include "qrdesk/error.h"
 #include "qrdesk/loop.h"
+#include "qrdesk/v4l2_capture.h"
 
 #define SOURCE_TEXT_MAX (CHECK_TEXT_MAX + 1)
 #define SOURCE_NAME_MAX 32
@@ -119,5 +120,29 @@ struct source_hid_config {
 
 enum qd_err source_hid(const char *name, const struct source_hid_config *cfg, source_code_cb cb,
                        void *arg, struct source **out);
+
+/*
+ * The camera (drivers/source_camera.c): a V4L2 camera read by
+ * v4l2_capture.h in a thread of its own; each frame's luma goes to
+ * qrdecode_gray (QR only, binary mode) and each text found is posted to the
+ * loop, then delivered through on_code.  A text seen in consecutive frames
+ * is delivered once while it stays in view (until it has been out of sight
+ * for CAMERA_GONE_MS).  Absent or unplugged: SOURCE_ABSENT, re-opened every
+ * retry_ms.  No frame for stall_ms: SOURCE_STALLED, and the device is
+ * closed and opened again (it stays STALLED until a frame comes).
+ */
+#define CAMERA_STALL_MIN_MS 500
+#define CAMERA_STALL_MAX_MS 600000
+#define CAMERA_GONE_MS      500
+
+struct source_camera_config {
+	struct capture_config capture; /* device, width, height, fps, format */
+	unsigned stall_ms;             /* CAMERA_STALL_MIN_MS .. CAMERA_STALL_MAX_MS */
+	unsigned retry_ms;             /* while absent: how often to look again (0: 1000) */
+	const struct capture_io *io;   /* NULL: the real device (tests: a fake one) */
+};
+
+enum qd_err source_camera(const char *name, const struct source_camera_config *cfg,
+                          source_code_cb cb, void *arg, struct source **out);
 
 #endif

@@ -47,7 +47,13 @@ static bool same_config(const struct config *a, const struct config *b)
 	        strcmp(a->serial.framing, b->serial.framing) == 0 &&
 	        a->serial.max_line == b->serial.max_line &&
 	        strcmp(a->hid.device, b->hid.device) == 0 &&
-	        a->hid.key_timeout_ms == b->hid.key_timeout_ms && a->hid.grab == b->hid.grab;
+	        a->hid.key_timeout_ms == b->hid.key_timeout_ms && a->hid.grab == b->hid.grab &&
+	        strcmp(a->camera.capture.device, b->camera.capture.device) == 0 &&
+	        a->camera.capture.width == b->camera.capture.width &&
+	        a->camera.capture.height == b->camera.capture.height &&
+	        a->camera.capture.fps == b->camera.capture.fps &&
+	        a->camera.capture.format == b->camera.capture.format &&
+	        a->camera.stall_ms == b->camera.stall_ms;
 	for (int i = 0; i < INDICATOR_LINES; i++)
 		same = same && a->gpio.offsets[i] == b->gpio.offsets[i];
 	return same;
@@ -65,6 +71,8 @@ static void check_terminated(const struct config *c)
 	FUZZ_CHECK(memchr(c->serial.device, '\0', sizeof(c->serial.device)) != NULL);
 	FUZZ_CHECK(memchr(c->serial.framing, '\0', sizeof(c->serial.framing)) != NULL);
 	FUZZ_CHECK(memchr(c->hid.device, '\0', sizeof(c->hid.device)) != NULL);
+	FUZZ_CHECK(memchr(c->camera.capture.device, '\0', sizeof(c->camera.capture.device)) !=
+	           NULL);
 	FUZZ_CHECK(memchr(c->replay_fifo, '\0', sizeof(c->replay_fifo)) != NULL);
 	FUZZ_CHECK(memchr(c->replay_images, '\0', sizeof(c->replay_images)) != NULL);
 }
@@ -190,6 +198,13 @@ static struct text write_ini(const struct config *c)
 	put(&t, "hid", "device", c->hid.device);
 	put_u(&t, "hid", "key_timeout_ms", c->hid.key_timeout_ms);
 	put(&t, "hid", "grab", c->hid.grab ? "on" : "off");
+	put(&t, "camera", "device", c->camera.capture.device);
+	put_u(&t, "camera", "width", c->camera.capture.width);
+	put_u(&t, "camera", "height", c->camera.capture.height);
+	put_u(&t, "camera", "fps", c->camera.capture.fps);
+	static const char *const formats[] = {"auto", "grey", "yuyv", "mjpeg"};
+	put(&t, "camera", "format", formats[c->camera.capture.format]);
+	put_u(&t, "camera", "stall_ms", c->camera.stall_ms);
 	return t;
 }
 
@@ -222,6 +237,12 @@ static void other_base(struct config *c)
 	snprintf(c->hid.device, sizeof(c->hid.device), "%s", "ffff:0001");
 	c->hid.key_timeout_ms = 4999;
 	c->hid.grab = !c->hid.grab;
+	snprintf(c->camera.capture.device, sizeof(c->camera.capture.device), "%s", "/other/video");
+	c->camera.capture.width = 4095;
+	c->camera.capture.height = 17;
+	c->camera.capture.fps = 119;
+	c->camera.capture.format = CAPTURE_FORMAT_MJPEG;
+	c->camera.stall_ms = 599999;
 }
 
 /* What config_validate may still find in a config that parsed: only cross-key problems. */

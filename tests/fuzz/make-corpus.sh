@@ -402,6 +402,10 @@ printf '\xff\x01a\0b\xff\xaa\r\n\r\n\rBC1:\0\0\0\nTAIL-WITHOUT-END' >"$s/binary"
 # hid: the seeds in corpus/hid/ are 5-byte key events (see fuzz_hid.c), written by hand
 # (python3 struct '<HBH'); they are not regenerated here.
 
+# camera: frames as a camera sends them (fuzz_camera.c's header, then GREY/YUYV/MJPEG bytes of a
+# card picture; one MJPEG without its Huffman tables, as webcams send them), by the camera bench.
+"$build/bench/qrdesk-bench-camera" --seeds "$corpus/camera" --dir "$tmp"
+
 echo "make-corpus: seeds in $corpus:"
 for d in "$corpus"/*/; do
 	printf '  %-10s %3d files %7d bytes\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)" \

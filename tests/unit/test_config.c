@@ -473,7 +473,7 @@ static const struct bad_case bad_cases[] = {
         {"[desk\n", 1, "section header '[desk' has no closing ']'"},
         {"[desk] extra\n", 1, "unexpected text after ']'"},
         {"[kiosk]\nport = 8080\nbind = 0.0.0.0\n", 3, "unknown key 'bind' in [kiosk]"},
-        {"[camera]\ndevice = /dev/video0\n", 1, "unknown section [camera]"},
+        {"[usb]\ndevice = /dev/sda1\n", 1, "unknown section [usb]"},
         {"[desk]\n[Desk]\n", 2, "unknown section [Desk]"},
         {"[]\n", 1, "unknown section []"},
         {"desk_id = X\n", 1, "key 'desk_id' comes before any [section]"},
@@ -856,8 +856,8 @@ static void test_config_set(void **state)
 	assert_non_null(strstr(why.text, "control characters"));
 	assert_int_equal(config_set(&c, "desk", "storage", "/x", &why), QD_ERR_FORMAT);
 	assert_string_equal(why.text, "unknown key 'storage' in [desk]");
-	assert_int_equal(config_set(&c, "camera", "device", "/dev/video0", &why), QD_ERR_FORMAT);
-	assert_string_equal(why.text, "unknown section [camera]");
+	assert_int_equal(config_set(&c, "usb", "device", "/dev/sda1", &why), QD_ERR_FORMAT);
+	assert_string_equal(why.text, "unknown section [usb]");
 	assert_int_equal(config_set(&c, "kiosk", "port", "0", &why), QD_ERR_FORMAT);
 	assert_string_equal(why.text, "port = '0': expected a TCP port from 1 to 65535");
 	assert_int_equal(config_set(&c, "desk", "store", NULL, &why), QD_ERR_ARG);
@@ -1165,6 +1165,60 @@ static void test_inih_knobs_restored(void **state)
 	ini_stop_on_first_error = false;
 }
 
+/* [camera]: every key, its range, and what the driver is given. */
+static void test_camera_section(void **state)
+{
+	(void)state;
+	struct config c;
+	struct config_errors errs;
+	config_defaults(&c);
+	assert_string_equal(c.camera.capture.device, "");
+	assert_int_equal(c.camera.capture.width, 640);
+	assert_int_equal(c.camera.capture.height, 480);
+	assert_int_equal(c.camera.capture.fps, 15);
+	assert_int_equal(c.camera.capture.format, CAPTURE_FORMAT_AUTO);
+	assert_int_equal(c.camera.stall_ms, 5000);
+	assert_int_equal(parse("[camera]\ndevice = /dev/v4l/by-id/usb-Cam-video-index0\n"
+	                       "width = 1280\nheight = 720\nfps = 30\nformat = mjpeg\n"
+	                       "stall_ms = 500\n",
+	                       &c, &errs),
+	                 QD_OK);
+	assert_string_equal(c.camera.capture.device, "/dev/v4l/by-id/usb-Cam-video-index0");
+	assert_int_equal(c.camera.capture.width, 1280);
+	assert_int_equal(c.camera.capture.height, 720);
+	assert_int_equal(c.camera.capture.fps, 30);
+	assert_int_equal(c.camera.capture.format, CAPTURE_FORMAT_MJPEG);
+	assert_int_equal(c.camera.stall_ms, 500);
+	assert_int_equal(config_validate(&c, &errs), QD_OK);
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+	        {"[camera]\nwidth = 15\n", "width = '15': expected a whole number from 16 to 4096"},
+	        {"[camera]\nheight = 4097\n", "height = '4097': expected a whole number from 16"},
+	        {"[camera]\nfps = 0\n", "fps = '0': expected a whole number from 1 to 120"},
+	        {"[camera]\nfps = 121\n", "fps = '121'"},
+	        {"[camera]\nformat = rgb24\n",
+	         "format = 'rgb24': expected auto, grey, yuyv or mjpeg"},
+	        {"[camera]\nformat = MJPEG\n", "format = 'MJPEG'"},
+	        {"[camera]\nstall_ms = 499\n",
+	         "stall_ms = '499': expected a whole number from 500 to 600000"},
+	        {"[camera]\ndevice = \"/dev/video0\"\n", "without quotes"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_defaults(&c);
+		assert_int_equal(parse(bad[i].text, &c, &errs), QD_ERR_FORMAT);
+		assert_int_equal(errs.count, 1);
+		assert_int_equal(errs.items[0].line, 2);
+		if (strstr(errs.items[0].message, bad[i].message) == NULL)
+			fail_msg("'%s': got '%s'", bad[i].text, errs.items[0].message);
+	}
+	/* A value set directly out of range is caught by validation. */
+	config_defaults(&c);
+	c.camera.capture.fps = 500;
+	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
+	assert_non_null(strstr(errs.items[0].message, "[camera] fps = 500"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1186,6 +1240,7 @@ int main(void)
 	        cmocka_unit_test(test_errors_print),
 	        cmocka_unit_test(test_hostile_input),
 	        cmocka_unit_test(test_inih_knobs_restored),
+	        cmocka_unit_test(test_camera_section),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
