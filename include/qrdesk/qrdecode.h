@@ -29,6 +29,35 @@ typedef void (*qrdecode_cb)(void *arg, const char *data, size_t len);
 enum qd_err qrdecode_gray(struct qrdecode *dec, const uint8_t *pixels, unsigned width,
                           unsigned height, size_t stride, qrdecode_cb cb, void *arg, int *found);
 
+/*
+ * Second looks: when ZBar finds nothing in the frame as it is, the decoder
+ * may try it again transformed (docs/decode.md has what each pass buys).
+ * Passes run in the order below, stop at the first that finds a symbol, and
+ * stop when the next would take ZBar over the pixel budget, so a frame
+ * without a code - the usual camera frame - costs a bounded, known amount.
+ * The budget is in pixels, not time, so the result never depends on the
+ * machine's load.
+ */
+enum qrdecode_pass {
+	QRDECODE_PASS_HALF = 1u << 0,     /* x0.5 (2x2 mean): big, blurry or noisy frames */
+	QRDECODE_PASS_INVERT = 1u << 1,   /* 255 - v: light modules on dark (phone dark mode) */
+	QRDECODE_PASS_STRETCH = 1u << 2,  /* 1st..99th percentile to 0..255: faint print */
+	QRDECODE_PASS_ADAPTIVE = 1u << 3, /* local-mean threshold: shadows, glare, low contrast */
+	QRDECODE_PASS_SHARPEN = 1u << 4,  /* unsharp mask: soft focus */
+};
+#define QRDECODE_PASSES_ALL 0x1fu
+
+/*
+ * Choose the passes (a mask of enum qrdecode_pass) and the budget: pixels
+ * through ZBar per call, the first look included (0 or the frame's size:
+ * the first look only).  Frames over 640 x 480 take their second looks at
+ * half size.  When the budget does not cover every enabled pass, each call
+ * runs those that fit, starting after the last pass the previous call ran,
+ * so consecutive camera frames of one card meet every pass in turn.
+ * qrdecode_create sets the defaults docs/decode.md gives.
+ */
+void qrdecode_set_passes(struct qrdecode *dec, unsigned passes, size_t budget_pixels);
+
 /* Image files as 8-bit grey (PNG, binary PGM "P5", JPEG); *pixels is malloc'd. */
 #define IMAGE_DIM_MAX 8192 /* pixels a side: bigger files are refused */
 enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width, unsigned *height,
