@@ -29,8 +29,8 @@
 #define HD_H   720
 #define PAD    13 /* stride - width in the padded-rows test */
 
-/* Least share (of IMAGES x 2 mild levels) each degradation must decode at
- * 640 x 480; measured 100 % for each in bench/decode_quality.c (docs/decode.md). */
+/* Least share (of IMAGES x 2 mild levels) each degradation must decode at 640 x 480:
+ * bench/decode_quality.c measured 92 % (perspective, occlusion) to 100 % (the rest). */
 #define MILD_SHARE_MIN 0.75
 
 static struct {
