@@ -9,9 +9,9 @@
  * The caller owns the pixels: they are handed to ZBar without a cleanup
  * handler, and copied only when rows are not contiguous (stride != width).
  *
- * When the first look finds nothing, the enabled passes (qrdecode.h) each
- * make a transformed copy in the decoder's work buffer and look again, in
- * a fixed order, until one finds a symbol or the next would overrun the
+ * When the first look finds nothing, the other looks (qrdecode.h) follow:
+ * the passes make a transformed copy in the decoder's work buffer, in a
+ * fixed order, until one finds a symbol or the next would overrun the
  * pixel budget.  Why these passes and this budget: docs/decode.md.
  */
 #include "qrdesk/qrdecode.h"
@@ -25,12 +25,12 @@
 
 /* Measured in bench/decode_quality.c; see docs/decode.md. */
 #define PASSES_DEFAULT (QRDECODE_PASS_HALF | QRDECODE_PASS_INVERT | QRDECODE_PASS_ADAPTIVE)
-/* Pixels through ZBar per frame, first look included: at 1280 x 720 the first look and one
- * quarter-size pass (~31 ms on the bench VM, under the 33 ms of 30 fps); at 640 x 480 the first
- * look and the three default passes at full size. */
+/* Pixels through ZBar per frame, every look included: at 640 x 480 every default look; at
+ * 1280 x 720 the x0.5 look and then, in turn, the full frame or both quarter-size passes
+ * (at most ~29 ms on the bench VM, under the 33 ms of 30 fps). */
 #define BUDGET_DEFAULT (1200u * 1000u)
-/* Frames over this look again at half size only (the x0.5 image's modules are still 2.5 px
- * and more at the module sizes such frames see a card at), so each pass costs a quarter. */
+/* Frames over this look first, and take their passes, at half size (the x0.5 image's modules
+ * are still 2.5 px and more at the module sizes such frames see a card at). */
 #define HALF_SCALE_PIXELS_MIN (640u * 480u)
 /* Bigger images (photos in the replay folder) get the first look only: the work buffers
  * would pass 40 MB, and no camera mode we use comes near (4K UHD is 8.3 Mpx). */
@@ -40,7 +40,7 @@ struct qrdecode {
 	zbar_image_scanner_t *scanner;
 	unsigned passes;
 	size_t budget_pixels;
-	unsigned next; /* where the next frame's second looks start (pass_order index) */
+	unsigned next; /* where the next frame's later looks start (look_order index) */
 	uint8_t *work; /* a pass's image */
 	size_t work_cap;
 	uint32_t *sums; /* the adaptive pass's integral image */
@@ -240,84 +240,122 @@ static void pass_sharpen(const uint8_t *src, unsigned w, unsigned h, uint8_t *ds
 		}
 }
 
-/* The passes in the order they run. */
-static const enum qrdecode_pass pass_order[] = {
-        QRDECODE_PASS_HALF,    QRDECODE_PASS_INVERT,  QRDECODE_PASS_ADAPTIVE,
-        QRDECODE_PASS_STRETCH, QRDECODE_PASS_SHARPEN,
+/*
+ * The looks in the order they run.  LOOK_FULL, the frame as it is, is not
+ * a pass anyone switches off; the others are enum qrdecode_pass bits.
+ */
+#define LOOK_FULL 0u
+static const unsigned look_order[] = {
+        LOOK_FULL,
+        QRDECODE_PASS_HALF,
+        QRDECODE_PASS_INVERT,
+        QRDECODE_PASS_ADAPTIVE,
+        QRDECODE_PASS_STRETCH,
+        QRDECODE_PASS_SHARPEN,
 };
-#define PASSES (sizeof(pass_order) / sizeof(pass_order[0]))
+#define LOOKS (sizeof(look_order) / sizeof(look_order[0]))
+
+/* What one call works with: the frame, its x0.5 copy, the image passes transform. */
+struct frame {
+	const uint8_t *full, *half, *src;
+	unsigned w, h, hw, hh, sw, sh;
+};
+
+static size_t look_cost(const struct frame *f, unsigned look)
+{
+	if (look == LOOK_FULL)
+		return (size_t)f->w * f->h;
+	if (look == QRDECODE_PASS_HALF)
+		return (size_t)f->hw * f->hh;
+	return (size_t)f->sw * f->sh;
+}
+
+/* One look: make its image in dec->work if it needs one, and scan it. */
+static enum qd_err look(struct qrdecode *dec, const struct frame *f, unsigned which, qrdecode_cb cb,
+                        void *arg, int *count)
+{
+	const size_t ssize = (size_t)f->sw * f->sh;
+	switch (which) {
+	case LOOK_FULL:
+		return scan(dec, f->full, f->w, f->h, cb, arg, count);
+	case QRDECODE_PASS_HALF:
+		if (f->hw == 0 || f->hh == 0)
+			return QD_OK;
+		return scan(dec, f->half, f->hw, f->hh, cb, arg, count);
+	case QRDECODE_PASS_INVERT:
+		pass_invert(f->src, ssize, dec->work);
+		break;
+	case QRDECODE_PASS_STRETCH:
+		if (!pass_stretch(f->src, ssize, dec->work))
+			return QD_OK;
+		break;
+	case QRDECODE_PASS_ADAPTIVE:
+		if (!grow((void **)&dec->sums, &dec->sums_cap,
+		          sizeof(uint32_t) * ((size_t)f->sw + 1) * ((size_t)f->sh + 1)))
+			return QD_ERR_NOMEM;
+		pass_adaptive(f->src, f->sw, f->sh, dec->sums, dec->work);
+		break;
+	case QRDECODE_PASS_SHARPEN:
+		pass_sharpen(f->src, f->sw, f->sh, dec->work);
+		break;
+	default:
+		return QD_OK;
+	}
+	return scan(dec, dec->work, f->sw, f->sh, cb, arg, count);
+}
 
 /*
- * The second looks at a frame where the first found nothing.  A large frame
- * is looked at in its x0.5 copy (dec->work's second half).  When the budget
- * does not cover every enabled pass, each frame runs the passes that fit
- * starting where the last frame stopped: a card held under the camera for a
- * few frames meets every pass, and no frame costs more than the budget.
+ * Every look at one frame, until one finds a symbol.  The first is the
+ * frame as it is - or, for a large frame with HALF enabled, its x0.5 copy,
+ * which costs a quarter, reads most cards (noisy ones better) and so makes
+ * the usual frame with a card cheap.  The rest follow in look_order while
+ * the budget lasts; when it does not cover them all, each frame starts
+ * after the look the previous frame ended with, so a card held under the
+ * camera for a few frames meets every look and no frame costs more than
+ * the budget.  Large frames take their passes on the x0.5 copy.
  */
-static enum qd_err second_looks(struct qrdecode *dec, const uint8_t *data, unsigned width,
-                                unsigned height, qrdecode_cb cb, void *arg, int *count)
+static enum qd_err looks(struct qrdecode *dec, const uint8_t *data, unsigned width, unsigned height,
+                         qrdecode_cb cb, void *arg, int *count)
 {
-	size_t size = (size_t)width * height;
-	if (!grow((void **)&dec->work, &dec->work_cap, size + size / 4 + 1))
+	const size_t size = (size_t)width * height;
+	struct frame f = {
+	        .full = data, .src = data, .w = width, .h = height, .sw = width, .sh = height};
+	unsigned passes = size <= PASS_PIXELS_MAX ? dec->passes : 0;
+	const bool large = size > HALF_SCALE_PIXELS_MIN && width >= 2 && height >= 2;
+	/* dec->work: a pass's image, then the x0.5 copy. */
+	if (passes != 0 && !grow((void **)&dec->work, &dec->work_cap, size + size / 4 + 1))
 		return QD_ERR_NOMEM;
-	uint8_t *half = dec->work + size;
-	unsigned hw = 0, hh = 0;
-	if (width >= 2 && height >= 2 &&
-	    ((dec->passes & QRDECODE_PASS_HALF) || size > HALF_SCALE_PIXELS_MIN))
-		pass_half(data, width, height, half, &hw, &hh);
-	const bool small = size <= HALF_SCALE_PIXELS_MIN || hw == 0 || hh == 0;
-	/* The image the passes after HALF transform: the frame, or its half. */
-	const uint8_t *src = small ? data : half;
-	const unsigned sw = small ? width : hw, sh = small ? height : hh;
-	const size_t ssize = (size_t)sw * sh;
-
-	size_t spent = size, total = size;
-	for (size_t i = 0; i < PASSES; i++)
-		if (dec->passes & pass_order[i])
-			total += pass_order[i] == QRDECODE_PASS_HALF ? (size_t)hw * hh : ssize;
-	unsigned start = total <= dec->budget_pixels ? 0 : dec->next % PASSES;
-	for (size_t k = 0; k < PASSES && *count == 0; k++) {
-		unsigned i = (unsigned)((start + k) % PASSES);
-		enum qrdecode_pass pass = pass_order[i];
-		if (!(dec->passes & pass))
+	if (passes != 0 && ((passes & QRDECODE_PASS_HALF) || large) && width >= 2 && height >= 2) {
+		f.half = dec->work + size;
+		pass_half(data, width, height, dec->work + size, &f.hw, &f.hh);
+		if (large) {
+			f.src = f.half;
+			f.sw = f.hw;
+			f.sh = f.hh;
+		}
+	}
+	const unsigned first =
+	        large && (passes & QRDECODE_PASS_HALF) ? QRDECODE_PASS_HALF : LOOK_FULL;
+	enum qd_err rc = look(dec, &f, first, cb, arg, count);
+	size_t spent = look_cost(&f, first), total = 0;
+	for (size_t i = 0; i < LOOKS; i++)
+		if (look_order[i] == LOOK_FULL || (passes & look_order[i]))
+			total += look_cost(&f, look_order[i]);
+	if (passes == 0)
+		return rc;
+	unsigned start = total <= dec->budget_pixels ? 0 : dec->next % LOOKS;
+	for (size_t k = 0; k < LOOKS && rc == QD_OK && *count == 0; k++) {
+		unsigned i = (unsigned)((start + k) % LOOKS), which = look_order[i];
+		if (which == first || (which != LOOK_FULL && !(passes & which)))
 			continue;
-		size_t cost = pass == QRDECODE_PASS_HALF ? (size_t)hw * hh : ssize;
+		size_t cost = look_cost(&f, which);
 		if (spent + cost > dec->budget_pixels)
 			break;
 		spent += cost;
 		dec->next = i + 1;
-		const uint8_t *img = dec->work;
-		unsigned w = sw, h = sh;
-		switch (pass) {
-		case QRDECODE_PASS_HALF:
-			if (hw == 0 || hh == 0)
-				continue;
-			img = half;
-			w = hw;
-			h = hh;
-			break;
-		case QRDECODE_PASS_INVERT:
-			pass_invert(src, ssize, dec->work);
-			break;
-		case QRDECODE_PASS_STRETCH:
-			if (!pass_stretch(src, ssize, dec->work))
-				continue;
-			break;
-		case QRDECODE_PASS_ADAPTIVE:
-			if (!grow((void **)&dec->sums, &dec->sums_cap,
-			          sizeof(uint32_t) * ((size_t)sw + 1) * ((size_t)sh + 1)))
-				return QD_ERR_NOMEM;
-			pass_adaptive(src, sw, sh, dec->sums, dec->work);
-			break;
-		case QRDECODE_PASS_SHARPEN:
-			pass_sharpen(src, sw, sh, dec->work);
-			break;
-		}
-		enum qd_err rc = scan(dec, img, w, h, cb, arg, count);
-		if (rc != QD_OK)
-			return rc;
+		rc = look(dec, &f, which, cb, arg, count);
 	}
-	return QD_OK;
+	return rc;
 }
 
 enum qd_err qrdecode_gray(struct qrdecode *dec, const uint8_t *pixels, unsigned width,
@@ -343,9 +381,7 @@ enum qd_err qrdecode_gray(struct qrdecode *dec, const uint8_t *pixels, unsigned 
 	}
 
 	int count = 0;
-	enum qd_err rc = scan(dec, data, width, height, cb, arg, &count);
-	if (rc == QD_OK && count == 0 && dec->passes != 0 && size <= PASS_PIXELS_MAX)
-		rc = second_looks(dec, data, width, height, cb, arg, &count);
+	enum qd_err rc = looks(dec, data, width, height, cb, arg, &count);
 	if (found != NULL)
 		*found = count;
 	free(copy);

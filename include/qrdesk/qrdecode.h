@@ -30,13 +30,15 @@ enum qd_err qrdecode_gray(struct qrdecode *dec, const uint8_t *pixels, unsigned 
                           unsigned height, size_t stride, qrdecode_cb cb, void *arg, int *found);
 
 /*
- * Second looks: when ZBar finds nothing in the frame as it is, the decoder
- * may try it again transformed (docs/decode.md has what each pass buys).
- * Passes run in the order below, stop at the first that finds a symbol, and
- * stop when the next would take ZBar over the pixel budget, so a frame
- * without a code - the usual camera frame - costs a bounded, known amount.
+ * Looks and passes (docs/decode.md has what each buys).  ZBar first looks
+ * at the frame as it is - or, for a frame over 640 x 480 with HALF on, at
+ * its x0.5 copy, a quarter of the cost.  When that finds nothing, the
+ * other looks follow (the frame as it is, then the passes below, in this
+ * order; frames over 640 x 480 take the passes on the x0.5 copy) until one
+ * finds a symbol or the next would take ZBar over the pixel budget, so a
+ * frame without a code - the usual camera frame - costs a bounded amount.
  * The budget is in pixels, not time, so the result never depends on the
- * machine's load.
+ * machine's load.  A decoder serves one thread at a time.
  */
 enum qrdecode_pass {
 	QRDECODE_PASS_HALF = 1u << 0,     /* x0.5 (2x2 mean): big, blurry or noisy frames */
@@ -49,12 +51,11 @@ enum qrdecode_pass {
 
 /*
  * Choose the passes (a mask of enum qrdecode_pass) and the budget: pixels
- * through ZBar per call, the first look included (0 or the frame's size:
- * the first look only).  Frames over 640 x 480 take their second looks at
- * half size.  When the budget does not cover every enabled pass, each call
- * runs those that fit, starting after the last pass the previous call ran,
- * so consecutive camera frames of one card meet every pass in turn.
- * qrdecode_create sets the defaults docs/decode.md gives.
+ * through ZBar per call, the first look included (0: the first look only).
+ * When the budget does not cover every look, each call runs those that fit,
+ * starting after the look the previous call ended with, so consecutive
+ * camera frames of one card meet every look in turn.  qrdecode_create sets
+ * the defaults docs/decode.md gives.
  */
 void qrdecode_set_passes(struct qrdecode *dec, unsigned passes, size_t budget_pixels);
 

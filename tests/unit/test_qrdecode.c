@@ -178,7 +178,8 @@ static void test_invert_pass_reads_dark_mode(void **state)
 		assert_false(decodes_with(QRDECODE_PASSES_ALL & ~QRDECODE_PASS_INVERT, SIZE_MAX, px,
 		                          w, h, text));
 		assert_true(decodes_with(QRDECODE_PASS_INVERT, SIZE_MAX, px, w, h, text));
-		/* The shipped budget at 1280 x 720 allows one pass a frame: the burst meets it. */
+		/* The shipped budget at 1280 x 720 covers a few looks a frame, in turn: the burst
+		 * meets the invert pass. */
 		struct qrdecode *dec;
 		assert_int_equal(qrdecode_create(&dec), QD_OK);
 		assert_true(decode_burst(dec, px, w, h, text));
