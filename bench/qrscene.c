@@ -35,9 +35,7 @@
 #include <qrencode.h>
 
 #include "domain.h"
-#include "qrdesk/hex.h"
 #include "qrdesk/qrdecode.h"
-#include "toolutil.h"
 
 #define PI     3.14159265358979323846
 #define SS     2 /* samples per pixel and axis in the geometry step */
@@ -207,33 +205,18 @@ enum qd_err qrscene_cards(const char *dir, size_t n, char (*texts)[QRSCENE_TEXT_
 		free(d);
 		return rc;
 	}
-	/* An issuer key as domain_add_key makes one, from our secret instead of a fresh one. */
-	struct trust_key *k = &d->keys[0];
-	k->alg = SIGNATURE_ALG_EDDSA;
-	k->role = KEY_ROLE_ISSUER;
-	k->status = KEY_STATUS_ACTIVE;
-	memcpy(k->public_key, kp.pub, kp.pub_len);
-	k->public_len = (uint8_t)kp.pub_len;
-	trust_kid_derive(kp.pub, kp.pub_len, k->kid);
-	k->kid_len = TRUST_KID_DEFAULT_LEN;
-	k->not_before = ISSUED - DAY;
-	k->not_after = ISSUED + 3650 * DAY;
-	d->n_keys = 1;
-	signature_keypair_wipe(&kp);
-
-	/* DIR/keys/<kid hex>.key, as domain.h lays a domain out. */
-	char path[4096], kid[2 * TRUST_KID_MAX + 1], secret[2 * SIGNATURE_SECRET_LEN + 2];
+	/* A domain of one issuer key, our fixed one, laid out as domain.h says. */
+	char path[4096];
 	snprintf(path, sizeof(path), "%s/keys", dir);
+	size_t index = 0;
 	if (mkdir(path, 0700) != 0) {
 		qd_errmsg_set(why, "%s: cannot create", path);
-		free(d);
-		return QD_ERR_IO;
+		rc = QD_ERR_IO;
+	} else {
+		rc = domain_add_keypair(d, KEY_ROLE_ISSUER, &kp, ISSUED - DAY, ISSUED + 3650 * DAY,
+		                        &index, why);
 	}
-	hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
-	hex_encode(test_secret, sizeof(test_secret), secret, sizeof(secret));
-	strcat(secret, "\n");
-	snprintf(path, sizeof(path), "%s/keys/%s.key", dir, kid);
-	rc = tool_write_file_atomic(path, secret, strlen(secret), 0600, why);
+	signature_keypair_wipe(&kp);
 
 	for (size_t i = 0; rc == QD_OK && i < n; i++) {
 		struct credential cred = {.issued_at = ISSUED + (int64_t)i * 3600,
@@ -254,7 +237,7 @@ enum qd_err qrscene_cards(const char *dir, size_t n, char (*texts)[QRSCENE_TEXT_
 		snprintf(cl->bmet_reg_no, sizeof(cl->bmet_reg_no), "BMET26110%05zu", 1000 + i * 37);
 		cl->pdo_completed = true;
 		size_t cose_len;
-		rc = domain_sign_card(d, 0, &cred, texts[i], QRSCENE_TEXT_MAX, &cose_len, why);
+		rc = domain_sign_card(d, index, &cred, texts[i], QRSCENE_TEXT_MAX, &cose_len, why);
 	}
 	free(d);
 	return rc;
