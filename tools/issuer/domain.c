@@ -152,35 +152,43 @@ out:
 enum qd_err domain_add_key(struct domain *d, enum key_role role, int64_t alg, int64_t not_before,
                            int64_t not_after, size_t *index, struct qd_errmsg *why)
 {
-	if (d->n_keys >= TRUST_KEYS_MAX) {
-		qd_errmsg_set(why, "the domain already has %d keys", TRUST_KEYS_MAX);
-		return QD_ERR_TOO_LARGE;
-	}
 	struct signature_keypair kp;
 	enum qd_err rc = signature_keypair_generate(alg, &kp);
 	if (rc != QD_OK) {
 		qd_errmsg_set(why, "key generation failed");
 		return rc;
 	}
+	rc = domain_add_keypair(d, role, &kp, not_before, not_after, index, why);
+	signature_keypair_wipe(&kp);
+	return rc;
+}
+
+enum qd_err domain_add_keypair(struct domain *d, enum key_role role,
+                               const struct signature_keypair *kp, int64_t not_before,
+                               int64_t not_after, size_t *index, struct qd_errmsg *why)
+{
+	if (d->n_keys >= TRUST_KEYS_MAX) {
+		qd_errmsg_set(why, "the domain already has %d keys", TRUST_KEYS_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
 	struct trust_key *k = &d->keys[d->n_keys];
 	memset(k, 0, sizeof(*k));
-	k->alg = alg;
+	k->alg = kp->alg;
 	k->role = role;
 	k->status = KEY_STATUS_ACTIVE;
-	memcpy(k->public_key, kp.pub, kp.pub_len);
-	k->public_len = (uint8_t)kp.pub_len;
-	trust_kid_derive(kp.pub, kp.pub_len, k->kid);
+	memcpy(k->public_key, kp->pub, kp->pub_len);
+	k->public_len = (uint8_t)kp->pub_len;
+	trust_kid_derive(kp->pub, kp->pub_len, k->kid);
 	k->kid_len = TRUST_KID_DEFAULT_LEN;
 	k->not_before = not_before;
 	k->not_after = not_after;
 
 	char secret[2 * SIGNATURE_SECRET_LEN + 2];
-	hex_encode(kp.secret, sizeof(kp.secret), secret, sizeof(secret));
-	signature_keypair_wipe(&kp);
+	hex_encode(kp->secret, sizeof(kp->secret), secret, sizeof(secret));
 	strcat(secret, "\n");
 	char path[4096];
 	key_path(d, k, path, sizeof(path));
-	rc = tool_write_file_atomic(path, secret, strlen(secret), 0600, why);
+	enum qd_err rc = tool_write_file_atomic(path, secret, strlen(secret), 0600, why);
 	memset(secret, 0, sizeof(secret));
 	if (rc != QD_OK)
 		return rc;

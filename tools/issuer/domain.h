@@ -45,6 +45,12 @@ enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why);
 enum qd_err domain_add_key(struct domain *d, enum key_role role, int64_t alg, int64_t not_before,
                            int64_t not_after, size_t *index, struct qd_errmsg *why);
 
+/* The same for a given key pair (kp->alg), e.g. a fixed test key; the secret is written
+ * under DIR/keys, which must exist. */
+enum qd_err domain_add_keypair(struct domain *d, enum key_role role,
+                               const struct signature_keypair *kp, int64_t not_before,
+                               int64_t not_after, size_t *index, struct qd_errmsg *why);
+
 /* Load the private half of key i. */
 enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
                            struct qd_errmsg *why);

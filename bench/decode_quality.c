@@ -1,0 +1,371 @@
+/*
+ * decode_quality.c - how often the camera path's decoder (qrdecode_gray)
+ * reads a card, per degradation and level, and what a frame costs.
+ *
+ * The test set is bench/qrscene.c's: real cards signed by the issuer code,
+ * rendered as a desk camera sees them and degraded by one kind at levels
+ * 0..4; the same images on every run.  Each image is decoded once per
+ * decoder configuration (ZBar alone, ZBar plus one pass, as shipped), so
+ * the columns compare like with like.  A decoded text that is not the
+ * card's is counted as wrong (and makes the exit status 1: it must never
+ * happen).  Then frames without a code - the camera's usual frame, where
+ * every pass runs and finds nothing - are timed per configuration.
+ * Times are this thread's CPU time (one core), not wall time.
+ *
+ * Prints Markdown tables (docs/performance.md, "Decode quality"); asserts
+ * no figure.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qrdesk/qrdecode.h"
+#include "qrscene.h"
+
+#define CARDS_MAX   16
+#define CONFIGS_MAX 12
+#define FRAMES_MAX  4
+
+struct config {
+	const char *name;
+	unsigned passes;
+	size_t budget_pixels;
+	bool shipped; /* the defaults qrdecode_create sets */
+};
+
+static const struct config all_configs[] = {
+        {"zbar", 0, 0, false},
+        {"+half", QRDECODE_PASS_HALF, SIZE_MAX, false},
+        {"+invert", QRDECODE_PASS_INVERT, SIZE_MAX, false},
+        {"+adaptive", QRDECODE_PASS_ADAPTIVE, SIZE_MAX, false},
+        {"+stretch", QRDECODE_PASS_STRETCH, SIZE_MAX, false},
+        {"+sharpen", QRDECODE_PASS_SHARPEN, SIZE_MAX, false},
+        {"all", QRDECODE_PASSES_ALL, SIZE_MAX, false},
+        {"shipped", 0, 0, true},
+};
+#define ALL_CONFIGS (sizeof(all_configs) / sizeof(all_configs[0]))
+
+struct frame {
+	unsigned w, h;
+};
+
+struct result {
+	unsigned decoded, wrong;
+	double cpu_ms;
+};
+
+struct check {
+	const char *want;
+	bool right, wrong;
+};
+
+static void on_symbol(void *arg, const char *data, size_t len)
+{
+	struct check *c = arg;
+	if (strlen(c->want) == len && memcmp(c->want, data, len) == 0)
+		c->right = true;
+	else
+		c->wrong = true;
+}
+
+static double cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: qrdesk-decode-quality [--images N] [--empty N] [--frames WxH,...]\n"
+	        "                             [--configs NAME,...] [--kinds NAME,...] [--dir DIR]\n"
+	        "  --images N   images per degradation, level and frame size (default 12)\n"
+	        "  --empty N    frames without a code timed per configuration (default 30)\n"
+	        "  --burst N    frames each image stays in view; decoded if any frame\n"
+	        "               reads it (default 3: 100 ms at 30 fps)\n"
+	        "  --frames     frame sizes (default 640x480,1280x720)\n"
+	        "  --configs    decoder configurations, of: zbar +half +invert +adaptive\n"
+	        "               +stretch +sharpen all shipped (default: all of them)\n"
+	        "  --kinds      degradations (default: all); e.g. rotation,blur\n"
+	        "  --dir DIR    where the test key is written (default /tmp)\n"
+	        "  --dump DIR   also write each cell's first image to DIR as PGM\n");
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	if (list == NULL)
+		return true;
+	size_t n = strlen(name);
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p += len + (e ? 1 : 0);
+	}
+	return false;
+}
+
+static int parse_frames(const char *text, struct frame *frames, size_t *count)
+{
+	*count = 0;
+	for (const char *p = text; *p != '\0' && *count < FRAMES_MAX;) {
+		unsigned w, h;
+		int used = 0;
+		if (sscanf(p, "%ux%u%n", &w, &h, &used) != 2 || w < 64 || h < 64 || w > 4096 ||
+		    h > 4096)
+			return -1;
+		frames[(*count)++] = (struct frame){w, h};
+		p += used;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			return -1;
+	}
+	return *count > 0 ? 0 : -1;
+}
+
+static int write_pgm(const char *dir, unsigned w, unsigned h, const char *kind, int level,
+                     const uint8_t *px)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%ux%u-%s-%d.pgm", dir, w, h, kind, level);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL) {
+		fprintf(stderr, "qrdesk-decode-quality: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "P5\n%u %u\n255\n", w, h);
+	size_t n = fwrite(px, 1, (size_t)w * h, f);
+	if (fclose(f) != 0 || n != (size_t)w * h) {
+		fprintf(stderr, "qrdesk-decode-quality: %s: write failed\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static struct qrdecode *make_decoder(const struct config *c)
+{
+	struct qrdecode *dec = NULL;
+	if (qrdecode_create(&dec) != QD_OK)
+		return NULL;
+	if (!c->shipped)
+		qrdecode_set_passes(dec, c->passes, c->budget_pixels);
+	return dec;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned images = 12, empty = 30, burst = 3;
+	const char *config_list = NULL, *kind_list = NULL, *dir = "/tmp", *dump = NULL;
+	struct frame frames[FRAMES_MAX];
+	size_t n_frames = 0;
+	parse_frames("640x480,1280x720", frames, &n_frames);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (v == NULL) {
+			usage(stderr);
+			return 2;
+		}
+		i++;
+		if (strcmp(a, "--images") == 0)
+			images = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--burst") == 0)
+			burst = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--empty") == 0)
+			empty = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--configs") == 0)
+			config_list = v;
+		else if (strcmp(a, "--kinds") == 0)
+			kind_list = v;
+		else if (strcmp(a, "--dir") == 0)
+			dir = v;
+		else if (strcmp(a, "--dump") == 0)
+			dump = v;
+		else if (strcmp(a, "--frames") == 0) {
+			if (parse_frames(v, frames, &n_frames) != 0) {
+				fprintf(stderr, "qrdesk-decode-quality: bad --frames %s\n", v);
+				return 2;
+			}
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (images == 0 || images > 1000 || empty > 10000 || burst == 0 || burst > 30) {
+		fprintf(stderr, "qrdesk-decode-quality: --images 1..1000, --empty 0..10000, "
+		                "--burst 1..30\n");
+		return 2;
+	}
+
+	const struct config *configs[CONFIGS_MAX];
+	struct qrdecode *decs[CONFIGS_MAX];
+	size_t n_configs = 0;
+	for (size_t i = 0; i < ALL_CONFIGS && n_configs < CONFIGS_MAX; i++)
+		if (in_list(config_list, all_configs[i].name)) {
+			configs[n_configs] = &all_configs[i];
+			decs[n_configs] = make_decoder(&all_configs[i]);
+			if (decs[n_configs] == NULL) {
+				fprintf(stderr, "qrdesk-decode-quality: cannot create a decoder\n");
+				return 1;
+			}
+			n_configs++;
+		}
+	if (n_configs == 0) {
+		fprintf(stderr, "qrdesk-decode-quality: no such configuration in --configs\n");
+		return 2;
+	}
+
+	/* The cards: signed with the fixed test key under a fresh directory. */
+	char keydir[4096];
+	snprintf(keydir, sizeof(keydir), "%s/qrdesk-decode-quality-XXXXXX", dir);
+	if (mkdtemp(keydir) == NULL) {
+		fprintf(stderr, "qrdesk-decode-quality: %s: %s\n", keydir, strerror(errno));
+		return 1;
+	}
+	static char texts[CARDS_MAX][QRSCENE_TEXT_MAX];
+	const size_t n_cards = images < CARDS_MAX ? images : CARDS_MAX;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = qrscene_cards(keydir, n_cards, texts, &why);
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", keydir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "qrdesk-decode-quality: could not remove %s\n", keydir);
+	if (rc != QD_OK) {
+		fprintf(stderr, "qrdesk-decode-quality: cards: %s\n", why.text);
+		return 1;
+	}
+	printf("# %zu cards (%zu..%zu characters), %u images per cell, each in view for %u "
+	       "frames\n\n",
+	       n_cards, strlen(texts[0]), strlen(texts[n_cards - 1]), images, burst);
+
+	unsigned total_wrong = 0;
+	for (size_t f = 0; f < n_frames; f++) {
+		const unsigned w = frames[f].w, h = frames[f].h;
+		uint8_t *px = malloc((size_t)w * h);
+		if (px == NULL)
+			return 1;
+		printf("## %ux%u: share decoded\n\n| degradation | level | ", w, h);
+		for (size_t c = 0; c < n_configs; c++)
+			printf("%s | ", configs[c]->name);
+		printf("wrong | shipped ms/frame |\n| --- | --- |");
+		for (size_t c = 0; c < n_configs + 2; c++)
+			printf(" --- |");
+		printf("\n");
+		unsigned sum_decoded[CONFIGS_MAX] = {0}, sum_images = 0;
+		for (int k = 0; k < QRSCENE_KINDS; k++) {
+			if (!in_list(kind_list, qrscene_kind_name((enum qrscene_kind)k)))
+				continue;
+			for (int level = 0; level < QRSCENE_LEVELS; level++) {
+				struct result res[CONFIGS_MAX];
+				memset(res, 0, sizeof(res));
+				for (unsigned i = 0; i < images; i++) {
+					const char *text = texts[i % n_cards];
+					rc = qrscene_render(text, w, h, (enum qrscene_kind)k, level,
+					                    i, px, &why);
+					if (rc != QD_OK) {
+						fprintf(stderr,
+						        "qrdesk-decode-quality: render: %s\n",
+						        why.text);
+						return 1;
+					}
+					if (dump != NULL && i == 0 &&
+					    write_pgm(dump, w, h,
+					              qrscene_kind_name((enum qrscene_kind)k),
+					              level, px) != 0)
+						return 1;
+					for (size_t c = 0; c < n_configs; c++) {
+						struct check chk = {text, false, false};
+						int found = 0;
+						/* The card stays in view for a burst of frames. */
+						for (unsigned b = 0; b < burst && !chk.right; b++) {
+							double t0 = cpu_ms();
+							rc = qrdecode_gray(decs[c], px, w, h, w,
+							                   on_symbol, &chk, &found);
+							if (b == 0)
+								res[c].cpu_ms += cpu_ms() - t0;
+							if (rc != QD_OK) {
+								fprintf(stderr,
+								        "qrdesk-decode-quality: "
+								        "decode: %s\n",
+								        qd_err_name(rc));
+								return 1;
+							}
+						}
+						res[c].decoded += chk.right;
+						res[c].wrong += chk.wrong;
+					}
+				}
+				printf("| %s | %d: %s |", qrscene_kind_name((enum qrscene_kind)k),
+				       level, qrscene_level_label((enum qrscene_kind)k, level));
+				unsigned wrong = 0;
+				double shipped_ms = -1;
+				for (size_t c = 0; c < n_configs; c++) {
+					printf(" %3.0f %% |", 100.0 * res[c].decoded / images);
+					sum_decoded[c] += res[c].decoded;
+					wrong += res[c].wrong;
+					if (configs[c]->shipped)
+						shipped_ms = res[c].cpu_ms / images;
+				}
+				sum_images += images;
+				total_wrong += wrong;
+				if (shipped_ms >= 0)
+					printf(" %u | %.1f |\n", wrong, shipped_ms);
+				else
+					printf(" %u | - |\n", wrong);
+				fflush(stdout);
+			}
+		}
+		printf("| **all** | |");
+		for (size_t c = 0; c < n_configs; c++)
+			printf(" **%.1f %%** |",
+			       100.0 * sum_decoded[c] / (sum_images ? sum_images : 1));
+		printf(" | |\n\n");
+
+		if (empty > 0) {
+			printf("## %ux%u: frames without a code (%u), CPU ms per frame\n\n"
+			       "| configuration | mean | max |\n| --- | --- | --- |\n",
+			       w, h, empty);
+			for (size_t c = 0; c < n_configs; c++) {
+				double sum = 0, max = 0;
+				for (unsigned i = 0; i < empty; i++) {
+					qrscene_empty(w, h, i, px);
+					struct check chk = {"", false, false};
+					int found = 0;
+					double t0 = cpu_ms();
+					rc = qrdecode_gray(decs[c], px, w, h, w, on_symbol, &chk,
+					                   &found);
+					double t = cpu_ms() - t0;
+					sum += t;
+					max = t > max ? t : max;
+					if (rc != QD_OK || found != 0) {
+						fprintf(stderr,
+						        "qrdesk-decode-quality: an empty frame "
+						        "gave "
+						        "%d symbols (%s)\n",
+						        found, qd_err_name(rc));
+						total_wrong++;
+					}
+				}
+				printf("| %s | %.1f | %.1f |\n", configs[c]->name, sum / empty,
+				       max);
+			}
+			printf("\n");
+		}
+		free(px);
+	}
+	for (size_t c = 0; c < n_configs; c++)
+		qrdecode_destroy(decs[c]);
+	printf("wrong texts: %u\n", total_wrong);
+	return total_wrong == 0 ? 0 : 1;
+}
