@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "domain.h"
 #include "qrdesk/check.h"
 #include "qrdesk/credential.h"
@@ -30,26 +31,6 @@
 
 #define NOW 1795000000LL
 #define DAY 86400LL
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static void percentiles(double *v, size_t n, double *p50, double *p99)
-{
-	qsort(v, n, sizeof(double), cmp_double);
-	*p50 = v[n / 2];
-	*p99 = v[(size_t)((double)n * 0.99)];
-}
 
 static int hash_cmp(const void *a, const void *b)
 {
@@ -113,10 +94,10 @@ static double timed_import(struct store *s, const char *file)
 {
 	struct import_result res;
 	struct qd_errmsg why = {{0}};
-	double t0 = now_us();
+	double t0 = bench_now_us();
 	if (import_file(s, file, NOW + 600, &res, &why) != QD_OK)
 		die("import", &why);
-	return (now_us() - t0) / 1e6;
+	return (bench_now_us() - t0) / 1e6;
 }
 
 /* ---- the applier and the scanner, each on its own connection ------------- */
@@ -150,9 +131,9 @@ static size_t scan(struct store *s, const char *text, double *lat, size_t max, s
 	size_t n = 0;
 	while (n < max && (a == NULL || !__atomic_load_n(&a->done, __ATOMIC_ACQUIRE))) {
 		struct verdict v;
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		check_code(text, strlen(text), &trust.view, NOW + 700, &v);
-		lat[n++] = now_us() - t0;
+		lat[n++] = bench_now_us() - t0;
 		usleep(1000); /* a busy desk scans a few codes a second, not a million */
 	}
 	return n;
@@ -246,7 +227,7 @@ int main(int argc, char **argv)
 		die("out of memory", NULL);
 	size_t n_idle = scan(reader, text, lat, 3000, NULL);
 	double i50, i99;
-	percentiles(lat, n_idle, &i50, &i99);
+	bench_percentiles(lat, n_idle, &i50, &i99);
 	snprintf(file, sizeof(file), "%s/revocations.cose", pub1);
 	struct applier a = {.db = db, .file = file};
 	pthread_t th;
@@ -255,7 +236,7 @@ int main(int argc, char **argv)
 	size_t n_busy = scan(reader, text, lat, max, &a);
 	pthread_join(th, NULL);
 	double b50, b99;
-	percentiles(lat, n_busy, &b50, &b99);
+	bench_percentiles(lat, n_busy, &b50, &b99);
 	store_close(reader);
 	printf("\ncheck_code latency, own connection, 1 ms between scans\n");
 	printf("  idle                   %6zu scans  p50 %7.1f us  p99 %7.1f us\n", n_idle, i50,
