@@ -97,6 +97,26 @@ static const struct trust_key *find_signer(const struct cose_sign1 *msg,
 	return find_key(msg, pool->keys, pool->count);
 }
 
+/* A root verified by its own pinned key only: it must be the pinned version (a no-op). */
+static enum qd_err check_root_again(struct store *store, const struct trustdoc *doc,
+                                    struct qd_errmsg *why)
+{
+	uint64_t pinned = 0;
+	if (store_root_version(store, &pinned) != QD_OK) {
+		qd_errmsg_set(why, "cannot read the pinned root's version");
+		return QD_ERR_STORE;
+	}
+	if (doc->header.type != TRUST_DOC_ROOT || doc->header.version != pinned) {
+		qd_errmsg_set(why,
+		              "a %s version %llu signed by the pinned root's own key only (pinned "
+		              "root version %llu)",
+		              trust_doc_type_name(doc->header.type),
+		              (unsigned long long)doc->header.version, (unsigned long long)pinned);
+		return QD_ERR_SIGNATURE;
+	}
+	return QD_OK;
+}
+
 /*
  * A new root is a COSE_Sign1 by a pinned root whose payload is a COSE_Sign1
  * by a key of the new root over the root document: the old and the new key
@@ -232,6 +252,15 @@ enum qd_err import_verify_with(struct store *store, const uint8_t *bytes, size_t
 	char kid[2 * TRUST_KID_MAX + 1];
 	hex_encode(msg.kid, msg.kid_len, kid, sizeof(kid));
 	const struct trust_key *signer = find_signer(&msg, pool);
+	/* A root offered again after the desk rotated to it (a bundle applied
+	 * twice): its outer signer is no longer pinned, but its own key is. */
+	struct cose_sign1 inner;
+	bool nested = cose_sign1_parse(msg.payload, msg.payload_len, &inner, &cerr) == COSE_OK;
+	bool again = false;
+	if (signer == NULL && nested) {
+		signer = find_key(&inner, pool->keys, pool->n_roots);
+		again = signer != NULL;
+	}
 	if (signer == NULL) {
 		qd_errmsg_set(why, "no pinned root or key-set key verifies the signature (kid %s)",
 		              kid);
@@ -244,14 +273,16 @@ enum qd_err import_verify_with(struct store *store, const uint8_t *bytes, size_t
 		rc = QD_ERR_NOMEM;
 		goto out;
 	}
-	/* A payload that is itself a COSE_Sign1: a root countersigned by its successor. */
-	struct cose_sign1 inner;
-	bool nested = cose_sign1_parse(msg.payload, msg.payload_len, &inner, &cerr) == COSE_OK;
+	/* A payload that is itself a COSE_Sign1: a root countersigned by its predecessor. */
 	const struct cose_sign1 *body = nested ? &inner : &msg;
 	rc = trustdoc_decode(body->payload, body->payload_len, doc, why);
 	if (rc != QD_OK)
 		goto out_doc;
-	if (nested) {
+	if (again) {
+		rc = check_root_again(store, doc, why);
+		if (rc != QD_OK)
+			goto out_doc;
+	} else if (nested) {
 		rc = check_root_signatures(&inner, doc, signer, pool, why);
 		if (rc != QD_OK)
 			goto out_doc;

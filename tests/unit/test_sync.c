@@ -642,6 +642,59 @@ static void test_keyset_of_unrotated_root_refused(void **state)
 	must_refuse(fx, NOW + 3700, QD_ERR_SIGNATURE, "keyset.cose");
 }
 
+static void must_import(struct fx *fx, const struct file *f, struct import_result *ir)
+{
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = import_document(fx->store, f->bytes, f->len, NOW + 3700, ir, &why);
+	if (rc != QD_OK)
+		fail_msg("import %s: %s: %s", f->name, qd_err_name(rc), why.text);
+}
+
+/* The import path (USB bundles, qrdeskctl import) rotates too: one step at a time. */
+static void test_root_rotation_by_import(void **state)
+{
+	struct fx *fx = *state;
+	struct sync_result res;
+	first_sync(fx, &res);
+	rotate(fx, NOW + 1000);
+	rotate(fx, NOW + 2000);
+	publish(fx, NOW + 3600);
+	struct file *r2 = repo_find(&fx->repo, "root-2.cose"),
+	            *r3 = repo_find(&fx->repo, "root-3.cose");
+	assert_non_null(r2);
+	assert_non_null(r3);
+	struct import_result ir;
+	struct qd_errmsg why = {{0}};
+	/* root-3 first: signed by root 2, which is not pinned. */
+	char *before = dump(fx);
+	assert_int_equal(import_document(fx->store, r3->bytes, r3->len, NOW + 3700, &ir, &why),
+	                 QD_ERR_SIGNATURE);
+	assert_store_is(fx, before);
+	/* The store itself refuses a root that skips a version. */
+	struct trust_key key = fx->d.keys[nth_root(fx, 2)];
+	struct store_doc_meta meta = {.type = TRUST_DOC_ROOT,
+	                              .version = 3,
+	                              .signed_at = NOW + 2000,
+	                              .expires_at = NOW + 3650 * DAY};
+	bool unchanged = false;
+	before = dump(fx);
+	assert_int_equal(store_apply_root(fx->store, &meta, &key, 1, &unchanged, &why),
+	                 QD_ERR_BASE);
+	assert_non_null(strstr(why.text, "one version at a time"));
+	assert_store_is(fx, before);
+	/* In order, each is taken; again is a no-op; back is a rollback. */
+	must_import(fx, r2, &ir);
+	must_import(fx, r3, &ir);
+	assert_int_equal(installed(fx, TRUST_DOC_ROOT), 3);
+	must_import(fx, r3, &ir);
+	assert_true(ir.unchanged);
+	meta.version = 2;
+	assert_int_equal(store_apply_root(fx->store, &meta, &key, 1, &unchanged, &why),
+	                 QD_ERR_ROLLBACK);
+	/* The key set of root 3 now imports. */
+	must_import(fx, repo_find(&fx->repo, "keyset.cose"), &ir);
+}
+
 /* ---- refusals: each leaves the store as it was --------------------------- */
 
 static void test_rollback(void **state)
@@ -743,6 +796,7 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_keyset_of_unrotated_root_refused, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_root_rotation_by_import, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mix_and_match, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
