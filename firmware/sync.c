@@ -353,6 +353,7 @@ static enum qd_err fetch_named(const struct sync_fetcher *f, const char *name,
 struct run {
 	struct store *store;
 	const struct sync_fetcher *f;
+	sync_fetch_if_changed_fn if_changed; /* NULL: unconditional */
 	int64_t now;
 	size_t max_file;
 	struct sync_result *res;
@@ -470,7 +471,7 @@ static enum qd_err fetch_timestamp(struct run *r, bool *not_modified)
 	uint8_t **data = &r->bytes[TRUST_DOC_TIMESTAMP];
 	size_t *len = &r->lens[TRUST_DOC_TIMESTAMP];
 	*not_modified = false;
-	if (f->fetch_if_changed == NULL)
+	if (r->if_changed == NULL)
 		return f->fetch(f->ctx, "timestamp.cose", SYNC_TIMESTAMP_MAX, data, len,
 		                &r->res->why);
 	if (store_sync_etag_get(r->store, r->etag, sizeof(r->etag)) != QD_OK) {
@@ -480,8 +481,8 @@ static enum qd_err fetch_timestamp(struct run *r, bool *not_modified)
 	/* Only an installed timestamp can be "not modified". */
 	if (!r->installed[TRUST_DOC_TIMESTAMP].present)
 		r->etag[0] = '\0';
-	enum qd_err rc = f->fetch_if_changed(f->ctx, "timestamp.cose", SYNC_TIMESTAMP_MAX, r->etag,
-	                                     r->new_etag, not_modified, data, len, &r->res->why);
+	enum qd_err rc = r->if_changed(f->ctx, "timestamp.cose", SYNC_TIMESTAMP_MAX, r->etag,
+	                               r->new_etag, not_modified, data, len, &r->res->why);
 	if (rc == QD_OK && !*not_modified)
 		r->record_etag = strcmp(r->etag, r->new_etag) != 0;
 	return rc;
@@ -674,6 +675,16 @@ static enum qd_err run_apply(struct run *r)
 enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, int64_t clock_now,
                      size_t max_file, struct sync_result *result)
 {
+	/* The HTTPS fetcher can ask "only if changed": the daemon gets ETags for free. */
+	sync_fetch_if_changed_fn if_changed =
+	        fetcher->fetch == sync_https_fetch ? sync_https_fetch_if_changed : NULL;
+	return sync_run_if_changed(store, fetcher, if_changed, clock_now, max_file, result);
+}
+
+enum qd_err sync_run_if_changed(struct store *store, const struct sync_fetcher *fetcher,
+                                sync_fetch_if_changed_fn if_changed, int64_t clock_now,
+                                size_t max_file, struct sync_result *result)
+{
 	memset(result, 0, sizeof(*result));
 	result->started_at = clock_now;
 	struct run *r = calloc(1, sizeof(*r));
@@ -684,6 +695,7 @@ enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, in
 	}
 	r->store = store;
 	r->f = fetcher;
+	r->if_changed = if_changed;
 	r->now = clock_now;
 	r->max_file = max_file > 0 && max_file < IMPORT_FILE_MAX ? max_file : IMPORT_FILE_MAX;
 	r->res = result;

@@ -49,8 +49,6 @@ typedef enum qd_err (*sync_fetch_if_changed_fn)(void *ctx, const char *name, siz
 struct sync_fetcher {
 	sync_fetch_fn fetch;
 	void *ctx;
-	/* Optional (branch sync): used for timestamp.cose when not NULL. */
-	sync_fetch_if_changed_fn fetch_if_changed;
 };
 
 /* The HTTPS fetcher. */
@@ -119,5 +117,15 @@ struct sync_result {
  */
 enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, int64_t clock_now,
                      size_t max_file, struct sync_result *result);
+
+/*
+ * The same, fetching timestamp.cose with if_changed (ctx is fetcher->ctx) and
+ * the ETag kept in the store: a 304 is "up to date" (result->not_modified)
+ * and nothing else is fetched or written.  sync_run does this by itself when
+ * fetcher->fetch is sync_https_fetch.
+ */
+enum qd_err sync_run_if_changed(struct store *store, const struct sync_fetcher *fetcher,
+                                sync_fetch_if_changed_fn if_changed, int64_t clock_now,
+                                size_t max_file, struct sync_result *result);
 
 #endif

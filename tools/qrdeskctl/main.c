@@ -315,7 +315,7 @@ static int cmd_sync(int argc, char **argv)
 	status = open_store(o.store, STORE_OPEN_READWRITE, &store);
 	if (status != TOOL_EXIT_OK)
 		goto out;
-	struct sync_fetcher fetcher = {sync_https_fetch, https, sync_https_fetch_if_changed};
+	struct sync_fetcher fetcher = {sync_https_fetch, https};
 	struct sync_result res;
 	rc = sync_run(store, &fetcher, tool_now(), 0, &res);
 	if (rc != QD_OK) {
