@@ -218,6 +218,9 @@ must_refuse "pin mismatch" 69 "pinned|public key" "$T" --pin "$wrong_pin"
 # ---- a chunked timestamp longer than the cap is cut while downloading ------
 mkdir -p www/chunked
 head -c 40000 /dev/urandom >www/chunked/timestamp.cose
+headers=$(curl -s --cacert ca.pem -D - -o /dev/null "https://127.0.0.1:$port/chunked/timestamp.cose")
+grep -qi '^transfer-encoding: chunked' <<<"$headers" && ! grep -qi '^content-length' <<<"$headers" &&
+	pass || fail "the /chunked/ response is not chunked: $headers"
 mark_log
 must_refuse "chunked over the cap" 65 "longer than the 16384 bytes allowed" "$T" \
 	--url "https://127.0.0.1:$port/chunked"
