@@ -237,6 +237,7 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	double b50, b99;
 	bench_percentiles(lat, n_busy, &b50, &b99);
+	free(lat);
 	store_close(reader);
 	printf("\ncheck_code latency, own connection, 1 ms between scans\n");
 	printf("  idle                   %6zu scans  p50 %7.1f us  p99 %7.1f us\n", n_idle, i50,
