@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/check.h"
 #include "qrdesk/cose.h"
@@ -25,26 +26,6 @@
 
 #define NOW 1795000000LL
 #define DAY 86400LL
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static void percentiles(double *v, size_t n, double *p50, double *p99)
-{
-	qsort(v, n, sizeof(double), cmp_double);
-	*p50 = v[n / 2];
-	*p99 = v[(size_t)((double)n * 0.99)];
-}
 
 static int die(const char *what, const struct qd_errmsg *why)
 {
@@ -75,10 +56,10 @@ static int make_store(const char *path, const struct trust_key *key, size_t n, u
 	randombytes_buf(hashes, n * TRUST_HASH_LEN);
 	qsort(hashes, n, TRUST_HASH_LEN, hash_cmp);
 	meta = (struct store_doc_meta){TRUST_DOC_REVOCATIONS, 1, NOW - 3600, NOW + 6 * DAY, {0}};
-	double t0 = now_us();
+	double t0 = bench_now_us();
 	if (store_apply_revocations(*out, &meta, hashes, n, &unchanged, &why) != QD_OK)
 		return die("apply revocations", &why);
-	*apply_s = (now_us() - t0) / 1e6;
+	*apply_s = (bench_now_us() - t0) / 1e6;
 	*hashes_out = hashes;
 	return 0;
 }
@@ -160,19 +141,19 @@ int main(int argc, char **argv)
 		/* Check vs bare verify, interleaved so both see the same machine state. */
 		struct verdict v;
 		for (size_t i = 0; i < scans; i++) {
-			double t0 = now_us();
+			double t0 = bench_now_us();
 			check_code(text, text_len, &trust->view, NOW, &v);
-			double t1 = now_us();
+			double t1 = bench_now_us();
 			int bad = crypto_sign_verify_detached(msg.signature, tbs, tbs_len, kp.pub);
-			double t2 = now_us();
+			double t2 = bench_now_us();
 			if (v.kind != VERDICT_VALID || bad)
 				return die("the benchmark card did not verify", NULL);
 			lat[i] = t1 - t0;
 			lat2[i] = t2 - t1;
 		}
 		double c50, c99, b50, b99;
-		percentiles(lat, scans, &c50, &c99);
-		percentiles(lat2, scans, &b50, &b99);
+		bench_percentiles(lat, scans, &c50, &c99);
+		bench_percentiles(lat2, scans, &b50, &b99);
 
 		/* Lookups: alternate a present hash and a random (absent) one. */
 		size_t probes = scans * 10;
@@ -188,14 +169,14 @@ int main(int argc, char **argv)
 				h = absent;
 			}
 			bool revoked;
-			double t0 = now_us();
+			double t0 = bench_now_us();
 			store_revocation_contains(store, h, &revoked);
-			lk[i] = now_us() - t0;
+			lk[i] = bench_now_us() - t0;
 			if ((i % 2 == 0) != revoked)
 				return die("lookup answered wrongly", NULL);
 		}
 		double l50, l99;
-		percentiles(lk, probes, &l50, &l99);
+		bench_percentiles(lk, probes, &l50, &l99);
 		printf("\nrevocation list: %zu entries (applied in %.1f s)\n", sizes[s], apply_s);
 		printf("  check_code      p50 %7.1f us  p99 %7.1f us\n", c50, c99);
 		printf("  bare verify     p50 %7.1f us  p99 %7.1f us\n", b50, b99);

@@ -39,8 +39,10 @@
  *   revocations (hash BLOB PRIMARY KEY) WITHOUT ROWID
  *               TRUST_HASH_LEN-byte hashes; a B-tree keyed on the hash.
  *   meta        (name TEXT PRIMARY KEY, value)
- *               "time_floor" (newest signed time seen, seconds) and
- *               "revocation_count".
+ *               "time_floor" (newest signed time seen, seconds),
+ *               "revocation_count", "root_version" (absent: 1, the root
+ *               pinned at provisioning) and "sync_etag" (the ETag of the
+ *               installed timestamp.cose, for If-None-Match).
  *   audit       (id INTEGER PRIMARY KEY, time_us INT, source TEXT,
  *                verdict TEXT, reason TEXT, kid BLOB, clearance_hash BLOB,
  *                desk TEXT, latency_us INT, uploaded_at INT NULL,
@@ -128,6 +130,8 @@ enum stmt_id {
 	ST_REV_CONTAINS,
 	ST_REV_DELETE,
 	ST_REV_INSERT,
+	ST_REV_REMOVE,
+	ST_ROOTS_DELETE,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_COUNT,
 	ST_AUDIT_FIRST_VALID,
@@ -162,6 +166,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_REV_CONTAINS] = "SELECT 1 FROM revocations WHERE hash = ?1",
         [ST_REV_DELETE] = "DELETE FROM revocations",
         [ST_REV_INSERT] = "INSERT INTO revocations (hash) VALUES (?1)",
+        [ST_REV_REMOVE] = "DELETE FROM revocations WHERE hash = ?1",
+        [ST_ROOTS_DELETE] = "DELETE FROM root_keys",
         [ST_AUDIT_INSERT] = "INSERT INTO audit (time_us, source, verdict, reason, kid, "
                             "clearance_hash, desk, latency_us) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -190,6 +196,10 @@ static const char *doc_name(enum trust_doc_type type)
 		return "policy";
 	case TRUST_DOC_TIMESTAMP:
 		return "timestamp";
+	case TRUST_DOC_REVOCATIONS_DELTA:
+		return "revocations-delta";
+	case TRUST_DOC_ROOT:
+		return "root";
 	}
 	return "document";
 }
@@ -728,7 +738,19 @@ enum qd_err store_freshness_get(struct store *store, enum trust_doc_type type,
 {
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	if (store == NULL || out == NULL || !doc_type_valid(type))
+	if (store == NULL || out == NULL)
+		return QD_ERR_ARG;
+	/* A delta installs a revocations version. */
+	if (type == TRUST_DOC_REVOCATIONS_DELTA)
+		type = TRUST_DOC_REVOCATIONS;
+	if (type == TRUST_DOC_ROOT) {
+		uint64_t version = 0;
+		enum qd_err err = store_root_version(store, &version);
+		out->present = err == QD_OK && version > 0;
+		out->version = version;
+		return err;
+	}
+	if (!doc_type_valid(type))
 		return QD_ERR_ARG;
 	sqlite3_stmt *s = store->st[ST_DOC_GET];
 	if (sqlite3_bind_int(s, 1, (int)type) != SQLITE_OK)
@@ -1093,6 +1115,248 @@ enum qd_err store_apply_document(struct store *store, const struct store_doc_met
 	if (err != QD_OK || !proceed)
 		return err;
 	return apply_finish(store, meta, body, body_len, true, why);
+}
+
+/* ---- deltas, root rotation, ETag (sync) -------------------------------- */
+
+static bool is_delta(enum trust_doc_type t)
+{
+	return t == TRUST_DOC_REVOCATIONS_DELTA;
+}
+
+static bool is_root(enum trust_doc_type t)
+{
+	return t == TRUST_DOC_ROOT;
+}
+
+/* Run one add or remove of a delta; *hit: exactly one row changed. */
+static int delta_step(struct store *store, sqlite3_stmt *s, const uint8_t *hash, bool *hit)
+{
+	int rc = sqlite3_bind_blob(s, 1, hash, TRUST_HASH_LEN, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	(void)sqlite3_reset(s); /* rc says how the step went */
+	*hit = rc == SQLITE_DONE && sqlite3_changes(store->db) == 1;
+	/* An added hash already stored: the base is not what the delta says. */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		*hit = false;
+		return SQLITE_OK;
+	}
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static enum qd_err delta_lists(struct store *store, const struct store_doc_meta *m,
+                               const uint8_t *list, size_t n, bool adding, struct qd_errmsg *why)
+{
+	sqlite3_stmt *s = store->st[adding ? ST_REV_INSERT : ST_REV_REMOVE];
+	for (size_t i = 0; i < n; i++) {
+		bool hit = false;
+		if (delta_step(store, s, list + i * TRUST_HASH_LEN, &hit) != SQLITE_OK)
+			return tx_fail(store, why, "cannot apply the revocations delta");
+		if (!hit) {
+			tx_rollback(store);
+			qd_errmsg_set(why,
+			              "revocations-delta to version %" PRIu64
+			              ": %s hash %zu %s the "
+			              "installed list: it is not the delta's base",
+			              m->version, adding ? "added" : "removed", i + 1,
+			              adding ? "is already on" : "is not on");
+			return QD_ERR_BASE;
+		}
+	}
+	return QD_OK;
+}
+
+enum qd_err store_apply_revocations_delta(struct store *store, const struct store_doc_meta *meta,
+                                          uint64_t base_version, const uint8_t *added,
+                                          size_t n_added, const uint8_t *removed, size_t n_removed,
+                                          bool *unchanged, struct qd_errmsg *why)
+{
+	bool dummy;
+	if (unchanged == NULL)
+		unchanged = &dummy;
+	*unchanged = false;
+	enum qd_err err = check_meta(store, meta, is_delta, "store_apply_revocations_delta", why);
+	if (err != QD_OK)
+		return err;
+	if ((added == NULL && n_added > 0) || (removed == NULL && n_removed > 0) ||
+	    n_added > (size_t)INT32_MAX || n_removed > (size_t)INT32_MAX ||
+	    base_version >= meta->version) {
+		qd_errmsg_set(why, "store_apply_revocations_delta: malformed delta");
+		return QD_ERR_ARG;
+	}
+	/* Recorded as the revocations version it produces. */
+	struct store_doc_meta m = *meta;
+	m.type = TRUST_DOC_REVOCATIONS;
+	bool proceed;
+	err = apply_begin(store, &m, unchanged, &proceed, why);
+	if (err != QD_OK || !proceed)
+		return err;
+	sqlite3_stmt *s = store->st[ST_DOC_GET];
+	int64_t installed = 0;
+	bool present = false;
+	if (sqlite3_bind_int(s, 1, (int)TRUST_DOC_REVOCATIONS) != SQLITE_OK ||
+	    step_int(s, &installed, &present) != SQLITE_OK)
+		return tx_fail(store, why, "cannot read the installed version");
+	if (!present || (uint64_t)installed != base_version) {
+		tx_rollback(store);
+		if (present)
+			qd_errmsg_set(why,
+			              "revocations-delta %" PRIu64 " -> %" PRIu64
+			              " does not apply to installed version %" PRId64,
+			              base_version, m.version, installed);
+		else
+			qd_errmsg_set(why,
+			              "revocations-delta %" PRIu64 " -> %" PRIu64
+			              ": no revocation list installed",
+			              base_version, m.version);
+		return QD_ERR_BASE;
+	}
+	int64_t count = 0;
+	if (meta_get(store, "revocation_count", &count, &present) != SQLITE_OK)
+		return tx_fail(store, why, "cannot read the revocation count");
+	err = delta_lists(store, &m, removed, n_removed, false, why);
+	if (err == QD_OK)
+		err = delta_lists(store, &m, added, n_added, true, why);
+	if (err != QD_OK)
+		return err;
+	count = (present ? count : 0) + (int64_t)n_added - (int64_t)n_removed;
+	s = store->st[ST_META_SET];
+	if (sqlite3_bind_text(s, 1, "revocation_count", -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, count) != SQLITE_OK || step_done(s) != SQLITE_OK)
+		return tx_fail(store, why, "cannot record the revocation count");
+	return apply_finish(store, &m, NULL, 0, false, why);
+}
+
+enum qd_err store_root_version(struct store *store, uint64_t *version)
+{
+	if (version != NULL)
+		*version = 0;
+	if (store == NULL || version == NULL)
+		return QD_ERR_ARG;
+	size_t roots = 0;
+	struct trust_key one[TRUST_KEYS_MAX];
+	enum qd_err err = store_roots_load(store, one, TRUST_KEYS_MAX, &roots);
+	if (err != QD_OK || roots == 0)
+		return err;
+	int64_t v = 0;
+	bool present = false;
+	if (meta_get(store, "root_version", &v, &present) != SQLITE_OK)
+		return QD_ERR_STORE;
+	*version = present && v > 0 ? (uint64_t)v : 1;
+	return QD_OK;
+}
+
+enum qd_err store_apply_root(struct store *store, const struct store_doc_meta *meta,
+                             const struct trust_key *keys, size_t count, bool *unchanged,
+                             struct qd_errmsg *why)
+{
+	bool dummy;
+	if (unchanged == NULL)
+		unchanged = &dummy;
+	*unchanged = false;
+	enum qd_err err = check_meta(store, meta, is_root, "store_apply_root", why);
+	if (err != QD_OK)
+		return err;
+	if (keys == NULL || count == 0 || count > TRUST_KEYS_MAX) {
+		qd_errmsg_set(why, "root version %" PRIu64 ": %zu keys", meta->version, count);
+		return QD_ERR_ARG;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (!key_shape_ok(&keys[i])) {
+			qd_errmsg_set(why, "root version %" PRIu64 ": key %zu is malformed",
+			              meta->version, i);
+			return QD_ERR_ARG;
+		}
+	if (tx_begin(store) != SQLITE_OK)
+		return sql_fail(store, why, "cannot begin the root rotation");
+	uint64_t installed = 0;
+	if (store_root_version(store, &installed) != QD_OK)
+		return tx_fail(store, why, "cannot read the root version");
+	if (installed == 0) {
+		tx_rollback(store);
+		qd_errmsg_set(why, "no root is pinned: provision the desk first");
+		return QD_ERR_NOT_PROVISIONED;
+	}
+	if (meta->version <= installed) {
+		tx_rollback(store);
+		if (meta->version == installed) {
+			*unchanged = true;
+			return QD_OK;
+		}
+		qd_errmsg_set(why,
+		              "root version %" PRIu64 " is older than installed version %" PRIu64,
+		              meta->version, installed);
+		return QD_ERR_ROLLBACK;
+	}
+	if (meta->version != installed + 1) {
+		tx_rollback(store);
+		qd_errmsg_set(why,
+		              "root version %" PRIu64 " does not follow installed version %" PRIu64
+		              " (rotation goes one version at a time)",
+		              meta->version, installed);
+		return QD_ERR_BASE;
+	}
+	if (step_done(store->st[ST_ROOTS_DELETE]) != SQLITE_OK)
+		return tx_fail(store, why, "cannot unpin the old root");
+	sqlite3_stmt *s = store->st[ST_ROOT_INSERT];
+	for (size_t i = 0; i < count; i++) {
+		const struct trust_key *k = &keys[i];
+		if (bind_blob_or_null(s, 1, k->kid, k->kid_len) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 2, k->alg) != SQLITE_OK ||
+		    bind_blob_or_null(s, 3, k->public_key, k->public_len) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 4, meta->signed_at) != SQLITE_OK ||
+		    step_done(s) != SQLITE_OK)
+			return tx_fail(store, why, "cannot pin the new root");
+	}
+	s = store->st[ST_META_SET];
+	if (sqlite3_bind_text(s, 1, "root_version", -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, (int64_t)meta->version) != SQLITE_OK ||
+	    step_done(s) != SQLITE_OK)
+		return tx_fail(store, why, "cannot record the root version");
+	s = store->st[ST_FLOOR_RAISE];
+	if (sqlite3_bind_int64(s, 1, meta->signed_at) != SQLITE_OK || step_done(s) != SQLITE_OK)
+		return tx_fail(store, why, "cannot raise the time floor");
+	if (tx_commit(store) != SQLITE_OK)
+		return tx_fail(store, why, "cannot commit the root rotation");
+	return QD_OK;
+}
+
+enum qd_err store_sync_etag_get(struct store *store, char *out, size_t cap)
+{
+	if (store == NULL || out == NULL || cap == 0)
+		return QD_ERR_ARG;
+	out[0] = '\0';
+	sqlite3_stmt *s = store->st[ST_META_GET];
+	if (sqlite3_bind_text(s, 1, "sync_etag", -1, SQLITE_STATIC) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+		/* One that does not fit is as good as none: the fetch is unconditional. */
+		if (t != NULL && strlen((const char *)t) < cap)
+			snprintf(out, cap, "%s", (const char *)t);
+	}
+	stmt_done(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+enum qd_err store_sync_etag_set(struct store *store, const char *etag, struct qd_errmsg *why)
+{
+	if (store == NULL || etag == NULL || store->readonly) {
+		qd_errmsg_set(why, "store_sync_etag_set: no store, no ETag or read-only");
+		return QD_ERR_ARG;
+	}
+	if (tx_begin(store) != SQLITE_OK)
+		return sql_fail(store, why, "cannot begin recording the ETag");
+	sqlite3_stmt *s = store->st[ST_META_SET];
+	if (sqlite3_bind_text(s, 1, "sync_etag", -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, etag, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    step_done(s) != SQLITE_OK)
+		return tx_fail(store, why, "cannot record the ETag");
+	if (sqlite3_clear_bindings(s) != SQLITE_OK || tx_commit(store) != SQLITE_OK)
+		return tx_fail(store, why, "cannot commit the ETag");
+	return QD_OK;
 }
 
 /* ---- batches ------------------------------------------------------------ */

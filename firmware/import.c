@@ -24,24 +24,39 @@
 struct signer_pool {
 	struct trust_key keys[TRUST_KEYS_MAX * 2];
 	size_t count;
+	size_t n_roots; /* keys[0..n_roots) are the pinned roots */
 };
 
-static enum qd_err load_pool(struct store *store, const struct trust_key *keyset, size_t n_keyset,
+static enum qd_err load_pool(struct store *store, const struct import_signers *signers,
                              struct signer_pool *pool, struct qd_errmsg *why)
 {
+	const struct trust_key *keyset = signers->keyset;
+	size_t n_keyset = signers->n_keyset;
 	size_t roots = 0, keys = 0;
-	enum qd_err rc = store_roots_load(store, pool->keys, TRUST_KEYS_MAX, &roots);
+	enum qd_err rc = QD_OK;
+	if (signers->roots != NULL) {
+		roots = signers->n_roots > TRUST_KEYS_MAX ? TRUST_KEYS_MAX : signers->n_roots;
+		memcpy(pool->keys, signers->roots, roots * sizeof(*signers->roots));
+	} else {
+		rc = store_roots_load(store, pool->keys, TRUST_KEYS_MAX, &roots);
+	}
 	if (rc != QD_OK) {
 		qd_errmsg_set(why, "cannot read pinned roots: %s", qd_err_name(rc));
 		return rc;
 	}
+	pool->n_roots = roots;
 	if (roots == 0) {
 		qd_errmsg_set(why,
 		              "the store has no pinned root key: run qrdeskctl provision first");
 		return QD_ERR_NOT_PROVISIONED;
 	}
-	for (size_t i = 0; i < roots; i++)
+	/* A pinned root has no window, whether it is stored or just rotated to. */
+	for (size_t i = 0; i < roots; i++) {
 		pool->keys[i].role = KEY_ROLE_ROOT;
+		pool->keys[i].status = KEY_STATUS_ACTIVE;
+		pool->keys[i].not_before = INT64_MIN;
+		pool->keys[i].not_after = INT64_MAX;
+	}
 	if (keyset != NULL) {
 		if (n_keyset > TRUST_KEYS_MAX) {
 			qd_errmsg_set(why, "%zu keys, more than the %d allowed", n_keyset,
@@ -61,12 +76,12 @@ static enum qd_err load_pool(struct store *store, const struct trust_key *keyset
 	return QD_OK;
 }
 
-/* The first pool key with msg's kid and alg that verifies it, or NULL. */
-static const struct trust_key *find_signer(const struct cose_sign1 *msg,
-                                           const struct signer_pool *pool)
+/* The first of keys[0..n) with msg's kid and alg that verifies it, or NULL. */
+static const struct trust_key *find_key(const struct cose_sign1 *msg, const struct trust_key *keys,
+                                        size_t n)
 {
-	for (size_t i = 0; i < pool->count; i++) {
-		const struct trust_key *k = &pool->keys[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct trust_key *k = &keys[i];
 		if (k->kid_len != msg->kid_len || memcmp(k->kid, msg->kid, msg->kid_len) != 0 ||
 		    k->alg != msg->alg)
 			continue;
@@ -74,6 +89,61 @@ static const struct trust_key *find_signer(const struct cose_sign1 *msg,
 			return k;
 	}
 	return NULL;
+}
+
+static const struct trust_key *find_signer(const struct cose_sign1 *msg,
+                                           const struct signer_pool *pool)
+{
+	return find_key(msg, pool->keys, pool->count);
+}
+
+/* A root verified by its own pinned key only: it must be the pinned version (a no-op). */
+static enum qd_err check_root_again(struct store *store, const struct trustdoc *doc,
+                                    struct qd_errmsg *why)
+{
+	uint64_t pinned = 0;
+	if (store_root_version(store, &pinned) != QD_OK) {
+		qd_errmsg_set(why, "cannot read the pinned root's version");
+		return QD_ERR_STORE;
+	}
+	if (doc->header.type != TRUST_DOC_ROOT || doc->header.version != pinned) {
+		qd_errmsg_set(why,
+		              "a %s version %llu signed by the pinned root's own key only (pinned "
+		              "root version %llu)",
+		              trust_doc_type_name(doc->header.type),
+		              (unsigned long long)doc->header.version, (unsigned long long)pinned);
+		return QD_ERR_SIGNATURE;
+	}
+	return QD_OK;
+}
+
+/*
+ * A new root is a COSE_Sign1 by a pinned root whose payload is a COSE_Sign1
+ * by a key of the new root over the root document: the old and the new key
+ * both vouch for it (docs/repository.md).  outer is verified by the caller;
+ * here the inner signature, by a key the decoded root lists.
+ */
+static enum qd_err check_root_signatures(const struct cose_sign1 *inner, const struct trustdoc *doc,
+                                         const struct trust_key *outer_signer,
+                                         const struct signer_pool *pool, struct qd_errmsg *why)
+{
+	if (doc->header.type != TRUST_DOC_ROOT) {
+		qd_errmsg_set(why, "a countersigned document must be a root, not a %s",
+		              trust_doc_type_name(doc->header.type));
+		return QD_ERR_FORMAT;
+	}
+	/* The outer signer must be a pinned root, not a root-role key of a key set. */
+	if (outer_signer < pool->keys || outer_signer >= pool->keys + pool->n_roots) {
+		qd_errmsg_set(why, "root version %llu is not signed by the pinned root",
+		              (unsigned long long)doc->header.version);
+		return QD_ERR_SIGNATURE;
+	}
+	if (find_key(inner, doc->body.root.keys, doc->body.root.count) == NULL) {
+		qd_errmsg_set(why, "root version %llu is not signed by a key of its own",
+		              (unsigned long long)doc->header.version);
+		return QD_ERR_SIGNATURE;
+	}
+	return QD_OK;
 }
 
 /*
@@ -117,6 +187,17 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 		res->entries = doc->body.timestamp.count;
 		/* The timestamp's own bytes are its body: sync compares against them. */
 		return store_apply_document(store, meta, NULL, 0, &res->unchanged, why);
+	case TRUST_DOC_REVOCATIONS_DELTA: {
+		const struct trustdoc_revocations_delta *dv = &doc->body.delta;
+		res->entries = dv->n_added + dv->n_removed;
+		return store_apply_revocations_delta(store, meta, dv->base_version, dv->added,
+		                                     dv->n_added, dv->removed, dv->n_removed,
+		                                     &res->unchanged, why);
+	}
+	case TRUST_DOC_ROOT:
+		res->entries = doc->body.root.count;
+		return store_apply_root(store, meta, doc->body.root.keys, doc->body.root.count,
+		                        &res->unchanged, why);
 	}
 	qd_errmsg_set(why, "unknown document type");
 	return QD_ERR_FORMAT;
@@ -125,6 +206,14 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len, int64_t clock_now,
                           const struct trust_key *keyset, size_t n_keyset,
                           struct import_verified *out, struct qd_errmsg *why)
+{
+	struct import_signers signers = {.keyset = keyset, .n_keyset = n_keyset};
+	return import_verify_with(store, bytes, len, clock_now, &signers, out, why);
+}
+
+enum qd_err import_verify_with(struct store *store, const uint8_t *bytes, size_t len,
+                               int64_t clock_now, const struct import_signers *signers,
+                               struct import_verified *out, struct qd_errmsg *why)
 {
 	memset(out, 0, sizeof(*out));
 	struct import_result *result = &out->result;
@@ -149,7 +238,7 @@ enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len,
 	struct signer_pool *pool = malloc(sizeof(*pool));
 	if (pool == NULL)
 		return QD_ERR_NOMEM;
-	enum qd_err rc = load_pool(store, keyset, n_keyset, pool, why);
+	enum qd_err rc = load_pool(store, signers, pool, why);
 	if (rc != QD_OK)
 		goto out;
 	int64_t floor = 0;
@@ -163,6 +252,15 @@ enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len,
 	char kid[2 * TRUST_KID_MAX + 1];
 	hex_encode(msg.kid, msg.kid_len, kid, sizeof(kid));
 	const struct trust_key *signer = find_signer(&msg, pool);
+	/* A root offered again after the desk rotated to it (a bundle applied
+	 * twice): its outer signer is no longer pinned, but its own key is. */
+	struct cose_sign1 inner;
+	bool nested = cose_sign1_parse(msg.payload, msg.payload_len, &inner, &cerr) == COSE_OK;
+	bool again = false;
+	if (signer == NULL && nested) {
+		signer = find_key(&inner, pool->keys, pool->n_roots);
+		again = signer != NULL;
+	}
 	if (signer == NULL) {
 		qd_errmsg_set(why, "no pinned root or key-set key verifies the signature (kid %s)",
 		              kid);
@@ -175,9 +273,27 @@ enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len,
 		rc = QD_ERR_NOMEM;
 		goto out;
 	}
-	rc = trustdoc_decode(msg.payload, msg.payload_len, doc, why);
+	/* A payload that is itself a COSE_Sign1: a root countersigned by its predecessor. */
+	const struct cose_sign1 *body = nested ? &inner : &msg;
+	rc = trustdoc_decode(body->payload, body->payload_len, doc, why);
 	if (rc != QD_OK)
 		goto out_doc;
+	if (again) {
+		rc = check_root_again(store, doc, why);
+		if (rc != QD_OK)
+			goto out_doc;
+	} else if (nested) {
+		rc = check_root_signatures(&inner, doc, signer, pool, why);
+		if (rc != QD_OK)
+			goto out_doc;
+	} else if (doc->header.type == TRUST_DOC_ROOT) {
+		qd_errmsg_set(why,
+		              "root version %llu is signed by one key, not by the old and the "
+		              "new root",
+		              (unsigned long long)doc->header.version);
+		rc = QD_ERR_SIGNATURE;
+		goto out_doc;
+	}
 	const char *type_name = trust_doc_type_name(doc->header.type);
 	enum key_role need = trust_doc_signer_role(doc->header.type);
 	if (signer->role != need) {
@@ -200,7 +316,9 @@ enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len,
 		rc = QD_ERR_KEY;
 		goto out_doc;
 	}
-	if (doc->header.expires_at <= trusted) {
+	/* An intermediate root on the way to the newest may have expired (TUF 5.3). */
+	bool judge_expiry = !(signers->intermediate_root && doc->header.type == TRUST_DOC_ROOT);
+	if (judge_expiry && doc->header.expires_at <= trusted) {
 		qd_errmsg_set(why, "%s version %llu expired at %lld (trusted time %lld)", type_name,
 		              (unsigned long long)doc->header.version,
 		              (long long)doc->header.expires_at, (long long)trusted);

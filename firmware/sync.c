@@ -119,12 +119,45 @@ static long or_default(long v, long d)
 	return v > 0 ? v : d;
 }
 
+/* The response's ETag into out ("" if none). */
+static void response_etag(CURL *c, char out[SYNC_ETAG_MAX])
+{
+	struct curl_header *hdr = NULL;
+	out[0] = '\0';
+	if (curl_easy_header(c, "ETag", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK &&
+	    hdr->value != NULL && strlen(hdr->value) < SYNC_ETAG_MAX)
+		snprintf(out, SYNC_ETAG_MAX, "%s", hdr->value);
+}
+
 enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **data, size_t *len,
                              struct qd_errmsg *why)
+{
+	char etag_out[SYNC_ETAG_MAX];
+	bool not_modified = false;
+	return sync_https_fetch_if_changed(ctx, name, cap, "", etag_out, &not_modified, data, len,
+	                                   why);
+}
+
+enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
+                                        char etag_out[SYNC_ETAG_MAX], bool *not_modified,
+                                        uint8_t **data, size_t *len, struct qd_errmsg *why)
 {
 	struct sync_https *h = ctx;
 	*data = NULL;
 	*len = 0;
+	*not_modified = false;
+	etag_out[0] = '\0';
+	/* An ETag is a quoted string: anything that could break the header line is not sent. */
+	bool conditional = etag != NULL && etag[0] != '\0' && strpbrk(etag, "\r\n") == NULL &&
+	                   strlen(etag) < SYNC_ETAG_MAX;
+	struct curl_slist *headers = NULL;
+	if (conditional) {
+		char line[SYNC_ETAG_MAX + 32];
+		snprintf(line, sizeof(line), "If-None-Match: %s", etag);
+		headers = curl_slist_append(NULL, line);
+		if (headers == NULL)
+			return QD_ERR_NOMEM;
+	}
 	char url[2048];
 	if ((size_t)snprintf(url, sizeof(url), "%s/%s", h->base, name) >= sizeof(url)) {
 		qd_errmsg_set(why, "%s: URL too long", name);
@@ -151,6 +184,14 @@ enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (rc == CURLE_OK && h->opts.ca_file != NULL)
 		rc = curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.ca_file);
+	/* The server's public key must be one of these, whatever CA signed it. */
+	if (rc == CURLE_OK && h->opts.pinned_public_key != NULL)
+		rc = curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->opts.pinned_public_key);
+	/* Unset: libcurl reads https_proxy, all_proxy and no_proxy itself. */
+	if (rc == CURLE_OK && h->opts.proxy != NULL)
+		rc = curl_easy_setopt(c, CURLOPT_PROXY, h->opts.proxy);
+	if (rc == CURLE_OK && headers != NULL)
+		rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
 		                      or_default(h->opts.connect_timeout_s, 15));
@@ -176,13 +217,23 @@ enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 	if (rc != CURLE_OK) {
 		qd_errmsg_set(why, "%s: cannot set up the transfer: %s", url,
 		              curl_easy_strerror(rc));
+		curl_slist_free_all(headers);
 		return QD_ERR_NETWORK;
 	}
 	rc = curl_easy_perform(c);
 	long status = 0;
 	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	/* The error buffer points at our stack: the handle must not keep it. */
+	if (rc == CURLE_OK)
+		response_etag(c, etag_out);
+	/* The error buffer and header list are ours: the handle must not keep them. */
 	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	if (rc == CURLE_OK && status == 304 && conditional) {
+		free(sink.data);
+		*not_modified = true;
+		return QD_OK;
+	}
 	enum qd_err err = QD_OK;
 	if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
 		qd_errmsg_set(why, "%s: longer than the %zu bytes allowed (aborted after %zu)", url,
@@ -266,20 +317,19 @@ static void file_name(enum trust_doc_type type, char *out, size_t cap)
 	snprintf(out, cap, "%s.cose", trust_doc_type_name(type));
 }
 
-/* Fetch the file an entry names: within its announced length, of that length and hash. */
-static enum qd_err fetch_entry(const struct sync_fetcher *f,
-                               const struct trustdoc_timestamp_entry *e, size_t max_file,
-                               uint8_t **data, size_t *len, struct qd_errmsg *why)
+/* Fetch name within cap; if e is not NULL, of exactly its length and hash. */
+static enum qd_err fetch_named(const struct sync_fetcher *f, const char *name,
+                               const struct trustdoc_timestamp_entry *e, size_t cap, uint8_t **data,
+                               size_t *len, struct qd_errmsg *why)
 {
-	char name[32];
-	file_name(e->type, name, sizeof(name));
-	if (e->length == 0 || e->length > max_file) {
+	if (e != NULL && (e->length == 0 || e->length > cap)) {
 		qd_errmsg_set(why, "%s: the timestamp announces %llu bytes (allowed 1..%zu)", name,
-		              (unsigned long long)e->length, max_file);
+		              (unsigned long long)e->length, cap);
 		return QD_ERR_TOO_LARGE;
 	}
-	enum qd_err rc = f->fetch(f->ctx, name, (size_t)e->length, data, len, why);
-	if (rc != QD_OK)
+	enum qd_err rc =
+	        f->fetch(f->ctx, name, e != NULL ? (size_t)e->length : cap, data, len, why);
+	if (rc != QD_OK || e == NULL)
 		return rc;
 	if (*len != e->length) {
 		qd_errmsg_set(why, "%s: %zu bytes, but the timestamp announces %llu (truncated)",
@@ -297,36 +347,13 @@ static enum qd_err fetch_entry(const struct sync_fetcher *f,
 	return QD_OK;
 }
 
-/* Verify a fetched file and check it is what the timestamp said it is. */
-static enum qd_err verify_entry(struct store *store, const struct trustdoc_timestamp_entry *e,
-                                const uint8_t *bytes, size_t len, int64_t now,
-                                const struct trust_key *keys, size_t n_keys,
-                                struct import_verified *v, struct qd_errmsg *why)
-{
-	char name[32];
-	file_name(e->type, name, sizeof(name));
-	struct qd_errmsg inner = {{0}};
-	enum qd_err rc = import_verify(store, bytes, len, now, keys, n_keys, v, &inner);
-	if (rc != QD_OK) {
-		qd_errmsg_set(why, "%s: %s", name, inner.text);
-		return rc;
-	}
-	if (v->doc->header.type != e->type || v->doc->header.version != e->version) {
-		qd_errmsg_set(why, "%s holds %s version %llu, the timestamp names version %llu",
-		              name, trust_doc_type_name(v->doc->header.type),
-		              (unsigned long long)v->doc->header.version,
-		              (unsigned long long)e->version);
-		return QD_ERR_FORMAT;
-	}
-	return QD_OK;
-}
-
-/* Index by type: 0 unused, 1..4 as enum trust_doc_type. */
-#define SLOTS 5
+/* Index by type: 0 unused, 1..6 as enum trust_doc_type (the root slot is the newest root). */
+#define SLOTS 7
 
 struct run {
 	struct store *store;
 	const struct sync_fetcher *f;
+	sync_fetch_if_changed_fn if_changed; /* NULL: unconditional */
 	int64_t now;
 	size_t max_file;
 	struct sync_result *res;
@@ -335,25 +362,168 @@ struct run {
 	size_t lens[SLOTS];
 	struct import_verified ver[SLOTS];
 	struct trustdoc *peek;
+	/* Root rotation: each step verified by the one before (roots NULL: the pinned root). */
+	uint8_t *root_bytes[SYNC_ROOT_STEPS_MAX];
+	struct import_verified root_ver[SYNC_ROOT_STEPS_MAX];
+	size_t n_steps;
+	const struct trust_key *roots;
+	size_t n_roots;
+	/* The new key set, once verified: the signers of what follows. */
+	const struct trust_key *keys;
+	size_t n_keys;
+	char etag[SYNC_ETAG_MAX];
+	char new_etag[SYNC_ETAG_MAX];
+	bool record_etag;
 };
+
+/* Verify fetched bytes as a document of the type and version expected. */
+static enum qd_err verify_as(struct run *r, const char *name, const uint8_t *bytes, size_t len,
+                             enum trust_doc_type type, uint64_t version, bool intermediate_root,
+                             struct import_verified *v)
+{
+	struct qd_errmsg *why = &r->res->why;
+	struct import_signers signers = {
+	        .roots = r->roots,
+	        .n_roots = r->n_roots,
+	        .keyset = r->keys,
+	        .n_keyset = r->n_keys,
+	        .intermediate_root = intermediate_root,
+	};
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc = import_verify_with(r->store, bytes, len, r->now, &signers, v, &inner);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "%s: %s", name, inner.text);
+		return rc;
+	}
+	if (v->doc->header.type != type || v->doc->header.version != version) {
+		qd_errmsg_set(why, "%s holds %s version %llu, the timestamp names %s version %llu",
+		              name, trust_doc_type_name(v->doc->header.type),
+		              (unsigned long long)v->doc->header.version, trust_doc_type_name(type),
+		              (unsigned long long)version);
+		return QD_ERR_FORMAT;
+	}
+	return QD_OK;
+}
+
+/* Fetch, check against the entry, verify: one file the timestamp names. */
+static enum qd_err take_entry(struct run *r, const struct trustdoc_timestamp_entry *e)
+{
+	char name[40];
+	file_name(e->type, name, sizeof(name));
+	enum qd_err rc = fetch_named(r->f, name, e, r->max_file, &r->bytes[e->type],
+	                             &r->lens[e->type], &r->res->why);
+	if (rc != QD_OK)
+		return rc;
+	r->res->bytes_fetched += r->lens[e->type];
+	return verify_as(r, name, r->bytes[e->type], r->lens[e->type], e->type, e->version, false,
+	                 &r->ver[e->type]);
+}
+
+/*
+ * Step from the pinned root to the root the timestamp names, one version at
+ * a time: root-N.cose must be signed by root N-1 (verified just before, or
+ * pinned) and by itself.  The last one must be the file the timestamp names.
+ */
+static enum qd_err take_roots(struct run *r, const struct trustdoc_timestamp_entry *re,
+                              struct sync_file *sf)
+{
+	struct qd_errmsg *why = &r->res->why;
+	const struct trust_freshness *in = &r->installed[TRUST_DOC_ROOT];
+	if (re->version < in->version) {
+		qd_errmsg_set(why, "the timestamp names root version %llu, older than pinned %llu",
+		              (unsigned long long)re->version, (unsigned long long)in->version);
+		return QD_ERR_ROLLBACK;
+	}
+	if (re->version - in->version > SYNC_ROOT_STEPS_MAX) {
+		qd_errmsg_set(why, "root version %llu is more than %d rotations past pinned %llu",
+		              (unsigned long long)re->version, SYNC_ROOT_STEPS_MAX,
+		              (unsigned long long)in->version);
+		return QD_ERR_TOO_LARGE;
+	}
+	for (uint64_t v = in->version + 1; v <= re->version; v++) {
+		size_t i = r->n_steps++;
+		bool last = v == re->version;
+		char name[40];
+		snprintf(name, sizeof(name), "root-%llu.cose", (unsigned long long)v);
+		size_t len = 0;
+		enum qd_err rc = fetch_named(r->f, name, last ? re : NULL,
+		                             last ? r->max_file : SYNC_ROOT_FILE_MAX,
+		                             &r->root_bytes[i], &len, why);
+		if (rc != QD_OK)
+			return rc;
+		r->res->bytes_fetched += len;
+		sf->bytes += len;
+		sf->fetched = true;
+		sf->steps++;
+		rc = verify_as(r, name, r->root_bytes[i], len, TRUST_DOC_ROOT, v, !last,
+		               &r->root_ver[i]);
+		if (rc != QD_OK)
+			return rc;
+		r->roots = r->root_ver[i].doc->body.root.keys;
+		r->n_roots = r->root_ver[i].doc->body.root.count;
+	}
+	return QD_OK;
+}
+
+static enum qd_err fetch_timestamp(struct run *r, bool *not_modified)
+{
+	const struct sync_fetcher *f = r->f;
+	uint8_t **data = &r->bytes[TRUST_DOC_TIMESTAMP];
+	size_t *len = &r->lens[TRUST_DOC_TIMESTAMP];
+	*not_modified = false;
+	if (r->if_changed == NULL)
+		return f->fetch(f->ctx, "timestamp.cose", SYNC_TIMESTAMP_MAX, data, len,
+		                &r->res->why);
+	if (store_sync_etag_get(r->store, r->etag, sizeof(r->etag)) != QD_OK) {
+		qd_errmsg_set(&r->res->why, "cannot read the kept ETag");
+		return QD_ERR_STORE;
+	}
+	/* Only an installed timestamp can be "not modified". */
+	if (!r->installed[TRUST_DOC_TIMESTAMP].present)
+		r->etag[0] = '\0';
+	enum qd_err rc = r->if_changed(f->ctx, "timestamp.cose", SYNC_TIMESTAMP_MAX, r->etag,
+	                               r->new_etag, not_modified, data, len, &r->res->why);
+	if (rc == QD_OK && !*not_modified)
+		r->record_etag = strcmp(r->etag, r->new_etag) != 0;
+	return rc;
+}
+
+/* Which revocations file to take: the delta when it starts at the installed version. */
+static const struct trustdoc_timestamp_entry *
+revocations_source(const struct run *r, const struct trustdoc_timestamp *ts,
+                   const struct trustdoc_timestamp_entry *snapshot)
+{
+	const struct trustdoc_timestamp_entry *de = find_entry(ts, TRUST_DOC_REVOCATIONS_DELTA);
+	const struct trust_freshness *in = &r->installed[TRUST_DOC_REVOCATIONS];
+	if (de != NULL && in->present && de->base_version == in->version &&
+	    de->version == snapshot->version)
+		return de;
+	return snapshot;
+}
 
 static enum qd_err run_checks(struct run *r)
 {
 	struct qd_errmsg *why = &r->res->why;
-	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP; t++) {
-		enum qd_err rc =
-		        store_freshness_get(r->store, (enum trust_doc_type)t, &r->installed[t]);
+	static const enum trust_doc_type kept[] = {TRUST_DOC_KEYSET, TRUST_DOC_REVOCATIONS,
+	                                           TRUST_DOC_POLICY, TRUST_DOC_TIMESTAMP,
+	                                           TRUST_DOC_ROOT};
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		enum trust_doc_type t = kept[i];
+		enum qd_err rc = store_freshness_get(r->store, t, &r->installed[t]);
 		if (rc != QD_OK) {
 			qd_errmsg_set(why, "cannot read the installed %s: %s",
-			              trust_doc_type_name((enum trust_doc_type)t), qd_err_name(rc));
+			              trust_doc_type_name(t), qd_err_name(rc));
 			return rc;
 		}
 	}
-	enum qd_err rc =
-	        r->f->fetch(r->f->ctx, "timestamp.cose", SYNC_TIMESTAMP_MAX,
-	                    &r->bytes[TRUST_DOC_TIMESTAMP], &r->lens[TRUST_DOC_TIMESTAMP], why);
+	bool not_modified = false;
+	enum qd_err rc = fetch_timestamp(r, &not_modified);
 	if (rc != QD_OK)
 		return rc;
+	if (not_modified) {
+		r->res->not_modified = true;
+		return QD_OK; /* the installed timestamp is the current one */
+	}
 	r->res->bytes_fetched += r->lens[TRUST_DOC_TIMESTAMP];
 	r->peek = malloc(sizeof(*r->peek));
 	if (r->peek == NULL)
@@ -363,40 +533,43 @@ static enum qd_err run_checks(struct run *r)
 	if (rc != QD_OK)
 		return rc;
 
-	/* A newer key set first, verified by the pinned root alone: it may list
+	/* A newer root first: the key set may be signed by it. */
+	const struct trustdoc_timestamp_entry *re =
+	        find_entry(&r->peek->body.timestamp, TRUST_DOC_ROOT);
+	if (re != NULL) {
+		const struct trust_freshness *in = &r->installed[TRUST_DOC_ROOT];
+		struct sync_file *sf = &r->res->files[r->res->n_files++];
+		*sf = (struct sync_file){
+		        .type = TRUST_DOC_ROOT, .installed = in->version, .offered = re->version};
+		rc = take_roots(r, re, sf);
+		if (rc != QD_OK)
+			return rc;
+	}
+
+	/* A newer key set next, verified by the (new) root alone: it may list
 	 * the repository key that signed the timestamp. */
-	const struct trust_key *keys = NULL;
-	size_t n_keys = 0;
 	const struct trustdoc_timestamp_entry *ke =
 	        find_entry(&r->peek->body.timestamp, TRUST_DOC_KEYSET);
 	const struct trust_freshness *ki = &r->installed[TRUST_DOC_KEYSET];
 	if (!ki->present || ke->version > ki->version) {
-		rc = fetch_entry(r->f, ke, r->max_file, &r->bytes[TRUST_DOC_KEYSET],
-		                 &r->lens[TRUST_DOC_KEYSET], why);
+		rc = take_entry(r, ke);
 		if (rc != QD_OK)
 			return rc;
-		r->res->bytes_fetched += r->lens[TRUST_DOC_KEYSET];
-		rc = verify_entry(r->store, ke, r->bytes[TRUST_DOC_KEYSET],
-		                  r->lens[TRUST_DOC_KEYSET], r->now, NULL, 0,
-		                  &r->ver[TRUST_DOC_KEYSET], why);
-		if (rc != QD_OK)
-			return rc;
-		keys = r->ver[TRUST_DOC_KEYSET].doc->body.keyset.keys;
-		n_keys = r->ver[TRUST_DOC_KEYSET].doc->body.keyset.count;
+		r->keys = r->ver[TRUST_DOC_KEYSET].doc->body.keyset.keys;
+		r->n_keys = r->ver[TRUST_DOC_KEYSET].doc->body.keyset.count;
 	}
 
-	struct qd_errmsg inner = {{0}};
 	struct import_verified *tv = &r->ver[TRUST_DOC_TIMESTAMP];
-	rc = import_verify(r->store, r->bytes[TRUST_DOC_TIMESTAMP], r->lens[TRUST_DOC_TIMESTAMP],
-	                   r->now, keys, n_keys, tv, &inner);
-	if (rc != QD_OK) {
-		qd_errmsg_set(why, "timestamp.cose: %s", inner.text);
+	const struct trust_freshness *ti = &r->installed[TRUST_DOC_TIMESTAMP];
+	rc = verify_as(r, "timestamp.cose", r->bytes[TRUST_DOC_TIMESTAMP],
+	               r->lens[TRUST_DOC_TIMESTAMP], TRUST_DOC_TIMESTAMP, r->peek->header.version,
+	               false, tv);
+	if (rc != QD_OK)
 		return rc;
-	}
+	/* The same bytes as the peek: every entry read above is now vouched for. */
 	const struct trustdoc_timestamp *ts = &tv->doc->body.timestamp;
 	uint64_t ts_version = tv->doc->header.version;
 	r->res->timestamp_version = ts_version;
-	const struct trust_freshness *ti = &r->installed[TRUST_DOC_TIMESTAMP];
 	if (ti->present && ts_version < ti->version) {
 		qd_errmsg_set(why, "timestamp version %llu is older than installed version %llu",
 		              (unsigned long long)ts_version, (unsigned long long)ti->version);
@@ -409,7 +582,9 @@ static enum qd_err run_checks(struct run *r)
 		const struct trustdoc_timestamp_entry *e = find_entry(ts, t);
 		const struct trust_freshness *in = &r->installed[t];
 		struct sync_file *sf = &r->res->files[r->res->n_files++];
-		*sf = (struct sync_file){t, in->present ? in->version : 0, e->version, false, 0};
+		*sf = (struct sync_file){.type = t,
+		                         .installed = in->present ? in->version : 0,
+		                         .offered = e->version};
 		if (in->present && e->version < in->version) {
 			qd_errmsg_set(why,
 			              "the timestamp names %s version %llu, older than installed "
@@ -434,69 +609,109 @@ static enum qd_err run_checks(struct run *r)
 			sf->bytes = r->lens[t];
 			continue;
 		}
-		rc = fetch_entry(r->f, e, r->max_file, &r->bytes[t], &r->lens[t], why);
+		const struct trustdoc_timestamp_entry *src =
+		        t == TRUST_DOC_REVOCATIONS ? revocations_source(r, ts, e) : e;
+		rc = take_entry(r, src);
 		if (rc != QD_OK)
 			return rc;
-		sf->bytes = r->lens[t];
-		r->res->bytes_fetched += r->lens[t];
-		rc = verify_entry(r->store, e, r->bytes[t], r->lens[t], r->now, keys, n_keys,
-		                  &r->ver[t], why);
-		if (rc != QD_OK)
-			return rc;
+		sf->bytes = r->lens[src->type];
+		sf->delta = src->type == TRUST_DOC_REVOCATIONS_DELTA;
+		if (sf->delta &&
+		    r->ver[src->type].doc->body.delta.base_version != src->base_version) {
+			qd_errmsg_set(
+			        why,
+			        "revocations-delta.cose starts at version %llu, the "
+			        "timestamp says %llu",
+			        (unsigned long long)r->ver[src->type].doc->body.delta.base_version,
+			        (unsigned long long)src->base_version);
+			return QD_ERR_FORMAT;
+		}
 	}
 	struct sync_file *sf = &r->res->files[r->res->n_files++];
-	*sf = (struct sync_file){TRUST_DOC_TIMESTAMP, ti->present ? ti->version : 0, ts_version,
-	                         true, r->lens[TRUST_DOC_TIMESTAMP]};
+	*sf = (struct sync_file){.type = TRUST_DOC_TIMESTAMP,
+	                         .installed = ti->present ? ti->version : 0,
+	                         .offered = ts_version,
+	                         .fetched = true,
+	                         .bytes = r->lens[TRUST_DOC_TIMESTAMP]};
 	if (same_timestamp)
 		import_verified_release(tv); /* up to date: nothing to apply */
 	return QD_OK;
 }
 
-/* Everything verified: apply in one batch, the timestamp last. */
+/* Everything verified: apply in one batch, roots first, the timestamp last. */
 static enum qd_err run_apply(struct run *r)
 {
 	struct qd_errmsg *why = &r->res->why;
-	bool any = false;
-	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP; t++)
-		any = any || r->ver[t].doc != NULL;
+	static const enum trust_doc_type order[] = {TRUST_DOC_KEYSET, TRUST_DOC_REVOCATIONS,
+	                                            TRUST_DOC_REVOCATIONS_DELTA, TRUST_DOC_POLICY,
+	                                            TRUST_DOC_TIMESTAMP};
+#define N_ORDER (sizeof(order) / sizeof(order[0]))
+	bool any = r->n_steps > 0 || r->record_etag;
+	for (size_t i = 0; i < N_ORDER; i++)
+		any = any || r->ver[order[i]].doc != NULL;
 	if (!any)
 		return QD_OK;
 	enum qd_err rc = store_batch_begin(r->store, why);
 	if (rc != QD_OK)
 		return rc;
-	for (int t = TRUST_DOC_KEYSET; t <= TRUST_DOC_TIMESTAMP && rc == QD_OK; t++)
-		if (r->ver[t].doc != NULL)
-			rc = import_apply(r->store, &r->ver[t], why);
+	for (size_t i = 0; i < r->n_steps && rc == QD_OK; i++)
+		rc = import_apply(r->store, &r->root_ver[i], why);
+	for (size_t i = 0; i < N_ORDER && rc == QD_OK; i++)
+		if (r->ver[order[i]].doc != NULL)
+			rc = import_apply(r->store, &r->ver[order[i]], why);
+	if (rc == QD_OK && r->record_etag)
+		rc = store_sync_etag_set(r->store, r->new_etag, why);
 	if (rc != QD_OK) {
 		store_batch_abort(r->store);
 		return rc;
 	}
 	rc = store_batch_commit(r->store, why);
 	if (rc == QD_OK)
-		r->res->changed = true;
+		r->res->changed = r->n_steps > 0 || r->ver[TRUST_DOC_TIMESTAMP].doc != NULL;
 	return rc;
+#undef N_ORDER
 }
 
 enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, int64_t clock_now,
                      size_t max_file, struct sync_result *result)
 {
+	/* The HTTPS fetcher can ask "only if changed": the daemon gets ETags for free. */
+	sync_fetch_if_changed_fn if_changed =
+	        fetcher->fetch == sync_https_fetch ? sync_https_fetch_if_changed : NULL;
+	return sync_run_if_changed(store, fetcher, if_changed, clock_now, max_file, result);
+}
+
+enum qd_err sync_run_if_changed(struct store *store, const struct sync_fetcher *fetcher,
+                                sync_fetch_if_changed_fn if_changed, int64_t clock_now,
+                                size_t max_file, struct sync_result *result)
+{
 	memset(result, 0, sizeof(*result));
 	result->started_at = clock_now;
-	struct run r = {
-	        .store = store,
-	        .f = fetcher,
-	        .now = clock_now,
-	        .max_file = max_file > 0 && max_file < IMPORT_FILE_MAX ? max_file : IMPORT_FILE_MAX,
-	        .res = result,
-	};
-	enum qd_err rc = run_checks(&r);
-	if (rc == QD_OK)
-		rc = run_apply(&r);
-	for (int t = 0; t < SLOTS; t++) {
-		import_verified_release(&r.ver[t]);
-		free(r.bytes[t]);
+	struct run *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		result->status = QD_ERR_NOMEM;
+		qd_errmsg_set(&result->why, "out of memory");
+		return QD_ERR_NOMEM;
 	}
-	free(r.peek);
+	r->store = store;
+	r->f = fetcher;
+	r->if_changed = if_changed;
+	r->now = clock_now;
+	r->max_file = max_file > 0 && max_file < IMPORT_FILE_MAX ? max_file : IMPORT_FILE_MAX;
+	r->res = result;
+	enum qd_err rc = run_checks(r);
+	if (rc == QD_OK)
+		rc = run_apply(r);
+	for (int t = 0; t < SLOTS; t++) {
+		import_verified_release(&r->ver[t]);
+		free(r->bytes[t]);
+	}
+	for (size_t i = 0; i < r->n_steps; i++) {
+		import_verified_release(&r->root_ver[i]);
+		free(r->root_bytes[i]);
+	}
+	free(r->peek);
+	free(r);
 	result->status = rc;
 	return rc;
 }

@@ -17,6 +17,8 @@ static const char *const doc_names[] = {
         [TRUST_DOC_REVOCATIONS] = "revocations",
         [TRUST_DOC_POLICY] = "policy",
         [TRUST_DOC_TIMESTAMP] = "timestamp",
+        [TRUST_DOC_REVOCATIONS_DELTA] = "revocations-delta",
+        [TRUST_DOC_ROOT] = "root",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -64,7 +66,8 @@ enum qd_err trust_doc_type_parse(const char *name, size_t len, enum trust_doc_ty
 
 enum key_role trust_doc_signer_role(enum trust_doc_type type)
 {
-	return type == TRUST_DOC_KEYSET ? KEY_ROLE_ROOT : KEY_ROLE_REPOSITORY;
+	return type == TRUST_DOC_KEYSET || type == TRUST_DOC_ROOT ? KEY_ROLE_ROOT
+	                                                          : KEY_ROLE_REPOSITORY;
 }
 
 void trust_kid_derive(const uint8_t *pub, size_t pub_len, uint8_t kid[TRUST_KID_DEFAULT_LEN])

@@ -28,7 +28,8 @@ enum {
 };
 
 enum { REVOCATIONS_HASH_LEN = 1, REVOCATIONS_HASHES = 2 };
-enum { TS_TYPE = 1, TS_VERSION = 2, TS_LENGTH = 3, TS_SHA256 = 4 };
+enum { TS_TYPE = 1, TS_VERSION = 2, TS_LENGTH = 3, TS_SHA256 = 4, TS_BASE = 5 };
+enum { DELTA_HASH_LEN = 1, DELTA_BASE = 2, DELTA_ADDED = 3, DELTA_REMOVED = 4 };
 
 static enum qd_err bad(struct qd_errmsg *why, const char *field, enum cbor_status st)
 {
@@ -152,23 +153,78 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 	return QD_OK;
 }
 
-static enum qd_err decode_keyset(struct cbor_reader *r, struct trustdoc_keyset *ks,
-                                 struct qd_errmsg *why)
+/* An array of at most max key maps (a key set's or a root's). */
+static enum qd_err decode_keys(struct cbor_reader *r, const char *what, struct trust_key *keys,
+                               size_t max, size_t *out_count, struct qd_errmsg *why)
 {
 	size_t count;
 	enum cbor_status st = cbor_read_array(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "keyset", st);
-	if (count > TRUST_KEYS_MAX) {
-		qd_errmsg_set(why, "keyset: %zu keys, at most %d", count, TRUST_KEYS_MAX);
+		return bad(why, what, st);
+	if (count > max) {
+		qd_errmsg_set(why, "%s: %zu keys, at most %zu", what, count, max);
 		return QD_ERR_TOO_LARGE;
 	}
 	for (size_t i = 0; i < count; i++) {
-		enum qd_err rc = decode_key(r, &ks->keys[i], why);
+		enum qd_err rc = decode_key(r, &keys[i], why);
 		if (rc != QD_OK)
 			return rc;
 	}
-	ks->count = count;
+	*out_count = count;
+	return QD_OK;
+}
+
+static enum qd_err decode_keyset(struct cbor_reader *r, struct trustdoc_keyset *ks,
+                                 struct qd_errmsg *why)
+{
+	return decode_keys(r, "keyset", ks->keys, TRUST_KEYS_MAX, &ks->count, why);
+}
+
+/* A root lists only root keys, at least one. */
+static enum qd_err decode_root(struct cbor_reader *r, struct trustdoc_root *root,
+                               struct qd_errmsg *why)
+{
+	enum qd_err rc =
+	        decode_keys(r, "root", root->keys, TRUSTDOC_ROOT_KEYS_MAX, &root->count, why);
+	if (rc != QD_OK)
+		return rc;
+	if (root->count == 0) {
+		qd_errmsg_set(why, "root: no keys");
+		return QD_ERR_FORMAT;
+	}
+	for (size_t i = 0; i < root->count; i++)
+		if (root->keys[i].role != KEY_ROLE_ROOT) {
+			qd_errmsg_set(why, "root: key %zu is not a root key", i);
+			return QD_ERR_FORMAT;
+		}
+	return QD_OK;
+}
+
+/*
+ * A bstr of hashes: whole hashes, at most TRUSTDOC_REVOCATIONS_MAX, strictly
+ * ascending (unique; cheap to check, and lets the store bulk-load).
+ */
+static enum qd_err check_hash_list(const char *what, const uint8_t *hashes, size_t bytes,
+                                   size_t *count, struct qd_errmsg *why)
+{
+	if (bytes % TRUST_HASH_LEN != 0) {
+		qd_errmsg_set(why, "%s: hashes length %zu is not a whole number of hashes", what,
+		              bytes);
+		return QD_ERR_FORMAT;
+	}
+	size_t n = bytes / TRUST_HASH_LEN;
+	if (n > TRUSTDOC_REVOCATIONS_MAX) {
+		qd_errmsg_set(why, "%s: %zu entries, at most %u", what, n,
+		              TRUSTDOC_REVOCATIONS_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(hashes + (i - 1) * TRUST_HASH_LEN, hashes + i * TRUST_HASH_LEN,
+		           TRUST_HASH_LEN) >= 0) {
+			qd_errmsg_set(why, "%s: entry %zu not in ascending order", what, i);
+			return QD_ERR_FORMAT;
+		}
+	*count = n;
 	return QD_OK;
 }
 
@@ -212,23 +268,95 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 		qd_errmsg_set(why, "revocations: hash length or hashes missing");
 		return QD_ERR_FORMAT;
 	}
-	if (bytes % TRUST_HASH_LEN != 0)
-		return bad(why, "revocations hashes length", CBOR_OK);
-	size_t n = bytes / TRUST_HASH_LEN;
-	if (n > TRUSTDOC_REVOCATIONS_MAX) {
-		qd_errmsg_set(why, "revocations: %zu entries, at most %u", n,
-		              TRUSTDOC_REVOCATIONS_MAX);
-		return QD_ERR_TOO_LARGE;
-	}
-	/* Ascending and unique: cheap to check, and lets the store bulk-load. */
-	for (size_t i = 1; i < n; i++)
-		if (memcmp(hashes + (i - 1) * TRUST_HASH_LEN, hashes + i * TRUST_HASH_LEN,
-		           TRUST_HASH_LEN) >= 0) {
-			qd_errmsg_set(why, "revocations: entry %zu not in ascending order", i);
-			return QD_ERR_FORMAT;
-		}
+	size_t n = 0;
+	enum qd_err rc = check_hash_list("revocations", hashes, bytes, &n, why);
+	if (rc != QD_OK)
+		return rc;
 	rv->hashes = hashes;
 	rv->count = n;
+	return QD_OK;
+}
+
+/* Both lists sorted: one merge pass finds a hash in both. */
+static bool lists_disjoint(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+	size_t i = 0, j = 0;
+	while (i < na && j < nb) {
+		int c = memcmp(a + i * TRUST_HASH_LEN, b + j * TRUST_HASH_LEN, TRUST_HASH_LEN);
+		if (c == 0)
+			return false;
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	return true;
+}
+
+static enum qd_err decode_delta(struct cbor_reader *r, struct trustdoc_revocations_delta *dv,
+                                struct qd_errmsg *why)
+{
+	size_t count;
+	enum cbor_status st = cbor_read_map(r, &count);
+	if (st != CBOR_OK)
+		return bad(why, "revocations-delta", st);
+	struct cbor_int_keys seen;
+	cbor_int_keys_init(&seen);
+	uint32_t have = 0;
+	const uint8_t *added = NULL, *removed = NULL;
+	size_t added_bytes = 0, removed_bytes = 0;
+	memset(dv, 0, sizeof(*dv));
+	for (size_t i = 0; i < count; i++) {
+		int64_t key;
+		uint64_t u;
+		st = read_key(r, &seen, &key);
+		if (st != CBOR_OK)
+			return bad(why, "revocations-delta", st);
+		switch (key) {
+		case DELTA_HASH_LEN:
+			st = cbor_read_uint(r, &u);
+			if (st == CBOR_OK && u != TRUST_HASH_LEN)
+				return bad(why, "revocations-delta hash length", CBOR_OK);
+			break;
+		case DELTA_BASE:
+			st = cbor_read_uint(r, &dv->base_version);
+			if (st == CBOR_OK &&
+			    (dv->base_version == 0 || dv->base_version > (uint64_t)INT64_MAX))
+				return bad(why, "revocations-delta base version", CBOR_OK);
+			break;
+		case DELTA_ADDED:
+			st = cbor_read_bstr(r, &added, &added_bytes);
+			break;
+		case DELTA_REMOVED:
+			st = cbor_read_bstr(r, &removed, &removed_bytes);
+			break;
+		default:
+			st = cbor_skip(r);
+			break;
+		}
+		if (st != CBOR_OK)
+			return bad(why, "revocations-delta", st);
+		if (key >= DELTA_HASH_LEN && key <= DELTA_REMOVED)
+			have |= 1u << key;
+	}
+	if (have != 0x1e) {
+		qd_errmsg_set(why,
+		              "revocations-delta: hash length, base, added or removed missing");
+		return QD_ERR_FORMAT;
+	}
+	enum qd_err rc =
+	        check_hash_list("revocations-delta added", added, added_bytes, &dv->n_added, why);
+	if (rc == QD_OK)
+		rc = check_hash_list("revocations-delta removed", removed, removed_bytes,
+		                     &dv->n_removed, why);
+	if (rc != QD_OK)
+		return rc;
+	if (!lists_disjoint(added, dv->n_added, removed, dv->n_removed)) {
+		qd_errmsg_set(why, "revocations-delta: a hash is both added and removed");
+		return QD_ERR_FORMAT;
+	}
+	dv->added = added;
+	dv->removed = removed;
 	return QD_OK;
 }
 
@@ -243,6 +371,7 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 		return bad(why, "timestamp entries", CBOR_ERR_TOO_MANY);
 	for (size_t i = 0; i < count; i++) {
 		struct trustdoc_timestamp_entry *e = &ts->entries[i];
+		e->base_version = 0;
 		size_t fields;
 		st = cbor_read_map(r, &fields);
 		if (st != CBOR_OK)
@@ -274,6 +403,11 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 				if (st == CBOR_OK)
 					memcpy(e->sha256, p, n);
 				break;
+			case TS_BASE:
+				st = cbor_read_uint(r, &e->base_version);
+				if (st == CBOR_OK && e->base_version == 0)
+					return bad(why, "timestamp entry base version", CBOR_OK);
+				break;
 			default:
 				st = cbor_skip(r);
 				break;
@@ -283,8 +417,20 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 			if (key >= TS_TYPE && key <= TS_SHA256)
 				have |= 1u << key;
 		}
-		if (have != 0x1e) {
+		if ((have & 0x1e) != 0x1e) {
 			qd_errmsg_set(why, "timestamp entry %zu: a field is missing", i);
+			return QD_ERR_FORMAT;
+		}
+		/* A delta names its base; nothing else has one. */
+		if ((e->type == TRUST_DOC_REVOCATIONS_DELTA) != (e->base_version != 0)) {
+			qd_errmsg_set(why, "timestamp entry %zu: base version %s", i,
+			              e->base_version != 0 ? "on a file that is not a delta"
+			                                   : "missing on a delta");
+			return QD_ERR_FORMAT;
+		}
+		if (e->base_version != 0 && e->base_version >= e->version) {
+			qd_errmsg_set(why, "timestamp entry %zu: delta base not below its version",
+			              i);
 			return QD_ERR_FORMAT;
 		}
 		for (size_t j = 0; j < i; j++)
@@ -342,8 +488,8 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 			st = read_doc_type(&r, &out->header.type);
 			if (st == CBOR_ERR_RANGE)
 				return bad(why,
-				           "document type (not keyset, revocations, policy or "
-				           "timestamp)",
+				           "document type (not keyset, revocations, policy, "
+				           "timestamp, revocations-delta or root)",
 				           CBOR_OK);
 			break;
 		case DOC_KEY_VERSION:
@@ -405,6 +551,19 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 	case TRUST_DOC_TIMESTAMP:
 		rc = decode_timestamp(&br, &out->body.timestamp, why);
 		break;
+	case TRUST_DOC_REVOCATIONS_DELTA:
+		rc = decode_delta(&br, &out->body.delta, why);
+		if (rc == QD_OK && out->body.delta.base_version >= out->header.version) {
+			qd_errmsg_set(why,
+			              "revocations-delta: base version %llu not below version %llu",
+			              (unsigned long long)out->body.delta.base_version,
+			              (unsigned long long)out->header.version);
+			rc = QD_ERR_FORMAT;
+		}
+		break;
+	case TRUST_DOC_ROOT:
+		rc = decode_root(&br, &out->body.root, why);
+		break;
 	}
 	return rc;
 }
@@ -424,10 +583,8 @@ static void encode_header(struct cbor_writer *w, const struct trustdoc_header *h
 	cbor_put_uint(w, DOC_KEY_BODY);
 }
 
-void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header *h,
-                            const struct trust_key *keys, size_t count)
+static void encode_keys(struct cbor_writer *w, const struct trust_key *keys, size_t count)
 {
-	encode_header(w, h);
 	cbor_put_array(w, count);
 	for (size_t i = 0; i < count; i++) {
 		const struct trust_key *k = &keys[i];
@@ -449,6 +606,35 @@ void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header 
 	}
 }
 
+void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header *h,
+                            const struct trust_key *keys, size_t count)
+{
+	encode_header(w, h);
+	encode_keys(w, keys, count);
+}
+
+void trustdoc_encode_root(struct cbor_writer *w, const struct trustdoc_header *h,
+                          const struct trust_key *keys, size_t count)
+{
+	encode_header(w, h);
+	encode_keys(w, keys, count);
+}
+
+void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trustdoc_header *h,
+                                       const struct trustdoc_revocations_delta *delta)
+{
+	encode_header(w, h);
+	cbor_put_map(w, 4);
+	cbor_put_uint(w, DELTA_HASH_LEN);
+	cbor_put_uint(w, TRUST_HASH_LEN);
+	cbor_put_uint(w, DELTA_BASE);
+	cbor_put_uint(w, delta->base_version);
+	cbor_put_uint(w, DELTA_ADDED);
+	cbor_put_bstr(w, delta->added, delta->n_added * TRUST_HASH_LEN);
+	cbor_put_uint(w, DELTA_REMOVED);
+	cbor_put_bstr(w, delta->removed, delta->n_removed * TRUST_HASH_LEN);
+}
+
 void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_header *h,
                                  const uint8_t *hashes, size_t count)
 {
@@ -467,7 +653,7 @@ void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_head
 	cbor_put_array(w, ts->count);
 	for (size_t i = 0; i < ts->count; i++) {
 		const struct trustdoc_timestamp_entry *e = &ts->entries[i];
-		cbor_put_map(w, 4);
+		cbor_put_map(w, e->base_version != 0 ? 5 : 4);
 		cbor_put_uint(w, TS_TYPE);
 		cbor_put_cstr(w, trust_doc_type_name(e->type));
 		cbor_put_uint(w, TS_VERSION);
@@ -476,6 +662,10 @@ void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_head
 		cbor_put_uint(w, e->length);
 		cbor_put_uint(w, TS_SHA256);
 		cbor_put_bstr(w, e->sha256, sizeof(e->sha256));
+		if (e->base_version != 0) {
+			cbor_put_uint(w, TS_BASE);
+			cbor_put_uint(w, e->base_version);
+		}
 	}
 }
 

@@ -60,6 +60,23 @@ struct import_verified {
 enum qd_err import_verify(struct store *store, const uint8_t *bytes, size_t len, int64_t clock_now,
                           const struct trust_key *keyset, size_t n_keyset,
                           struct import_verified *out, struct qd_errmsg *why);
+/*
+ * The general form: roots/n_roots, if roots is not NULL, stand
+ * in for the pinned roots (a root verified earlier in the same sync: rotation
+ * steps one version at a time); keyset as above; intermediate_root: a root
+ * document is judged without its expiry (an old step of a rotation chain; the
+ * newest root's expiry is judged).
+ */
+struct import_signers {
+	const struct trust_key *roots;
+	size_t n_roots;
+	const struct trust_key *keyset;
+	size_t n_keyset;
+	bool intermediate_root;
+};
+enum qd_err import_verify_with(struct store *store, const uint8_t *bytes, size_t len,
+                               int64_t clock_now, const struct import_signers *signers,
+                               struct import_verified *out, struct qd_errmsg *why);
 /* Apply a verified document: its own transaction, or a savepoint in a batch. */
 enum qd_err import_apply(struct store *store, struct import_verified *v, struct qd_errmsg *why);
 void import_verified_release(struct import_verified *v);

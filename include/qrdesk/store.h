@@ -92,6 +92,40 @@ enum qd_err store_apply_document(struct store *store, const struct store_doc_met
                                  struct qd_errmsg *why);
 
 /*
+ * A revocations delta (meta->type TRUST_DOC_REVOCATIONS_DELTA, meta->version
+ * the revocations version it produces): in one transaction, on top of exactly
+ * base_version.  The same version installed: unchanged; a newer one:
+ * QD_ERR_ROLLBACK; any other installed version (or none): QD_ERR_BASE, as is
+ * a removed hash that is not stored or an added one that is.  Nothing is
+ * written unless all of it applies.  The result is recorded as that
+ * revocations version (sha256 of the delta file).  added and removed:
+ * ascending, unique, disjoint.
+ */
+enum qd_err store_apply_revocations_delta(struct store *store, const struct store_doc_meta *meta,
+                                          uint64_t base_version, const uint8_t *added,
+                                          size_t n_added, const uint8_t *removed, size_t n_removed,
+                                          bool *unchanged, struct qd_errmsg *why);
+
+/*
+ * The pinned root's version: 1 for the root pinned at provisioning, 0 when
+ * none is pinned.  store_apply_root replaces the pinned roots with a new root
+ * version (meta->type TRUST_DOC_ROOT): exactly installed + 1 (else
+ * QD_ERR_BASE; the same: unchanged; older: QD_ERR_ROLLBACK).  The caller has
+ * checked it is signed by the old root and by itself.
+ */
+enum qd_err store_root_version(struct store *store, uint64_t *version);
+enum qd_err store_apply_root(struct store *store, const struct store_doc_meta *meta,
+                             const struct trust_key *keys, size_t count, bool *unchanged,
+                             struct qd_errmsg *why);
+
+/*
+ * The HTTP ETag of the installed timestamp.cose ("" if none), for a
+ * conditional request.  Set it with the sync's batch; "" clears it.
+ */
+enum qd_err store_sync_etag_get(struct store *store, char *out, size_t cap);
+enum qd_err store_sync_etag_set(struct store *store, const char *etag, struct qd_errmsg *why);
+
+/*
  * A batch: several applies in one transaction, all in or all out (sync
  * installs a key set, revocations, policy and timestamp together).  Between
  * begin and commit each apply behaves as above but only inside the batch;

@@ -34,6 +34,18 @@
 typedef enum qd_err (*sync_fetch_fn)(void *ctx, const char *name, size_t cap, uint8_t **data,
                                      size_t *len, struct qd_errmsg *why);
 
+/*
+ * A conditional fetch (If-None-Match): etag is the one kept from the last
+ * installed timestamp ("" for none).  *not_modified: the server answered 304,
+ * nothing was downloaded (*data NULL).  Otherwise as sync_fetch_fn, and
+ * etag_out gets the response's ETag ("" if none).
+ */
+#define SYNC_ETAG_MAX 256
+typedef enum qd_err (*sync_fetch_if_changed_fn)(void *ctx, const char *name, size_t cap,
+                                                const char *etag, char etag_out[SYNC_ETAG_MAX],
+                                                bool *not_modified, uint8_t **data, size_t *len,
+                                                struct qd_errmsg *why);
+
 struct sync_fetcher {
 	sync_fetch_fn fetch;
 	void *ctx;
@@ -47,6 +59,9 @@ struct sync_https_options {
 	long connect_timeout_s; /* 0: 15 */
 	long low_speed_bytes;   /* abort below this many bytes/s ... (0: 64) */
 	long low_speed_time_s;  /* ... for this long (0: 30) */
+	const char *pinned_public_key; /* "sha256//BASE64[;sha256//...]" or a PEM/DER file; NULL:
+	                                  none */
+	const char *proxy; /* "http://host:port"; NULL: libcurl's environment variables; "": none */
 };
 
 /* Call once before any thread uses sync_https (libcurl's global init). */
@@ -60,6 +75,10 @@ void sync_https_close(struct sync_https *h);
 /* The fetch function for a struct sync_https (ctx). */
 enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **data, size_t *len,
                              struct qd_errmsg *why);
+/* The conditional fetch for a struct sync_https (ctx). */
+enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
+                                        char etag_out[SYNC_ETAG_MAX], bool *not_modified,
+                                        uint8_t **data, size_t *len, struct qd_errmsg *why);
 
 /* What one sync did to one document type. */
 struct sync_file {
@@ -68,7 +87,14 @@ struct sync_file {
 	uint64_t offered;   /* version the timestamp names */
 	bool fetched;
 	size_t bytes;
+	bool delta;     /* revocations: fetched as a delta from the installed version */
+	unsigned steps; /* root: rotation steps fetched */
 };
+
+/* Root rotation steps one sync takes at most (each is one root-N.cose). */
+#define SYNC_ROOT_STEPS_MAX 64
+/* Cap on a root-N.cose the timestamp does not name (an intermediate step). */
+#define SYNC_ROOT_FILE_MAX (64u * 1024u)
 
 /* What, why and when: kept by the caller to show as the last sync result. */
 struct sync_result {
@@ -77,9 +103,10 @@ struct sync_result {
 	struct qd_errmsg why; /* empty on success */
 	bool changed;         /* something was installed */
 	uint64_t timestamp_version;
-	struct sync_file files[4]; /* keyset, revocations, policy, timestamp */
+	struct sync_file files[6]; /* root (if named), keyset, revocations, policy, timestamp */
 	size_t n_files;
 	size_t bytes_fetched;
+	bool not_modified; /* the server said 304 to the conditional timestamp fetch */
 };
 
 /*
@@ -89,5 +116,15 @@ struct sync_result {
  */
 enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, int64_t clock_now,
                      size_t max_file, struct sync_result *result);
+
+/*
+ * The same, fetching timestamp.cose with if_changed (ctx is fetcher->ctx) and
+ * the ETag kept in the store: a 304 is "up to date" (result->not_modified)
+ * and nothing else is fetched or written.  sync_run does this by itself when
+ * fetcher->fetch is sync_https_fetch.
+ */
+enum qd_err sync_run_if_changed(struct store *store, const struct sync_fetcher *fetcher,
+                                sync_fetch_if_changed_fn if_changed, int64_t clock_now,
+                                size_t max_file, struct sync_result *result);
 
 #endif

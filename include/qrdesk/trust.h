@@ -51,9 +51,15 @@ enum trust_doc_type {
 	TRUST_DOC_REVOCATIONS = 2, /* signed by repository */
 	TRUST_DOC_POLICY = 3,      /* signed by repository */
 	TRUST_DOC_TIMESTAMP = 4,   /* signed by repository */
+	/* Changes from one revocations version to the next; applied on top of
+	 * exactly its base version and then stored as that revocations version. */
+	TRUST_DOC_REVOCATIONS_DELTA = 5, /* signed by repository */
+	/* A new root: signed by the previous root and by itself (docs/repository.md). */
+	TRUST_DOC_ROOT = 6,
 };
 
-/* "keyset", "revocations", "policy", "timestamp"; NULL if unknown. */
+/* "keyset", "revocations", "policy", "timestamp", "revocations-delta", "root"; NULL if
+ * unknown. */
 const char *trust_doc_type_name(enum trust_doc_type type);
 enum qd_err trust_doc_type_parse(const char *name, size_t len, enum trust_doc_type *type);
 /* The role whose key must sign a document of this type. */

@@ -4,7 +4,8 @@
  * only encodes and decodes the payload CBOR, strictly and within bounds.
  *
  * Every payload is a map:
- *   1: type (tstr: "keyset" | "revocations" | "policy" | "timestamp")
+ *   1: type (tstr: "keyset" | "revocations" | "policy" | "timestamp" |
+ *      "revocations-delta" | "root")
  *   2: version (uint, strictly increasing per type)
  *   3: issued_at (uint, Unix seconds: the signed time)
  *   4: expires_at (uint, Unix seconds)
@@ -46,12 +47,37 @@ struct trustdoc_revocations {
 	size_t count;
 };
 
-/* body of "timestamp": array of {1 type, 2 version, 3 length, 4 sha256} */
+/*
+ * body of "revocations-delta": map {1: hash length (16), 2: base version,
+ * 3: bstr of added hashes, 4: bstr of removed hashes}; each list ascending and
+ * unique, the two disjoint.  The header's version is the revocations version
+ * the delta produces, above the base.
+ */
+struct trustdoc_revocations_delta {
+	uint64_t base_version;
+	const uint8_t *added; /* point into the payload */
+	size_t n_added;
+	const uint8_t *removed;
+	size_t n_removed;
+};
+
+/* body of "root": array (1..4) of key maps as in a key set, each of role root */
+#define TRUSTDOC_ROOT_KEYS_MAX 4
+struct trustdoc_root {
+	struct trust_key keys[TRUSTDOC_ROOT_KEYS_MAX];
+	size_t count;
+};
+
+/*
+ * body of "timestamp": array of {1 type, 2 version, 3 length, 4 sha256,
+ * 5 base version}; 5 is present on a revocations-delta entry and only there.
+ */
 struct trustdoc_timestamp_entry {
 	enum trust_doc_type type;
 	uint64_t version;
 	uint64_t length;
 	uint8_t sha256[32];
+	uint64_t base_version; /* revocations-delta only; else 0 */
 };
 struct trustdoc_timestamp {
 	struct trustdoc_timestamp_entry entries[TRUSTDOC_TIMESTAMP_ENTRIES_MAX];
@@ -71,6 +97,8 @@ struct trustdoc {
 		struct trustdoc_revocations revocations;
 		struct trustdoc_timestamp timestamp;
 		struct trustdoc_policy policy;
+		struct trustdoc_revocations_delta delta;
+		struct trustdoc_root root;
 	} body;
 };
 
@@ -88,6 +116,10 @@ void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_he
                                  const uint8_t *hashes, size_t count);
 void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_header *h,
                                const struct trustdoc_timestamp *ts);
+void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trustdoc_header *h,
+                                       const struct trustdoc_revocations_delta *delta);
+void trustdoc_encode_root(struct cbor_writer *w, const struct trustdoc_header *h,
+                          const struct trust_key *keys, size_t count);
 /* body must be one well-formed CBOR map. */
 void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
                             const uint8_t *body, size_t body_len);

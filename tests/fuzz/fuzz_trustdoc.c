@@ -31,6 +31,12 @@ static void encode(struct cbor_writer *w, const struct trustdoc *d)
 	case TRUST_DOC_TIMESTAMP:
 		trustdoc_encode_timestamp(w, &d->header, &d->body.timestamp);
 		return;
+	case TRUST_DOC_REVOCATIONS_DELTA:
+		trustdoc_encode_revocations_delta(w, &d->header, &d->body.delta);
+		return;
+	case TRUST_DOC_ROOT:
+		trustdoc_encode_root(w, &d->header, d->body.root.keys, d->body.root.count);
+		return;
 	}
 	abort(); /* decoded a document of no known type */
 }
@@ -85,11 +91,36 @@ static void check_same(const struct trustdoc *a, const struct trustdoc *b)
 			const struct trustdoc_timestamp_entry *x = &a->body.timestamp.entries[i],
 			                                      *y = &b->body.timestamp.entries[i];
 			FUZZ_CHECK(x->type == y->type && x->version == y->version &&
-			           x->length == y->length &&
+			           x->length == y->length && x->base_version == y->base_version &&
 			           memcmp(x->sha256, y->sha256, sizeof(x->sha256)) == 0);
 		}
 		return;
+	case TRUST_DOC_REVOCATIONS_DELTA: {
+		const struct trustdoc_revocations_delta *x = &a->body.delta, *y = &b->body.delta;
+		FUZZ_CHECK(x->base_version == y->base_version);
+		FUZZ_CHECK(x->n_added == y->n_added && x->n_removed == y->n_removed);
+		FUZZ_CHECK(x->n_added == 0 ||
+		           memcmp(x->added, y->added, x->n_added * TRUST_HASH_LEN) == 0);
+		FUZZ_CHECK(x->n_removed == 0 ||
+		           memcmp(x->removed, y->removed, x->n_removed * TRUST_HASH_LEN) == 0);
+		return;
 	}
+	case TRUST_DOC_ROOT:
+		FUZZ_CHECK(a->body.root.count == b->body.root.count);
+		for (size_t i = 0; i < a->body.root.count; i++)
+			check_key(&a->body.root.keys[i], &b->body.root.keys[i]);
+		return;
+	}
+}
+
+/* Sorted, unique, inside the input. */
+static void check_hash_list(const uint8_t *list, size_t n, const uint8_t *data, size_t size)
+{
+	FUZZ_CHECK(n <= TRUSTDOC_REVOCATIONS_MAX);
+	FUZZ_CHECK(n == 0 || fuzz_inside(list, n * TRUST_HASH_LEN, data, size));
+	for (size_t i = 1; i < n; i++)
+		FUZZ_CHECK(memcmp(list + (i - 1) * TRUST_HASH_LEN, list + i * TRUST_HASH_LEN,
+		                  TRUST_HASH_LEN) < 0);
 }
 
 /* What a successful decode promises about the document itself. */
@@ -129,8 +160,35 @@ static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size
 	}
 	case TRUST_DOC_TIMESTAMP:
 		FUZZ_CHECK(d->body.timestamp.count <= TRUSTDOC_TIMESTAMP_ENTRIES_MAX);
-		for (size_t i = 0; i < d->body.timestamp.count; i++)
-			FUZZ_CHECK(trust_doc_type_name(d->body.timestamp.entries[i].type) != NULL);
+		for (size_t i = 0; i < d->body.timestamp.count; i++) {
+			const struct trustdoc_timestamp_entry *e = &d->body.timestamp.entries[i];
+			FUZZ_CHECK(trust_doc_type_name(e->type) != NULL);
+			FUZZ_CHECK((e->type == TRUST_DOC_REVOCATIONS_DELTA) ==
+			           (e->base_version != 0));
+			FUZZ_CHECK(e->base_version < e->version || e->base_version == 0);
+		}
+		return;
+	case TRUST_DOC_REVOCATIONS_DELTA: {
+		const struct trustdoc_revocations_delta *dv = &d->body.delta;
+		FUZZ_CHECK(dv->base_version >= 1 && dv->base_version < d->header.version);
+		check_hash_list(dv->added, dv->n_added, data, size);
+		check_hash_list(dv->removed, dv->n_removed, data, size);
+		/* disjoint */
+		for (size_t i = 0, j = 0; i < dv->n_added && j < dv->n_removed;) {
+			int c = memcmp(dv->added + i * TRUST_HASH_LEN,
+			               dv->removed + j * TRUST_HASH_LEN, TRUST_HASH_LEN);
+			FUZZ_CHECK(c != 0);
+			if (c < 0)
+				i++;
+			else
+				j++;
+		}
+		return;
+	}
+	case TRUST_DOC_ROOT:
+		FUZZ_CHECK(d->body.root.count >= 1 && d->body.root.count <= TRUSTDOC_ROOT_KEYS_MAX);
+		for (size_t i = 0; i < d->body.root.count; i++)
+			FUZZ_CHECK(d->body.root.keys[i].role == KEY_ROLE_ROOT);
 		return;
 	}
 }

@@ -68,6 +68,13 @@ iss --now "$ISSUED" sign "$tmp/dom" "$tmp/valid-eddsa.json" --png "$tmp/card.png
 iss --now "$PUBLISHED" revoke "$tmp/dom" 2611000002 2611000008 >/dev/null
 iss policy "$tmp/dom" "$root/tools/issuer/example-policy.json" >/dev/null
 iss --now "$PUBLISHED" publish "$tmp/dom" "$tmp/repo" >/dev/null
+# Deltas and roots, from a second domain so fuzz_keys.h keeps one root:
+# publish, rotate the root, revoke two, publish (a delta of two, root-2 named).
+iss --now "$CREATED" init "$tmp/dom2" >/dev/null
+iss --now "$PUBLISHED" publish "$tmp/dom2" "$tmp/repo2" >/dev/null
+iss --now "$PUBLISHED" rotate-root "$tmp/dom2" >/dev/null
+iss --now "$PUBLISHED" revoke "$tmp/dom2" 2611012345 2611012346 >/dev/null
+iss --now "$PUBLISHED" publish "$tmp/dom2" "$tmp/repo2" >/dev/null
 cp "$tmp/dom/root.pub" "$corpus/keyfile/root.pub"
 
 # --- destination policy bodies, as qrdesk-issuer policy writes (and publish signs) them ---
@@ -156,6 +163,15 @@ for doc in ("keyset", "revocations", "policy", "timestamp"):
     if doc in ("revocations", "timestamp"):
         write("cose", doc, raw)
 write("cbor", "keyset", cose_payload(open(os.path.join(tmp, "repo", "keyset.cose"), "rb").read()))
+# A delta, a root (the payload of the countersigned payload) and a timestamp naming both.
+repo2 = os.path.join(tmp, "repo2")
+write("trustdoc", "revocations-delta",
+      cose_payload(open(os.path.join(repo2, "revocations-delta.cose"), "rb").read()))
+root2 = open(os.path.join(repo2, "root-2.cose"), "rb").read()
+write("trustdoc", "root", cose_payload(cose_payload(root2)))
+write("cose", "root-countersigned", root2)
+write("trustdoc", "timestamp-delta-root",
+      cose_payload(open(os.path.join(repo2, "timestamp.cose"), "rb").read()))
 
 # Key files of every role and algorithm, in root.pub's format.
 domain = json.load(open(os.path.join(tmp, "dom", "domain.json")))

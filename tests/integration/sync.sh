@@ -10,6 +10,12 @@
 # rollback, expired timestamp, file whose hash differs from the timestamp's
 # (mix-and-match), truncated file, file longer than announced, tampered
 # signature, key set signed by the wrong role.
+# Branch sync adds: a desk one version behind takes revocations-delta.cose,
+# one further behind the snapshot (both read from nginx's access log); an
+# unchanged poll is answered 304 (If-None-Match with the kept ETag); a right
+# public-key pin works and a wrong one is refused; a chunked response (no
+# Content-Length) longer than the cap is cut while downloading; a root
+# rotation 1 -> 2 -> 3 is stepped and the key set of the new root taken.
 # Usage: sync.sh QRDESK-ISSUER QRDESKCTL
 set -uo pipefail
 
@@ -86,6 +92,8 @@ http {
 		ssl_certificate_key $work/server.key;
 		root $work/www;
 		location /err500/ { return 500; }
+		# SSI drops Content-Length: the body comes chunked.
+		location /chunked/ { ssi on; ssi_types *; }
 	}
 }
 EOF
@@ -102,8 +110,19 @@ if ! kill -0 "$nginx_pid" 2>/dev/null; then
 fi
 url="https://127.0.0.1:$port/repo"
 
+# Each serve gets its own mtime: nginx's ETag is mtime and size, and two
+# serves in one second of a same-size timestamp would look unchanged.
+served=0
 serve() { # DIR: make it the served repository
 	rm -rf www/repo && cp -r "$1" www/repo
+	served=$((served + 1))
+	find www/repo -type f -exec touch -d "@$((1600000000 + served))" {} +
+}
+
+# fetched FILE: the HTTP statuses nginx logged for FILE since the last mark
+mark_log() { log_mark=$(wc -l <logs/access.log); }
+fetched() {
+	tail -n +$((log_mark + 1)) logs/access.log | awk -v f="/repo/$1" '$7 == f { print $9 }' | tr '\n' ' '
 }
 
 # must_sync NAME WANT_EXIT PATTERN NOW [extra args]: run one sync, check exit and message
@@ -152,23 +171,59 @@ must_sync "fresh sync" 0 "keyset version 1 installed" "$(at 60)"
 [[ $(jq -r '.timestamp.version // .documents.timestamp.version // empty' show.json 2>/dev/null) == 1 ||
 	$(grep -c '"version": 1' show.json) -ge 1 ]] && pass || fail "show after sync: $(cat show.json)"
 
-# ---- a second sync is a no-op ----------------------------------------------
+# ---- a second sync is a no-op: 304 on the kept ETag -------------------------
 sqlite3 desk.db .dump >before.sql
-must_sync "second sync" 0 "up to date: timestamp version 1" "$(at 90)"
+mark_log
+must_sync "second sync" 0 "up to date: timestamp not modified" "$(at 90)"
 sqlite3 desk.db .dump >after.sql
 cmp -s before.sql after.sql && pass || fail "a no-op sync changed the store"
+[[ $(fetched timestamp.cose) == "304 " ]] && pass ||
+	fail "unchanged poll: timestamp.cose statuses '$(fetched timestamp.cose)', want one 304"
+[[ $(tail -n +$((log_mark + 1)) logs/access.log | wc -l) -eq 1 ]] && pass ||
+	fail "unchanged poll fetched more than the timestamp"
 
-# ---- a new publication with a revocation is taken --------------------------
+# ---- a new publication with a revocation: one version behind, the delta ----
+cp desk.db desk-v1.db
 "$issuer" --now "$(at 3600)" revoke dom 2611012345 >/dev/null || fail "revoke"
 "$issuer" --now "$(at 3600)" publish dom repo2 >/dev/null || fail "publish repo2"
 serve repo2
-must_sync "new publication" 0 "revocations version 2 installed \(was 1\)" "$(at 3700)"
+mark_log
+must_sync "new publication" 0 "revocations version 2 installed \(was 1\).*as a delta" "$(at 3700)"
+[[ $(fetched revocations-delta.cose) == "200 " && -z $(fetched revocations.cose) ]] && pass ||
+	fail "one version behind: delta '$(fetched revocations-delta.cose)', snapshot '$(fetched revocations.cose)'"
 "$ctl" check --store desk.db --now "$(at 3800)" "$code" >/dev/null
 [[ $? -eq 1 ]] && pass || fail "card not invalid after the revocation was synced"
 
 # A third publication, the good one the faults below are made from.
 "$issuer" --now "$(at 7200)" publish dom repo3 >/dev/null || fail "publish repo3"
 T=$(at 7300)
+
+# ---- two versions behind: the snapshot, not the delta -----------------------
+serve repo3
+mark_log
+out=$("$ctl" sync --once --store desk-v1.db --url "$url" --ca ca.pem --now "$T" 2>&1)
+if [[ $? -eq 0 && $(fetched revocations.cose) == "200 " && -z $(fetched revocations-delta.cose) ]] &&
+	[[ $(sqlite3 desk-v1.db "SELECT version FROM documents WHERE type = 2") == 3 ]]; then
+	pass
+else
+	fail "two versions behind: $out; snapshot '$(fetched revocations.cose)', delta '$(fetched revocations-delta.cose)'"
+fi
+
+# ---- public-key pinning -----------------------------------------------------
+pin_of() { openssl pkey -in "$1" -pubout -outform der 2>/dev/null | openssl dgst -sha256 -binary | base64; }
+right_pin="sha256//$(pin_of server.key)"
+wrong_pin="sha256//$(pin_of otherca.key)"
+must_refuse "pin mismatch" 69 "pinned|public key" "$T" --pin "$wrong_pin"
+
+# ---- a chunked timestamp longer than the cap is cut while downloading ------
+mkdir -p www/chunked
+head -c 40000 /dev/urandom >www/chunked/timestamp.cose
+headers=$(curl -s --cacert ca.pem -D - -o /dev/null "https://127.0.0.1:$port/chunked/timestamp.cose")
+grep -qi '^transfer-encoding: chunked' <<<"$headers" && ! grep -qi '^content-length' <<<"$headers" &&
+	pass || fail "the /chunked/ response is not chunked: $headers"
+mark_log
+must_refuse "chunked over the cap" 65 "longer than the 16384 bytes allowed" "$T" \
+	--url "https://127.0.0.1:$port/chunked"
 
 # ---- faults: each refused, the store unchanged -----------------------------
 serve repo3
@@ -184,13 +239,19 @@ must_refuse "rollback" 65 "older than installed" "$T"
 serve repo3
 must_refuse "expired timestamp" 65 "timestamp.*expired" "$(at $((7200 + 2 * DAY)))"
 
+# Same length, another publication.
 serve repo3
-cp repo2/revocations.cose www/repo/revocations.cose
-must_refuse "mix-and-match" 65 "revocations.cose: SHA-256 differs" "$T"
+cp repo2/policy.cose www/repo/policy.cose
+must_refuse "mix-and-match" 65 "policy.cose: SHA-256 differs" "$T"
+
+# The desk is one revocations version behind: it fetches the delta.
+serve repo3
+cp repo2/revocations-delta.cose www/repo/revocations-delta.cose
+must_refuse "delta from another publication" 65 "revocations-delta.cose: longer than|SHA-256 differs" "$T"
 
 serve repo3
-head -c -10 repo3/revocations.cose >www/repo/revocations.cose
-must_refuse "truncated" 65 "revocations.cose: .*truncated" "$T"
+head -c -10 repo3/revocations-delta.cose >www/repo/revocations-delta.cose
+must_refuse "truncated" 65 "revocations-delta.cose: .*truncated" "$T"
 
 serve repo3
 { cat repo3/policy.cose; printf 'trailing bytes'; } >www/repo/policy.cose
@@ -219,9 +280,26 @@ else
 	fail "could not publish with relabelled keys: $(cat publish-bad.err)"
 fi
 
-# After every fault, the good repository still syncs.
+# After every fault, the good repository still syncs (with the right pin).
 serve repo3
-must_sync "sync after the faults" 0 "timestamp version 3 installed" "$T"
+must_sync "sync after the faults" 0 "timestamp version 3 installed" "$T" --pin "$right_pin"
+
+# ---- root rotation: 1 -> 2 -> 3, stepped; the new root's key set taken -----
+"$issuer" --now "$(at 8000)" rotate-root dom >/dev/null || fail "rotate-root 2"
+"$issuer" --now "$(at 8100)" rotate-root dom >/dev/null || fail "rotate-root 3"
+"$issuer" --now "$(at 8200)" publish dom repo4 >/dev/null || fail "publish repo4"
+serve repo4
+mark_log
+must_sync "root rotation" 0 "root version 3 installed \(was 1\)" "$(at 8300)"
+[[ $(fetched root-2.cose) == "200 " && $(fetched root-3.cose) == "200 " ]] && pass ||
+	fail "rotation: root-2 '$(fetched root-2.cose)', root-3 '$(fetched root-3.cose)'"
+pinned=$(sqlite3 desk.db "SELECT value FROM meta WHERE name = 'root_version'")
+[[ $pinned == 3 ]] && pass || fail "root_version after rotation: '$pinned'"
+# A desk still at root 1 that is offered the new key set without the chain refuses it.
+serve repo4
+rm www/repo/root-2.cose
+out=$("$ctl" sync --once --store desk-v1.db --url "$url" --ca ca.pem --now "$(at 8300)" 2>&1)
+[[ $? -ne 0 ]] && grep -q "root-2.cose" <<<"$out" && pass || fail "root chain missing: $out"
 
 echo "sync: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -122,6 +122,7 @@ struct doc_input {
 	const struct trustdoc_timestamp *ts;
 	const uint8_t *body;
 	size_t body_len;
+	const struct trustdoc_revocations_delta *delta;
 };
 
 static void encode_into(struct cbor_writer *w, const struct doc_input *in)
@@ -138,6 +139,12 @@ static void encode_into(struct cbor_writer *w, const struct doc_input *in)
 		break;
 	case TRUST_DOC_POLICY:
 		trustdoc_encode_policy(w, &in->h, in->body, in->body_len);
+		break;
+	case TRUST_DOC_REVOCATIONS_DELTA:
+		trustdoc_encode_revocations_delta(w, &in->h, in->delta);
+		break;
+	case TRUST_DOC_ROOT:
+		trustdoc_encode_root(w, &in->h, in->keys, in->n_keys);
 		break;
 	}
 }

@@ -47,6 +47,7 @@ struct doc_input {
 	const struct trustdoc_timestamp *ts;
 	const uint8_t *body;
 	size_t body_len;
+	const struct trustdoc_revocations_delta *delta;
 };
 
 static void encode_into(struct cbor_writer *w, const struct doc_input *in)
@@ -63,6 +64,12 @@ static void encode_into(struct cbor_writer *w, const struct doc_input *in)
 		break;
 	case TRUST_DOC_POLICY:
 		trustdoc_encode_policy(w, &in->h, in->body, in->body_len);
+		break;
+	case TRUST_DOC_REVOCATIONS_DELTA:
+		trustdoc_encode_revocations_delta(w, &in->h, in->delta);
+		break;
+	case TRUST_DOC_ROOT:
+		trustdoc_encode_root(w, &in->h, in->keys, in->n_keys);
 		break;
 	}
 }
@@ -1009,6 +1016,116 @@ static void test_policy_rejections(void **state)
 	expect_reject_doc("policy body with a float", &in, QD_ERR_FORMAT, "unsupported");
 }
 
+/* ---- revocations-delta and root --------------------------- */
+
+static void hash_n(uint8_t *out, uint8_t first, uint8_t n)
+{
+	memset(out, 0, TRUST_HASH_LEN);
+	out[0] = first;
+	out[1] = n;
+}
+
+static void test_delta_round_trip_and_rejections(void **state)
+{
+	(void)state;
+	uint8_t added[3 * TRUST_HASH_LEN], removed[2 * TRUST_HASH_LEN];
+	for (uint8_t i = 0; i < 3; i++)
+		hash_n(added + i * TRUST_HASH_LEN, 0x10, i);
+	for (uint8_t i = 0; i < 2; i++)
+		hash_n(removed + i * TRUST_HASH_LEN, 0x20, i);
+	struct trustdoc_revocations_delta dv = {.base_version = 4,
+	                                        .added = added,
+	                                        .n_added = 3,
+	                                        .removed = removed,
+	                                        .n_removed = 2};
+	struct doc_input in = {.h = header(TRUST_DOC_REVOCATIONS_DELTA, 5), .delta = &dv};
+	size_t len = 0;
+	uint8_t *buf = encode_doc(&in, &len);
+	struct trustdoc *doc = decode_ok(buf, len);
+	assert_header_equal(&in.h, &doc->header);
+	assert_int_equal(doc->body.delta.base_version, 4);
+	assert_int_equal(doc->body.delta.n_added, 3);
+	assert_int_equal(doc->body.delta.n_removed, 2);
+	assert_memory_equal(doc->body.delta.added, added, sizeof(added));
+	assert_memory_equal(doc->body.delta.removed, removed, sizeof(removed));
+	free(doc);
+	free(buf);
+
+	/* Empty lists are a valid delta (a publication with no change). */
+	dv.n_added = dv.n_removed = 0;
+	buf = encode_doc(&in, &len);
+	doc = decode_ok(buf, len);
+	assert_int_equal(doc->body.delta.n_added + doc->body.delta.n_removed, 0);
+	free(doc);
+	free(buf);
+
+	dv.n_added = 3;
+	dv.n_removed = 2;
+	dv.base_version = 5;
+	expect_reject_doc("base not below version", &in, QD_ERR_FORMAT, "base version");
+	dv.base_version = 4;
+	hash_n(added + 2 * TRUST_HASH_LEN, 0x10, 1); /* equal to the one before */
+	expect_reject_doc("added not ascending", &in, QD_ERR_FORMAT, "added: entry 2");
+	hash_n(added + 2 * TRUST_HASH_LEN, 0x20, 1); /* also removed */
+	expect_reject_doc("added and removed", &in, QD_ERR_FORMAT, "both added and removed");
+	hash_n(added + 2 * TRUST_HASH_LEN, 0x10, 2);
+	hash_n(removed, 0x20, 5);
+	expect_reject_doc("removed not ascending", &in, QD_ERR_FORMAT, "removed: entry 1");
+}
+
+static void test_root_round_trip_and_rejections(void **state)
+{
+	(void)state;
+	struct trust_key keys[TRUSTDOC_ROOT_KEYS_MAX + 1];
+	for (size_t i = 0; i <= TRUSTDOC_ROOT_KEYS_MAX; i++)
+		keys[i] = make_key(SIGNATURE_ALG_EDDSA, KEY_ROLE_ROOT, KEY_STATUS_ACTIVE, T0,
+		                   T0 + 3650 * DAY);
+	struct doc_input in = {.h = header(TRUST_DOC_ROOT, 2), .keys = keys, .n_keys = 2};
+	size_t len = 0;
+	uint8_t *buf = encode_doc(&in, &len);
+	struct trustdoc *doc = decode_ok(buf, len);
+	assert_int_equal(doc->body.root.count, 2);
+	assert_key_equal(&keys[1], &doc->body.root.keys[1]);
+	free(doc);
+	free(buf);
+
+	in.n_keys = 0;
+	expect_reject_doc("no keys", &in, QD_ERR_FORMAT, "root: no keys");
+	in.n_keys = TRUSTDOC_ROOT_KEYS_MAX + 1;
+	expect_reject_doc("five keys", &in, QD_ERR_TOO_LARGE, "at most 4");
+	in.n_keys = 2;
+	keys[1].role = KEY_ROLE_REPOSITORY;
+	expect_reject_doc("a repository key", &in, QD_ERR_FORMAT, "not a root key");
+}
+
+static void test_timestamp_delta_entries(void **state)
+{
+	(void)state;
+	struct trustdoc_timestamp ts = sample_timestamp();
+	ts.entries[ts.count] = ts.entries[1];
+	ts.entries[ts.count].type = TRUST_DOC_REVOCATIONS_DELTA;
+	ts.entries[ts.count].base_version = 1;
+	ts.count++;
+	struct doc_input in = {.h = header(TRUST_DOC_TIMESTAMP, 1), .ts = &ts};
+	size_t len = 0;
+	uint8_t *buf = encode_doc(&in, &len);
+	struct trustdoc *doc = decode_ok(buf, len);
+	const struct trustdoc_timestamp_entry *e = &doc->body.timestamp.entries[ts.count - 1];
+	assert_int_equal(e->type, TRUST_DOC_REVOCATIONS_DELTA);
+	assert_int_equal(e->base_version, 1);
+	assert_int_equal(doc->body.timestamp.entries[0].base_version, 0);
+	free(doc);
+	free(buf);
+
+	ts.entries[ts.count - 1].base_version = 0;
+	expect_reject_doc("delta without a base", &in, QD_ERR_FORMAT, "missing on a delta");
+	ts.entries[ts.count - 1].base_version = ts.entries[ts.count - 1].version;
+	expect_reject_doc("base not below", &in, QD_ERR_FORMAT, "delta base not below");
+	ts.entries[ts.count - 1].base_version = 1;
+	ts.entries[0].base_version = 1;
+	expect_reject_doc("base on a key set", &in, QD_ERR_FORMAT, "not a delta");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1025,6 +1142,9 @@ int main(void)
 	        cmocka_unit_test(test_revocations_rejections),
 	        cmocka_unit_test(test_timestamp_rejections),
 	        cmocka_unit_test(test_policy_rejections),
+	        cmocka_unit_test(test_delta_round_trip_and_rejections),
+	        cmocka_unit_test(test_root_round_trip_and_rejections),
+	        cmocka_unit_test(test_timestamp_delta_entries),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

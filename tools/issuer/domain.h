@@ -8,6 +8,10 @@
  *   DIR/revocations.bin    revoked clearance hashes, 16 bytes each, sorted
  *   DIR/policy.cbor        the destination policy body (absent: no rules),
  *                          written by domain_policy_set (docs/policy.md)
+ *   DIR/published/revocations-V.bin  the hashes of revocations version V as
+ *                          last published: the base of the next delta
+ *   DIR/roots/root-N.cose  each root after the first, signed by the one
+ *                          before and by itself (domain_rotate_root)
  *
  * Every file is replaced atomically, so an interrupted command leaves the
  * domain as it was.
@@ -26,14 +30,14 @@
 #include "qrdesk/trust.h"
 
 #define DOMAIN_FORMAT    "qrdesk-domain-1"
-#define DOMAIN_DOC_TYPES 5 /* indexed by enum trust_doc_type */
+#define DOMAIN_DOC_TYPES 7 /* indexed by enum trust_doc_type */
 
 struct domain {
 	char dir[2048];
 	int64_t created_at;
 	struct trust_key keys[TRUST_KEYS_MAX];
 	size_t n_keys;
-	uint64_t versions[DOMAIN_DOC_TYPES]; /* last published version per type */
+	uint64_t versions[DOMAIN_DOC_TYPES]; /* last published version per type; root: 0 = 1 */
 };
 
 /* Create DIR (must not hold a domain yet) with a root and one key of each role. */
@@ -89,7 +93,7 @@ struct domain_publication {
 		const char *name;
 		uint64_t version;
 		long days;
-	} files[4];
+	} files[6];
 	size_t count;
 };
 
@@ -103,6 +107,14 @@ void domain_publish_days_defaults(long days[DOMAIN_DOC_TYPES]);
  */
 enum qd_err domain_publish(struct domain *d, const char *outdir, const long days[DOMAIN_DOC_TYPES],
                            int64_t now, struct domain_publication *pub, struct qd_errmsg *why);
+
+/*
+ * Make root version N+1: a new root key; root-(N+1).cose signed by the
+ * current root and by the new one (DIR/roots/); the old root key is retired.
+ * The next publish ships the chain and signs the key set with the new root.
+ */
+enum qd_err domain_rotate_root(struct domain *d, int64_t now, uint64_t *version,
+                               struct qd_errmsg *why);
 
 /* Path of a file inside the domain directory (static buffer, one per call site use). */
 void domain_path(const struct domain *d, const char *name, char *out, size_t cap);

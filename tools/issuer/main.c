@@ -47,7 +47,12 @@ static const char usage_text[] =
         "  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
         "                     [--policy-days N] [--timestamp-days N]\n"
         "                                 sign and write keyset.cose, revocations.cose,\n"
-        "                                 policy.cose and timestamp.cose (versions +1)\n"
+        "                                 policy.cose and timestamp.cose (versions +1),\n"
+        "                                 revocations-delta.cose from the last publish,\n"
+        "                                 and the root chain root-2..N.cose\n"
+        "  rotate-root DIR                make root version N+1 (a new root key, signed\n"
+        "                                 by the old root and by itself); the next\n"
+        "                                 publish ships it (docs/repository.md)\n"
         "\n"
         "  --now TIME    act as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ): for tests and back-dated re-issues\n"
@@ -452,6 +457,23 @@ static int cmd_publish(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+static int cmd_rotate_root(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage_error("rotate-root takes DIR%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	enum qd_err rc = d ? domain_load(argv[1], d, &why) : QD_ERR_NOMEM;
+	uint64_t version = 0;
+	if (rc == QD_OK)
+		rc = domain_rotate_root(d, tool_now(), &version, &why);
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	printf("root version %llu made; publish to ship it\n", (unsigned long long)version);
+	return TOOL_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	log_init("qrdesk-issuer", LOG_STYLE_PLAIN, LOG_INFO);
@@ -496,5 +518,7 @@ int main(int argc, char **argv)
 		return cmd_policy(sub_argc, sub_argv);
 	if (strcmp(cmd, "publish") == 0)
 		return cmd_publish(sub_argc, sub_argv);
+	if (strcmp(cmd, "rotate-root") == 0)
+		return cmd_rotate_root(sub_argc, sub_argv);
 	return usage_error("unknown command %s", cmd);
 }

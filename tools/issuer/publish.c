@@ -5,10 +5,12 @@
  * back office makes real data.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "domain.h"
 #include "qrdesk/policy.h"
@@ -20,6 +22,8 @@
 #include "toolutil.h"
 
 #define DAY (24LL * 3600)
+/* A root file is a few hundred bytes; desks take at most 64 KiB (sync.h). */
+#define ROOT_FILE_MAX (64u * 1024u)
 
 void domain_publish_days_defaults(long days[DOMAIN_DOC_TYPES])
 {
@@ -28,6 +32,8 @@ void domain_publish_days_defaults(long days[DOMAIN_DOC_TYPES])
 	days[TRUST_DOC_REVOCATIONS] = 7;
 	days[TRUST_DOC_POLICY] = 30;
 	days[TRUST_DOC_TIMESTAMP] = 1;
+	days[TRUST_DOC_REVOCATIONS_DELTA] = 7; /* as the revocations it produces */
+	days[TRUST_DOC_ROOT] = 3650;
 }
 
 enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct credential *cred,
@@ -62,6 +68,32 @@ enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct 
 	return QD_OK;
 }
 
+/* A COSE_Sign1 of payload by key index (malloc'd into *out). */
+static enum qd_err sign_with(const struct domain *d, size_t index, const uint8_t *payload,
+                             size_t payload_len, uint8_t **out, size_t *out_len,
+                             struct qd_errmsg *why)
+{
+	struct signature_keypair kp;
+	enum qd_err rc = domain_keypair(d, index, &kp, why);
+	if (rc != QD_OK)
+		return rc;
+	size_t cap = cose_sign1_encoded_len(d->keys[index].kid_len, payload_len);
+	uint8_t *cose = malloc(cap);
+	size_t len = 0;
+	rc = cose == NULL ? QD_ERR_NOMEM
+	                  : cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len,
+	                                    payload, payload_len, cose, cap, &len);
+	signature_keypair_wipe(&kp);
+	if (rc != QD_OK) {
+		free(cose);
+		qd_errmsg_set(why, "signing failed: %s", qd_err_name(rc));
+		return rc;
+	}
+	*out = cose;
+	*out_len = len;
+	return QD_OK;
+}
+
 /* Sign payload with the domain's key of role and write OUTDIR/name atomically. */
 static enum qd_err sign_and_write(const struct domain *d, enum key_role role, int64_t now,
                                   const char *outdir, const char *name, const uint8_t *payload,
@@ -73,17 +105,9 @@ static enum qd_err sign_and_write(const struct domain *d, enum key_role role, in
 		qd_errmsg_set(why, "no active %s key to sign %s", key_role_name(role), name);
 		return QD_ERR_NOT_FOUND;
 	}
-	struct signature_keypair kp;
-	enum qd_err rc = domain_keypair(d, (size_t)index, &kp, why);
-	if (rc != QD_OK)
-		return rc;
-	size_t cap = cose_sign1_encoded_len(d->keys[index].kid_len, payload_len);
-	uint8_t *cose = malloc(cap);
+	uint8_t *cose = NULL;
 	size_t len = 0;
-	rc = cose == NULL ? QD_ERR_NOMEM
-	                  : cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len,
-	                                    payload, payload_len, cose, cap, &len);
-	signature_keypair_wipe(&kp);
+	enum qd_err rc = sign_with(d, (size_t)index, payload, payload_len, &cose, &len, why);
 	if (rc == QD_OK) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", outdir, name);
@@ -92,8 +116,6 @@ static enum qd_err sign_and_write(const struct domain *d, enum key_role role, in
 			entry->length = len;
 			digest_sha256(cose, len, entry->sha256);
 		}
-	} else {
-		qd_errmsg_set(why, "signing %s failed: %s", name, qd_err_name(rc));
 	}
 	free(cose);
 	return rc;
@@ -125,6 +147,8 @@ struct publish_ctx {
 	const uint8_t *policy;
 	size_t policy_len;
 	struct trustdoc_timestamp ts;
+	struct trustdoc_revocations_delta delta;
+	uint8_t *delta_lists; /* added, then removed: owned */
 };
 
 static void enc_keyset(struct cbor_writer *w, const void *arg)
@@ -151,10 +175,226 @@ static void enc_policy(struct cbor_writer *w, const void *arg)
 	trustdoc_encode_policy(w, &p->header, p->policy, p->policy_len);
 }
 
+static void enc_delta(struct cbor_writer *w, const void *arg)
+{
+	const struct publish_ctx *p = arg;
+	trustdoc_encode_revocations_delta(w, &p->header, &p->delta);
+}
+
 static void enc_timestamp(struct cbor_writer *w, const void *arg)
 {
 	const struct publish_ctx *p = arg;
 	trustdoc_encode_timestamp(w, &p->header, &p->ts);
+}
+
+/* Hashes of revocations version v as published (the base of the next delta). */
+static void published_path(const struct domain *d, uint64_t v, char *out, size_t cap)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "published/revocations-%" PRIu64 ".bin", v);
+	domain_path(d, name, out, cap);
+}
+
+/*
+ * The delta from the list published as version base to the current one:
+ * both sorted, so one merge pass.  QD_ERR_NOT_FOUND: no base kept (the first
+ * publish, or a domain from before deltas): no delta this time.
+ */
+static enum qd_err make_delta(const struct domain *d, uint64_t base, struct publish_ctx *p,
+                              struct qd_errmsg *why)
+{
+	char path[4096];
+	published_path(d, base, path, sizeof(path));
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	enum qd_err rc = tool_read_file(path, (size_t)TRUST_HASH_LEN * TRUSTDOC_REVOCATIONS_MAX,
+	                                &old, &old_len, why);
+	if (rc != QD_OK)
+		return rc;
+	size_t n_old = old_len / TRUST_HASH_LEN, n_new = p->n_hashes;
+	p->delta_lists = malloc((n_old + n_new) * TRUST_HASH_LEN + 1);
+	if (p->delta_lists == NULL) {
+		free(old);
+		return QD_ERR_NOMEM;
+	}
+	/* Added first, from the front; removed from the back, then moved up. */
+	uint8_t *added = p->delta_lists;
+	size_t na = 0, nr = 0, i = 0, j = 0;
+	uint8_t *removed = malloc(n_old * TRUST_HASH_LEN + 1);
+	if (removed == NULL) {
+		free(old);
+		return QD_ERR_NOMEM;
+	}
+	while (i < n_old || j < n_new) {
+		int c = i == n_old   ? 1
+		        : j == n_new ? -1
+		                     : memcmp(old + i * TRUST_HASH_LEN,
+		                              p->hashes + j * TRUST_HASH_LEN, TRUST_HASH_LEN);
+		if (c < 0)
+			memcpy(removed + nr++ * TRUST_HASH_LEN, old + i++ * TRUST_HASH_LEN,
+			       TRUST_HASH_LEN);
+		else if (c > 0)
+			memcpy(added + na++ * TRUST_HASH_LEN, p->hashes + j++ * TRUST_HASH_LEN,
+			       TRUST_HASH_LEN);
+		else
+			i++, j++;
+	}
+	memcpy(added + na * TRUST_HASH_LEN, removed, nr * TRUST_HASH_LEN);
+	free(removed);
+	free(old);
+	p->delta = (struct trustdoc_revocations_delta){
+	        .base_version = base,
+	        .added = added,
+	        .n_added = na,
+	        .removed = added + na * TRUST_HASH_LEN,
+	        .n_removed = nr,
+	};
+	return QD_OK;
+}
+
+/* Keep the list just published as version v, the base of the next delta. */
+static enum qd_err keep_published(const struct domain *d, uint64_t v, const struct publish_ctx *p,
+                                  struct qd_errmsg *why)
+{
+	char path[4096];
+	domain_path(d, "published", path, sizeof(path));
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", path, strerror(errno));
+		return QD_ERR_IO;
+	}
+	published_path(d, v, path, sizeof(path));
+	return tool_write_file_atomic(path, p->hashes != NULL ? p->hashes : (const uint8_t *)"",
+	                              p->n_hashes * TRUST_HASH_LEN, 0644, why);
+}
+
+/*
+ * Ship the root chain: DIR/roots/root-2..N.cose into OUTDIR, and name
+ * root-N in the timestamp.  Nothing to do before the first rotation.
+ */
+static enum qd_err publish_roots(const struct domain *d, const char *outdir,
+                                 struct trustdoc_timestamp *ts, struct qd_errmsg *why)
+{
+	uint64_t n = d->versions[TRUST_DOC_ROOT];
+	for (uint64_t v = 2; v <= n; v++) {
+		char name[64], from[4096], to[4096];
+		snprintf(name, sizeof(name), "roots/root-%" PRIu64 ".cose", v);
+		domain_path(d, name, from, sizeof(from));
+		snprintf(to, sizeof(to), "%s/%s", outdir, name + strlen("roots/"));
+		uint8_t *bytes = NULL;
+		size_t len = 0;
+		enum qd_err rc = tool_read_file(from, ROOT_FILE_MAX, &bytes, &len, why);
+		if (rc == QD_OK)
+			rc = tool_write_file_atomic(to, bytes, len, 0644, why);
+		if (rc == QD_OK && v == n) {
+			struct trustdoc_timestamp_entry *e = &ts->entries[ts->count++];
+			*e = (struct trustdoc_timestamp_entry){
+			        .type = TRUST_DOC_ROOT, .version = v, .length = len};
+			digest_sha256(bytes, len, e->sha256);
+		}
+		free(bytes);
+		if (rc != QD_OK)
+			return rc;
+	}
+	return QD_OK;
+}
+
+/*
+ * revocations-delta.cose from the list published as version base to the one
+ * just signed, named in the timestamp; without a kept base there is none (and
+ * a stale file from an earlier publish is removed).
+ */
+static enum qd_err publish_delta(const struct domain *d, const char *outdir,
+                                 const long days[DOMAIN_DOC_TYPES], int64_t now, uint64_t base,
+                                 struct publish_ctx *p, struct domain_publication *pub,
+                                 struct qd_errmsg *why)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/revocations-delta.cose", outdir);
+	struct qd_errmsg ignored = {{0}};
+	enum qd_err rc = base > 0 ? make_delta(d, base, p, &ignored) : QD_ERR_NOT_FOUND;
+	if (rc == QD_ERR_NOT_FOUND) {
+		(void)unlink(path);
+		return QD_OK;
+	}
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "the delta's base: %s", ignored.text);
+		return rc;
+	}
+	uint64_t version = d->versions[TRUST_DOC_REVOCATIONS];
+	p->header = (struct trustdoc_header){TRUST_DOC_REVOCATIONS_DELTA, version, now,
+	                                     now + days[TRUST_DOC_REVOCATIONS_DELTA] * DAY};
+	size_t len = 0;
+	uint8_t *payload = encode_alloc(enc_delta, p, &len);
+	if (payload == NULL)
+		return QD_ERR_NOMEM;
+	struct trustdoc_timestamp_entry *entry = &p->ts.entries[p->ts.count++];
+	entry->type = TRUST_DOC_REVOCATIONS_DELTA;
+	entry->version = version;
+	entry->base_version = base;
+	rc = sign_and_write(d, KEY_ROLE_REPOSITORY, now, outdir, "revocations-delta.cose", payload,
+	                    len, entry, why);
+	free(payload);
+	if (rc == QD_OK) {
+		pub->files[pub->count].name = "revocations-delta.cose";
+		pub->files[pub->count].version = version;
+		pub->files[pub->count].days = days[TRUST_DOC_REVOCATIONS_DELTA];
+		pub->count++;
+	}
+	return rc;
+}
+
+enum qd_err domain_rotate_root(struct domain *d, int64_t now, uint64_t *version,
+                               struct qd_errmsg *why)
+{
+	int old = domain_pick_key(d, KEY_ROLE_ROOT, 0, now);
+	if (old < 0) {
+		qd_errmsg_set(why, "no active root key to sign the new root");
+		return QD_ERR_NOT_FOUND;
+	}
+	size_t fresh;
+	enum qd_err rc = domain_add_key(d, KEY_ROLE_ROOT, d->keys[old].alg, now,
+	                                now + 20 * 365 * DAY, &fresh, why);
+	if (rc != QD_OK)
+		return rc;
+	uint64_t v = (d->versions[TRUST_DOC_ROOT] > 0 ? d->versions[TRUST_DOC_ROOT] : 1) + 1;
+	struct trustdoc_header h = {TRUST_DOC_ROOT, v, now, now + 3650 * DAY};
+	struct cbor_writer w;
+	cbor_writer_init(&w, NULL, 0);
+	trustdoc_encode_root(&w, &h, &d->keys[fresh], 1);
+	size_t need = w.len;
+	uint8_t *payload = malloc(need);
+	if (payload == NULL)
+		return QD_ERR_NOMEM;
+	cbor_writer_init(&w, payload, need);
+	trustdoc_encode_root(&w, &h, &d->keys[fresh], 1);
+	/* Signed by the new root, then that by the old: both vouch for it. */
+	uint8_t *inner = NULL, *outer = NULL;
+	size_t inner_len = 0, outer_len = 0;
+	rc = sign_with(d, fresh, payload, need, &inner, &inner_len, why);
+	if (rc == QD_OK)
+		rc = sign_with(d, (size_t)old, inner, inner_len, &outer, &outer_len, why);
+	char path[4096];
+	domain_path(d, "roots", path, sizeof(path));
+	if (rc == QD_OK && mkdir(path, 0755) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", path, strerror(errno));
+		rc = QD_ERR_IO;
+	}
+	if (rc == QD_OK) {
+		char name[64];
+		snprintf(name, sizeof(name), "roots/root-%" PRIu64 ".cose", v);
+		domain_path(d, name, path, sizeof(path));
+		rc = tool_write_file_atomic(path, outer, outer_len, 0644, why);
+	}
+	free(payload);
+	free(inner);
+	free(outer);
+	if (rc != QD_OK)
+		return rc;
+	/* The old root signs nothing more; the next key set is the new root's. */
+	d->keys[old].status = KEY_STATUS_REVOKED;
+	d->versions[TRUST_DOC_ROOT] = v;
+	*version = v;
+	return domain_save(d, why);
 }
 
 enum qd_err domain_publish(struct domain *d, const char *outdir, const long days[DOMAIN_DOC_TYPES],
@@ -211,8 +451,17 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	        {TRUST_DOC_POLICY, "policy.cose", enc_policy},
 	        {TRUST_DOC_TIMESTAMP, "timestamp.cose", enc_timestamp},
 	};
+	rc = publish_roots(d, outdir, &p->ts, why);
+	if (rc != QD_OK)
+		goto out;
+	uint64_t base = d->versions[TRUST_DOC_REVOCATIONS];
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		enum trust_doc_type type = docs[i].type;
+		if (type == TRUST_DOC_TIMESTAMP) {
+			rc = publish_delta(d, outdir, days, now, base, p, pub, why);
+			if (rc != QD_OK)
+				goto out;
+		}
 		/* Every publish is a new version of everything: a re-signed file with a
 		 * later expiry must be installable, and versions only go up. */
 		d->versions[type]++;
@@ -240,10 +489,20 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 		pub->files[pub->count].days = days[type];
 		pub->count++;
 	}
-	rc = domain_save(d, why);
+	rc = keep_published(d, d->versions[TRUST_DOC_REVOCATIONS], p, why);
+	if (rc == QD_OK)
+		rc = domain_save(d, why);
+	if (rc == QD_OK && base > 0) {
+		/* Only the newest base is needed; an old one left behind is harmless. */
+		char path[4096];
+		published_path(d, base, path, sizeof(path));
+		(void)unlink(path);
+	}
 out:
 	free(hashes);
 	free(policy);
+	if (p != NULL)
+		free(p->delta_lists);
 	free(p);
 	return rc;
 }

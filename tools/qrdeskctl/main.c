@@ -43,6 +43,10 @@ static const char usage_text[] =
         "                                         URL (https://): fetch, verify, install\n"
         "                                         (docs/repository.md); --ca trusts the\n"
         "                                         CAs in FILE instead of the system's\n"
+        "        [--pin sha256//BASE64[;...]]     the server's public key must be one of these\n"
+        "        [--proxy URL]                    proxy (default: https_proxy etc.; \"\" none)\n"
+        "        [--connect-timeout S] [--low-speed-limit BYTES] [--low-speed-time S]\n"
+        "                                         transfer limits (defaults 15, 64, 30)\n"
         "\n"
         "  --now TIME    judge as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ)\n"
@@ -67,17 +71,40 @@ struct options {
 	const char *ca;
 	bool json;
 	bool once;
+	/* sync transfer options */
+	const char *pin;
+	const char *proxy;
+	long connect_timeout_s;
+	long low_speed_bytes;
+	long low_speed_time_s;
 };
+
+/* A whole number 1..86400 for a timeout or rate option; -1 if not. */
+static long parse_positive(const char *text)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+	return *end == '\0' && end != text && v >= 1 && v <= 86400 ? v : -1;
+}
 
 /* Parse the options shared by all commands; returns optind or -1. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option opts[] = {
-	        {"store", required_argument, NULL, 's'},  {"root", required_argument, NULL, 'r'},
-	        {"json", no_argument, NULL, 'j'},         {"now", required_argument, NULL, 'n'},
-	        {"socket", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'c'},
-	        {"url", required_argument, NULL, 'u'},    {"ca", required_argument, NULL, 'C'},
-	        {"once", no_argument, NULL, 'o'},         {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"store", required_argument, NULL, 's'},
+	                                     {"root", required_argument, NULL, 'r'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"now", required_argument, NULL, 'n'},
+	                                     {"socket", required_argument, NULL, 'S'},
+	                                     {"config", required_argument, NULL, 'c'},
+	                                     {"url", required_argument, NULL, 'u'},
+	                                     {"ca", required_argument, NULL, 'C'},
+	                                     {"once", no_argument, NULL, 'o'},
+	                                     {"pin", required_argument, NULL, 'P'},
+	                                     {"proxy", required_argument, NULL, 'X'},
+	                                     {"connect-timeout", required_argument, NULL, 'T'},
+	                                     {"low-speed-limit", required_argument, NULL, 'L'},
+	                                     {"low-speed-time", required_argument, NULL, 'W'},
+	                                     {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -106,6 +133,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'o':
 			o->once = true;
+			break;
+		case 'P':
+			o->pin = optarg;
+			break;
+		case 'X':
+			o->proxy = optarg;
+			break;
+		case 'T':
+			if ((o->connect_timeout_s = parse_positive(optarg)) < 0)
+				return -1;
+			break;
+		case 'L':
+			if ((o->low_speed_bytes = parse_positive(optarg)) < 0)
+				return -1;
+			break;
+		case 'W':
+			if ((o->low_speed_time_s = parse_positive(optarg)) < 0)
+				return -1;
 			break;
 		case 'n':
 			if (tool_parse_time(optarg, &t) != QD_OK)
@@ -209,6 +254,10 @@ static int cmd_import(int argc, char **argv)
 
 static void print_sync(const struct sync_result *res)
 {
+	if (res->not_modified) {
+		printf("up to date: timestamp not modified (304)\n");
+		return;
+	}
 	if (!res->changed) {
 		printf("up to date: timestamp version %llu\n",
 		       (unsigned long long)res->timestamp_version);
@@ -217,9 +266,10 @@ static void print_sync(const struct sync_result *res)
 	for (size_t i = 0; i < res->n_files; i++) {
 		const struct sync_file *f = &res->files[i];
 		if (f->fetched)
-			printf("%s version %llu installed (was %llu), %zu bytes\n",
+			printf("%s version %llu installed (was %llu), %zu bytes%s\n",
 			       trust_doc_type_name(f->type), (unsigned long long)f->offered,
-			       (unsigned long long)f->installed, f->bytes);
+			       (unsigned long long)f->installed, f->bytes,
+			       f->delta ? " as a delta" : "");
 		else
 			printf("%s version %llu unchanged\n", trust_doc_type_name(f->type),
 			       (unsigned long long)f->offered);
@@ -231,7 +281,10 @@ static int cmd_sync(int argc, char **argv)
 	struct options o = {0};
 	int first = parse_options(argc, argv, &o);
 	if (first < 0 || first != argc || o.store == NULL || o.url == NULL)
-		return usage_error("sync needs --once --store DB --url URL [--ca FILE]");
+		return usage_error(
+		        "sync needs --once --store DB --url URL [--ca FILE] [--pin PINS] "
+		        "[--proxy URL] [--connect-timeout S] [--low-speed-limit B] "
+		        "[--low-speed-time S]");
 	/* The continuous sync is qrdeskd's worker; this tool only does one. */
 	if (!o.once)
 		return usage_error("sync needs --once (qrdeskd runs the periodic sync)");
@@ -243,7 +296,15 @@ static int cmd_sync(int argc, char **argv)
 	}
 	struct sync_https *https = NULL;
 	struct store *store = NULL;
-	struct sync_https_options ho = {.url = o.url, .ca_file = o.ca};
+	struct sync_https_options ho = {
+	        .url = o.url,
+	        .ca_file = o.ca,
+	        .pinned_public_key = o.pin,
+	        .proxy = o.proxy,
+	        .connect_timeout_s = o.connect_timeout_s,
+	        .low_speed_bytes = o.low_speed_bytes,
+	        .low_speed_time_s = o.low_speed_time_s,
+	};
 	int status = TOOL_EXIT_OK;
 	rc = sync_https_open(&ho, &https, &why);
 	if (rc != QD_OK) {
