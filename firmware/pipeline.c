@@ -89,6 +89,7 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
 		log_warn("the installed policy cannot be read (%s): verdicts are review "
 		         "POLICY_STALE until a readable one is imported",
 		         fresh->policy_error.text);
+	fresh->view.stale_grace = p->cfg.stale_grace_s;
 	free(p->trust);
 	p->trust = fresh; /* its view points at its own keys and policy */
 	return QD_OK;
@@ -97,6 +98,7 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
 void pipeline_set_config(struct pipeline *p, const struct pipeline_config *cfg)
 {
 	p->cfg = *cfg;
+	p->trust->view.stale_grace = cfg->stale_grace_s;
 }
 
 enum qd_err pipeline_add_observer(struct pipeline *p, pipeline_observer fn, void *arg)

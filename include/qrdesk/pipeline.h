@@ -30,6 +30,7 @@ struct pipeline_config {
 	char desk_id[32];
 	uint32_t holdoff_ms;
 	bool already_used_check;
+	uint32_t stale_grace_s; /* the view's stale_grace ([sync] stale_grace_s) */
 };
 
 struct pipeline_counters {
