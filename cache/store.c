@@ -111,14 +111,14 @@ static const char *const migrations[] = {
         /* (branch worker) 2 -> 3: the audit upload's open batch, kept until the endpoint
          * acknowledges it so a retry resends the same rows under the same id; and the
          * rows not yet uploaded, found without a scan of the whole log. */
-        "CREATE TABLE upload_batch ("
+        "CREATE TABLE IF NOT EXISTS upload_batch ("
         " singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
         " batch_id TEXT NOT NULL,"
         " first_id INTEGER NOT NULL,"
         " last_id INTEGER NOT NULL,"
         " rows INTEGER NOT NULL,"
         " created_at INTEGER NOT NULL);"
-        "CREATE INDEX audit_not_uploaded ON audit(id) WHERE uploaded_at IS NULL;",
+        "CREATE INDEX IF NOT EXISTS audit_not_uploaded ON audit(id) WHERE uploaded_at IS NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
