@@ -87,9 +87,24 @@ static void write_file(const char *path, const void *data, size_t len)
 /* Every key of the file format, as the docs and the example list them. */
 static const char *const all_keys[] = {
         /* [sync] then [upload] (branch worker) */
-        "url", "ca_file", "pin", "proxy", "period_s", "jitter_s", "retry_s", "backoff_max_s",
-        "connect_timeout_s", "low_speed_bytes", "low_speed_time_s", "max_file_bytes",
-        "stale_grace_s", "url", "ca_file", "batch_rows", "period_s", "timeout_s",
+        "url",
+        "ca_file",
+        "pin",
+        "proxy",
+        "period_s",
+        "jitter_s",
+        "retry_s",
+        "backoff_max_s",
+        "connect_timeout_s",
+        "low_speed_bytes",
+        "low_speed_time_s",
+        "max_file_bytes",
+        "stale_grace_s",
+        "url",
+        "ca_file",
+        "batch_rows",
+        "period_s",
+        "timeout_s",
         "retention_days",
         "desk_id",
         "store",
@@ -543,11 +558,13 @@ static const struct bad_case bad_cases[] = {
         {"[sync]\npin = sha256//short\n", 2, "expected sha256//BASE64"},
         {"[sync]\npin = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;md5//x\n", 2,
          "expected sha256//BASE64"},
-        {"[sync]\nperiod_s = 59\n", 2, "period_s = '59': expected a whole number of seconds from 60 to 86400"},
+        {"[sync]\nperiod_s = 59\n", 2,
+         "period_s = '59': expected a whole number of seconds from 60 to 86400"},
         {"[sync]\njitter_s = 3601\n", 2, "from 0 to 3600"},
         {"[sync]\nmax_file_bytes = 1023\n", 2, "bytes from 1024 to 314572800"},
         {"[sync]\nstale_grace_s = -1\n", 2, "stale_grace_s = '-1'"},
-        {"[upload]\nbatch_rows = 0\n", 2, "batch_rows = '0': expected a whole number from 1 to 10000"},
+        {"[upload]\nbatch_rows = 0\n", 2,
+         "batch_rows = '0': expected a whole number from 1 to 10000"},
         {"[upload]\nretention_days = 3651\n", 2, "from 1 to 3650"},
         {"[upload]\nurl = https://x/\nurl = https://y/\n", 3, "key 'url' in [upload] given twice"},
 };
@@ -592,8 +609,10 @@ static void test_sync_upload_sections(void **state)
 	dump_errors(&errs);
 	bool jitter = false, retry = false;
 	for (size_t i = 0; i < errs.count; i++) {
-		jitter = jitter || strstr(errs.items[i].message, "jitter_s = 600 must be less") != NULL;
-		retry = retry || strstr(errs.items[i].message, "retry_s = 7201 must not exceed") != NULL;
+		jitter = jitter ||
+		         strstr(errs.items[i].message, "jitter_s = 600 must be less") != NULL;
+		retry = retry ||
+		        strstr(errs.items[i].message, "retry_s = 7201 must not exceed") != NULL;
 	}
 	assert_true(jitter);
 	assert_true(retry);
@@ -1100,10 +1119,9 @@ static void test_errors_print(void **state)
 	config_errors_print(&errs, collect);
 	assert_int_equal(n_printed, 2);
 	assert_string_equal(printed[0], "/etc/qrdesk/qrdesk.conf:2: unknown key 'x' in [desk]");
-	assert_string_equal(
-	        printed[1],
-	        "/etc/qrdesk/qrdesk.conf:3: unknown section [y] (known: "
-	        "[desk], [pipeline], [indicators], [replay], [serial], [hid], [kiosk], [sync], [upload])");
+	assert_string_equal(printed[1], "/etc/qrdesk/qrdesk.conf:3: unknown section [y] (known: "
+	                                "[desk], [pipeline], [indicators], [replay], [serial], "
+	                                "[hid], [kiosk], [sync], [upload])");
 	/* Line 0: "file: message"; no file: "configuration: message". */
 	c.gpio.offsets[INDICATOR_AMBER] = c.gpio.offsets[INDICATOR_BUZZER];
 	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
