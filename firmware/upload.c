@@ -25,7 +25,7 @@ struct body {
 
 static enum qd_err body_append(struct body *b, const char *text, size_t n)
 {
-	if (b->len + n + 1 > b->alloc) {
+	if (b->data == NULL || b->len + n + 1 > b->alloc) {
 		size_t want = b->alloc > 0 ? b->alloc : 4096;
 		while (want < b->len + n + 1)
 			want *= 2;
