@@ -136,4 +136,5 @@ t1=$(date +%s.%N)
 echo "sync of $entries new revocations (download, verify, apply): $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s, qrdeskctl sync end to end"
 stats "scan idle" "$idle"
 stats "scan during the sync" "$(cat probe.txt)"
+[[ -n ${SHOW:-} ]] && echo "in order: $(cat probe.txt)"
 echo "audit failures: $("$ctl" status --socket control.sock --json | jq .counters.audit_failures)"

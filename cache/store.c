@@ -1500,3 +1500,9 @@ enum qd_err store_audit_pending_count(struct store *store, uint64_t *count)
 	return exec_changes(store, "SELECT count(*) FROM audit WHERE uploaded_at IS NULL", 0,
 	                    count);
 }
+
+void store_set_busy_timeout(struct store *store, int ms)
+{
+	if (store != NULL)
+		(void)sqlite3_busy_timeout(store->db, ms); /* cannot fail on an open handle */
+}

@@ -99,8 +99,9 @@ struct daemon {
 	struct kiosk *kiosk;              /* NULL: off, or the port could not be bound */
 	struct loop_timer *kiosk_refresh; /* republishes status and metrics */
 	struct metrics_latency latency;
-	struct sync_worker *worker; /* NULL: not started (libcurl could not start) */
-	uint64_t sync_changed_seen; /* worker's changed count the pipeline has reloaded for */
+	struct sync_worker *worker;     /* NULL: not started (libcurl could not start) */
+	uint64_t sync_changed_seen;     /* worker's changed count the pipeline has reloaded for */
+	struct loop_timer *audit_flush; /* writes audit rows deferred while the store was busy */
 	bool curl_ready;
 	int64_t started_us;
 	int exit_code;
@@ -249,6 +250,11 @@ static json_t *status_json(struct daemon *d)
 	        (json_int_t)c->audit_failures, "last_latency_us", (json_int_t)c->last_latency_us,
 	        "max_latency_us", (json_int_t)c->max_latency_us);
 	if (obj != NULL) {
+		json_t *counters = json_object_get(obj, "counters");
+		json_object_set_new(counters, "audit_deferred",
+		                    json_integer((json_int_t)c->audit_deferred));
+		json_object_set_new(counters, "audit_queued",
+		                    json_integer((json_int_t)c->audit_queued));
 		json_object_set_new(obj, "sync", sync_json(d, now));
 		stale_json(json_object_get(obj, "trust"), tv, now);
 		json_object_set_new(obj, "kiosk",
@@ -626,6 +632,7 @@ static void sync_done_work(struct loop *loop, void *arg)
 		return;
 	struct sync_worker_status st;
 	sync_worker_get_status(d->worker, &st);
+	pipeline_flush_audit(d->pipeline); /* an apply just ended: the write lock is free */
 	if (st.changed != d->sync_changed_seen) {
 		d->sync_changed_seen = st.changed;
 		struct qd_errmsg why = {{0}};
@@ -652,9 +659,24 @@ static void on_worker_notify(void *arg, const struct sync_worker_status *status)
  * reload can turn either on.  A failure is logged and the desk runs on with
  * the trust data it has: scanning never depends on the network.
  */
+static void on_audit_flush(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)loop;
+	(void)timer;
+	struct daemon *d = arg;
+	pipeline_flush_audit(d->pipeline);
+}
+
 static void open_worker(struct daemon *d)
 {
 	struct qd_errmsg why = {{0}};
+	/* The loop never waits out the worker's apply: a busy store defers the audit row
+	 * (pipeline_flush_audit), flushed each second and after each sync. */
+	store_set_busy_timeout(d->store, 2);
+	if (loop_timer_create(d->loop, on_audit_flush, d, &d->audit_flush) == QD_OK)
+		loop_timer_arm(d->audit_flush, 1000, 1000);
+	else
+		log_warn("audit: no flush timer; deferred rows are written with the next scan");
 	if (sync_global_init(&why) != QD_OK) {
 		log_err("sync: %s; running without sync and upload", why.text);
 		return;
@@ -761,6 +783,7 @@ static void shutdown_all(struct daemon *d)
 	/* First: the worker may be mid-transfer (aborted) and posts to the loop. */
 	sync_worker_stop(d->worker);
 	d->worker = NULL;
+	loop_timer_destroy(d->audit_flush);
 	if (d->curl_ready)
 		sync_global_cleanup();
 	for (size_t i = d->n_sources; i-- > 0;) {

@@ -183,4 +183,11 @@ enum qd_err store_upload_batch_done(struct store *store, const struct store_uplo
 enum qd_err store_audit_purge_uploaded(struct store *store, int64_t before_us, uint64_t *purged);
 enum qd_err store_audit_pending_count(struct store *store, uint64_t *count);
 
+/*
+ * How long a write waits for another connection's transaction (default 5000
+ * ms).  qrdeskd's loop connection uses a short one: its audit rows are
+ * deferred rather than make the loop wait out a large sync apply.
+ */
+void store_set_busy_timeout(struct store *store, int ms);
+
 #endif
