@@ -246,8 +246,11 @@ static void deadline_after(struct timespec *ts, uint64_t wait_ms)
 static void *worker_main(void *arg)
 {
 	struct sync_worker *w = arg;
-	uint64_t next_sync = mono_ms(), next_upload = mono_ms();
 	pthread_mutex_lock(&w->mu);
+	/* The first sync at start, within the jitter: desks that power up together (after a
+	 * power cut) do not all ask the server in the same second. */
+	uint64_t first_ms = (uint64_t)random32(w) % ((uint64_t)w->opts.sync.jitter_s * 1000u + 1);
+	uint64_t next_sync = mono_ms() + first_ms, next_upload = mono_ms();
 	for (;;) {
 		bool sync_on = w->opts.sync.url[0] != '\0';
 		bool upload_on = w->opts.upload.url[0] != '\0';

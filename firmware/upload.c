@@ -52,9 +52,14 @@ static json_t *hex_or_null(const uint8_t *p, size_t len)
 	return json_string(hex);
 }
 
+/* A text column; one that is not UTF-8 (never written by qrdesk) becomes "?" rather than stop
+ * the upload of every later row. */
 static json_t *text_or_null(const char *s)
 {
-	return s != NULL ? json_string(s) : json_null();
+	if (s == NULL)
+		return json_null();
+	json_t *j = json_string(s);
+	return j != NULL ? j : json_string("?");
 }
 
 /* One row: one line of JSON. */
