@@ -122,7 +122,9 @@ static size_t reply_write(char *ptr, size_t size, size_t nmemb, void *arg)
 		return 0; /* a reply this long is not ours: stop reading */
 	size_t room = sizeof(r->text) - 1 - r->len;
 	size_t take = n < room ? n : room;
-	memcpy(r->text + r->len, ptr, take);
+	/* Only for the log: anything but printable ASCII becomes '?' (no forged log lines). */
+	for (size_t i = 0; i < take; i++)
+		r->text[r->len + i] = ptr[i] >= 0x20 && ptr[i] < 0x7f ? ptr[i] : '?';
 	r->len += take;
 	r->text[r->len] = '\0';
 	r->total += n;
