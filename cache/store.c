@@ -47,6 +47,10 @@
  *                verdict TEXT, reason TEXT, kid BLOB, clearance_hash BLOB,
  *                desk TEXT, latency_us INT, uploaded_at INT NULL,
  *                collected_at INT NULL)
+ *   upload_batch (singleton 1, batch_id TEXT, first_id INT, last_id INT,
+ *                rows INT, created_at INT)  
+ *               the audit upload's batch in flight: the not-yet-uploaded
+ *               rows with first_id <= id <= last_id, under batch_id.
  * Enum values (alg, role, status, type) are stored as their integers.
  */
 #include "qrdesk/store.h"
@@ -106,6 +110,17 @@ static const char *const migrations[] = {
         /* 1 -> 2: "already used" asks for the first valid scan of a clearance. */
         "CREATE INDEX IF NOT EXISTS audit_valid_by_hash ON audit(clearance_hash, time_us)"
         " WHERE verdict = 'valid';",
+        /* 2 -> 3: the audit upload's open batch, kept until the endpoint
+         * acknowledges it so a retry resends the same rows under the same id; and the
+         * rows not yet uploaded, found without a scan of the whole log. */
+        "CREATE TABLE IF NOT EXISTS upload_batch ("
+        " singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
+        " batch_id TEXT NOT NULL,"
+        " first_id INTEGER NOT NULL,"
+        " last_id INTEGER NOT NULL,"
+        " rows INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS audit_not_uploaded ON audit(id) WHERE uploaded_at IS NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1521,4 +1536,237 @@ enum qd_err store_audit_first_valid(struct store *store, const uint8_t hash[TRUS
 	}
 	stmt_done(s);
 	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+/* ---- audit upload ----------------------------------------- */
+
+/* Prepare sql for one use (upload runs every few minutes: no cached statement). */
+static int prepare_once(struct store *store, const char *sql, sqlite3_stmt **out)
+{
+	return sqlite3_prepare_v2(store->db, sql, -1, out, NULL);
+}
+
+static enum qd_err upload_batch_read(struct store *store, struct store_upload_batch *out,
+                                     bool *found)
+{
+	sqlite3_stmt *s = NULL;
+	*found = false;
+	int rc = prepare_once(store,
+	                      "SELECT batch_id, first_id, last_id, rows FROM upload_batch "
+	                      "WHERE singleton = 1",
+	                      &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(s, 0);
+		snprintf(out->id, sizeof(out->id), "%s", id != NULL ? (const char *)id : "");
+		out->first_id = sqlite3_column_int64(s, 1);
+		out->last_id = sqlite3_column_int64(s, 2);
+		out->rows = (size_t)sqlite3_column_int64(s, 3);
+		*found = true;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+enum qd_err store_upload_batch_open(struct store *store, size_t max_rows, const char *new_id,
+                                    int64_t now, struct store_upload_batch *out, bool *found,
+                                    struct qd_errmsg *why)
+{
+	if (store == NULL || out == NULL || found == NULL || new_id == NULL || max_rows == 0 ||
+	    strlen(new_id) >= sizeof(out->id) || store->readonly)
+		return QD_ERR_ARG;
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	if (tx_begin(store) != SQLITE_OK)
+		return sql_fail(store, why, "begin the upload batch");
+	enum qd_err err = upload_batch_read(store, out, found);
+	if (err != QD_OK)
+		return tx_fail(store, why, "read the upload batch");
+	if (*found) { /* a retry: the same rows under the same id */
+		if (tx_commit(store) != SQLITE_OK)
+			return tx_fail(store, why, "read the upload batch");
+		return QD_OK;
+	}
+	sqlite3_stmt *s = NULL;
+	int rc = prepare_once(store,
+	                      "SELECT min(id), max(id), count(*) FROM (SELECT id FROM audit "
+	                      "WHERE uploaded_at IS NULL ORDER BY id LIMIT ?1)",
+	                      &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, (sqlite3_int64)max_rows);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	int64_t first = 0, last = 0, rows = 0;
+	if (rc == SQLITE_ROW) {
+		first = sqlite3_column_int64(s, 0);
+		last = sqlite3_column_int64(s, 1);
+		rows = sqlite3_column_int64(s, 2);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK)
+		return tx_fail(store, why, "find audit rows to upload");
+	if (rows == 0) {
+		tx_rollback(store);
+		return QD_OK;
+	}
+	rc = prepare_once(store,
+	                  "INSERT INTO upload_batch (singleton, batch_id, first_id, last_id, rows, "
+	                  "created_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+	                  &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, new_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, first);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, last);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 4, rows);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 5, now);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK)
+		return tx_fail(store, why, "record the upload batch");
+	if (tx_commit(store) != SQLITE_OK)
+		return tx_fail(store, why, "record the upload batch");
+	snprintf(out->id, sizeof(out->id), "%s", new_id);
+	out->first_id = first;
+	out->last_id = last;
+	out->rows = (size_t)rows;
+	*found = true;
+	return QD_OK;
+}
+
+enum qd_err store_upload_batch_rows(struct store *store, const struct store_upload_batch *batch,
+                                    store_audit_row_fn fn, void *ctx, struct qd_errmsg *why)
+{
+	if (store == NULL || batch == NULL || fn == NULL)
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = NULL;
+	int rc = prepare_once(store,
+	                      "SELECT id, time_us, source, verdict, reason, kid, clearance_hash, "
+	                      "desk, latency_us FROM audit WHERE id BETWEEN ?1 AND ?2 "
+	                      "AND uploaded_at IS NULL ORDER BY id",
+	                      &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, batch->first_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, batch->last_id);
+	enum qd_err err = QD_OK;
+	while (rc == SQLITE_OK && err == QD_OK) {
+		int step = sqlite3_step(s);
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			rc = step;
+			break;
+		}
+		struct store_audit_row row = {0};
+		row.id = sqlite3_column_int64(s, 0);
+		row.rec.time_us = sqlite3_column_int64(s, 1);
+		row.rec.source = (const char *)sqlite3_column_text(s, 2);
+		row.rec.verdict = (const char *)sqlite3_column_text(s, 3);
+		row.rec.reason = (const char *)sqlite3_column_text(s, 4);
+		row.rec.kid = sqlite3_column_blob(s, 5);
+		row.rec.kid_len = (size_t)sqlite3_column_bytes(s, 5);
+		row.rec.clearance_hash = sqlite3_column_blob(s, 6);
+		if (row.rec.clearance_hash != NULL && sqlite3_column_bytes(s, 6) != TRUST_HASH_LEN)
+			row.rec.clearance_hash = NULL;
+		row.rec.desk = (const char *)sqlite3_column_text(s, 7);
+		row.rec.latency_us = sqlite3_column_int64(s, 8);
+		err = fn(ctx, &row);
+	}
+	if (rc != SQLITE_OK)
+		err = sql_fail(store, why, "read the audit rows to upload");
+	sqlite3_finalize(s);
+	return err;
+}
+
+enum qd_err store_upload_batch_done(struct store *store, const struct store_upload_batch *batch,
+                                    int64_t now, struct qd_errmsg *why)
+{
+	if (store == NULL || batch == NULL || store->readonly)
+		return QD_ERR_ARG;
+	if (tx_begin(store) != SQLITE_OK)
+		return sql_fail(store, why, "begin marking the batch uploaded");
+	sqlite3_stmt *s = NULL;
+	/* Only the batch still recorded: a second acknowledgement changes nothing. */
+	int rc = prepare_once(store,
+	                      "UPDATE audit SET uploaded_at = ?1 WHERE id BETWEEN ?2 AND ?3 "
+	                      "AND uploaded_at IS NULL AND EXISTS (SELECT 1 FROM upload_batch "
+	                      "WHERE batch_id = ?4)",
+	                      &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, now);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, batch->first_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, batch->last_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 4, batch->id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	sqlite3_finalize(s);
+	if (rc == SQLITE_OK)
+		rc = prepare_once(store, "DELETE FROM upload_batch WHERE batch_id = ?1", &s);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_text(s, 1, batch->id, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_finalize(s);
+	}
+	if (rc != SQLITE_OK)
+		return tx_fail(store, why, "mark the batch uploaded");
+	if (tx_commit(store) != SQLITE_OK)
+		return tx_fail(store, why, "mark the batch uploaded");
+	return QD_OK;
+}
+
+/* Run one statement binding ?1 = a, and count the rows it changed. */
+static enum qd_err exec_changes(struct store *store, const char *sql, int64_t a, uint64_t *changes)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = prepare_once(store, sql, &s);
+	if (rc == SQLITE_OK && sqlite3_bind_parameter_count(s) > 0)
+		rc = sqlite3_bind_int64(s, 1, a);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	int64_t n = 0;
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(s, 0);
+		rc = SQLITE_DONE;
+	} else if (rc == SQLITE_DONE) {
+		n = sqlite3_changes64(store->db);
+	}
+	sqlite3_finalize(s);
+	if (changes != NULL)
+		*changes = n > 0 ? (uint64_t)n : 0;
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+enum qd_err store_audit_purge_uploaded(struct store *store, int64_t before_us, uint64_t *purged)
+{
+	if (store == NULL || store->readonly)
+		return QD_ERR_ARG;
+	return exec_changes(store,
+	                    "DELETE FROM audit WHERE uploaded_at IS NOT NULL AND time_us < ?1",
+	                    before_us, purged);
+}
+
+enum qd_err store_audit_pending_count(struct store *store, uint64_t *count)
+{
+	if (store == NULL || count == NULL)
+		return QD_ERR_ARG;
+	return exec_changes(store, "SELECT count(*) FROM audit WHERE uploaded_at IS NULL", 0,
+	                    count);
+}
+
+void store_set_busy_timeout(struct store *store, int ms)
+{
+	if (store != NULL)
+		(void)sqlite3_busy_timeout(store->db, ms); /* cannot fail on an open handle */
 }

@@ -211,7 +211,7 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 	if (revocations_unavailable)
 		return REASON_TRUST_UNAVAILABLE;
 	if (list_stale(&trust->keyset, t) || list_stale(&trust->revocations, t) ||
-	    (trust->timestamp.present && t >= trust->timestamp.expires_at)) {
+	    (trust->timestamp.present && t >= trust->timestamp.expires_at + trust->stale_grace)) {
 		snprintf(out->detail, sizeof(out->detail), "%s",
 		         !trust->keyset.present               ? "no key set installed"
 		         : !trust->revocations.present        ? "no revocation list installed"

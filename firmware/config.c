@@ -82,8 +82,12 @@ enum kind {
 	K_BYTES,     /* unsigned byte count, min..max */
 	K_INPUT,     /* char[]: "" or an absolute path or a USB "vvvv:pppp" */
 	K_HOTPLUG,   /* enum hotplug_backend */
-	K_COUNT,     /* unsigned, min..max (pixels, frames per second) */
+	K_COUNT,     /* uint32_t (unsigned), min..max: pixels, frames per second, rows, days */
 	K_PIXFMT,    /* enum capture_format: auto, grey, yuyv, mjpeg */
+	K_SECONDS,   /* uint32_t seconds, min..max */
+	K_URL,       /* char[]: "" or an https:// URL */
+	K_PROXY,     /* char[]: "" or a proxy URL (http, https, socks4, socks5...) */
+	K_PIN,       /* char[]: "" or sha256//BASE64, several joined by ';' */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
@@ -162,11 +166,32 @@ static const struct key_def keys[] = {
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
         {"kiosk", "idle_ms", K_MS, FIELD(kiosk_idle_ms), 1000, 600000, false},
         {"kiosk", "technician_token", K_TOKEN, FIELD(kiosk_technician_token), 0, 0, false},
+        /* [sync] and [upload] */
+        {"sync", "url", K_URL, FIELD(sync.url), 0, 0, false},
+        {"sync", "ca_file", K_PATH, FIELD(sync.ca_file), 0, 0, false},
+        {"sync", "pin", K_PIN, FIELD(sync.pin), 0, 0, false},
+        {"sync", "proxy", K_PROXY, FIELD(sync.proxy), 0, 0, false},
+        {"sync", "period_s", K_SECONDS, FIELD(sync.period_s), 60, 86400, false},
+        {"sync", "jitter_s", K_SECONDS, FIELD(sync.jitter_s), 0, 3600, false},
+        {"sync", "retry_s", K_SECONDS, FIELD(sync.retry_s), 5, 3600, false},
+        {"sync", "backoff_max_s", K_SECONDS, FIELD(sync.backoff_max_s), 60, 86400, false},
+        {"sync", "connect_timeout_s", K_SECONDS, FIELD(sync.connect_timeout_s), 1, 300, false},
+        {"sync", "low_speed_bytes", K_BYTES, FIELD(sync.low_speed_bytes), 1, 1000000, false},
+        {"sync", "low_speed_time_s", K_SECONDS, FIELD(sync.low_speed_time_s), 1, 600, false},
+        {"sync", "max_file_bytes", K_BYTES, FIELD(sync.max_file_bytes), 1024, 300u * 1024u * 1024u,
+         false},
+        {"sync", "stale_grace_s", K_SECONDS, FIELD(sync.stale_grace_s), 0, 604800, false},
+        {"upload", "url", K_URL, FIELD(upload.url), 0, 0, false},
+        {"upload", "ca_file", K_PATH, FIELD(upload.ca_file), 0, 0, false},
+        {"upload", "batch_rows", K_COUNT, FIELD(upload.batch_rows), 1, 10000, false},
+        {"upload", "period_s", K_SECONDS, FIELD(upload.period_s), 10, 86400, false},
+        {"upload", "timeout_s", K_SECONDS, FIELD(upload.timeout_s), 1, 600, false},
+        {"upload", "retention_days", K_COUNT, FIELD(upload.retention_days), 1, 3650, false},
 };
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"desk", "pipeline", "indicators", "replay", "serial",
-                                       "hid",  "kiosk",    "hotplug",    "camera"};
+static const char *const sections[] = {"desk",  "pipeline", "indicators", "replay", "serial", "hid",
+                                       "kiosk", "hotplug",  "camera",     "sync",   "upload"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
 
 size_t config_key_count(void)
@@ -254,6 +279,20 @@ void config_defaults(struct config *cfg)
 	cfg->kiosk_port = 8080;
 	cfg->kiosk_idle_ms = 5000;
 	cfg->kiosk_technician_token[0] = '\0';
+	/* Sync and upload are off until a URL is set; the rest are their defaults. */
+	cfg->sync.period_s = 900;
+	cfg->sync.jitter_s = 120;
+	cfg->sync.retry_s = 60;
+	cfg->sync.backoff_max_s = 3600;
+	cfg->sync.connect_timeout_s = 15;
+	cfg->sync.low_speed_bytes = 64;
+	cfg->sync.low_speed_time_s = 30;
+	cfg->sync.max_file_bytes = 300u * 1024u * 1024u;
+	cfg->sync.stale_grace_s = 0;
+	cfg->upload.batch_rows = 500;
+	cfg->upload.period_s = 300;
+	cfg->upload.timeout_s = 60;
+	cfg->upload.retention_days = 90;
 }
 
 /* --- errors ------------------------------------------------------------------------- */
@@ -394,6 +433,70 @@ static bool is_quoted(const char *s)
 	return n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0];
 }
 
+/* Starts with one of prefixes (a NULL-terminated list)? */
+static bool has_prefix(const char *v, const char *const *prefixes)
+{
+	for (; *prefixes != NULL; prefixes++)
+		if (strncmp(v, *prefixes, strlen(*prefixes)) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * URLs and pins: no spaces (libcurl would send them), the right scheme, and
+ * for a pin exactly libcurl's CURLOPT_PINNEDPUBLICKEY "sha256//" form.
+ */
+static bool check_url_like(const struct key_def *k, const char *v, size_t n, char *why,
+                           size_t whysz)
+{
+	static const char *const https[] = {"https://", NULL};
+	static const char *const proxies[] = {"http://",   "https://",   "socks4://", "socks4a://",
+	                                      "socks5://", "socks5h://", NULL};
+	if (n == 0)
+		return true;
+	if (n > k->size - 1) {
+		snprintf(why, whysz, "too long (%zu bytes; at most %zu)", n, k->size - 1);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == ' ' || v[i] == '\t') {
+			snprintf(why, whysz, "no spaces allowed");
+			return false;
+		}
+	if (k->kind == K_URL && !has_prefix(v, https)) {
+		snprintf(why, whysz, "expected an https:// URL, or nothing (off)");
+		return false;
+	}
+	if (k->kind == K_PROXY && !has_prefix(v, proxies)) {
+		snprintf(why, whysz,
+		         "expected a proxy URL (http://, https://, socks4://, socks4a://, "
+		         "socks5:// or socks5h://), or nothing");
+		return false;
+	}
+	if (k->kind == K_PIN) {
+		/* sha256//<44 base64 characters>, joined by ';' */
+		const char *p = v;
+		for (;;) {
+			size_t len = strcspn(p, ";");
+			bool ok = len == 8 + 44 && strncmp(p, "sha256//", 8) == 0;
+			for (size_t i = 8; ok && i < len; i++)
+				ok = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				            "0123456789+/=",
+				            p[i]) != NULL;
+			if (!ok) {
+				snprintf(why, whysz,
+				         "expected sha256//BASE64 (44 characters: the SHA-256 of "
+				         "the server's public key), several joined by ';'");
+				return false;
+			}
+			if (p[len] == '\0')
+				break;
+			p += len + 1;
+		}
+	}
+	return true;
+}
+
 /*
  * Check a string value for a string key; on failure write the reason
  * (after "key = 'value': ") into why.
@@ -489,6 +592,10 @@ static bool check_string(const struct key_def *k, const char *v, char *why, size
 			         "host name)");
 		return ok;
 	}
+	case K_URL:
+	case K_PROXY:
+	case K_PIN:
+		return check_url_like(k, v, n, why, whysz);
 	case K_TOKEN: {
 		/* Long enough not to guess; characters that survive a header and a shell. */
 		bool ok = n == 0 || (n >= 16 && n <= k->size - 1);
@@ -541,6 +648,10 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		snprintf(buf, bufsz, "expected a whole number of bytes from %u to %u",
 		         (unsigned)k->min, (unsigned)k->max);
 		return buf;
+	case K_SECONDS:
+		snprintf(buf, bufsz, "expected a whole number of seconds from %u to %u",
+		         (unsigned)k->min, (unsigned)k->max);
+		return buf;
 	case K_COUNT:
 		snprintf(buf, bufsz, "expected a whole number from %u to %u", (unsigned)k->min,
 		         (unsigned)k->max);
@@ -571,6 +682,8 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 	}
 	case K_MS:
 	case K_PORT:
+	case K_SECONDS:
+	case K_COUNT:
 	case K_LINE: {
 		uint32_t u;
 		if (!parse_u32(value, &u) || u < k->min || u > k->max)
@@ -604,8 +717,7 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 		*(unsigned *)field = u;
 		return true;
 	}
-	case K_BYTES:
-	case K_COUNT: {
+	case K_BYTES: {
 		uint32_t u;
 		if (!parse_u32(value, &u) || u < k->min || u > k->max)
 			break;
@@ -651,6 +763,9 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 	case K_ADDRESS:
 	case K_INPUT:
 	case K_TOKEN:
+	case K_URL:
+	case K_PROXY:
+	case K_PIN:
 		if (!check_string(k, value, why, sizeof(why))) {
 			if (k->kind == K_TOKEN) /* a secret, even a wrong one, stays out of logs */
 				snprintf(msg, msgsz, "%s (not shown): %s", k->name, why);
@@ -677,6 +792,8 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		return true;
 	case K_MS:
 	case K_PORT:
+	case K_SECONDS:
+	case K_COUNT:
 	case K_LINE: {
 		uint32_t u =
 		        k->kind != K_LINE ? *(const uint32_t *)field : *(const unsigned *)field;
@@ -702,8 +819,7 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		return false;
 	}
 	case K_BAUD:
-	case K_BYTES:
-	case K_COUNT: {
+	case K_BYTES: {
 		unsigned u = *(const unsigned *)field;
 		if (k->kind == K_BAUD ? baud_known(u) : (u >= k->min && u <= k->max))
 			return true;
@@ -737,6 +853,9 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 	case K_ADDRESS:
 	case K_INPUT:
 	case K_TOKEN:
+	case K_URL:
+	case K_PROXY:
+	case K_PIN:
 		if (memchr(field, '\0', k->size) == NULL) {
 			snprintf(msg, msgsz, "%s: not terminated within %zu bytes", k->name,
 			         k->size);
@@ -1175,6 +1294,14 @@ enum qd_err config_validate(const struct config *cfg, struct config_errors *errs
 			        fits[i].key, (unsigned)fits[i].have, fits[i].what, fits[i].formula,
 			        (unsigned long long)fits[i].need, (unsigned)t->beep_ms,
 			        (unsigned)t->gap_ms);
+
+	/* [sync]: the jitter spreads desks within a period, the back-off starts below its cap. */
+	if (cfg->sync.jitter_s >= cfg->sync.period_s)
+		err_add(&l, 0, "[sync] jitter_s = %u must be less than period_s = %u",
+		        (unsigned)cfg->sync.jitter_s, (unsigned)cfg->sync.period_s);
+	if (cfg->sync.retry_s > cfg->sync.backoff_max_s)
+		err_add(&l, 0, "[sync] retry_s = %u must not exceed backoff_max_s = %u",
+		        (unsigned)cfg->sync.retry_s, (unsigned)cfg->sync.backoff_max_s);
 
 	err_finish(&l);
 	return errs->count > 0 ? QD_ERR_FORMAT : QD_OK;

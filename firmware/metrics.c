@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "qrdesk/verdict.h"
 
@@ -58,6 +59,48 @@ static void trust_doc(FILE *f, const char *metric, const char *doc, const struct
 	fprintf(f, "%s{document=\"%s\"} %lld\n", metric, doc, (long long)value);
 }
 
+/* The freeze, the sync worker and the audit upload. */
+static void render_sync(FILE *f, const struct metrics_sync *s, const struct trust_view *t,
+                        int64_t now)
+{
+	family(f, "qrdesk_trust_stale", "gauge",
+	       "1 if the repository timestamp has expired (a freeze: no fresh trust data).");
+	fprintf(f, "qrdesk_trust_stale %d\n",
+	        t->timestamp.present && now >= t->timestamp.expires_at);
+	family(f, "qrdesk_trust_stale_grace_seconds", "gauge",
+	       "Seconds after the timestamp expires before green verdicts turn amber.");
+	fprintf(f, "qrdesk_trust_stale_grace_seconds %lld\n", (long long)t->stale_grace);
+	if (s == NULL)
+		return;
+	family(f, "qrdesk_sync_enabled", "gauge", "1 if the trust-data sync is configured.");
+	fprintf(f, "qrdesk_sync_enabled %d\n", s->enabled);
+	family(f, "qrdesk_syncs_total", "counter", "Syncs finished, by outcome (ok or the error).");
+	for (size_t i = 0; i < s->n_outcomes; i++) {
+		const char *name = qd_err_name((enum qd_err)i);
+		if (strcmp(name, "unknown-error") != 0 || s->by_outcome[i] > 0)
+			fprintf(f, "qrdesk_syncs_total{outcome=\"%s\"} %llu\n", name,
+			        (unsigned long long)s->by_outcome[i]);
+	}
+	family(f, "qrdesk_sync_last_success_timestamp_seconds", "gauge",
+	       "When the last sync succeeded (Unix time; 0: none since the daemon started).");
+	fprintf(f, "qrdesk_sync_last_success_timestamp_seconds %lld\n",
+	        (long long)s->last_success_at);
+	family(f, "qrdesk_sync_consecutive_failures", "gauge",
+	       "Syncs failed in a row (the back-off grows with it).");
+	fprintf(f, "qrdesk_sync_consecutive_failures %u\n", s->consecutive_failures);
+	family(f, "qrdesk_upload_enabled", "gauge", "1 if the audit upload is configured.");
+	fprintf(f, "qrdesk_upload_enabled %d\n", s->upload_enabled);
+	family(f, "qrdesk_upload_batches_total", "counter", "Audit batches the endpoint accepted.");
+	fprintf(f, "qrdesk_upload_batches_total %llu\n", (unsigned long long)s->upload_batches);
+	family(f, "qrdesk_upload_rows_total", "counter", "Audit rows marked uploaded.");
+	fprintf(f, "qrdesk_upload_rows_total %llu\n", (unsigned long long)s->upload_rows);
+	family(f, "qrdesk_upload_failures_total", "counter", "Upload rounds that failed.");
+	fprintf(f, "qrdesk_upload_failures_total %llu\n", (unsigned long long)s->upload_failures);
+	family(f, "qrdesk_audit_rows_pending", "gauge",
+	       "Audit rows not yet uploaded (as of the last upload round).");
+	fprintf(f, "qrdesk_audit_rows_pending %llu\n", (unsigned long long)s->upload_pending);
+}
+
 enum qd_err metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 {
 	char *buf = NULL;
@@ -95,6 +138,11 @@ enum qd_err metrics_render(const struct metrics_snapshot *s, char **out, size_t 
 	family(f, "qrdesk_audit_failures_total", "counter",
 	       "Verdicts whose audit row could not be written.");
 	fprintf(f, "qrdesk_audit_failures_total %llu\n", (unsigned long long)c->audit_failures);
+	family(f, "qrdesk_audit_deferred_total", "counter",
+	       "Audit rows not written at once because the store was busy (written later).");
+	fprintf(f, "qrdesk_audit_deferred_total %llu\n", (unsigned long long)c->audit_deferred);
+	family(f, "qrdesk_audit_rows_queued", "gauge", "Deferred audit rows waiting in memory.");
+	fprintf(f, "qrdesk_audit_rows_queued %llu\n", (unsigned long long)c->audit_queued);
 
 	family(f, "qrdesk_scan_latency_seconds", "histogram",
 	       "Time from a code text received to the indicators set.");
@@ -140,6 +188,8 @@ enum qd_err metrics_render(const struct metrics_snapshot *s, char **out, size_t 
 	family(f, "qrdesk_clock_suspect", "gauge",
 	       "1 if the clock is behind the newest signed time seen (verdicts turn amber).");
 	fprintf(f, "qrdesk_clock_suspect %d\n", s->now < t->time_floor);
+
+	render_sync(f, s->sync, t, s->now);
 
 	family(f, "qrdesk_indicators_healthy", "gauge", "1 if the LEDs and buzzer work.");
 	fprintf(f, "qrdesk_indicators_healthy %d\n", s->indicators_healthy);

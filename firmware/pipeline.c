@@ -14,7 +14,21 @@
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
 
-#define OBSERVERS_MAX 4
+#define OBSERVERS_MAX   4
+#define AUDIT_QUEUE_MAX 4096 /* deferred audit rows (a few minutes of a busy desk) */
+
+/* One audit row kept in memory until the store takes it. */
+struct deferred_audit {
+	int64_t time_us, latency_us;
+	char source[SOURCE_NAME_MAX];
+	char desk[32];
+	const char *verdict, *reason; /* static strings */
+	uint8_t kid[TRUST_KID_MAX];
+	size_t kid_len;
+	uint8_t hash[TRUST_HASH_LEN];
+	bool has_hash;
+	bool valid;
+};
 
 struct dedup_slot {
 	uint8_t digest[16];
@@ -38,6 +52,8 @@ struct pipeline {
 	} observers[OBSERVERS_MAX];
 	size_t n_observers;
 	int64_t clock_override;
+	struct deferred_audit *queue; /* ring of AUDIT_QUEUE_MAX, allocated on first use */
+	size_t queue_head, queue_len;
 };
 
 enum qd_err pipeline_create(const struct pipeline_config *cfg, struct store *store,
@@ -69,6 +85,14 @@ void pipeline_destroy(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
+	if (p->queue_len > 0) {
+		/* The last chance: wait for the store as long as it takes. */
+		store_set_busy_timeout(p->store, 5000);
+		if (pipeline_flush_audit(p) > 0)
+			log_err("%zu audit rows lost at shut-down (the store stayed busy)",
+			        p->queue_len);
+	}
+	free(p->queue);
 	free(p->trust);
 	free(p);
 }
@@ -89,6 +113,7 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
 		log_warn("the installed policy cannot be read (%s): verdicts are review "
 		         "POLICY_STALE until a readable one is imported",
 		         fresh->policy_error.text);
+	fresh->view.stale_grace = p->cfg.stale_grace_s;
 	free(p->trust);
 	p->trust = fresh; /* its view points at its own keys and policy */
 	return QD_OK;
@@ -97,6 +122,7 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
 void pipeline_set_config(struct pipeline *p, const struct pipeline_config *cfg)
 {
 	p->cfg = *cfg;
+	p->trust->view.stale_grace = cfg->stale_grace_s;
 }
 
 enum qd_err pipeline_add_observer(struct pipeline *p, pipeline_observer fn, void *arg)
@@ -158,6 +184,16 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 	enum qd_err rc =
 	        store_audit_first_valid(p->store, v->clearance_hash, before, &found, &first,
 	                                ev->first_use_desk, sizeof(ev->first_use_desk));
+	/* A first use still waiting in the deferred queue counts as well. */
+	for (size_t i = 0; rc == QD_OK && !found && i < p->queue_len; i++) {
+		const struct deferred_audit *q = &p->queue[(p->queue_head + i) % AUDIT_QUEUE_MAX];
+		if (q->valid && q->has_hash && q->time_us < before &&
+		    memcmp(q->hash, v->clearance_hash, TRUST_HASH_LEN) == 0) {
+			found = true;
+			first = q->time_us;
+			snprintf(ev->first_use_desk, sizeof(ev->first_use_desk), "%s", q->desk);
+		}
+	}
 	if (rc != QD_OK) {
 		/* Cannot tell: the officer decides, never a silent green. */
 		verdict_set(v, REASON_TRUST_UNAVAILABLE);
@@ -173,25 +209,84 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 	}
 }
 
+static enum qd_err append_deferred(struct pipeline *p, const struct deferred_audit *q)
+{
+	struct audit_record rec = {
+	        .time_us = q->time_us,
+	        .source = q->source,
+	        .verdict = q->verdict,
+	        .reason = q->reason,
+	        .kid = q->kid_len > 0 ? q->kid : NULL,
+	        .kid_len = q->kid_len,
+	        .clearance_hash = q->has_hash ? q->hash : NULL,
+	        .desk = q->desk,
+	        .latency_us = q->latency_us,
+	};
+	return store_audit_append(p->store, &rec, NULL);
+}
+
+size_t pipeline_flush_audit(struct pipeline *p)
+{
+	size_t before = p->queue_len;
+	if (before == 0)
+		return 0;
+	/* All in one transaction: one commit (one fsync) for the lot, or none of them. */
+	if (store_batch_begin(p->store, NULL) != QD_OK)
+		return p->queue_len;
+	size_t done = 0;
+	while (done < p->queue_len &&
+	       append_deferred(p, &p->queue[(p->queue_head + done) % AUDIT_QUEUE_MAX]) == QD_OK)
+		done++;
+	if (done < p->queue_len || store_batch_commit(p->store, NULL) != QD_OK) {
+		if (done < p->queue_len)
+			store_batch_abort(p->store);
+		return p->queue_len;
+	}
+	p->queue_head = (p->queue_head + done) % AUDIT_QUEUE_MAX;
+	p->queue_len = 0;
+	p->counters.audit_queued = p->queue_len;
+	if (before > 0 && p->queue_len == 0)
+		log_info("audit: the %zu deferred rows are written", before);
+	return p->queue_len;
+}
+
+/*
+ * The row goes to the store now if nothing waits before it; otherwise, or if
+ * the store is busy, to the back of the queue, so rows stay in verdict order.
+ */
 static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
 {
 	const struct verdict *v = &ev->verdict;
-	struct audit_record rec = {
+	struct deferred_audit row = {
 	        .time_us = ev->wall_us,
-	        .source = ev->source,
+	        .latency_us = ev->latency_us,
 	        .verdict = verdict_kind_name(v->kind),
 	        .reason = reason_code(v->reason),
-	        .kid = v->kid_len > 0 ? v->kid : NULL,
-	        .kid_len = v->kid_len,
-	        .clearance_hash = v->has_hash ? v->clearance_hash : NULL,
-	        .desk = p->cfg.desk_id,
-	        .latency_us = ev->latency_us,
+	        .kid_len = v->kid_len <= TRUST_KID_MAX ? v->kid_len : 0,
+	        .has_hash = v->has_hash,
+	        .valid = v->kind == VERDICT_VALID,
 	};
-	if (store_audit_append(p->store, &rec, NULL) != QD_OK) {
+	snprintf(row.source, sizeof(row.source), "%s", ev->source);
+	snprintf(row.desk, sizeof(row.desk), "%s", p->cfg.desk_id);
+	memcpy(row.kid, v->kid, row.kid_len);
+	if (v->has_hash)
+		memcpy(row.hash, v->clearance_hash, TRUST_HASH_LEN);
+	if (pipeline_flush_audit(p) == 0 && append_deferred(p, &row) == QD_OK)
+		return;
+	if (p->queue == NULL)
+		p->queue = malloc(AUDIT_QUEUE_MAX * sizeof(*p->queue));
+	if (p->queue == NULL || p->queue_len == AUDIT_QUEUE_MAX) {
 		p->counters.audit_failures++;
-		log_err("audit row for verdict %llu not written (store error)",
-		        (unsigned long long)ev->seq);
+		log_err("audit row for verdict %llu not written (store error, %zu rows waiting)",
+		        (unsigned long long)ev->seq, p->queue_len);
+		return;
 	}
+	if (p->queue_len == 0)
+		log_warn("audit rows deferred: the store is busy (a sync applying?)");
+	p->queue[(p->queue_head + p->queue_len) % AUDIT_QUEUE_MAX] = row;
+	p->queue_len++;
+	p->counters.audit_deferred++;
+	p->counters.audit_queued = p->queue_len;
 }
 
 static void log_verdict(const struct pipeline_event *ev)

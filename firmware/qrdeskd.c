@@ -11,6 +11,9 @@
  *                   committed per verdict), exit 0;
  *   SIGHUP          re-read the config file (pipeline and pattern timings)
  *                   and the trust store, without dropping a scan.
+ * The sync worker (sync_worker.h) is the one other thread with a store
+ * connection: it syncs and uploads on its own, and posts to the loop when
+ * the trust data changed (the pipeline reloads it there, as after SIGHUP).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +40,7 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/source.h"
 #include "qrdesk/store.h"
+#include "qrdesk/sync_worker.h"
 #include "qrdesk/verdict_json.h"
 
 #define QRDESKD_VERSION "0.1.0"
@@ -100,6 +104,10 @@ struct daemon {
 	struct kiosk *kiosk;              /* NULL: off, or the port could not be bound */
 	struct loop_timer *kiosk_refresh; /* republishes status and metrics */
 	struct metrics_latency latency;
+	struct sync_worker *worker;     /* NULL: not started (libcurl could not start) */
+	uint64_t sync_changed_seen;     /* worker's changed count the pipeline has reloaded for */
+	struct loop_timer *audit_flush; /* writes audit rows deferred while the store was busy */
+	bool curl_ready;
 	int64_t started_us;
 	int exit_code;
 };
@@ -114,6 +122,95 @@ static json_t *freshness_json(const struct trust_freshness *f, int64_t now)
 	                 "signed_at", (json_int_t)f->signed_at, "expires_at",
 	                 (json_int_t)f->expires_at, "age_seconds", (json_int_t)(now - f->signed_at),
 	                 "expired", now >= f->expires_at);
+}
+
+/* --- sync worker ----------------------------------------------------- */
+
+static json_t *time_or_null(int64_t t)
+{
+	return t > 0 ? json_integer((json_int_t)t) : json_null();
+}
+
+/* The freeze: since when the repository timestamp is expired, and whether the grace is over. */
+static void stale_json(json_t *trust, const struct trust_view *tv, int64_t now)
+{
+	bool stale = tv->timestamp.present && now >= tv->timestamp.expires_at;
+	json_object_set_new(trust, "stale_since",
+	                    stale ? json_integer((json_int_t)tv->timestamp.expires_at)
+	                          : json_null());
+	json_object_set_new(trust, "stale_grace_seconds",
+	                    json_integer((json_int_t)tv->stale_grace));
+	json_object_set_new(
+	        trust, "stale_amber",
+	        json_boolean(stale && now >= tv->timestamp.expires_at + tv->stale_grace));
+}
+
+static json_t *sync_last_json(const struct sync_worker_status *st)
+{
+	if (!st->have_last)
+		return json_null();
+	const struct sync_result *r = &st->last;
+	json_t *files = json_array();
+	for (size_t i = 0; i < r->n_files && i < 4; i++) {
+		const struct sync_file *f = &r->files[i];
+		json_array_append_new(files, json_pack("{s:s, s:I, s:I, s:b, s:I}", "document",
+		                                       trust_doc_type_name(f->type), "installed",
+		                                       (json_int_t)f->installed, "offered",
+		                                       (json_int_t)f->offered, "fetched",
+		                                       f->fetched, "bytes", (json_int_t)f->bytes));
+	}
+	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:o}", "status",
+	                 qd_err_name(r->status), "message", r->why.text, "started_at",
+	                 (json_int_t)r->started_at, "finished_at", (json_int_t)st->last_finished_at,
+	                 "changed", r->changed, "timestamp_version",
+	                 (json_int_t)r->timestamp_version, "bytes_fetched",
+	                 (json_int_t)r->bytes_fetched, "files", files);
+}
+
+/* One line for the kiosk: what the last sync did. */
+static const char *sync_summary(const struct sync_worker_status *st)
+{
+	if (!st->sync_enabled)
+		return NULL;
+	if (st->running && !st->have_last)
+		return "running";
+	if (!st->have_last)
+		return "waiting";
+	if (st->last.status != QD_OK)
+		return "failed";
+	return st->last.changed ? "new trust data" : "up to date";
+}
+
+static json_t *sync_json(struct daemon *d, int64_t now)
+{
+	struct sync_worker_status st;
+	memset(&st, 0, sizeof(st));
+	if (d->worker != NULL)
+		sync_worker_get_status(d->worker, &st);
+	const char *summary = sync_summary(&st);
+	json_t *upload = json_pack(
+	        "{s:b, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "enabled", st.upload_enabled,
+	        "status", st.upload_runs > 0 ? qd_err_name(st.upload_status) : "none", "message",
+	        st.upload_why.text, "last_at", time_or_null(st.upload_last_at), "last_success_at",
+	        time_or_null(st.upload_last_success_at), "batches", (json_int_t)st.upload_batches,
+	        "rows", (json_int_t)st.upload_rows, "failures", (json_int_t)st.upload_failed,
+	        "pending", (json_int_t)st.upload_pending, "purged", (json_int_t)st.purged);
+	json_t *obj = json_pack(
+	        "{s:b, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
+	        "enabled", st.sync_enabled, "url", d->cfg.sync.url, "state",
+	        !st.sync_enabled              ? "off"
+	        : st.running                  ? "running"
+	        : st.consecutive_failures > 0 ? "failing"
+	                                      : "idle",
+	        "store_ok", st.store_ok, "runs", (json_int_t)st.runs, "requested",
+	        (json_int_t)st.requested, "ok", (json_int_t)st.ok, "failed", (json_int_t)st.failed,
+	        "changed", (json_int_t)st.changed, "consecutive_failures",
+	        (json_int_t)st.consecutive_failures, "next_at", time_or_null(st.next_at),
+	        "last_success_at", time_or_null(st.last_success_at), "last", sync_last_json(&st),
+	        "last_result", summary != NULL ? json_string(summary) : json_null(), "age_seconds",
+	        st.have_last ? json_integer((json_int_t)(now - st.last_finished_at)) : json_null(),
+	        "upload", upload);
+	return obj != NULL ? obj : json_null();
 }
 
 static json_t *status_json(struct daemon *d)
@@ -166,8 +263,13 @@ static json_t *status_json(struct daemon *d)
 		                  d->hotplug_detail, "last_at",
 		                  (json_int_t)(d->hotplug_last_us / 1000000)));
 	if (obj != NULL) {
-		/* No sync yet (a later issue): null says "not set up" to the kiosk. */
-		json_object_set_new(obj, "sync", json_null());
+		json_t *counters = json_object_get(obj, "counters");
+		json_object_set_new(counters, "audit_deferred",
+		                    json_integer((json_int_t)c->audit_deferred));
+		json_object_set_new(counters, "audit_queued",
+		                    json_integer((json_int_t)c->audit_queued));
+		json_object_set_new(obj, "sync", sync_json(d, now));
+		stale_json(json_object_get(obj, "trust"), tv, now);
 		json_object_set_new(obj, "kiosk",
 		                    json_pack("{s:b, s:s, s:I, s:I, s:b}", "enabled",
 		                              d->kiosk != NULL, "address", d->cfg.kiosk_address,
@@ -214,6 +316,13 @@ static char *on_control(void *arg, const char *request, size_t len)
 	} else if (strcmp(cmd, "reload") == 0) {
 		reload(d);
 		reply = json_pack("{s:b}", "reloaded", true);
+	} else if (strcmp(cmd, "sync") == 0) {
+		/* The sync runs on the worker; the reply names the run to wait for in status. */
+		uint64_t run = d->worker != NULL ? sync_worker_request(d->worker) : 0;
+		if (run == 0)
+			text = error_reply("sync-off", "no [sync] url is configured");
+		else
+			reply = json_pack("{s:I}", "run", (json_int_t)run);
 	} else if (strcmp(cmd, "scan") == 0) {
 		json_t *code = json_object_get(req, "code");
 		if (!json_is_string(code)) {
@@ -299,6 +408,15 @@ static void warn_restart_keys(const struct config *run, const struct config *fre
 			         keys[i].name);
 }
 
+static void worker_options(const struct daemon *d, struct sync_worker_options *wo)
+{
+	memset(wo, 0, sizeof(*wo));
+	snprintf(wo->store_path, sizeof(wo->store_path), "%s", d->cfg.store);
+	snprintf(wo->desk_id, sizeof(wo->desk_id), "%s", d->cfg.desk_id);
+	wo->sync = d->cfg.sync;
+	wo->upload = d->cfg.upload;
+}
+
 /*
  * SIGHUP or `qrdeskctl reload`: re-read the configuration (all or nothing) and
  * the trust store, between two scans - the loop runs one thing at a time, so
@@ -332,8 +450,16 @@ static void reload(struct daemon *d)
 			kiosk_set_idle_ms(d->kiosk, d->cfg.kiosk_idle_ms);
 		log_init("qrdeskd", LOG_STYLE_JOURNAL, d->cfg.log_level);
 		indicator_player_set_timing(d->player, &d->cfg.timing);
+		d->cfg.sync = fresh.sync; /* [sync] and [upload]: all live, from the next round */
+		d->cfg.upload = fresh.upload;
+		if (d->worker != NULL) {
+			struct sync_worker_options wo;
+			worker_options(d, &wo);
+			sync_worker_set_options(d->worker, &wo);
+		}
 		struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
-		                             .already_used_check = d->cfg.already_used_check};
+		                             .already_used_check = d->cfg.already_used_check,
+		                             .stale_grace_s = d->cfg.sync.stale_grace_s};
 		snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
 		pipeline_set_config(d->pipeline, &pc);
 	}
@@ -392,6 +518,20 @@ static void kiosk_refresh(struct daemon *d)
 		                                  .codes = s->status.codes,
 		                                  .dropped = s->status.dropped};
 	}
+	struct sync_worker_status st;
+	memset(&st, 0, sizeof(st));
+	if (d->worker != NULL)
+		sync_worker_get_status(d->worker, &st);
+	const struct metrics_sync ms = {.enabled = st.sync_enabled,
+	                                .by_outcome = st.by_outcome,
+	                                .n_outcomes = SYNC_WORKER_OUTCOMES,
+	                                .last_success_at = st.last_success_at,
+	                                .consecutive_failures = st.consecutive_failures,
+	                                .upload_enabled = st.upload_enabled,
+	                                .upload_batches = st.upload_batches,
+	                                .upload_rows = st.upload_rows,
+	                                .upload_failures = st.upload_failed,
+	                                .upload_pending = st.upload_pending};
 	const struct metrics_snapshot snap = {
 	        .desk = d->cfg.desk_id,
 	        .version = QRDESKD_VERSION,
@@ -403,6 +543,7 @@ static void kiosk_refresh(struct daemon *d)
 	        .indicators_healthy = d->indicators_open && d->indicators.healthy,
 	        .sources = srcs,
 	        .n_sources = d->n_sources,
+	        .sync = &ms,
 	};
 	char *metrics_text = NULL;
 	size_t metrics_len = 0;
@@ -489,6 +630,88 @@ static int open_kiosk(struct daemon *d)
 		         "and its verdicts",
 		         d->cfg.kiosk_address);
 	return 0;
+}
+
+/* --- the sync worker --------------------------------------------------------------------- */
+
+/*
+ * On the loop thread, after a sync or an upload round: new trust data is
+ * loaded into the pipeline exactly as a reload does (between two scans), then
+ * the page and metrics are refreshed.
+ */
+static void sync_done_work(struct loop *loop, void *arg)
+{
+	(void)loop;
+	struct daemon *d = arg;
+	if (d->worker == NULL)
+		return;
+	struct sync_worker_status st;
+	sync_worker_get_status(d->worker, &st);
+	pipeline_flush_audit(d->pipeline); /* an apply just ended: the write lock is free */
+	if (st.changed != d->sync_changed_seen) {
+		d->sync_changed_seen = st.changed;
+		struct qd_errmsg why = {{0}};
+		if (pipeline_reload_trust(d->pipeline, &why) != QD_OK)
+			log_err("sync: new trust data installed but not loaded: %s", why.text);
+		else
+			log_info("sync: the pipeline now checks against the new trust data");
+	}
+	if (d->kiosk != NULL)
+		kiosk_refresh(d);
+}
+
+/* On the worker thread: hand over to the loop. */
+static void on_worker_notify(void *arg, const struct sync_worker_status *status)
+{
+	(void)status;
+	struct daemon *d = arg;
+	if (loop_post(d->loop, sync_done_work, d) != QD_OK)
+		log_err("sync: cannot tell the loop (no memory); the next sync tries again");
+}
+
+/*
+ * Start the network thread.  It runs even with sync and upload off, so a
+ * reload can turn either on.  A failure is logged and the desk runs on with
+ * the trust data it has: scanning never depends on the network.
+ */
+static void on_audit_flush(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)loop;
+	(void)timer;
+	struct daemon *d = arg;
+	pipeline_flush_audit(d->pipeline);
+}
+
+static void open_worker(struct daemon *d)
+{
+	struct qd_errmsg why = {{0}};
+	/* The loop never waits out the worker's apply: a busy store defers the audit row
+	 * (pipeline_flush_audit), flushed each second and after each sync. */
+	store_set_busy_timeout(d->store, 2);
+	if (loop_timer_create(d->loop, on_audit_flush, d, &d->audit_flush) == QD_OK)
+		loop_timer_arm(d->audit_flush, 1000, 1000);
+	else
+		log_warn("audit: no flush timer; deferred rows are written with the next scan");
+	if (sync_global_init(&why) != QD_OK) {
+		log_err("sync: %s; running without sync and upload", why.text);
+		return;
+	}
+	d->curl_ready = true;
+	struct sync_worker_options wo;
+	worker_options(d, &wo);
+	if (sync_worker_start(&wo, NULL, on_worker_notify, d, &d->worker, &why) != QD_OK) {
+		log_err("sync: %s; running without sync and upload", why.text);
+		d->worker = NULL;
+		return;
+	}
+	if (d->cfg.sync.url[0] != '\0')
+		log_info("sync: from %s every %us (+ up to %us)", d->cfg.sync.url,
+		         (unsigned)d->cfg.sync.period_s, (unsigned)d->cfg.sync.jitter_s);
+	else
+		log_info("sync: off (no [sync] url)");
+	if (d->cfg.upload.url[0] != '\0')
+		log_info("upload: audit rows to %s every %us", d->cfg.upload.url,
+		         (unsigned)d->cfg.upload.period_s);
 }
 
 /* --- start-up and shut-down ---------------------------------------------------------- */
@@ -609,6 +832,12 @@ static void open_hotplug(struct daemon *d)
 static void shutdown_all(struct daemon *d)
 {
 	hotplug_stop(d->hotplug);
+	/* First: the worker may be mid-transfer (aborted) and posts to the loop. */
+	sync_worker_stop(d->worker);
+	d->worker = NULL;
+	loop_timer_destroy(d->audit_flush);
+	if (d->curl_ready)
+		sync_global_cleanup();
 	for (size_t i = d->n_sources; i-- > 0;) {
 		d->sources[i]->ops->stop(d->sources[i]);
 		d->sources[i]->ops->destroy(d->sources[i]);
@@ -652,7 +881,8 @@ static int run(struct daemon *d)
 	if (open_indicators(d) != 0)
 		return 1;
 	struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
-	                             .already_used_check = d->cfg.already_used_check};
+	                             .already_used_check = d->cfg.already_used_check,
+	                             .stale_grace_s = d->cfg.sync.stale_grace_s};
 	snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
 	if (pipeline_create(&pc, d->store, d->player, &d->pipeline, &why) != QD_OK) {
 		log_err("pipeline: %s", why.text);
@@ -688,6 +918,7 @@ static int run(struct daemon *d)
 	if (open_sources(d) != 0)
 		return 1;
 	open_hotplug(d);
+	open_worker(d);
 	uint64_t watchdog_us = 0;
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
 		if (loop_timer_create(d->loop, on_watchdog, d, &d->watchdog) != QD_OK)

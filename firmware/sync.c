@@ -138,6 +138,18 @@ enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 	                                   why);
 }
 
+/* libcurl's progress callback: non-zero ends the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	const atomic_bool *abort = arg;
+	return atomic_load(abort) ? 1 : 0;
+}
+
 enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
                                         char etag_out[SYNC_ETAG_MAX], bool *not_modified,
                                         uint8_t **data, size_t *len, struct qd_errmsg *why)
@@ -214,6 +226,13 @@ enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap,
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	if (rc == CURLE_OK && h->opts.abort != NULL) {
+		rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)h->opts.abort);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (rc != CURLE_OK) {
 		qd_errmsg_set(why, "%s: cannot set up the transfer: %s", url,
 		              curl_easy_strerror(rc));
@@ -239,6 +258,9 @@ enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap,
 		qd_errmsg_set(why, "%s: longer than the %zu bytes allowed (aborted after %zu)", url,
 		              cap, sink.len);
 		err = QD_ERR_TOO_LARGE;
+	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		qd_errmsg_set(why, "%s: transfer cut short (shutting down)", url);
+		err = QD_ERR_NETWORK;
 	} else if (rc != CURLE_OK) {
 		qd_errmsg_set(why, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		err = QD_ERR_NETWORK;
@@ -522,6 +544,7 @@ static enum qd_err run_checks(struct run *r)
 		return rc;
 	if (not_modified) {
 		r->res->not_modified = true;
+		r->res->timestamp_version = r->installed[TRUST_DOC_TIMESTAMP].version;
 		return QD_OK; /* the installed timestamp is the current one */
 	}
 	r->res->bytes_fetched += r->lens[TRUST_DOC_TIMESTAMP];

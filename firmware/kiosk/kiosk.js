@@ -68,6 +68,21 @@
     return line;
   }
 
+  // The last sync: what it did and when; "not set up" without a [sync] url.
+  function syncLine(sync) {
+    if (!sync || !sync.enabled) return 'not set up · চালু হয়নি';
+    if (!sync.last_result || !Number.isInteger(sync.age_seconds)) {
+      return sync.state === 'running' ? 'running · চলছে' : 'waiting · অপেক্ষায়';
+    }
+    let line = `${sync.last_result} · ${age(sync.age_seconds)} ago`;
+    if (sync.last && sync.last.status !== 'ok') line += ` · ${sync.last.status}`;
+    return line;
+  }
+
+  function dateTime(seconds) {
+    return new Date(seconds * 1000).toLocaleString('en-GB', { timeZone: 'UTC' }) + ' UTC';
+  }
+
   function warn(list, en, bn) {
     const p = document.createElement('p');
     p.textContent = `${en} · ${bn}`;
@@ -85,9 +100,7 @@
     setText('trust-revocations', trustLine(trust.revocations));
     setText('trust-policy', trustLine(trust.policy));
     const sync = st.sync;
-    setText('trust-sync', sync && sync.last_result
-      ? `${sync.last_result} · ${age(sync.age_seconds)} ago`
-      : 'not set up · চালু হয়নি');
+    setText('trust-sync', syncLine(sync));
 
     const warnings = [];
     if (!trust.keyset) {
@@ -101,6 +114,21 @@
     if ((trust.keyset && trust.keyset.expired) || (trust.revocations && trust.revocations.expired)) {
       warn(warnings, 'Trust data out of date: verdicts will be amber',
         'যাচাইয়ের তথ্য পুরনো: ফলাফল হলুদ দেখাবে');
+    }
+    if (Number.isInteger(trust.stale_since)) {
+      // The freeze: no fresh signed timestamp; amber once the configured grace is over.
+      const since = dateTime(trust.stale_since);
+      if (trust.stale_amber) {
+        warn(warnings, `Trust data stale since ${since}: verdicts will be amber`,
+          `যাচাইয়ের তথ্য ${since} থেকে পুরনো: ফলাফল হলুদ দেখাবে`);
+      } else {
+        warn(warnings, `Trust data stale since ${since}`,
+          `যাচাইয়ের তথ্য ${since} থেকে পুরনো`);
+      }
+    }
+    if (st.sync && st.sync.enabled && st.sync.consecutive_failures > 0 && st.sync.last) {
+      warn(warnings, `Sync failing (${st.sync.last.status}): the desk keeps its trust data`,
+        'হালনাগাদ ব্যর্থ: আগের তথ্য রাখা হয়েছে');
     }
     if (st.indicators && !st.indicators.healthy) {
       warn(warnings, 'Lights and buzzer not working', 'বাতি ও বাজার কাজ করছে না');

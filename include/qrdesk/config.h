@@ -25,6 +25,35 @@ enum config_indicator_backend {
 	CONFIG_INDICATOR_SIM,
 };
 
+#define CONFIG_URL_MAX 512
+
+/* [sync]: see docs/configuration.md.  Times in seconds, sizes in bytes. */
+struct config_sync {
+	char url[CONFIG_URL_MAX];      /* https:// base URL of the repository; "": no sync */
+	char ca_file[CONFIG_PATH_MAX]; /* PEM bundle instead of the system's; "": system */
+	char pin[CONFIG_URL_MAX];   /* "sha256//BASE64[;sha256//...]": server key pins; "": none */
+	char proxy[CONFIG_URL_MAX]; /* proxy URL; "": libcurl's environment (https_proxy...) */
+	uint32_t period_s;          /* between two syncs */
+	uint32_t jitter_s;          /* random 0..jitter_s added to every wait */
+	uint32_t retry_s;           /* first wait after a failure; doubles per failure */
+	uint32_t backoff_max_s;     /* ... up to this */
+	uint32_t connect_timeout_s;
+	unsigned low_speed_bytes;  /* a transfer slower than this many bytes/s ... */
+	uint32_t low_speed_time_s; /* ... for this long is dropped */
+	unsigned max_file_bytes;   /* cap per file (the timestamp's length caps tighter) */
+	uint32_t stale_grace_s;    /* after the timestamp expires: green stays green this long */
+};
+
+/* [upload]: see docs/audit-upload.md. */
+struct config_upload {
+	char url[CONFIG_URL_MAX];      /* https:// endpoint the batches are POSTed to; "": off */
+	char ca_file[CONFIG_PATH_MAX]; /* "": the system's CAs */
+	uint32_t batch_rows;           /* audit rows per batch */
+	uint32_t period_s;             /* between two upload rounds */
+	uint32_t timeout_s;            /* one POST, connect to reply */
+	uint32_t retention_days;       /* uploaded rows older than this are purged */
+};
+
 struct config {
 	/* [desk] */
 	char desk_id[32];                     /* e.g. "DAC-T1-03"; [A-Za-z0-9._-] */
@@ -58,6 +87,10 @@ struct config {
 	uint32_t kiosk_port;                  /* 1..65535 */
 	uint32_t kiosk_idle_ms;               /* how long the page shows a verdict */
 	char kiosk_technician_token[128 + 1]; /* "": technician requests off */
+	/* [sync] (the trust-data sync worker; url "" : off) */
+	struct config_sync sync;
+	/* [upload] (the audit-log upload; url "" : off) */
+	struct config_upload upload;
 };
 
 #define CONFIG_ERRORS_MAX 32

@@ -38,6 +38,17 @@ struct metrics_source {
 	uint64_t codes, dropped;
 };
 
+/* The sync worker's numbers; the snapshot's sync NULL: not rendered. */
+struct metrics_sync {
+	bool enabled;
+	const uint64_t *by_outcome; /* syncs finished, indexed by enum qd_err (QD_OK: success) */
+	size_t n_outcomes;
+	int64_t last_success_at; /* Unix time; 0: none since start */
+	unsigned consecutive_failures;
+	bool upload_enabled;
+	uint64_t upload_batches, upload_rows, upload_failures, upload_pending;
+};
+
 /* What one rendering shows; every pointer is read during metrics_render only. */
 struct metrics_snapshot {
 	const char *desk;
@@ -50,6 +61,7 @@ struct metrics_snapshot {
 	bool indicators_healthy;
 	const struct metrics_source *sources;
 	size_t n_sources;
+	const struct metrics_sync *sync; /* may be NULL */
 };
 
 /*

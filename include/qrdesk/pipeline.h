@@ -30,6 +30,7 @@ struct pipeline_config {
 	char desk_id[32];
 	uint32_t holdoff_ms;
 	bool already_used_check;
+	uint32_t stale_grace_s; /* the view's stale_grace ([sync] stale_grace_s) */
 };
 
 struct pipeline_counters {
@@ -38,7 +39,9 @@ struct pipeline_counters {
 	uint64_t empty;      /* empty texts ignored */
 	uint64_t by_kind[3]; /* verdicts by enum verdict_kind */
 	uint64_t by_reason[REASON_COUNT];
-	uint64_t audit_failures;
+	uint64_t audit_failures; /* rows lost: the deferred queue was full */
+	uint64_t audit_deferred; /* rows not written at once (the store was busy); retried */
+	uint64_t audit_queued;   /* rows waiting in the deferred queue now */
 	int64_t last_latency_us; /* text received -> indicators set */
 	int64_t max_latency_us;
 };
@@ -85,6 +88,15 @@ const struct pipeline_counters *pipeline_counters(const struct pipeline *p);
 /* The last verdict, or NULL before the first. */
 const struct pipeline_event *pipeline_last(const struct pipeline *p);
 const struct trust_view *pipeline_trust(const struct pipeline *p);
+
+/*
+ * Audit rows that could not be written at once (another connection - the
+ * sync worker applying a large list - holds the write lock) wait in a
+ * bounded queue, in order, and are written before the next row, or by this
+ * call (qrdeskd: a timer, and after each sync).  The "already used" check
+ * reads the queue too.  Returns the rows still waiting.
+ */
+size_t pipeline_flush_audit(struct pipeline *p);
 
 /* Clock used for checks and audit rows (tests and drills set it; 0 = the real clock). */
 void pipeline_set_clock_override(struct pipeline *p, int64_t unix_seconds);

@@ -175,4 +175,53 @@ enum qd_err store_audit_first_valid(struct store *store, const uint8_t hash[TRUS
                                     int64_t before_us, bool *found, int64_t *time_us, char *desk,
                                     size_t desk_cap);
 
+/*
+ * The audit upload (upload.h).  One batch is open at a time:
+ * the not-yet-uploaded rows with first_id <= id <= last_id, under an id the
+ * endpoint de-duplicates on.  It is recorded in the store, so a retry - after
+ * a failure, a restart or a power cut - sends the same rows under the same
+ * id; rows are marked uploaded only by store_upload_batch_done.
+ */
+struct store_upload_batch {
+	char id[48];
+	int64_t first_id, last_id;
+	size_t rows;
+};
+
+/*
+ * The open batch if there is one; otherwise open one over the oldest
+ * max_rows rows not yet uploaded, under new_id.  *found is false when no row
+ * waits.
+ */
+enum qd_err store_upload_batch_open(struct store *store, size_t max_rows, const char *new_id,
+                                    int64_t now, struct store_upload_batch *out, bool *found,
+                                    struct qd_errmsg *why);
+
+/* One audit row as read back; its pointers are valid during the callback only. */
+struct store_audit_row {
+	int64_t id;
+	struct audit_record rec;
+};
+typedef enum qd_err (*store_audit_row_fn)(void *ctx, const struct store_audit_row *row);
+
+/* Call fn for each row of batch, in id order; fn's error stops and is returned. */
+enum qd_err store_upload_batch_rows(struct store *store, const struct store_upload_batch *batch,
+                                    store_audit_row_fn fn, void *ctx, struct qd_errmsg *why);
+
+/* The endpoint took batch: its rows get uploaded_at = now and the batch is closed, in one
+ * transaction. */
+enum qd_err store_upload_batch_done(struct store *store, const struct store_upload_batch *batch,
+                                    int64_t now, struct qd_errmsg *why);
+
+/* Retention: delete uploaded rows with time_us < before_us.  Rows not uploaded stay. */
+enum qd_err store_audit_purge_uploaded(struct store *store, int64_t before_us, uint64_t *purged);
+enum qd_err store_audit_pending_count(struct store *store, uint64_t *count);
+
+/*
+ * How long a write waits for another connection's transaction (default 5000
+ * ms).  qrdeskd's loop connection uses a short one: its audit rows are
+ * deferred rather than make the loop wait out a large sync apply.
+ */
+void store_set_busy_timeout(struct store *store, int ms);
+
 #endif

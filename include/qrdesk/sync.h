@@ -14,6 +14,7 @@
 #ifndef QRDESK_SYNC_H
 #define QRDESK_SYNC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,8 @@ struct sync_https_options {
 	const char *pinned_public_key; /* "sha256//BASE64[;sha256//...]" or a PEM/DER file; NULL:
 	                                  none */
 	const char *proxy; /* "http://host:port"; NULL: libcurl's environment variables; "": none */
+	/* Set (by another thread) to cut a transfer short, e.g. at shutdown; NULL: never. */
+	const atomic_bool *abort;
 };
 
 /* Call once before any thread uses sync_https (libcurl's global init). */

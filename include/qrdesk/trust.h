@@ -91,6 +91,13 @@ struct trust_view {
 	bool policy_unreadable;
 	int64_t time_floor; /* newest signed time seen; the clock is never trusted below it */
 	/*
+	 * Seconds after the repository timestamp expires (a freeze: the desk
+	 * cannot reach a fresh one) during which a verdict may still be green;
+	 * past it, TRUST_STALE.  0: amber at once.  The key set's and the
+	 * revocation list's own expiry have no grace.
+	 */
+	int64_t stale_grace;
+	/*
 	 * Is hash on the revocation list?  QD_OK with *revoked set, or an error
 	 * (the store failed) - which the check turns into a review verdict.
 	 */

@@ -247,7 +247,13 @@ test('/api/status and /metrics', async () => {
   assert.equal(st.counters.valid, 2);
   assert.equal(st.counters.invalid, 2);
   assert.equal(st.counters.review, 1);
-  assert.equal(st.sync, null);
+  // No [sync] url in this desk's configuration: the worker is there, sync and upload off.
+  assert.equal(st.sync.enabled, false);
+  assert.equal(st.sync.state, 'off');
+  assert.equal(st.sync.last, null);
+  assert.equal(st.sync.upload.enabled, false);
+  assert.equal(st.trust.stale_since, null);
+  assert.equal(st.trust.stale_amber, false);
   assert.ok(!JSON.stringify(st).includes('ABDUR'), 'no holder name in the status');
 
   const resp = await fetch(`${BASE}/metrics`);
@@ -271,6 +277,10 @@ print(json.dumps(out))
   assert.equal(m['qrdesk_verdicts_total{"kind": "invalid", "reason": "CARD_REVOKED"}'], 1);
   assert.equal(m['qrdesk_verdicts_total{"kind": "review", "reason": "ALREADY_USED"}'], 1);
   assert.equal(m['type:qrdesk_scan_latency_seconds'], 'histogram');
+  assert.equal(m['qrdesk_sync_enabled{}'], 0);
+  assert.equal(m['qrdesk_syncs_total{"outcome": "ok"}'], 0);
+  assert.equal(m['qrdesk_trust_stale{}'], 0);
+  assert.equal(m['qrdesk_audit_rows_queued{}'], 0);
   assert.equal(m['qrdesk_scan_latency_seconds_count{}'], 5);
   assert.equal(m['qrdesk_scan_latency_seconds_bucket{"le": "+Inf"}'], 5);
   assert.equal(m['qrdesk_trust_version{"document": "revocations"}'], 1);

@@ -243,6 +243,20 @@ static void test_trust_freshness(void **state)
 	view.timestamp.expires_at = NOW - 1;
 	assert_int_equal(check_text(text, &view, NOW, &v), REASON_TRUST_STALE);
 
+	/* The freeze's grace: green for stale_grace seconds past the timestamp's expiry,
+	 * amber from its last second on; the key set's own expiry has no grace. */
+	view = fresh_view();
+	view.timestamp.expires_at = NOW - 3599;
+	view.stale_grace = 3600;
+	assert_int_equal(check_text(text, &view, NOW, &v), REASON_OK);
+	view.timestamp.expires_at = NOW - 3600;
+	assert_int_equal(check_text(text, &view, NOW, &v), REASON_TRUST_STALE);
+	assert_string_equal(v.detail, "repository timestamp expired");
+	view = fresh_view();
+	view.stale_grace = 3600;
+	view.keyset.expires_at = NOW;
+	assert_int_equal(check_text(text, &view, NOW, &v), REASON_TRUST_STALE);
+
 	/* The clock is never trusted below the floor: expiry is judged at the floor. */
 	view = fresh_view();
 	view.time_floor = NOW + 100 * DAY;

@@ -71,6 +71,9 @@ static void assert_config_equal(const struct config *a, const struct config *b)
 	assert_string_equal(a->hid.device, b->hid.device);
 	assert_int_equal(a->hid.key_timeout_ms, b->hid.key_timeout_ms);
 	assert_int_equal(a->hid.grab, b->hid.grab);
+	/* [sync] and [upload]: both sides start from zeroed memory, so bytes compare. */
+	assert_memory_equal(&a->sync, &b->sync, sizeof(a->sync));
+	assert_memory_equal(&a->upload, &b->upload, sizeof(a->upload));
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -499,7 +502,72 @@ static const struct bad_case bad_cases[] = {
         {"\xEF\xBB\xBFlog_level = loud\n", 1, "before any [section]"},
         {"[desk]\nlog_level = loud", 2, "'loud'"},
         {"[desk]\n\n\n\n\n\n\n\n\n\nlog_level = x ; a comment\n", 11, "log_level = 'x':"},
+        /* [sync] and [upload] */
+        {"[sync]\nurl = http://repo.example/\n", 2, "expected an https:// URL"},
+        {"[sync]\nurl = https://a b/\n", 2, "no spaces allowed"},
+        {"[sync]\nproxy = ftp://p:21\n", 2, "expected a proxy URL"},
+        {"[sync]\npin = sha256//short\n", 2, "expected sha256//BASE64"},
+        {"[sync]\npin = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;md5//x\n", 2,
+         "expected sha256//BASE64"},
+        {"[sync]\nperiod_s = 59\n", 2,
+         "period_s = '59': expected a whole number of seconds from 60 to 86400"},
+        {"[sync]\njitter_s = 3601\n", 2, "from 0 to 3600"},
+        {"[sync]\nmax_file_bytes = 1023\n", 2, "bytes from 1024 to 314572800"},
+        {"[sync]\nstale_grace_s = -1\n", 2, "stale_grace_s = '-1'"},
+        {"[upload]\nbatch_rows = 0\n", 2,
+         "batch_rows = '0': expected a whole number from 1 to 10000"},
+        {"[upload]\nretention_days = 3651\n", 2, "from 1 to 3650"},
+        {"[upload]\nurl = https://x/\nurl = https://y/\n", 3, "key 'url' in [upload] given twice"},
 };
+
+/* [sync] and [upload]: good values are kept; the cross-key checks. */
+static void test_sync_upload_sections(void **state)
+{
+	(void)state;
+	struct config c;
+	struct config_errors errs;
+	config_defaults(&c);
+	assert_string_equal(c.sync.url, "");
+	assert_string_equal(c.upload.url, "");
+	const char *text =
+	        "[sync]\nurl = https://trust.example/repo\nca_file = /etc/qrdesk/ca.pem\n"
+	        "pin = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;"
+	        "sha256//BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n"
+	        "proxy = socks5h://10.0.0.1:1080\nperiod_s = 600\njitter_s = 0\nretry_s = 30\n"
+	        "backoff_max_s = 7200\nconnect_timeout_s = 5\nlow_speed_bytes = 1000\n"
+	        "low_speed_time_s = 10\nmax_file_bytes = 1048576\nstale_grace_s = 3600\n"
+	        "[upload]\nurl = https://audit.example/in\nbatch_rows = 100\nperiod_s = 60\n"
+	        "timeout_s = 20\nretention_days = 30\n";
+	assert_int_equal(parse(text, &c, &errs), QD_OK);
+	assert_string_equal(c.sync.url, "https://trust.example/repo");
+	assert_string_equal(c.sync.proxy, "socks5h://10.0.0.1:1080");
+	assert_int_equal(c.sync.period_s, 600);
+	assert_int_equal(c.sync.jitter_s, 0);
+	assert_int_equal(c.sync.retry_s, 30);
+	assert_int_equal(c.sync.backoff_max_s, 7200);
+	assert_int_equal(c.sync.low_speed_bytes, 1000);
+	assert_int_equal(c.sync.max_file_bytes, 1048576);
+	assert_int_equal(c.sync.stale_grace_s, 3600);
+	assert_string_equal(c.upload.url, "https://audit.example/in");
+	assert_int_equal(c.upload.batch_rows, 100);
+	assert_int_equal(c.upload.retention_days, 30);
+	assert_int_equal(config_validate(&c, &errs), QD_OK);
+
+	c.sync.jitter_s = 600; /* not less than the period */
+	c.sync.retry_s = 7201; /* above the cap */
+	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
+	assert_int_equal(errs.count, 3); /* retry_s is also out of its own range */
+	dump_errors(&errs);
+	bool jitter = false, retry = false;
+	for (size_t i = 0; i < errs.count; i++) {
+		jitter = jitter ||
+		         strstr(errs.items[i].message, "jitter_s = 600 must be less") != NULL;
+		retry = retry ||
+		        strstr(errs.items[i].message, "retry_s = 7201 must not exceed") != NULL;
+	}
+	assert_true(jitter);
+	assert_true(retry);
+}
 
 static void test_bad_lines(void **state)
 {
@@ -570,7 +638,7 @@ static void test_multiple_errors(void **state)
 	         "[pipeline]\n"          /* 6 */
 	         "holdoff_ms = 700000\n" /* 7: bad */
 	         "holdoff_ms = 1\n"      /* 8: twice */
-	         "[sync]\n"              /* 9: unknown section */
+	         "[mqtt]\n"              /* 9: unknown section */
 	         "url = https://x\n"     /* 10: not reported again */
 	         "[indicators]\n"        /* 11 */
 	         "backend = sim\n"       /* 12 */
@@ -592,7 +660,7 @@ static void test_multiple_errors(void **state)
 	        {5, "log_level = 'loud'"},
 	        {7, "holdoff_ms = '700000'"},
 	        {8, "given twice (first on line 7)"},
-	        {9, "unknown section [sync]"},
+	        {9, "unknown section [mqtt]"},
 	        {13, "unknown key 'colour' in [indicators]"},
 	        {14, "beep_ms = '5'"},
 	};
@@ -1241,6 +1309,7 @@ int main(void)
 	        cmocka_unit_test(test_hostile_input),
 	        cmocka_unit_test(test_inih_knobs_restored),
 	        cmocka_unit_test(test_camera_section),
+	        cmocka_unit_test(test_sync_upload_sections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

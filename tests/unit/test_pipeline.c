@@ -145,6 +145,66 @@ static void test_dedup_empty_and_already_used(void **state)
 	assert_int_equal(pipeline_last(fx->pipeline)->seq, 2);
 }
 
+/*
+ * Another connection holds the write lock (the sync worker applying a large
+ * list): verdicts go on at once, their audit rows wait in order in memory, the
+ * "already used" check sees them there, and they reach the store, in order,
+ * once the lock is free.
+ */
+static void test_audit_deferred_while_busy(void **state)
+{
+	struct fx *fx = *state;
+	char code[1024], other[1024];
+	make_code(fx, "2611000001", code, sizeof(code));
+	make_code(fx, "2611000002", other, sizeof(other));
+	store_set_busy_timeout(fx->store, 0);
+	struct store *worker = NULL;
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &worker, NULL), QD_OK);
+	assert_int_equal(store_batch_begin(worker, NULL), QD_OK);
+
+	const struct pipeline_event *ev = submit(fx, code, 1000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_OK);
+	pipeline_set_clock_override(fx->pipeline, NOW + 10);
+	ev = submit(fx, other, 2000000);
+	assert_int_equal(ev->verdict.reason, REASON_OK);
+	pipeline_set_clock_override(fx->pipeline, NOW + 60);
+	ev = submit(fx, code, 9000000);
+	assert_int_equal(ev->verdict.reason, REASON_ALREADY_USED);
+	assert_int_equal(ev->first_use_us, NOW * 1000000);
+	assert_string_equal(ev->first_use_desk, "DAC-7");
+	const struct pipeline_counters *c = pipeline_counters(fx->pipeline);
+	assert_int_equal(c->audit_deferred, 3);
+	assert_int_equal(c->audit_queued, 3);
+	assert_int_equal(c->audit_failures, 0);
+	uint64_t rows = 99;
+	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
+	assert_int_equal(rows, 0);
+	assert_int_equal(pipeline_flush_audit(fx->pipeline), 3); /* still busy */
+
+	store_batch_abort(worker);
+	store_close(worker);
+	assert_int_equal(pipeline_flush_audit(fx->pipeline), 0);
+	assert_int_equal(c->audit_queued, 0);
+	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
+	assert_int_equal(rows, 3);
+	/* In verdict order: the first use is found in the store now. */
+	bool found = false;
+	int64_t first = 0;
+	char desk[32];
+	assert_int_equal(store_audit_first_valid(fx->store, ev->verdict.clearance_hash, INT64_MAX,
+	                                         &found, &first, desk, sizeof(desk)),
+	                 QD_OK);
+	assert_true(found);
+	assert_int_equal(first, NOW * 1000000);
+	/* Rows written straight away again. */
+	pipeline_set_clock_override(fx->pipeline, NOW + 120);
+	assert_non_null(submit(fx, other, 20000000));
+	assert_int_equal(c->audit_deferred, 3);
+	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
+	assert_int_equal(rows, 4);
+}
+
 static void test_already_used_can_be_off(void **state)
 {
 	struct fx *fx = *state;
@@ -216,6 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_dedup_empty_and_already_used, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_already_used_can_be_off, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_audit_deferred_while_busy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_and_garbage, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_after_use_is_red, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reload_sees_new_keyset, setup, teardown),

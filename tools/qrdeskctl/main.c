@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qrdesk/check.h"
 #include "qrdesk/config.h"
@@ -47,6 +48,8 @@ static const char usage_text[] =
         "        [--proxy URL]                    proxy (default: https_proxy etc.; \"\" none)\n"
         "        [--connect-timeout S] [--low-speed-limit BYTES] [--low-speed-time S]\n"
         "                                         transfer limits (defaults 15, 64, 30)\n"
+        "  sync [--socket PATH] [--json]          ask the running qrdeskd to sync now; wait\n"
+        "                                         for that sync and print its result\n"
         "\n"
         "  --now TIME    judge as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ)\n"
@@ -276,10 +279,15 @@ static void print_sync(const struct sync_result *res)
 	}
 }
 
+static int cmd_sync_daemon(const struct options *o);
+
 static int cmd_sync(int argc, char **argv)
 {
 	struct options o = {0};
 	int first = parse_options(argc, argv, &o);
+	/* Without a store and a URL: ask the running daemon. */
+	if (first == argc && o.store == NULL && o.url == NULL && o.ca == NULL)
+		return cmd_sync_daemon(&o);
 	if (first < 0 || first != argc || o.store == NULL || o.url == NULL)
 		return usage_error(
 		        "sync needs --once --store DB --url URL [--ca FILE] [--pin PINS] "
@@ -625,6 +633,129 @@ static void print_freshness(const char *name, json_t *f)
 	       json_is_true(json_object_get(f, "expired")) ? "  EXPIRED" : "");
 }
 
+/* The exit code for an error name in a daemon reply (tool_exit_for of the same code). */
+static int exit_for_name(const char *name)
+{
+	for (int e = 0; e < 64; e++)
+		if (strcmp(qd_err_name((enum qd_err)e), name) == 0)
+			return tool_exit_for((enum qd_err)e);
+	return TOOL_EXIT_SOFTWARE;
+}
+
+#define SYNC_WAIT_POLL_MS 200
+#define SYNC_WAIT_MAX_S   900 /* a sync slower than this is reported as not finished */
+
+/*
+ * `qrdeskctl sync` with no store: the daemon's worker runs a sync now; the
+ * reply names its run number and we poll the status until that run is done
+ * (the control socket answers at once: a sync may take minutes).
+ */
+static int cmd_sync_daemon(const struct options *o)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "sync");
+	int status = TOOL_EXIT_OK;
+	json_t *reply = daemon_call(o, req, &status);
+	json_decref(req);
+	if (reply == NULL)
+		return status;
+	json_int_t run = json_integer_value(json_object_get(reply, "run"));
+	json_decref(reply);
+	json_t *sync = NULL;
+	for (long waited = 0; waited <= SYNC_WAIT_MAX_S * 1000L; waited += SYNC_WAIT_POLL_MS) {
+		req = json_pack("{s:s}", "cmd", "status");
+		json_t *st = daemon_call(o, req, &status);
+		json_decref(req);
+		if (st == NULL)
+			return status;
+		json_t *s = json_object_get(st, "sync");
+		if (json_integer_value(json_object_get(s, "runs")) >= run) {
+			sync = json_incref(s);
+			json_decref(st);
+			break;
+		}
+		json_decref(st);
+		struct timespec ts = {0, SYNC_WAIT_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (sync == NULL) {
+		log_err("the daemon's sync did not finish within %d s", SYNC_WAIT_MAX_S);
+		return TOOL_EXIT_UNAVAILABLE;
+	}
+	json_t *last = json_object_get(sync, "last");
+	const char *outcome = jstr(last, "status");
+	status = strcmp(outcome, "ok") == 0 ? TOOL_EXIT_OK : exit_for_name(outcome);
+	if (o->json) {
+		print_json(last);
+	} else if (status != TOOL_EXIT_OK) {
+		log_err("sync refused (%s): %s", outcome, jstr(last, "message"));
+	} else if (!json_is_true(json_object_get(last, "changed"))) {
+		printf("up to date: timestamp version %lld\n",
+		       (long long)json_integer_value(json_object_get(last, "timestamp_version")));
+	} else {
+		size_t i;
+		json_t *f;
+		json_array_foreach(json_object_get(last, "files"), i, f)
+		{
+			if (json_is_true(json_object_get(f, "fetched")))
+				printf("%s version %lld installed (was %lld), %lld bytes\n",
+				       jstr(f, "document"),
+				       (long long)json_integer_value(json_object_get(f, "offered")),
+				       (long long)json_integer_value(
+				               json_object_get(f, "installed")),
+				       (long long)json_integer_value(json_object_get(f, "bytes")));
+			else
+				printf("%s version %lld unchanged\n", jstr(f, "document"),
+				       (long long)json_integer_value(
+				               json_object_get(f, "offered")));
+		}
+	}
+	json_decref(sync);
+	return status;
+}
+
+/* Print the sync, upload and freeze lines of `qrdeskctl status`. */
+static void print_sync_status(json_t *st)
+{
+	json_t *tr = json_object_get(st, "trust");
+	json_t *since = json_object_get(tr, "stale_since");
+	if (json_is_integer(since)) {
+		char when[32];
+		tool_format_time(json_integer_value(since), when, sizeof(when));
+		printf("  TRUST DATA STALE since %s%s\n", when,
+		       json_is_true(json_object_get(tr, "stale_amber"))
+		               ? ": verdicts that would be green are amber"
+		               : " (within the grace: verdicts unchanged)");
+	}
+	json_t *s = json_object_get(st, "sync");
+	if (!json_is_true(json_object_get(s, "enabled"))) {
+		printf("sync: off\n");
+	} else {
+		json_t *last = json_object_get(s, "last");
+		char when[32] = "never";
+		json_t *ok_at = json_object_get(s, "last_success_at");
+		if (json_is_integer(ok_at))
+			tool_format_time(json_integer_value(ok_at), when, sizeof(when));
+		printf("sync: %s, %s; %lld runs (%lld ok, %lld failed); last success %s\n",
+		       jstr(s, "url"), jstr(s, "state"),
+		       (long long)json_integer_value(json_object_get(s, "runs")),
+		       (long long)json_integer_value(json_object_get(s, "ok")),
+		       (long long)json_integer_value(json_object_get(s, "failed")), when);
+		if (json_is_object(last)) {
+			const char *msg = jstr(last, "message");
+			printf("  last sync: %s%s%s\n", jstr(last, "status"), msg[0] ? ": " : "",
+			       msg);
+		}
+	}
+	json_t *u = json_object_get(s, "upload");
+	if (json_is_true(json_object_get(u, "enabled"))) {
+		const char *msg = jstr(u, "message");
+		printf("upload: %s%s%s; %lld rows uploaded, %lld pending\n", jstr(u, "status"),
+		       msg[0] ? ": " : "", msg,
+		       (long long)json_integer_value(json_object_get(u, "rows")),
+		       (long long)json_integer_value(json_object_get(u, "pending")));
+	}
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct options o = {0};
@@ -673,6 +804,7 @@ static int cmd_status(int argc, char **argv)
 		print_freshness(docs[k], json_object_get(tr, docs[k]));
 	if (json_is_true(json_object_get(tr, "clock_suspect")))
 		printf("  CLOCK SUSPECT: the clock is behind the newest signed time\n");
+	print_sync_status(st);
 	json_t *c = json_object_get(st, "counters");
 	printf("counters: %lld scans, %lld valid, %lld invalid, %lld review, %lld duplicates, "
 	       "%lld empty; last latency %lld us, max %lld us; audit failures %lld\n",

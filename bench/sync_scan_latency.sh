@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Scanning while the sync worker applies a large revocation list.
+# The real qrdeskd with [sync] pointed at nginx (TLS, a test CA made here)
+# serving a publication of N revocations (default 1,000,000), already synced
+# once; then a new publication of N other entries.  A Python client times
+# control-socket scans (connect, {"cmd":"scan"}, reply: the loop's whole turn,
+# including the scan's audit row) every 20 ms: first idle, then from
+# `qrdeskctl sync` until the apply is done.  Prints p50/p99/max of both and the
+# sync's own time.  Nothing is asserted.
+#
+# Usage: bench/sync_scan_latency.sh BUILD_DIR [ENTRIES]
+set -uo pipefail
+build=$(realpath "${1:?usage: sync_scan_latency.sh BUILD_DIR [ENTRIES]}")
+entries=${2:-1000000}
+qrdeskd=$build/firmware/qrdeskd
+ctl=$build/tools/qrdeskctl
+issuer=$build/tools/qrdesk-issuer
+python=/usr/bin/python3
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-sbench-XXXXXX")
+nginx_pid= daemon_pid=
+cleanup() {
+	[[ -n $daemon_pid ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	[[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+free_port() { $python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench-ca \
+	-keyout ca.key -out ca.pem 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+	-keyout server.key -out server.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile server.ext -out server.crt 2>/dev/null
+port=$(free_port)
+mkdir -p www logs tmp
+user_line=
+[[ $(id -u) -eq 0 ]] && user_line="user $(id -un) $(id -gn);"
+cat >nginx.conf <<NGINX
+$user_line
+worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/logs/error.log;
+events { worker_connections 64; }
+http { access_log off; client_body_temp_path $work/tmp/b; proxy_temp_path $work/tmp/p;
+	fastcgi_temp_path $work/tmp/f; uwsgi_temp_path $work/tmp/u; scgi_temp_path $work/tmp/s;
+	server { listen 127.0.0.1:$port ssl; ssl_certificate $work/server.crt;
+		ssl_certificate_key $work/server.key; root $work/www; } }
+NGINX
+nginx -p "$work" -c "$work/nginx.conf" -e "$work/logs/error.log" &
+nginx_pid=$!
+
+revocations() { # a domain's revocation list: $entries random sorted hashes
+	$python -c "
+import os, sys
+n = int(sys.argv[1])
+hs = set()
+while len(hs) < n:
+    hs.add(os.urandom(16))
+open('dom/revocations.bin', 'wb').write(b''.join(sorted(hs)))" "$entries"
+}
+"$issuer" --now $(($(date +%s) - 86400)) init dom >/dev/null
+jq -n '{clearance_no: "2611000001", passport_no: "A12345678", name: "BENCH", birth_date: "1990-07-14",
+	sex: "M", destination: "SA", category: "GW", employer: "X", agency_licence: "RL-1",
+	bmet_reg_no: "BMET1", pdo_completed: true}' >card.json
+code=$("$issuer" sign dom card.json 2>/dev/null)
+revocations && "$issuer" publish dom www/repo >/dev/null
+"$ctl" provision --store desk.db --root dom/root.pub >/dev/null
+cat >desk.conf <<CONF
+[desk]
+desk_id = BENCH
+store = $work/desk.db
+control_socket = $work/control.sock
+[pipeline]
+holdoff_ms = 0
+already_used_check = false
+[indicators]
+backend = sim
+[kiosk]
+enabled = false
+[sync]
+url = https://127.0.0.1:$port/repo
+ca_file = $work/ca.pem
+period_s = 86400
+jitter_s = 0
+CONF
+"$qrdeskd" --config desk.conf 2>daemon.log &
+daemon_pid=$!
+until [[ $("$ctl" status --socket control.sock --json 2>/dev/null | jq -r .sync.runs) -ge 1 ]]; do sleep 0.2; done
+"$ctl" status --socket control.sock --json | jq -e '.sync.last.status == "ok"' >/dev/null ||
+	{ echo "the first sync failed: $(tail -3 daemon.log)" >&2; exit 1; }
+revocations && rm -rf www/repo && "$issuer" publish dom www/repo >/dev/null
+
+cat >probe.py <<'PY'
+import json, os, socket, sys, time
+sock, code, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+req = (json.dumps({"cmd": "scan", "code": code}) + "\n").encode()
+out = []
+while not os.path.exists(stop):
+    t0 = time.monotonic()
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall(req)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    out.append((time.monotonic() - t0) * 1000)
+    time.sleep(0.02)
+print(" ".join("%.3f" % x for x in out))
+PY
+stats() { # stats NAME "ms ms ..."
+	tr ' ' '\n' <<<"$2" | sort -g | awk -v name="$1" '{a[NR]=$1} END {
+		p50 = int(NR*0.5)+1; if (p50 > NR) p50 = NR
+		p99 = int(NR*0.99)+1; if (p99 > NR) p99 = NR
+		printf "%-22s n=%5d  p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms\n", name, NR, a[p50], a[p99], a[NR] }'
+}
+probe() { # probe SECONDS_OR_COMMAND...: scans until the command ends
+	rm -f stop
+	$python probe.py control.sock "$code" stop >probe.txt &
+	local pid=$!
+	"$@"
+	touch stop
+	wait "$pid"
+}
+probe sleep 5
+idle=$(cat probe.txt)
+t0=$(date +%s.%N)
+probe "$ctl" sync --socket control.sock >sync.out
+t1=$(date +%s.%N)
+"$ctl" status --socket control.sock --json | jq -e '.sync.last.status == "ok" and .sync.last.changed' >/dev/null ||
+	echo "the second sync did not install: $(tail -3 daemon.log)" >&2
+echo "sync of $entries new revocations (download, verify, apply): $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s, qrdeskctl sync end to end"
+stats "scan idle" "$idle"
+stats "scan during the sync" "$(cat probe.txt)"
+[[ -n ${SHOW:-} ]] && echo "in order: $(cat probe.txt)"
+echo "audit failures: $("$ctl" status --socket control.sock --json | jq .counters.audit_failures)"

@@ -1,0 +1,60 @@
+/*
+ * upload.h - the audit log's upload to the back office (docs/audit-upload.md).
+ *
+ * Rows not yet uploaded go in batches (store_upload_batch_open), each
+ * serialised as JSON lines and POSTed over HTTPS with its batch id in the
+ * Idempotency-Key header and on every line.  Rows are marked uploaded only
+ * after a 2xx, in one transaction; any failure leaves the batch open, and the
+ * next attempt sends the same rows under the same id, so the endpoint can
+ * count each batch once.  Nothing is dropped while the endpoint is away:
+ * retention purges only rows already uploaded.
+ *
+ * Runs on the sync worker's thread with the worker's own store connection.
+ */
+#ifndef QRDESK_UPLOAD_H
+#define QRDESK_UPLOAD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrdesk/error.h"
+#include "qrdesk/store.h"
+
+#define UPLOAD_BATCHES_PER_RUN 64 /* then yield to the sync; the rest waits a period */
+
+struct upload_options {
+	const char *url;     /* https:// endpoint */
+	const char *ca_file; /* PEM bundle instead of the system's; NULL: system */
+	long timeout_s;      /* one POST, connect to reply (0: 60) */
+	size_t batch_rows;   /* rows per batch (0: 500) */
+	const char *desk;    /* this desk's id, sent in X-Qrdesk-Desk */
+	atomic_bool *abort;  /* may be NULL; set: the transfer in progress stops at once */
+};
+
+struct upload_result {
+	enum qd_err status;
+	struct qd_errmsg why; /* empty on success */
+	size_t batches;       /* acknowledged in this run */
+	size_t rows;          /* marked uploaded in this run */
+	long http_status;     /* of the last POST (0: none reached the server) */
+	char last_batch[48];  /* id of the last batch sent */
+};
+
+/* The body of one batch: JSON lines (exposed for the fuzz-free unit test of the format). */
+enum qd_err upload_batch_body(struct store *store, const struct store_upload_batch *batch,
+                              const char *desk, char **body, size_t *len, struct qd_errmsg *why);
+
+/*
+ * Upload every row waiting (at most UPLOAD_BATCHES_PER_RUN batches), batch by
+ * batch, stopping at the first failure.  now_us: the time written into
+ * uploaded_at.  Returns result->status.
+ */
+enum qd_err upload_run(struct store *store, const struct upload_options *opts, int64_t now_us,
+                       struct upload_result *result);
+
+/* Retention: purge uploaded rows older than days. */
+enum qd_err upload_purge(struct store *store, uint32_t days, int64_t now_us, uint64_t *purged);
+
+#endif
