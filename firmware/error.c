@@ -43,6 +43,8 @@ const char *qd_err_name(enum qd_err err)
 		return "exists";
 	case QD_ERR_NETWORK:
 		return "network";
+	case QD_ERR_WRONG_DESK:
+		return "wrong-desk";
 	}
 	return "unknown-error";
 }

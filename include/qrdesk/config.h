@@ -24,6 +24,20 @@ enum config_indicator_backend {
 	CONFIG_INDICATOR_SIM,
 };
 
+/* How qrdeskd notices a technician's USB stick (branch usb). */
+enum config_usb_mode {
+	CONFIG_USB_OFF = 0,   /* sticks are ignored */
+	CONFIG_USB_AUTOMOUNT, /* the system mounts sticks under watch_dir: watch it (inotify) */
+	CONFIG_USB_UDEV,      /* qrdeskd itself: libudev monitor, mount read-only under mount_dir */
+};
+struct config_usb {
+	enum config_usb_mode mode;
+	char watch_dir[CONFIG_PATH_MAX]; /* automount: where sticks appear as folders */
+	char mount_dir[CONFIG_PATH_MAX]; /* udev: private folder sticks are mounted under */
+	char dropin[CONFIG_PATH_MAX];    /* settings made by bundles, read after the file */
+	unsigned max_bundle_mb;          /* a bundle file larger than this is refused */
+};
+
 struct config {
 	/* [desk] */
 	char desk_id[32];                     /* e.g. "DAC-T1-03"; [A-Za-z0-9._-] */
@@ -53,6 +67,8 @@ struct config {
 	uint32_t kiosk_port;                  /* 1..65535 */
 	uint32_t kiosk_idle_ms;               /* how long the page shows a verdict */
 	char kiosk_technician_token[128 + 1]; /* "": technician requests off */
+	/* [usb] (branch usb; docs/usb-bundle.md) */
+	struct config_usb usb;
 };
 
 #define CONFIG_ERRORS_MAX 32
@@ -88,6 +104,16 @@ enum qd_err config_set(struct config *cfg, const char *section, const char *key,
 
 /* Cross-key checks (e.g. gpio offsets distinct); fills errs with line 0. */
 enum qd_err config_validate(const struct config *cfg, struct config_errors *errs);
+
+/*
+ * USB drop-in (branch usb): may a bundle set [section] key?  And read the
+ * drop-in over cfg (after the main file): only allowed keys, all or nothing;
+ * a missing file is QD_OK (no bundle has set anything).
+ */
+bool config_dropin_allowed(const char *section, const char *key);
+enum qd_err config_load_dropin(const char *path, struct config *cfg, struct config_errors *errs);
+/* "off", "automount", "udev"; NULL if unknown. */
+const char *config_usb_mode_name(enum config_usb_mode mode);
 
 /* Print errs as "file:line: message" lines to stderr-style output via fn. */
 void config_errors_print(const struct config_errors *errs, void (*fn)(const char *line));

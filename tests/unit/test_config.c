@@ -700,15 +700,15 @@ static void test_unknown_section(void **state)
 	config_defaults(&c);
 	/* Later issues add these; until then they are errors, reported once at the header. */
 	static const char text[] = "[desk]\nstore = /x\n[camera]\ndevice = /dev/video0\n"
-	                           "width = 640\n[usb]\n";
+	                           "width = 640\n[cloud]\n";
 	assert_int_equal(parse(text, &c, &errs), QD_ERR_FORMAT);
 	assert_int_equal(errs.count, 2);
 	assert_int_equal(errs.items[0].line, 3);
 	assert_string_equal(errs.items[0].message,
 	                    "unknown section [camera] (known: [desk], [pipeline], [indicators], "
-	                    "[replay], [serial], [hid], [kiosk])");
+	                    "[replay], [serial], [hid], [kiosk], [usb])");
 	assert_int_equal(errs.items[1].line, 6);
-	assert_non_null(strstr(errs.items[1].message, "unknown section [usb]"));
+	assert_non_null(strstr(errs.items[1].message, "unknown section [cloud]"));
 	/* After an unknown section, a known one works again. */
 	assert_int_equal(parse("[camera]\nx = 1\n[desk]\nstore =\n", &c, &errs), QD_ERR_FORMAT);
 	assert_int_equal(errs.count, 2);
