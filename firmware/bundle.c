@@ -19,8 +19,8 @@ enum {
 	B_RECIPIENT = 8,
 };
 
-static const char *const kind_names[] = {[BUNDLE_UPDATE] = "bundle",
-                                         [BUNDLE_EXPORT_REQUEST] = "export-request"};
+static const char *const kind_names[] = {
+        [BUNDLE_UPDATE] = "bundle", [BUNDLE_EXPORT_REQUEST] = "export-request"};
 
 const char *bundle_kind_name(enum bundle_kind kind)
 {
@@ -154,7 +154,8 @@ static enum qd_err read_settings(struct cbor_reader *r, struct bundle *b, struct
 		if (st != CBOR_OK)
 			return bad(why, "settings name", st);
 		if (!setting_name_ok(s, n)) {
-			qd_errmsg_set(why, "settings[%zu]: a name must be section.key (a-z 0-9 _)", i);
+			qd_errmsg_set(why, "settings[%zu]: a name must be section.key (a-z 0-9 _)",
+			              i);
 			return QD_ERR_FORMAT;
 		}
 		memcpy(set->name, s, n);

@@ -1060,9 +1060,9 @@ enum qd_err config_load(const char *path, struct config *cfg, struct config_erro
  * lands) is refused like any unknown key.
  */
 static const char *const dropin_keys[] = {
-        "desk.desk_id",       "pipeline.holdoff_ms",  "kiosk.idle_ms",
+        "desk.desk_id",        "pipeline.holdoff_ms",   "kiosk.idle_ms",
         "indicators.valid_ms", "indicators.invalid_ms", "indicators.review_ms",
-        "indicators.beep_ms", "indicators.gap_ms",    "sync.url",
+        "indicators.beep_ms",  "indicators.gap_ms",     "sync.url",
         "sync.interval_s",
 };
 

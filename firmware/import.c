@@ -323,9 +323,8 @@ enum qd_err import_file(struct store *store, const char *path, int64_t clock_now
 /* ---- signed things that are not trust documents (branch usb) ------------ */
 
 enum qd_err import_verify_signer(struct store *store, const uint8_t *bytes, size_t len,
-                                 const enum key_role *roles, size_t n_roles,
-                                 struct cose_sign1 *msg, struct trust_key *signer,
-                                 struct qd_errmsg *why)
+                                 const enum key_role *roles, size_t n_roles, struct cose_sign1 *msg,
+                                 struct trust_key *signer, struct qd_errmsg *why)
 {
 	memset(signer, 0, sizeof(*signer));
 	if (len > IMPORT_FILE_MAX) {
@@ -361,8 +360,8 @@ enum qd_err import_verify_signer(struct store *store, const uint8_t *bytes, size
 		for (size_t i = 0; i < n_roles; i++)
 			role_ok = role_ok || found->role == roles[i];
 		if (!role_ok) {
-			qd_errmsg_set(why, "signed by key %s, a %s key: not allowed to sign this", kid,
-			              key_role_name(found->role));
+			qd_errmsg_set(why, "signed by key %s, a %s key: not allowed to sign this",
+			              kid, key_role_name(found->role));
 			rc = QD_ERR_ROLE;
 		} else if (found->status != KEY_STATUS_ACTIVE) {
 			qd_errmsg_set(why, "signing key %s is revoked", kid);

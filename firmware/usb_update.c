@@ -105,7 +105,8 @@ static enum qd_err read_capped(int dir, const char *name, size_t cap, const stru
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			qd_errmsg_set(why, "%s: read failed after %zu of %zu bytes: %s (stick pulled?)",
+			qd_errmsg_set(why,
+			              "%s: read failed after %zu of %zu bytes: %s (stick pulled?)",
 			              name, got, size, strerror(errno));
 			rc = QD_ERR_IO;
 		} else if (n == 0) {
@@ -278,8 +279,8 @@ static enum qd_err check_settings(const struct bundle *b, const struct usb_optio
 		*dot = '\0'; /* bundle_decode checked the name has one */
 		const char *key = dot + 1;
 		if (!config_dropin_allowed(section, key)) {
-			qd_errmsg_set(why, "bundle %s: [%s] %s cannot be set from a USB stick", b->id,
-			              section, key);
+			qd_errmsg_set(why, "bundle %s: [%s] %s cannot be set from a USB stick",
+			              b->id, section, key);
 			return QD_ERR_ROLE;
 		}
 		struct qd_errmsg bad = {{0}};
@@ -341,7 +342,8 @@ static enum qd_err verify_docs(struct store *store, const struct bundle *b,
 		if (rc != QD_OK) {
 			out->n = b->n_docs;
 			docs_release(out);
-			qd_errmsg_set(why, "document %zu of bundle %s: %s", i + 1, b->id, inner.text);
+			qd_errmsg_set(why, "document %zu of bundle %s: %s", i + 1, b->id,
+			              inner.text);
 			return rc;
 		}
 	}
@@ -350,7 +352,8 @@ static enum qd_err verify_docs(struct store *store, const struct bundle *b,
 	for (size_t i = 0; i < out->n; i++) {
 		const struct import_result *r = &out->v[i].result;
 		if (r->version < r->previous_version) {
-			qd_errmsg_set(why, "bundle %s: %s version %llu is older than installed "
+			qd_errmsg_set(why,
+			              "bundle %s: %s version %llu is older than installed "
 			              "version %llu",
 			              b->id, doc_label(r->type), (unsigned long long)r->version,
 			              (unsigned long long)r->previous_version);
@@ -555,13 +558,16 @@ static void summarise(const struct bundle *b, const struct verified_docs *docs, 
 }
 
 static void audit(struct store *store, const struct usb_options *opt, const char *event,
-                  enum qd_err status, const struct trust_key *signer, const char *detail)
+                  enum qd_err status, const char *result, const struct trust_key *signer,
+                  const char *detail)
 {
 	struct audit_event ev = {
 	        .time_us = (int64_t)time(NULL) * 1000000,
 	        .source = "usb",
 	        .event = event,
-	        .result = status == QD_OK ? "applied" : qd_err_name(status),
+	        .result = result != NULL    ? result
+	                  : status == QD_OK ? "applied"
+	                                    : qd_err_name(status),
 	        .kid = signer != NULL && signer->kid_len > 0 ? signer->kid : NULL,
 	        .kid_len = signer != NULL ? signer->kid_len : 0,
 	        .desk = opt->desk_id,
@@ -585,7 +591,8 @@ static void do_bundle(struct store *store, int dir, const struct listing *l,
 		qd_errmsg_set(&why,
 		              "%zu update bundles in qrdesk/ (%s, %s%s): leave exactly one on the "
 		              "stick",
-		              l->n_bundles, l->bundle[0], l->bundle[1], l->n_bundles > 2 ? ", ..." : "");
+		              l->n_bundles, l->bundle[0], l->bundle[1],
+		              l->n_bundles > 2 ? ", ..." : "");
 		goto done;
 	}
 	size_t cap = opt->max_bundle_bytes > 0 ? opt->max_bundle_bytes : IMPORT_FILE_MAX;
@@ -609,7 +616,7 @@ static void do_bundle(struct store *store, int dir, const struct listing *l,
 		snprintf(st->detail, sizeof(st->detail), "bundle %s was applied before", b.id);
 		st->status = QD_OK;
 		rep->stage = USB_UNCHANGED;
-		audit(store, opt, "usb-update", QD_OK, &signer, st->detail);
+		audit(store, opt, "usb-update", QD_OK, "already-applied", &signer, st->detail);
 		return;
 	}
 	struct store_usb_bundle last;
@@ -638,7 +645,8 @@ done:
 	char detail[BUNDLE_ID_MAX + sizeof(st->detail) + 16];
 	snprintf(detail, sizeof(detail), "%s%s%s", rep->bundle_id, rep->bundle_id[0] ? ": " : "",
 	         st->detail);
-	audit(store, opt, "usb-update", st->status, signer.kid_len > 0 ? &signer : NULL, detail);
+	audit(store, opt, "usb-update", st->status, NULL, signer.kid_len > 0 ? &signer : NULL,
+	      detail);
 }
 
 /* ---- the export ----------------------------------------------------------------- */
@@ -746,11 +754,10 @@ static enum qd_err seal_and_write(int qdir, const struct bundle *req, const stru
                                   size_t count, int64_t last_id, const struct usb_options *opt,
                                   char *name, size_t name_cap, struct qd_errmsg *why)
 {
-	json_t *head = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "format",
-	                         USB_EXPORT_FORMAT, "desk", opt->desk_id, "request", req->id,
-	                         "created_at", (json_int_t)opt->clock_now, "rows",
-	                         (json_int_t)count, "first_id", (json_int_t)rows->first_id,
-	                         "last_id", (json_int_t)last_id);
+	json_t *head = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "format", USB_EXPORT_FORMAT,
+	                         "desk", opt->desk_id, "request", req->id, "created_at",
+	                         (json_int_t)opt->clock_now, "rows", (json_int_t)count, "first_id",
+	                         (json_int_t)rows->first_id, "last_id", (json_int_t)last_id);
 	char *head_text = head != NULL ? json_dumps(head, JSON_COMPACT) : NULL;
 	json_decref(head);
 	if (head_text == NULL)
@@ -829,7 +836,8 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 	size_t len = 0;
 	struct export_buf rows = {0};
 	static struct bundle req;
-	st->status = read_capped(qdir, USB_EXPORT_REQUEST, USB_REQUEST_MAX, opt, &bytes, &len, &why);
+	st->status =
+	        read_capped(qdir, USB_EXPORT_REQUEST, USB_REQUEST_MAX, opt, &bytes, &len, &why);
 	if (st->status == QD_OK)
 		st->status = verify_signed(store, bytes, len, BUNDLE_EXPORT_REQUEST, opt, &req,
 		                           &signer, &why);
@@ -839,7 +847,8 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 		st->status = store_audit_uncollected(store, USB_EXPORT_ROWS_MAX, export_row, &rows,
 		                                     &count, &last_id);
 		if (st->status != QD_OK)
-			qd_errmsg_set(&why, "cannot read the audit log: %s", qd_err_name(st->status));
+			qd_errmsg_set(&why, "cannot read the audit log: %s",
+			              qd_err_name(st->status));
 	}
 	char name[96] = "";
 	if (st->status == QD_OK)
@@ -850,8 +859,9 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 	if (st->status == QD_OK && count > 0) {
 		st->status = store_audit_mark_collected(store, last_id, opt->clock_now, &marked);
 		if (st->status != QD_OK)
-			qd_errmsg_set(&why, "export written, but the rows cannot be marked collected "
-			                    "(they will be exported again)");
+			qd_errmsg_set(&why,
+			              "export written, but the rows cannot be marked collected "
+			              "(they will be exported again)");
 	}
 	if (st->status == QD_OK) {
 		rep->exported_rows = count;
@@ -863,7 +873,7 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 	}
 	free(rows.text);
 	free(bytes);
-	audit(store, opt, "usb-export", st->status, signer.kid_len > 0 ? &signer : NULL,
+	audit(store, opt, "usb-export", st->status, NULL, signer.kid_len > 0 ? &signer : NULL,
 	      st->detail);
 }
 
@@ -891,8 +901,9 @@ enum qd_err usb_rauc_install(const char *rauc, const char *path, const struct us
 	if (err != 0) {
 		close(pipefd[0]);
 		if (err == ENOENT) {
-			qd_errmsg_set(why, "rauc is not installed on this desk: the firmware bundle "
-			                   "was not installed");
+			qd_errmsg_set(why,
+			              "rauc is not installed on this desk: the firmware bundle "
+			              "was not installed");
 			return QD_ERR_UNSUPPORTED;
 		}
 		qd_errmsg_set(why, "cannot start rauc: %s", strerror(err));
@@ -932,8 +943,7 @@ enum qd_err usb_rauc_install(const char *rauc, const char *path, const struct us
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return QD_OK;
-	qd_errmsg_set(why, "rauc install failed (%s %d)%s%s",
-	              WIFEXITED(status) ? "exit" : "signal",
+	qd_errmsg_set(why, "rauc install failed (%s %d)%s%s", WIFEXITED(status) ? "exit" : "signal",
 	              WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 	              last[0] ? ": " : "", last);
 	return QD_ERR_IO;
@@ -960,11 +970,13 @@ static void do_firmware(struct store *store, int qdir, const char *root, const s
 		st->status = usb_rauc_install(opt->rauc, path, &opt->hooks, &why);
 	}
 	if (st->status == QD_OK)
-		snprintf(st->detail, sizeof(st->detail), "firmware %s installed; it runs after a "
-		         "restart", l->firmware[0]);
+		snprintf(st->detail, sizeof(st->detail),
+		         "firmware %s installed; it runs after a "
+		         "restart",
+		         l->firmware[0]);
 	else
 		snprintf(st->detail, sizeof(st->detail), "%s", why.text);
-	audit(store, opt, "usb-firmware", st->status, NULL, st->detail);
+	audit(store, opt, "usb-firmware", st->status, NULL, NULL, st->detail);
 }
 
 /* ---- the stick ---------------------------------------------------------------------- */

@@ -77,8 +77,7 @@ enum qd_err import_file(struct store *store, const char *path, int64_t clock_now
  */
 struct cose_sign1; /* cose.h */
 enum qd_err import_verify_signer(struct store *store, const uint8_t *bytes, size_t len,
-                                 const enum key_role *roles, size_t n_roles,
-                                 struct cose_sign1 *msg, struct trust_key *signer,
-                                 struct qd_errmsg *why);
+                                 const enum key_role *roles, size_t n_roles, struct cose_sign1 *msg,
+                                 struct trust_key *signer, struct qd_errmsg *why);
 
 #endif
