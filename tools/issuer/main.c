@@ -52,7 +52,7 @@ static const char usage_text[] =
         "                                 sign and write keyset.cose, revocations.cose,\n"
         "                                 policy.cose and timestamp.cose (versions +1)\n"
         "  bundle DIR OUT [--docs FILE...] [--set SECTION.KEY=VALUE]... [--desk ID]\n"
-        "                 [--id ID] [--days N] [--root]\n"
+        "                 [--id ID] [--days N] [--root | --key KID]\n"
         "                                 a USB update bundle (docs/usb-bundle.md): signed\n"
         "                                 documents as published, allowed settings; for\n"
         "                                 desk ID (default any); signed by the update key\n"
@@ -512,8 +512,10 @@ static int cmd_bundle(int argc, char **argv, enum bundle_kind kind)
 	                                     {"id", required_argument, NULL, 'i'},
 	                                     {"days", required_argument, NULL, 'n'},
 	                                     {"root", no_argument, NULL, 'r'},
+	                                     {"key", required_argument, NULL, 'k'},
 	                                     {NULL, 0, NULL, 0}};
 	static struct bundle b;
+	const char *kid = NULL;
 	bundle_defaults(&b, kind);
 	const char *docs[BUNDLE_DOCS_MAX];
 	size_t n_docs = 0;
@@ -548,6 +550,9 @@ static int cmd_bundle(int argc, char **argv, enum bundle_kind kind)
 		case 'r':
 			use_root = true;
 			break;
+		case 'k':
+			kid = optarg;
+			break;
 		case 'd':
 		case 'i':
 		case 'n':
@@ -574,7 +579,7 @@ static int cmd_bundle(int argc, char **argv, enum bundle_kind kind)
 	if (rc == QD_OK)
 		rc = d != NULL ? domain_load(dir, d, &why) : QD_ERR_NOMEM;
 	if (rc == QD_OK)
-		rc = usb_sign_bundle(d, &b, use_root, tool_now(), out, &why);
+		rc = usb_sign_bundle(d, &b, use_root, kid, tool_now(), out, &why);
 	free(d);
 	for (size_t i = 0; i < n_docs; i++)
 		free(bytes[i]);

@@ -80,8 +80,9 @@ static enum qd_err export_keys(const struct domain *d, bool create, uint8_t pub[
 	return rc;
 }
 
-enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_root, int64_t now,
-                            const char *out, struct qd_errmsg *why)
+enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_root,
+                            const char *kid_hex, int64_t now, const char *out,
+                            struct qd_errmsg *why)
 {
 	if (b->kind == BUNDLE_EXPORT_REQUEST) {
 		uint8_t secret[32];
@@ -91,7 +92,11 @@ enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_r
 			return rc;
 	}
 	enum key_role role = use_root ? KEY_ROLE_ROOT : KEY_ROLE_UPDATE;
-	int index = domain_pick_key(d, role, 0, now);
+	int index = kid_hex != NULL ? domain_find_kid(d, kid_hex) : domain_pick_key(d, role, 0, now);
+	if (index < 0 && kid_hex != NULL) {
+		qd_errmsg_set(why, "no key %s in this domain", kid_hex);
+		return QD_ERR_NOT_FOUND;
+	}
 	if (index < 0) {
 		qd_errmsg_set(why, "no active %s key to sign with", key_role_name(role));
 		return QD_ERR_NOT_FOUND;

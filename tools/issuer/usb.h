@@ -18,11 +18,13 @@
 
 /*
  * Sign b (an update bundle or an export request) with the domain's update
- * key (or its root: use_root) and write it atomically to out.  For an export
+ * key (or its root: use_root; or the key kid_hex, whatever its role: the
+ * desk judges the role) and write it atomically to out.  For an export
  * request, b->recipient is filled from DIR/export.pub (made if absent).
  */
-enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_root, int64_t now,
-                            const char *out, struct qd_errmsg *why);
+enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_root,
+                            const char *kid_hex, int64_t now, const char *out,
+                            struct qd_errmsg *why);
 
 /*
  * Open a sealed export with DIR/keys/export.key and check it: the header,
