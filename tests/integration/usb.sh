@@ -10,13 +10,26 @@
 # is written, opened by the issuer, and its rows marked collected (and not
 # exported twice); RAUC bundles go to a fake `rauc` on PATH that records its
 # arguments, and a missing rauc is reported with nothing else done.
-# Usage: usb.sh QRDESK-ISSUER QRDESKCTL
+# With QRDESKD: the daemon in automount mode notices a stick (a folder moved
+# into its watch folder), applies it, reloads, plays the update pattern and
+# shows the result in `qrdeskctl status`; a refused stick plays the failure
+# pattern.
+# Usage: usb.sh QRDESK-ISSUER QRDESKCTL [QRDESKD]
 set -uo pipefail
 
 issuer=$(realpath "$1")
 ctl=$(realpath "$2")
+qrdeskd=${3:+$(realpath "$3")}
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-usb-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+daemon_pid=
+cleanup() {
+	if [[ -n $daemon_pid ]]; then
+		kill "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
 cd "$work"
 
 failures=0
@@ -255,6 +268,76 @@ if [[ $rc -ne 0 ]] && grep -q "rauc is not installed" out.txt && [[ ! -e rauc-ar
 printf '#!/bin/sh\necho "Failed to verify bundle"\nexit 1\n' >fakebin/rauc
 PATH="$work/fakebin:$PATH" usb fw --firmware
 if [[ $rc -ne 0 ]] && grep -q "Failed to verify bundle" out.txt; then pass; else fail "rauc failure: $(cat out.txt)"; fi
+
+# ---- the daemon, automount mode ------------------------------------------------------
+wait_for() { # wait_for SECONDS CONDITION
+	local deadline=$((SECONDS + $1))
+	while ! eval "$2"; do
+		((SECONDS > deadline)) && return 1
+		sleep 0.1
+	done
+}
+if [[ -n $qrdeskd ]]; then
+	real=$(date +%s)
+	"$issuer" --now "$real" publish bo repo3 >/dev/null || fail "publish repo3"
+	rm -f usb.conf
+	mkdir -p media
+	cat >d.conf <<CONF
+[desk]
+desk_id = DESK-7
+store = $work/desk.db
+control_socket = $work/control.sock
+[indicators]
+backend = sim
+sim_record = $work/indicators.log
+[kiosk]
+enabled = false
+[usb]
+mode = automount
+watch_dir = $work/media
+dropin = $work/usb.conf
+CONF
+	"$qrdeskd" --config d.conf 2>daemon.log &
+	daemon_pid=$!
+	wait_for 20 '[[ -S control.sock ]]' || fail "daemon did not start: $(cat daemon.log)"
+	usb_stage() { "$ctl" status --socket control.sock --json 2>/dev/null | jq -r '.usb.stage // "none"'; }
+	# a good stick: made elsewhere, then moved in (as an automounter's folder appears)
+	mkdir -p staging/stick1/qrdesk
+	"$issuer" --now "$real" bundle bo staging/stick1/qrdesk/u.qrbundle --id daemon-1 \
+		--docs repo3/keyset.cose repo3/revocations.cose --set pipeline.holdoff_ms=4000 >/dev/null
+	mv staging/stick1 media/
+	if wait_for 20 '[[ $(usb_stage) == applied ]]'; then
+		if ! "$ctl" status --socket control.sock | grep -q "^USB: applied: applied key set v3, revocations v3, 1 setting"; then
+			fail "status: $("$ctl" status --socket control.sock | grep USB)"
+		elif ! grep -q "reloaded configuration and trust data" daemon.log; then
+			fail "no reload after the bundle"
+		elif [[ "$("$ctl" status --socket control.sock --json | jq .trust.revocations.version)" != 3 ]]; then
+			fail "the daemon's trust view was not reloaded"
+		else
+			pass
+		fi
+	else
+		fail "the daemon did not apply the stick: $(cat daemon.log)"
+	fi
+	# the update pattern: green blinks (green on, red off, buzzer off) after the bundle
+	lines_before=$(wc -l <indicators.log)
+	rm -rf media/stick1
+	wait_for 10 '[[ $(usb_stage) == removed ]]' && pass || fail "removal not shown"
+	# a refused stick (another desk's bundle): the failure pattern (red, buzzer)
+	mkdir -p staging/stick2/qrdesk
+	"$issuer" --now "$real" bundle bo staging/stick2/qrdesk/u.qrbundle --id daemon-2 \
+		--docs repo3/policy.cose --desk DESK-9 >/dev/null
+	mv staging/stick2 media/
+	if wait_for 20 '[[ $(usb_stage) == rejected ]]' &&
+		wait_for 10 "[[ \$(tail -n +$((lines_before + 1)) indicators.log | awk '\$3 == 1' | wc -l) -ge 1 ]]"; then
+		pass
+	else
+		fail "refused stick: stage $(usb_stage), indicators: $(tail -n 5 indicators.log)"
+	fi
+	kill "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_pid=
+fi
 
 echo "usb: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

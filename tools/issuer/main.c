@@ -506,14 +506,11 @@ static void bundle_defaults(struct bundle *b, enum bundle_kind kind)
 
 static int cmd_bundle(int argc, char **argv, enum bundle_kind kind)
 {
-	static const struct option opts[] = {{"docs", required_argument, NULL, 'f'},
-	                                     {"set", required_argument, NULL, 's'},
-	                                     {"desk", required_argument, NULL, 'd'},
-	                                     {"id", required_argument, NULL, 'i'},
-	                                     {"days", required_argument, NULL, 'n'},
-	                                     {"root", no_argument, NULL, 'r'},
-	                                     {"key", required_argument, NULL, 'k'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	        {"docs", required_argument, NULL, 'f'}, {"set", required_argument, NULL, 's'},
+	        {"desk", required_argument, NULL, 'd'}, {"id", required_argument, NULL, 'i'},
+	        {"days", required_argument, NULL, 'n'}, {"root", no_argument, NULL, 'r'},
+	        {"key", required_argument, NULL, 'k'},  {NULL, 0, NULL, 0}};
 	static struct bundle b;
 	const char *kid = NULL;
 	bundle_defaults(&b, kind);

@@ -92,7 +92,8 @@ enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_r
 			return rc;
 	}
 	enum key_role role = use_root ? KEY_ROLE_ROOT : KEY_ROLE_UPDATE;
-	int index = kid_hex != NULL ? domain_find_kid(d, kid_hex) : domain_pick_key(d, role, 0, now);
+	int index =
+	        kid_hex != NULL ? domain_find_kid(d, kid_hex) : domain_pick_key(d, role, 0, now);
 	if (index < 0 && kid_hex != NULL) {
 		qd_errmsg_set(why, "no key %s in this domain", kid_hex);
 		return QD_ERR_NOT_FOUND;
