@@ -45,6 +45,13 @@
  *                verdict TEXT, reason TEXT, kid BLOB, clearance_hash BLOB,
  *                desk TEXT, latency_us INT, uploaded_at INT NULL,
  *                collected_at INT NULL)
+ *   (branch usb, user_version 3)
+ *   usb_bundles  (id TEXT PRIMARY KEY, created_at INT, applied_at INT,
+ *                 signer_kid BLOB)  USB bundles applied: no replay, no downgrade
+ *   usb_settings (name TEXT PRIMARY KEY, value TEXT, bundle TEXT, set_at INT)
+ *                 settings bundles made; the config drop-in is rendered from it
+ *   audit_detail (audit_id INTEGER PRIMARY KEY -> audit.id, event TEXT,
+ *                 detail TEXT)  what an audit row that is not a verdict was
  * Enum values (alg, role, status, type) are stored as their integers.
  */
 #include "qrdesk/store.h"
@@ -105,21 +112,24 @@ static const char *const migrations[] = {
         "CREATE INDEX IF NOT EXISTS audit_valid_by_hash ON audit(clearance_hash, time_us)"
         " WHERE verdict = 'valid';",
         /* 2 -> 3 (branch usb): USB bundles applied (no replay, no downgrade), the
-         * settings they made (the config drop-in is written from these), and audit
-         * rows for events that are not verdicts (event, detail). */
-        "CREATE TABLE usb_bundles ("
+         * settings they made (the config drop-in is written from these), and what
+         * audit rows that are not verdicts were (event, detail).  Idempotent, as
+         * migration 2 is: a file whose version was reset re-runs it safely. */
+        "CREATE TABLE IF NOT EXISTS usb_bundles ("
         " id TEXT PRIMARY KEY,"
         " created_at INTEGER NOT NULL,"
         " applied_at INTEGER NOT NULL,"
         " signer_kid BLOB);"
-        "CREATE TABLE usb_settings ("
+        "CREATE TABLE IF NOT EXISTS usb_settings ("
         " name TEXT PRIMARY KEY,"
         " value TEXT NOT NULL,"
         " bundle TEXT NOT NULL,"
         " set_at INTEGER NOT NULL);"
-        "ALTER TABLE audit ADD COLUMN event TEXT NOT NULL DEFAULT 'verdict';"
-        "ALTER TABLE audit ADD COLUMN detail TEXT NULL;"
-        "CREATE INDEX audit_uncollected ON audit(id) WHERE collected_at IS NULL;",
+        "CREATE TABLE IF NOT EXISTS audit_detail ("
+        " audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+        " event TEXT NOT NULL,"
+        " detail TEXT);"
+        "CREATE INDEX IF NOT EXISTS audit_uncollected ON audit(id) WHERE collected_at IS NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1411,32 +1421,51 @@ enum qd_err store_audit_event(struct store *store, const struct audit_event *ev,
 	if (store == NULL || ev == NULL || ev->event == NULL || store->readonly ||
 	    (ev->kid != NULL && ev->kid_len > TRUST_KID_MAX))
 		return QD_ERR_ARG;
-	sqlite3_stmt *s = NULL;
-	if (prepare(store,
-	            "INSERT INTO audit (time_us, source, event, reason, kid, desk, latency_us,"
-	            " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
-	            &s) != SQLITE_OK)
+	/* The row and its detail together: a savepoint works inside a batch or alone. */
+	if (exec_sql(store->db, "SAVEPOINT audit_event") != SQLITE_OK)
 		return QD_ERR_STORE;
-	int rc = sqlite3_bind_int64(s, 1, ev->time_us);
+	sqlite3_stmt *s = NULL;
+	int rc = prepare(store,
+	                 "INSERT INTO audit (time_us, source, reason, kid, desk, latency_us)"
+	                 " VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+	                 &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, ev->time_us);
 	if (rc == SQLITE_OK)
 		rc = bind_text_or_null(s, 2, ev->source);
 	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 3, ev->event);
+		rc = bind_text_or_null(s, 3, ev->result);
 	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 4, ev->result);
+		rc = bind_blob_or_null(s, 4, ev->kid, ev->kid_len);
 	if (rc == SQLITE_OK)
-		rc = bind_blob_or_null(s, 5, ev->kid, ev->kid_len);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 6, ev->desk);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 7, ev->detail);
+		rc = bind_text_or_null(s, 5, ev->desk);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	int64_t id = sqlite3_last_insert_rowid(store->db);
+	s = NULL;
+	if (rc == SQLITE_DONE)
+		rc = prepare(store,
+		             "INSERT INTO audit_detail (audit_id, event, detail) VALUES (?1, ?2, ?3)",
+		             &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, id);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 2, ev->event);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 3, ev->detail);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		(void)exec_sql(store->db, "ROLLBACK TO audit_event");
+		(void)exec_sql(store->db, "RELEASE audit_event");
+		return QD_ERR_STORE;
+	}
+	if (exec_sql(store->db, "RELEASE audit_event") != SQLITE_OK)
 		return QD_ERR_STORE;
 	if (row_id != NULL)
-		*row_id = sqlite3_last_insert_rowid(store->db);
+		*row_id = id;
 	return QD_OK;
 }
 
@@ -1453,9 +1482,10 @@ enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
 	*last_id = 0;
 	sqlite3_stmt *s = NULL;
 	if (prepare(store,
-	            "SELECT id, time_us, source, event, verdict, reason, kid, clearance_hash, desk,"
-	            " latency_us, detail FROM audit WHERE collected_at IS NULL ORDER BY id"
-	            " LIMIT ?1",
+	            "SELECT a.id, a.time_us, a.source, coalesce(d.event, 'verdict'), a.verdict,"
+	            " a.reason, a.kid, a.clearance_hash, a.desk, a.latency_us, d.detail"
+	            " FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id"
+	            " WHERE a.collected_at IS NULL ORDER BY a.id LIMIT ?1",
 	            &s) != SQLITE_OK)
 		return QD_ERR_STORE;
 	int rc = sqlite3_bind_int64(s, 1, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);

@@ -112,7 +112,7 @@
     const usbLine = el('usb');
     usbLine.hidden = !usb || typeof usb.headline !== 'string';
     if (!usbLine.hidden) {
-      usbLine.textContent = `USB · ইউএসবি: ${usb.stage === 'reading' ? 'reading · পড়া হচ্ছে · ' : ''}${usb.headline}`;
+      usbLine.textContent = `USB · ইউএসবি: ${usb.stage === 'reading' ? 'পড়া হচ্ছে · ' : ''}${usb.headline}`;
       usbLine.className = `usb usb-${String(usb.stage).replace(/[^a-z]/g, '')}`;
     }
   }

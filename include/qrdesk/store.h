@@ -162,7 +162,11 @@ enum qd_err store_usb_settings_list(struct store *store,
                                     void (*fn)(void *arg, const char *name, const char *value),
                                     void *arg);
 
-/* An audit row that is not a verdict: a USB update, export or firmware hand-off. */
+/*
+ * An audit row that is not a verdict: a USB update, export or firmware
+ * hand-off.  Stored as an audit row (verdict NULL, reason = result) and its
+ * audit_detail row (event, detail), together.
+ */
 struct audit_event {
 	int64_t time_us;
 	const char *source; /* "usb" */

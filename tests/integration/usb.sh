@@ -50,7 +50,7 @@ usb() {
 	rc=$?
 }
 dump() { sqlite3 desk.db .dump | grep -v '^INSERT INTO audit'; }
-last_audit() { sqlite3 desk.db "SELECT event || ' ' || reason FROM audit ORDER BY id DESC LIMIT 1"; }
+last_audit() { sqlite3 desk.db "SELECT coalesce(d.event, 'verdict') || ' ' || a.reason FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id ORDER BY a.id DESC LIMIT 1"; }
 stick() { # NAME: an empty stick with a qrdesk/ folder
 	rm -rf "$1"
 	mkdir -p "$1/qrdesk"

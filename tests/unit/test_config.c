@@ -1034,7 +1034,7 @@ static void test_errors_print(void **state)
 	assert_string_equal(
 	        printed[1],
 	        "/etc/qrdesk/qrdesk.conf:3: unknown section [y] (known: "
-	        "[desk], [pipeline], [indicators], [replay], [serial], [hid], [kiosk])");
+	        "[desk], [pipeline], [indicators], [replay], [serial], [hid], [kiosk], [usb])");
 	/* Line 0: "file: message"; no file: "configuration: message". */
 	c.gpio.offsets[INDICATOR_AMBER] = c.gpio.offsets[INDICATOR_BUZZER];
 	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
