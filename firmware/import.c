@@ -323,6 +323,7 @@ enum qd_err import_file(struct store *store, const char *path, int64_t clock_now
 /* ---- signed things that are not trust documents (branch usb) ------------ */
 
 enum qd_err import_verify_signer(struct store *store, const uint8_t *bytes, size_t len,
+                                 const struct trust_key *keyset, size_t n_keyset,
                                  const enum key_role *roles, size_t n_roles, struct cose_sign1 *msg,
                                  struct trust_key *signer, struct qd_errmsg *why)
 {
@@ -346,7 +347,7 @@ enum qd_err import_verify_signer(struct store *store, const uint8_t *bytes, size
 	struct signer_pool *pool = malloc(sizeof(*pool));
 	if (pool == NULL)
 		return QD_ERR_NOMEM;
-	enum qd_err rc = load_pool(store, NULL, 0, pool, why);
+	enum qd_err rc = load_pool(store, keyset, n_keyset, pool, why);
 	char kid[2 * TRUST_KID_MAX + 1];
 	hex_encode(msg->kid, msg->kid_len, kid, sizeof(kid));
 	const struct trust_key *found = rc == QD_OK ? find_signer(msg, pool) : NULL;

@@ -197,6 +197,41 @@ static enum qd_err list_folder(int dir, struct listing *l, struct qd_errmsg *why
 
 /* ---- signed files from the stick ------------------------------------------ */
 
+/*
+ * A desk that has never seen the update key (a fresh one, or a key set that
+ * introduced a new update key) can still take a bundle whose own key set,
+ * verified against the pinned root, lists the key that signed it.  The
+ * payload is decoded here before its signature is known good: only by the
+ * strict, fuzzed decoder, and nothing from it is used unless the key set in
+ * it verifies against the root and then the outer signature verifies.
+ */
+static enum qd_err verify_with_inner_keyset(struct store *store, const uint8_t *bytes, size_t len,
+                                            const struct usb_options *opt,
+                                            const enum key_role *roles, size_t n_roles,
+                                            struct cose_sign1 *msg, struct trust_key *signer,
+                                            struct qd_errmsg *why)
+{
+	struct cose_error cerr;
+	static struct bundle unverified;
+	if (cose_sign1_parse(bytes, len, msg, &cerr) != COSE_OK ||
+	    bundle_decode(msg->payload, msg->payload_len, &unverified, NULL) != QD_OK)
+		return QD_ERR_SIGNATURE;
+	enum qd_err rc = QD_ERR_SIGNATURE;
+	for (size_t i = 0; i < unverified.n_docs && rc != QD_OK; i++) {
+		struct import_verified ks;
+		if (import_verify(store, unverified.docs[i].bytes, unverified.docs[i].len,
+		                  opt->clock_now, NULL, 0, &ks, NULL) != QD_OK)
+			continue;
+		if (ks.result.type == TRUST_DOC_KEYSET &&
+		    ks.result.version > ks.result.previous_version)
+			rc = import_verify_signer(store, bytes, len, ks.doc->body.keyset.keys,
+			                          ks.doc->body.keyset.count, roles, n_roles, msg,
+			                          signer, why);
+		import_verified_release(&ks);
+	}
+	return rc;
+}
+
 /* Verify a bundle's or a request's signature and header; b points into bytes. */
 static enum qd_err verify_signed(struct store *store, const uint8_t *bytes, size_t len,
                                  enum bundle_kind kind, const struct usb_options *opt,
@@ -204,7 +239,11 @@ static enum qd_err verify_signed(struct store *store, const uint8_t *bytes, size
 {
 	static const enum key_role roles[] = {KEY_ROLE_UPDATE, KEY_ROLE_ROOT};
 	struct cose_sign1 msg;
-	enum qd_err rc = import_verify_signer(store, bytes, len, roles, 2, &msg, signer, why);
+	enum qd_err rc =
+	        import_verify_signer(store, bytes, len, NULL, 0, roles, 2, &msg, signer, why);
+	if (rc == QD_ERR_SIGNATURE && kind == BUNDLE_UPDATE &&
+	    verify_with_inner_keyset(store, bytes, len, opt, roles, 2, &msg, signer, why) == QD_OK)
+		rc = QD_OK;
 	if (rc != QD_OK)
 		return rc;
 	struct qd_errmsg inner = {{0}};

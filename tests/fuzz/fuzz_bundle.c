@@ -62,7 +62,8 @@ static void check_bundle(const struct bundle *b, const uint8_t *data, size_t siz
 		FUZZ_CHECK(memchr(s->name, '\0', sizeof(s->name)) != NULL);
 		FUZZ_CHECK(memchr(s->value, '\0', sizeof(s->value)) != NULL);
 		const char *dot = strchr(s->name, '.');
-		FUZZ_CHECK(dot != NULL && dot != s->name && dot[1] != '\0' && !strchr(dot + 1, '.'));
+		FUZZ_CHECK(dot != NULL && dot != s->name && dot[1] != '\0' &&
+		           !strchr(dot + 1, '.'));
 		for (const char *c = s->value; *c; c++)
 			FUZZ_CHECK(*c >= 0x20 && *c <= 0x7e && *c != ';' && *c != '#');
 		for (size_t j = 0; j < i; j++)

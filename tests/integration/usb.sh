@@ -199,6 +199,32 @@ stick olderbundle
 	--set pipeline.holdoff_ms=1000 --id older-bundle >/dev/null || fail "older bundle"
 refuse olderbundle rollback
 
+# a freshly provisioned desk (root only) takes a bundle whose own key set, verified
+# against the root, introduces the update key that signed it
+"$ctl" provision --store fresh.db --root bo/root.pub >/dev/null || fail "provision fresh"
+if "$ctl" usb --now "$(at 0)" --store fresh.db --desk DESK-7 --dropin "$work/fresh.conf" "$work/good" >out.txt 2>&1 &&
+	grep -q "USB: applied key set v2, revocations v2" out.txt; then
+	pass
+else
+	fail "fresh desk: $(cat out.txt)"
+fi
+# ...but not when that key set is not the root's (a tampered inner key set)
+stick freshbad
+python3 - repo2/keyset.cose <<'PY' >freshbad-keyset.cose
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[-5] ^= 0x01
+sys.stdout.buffer.write(b)
+PY
+iss bundle bo freshbad/qrdesk/u.qrbundle --docs freshbad-keyset.cose repo2/revocations.cose
+"$ctl" provision --store fresh2.db --root bo/root.pub >/dev/null
+if ! "$ctl" usb --now "$(at 0)" --store fresh2.db --desk DESK-7 "$work/freshbad" >out.txt 2>&1 &&
+	grep -q "rejected: no pinned root or key-set key verifies" out.txt; then
+	pass
+else
+	fail "fresh desk, tampered key set: $(cat out.txt)"
+fi
+
 # ---- export ---------------------------------------------------------------------
 stick export
 iss export-request bo export/qrdesk/export-request --desk DESK-7
@@ -335,7 +361,7 @@ CONF
 		fail "refused stick: stage $(usb_stage), indicators: $(tail -n 5 indicators.log)"
 	fi
 	kill "$daemon_pid"
-	wait "$daemon_pid"
+	wait "$daemon_pid" && pass || fail "the daemon exited with status $? (see daemon.log)"
 	daemon_pid=
 fi
 
