@@ -1445,9 +1445,10 @@ enum qd_err store_audit_event(struct store *store, const struct audit_event *ev,
 	int64_t id = sqlite3_last_insert_rowid(store->db);
 	s = NULL;
 	if (rc == SQLITE_DONE)
-		rc = prepare(store,
-		             "INSERT INTO audit_detail (audit_id, event, detail) VALUES (?1, ?2, ?3)",
-		             &s);
+		rc = prepare(
+		        store,
+		        "INSERT INTO audit_detail (audit_id, event, detail) VALUES (?1, ?2, ?3)",
+		        &s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 1, id);
 	if (rc == SQLITE_OK)
