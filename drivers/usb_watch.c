@@ -27,11 +27,18 @@
 #include "qrdesk/log.h"
 
 #define MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/*
+ * automount: an automounter makes the folder, then mounts the stick on it.
+ * Reading the folder at once could see the empty mount point: wait this
+ * long after the folder appears.
+ */
+#define SETTLE_MS 1000
 
 struct usb_watch {
 	struct loop *loop;
 	struct usb_watch_config cfg;
 	int inotify_fd;
+	struct loop_timer *settle; /* automount: start the pending stick when it fires */
 	struct udev *udev;
 	struct udev_monitor *monitor;
 	/* the stick being processed (worker running) */
@@ -256,7 +263,17 @@ static void stick_appeared(struct usb_watch *w, const char *root, const char *de
 	snprintf(w->pending_root, sizeof(w->pending_root), "%s", root);
 	snprintf(w->pending_devnode, sizeof(w->pending_devnode), "%s", devnode ? devnode : "");
 	snprintf(w->pending_fstype, sizeof(w->pending_fstype), "%s", fstype ? fstype : "");
-	start_next(w);
+	if (w->settle != NULL)
+		loop_timer_arm(w->settle, SETTLE_MS, 0);
+	else
+		start_next(w);
+}
+
+static void on_settled(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)loop;
+	(void)timer;
+	start_next(arg);
 }
 
 static void stick_removed(struct usb_watch *w, const char *root)
@@ -358,6 +375,8 @@ enum qd_err usb_watch_start(struct loop *loop, const struct usb_watch_config *cf
 			rc = QD_ERR_IO;
 		} else {
 			rc = loop_add_fd(loop, w->inotify_fd, EPOLLIN, on_inotify, w);
+			if (rc == QD_OK)
+				rc = loop_timer_create(loop, on_settled, w, &w->settle);
 		}
 	} else if (cfg->usb.mode == CONFIG_USB_UDEV) {
 		if (mkdir(cfg->usb.mount_dir, 0700) != 0 && errno != EEXIST) {
@@ -399,6 +418,7 @@ void usb_watch_stop(struct usb_watch *w)
 			(void)usb_unmount(w->root, &why);
 		}
 	}
+	loop_timer_destroy(w->settle);
 	if (w->inotify_fd >= 0) {
 		loop_remove_fd(w->loop, w->inotify_fd);
 		close(w->inotify_fd);

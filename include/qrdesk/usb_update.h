@@ -97,7 +97,7 @@ struct usb_report {
 	struct usb_step firmware;
 };
 
-/* Process the stick mounted (or simulated) at root. */
+/* Process the stick mounted (or simulated) at root.  Not reentrant: one stick at a time. */
 enum qd_err usb_process_stick(struct store *store, const char *root, const struct usb_options *opt,
                               struct usb_report *report);
 
