@@ -174,11 +174,10 @@ static enum qd_err list_folder(int dir, struct listing *l, struct qd_errmsg *why
 				l->ignored++;
 			continue;
 		}
-		if (strlen(n) >= 128)
-			l->ignored++;
-		else if (has_suffix(n, USB_BUNDLE_SUFFIX))
+		bool fits = strlen(n) < sizeof(l->bundle[0]); /* longer names are ignored */
+		if (fits && has_suffix(n, USB_BUNDLE_SUFFIX))
 			keep_name(l->bundle, &l->n_bundles, n);
-		else if (has_suffix(n, USB_FIRMWARE_SUFFIX))
+		else if (fits && has_suffix(n, USB_FIRMWARE_SUFFIX))
 			keep_name(l->firmware, &l->n_firmware, n);
 		else if (strcmp(n, USB_EXPORT_REQUEST) == 0)
 			l->export_request = true;
