@@ -344,6 +344,38 @@ static void test_fat_loop_mount(void **state)
 	assert_int_equal(run(cmd), 0);
 }
 
+/* udev mode starts its monitor (no udevd here to send events: docs/usb-bundle.md). */
+static void test_udev_monitor_starts(void **state)
+{
+	struct fx *f = *state;
+	struct loop *loop = NULL;
+	assert_int_equal(loop_create(&loop), QD_OK);
+	struct usb_watch_config cfg = {0};
+	cfg.usb.mode = CONFIG_USB_UDEV;
+	path(cfg.usb.mount_dir, sizeof(cfg.usb.mount_dir), f, "udev-mounts");
+	path(cfg.store, sizeof(cfg.store), f, "desk.db");
+	snprintf(cfg.desk_id, sizeof(cfg.desk_id), "DESK-7");
+	struct usb_watch *w = NULL;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = usb_watch_start(loop, &cfg, &w, &why);
+	if (rc != QD_OK) {
+		loop_destroy(loop);
+		print_message("SKIP: no udev netlink socket here: %s\n", why.text);
+		skip();
+	}
+	struct stat st;
+	assert_int_equal(stat(cfg.usb.mount_dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700); /* private */
+	usb_watch_stop(w);
+	/* automount mode on a folder that does not exist: a clear error, nothing left running */
+	cfg.usb.mode = CONFIG_USB_AUTOMOUNT;
+	path(cfg.usb.watch_dir, sizeof(cfg.usb.watch_dir), f, "no-such-folder");
+	assert_int_equal(usb_watch_start(loop, &cfg, &w, &why), QD_ERR_IO);
+	assert_null(w);
+	assert_non_null(strstr(why.text, "cannot watch"));
+	loop_destroy(loop);
+}
+
 int main(void)
 {
 	assert_int_equal(signature_init(), QD_OK);
@@ -351,6 +383,7 @@ int main(void)
 	        cmocka_unit_test(test_size_cap),
 	        cmocka_unit_test(test_pulled_mid_read),
 	        cmocka_unit_test(test_fat_loop_mount),
+	        cmocka_unit_test(test_udev_monitor_starts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
