@@ -739,10 +739,12 @@ static int check_config(const char *path)
 	struct config_errors errs = {0};
 	config_defaults(&cfg);
 	enum qd_err rc = config_load(path, &cfg, &errs);
+	if (rc == QD_OK) /* the USB drop-in too: the daemon reads it after the file */
+		rc = config_load_dropin(cfg.usb.dropin, &cfg, &errs);
 	if (rc == QD_OK)
 		rc = config_validate(&cfg, &errs);
 	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_IO) {
-		fprintf(stderr, "qrdeskd: %s: cannot read it\n", path);
+		fprintf(stderr, "qrdeskd: %s: cannot read it\n", errs.file[0] ? errs.file : path);
 		return 66;
 	}
 	if (rc != QD_OK) {
@@ -792,6 +794,8 @@ static int print_unit_devices(const char *path)
 	}
 	if (cfg.hid.device[0] != '\0') /* event node numbers change on re-plug */
 		printf("DeviceAllow=char-input r\n");
+	if (cfg.usb.mode == CONFIG_USB_UDEV) /* USB sticks: SCSI disks, read by mount(2) */
+		printf("DeviceAllow=block-sd r\n");
 	return 0;
 }
 

@@ -323,6 +323,16 @@ mode = automount
 watch_dir = $work/media
 dropin = $work/usb.conf
 CONF
+	# the drop-in takes only allowed keys, checked by --check-config as at start
+	printf '[desk]\nstore = /tmp/evil.db\n' >usb.conf
+	if "$qrdeskd" --check-config d.conf 2>check.txt; then
+		fail "a forbidden key in the drop-in was accepted"
+	elif grep -q "usb.conf:2: key 'store' in \[desk\] cannot be set by a USB drop-in" check.txt; then
+		pass
+	else
+		fail "drop-in check: $(cat check.txt)"
+	fi
+	rm -f usb.conf
 	"$qrdeskd" --config d.conf 2>daemon.log &
 	daemon_pid=$!
 	wait_for 20 '[[ -S control.sock ]]' || fail "daemon did not start: $(cat daemon.log)"
