@@ -101,12 +101,4 @@ struct usb_report {
 enum qd_err usb_process_stick(struct store *store, const char *root, const struct usb_options *opt,
                               struct usb_report *report);
 
-/*
- * Hand one RAUC bundle to `rauc install PATH` (posix_spawnp, no shell); each
- * line rauc prints goes to progress.  QD_ERR_UNSUPPORTED if rauc is not
- * installed; QD_ERR_IO with rauc's last line if it fails.
- */
-enum qd_err usb_rauc_install(const char *rauc, const char *path, const struct usb_hooks *hooks,
-                             struct qd_errmsg *why);
-
 #endif
