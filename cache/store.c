@@ -48,9 +48,16 @@
  *                desk TEXT, latency_us INT, uploaded_at INT NULL,
  *                collected_at INT NULL)
  *   upload_batch (singleton 1, batch_id TEXT, first_id INT, last_id INT,
- *                rows INT, created_at INT)  
+ *                rows INT, created_at INT)   (user_version 3)
  *               the audit upload's batch in flight: the not-yet-uploaded
  *               rows with first_id <= id <= last_id, under batch_id.
+ *   (user_version 4)
+ *   usb_bundles  (id TEXT PRIMARY KEY, created_at INT, applied_at INT,
+ *                 signer_kid BLOB)  USB bundles applied: no replay, no downgrade
+ *   usb_settings (name TEXT PRIMARY KEY, value TEXT, bundle TEXT, set_at INT)
+ *                 settings bundles made; the config drop-in is rendered from it
+ *   audit_detail (audit_id INTEGER PRIMARY KEY -> audit.id, event TEXT,
+ *                 detail TEXT)  what an audit row that is not a verdict was
  * Enum values (alg, role, status, type) are stored as their integers.
  */
 #include "qrdesk/store.h"
@@ -121,6 +128,25 @@ static const char *const migrations[] = {
         " rows INTEGER NOT NULL,"
         " created_at INTEGER NOT NULL);"
         "CREATE INDEX IF NOT EXISTS audit_not_uploaded ON audit(id) WHERE uploaded_at IS NULL;",
+        /* 3 -> 4: USB bundles applied (no replay, no downgrade), the
+         * settings they made (the config drop-in is written from these), and what
+         * audit rows that are not verdicts were (event, detail).  Idempotent, as
+         * migration 2 is: a file whose version was reset re-runs it safely. */
+        "CREATE TABLE IF NOT EXISTS usb_bundles ("
+        " id TEXT PRIMARY KEY,"
+        " created_at INTEGER NOT NULL,"
+        " applied_at INTEGER NOT NULL,"
+        " signer_kid BLOB);"
+        "CREATE TABLE IF NOT EXISTS usb_settings ("
+        " name TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL,"
+        " bundle TEXT NOT NULL,"
+        " set_at INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS audit_detail ("
+        " audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+        " event TEXT NOT NULL,"
+        " detail TEXT);"
+        "CREATE INDEX IF NOT EXISTS audit_uncollected ON audit(id) WHERE collected_at IS NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1769,4 +1795,262 @@ void store_set_busy_timeout(struct store *store, int ms)
 {
 	if (store != NULL)
 		(void)sqlite3_busy_timeout(store->db, ms); /* cannot fail on an open handle */
+}
+
+/* ---- USB updates and log collection ------------------------------------- */
+
+/*
+ * These run once per stick, so their statements are prepared when used
+ * rather than kept with the hot ones above.  Each writes inside the caller's
+ * batch when one is open (a bundle's record commits with its documents).
+ */
+
+enum qd_err store_usb_bundle_last(struct store *store, struct store_usb_bundle *out, bool *found)
+{
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	sqlite3_stmt *s = NULL;
+	if (prepare_once(store,
+	                 "SELECT id, created_at, applied_at FROM usb_bundles"
+	                 " ORDER BY created_at DESC, applied_at DESC LIMIT 1",
+	                 &s) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(s, 0);
+		snprintf(out->id, sizeof(out->id), "%s", id != NULL ? (const char *)id : "");
+		out->created_at = sqlite3_column_int64(s, 1);
+		out->applied_at = sqlite3_column_int64(s, 2);
+		*found = true;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+enum qd_err store_usb_bundle_seen(struct store *store, const char *id, bool *seen)
+{
+	*seen = false;
+	sqlite3_stmt *s = NULL;
+	if (prepare_once(store, "SELECT 1 FROM usb_bundles WHERE id = ?1", &s) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*seen = true;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+/* Run one prepared write and finalize it; QD_OK or QD_ERR_STORE with why. */
+static enum qd_err write_once(struct store *store, sqlite3_stmt *s, int bind_rc,
+                              struct qd_errmsg *why, const char *what)
+{
+	int rc = bind_rc == SQLITE_OK ? sqlite3_step(s) : bind_rc;
+	enum qd_err err = QD_OK;
+	if (rc != SQLITE_DONE)
+		err = sql_fail(store, why, what);
+	sqlite3_finalize(s);
+	return err;
+}
+
+enum qd_err store_usb_bundle_record(struct store *store, const char *id, int64_t created_at,
+                                    int64_t applied_at, const uint8_t *kid, size_t kid_len,
+                                    struct qd_errmsg *why)
+{
+	if (store->readonly) {
+		qd_errmsg_set(why, "the store is open read-only");
+		return QD_ERR_ARG;
+	}
+	sqlite3_stmt *s = NULL;
+	if (prepare_once(store,
+	                 "INSERT INTO usb_bundles (id, created_at, applied_at, signer_kid)"
+	                 " VALUES (?1, ?2, ?3, ?4)",
+	                 &s) != SQLITE_OK)
+		return sql_fail(store, why, "cannot record the bundle");
+	int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, created_at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, applied_at);
+	if (rc == SQLITE_OK)
+		rc = bind_blob_or_null(s, 4, kid, kid_len);
+	return write_once(store, s, rc, why, "cannot record the bundle");
+}
+
+enum qd_err store_usb_setting_set(struct store *store, const char *name, const char *value,
+                                  const char *bundle_id, int64_t set_at, struct qd_errmsg *why)
+{
+	if (store->readonly) {
+		qd_errmsg_set(why, "the store is open read-only");
+		return QD_ERR_ARG;
+	}
+	sqlite3_stmt *s = NULL;
+	if (prepare_once(
+	            store,
+	            "INSERT INTO usb_settings (name, value, bundle, set_at) VALUES (?1, ?2, ?3, ?4)"
+	            " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+	            " bundle = excluded.bundle, set_at = excluded.set_at",
+	            &s) != SQLITE_OK)
+		return sql_fail(store, why, "cannot record a setting");
+	int rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 3, bundle_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 4, set_at);
+	return write_once(store, s, rc, why, "cannot record a setting");
+}
+
+enum qd_err store_usb_settings_list(struct store *store,
+                                    void (*fn)(void *arg, const char *name, const char *value),
+                                    void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	if (prepare_once(store, "SELECT name, value FROM usb_settings ORDER BY name", &s) !=
+	    SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(s, 0), *v = sqlite3_column_text(s, 1);
+		if (n != NULL && v != NULL)
+			fn(arg, (const char *)n, (const char *)v);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+enum qd_err store_audit_event(struct store *store, const struct audit_event *ev, int64_t *row_id)
+{
+	if (row_id != NULL)
+		*row_id = 0;
+	if (store == NULL || ev == NULL || ev->event == NULL || store->readonly ||
+	    (ev->kid != NULL && ev->kid_len > TRUST_KID_MAX))
+		return QD_ERR_ARG;
+	/* The row and its detail together: a savepoint works inside a batch or alone. */
+	if (exec_sql(store->db, "SAVEPOINT audit_event") != SQLITE_OK)
+		return QD_ERR_STORE;
+	sqlite3_stmt *s = NULL;
+	int rc = prepare_once(store,
+	                      "INSERT INTO audit (time_us, source, reason, kid, desk, latency_us)"
+	                      " VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+	                      &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, ev->time_us);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 2, ev->source);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 3, ev->result);
+	if (rc == SQLITE_OK)
+		rc = bind_blob_or_null(s, 4, ev->kid, ev->kid_len);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 5, ev->desk);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	int64_t id = sqlite3_last_insert_rowid(store->db);
+	s = NULL;
+	if (rc == SQLITE_DONE)
+		rc = prepare_once(
+		        store,
+		        "INSERT INTO audit_detail (audit_id, event, detail) VALUES (?1, ?2, ?3)",
+		        &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, id);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 2, ev->event);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 3, ev->detail);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		(void)exec_sql(store->db, "ROLLBACK TO audit_event");
+		(void)exec_sql(store->db, "RELEASE audit_event");
+		return QD_ERR_STORE;
+	}
+	if (exec_sql(store->db, "RELEASE audit_event") != SQLITE_OK)
+		return QD_ERR_STORE;
+	if (row_id != NULL)
+		*row_id = id;
+	return QD_OK;
+}
+
+static const char *column_text(sqlite3_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(s, col);
+}
+
+enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
+                                    enum qd_err (*fn)(void *arg, const struct audit_row *row),
+                                    void *arg, size_t *count, int64_t *last_id)
+{
+	*count = 0;
+	*last_id = 0;
+	sqlite3_stmt *s = NULL;
+	if (prepare_once(
+	            store,
+	            "SELECT a.id, a.time_us, a.source, coalesce(d.event, 'verdict'), a.verdict,"
+	            " a.reason, a.kid, a.clearance_hash, a.desk, a.latency_us, d.detail"
+	            " FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id"
+	            " WHERE a.collected_at IS NULL ORDER BY a.id LIMIT ?1",
+	            &s) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_bind_int64(s, 1, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
+	enum qd_err err = QD_OK;
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct audit_row row = {
+		        .id = sqlite3_column_int64(s, 0),
+		        .time_us = sqlite3_column_int64(s, 1),
+		        .source = column_text(s, 2),
+		        .event = column_text(s, 3),
+		        .verdict = column_text(s, 4),
+		        .reason = column_text(s, 5),
+		        .kid = sqlite3_column_blob(s, 6),
+		        .kid_len = (size_t)sqlite3_column_bytes(s, 6),
+		        .clearance_hash = sqlite3_column_blob(s, 7),
+		        .clearance_hash_len = (size_t)sqlite3_column_bytes(s, 7),
+		        .desk = column_text(s, 8),
+		        .latency_us = sqlite3_column_int64(s, 9),
+		        .detail = column_text(s, 10),
+		};
+		err = fn(arg, &row);
+		if (err != QD_OK)
+			break;
+		(*count)++;
+		*last_id = row.id;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	if (err != QD_OK)
+		return err;
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+enum qd_err store_audit_mark_collected(struct store *store, int64_t up_to_id, int64_t at,
+                                       uint64_t *marked)
+{
+	*marked = 0;
+	if (store->readonly)
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = NULL;
+	if (prepare_once(
+	            store,
+	            "UPDATE audit SET collected_at = ?2 WHERE id <= ?1 AND collected_at IS NULL",
+	            &s) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_bind_int64(s, 1, up_to_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return QD_ERR_STORE;
+	*marked = (uint64_t)sqlite3_changes(store->db);
+	return QD_OK;
 }

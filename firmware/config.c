@@ -88,6 +88,7 @@ enum kind {
 	K_URL,       /* char[]: "" or an https:// URL */
 	K_PROXY,     /* char[]: "" or a proxy URL (http, https, socks4, socks5...) */
 	K_PIN,       /* char[]: "" or sha256//BASE64, several joined by ';' */
+	K_USB_MODE,  /* enum config_usb_mode */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
@@ -187,11 +188,18 @@ static const struct key_def keys[] = {
         {"upload", "period_s", K_SECONDS, FIELD(upload.period_s), 10, 86400, false},
         {"upload", "timeout_s", K_SECONDS, FIELD(upload.timeout_s), 1, 600, false},
         {"upload", "retention_days", K_COUNT, FIELD(upload.retention_days), 1, 3650, false},
+        /* [usb]: docs/usb-bundle.md */
+        {"usb", "mode", K_USB_MODE, FIELD(usb.mode), 0, 0, false},
+        {"usb", "watch_dir", K_PATH, FIELD(usb.watch_dir), 0, 0, false},
+        {"usb", "mount_dir", K_PATH, FIELD(usb.mount_dir), 0, 0, true},
+        {"usb", "dropin", K_PATH, FIELD(usb.dropin), 0, 0, false},
+        {"usb", "max_bundle_mb", K_BYTES, FIELD(usb.max_bundle_mb), 1, 300, false},
 };
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"desk",  "pipeline", "indicators", "replay", "serial", "hid",
-                                       "kiosk", "hotplug",  "camera",     "sync",   "upload"};
+static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay",
+                                       "serial", "hid",      "kiosk",      "hotplug",
+                                       "camera", "sync",     "upload",     "usb"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
 
 size_t config_key_count(void)
@@ -293,6 +301,12 @@ void config_defaults(struct config *cfg)
 	cfg->upload.period_s = 300;
 	cfg->upload.timeout_s = 60;
 	cfg->upload.retention_days = 90;
+	/* USB sticks: off until a desk is set up for them. */
+	cfg->usb.mode = CONFIG_USB_OFF;
+	cfg->usb.watch_dir[0] = '\0';
+	snprintf(cfg->usb.mount_dir, sizeof(cfg->usb.mount_dir), "%s", "/run/qrdesk/usb");
+	snprintf(cfg->usb.dropin, sizeof(cfg->usb.dropin), "%s", "/var/lib/qrdesk/usb.conf");
+	cfg->usb.max_bundle_mb = 300;
 }
 
 /* --- errors ------------------------------------------------------------------------- */
@@ -645,8 +659,9 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return "expected data bits (5-8), parity (N, E or O) and stop bits (1 or 2), "
 		       "such as 8N1";
 	case K_BYTES:
-		snprintf(buf, bufsz, "expected a whole number of bytes from %u to %u",
-		         (unsigned)k->min, (unsigned)k->max);
+		snprintf(buf, bufsz, "expected a whole number %s from %u to %u",
+		         strstr(k->name, "_mb") != NULL ? "of MiB" : "of bytes", (unsigned)k->min,
+		         (unsigned)k->max);
 		return buf;
 	case K_SECONDS:
 		snprintf(buf, bufsz, "expected a whole number of seconds from %u to %u",
@@ -658,6 +673,8 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return buf;
 	case K_PIXFMT:
 		return "expected auto, grey, yuyv or mjpeg";
+	case K_USB_MODE:
+		return "expected off, automount or udev";
 	default:
 		return "bad value";
 	}
@@ -737,6 +754,13 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 			break;
 		memcpy(field, value, 4);
 		return true;
+	case K_USB_MODE:
+		for (int m = CONFIG_USB_OFF; m <= CONFIG_USB_UDEV; m++)
+			if (strcmp(value, config_usb_mode_name((enum config_usb_mode)m)) == 0) {
+				*(enum config_usb_mode *)field = (enum config_usb_mode)m;
+				return true;
+			}
+		break;
 	case K_BACKEND:
 		if (strcmp(value, "gpiod") == 0) {
 			*(enum config_indicator_backend *)field = CONFIG_INDICATOR_GPIOD;
@@ -831,6 +855,11 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 			return true;
 		snprintf(msg, msgsz, "%s: %s", k->name, kind_expects(k, why, sizeof(why)));
 		return false;
+	case K_USB_MODE:
+		if (config_usb_mode_name(*(const enum config_usb_mode *)field) != NULL)
+			return true;
+		snprintf(msg, msgsz, "mode: %s", kind_expects(k, why, sizeof(why)));
+		return false;
 	case K_BACKEND: {
 		enum config_indicator_backend b = *(const enum config_indicator_backend *)field;
 		if (b == CONFIG_INDICATOR_GPIOD || b == CONFIG_INDICATOR_SIM)
@@ -882,6 +911,7 @@ struct parse {
 	bool in_section;   /* a [section] line has been seen */
 	bool section_ok;   /* ... and it names a section we know */
 	int seen[KEYS_N];  /* line each key was set on; 0: not yet */
+	bool dropin;       /* a USB drop-in: only config_dropin_allowed() keys */
 	struct config cfg; /* the copy we parse into */
 	struct errlist errs;
 };
@@ -1037,6 +1067,11 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			        show(name, s1, sizeof(s1)), show(section, s2, sizeof(s2)));
 		return 1;
 	}
+	if (p->dropin && !config_dropin_allowed(k->section, k->name)) {
+		err_add(&p->errs, p->lineno, "key '%s' in [%s] cannot be set by a USB drop-in",
+		        k->name, k->section);
+		return 1;
+	}
 	size_t i = (size_t)(k - keys);
 	if (p->seen[i] != 0) {
 		err_add(&p->errs, p->lineno, "key '%s' in [%s] given twice (first on line %d)",
@@ -1084,8 +1119,8 @@ static void knobs_set(const struct ini_knobs *k)
 	ini_start_comment_prefixes = k->start_prefixes;
 }
 
-enum qd_err config_parse(const char *name, const char *text, size_t len, struct config *cfg,
-                         struct config_errors *errs)
+static enum qd_err parse_text(const char *name, const char *text, size_t len, struct config *cfg,
+                              struct config_errors *errs, bool dropin)
 {
 	static char inline_prefixes[] = ";";
 	static char start_prefixes[] = ";#";
@@ -1119,6 +1154,7 @@ enum qd_err config_parse(const char *name, const char *text, size_t len, struct 
 	p->len = len;
 	p->cfg = *cfg;
 	p->errs.e = errs;
+	p->dropin = dropin;
 
 	struct ini_knobs saved;
 	knobs_get(&saved);
@@ -1145,9 +1181,16 @@ enum qd_err config_parse(const char *name, const char *text, size_t len, struct 
 	return result;
 }
 
+enum qd_err config_parse(const char *name, const char *text, size_t len, struct config *cfg,
+                         struct config_errors *errs)
+{
+	return parse_text(name, text, len, cfg, errs, false);
+}
+
 /* --- files ---------------------------------------------------------------------------- */
 
-enum qd_err config_load(const char *path, struct config *cfg, struct config_errors *errs)
+static enum qd_err load_file(const char *path, struct config *cfg, struct config_errors *errs,
+                             bool dropin)
 {
 	struct config_errors scratch;
 	if (errs == NULL)
@@ -1207,9 +1250,77 @@ enum qd_err config_load(const char *path, struct config *cfg, struct config_erro
 		free(buf);
 		return QD_ERR_TOO_LARGE;
 	}
-	enum qd_err rc = config_parse(path, buf, len, cfg, errs);
+	enum qd_err rc = parse_text(path, buf, len, cfg, errs, dropin);
 	free(buf);
 	return rc;
+}
+
+enum qd_err config_load(const char *path, struct config *cfg, struct config_errors *errs)
+{
+	return load_file(path, cfg, errs, false);
+}
+
+/* --- USB drop-in --------------------------------------------------------- */
+
+/*
+ * What a USB bundle may set (docs/usb-bundle.md): the desk's name, the sync
+ * and upload endpoints and durations.  Never the store, the pinned root, the
+ * control socket, the GPIO wiring, CA files or key pins, or anything that
+ * runs code; nor [sync] stale_grace_s, which would stretch how long a frozen
+ * repository still gives green (only the desk's own file may).
+ */
+static const char *const dropin_keys[] = {
+        "desk.desk_id",
+        "pipeline.holdoff_ms",
+        "kiosk.idle_ms",
+        "indicators.valid_ms",
+        "indicators.invalid_ms",
+        "indicators.review_ms",
+        "indicators.beep_ms",
+        "indicators.gap_ms",
+        "sync.url",
+        "sync.period_s",
+        "sync.jitter_s",
+        "sync.retry_s",
+        "sync.backoff_max_s",
+        "upload.url",
+        "upload.period_s",
+        "upload.batch_rows",
+        "upload.retention_days",
+};
+
+bool config_dropin_allowed(const char *section, const char *key)
+{
+	char name[80];
+	if ((size_t)snprintf(name, sizeof(name), "%s.%s", section, key) >= sizeof(name))
+		return false;
+	for (size_t i = 0; i < sizeof(dropin_keys) / sizeof(dropin_keys[0]); i++)
+		if (strcmp(dropin_keys[i], name) == 0)
+			return find_key(section, key) != NULL;
+	return false;
+}
+
+enum qd_err config_load_dropin(const char *path, struct config *cfg, struct config_errors *errs)
+{
+	if (path == NULL || path[0] == '\0' || access(path, F_OK) != 0) {
+		if (errs != NULL)
+			errs_reset(errs, path);
+		return QD_OK; /* no bundle has set anything */
+	}
+	return load_file(path, cfg, errs, true);
+}
+
+const char *config_usb_mode_name(enum config_usb_mode mode)
+{
+	switch (mode) {
+	case CONFIG_USB_OFF:
+		return "off";
+	case CONFIG_USB_AUTOMOUNT:
+		return "automount";
+	case CONFIG_USB_UDEV:
+		return "udev";
+	}
+	return NULL;
 }
 
 /* --- one key, cross checks, printing ------------------------------------------------------ */

@@ -45,6 +45,8 @@ const char *qd_err_name(enum qd_err err)
 		return "network";
 	case QD_ERR_BASE:
 		return "wrong-base";
+	case QD_ERR_WRONG_DESK:
+		return "wrong-desk";
 	}
 	return "unknown-error";
 }

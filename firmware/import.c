@@ -437,3 +437,59 @@ enum qd_err import_file(struct store *store, const char *path, int64_t clock_now
 		qd_errmsg_set(why, "%s: %s", path, inner.text);
 	return rc;
 }
+
+/* ---- signed things that are not trust documents ------------------------ */
+
+enum qd_err import_verify_signer(struct store *store, const uint8_t *bytes, size_t len,
+                                 const struct trust_key *keyset, size_t n_keyset,
+                                 const enum key_role *roles, size_t n_roles, struct cose_sign1 *msg,
+                                 struct trust_key *signer, struct qd_errmsg *why)
+{
+	memset(signer, 0, sizeof(*signer));
+	if (len > IMPORT_FILE_MAX) {
+		qd_errmsg_set(why, "%zu bytes, more than the %u allowed", len, IMPORT_FILE_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	struct cose_error cerr;
+	if (cose_sign1_parse(bytes, len, msg, &cerr) != COSE_OK) {
+		qd_errmsg_set(why, "not a signed qrdesk file (COSE_Sign1: %s%s%s)",
+		              cose_status_name(cerr.status),
+		              cerr.status == COSE_ERR_CBOR ? ", " : "",
+		              cerr.status == COSE_ERR_CBOR ? cbor_status_name(cerr.cbor) : "");
+		return QD_ERR_FORMAT;
+	}
+	if (msg->kid_len == 0) {
+		qd_errmsg_set(why, "the file names no signing key (kid)");
+		return QD_ERR_FORMAT;
+	}
+	struct signer_pool *pool = malloc(sizeof(*pool));
+	if (pool == NULL)
+		return QD_ERR_NOMEM;
+	const struct import_signers signers = {.keyset = keyset, .n_keyset = n_keyset};
+	enum qd_err rc = load_pool(store, &signers, pool, why);
+	char kid[2 * TRUST_KID_MAX + 1];
+	hex_encode(msg->kid, msg->kid_len, kid, sizeof(kid));
+	const struct trust_key *found = rc == QD_OK ? find_signer(msg, pool) : NULL;
+	if (rc == QD_OK && found == NULL) {
+		qd_errmsg_set(why, "no pinned root or key-set key verifies the signature (kid %s)",
+		              kid);
+		rc = QD_ERR_SIGNATURE;
+	}
+	if (rc == QD_OK) {
+		bool role_ok = false;
+		for (size_t i = 0; i < n_roles; i++)
+			role_ok = role_ok || found->role == roles[i];
+		if (!role_ok) {
+			qd_errmsg_set(why, "signed by key %s, a %s key: not allowed to sign this",
+			              kid, key_role_name(found->role));
+			rc = QD_ERR_ROLE;
+		} else if (found->status != KEY_STATUS_ACTIVE) {
+			qd_errmsg_set(why, "signing key %s is revoked", kid);
+			rc = QD_ERR_KEY;
+		} else {
+			*signer = *found;
+		}
+	}
+	free(pool);
+	return rc;
+}

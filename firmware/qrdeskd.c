@@ -41,6 +41,7 @@
 #include "qrdesk/source.h"
 #include "qrdesk/store.h"
 #include "qrdesk/sync_worker.h"
+#include "qrdesk/usb_watch.h"
 #include "qrdesk/verdict_json.h"
 
 #define QRDESKD_VERSION "0.1.0"
@@ -110,6 +111,11 @@ struct daemon {
 	bool curl_ready;
 	int64_t started_us;
 	int exit_code;
+	/* USB sticks (branch usb) */
+	struct usb_watch *usb;
+	enum usb_stage usb_stage;
+	char usb_text[400];
+	int64_t usb_time; /* wall seconds of the last USB event; 0: none yet */
 };
 
 /* --- control socket ------------------------------------------------------------ */
@@ -262,6 +268,13 @@ static json_t *status_json(struct daemon *d)
 		                  "events", (json_int_t)d->hotplug_events, "detail",
 		                  d->hotplug_detail, "last_at",
 		                  (json_int_t)(d->hotplug_last_us / 1000000)));
+	if (obj != NULL)
+		json_object_set_new(obj, "usb",
+		                    d->usb_time == 0 ? json_null()
+		                                     : json_pack("{s:s, s:s, s:I}", "stage",
+		                                                 usb_stage_name(d->usb_stage),
+		                                                 "headline", d->usb_text, "time",
+		                                                 (json_int_t)d->usb_time));
 	if (obj != NULL) {
 		json_t *counters = json_object_get(obj, "counters");
 		json_object_set_new(counters, "audit_deferred",
@@ -714,6 +727,62 @@ static void open_worker(struct daemon *d)
 		         (unsigned)d->cfg.upload.period_s);
 }
 
+/* --- USB sticks ----------------------------------------------------------- */
+
+static void usb_show(struct daemon *d, enum usb_stage stage, const char *text)
+{
+	d->usb_stage = stage;
+	snprintf(d->usb_text, sizeof(d->usb_text), "%s", text);
+	d->usb_time = loop_wall_us() / 1000000;
+	sd_notifyf(0, "STATUS=USB: %s", text);
+	if (d->kiosk != NULL)
+		kiosk_refresh(d);
+}
+
+static void on_usb_stage(void *arg, enum usb_stage stage, const char *text)
+{
+	usb_show(arg, stage, text);
+}
+
+static void on_usb_report(void *arg, const struct usb_report *rep)
+{
+	struct daemon *d = arg;
+	if (rep->stage == USB_REJECTED)
+		log_err("usb: %s", rep->headline);
+	else
+		log_info("usb: %s", rep->headline);
+	/* The bundle changed the store or the drop-in: the same reload as SIGHUP. */
+	if (rep->trust_changed || rep->settings_changed)
+		reload(d);
+	if (d->player != NULL && (rep->stage == USB_APPLIED || rep->stage == USB_REJECTED))
+		indicator_player_play(d->player, rep->stage == USB_APPLIED ? PATTERN_UPDATE_OK
+		                                                           : PATTERN_UPDATE_FAIL);
+	usb_show(d, rep->stage, rep->headline);
+}
+
+static int open_usb(struct daemon *d)
+{
+	if (d->cfg.usb.mode == CONFIG_USB_OFF)
+		return 0;
+	struct usb_watch_config uc = {.usb = d->cfg.usb,
+	                              .firmware = true,
+	                              .on_stage = on_usb_stage,
+	                              .on_report = on_usb_report,
+	                              .arg = d};
+	snprintf(uc.store, sizeof(uc.store), "%s", d->cfg.store);
+	snprintf(uc.desk_id, sizeof(uc.desk_id), "%s", d->cfg.desk_id);
+	struct qd_errmsg why = {{0}};
+	if (usb_watch_start(d->loop, &uc, &d->usb, &why) != QD_OK) {
+		/* Scanning does not depend on it: run on, say why. */
+		log_err("usb: %s; USB sticks will not be noticed", why.text);
+		return 0;
+	}
+	log_info("usb: watching for sticks (%s mode, %s)", config_usb_mode_name(d->cfg.usb.mode),
+	         d->cfg.usb.mode == CONFIG_USB_AUTOMOUNT ? d->cfg.usb.watch_dir
+	                                                 : d->cfg.usb.mount_dir);
+	return 0;
+}
+
 /* --- start-up and shut-down ---------------------------------------------------------- */
 
 static int open_indicators(struct daemon *d)
@@ -842,6 +911,7 @@ static void shutdown_all(struct daemon *d)
 		d->sources[i]->ops->stop(d->sources[i]);
 		d->sources[i]->ops->destroy(d->sources[i]);
 	}
+	usb_watch_stop(d->usb);
 	kiosk_stop(d->kiosk); /* its threads read only its own copies: safe at any point */
 	loop_timer_destroy(d->kiosk_refresh);
 	control_close(d->control);
@@ -919,6 +989,8 @@ static int run(struct daemon *d)
 		return 1;
 	open_hotplug(d);
 	open_worker(d);
+	if (open_usb(d) != 0)
+		return 1;
 	uint64_t watchdog_us = 0;
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
 		if (loop_timer_create(d->loop, on_watchdog, d, &d->watchdog) != QD_OK)
@@ -951,10 +1023,12 @@ static int check_config(const char *path)
 	struct config_errors errs = {0};
 	config_defaults(&cfg);
 	enum qd_err rc = config_load(path, &cfg, &errs);
+	if (rc == QD_OK) /* the USB drop-in too: the daemon reads it after the file */
+		rc = config_load_dropin(cfg.usb.dropin, &cfg, &errs);
 	if (rc == QD_OK)
 		rc = config_validate(&cfg, &errs);
 	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_IO) {
-		fprintf(stderr, "qrdeskd: %s: cannot read it\n", path);
+		fprintf(stderr, "qrdeskd: %s: cannot read it\n", errs.file[0] ? errs.file : path);
 		return 66;
 	}
 	if (rc != QD_OK) {
@@ -1006,6 +1080,8 @@ static int print_unit_devices(const char *path)
 		printf("DeviceAllow=char-input r\n");
 	if (cfg.camera.capture.device[0] != '\0') /* /dev/videoN changes on re-plug too */
 		printf("DeviceAllow=char-video4linux rw\n");
+	if (cfg.usb.mode == CONFIG_USB_UDEV) /* USB sticks: SCSI disks, read by mount(2) */
+		printf("DeviceAllow=block-sd r\n");
 	return 0;
 }
 
@@ -1039,6 +1115,13 @@ static enum qd_err compose_config(const struct daemon *d, struct config *out,
 				qd_errmsg_set(why, "%s: cannot read it", d->config_path);
 			return rc;
 		}
+	}
+	/* Settings made by USB bundles, over the file (docs/usb-bundle.md). */
+	enum qd_err drc = config_load_dropin(out->usb.dropin, out, errs);
+	if (drc != QD_OK) {
+		if (errs->count == 0)
+			qd_errmsg_set(why, "%s: cannot read it", out->usb.dropin);
+		return drc;
 	}
 	if (d->demo)
 		demo_apply(out, d->demo_dir);

@@ -18,6 +18,8 @@ packages=(
 	nginx-light openssl
 	# the kiosk's browser test: Chromium, the page's Bengali font, a Prometheus text parser
 	chromium fonts-noto-core python3-prometheus-client
+	# the USB test: a FAT image on a loop device
+	dosfstools
 	# quality gates: leak check, static analysis, libFuzzer
 	valgrind cppcheck clang-tidy clang libclang-rt-14-dev
 )

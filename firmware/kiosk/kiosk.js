@@ -134,6 +134,15 @@
       warn(warnings, 'Lights and buzzer not working', 'বাতি ও বাজার কাজ করছে না');
     }
     el('warnings').replaceChildren(...warnings);
+
+    // The last USB stick event (docs/usb-bundle.md): reading / applied / rejected.
+    const usb = st.usb;
+    const usbLine = el('usb');
+    usbLine.hidden = !usb || typeof usb.headline !== 'string';
+    if (!usbLine.hidden) {
+      usbLine.textContent = `USB · ইউএসবি: ${usb.stage === 'reading' ? 'পড়া হচ্ছে · ' : ''}${usb.headline}`;
+      usbLine.className = `usb usb-${String(usb.stage).replace(/[^a-z]/g, '')}`;
+    }
   }
 
   /* --- verdict screen --------------------------------------------------------------- */

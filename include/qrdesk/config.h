@@ -54,6 +54,20 @@ struct config_upload {
 	uint32_t retention_days;       /* uploaded rows older than this are purged */
 };
 
+/* How qrdeskd notices a technician's USB stick. */
+enum config_usb_mode {
+	CONFIG_USB_OFF = 0,   /* sticks are ignored */
+	CONFIG_USB_AUTOMOUNT, /* the system mounts sticks under watch_dir: watch it (inotify) */
+	CONFIG_USB_UDEV,      /* qrdeskd itself: libudev monitor, mount read-only under mount_dir */
+};
+struct config_usb {
+	enum config_usb_mode mode;
+	char watch_dir[CONFIG_PATH_MAX]; /* automount: where sticks appear as folders */
+	char mount_dir[CONFIG_PATH_MAX]; /* udev: private folder sticks are mounted under */
+	char dropin[CONFIG_PATH_MAX];    /* settings made by bundles, read after the file */
+	unsigned max_bundle_mb;          /* a bundle file larger than this is refused */
+};
+
 struct config {
 	/* [desk] */
 	char desk_id[32];                     /* e.g. "DAC-T1-03"; [A-Za-z0-9._-] */
@@ -91,6 +105,8 @@ struct config {
 	struct config_sync sync;
 	/* [upload] (the audit-log upload; url "" : off) */
 	struct config_upload upload;
+	/* [usb] (docs/usb-bundle.md) */
+	struct config_usb usb;
 };
 
 #define CONFIG_ERRORS_MAX 32
@@ -130,6 +146,16 @@ enum qd_err config_validate(const struct config *cfg, struct config_errors *errs
 /* The known keys, in table order (tests check the example file and the docs list each). */
 size_t config_key_count(void);
 void config_key_at(size_t i, const char **section, const char **name);
+
+/*
+ * USB drop-in: may a bundle set [section] key?  And read the
+ * drop-in over cfg (after the main file): only allowed keys, all or nothing;
+ * a missing file is QD_OK (no bundle has set anything).
+ */
+bool config_dropin_allowed(const char *section, const char *key);
+enum qd_err config_load_dropin(const char *path, struct config *cfg, struct config_errors *errs);
+/* "off", "automount", "udev"; NULL if unknown. */
+const char *config_usb_mode_name(enum config_usb_mode mode);
 
 /* Print errs as "file:line: message" lines to stderr-style output via fn. */
 void config_errors_print(const struct config_errors *errs, void (*fn)(const char *line));

@@ -32,7 +32,8 @@ enum qd_err {
 	QD_ERR_UNSUPPORTED,     /* a well-formed request we do not implement */
 	QD_ERR_EXISTS,          /* refusing to overwrite something present */
 	QD_ERR_NETWORK,         /* a transfer failed: connect, TLS, HTTP status, timeout */
-	QD_ERR_BASE, /* a delta or new root that does not follow what is installed */
+	QD_ERR_BASE,            /* a delta or new root that does not follow what is installed */
+	QD_ERR_WRONG_DESK,      /* signed for another desk (USB bundle, export request) */
 };
 
 /* A stable lower-case name for the code ("rollback"), for logs and JSON. */

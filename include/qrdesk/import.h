@@ -85,4 +85,18 @@ void import_verified_release(struct import_verified *v);
 enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,
                         struct import_result *result, struct qd_errmsg *why);
 
+/*
+ * Signed files that are not trust documents (USB bundles, export requests):
+ * parse the COSE_Sign1 in bytes, find the signer among the
+ * pinned roots and the installed key set, verify, and require one of roles
+ * and an active key.  keyset/n_keyset, if keyset is not NULL, stand in for
+ * the installed key set (as in import_verify).  msg points into bytes.  The
+ * caller checks its own payload's signed time against the signer's window.
+ */
+struct cose_sign1; /* cose.h */
+enum qd_err import_verify_signer(struct store *store, const uint8_t *bytes, size_t len,
+                                 const struct trust_key *keyset, size_t n_keyset,
+                                 const enum key_role *roles, size_t n_roles, struct cose_sign1 *msg,
+                                 struct trust_key *signer, struct qd_errmsg *why);
+
 #endif

@@ -223,5 +223,64 @@ enum qd_err store_audit_pending_count(struct store *store, uint64_t *count);
  * deferred rather than make the loop wait out a large sync apply.
  */
 void store_set_busy_timeout(struct store *store, int ms);
+/* ---- USB updates and log collection (docs/usb-bundle.md) ---- */
+
+/* The bundle applied with the newest created time (no downgrade below it). */
+struct store_usb_bundle {
+	char id[65];
+	int64_t created_at;
+	int64_t applied_at;
+};
+enum qd_err store_usb_bundle_last(struct store *store, struct store_usb_bundle *out, bool *found);
+enum qd_err store_usb_bundle_seen(struct store *store, const char *id, bool *seen);
+/* Record an applied bundle (inside the batch that applies its documents). */
+enum qd_err store_usb_bundle_record(struct store *store, const char *id, int64_t created_at,
+                                    int64_t applied_at, const uint8_t *kid, size_t kid_len,
+                                    struct qd_errmsg *why);
+/* Settings made by bundles ("section.key" = value): the config drop-in is written from these. */
+enum qd_err store_usb_setting_set(struct store *store, const char *name, const char *value,
+                                  const char *bundle_id, int64_t set_at, struct qd_errmsg *why);
+enum qd_err store_usb_settings_list(struct store *store,
+                                    void (*fn)(void *arg, const char *name, const char *value),
+                                    void *arg);
+
+/*
+ * An audit row that is not a verdict: a USB update, export or firmware
+ * hand-off.  Stored as an audit row (verdict NULL, reason = result) and its
+ * audit_detail row (event, detail), together.
+ */
+struct audit_event {
+	int64_t time_us;
+	const char *source; /* "usb" */
+	const char *event;  /* "usb-update", "usb-export", "usb-firmware" */
+	const char *result; /* "applied", or the refusal's qd_err_name() */
+	const uint8_t *kid; /* the signer, may be NULL */
+	size_t kid_len;
+	const char *desk;
+	const char *detail; /* bundle id and what it did, or why it was refused */
+};
+enum qd_err store_audit_event(struct store *store, const struct audit_event *ev, int64_t *row_id);
+
+/* One audit row as read back for an export; pointers valid during the callback only. */
+struct audit_row {
+	int64_t id;
+	int64_t time_us;
+	const char *source, *event, *verdict, *reason, *desk, *detail; /* may be NULL */
+	const void *kid;
+	size_t kid_len;
+	const void *clearance_hash;
+	size_t clearance_hash_len;
+	int64_t latency_us;
+};
+/*
+ * The oldest max_rows rows not yet collected, in id order, to fn (which may
+ * stop the walk with an error); *last_id is the last row given.
+ */
+enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
+                                    enum qd_err (*fn)(void *arg, const struct audit_row *row),
+                                    void *arg, size_t *count, int64_t *last_id);
+/* Mark rows up to up_to_id collected at `at` (seconds); only rows not yet collected. */
+enum qd_err store_audit_mark_collected(struct store *store, int64_t up_to_id, int64_t at,
+                                       uint64_t *marked);
 
 #endif

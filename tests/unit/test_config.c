@@ -476,7 +476,7 @@ static const struct bad_case bad_cases[] = {
         {"[desk\n", 1, "section header '[desk' has no closing ']'"},
         {"[desk] extra\n", 1, "unexpected text after ']'"},
         {"[kiosk]\nport = 8080\nbind = 0.0.0.0\n", 3, "unknown key 'bind' in [kiosk]"},
-        {"[usb]\ndevice = /dev/sda1\n", 1, "unknown section [usb]"},
+        {"[cloud]\ndevice = /dev/sda1\n", 1, "unknown section [cloud]"},
         {"[desk]\n[Desk]\n", 2, "unknown section [Desk]"},
         {"[]\n", 1, "unknown section []"},
         {"desk_id = X\n", 1, "key 'desk_id' comes before any [section]"},
@@ -924,8 +924,8 @@ static void test_config_set(void **state)
 	assert_non_null(strstr(why.text, "control characters"));
 	assert_int_equal(config_set(&c, "desk", "storage", "/x", &why), QD_ERR_FORMAT);
 	assert_string_equal(why.text, "unknown key 'storage' in [desk]");
-	assert_int_equal(config_set(&c, "usb", "device", "/dev/sda1", &why), QD_ERR_FORMAT);
-	assert_string_equal(why.text, "unknown section [usb]");
+	assert_int_equal(config_set(&c, "cloud", "device", "/dev/sda1", &why), QD_ERR_FORMAT);
+	assert_string_equal(why.text, "unknown section [cloud]");
 	assert_int_equal(config_set(&c, "kiosk", "port", "0", &why), QD_ERR_FORMAT);
 	assert_string_equal(why.text, "port = '0': expected a TCP port from 1 to 65535");
 	assert_int_equal(config_set(&c, "desk", "store", NULL, &why), QD_ERR_ARG);

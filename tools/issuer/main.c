@@ -26,9 +26,12 @@
 #include "policy_source.h"
 #include "qrpng.h"
 #include "toolutil.h"
+#include "usb.h"
 
 #define CLAIMS_JSON_MAX (64 * 1024)
 #define DAY             (24LL * 3600)
+/* A bundle's documents: IMPORT_FILE_MAX (import.h), without linking the import module. */
+#define IMPORT_FILE_MAX_BYTES (300u * 1024u * 1024u)
 
 static const char usage_text[] =
         "usage: qrdesk-issuer [--now TIME] COMMAND ARGS...\n"
@@ -53,6 +56,17 @@ static const char usage_text[] =
         "  rotate-root DIR                make root version N+1 (a new root key, signed\n"
         "                                 by the old root and by itself); the next\n"
         "                                 publish ships it (docs/repository.md)\n"
+        "  bundle DIR OUT [--docs FILE...] [--set SECTION.KEY=VALUE]... [--desk ID]\n"
+        "                 [--id ID] [--days N] [--root | --key KID]\n"
+        "                                 a USB update bundle (docs/usb-bundle.md): signed\n"
+        "                                 documents as published, allowed settings; for\n"
+        "                                 desk ID (default any); signed by the update key\n"
+        "                                 (--root: the root key); expires in N days (30)\n"
+        "  export-request DIR OUT [--desk ID] [--id ID] [--days N]\n"
+        "                                 ask desks for their audit log on a USB stick\n"
+        "                                 (copy OUT to the stick as qrdesk/export-request)\n"
+        "  open-export DIR FILE           decrypt and check an export (qrdesk/export/*.qrlog);\n"
+        "                                 prints its rows as JSON lines\n"
         "\n"
         "  --now TIME    act as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ): for tests and back-dated re-issues\n"
@@ -474,6 +488,150 @@ static int cmd_rotate_root(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+/* --- USB sticks ------------------------------------------------------- */
+
+/* --desk, --id, --days shared by bundle and export-request. */
+static int bundle_common(struct bundle *b, int c, const char *arg)
+{
+	if (c == 'd') {
+		if (strcmp(arg, "any") != 0 && !bundle_name_ok(arg, strlen(arg), BUNDLE_DESK_MAX))
+			return usage_error("--desk %s: not a desk id", arg);
+		snprintf(b->desk, sizeof(b->desk), "%s", arg);
+	} else if (c == 'i') {
+		if (!bundle_name_ok(arg, strlen(arg), BUNDLE_ID_MAX))
+			return usage_error("--id %s: 1 to 64 of A-Z a-z 0-9 . _ -", arg);
+		snprintf(b->id, sizeof(b->id), "%s", arg);
+	} else if (c == 'n') {
+		char *end;
+		long days = strtol(arg, &end, 10);
+		if (*end != '\0' || days < 1 || days > 3650)
+			return usage_error("--days must be 1..3650, not %s", arg);
+		b->expires_at = b->created_at + days * DAY;
+	}
+	return TOOL_EXIT_OK;
+}
+
+static void bundle_defaults(struct bundle *b, enum bundle_kind kind)
+{
+	memset(b, 0, sizeof(*b));
+	b->kind = kind;
+	b->created_at = tool_now();
+	b->expires_at = b->created_at + 30 * DAY;
+	snprintf(b->desk, sizeof(b->desk), "any");
+	char when[32];
+	tool_format_time(b->created_at, when, sizeof(when));
+	/* "2026-11-23T10:15:00Z" -> an id that sorts by time */
+	snprintf(b->id, sizeof(b->id), "%s-%.4s%.2s%.2sT%.2s%.2s%.2s",
+	         kind == BUNDLE_UPDATE ? "bundle" : "export", when, when + 5, when + 8, when + 11,
+	         when + 14, when + 17);
+}
+
+static int cmd_bundle(int argc, char **argv, enum bundle_kind kind)
+{
+	static const struct option opts[] = {
+	        {"docs", required_argument, NULL, 'f'}, {"set", required_argument, NULL, 's'},
+	        {"desk", required_argument, NULL, 'd'}, {"id", required_argument, NULL, 'i'},
+	        {"days", required_argument, NULL, 'n'}, {"root", no_argument, NULL, 'r'},
+	        {"key", required_argument, NULL, 'k'},  {NULL, 0, NULL, 0}};
+	static struct bundle b;
+	const char *kid = NULL;
+	bundle_defaults(&b, kind);
+	const char *docs[BUNDLE_DOCS_MAX];
+	size_t n_docs = 0;
+	bool use_root = false;
+	int c, status;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (kind == BUNDLE_EXPORT_REQUEST && (c == 'f' || c == 's' || c == 'r'))
+			return usage_error("export-request takes --desk, --id and --days only%s",
+			                   "");
+		switch (c) {
+		case 'f':
+			/* --docs A B C: every following argument that is not an option */
+			optind--;
+			while (optind < argc && argv[optind][0] != '-') {
+				if (n_docs == BUNDLE_DOCS_MAX)
+					return usage_error("at most %d documents", BUNDLE_DOCS_MAX);
+				docs[n_docs++] = argv[optind++];
+			}
+			break;
+		case 's': {
+			const char *eq = strchr(optarg, '=');
+			if (eq == NULL || b.n_settings == BUNDLE_SETTINGS_MAX ||
+			    (size_t)(eq - optarg) > BUNDLE_NAME_MAX ||
+			    strlen(eq + 1) > BUNDLE_VALUE_MAX)
+				return usage_error("--set %s: expected SECTION.KEY=VALUE", optarg);
+			struct bundle_setting *set = &b.settings[b.n_settings++];
+			snprintf(set->name, sizeof(set->name), "%.*s", (int)(eq - optarg), optarg);
+			snprintf(set->value, sizeof(set->value), "%s", eq + 1);
+			break;
+		}
+		case 'r':
+			use_root = true;
+			break;
+		case 'k':
+			kid = optarg;
+			break;
+		case 'd':
+		case 'i':
+		case 'n':
+			if ((status = bundle_common(&b, c, optarg)) != TOOL_EXIT_OK)
+				return status;
+			break;
+		default:
+			return usage_error("%s: bad option", argv[0]);
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("%s takes DIR OUT", argv[0]);
+	const char *dir = argv[optind], *out = argv[optind + 1];
+	struct qd_errmsg why = {{0}};
+	uint8_t *bytes[BUNDLE_DOCS_MAX] = {0};
+	enum qd_err rc = QD_OK;
+	for (size_t i = 0; i < n_docs && rc == QD_OK; i++) {
+		rc = tool_read_file(docs[i], IMPORT_FILE_MAX_BYTES, &bytes[i], &b.docs[i].len,
+		                    &why);
+		b.docs[i].bytes = bytes[i];
+	}
+	b.n_docs = n_docs;
+	struct domain *d = malloc(sizeof(*d));
+	if (rc == QD_OK)
+		rc = d != NULL ? domain_load(dir, d, &why) : QD_ERR_NOMEM;
+	if (rc == QD_OK)
+		rc = usb_sign_bundle(d, &b, use_root, kid, tool_now(), out, &why);
+	free(d);
+	for (size_t i = 0; i < n_docs; i++)
+		free(bytes[i]);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	printf("%s %s for desk %s: %zu document%s, %zu setting%s -> %s\n", bundle_kind_name(kind),
+	       b.id, b.desk, b.n_docs, b.n_docs == 1 ? "" : "s", b.n_settings,
+	       b.n_settings == 1 ? "" : "s", out);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_open_export(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage_error("open-export takes DIR FILE%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	enum qd_err rc = d != NULL ? domain_load(argv[1], d, &why) : QD_ERR_NOMEM;
+	char *text = NULL;
+	size_t rows = 0;
+	if (rc == QD_OK)
+		rc = usb_open_export(d, argv[2], &text, &rows, &why);
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	/* The header line to stderr, the rows to stdout: `| jq` sees rows only. */
+	char *nl = strchr(text, '\n');
+	fprintf(stderr, "%.*s\n", (int)(nl - text), text);
+	fputs(nl + 1, stdout);
+	free(text);
+	return TOOL_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	log_init("qrdesk-issuer", LOG_STYLE_PLAIN, LOG_INFO);
@@ -520,5 +678,11 @@ int main(int argc, char **argv)
 		return cmd_publish(sub_argc, sub_argv);
 	if (strcmp(cmd, "rotate-root") == 0)
 		return cmd_rotate_root(sub_argc, sub_argv);
+	if (strcmp(cmd, "bundle") == 0)
+		return cmd_bundle(sub_argc, sub_argv, BUNDLE_UPDATE);
+	if (strcmp(cmd, "export-request") == 0)
+		return cmd_bundle(sub_argc, sub_argv, BUNDLE_EXPORT_REQUEST);
+	if (strcmp(cmd, "open-export") == 0)
+		return cmd_open_export(sub_argc, sub_argv);
 	return usage_error("unknown command %s", cmd);
 }

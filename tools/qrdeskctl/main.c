@@ -24,6 +24,7 @@
 #include "qrdesk/sync.h"
 #include "qrdesk/verdict_json.h"
 #include "toolutil.h"
+#include "qrdesk/usb_update.h"
 
 /* Exit codes of `check`, fixed by the interface: scripts branch on them. */
 enum { CHECK_EXIT_VALID = 0, CHECK_EXIT_INVALID = 1, CHECK_EXIT_REVIEW = 2 };
@@ -50,6 +51,10 @@ static const char usage_text[] =
         "                                         transfer limits (defaults 15, 64, 30)\n"
         "  sync [--socket PATH] [--json]          ask the running qrdeskd to sync now; wait\n"
         "                                         for that sync and print its result\n"
+        "  usb --store DB --desk ID [--dropin FILE] [--max-mb N] [--firmware] DIR\n"
+        "                                         process a USB stick mounted at DIR as\n"
+        "                                         qrdeskd does (docs/usb-bundle.md): update\n"
+        "                                         bundle, log export, RAUC firmware\n"
         "\n"
         "  --now TIME    judge as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ)\n"
@@ -817,6 +822,9 @@ static int cmd_status(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(c, "last_latency_us")),
 	       (long long)json_integer_value(json_object_get(c, "max_latency_us")),
 	       (long long)json_integer_value(json_object_get(c, "audit_failures")));
+	json_t *usb = json_object_get(st, "usb");
+	if (json_is_object(usb))
+		printf("USB: %s: %s\n", jstr(usb, "stage"), jstr(usb, "headline"));
 	json_t *last = json_object_get(st, "last_verdict");
 	if (json_is_object(last))
 		printf("last verdict: #%lld %s %s from %s\n",
@@ -859,6 +867,86 @@ static int cmd_scan(int argc, char **argv)
 	                                        : CHECK_EXIT_REVIEW;
 	json_decref(v);
 	return status;
+}
+
+/* --- USB sticks ------------------------------------------------------- */
+
+static void print_usb_progress(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	if (total == 0)
+		fprintf(stderr, "  %s\n", what);
+	else if (done == total)
+		fprintf(stderr, "  read %s (%llu bytes)\n", what, (unsigned long long)total);
+}
+
+static int cmd_usb(int argc, char **argv)
+{
+	static const struct option opts[] = {{"store", required_argument, NULL, 's'},
+	                                     {"desk", required_argument, NULL, 'd'},
+	                                     {"dropin", required_argument, NULL, 'D'},
+	                                     {"max-mb", required_argument, NULL, 'm'},
+	                                     {"firmware", no_argument, NULL, 'f'},
+	                                     {"now", required_argument, NULL, 'n'},
+	                                     {NULL, 0, NULL, 0}};
+	struct usb_options uo = {.desk_id = NULL, .hooks = {.progress = print_usb_progress}};
+	const char *store_path = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int64_t t;
+		char *end;
+		switch (c) {
+		case 's':
+			store_path = optarg;
+			break;
+		case 'd':
+			uo.desk_id = optarg;
+			break;
+		case 'D':
+			uo.dropin_path = optarg;
+			break;
+		case 'm': {
+			unsigned long mb = strtoul(optarg, &end, 10);
+			if (*end != '\0' || mb < 1 || mb > 300)
+				return usage_error("--max-mb takes 1..300");
+			uo.max_bundle_bytes = mb * 1024 * 1024;
+			break;
+		}
+		case 'f':
+			uo.firmware = true;
+			break;
+		case 'n':
+			if (tool_parse_time(optarg, &t) != QD_OK)
+				return usage_error("--now: not a time");
+			tool_set_now(t);
+			break;
+		default:
+			return usage_error("usb: bad option");
+		}
+	}
+	if (store_path == NULL || uo.desk_id == NULL || argc - optind != 1)
+		return usage_error("usb needs --store DB --desk ID DIR");
+	uo.clock_now = tool_now();
+	struct store *store;
+	int status = open_store(store_path, STORE_OPEN_READWRITE, &store);
+	if (status != TOOL_EXIT_OK)
+		return status;
+	static struct usb_report rep;
+	enum qd_err rc = usb_process_stick(store, argv[optind], &uo, &rep);
+	store_close(store);
+	const struct usb_step *steps[] = {&rep.bundle, &rep.export_, &rep.firmware};
+	static const char *const names[] = {"bundle", "export", "firmware"};
+	for (size_t i = 0; i < 3; i++)
+		if (steps[i]->present)
+			printf("%-8s %s: %s: %s\n", names[i], steps[i]->file,
+			       qd_err_name(steps[i]->status), steps[i]->detail);
+	if (rep.ignored > 0)
+		printf("ignored  %zu other file%s in qrdesk/\n", rep.ignored,
+		       rep.ignored == 1 ? "" : "s");
+	printf("USB: %s\n", rep.headline);
+	return rep.stage == USB_REJECTED ? tool_exit_for(rc == QD_OK ? QD_ERR_FORMAT : rc)
+	                                 : TOOL_EXIT_OK;
 }
 
 static int cmd_reload(int argc, char **argv)
@@ -909,6 +997,8 @@ int main(int argc, char **argv)
 		return cmd_scan(argc - 1, argv + 1);
 	if (strcmp(cmd, "reload") == 0)
 		return cmd_reload(argc - 1, argv + 1);
+	if (strcmp(cmd, "usb") == 0)
+		return cmd_usb(argc - 1, argv + 1);
 	log_err("unknown command %s", cmd);
 	fprintf(stderr, "Try 'qrdeskctl --help'.\n");
 	return TOOL_EXIT_USAGE;

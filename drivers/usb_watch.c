@@ -1,0 +1,433 @@
+/*
+ * usb_watch.c - noticing USB sticks: inotify on an automount folder, or a
+ * libudev monitor with our own read-only mounts; see usb_watch.h.
+ *
+ * Threads: the watch lives on the loop thread.  A stick's processing runs
+ * on one worker thread (joined before the next starts) with its own store
+ * connection; it talks back only through loop_post().  Only one stick is
+ * processed at a time; a stick that appears meanwhile is remembered (one)
+ * and processed next.
+ */
+#define _GNU_SOURCE
+#include "qrdesk/usb_watch.h"
+
+#include <errno.h>
+#include <libudev.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qrdesk/log.h"
+
+#define MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/*
+ * automount: an automounter makes the folder, then mounts the stick on it.
+ * Reading the folder at once could see the empty mount point: wait this
+ * long after the folder appears.
+ */
+#define SETTLE_MS 1000
+
+struct usb_watch {
+	struct loop *loop;
+	struct usb_watch_config cfg;
+	int inotify_fd;
+	struct loop_timer *settle; /* automount: start the pending stick when it fires */
+	struct udev *udev;
+	struct udev_monitor *monitor;
+	/* the stick being processed (worker running) */
+	pthread_t worker;
+	bool busy;
+	char root[CONFIG_PATH_MAX + 64]; /* what usb_process_stick reads */
+	char devnode[128];               /* udev mode: the device we mounted, "" otherwise */
+	char pending_root[CONFIG_PATH_MAX + 64];
+	char pending_devnode[128];
+	char pending_fstype[16];
+	struct usb_report report; /* written by the worker, read on the loop after it posts */
+	int64_t last_progress_us;
+};
+
+bool usb_fstype_supported(const char *fstype)
+{
+	return fstype != NULL && (strcmp(fstype, "vfat") == 0 || strcmp(fstype, "exfat") == 0 ||
+	                          strcmp(fstype, "ext4") == 0);
+}
+
+/* ---- mounting (udev mode) --------------------------------------------------- */
+
+enum qd_err usb_mount(const char *devnode, const char *fstype, const char *dir,
+                      struct qd_errmsg *why)
+{
+	if (!usb_fstype_supported(fstype)) {
+		qd_errmsg_set(why, "%s: file system %s is not one we read (vfat, exfat, ext4)",
+		              devnode, fstype != NULL ? fstype : "unknown");
+		return QD_ERR_UNSUPPORTED;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", dir, strerror(errno));
+		return QD_ERR_IO;
+	}
+	/* FAT has no owners: files owned by us, not executable, not writable by others. */
+	const char *data = strcmp(fstype, "ext4") == 0 ? NULL : "fmask=0133,dmask=0022";
+	if (mount(devnode, dir, fstype, MOUNT_FLAGS, data) != 0) {
+		int e = errno;
+		rmdir(dir);
+		qd_errmsg_set(why, "cannot mount %s (%s) at %s: %s", devnode, fstype, dir,
+		              strerror(e));
+		return QD_ERR_IO;
+	}
+	return QD_OK;
+}
+
+enum qd_err usb_remount(const char *dir, bool writable, struct qd_errmsg *why)
+{
+	unsigned long flags = MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (!writable)
+		flags |= MS_RDONLY;
+	if (mount(NULL, dir, NULL, flags, NULL) != 0) {
+		qd_errmsg_set(why, "cannot remount %s %s: %s", dir,
+		              writable ? "read-write" : "read-only", strerror(errno));
+		return QD_ERR_IO;
+	}
+	return QD_OK;
+}
+
+enum qd_err usb_unmount(const char *dir, struct qd_errmsg *why)
+{
+	/* A pulled stick may keep the mount busy: detach it rather than leave it. */
+	if (umount2(dir, 0) != 0 && umount2(dir, MNT_DETACH) != 0 && errno != EINVAL) {
+		qd_errmsg_set(why, "cannot unmount %s: %s", dir, strerror(errno));
+		return QD_ERR_IO;
+	}
+	rmdir(dir);
+	return QD_OK;
+}
+
+/* ---- the worker ---------------------------------------------------------------- */
+
+struct stage_msg {
+	struct usb_watch *w;
+	enum usb_stage stage;
+	char text[200];
+};
+
+static void deliver_stage(struct loop *loop, void *arg)
+{
+	(void)loop;
+	struct stage_msg *m = arg;
+	if (m->w->cfg.on_stage != NULL)
+		m->w->cfg.on_stage(m->w->cfg.arg, m->stage, m->text);
+	free(m);
+}
+
+static void post_stage(struct usb_watch *w, enum usb_stage stage, const char *text)
+{
+	struct stage_msg *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return;
+	m->w = w;
+	m->stage = stage;
+	snprintf(m->text, sizeof(m->text), "%.*s", (int)sizeof(m->text) - 1, text);
+	if (loop_post(w->loop, deliver_stage, m) != QD_OK)
+		free(m);
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void on_progress(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+	struct usb_watch *w = arg;
+	int64_t now = mono_us();
+	/* At most 4 updates a second, and always the last one. */
+	if (total > 0 && done < total && now - w->last_progress_us < 250000)
+		return;
+	w->last_progress_us = now;
+	char text[200];
+	if (total > 0)
+		snprintf(text, sizeof(text), "reading %s %llu%%", what,
+		         (unsigned long long)(done * 100 / total));
+	else
+		snprintf(text, sizeof(text), "%s", what);
+	post_stage(w, USB_READING, text);
+}
+
+static enum qd_err on_writable(void *arg, bool writable, struct qd_errmsg *why)
+{
+	struct usb_watch *w = arg;
+	return usb_remount(w->root, writable, why);
+}
+
+static void start_next(struct usb_watch *w);
+
+static void worker_done(struct loop *loop, void *arg)
+{
+	(void)loop;
+	struct usb_watch *w = arg;
+	pthread_join(w->worker, NULL);
+	w->busy = false;
+	if (w->devnode[0]) {
+		struct qd_errmsg why = {{0}};
+		if (usb_unmount(w->root, &why) != QD_OK)
+			log_err("usb: %s", why.text);
+		w->devnode[0] = '\0';
+	}
+	if (w->cfg.on_report != NULL)
+		w->cfg.on_report(w->cfg.arg, &w->report);
+	start_next(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct usb_watch *w = arg;
+	struct store *store = NULL;
+	struct qd_errmsg why = {{0}};
+	memset(&w->report, 0, sizeof(w->report));
+	if (store_open(w->cfg.store, STORE_OPEN_READWRITE, &store, &why) != QD_OK) {
+		w->report.stage = USB_REJECTED;
+		snprintf(w->report.headline, sizeof(w->report.headline),
+		         "rejected: cannot open the store: %s", why.text);
+	} else {
+		struct usb_options opt = {
+		        .desk_id = w->cfg.desk_id,
+		        .dropin_path = w->cfg.usb.dropin,
+		        .max_bundle_bytes = (size_t)w->cfg.usb.max_bundle_mb * 1024 * 1024,
+		        .clock_now = (int64_t)time(NULL),
+		        .firmware = w->cfg.firmware,
+		        .hooks = {.progress = on_progress,
+		                  .set_writable = w->devnode[0] ? on_writable : NULL,
+		                  .arg = w},
+		};
+		(void)usb_process_stick(store, w->root, &opt, &w->report);
+		store_close(store);
+	}
+	if (loop_post(w->loop, worker_done, w) != QD_OK)
+		log_err("usb: cannot report the stick's result (no memory)");
+	return NULL;
+}
+
+/* Start processing root (mounting devnode first, in udev mode). */
+static void start_stick(struct usb_watch *w, const char *root, const char *devnode,
+                        const char *fstype)
+{
+	snprintf(w->root, sizeof(w->root), "%s", root);
+	w->devnode[0] = '\0';
+	if (devnode != NULL && devnode[0]) {
+		struct qd_errmsg why = {{0}};
+		if (usb_mount(devnode, fstype, root, &why) != QD_OK) {
+			log_err("usb: %s", why.text);
+			post_stage(w, USB_REJECTED, why.text);
+			return;
+		}
+		snprintf(w->devnode, sizeof(w->devnode), "%s", devnode);
+	}
+	log_info("usb: reading the stick at %s", root);
+	post_stage(w, USB_READING, "reading the stick");
+	w->busy = true;
+	if (pthread_create(&w->worker, NULL, worker_main, w) != 0) {
+		w->busy = false;
+		log_err("usb: cannot start the worker thread");
+		if (w->devnode[0]) {
+			struct qd_errmsg why = {{0}};
+			(void)usb_unmount(root, &why);
+			w->devnode[0] = '\0';
+		}
+	}
+}
+
+static void start_next(struct usb_watch *w)
+{
+	if (w->busy || w->pending_root[0] == '\0')
+		return;
+	char root[sizeof(w->pending_root)], dev[sizeof(w->pending_devnode)], fs[16];
+	snprintf(root, sizeof(root), "%s", w->pending_root);
+	snprintf(dev, sizeof(dev), "%s", w->pending_devnode);
+	snprintf(fs, sizeof(fs), "%s", w->pending_fstype);
+	w->pending_root[0] = w->pending_devnode[0] = w->pending_fstype[0] = '\0';
+	start_stick(w, root, dev, fs);
+}
+
+static void stick_appeared(struct usb_watch *w, const char *root, const char *devnode,
+                           const char *fstype)
+{
+	snprintf(w->pending_root, sizeof(w->pending_root), "%s", root);
+	snprintf(w->pending_devnode, sizeof(w->pending_devnode), "%s", devnode ? devnode : "");
+	snprintf(w->pending_fstype, sizeof(w->pending_fstype), "%s", fstype ? fstype : "");
+	if (w->settle != NULL)
+		loop_timer_arm(w->settle, SETTLE_MS, 0);
+	else
+		start_next(w);
+}
+
+static void on_settled(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)loop;
+	(void)timer;
+	start_next(arg);
+}
+
+static void stick_removed(struct usb_watch *w, const char *root)
+{
+	if (strcmp(w->pending_root, root) == 0)
+		w->pending_root[0] = '\0';
+	log_info("usb: the stick at %s was removed%s", root,
+	         w->busy && strcmp(w->root, root) == 0 ? " while it was read" : "");
+	post_stage(w, USB_REMOVED, "stick removed");
+}
+
+/* ---- automount: inotify --------------------------------------------------------- */
+
+static void on_inotify(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	struct usb_watch *w = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return; /* EAGAIN: all read */
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			p += sizeof(*ev) + ev->len;
+			if (ev->len == 0 || ev->name[0] == '.')
+				continue;
+			char root[sizeof(w->root)];
+			snprintf(root, sizeof(root), "%s/%s", w->cfg.usb.watch_dir, ev->name);
+			if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+				stick_appeared(w, root, NULL, NULL);
+			else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+				stick_removed(w, root);
+		}
+	}
+}
+
+/* ---- udev: a monitor for block devices --------------------------------------- */
+
+static void on_udev(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	struct usb_watch *w = arg;
+	struct udev_device *dev;
+	while ((dev = udev_monitor_receive_device(w->monitor)) != NULL) {
+		const char *action = udev_device_get_action(dev);
+		const char *node = udev_device_get_devnode(dev);
+		const char *sysname = udev_device_get_sysname(dev);
+		const char *fstype = udev_device_get_property_value(dev, "ID_FS_TYPE");
+		const char *bus = udev_device_get_property_value(dev, "ID_BUS");
+		char root[sizeof(w->root)];
+		snprintf(root, sizeof(root), "%s/%s", w->cfg.usb.mount_dir,
+		         sysname != NULL ? sysname : "stick");
+		if (action != NULL && node != NULL && strcmp(action, "add") == 0) {
+			if (bus == NULL || strcmp(bus, "usb") != 0) {
+				/* not a USB device: not ours */
+			} else if (!usb_fstype_supported(fstype)) {
+				log_info("usb: %s has %s, not vfat, exfat or ext4: ignored", node,
+				         fstype != NULL ? fstype : "no file system");
+				if (fstype != NULL)
+					post_stage(w, USB_REJECTED,
+					           "the stick's file system is not vfat, exfat or "
+					           "ext4");
+			} else {
+				stick_appeared(w, root, node, fstype);
+			}
+		} else if (action != NULL && strcmp(action, "remove") == 0) {
+			if (w->busy && strcmp(w->root, root) == 0)
+				stick_removed(w, root);
+		}
+		udev_device_unref(dev);
+	}
+}
+
+/* ---- start, stop ------------------------------------------------------------------ */
+
+enum qd_err usb_watch_start(struct loop *loop, const struct usb_watch_config *cfg,
+                            struct usb_watch **out, struct qd_errmsg *why)
+{
+	*out = NULL;
+	struct usb_watch *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return QD_ERR_NOMEM;
+	w->loop = loop;
+	w->cfg = *cfg;
+	w->inotify_fd = -1;
+	enum qd_err rc = QD_OK;
+	if (cfg->usb.mode == CONFIG_USB_AUTOMOUNT) {
+		w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (w->inotify_fd < 0 ||
+		    inotify_add_watch(w->inotify_fd, cfg->usb.watch_dir,
+		                      IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |
+		                              IN_ONLYDIR) < 0) {
+			qd_errmsg_set(why, "cannot watch %s: %s", cfg->usb.watch_dir,
+			              strerror(errno));
+			rc = QD_ERR_IO;
+		} else {
+			rc = loop_add_fd(loop, w->inotify_fd, EPOLLIN, on_inotify, w);
+			if (rc == QD_OK)
+				rc = loop_timer_create(loop, on_settled, w, &w->settle);
+		}
+	} else if (cfg->usb.mode == CONFIG_USB_UDEV) {
+		if (mkdir(cfg->usb.mount_dir, 0700) != 0 && errno != EEXIST) {
+			qd_errmsg_set(why, "%s: %s", cfg->usb.mount_dir, strerror(errno));
+			rc = QD_ERR_IO;
+		}
+		w->udev = rc == QD_OK ? udev_new() : NULL;
+		w->monitor =
+		        w->udev != NULL ? udev_monitor_new_from_netlink(w->udev, "udev") : NULL;
+		if (rc == QD_OK && (w->monitor == NULL ||
+		                    udev_monitor_filter_add_match_subsystem_devtype(
+		                            w->monitor, "block", NULL) < 0 ||
+		                    udev_monitor_enable_receiving(w->monitor) < 0)) {
+			qd_errmsg_set(why, "cannot listen to udev for USB sticks");
+			rc = QD_ERR_IO;
+		}
+		if (rc == QD_OK)
+			rc = loop_add_fd(loop, udev_monitor_get_fd(w->monitor), EPOLLIN, on_udev,
+			                 w);
+	}
+	if (rc != QD_OK) {
+		usb_watch_stop(w);
+		return rc;
+	}
+	*out = w;
+	return QD_OK;
+}
+
+void usb_watch_stop(struct usb_watch *w)
+{
+	if (w == NULL)
+		return;
+	if (w->busy) {
+		/* The worker posts its result to a loop that no longer runs: join it here. */
+		pthread_join(w->worker, NULL);
+		w->busy = false;
+		if (w->devnode[0]) {
+			struct qd_errmsg why = {{0}};
+			(void)usb_unmount(w->root, &why);
+		}
+	}
+	loop_timer_destroy(w->settle);
+	if (w->inotify_fd >= 0) {
+		loop_remove_fd(w->loop, w->inotify_fd);
+		close(w->inotify_fd);
+	}
+	if (w->monitor != NULL) {
+		loop_remove_fd(w->loop, udev_monitor_get_fd(w->monitor));
+		udev_monitor_unref(w->monitor);
+	}
+	if (w->udev != NULL)
+		udev_unref(w->udev);
+	free(w);
+}

@@ -1,0 +1,1024 @@
+/*
+ * usb_update.c - a technician's USB stick: update bundle, log export, RAUC
+ * hand-off.  See usb_update.h for the order of things and
+ * docs/usb-bundle.md for the formats.
+ *
+ * The rule throughout: read everything, verify everything, and only then
+ * change anything - in one store batch for a bundle; after the file is on
+ * the stick (fsync'd and renamed) for an export.  A stick pulled while we
+ * read shows up as a short read or an I/O error and changes nothing.
+ */
+#define _GNU_SOURCE
+#include "qrdesk/usb_update.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qrdesk/config.h"
+#include "qrdesk/cose.h"
+#include "qrdesk/hex.h"
+#include "qrdesk/import.h"
+#include "qrdesk/trustdoc.h"
+#include "qrdesk/usb_rauc.h"
+
+#define READ_CHUNK (1024u * 1024u)
+
+const char *usb_stage_name(enum usb_stage stage)
+{
+	switch (stage) {
+	case USB_IDLE:
+		return "idle";
+	case USB_READING:
+		return "reading";
+	case USB_APPLIED:
+		return "applied";
+	case USB_UNCHANGED:
+		return "unchanged";
+	case USB_REJECTED:
+		return "rejected";
+	case USB_REMOVED:
+		return "removed";
+	}
+	return "unknown";
+}
+
+static void progress(const struct usb_options *opt, const char *what, uint64_t done, uint64_t total)
+{
+	if (opt->hooks.progress != NULL)
+		opt->hooks.progress(opt->hooks.arg, what, done, total);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/*
+ * Read dir/name whole, at most cap bytes.  A file that is not regular, that
+ * grows or shrinks while read, or whose read fails (a pulled stick: EIO or
+ * ENODEV) is refused.
+ */
+static enum qd_err read_capped(int dir, const char *name, size_t cap, const struct usb_options *opt,
+                               uint8_t **data, size_t *len, struct qd_errmsg *why)
+{
+	*data = NULL;
+	*len = 0;
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		qd_errmsg_set(why, "%s: cannot open it: %s (was the stick pulled?)", name,
+		              strerror(errno));
+		return QD_ERR_IO;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		qd_errmsg_set(why, "%s: not a regular file", name);
+		close(fd);
+		return QD_ERR_FORMAT;
+	}
+	if ((uint64_t)st.st_size > cap) {
+		qd_errmsg_set(why, "%s: %lld bytes, more than the %zu allowed", name,
+		              (long long)st.st_size, cap);
+		close(fd);
+		return QD_ERR_TOO_LARGE;
+	}
+	size_t size = (size_t)st.st_size;
+	uint8_t *buf = malloc(size + 1);
+	if (buf == NULL) {
+		close(fd);
+		return QD_ERR_NOMEM;
+	}
+	size_t got = 0;
+	enum qd_err rc = QD_OK;
+	/* One byte more than announced: a file that grew is refused too. */
+	while (rc == QD_OK && got <= size) {
+		size_t want = size + 1 - got;
+		ssize_t n = read(fd, buf + got, want < READ_CHUNK ? want : READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			qd_errmsg_set(why,
+			              "%s: read failed after %zu of %zu bytes: %s (stick pulled?)",
+			              name, got, size, strerror(errno));
+			rc = QD_ERR_IO;
+		} else if (n == 0) {
+			break;
+		} else {
+			got += (size_t)n;
+			progress(opt, name, got, size);
+		}
+	}
+	close(fd);
+	if (rc == QD_OK && got != size) {
+		qd_errmsg_set(why, "%s: %s while it was read (%zu of %zu bytes; stick pulled?)",
+		              name, got < size ? "shrank" : "grew", got, size);
+		rc = QD_ERR_IO;
+	}
+	if (rc != QD_OK) {
+		free(buf);
+		return rc;
+	}
+	*data = buf;
+	*len = size;
+	return QD_OK;
+}
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), s = strlen(suffix);
+	return n > s && strcmp(name + n - s, suffix) == 0;
+}
+
+/* What is in qrdesk/: the names we act on. */
+struct listing {
+	char bundle[3][128]; /* more than one is an error; the first names are kept for it */
+	size_t n_bundles;
+	char firmware[3][128];
+	size_t n_firmware;
+	bool export_request;
+	size_t ignored;
+};
+
+static void keep_name(char names[3][128], size_t *n, const char *name)
+{
+	if (*n < 3)
+		snprintf(names[*n], sizeof(names[0]), "%s", name);
+	(*n)++;
+}
+
+static enum qd_err list_folder(int dir, struct listing *l, struct qd_errmsg *why)
+{
+	memset(l, 0, sizeof(*l));
+	int fd = dup(dir);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		qd_errmsg_set(why, "cannot list qrdesk/: %s", strerror(errno));
+		return QD_ERR_IO;
+	}
+	errno = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name;
+		if (n[0] == '.') { /* ., .., macOS ._* and .DS_Store, .Trashes */
+			if (strcmp(n, ".") != 0 && strcmp(n, "..") != 0)
+				l->ignored++;
+			continue;
+		}
+		bool fits = strlen(n) < sizeof(l->bundle[0]); /* longer names are ignored */
+		if (fits && has_suffix(n, USB_BUNDLE_SUFFIX))
+			keep_name(l->bundle, &l->n_bundles, n);
+		else if (fits && has_suffix(n, USB_FIRMWARE_SUFFIX))
+			keep_name(l->firmware, &l->n_firmware, n);
+		else if (strcmp(n, USB_EXPORT_REQUEST) == 0)
+			l->export_request = true;
+		else if (strcmp(n, USB_EXPORT_FOLDER) != 0)
+			l->ignored++;
+		errno = 0;
+	}
+	int err = errno;
+	closedir(d);
+	if (err != 0) {
+		qd_errmsg_set(why, "cannot list qrdesk/: %s (stick pulled?)", strerror(err));
+		return QD_ERR_IO;
+	}
+	return QD_OK;
+}
+
+/* ---- signed files from the stick ------------------------------------------ */
+
+/*
+ * A desk that has never seen the update key (a fresh one, or a key set that
+ * introduced a new update key) can still take a bundle whose own key set,
+ * verified against the pinned root, lists the key that signed it.  The
+ * payload is decoded here before its signature is known good: only by the
+ * strict, fuzzed decoder, and nothing from it is used unless the key set in
+ * it verifies against the root and then the outer signature verifies.
+ */
+static enum qd_err verify_with_inner_keyset(struct store *store, const uint8_t *bytes, size_t len,
+                                            const struct usb_options *opt,
+                                            const enum key_role *roles, size_t n_roles,
+                                            struct cose_sign1 *msg, struct trust_key *signer,
+                                            struct qd_errmsg *why)
+{
+	struct cose_error cerr;
+	static struct bundle unverified;
+	if (cose_sign1_parse(bytes, len, msg, &cerr) != COSE_OK ||
+	    bundle_decode(msg->payload, msg->payload_len, &unverified, NULL) != QD_OK)
+		return QD_ERR_SIGNATURE;
+	enum qd_err rc = QD_ERR_SIGNATURE;
+	for (size_t i = 0; i < unverified.n_docs && rc != QD_OK; i++) {
+		struct import_verified ks;
+		if (import_verify(store, unverified.docs[i].bytes, unverified.docs[i].len,
+		                  opt->clock_now, NULL, 0, &ks, NULL) != QD_OK)
+			continue;
+		if (ks.result.type == TRUST_DOC_KEYSET &&
+		    ks.result.version > ks.result.previous_version)
+			rc = import_verify_signer(store, bytes, len, ks.doc->body.keyset.keys,
+			                          ks.doc->body.keyset.count, roles, n_roles, msg,
+			                          signer, why);
+		import_verified_release(&ks);
+	}
+	return rc;
+}
+
+/* Verify a bundle's or a request's signature and header; b points into bytes. */
+static enum qd_err verify_signed(struct store *store, const uint8_t *bytes, size_t len,
+                                 enum bundle_kind kind, const struct usb_options *opt,
+                                 struct bundle *b, struct trust_key *signer, struct qd_errmsg *why)
+{
+	static const enum key_role roles[] = {KEY_ROLE_UPDATE, KEY_ROLE_ROOT};
+	struct cose_sign1 msg;
+	enum qd_err rc =
+	        import_verify_signer(store, bytes, len, NULL, 0, roles, 2, &msg, signer, why);
+	if (rc == QD_ERR_SIGNATURE && kind == BUNDLE_UPDATE &&
+	    verify_with_inner_keyset(store, bytes, len, opt, roles, 2, &msg, signer, why) == QD_OK)
+		rc = QD_OK;
+	if (rc != QD_OK)
+		return rc;
+	struct qd_errmsg inner = {{0}};
+	rc = bundle_decode(msg.payload, msg.payload_len, b, &inner);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "not a valid %s: %s", bundle_kind_name(kind), inner.text);
+		return rc;
+	}
+	if (b->kind != kind) {
+		qd_errmsg_set(why, "this is an %s, not an %s", bundle_kind_name(b->kind),
+		              bundle_kind_name(kind));
+		return QD_ERR_FORMAT;
+	}
+	if (b->created_at < signer->not_before || b->created_at > signer->not_after) {
+		qd_errmsg_set(why, "the signing key was not valid when %s %s was made", b->id,
+		              bundle_kind_name(kind));
+		return QD_ERR_KEY;
+	}
+	int64_t floor = 0;
+	if (store_time_floor_get(store, &floor) != QD_OK) {
+		qd_errmsg_set(why, "cannot read the time floor");
+		return QD_ERR_STORE;
+	}
+	int64_t trusted = opt->clock_now > floor ? opt->clock_now : floor;
+	if (b->expires_at <= trusted) {
+		qd_errmsg_set(why, "%s %s expired at %lld", bundle_kind_name(kind), b->id,
+		              (long long)b->expires_at);
+		return QD_ERR_EXPIRED;
+	}
+	if (!bundle_for_desk(b, opt->desk_id)) {
+		qd_errmsg_set(why, "%s %s is for desk %s, this is desk %s", bundle_kind_name(kind),
+		              b->id, b->desk, opt->desk_id);
+		return QD_ERR_WRONG_DESK;
+	}
+	return QD_OK;
+}
+
+/* ---- the update bundle ------------------------------------------------------ */
+
+/* "key set" reads better on the kiosk than the file type "keyset". */
+static const char *doc_label(enum trust_doc_type type)
+{
+	const char *name = trust_doc_type_name(type);
+	if (name == NULL)
+		return "document";
+	return strcmp(name, "keyset") == 0 ? "key set" : name;
+}
+
+/* Append "label vN[ note]" to a comma-separated list. */
+static void append(char *buf, size_t cap, const char *label, unsigned long long v, const char *note)
+{
+	size_t n = strlen(buf);
+	if (n < cap)
+		snprintf(buf + n, cap - n, "%s%s v%llu%s", n > 0 ? ", " : "", label, v, note);
+}
+
+/* Every setting on the allow-list with a value the config file would accept. */
+static enum qd_err check_settings(const struct bundle *b, const struct usb_options *opt,
+                                  struct qd_errmsg *why)
+{
+	if (b->n_settings > 0 && (opt->dropin_path == NULL || opt->dropin_path[0] == '\0')) {
+		qd_errmsg_set(why, "bundle %s changes settings, but this desk has no drop-in file",
+		              b->id);
+		return QD_ERR_UNSUPPORTED;
+	}
+	static struct config scratch; /* large: off the stack; only checked, never used */
+	config_defaults(&scratch);
+	for (size_t i = 0; i < b->n_settings; i++) {
+		char section[BUNDLE_NAME_MAX + 1];
+		snprintf(section, sizeof(section), "%s", b->settings[i].name);
+		char *dot = strchr(section, '.');
+		*dot = '\0'; /* bundle_decode checked the name has one */
+		const char *key = dot + 1;
+		if (!config_dropin_allowed(section, key)) {
+			qd_errmsg_set(why, "bundle %s: [%s] %s cannot be set from a USB stick",
+			              b->id, section, key);
+			return QD_ERR_ROLE;
+		}
+		struct qd_errmsg bad = {{0}};
+		if (config_set(&scratch, section, key, b->settings[i].value, &bad) != QD_OK) {
+			qd_errmsg_set(why, "bundle %s: [%s] %s", b->id, section, bad.text);
+			return QD_ERR_FORMAT;
+		}
+	}
+	return QD_OK;
+}
+
+struct verified_docs {
+	struct import_verified v[BUNDLE_DOCS_MAX];
+	size_t n;
+};
+
+static void docs_release(struct verified_docs *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		import_verified_release(&d->v[i]);
+	d->n = 0;
+}
+
+/*
+ * Verify every inner document.  As in sync, a key set newer than the
+ * installed one is verified against the pinned root, and then its keys
+ * stand in for the installed key set as the signers of the others.
+ */
+static enum qd_err verify_docs(struct store *store, const struct bundle *b,
+                               const struct usb_options *opt, struct verified_docs *out,
+                               struct qd_errmsg *why)
+{
+	memset(out, 0, sizeof(*out));
+	const struct trust_key *keys = NULL;
+	size_t n_keys = 0;
+	int keyset_at = -1;
+	/* The key set first, on its own. */
+	for (size_t i = 0; i < b->n_docs; i++) {
+		struct import_verified probe;
+		struct qd_errmsg ignore = {{0}};
+		if (import_verify(store, b->docs[i].bytes, b->docs[i].len, opt->clock_now, NULL, 0,
+		                  &probe, &ignore) == QD_OK &&
+		    probe.result.type == TRUST_DOC_KEYSET &&
+		    probe.result.version > probe.result.previous_version) {
+			out->v[i] = probe;
+			keyset_at = (int)i;
+			keys = probe.doc->body.keyset.keys;
+			n_keys = probe.doc->body.keyset.count;
+			break;
+		}
+		import_verified_release(&probe);
+	}
+	for (size_t i = 0; i < b->n_docs; i++) {
+		if ((int)i == keyset_at)
+			continue;
+		struct qd_errmsg inner = {{0}};
+		enum qd_err rc = import_verify(store, b->docs[i].bytes, b->docs[i].len,
+		                               opt->clock_now, keys, n_keys, &out->v[i], &inner);
+		if (rc != QD_OK) {
+			out->n = b->n_docs;
+			docs_release(out);
+			qd_errmsg_set(why, "document %zu of bundle %s: %s", i + 1, b->id,
+			              inner.text);
+			return rc;
+		}
+	}
+	out->n = b->n_docs;
+	/* No downgrade: a document older than the installed one refuses the bundle. */
+	for (size_t i = 0; i < out->n; i++) {
+		const struct import_result *r = &out->v[i].result;
+		if (r->version < r->previous_version) {
+			qd_errmsg_set(why,
+			              "bundle %s: %s version %llu is older than installed "
+			              "version %llu",
+			              b->id, doc_label(r->type), (unsigned long long)r->version,
+			              (unsigned long long)r->previous_version);
+			docs_release(out);
+			return QD_ERR_ROLLBACK;
+		}
+		/* Two of one type in one bundle would make the order matter: refuse. */
+		for (size_t j = 0; j < i; j++)
+			if (out->v[j].result.type == r->type) {
+				qd_errmsg_set(why, "bundle %s carries two %s documents", b->id,
+				              doc_label(r->type));
+				docs_release(out);
+				return QD_ERR_FORMAT;
+			}
+	}
+	return QD_OK;
+}
+
+/* The drop-in as text: one [section] per group, from the settings table. */
+struct dropin_text {
+	char *buf;
+	size_t len, cap;
+	char section[BUNDLE_NAME_MAX + 1];
+	bool failed;
+};
+
+static void dropin_add(struct dropin_text *t, const char *line)
+{
+	size_t n = strlen(line);
+	if (t->len + (size_t)n + 1 > t->cap) {
+		size_t cap = (t->cap + (size_t)n + 1) * 2;
+		char *p = realloc(t->buf, cap);
+		if (p == NULL) {
+			t->failed = true;
+			return;
+		}
+		t->buf = p;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, line, n + 1);
+	t->len += n;
+}
+
+static void dropin_setting(void *arg, const char *name, const char *value)
+{
+	struct dropin_text *t = arg;
+	const char *dot = strchr(name, '.');
+	if (dot == NULL || (size_t)(dot - name) >= sizeof(t->section))
+		return;
+	char section[BUNDLE_NAME_MAX + 1];
+	snprintf(section, sizeof(section), "%.*s", (int)(dot - name), name);
+	char line[BUNDLE_NAME_MAX + BUNDLE_VALUE_MAX + 16];
+	if (strcmp(section, t->section) != 0) {
+		snprintf(line, sizeof(line), "\n[%s]\n", section);
+		dropin_add(t, line);
+		snprintf(t->section, sizeof(t->section), "%s", section);
+	}
+	if ((size_t)snprintf(line, sizeof(line), "%s = %s\n", dot + 1, value) >= sizeof(line))
+		t->failed = true;
+	else
+		dropin_add(t, line);
+}
+
+/* fsync a folder, so a rename in it survives a power cut. */
+static int fsync_dir_of(const char *path)
+{
+	char dir[CONFIG_PATH_MAX + 8];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Write all of data to fd; -1 with errno on failure. */
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Render the drop-in from the settings table (inside the batch: it sees this
+ * bundle's settings) into tmp, fsync'd.  The caller renames it after commit.
+ */
+static enum qd_err dropin_prepare(struct store *store, const char *path, const char *bundle_id,
+                                  char *tmp, size_t tmp_cap, struct qd_errmsg *why)
+{
+	struct dropin_text t = {0};
+	char head[BUNDLE_ID_MAX + 128];
+	snprintf(head, sizeof(head),
+	         "# Written by qrdeskd from USB bundles (last: %s); do not edit.\n"
+	         "# Only the keys docs/usb-bundle.md allows are read from here.\n",
+	         bundle_id);
+	dropin_add(&t, head);
+	if (store_usb_settings_list(store, dropin_setting, &t) != QD_OK || t.failed) {
+		free(t.buf);
+		qd_errmsg_set(why, "cannot render the settings");
+		return QD_ERR_STORE;
+	}
+	snprintf(tmp, tmp_cap, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	enum qd_err rc = QD_OK;
+	if (fd < 0 || write_all(fd, t.buf, t.len) != 0 || fsync(fd) != 0) {
+		qd_errmsg_set(why, "%s: %s", tmp, strerror(errno));
+		rc = QD_ERR_IO;
+	}
+	if (fd >= 0 && close(fd) != 0 && rc == QD_OK) {
+		qd_errmsg_set(why, "%s: %s", tmp, strerror(errno));
+		rc = QD_ERR_IO;
+	}
+	if (rc != QD_OK)
+		unlink(tmp);
+	free(t.buf);
+	return rc;
+}
+
+/* Apply verified documents, the bundle's record and its settings in one batch. */
+static enum qd_err apply_bundle(struct store *store, const struct bundle *b,
+                                const struct trust_key *signer, struct verified_docs *docs,
+                                const struct usb_options *opt, struct usb_report *rep,
+                                struct qd_errmsg *why)
+{
+	enum qd_err rc = store_batch_begin(store, why);
+	if (rc != QD_OK)
+		return rc;
+	/* The key set first: the others were verified against it. */
+	for (int pass = 0; pass < 2 && rc == QD_OK; pass++)
+		for (size_t i = 0; i < docs->n && rc == QD_OK; i++) {
+			bool keyset = docs->v[i].result.type == TRUST_DOC_KEYSET;
+			if (keyset != (pass == 0))
+				continue;
+			rc = import_apply(store, &docs->v[i], why);
+		}
+	if (rc == QD_OK)
+		rc = store_usb_bundle_record(store, b->id, b->created_at, opt->clock_now,
+		                             signer->kid, signer->kid_len, why);
+	for (size_t i = 0; i < b->n_settings && rc == QD_OK; i++)
+		rc = store_usb_setting_set(store, b->settings[i].name, b->settings[i].value, b->id,
+		                           opt->clock_now, why);
+	char tmp[CONFIG_PATH_MAX + 8] = "";
+	if (rc == QD_OK && b->n_settings > 0)
+		rc = dropin_prepare(store, opt->dropin_path, b->id, tmp, sizeof(tmp), why);
+	if (rc != QD_OK) {
+		store_batch_abort(store);
+		return rc;
+	}
+	rc = store_batch_commit(store, why);
+	if (rc != QD_OK) {
+		if (tmp[0])
+			unlink(tmp);
+		return rc;
+	}
+	if (tmp[0]) {
+		if (rename(tmp, opt->dropin_path) != 0 || fsync_dir_of(opt->dropin_path) != 0) {
+			/* The documents are in; the settings are recorded and will be written by
+			 * the next bundle.  Say so rather than pretend. */
+			qd_errmsg_set(why, "%s: cannot write the settings: %s", opt->dropin_path,
+			              strerror(errno));
+			unlink(tmp);
+			return QD_ERR_IO;
+		}
+		rep->settings_changed = true;
+	}
+	for (size_t i = 0; i < docs->n; i++)
+		if (!docs->v[i].result.unchanged)
+			rep->trust_changed = true;
+	return QD_OK;
+}
+
+static void summarise(const struct bundle *b, const struct verified_docs *docs, char *out,
+                      size_t cap)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < docs->n; i++) {
+		const struct import_result *r = &docs->v[i].result;
+		append(out, cap, doc_label(r->type), (unsigned long long)r->version,
+		       r->unchanged ? " (already installed)" : "");
+	}
+	size_t n = strlen(out);
+	if (b->n_settings > 0 && n < cap)
+		snprintf(out + n, cap - n, "%s%zu setting%s", n > 0 ? ", " : "", b->n_settings,
+		         b->n_settings == 1 ? "" : "s");
+}
+
+static void audit(struct store *store, const struct usb_options *opt, const char *event,
+                  enum qd_err status, const char *result, const struct trust_key *signer,
+                  const char *detail)
+{
+	struct audit_event ev = {
+	        .time_us = (int64_t)time(NULL) * 1000000,
+	        .source = "usb",
+	        .event = event,
+	        .result = result != NULL    ? result
+	                  : status == QD_OK ? "applied"
+	                                    : qd_err_name(status),
+	        .kid = signer != NULL && signer->kid_len > 0 ? signer->kid : NULL,
+	        .kid_len = signer != NULL ? signer->kid_len : 0,
+	        .desk = opt->desk_id,
+	        .detail = detail,
+	};
+	/* The audit row is a record, not a condition: a failure here is only logged by
+	 * the caller's status (the step's own outcome stands). */
+	(void)store_audit_event(store, &ev, NULL);
+}
+
+static void do_bundle(struct store *store, int dir, const struct listing *l,
+                      const struct usb_options *opt, struct usb_report *rep)
+{
+	struct usb_step *st = &rep->bundle;
+	st->present = true;
+	snprintf(st->file, sizeof(st->file), "%s", l->bundle[0]);
+	struct qd_errmsg why = {{0}};
+	struct trust_key signer = {0};
+	if (l->n_bundles > 1) {
+		st->status = QD_ERR_ARG;
+		qd_errmsg_set(&why,
+		              "%zu update bundles in qrdesk/ (%s, %s%s): leave exactly one on the "
+		              "stick",
+		              l->n_bundles, l->bundle[0], l->bundle[1],
+		              l->n_bundles > 2 ? ", ..." : "");
+		goto done;
+	}
+	size_t cap = opt->max_bundle_bytes > 0 ? opt->max_bundle_bytes : IMPORT_FILE_MAX;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	st->status = read_capped(dir, l->bundle[0], cap, opt, &bytes, &len, &why);
+	if (st->status != QD_OK)
+		goto done;
+	static struct bundle b; /* 5 KiB; one stick at a time */
+	static struct verified_docs docs;
+	st->status = verify_signed(store, bytes, len, BUNDLE_UPDATE, opt, &b, &signer, &why);
+	if (st->status == QD_OK) {
+		snprintf(rep->bundle_id, sizeof(rep->bundle_id), "%s", b.id);
+		hex_encode(signer.kid, signer.kid_len, rep->signer_kid, sizeof(rep->signer_kid));
+	}
+	bool seen = false;
+	if (st->status == QD_OK && store_usb_bundle_seen(store, b.id, &seen) != QD_OK)
+		st->status = QD_ERR_STORE;
+	if (st->status == QD_OK && seen) {
+		free(bytes);
+		snprintf(st->detail, sizeof(st->detail), "bundle %s was applied before", b.id);
+		st->status = QD_OK;
+		rep->stage = USB_UNCHANGED;
+		audit(store, opt, "usb-update", QD_OK, "already-applied", &signer, st->detail);
+		return;
+	}
+	struct store_usb_bundle last;
+	bool have_last = false;
+	if (st->status == QD_OK && store_usb_bundle_last(store, &last, &have_last) != QD_OK)
+		st->status = QD_ERR_STORE;
+	if (st->status == QD_OK && have_last && b.created_at < last.created_at) {
+		qd_errmsg_set(&why, "bundle %s is older than bundle %s already applied", b.id,
+		              last.id);
+		st->status = QD_ERR_ROLLBACK;
+	}
+	if (st->status == QD_OK)
+		st->status = check_settings(&b, opt, &why);
+	if (st->status == QD_OK)
+		st->status = verify_docs(store, &b, opt, &docs, &why);
+	if (st->status == QD_OK) {
+		st->status = apply_bundle(store, &b, &signer, &docs, opt, rep, &why);
+		if (st->status == QD_OK)
+			summarise(&b, &docs, st->detail, sizeof(st->detail));
+		docs_release(&docs);
+	}
+	free(bytes);
+done:
+	if (st->status != QD_OK)
+		snprintf(st->detail, sizeof(st->detail), "%s", why.text);
+	char detail[BUNDLE_ID_MAX + sizeof(st->detail) + 16];
+	snprintf(detail, sizeof(detail), "%s%s%s", rep->bundle_id, rep->bundle_id[0] ? ": " : "",
+	         st->detail);
+	audit(store, opt, "usb-update", st->status, NULL, signer.kid_len > 0 ? &signer : NULL,
+	      detail);
+}
+
+/* ---- the export ----------------------------------------------------------------- */
+
+struct export_buf {
+	char *text;
+	size_t len, cap;
+	int64_t first_id;
+};
+
+static enum qd_err buf_add(struct export_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap > 0 ? b->cap : 65536;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->text, cap);
+		if (p == NULL)
+			return QD_ERR_NOMEM;
+		b->text = p;
+		b->cap = cap;
+	}
+	memcpy(b->text + b->len, s, n);
+	b->len += n;
+	b->text[b->len] = '\0';
+	return QD_OK;
+}
+
+static json_t *hex_or_null(const void *p, size_t n)
+{
+	if (p == NULL || n == 0 || n > 32)
+		return json_null();
+	char hex[65];
+	hex_encode(p, n, hex, sizeof(hex));
+	return json_string(hex);
+}
+
+static json_t *text_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static enum qd_err export_row(void *arg, const struct audit_row *row)
+{
+	struct export_buf *b = arg;
+	if (b->first_id == 0)
+		b->first_id = row->id;
+	json_t *o = json_object();
+	if (o == NULL)
+		return QD_ERR_NOMEM;
+	json_object_set_new(o, "id", json_integer(row->id));
+	json_object_set_new(o, "time_us", json_integer(row->time_us));
+	json_object_set_new(o, "event", text_or_null(row->event));
+	json_object_set_new(o, "source", text_or_null(row->source));
+	json_object_set_new(o, "verdict", text_or_null(row->verdict));
+	json_object_set_new(o, "reason", text_or_null(row->reason));
+	json_object_set_new(o, "kid", hex_or_null(row->kid, row->kid_len));
+	json_object_set_new(o, "clearance_hash",
+	                    hex_or_null(row->clearance_hash, row->clearance_hash_len));
+	json_object_set_new(o, "desk", text_or_null(row->desk));
+	json_object_set_new(o, "latency_us", json_integer(row->latency_us));
+	json_object_set_new(o, "detail", text_or_null(row->detail));
+	char *line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (line == NULL)
+		return QD_ERR_NOMEM;
+	enum qd_err rc = buf_add(b, line, strlen(line));
+	if (rc == QD_OK)
+		rc = buf_add(b, "\n", 1);
+	free(line);
+	return rc;
+}
+
+/* Write data to dir/name: temp name, fsync, rename, fsync the folder. */
+static enum qd_err write_durable(int dir, const char *name, const void *data, size_t len,
+                                 struct qd_errmsg *why)
+{
+	char tmp[160];
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		qd_errmsg_set(why, "export/%s: %s", tmp, strerror(errno));
+		return QD_ERR_IO;
+	}
+	bool ok = write_all(fd, data, len) == 0 && fsync(fd) == 0;
+	int saved = errno;
+	ok = close(fd) == 0 && ok;
+	if (ok && renameat(dir, tmp, dir, name) != 0) {
+		ok = false;
+		saved = errno;
+	}
+	if (ok && fsync(dir) != 0) {
+		ok = false;
+		saved = errno;
+	}
+	if (!ok) {
+		unlinkat(dir, tmp, 0);
+		qd_errmsg_set(why, "export/%s: %s", name, strerror(saved));
+		return QD_ERR_IO;
+	}
+	return QD_OK;
+}
+
+static enum qd_err seal_and_write(int qdir, const struct bundle *req, const struct export_buf *rows,
+                                  size_t count, int64_t last_id, const struct usb_options *opt,
+                                  char *name, size_t name_cap, struct qd_errmsg *why)
+{
+	json_t *head = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "format", USB_EXPORT_FORMAT,
+	                         "desk", opt->desk_id, "request", req->id, "created_at",
+	                         (json_int_t)opt->clock_now, "rows", (json_int_t)count, "first_id",
+	                         (json_int_t)rows->first_id, "last_id", (json_int_t)last_id);
+	char *head_text = head != NULL ? json_dumps(head, JSON_COMPACT) : NULL;
+	json_decref(head);
+	if (head_text == NULL)
+		return QD_ERR_NOMEM;
+	size_t head_len = strlen(head_text);
+	size_t plain_len = head_len + 1 + rows->len;
+	uint8_t *plain = malloc(plain_len);
+	uint8_t *sealed = malloc(plain_len + crypto_box_SEALBYTES);
+	enum qd_err rc = QD_OK;
+	if (plain == NULL || sealed == NULL) {
+		rc = QD_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(plain, head_text, head_len);
+	plain[head_len] = '\n';
+	if (rows->len > 0)
+		memcpy(plain + head_len + 1, rows->text, rows->len);
+	if (crypto_box_seal(sealed, plain, plain_len, req->recipient) != 0) {
+		qd_errmsg_set(why, "cannot seal the export");
+		rc = QD_ERR_CRYPTO;
+		goto out;
+	}
+	char when[32];
+	time_t t = (time_t)opt->clock_now;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(name, name_cap, "%s-%s.qrlog", opt->desk_id, when);
+
+	if (opt->hooks.set_writable != NULL) {
+		rc = opt->hooks.set_writable(opt->hooks.arg, true, why);
+		if (rc != QD_OK)
+			goto out;
+	}
+	if (mkdirat(qdir, USB_EXPORT_FOLDER, 0755) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "cannot make qrdesk/export/: %s", strerror(errno));
+		rc = QD_ERR_IO;
+	}
+	int edir = rc == QD_OK ? openat(qdir, USB_EXPORT_FOLDER,
+	                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+	                       : -1;
+	if (rc == QD_OK && edir < 0) {
+		qd_errmsg_set(why, "cannot open qrdesk/export/: %s", strerror(errno));
+		rc = QD_ERR_IO;
+	}
+	if (rc == QD_OK)
+		rc = write_durable(edir, name, sealed, plain_len + crypto_box_SEALBYTES, why);
+	if (edir >= 0)
+		close(edir);
+	if (opt->hooks.set_writable != NULL) {
+		struct qd_errmsg ro = {{0}};
+		enum qd_err back = opt->hooks.set_writable(opt->hooks.arg, false, &ro);
+		if (back != QD_OK && rc == QD_OK) {
+			/* The file is durable (fsync'd) even so: the rows count as collected. */
+			progress(opt, ro.text, 0, 0);
+		}
+	}
+out:
+	if (plain != NULL)
+		sodium_memzero(plain, plain_len);
+	free(plain);
+	free(sealed);
+	free(head_text);
+	return rc;
+}
+
+static void do_export(struct store *store, int qdir, const struct usb_options *opt,
+                      struct usb_report *rep)
+{
+	struct usb_step *st = &rep->export_;
+	st->present = true;
+	snprintf(st->file, sizeof(st->file), "%s", USB_EXPORT_REQUEST);
+	struct qd_errmsg why = {{0}};
+	struct trust_key signer = {0};
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	struct export_buf rows = {0};
+	static struct bundle req;
+	st->status =
+	        read_capped(qdir, USB_EXPORT_REQUEST, USB_REQUEST_MAX, opt, &bytes, &len, &why);
+	if (st->status == QD_OK)
+		st->status = verify_signed(store, bytes, len, BUNDLE_EXPORT_REQUEST, opt, &req,
+		                           &signer, &why);
+	size_t count = 0;
+	int64_t last_id = 0;
+	if (st->status == QD_OK) {
+		st->status = store_audit_uncollected(store, USB_EXPORT_ROWS_MAX, export_row, &rows,
+		                                     &count, &last_id);
+		if (st->status != QD_OK)
+			qd_errmsg_set(&why, "cannot read the audit log: %s",
+			              qd_err_name(st->status));
+	}
+	char name[96] = "";
+	if (st->status == QD_OK)
+		st->status = seal_and_write(qdir, &req, &rows, count, last_id, opt, name,
+		                            sizeof(name), &why);
+	uint64_t marked = 0;
+	/* Only now, with the file durable on the stick, are the rows collected. */
+	if (st->status == QD_OK && count > 0) {
+		st->status = store_audit_mark_collected(store, last_id, opt->clock_now, &marked);
+		if (st->status != QD_OK)
+			qd_errmsg_set(&why,
+			              "export written, but the rows cannot be marked collected "
+			              "(they will be exported again)");
+	}
+	if (st->status == QD_OK) {
+		rep->exported_rows = count;
+		snprintf(st->file, sizeof(st->file), "export/%s", name);
+		snprintf(st->detail, sizeof(st->detail), "request %s: %zu log rows to export/%s",
+		         req.id, count, name);
+	} else {
+		snprintf(st->detail, sizeof(st->detail), "%s", why.text);
+	}
+	free(rows.text);
+	free(bytes);
+	audit(store, opt, "usb-export", st->status, NULL, signer.kid_len > 0 ? &signer : NULL,
+	      st->detail);
+}
+
+/* ---- firmware ---------------------------------------------------------------------- */
+
+static void do_firmware(struct store *store, int qdir, const char *root, const struct listing *l,
+                        const struct usb_options *opt, struct usb_report *rep)
+{
+	(void)qdir;
+	struct usb_step *st = &rep->firmware;
+	st->present = true;
+	snprintf(st->file, sizeof(st->file), "%s", l->firmware[0]);
+	struct qd_errmsg why = {{0}};
+	if (l->n_firmware > 1) {
+		st->status = QD_ERR_ARG;
+		qd_errmsg_set(&why, "%zu firmware bundles in qrdesk/: leave exactly one",
+		              l->n_firmware);
+	} else if (!opt->firmware) {
+		st->status = QD_ERR_UNSUPPORTED;
+		qd_errmsg_set(&why, "firmware updates from USB are off on this desk");
+	} else {
+		char path[CONFIG_PATH_MAX * 2];
+		snprintf(path, sizeof(path), "%s/%s/%s", root, USB_FOLDER, l->firmware[0]);
+		st->status = usb_rauc_install(opt->rauc, path, &opt->hooks, &why);
+	}
+	if (st->status == QD_OK)
+		snprintf(st->detail, sizeof(st->detail),
+		         "firmware %s installed; it runs after a "
+		         "restart",
+		         l->firmware[0]);
+	else
+		snprintf(st->detail, sizeof(st->detail), "%s", why.text);
+	audit(store, opt, "usb-firmware", st->status, NULL, NULL, st->detail);
+}
+
+/* ---- the stick ---------------------------------------------------------------------- */
+
+static void headline(struct usb_report *rep)
+{
+	const struct usb_step *steps[] = {&rep->bundle, &rep->export_, &rep->firmware};
+	char *h = rep->headline;
+	size_t cap = sizeof(rep->headline);
+	h[0] = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		const struct usb_step *s = steps[i];
+		if (!s->present || s->status == QD_OK)
+			continue;
+		rep->stage = USB_REJECTED;
+		snprintf(h, cap, "rejected: %s", s->detail);
+		return;
+	}
+	if (rep->stage == USB_UNCHANGED && rep->bundle.present) {
+		snprintf(h, cap, "nothing to do: %s", rep->bundle.detail);
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < 3 && n < cap; i++)
+		if (steps[i]->present)
+			n += (size_t)snprintf(h + n, cap - n, "%s%s", n ? "; " : "applied ",
+			                      steps[i]->detail);
+	if (n > 0) {
+		rep->stage = USB_APPLIED;
+		return;
+	}
+	rep->stage = USB_UNCHANGED;
+	if (rep->no_folder)
+		snprintf(h, cap, "no qrdesk folder on this stick: nothing to do");
+	else
+		snprintf(h, cap, "nothing for this desk in qrdesk/ (%zu other file%s ignored)",
+		         rep->ignored, rep->ignored == 1 ? "" : "s");
+}
+
+enum qd_err usb_process_stick(struct store *store, const char *root, const struct usb_options *opt,
+                              struct usb_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->stage = USB_READING;
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int qdir = rootfd >= 0 ? openat(rootfd, USB_FOLDER,
+	                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+	                       : -1;
+	if (rootfd >= 0)
+		close(rootfd);
+	if (qdir < 0) {
+		if (errno == ENOENT) {
+			rep->no_folder = true;
+			headline(rep);
+			return QD_OK;
+		}
+		rep->stage = USB_REJECTED;
+		snprintf(rep->headline, sizeof(rep->headline),
+		         "rejected: cannot open the stick's qrdesk folder: %s", strerror(errno));
+		return QD_ERR_IO;
+	}
+	struct listing l;
+	struct qd_errmsg why = {{0}};
+	if (list_folder(qdir, &l, &why) != QD_OK) {
+		close(qdir);
+		rep->stage = USB_REJECTED;
+		snprintf(rep->headline, sizeof(rep->headline), "rejected: %s", why.text);
+		return QD_ERR_IO;
+	}
+	rep->ignored = l.ignored;
+	if (l.n_bundles > 0)
+		do_bundle(store, qdir, &l, opt, rep);
+	if (l.export_request)
+		do_export(store, qdir, opt, rep);
+	if (l.n_firmware > 0)
+		do_firmware(store, qdir, root, &l, opt, rep);
+	close(qdir);
+	headline(rep);
+	return rep->stage == USB_REJECTED ? QD_ERR_FORMAT : QD_OK;
+}

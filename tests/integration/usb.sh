@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# USB sticks simulated by folders (the automount case): qrdeskctl usb runs the
+# daemon's own usb_process_stick() on them (docs/usb-bundle.md).  Checks: a
+# good bundle is applied (documents and the settings drop-in); a tampered,
+# truncated, wrong-role, older (documents and bundle), oversized, unknown
+# document type, wrong-desk, forbidden-setting, expired and two-at-once
+# bundle are each refused with the store unchanged (sqlite3 .dump without the
+# audit rows, which record the refusal) and the reason in the audit log;
+# macOS ._* files and a stick with no qrdesk/ folder are handled; an export
+# is written, opened by the issuer, and its rows marked collected (and not
+# exported twice); RAUC bundles go to a fake `rauc` on PATH that records its
+# arguments, and a missing rauc is reported with nothing else done.
+# With QRDESKD: the daemon in automount mode notices a stick (a folder moved
+# into its watch folder), applies it, reloads, plays the update pattern and
+# shows the result in `qrdeskctl status`; a refused stick plays the failure
+# pattern.
+# Usage: usb.sh QRDESK-ISSUER QRDESKCTL [QRDESKD]
+set -uo pipefail
+
+issuer=$(realpath "$1")
+ctl=$(realpath "$2")
+qrdeskd=${3:+$(realpath "$3")}
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-usb-XXXXXX")
+daemon_pid=
+cleanup() {
+	if [[ -n $daemon_pid ]]; then
+		kill "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+
+failures=0
+passes=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { passes=$((passes + 1)); }
+
+NOW=1795000000
+DAY=86400
+at() { echo $((NOW + $1)); }
+iss() { "$issuer" --now "$(at 0)" "$@" >/dev/null || fail "issuer $*"; }
+# usb DIR [options]: process a stick; output in out.txt, exit code in $rc
+usb() {
+	local dir=$1
+	shift
+	"$ctl" usb --now "$(at 0)" --store desk.db --desk DESK-7 --dropin "$work/usb.conf" "$@" \
+		"$work/$dir" >out.txt 2>err.txt
+	rc=$?
+}
+dump() { sqlite3 desk.db .dump | grep -v '^INSERT INTO audit'; }
+last_audit() { sqlite3 desk.db "SELECT coalesce(d.event, 'verdict') || ' ' || a.reason FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id ORDER BY a.id DESC LIMIT 1"; }
+stick() { # NAME: an empty stick with a qrdesk/ folder
+	rm -rf "$1"
+	mkdir -p "$1/qrdesk"
+}
+
+# ---- a back office, a provisioned desk at key set v1 ------------------------
+# made 60 days ago, so its keys can sign bundles dated in the past
+"$issuer" --now "$(at -60*DAY)" init bo >/dev/null || fail init
+iss publish bo repo1
+"$ctl" provision --store desk.db --root bo/root.pub >/dev/null || fail provision
+"$ctl" import --now "$(at 0)" --store desk.db repo1/*.cose >/dev/null || fail "import v1"
+iss revoke bo 2600000999
+iss publish bo repo2
+
+# ---- refusals: each leaves the store as it was -------------------------------
+# refuse NAME EXPECTED-REASON: process stick NAME, expect a refusal naming the reason
+refuse() {
+	local name=$1 reason=$2
+	shift 2
+	local before after conf_before conf_after
+	before=$(dump)
+	conf_before=$(cat usb.conf 2>/dev/null)
+	usb "$name" "$@"
+	after=$(dump)
+	conf_after=$(cat usb.conf 2>/dev/null)
+	if [[ $rc -eq 0 ]]; then
+		fail "$name: accepted ($(cat out.txt))"
+	elif [[ "$before" != "$after" ]]; then
+		fail "$name: the store changed"
+	elif ! grep -q "USB: rejected" out.txt; then
+		fail "$name: no 'rejected' headline: $(cat out.txt)"
+	elif [[ "$(last_audit)" != *"$reason" ]]; then
+		fail "$name: audit says '$(last_audit)', expected $reason"
+	elif [[ "$conf_before" != "$conf_after" ]]; then
+		fail "$name: the drop-in changed"
+	else
+		pass
+	fi
+}
+
+good_bundle() { # OUT [extra issuer options]
+	local out=$1
+	shift
+	iss bundle bo "$out" --docs repo2/keyset.cose repo2/revocations.cose repo2/policy.cose \
+		--set pipeline.holdoff_ms=5000 --desk DESK-7 "$@"
+}
+
+stick tampered
+good_bundle tampered/qrdesk/u.qrbundle
+python3 - tampered/qrdesk/u.qrbundle <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+b[-10] ^= 0x01  # inside the signature
+open(p, 'wb').write(b)
+PY
+refuse tampered bad-signature
+
+stick truncated
+good_bundle truncated/qrdesk/u.qrbundle
+truncate -s -40 truncated/qrdesk/u.qrbundle
+refuse truncated bad-format
+
+stick wrongrole
+repo_kid=$(jq -r '.keys[] | select(.role == "repository") | .kid' bo/domain.json | head -1)
+good_bundle wrongrole/qrdesk/u.qrbundle --key "$repo_kid"
+refuse wrongrole wrong-role
+
+stick wrongdesk
+iss bundle bo wrongdesk/qrdesk/u.qrbundle --docs repo2/revocations.cose --desk DESK-8
+refuse wrongdesk wrong-desk
+
+stick oversized
+head -c $((2 * 1024 * 1024)) /dev/urandom >oversized/qrdesk/big.qrbundle
+refuse oversized too-large --max-mb 1
+
+stick unknowntype
+# a properly signed file that is not a trust document: an export request
+iss export-request bo inner.cose --desk DESK-7
+iss bundle bo unknowntype/qrdesk/u.qrbundle --docs repo2/revocations.cose inner.cose
+refuse unknowntype bad-format
+
+stick forbidden
+iss bundle bo forbidden/qrdesk/u.qrbundle --set desk.store=/tmp/evil.db
+refuse forbidden wrong-role
+
+stick badvalue
+iss bundle bo badvalue/qrdesk/u.qrbundle --set pipeline.holdoff_ms=lots
+refuse badvalue bad-format
+
+stick expired
+"$issuer" --now "$(at -40*DAY)" bundle bo expired/qrdesk/u.qrbundle --docs repo2/revocations.cose \
+	--days 30 >/dev/null || fail "expired bundle"
+refuse expired expired
+
+stick two
+good_bundle two/qrdesk/a.qrbundle --id a
+good_bundle two/qrdesk/b.qrbundle --id b
+refuse two bad-argument
+
+# ---- no qrdesk/ folder; only ._* files ---------------------------------------
+mkdir -p empty/DCIM
+usb empty
+if [[ $rc -eq 0 ]] && grep -q "no qrdesk folder" out.txt; then pass; else fail "no folder: $(cat out.txt)"; fi
+stick mac
+printf 'AppleDouble' >mac/qrdesk/._u.qrbundle
+touch mac/qrdesk/.DS_Store
+before=$(dump)
+usb mac
+if [[ $rc -eq 0 ]] && grep -q "2 other files ignored" out.txt && [[ "$(dump)" == "$before" ]]; then
+	pass
+else
+	fail "._* files: $(cat out.txt)"
+fi
+
+# ---- the good bundle ----------------------------------------------------------
+stick good
+good_bundle good/qrdesk/u.qrbundle --id good-1
+printf 'AppleDouble' >good/qrdesk/._u.qrbundle
+usb good
+if [[ $rc -ne 0 ]]; then
+	fail "good bundle refused: $(cat out.txt err.txt)"
+elif ! grep -q "USB: applied key set v2, revocations v2, policy v2, 1 setting" out.txt; then
+	fail "good bundle headline: $(cat out.txt)"
+elif [[ "$(sqlite3 desk.db 'SELECT version FROM documents WHERE type = 2')" != 2 ]]; then
+	fail "revocations v2 not installed"
+elif ! grep -qx 'holdoff_ms = 5000' usb.conf || ! grep -qx '\[pipeline\]' usb.conf; then
+	fail "drop-in: $(cat usb.conf)"
+elif [[ "$(last_audit)" != "usb-update applied" ]]; then
+	fail "audit: $(last_audit)"
+else
+	pass
+fi
+# the same stick again: nothing to do
+before=$(dump)
+usb good
+if [[ $rc -eq 0 ]] && grep -q "nothing to do" out.txt && [[ "$(dump)" == "$before" ]]; then pass; else fail "replay: $(cat out.txt)"; fi
+
+# older documents than installed (repo1 after repo2): refused
+stick olderdocs
+iss bundle bo olderdocs/qrdesk/u.qrbundle --docs repo1/revocations.cose --id older-docs
+refuse olderdocs rollback
+# an older bundle (made before the applied one) carrying only settings: refused
+stick olderbundle
+"$issuer" --now "$(at -DAY)" bundle bo olderbundle/qrdesk/u.qrbundle \
+	--set pipeline.holdoff_ms=1000 --id older-bundle >/dev/null || fail "older bundle"
+refuse olderbundle rollback
+
+# a freshly provisioned desk (root only) takes a bundle whose own key set, verified
+# against the root, introduces the update key that signed it
+"$ctl" provision --store fresh.db --root bo/root.pub >/dev/null || fail "provision fresh"
+if "$ctl" usb --now "$(at 0)" --store fresh.db --desk DESK-7 --dropin "$work/fresh.conf" "$work/good" >out.txt 2>&1 &&
+	grep -q "USB: applied key set v2, revocations v2" out.txt; then
+	pass
+else
+	fail "fresh desk: $(cat out.txt)"
+fi
+# ...but not when that key set is not the root's (a tampered inner key set)
+stick freshbad
+python3 - repo2/keyset.cose <<'PY' >freshbad-keyset.cose
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[-5] ^= 0x01
+sys.stdout.buffer.write(b)
+PY
+iss bundle bo freshbad/qrdesk/u.qrbundle --docs freshbad-keyset.cose repo2/revocations.cose
+"$ctl" provision --store fresh2.db --root bo/root.pub >/dev/null
+if ! "$ctl" usb --now "$(at 0)" --store fresh2.db --desk DESK-7 "$work/freshbad" >out.txt 2>&1 &&
+	grep -q "rejected: no pinned root or key-set key verifies" out.txt; then
+	pass
+else
+	fail "fresh desk, tampered key set: $(cat out.txt)"
+fi
+
+# ---- export ---------------------------------------------------------------------
+stick export
+iss export-request bo export/qrdesk/export-request --desk DESK-7
+uncollected=$(sqlite3 desk.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL')
+usb export
+files=(export/qrdesk/export/*.qrlog)
+if [[ $rc -ne 0 || ${#files[@]} -ne 1 || ! -s ${files[0]} ]]; then
+	fail "export not written: $(cat out.txt err.txt)"
+elif ! "$issuer" open-export bo "${files[0]}" >rows.jsonl 2>head.json; then
+	fail "open-export: $(cat head.json)"
+elif [[ $(wc -l <rows.jsonl) -ne $uncollected ]]; then
+	fail "export holds $(wc -l <rows.jsonl) rows, $uncollected were uncollected"
+elif [[ "$(jq -r .desk head.json)" != DESK-7 ]] || ! jq -s -e 'any(.[]; .event == "usb-update" and .reason == "applied")' rows.jsonl >/dev/null; then
+	fail "export content: $(cat head.json)"
+elif [[ $(sqlite3 desk.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL') -ne 1 ]]; then
+	# only the export's own audit row, written after the export, is left
+	fail "rows not marked collected"
+elif ls export/qrdesk/export/.*.tmp >/dev/null 2>&1; then
+	fail "a temporary file was left"
+else
+	pass
+fi
+# tampered export: refused by the tool
+cp "${files[0]}" bad.qrlog && printf 'x' >>bad.qrlog
+if "$issuer" open-export bo bad.qrlog >/dev/null 2>&1; then fail "tampered export opened"; else pass; fi
+# an export request for another desk: refused, nothing written or marked
+stick export2
+iss export-request bo export2/qrdesk/export-request --desk DESK-8
+usb export2
+if [[ $rc -ne 0 && ! -e export2/qrdesk/export ]] && [[ "$(last_audit)" == "usb-export wrong-desk" ]]; then
+	pass
+else
+	fail "export for another desk: $(cat out.txt)"
+fi
+# a request signed by the repository key: refused
+stick export3
+"$issuer" --now "$(at 0)" bundle bo x.qrbundle --docs repo2/revocations.cose --key "$repo_kid" >/dev/null
+iss export-request bo export3/qrdesk/export-request --desk any
+# swap in a request signed by the wrong role: reuse the wrong-role bundle bytes
+cp wrongrole/qrdesk/u.qrbundle export3/qrdesk/export-request
+usb export3
+if [[ $rc -ne 0 && ! -e export3/qrdesk/export ]] && [[ "$(last_audit)" == "usb-export wrong-role" ]]; then pass; else fail "wrong-role export: $(cat out.txt) / $(last_audit)"; fi
+
+# ---- RAUC ---------------------------------------------------------------------------
+mkdir -p fakebin
+cat >fakebin/rauc <<SH
+#!/bin/sh
+printf '%s\n' "\$@" >"$work/rauc-args"
+echo "  0% Installing"
+echo "100% Installing done."
+exit 0
+SH
+chmod +x fakebin/rauc
+stick fw
+printf 'not really a bundle' >fw/qrdesk/update-1.2.raucb
+PATH="$work/fakebin:$PATH" usb fw --firmware
+if [[ $rc -eq 0 ]] && [[ "$(cat rauc-args 2>/dev/null)" == "$(printf 'install\n%s' "$work/fw/qrdesk/update-1.2.raucb")" ]] && grep -q "Installing done" err.txt; then
+	pass
+else
+	fail "rauc hand-off: $(cat out.txt err.txt rauc-args 2>/dev/null)"
+fi
+rm -f rauc-args
+# rauc absent: a clear message, nothing run
+PATH="/usr/bin:/bin" usb fw --firmware
+if [[ $rc -ne 0 ]] && grep -q "rauc is not installed" out.txt && [[ ! -e rauc-args ]]; then pass; else fail "no rauc: $(cat out.txt)"; fi
+# rauc failing: its last line is reported
+printf '#!/bin/sh\necho "Failed to verify bundle"\nexit 1\n' >fakebin/rauc
+PATH="$work/fakebin:$PATH" usb fw --firmware
+if [[ $rc -ne 0 ]] && grep -q "Failed to verify bundle" out.txt; then pass; else fail "rauc failure: $(cat out.txt)"; fi
+
+# ---- the daemon, automount mode ------------------------------------------------------
+wait_for() { # wait_for SECONDS CONDITION
+	local deadline=$((SECONDS + $1))
+	while ! eval "$2"; do
+		((SECONDS > deadline)) && return 1
+		sleep 0.1
+	done
+}
+if [[ -n $qrdeskd ]]; then
+	real=$(date +%s)
+	"$issuer" --now "$real" publish bo repo3 >/dev/null || fail "publish repo3"
+	rm -f usb.conf
+	mkdir -p media
+	cat >d.conf <<CONF
+[desk]
+desk_id = DESK-7
+store = $work/desk.db
+control_socket = $work/control.sock
+[indicators]
+backend = sim
+sim_record = $work/indicators.log
+[kiosk]
+enabled = false
+[usb]
+mode = automount
+watch_dir = $work/media
+dropin = $work/usb.conf
+CONF
+	# the drop-in takes only allowed keys, checked by --check-config as at start
+	printf '[desk]\nstore = /tmp/evil.db\n' >usb.conf
+	if "$qrdeskd" --check-config d.conf 2>check.txt; then
+		fail "a forbidden key in the drop-in was accepted"
+	elif grep -q "usb.conf:2: key 'store' in \[desk\] cannot be set by a USB drop-in" check.txt; then
+		pass
+	else
+		fail "drop-in check: $(cat check.txt)"
+	fi
+	rm -f usb.conf
+	"$qrdeskd" --config d.conf 2>daemon.log &
+	daemon_pid=$!
+	wait_for 20 '[[ -S control.sock ]]' || fail "daemon did not start: $(cat daemon.log)"
+	usb_stage() { "$ctl" status --socket control.sock --json 2>/dev/null | jq -r '.usb.stage // "none"'; }
+	# a good stick: made elsewhere, then moved in (as an automounter's folder appears)
+	mkdir -p staging/stick1/qrdesk
+	"$issuer" --now "$real" bundle bo staging/stick1/qrdesk/u.qrbundle --id daemon-1 \
+		--docs repo3/keyset.cose repo3/revocations.cose --set pipeline.holdoff_ms=4000 >/dev/null
+	mv staging/stick1 media/
+	if wait_for 20 '[[ $(usb_stage) == applied ]]'; then
+		if ! "$ctl" status --socket control.sock | grep -q "^USB: applied: applied key set v3, revocations v3, 1 setting"; then
+			fail "status: $("$ctl" status --socket control.sock | grep USB)"
+		elif ! grep -q "reloaded configuration and trust data" daemon.log; then
+			fail "no reload after the bundle"
+		elif [[ "$("$ctl" status --socket control.sock --json | jq .trust.revocations.version)" != 3 ]]; then
+			fail "the daemon's trust view was not reloaded"
+		else
+			pass
+		fi
+	else
+		fail "the daemon did not apply the stick: $(cat daemon.log)"
+	fi
+	# the update pattern: green blinks (green on, red off, buzzer off) after the bundle
+	lines_before=$(wc -l <indicators.log)
+	rm -rf media/stick1
+	wait_for 10 '[[ $(usb_stage) == removed ]]' && pass || fail "removal not shown"
+	# a refused stick (another desk's bundle): the failure pattern (red, buzzer)
+	mkdir -p staging/stick2/qrdesk
+	"$issuer" --now "$real" bundle bo staging/stick2/qrdesk/u.qrbundle --id daemon-2 \
+		--docs repo3/policy.cose --desk DESK-9 >/dev/null
+	mv staging/stick2 media/
+	if wait_for 20 '[[ $(usb_stage) == rejected ]]' &&
+		wait_for 10 "[[ \$(tail -n +$((lines_before + 1)) indicators.log | awk '\$3 == 1' | wc -l) -ge 1 ]]"; then
+		pass
+	else
+		fail "refused stick: stage $(usb_stage), indicators: $(tail -n 5 indicators.log)"
+	fi
+	kill "$daemon_pid"
+	wait "$daemon_pid" && pass || fail "the daemon exited with status $? (see daemon.log)"
+	daemon_pid=
+fi
+
+echo "usb: $passes passed, $failures failed"
+[[ $failures -eq 0 ]]

@@ -1,0 +1,389 @@
+/*
+ * test_usb_update.c - a USB stick pulled while its bundle is read (the file
+ * shrinks under the reader) changes nothing; the size cap refuses before
+ * reading; and, where this machine allows it (root, loop devices, a kernel
+ * with vfat - else ext4, the other file system qrdeskd mounts), udev mode's
+ * mount steps on a real file system image: mounted read-only, nosuid,
+ * nodev, noexec; a bundle applied from it; an export written through a
+ * read-write remount and the stick read-only again after; unmounted.  The libudev monitor itself
+ * needs udevd and a real device: not exercised here (docs/usb-bundle.md).
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "qrdesk/credential.h"
+#include "qrdesk/import.h"
+#include "qrdesk/signature.h"
+#include "qrdesk/store.h"
+#include "qrdesk/usb_update.h"
+#include "qrdesk/usb_watch.h"
+#include "usb.h"
+
+#define NOW              1795000000
+#define DAY              86400
+#define MANY_REVOCATIONS 200000 /* a 3.2 MiB list: several read chunks */
+
+struct fx {
+	char *dir;
+	char db[4096];
+	char bundle[4096];  /* a good bundle, outside any stick */
+	char request[4096]; /* an export request for DESK-7 */
+	struct store *store;
+};
+
+static void path(char *out, size_t cap, const struct fx *f, const char *name)
+{
+	snprintf(out, cap, "%s/%s", f->dir, name);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	f->dir = tu_mkdtemp();
+	struct qd_errmsg why = {{0}};
+	static struct domain d;
+	char p[4096];
+	path(p, sizeof(p), f, "bo");
+	assert_int_equal(domain_init(p, NOW - 60 * DAY, &d, &why), QD_OK);
+	long days[DOMAIN_DOC_TYPES];
+	domain_publish_days_defaults(days);
+	struct domain_publication pub;
+	path(p, sizeof(p), f, "repo1");
+	assert_int_equal(domain_publish(&d, p, days, NOW, &pub, &why), QD_OK);
+	/* Many revocations, so the bundle is read in several chunks. */
+	uint8_t *hashes = malloc((size_t)MANY_REVOCATIONS * TRUST_HASH_LEN);
+	for (size_t i = 0; i < MANY_REVOCATIONS; i++) {
+		char no[16];
+		snprintf(no, sizeof(no), "26%08zu", i);
+		credential_clearance_hash(no, hashes + i * TRUST_HASH_LEN);
+	}
+	size_t added = 0;
+	assert_int_equal(domain_revocations_add(&d, hashes, MANY_REVOCATIONS, &added, &why), QD_OK);
+	free(hashes);
+	path(p, sizeof(p), f, "repo2");
+	assert_int_equal(domain_publish(&d, p, days, NOW, &pub, &why), QD_OK);
+
+	path(f->db, sizeof(f->db), f, "desk.db");
+	assert_int_equal(store_open(f->db, STORE_OPEN_CREATE, &f->store, &why), QD_OK);
+	assert_int_equal(store_root_pin(f->store, &d.keys[0], &why), QD_OK);
+	struct import_result res;
+	path(p, sizeof(p), f, "repo1/keyset.cose");
+	assert_int_equal(import_file(f->store, p, NOW, &res, &why), QD_OK);
+
+	static struct bundle b;
+	memset(&b, 0, sizeof(b));
+	b.kind = BUNDLE_UPDATE;
+	snprintf(b.id, sizeof(b.id), "pulled-1");
+	b.created_at = NOW;
+	b.expires_at = NOW + 30 * DAY;
+	snprintf(b.desk, sizeof(b.desk), "DESK-7");
+	static const char *const docs[] = {"repo2/keyset.cose", "repo2/revocations.cose"};
+	uint8_t *bytes[2];
+	for (size_t i = 0; i < 2; i++) {
+		path(p, sizeof(p), f, docs[i]);
+		bytes[i] = tu_read_file(p, &b.docs[i].len);
+		b.docs[i].bytes = bytes[i];
+	}
+	b.n_docs = 2;
+	path(f->bundle, sizeof(f->bundle), f, "u.qrbundle");
+	assert_int_equal(usb_sign_bundle(&d, &b, false, NULL, NOW, f->bundle, &why), QD_OK);
+	free(bytes[0]);
+	free(bytes[1]);
+	memset(&b, 0, sizeof(b));
+	b.kind = BUNDLE_EXPORT_REQUEST;
+	snprintf(b.id, sizeof(b.id), "export-1");
+	b.created_at = NOW;
+	b.expires_at = NOW + DAY;
+	snprintf(b.desk, sizeof(b.desk), "DESK-7");
+	path(f->request, sizeof(f->request), f, "export-request");
+	assert_int_equal(usb_sign_bundle(&d, &b, false, NULL, NOW, f->request, &why), QD_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	store_close(f->store);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* What a refused stick must leave as it was. */
+struct snapshot {
+	struct trust_freshness keyset, revocations;
+	uint64_t revoked;
+	bool have_bundle;
+};
+
+static void snap(struct store *s, struct snapshot *out)
+{
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(store_freshness_get(s, TRUST_DOC_KEYSET, &out->keyset), QD_OK);
+	assert_int_equal(store_freshness_get(s, TRUST_DOC_REVOCATIONS, &out->revocations), QD_OK);
+	assert_int_equal(store_revocation_count(s, &out->revoked), QD_OK);
+	struct store_usb_bundle last;
+	assert_int_equal(store_usb_bundle_last(s, &last, &out->have_bundle), QD_OK);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	size_t len;
+	uint8_t *data = tu_read_file(from, &len);
+	FILE *f = fopen(to, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	free(data);
+}
+
+/* A stick with the good bundle on it, at DIR/name. */
+static void make_stick(const struct fx *f, const char *name, char *root, size_t cap)
+{
+	path(root, cap, f, name);
+	char q[4096 + 16], file[4096 + 32];
+	mkdir(root, 0755);
+	snprintf(q, sizeof(q), "%s/qrdesk", root);
+	mkdir(q, 0755);
+	snprintf(file, sizeof(file), "%s/u.qrbundle", q);
+	copy_file(f->bundle, file);
+}
+
+struct pull {
+	char file[4096 + 32];
+	int calls;
+};
+
+/* The stick is pulled once the first chunk is in: the rest of the file is gone. */
+static void pull_stick(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+	(void)what;
+	struct pull *p = arg;
+	if (p->calls++ == 0 && done < total)
+		assert_int_equal(truncate(p->file, (off_t)done + 10), 0);
+}
+
+static void test_pulled_mid_read(void **state)
+{
+	struct fx *f = *state;
+	char root[4096];
+	make_stick(f, "pulled", root, sizeof(root));
+	struct pull pull = {0};
+	snprintf(pull.file, sizeof(pull.file), "%s/qrdesk/u.qrbundle", root);
+	struct snapshot before, after;
+	snap(f->store, &before);
+	struct usb_options opt = {.desk_id = "DESK-7",
+	                          .clock_now = NOW,
+	                          .hooks = {.progress = pull_stick, .arg = &pull}};
+	static struct usb_report rep;
+	usb_process_stick(f->store, root, &opt, &rep);
+	assert_true(pull.calls >= 1);
+	assert_int_equal(rep.stage, USB_REJECTED);
+	assert_int_equal(rep.bundle.status, QD_ERR_IO);
+	assert_non_null(strstr(rep.headline, "shrank"));
+	snap(f->store, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+
+	/* The same stick, whole: applied. */
+	copy_file(f->bundle, pull.file);
+	opt.hooks.progress = NULL;
+	usb_process_stick(f->store, root, &opt, &rep);
+	assert_int_equal(rep.stage, USB_APPLIED);
+	snap(f->store, &after);
+	assert_int_equal(after.revoked, MANY_REVOCATIONS);
+	assert_int_equal(after.revocations.version, 2);
+}
+
+static void test_size_cap(void **state)
+{
+	struct fx *f = *state;
+	char root[4096];
+	make_stick(f, "capped", root, sizeof(root));
+	struct snapshot before, after;
+	snap(f->store, &before);
+	struct usb_options opt = {.desk_id = "DESK-7", .clock_now = NOW, .max_bundle_bytes = 1024};
+	static struct usb_report rep;
+	usb_process_stick(f->store, root, &opt, &rep);
+	assert_int_equal(rep.bundle.status, QD_ERR_TOO_LARGE);
+	snap(f->store, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+}
+
+/* ---- udev mode's mounts on a loop device ------------------------------------------ */
+
+static int run(const char *cmd)
+{
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+struct mount_hook {
+	const char *dir;
+	int remounts;
+};
+
+static enum qd_err remount_hook(void *arg, bool writable, struct qd_errmsg *why)
+{
+	struct mount_hook *h = arg;
+	h->remounts++;
+	return usb_remount(h->dir, writable, why);
+}
+
+static void test_fat_loop_mount(void **state)
+{
+	struct fx *f = *state;
+	if (geteuid() != 0) {
+		print_message("SKIP: not root: cannot make loop devices or mount\n");
+		skip();
+	}
+	/* Sticks are FAT; a kernel without vfat (some CI containers) still has ext4. */
+	const char *fs = run("grep -qw vfat /proc/filesystems") == 0 ? "vfat" : "ext4";
+	if (strcmp(fs, "ext4") == 0)
+		print_message("note: this kernel has no vfat: testing the mount steps on ext4\n");
+	const char *mkfs = strcmp(fs, "vfat") == 0 ? "mkfs.vfat -n QRDESK" : "mkfs.ext4 -q -F";
+	char img[4096], cmd[16384], dev[64] = "";
+	path(img, sizeof(img), f, "stick.img");
+	snprintf(cmd, sizeof(cmd), "truncate -s 16M %s && %s %s >/dev/null 2>&1", img, mkfs, img);
+	if (run(cmd) != 0) {
+		print_message("SKIP: cannot make a %s image (%s missing?)\n", fs, mkfs);
+		skip();
+	}
+	/* Fill it without mounting: mtools is not needed if we mount it writable once. */
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", img);
+	FILE *p = popen(cmd, "r");
+	if (p == NULL || fgets(dev, sizeof(dev), p) == NULL) {
+		if (p != NULL)
+			pclose(p);
+		print_message("SKIP: no loop device available here (losetup failed)\n");
+		skip();
+	}
+	pclose(p);
+	dev[strcspn(dev, "\n")] = '\0';
+
+	char mnt[4096];
+	path(mnt, sizeof(mnt), f, "usb");
+	mkdir(mnt, 0700);
+	char dir[4096 + 8];
+	snprintf(dir, sizeof(dir), "%s/loop", mnt);
+	struct qd_errmsg why = {{0}};
+	/* Put the bundle on the stick through a plain writable mount. */
+	mkdir(dir, 0700);
+	if (mount(dev, dir, fs, 0, NULL) != 0) {
+		print_message("SKIP: cannot mount %s here: %s\n", fs, strerror(errno));
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+		(void)run(cmd);
+		skip();
+	}
+	char q[4096 + 16], file[4096 + 256];
+	snprintf(q, sizeof(q), "%s/qrdesk", dir);
+	assert_int_equal(mkdir(q, 0755), 0);
+	snprintf(file, sizeof(file), "%s/u.qrbundle", q);
+	copy_file(f->bundle, file);
+	snprintf(file, sizeof(file), "%s/._u.qrbundle", q);
+	copy_file(f->bundle, file); /* macOS's shadow file: ignored */
+	snprintf(file, sizeof(file), "%s/export-request", q);
+	copy_file(f->request, file);
+	assert_int_equal(umount(dir), 0);
+	rmdir(dir);
+
+	/* udev mode's steps. */
+	assert_int_equal(usb_mount(dev, "ntfs", dir, &why), QD_ERR_UNSUPPORTED);
+	assert_int_equal(usb_mount(dev, fs, dir, &why), QD_OK);
+	struct statvfs sv;
+	assert_int_equal(statvfs(dir, &sv), 0);
+	assert_true(sv.f_flag & ST_RDONLY);
+	assert_true(sv.f_flag & ST_NOSUID);
+	assert_true(sv.f_flag & ST_NODEV);
+	assert_true(sv.f_flag & ST_NOEXEC);
+	snprintf(file, sizeof(file), "%s/qrdesk/new", dir);
+	assert_true(open(file, O_WRONLY | O_CREAT, 0644) < 0 && errno == EROFS);
+
+	/* Bundle and export from the read-only stick; the export through a remount. */
+	struct snapshot before, after;
+	snap(f->store, &before);
+	struct mount_hook hook = {.dir = dir};
+	struct usb_options opt = {.desk_id = "DESK-7",
+	                          .clock_now = NOW,
+	                          .hooks = {.set_writable = remount_hook, .arg = &hook}};
+	static struct usb_report rep;
+	usb_process_stick(f->store, dir, &opt, &rep);
+	snap(f->store, &after);
+	/* The pulled-stick test may have applied this bundle already. */
+	assert_true(rep.stage == USB_APPLIED || rep.stage == USB_UNCHANGED);
+	assert_int_equal(rep.ignored, 1);
+	assert_int_equal(after.revocations.version, 2);
+	assert_int_equal(rep.export_.status, QD_OK);
+	assert_int_equal(hook.remounts, 2); /* writable for the export, read-only again */
+	assert_int_equal(statvfs(dir, &sv), 0);
+	assert_true(sv.f_flag & ST_RDONLY);
+	snprintf(file, sizeof(file), "%s/qrdesk/%s", dir, rep.export_.file);
+	struct stat st;
+	assert_int_equal(stat(file, &st), 0);
+	assert_true(st.st_size > 48); /* sealed: at least the box overhead and a header */
+	uint64_t left = 0;
+	assert_int_equal(store_audit_count(f->store, &left), QD_OK);
+	assert_true(left >= 1);
+
+	assert_int_equal(usb_unmount(dir, &why), QD_OK);
+	assert_true(access(dir, F_OK) != 0); /* the mount point is gone too */
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+	assert_int_equal(run(cmd), 0);
+}
+
+/* udev mode starts its monitor (no udevd here to send events: docs/usb-bundle.md). */
+static void test_udev_monitor_starts(void **state)
+{
+	struct fx *f = *state;
+	struct loop *loop = NULL;
+	assert_int_equal(loop_create(&loop), QD_OK);
+	struct usb_watch_config cfg = {0};
+	cfg.usb.mode = CONFIG_USB_UDEV;
+	path(cfg.usb.mount_dir, sizeof(cfg.usb.mount_dir), f, "udev-mounts");
+	path(cfg.store, sizeof(cfg.store), f, "desk.db");
+	snprintf(cfg.desk_id, sizeof(cfg.desk_id), "DESK-7");
+	struct usb_watch *w = NULL;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = usb_watch_start(loop, &cfg, &w, &why);
+	if (rc != QD_OK) {
+		loop_destroy(loop);
+		print_message("SKIP: no udev netlink socket here: %s\n", why.text);
+		skip();
+	}
+	struct stat st;
+	assert_int_equal(stat(cfg.usb.mount_dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700); /* private */
+	usb_watch_stop(w);
+	/* automount mode on a folder that does not exist: a clear error, nothing left running */
+	cfg.usb.mode = CONFIG_USB_AUTOMOUNT;
+	path(cfg.usb.watch_dir, sizeof(cfg.usb.watch_dir), f, "no-such-folder");
+	assert_int_equal(usb_watch_start(loop, &cfg, &w, &why), QD_ERR_IO);
+	assert_null(w);
+	assert_non_null(strstr(why.text, "cannot watch"));
+	loop_destroy(loop);
+}
+
+int main(void)
+{
+	assert_int_equal(signature_init(), QD_OK);
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_size_cap),
+	        cmocka_unit_test(test_pulled_mid_read),
+	        cmocka_unit_test(test_fat_loop_mount),
+	        cmocka_unit_test(test_udev_monitor_starts),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
