@@ -18,6 +18,8 @@ packages=(
 	chromium fonts-noto-core python3-prometheus-client
 	# quality gates: leak check, static analysis, libFuzzer
 	valgrind cppcheck clang-tidy clang libclang-rt-14-dev
+	# Debian packages, man pages and their install test (scripts/deb.sh, docs/man/)
+	debhelper dpkg-dev fakeroot lintian scdoc debootstrap
 )
 
 missing=()
