@@ -145,7 +145,9 @@ in_root runuser -u "$user" -- /usr/sbin/qrdeskd --check-config /etc/qrdesk/qrdes
 in_root /usr/bin/qrdesk-issuer --help >/dev/null || fail "qrdesk-issuer does not run in the root"
 
 # -- systemd's view of the unit
-if ! verify=$(systemd-analyze verify --root="$root" qrdeskd.service 2>&1) || [[ -n $verify ]]; then
+# (Documentation= man pages are looked up with man(1) on this host: point it at the root's.)
+if ! verify=$(MANPATH=$root/usr/share/man systemd-analyze verify --root="$root" qrdeskd.service 2>&1) ||
+	[[ -n $verify ]]; then
 	fail "systemd-analyze verify: $verify"
 fi
 security=$(systemd-analyze security --offline=true --root="$root" qrdeskd.service 2>&1) ||
