@@ -25,7 +25,7 @@ cd "$work"
 
 echo "== stripped sizes (KiB)"
 sizes() { # sizes ARCH STRIP DIR
-	local arch=$1 strip=$2 dir=$3 line="$1"
+	local strip=$2 dir=$3 line="$1"
 	for b in firmware/qrdeskd tools/qrdeskctl tools/qrdesk-issuer; do
 		"$strip" -o "stripped" "$dir/$b"
 		line+=" $(basename "$b")=$(($(stat -c %s stripped) / 1024))"

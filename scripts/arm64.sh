@@ -28,16 +28,18 @@ for p in crossbuild-essential-arm64 qemu-user-static dpkg-dev; do
 done
 sudo=()
 [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+update=false
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	"${sudo[@]}" dpkg --add-architecture arm64
-	need+=(update)
+	update=true # apt needs the arm64 package lists
+fi
+if $update || ((${#need[@]})); then
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 fi
 if ((${#need[@]})); then
 	echo "arm64: installing ${need[*]}" >&2
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	pkgs=("${need[@]/update/}")
-	[[ -n ${pkgs[*]// /} ]] && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends ${pkgs[*]} >/dev/null
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # -- 2. the sysroot: the arm64 twins of scripts/install-deps.sh's libraries (and cmocka for
