@@ -22,6 +22,8 @@ packages=(
 	dosfstools
 	# quality gates: leak check, static analysis, libFuzzer
 	valgrind cppcheck clang-tidy clang libclang-rt-14-dev
+	# Debian packages, man pages and their install test (scripts/deb.sh, docs/man/)
+	debhelper dpkg-dev fakeroot lintian scdoc debootstrap
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: install what is missing, build with
 # warnings as errors, run every test; then build again with AddressSanitizer
-# and UndefinedBehaviorSanitizer and run the same tests.
+# and UndefinedBehaviorSanitizer and run the same tests; then cross-build for arm64 and
+# run the tests again under qemu-user (about 10 minutes more, see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +22,5 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DQRDESK_SANITIZE=ON -DQRDESK_
 cmake --build build/asan -j"$jobs"
 ctest --test-dir build/asan --output-on-failure -j"$jobs"
 
+echo "== arm64: cross build, unit and integration tests under qemu-user (scripts/arm64.sh)"
+scripts/arm64.sh build/arm64
