@@ -18,6 +18,9 @@ packages=(
 	chromium fonts-noto-core python3-prometheus-client
 	# quality gates: leak check, static analysis, libFuzzer
 	valgrind cppcheck clang-tidy clang libclang-rt-14-dev
+	# the VM tests (tests/vm/): qemu, the initramfs, the USB stick's FAT image; the kernel
+	# and busybox-static are fetched by tests/vm/run.sh with apt-get download, not installed
+	qemu-system-x86 cpio kmod dosfstools mtools
 )
 
 missing=()

@@ -45,12 +45,14 @@ cache=$build/vm-cache
 . "$here/host/initramfs.sh"
 # shellcheck source=tests/vm/host/trustdata.sh
 . "$here/host/trustdata.sh"
+# shellcheck source=tests/vm/host/usbstick.sh
+. "$here/host/usbstick.sh"
 
 bins=("$build/firmware/qrdeskd" "$build/tools/qrdeskctl" "$build/tools/qrdesk-issuer" "$build/tests/vm_keytype")
 for b in "${bins[@]}"; do
 	[[ -x $b ]] || { log "missing $b: build the tree first"; exit 2; }
 done
-for tool in qemu-system-x86_64 apt-get dpkg-deb depmod modprobe cpio gzip make gcc-12 sqlite3 jq; do
+for tool in qemu-system-x86_64 apt-get dpkg-deb depmod modprobe cpio gzip make gcc-12 sqlite3 jq mkfs.vfat mcopy; do
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
 done
 
@@ -61,6 +63,10 @@ kernel_prepare "$cache" || { log "kernel preparation failed"; exit 2; }
 rm -rf "$out"
 mkdir -p "$out/stage/data"
 trustdata_make "$out/host" "$out/stage/data" "${bins[2]}" "${bins[1]}" || { log "trust data failed"; exit 2; }
+echo "qrdesk VM stick" >"$out/host/hello.txt"
+head -c 4M /dev/urandom >"$out/host/big.bin"
+sha256sum <"$out/host/big.bin" | cut -d' ' -f1 >"$out/stage/data/stick-big.sha256"
+usbstick_image "$out/stage/data/stick.img" "$out/host/hello.txt" "$out/host/big.bin" || { log "stick image failed"; exit 2; }
 cp -r "$here/guest/." "$out/stage/"
 chmod 0755 "$out/stage/init"
 initramfs_build "$out/stage" "$out/initramfs.gz" "${bins[@]}" "$(command -v sqlite3)" ||

@@ -178,9 +178,11 @@ static int type_line(const struct keyboard *kb, const char *line, size_t len)
 
 static int uinput_create(const char *id)
 {
-	unsigned vendor = 0, product = 0;
-	if (sscanf(id, "%4x:%4x", &vendor, &product) != 2) {
-		fprintf(stderr, "vm_keytype: '%s' is not VENDOR:PRODUCT\n", id);
+	char *end = NULL;
+	unsigned long vendor = strtoul(id, &end, 16);
+	unsigned long product = *end == ':' ? strtoul(end + 1, &end, 16) : 0x10000;
+	if (strlen(id) != 9 || *end != '\0' || vendor > 0xffff || product > 0xffff) {
+		fprintf(stderr, "vm_keytype: '%s' is not VENDOR:PRODUCT (4 hex digits each)\n", id);
 		return -1;
 	}
 	int fd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);

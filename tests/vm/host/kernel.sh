@@ -14,6 +14,11 @@ log() { echo "vm: $*" >&2; }
 kernel_pick_version() {
 	local cache=$1 pkg
 	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	if [[ -z $pkg && ! -s $cache/last-kernel && $(id -u) == 0 ]]; then
+		log "apt has no package lists yet: apt-get update"
+		apt-get update -qq >&2
+		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	fi
 	if [[ -n $pkg ]]; then
 		KVER=${pkg#linux-image-}
 		KPKGVER=$(apt-cache show "$pkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
