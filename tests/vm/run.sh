@@ -8,7 +8,8 @@
 # Usage: tests/vm/run.sh [--accel auto|kvm|tcg] [--cases a,b] [--timeout S]
 #                        [--out DIR] BUILD_DIR
 #   BUILD_DIR   a CMake build of this tree (release): its firmware/qrdeskd,
-#               tools/qrdeskctl, tools/qrdesk-issuer, tests/vm_keytype.
+#               tools/qrdeskctl, tools/qrdesk-issuer, tests/vm_keytype and
+#               tests/vm_framefeed.
 #   --accel     KVM when it is usable (auto, the default), or force one.
 #   --cases     a comma-separated subset of tests/vm/guest/cases/ names
 #               (without the number and .sh), e.g. gpio,serial_acm.
@@ -34,7 +35,7 @@ while (($# > 1)); do
 	esac
 	shift 2
 done
-(($# == 1)) || { sed -n '9,22p' "$0" >&2; exit 64; }
+(($# == 1)) || { sed -n '8,20p' "$0" >&2; exit 64; }
 build=$(realpath "$1")
 out=${out:-$build/vm-last}
 cache=$build/vm-cache
@@ -48,7 +49,8 @@ cache=$build/vm-cache
 # shellcheck source=tests/vm/host/usbstick.sh
 . "$here/host/usbstick.sh"
 
-bins=("$build/firmware/qrdeskd" "$build/tools/qrdeskctl" "$build/tools/qrdesk-issuer" "$build/tests/vm_keytype")
+bins=("$build/firmware/qrdeskd" "$build/tools/qrdeskctl" "$build/tools/qrdesk-issuer" "$build/tests/vm_keytype"
+	"$build/tests/vm_framefeed")
 for b in "${bins[@]}"; do
 	[[ -x $b ]] || { log "missing $b: build the tree first"; exit 2; }
 done

@@ -3,7 +3,8 @@
 #
 # trustdata_make WORK DATA ISSUER CTL fills DATA (it becomes /data in the
 # VM) with desk.db (a provisioned store with the keyset and a revocation
-# list) and cards/NAME.txt, one code text each:
+# list) and cards/NAME.txt, one code text each (and NAME.png, its QR code,
+# for valid, valid2, revoked and expired):
 #   valid valid2 revoked expired tampered   the verdict cases
 #   burst-01 .. burst-20                    distinct valid cards (speed)
 
@@ -14,7 +15,7 @@ trustdata_card() { # WORK ISSUER NAME CLEARANCE_NO [jq edits]
 		birth_date: "1990-07-14", sex: "M", destination: "SA", category: "GW",
 		employer: "AL MADINA GENERAL TRADING", agency_licence: "RL-0571",
 		bmet_reg_no: "BMET20261122", pdo_completed: true}' | jq "${@:-.}" >"$work/$name.json" &&
-		"$issuer" sign "$work/dom" "$work/$name.json" 2>/dev/null >"$work/$name.txt"
+		"$issuer" sign "$work/dom" "$work/$name.json" --png "$work/$name.png" 2>/dev/null >"$work/$name.txt"
 }
 
 trustdata_make() {
@@ -40,4 +41,5 @@ trustdata_make() {
 	[[ $tampered == "$valid" ]] && tampered="${valid:0:$((${#valid} - 20))}1${valid:$((${#valid} - 19))}"
 	echo "$tampered" >"$work/tampered.txt"
 	cp "$work"/*.txt "$data/cards/"
+	cp "$work"/valid.png "$work"/valid2.png "$work"/revoked.png "$work"/expired.png "$data/cards/"
 }

@@ -29,14 +29,21 @@ umount /mnt/stick
 sync
 echo 3 >/proc/sys/vm/drop_caches
 
-# Pulled out mid-read: read the raw disk slowly, unplug, the read must fail.
-(dd if="$dev" of=/dev/null bs=4k iflag=direct 2>dd.err; echo $? >dd.rc) &
-sleep 0.3
+# Pulled out mid-read: read the raw disk 64 KiB at a time (1024 reads in
+# all), unplug once three reads went through; a read must then fail.
+(
+	i=0
+	while [ $i -lt 1024 ] && dd if="$dev" of=/dev/null bs=64k count=1 skip=$i iflag=direct 2>dd.err; do
+		i=$((i + 1))
+		echo $i >progress
+	done
+	echo $i >dd.done
+) &
+wait_for 60 '[ "$(cat progress 2>/dev/null || echo 0)" -ge 3 ]' || fail "the raw reads did not start"
 gadget_unplug stick
-wait_for 30 '[ -s dd.rc ]' || fail "the read did not end after the unplug"
-check '[ "$(cat dd.rc)" != 0 ]' "the read failed when the stick went (dd: $(grep -v records dd.err | tail -n1))"
-blocks=$(sed -n 's/^\([0-9]*\)+[0-9]* records in$/\1/p' dd.err)
-check '[ "${blocks:-0}" -gt 0 ] && [ "$blocks" -lt 16384 ]' "it failed mid-read, after ${blocks:-0} of 16384 blocks"
+wait_for 30 '[ -s dd.done ]' || fail "the reads did not end after the unplug"
+done_at=$(cat dd.done)
+check '[ "$done_at" -ge 3 ] && [ "$done_at" -lt 1024 ]' "a read failed mid-way, after $done_at of 1024 ($(grep -v records dd.err | tail -n1))"
 wait_for 30 '[ -z "$(disk)" ]' || fail "the disk did not go away"
 check '[ ! -b $dev ]' "$dev is gone"
 gadget_remove stick
