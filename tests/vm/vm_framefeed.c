@@ -11,7 +11,8 @@
  *   vm_framefeed feed OUTPUT PNG [FRAMES] [BLUR]
  *     writes the PNG (grey or colour; its luma) centred on white, scaled up
  *     by the largest whole factor that fits, FRAMES times (default 30),
- *     with BLUR passes of a 3x3 box blur (a degraded frame; default 0).
+ *     with BLUR passes of a 3x3 box blur (a degraded frame; default 0);
+ *     prints "streaming" once the output streams (grab after that).
  *   vm_framefeed grab CAPTURE OUT.pgm [SKIP]
  *     reads frames from CAPTURE (read() I/O), SKIP of them first (default
  *     2: the first may predate the loop), and writes the next one's luma as
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 struct grey {
@@ -169,6 +171,88 @@ static void box_blur(uint8_t *y, unsigned stride, unsigned x0, unsigned y0, unsi
 	free(src);
 }
 
+/* Queue the frame FRAMES times through MMAP streaming I/O (vivid 6.1's
+ * output rejects the write() emulation's buffers with EINVAL). */
+static int stream_frames(int fd, const uint8_t *frame, size_t size, long frames)
+{
+	enum { NBUF = 4 };
+	struct v4l2_requestbuffers rb;
+	memset(&rb, 0, sizeof(rb));
+	rb.count = NBUF;
+	rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+	rb.memory = V4L2_MEMORY_MMAP;
+	if (xioctl(fd, VIDIOC_REQBUFS, &rb) != 0 || rb.count == 0 || rb.count > NBUF) {
+		perror("vm_framefeed: VIDIOC_REQBUFS");
+		return 1;
+	}
+	void *maps[NBUF] = {0};
+	size_t lens[NBUF] = {0};
+	int rc = 0;
+	long queued = 0;
+	for (unsigned i = 0; i < rb.count && rc == 0; i++) {
+		struct v4l2_buffer b;
+		memset(&b, 0, sizeof(b));
+		b.type = rb.type;
+		b.memory = rb.memory;
+		b.index = i;
+		if (xioctl(fd, VIDIOC_QUERYBUF, &b) != 0 || b.length < size) {
+			perror("vm_framefeed: VIDIOC_QUERYBUF");
+			rc = 1;
+			break;
+		}
+		maps[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, b.m.offset);
+		if (maps[i] == MAP_FAILED) {
+			maps[i] = NULL;
+			perror("vm_framefeed: mmap");
+			rc = 1;
+			break;
+		}
+		lens[i] = b.length;
+		memcpy(maps[i], frame, size);
+		b.bytesused = (unsigned)size;
+		b.field = V4L2_FIELD_NONE;
+		if (queued < frames) {
+			if (xioctl(fd, VIDIOC_QBUF, &b) != 0) {
+				perror("vm_framefeed: VIDIOC_QBUF");
+				rc = 1;
+			}
+			queued++;
+		}
+	}
+	int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+	if (rc == 0 && xioctl(fd, VIDIOC_STREAMON, &type) != 0) {
+		perror("vm_framefeed: VIDIOC_STREAMON");
+		rc = 1;
+	}
+	if (rc == 0) { /* the caller may grab from now on */
+		printf("streaming\n");
+		fflush(stdout);
+	}
+	while (rc == 0 && queued < frames) {
+		struct v4l2_buffer b;
+		memset(&b, 0, sizeof(b));
+		b.type = rb.type;
+		b.memory = rb.memory;
+		if (xioctl(fd, VIDIOC_DQBUF, &b) != 0) {
+			perror("vm_framefeed: VIDIOC_DQBUF");
+			rc = 1;
+			break;
+		}
+		b.bytesused = (unsigned)size;
+		b.field = V4L2_FIELD_NONE;
+		if (xioctl(fd, VIDIOC_QBUF, &b) != 0) {
+			perror("vm_framefeed: VIDIOC_QBUF");
+			rc = 1;
+		}
+		queued++;
+	}
+	xioctl(fd, VIDIOC_STREAMOFF, &type);
+	for (unsigned i = 0; i < NBUF; i++)
+		if (maps[i])
+			munmap(maps[i], lens[i]);
+	return rc;
+}
+
 static int cmd_feed(const char *outp, const char *png, long frames, long blur)
 {
 	struct grey img = {0};
@@ -205,12 +289,7 @@ static int cmd_feed(const char *outp, const char *png, long frames, long blur)
 		memset(frame, 128, size);
 		for (size_t i = 0; i < (size_t)w * h; i++)
 			frame[2 * i] = y[i]; /* YUYV: luma in every even byte */
-		rc = 0;
-		for (long n = 0; n < frames && rc == 0; n++)
-			if (write(fd, frame, size) != (ssize_t)size) {
-				perror("vm_framefeed: write");
-				rc = 1;
-			}
+		rc = stream_frames(fd, frame, size, frames);
 	}
 	free(frame);
 	free(y);

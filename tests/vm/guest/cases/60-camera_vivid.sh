@@ -1,8 +1,3 @@
-# NOT RUN YET (pending/, not cases/): on Debian's 6.1 vivid, the setup
-# step works (formats, "Loop Video", OSD off) but the first write() to the
-# output node fails with EINVAL; next step is streaming I/O (REQBUFS + mmap
-# + QBUF) in vm_framefeed's feed instead of write().  Move the file to
-# cases/60-camera_vivid.sh once it passes.  See docs/vm-tests.md.
 # Card images through the kernel's V4L2 video path: vivid with its HDMI
 # output looped to its HDMI capture; vm_framefeed writes a card's QR code
 # (rendered by qrdesk-issuer on the host) to the output node and grabs a
@@ -35,10 +30,13 @@ CONF
 start_daemon
 n=0
 show() { # show CARD BLUR: the card's code in front of the "camera"
-	vm_framefeed feed "$out" "/data/cards/$1.png" 40 "$2" &
+	rm -f feed.out
+	vm_framefeed feed "$out" "/data/cards/$1.png" 100000 "$2" >feed.out &
 	feeder=$!
+	wait_for 30 'grep -q streaming feed.out' || fail "feeding $1 did not start"
 	vm_framefeed grab "$cap" frame.pgm 3 || fail "no frame grabbed for $1"
-	wait $feeder || fail "feeding $1 failed"
+	kill $feeder
+	wait $feeder
 	n=$((n + 1))
 	mv frame.pgm "inbox/$n-$1.pgm"
 }
