@@ -21,6 +21,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+export PATH=$PATH:/usr/sbin:/sbin # depmod, mkfs.vfat for a user whose PATH lacks them
 accel=auto
 cases=""
 timeout_s=600
