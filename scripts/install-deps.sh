@@ -24,6 +24,9 @@ packages=(
 	valgrind cppcheck clang-tidy clang libclang-rt-14-dev
 	# Debian packages, man pages and their install test (scripts/deb.sh, docs/man/)
 	debhelper dpkg-dev fakeroot lintian scdoc debootstrap
+	# the VM tests (tests/vm/): qemu, the initramfs, the USB stick's FAT image; the kernel
+	# and busybox-static are fetched by tests/vm/run.sh with apt-get download, not installed
+	qemu-system-x86 cpio kmod mtools
 )
 
 missing=()
