@@ -126,8 +126,18 @@ static bool chord_held(const struct hid_assembler *a)
 void hid_assembler_event(struct hid_assembler *a, uint16_t type, uint16_t code, int32_t value,
                          int64_t t_us)
 {
+	if (type == EV_SYN && code == SYN_DROPPED) {
+		/* Keys were lost, maybe mid-code, maybe a Shift release among them. */
+		a->overruns++;
+		a->lshift = a->rshift = false;
+		memset(a->ctrl_alt_meta, 0, sizeof(a->ctrl_alt_meta));
+		drop(a, HID_DROP_OVERRUN); /* dropped even if empty: its start may be lost */
+		a->have_last = true;
+		a->last_us = t_us; /* the resync quiet counts from here */
+		return;
+	}
 	if (type != EV_KEY)
-		return; /* EV_SYN, EV_MSC scan codes, EV_LED echoes: nothing typed */
+		return; /* EV_SYN reports, EV_MSC scan codes, EV_LED echoes: nothing typed */
 	int mod = modifier_index(code);
 	if (code == KEY_LEFTSHIFT || code == KEY_RIGHTSHIFT || mod >= 0) {
 		bool down = value != 0;

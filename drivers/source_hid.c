@@ -115,6 +115,7 @@ static void on_drop(void *arg, enum hid_drop why, size_t len)
 	        [HID_DROP_OVERLONG] = "too long",
 	        [HID_DROP_UNEXPECTED] = "a non-character key in it",
 	        [HID_DROP_RESET] = "device gone",
+	        [HID_DROP_OVERRUN] = "keys lost (the kernel's event queue overflowed)",
 	};
 	h->src.status.dropped++;
 	set_detail(h, "code dropped after %zu characters: %s", len, reasons[why]);

@@ -45,7 +45,8 @@ enum hid_drop {
 	HID_DROP_TIMEOUT,
 	HID_DROP_OVERLONG,
 	HID_DROP_UNEXPECTED,
-	HID_DROP_RESET, /* hid_assembler_reset() with a code half typed (the device went away) */
+	HID_DROP_RESET,   /* hid_assembler_reset() with a code half typed (the device went away) */
+	HID_DROP_OVERRUN, /* the kernel's event queue overflowed (SYN_DROPPED): keys were lost */
 };
 
 struct hid_assembler_ops {
@@ -66,7 +67,7 @@ struct hid_assembler {
 	size_t len;
 	char buf[HID_CODE_MAX + 1];
 	/* Counters since init. */
-	uint64_t codes, timeouts, overlong, unexpected;
+	uint64_t codes, timeouts, overlong, unexpected, overruns;
 };
 
 /* The character key `code` types (0: none), with shift / caps lock as given. */
@@ -79,7 +80,13 @@ enum qd_err hid_assembler_init(struct hid_assembler *a, unsigned key_timeout_ms,
 /* Caps Lock's state as the device's LED shows it when we start reading. */
 void hid_assembler_set_caps(struct hid_assembler *a, bool on);
 
-/* One evdev event (type, code, value) at t_us (monotonic, any origin, not decreasing). */
+/*
+ * One evdev event (type, code, value) at t_us (monotonic, any origin, not
+ * decreasing).  EV_SYN/SYN_DROPPED (the kernel's queue for this reader
+ * overflowed) drops the code in progress and the rest of whatever code the
+ * lost keys belonged to, up to its Enter or a quiet: a code with keys missing
+ * is never verified, and neither is the tail of one whose start was lost.
+ */
 void hid_assembler_event(struct hid_assembler *a, uint16_t type, uint16_t code, int32_t value,
                          int64_t t_us);
 
