@@ -12,18 +12,16 @@
  */
 #include "qrdesk/qrdecode.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <png.h>
 
+#include "qrdesk/file.h"
 #include "qrdesk/jpeg_guard.h"
 
 #define IMAGE_FILE_MAX   (32u * 1024 * 1024)  /* bytes: bigger files are refused unread */
@@ -252,62 +250,6 @@ enum qd_err image_decode_gray(const uint8_t *data, size_t len, uint8_t **pixels,
 	return QD_ERR_FORMAT;
 }
 
-/* Read a regular file of at most IMAGE_FILE_MAX bytes; *data is malloc'd. */
-static enum qd_err read_bounded(const char *path, uint8_t **data, size_t *len,
-                                struct qd_errmsg *why)
-{
-	/* O_NONBLOCK: a FIFO dropped in the folder must not block the open. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		int e = errno;
-		qd_errmsg_set(why, "%s: cannot open: %s", path, strerror(e));
-		return e == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		qd_errmsg_set(why, "%s: not a regular file", path);
-		close(fd);
-		return QD_ERR_FORMAT;
-	}
-	if (st.st_size < 0 || (uint64_t)st.st_size > IMAGE_FILE_MAX) {
-		qd_errmsg_set(why, "%s: %lld bytes (at most %u)", path, (long long)st.st_size,
-		              IMAGE_FILE_MAX);
-		close(fd);
-		return QD_ERR_TOO_LARGE;
-	}
-	/* One byte more than announced, to see a file that grew meanwhile. */
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	uint8_t *buf = malloc(cap);
-	if (buf == NULL) {
-		close(fd);
-		return QD_ERR_NOMEM;
-	}
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			qd_errmsg_set(why, "%s: read: %s", path, strerror(e));
-			free(buf);
-			close(fd);
-			return QD_ERR_IO;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n == cap) {
-		qd_errmsg_set(why, "%s: changed while being read", path);
-		free(buf);
-		return QD_ERR_IO;
-	}
-	*data = buf;
-	*len = n;
-	return QD_OK;
-}
-
 enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width, unsigned *height,
                             struct qd_errmsg *why)
 {
@@ -319,10 +261,14 @@ enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width,
 	*width = *height = 0;
 	uint8_t *data = NULL;
 	size_t len = 0;
-	enum qd_err rc = read_bounded(path, &data, &len, why);
-	if (rc != QD_OK)
-		return rc;
 	struct qd_errmsg inner = {{0}};
+	/* A FIFO dropped in the folder is refused, not waited on; nor is it an image. */
+	static const struct file_read_options opt = {.not_regular = QD_ERR_FORMAT};
+	enum qd_err rc = file_read_at(AT_FDCWD, path, IMAGE_FILE_MAX, &opt, &data, &len, &inner);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "%s: %s", path, inner.text);
+		return rc;
+	}
 	rc = image_decode_gray(data, len, pixels, width, height, &inner);
 	free(data);
 	if (rc != QD_OK)

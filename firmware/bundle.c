@@ -73,26 +73,6 @@ static bool setting_value_ok(const char *s, size_t len)
 	return true;
 }
 
-static enum qd_err bad(struct qd_errmsg *why, const char *field, enum cbor_status st)
-{
-	if (st != CBOR_OK)
-		qd_errmsg_set(why, "%s: %s", field, cbor_status_name(st));
-	else
-		qd_errmsg_set(why, "%s: invalid value", field);
-	return QD_ERR_FORMAT;
-}
-
-static enum cbor_status read_time(struct cbor_reader *r, int64_t *out)
-{
-	uint64_t v;
-	enum cbor_status st = cbor_read_uint(r, &v);
-	if (st == CBOR_OK && v > (uint64_t)INT64_MAX)
-		st = CBOR_ERR_RANGE;
-	if (st == CBOR_OK)
-		*out = (int64_t)v;
-	return st;
-}
-
 /* A text field of the given shape copied into out (cap includes the NUL). */
 static enum qd_err read_name(struct cbor_reader *r, const char *field, char *out, size_t max,
                              struct qd_errmsg *why)
@@ -101,7 +81,7 @@ static enum qd_err read_name(struct cbor_reader *r, const char *field, char *out
 	size_t n;
 	enum cbor_status st = cbor_read_tstr(r, &s, &n);
 	if (st != CBOR_OK)
-		return bad(why, field, st);
+		return cbor_field_error(why, field, st);
 	if (!bundle_name_ok(s, n, max)) {
 		qd_errmsg_set(why, "%s: expected 1 to %zu characters of A-Z a-z 0-9 . _ -", field,
 		              max);
@@ -117,7 +97,7 @@ static enum qd_err read_docs(struct cbor_reader *r, struct bundle *b, struct qd_
 	size_t count;
 	enum cbor_status st = cbor_read_array(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "documents", st);
+		return cbor_field_error(why, "documents", st);
 	if (count > BUNDLE_DOCS_MAX) {
 		qd_errmsg_set(why, "documents: %zu, more than the %d allowed", count,
 		              BUNDLE_DOCS_MAX);
@@ -140,7 +120,7 @@ static enum qd_err read_settings(struct cbor_reader *r, struct bundle *b, struct
 	size_t count;
 	enum cbor_status st = cbor_read_map(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "settings", st);
+		return cbor_field_error(why, "settings", st);
 	if (count > BUNDLE_SETTINGS_MAX) {
 		qd_errmsg_set(why, "settings: %zu, more than the %d allowed", count,
 		              BUNDLE_SETTINGS_MAX);
@@ -152,7 +132,7 @@ static enum qd_err read_settings(struct cbor_reader *r, struct bundle *b, struct
 		size_t n;
 		st = cbor_read_tstr(r, &s, &n);
 		if (st != CBOR_OK)
-			return bad(why, "settings name", st);
+			return cbor_field_error(why, "settings name", st);
 		if (!setting_name_ok(s, n)) {
 			qd_errmsg_set(why, "settings[%zu]: a name must be section.key (a-z 0-9 _)",
 			              i);
@@ -167,7 +147,7 @@ static enum qd_err read_settings(struct cbor_reader *r, struct bundle *b, struct
 			}
 		st = cbor_read_tstr(r, &s, &n);
 		if (st != CBOR_OK)
-			return bad(why, set->name, st);
+			return cbor_field_error(why, set->name, st);
 		if (!setting_value_ok(s, n)) {
 			qd_errmsg_set(why,
 			              "settings %s: a value is at most %d printable characters, "
@@ -191,18 +171,16 @@ enum qd_err bundle_decode(const uint8_t *payload, size_t len, struct bundle *out
 	size_t count;
 	enum cbor_status st = cbor_read_map(&r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "payload", st);
+		return cbor_field_error(why, "payload", st);
 	struct cbor_int_keys seen;
 	cbor_int_keys_init(&seen);
 	uint32_t have = 0;
 	enum qd_err rc = QD_OK;
 	for (size_t i = 0; i < count && rc == QD_OK; i++) {
 		int64_t key;
-		st = cbor_read_int(&r, &key);
-		if (st == CBOR_OK)
-			st = cbor_int_keys_add(&seen, key);
+		st = cbor_read_int_key(&r, &seen, &key);
 		if (st != CBOR_OK)
-			return bad(why, "payload key", st);
+			return cbor_field_error(why, "payload key", st);
 		if (key < B_TYPE || key > B_RECIPIENT) {
 			qd_errmsg_set(why, "unknown field %lld", (long long)key);
 			return QD_ERR_FORMAT;
@@ -214,7 +192,7 @@ enum qd_err bundle_decode(const uint8_t *payload, size_t len, struct bundle *out
 			size_t n;
 			st = cbor_read_tstr(&r, &s, &n);
 			if (st != CBOR_OK)
-				return bad(why, "type", st);
+				return cbor_field_error(why, "type", st);
 			if (n == 6 && memcmp(s, "bundle", 6) == 0)
 				out->kind = BUNDLE_UPDATE;
 			else if (n == 14 && memcmp(s, "export-request", 14) == 0)
@@ -229,12 +207,12 @@ enum qd_err bundle_decode(const uint8_t *payload, size_t len, struct bundle *out
 			rc = read_name(&r, "id", out->id, BUNDLE_ID_MAX, why);
 			break;
 		case B_CREATED:
-			if ((st = read_time(&r, &out->created_at)) != CBOR_OK)
-				return bad(why, "created_at", st);
+			if ((st = cbor_read_time(&r, &out->created_at)) != CBOR_OK)
+				return cbor_field_error(why, "created_at", st);
 			break;
 		case B_EXPIRES:
-			if ((st = read_time(&r, &out->expires_at)) != CBOR_OK)
-				return bad(why, "expires_at", st);
+			if ((st = cbor_read_time(&r, &out->expires_at)) != CBOR_OK)
+				return cbor_field_error(why, "expires_at", st);
 			break;
 		case B_DESK:
 			rc = read_name(&r, "desk", out->desk, BUNDLE_DESK_MAX, why);
@@ -262,7 +240,7 @@ enum qd_err bundle_decode(const uint8_t *payload, size_t len, struct bundle *out
 	if (rc != QD_OK)
 		return rc;
 	if ((st = cbor_expect_end(&r)) != CBOR_OK)
-		return bad(why, "payload", st);
+		return cbor_field_error(why, "payload", st);
 	static const struct {
 		int key;
 		const char *name;

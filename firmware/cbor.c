@@ -588,3 +588,31 @@ enum cbor_status cbor_writer_status(const struct cbor_writer *w)
 {
 	return w->overflow ? CBOR_ERR_NOSPACE : CBOR_OK;
 }
+
+enum cbor_status cbor_read_int_key(struct cbor_reader *r, struct cbor_int_keys *seen, int64_t *key)
+{
+	enum cbor_status st = cbor_read_int(r, key);
+	if (st == CBOR_OK)
+		st = cbor_int_keys_add(seen, *key);
+	return st;
+}
+
+enum cbor_status cbor_read_time(struct cbor_reader *r, int64_t *out)
+{
+	uint64_t v;
+	enum cbor_status st = cbor_read_uint(r, &v);
+	if (st == CBOR_OK && v > (uint64_t)INT64_MAX)
+		st = CBOR_ERR_RANGE;
+	if (st == CBOR_OK)
+		*out = (int64_t)v;
+	return st;
+}
+
+enum qd_err cbor_field_error(struct qd_errmsg *why, const char *field, enum cbor_status st)
+{
+	if (st != CBOR_OK)
+		qd_errmsg_set(why, "%s: %s", field, cbor_status_name(st));
+	else
+		qd_errmsg_set(why, "%s: invalid value", field);
+	return QD_ERR_FORMAT;
+}

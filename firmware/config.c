@@ -39,19 +39,17 @@
  *    config_parse() is not thread-safe; qrdeskd parses on its main thread.
  */
 #include "qrdesk/config.h"
+#include "qrdesk/file.h"
 #include "qrdesk/hid_assembler.h"
 #include "qrdesk/serial_framer.h"
 
-#include <errno.h>
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -1199,58 +1197,16 @@ static enum qd_err load_file(const char *path, struct config *cfg, struct config
 	if (path == NULL || cfg == NULL)
 		return QD_ERR_ARG;
 	struct errlist l = {errs, 0};
-	/* O_NONBLOCK: a FIFO put in its place must not hang the daemon's start. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		err_add(&l, 0, "cannot open it: %s", strerror(e));
-		return e == ENOENT || e == ENOTDIR ? QD_ERR_NOT_FOUND : QD_ERR_IO;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct qd_errmsg why = {{0}};
+	/* file_read: a FIFO put in its place must not hang the daemon's start. */
+	enum qd_err rc = file_read(path, CONFIG_FILE_MAX, &buf, &len, &why);
+	if (rc != QD_OK) {
+		err_add(&l, 0, "%s", why.text);
+		return rc;
 	}
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		err_add(&l, 0, "cannot stat it: %s", strerror(errno));
-		close(fd);
-		return QD_ERR_IO;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err_add(&l, 0, "not a regular file");
-		close(fd);
-		return QD_ERR_IO;
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		err_add(&l, 0, "%lld bytes: larger than %d, not a configuration file",
-		        (long long)st.st_size, CONFIG_FILE_MAX);
-		close(fd);
-		return QD_ERR_TOO_LARGE;
-	}
-	/* Read at most one byte past the cap: a file that grew since fstat is refused too. */
-	size_t cap = (size_t)CONFIG_FILE_MAX + 1, len = 0;
-	char *buf = malloc(cap);
-	if (buf == NULL) {
-		close(fd);
-		return QD_ERR_NOMEM;
-	}
-	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_add(&l, 0, "cannot read it: %s", strerror(errno));
-			free(buf);
-			close(fd);
-			return QD_ERR_IO;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > CONFIG_FILE_MAX) {
-		err_add(&l, 0, "larger than %d bytes: not a configuration file", CONFIG_FILE_MAX);
-		free(buf);
-		return QD_ERR_TOO_LARGE;
-	}
-	enum qd_err rc = parse_text(path, buf, len, cfg, errs, dropin);
+	rc = parse_text(path, (const char *)buf, len, cfg, errs, dropin);
 	free(buf);
 	return rc;
 }

@@ -6,16 +6,13 @@
 #include "qrdesk/hex.h"
 #include "qrdesk/import.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "qrdesk/cose.h"
 #include "qrdesk/digest.h"
+#include "qrdesk/file.h"
 #include "qrdesk/policy.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
@@ -391,47 +388,15 @@ enum qd_err import_document(struct store *store, const uint8_t *bytes, size_t le
 enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,
                         struct import_result *result, struct qd_errmsg *why)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int saved = errno;
-		qd_errmsg_set(why, "%s: %s", path, strerror(saved));
-		return saved == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		qd_errmsg_set(why, "%s: not a regular file", path);
-		close(fd);
-		return QD_ERR_IO;
-	}
-	if ((uint64_t)st.st_size > IMPORT_FILE_MAX) {
-		qd_errmsg_set(why, "%s: %lld bytes, more than the %u allowed", path,
-		              (long long)st.st_size, IMPORT_FILE_MAX);
-		close(fd);
-		return QD_ERR_TOO_LARGE;
-	}
-	size_t size = (size_t)st.st_size;
-	uint8_t *buf = malloc(size > 0 ? size : 1);
-	if (buf == NULL) {
-		close(fd);
-		return QD_ERR_NOMEM;
-	}
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			qd_errmsg_set(why, "%s: read failed after %zu bytes: %s", path, got,
-			              n < 0 ? strerror(errno) : "file shrank");
-			free(buf);
-			close(fd);
-			return QD_ERR_IO;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
+	uint8_t *buf = NULL;
+	size_t size = 0;
 	struct qd_errmsg inner = {{0}};
-	enum qd_err rc = import_document(store, buf, size, clock_now, result, &inner);
+	enum qd_err rc = file_read(path, IMPORT_FILE_MAX, &buf, &size, &inner);
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "%s: %s", path, inner.text);
+		return rc;
+	}
+	rc = import_document(store, buf, size, clock_now, result, &inner);
 	free(buf);
 	if (rc != QD_OK)
 		qd_errmsg_set(why, "%s: %s", path, inner.text);

@@ -150,6 +150,18 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	return atomic_load(abort) ? 1 : 0;
 }
 
+CURLcode sync_curl_abort_on(CURL *c, const atomic_bool *abort)
+{
+	if (abort == NULL)
+		return CURLE_OK;
+	CURLcode rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)abort);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	return rc;
+}
+
 enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
                                         char etag_out[SYNC_ETAG_MAX], bool *not_modified,
                                         uint8_t **data, size_t *len, struct qd_errmsg *why)
@@ -226,13 +238,8 @@ enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap,
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	if (rc == CURLE_OK && h->opts.abort != NULL) {
-		rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)h->opts.abort);
-		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	}
+	if (rc == CURLE_OK)
+		rc = sync_curl_abort_on(c, h->opts.abort);
 	if (rc != CURLE_OK) {
 		qd_errmsg_set(why, "%s: cannot set up the transfer: %s", url,
 		              curl_easy_strerror(rc));

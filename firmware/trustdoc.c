@@ -31,35 +31,6 @@ enum { REVOCATIONS_HASH_LEN = 1, REVOCATIONS_HASHES = 2 };
 enum { TS_TYPE = 1, TS_VERSION = 2, TS_LENGTH = 3, TS_SHA256 = 4, TS_BASE = 5 };
 enum { DELTA_HASH_LEN = 1, DELTA_BASE = 2, DELTA_ADDED = 3, DELTA_REMOVED = 4 };
 
-static enum qd_err bad(struct qd_errmsg *why, const char *field, enum cbor_status st)
-{
-	if (st != CBOR_OK)
-		qd_errmsg_set(why, "%s: %s", field, cbor_status_name(st));
-	else
-		qd_errmsg_set(why, "%s: invalid value", field);
-	return QD_ERR_FORMAT;
-}
-
-/* A map key, checked for duplicates. */
-static enum cbor_status read_key(struct cbor_reader *r, struct cbor_int_keys *seen, int64_t *key)
-{
-	enum cbor_status st = cbor_read_int(r, key);
-	if (st == CBOR_OK)
-		st = cbor_int_keys_add(seen, *key);
-	return st;
-}
-
-static enum cbor_status read_time(struct cbor_reader *r, int64_t *out)
-{
-	uint64_t v;
-	enum cbor_status st = cbor_read_uint(r, &v);
-	if (st == CBOR_OK && v > (uint64_t)INT64_MAX)
-		st = CBOR_ERR_RANGE;
-	if (st == CBOR_OK)
-		*out = (int64_t)v;
-	return st;
-}
-
 static enum cbor_status read_doc_type(struct cbor_reader *r, enum trust_doc_type *type)
 {
 	const char *s;
@@ -75,16 +46,16 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 	size_t count;
 	enum cbor_status st = cbor_read_map(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "keyset key", st);
+		return cbor_field_error(why, "keyset key", st);
 	struct cbor_int_keys seen;
 	cbor_int_keys_init(&seen);
 	uint32_t have = 0;
 	memset(k, 0, sizeof(*k));
 	for (size_t i = 0; i < count; i++) {
 		int64_t key;
-		st = read_key(r, &seen, &key);
+		st = cbor_read_int_key(r, &seen, &key);
 		if (st != CBOR_OK)
-			return bad(why, "keyset key", st);
+			return cbor_field_error(why, "keyset key", st);
 		const uint8_t *p;
 		size_t n;
 		uint64_t u;
@@ -92,7 +63,7 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 		case KEY_KID:
 			st = cbor_read_bstr(r, &p, &n);
 			if (st == CBOR_OK && (n == 0 || n > TRUST_KID_MAX))
-				return bad(why, "keyset key kid", CBOR_OK);
+				return cbor_field_error(why, "keyset key kid", CBOR_OK);
 			if (st == CBOR_OK) {
 				memcpy(k->kid, p, n);
 				k->kid_len = (uint8_t)n;
@@ -101,34 +72,34 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 		case KEY_ALG:
 			st = cbor_read_int(r, &k->alg);
 			if (st == CBOR_OK && !signature_alg_supported(k->alg))
-				return bad(why, "keyset key alg", CBOR_OK);
+				return cbor_field_error(why, "keyset key alg", CBOR_OK);
 			break;
 		case KEY_ROLE: {
 			const char *s;
 			st = cbor_read_tstr(r, &s, &n);
 			if (st == CBOR_OK && key_role_parse(s, n, &k->role) != QD_OK)
-				return bad(why, "keyset key role", CBOR_OK);
+				return cbor_field_error(why, "keyset key role", CBOR_OK);
 			break;
 		}
 		case KEY_PUBLIC:
 			st = cbor_read_bstr(r, &p, &n);
 			if (st == CBOR_OK && n > SIGNATURE_PUBLIC_MAX)
-				return bad(why, "keyset key public key", CBOR_OK);
+				return cbor_field_error(why, "keyset key public key", CBOR_OK);
 			if (st == CBOR_OK) {
 				memcpy(k->public_key, p, n);
 				k->public_len = (uint8_t)n;
 			}
 			break;
 		case KEY_NOT_BEFORE:
-			st = read_time(r, &k->not_before);
+			st = cbor_read_time(r, &k->not_before);
 			break;
 		case KEY_NOT_AFTER:
-			st = read_time(r, &k->not_after);
+			st = cbor_read_time(r, &k->not_after);
 			break;
 		case KEY_STATUS:
 			st = cbor_read_uint(r, &u);
 			if (st == CBOR_OK && u > KEY_STATUS_REVOKED)
-				return bad(why, "keyset key status", CBOR_OK);
+				return cbor_field_error(why, "keyset key status", CBOR_OK);
 			if (st == CBOR_OK)
 				k->status = (enum key_status)u;
 			break;
@@ -137,7 +108,7 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 			break;
 		}
 		if (st != CBOR_OK)
-			return bad(why, "keyset key", st);
+			return cbor_field_error(why, "keyset key", st);
 		if (key >= KEY_KID && key <= KEY_STATUS)
 			have |= 1u << key;
 	}
@@ -147,9 +118,9 @@ static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct
 			return QD_ERR_FORMAT;
 		}
 	if (signature_public_check(k->alg, k->public_key, k->public_len) != QD_OK)
-		return bad(why, "keyset key public key", CBOR_OK);
+		return cbor_field_error(why, "keyset key public key", CBOR_OK);
 	if (k->not_after < k->not_before)
-		return bad(why, "keyset key validity window", CBOR_OK);
+		return cbor_field_error(why, "keyset key validity window", CBOR_OK);
 	return QD_OK;
 }
 
@@ -160,7 +131,7 @@ static enum qd_err decode_keys(struct cbor_reader *r, const char *what, struct t
 	size_t count;
 	enum cbor_status st = cbor_read_array(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, what, st);
+		return cbor_field_error(why, what, st);
 	if (count > max) {
 		qd_errmsg_set(why, "%s: %zu keys, at most %zu", what, count, max);
 		return QD_ERR_TOO_LARGE;
@@ -234,7 +205,7 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 	size_t count;
 	enum cbor_status st = cbor_read_map(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "revocations", st);
+		return cbor_field_error(why, "revocations", st);
 	struct cbor_int_keys seen;
 	cbor_int_keys_init(&seen);
 	bool have_len = false, have_hashes = false;
@@ -243,14 +214,14 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 	for (size_t i = 0; i < count; i++) {
 		int64_t key;
 		uint64_t u;
-		st = read_key(r, &seen, &key);
+		st = cbor_read_int_key(r, &seen, &key);
 		if (st != CBOR_OK)
-			return bad(why, "revocations", st);
+			return cbor_field_error(why, "revocations", st);
 		switch (key) {
 		case REVOCATIONS_HASH_LEN:
 			st = cbor_read_uint(r, &u);
 			if (st == CBOR_OK && u != TRUST_HASH_LEN)
-				return bad(why, "revocations hash length", CBOR_OK);
+				return cbor_field_error(why, "revocations hash length", CBOR_OK);
 			have_len = true;
 			break;
 		case REVOCATIONS_HASHES:
@@ -262,7 +233,7 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 			break;
 		}
 		if (st != CBOR_OK)
-			return bad(why, "revocations", st);
+			return cbor_field_error(why, "revocations", st);
 	}
 	if (!have_len || !have_hashes) {
 		qd_errmsg_set(why, "revocations: hash length or hashes missing");
@@ -299,7 +270,7 @@ static enum qd_err decode_delta(struct cbor_reader *r, struct trustdoc_revocatio
 	size_t count;
 	enum cbor_status st = cbor_read_map(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "revocations-delta", st);
+		return cbor_field_error(why, "revocations-delta", st);
 	struct cbor_int_keys seen;
 	cbor_int_keys_init(&seen);
 	uint32_t have = 0;
@@ -309,20 +280,22 @@ static enum qd_err decode_delta(struct cbor_reader *r, struct trustdoc_revocatio
 	for (size_t i = 0; i < count; i++) {
 		int64_t key;
 		uint64_t u;
-		st = read_key(r, &seen, &key);
+		st = cbor_read_int_key(r, &seen, &key);
 		if (st != CBOR_OK)
-			return bad(why, "revocations-delta", st);
+			return cbor_field_error(why, "revocations-delta", st);
 		switch (key) {
 		case DELTA_HASH_LEN:
 			st = cbor_read_uint(r, &u);
 			if (st == CBOR_OK && u != TRUST_HASH_LEN)
-				return bad(why, "revocations-delta hash length", CBOR_OK);
+				return cbor_field_error(why, "revocations-delta hash length",
+				                        CBOR_OK);
 			break;
 		case DELTA_BASE:
 			st = cbor_read_uint(r, &dv->base_version);
 			if (st == CBOR_OK &&
 			    (dv->base_version == 0 || dv->base_version > (uint64_t)INT64_MAX))
-				return bad(why, "revocations-delta base version", CBOR_OK);
+				return cbor_field_error(why, "revocations-delta base version",
+				                        CBOR_OK);
 			break;
 		case DELTA_ADDED:
 			st = cbor_read_bstr(r, &added, &added_bytes);
@@ -335,7 +308,7 @@ static enum qd_err decode_delta(struct cbor_reader *r, struct trustdoc_revocatio
 			break;
 		}
 		if (st != CBOR_OK)
-			return bad(why, "revocations-delta", st);
+			return cbor_field_error(why, "revocations-delta", st);
 		if (key >= DELTA_HASH_LEN && key <= DELTA_REMOVED)
 			have |= 1u << key;
 	}
@@ -366,16 +339,16 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 	size_t count;
 	enum cbor_status st = cbor_read_array(r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "timestamp", st);
+		return cbor_field_error(why, "timestamp", st);
 	if (count > TRUSTDOC_TIMESTAMP_ENTRIES_MAX)
-		return bad(why, "timestamp entries", CBOR_ERR_TOO_MANY);
+		return cbor_field_error(why, "timestamp entries", CBOR_ERR_TOO_MANY);
 	for (size_t i = 0; i < count; i++) {
 		struct trustdoc_timestamp_entry *e = &ts->entries[i];
 		e->base_version = 0;
 		size_t fields;
 		st = cbor_read_map(r, &fields);
 		if (st != CBOR_OK)
-			return bad(why, "timestamp entry", st);
+			return cbor_field_error(why, "timestamp entry", st);
 		struct cbor_int_keys seen;
 		cbor_int_keys_init(&seen);
 		uint32_t have = 0;
@@ -383,9 +356,9 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 			int64_t key;
 			const uint8_t *p;
 			size_t n;
-			st = read_key(r, &seen, &key);
+			st = cbor_read_int_key(r, &seen, &key);
 			if (st != CBOR_OK)
-				return bad(why, "timestamp entry", st);
+				return cbor_field_error(why, "timestamp entry", st);
 			switch (key) {
 			case TS_TYPE:
 				st = read_doc_type(r, &e->type);
@@ -399,21 +372,23 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 			case TS_SHA256:
 				st = cbor_read_bstr(r, &p, &n);
 				if (st == CBOR_OK && n != sizeof(e->sha256))
-					return bad(why, "timestamp entry sha256", CBOR_OK);
+					return cbor_field_error(why, "timestamp entry sha256",
+					                        CBOR_OK);
 				if (st == CBOR_OK)
 					memcpy(e->sha256, p, n);
 				break;
 			case TS_BASE:
 				st = cbor_read_uint(r, &e->base_version);
 				if (st == CBOR_OK && e->base_version == 0)
-					return bad(why, "timestamp entry base version", CBOR_OK);
+					return cbor_field_error(why, "timestamp entry base version",
+					                        CBOR_OK);
 				break;
 			default:
 				st = cbor_skip(r);
 				break;
 			}
 			if (st != CBOR_OK)
-				return bad(why, "timestamp entry", st);
+				return cbor_field_error(why, "timestamp entry", st);
 			if (key >= TS_TYPE && key <= TS_SHA256)
 				have |= 1u << key;
 		}
@@ -455,7 +430,7 @@ static enum qd_err decode_policy(struct cbor_reader *r, struct trustdoc_policy *
 	if (st == CBOR_OK)
 		st = cbor_skip(r);
 	if (st != CBOR_OK)
-		return bad(why, "policy", st);
+		return cbor_field_error(why, "policy", st);
 	pol->body = r->buf + start;
 	pol->body_len = r->pos - start;
 	return QD_OK;
@@ -470,7 +445,7 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 	size_t count;
 	enum cbor_status st = cbor_read_map(&r, &count);
 	if (st != CBOR_OK)
-		return bad(why, "document", st);
+		return cbor_field_error(why, "document", st);
 	struct cbor_int_keys seen;
 	cbor_int_keys_init(&seen);
 	uint32_t have = 0;
@@ -478,35 +453,36 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 	for (size_t i = 0; i < count; i++) {
 		int64_t key;
 		uint64_t version;
-		st = read_key(&r, &seen, &key);
+		st = cbor_read_int_key(&r, &seen, &key);
 		if (st != CBOR_OK)
-			return bad(why, "document", st);
+			return cbor_field_error(why, "document", st);
 		const char *field = "document";
 		switch (key) {
 		case DOC_KEY_TYPE:
 			field = "document type";
 			st = read_doc_type(&r, &out->header.type);
 			if (st == CBOR_ERR_RANGE)
-				return bad(why,
-				           "document type (not keyset, revocations, policy, "
-				           "timestamp, revocations-delta or root)",
-				           CBOR_OK);
+				return cbor_field_error(
+				        why,
+				        "document type (not keyset, revocations, policy, "
+				        "timestamp, revocations-delta or root)",
+				        CBOR_OK);
 			break;
 		case DOC_KEY_VERSION:
 			field = "document version";
 			st = cbor_read_uint(&r, &version);
 			if (st == CBOR_OK && (version == 0 || version > (uint64_t)INT64_MAX))
-				return bad(why, field, CBOR_OK);
+				return cbor_field_error(why, field, CBOR_OK);
 			if (st == CBOR_OK)
 				out->header.version = version;
 			break;
 		case DOC_KEY_ISSUED_AT:
 			field = "document issued_at";
-			st = read_time(&r, &out->header.issued_at);
+			st = cbor_read_time(&r, &out->header.issued_at);
 			break;
 		case DOC_KEY_EXPIRES_AT:
 			field = "document expires_at";
-			st = read_time(&r, &out->header.expires_at);
+			st = cbor_read_time(&r, &out->header.expires_at);
 			break;
 		case DOC_KEY_BODY:
 			/* Decoded below, once the type is known whatever the key order. */
@@ -520,20 +496,20 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 			break;
 		}
 		if (st != CBOR_OK)
-			return bad(why, field, st);
+			return cbor_field_error(why, field, st);
 		if (key >= DOC_KEY_TYPE && key <= DOC_KEY_BODY)
 			have |= 1u << key;
 	}
 	st = cbor_expect_end(&r);
 	if (st != CBOR_OK)
-		return bad(why, "document", st);
+		return cbor_field_error(why, "document", st);
 	if (have != 0x3e) {
 		qd_errmsg_set(why,
 		              "document: type, version, issued_at, expires_at or body missing");
 		return QD_ERR_FORMAT;
 	}
 	if (out->header.expires_at <= out->header.issued_at)
-		return bad(why, "document expires_at", CBOR_OK);
+		return cbor_field_error(why, "document expires_at", CBOR_OK);
 
 	struct cbor_reader br;
 	cbor_reader_init(&br, payload + body_start, body_end - body_start);

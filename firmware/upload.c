@@ -12,6 +12,7 @@
 #include <sys/random.h>
 
 #include "qrdesk/hex.h"
+#include "qrdesk/sync.h"
 #include "qrdesk/trust.h"
 
 #define REPLY_MAX (16 * 1024) /* the endpoint's reply is read for the log only */
@@ -131,18 +132,6 @@ static size_t reply_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	atomic_bool *abort = arg;
-	return abort != NULL && atomic_load(abort) ? 1
-	                                           : 0; /* non-zero: CURLE_ABORTED_BY_CALLBACK */
-}
-
 static enum qd_err post_batch(CURL *c, const struct upload_options *o, const char *batch_id,
                               size_t rows, const char *body, size_t len, long *status,
                               struct qd_errmsg *why)
@@ -193,11 +182,7 @@ static enum qd_err post_batch(CURL *c, const struct upload_options *o, const cha
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, o->abort);
+		rc = sync_curl_abort_on(c, o->abort);
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	*status = 0;

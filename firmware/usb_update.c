@@ -25,12 +25,11 @@
 
 #include "qrdesk/config.h"
 #include "qrdesk/cose.h"
+#include "qrdesk/file.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/import.h"
 #include "qrdesk/trustdoc.h"
 #include "qrdesk/usb_rauc.h"
-
-#define READ_CHUNK (1024u * 1024u)
 
 const char *usb_stage_name(enum usb_stage stage)
 {
@@ -59,73 +58,39 @@ static void progress(const struct usb_options *opt, const char *what, uint64_t d
 
 /* ---- reading ------------------------------------------------------------ */
 
+struct read_progress {
+	const struct usb_options *opt;
+	const char *name;
+};
+
+static void on_read_progress(void *arg, size_t done, size_t total)
+{
+	const struct read_progress *p = arg;
+	progress(p->opt, p->name, done, total);
+}
+
 /*
- * Read dir/name whole, at most cap bytes.  A file that is not regular, that
- * grows or shrinks while read, or whose read fails (a pulled stick: EIO or
- * ENODEV) is refused.
+ * Read dir/name whole, at most cap bytes.  A file that is not regular (or a
+ * symbolic link) is malformed; one that grows or shrinks while read, or whose
+ * read fails (a pulled stick: EIO or ENODEV) is an I/O error.
  */
 static enum qd_err read_capped(int dir, const char *name, size_t cap, const struct usb_options *opt,
                                uint8_t **data, size_t *len, struct qd_errmsg *why)
 {
-	*data = NULL;
-	*len = 0;
-	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		qd_errmsg_set(why, "%s: cannot open it: %s (was the stick pulled?)", name,
-		              strerror(errno));
-		return QD_ERR_IO;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		qd_errmsg_set(why, "%s: not a regular file", name);
-		close(fd);
-		return QD_ERR_FORMAT;
-	}
-	if ((uint64_t)st.st_size > cap) {
-		qd_errmsg_set(why, "%s: %lld bytes, more than the %zu allowed", name,
-		              (long long)st.st_size, cap);
-		close(fd);
-		return QD_ERR_TOO_LARGE;
-	}
-	size_t size = (size_t)st.st_size;
-	uint8_t *buf = malloc(size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return QD_ERR_NOMEM;
-	}
-	size_t got = 0;
-	enum qd_err rc = QD_OK;
-	/* One byte more than announced: a file that grew is refused too. */
-	while (rc == QD_OK && got <= size) {
-		size_t want = size + 1 - got;
-		ssize_t n = read(fd, buf + got, want < READ_CHUNK ? want : READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			qd_errmsg_set(why,
-			              "%s: read failed after %zu of %zu bytes: %s (stick pulled?)",
-			              name, got, size, strerror(errno));
-			rc = QD_ERR_IO;
-		} else if (n == 0) {
-			break;
-		} else {
-			got += (size_t)n;
-			progress(opt, name, got, size);
-		}
-	}
-	close(fd);
-	if (rc == QD_OK && got != size) {
-		qd_errmsg_set(why, "%s: %s while it was read (%zu of %zu bytes; stick pulled?)",
-		              name, got < size ? "shrank" : "grew", got, size);
-		rc = QD_ERR_IO;
-	}
-	if (rc != QD_OK) {
-		free(buf);
-		return rc;
-	}
-	*data = buf;
-	*len = size;
-	return QD_OK;
+	struct read_progress p = {opt, name};
+	const struct file_read_options fo = {.flags = FILE_READ_NOFOLLOW,
+	                                     .not_regular = QD_ERR_FORMAT,
+	                                     .progress = on_read_progress,
+	                                     .progress_arg = &p};
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc = file_read_at(dir, name, cap, &fo, data, len, &inner);
+	if (rc == QD_ERR_NOT_FOUND)
+		rc = QD_ERR_IO; /* listed a moment ago: the stick went */
+	if (rc == QD_ERR_IO)
+		qd_errmsg_set(why, "%s: %s (was the stick pulled?)", name, inner.text);
+	else if (rc != QD_OK)
+		qd_errmsg_set(why, "%s: %s", name, inner.text);
+	return rc;
 }
 
 static bool has_suffix(const char *name, const char *suffix)

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qrdesk/error.h"
+
 #define CBOR_MAX_DEPTH    16 /* containers nested deeper are refused */
 #define CBOR_MAP_KEYS_MAX 32 /* entries per map when checking duplicate keys */
 
@@ -97,6 +99,18 @@ struct cbor_int_keys {
 void cbor_int_keys_init(struct cbor_int_keys *keys);
 /* CBOR_ERR_DUPLICATE_KEY if key was added before; CBOR_ERR_TOO_MANY past the cap. */
 enum cbor_status cbor_int_keys_add(struct cbor_int_keys *keys, int64_t key);
+
+/* Helpers of the signed payloads' decoders (trust documents, USB bundles). */
+
+/* An integer map key, refused if it came before in this map (seen). */
+enum cbor_status cbor_read_int_key(struct cbor_reader *r, struct cbor_int_keys *seen, int64_t *key);
+/* A time in seconds: an unsigned integer that fits int64_t (else CBOR_ERR_RANGE). */
+enum cbor_status cbor_read_time(struct cbor_reader *r, int64_t *out);
+/*
+ * Name the faulty field in why ("expires: wrong-type", or "expires: invalid
+ * value" when the CBOR was fine, st == CBOR_OK) and return QD_ERR_FORMAT.
+ */
+enum qd_err cbor_field_error(struct qd_errmsg *why, const char *field, enum cbor_status st);
 
 struct cbor_writer {
 	uint8_t *buf;

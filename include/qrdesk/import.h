@@ -81,7 +81,10 @@ enum qd_err import_verify_with(struct store *store, const uint8_t *bytes, size_t
 enum qd_err import_apply(struct store *store, struct import_verified *v, struct qd_errmsg *why);
 void import_verified_release(struct import_verified *v);
 
-/* Read a whole file (bounded by IMPORT_FILE_MAX) and import it. */
+/*
+ * Read a whole regular file (bounded by IMPORT_FILE_MAX; file_read: a FIFO at
+ * the path is refused, not waited on) and import it.
+ */
 enum qd_err import_file(struct store *store, const char *path, int64_t clock_now,
                         struct import_result *result, struct qd_errmsg *why);
 

@@ -1008,6 +1008,11 @@ static void test_import_file(void **state)
 
 	/* A directory is not a document. */
 	assert_int_equal(import_file(fx->store, fx->dir, NOW, &res, &why), QD_ERR_IO);
+	/* Nor is a FIFO, and no writer is waited for (a blocking open would hang here). */
+	snprintf(path, sizeof(path), "%s/pipe.cose", fx->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(import_file(fx->store, path, NOW, &res, &why), QD_ERR_IO);
+	assert_non_null(strstr(why.text, "not a regular file"));
 	take_snapshot(fx->store, after);
 	assert_same_snapshot(before, after);
 
