@@ -82,8 +82,16 @@ static const char *const override_options[] = {[OPT_STORE] = "--store",
                                                [OPT_DESK] = "--desk",
                                                [OPT_LEVEL] = "--log-level"};
 
+/* What the last reload did, for `qrdeskctl reload`. */
+struct reload_outcome {
+	bool config_ok, trust_ok;
+	char config_error[400]; /* the first bad line, "file:line: message" */
+	char trust_error[320];
+};
+
 struct daemon {
 	struct config cfg;
+	struct reload_outcome last_reload;
 	const char *config_path;
 	bool demo;
 	const char *demo_dir;
@@ -328,7 +336,12 @@ static char *on_control(void *arg, const char *request, size_t len)
 		reply = status_json(d);
 	} else if (strcmp(cmd, "reload") == 0) {
 		reload(d);
-		reply = json_pack("{s:b}", "reloaded", true);
+		const struct reload_outcome *r = &d->last_reload;
+		/* Say what was refused: "reloaded" alone would hide a broken file. */
+		reply = json_pack("{s:b, s:b, s:s, s:b, s:s}", "reloaded",
+		                  r->config_ok && r->trust_ok, "config_ok", r->config_ok,
+		                  "config_error", r->config_error, "trust_ok", r->trust_ok,
+		                  "trust_error", r->trust_error);
 	} else if (strcmp(cmd, "sync") == 0) {
 		/* The sync runs on the worker; the reply names the run to wait for in status. */
 		uint64_t run = d->worker != NULL ? sync_worker_request(d->worker) : 0;
@@ -437,6 +450,8 @@ static void worker_options(const struct daemon *d, struct sync_worker_options *w
  */
 static void reload(struct daemon *d)
 {
+	struct reload_outcome *out = &d->last_reload;
+	memset(out, 0, sizeof(*out));
 	sd_notify(0, "RELOADING=1");
 	struct qd_errmsg why = {{0}};
 	bool config_ok = true;
@@ -450,6 +465,13 @@ static void reload(struct daemon *d)
 			log_err("%s:%d: %s", errs.file, errs.items[i].line, errs.items[i].message);
 		if (errs.count == 0)
 			log_err("reload: %s", why.text);
+		if (errs.count > 0)
+			snprintf(out->config_error, sizeof(out->config_error),
+			         "%.180s:%d: %.180s%s", errs.file, errs.items[0].line,
+			         errs.items[0].message,
+			         errs.count > 1 ? " (and more: see the log)" : "");
+		else
+			snprintf(out->config_error, sizeof(out->config_error), "%.380s", why.text);
 	} else {
 		warn_restart_keys(&d->cfg, &fresh);
 		/* What changes live: desk id, hold-off, already-used, log level, pattern timing. */
@@ -476,9 +498,12 @@ static void reload(struct daemon *d)
 		snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
 		pipeline_set_config(d->pipeline, &pc);
 	}
-	if (pipeline_reload_trust(d->pipeline, &why) != QD_OK)
+	out->config_ok = config_ok;
+	out->trust_ok = pipeline_reload_trust(d->pipeline, &why) == QD_OK;
+	if (!out->trust_ok) {
 		log_err("reload: %s; keeping the trust data loaded before", why.text);
-	else if (config_ok)
+		snprintf(out->trust_error, sizeof(out->trust_error), "%.300s", why.text);
+	} else if (config_ok)
 		log_info("reloaded configuration and trust data");
 	else
 		log_info("reloaded trust data (configuration unchanged)");

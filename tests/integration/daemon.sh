@@ -186,6 +186,9 @@ check 'grep -q "keeping the running one" daemon.log' "a bad reload is refused"
 check 'grep -qE "desk.conf:[0-9]+: .*holdoff_ms" daemon.log' "a bad reload names file:line"
 "$ctl" status --socket control.sock --json >status3.json
 check '[[ $(jq -r .desk status3.json) == TEST-1 ]]' "still serving after a refused reload"
+"$ctl" reload --socket control.sock >reload.out
+rc=$?
+check '[[ $rc == 78 ]] && grep -q "configuration: REFUSED.*desk.conf:[0-9]*: .*holdoff_ms" reload.out && grep -q "trust data: reloaded" reload.out' "qrdeskctl reload says the file was refused (exit $rc: $(cat reload.out))"
 mv desk.conf.good desk.conf
 
 # --- SIGTERM in the middle of a burst loses no audit row ----------------------------------

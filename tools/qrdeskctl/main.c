@@ -969,9 +969,21 @@ static int cmd_reload(int argc, char **argv)
 	json_decref(req);
 	if (r == NULL)
 		return status;
+	bool config_ok = json_is_true(json_object_get(r, "config_ok"));
+	bool trust_ok = json_is_true(json_object_get(r, "trust_ok"));
+	if (config_ok)
+		printf("configuration: reloaded\n");
+	else
+		printf("configuration: REFUSED, the running one kept: %s\n",
+		       jstr(r, "config_error"));
+	if (trust_ok)
+		printf("trust data: reloaded\n");
+	else
+		printf("trust data: NOT reloaded, the loaded one kept: %s\n",
+		       jstr(r, "trust_error"));
 	json_decref(r);
-	printf("reloaded\n");
-	return TOOL_EXIT_OK;
+	/* A refusal is the technician's to fix: 78 for the file, 65 for the trust data. */
+	return !config_ok ? TOOL_EXIT_CONFIG : !trust_ok ? TOOL_EXIT_DATA : TOOL_EXIT_OK;
 }
 
 int main(int argc, char **argv)
