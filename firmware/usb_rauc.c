@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -18,10 +20,42 @@
 
 extern char **environ;
 
+/*
+ * Find prog as execvp would (a name with a '/' as it is, else along PATH).
+ * Looked up here rather than left to posix_spawnp, whose "not found" can
+ * only be told from the child's exit status 127 on some systems (qemu-user
+ * among them) - and "rauc is not installed" must be said plainly.
+ */
+static bool find_program(const char *prog, char *out, size_t size)
+{
+	if (strchr(prog, '/') != NULL) {
+		snprintf(out, size, "%s", prog);
+		return access(out, X_OK) == 0;
+	}
+	const char *path = getenv("PATH");
+	if (path == NULL || path[0] == '\0')
+		path = "/usr/bin:/bin";
+	for (const char *dir = path;;) {
+		size_t len = strcspn(dir, ":");
+		int n = snprintf(out, size, "%.*s%s%s", (int)len, dir, len ? "/" : "", prog);
+		if (n > 0 && (size_t)n < size && access(out, X_OK) == 0)
+			return true;
+		if (dir[len] == '\0')
+			return false;
+		dir += len + 1; /* past the ':' */
+	}
+}
+
 enum qd_err usb_rauc_install(const char *rauc, const char *path, const struct usb_hooks *hooks,
                              struct qd_errmsg *why)
 {
-	const char *prog = rauc != NULL && rauc[0] ? rauc : "rauc";
+	const char *name = rauc != NULL && rauc[0] ? rauc : "rauc";
+	char prog[4096];
+	if (!find_program(name, prog, sizeof(prog))) {
+		qd_errmsg_set(why, "rauc is not installed on this desk: the firmware bundle "
+		                   "was not installed");
+		return QD_ERR_UNSUPPORTED;
+	}
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) != 0) {
 		qd_errmsg_set(why, "cannot make a pipe: %s", strerror(errno));
@@ -32,20 +66,14 @@ enum qd_err usb_rauc_install(const char *rauc, const char *path, const struct us
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
-	char *argv[] = {(char *)prog, (char *)"install", (char *)path, NULL};
+	char *argv[] = {prog, (char *)"install", (char *)path, NULL};
 	pid_t pid;
-	int err = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	int err = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
 	if (err != 0) {
 		close(pipefd[0]);
-		if (err == ENOENT) {
-			qd_errmsg_set(why,
-			              "rauc is not installed on this desk: the firmware bundle "
-			              "was not installed");
-			return QD_ERR_UNSUPPORTED;
-		}
-		qd_errmsg_set(why, "cannot start rauc: %s", strerror(err));
+		qd_errmsg_set(why, "cannot start %s: %s", prog, strerror(err));
 		return QD_ERR_IO;
 	}
 	/* Lines as rauc prints them ("20% Checking bundle"), each to progress. */
