@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <linux/videodev2.h>
 #include <png.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,14 +363,15 @@ static int cmd_formats(const char *cap)
 
 int main(int argc, char **argv)
 {
-	if ((argc == 6 || argc == 7) && strcmp(argv[1], "setup") == 0) {
-		uint32_t fourcc = argc == 7 && strcmp(argv[6], "GREY") == 0 ? V4L2_PIX_FMT_GREY
-		                                                            : V4L2_PIX_FMT_YUYV;
-		if (argc == 7 && fourcc == V4L2_PIX_FMT_YUYV && strcmp(argv[6], "YUYV") != 0)
-			return 64;
+	/* setup's format: YUYV unless GREY is named; anything else is a usage error */
+	bool setup_fourcc_ok =
+	        argc == 6 ||
+	        (argc == 7 && (strcmp(argv[6], "YUYV") == 0 || strcmp(argv[6], "GREY") == 0));
+	if (setup_fourcc_ok && strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10),
-		                 (unsigned)strtoul(argv[5], NULL, 10), fourcc);
-	}
+		                 (unsigned)strtoul(argv[5], NULL, 10),
+		                 argc == 7 && strcmp(argv[6], "GREY") == 0 ? V4L2_PIX_FMT_GREY
+		                                                           : V4L2_PIX_FMT_YUYV);
 	if (argc == 3 && strcmp(argv[1], "formats") == 0)
 		return cmd_formats(argv[2]);
 	if (argc >= 4 && argc <= 6 && strcmp(argv[1], "feed") == 0)
