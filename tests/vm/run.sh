@@ -55,7 +55,7 @@ bins=("$build/firmware/qrdeskd" "$build/tools/qrdeskctl" "$build/tools/qrdesk-is
 for b in "${bins[@]}"; do
 	[[ -x $b ]] || { log "missing $b: build the tree first"; exit 2; }
 done
-for tool in qemu-system-x86_64 apt-get dpkg-deb depmod modprobe cpio gzip make gcc-12 sqlite3 jq mkfs.vfat mcopy; do
+for tool in qemu-system-x86_64 apt-get dpkg-deb depmod modprobe cpio gzip make gcc-12 sqlite3 jq mkfs.vfat mcopy udevadm; do
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
 done
 
@@ -69,7 +69,15 @@ trustdata_make "$out/host" "$out/stage/data" "${bins[2]}" "${bins[1]}" || { log 
 echo "qrdesk VM stick" >"$out/host/hello.txt"
 head -c 4M /dev/urandom >"$out/host/big.bin"
 sha256sum <"$out/host/big.bin" | cut -d' ' -f1 >"$out/stage/data/stick-big.sha256"
-usbstick_image "$out/stage/data/stick.img" "$out/host/hello.txt" "$out/host/big.bin" || { log "stick image failed"; exit 2; }
+usbstick_bundles "$out/host" "${bins[2]}" || { log "stick bundles failed"; exit 2; }
+usbstick_image "$out/stage/data/stick.img" "$out/host/hello.txt" "$out/host/big.bin" "$out/host/stick/qrdesk" ||
+	{ log "stick image failed"; exit 2; }
+usbstick_image "$out/stage/data/stick-big.img" "$out/host/stick-big/qrdesk" || { log "stick image failed"; exit 2; }
+# udevd for qrdeskd's udev stick mode: Debian's, with the rules that give a
+# USB disk ID_BUS and ID_FS_TYPE (udevadm is systemd-udevd by another name).
+initramfs_add_program "$out/stage" "$(command -v udevadm)" /bin/udevadm || { log "udevadm"; exit 2; }
+ln -s udevadm "$out/stage/bin/systemd-udevd"
+install -D -m 0644 /usr/lib/udev/rules.d/60-persistent-storage.rules "$out/stage/usr/lib/udev/rules.d/60-persistent-storage.rules"
 cp -r "$here/guest/." "$out/stage/"
 chmod 0755 "$out/stage/init"
 initramfs_build "$out/stage" "$out/initramfs.gz" "${bins[@]}" "$(command -v sqlite3)" ||
@@ -110,5 +118,21 @@ if [[ -z $done_line ]]; then
 fi
 passed=$(sed -E 's/.*passed=([0-9]+).*/\1/' <<<"$done_line")
 failed=$(sed -E 's/.*failed=([0-9]+).*/\1/' <<<"$done_line")
+
+# The sealed export qrdeskd wrote on the stick comes back on the console
+# (base64, "EXPORT-B64 " lines, usb_stick case): the back office opens it
+# with the domain's export key, which never entered the VM.
+if grep -q '^EXPORT-B64 ' "$serial.txt"; then
+	sed -n 's/^EXPORT-B64 //p' "$serial.txt" | base64 -d >"$out/export.qrlog"
+	if "${bins[2]}" open-export "$out/host/dom" "$out/export.qrlog" >"$out/export.jsonl" 2>"$out/export.head" &&
+		grep -q '"desk": *"VM-1"' "$out/export.head" &&
+		[[ $(wc -l <"$out/export.jsonl") -ge 2 ]] &&
+		grep -q '"verdict": *"valid"' "$out/export.jsonl"; then
+		echo "ok - usb_stick (host): the sealed export opens with the domain's key: $(wc -l <"$out/export.jsonl") rows from desk VM-1"
+	else
+		echo "FAIL: usb_stick (host): the export does not open or holds the wrong rows: $(head -c 300 "$out/export.head")"
+		failed=$((failed + 1))
+	fi
+fi
 echo "$passed passed, $failed failed"
 ((failed == 0 && passed > 0))

@@ -4,8 +4,9 @@
  * loaded with one HDMI input and one HDMI output (input_types=0x3
  * output_types=0x1), which is what its "Loop Video" control needs.
  *
- *   vm_framefeed setup CAPTURE OUTPUT WIDTH HEIGHT
- *     sets both nodes to WIDTHxHEIGHT YUYV progressive, turns on the
+ *   vm_framefeed setup CAPTURE OUTPUT WIDTH HEIGHT [YUYV|GREY]
+ *     sets both nodes to WIDTHxHEIGHT progressive in that format (YUYV by
+ *     default: vivid loops only when both sides agree), turns on the
  *     capture's "Loop Video" control and its OSD text off (controls found by
  *     name), so what is written to OUTPUT is what CAPTURE delivers.
  *   vm_framefeed feed OUTPUT PNG [FRAMES] [BLUR]
@@ -17,6 +18,9 @@
  *     reads frames from CAPTURE (read() I/O), SKIP of them first (default
  *     2: the first may predate the loop), and writes the next one's luma as
  *     PGM.
+ *   vm_framefeed formats CAPTURE
+ *     prints the capture node's pixel formats (VIDIOC_ENUM_FMT), one fourcc
+ *     a line.
  *
  * Exit 0 on success, 1 on a device or file error, 64 on bad usage.
  */
@@ -24,6 +28,7 @@
 #include <fcntl.h>
 #include <linux/videodev2.h>
 #include <png.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,23 +82,31 @@ static int set_control_by_name(int fd, const char *name, int value)
 	return -1;
 }
 
-static int set_format(int fd, enum v4l2_buf_type type, unsigned w, unsigned h,
+/* The two layouts the feeder writes and reads: the luma is every byte
+ * (GREY) or every other byte (YUYV). */
+static unsigned luma_step(uint32_t fourcc)
+{
+	return fourcc == V4L2_PIX_FMT_GREY ? 1 : 2;
+}
+
+static int set_format(int fd, enum v4l2_buf_type type, unsigned w, unsigned h, uint32_t fourcc,
                       struct v4l2_format *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = type;
 	out->fmt.pix.width = w;
 	out->fmt.pix.height = h;
-	out->fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+	out->fmt.pix.pixelformat = fourcc;
 	out->fmt.pix.field = V4L2_FIELD_NONE;
 	if (xioctl(fd, VIDIOC_S_FMT, out) != 0) {
 		perror("vm_framefeed: VIDIOC_S_FMT");
 		return -1;
 	}
 	if (out->fmt.pix.width != w || out->fmt.pix.height != h ||
-	    out->fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV) {
-		fprintf(stderr, "vm_framefeed: the node gives %ux%u instead of %ux%u YUYV\n",
-		        out->fmt.pix.width, out->fmt.pix.height, w, h);
+	    out->fmt.pix.pixelformat != fourcc) {
+		fprintf(stderr, "vm_framefeed: the node gives %ux%u %.4s instead of %ux%u %.4s\n",
+		        out->fmt.pix.width, out->fmt.pix.height,
+		        (const char *)&out->fmt.pix.pixelformat, w, h, (const char *)&fourcc);
 		return -1;
 	}
 	return 0;
@@ -103,19 +116,22 @@ static int get_format(int fd, enum v4l2_buf_type type, struct v4l2_format *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = type;
-	if (xioctl(fd, VIDIOC_G_FMT, out) != 0 || out->fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV) {
-		fprintf(stderr, "vm_framefeed: the node is not set to YUYV (run setup first)\n");
+	if (xioctl(fd, VIDIOC_G_FMT, out) != 0 || (out->fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV &&
+	                                           out->fmt.pix.pixelformat != V4L2_PIX_FMT_GREY)) {
+		fprintf(stderr,
+		        "vm_framefeed: the node is not set to YUYV or GREY (run setup first)\n");
 		return -1;
 	}
 	return 0;
 }
 
-static int cmd_setup(const char *cap, const char *outp, unsigned w, unsigned h)
+static int cmd_setup(const char *cap, const char *outp, unsigned w, unsigned h, uint32_t fourcc)
 {
 	int cfd = open_node(cap), ofd = open_node(outp), rc = 1;
 	struct v4l2_format f;
-	if (cfd >= 0 && ofd >= 0 && set_format(cfd, V4L2_BUF_TYPE_VIDEO_CAPTURE, w, h, &f) == 0 &&
-	    set_format(ofd, V4L2_BUF_TYPE_VIDEO_OUTPUT, w, h, &f) == 0 &&
+	if (cfd >= 0 && ofd >= 0 &&
+	    set_format(cfd, V4L2_BUF_TYPE_VIDEO_CAPTURE, w, h, fourcc, &f) == 0 &&
+	    set_format(ofd, V4L2_BUF_TYPE_VIDEO_OUTPUT, w, h, fourcc, &f) == 0 &&
 	    set_control_by_name(cfd, "OSD Text Mode", 2) == 0 && /* 2: none */
 	    set_control_by_name(cfd, "Loop Video", 1) == 0)
 		rc = 0;
@@ -277,7 +293,8 @@ static int cmd_feed(const char *outp, const char *png, long frames, long blur)
 	size_t size = f.fmt.pix.sizeimage;
 	uint8_t *frame = malloc(size);
 	int rc = 1;
-	if (y && frame && size >= (size_t)w * h * 2) {
+	unsigned step = luma_step(f.fmt.pix.pixelformat);
+	if (y && frame && size >= (size_t)w * h * step) {
 		memset(y, 255, (size_t)w * h);
 		unsigned x0 = (w - img.w * scale) / 2, y0 = (h - img.h * scale) / 2;
 		for (unsigned r = 0; r < img.h * scale; r++)
@@ -288,7 +305,7 @@ static int cmd_feed(const char *outp, const char *png, long frames, long blur)
 			box_blur(y, w, x0, y0, img.w * scale, img.h * scale);
 		memset(frame, 128, size);
 		for (size_t i = 0; i < (size_t)w * h; i++)
-			frame[2 * i] = y[i]; /* YUYV: luma in every even byte */
+			frame[step * i] = y[i]; /* YUYV: luma in every even byte */
 		rc = stream_frames(fd, frame, size, frames);
 	}
 	free(frame);
@@ -320,7 +337,7 @@ static int cmd_grab(const char *cap, const char *pgm, long skip)
 	if (out) {
 		fprintf(out, "P5\n%u %u\n255\n", w, h);
 		for (size_t i = 0; i < (size_t)w * h; i++)
-			fputc(frame[2 * i], out);
+			fputc(frame[luma_step(f.fmt.pix.pixelformat) * i], out);
 		rc = fclose(out) == 0 ? 0 : 1;
 	} else {
 		fprintf(stderr, "vm_framefeed: grab: %s\n",
@@ -330,17 +347,40 @@ static int cmd_grab(const char *cap, const char *pgm, long skip)
 	return rc;
 }
 
+static int cmd_formats(const char *cap)
+{
+	int fd = open_node(cap);
+	if (fd < 0)
+		return 1;
+	struct v4l2_fmtdesc d;
+	memset(&d, 0, sizeof(d));
+	d.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	for (; xioctl(fd, VIDIOC_ENUM_FMT, &d) == 0; d.index++)
+		printf("%.4s\n", (const char *)&d.pixelformat);
+	close(fd);
+	return d.index > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc == 6 && strcmp(argv[1], "setup") == 0)
+	/* setup's format: YUYV unless GREY is named; anything else is a usage error */
+	bool setup_fourcc_ok =
+	        argc == 6 ||
+	        (argc == 7 && (strcmp(argv[6], "YUYV") == 0 || strcmp(argv[6], "GREY") == 0));
+	if (setup_fourcc_ok && strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10),
-		                 (unsigned)strtoul(argv[5], NULL, 10));
+		                 (unsigned)strtoul(argv[5], NULL, 10),
+		                 argc == 7 && strcmp(argv[6], "GREY") == 0 ? V4L2_PIX_FMT_GREY
+		                                                           : V4L2_PIX_FMT_YUYV);
+	if (argc == 3 && strcmp(argv[1], "formats") == 0)
+		return cmd_formats(argv[2]);
 	if (argc >= 4 && argc <= 6 && strcmp(argv[1], "feed") == 0)
 		return cmd_feed(argv[2], argv[3], argc >= 5 ? strtol(argv[4], NULL, 10) : 30,
 		                argc == 6 ? strtol(argv[5], NULL, 10) : 0);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "grab") == 0)
 		return cmd_grab(argv[2], argv[3], argc == 5 ? strtol(argv[4], NULL, 10) : 2);
-	fprintf(stderr, "usage: vm_framefeed setup CAPTURE OUTPUT WIDTH HEIGHT\n"
+	fprintf(stderr, "usage: vm_framefeed setup CAPTURE OUTPUT WIDTH HEIGHT [YUYV|GREY]\n"
+	                "       vm_framefeed formats CAPTURE\n"
 	                "       vm_framefeed feed OUTPUT PNG [FRAMES] [BLUR]\n"
 	                "       vm_framefeed grab CAPTURE OUT.pgm [SKIP]\n");
 	return 64;

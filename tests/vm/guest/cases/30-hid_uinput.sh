@@ -38,5 +38,47 @@ echo "# $CASE: $n codes ($chars characters) typed and judged in $(awk -v d=$((t1
 exec 3>&-
 kill -TERM $typer
 wait $typer
+wait_log 20 'source hid: absent'
+
+# Scanner speed: the same 20 codes with 20 ms between them (a key every
+# millisecond), from a new uinput keyboard (the source finds it again).
+# Under TCG the evdev queue may overflow; the kernel says SYN_DROPPED and
+# qrdeskd must drop the code it hit, never judge a mangled one: every
+# verdict is the right one (the cards were just used: ALREADY_USED), and
+# the verdicts and the codes dropped add up to the codes typed.
+dropped() { qrdeskctl status --socket control.sock | sed -nE 's/^ +hid .*dropped ([0-9]+).*/\1/p'; }
+drops_before=$(dropped)
+mkfifo keys2.fifo
+vm_keytype uinput $VID:$PID 1000 20000 <keys2.fifo >keytype2.out &
+typer=$!
+exec 3>keys2.fifo
+wait_for 10 'grep -q ready keytype2.out' || fail "no second uinput device"
+wait_for 20 '[ "$(grep -cE "source hid: running: .*\(grabbed\)" daemon.log)" -ge 2 ]' ||
+	fail "the second uinput keyboard was not found"
+t0=$(uptime_ds)
+cat codes.txt >&3
+exec 3>&-
+# A drop discards up to the next Enter, which may itself have been lost:
+# one drop can take a neighbouring code with it, so between n - lost and n
+# codes are accounted for.  Wait for all of them, or for quiet (nothing
+# new for 5 s; a code takes well under a second to type here).
+accounted() { echo $(($(verdicts) - n + $(dropped) - drops_before)); }
+quiet() {
+	now=$(accounted)
+	[ "$now" != "${last_seen:-}" ] && last_seen=$now && quiet_since=$(uptime_ds)
+	[ "$now" -gt 0 ] && [ $(($(uptime_ds) - quiet_since)) -ge 50 ]
+}
+quiet_since=$(uptime_ds)
+wait_for 180 '[ "$(accounted)" -ge $n ] || quiet' || fail "codes neither judged nor dropped: $(accounted) of $n accounted for"
+t1=$(uptime_ds)
+fast=$(($(verdicts) - n))
+lost=$(($(dropped) - drops_before))
+wrong=$(grep -E '^<[0-9]>verdict [0-9]+ ' daemon.log | tail -n +$((n + 1)) | grep -vc ' review ALREADY_USED ')
+check '[ "$wrong" = 0 ] && [ "$fast" -ge 1 ] && [ $((fast + lost)) -le $n ] && [ $((fast + 2 * lost)) -ge $n ]' "at scanner speed: $fast judged (ALREADY_USED), $lost dropped for lost keys, $wrong wrong"
+rows=$(sqlite3 desk.db "SELECT count(*) FROM audit WHERE verdict = 'review' AND reason = 'ALREADY_USED' AND source = 'hid'")
+check '[ "$rows" = "$fast" ]' "an audit row for each code judged at scanner speed ($rows)"
+echo "# $CASE: $n codes at 20 ms apart in $(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 10 }') s: $fast judged, $lost dropped"
+kill -TERM $typer
+wait $typer
 stop_daemon
 finish
