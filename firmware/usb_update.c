@@ -952,12 +952,25 @@ enum qd_err usb_process_stick(struct store *store, const char *root, const struc
 	memset(rep, 0, sizeof(*rep));
 	rep->stage = USB_READING;
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int qdir = rootfd >= 0 ? openat(rootfd, USB_FOLDER,
-	                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-	                       : -1;
-	if (rootfd >= 0)
-		close(rootfd);
+	if (rootfd < 0) {
+		/* Gone before it could be read: pulled out, not empty. */
+		rep->stage = USB_REJECTED;
+		snprintf(rep->headline, sizeof(rep->headline),
+		         "rejected: the stick could not be read (pulled out?): %s",
+		         strerror(errno));
+		return QD_ERR_IO;
+	}
+	int qdir = openat(rootfd, USB_FOLDER, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int open_errno = errno;
+	close(rootfd);
+	errno = open_errno;
 	if (qdir < 0) {
+		if (errno == ENOENT && access(root, F_OK) != 0) {
+			rep->stage = USB_REJECTED;
+			snprintf(rep->headline, sizeof(rep->headline),
+			         "rejected: the stick went away while it was read");
+			return QD_ERR_IO;
+		}
 		if (errno == ENOENT) {
 			rep->no_folder = true;
 			headline(rep);

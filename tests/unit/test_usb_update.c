@@ -208,6 +208,27 @@ static void test_pulled_mid_read(void **state)
 	assert_int_equal(after.revocations.version, 2);
 }
 
+/* A stick gone before its folder could be read is "could not be read", never "empty". */
+static void test_pulled_before_read(void **state)
+{
+	struct fx *f = *state;
+	char root[4096];
+	make_stick(f, "gone", root, sizeof(root));
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	struct snapshot before, after;
+	snap(f->store, &before);
+	struct usb_options opt = {.desk_id = "DESK-7", .clock_now = NOW};
+	static struct usb_report rep;
+	assert_int_equal(usb_process_stick(f->store, root, &opt, &rep), QD_ERR_IO);
+	assert_int_equal(rep.stage, USB_REJECTED);
+	assert_non_null(strstr(rep.headline, "could not be read"));
+	assert_null(strstr(rep.headline, "nothing to do"));
+	snap(f->store, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+}
+
 static void test_size_cap(void **state)
 {
 	struct fx *f = *state;
@@ -382,6 +403,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_size_cap),
 	        cmocka_unit_test(test_pulled_mid_read),
+	        cmocka_unit_test(test_pulled_before_read),
 	        cmocka_unit_test(test_fat_loop_mount),
 	        cmocka_unit_test(test_udev_monitor_starts),
 	};
