@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "qrdesk/log.h"
@@ -250,6 +252,23 @@ static enum qd_err start_inotify(struct hotplug *hp, const char *dev_dir, struct
 
 /* ---- both ---------------------------------------------------------------- */
 
+/*
+ * Is udevd running?  Its control socket must exist and take a connection: a
+ * udevd that was killed leaves the socket file behind, and a monitor would
+ * then open fine and never hear a thing.
+ */
+bool hotplug_udev_running(void)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", UDEV_RUNNING_PATH);
+	bool up = connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return up;
+}
+
 enum qd_err hotplug_start(struct loop *loop, const struct hotplug_config *cfg, hotplug_cb on_event,
                           void *arg, struct hotplug **out, struct qd_errmsg *why)
 {
@@ -268,14 +287,15 @@ enum qd_err hotplug_start(struct loop *loop, const struct hotplug_config *cfg, h
 	for (size_t i = 0; i < N_WATCHED; i++)
 		hp->wd[i] = -1;
 
-	bool udev_running = access(UDEV_RUNNING_PATH, F_OK) == 0;
+	bool udev_running = hotplug_udev_running();
 	hp->backend = cfg->backend;
 	if (hp->backend == HOTPLUG_AUTO)
 		hp->backend = udev_running ? HOTPLUG_UDEV : HOTPLUG_INOTIFY;
 	enum qd_err rc;
 	if (hp->backend == HOTPLUG_UDEV && !udev_running) {
 		/* A monitor would open fine and never hear anything: say so now. */
-		qd_errmsg_set(why, "udev: udevd is not running (no %s)", UDEV_RUNNING_PATH);
+		qd_errmsg_set(why, "udev: udevd is not running (%s does not answer)",
+		              UDEV_RUNNING_PATH);
 		rc = QD_ERR_NOT_FOUND;
 	} else if (hp->backend == HOTPLUG_UDEV) {
 		rc = start_udev(hp, why);

@@ -9,7 +9,7 @@
  *  - inotify: where udevd is not running (a minimal image, a container), a
  *    watch on the device directory and its input/ and serial/by-id/
  *    subfolders: a node created, removed or renamed there is an event.
- * "auto" takes udev when udevd is running (/run/udev/control exists), else
+ * "auto" takes udev when udevd is running (answers on /run/udev/control), else
  * inotify.  Every event is handed to on_event on the loop thread; qrdeskd then
  * asks every source to look again (source_rescan) and keeps the last event for
  * `qrdeskctl status`.
@@ -17,6 +17,7 @@
 #ifndef QRDESK_HOTPLUG_H
 #define QRDESK_HOTPLUG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "qrdesk/error.h"
@@ -60,6 +61,9 @@ enum qd_err hotplug_start(struct loop *loop, const struct hotplug_config *cfg, h
 /* The backend in use (never AUTO). */
 enum hotplug_backend hotplug_backend_in_use(const struct hotplug *hp);
 void hotplug_stop(struct hotplug *hp);
+
+/* udevd answers on its control socket (a stale socket file is not enough). */
+bool hotplug_udev_running(void);
 
 const char *hotplug_backend_name(enum hotplug_backend backend);
 const char *hotplug_action_name(enum hotplug_action action);

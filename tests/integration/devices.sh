@@ -20,7 +20,7 @@ udevd_pid=""
 cleanup() {
 	[[ -n $daemon_pid ]] && kill -KILL "$daemon_pid" 2>/dev/null
 	[[ -n $scanner_pid ]] && kill "$scanner_pid" 2>/dev/null
-	[[ -n $udevd_pid ]] && kill "$udevd_pid" 2>/dev/null
+	[[ -n $udevd_pid ]] && kill "$udevd_pid" 2>/dev/null && rm -rf /run/udev
 	exec 8>&- 9<&- 2>/dev/null
 	rm -rf "$work"
 }
@@ -165,10 +165,11 @@ elif [[ $(id -u) != 0 ]]; then
 	skip_udev="udevd needs root"
 elif [[ -z $tty ]]; then
 	skip_udev="no tty in /sys/class/tty to trigger an event for"
-elif [[ ! -e /run/udev/control ]]; then
+elif ! udevadm control --ping 2>/dev/null; then
+	# None answers (a stale /run/udev/control left by a killed udevd does not count).
 	"$udevd" 2>udevd.log &
 	udevd_pid=$!
-	wait_for 10 '[[ -e /run/udev/control ]]' || skip_udev="udevd did not start: $(tail -n3 udevd.log)"
+	wait_for 10 'udevadm control --ping 2>/dev/null' || skip_udev="udevd did not start: $(tail -n3 udevd.log)"
 fi
 if [[ -n $skip_udev ]]; then
 	echo "SKIP udev part: $skip_udev"
