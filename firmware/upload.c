@@ -12,56 +12,17 @@
 #include <sys/random.h>
 
 #include "qrdesk/hex.h"
+#include "qrdesk/jsonl.h"
 #include "qrdesk/sync.h"
 #include "qrdesk/trust.h"
 
 #define REPLY_MAX (16 * 1024) /* the endpoint's reply is read for the log only */
 
 struct body {
-	char *data;
-	size_t len, alloc;
+	struct jsonl lines;
 	const char *batch_id;
 	const char *desk;
 };
-
-static enum qd_err body_append(struct body *b, const char *text, size_t n)
-{
-	if (b->data == NULL || b->len + n + 1 > b->alloc) {
-		size_t want = b->alloc > 0 ? b->alloc : 4096;
-		while (want < b->len + n + 1)
-			want *= 2;
-		char *p = realloc(b->data, want);
-		if (p == NULL)
-			return QD_ERR_NOMEM;
-		b->data = p;
-		b->alloc = want;
-	}
-	memcpy(b->data + b->len, text, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return QD_OK;
-}
-
-static json_t *hex_or_null(const uint8_t *p, size_t len)
-{
-	if (p == NULL)
-		return json_null();
-	char hex[2 * TRUST_KID_MAX + 1];
-	if (len > TRUST_KID_MAX)
-		return json_null();
-	hex_encode(p, len, hex, sizeof(hex));
-	return json_string(hex);
-}
-
-/* A text column; one that is not UTF-8 (never written by qrdesk) becomes "?" rather than stop
- * the upload of every later row. */
-static json_t *text_or_null(const char *s)
-{
-	if (s == NULL)
-		return json_null();
-	json_t *j = json_string(s);
-	return j != NULL ? j : json_string("?");
-}
 
 /* One row: one line of JSON. */
 static enum qd_err add_row(void *ctx, const struct store_audit_row *row)
@@ -70,22 +31,14 @@ static enum qd_err add_row(void *ctx, const struct store_audit_row *row)
 	const struct audit_record *r = &row->rec;
 	/* The desk id the row was written under (it may have been renamed since). */
 	const char *desk = r->desk != NULL ? r->desk : b->desk;
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "batch",
-	                      b->batch_id, "desk", desk, "id", (json_int_t)row->id, "time_us",
-	                      (json_int_t)r->time_us, "source", text_or_null(r->source), "verdict",
-	                      text_or_null(r->verdict), "reason", text_or_null(r->reason), "kid",
-	                      hex_or_null(r->kid, r->kid_len), "clearance_hash",
-	                      hex_or_null(r->clearance_hash, TRUST_HASH_LEN), "latency_us",
-	                      (json_int_t)r->latency_us);
-	char *line = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-	json_decref(o);
-	if (line == NULL)
-		return QD_ERR_NOMEM;
-	enum qd_err rc = body_append(b, line, strlen(line));
-	if (rc == QD_OK)
-		rc = body_append(b, "\n", 1);
-	free(line);
-	return rc;
+	json_t *o = json_pack(
+	        "{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "batch", b->batch_id, "desk",
+	        desk, "id", (json_int_t)row->id, "time_us", (json_int_t)r->time_us, "source",
+	        jsonl_text_or_null(r->source), "verdict", jsonl_text_or_null(r->verdict), "reason",
+	        jsonl_text_or_null(r->reason), "kid", jsonl_hex_or_null(r->kid, r->kid_len),
+	        "clearance_hash", jsonl_hex_or_null(r->clearance_hash, TRUST_HASH_LEN),
+	        "latency_us", (json_int_t)r->latency_us);
+	return jsonl_add(&b->lines, o, JSON_ENSURE_ASCII);
 }
 
 enum qd_err upload_batch_body(struct store *store, const struct store_upload_batch *batch,
@@ -95,16 +48,16 @@ enum qd_err upload_batch_body(struct store *store, const struct store_upload_bat
 	*body = NULL;
 	*len = 0;
 	enum qd_err rc = store_upload_batch_rows(store, batch, add_row, &b, why);
-	if (rc == QD_OK && b.data == NULL)
-		rc = body_append(&b, "", 0); /* every row was purged meanwhile: an empty batch */
+	if (rc == QD_OK)
+		rc = jsonl_ensure(&b.lines); /* every row purged meanwhile: an empty batch */
 	if (rc != QD_OK) {
 		if (rc == QD_ERR_NOMEM)
 			qd_errmsg_set(why, "batch %s: out of memory", batch->id);
-		free(b.data);
+		free(b.lines.text);
 		return rc;
 	}
-	*body = b.data;
-	*len = b.len;
+	*body = b.lines.text;
+	*len = b.lines.len;
 	return QD_OK;
 }
 

@@ -28,6 +28,7 @@
 #include "qrdesk/file.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/import.h"
+#include "qrdesk/jsonl.h"
 #include "qrdesk/trustdoc.h"
 #include "qrdesk/usb_rauc.h"
 
@@ -652,42 +653,9 @@ done:
 /* ---- the export ----------------------------------------------------------------- */
 
 struct export_buf {
-	char *text;
-	size_t len, cap;
+	struct jsonl lines;
 	int64_t first_id;
 };
-
-static enum qd_err buf_add(struct export_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap > 0 ? b->cap : 65536;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->text, cap);
-		if (p == NULL)
-			return QD_ERR_NOMEM;
-		b->text = p;
-		b->cap = cap;
-	}
-	memcpy(b->text + b->len, s, n);
-	b->len += n;
-	b->text[b->len] = '\0';
-	return QD_OK;
-}
-
-static json_t *hex_or_null(const void *p, size_t n)
-{
-	if (p == NULL || n == 0 || n > 32)
-		return json_null();
-	char hex[65];
-	hex_encode(p, n, hex, sizeof(hex));
-	return json_string(hex);
-}
-
-static json_t *text_or_null(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
-}
 
 static enum qd_err export_row(void *arg, const struct audit_row *row)
 {
@@ -699,25 +667,17 @@ static enum qd_err export_row(void *arg, const struct audit_row *row)
 		return QD_ERR_NOMEM;
 	json_object_set_new(o, "id", json_integer(row->id));
 	json_object_set_new(o, "time_us", json_integer(row->time_us));
-	json_object_set_new(o, "event", text_or_null(row->event));
-	json_object_set_new(o, "source", text_or_null(row->source));
-	json_object_set_new(o, "verdict", text_or_null(row->verdict));
-	json_object_set_new(o, "reason", text_or_null(row->reason));
-	json_object_set_new(o, "kid", hex_or_null(row->kid, row->kid_len));
+	json_object_set_new(o, "event", jsonl_text_or_null(row->event));
+	json_object_set_new(o, "source", jsonl_text_or_null(row->source));
+	json_object_set_new(o, "verdict", jsonl_text_or_null(row->verdict));
+	json_object_set_new(o, "reason", jsonl_text_or_null(row->reason));
+	json_object_set_new(o, "kid", jsonl_hex_or_null(row->kid, row->kid_len));
 	json_object_set_new(o, "clearance_hash",
-	                    hex_or_null(row->clearance_hash, row->clearance_hash_len));
-	json_object_set_new(o, "desk", text_or_null(row->desk));
+	                    jsonl_hex_or_null(row->clearance_hash, row->clearance_hash_len));
+	json_object_set_new(o, "desk", jsonl_text_or_null(row->desk));
 	json_object_set_new(o, "latency_us", json_integer(row->latency_us));
-	json_object_set_new(o, "detail", text_or_null(row->detail));
-	char *line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (line == NULL)
-		return QD_ERR_NOMEM;
-	enum qd_err rc = buf_add(b, line, strlen(line));
-	if (rc == QD_OK)
-		rc = buf_add(b, "\n", 1);
-	free(line);
-	return rc;
+	json_object_set_new(o, "detail", jsonl_text_or_null(row->detail));
+	return jsonl_add(&b->lines, o, JSON_SORT_KEYS);
 }
 
 /* Write data to dir/name: temp name, fsync, rename, fsync the folder. */
@@ -763,7 +723,7 @@ static enum qd_err seal_and_write(int qdir, const struct bundle *req, const stru
 	if (head_text == NULL)
 		return QD_ERR_NOMEM;
 	size_t head_len = strlen(head_text);
-	size_t plain_len = head_len + 1 + rows->len;
+	size_t plain_len = head_len + 1 + rows->lines.len;
 	uint8_t *plain = malloc(plain_len);
 	uint8_t *sealed = malloc(plain_len + crypto_box_SEALBYTES);
 	enum qd_err rc = QD_OK;
@@ -773,8 +733,8 @@ static enum qd_err seal_and_write(int qdir, const struct bundle *req, const stru
 	}
 	memcpy(plain, head_text, head_len);
 	plain[head_len] = '\n';
-	if (rows->len > 0)
-		memcpy(plain + head_len + 1, rows->text, rows->len);
+	if (rows->lines.len > 0)
+		memcpy(plain + head_len + 1, rows->lines.text, rows->lines.len);
 	if (crypto_box_seal(sealed, plain, plain_len, req->recipient) != 0) {
 		qd_errmsg_set(why, "cannot seal the export");
 		rc = QD_ERR_CRYPTO;
@@ -871,7 +831,7 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 	} else {
 		snprintf(st->detail, sizeof(st->detail), "%s", why.text);
 	}
-	free(rows.text);
+	free(rows.lines.text);
 	free(bytes);
 	audit(store, opt, "usb-export", st->status, NULL, signer.kid_len > 0 ? &signer : NULL,
 	      st->detail);
