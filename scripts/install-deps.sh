@@ -27,6 +27,10 @@ packages=(
 	# the VM tests (tests/vm/): qemu, the initramfs, the USB stick's FAT image; the kernel
 	# and busybox-static are fetched by tests/vm/run.sh with apt-get download, not installed
 	qemu-system-x86 cpio kmod mtools
+	# the desk image and its VM test (scripts/image.sh, scripts/firmware-bundle.sh,
+	# tests/image/): partitions and file systems made from folders, RAUC bundles (rauc,
+	# mksquashfs), the firmware keys (xxd); the image's own packages come from debootstrap
+	fdisk e2fsprogs rauc squashfs-tools xxd
 )
 
 missing=()

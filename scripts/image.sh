@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Build the desk's disk image (docs/image.md): Debian 12 from Debian's packages plus
+# the qrdesk .deb, two root-file-system slots (A/B) for RAUC, a data partition that
+# survives slot switches, GRUB (BIOS) choosing the slot with RAUC's grub backend.
+#
+# Usage: scripts/image.sh [options] DEB_DIR OUT_DIR
+#   DEB_DIR            holds qrdesk_*.deb (scripts/deb.sh DEB_DIR)
+#   --keyring PEM      the RAUC keyring: the back office's firmware root certificate
+#                      (scripts/firmware-bundle.sh DOMAIN keyring makes it); required
+#   --config FILE      /etc/qrdesk/qrdesk.conf for this desk model (default: the
+#                      package's, with [usb] mode = automount)
+#   --version V        the firmware version (default: the qrdesk package's)
+#   --extra DIR        files copied over the root file system last (the VM test's harness)
+#   --data DIR         the data partition's initial files (e.g. a provisioned store)
+#   --cache DIR        the cached base root file system (default OUT_DIR/../image-cache)
+#   --rootfs-only      only OUT_DIR/rootfs.ext4 (a slot image, for a bundle), no disk
+# Writes OUT_DIR/rootfs.ext4 (one slot's file system) and OUT_DIR/disk.img (the whole
+# disk, sparse).  Needs root (chroot, debootstrap), debootstrap, e2fsprogs, fdisk.
+#
+# Why a plain debootstrap + mkfs.ext4 -d + sfdisk script and not mkosi, debos or vmdb2:
+# debos needs fakemachine (KVM or user-mode Linux), mkosi 14 (Debian 12's) wants
+# systemd-nspawn/loop partition devices, and vmdb2 and grub-install need loop devices
+# with partition nodes, which a container without udev does not get (losetup -P makes
+# none here).  Every step below works on plain files: the slots and the data partition
+# are file systems made from folders (mkfs.ext4 -d), GRUB's core image is written with
+# grub-mkimage and dd, and the disk is assembled with dd at sfdisk's offsets.
+set -euo pipefail
+export LC_ALL=C.UTF-8
+here=$(cd "$(dirname "$0")/.." && pwd)
+suite=bookworm
+mirror=${QRDESK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+keyring="" config="" version="" extra="" data="" cache="" rootfs_only=0
+while (($# > 2)); do
+	case $1 in
+	--keyring) keyring=$2 ;;
+	--config) config=$2 ;;
+	--version) version=$2 ;;
+	--extra) extra=$2 ;;
+	--data) data=$2 ;;
+	--cache) cache=$2 ;;
+	--rootfs-only) rootfs_only=1; shift; continue ;;
+	*) echo "image: unknown option $1" >&2; exit 64 ;;
+	esac
+	shift 2
+done
+(($# == 2)) || { sed -n '7,20p' "$0" >&2; exit 64; }
+debs=$(realpath "$1")
+out=$(realpath -m "$2")
+cache=$(realpath -m "${cache:-$out/../image-cache}")
+log() { echo "image: $*" >&2; }
+[[ $(id -u) -eq 0 ]] || { log "needs root (debootstrap, chroot)"; exit 2; }
+[[ -n $keyring && -s $keyring ]] || { log "--keyring PEM is required"; exit 64; }
+deb=$(ls "$debs"/qrdesk_*.deb 2>/dev/null | tail -n1)
+[[ -n $deb ]] || { log "no qrdesk_*.deb in $debs: run scripts/deb.sh $debs"; exit 2; }
+for tool in debootstrap mkfs.ext4 sfdisk dpkg-deb; do
+	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
+done
+version=${version:-$(dpkg-deb -f "$deb" Version)}
+mkdir -p "$out" "$cache"
+t0=$SECONDS
+
+# -- The base root file system, cached by its inputs: the suite, the mirror, the
+# package list (the image's own plus the qrdesk package's run-time dependencies)
+# and this function's text.  Only a change in one of those runs debootstrap again.
+base_packages=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools grub-pc-bin grub-common
+	rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
+mapfile -t deb_deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' | grep -v '^$')
+base_make() { # base_make TARBALL
+	local dir=$cache/bootstrap
+	rm -rf "$dir"
+	log "debootstrap $suite (once per package list; cached in $1)"
+	mkdir -p "$cache/debs"
+	nice -n 19 debootstrap --variant=minbase --cache-dir="$cache/debs" --include="$(IFS=,; echo "${base_packages[*]},${deb_deps[*]}")" \
+		"$suite" "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 || {
+		tail -20 "$cache/debootstrap.log" >&2
+		return 1
+	}
+	# What a desk never reads: documentation, man pages, translations, apt's caches.
+	rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/var/cache/apt/*.bin \
+		"$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*_Packages
+	find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'locale.alias' -exec rm -rf {} +
+	nice -n 19 tar --numeric-owner --xattrs -C "$dir" -cf "$1.tmp" . && mv "$1.tmp" "$1"
+	rm -rf "$dir"
+}
+base_key=$({
+	printf '%s\n' "$suite" "$mirror" "${base_packages[@]}" "${deb_deps[@]}"
+	declare -f base_make
+} | sha256sum | cut -c1-16)
+base=$cache/base-$base_key.tar
+if [[ ! -s $base ]]; then
+	base_make "$base" || { log "debootstrap failed; its log: $cache/debootstrap.log"; exit 1; }
+	find "$cache" -maxdepth 1 -name 'base-*.tar' ! -name "base-$base_key.tar" -delete
+fi
+log "base root file system $base_key ($((SECONDS - t0)) s)"
+
+# -- The slot's root file system: the base, the qrdesk package, the desk's settings.
+work=$out/work
+root=$work/root
+umount_all() {
+	for m in dev/pts dev proc sys; do mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"; done
+	return 0
+}
+trap umount_all EXIT
+umount_all
+rm -rf "$work"
+mkdir -p "$root"
+tar --numeric-owner --xattrs -C "$root" -xf "$base"
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+mount --bind /dev "$root/dev"
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+cp "$deb" "$root/tmp/"
+in_root dpkg -i "/tmp/$(basename "$deb")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
+rm -f "$root/tmp/$(basename "$deb")"
+qrdesk_ids=$(in_root id -u qrdesk):$(in_root id -g qrdesk)
+cp -a "$here/image/rootfs/." "$root/"
+install -m 0644 "$keyring" "$root/etc/rauc/keyring.pem"
+if [[ -n $config ]]; then
+	install -m 0644 "$config" "$root/etc/qrdesk/qrdesk.conf"
+else
+	# The package's configuration, sticks mounted by the image's udev rule.
+	sed -i -E '/^\[usb\]/,/^\[/ { s|^mode = .*|mode = automount|; s|^watch_dir =.*|watch_dir = /run/media/qrdesk| }' \
+		"$root/etc/qrdesk/qrdesk.conf"
+fi
+in_root qrdeskd --check-config /etc/qrdesk/qrdesk.conf >&2 || { log "qrdeskd refuses the configuration"; exit 1; }
+# The unit opens only the devices this configuration names (docs/daemon.md).
+mkdir -p "$root/etc/systemd/system/qrdeskd.service.d"
+in_root qrdeskd --unit-devices /etc/qrdesk/qrdesk.conf >"$root/etc/systemd/system/qrdeskd.service.d/devices.conf"
+printf 'VERSION=%s\nCOMPATIBLE=qrdesk-desk-amd64\n' "$version" >"$root/etc/qrdesk-firmware"
+echo qrdesk >"$root/etc/hostname"
+mkdir -p "$root/data" "$root/boot/loader" "$root/run/media"
+in_root systemctl enable qrdeskd.service qrdesk-slot-check.service >/dev/null 2>&1
+# A desk has no console login: root stays locked (debootstrap leaves no password).
+in_root passwd -l root >/dev/null
+# The machine id is made afresh at each boot (a read-only root: systemd mounts it from /run).
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+ln -s /etc/machine-id "$root/var/lib/dbus/machine-id"
+[[ -z $extra ]] || cp -a "$extra/." "$root/"
+umount_all
+# Boot-time jobs that would rewrite the read-only root see it as already up to date.
+touch "$root/etc/.updated" "$root/var/.updated"
+rm -rf "$root/tmp/"* "$root/var/tmp/"* "$root/var/log/"*
+root_mb=$(du -sm "$root" | cut -f1)
+fs_mb=$((root_mb + root_mb / 4 + 64))
+rm -f "$out/rootfs.ext4"
+nice -n 19 mkfs.ext4 -q -L qrdesk-root -O ^has_journal -d "$root" "$out/rootfs.ext4" "${fs_mb}M"
+log "rootfs.ext4: ${fs_mb} MiB, $root_mb MiB used, version $version ($((SECONDS - t0)) s)"
+if ((rootfs_only)); then
+	rm -rf "$work"
+	exit 0
+fi
+
+# -- The disk: MBR, boot + slot A + slot B + data (docs/image.md).
+disk_id=0de5c0de
+boot_mb=64 slot_mb=${QRDESK_SLOT_MB:-1536} data_mb=256
+((fs_mb <= slot_mb)) || { log "the root file system ($fs_mb MiB) does not fit a slot ($slot_mb MiB)"; exit 1; }
+grubdir=$work/boot/grub
+mkdir -p "$grubdir/i386-pc"
+cp "$root"/usr/lib/grub/i386-pc/*.mod "$root"/usr/lib/grub/i386-pc/*.lst "$grubdir/i386-pc/"
+sed -e "s/@DISKID@/$disk_id/" -e "s|@CMDLINE@|console=tty0 console=ttyS0,115200 panic=10|" \
+	"$here/image/grub.cfg" >"$grubdir/grub.cfg"
+mkdir -p "$root/tmp/boot"
+in_root grub-editenv /tmp/boot/grubenv create
+in_root grub-editenv /tmp/boot/grubenv set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
+mv "$root/tmp/boot/grubenv" "$grubdir/grubenv"
+# GRUB's core image finds its modules and grub.cfg on the boot partition (the first).
+in_root grub-mkimage -O i386-pc -o /tmp/boot/core.img -p '(hd0,msdos1)/grub' \
+	biosdisk part_msdos ext2 normal configfile linux echo test loadenv
+mv "$root/tmp/boot/core.img" "$work/core.img"
+core_sectors=$((($(stat -c %s "$work/core.img") + 511) / 512))
+((core_sectors < 2047)) || { log "GRUB's core image ($core_sectors sectors) does not fit before the first partition"; exit 1; }
+rm -f "$out/boot.ext4" "$out/data.ext4"
+mkfs.ext4 -q -L qrdesk-boot -d "$work/boot" "$work/boot.ext4" "${boot_mb}M"
+datadir=$work/data
+mkdir -p "$datadir/qrdesk" "$datadir/rauc"
+if [[ -n $data ]]; then
+	# What lies in the data's qrdesk/ folder (a provisioned store) is the daemon's: its
+	# user's uid as sysusers made it in this image.  The folder itself stays as it is;
+	# systemd-tmpfiles gives it to qrdesk at boot.
+	cp -a "$data/." "$datadir/"
+	find "$datadir/qrdesk" -mindepth 1 -exec chown "$qrdesk_ids" {} +
+fi
+mkfs.ext4 -q -L qrdesk-data -d "$datadir" "$work/data.ext4" "${data_mb}M"
+
+disk=$out/disk.img
+rm -f "$disk"
+truncate -s $((1 + boot_mb + 2 * slot_mb + data_mb))M "$disk"
+sfdisk -q "$disk" <<SFDISK
+label: dos
+label-id: 0x$disk_id
+unit: sectors
+start=2048, size=$((boot_mb * 2048)), type=83, bootable
+size=$((slot_mb * 2048)), type=83
+size=$((slot_mb * 2048)), type=83
+size=$((data_mb * 2048)), type=83
+SFDISK
+put() { dd if="$1" of="$disk" bs=1M seek="$2" conv=notrunc,sparse status=none; }
+put "$work/boot.ext4" 1
+put "$out/rootfs.ext4" $((1 + boot_mb))
+put "$work/data.ext4" $((1 + boot_mb + 2 * slot_mb))
+# GRUB's boot sector (its code only: the partition table stays) and core image right
+# after it; boot.img reads its next stage from sector 1 and core.img's own first sector
+# lists the rest from sector 2, which is where they lie.
+dd if="$root/usr/lib/grub/i386-pc/boot.img" of="$disk" bs=440 count=1 conv=notrunc status=none
+dd if="$work/core.img" of="$disk" bs=512 seek=1 conv=notrunc status=none
+printf 'DISK_ID=%s\nBOOT_MB=%s\nSLOT_MB=%s\nDATA_MB=%s\nVERSION=%s\n' "$disk_id" "$boot_mb" "$slot_mb" "$data_mb" \
+	"$version" >"$out/image.env"
+rm -rf "$work"
+log "disk.img: $((1 + boot_mb + 2 * slot_mb + data_mb)) MiB (sparse: $(du -h "$disk" | cut -f1)), version $version ($((SECONDS - t0)) s)"

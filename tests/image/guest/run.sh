@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The VM test's checks inside the desk image (tests/image/run.sh, docs/image.md), run by
+# qrdesk-vmtest.service once per boot; output on the second serial port.  The host's
+# test disk (label qrdesk-vmtest) holds the cards, the stick images and what the host
+# expects; PLAN on it says what this boot does.
+set -u
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+lib=/usr/lib/qrdesk-vmtest
+# The host's sqlite3 and jq, for the checks only (not part of the desk's image).
+sqlite3() { LD_LIBRARY_PATH=$lib/lib $lib/sqlite3 "$@"; }
+jq() { LD_LIBRARY_PATH=$lib/lib $lib/jq "$@"; }
+t=/run/vmtest
+mkdir -p $t
+# A slot that did not become ready is rebooting (qrdesk-slot-check.service): not a test run.
+systemctl is-failed -q qrdesk-slot-check.service && exit 0
+mount LABEL=qrdesk-vmtest $t || { echo "FAIL: the test disk does not mount"; echo "VMTEST DONE passed=0 failed=1"; systemctl poweroff; exit 1; }
+boot=$(($(cat $t/boots 2>/dev/null || echo 0) + 1))
+echo $boot >$t/boots
+sync
+slot=$(sed -n 's/.*rauc\.slot=\([A-Z]\).*/\1/p' /proc/cmdline)
+plan=$(sed -n "${boot}p" $t/PLAN)
+echo "VMTEST BOOT $boot slot $slot plan '$plan' uptime $(cut -d' ' -f1 /proc/uptime) s"
+
+passed=0 failed=0
+ok() { echo "ok - boot $boot ($slot): $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: boot $boot ($slot): $*"; failed=$((failed + 1)); }
+check() { if eval "$1"; then ok "$2"; else fail "$2"; fi; }
+wait_for() { # wait_for SECONDS CONDITION
+	local end=$((SECONDS + $1))
+	until eval "$2"; do
+		((SECONDS > end)) && return 1
+		sleep 0.2
+	done
+}
+daemon_log() { journalctl -b -o cat -u qrdeskd.service --no-pager; }
+genv() { grub-editenv /boot/loader/grub/grubenv list | sed -n "s/^$1=//p"; }
+store_dump() { # the store without the audit rows (they grow on purpose)
+	sqlite3 -readonly /var/lib/qrdesk/desk.db .dump | grep -v '^INSERT INTO audit' | sha256sum | cut -c1-16
+}
+audit() { # the audit rows as verdict:REASON, or event:reason for the USB ones
+	sqlite3 -readonly /var/lib/qrdesk/desk.db "SELECT coalesce(d.event, a.verdict) || ':' || coalesce(a.reason, 'ok')
+		FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id ORDER BY a.id" | tr '\n' ' '
+}
+finish() {
+	echo "VMTEST BOOT $boot DONE passed=$passed failed=$failed uptime=$(cut -d' ' -f1 /proc/uptime)"
+	echo "# qrdeskd's log, last lines:" && daemon_log | tail -n 15 | sed 's/^/# /'
+	((failed == 0)) || { echo "# failed units:"; systemctl --failed --no-legend | sed 's/^/# /'; }
+	sync
+	umount $t
+	case ${1:-poweroff} in
+	reboot) systemctl reboot ;;
+	*) systemctl poweroff ;;
+	esac
+	exit 0
+}
+
+GADGETS=/sys/kernel/config/usb_gadget
+gadget_create() { # gadget_create NAME VENDOR PRODUCT "PRODUCT STRING"
+	modprobe dummy_hcd && modprobe libcomposite || return 1
+	local g=$GADGETS/$1
+	mkdir -p "$g/strings/0x409" "$g/configs/c.1/strings/0x409" || return 1
+	echo "0x$2" >"$g/idVendor"
+	echo "0x$3" >"$g/idProduct"
+	echo 0x0200 >"$g/bcdUSB"
+	echo "qrdesk VM test" >"$g/strings/0x409/manufacturer"
+	echo "$4" >"$g/strings/0x409/product"
+	echo "VM0001" >"$g/strings/0x409/serialnumber"
+	echo "$1" >"$g/configs/c.1/strings/0x409/configuration"
+	echo 100 >"$g/configs/c.1/MaxPower"
+}
+gadget_plug() { ls /sys/class/udc | head -n1 >"$GADGETS/$1/UDC"; }
+gadget_unplug() { echo "" >"$GADGETS/$1/UDC"; }
+gadget_remove() {
+	local g=$GADGETS/$1 f
+	[ -n "$(cat "$g/UDC" 2>/dev/null)" ] && gadget_unplug "$1"
+	for f in "$g"/configs/c.1/*.*; do [ -L "$f" ] && rm "$f"; done
+	rmdir "$g/configs/c.1/strings/0x409" "$g/configs/c.1" "$g"/functions/* "$g/strings/0x409" "$g"
+}
+
+# -- every boot: the system as the image made it
+case_system() {
+	check '[ -n "$slot" ] && [ "$slot" = "${plan%% *}" ]' "GRUB booted slot $slot (the plan expects ${plan%% *})"
+	wait_for 300 'systemctl is-active -q qrdeskd.service' ||
+		{ fail "qrdeskd did not become active (READY) in 300 s"; return 1; }
+	ok "qrdeskd is active: its READY=1 reached systemd ($(cut -d' ' -f1 /proc/uptime) s after boot)"
+	local pid
+	pid=$(systemctl show -p MainPID --value qrdeskd.service)
+	check '[ "$(ps -o user= -p "$pid")" = qrdesk ]' "qrdeskd runs as the qrdesk user ($(ps -o user=,group= -p "$pid"))"
+	check 'grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$pid/status && grep -q "^Seccomp:[[:space:]]*2" /proc/$pid/status &&
+		grep -q "^CapEff:[[:space:]]*0000000000000000" /proc/$pid/status' \
+		"qrdeskd runs hardened: no new privileges, a seccomp filter, no capabilities"
+	check '[ "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ]' \
+		"qrdeskd has its own mount namespace (ProtectSystem=strict)"
+	check 'getent passwd qrdesk >/dev/null && id -nG qrdesk | tr " " "\n" | sort | tr "\n" " " | grep -q "dialout gpio input qrdesk video"' \
+		"sysusers made the qrdesk user with its groups: $(id -nG qrdesk)"
+	check '[ "$(stat -c "%U:%G %a" /var/lib/qrdesk)" = "qrdesk:qrdesk 750" ]' \
+		"tmpfiles gave /var/lib/qrdesk to qrdesk, 0750 ($(stat -c "%U:%G %a" /var/lib/qrdesk))"
+	check 'findmnt -n -o SOURCE /var/lib/qrdesk | grep -q "\[/qrdesk\]$"' \
+		"/var/lib/qrdesk is the data partition's qrdesk folder ($(findmnt -n -o SOURCE /var/lib/qrdesk))"
+	check 'findmnt -n -o OPTIONS / | grep -qE "^ro(,|$)"' "the root file system is read-only ($(findmnt -n -o SOURCE,OPTIONS /))"
+	check '[ "$(rauc status --output-format=json 2>/dev/null | sed -n "s/.*\"booted\":\"\([A-Z]\)\".*/\1/p")" = "$slot" ]' \
+		"rauc sees slot $slot booted"
+	wait_for 120 '[ "$(genv ${slot}_OK) $(genv ${slot}_TRY)" = "1 0" ]'
+	check '[ "$(genv ${slot}_OK) $(genv ${slot}_TRY)" = "1 0" ]' \
+		"the slot was marked good once qrdeskd was ready (grubenv ${slot}_OK=$(genv ${slot}_OK) ${slot}_TRY=$(genv ${slot}_TRY))"
+	# Clean: no failed unit, and no job left but this harness's own (it is part of the
+	# boot, so systemd says "starting" until it ends).
+	wait_for 120 '[ "$(systemctl list-jobs --no-legend | grep -vc qrdesk-vmtest)" = 0 ]'
+	check '[ "$(systemctl list-units --failed --no-legend | wc -l)" = 0 ] && [ "$(systemctl list-jobs --no-legend | grep -vc qrdesk-vmtest)" = 0 ]' \
+		"systemd: every unit up, none failed ($(systemctl list-units --failed --no-legend | tr -s ' ' | cut -d' ' -f2 | tr '\n' ' '))"
+	qrdeskctl status >$t/status.txt 2>&1
+	check '[ $? = 0 ]' "qrdeskctl status answers: $(tr '\n' ' ' <$t/status.txt | cut -c1-300)"
+}
+
+# -- a code typed on the USB HID gadget (a keyboard-wedge scanner)
+case_verdict() {
+	modprobe usb_f_hid && modprobe usbhid && modprobe hid_generic || { fail "cannot load the USB HID modules"; return 1; }
+	gadget_create scanner 1209 0001 "VM barcode scanner" || { fail "gadget"; return 1; }
+	local f=$GADGETS/scanner/functions/hid.kbd
+	mkdir "$f"
+	echo 1 >"$f/protocol"
+	echo 1 >"$f/subclass"
+	echo 8 >"$f/report_length"
+	printf '\005\001\011\006\241\001\005\007\031\340\051\347\025\000\045\001\165\001\225\010\201\002\225\001\165\010\201\001\225\005\165\001\005\010\031\001\051\005\221\002\225\001\165\003\221\001\225\006\165\010\025\000\045\145\005\007\031\000\051\145\201\000\300' >"$f/report_desc"
+	ln -s "$f" "$GADGETS/scanner/configs/c.1/"
+	gadget_plug scanner || { fail "cannot bind the HID gadget"; return 1; }
+	local ev
+	wait_for 30 'ev=$(grep -A8 "Vendor=1209 Product=0001" /proc/bus/input/devices | sed -n "s/.*Handlers=.*\(event[0-9]*\).*/\1/p" | head -n1); [ -n "$ev" ] && [ -e /dev/input/$ev ]'
+	wait_for 30 '[ "$(stat -c "%G %a" /dev/input/$ev 2>/dev/null)" = "input 660" ]'
+	check '[ "$(stat -c "%G %a" /dev/input/$ev 2>/dev/null)" = "input 660" ]' \
+		"udev gave the scanner's /dev/input/$ev to group input, 0660 (60-qrdesk.rules): $(stat -c '%G %a' /dev/input/$ev 2>&1)"
+	wait_for 30 'daemon_log | grep -qE "source hid: running: .*\(grabbed\)"'
+	check 'daemon_log | grep -qE "source hid: running: .*\(grabbed\)"' "qrdeskd's HID source took the scanner (DeviceAllow from --unit-devices)"
+	$lib/vm_keytype hidg /dev/hidg0 <$t/cards/valid.txt >/dev/null || fail "typing into /dev/hidg0 failed"
+	wait_for 60 'daemon_log | grep -qE "verdict [0-9]+ valid OK"'
+	check 'daemon_log | grep -qE "verdict [0-9]+ valid OK .*source=hid"' "a valid card typed on the scanner: $(daemon_log | grep -E 'verdict [0-9]+ ' | tail -n1)"
+	check 'audit | grep -q "valid:OK"' "its audit row on the data partition: $(audit)"
+	gadget_remove scanner
+}
+
+# -- a stick with a RAUC bundle: plug the f_mass_storage gadget backed by IMAGE
+stick_plug() { # stick_plug IMAGE
+	modprobe usb_f_mass_storage && modprobe usb_storage && modprobe sd_mod || return 1
+	gadget_create stick 1209 0002 "VM stick" || return 1
+	local f=$GADGETS/stick/functions/mass_storage.usb0
+	mkdir "$f"
+	echo 1 >"$f/lun.0/removable"
+	echo 1 >"$f/lun.0/ro"
+	echo "$1" >"$f/lun.0/file"
+	ln -s "$f" "$GADGETS/stick/configs/c.1/"
+	gadget_plug stick
+}
+stick_pull() { gadget_remove stick; }
+usb_line() { qrdeskctl status --json 2>/dev/null | jq -r '.usb // {} | "\(.stage): \(.headline)"'; }
+usb_done_since() { # usb_done_since T: a stick's result (not its progress) at or after T
+	qrdeskctl status --json 2>/dev/null |
+		jq -e --argjson t "$1" '.usb != null and .usb.time >= $t and (.usb.stage | IN("applied", "rejected", "unchanged"))' >/dev/null
+}
+
+case_refused() { # case_refused IMAGE WHAT REASON (rauc's words, in qrdeskd's log)
+	local before after env_before reason=$3
+	before=$(store_dump)
+	env_before=$(grub-editenv /boot/loader/grub/grubenv list | sort | tr '\n' ' ')
+	local since
+	since=$(date +%s)
+	stick_plug "$t/$1" || { fail "cannot plug the stick gadget"; return 1; }
+	wait_for 60 'findmnt -rn -o TARGET | grep -q "^/run/media/qrdesk-mnt/" && [ -d /run/media/qrdesk/sda/qrdesk ]'
+	check 'findmnt -rn -o TARGET | grep -q "^/run/media/qrdesk-mnt/" && [ -d /run/media/qrdesk/sda/qrdesk ]' \
+		"the stick was mounted by the image's qrdesk-stick@ unit: $(findmnt -rn -o TARGET,OPTIONS | grep "^/run/media/qrdesk-mnt/")"
+	wait_for 600 'usb_done_since $since'
+	check 'usb_done_since $since && usb_line | grep -q "^rejected: rauc install failed"' "$2: refused: $(usb_line)"
+	check 'daemon_log | grep -q "$reason"' "$2: rauc's reason reached qrdeskd's log: $(daemon_log | grep -E 'rauc install' | tail -n1)"
+	stick_pull
+	after=$(store_dump)
+	check '[ "$before" = "$after" ]' "$2: the trust store on the data partition is unchanged ($after)"
+	check '[ "$(grub-editenv /boot/loader/grub/grubenv list | sort | tr "\n" " ")" = "$env_before" ]' \
+		"$2: the boot order is unchanged: $env_before"
+	check 'audit | grep -q "usb-firmware"' "$2: an audit row: $(audit)"
+}
+
+# -- the stick pulled while rauc installs from it
+case_pulled() {
+	local before env_before
+	before=$(store_dump)
+	env_before=$(grub-editenv /boot/loader/grub/grubenv list | sort | tr '\n' ' ')
+	local since
+	since=$(date +%s)
+	stick_plug "$t/stick-good.img" || { fail "cannot plug the stick gadget"; return 1; }
+	wait_for 300 'usb_line | grep -qE "^reading: .*(Copying|Updating)"' || fail "no rauc copying progress in qrdeskctl status: $(usb_line)"
+	ok "rauc is installing: $(usb_line)"
+	stick_pull
+	wait_for 300 'usb_done_since $since'
+	check 'usb_done_since $since && usb_line | grep -q "^rejected: rauc install failed"' "the stick pulled during the install: refused: $(usb_line)"
+	check '[ "$before" = "$(store_dump)" ]' "pulled: the trust store is unchanged"
+	check '[ "$(genv ORDER)" = "A B" ] && [ "$(genv B_OK)" = 0 ]' "pulled: slot A stays primary, B not good ($(genv ORDER), B_OK=$(genv B_OK))"
+}
+
+# -- a bundle that rauc installs: slot B written and made primary
+case_install() { # case_install IMAGE WHAT
+	local since
+	since=$(date +%s)
+	stick_plug "$t/$1" || { fail "cannot plug the stick gadget"; return 1; }
+	wait_for 900 'usb_done_since $since'
+	check 'usb_line | grep -q "^applied: .*installed; it runs after a restart"' "$2: rauc installed it: $(usb_line)"
+	stick_pull
+	check '[ "$(genv ORDER)" = "B A" ] && [ "$(genv B_OK) $(genv B_TRY)" = "1 0" ]' \
+		"$2: slot B is primary and to be tried (ORDER=$(genv ORDER) B_OK=$(genv B_OK) B_TRY=$(genv B_TRY))"
+	check 'audit | tr " " "\n" | grep usb-firmware | tail -n1 | grep -q ":applied$"' "$2: audit row: $(audit | tr ' ' '\n' | grep usb-firmware | tail -n1)"
+	store_dump >$t/store-before
+	audit | wc -w >$t/audit-before
+}
+
+# -- back on A after a B that never became ready
+case_rollback() {
+	check '[ "$slot" = A ]' "slot A booted again"
+	check 'grep -q "slot B did not become ready and was rolled back" /data/rauc/update-failed' \
+		"the failed update is recorded: $(tail -n1 /data/rauc/update-failed 2>&1)"
+	check 'journalctl -b -o cat -u qrdesk-slot-check.service | grep -q "firmware update failed"' "and in the journal"
+	check '[ "$(genv ORDER)" = "A B" ] && [ "$(genv B_OK)" = 0 ]' "slot A is primary again, B is bad ($(genv ORDER), B_OK=$(genv B_OK))"
+	check '[ "$(store_dump)" = "$(cat $t/store-before)" ]' "the trust store on the data partition is intact"
+}
+
+# -- on B after the good update
+case_updated() {
+	check '[ "$slot" = B ]' "slot B booted"
+	check '[ "$(sed -n "s/^VERSION=//p" /etc/qrdesk-firmware)" = "$(cat $t/version-b)" ]' \
+		"slot B runs firmware $(sed -n 's/^VERSION=//p' /etc/qrdesk-firmware) (expected $(cat $t/version-b))"
+	check 'rauc status --detailed 2>/dev/null | grep -q "$(cat $t/version-b)"' "rauc's status shows B's bundle version $(cat $t/version-b)"
+	check '[ "$(store_dump)" = "$(cat $t/store-before)" ]' "the trust store on the data partition is intact"
+	check '[ "$(audit | wc -w)" -ge "$(cat $t/audit-before)" ]' "the audit rows written on A are there ($(audit | wc -w) rows)"
+}
+
+for step in ${plan#* }; do
+	case $step in
+	system) case_system ;;
+	verdict) case_verdict ;;
+	wrongkey) case_refused stick-wrongkey.img "a bundle signed by another domain's key" "signature verification failed" ;;
+	corrupt) case_refused stick-corrupt.img "a corrupted bundle" "rauc install failed" ;;
+	pulled) case_pulled ;;
+	installbroken) case_install stick-broken.img "a firmware whose qrdeskd never becomes ready" ;;
+	installgood) case_install stick-good.img "the new firmware" ;;
+	rollback) case_rollback ;;
+	updated) case_updated ;;
+	reboot) finish reboot ;;
+	*) fail "unknown step $step" ;;
+	esac
+done
+finish

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The desk image in a VM (docs/image.md): scripts/image.sh builds the real disk image
+# from Debian's packages and this tree's qrdesk .deb, GRUB boots slot A under
+# qemu-system-x86_64 (TCG), systemd starts qrdeskd under its hardened unit, and a test
+# harness (added to the test image's root only: tests/image/guest/) checks what the
+# boot did and drives USB gadgets on dummy_hcd.
+#
+# Usage: tests/image/run.sh [--full] [--timeout S] BUILD_DIR
+#   BUILD_DIR   a release build of this tree (its qrdesk-issuer, qrdeskctl, vm_keytype)
+#   --full      the whole A/B cycle (ctest image_ab), else the reduced boot (ctest image_boot):
+#               slot A, qrdeskd ready, a verdict from the HID gadget, a wrongly signed
+#               RAUC bundle refused
+#   --timeout   seconds for qemu (default 1500)
+# Cached in BUILD_DIR/image-cache: the base root file system (by its package list) and
+# the .debs (by the tree's files).  Needs root.  Exit 0 only if every check passed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+export PATH=$PATH:/usr/sbin:/sbin
+full=0
+timeout_s=1500
+while (($# > 1)); do
+	case $1 in
+	--full) full=1; shift ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	*) echo "image test: unknown option $1" >&2; exit 64 ;;
+	esac
+done
+(($# == 1)) || { sed -n '9,16p' "$0" >&2; exit 64; }
+build=$(realpath "$1")
+cache=$build/image-cache
+out=$build/image-test
+log() { echo "image test: $*" >&2; }
+if ((full)) && [[ ${QRDESK_IMAGE_AB:-0} != 1 ]]; then
+	echo "image test: SKIP: the whole A/B cycle runs only with QRDESK_IMAGE_AB=1 (docs/image.md)"
+	exit 77
+fi
+if [[ $(id -u) -ne 0 ]]; then
+	echo "image test: SKIP: needs root (debootstrap, chroot)"
+	exit 77
+fi
+for tool in qemu-system-x86_64 debootstrap rauc mksquashfs openssl jq xxd mkfs.vfat mcopy sqlite3 sfdisk; do
+	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
+done
+issuer=$build/tools/qrdesk-issuer ctl=$build/tools/qrdeskctl keytype=$build/tests/vm_keytype
+for b in "$issuer" "$ctl" "$keytype"; do
+	[[ -x $b ]] || { log "missing $b: build the tree first"; exit 2; }
+done
+t0=$SECONDS
+mkdir -p "$cache"
+rm -rf "$out"
+mkdir -p "$out"
+
+# -- the packages, rebuilt only when a file that goes into them changed (everything but
+# the tests, the scripts, the image's own files and the prose; configuration.md makes
+# qrdesk.conf(5))
+deb_key=$(cd "$src" && git ls-files -z --cached --others --exclude-standard |
+	while IFS= read -r -d '' f; do
+		[[ -f $f ]] || continue
+		[[ $f =~ ^(tests|scripts|image)/ || ($f =~ ^docs/[^/]*\.md$ && $f != docs/configuration.md) || $f == README.md ]] && continue
+		printf '%s\0' "$f"
+	done | xargs -0 sha256sum | sha256sum | cut -c1-16)
+debs=$cache/deb-$deb_key
+if ! compgen -G "$debs/qrdesk_*.deb" >/dev/null; then
+	log "building the packages (scripts/deb.sh)"
+	find "$cache" -maxdepth 1 -name 'deb-*' -exec rm -rf {} +
+	nice -n 19 "$src/scripts/deb.sh" "$debs" >"$out/deb.log" 2>&1 || { tail -30 "$out/deb.log" >&2; exit 1; }
+fi
+log "packages ready ($((SECONDS - t0)) s)"
+
+# -- the back office: a trust domain, cards, a provisioned store, the firmware keyring
+# shellcheck source=tests/vm/host/trustdata.sh
+. "$src/tests/vm/host/trustdata.sh"
+# shellcheck source=tests/vm/host/usbstick.sh
+. "$src/tests/vm/host/usbstick.sh"
+disk=$out/testdisk
+mkdir -p "$disk" "$out/data/qrdesk"
+trustdata_make "$out/host" "$disk" "$issuer" "$ctl" || { log "trust data failed"; exit 1; }
+mv "$disk/desk.db" "$out/data/qrdesk/desk.db"
+"$src/scripts/firmware-bundle.sh" keyring "$out/host/dom" "$out/keyring.pem" || exit 1
+
+# A bundle signed by another domain's firmware key: refused by the desk's keyring.
+(cd "$out/host" && "$issuer" init other >/dev/null) || exit 1
+mkdir -p "$out/tiny" "$out/stick-wrongkey/qrdesk"
+echo "not the desk's firmware" >"$out/tiny/README"
+head -c 256K /dev/urandom >"$out/tiny/filler" # squashfs must be larger than a block
+mkfs.ext4 -q -L qrdesk-root -d "$out/tiny" "$out/tiny.ext4" 8M
+"$src/scripts/firmware-bundle.sh" bundle "$out/host/other" "$out/tiny.ext4" 9.9.9 \
+	"$out/stick-wrongkey/qrdesk/firmware.raucb" || exit 1
+usbstick_image "$disk/stick-wrongkey.img" "$out/stick-wrongkey/qrdesk" || { log "stick image failed"; exit 1; }
+
+# -- the harness, in the test image's root only
+extra=$out/extra
+lib=$extra/usr/lib/qrdesk-vmtest
+mkdir -p "$lib/lib" "$extra/etc/systemd/system/multi-user.target.wants"
+install -m 0755 "$here/guest/run.sh" "$keytype" "$(command -v sqlite3)" "$(command -v jq)" "$lib/"
+ldd "$(command -v sqlite3)" "$(command -v jq)" | awk '$3 ~ /^\// {print $3}' | grep -vE '/(libc|libm|ld-linux)[.-]' |
+	sort -u | xargs -r cp -L -t "$lib/lib/"
+install -m 0644 "$here/guest/qrdesk-vmtest.service" "$extra/etc/systemd/system/"
+ln -s ../qrdesk-vmtest.service "$extra/etc/systemd/system/multi-user.target.wants/qrdesk-vmtest.service"
+
+# -- the image
+log "building the image ($((SECONDS - t0)) s)"
+nice -n 19 "$src/scripts/image.sh" --keyring "$out/keyring.pem" --config "$here/guest/desk-vm.conf" \
+	--extra "$extra" --data "$out/data" --cache "$cache" --version 1.0.0 "$debs" "$out/img" 2>&1 |
+	tee "$out/image.log" >&2
+((PIPESTATUS[0] == 0)) || { log "the image build failed"; exit 1; }
+
+# -- the plan: one line per boot, "SLOT step..."
+if ((full)); then
+	# Slot B's firmware (2.0.0) and a broken one (qrdeskd never starts: the slot must be
+	# rolled back), built as the back office would, with the same harness; their bundles.
+	bstick() { # bstick NAME BUNDLE: a FAT stick image big enough for the bundle
+		local kib=$(($(stat -c %s "$2") / 1024 + 16384))
+		mkdir -p "$out/$1/qrdesk"
+		ln -f "$2" "$out/$1/qrdesk/firmware.raucb"
+		rm -f "$disk/$1.img"
+		mkfs.vfat -C -n QRDESK "$disk/$1.img" "$kib" >/dev/null && MTOOLS_SKIP_CHECK=1 mcopy -s -i "$disk/$1.img" "$out/$1/qrdesk" ::/
+	}
+	mkdir -p "$out/extra-broken/etc/systemd/system/qrdeskd.service.d"
+	cp -a "$extra/." "$out/extra-broken/"
+	printf '[Service]\nExecStartPre=/bin/false\n' >"$out/extra-broken/etc/systemd/system/qrdeskd.service.d/broken.conf"
+	for v in good broken; do
+		x=$extra ver=2.0.0
+		[[ $v == broken ]] && x=$out/extra-broken ver=2.0.1-broken
+		nice -n 19 "$src/scripts/image.sh" --rootfs-only --keyring "$out/keyring.pem" --config "$here/guest/desk-vm.conf" \
+			--extra "$x" --cache "$cache" --version "$ver" "$debs" "$out/img-$v" >>"$out/image.log" 2>&1 ||
+			{ tail -20 "$out/image.log" >&2; exit 1; }
+		"$src/scripts/firmware-bundle.sh" bundle "$out/host/dom" "$out/img-$v/rootfs.ext4" "$ver" "$out/$v.raucb" || exit 1
+		rm -f "$out/img-$v/rootfs.ext4"
+		bstick "stick-$v" "$out/$v.raucb" || { log "stick image failed"; exit 1; }
+	done
+	# A corrupted copy: one byte changed in the middle of the bundle's image.
+	cp "$out/good.raucb" "$out/corrupt.raucb"
+	size=$(stat -c %s "$out/corrupt.raucb")
+	printf '\x55' | dd of="$out/corrupt.raucb" bs=1 seek=$((size / 2)) conv=notrunc status=none
+	cmp -s "$out/good.raucb" "$out/corrupt.raucb" && printf '\xaa' | dd of="$out/corrupt.raucb" bs=1 seek=$((size / 2)) conv=notrunc status=none
+	bstick stick-corrupt "$out/corrupt.raucb" || { log "stick image failed"; exit 1; }
+	rm -f "$out/good.raucb" "$out/broken.raucb" "$out/corrupt.raucb"
+	echo 2.0.0 >"$disk/version-b"
+	# One line per run of the harness: the broken B reboots before it runs.
+	cat >"$disk/PLAN" <<PLAN
+A system verdict wrongkey corrupt pulled installbroken reboot
+A system rollback installgood reboot
+B system updated
+PLAN
+else
+	echo "A system verdict wrongkey" >"$disk/PLAN"
+fi
+boots=$(wc -l <"$disk/PLAN")
+mkfs.ext4 -q -L qrdesk-vmtest -d "$disk" "$out/testdisk.img" $(($(du -sm "$disk" | cut -f1) + 64))M
+t1=$SECONDS
+
+log "booting the image under TCG ($boots boots; prepared in $((t1 - t0)) s)"
+reboot_args=(-no-reboot)
+((boots > 1)) && reboot_args=()
+timeout --foreground -k 5 "$timeout_s" nice -n 19 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 \
+	-drive "file=$out/img/disk.img,format=raw,if=virtio" -drive "file=$out/testdisk.img,format=raw,if=virtio" \
+	-display none -monitor none -nic none "${reboot_args[@]}" \
+	-serial "file:$out/console.log" -serial "file:$out/harness.log" </dev/null >"$out/qemu.out" 2>&1
+rc=$?
+tr -d '\r' <"$out/harness.log" >"$out/harness.txt"
+tr -d '\r' <"$out/console.log" >"$out/console.txt"
+cat "$out/harness.txt"
+((rc == 124)) && log "timed out after $timeout_s s; the console is in $out/console.txt"
+((rc != 0 && rc != 124)) && { log "qemu exited $rc"; cat "$out/qemu.out" >&2; }
+log "boot and checks: $((SECONDS - t1)) s; whole test $((SECONDS - t0)) s"
+done_boots=$(grep -c '^VMTEST BOOT [0-9]* DONE' "$out/harness.txt")
+failed=$(grep -c '^FAIL' "$out/harness.txt")
+passed=$(grep -c '^ok ' "$out/harness.txt")
+if ((done_boots != boots)); then
+	log "$done_boots of $boots boots finished; the console's last lines:"
+	tail -n 40 "$out/console.txt" >&2
+	exit 1
+fi
+echo "$passed passed, $failed failed"
+((failed == 0 && passed > 0))
