@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The attacks of docs/security.md against the real qrdeskd on 127.0.0.1, each
 # one a check that failed on the code before the fix:
 #  - a local user outside the control group: a clear refusal, the uid logged once;
@@ -74,11 +75,11 @@ CONF
 
 "$qrdeskd" --config desk.conf 2>>daemon.log &
 daemon_pid=$!
-wait_for 20 '[[ -S control.sock ]] && [[ -p codes.fifo ]] && curl -fs "http://127.0.0.1:$port/api/status" >/dev/null' ||
+wait_for 60 '[[ -S control.sock ]] && [[ -p codes.fifo ]] && curl -fs "http://127.0.0.1:$port/api/status" >/dev/null' ||
 	{ fail "daemon did not start"; cat daemon.log >&2; exit 1; }
 exec 7>codes.fifo
 verdicts() { grep -cE '^<[0-9]>verdict [0-9]+ ' daemon.log; }
-wait_verdicts() { wait_for 20 "[[ \$(verdicts) -ge $1 ]]" || fail "waited for $1 verdicts, have $(verdicts)"; }
+wait_verdicts() { wait_for 60 "[[ \$(verdicts) -ge $1 ]]" || fail "waited for $1 verdicts, have $(verdicts)"; }
 
 # --- the control socket: a user outside the group ----------------------------------
 # The socket file's mode refuses first: the client names the group.
@@ -94,7 +95,8 @@ check '[[ $rc == 77 ]] && grep -q "permission denied (not root or the daemon" re
 if [[ ${#as_user[@]} -gt 0 ]]; then
 	nobody=$(id -u nobody)
 	check 'grep -q "control: refused uid $nobody" daemon.log' "the refused uid is logged"
-	check '[[ $(grep -c "control: refused uid" daemon.log) == 1 ]]' \
+	# One line per 10 s: two if a loaded machine spread the five over a boundary.
+	check '[[ $(grep -c "control: refused uid" daemon.log) -le 2 ]]' \
 		"five refusals in a row: one log line ($(grep -c 'control: refused uid' daemon.log))"
 fi
 
