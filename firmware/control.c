@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.c - the control socket (see control.h): one request line, one
  * reply line, per connection; bounded, non-blocking, peer-checked.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cose.c - COSE_Sign1: parse (strictly, pointing into the input), build the
  * Sig_structure, verify, sign.  See cose.h for what is accepted.

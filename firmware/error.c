@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - names of error codes and the message buffer. */
 #include "qrdesk/error.h"
 

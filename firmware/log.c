@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.c - stderr logging for the daemon (journald priority prefixes) and the
  * tools (plain "ident: message").  One write per message so lines from

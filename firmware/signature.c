@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature.c - EdDSA (Ed25519, libsodium 1.0.18) and ES256 (ECDSA P-256 with
  * SHA-256, mbedTLS 2.28).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cose.h - COSE_Sign1 (RFC 9052) parsing, signing and verification.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature.h - the two signature algorithms qrdesk accepts, by COSE id.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # checks.sh - what the integration scripts share: counted checks and waiting
 # for a condition.  Source it; set `slow` (a multiplier for every wait, e.g.
 # 10 under valgrind) before calling wait_for if the daemon runs slowly.

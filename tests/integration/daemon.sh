@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The real qrdeskd with the replay source (a FIFO), simulated indicators and
 # a temporary store: a script of cards in, and the verdicts, indicator
 # transitions and audit rows checked; SIGHUP with a new revocation list;

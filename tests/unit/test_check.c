@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_check.c - the verification core against an in-memory trust view:
  * every reason code in the verdict table, the order of judgement, and a

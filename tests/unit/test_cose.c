@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_cose.c - cose.c (COSE_Sign1: parse, Sig_structure, verify, sign)
  * against the public COSE WG examples and a third-party issuer's samples,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_credential.c - the clearance card's CWT payload: encode/decode round
  * trips, the date helpers, a table of malformed payloads (each with its

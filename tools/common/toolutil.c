@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* toolutil.c - files, times and exit codes for the command-line tools. */
 #define _XOPEN_SOURCE 700 /* strptime */
 #include "toolutil.h"

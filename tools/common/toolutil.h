@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * toolutil.h - small helpers shared by qrdesk-issuer and qrdeskctl: files
  * (bounded reads, atomic writes), times, exit codes.

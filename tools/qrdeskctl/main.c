@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdeskctl - the operator's and technician's tool for a desk's store:
  * pin the root, import signed trust documents, check a code exactly as the
