@@ -58,6 +58,13 @@ bool signature_alg_supported(int64_t alg)
 	return alg == SIGNATURE_ALG_EDDSA || alg == SIGNATURE_ALG_ES256;
 }
 
+int64_t signature_alg_canonical(int64_t alg)
+{
+	return alg == SIGNATURE_ALG_ED25519  ? SIGNATURE_ALG_EDDSA
+	       : alg == SIGNATURE_ALG_ESP256 ? SIGNATURE_ALG_ES256
+	                                     : alg;
+}
+
 const char *signature_alg_name(int64_t alg)
 {
 	switch (alg) {
