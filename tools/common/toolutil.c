@@ -33,6 +33,8 @@ int tool_exit_for(enum qd_err err)
 		return TOOL_EXIT_CANTCREAT;
 	case QD_ERR_NETWORK:
 		return TOOL_EXIT_UNAVAILABLE;
+	case QD_ERR_PERM:
+		return TOOL_EXIT_NOPERM;
 	default:
 		return TOOL_EXIT_DATA;
 	}

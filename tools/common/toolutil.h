@@ -22,6 +22,7 @@ enum tool_exit {
 	TOOL_EXIT_SOFTWARE = 70,    /* internal error */
 	TOOL_EXIT_CANTCREAT = 73,
 	TOOL_EXIT_IO = 74,
+	TOOL_EXIT_NOPERM = 77,
 	TOOL_EXIT_CONFIG = 78,
 };
 
