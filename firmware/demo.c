@@ -1,5 +1,5 @@
 /* demo.c - demo trust data for qrdeskd --demo (see demo.h). */
-#include "qrdesk/demo.h"
+#include "demo.h"
 
 #include <errno.h>
 #include <unistd.h>

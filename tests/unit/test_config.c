@@ -1030,8 +1030,9 @@ static void test_validate(void **state)
 	        "[desk] store = '': must not be empty",
 	        "[desk] control_socket = '': must not be empty",
 	        "[desk] log_level = 42: expected err, warning, info or debug",
-	        "[pipeline] holdoff_ms = 600001: expected a whole number of milliseconds from 0 to "
-	        "600000",
+	        /* one element, split for width (the parentheses say so to clang) */
+	        ("[pipeline] holdoff_ms = 600001: expected a whole number of milliseconds "
+	         "from 0 to 600000"),
 	        "[indicators] backend = 7: expected gpiod or sim",
 	        "[indicators] chip: not terminated within 64 bytes",
 	        "[indicators] gap_ms = 0: expected a whole number of milliseconds from 10 to 5000",

@@ -1,4 +1,4 @@
-/* test_jsonl.c - JSON lines out (firmware/jsonl.c). */
+/* test_jsonl.c - JSON lines out (firmware/base/jsonl.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
