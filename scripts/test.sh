@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as CI runs it (README: what each pass covers and why):
 #  1. gcc, warnings as errors: every test;
 #  2. clang, warnings as errors: the whole tree, tests included, and the unit tests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keyfile.c - the pinned root's public-key file (JSON via jansson). */
 #include "qrdesk/keyfile.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyfile.h - the public-key file a desk pins as its root (DIR/root.pub).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_camera.h - the V4L2 camera's constructor and settings
  * (the interface they implement: source.h).

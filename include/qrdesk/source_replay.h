@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_replay.h - the replay drivers: code texts from lines or image files
  * (the interface they implement: source.h).

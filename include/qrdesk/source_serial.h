@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_serial.h - the serial scanner's constructor and settings
  * (the interface they implement: source.h).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end through the real tools, as a back office and a desk use them:
 # init -> sign -> publish -> provision -> import -> check, for every reason
 # the foundation can produce, plus rollback, wrong-domain and tampered files,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keyfile - keyfile_parse_public over arbitrary text (DIR/root.pub, the
  * key a desk pins; not NUL-terminated: only len bytes are valid).

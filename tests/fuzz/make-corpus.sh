@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regenerate the seed corpora in tests/fuzz/corpus/<target>/ and fuzz_keys.h,
 # with the project's own tools: a fresh trust domain (qrdesk-issuer init, in a
 # temporary directory that is deleted afterwards: no private key is kept),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The fuzz targets and the libraries each links: shared by CMakeLists.txt
 # (libFuzzer binaries, QRDESK_FUZZ=ON with clang) and replay.cmake (corpus
 # replay programs, any compiler, the normal build).  A target <x> is

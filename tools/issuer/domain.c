@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* domain.c - the back office's trust domain directory (see domain.h). */
 #include "domain.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * domain.h - a back office's trust domain, kept in one directory:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdesk-issuer - the back office's tool: make a trust domain, sign
  * clearance cards, revoke them, and publish the signed trust documents that
