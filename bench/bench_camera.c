@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdesk-bench-camera - the camera path, measured through the fake V4L2
  * device of the tests (tests/fakes/fake_v4l2.c) with pictures of real
@@ -33,9 +34,10 @@
 #include "fake_v4l2.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrdesk/source.h"
-#include "qrdesk/v4l2_capture.h"
+#include "qrdesk/source_camera.h"
+#include "v4l2_capture.h"
 
 #define DEV         "/dev/video-bench"
 #define CARDS       4

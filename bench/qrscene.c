@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrscene.c - card codes as a desk camera sees them (see qrscene.h).
  *
@@ -35,7 +36,7 @@
 #include <qrencode.h>
 
 #include "domain.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #define PI     3.14159265358979323846
 #define SS     2 /* samples per pixel and axis in the geometry step */

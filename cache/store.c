@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c - the trust store and audit log on SQLite (see qrdesk/store.h).
  *
@@ -225,7 +226,7 @@ struct store {
 	sqlite3_stmt *st[ST_COUNT];
 };
 
-/* Our own names: firmware/trust.c's table is not ours to depend on here. */
+/* Our own names: firmware/core/trust.c's table is not ours to depend on here. */
 static const char *doc_name(enum trust_doc_type type)
 {
 	switch (type) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdecode.c - QR symbols from grey images with ZBar (see qrdecode.h).
  *
@@ -14,7 +15,7 @@
  * fixed order, until one finds a symbol or the next would overrun the
  * pixel budget.  Why these passes and this budget: docs/decode.md.
  */
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #include <stdbool.h>
 #include <stdint.h>

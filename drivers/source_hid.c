@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_hid.c - the keyboard-wedge scanner source (see source.h): a USB
  * HID scanner that "types" each code, read through evdev.
@@ -31,7 +32,7 @@
  * grabbed by another program is SOURCE_FAILED and retried.  Each change is
  * logged once.
  */
-#include "qrdesk/source.h"
+#include "qrdesk/source_hid.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qrdesk/hid_assembler.h"
+#include "hid_assembler.h"
 #include "qrdesk/log.h"
 
 #define READ_EVENTS      64

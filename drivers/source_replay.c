@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_replay.c - the replay sources (see source.h): code texts as lines
  * from an fd or a FIFO, and QR codes in image files dropped into a folder.
@@ -38,7 +39,7 @@
  * Callbacks: on_code runs on the loop thread and may stop the source (the
  * driver notices and stops reading), but must not destroy it.
  */
-#include "qrdesk/source.h"
+#include "qrdesk/source_replay.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,7 +55,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #define LINE_CAP         (SOURCE_TEXT_MAX + 1) /* room to see a '\r' before '\n' */
 #define READ_CHUNK       4096

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kiosk.c - the kiosk's HTTP server (see kiosk.h and docs/kiosk.md).
  *
@@ -38,7 +39,7 @@
 #include <time.h>
 
 #include "qrdesk/country.h"
-#include "qrdesk/kiosk_assets.h"
+#include "kiosk_assets.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pipeline.c - see pipeline.h.  Runs on the loop thread only; the verdict
  * itself comes from check_code(), the one function every caller shares.
@@ -13,6 +14,9 @@
 #include "qrdesk/hex.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
+
+/* A source cuts a text one byte past the check's limit, so the check says TOO_LARGE. */
+_Static_assert(SOURCE_TEXT_MAX == CHECK_TEXT_MAX + 1, "source.h and check.h disagree");
 
 #define OBSERVERS_MAX   4
 #define AUDIT_QUEUE_MAX 4096 /* deferred audit rows (a few minutes of a busy desk) */

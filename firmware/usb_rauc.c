@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_rauc.c - hand a RAUC firmware bundle to `rauc install` (usb_rauc.h).
  * RAUC checks the bundle's signature against its own keyring; we only run
  * it without a shell, relay its lines and report its exit status.
  */
 #define _GNU_SOURCE
-#include "qrdesk/usb_rauc.h"
+#include "usb_rauc.h"
 
 #include <errno.h>
 #include <fcntl.h>

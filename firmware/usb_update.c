@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_update.c - a technician's USB stick: update bundle, log export, RAUC
  * hand-off.  See usb_update.h for the order of things and
@@ -30,7 +31,7 @@
 #include "qrdesk/import.h"
 #include "qrdesk/jsonl.h"
 #include "qrdesk/trustdoc.h"
-#include "qrdesk/usb_rauc.h"
+#include "usb_rauc.h"
 
 const char *usb_stage_name(enum usb_stage stage)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* card_scene.c - camera pictures of real card codes (see card_scene.h). */
 #include "card_scene.h"
 
@@ -6,7 +7,7 @@
 #include <string.h>
 
 #include "domain.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrpng.h"
 
 #define DAY 86400

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_camera - capture_luma (drivers/v4l2_capture.c) over arbitrary frame
  * bytes, as a camera (or anything posing as one) fills its buffers.
@@ -18,7 +19,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/v4l2_capture.h"
+#include "v4l2_capture.h"
 
 #define FUZZ_DIM_MAX 512 /* pixels a side: bounds the scratch buffer, not the parser */
 #define HEADER       6

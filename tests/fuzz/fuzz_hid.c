@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_hid - the keyboard-wedge scanner's key assembler
  * (drivers/hid_assembler.c) over arbitrary event streams.
@@ -18,7 +19,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/hid_assembler.h"
+#include "hid_assembler.h"
 
 struct seen {
 	size_t codes, drops;

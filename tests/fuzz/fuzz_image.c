@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_image - image_decode_gray over arbitrary bytes as an image file
  * dropped into the replay folder (PNG through libpng, binary PGM parsed by
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #define QR_PIXELS_MAX (512u * 512u) /* ZBar on larger images is slow and tests ZBar, not us */
 #define STRIDE_PAD    5

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_lines - the replay source's line splitter (drivers/source_replay.c)
  * over arbitrary bytes: what a scanner in keyboard mode, a pipe or a FIFO
@@ -21,6 +22,7 @@
 
 #include "fuzz.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_replay.h"
 
 #define INPUT_MAX (60 * 1024) /* a pipe holds 64 KiB: written at once, before reading */
 #define STOP_TEXT "STOP"

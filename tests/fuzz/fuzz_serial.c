@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_serial - the serial scanner's framer (drivers/serial_framer.c) over
  * arbitrary bytes, fed in arbitrary pieces.
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/serial_framer.h"
+#include "serial_framer.h"
 
 struct seen {
 	uint8_t *texts;

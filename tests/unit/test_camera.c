@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_camera.c - the V4L2 capture (drivers/v4l2_capture.c) and the camera
  * source (drivers/source_camera.c), driven through a fake V4L2 device
@@ -18,9 +19,10 @@
 #include "card_scene.h"
 #include "fake_v4l2.h"
 #include "qrdesk/loop.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrdesk/source.h"
-#include "qrdesk/v4l2_capture.h"
+#include "qrdesk/source_camera.h"
+#include "v4l2_capture.h"
 #include "testutil.h"
 
 #define DEV       "/dev/video-fake"

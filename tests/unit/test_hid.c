@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_hid.c - the keyboard-wedge scanner: its key assembler
  * (hid_assembler.h) on recorded key sequences - US layout, Shift, Caps
@@ -18,9 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qrdesk/hid_assembler.h"
+#include "hid_assembler.h"
 #include "qrdesk/loop.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_hid.h"
 #include "testutil.h"
 
 #define WAIT_MS    3000

@@ -1,4 +1,5 @@
-/* test_jsonl.c - JSON lines out (firmware/jsonl.c). */
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_jsonl.c - JSON lines out (firmware/base/jsonl.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

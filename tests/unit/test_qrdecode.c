@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_qrdecode.c - the camera path's decoder (drivers/qrdecode.c) on the
  * decode-quality test set (bench/qrscene.c): real cards signed by the
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrscene.h"
 #include "testutil.h"
 

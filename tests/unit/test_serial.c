@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_serial.c - the serial scanner: its framer (serial_framer.h) on
  * tables of byte streams, whole and cut into every pair of feeds; and the
@@ -18,8 +19,9 @@
 #include <unistd.h>
 
 #include "qrdesk/loop.h"
-#include "qrdesk/serial_framer.h"
+#include "serial_framer.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_serial.h"
 #include "testutil.h"
 
 #define WAIT_MS    3000 /* a wait not met by then fails the test */

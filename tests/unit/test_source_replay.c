@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_source_replay.c - the replay sources (drivers/source_replay.c) on real
  * pipes, files, FIFOs and an inotify-watched folder, driven by the real loop;
@@ -24,8 +25,9 @@
 #include <jpeglib.h>
 
 #include "qrdesk/loop.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_replay.h"
 #include "qrpng.h"
 #include "testutil.h"
 

@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * trustdoc.c - payloads of the signed trust documents: strict decoding with
+ * a message naming the faulty field, and the issuer's encoders.  Layout in
+ * trustdoc.h and docs/trust-documents.md.
+ */
+#include "qrdesk/trustdoc.h"
+
+#include <string.h>
+
+#include "qrdesk/signature.h"
+
+enum {
+	DOC_KEY_TYPE = 1,
+	DOC_KEY_VERSION = 2,
+	DOC_KEY_ISSUED_AT = 3,
+	DOC_KEY_EXPIRES_AT = 4,
+	DOC_KEY_BODY = 5,
+};
+
+enum {
+	KEY_KID = 1,
+	KEY_ALG = 2,
+	KEY_ROLE = 3,
+	KEY_PUBLIC = 4,
+	KEY_NOT_BEFORE = 5,
+	KEY_NOT_AFTER = 6,
+	KEY_STATUS = 7,
+};
+
+enum { REVOCATIONS_HASH_LEN = 1, REVOCATIONS_HASHES = 2 };
+enum { TS_TYPE = 1, TS_VERSION = 2, TS_LENGTH = 3, TS_SHA256 = 4, TS_BASE = 5 };
+enum { DELTA_HASH_LEN = 1, DELTA_BASE = 2, DELTA_ADDED = 3, DELTA_REMOVED = 4 };
+
+static enum cbor_status read_doc_type(struct cbor_reader *r, enum trust_doc_type *type)
+{
+	const char *s;
+	size_t n;
+	enum cbor_status st = cbor_read_tstr(r, &s, &n);
+	if (st == CBOR_OK && trust_doc_type_parse(s, n, type) != QD_OK)
+		st = CBOR_ERR_RANGE;
+	return st;
+}
+
+static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct qd_errmsg *why)
+{
+	size_t count;
+	enum cbor_status st = cbor_read_map(r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "keyset key", st);
+	struct cbor_int_keys seen;
+	cbor_int_keys_init(&seen);
+	uint32_t have = 0;
+	memset(k, 0, sizeof(*k));
+	for (size_t i = 0; i < count; i++) {
+		int64_t key;
+		st = cbor_read_int_key(r, &seen, &key);
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "keyset key", st);
+		const uint8_t *p;
+		size_t n;
+		uint64_t u;
+		switch (key) {
+		case KEY_KID:
+			st = cbor_read_bstr(r, &p, &n);
+			if (st == CBOR_OK && (n == 0 || n > TRUST_KID_MAX))
+				return cbor_field_error(why, "keyset key kid", CBOR_OK);
+			if (st == CBOR_OK) {
+				memcpy(k->kid, p, n);
+				k->kid_len = (uint8_t)n;
+			}
+			break;
+		case KEY_ALG:
+			st = cbor_read_int(r, &k->alg);
+			if (st == CBOR_OK && !signature_alg_supported(k->alg))
+				return cbor_field_error(why, "keyset key alg", CBOR_OK);
+			break;
+		case KEY_ROLE: {
+			const char *s;
+			st = cbor_read_tstr(r, &s, &n);
+			if (st == CBOR_OK && key_role_parse(s, n, &k->role) != QD_OK)
+				return cbor_field_error(why, "keyset key role", CBOR_OK);
+			break;
+		}
+		case KEY_PUBLIC:
+			st = cbor_read_bstr(r, &p, &n);
+			if (st == CBOR_OK && n > SIGNATURE_PUBLIC_MAX)
+				return cbor_field_error(why, "keyset key public key", CBOR_OK);
+			if (st == CBOR_OK) {
+				memcpy(k->public_key, p, n);
+				k->public_len = (uint8_t)n;
+			}
+			break;
+		case KEY_NOT_BEFORE:
+			st = cbor_read_time(r, &k->not_before);
+			break;
+		case KEY_NOT_AFTER:
+			st = cbor_read_time(r, &k->not_after);
+			break;
+		case KEY_STATUS:
+			st = cbor_read_uint(r, &u);
+			if (st == CBOR_OK && u > KEY_STATUS_REVOKED)
+				return cbor_field_error(why, "keyset key status", CBOR_OK);
+			if (st == CBOR_OK)
+				k->status = (enum key_status)u;
+			break;
+		default:
+			st = cbor_skip(r);
+			break;
+		}
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "keyset key", st);
+		if (key >= KEY_KID && key <= KEY_STATUS)
+			have |= 1u << key;
+	}
+	for (int key = KEY_KID; key <= KEY_STATUS; key++)
+		if (!(have & (1u << key))) {
+			qd_errmsg_set(why, "keyset key: field %d missing", key);
+			return QD_ERR_FORMAT;
+		}
+	if (signature_public_check(k->alg, k->public_key, k->public_len) != QD_OK)
+		return cbor_field_error(why, "keyset key public key", CBOR_OK);
+	if (k->not_after < k->not_before)
+		return cbor_field_error(why, "keyset key validity window", CBOR_OK);
+	return QD_OK;
+}
+
+/* An array of at most max key maps (a key set's or a root's). */
+static enum qd_err decode_keys(struct cbor_reader *r, const char *what, struct trust_key *keys,
+                               size_t max, size_t *out_count, struct qd_errmsg *why)
+{
+	size_t count;
+	enum cbor_status st = cbor_read_array(r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, what, st);
+	if (count > max) {
+		qd_errmsg_set(why, "%s: %zu keys, at most %zu", what, count, max);
+		return QD_ERR_TOO_LARGE;
+	}
+	for (size_t i = 0; i < count; i++) {
+		enum qd_err rc = decode_key(r, &keys[i], why);
+		if (rc != QD_OK)
+			return rc;
+	}
+	*out_count = count;
+	return QD_OK;
+}
+
+static enum qd_err decode_keyset(struct cbor_reader *r, struct trustdoc_keyset *ks,
+                                 struct qd_errmsg *why)
+{
+	return decode_keys(r, "keyset", ks->keys, TRUST_KEYS_MAX, &ks->count, why);
+}
+
+/* A root lists only root keys, at least one. */
+static enum qd_err decode_root(struct cbor_reader *r, struct trustdoc_root *root,
+                               struct qd_errmsg *why)
+{
+	enum qd_err rc =
+	        decode_keys(r, "root", root->keys, TRUSTDOC_ROOT_KEYS_MAX, &root->count, why);
+	if (rc != QD_OK)
+		return rc;
+	if (root->count == 0) {
+		qd_errmsg_set(why, "root: no keys");
+		return QD_ERR_FORMAT;
+	}
+	for (size_t i = 0; i < root->count; i++)
+		if (root->keys[i].role != KEY_ROLE_ROOT) {
+			qd_errmsg_set(why, "root: key %zu is not a root key", i);
+			return QD_ERR_FORMAT;
+		}
+	return QD_OK;
+}
+
+/*
+ * A bstr of hashes: whole hashes, at most TRUSTDOC_REVOCATIONS_MAX, strictly
+ * ascending (unique; cheap to check, and lets the store bulk-load).
+ */
+static enum qd_err check_hash_list(const char *what, const uint8_t *hashes, size_t bytes,
+                                   size_t *count, struct qd_errmsg *why)
+{
+	if (bytes % TRUST_HASH_LEN != 0) {
+		qd_errmsg_set(why, "%s: hashes length %zu is not a whole number of hashes", what,
+		              bytes);
+		return QD_ERR_FORMAT;
+	}
+	size_t n = bytes / TRUST_HASH_LEN;
+	if (n > TRUSTDOC_REVOCATIONS_MAX) {
+		qd_errmsg_set(why, "%s: %zu entries, at most %u", what, n,
+		              TRUSTDOC_REVOCATIONS_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(hashes + (i - 1) * TRUST_HASH_LEN, hashes + i * TRUST_HASH_LEN,
+		           TRUST_HASH_LEN) >= 0) {
+			qd_errmsg_set(why, "%s: entry %zu not in ascending order", what, i);
+			return QD_ERR_FORMAT;
+		}
+	*count = n;
+	return QD_OK;
+}
+
+static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_revocations *rv,
+                                      struct qd_errmsg *why)
+{
+	size_t count;
+	enum cbor_status st = cbor_read_map(r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "revocations", st);
+	struct cbor_int_keys seen;
+	cbor_int_keys_init(&seen);
+	bool have_len = false, have_hashes = false;
+	const uint8_t *hashes = NULL;
+	size_t bytes = 0;
+	for (size_t i = 0; i < count; i++) {
+		int64_t key;
+		uint64_t u;
+		st = cbor_read_int_key(r, &seen, &key);
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "revocations", st);
+		switch (key) {
+		case REVOCATIONS_HASH_LEN:
+			st = cbor_read_uint(r, &u);
+			if (st == CBOR_OK && u != TRUST_HASH_LEN)
+				return cbor_field_error(why, "revocations hash length", CBOR_OK);
+			have_len = true;
+			break;
+		case REVOCATIONS_HASHES:
+			st = cbor_read_bstr(r, &hashes, &bytes);
+			have_hashes = true;
+			break;
+		default:
+			st = cbor_skip(r);
+			break;
+		}
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "revocations", st);
+	}
+	if (!have_len || !have_hashes) {
+		qd_errmsg_set(why, "revocations: hash length or hashes missing");
+		return QD_ERR_FORMAT;
+	}
+	size_t n = 0;
+	enum qd_err rc = check_hash_list("revocations", hashes, bytes, &n, why);
+	if (rc != QD_OK)
+		return rc;
+	rv->hashes = hashes;
+	rv->count = n;
+	return QD_OK;
+}
+
+/* Both lists sorted: one merge pass finds a hash in both. */
+static bool lists_disjoint(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+	size_t i = 0, j = 0;
+	while (i < na && j < nb) {
+		int c = memcmp(a + i * TRUST_HASH_LEN, b + j * TRUST_HASH_LEN, TRUST_HASH_LEN);
+		if (c == 0)
+			return false;
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	return true;
+}
+
+static enum qd_err decode_delta(struct cbor_reader *r, struct trustdoc_revocations_delta *dv,
+                                struct qd_errmsg *why)
+{
+	size_t count;
+	enum cbor_status st = cbor_read_map(r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "revocations-delta", st);
+	struct cbor_int_keys seen;
+	cbor_int_keys_init(&seen);
+	uint32_t have = 0;
+	const uint8_t *added = NULL, *removed = NULL;
+	size_t added_bytes = 0, removed_bytes = 0;
+	memset(dv, 0, sizeof(*dv));
+	for (size_t i = 0; i < count; i++) {
+		int64_t key;
+		uint64_t u;
+		st = cbor_read_int_key(r, &seen, &key);
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "revocations-delta", st);
+		switch (key) {
+		case DELTA_HASH_LEN:
+			st = cbor_read_uint(r, &u);
+			if (st == CBOR_OK && u != TRUST_HASH_LEN)
+				return cbor_field_error(why, "revocations-delta hash length",
+				                        CBOR_OK);
+			break;
+		case DELTA_BASE:
+			st = cbor_read_uint(r, &dv->base_version);
+			if (st == CBOR_OK &&
+			    (dv->base_version == 0 || dv->base_version > (uint64_t)INT64_MAX))
+				return cbor_field_error(why, "revocations-delta base version",
+				                        CBOR_OK);
+			break;
+		case DELTA_ADDED:
+			st = cbor_read_bstr(r, &added, &added_bytes);
+			break;
+		case DELTA_REMOVED:
+			st = cbor_read_bstr(r, &removed, &removed_bytes);
+			break;
+		default:
+			st = cbor_skip(r);
+			break;
+		}
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "revocations-delta", st);
+		if (key >= DELTA_HASH_LEN && key <= DELTA_REMOVED)
+			have |= 1u << key;
+	}
+	if (have != 0x1e) {
+		qd_errmsg_set(why,
+		              "revocations-delta: hash length, base, added or removed missing");
+		return QD_ERR_FORMAT;
+	}
+	enum qd_err rc =
+	        check_hash_list("revocations-delta added", added, added_bytes, &dv->n_added, why);
+	if (rc == QD_OK)
+		rc = check_hash_list("revocations-delta removed", removed, removed_bytes,
+		                     &dv->n_removed, why);
+	if (rc != QD_OK)
+		return rc;
+	if (!lists_disjoint(added, dv->n_added, removed, dv->n_removed)) {
+		qd_errmsg_set(why, "revocations-delta: a hash is both added and removed");
+		return QD_ERR_FORMAT;
+	}
+	dv->added = added;
+	dv->removed = removed;
+	return QD_OK;
+}
+
+static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_timestamp *ts,
+                                    struct qd_errmsg *why)
+{
+	size_t count;
+	enum cbor_status st = cbor_read_array(r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "timestamp", st);
+	if (count > TRUSTDOC_TIMESTAMP_ENTRIES_MAX)
+		return cbor_field_error(why, "timestamp entries", CBOR_ERR_TOO_MANY);
+	for (size_t i = 0; i < count; i++) {
+		struct trustdoc_timestamp_entry *e = &ts->entries[i];
+		e->base_version = 0;
+		size_t fields;
+		st = cbor_read_map(r, &fields);
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "timestamp entry", st);
+		struct cbor_int_keys seen;
+		cbor_int_keys_init(&seen);
+		uint32_t have = 0;
+		for (size_t f = 0; f < fields; f++) {
+			int64_t key;
+			const uint8_t *p;
+			size_t n;
+			st = cbor_read_int_key(r, &seen, &key);
+			if (st != CBOR_OK)
+				return cbor_field_error(why, "timestamp entry", st);
+			switch (key) {
+			case TS_TYPE:
+				st = read_doc_type(r, &e->type);
+				break;
+			case TS_VERSION:
+				st = cbor_read_uint(r, &e->version);
+				break;
+			case TS_LENGTH:
+				st = cbor_read_uint(r, &e->length);
+				break;
+			case TS_SHA256:
+				st = cbor_read_bstr(r, &p, &n);
+				if (st == CBOR_OK && n != sizeof(e->sha256))
+					return cbor_field_error(why, "timestamp entry sha256",
+					                        CBOR_OK);
+				if (st == CBOR_OK)
+					memcpy(e->sha256, p, n);
+				break;
+			case TS_BASE:
+				st = cbor_read_uint(r, &e->base_version);
+				if (st == CBOR_OK && e->base_version == 0)
+					return cbor_field_error(why, "timestamp entry base version",
+					                        CBOR_OK);
+				break;
+			default:
+				st = cbor_skip(r);
+				break;
+			}
+			if (st != CBOR_OK)
+				return cbor_field_error(why, "timestamp entry", st);
+			if (key >= TS_TYPE && key <= TS_SHA256)
+				have |= 1u << key;
+		}
+		if ((have & 0x1e) != 0x1e) {
+			qd_errmsg_set(why, "timestamp entry %zu: a field is missing", i);
+			return QD_ERR_FORMAT;
+		}
+		/* A delta names its base; nothing else has one. */
+		if ((e->type == TRUST_DOC_REVOCATIONS_DELTA) != (e->base_version != 0)) {
+			qd_errmsg_set(why, "timestamp entry %zu: base version %s", i,
+			              e->base_version != 0 ? "on a file that is not a delta"
+			                                   : "missing on a delta");
+			return QD_ERR_FORMAT;
+		}
+		if (e->base_version != 0 && e->base_version >= e->version) {
+			qd_errmsg_set(why, "timestamp entry %zu: delta base not below its version",
+			              i);
+			return QD_ERR_FORMAT;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (ts->entries[j].type == e->type) {
+				qd_errmsg_set(why, "timestamp: %s listed twice",
+				              trust_doc_type_name(e->type));
+				return QD_ERR_FORMAT;
+			}
+	}
+	ts->count = count;
+	return QD_OK;
+}
+
+static enum qd_err decode_policy(struct cbor_reader *r, struct trustdoc_policy *pol,
+                                 struct qd_errmsg *why)
+{
+	enum cbor_type type;
+	enum cbor_status st = cbor_peek_type(r, &type);
+	if (st == CBOR_OK && type != CBOR_TYPE_MAP)
+		st = CBOR_ERR_TYPE;
+	size_t start = r->pos;
+	if (st == CBOR_OK)
+		st = cbor_skip(r);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "policy", st);
+	pol->body = r->buf + start;
+	pol->body_len = r->pos - start;
+	return QD_OK;
+}
+
+enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc *out,
+                            struct qd_errmsg *why)
+{
+	memset(&out->header, 0, sizeof(out->header));
+	struct cbor_reader r;
+	cbor_reader_init(&r, payload, len);
+	size_t count;
+	enum cbor_status st = cbor_read_map(&r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "document", st);
+	struct cbor_int_keys seen;
+	cbor_int_keys_init(&seen);
+	uint32_t have = 0;
+	size_t body_start = 0, body_end = 0;
+	for (size_t i = 0; i < count; i++) {
+		int64_t key;
+		uint64_t version;
+		st = cbor_read_int_key(&r, &seen, &key);
+		if (st != CBOR_OK)
+			return cbor_field_error(why, "document", st);
+		const char *field = "document";
+		switch (key) {
+		case DOC_KEY_TYPE:
+			field = "document type";
+			st = read_doc_type(&r, &out->header.type);
+			if (st == CBOR_ERR_RANGE)
+				return cbor_field_error(
+				        why,
+				        "document type (not keyset, revocations, policy, "
+				        "timestamp, revocations-delta or root)",
+				        CBOR_OK);
+			break;
+		case DOC_KEY_VERSION:
+			field = "document version";
+			st = cbor_read_uint(&r, &version);
+			if (st == CBOR_OK && (version == 0 || version > (uint64_t)INT64_MAX))
+				return cbor_field_error(why, field, CBOR_OK);
+			if (st == CBOR_OK)
+				out->header.version = version;
+			break;
+		case DOC_KEY_ISSUED_AT:
+			field = "document issued_at";
+			st = cbor_read_time(&r, &out->header.issued_at);
+			break;
+		case DOC_KEY_EXPIRES_AT:
+			field = "document expires_at";
+			st = cbor_read_time(&r, &out->header.expires_at);
+			break;
+		case DOC_KEY_BODY:
+			/* Decoded below, once the type is known whatever the key order. */
+			field = "document body";
+			body_start = r.pos;
+			st = cbor_skip(&r);
+			body_end = r.pos;
+			break;
+		default:
+			st = cbor_skip(&r);
+			break;
+		}
+		if (st != CBOR_OK)
+			return cbor_field_error(why, field, st);
+		if (key >= DOC_KEY_TYPE && key <= DOC_KEY_BODY)
+			have |= 1u << key;
+	}
+	st = cbor_expect_end(&r);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "document", st);
+	if (have != 0x3e) {
+		qd_errmsg_set(why,
+		              "document: type, version, issued_at, expires_at or body missing");
+		return QD_ERR_FORMAT;
+	}
+	if (out->header.expires_at <= out->header.issued_at)
+		return cbor_field_error(why, "document expires_at", CBOR_OK);
+
+	struct cbor_reader br;
+	cbor_reader_init(&br, payload + body_start, body_end - body_start);
+	enum qd_err rc = QD_ERR_FORMAT;
+	switch (out->header.type) {
+	case TRUST_DOC_KEYSET:
+		rc = decode_keyset(&br, &out->body.keyset, why);
+		break;
+	case TRUST_DOC_REVOCATIONS:
+		rc = decode_revocations(&br, &out->body.revocations, why);
+		break;
+	case TRUST_DOC_POLICY:
+		rc = decode_policy(&br, &out->body.policy, why);
+		break;
+	case TRUST_DOC_TIMESTAMP:
+		rc = decode_timestamp(&br, &out->body.timestamp, why);
+		break;
+	case TRUST_DOC_REVOCATIONS_DELTA:
+		rc = decode_delta(&br, &out->body.delta, why);
+		if (rc == QD_OK && out->body.delta.base_version >= out->header.version) {
+			qd_errmsg_set(why,
+			              "revocations-delta: base version %llu not below version %llu",
+			              (unsigned long long)out->body.delta.base_version,
+			              (unsigned long long)out->header.version);
+			rc = QD_ERR_FORMAT;
+		}
+		break;
+	case TRUST_DOC_ROOT:
+		rc = decode_root(&br, &out->body.root, why);
+		break;
+	}
+	return rc;
+}
+
+static void encode_header(struct cbor_writer *w, const struct trustdoc_header *h)
+{
+	const char *name = trust_doc_type_name(h->type);
+	cbor_put_map(w, 5);
+	cbor_put_uint(w, DOC_KEY_TYPE);
+	cbor_put_cstr(w, name != NULL ? name : "");
+	cbor_put_uint(w, DOC_KEY_VERSION);
+	cbor_put_uint(w, h->version);
+	cbor_put_uint(w, DOC_KEY_ISSUED_AT);
+	cbor_put_int(w, h->issued_at);
+	cbor_put_uint(w, DOC_KEY_EXPIRES_AT);
+	cbor_put_int(w, h->expires_at);
+	cbor_put_uint(w, DOC_KEY_BODY);
+}
+
+static void encode_keys(struct cbor_writer *w, const struct trust_key *keys, size_t count)
+{
+	cbor_put_array(w, count);
+	for (size_t i = 0; i < count; i++) {
+		const struct trust_key *k = &keys[i];
+		cbor_put_map(w, 7);
+		cbor_put_uint(w, KEY_KID);
+		cbor_put_bstr(w, k->kid, k->kid_len);
+		cbor_put_uint(w, KEY_ALG);
+		cbor_put_int(w, k->alg);
+		cbor_put_uint(w, KEY_ROLE);
+		cbor_put_cstr(w, key_role_name(k->role));
+		cbor_put_uint(w, KEY_PUBLIC);
+		cbor_put_bstr(w, k->public_key, k->public_len);
+		cbor_put_uint(w, KEY_NOT_BEFORE);
+		cbor_put_int(w, k->not_before);
+		cbor_put_uint(w, KEY_NOT_AFTER);
+		cbor_put_int(w, k->not_after);
+		cbor_put_uint(w, KEY_STATUS);
+		cbor_put_uint(w, k->status);
+	}
+}
+
+void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header *h,
+                            const struct trust_key *keys, size_t count)
+{
+	encode_header(w, h);
+	encode_keys(w, keys, count);
+}
+
+void trustdoc_encode_root(struct cbor_writer *w, const struct trustdoc_header *h,
+                          const struct trust_key *keys, size_t count)
+{
+	encode_header(w, h);
+	encode_keys(w, keys, count);
+}
+
+void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trustdoc_header *h,
+                                       const struct trustdoc_revocations_delta *delta)
+{
+	encode_header(w, h);
+	cbor_put_map(w, 4);
+	cbor_put_uint(w, DELTA_HASH_LEN);
+	cbor_put_uint(w, TRUST_HASH_LEN);
+	cbor_put_uint(w, DELTA_BASE);
+	cbor_put_uint(w, delta->base_version);
+	cbor_put_uint(w, DELTA_ADDED);
+	cbor_put_bstr(w, delta->added, delta->n_added * TRUST_HASH_LEN);
+	cbor_put_uint(w, DELTA_REMOVED);
+	cbor_put_bstr(w, delta->removed, delta->n_removed * TRUST_HASH_LEN);
+}
+
+void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_header *h,
+                                 const uint8_t *hashes, size_t count)
+{
+	encode_header(w, h);
+	cbor_put_map(w, 2);
+	cbor_put_uint(w, REVOCATIONS_HASH_LEN);
+	cbor_put_uint(w, TRUST_HASH_LEN);
+	cbor_put_uint(w, REVOCATIONS_HASHES);
+	cbor_put_bstr(w, hashes, count * TRUST_HASH_LEN);
+}
+
+void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_header *h,
+                               const struct trustdoc_timestamp *ts)
+{
+	encode_header(w, h);
+	cbor_put_array(w, ts->count);
+	for (size_t i = 0; i < ts->count; i++) {
+		const struct trustdoc_timestamp_entry *e = &ts->entries[i];
+		cbor_put_map(w, e->base_version != 0 ? 5 : 4);
+		cbor_put_uint(w, TS_TYPE);
+		cbor_put_cstr(w, trust_doc_type_name(e->type));
+		cbor_put_uint(w, TS_VERSION);
+		cbor_put_uint(w, e->version);
+		cbor_put_uint(w, TS_LENGTH);
+		cbor_put_uint(w, e->length);
+		cbor_put_uint(w, TS_SHA256);
+		cbor_put_bstr(w, e->sha256, sizeof(e->sha256));
+		if (e->base_version != 0) {
+			cbor_put_uint(w, TS_BASE);
+			cbor_put_uint(w, e->base_version);
+		}
+	}
+}
+
+void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
+                            const uint8_t *body, size_t body_len)
+{
+	encode_header(w, h);
+	cbor_put_raw(w, body, body_len);
+}
