@@ -89,7 +89,7 @@ format=verity
 filename=rootfs.ext4
 MANIFEST
 	rm -f "$outb"
-	nice -n 19 rauc bundle --cert "$fw/update.pem" --key "$fw/update.key" --keyring "$fw/root.pem" \
+	nice -n 19 rauc bundle --cert "$fw/update.pem" --key "$fw/update.key" --keyring "$fw/root.pem" --mksquashfs-args="-comp lz4" \
 		"$tmp/content" "$outb" >"$tmp/rauc.log" 2>&1 || { cat "$tmp/rauc.log" >&2; exit 1; }
 	log "$outb: version $version, $(du -h "$outb" | cut -f1), signed by $(openssl x509 -in "$fw/update.pem" -noout -subject)"
 	;;

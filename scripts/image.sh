@@ -62,8 +62,9 @@ mkdir -p "$out" "$cache"
 t0=$SECONDS
 
 # -- The base root file system, cached by its inputs: the suite, the mirror, the
-# package list (the image's own plus the qrdesk package's run-time dependencies)
-# and this function's text.  Only a change in one of those runs debootstrap again.
+# image's package list and this function's text.  Only a change in one of those runs
+# debootstrap again.  It also holds the qrdesk package's run-time dependencies of the
+# day it was made; one added later is fetched with apt when the package is installed.
 base_packages=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools grub-pc-bin grub-common
 	rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
 mapfile -t deb_deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' | grep -v '^$')
@@ -85,7 +86,7 @@ base_make() { # base_make TARBALL
 	rm -rf "$dir"
 }
 base_key=$({
-	printf '%s\n' "$suite" "$mirror" "${base_packages[@]}" "${deb_deps[@]}"
+	printf '%s\n' "$suite" "$mirror" "${base_packages[@]}"
 	declare -f base_make
 } | sha256sum | cut -c1-16)
 base=$cache/base-$base_key.tar
@@ -112,7 +113,14 @@ mount -t sysfs sysfs "$root/sys"
 mount --bind /dev "$root/dev"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 cp "$deb" "$root/tmp/"
-in_root dpkg -i "/tmp/$(basename "$deb")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
+if ! in_root dpkg -i "/tmp/$(basename "$deb")" >"$work/dpkg.log" 2>&1; then
+	# A dependency newer than the cached base: apt fetches it (and its own).
+	log "qrdesk needs packages the base lacks: apt-get install -f"
+	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	{ in_root apt-get -q update && in_root env DEBIAN_FRONTEND=noninteractive apt-get -q -y -f install --no-install-recommends; } \
+		>>"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
+	rm -f "$root/etc/resolv.conf" "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*_Packages
+fi
 rm -f "$root/tmp/$(basename "$deb")"
 qrdesk_ids=$(in_root id -u qrdesk):$(in_root id -g qrdesk)
 cp -a "$here/image/rootfs/." "$root/"
