@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The demo: install what is missing, build, and run the daemon in demo mode
-# (qrdeskd --demo): demo trust data and sample cards made on first start in
-# ./demo, simulated indicators (transitions in demo/indicators.log), codes from
+# (qrdeskd --demo): demo trust data and sample cards made by qrdesk-issuer demo
+# on the first run in ./demo, simulated indicators (transitions in demo/indicators.log), codes from
 # standard input, one per line, and from QR images dropped into demo/inbox.
 #
 #   scripts/demo.sh                 codes typed or piped on standard input
@@ -24,6 +24,8 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j"$(nproc)" --target qrdeskd qrdeskctl qrdesk-issuer >/dev/null
 
 demo=$root/demo
+# The demo trust data, made once by the back office's tool (the desk daemon signs nothing).
+build/release/tools/qrdesk-issuer demo "$demo" >&2
 if [[ -n $images ]]; then
 	mkdir -p "$demo/inbox"
 	shopt -s nullglob
