@@ -13,6 +13,8 @@ packages=(
 	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
 	# tests
 	libcmocka-dev zbar-tools jq sqlite3 python3
+	# qrdesk-specimen's boarding pass as a PDF417 / Aztec picture (tests/support/specimen.c)
+	libzint-dev
 	# the hot-plug test runs a real udevd
 	udev
 	# the sync test: a real HTTPS server and a test CA
