@@ -41,8 +41,6 @@
  */
 #include "qrdesk/config.h"
 #include "qrdesk/file.h"
-#include "qrdesk/hid_assembler.h"
-#include "qrdesk/serial_framer.h"
 
 #include <arpa/inet.h>
 #include <ini.h>

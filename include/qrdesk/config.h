@@ -16,7 +16,9 @@
 #include "qrdesk/error.h"
 #include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
-#include "qrdesk/source.h"
+#include "qrdesk/source_camera.h"
+#include "qrdesk/source_hid.h"
+#include "qrdesk/source_serial.h"
 
 #define CONFIG_PATH_MAX     256
 #define CONFIG_DEFAULT_PATH "/etc/qrdesk/qrdesk.conf"
