@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		           "expiry)");
 	enum qd_err rc = travel_specimen_bcbp(&c, &airports, day, pass, sizeof(pass));
 	if (rc == QD_ERR_NOT_FOUND)
-		return die("no airport of the destination in firmware/airports.txt");
+		return die("no airport of the destination in firmware/core/airports.txt");
 	if (rc != QD_OK)
 		return die("cannot write a boarding pass for these claims");
 	printf("%s\n%s\n", mrz, pass);
