@@ -10,7 +10,7 @@ packages=(
 	# libraries (see the README's dependency table for why each)
 	libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libzbar-dev
 	libqrencode-dev libpng-dev libgpiod-dev libcurl4-openssl-dev libinih-dev
-	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
+	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev libp11-kit-dev
 	# tests
 	libcmocka-dev zbar-tools jq sqlite3 python3
 	# qrdesk-specimen's boarding pass as a PDF417 / Aztec picture (tests/support/specimen.c)
@@ -21,6 +21,9 @@ packages=(
 	nginx-light openssl
 	# the kiosk's browser test: Chromium, the page's Bengali font, a Prometheus text parser
 	chromium fonts-noto-core python3-prometheus-client
+	# issuer keys in a token: p11-kit's module registry, SoftHSMv2 as the token, OpenSC's
+	# pkcs11-tool to make keys inside it (tests/integration/pkcs11.sh)
+	p11-kit softhsm2 opensc
 	# the USB test: a FAT image on a loop device
 	dosfstools
 	# quality gates: leak check, static analysis, libFuzzer
