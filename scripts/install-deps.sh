@@ -21,6 +21,8 @@ test_packages=(
 	clang-format
 	# tests
 	libcmocka-dev zbar-tools jq sqlite3 python3
+	# qrdesk-specimen's boarding pass as a PDF417 / Aztec picture (tests/support/specimen.c)
+	libzint-dev
 	# the hot-plug test runs a real udevd
 	udev
 	# the sync test: a real HTTPS server and a test CA
