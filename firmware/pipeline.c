@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qrdesk/check.h"
 #include "qrdesk/digest.h"
@@ -278,8 +279,14 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 		ev->already_used = true;
 		ev->first_use_us = first;
 		verdict_set(v, REASON_ALREADY_USED);
-		snprintf(v->detail, sizeof(v->detail), "first passed at %lld at desk %s",
-		         (long long)(first / 1000000), ev->first_use_desk);
+		/* ISO 8601 in UTC: the log is read by people and by tools. */
+		time_t t = (time_t)(first / 1000000);
+		struct tm tm;
+		char when[32] = "?";
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(v->detail, sizeof(v->detail), "first passed at %s at desk %s", when,
+		         ev->first_use_desk);
 	}
 }
 
