@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +30,9 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "qrdesk/audit_key.h"
 #include "qrdesk/config.h"
 #include "qrdesk/control.h"
-#include "demo.h"
 #include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
 #include "qrdesk/kiosk.h"
@@ -47,8 +48,9 @@
 #include "qrdesk/source_serial.h"
 #include "qrdesk/store.h"
 #include "qrdesk/sync_worker.h"
-#include "qrdesk/usb_watch.h"
+#include "qrdesk/usb_stick.h"
 #include "qrdesk/verdict_json.h"
+#include "qrdesk/hex.h"
 
 #define QRDESKD_VERSION "0.1.0"
 #define SOURCES_MAX     8
@@ -59,8 +61,9 @@ static const char usage_text[] =
         "  --config FILE          configuration file (default " CONFIG_DEFAULT_PATH ")\n"
         "  --check-config [FILE]  check the configuration, print file:line errors, exit\n"
         "  --unit-devices [FILE]  print a systemd drop-in allowing FILE's devices only\n"
-        "  --demo                 demo mode: demo trust data (made on first start), simulated\n"
-        "                         indicators, codes from standard input and from DIR/inbox\n"
+        "  --demo                 demo mode: the demo trust data in DIR (qrdesk-issuer demo\n"
+        "                         DIR makes it), simulated indicators, codes from standard\n"
+        "                         input and from DIR/inbox\n"
         "  --demo-dir DIR         where demo mode keeps its data (default ./qrdesk-demo)\n"
         "  --store DB             override [desk] store\n"
         "  --socket PATH          override [desk] control_socket\n"
@@ -126,7 +129,7 @@ struct daemon {
 	int64_t started_us;
 	int exit_code;
 	/* USB sticks (branch usb) */
-	struct usb_watch *usb;
+	struct usb_stick *usb;
 	enum usb_stage usb_stage;
 	char usb_text[400];
 	int64_t usb_time; /* wall seconds of the last USB event; 0: none yet */
@@ -233,6 +236,21 @@ static json_t *sync_json(struct daemon *d, int64_t now)
 	return obj != NULL ? obj : json_null();
 }
 
+/* The verdict as the daemon shows it: the keyed pseudonym, never the bare hash. */
+static json_t *verdict_reply(const struct pipeline_event *ev)
+{
+	json_t *obj = verdict_to_json(&ev->verdict);
+	if (obj == NULL)
+		return NULL;
+	json_object_del(obj, "clearance_hash");
+	if (ev->has_pseudonym) {
+		char hex[2 * TRUST_HASH_LEN + 1];
+		hex_encode(ev->pseudonym, TRUST_HASH_LEN, hex, sizeof(hex));
+		json_object_set_new(obj, "pseudonym", json_string(hex));
+	}
+	return obj;
+}
+
 static json_t *status_json(struct daemon *d)
 {
 	int64_t now = loop_wall_us() / 1000000;
@@ -306,7 +324,7 @@ static json_t *status_json(struct daemon *d)
 	}
 	const struct pipeline_event *last = pipeline_last(d->pipeline);
 	if (obj != NULL && last != NULL) {
-		json_t *lv = verdict_to_json(&last->verdict);
+		json_t *lv = verdict_reply(last);
 		if (lv != NULL) {
 			json_object_del(lv, "claims"); /* status is not the place for a name */
 			json_object_set_new(lv, "seq", json_integer((json_int_t)last->seq));
@@ -316,6 +334,39 @@ static json_t *status_json(struct daemon *d)
 		}
 	}
 	return obj;
+}
+
+/*
+ * The deployment's audit key into the pipeline.  A desk never provisioned
+ * with one makes its own (so pseudonyms are keyed all the same) and says
+ * that the back office cannot link them; a key file others may read, or
+ * one that does not parse, stops the start.
+ */
+static int load_audit_key(struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	if (d->cfg.audit_key[0] != '\0')
+		snprintf(path, sizeof(path), "%s", d->cfg.audit_key);
+	else
+		audit_key_default_path(d->cfg.store, path, sizeof(path));
+	uint8_t key[CREDENTIAL_AUDIT_KEY_LEN];
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = audit_key_load(path, key, &why);
+	if (rc == QD_ERR_NOT_FOUND) {
+		randombytes_buf(key, sizeof(key));
+		rc = audit_key_write(path, key, (uid_t)-1, (gid_t)-1, &why);
+		if (rc == QD_OK)
+			log_warn("audit key: none provisioned; made a desk-local one at %s (its "
+			         "pseudonyms match no other desk's; docs/security.md)",
+			         path);
+	}
+	if (rc != QD_OK) {
+		log_err("audit key: %s", why.text);
+		return 1;
+	}
+	pipeline_set_audit_key(d->pipeline, key);
+	sodium_memzero(key, sizeof(key));
+	return 0;
 }
 
 static char *error_reply(const char *code, const char *message)
@@ -363,12 +414,27 @@ static char *on_control(void *arg, const char *request, size_t len)
 			size_t n = json_string_length(code);
 			if (n > SOURCE_TEXT_MAX)
 				n = SOURCE_TEXT_MAX;
+			uint64_t accepted = pipeline_counters(d->pipeline)->binding_accepted;
 			const struct pipeline_event *ev = pipeline_submit(
 			        d->pipeline, "control", json_string_value(code), n, loop_now_us());
-			if (ev == NULL) {
+			if (ev == NULL &&
+			    pipeline_counters(d->pipeline)->binding_accepted != accepted) {
+				/* A traveller's document taken: the verdict comes with the last. */
+				reply = json_pack("{s:b}", "accepted", true);
+			} else if (ev == NULL) {
 				reply = json_pack("{s:b}", "duplicate", true);
 			} else {
-				reply = verdict_to_json(&ev->verdict);
+				reply = verdict_reply(ev);
+				/* As the kiosk shows it, unless the technician asks (--full). */
+				json_t *claims = json_object_get(reply, "claims");
+				const char *pp =
+				        json_string_value(json_object_get(claims, "passport_no"));
+				if (pp != NULL && !json_is_true(json_object_get(req, "full"))) {
+					char masked[17];
+					kiosk_mask_passport(pp, masked);
+					json_object_set_new(claims, "passport_no",
+					                    json_string(masked));
+				}
 				if (reply != NULL)
 					json_object_set_new(reply, "seq",
 					                    json_integer((json_int_t)ev->seq));
@@ -410,6 +476,7 @@ static void warn_restart_keys(const struct config *run, const struct config *fre
 	         sizeof(run->control_socket)},
 	        {"[desk] control_group", offsetof(struct config, control_group),
 	         sizeof(run->control_group)},
+	        {"[desk] audit_key", offsetof(struct config, audit_key), sizeof(run->audit_key)},
 	        {"[indicators] backend", offsetof(struct config, indicator_backend),
 	         sizeof(run->indicator_backend)},
 	        {"[indicators] chip, lines or active_low", offsetof(struct config, gpio),
@@ -484,6 +551,8 @@ static void reload(struct daemon *d)
 		snprintf(d->cfg.desk_id, sizeof(d->cfg.desk_id), "%s", fresh.desk_id);
 		d->cfg.holdoff_ms = fresh.holdoff_ms;
 		d->cfg.already_used_check = fresh.already_used_check;
+		d->cfg.binding_require = fresh.binding_require;
+		d->cfg.binding_timeout_s = fresh.binding_timeout_s;
 		d->cfg.log_level = fresh.log_level;
 		d->cfg.timing = fresh.timing;
 		d->cfg.kiosk_idle_ms = fresh.kiosk_idle_ms;
@@ -500,7 +569,9 @@ static void reload(struct daemon *d)
 		}
 		struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
 		                             .already_used_check = d->cfg.already_used_check,
-		                             .stale_grace_s = d->cfg.sync.stale_grace_s};
+		                             .stale_grace_s = d->cfg.sync.stale_grace_s,
+		                             .binding_require = d->cfg.binding_require,
+		                             .binding_timeout_s = d->cfg.binding_timeout_s};
 		snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
 		pipeline_set_config(d->pipeline, &pc);
 	}
@@ -723,7 +794,7 @@ static void on_audit_flush(struct loop *loop, struct loop_timer *timer, void *ar
 	(void)loop;
 	(void)timer;
 	struct daemon *d = arg;
-	pipeline_flush_audit(d->pipeline);
+	pipeline_tick(d->pipeline); /* deferred audit rows; binding transactions run out */
 }
 
 static void open_worker(struct daemon *d)
@@ -795,7 +866,7 @@ static int open_usb(struct daemon *d)
 {
 	if (d->cfg.usb.mode == CONFIG_USB_OFF)
 		return 0;
-	struct usb_watch_config uc = {.usb = d->cfg.usb,
+	struct usb_stick_config uc = {.usb = d->cfg.usb,
 	                              .firmware = true,
 	                              .on_stage = on_usb_stage,
 	                              .on_report = on_usb_report,
@@ -803,7 +874,7 @@ static int open_usb(struct daemon *d)
 	snprintf(uc.store, sizeof(uc.store), "%s", d->cfg.store);
 	snprintf(uc.desk_id, sizeof(uc.desk_id), "%s", d->cfg.desk_id);
 	struct qd_errmsg why = {{0}};
-	if (usb_watch_start(d->loop, &uc, &d->usb, &why) != QD_OK) {
+	if (usb_stick_start(d->loop, &uc, &d->usb, &why) != QD_OK) {
 		/* Scanning does not depend on it: run on, say why. */
 		log_err("usb: %s; USB sticks will not be noticed", why.text);
 		return 0;
@@ -942,7 +1013,7 @@ static void shutdown_all(struct daemon *d)
 		d->sources[i]->ops->stop(d->sources[i]);
 		d->sources[i]->ops->destroy(d->sources[i]);
 	}
-	usb_watch_stop(d->usb);
+	usb_stick_stop(d->usb);
 	kiosk_stop(d->kiosk); /* its threads read only its own copies: safe at any point */
 	loop_timer_destroy(d->kiosk_refresh);
 	control_close(d->control);
@@ -983,12 +1054,16 @@ static int run(struct daemon *d)
 		return 1;
 	struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
 	                             .already_used_check = d->cfg.already_used_check,
-	                             .stale_grace_s = d->cfg.sync.stale_grace_s};
+	                             .stale_grace_s = d->cfg.sync.stale_grace_s,
+	                             .binding_require = d->cfg.binding_require,
+	                             .binding_timeout_s = d->cfg.binding_timeout_s};
 	snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
 	if (pipeline_create(&pc, d->store, d->player, &d->pipeline, &why) != QD_OK) {
 		log_err("pipeline: %s", why.text);
 		return 1;
 	}
+	if (load_audit_key(d) != 0)
+		return 1;
 	if (pipeline_add_observer(d->pipeline, on_verdict_status, d) != QD_OK) {
 		log_err("pipeline: cannot add the status observer");
 		return 1;
@@ -1262,15 +1337,15 @@ int main(int argc, char **argv)
 	if (!d.demo && d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
 	if (d.demo) {
-		struct qd_errmsg why = {{0}};
-		bool made = false;
-		if (demo_prepare(d.demo_dir, &made, &why) != QD_OK) {
-			log_err("demo: %s", why.text);
+		/* The desk ships no signing code: the back office's tool made the demo data. */
+		char db[PATH_MAX + 16];
+		snprintf(db, sizeof(db), "%s/desk.db", d.demo_dir);
+		if (access(db, R_OK) != 0) {
+			log_err("demo: no demo trust data in %s (make it with: qrdesk-issuer demo "
+			        "%s)",
+			        d.demo_dir, d.demo_dir);
 			return 1;
 		}
-		if (made)
-			log_info("demo: made demo trust data and sample cards in %s/cards",
-			         d.demo_dir);
 	}
 	int bad = compose_or_report(&d, &d.cfg);
 	if (bad != 0)
