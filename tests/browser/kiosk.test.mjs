@@ -392,14 +392,21 @@ test('every verdict screen fits 1024x600 and 1280x800, both languages, longest t
       ['review', null, card('longest')], // the policy's longest messages, the longest names
     ];
     for (const [kind, reason, code] of screens) {
-      await sleep(600); // past the hold-off
-      scan(code);
-      await expectVerdict(kind);
-      await small.waitForSelector(`body[data-seq="${seq}"]`, { timeout: 5000 });
-      const got = [await measure(page), await measure(small)];
+      // Each of these codes is judged the same every time, so on a machine too loaded to
+      // measure within idle_ms the screen is simply shown again (three tries).
+      let got = [];
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        await sleep(600); // past the hold-off
+        scan(code);
+        await expectVerdict(kind);
+        await small.waitForSelector(`body[data-seq="${seq}"]`, { timeout: 5000 });
+        got = [await measure(page), await measure(small)];
+        if (got.every((m) => m.seq === String(seq) && m.state === kind)) break;
+      }
       if (reason) assert.equal(await text('#verdict-code'), reason);
       for (const m of got) {
         assert.equal(m.seq, String(seq), 'measured while the verdict was shown');
+        assert.equal(m.state, kind, 'measured while the verdict was shown');
         assertFits(m, `${kind} ${reason || await text('#verdict-code')}`);
       }
     }
