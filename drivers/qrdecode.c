@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdecode.c - QR symbols from grey images with ZBar (see qrdecode.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - qrdeskd's configuration file: INI read with inih, every key in
  * one table (keys[] below), range-checked, errors as "file:line: message".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verdict.c - the reason table: kind, stable code, and the officer's
  * messages in English and Bengali.  Codes are part of the audit log and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdecode.h - QR symbols from 8-bit grey images, through ZBar.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verdict.h - what the desk shows: a verdict, its reason, and the messages.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The real qrdeskd with the replay source (a FIFO), simulated indicators and
 # a temporary store: a script of cards in, and the verdicts, indicator
 # transitions and audit rows checked; SIGHUP with a new revocation list;
@@ -33,15 +34,6 @@ holdoff_s=$((2 * slow))
 
 # --- trust data: a back office, a desk store -------------------------------------
 "$issuer" --now "$(($(date +%s) - 86400))" init dom >/dev/null
-card() { # card NAME CLEARANCE_NO [jq edits]
-	local name=$1 no=$2
-	shift 2
-	jq -n --arg no "$no" '{clearance_no: $no, passport_no: "A12345678", name: "MD ABDUR RAHIM",
-		birth_date: "1990-07-14", sex: "M", destination: "SA", category: "GW",
-		employer: "AL MADINA GENERAL TRADING", agency_licence: "RL-0571",
-		bmet_reg_no: "BMET20261122", pdo_completed: true}' | jq "${@:-.}" >"$name.json"
-	"$issuer" sign dom "$name.json" 2>/dev/null >"$name.txt"
-}
 card valid 2611000001
 card valid2 2611000002
 card revoked 2611000003

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c - qrdeskd's configuration: defaults, a full file, the
  * packaged example, every kind of bad line with its exact line number,
