@@ -15,7 +15,7 @@
  * fixed order, until one finds a symbol or the next would overrun the
  * pixel budget.  Why these passes and this budget: docs/decode.md.
  */
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -34,7 +34,7 @@
  * retry, and joins it: a capture thread never outlives its source.  It polls
  * the device in slices of at most POLL_SLICE_MS, so it notices within that.
  */
-#include "qrdesk/source.h"
+#include "qrdesk/source_camera.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,7 +50,8 @@
 #include <unistd.h>
 
 #include "qrdesk/log.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
+#include "v4l2_capture.h"
 
 #define RETRY_DEFAULT_MS 1000
 #define POLL_SLICE_MS    100

@@ -15,6 +15,9 @@
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
 
+/* A source cuts a text one byte past the check's limit, so the check says TOO_LARGE. */
+_Static_assert(SOURCE_TEXT_MAX == CHECK_TEXT_MAX + 1, "source.h and check.h disagree");
+
 #define OBSERVERS_MAX   4
 #define AUDIT_QUEUE_MAX 4096 /* deferred audit rows (a few minutes of a busy desk) */
 

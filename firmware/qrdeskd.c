@@ -17,13 +17,14 @@
  *                   without dropping a scan.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "desk/desk.h"
 #include "qrdesk/config.h"
-#include "qrdesk/demo.h"
+#include "demo.h"
 #include "qrdesk/log.h"
 
 static const char usage_text[] =
@@ -72,31 +73,54 @@ struct cmdline {
 
 /* --- command line -------------------------------------------------------------------- */
 
+/* p made absolute from the working directory (p itself if it is, or if the
+ * result would not fit: the configuration check then says what is wrong). */
+static const char *absolute_path(const char *p, char *buf, size_t size)
+{
+	if (p[0] == '/' || p[0] == '\0' || getcwd(buf, size) == NULL)
+		return p;
+	size_t n = strlen(buf);
+	int w = snprintf(buf + n, size - n, "%s%s", n > 0 && buf[n - 1] == '/' ? "" : "/", p);
+	return w < 0 || (size_t)w >= size - n ? p : buf;
+}
+
 static void print_config_line(const char *line)
 {
 	fprintf(stderr, "%s\n", line);
 }
 
-static int check_config(const char *path)
+static enum qd_err compose_config(const void *arg, struct config *out, struct config_errors *errs,
+                                  struct qd_errmsg *why);
+
+/*
+ * The configuration a start runs (compose_config), for the start itself and
+ * for --check-config and --unit-devices, so all three agree.  Prints what is
+ * wrong; returns the exit code, or 0.
+ */
+static int compose_or_report(const struct cmdline *d, struct config *cfg)
+{
+	struct config_errors errs = {0};
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = compose_config(d, cfg, &errs, &why);
+	if (rc == QD_OK)
+		return 0;
+	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_IO)
+		fprintf(stderr, "qrdeskd: %s: cannot read it\n",
+		        errs.file[0] ? errs.file : d->config_path);
+	else if (errs.count > 0)
+		config_errors_print(&errs, print_config_line);
+	else
+		fprintf(stderr, "qrdeskd: %s\n", why.text);
+	return rc == QD_ERR_ARG ? 64 : rc == QD_ERR_FORMAT ? 78 : 66;
+}
+
+static int check_config(const struct cmdline *d)
 {
 	struct config cfg;
-	struct config_errors errs = {0};
-	config_defaults(&cfg);
-	enum qd_err rc = config_load(path, &cfg, &errs);
-	if (rc == QD_OK) /* the USB drop-in too: the daemon reads it after the file */
-		rc = config_load_dropin(cfg.usb.dropin, &cfg, &errs);
-	if (rc == QD_OK)
-		rc = config_validate(&cfg, &errs);
-	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_IO) {
-		fprintf(stderr, "qrdeskd: %s: cannot read it\n", errs.file[0] ? errs.file : path);
-		return 66;
-	}
-	if (rc != QD_OK) {
-		config_errors_print(&errs, print_config_line);
-		return 78;
-	}
-	printf("%s: OK\n", path);
-	return 0;
+	int status = compose_or_report(d, &cfg);
+	if (status == 0)
+		printf("%s: OK\n", d->config_path);
+	return status;
 }
 
 /*
@@ -104,21 +128,13 @@ static int check_config(const char *path)
  * configuration uses (the shipped unit allows only the GPIO chips): each
  * part names the devices of what it opens (desk.h).
  */
-static int print_unit_devices(const char *path)
+static int print_unit_devices(const struct cmdline *d)
 {
 	struct config cfg;
-	struct config_errors errs = {0};
-	config_defaults(&cfg);
-	enum qd_err rc = config_load(path, &cfg, &errs);
-	if (rc == QD_OK)
-		rc = config_validate(&cfg, &errs);
-	if (rc != QD_OK) {
-		if (errs.count == 0)
-			fprintf(stderr, "qrdeskd: %s: cannot read it\n", path);
-		config_errors_print(&errs, print_config_line);
-		return rc == QD_ERR_FORMAT ? 78 : 66;
-	}
-	desk_unit_devices(&cfg, path, stdout);
+	int status = compose_or_report(d, &cfg);
+	if (status != 0)
+		return status;
+	desk_unit_devices(&cfg, d->config_path, stdout);
 	return 0;
 }
 
@@ -141,7 +157,7 @@ static void demo_apply(struct config *c, const char *dir)
  * QD_ERR_IO: the file cannot be read; QD_ERR_FORMAT: errs says what is
  * wrong; QD_ERR_ARG: a command-line value is bad (why says which).
  */
-static enum qd_err compose_config(void *arg, struct config *out, struct config_errors *errs,
+static enum qd_err compose_config(const void *arg, struct config *out, struct config_errors *errs,
                                   struct qd_errmsg *why)
 {
 	const struct cmdline *d = arg;
@@ -192,22 +208,22 @@ int main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0}};
-	int c;
+	int c, mode = 0;
+	const char *mode_path = NULL;
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
 			break;
 		case OPT_CHECK:
-		case OPT_UNIT_DEVICES: {
-			/* Accept "--check-config FILE" as well as "--check-config=FILE". */
-			const char *path = optarg;
-			if (path == NULL && optind < argc && argv[optind][0] != '-')
-				path = argv[optind++];
-			if (path == NULL)
-				path = d.config_path ? d.config_path : CONFIG_DEFAULT_PATH;
-			return c == OPT_CHECK ? check_config(path) : print_unit_devices(path);
-		}
+		case OPT_UNIT_DEVICES:
+			/* Accept "--check-config FILE" as well as "--check-config=FILE".
+			 * Done after every option is read: the overrides count too. */
+			mode = c;
+			mode_path = optarg;
+			if (mode_path == NULL && optind < argc && argv[optind][0] != '-')
+				mode_path = argv[optind++];
+			break;
 		case OPT_DEMO:
 			d.demo = true;
 			break;
@@ -235,6 +251,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qrdeskd: unexpected argument %s\n", argv[optind]);
 		return 64;
 	}
+	/* Paths given on the command line are taken from where it was typed; the
+	 * configuration itself takes absolute paths only. */
+	static char abs_paths[OPT_LEVEL + 1][PATH_MAX], abs_demo[PATH_MAX];
+	for (int opt = OPT_STORE; opt <= OPT_SOCKET; opt++)
+		if (d.overrides[opt] != NULL)
+			d.overrides[opt] =
+			        absolute_path(d.overrides[opt], abs_paths[opt], PATH_MAX);
+	d.demo_dir = absolute_path(d.demo_dir, abs_demo, sizeof(abs_demo));
+	if (mode != 0) {
+		d.config_path = mode_path != NULL       ? mode_path
+		                : d.config_path != NULL ? d.config_path
+		                                        : CONFIG_DEFAULT_PATH;
+		return mode == OPT_CHECK ? check_config(&d) : print_unit_devices(&d);
+	}
 	if (!d.demo && d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
 	if (d.demo) {
@@ -248,16 +278,9 @@ int main(int argc, char **argv)
 			log_info("demo: made demo trust data and sample cards in %s/cards",
 			         d.demo_dir);
 	}
-	struct config_errors errs = {0};
-	struct qd_errmsg why = {{0}};
-	enum qd_err rc = compose_config(&d, &desk.cfg, &errs, &why);
-	if (rc != QD_OK) {
-		if (errs.count > 0)
-			config_errors_print(&errs, print_config_line);
-		else
-			fprintf(stderr, "qrdeskd: %s\n", why.text);
-		return rc == QD_ERR_ARG ? 64 : rc == QD_ERR_FORMAT ? 78 : 66;
-	}
+	int bad = compose_or_report(&d, &desk.cfg);
+	if (bad != 0)
+		return bad;
 	log_init("qrdeskd", LOG_STYLE_JOURNAL, desk.cfg.log_level);
 	desk.compose = compose_config;
 	desk.compose_arg = &d;

@@ -82,8 +82,8 @@ const struct desk_part *desk_key_owner(const char *section, const char *name,
  * QD_ERR_NOT_FOUND / QD_ERR_IO: unreadable; QD_ERR_FORMAT: errs says what;
  * QD_ERR_ARG: a command-line value is bad (why says which).
  */
-typedef enum qd_err (*desk_compose_fn)(void *arg, struct config *out, struct config_errors *errs,
-                                       struct qd_errmsg *why);
+typedef enum qd_err (*desk_compose_fn)(const void *arg, struct config *out,
+                                       struct config_errors *errs, struct qd_errmsg *why);
 
 /* What the last reload did, for `qrdeskctl reload`. */
 struct desk_reload {
@@ -105,7 +105,7 @@ struct usb_watch;
 struct desk {
 	struct config cfg; /* the running configuration */
 	desk_compose_fn compose;
-	void *compose_arg;
+	const void *compose_arg;
 	bool demo;
 	struct desk_reload last_reload;
 	struct loop *loop;

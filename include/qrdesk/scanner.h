@@ -21,7 +21,10 @@
 
 #include "qrdesk/error.h"
 #include "qrdesk/source.h"
-/*TMP*/
+#include "qrdesk/source_camera.h"
+#include "qrdesk/source_hid.h"
+#include "qrdesk/source_replay.h"
+#include "qrdesk/source_serial.h"
 
 #define SCANNER_PATH_MAX 256
 

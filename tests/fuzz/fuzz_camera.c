@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/v4l2_capture.h"
+#include "v4l2_capture.h"
 
 #define FUZZ_DIM_MAX 512 /* pixels a side: bounds the scratch buffer, not the parser */
 #define HEADER       6

@@ -79,6 +79,22 @@ rc=$?
 check '[[ $rc == 78 ]]' "--check-config of a bad file exits 78 (got $rc)"
 check 'grep -q "bad.conf:3:" check.out && grep -q "bad.conf:5:" check.out' "--check-config names file:line for each bad line: $(cat check.out)"
 
+# A relative path in the file is an error with its line; the command-line overrides
+# count as at a start (a relative --store is taken from the working directory).
+printf '[desk]\nstore = desk.db\n' >relative.conf
+"$qrdeskd" --check-config relative.conf >check.out 2>&1
+rc=$?
+check '[[ $rc == 78 ]] && grep -q "relative.conf:2: store = .desk.db.: expected an absolute path" check.out' "--check-config refuses a relative path with file:line (rc $rc): $(cat check.out)"
+"$qrdeskd" --check-config desk.conf --store other.db >check.out 2>&1
+rc=$?
+check '[[ $rc == 0 ]]' "--check-config applies --store as a start would (rc $rc): $(cat check.out)"
+"$qrdeskd" --check-config desk.conf --desk 'no spaces' >check.out 2>&1
+rc=$?
+check '[[ $rc == 64 ]] && grep -q -- "--desk" check.out' "--check-config checks --desk too (rc $rc): $(cat check.out)"
+"$qrdeskd" --unit-devices desk.conf --store other.db --log-level loud >check.out 2>&1
+rc=$?
+check '[[ $rc == 64 ]] && grep -q -- "--log-level" check.out' "--unit-devices checks the overrides too (rc $rc): $(cat check.out)"
+
 printf '[indicators]\nbackend = gpiod\nchip = gpiochip3\n' >gpio.conf
 "$qrdeskd" --unit-devices gpio.conf >dropin.conf
 check '[[ $? == 0 ]] && grep -qx "DeviceAllow=/dev/gpiochip3 rw" dropin.conf && [[ $(grep -c "^DeviceAllow=" dropin.conf) == 2 ]]' "--unit-devices allows the configured chip only: $(cat dropin.conf)"
