@@ -86,6 +86,7 @@ enum kind {
 	K_PROXY,     /* char[]: "" or a proxy URL (http, https, socks4, socks5...) */
 	K_PIN,       /* char[]: "" or sha256//BASE64, several joined by ';' */
 	K_USB_MODE,  /* enum config_usb_mode */
+	K_REQUIRE,   /* enum binding_require: card, card+passport, card+passport+boarding */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
@@ -120,6 +121,9 @@ static const struct key_def keys[] = {
         {"desk", "log_level", K_LOG_LEVEL, FIELD(log_level), 0, 0, false},
         {"pipeline", "holdoff_ms", K_MS, FIELD(holdoff_ms), 0, 600000, false},
         {"pipeline", "already_used_check", K_BOOL, FIELD(already_used_check), 0, 0, false},
+        {"binding", "require", K_REQUIRE, FIELD(binding_require), 0, 0, false},
+        {"binding", "timeout_s", K_SECONDS, FIELD(binding_timeout_s), BINDING_TIMEOUT_MIN_S,
+         BINDING_TIMEOUT_MAX_S, false},
         {"indicators", "backend", K_BACKEND, FIELD(indicator_backend), 0, 0, false},
         {"indicators", "chip", K_CHIP, FIELD(gpio.chip), 0, 0, true},
         {"indicators", "green", K_LINE, FIELD(gpio.offsets[INDICATOR_GREEN]), 0, 1023, false},
@@ -194,9 +198,9 @@ static const struct key_def keys[] = {
 };
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay",
-                                       "serial", "hid",      "kiosk",      "hotplug",
-                                       "camera", "sync",     "upload",     "usb"};
+static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay", "serial",
+                                       "hid",    "kiosk",    "hotplug",    "camera", "sync",
+                                       "upload", "usb",      "binding"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
 
 size_t config_key_count(void)
@@ -284,6 +288,8 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->holdoff_ms = 3000;
 	cfg->already_used_check = true;
+	cfg->binding_require = BINDING_REQUIRE_CARD;
+	cfg->binding_timeout_s = BINDING_TIMEOUT_DEFAULT;
 	cfg->indicator_backend = CONFIG_INDICATOR_GPIOD;
 	snprintf(cfg->gpio.chip, sizeof(cfg->gpio.chip), "%s", "gpiochip0");
 	/* Raspberry Pi BCM numbering, as the desk board is wired. */
@@ -721,6 +727,8 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return "expected auto, grey, yuyv or mjpeg";
 	case K_USB_MODE:
 		return "expected off, automount or udev";
+	case K_REQUIRE:
+		return "expected card, card+passport or card+passport+boarding";
 	default:
 		return "bad value";
 	}
@@ -800,6 +808,10 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 			break;
 		memcpy(field, value, 4);
 		return true;
+	case K_REQUIRE:
+		if (binding_require_parse(value, (enum binding_require *)field))
+			return true;
+		break;
 	case K_USB_MODE:
 		for (int m = CONFIG_USB_OFF; m <= CONFIG_USB_UDEV; m++)
 			if (strcmp(value, config_usb_mode_name((enum config_usb_mode)m)) == 0) {
@@ -905,6 +917,12 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		if (config_usb_mode_name(*(const enum config_usb_mode *)field) != NULL)
 			return true;
 		snprintf(msg, msgsz, "mode: %s", kind_expects(k, why, sizeof(why)));
+		return false;
+	case K_REQUIRE:
+		if ((unsigned)*(const enum binding_require *)field <=
+		    BINDING_REQUIRE_CARD_PASSPORT_BOARDING)
+			return true;
+		snprintf(msg, msgsz, "require: %s", kind_expects(k, why, sizeof(why)));
 		return false;
 	case K_BACKEND: {
 		enum config_indicator_backend b = *(const enum config_indicator_backend *)field;

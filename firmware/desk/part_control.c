@@ -49,8 +49,12 @@ static json_t *scan_reply(struct desk *d, json_t *code)
 	size_t n = json_string_length(code);
 	if (n > SOURCE_TEXT_MAX)
 		n = SOURCE_TEXT_MAX;
+	uint64_t accepted = pipeline_counters(d->pipeline)->binding_accepted;
 	const struct pipeline_event *ev =
 	        pipeline_submit(d->pipeline, "control", json_string_value(code), n, loop_now_us());
+	if (ev == NULL && pipeline_counters(d->pipeline)->binding_accepted != accepted)
+		/* A traveller's document taken: the verdict comes with the last. */
+		return json_pack("{s:b}", "accepted", true);
 	if (ev == NULL)
 		return json_pack("{s:b}", "duplicate", true);
 	return verdict_event_json(ev, d->cfg.desk_id, VERDICT_JSON_FULL);

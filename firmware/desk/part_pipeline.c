@@ -15,6 +15,7 @@
 static const struct desk_key keys[] = {
         {"pipeline", "holdoff_ms", DESK_KEY_LIVE},
         {"pipeline", "already_used_check", DESK_KEY_LIVE},
+        {"binding", NULL, DESK_KEY_LIVE}, /* from the next transaction */
         {NULL, NULL, 0},
 };
 
@@ -22,7 +23,9 @@ static void pipeline_config_of(const struct desk *d, struct pipeline_config *pc)
 {
 	*pc = (struct pipeline_config){.holdoff_ms = d->cfg.holdoff_ms,
 	                               .already_used_check = d->cfg.already_used_check,
-	                               .stale_grace_s = d->cfg.sync.stale_grace_s};
+	                               .stale_grace_s = d->cfg.sync.stale_grace_s,
+	                               .binding_require = d->cfg.binding_require,
+	                               .binding_timeout_s = d->cfg.binding_timeout_s};
 	snprintf(pc->desk_id, sizeof(pc->desk_id), "%s", d->cfg.desk_id);
 }
 
@@ -39,7 +42,7 @@ static void on_audit_flush(struct loop *loop, struct loop_timer *timer, void *ar
 	(void)loop;
 	(void)timer;
 	struct desk *d = arg;
-	pipeline_flush_audit(d->pipeline);
+	pipeline_tick(d->pipeline); /* deferred audit rows; binding transactions run out */
 }
 
 static int open_pipeline(struct desk *d)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qrdesk/binding.h"
 #include "qrdesk/error.h"
 #include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
@@ -79,6 +80,9 @@ struct config {
 	/* [pipeline] */
 	uint32_t holdoff_ms;     /* same code within this: one verdict */
 	bool already_used_check; /* flag a card that already passed */
+	/* [binding]: what a traveller shows (docs/binding.md) */
+	enum binding_require binding_require;
+	uint32_t binding_timeout_s;
 	/* [indicators] */
 	enum config_indicator_backend indicator_backend;
 	struct indicator_gpiod_config gpio;
