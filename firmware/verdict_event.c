@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "qrdesk/country.h"
+#include "qrdesk/hex.h"
 #include "qrdesk/verdict_json.h"
 
 void verdict_mask_passport(const char *passport, char out[17])
@@ -49,6 +50,13 @@ json_t *verdict_event_json(const struct pipeline_event *ev, const char *desk_id,
 		return NULL;
 	if (view != VERDICT_JSON_FULL)
 		json_object_del(obj, "claims");
+	/* The keyed pseudonym, never the bare hash (docs/security.md). */
+	json_object_del(obj, "clearance_hash");
+	if (ev->has_pseudonym) {
+		char hex[2 * TRUST_HASH_LEN + 1];
+		hex_encode(ev->pseudonym, TRUST_HASH_LEN, hex, sizeof(hex));
+		json_object_set_new(obj, "pseudonym", json_string(hex));
+	}
 	int bad = json_object_set_new(obj, "seq", json_integer((json_int_t)ev->seq));
 	bad |= json_object_set_new(obj, "time_us", json_integer((json_int_t)ev->wall_us));
 	bad |= json_object_set_new(obj, "time", json_integer((json_int_t)(ev->wall_us / 1000000)));

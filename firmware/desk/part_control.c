@@ -44,7 +44,7 @@ static json_t *reload_reply(struct desk *d)
 	                 r->trust_ok, "trust_error", r->trust_error);
 }
 
-static json_t *scan_reply(struct desk *d, json_t *code)
+static json_t *scan_reply(struct desk *d, json_t *code, bool full)
 {
 	size_t n = json_string_length(code);
 	if (n > SOURCE_TEXT_MAX)
@@ -57,7 +57,16 @@ static json_t *scan_reply(struct desk *d, json_t *code)
 		return json_pack("{s:b}", "accepted", true);
 	if (ev == NULL)
 		return json_pack("{s:b}", "duplicate", true);
-	return verdict_event_json(ev, d->cfg.desk_id, VERDICT_JSON_FULL);
+	json_t *reply = verdict_event_json(ev, d->cfg.desk_id, VERDICT_JSON_FULL);
+	/* As the kiosk shows it, unless the technician asks (--full). */
+	json_t *claims = json_object_get(reply, "claims");
+	const char *pp = json_string_value(json_object_get(claims, "passport_no"));
+	if (pp != NULL && !full) {
+		char masked[17];
+		verdict_mask_passport(pp, masked);
+		json_object_set_new(claims, "passport_no", json_string(masked));
+	}
+	return reply;
 }
 
 static char *on_control(void *arg, const char *request, size_t len)
@@ -88,7 +97,7 @@ static char *on_control(void *arg, const char *request, size_t len)
 		if (!json_is_string(code))
 			text = error_reply("bad-request", "scan needs \"code\"");
 		else
-			reply = scan_reply(d, code);
+			reply = scan_reply(d, code, json_is_true(json_object_get(req, "full")));
 	} else {
 		text = error_reply("unknown-command", cmd);
 	}

@@ -6,13 +6,17 @@
  */
 #include "desk.h"
 
+#include <sodium.h>
+
 #include "desk_status.h"
+#include "qrdesk/audit_key.h"
 #include "qrdesk/log.h"
 #include "qrdesk/pipeline.h"
 #include "qrdesk/store.h"
 #include "qrdesk/verdict_event.h"
 
 static const struct desk_key keys[] = {
+        {"desk", "audit_key", DESK_KEY_RESTART},
         {"pipeline", "holdoff_ms", DESK_KEY_LIVE},
         {"pipeline", "already_used_check", DESK_KEY_LIVE},
         {"binding", NULL, DESK_KEY_LIVE}, /* from the next transaction */
@@ -45,6 +49,39 @@ static void on_audit_flush(struct loop *loop, struct loop_timer *timer, void *ar
 	pipeline_tick(d->pipeline); /* deferred audit rows; binding transactions run out */
 }
 
+/*
+ * The deployment's audit key into the pipeline.  A desk never provisioned
+ * with one makes its own (so pseudonyms are keyed all the same) and says
+ * that the back office cannot link them; a key file others may read, or
+ * one that does not parse, stops the start.
+ */
+static int load_audit_key(struct desk *d)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	if (d->cfg.audit_key[0] != '\0')
+		snprintf(path, sizeof(path), "%s", d->cfg.audit_key);
+	else
+		audit_key_default_path(d->cfg.store, path, sizeof(path));
+	uint8_t key[CREDENTIAL_AUDIT_KEY_LEN];
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = audit_key_load(path, key, &why);
+	if (rc == QD_ERR_NOT_FOUND) {
+		randombytes_buf(key, sizeof(key));
+		rc = audit_key_write(path, key, (uid_t)-1, (gid_t)-1, &why);
+		if (rc == QD_OK)
+			log_warn("audit key: none provisioned; made a desk-local one at %s (its "
+			         "pseudonyms match no other desk's; docs/security.md)",
+			         path);
+	}
+	if (rc != QD_OK) {
+		log_err("audit key: %s", why.text);
+		return -1;
+	}
+	pipeline_set_audit_key(d->pipeline, key);
+	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
 static int open_pipeline(struct desk *d)
 {
 	struct qd_errmsg why = {{0}};
@@ -54,6 +91,8 @@ static int open_pipeline(struct desk *d)
 		log_err("pipeline: %s", why.text);
 		return -1;
 	}
+	if (load_audit_key(d) != 0)
+		return -1;
 	if (pipeline_add_observer(d->pipeline, on_verdict, d) != QD_OK) {
 		log_err("pipeline: cannot add the status observer");
 		return -1;

@@ -6,12 +6,14 @@
  *
  * Every view has the same members: verdict_to_json()'s (verdict, reason,
  * message_en, message_bn, signature_ok, clock, trusted_time, and where known
- * detail, kid, alg, clearance_hash, policy), the event's (seq, time_us,
+ * detail, kid, alg, policy; the keyed "pseudonym" in place of clearance_hash),
+ * the event's (seq, time_us,
  * time, desk, source, latency_us, first_use {time_us, desk} for
  * ALREADY_USED), and reason_en / reason_bn (the message's words under the
  * names the kiosk page reads).  The views differ only in the holder's data:
  *   FULL    "claims", every claim (the control socket: root, the daemon's
- *           user or its group, on the desk itself);
+ *           user or its group, on the desk itself; part_control.c masks the
+ *           passport number unless the request says "full");
  *   PAGE    "card", only for a card a trusted key verified, passport masked
  *           (the kiosk: see kiosk.h);
  *   STATUS  neither (the status is not the place for a name).
