@@ -7,6 +7,10 @@
 #
 #   scripts/demo.sh                 codes typed or piped on standard input
 #   scripts/demo.sh --images DIR    also decode the images in DIR (copied to demo/inbox)
+#   scripts/demo.sh --bind          [binding] require = card+passport+boarding: a card, its
+#                                   passport MRZ and boarding pass give one verdict
+#                                   (cat demo/cards/bound.txt demo/cards/bound.mrz
+#                                    demo/cards/bound.bcbp | scripts/demo.sh --bind)
 #
 # While it runs, `build/release/tools/qrdeskctl status --socket demo/control.sock`
 # shows its state. Ctrl-C (or Ctrl-D on an empty terminal, then Ctrl-C) stops it.
@@ -15,9 +19,14 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 images=""
-if [[ ${1:-} == --images ]]; then
-	images=$(realpath "${2:?--images needs a folder}")
-fi
+bind=0
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--images) images=$(realpath "${2:?--images needs a folder}"); shift 2 ;;
+	--bind) bind=1; shift ;;
+	*) echo "usage: scripts/demo.sh [--images DIR] [--bind]" >&2; exit 64 ;;
+	esac
+done
 
 # Each step says what it does and how long it took, on standard error.  When
 # nothing changed since the last start, no step runs a tool but dpkg-query.
@@ -90,4 +99,11 @@ fi
 now=$(date +%s%N)
 printf 'demo: starting qrdeskd --demo (%d.%01d s since the script started)\n' \
 	$(((now - t0) / 1000000000)) $(((now - t0) / 100000000 % 10)) >&2
-exec "$root/build/release/firmware/qrdeskd" --demo --demo-dir "$demo"
+config=()
+if ((bind)); then
+	# The traveller bound to the card (docs/binding.md): card, passport MRZ, boarding pass.
+	mkdir -p "$demo"
+	printf '[binding]\nrequire = card+passport+boarding\n' >"$demo/bind.conf"
+	config=(--config "$demo/bind.conf")
+fi
+exec "$root/build/release/firmware/qrdeskd" --demo --demo-dir "$demo" "${config[@]}"
