@@ -24,7 +24,6 @@
 
 #include "desk/desk.h"
 #include "qrdesk/config.h"
-#include "demo.h"
 #include "qrdesk/log.h"
 
 static const char usage_text[] =
@@ -33,8 +32,9 @@ static const char usage_text[] =
         "  --config FILE          configuration file (default " CONFIG_DEFAULT_PATH ")\n"
         "  --check-config [FILE]  check the configuration, print file:line errors, exit\n"
         "  --unit-devices [FILE]  print a systemd drop-in allowing FILE's devices only\n"
-        "  --demo                 demo mode: demo trust data (made on first start), simulated\n"
-        "                         indicators, codes from standard input and from DIR/inbox\n"
+        "  --demo                 demo mode: the demo trust data in DIR (qrdesk-issuer demo\n"
+        "                         DIR makes it), simulated indicators, codes from standard\n"
+        "                         input and from DIR/inbox\n"
         "  --demo-dir DIR         where demo mode keeps its data (default ./qrdesk-demo)\n"
         "  --store DB             override [desk] store\n"
         "  --socket PATH          override [desk] control_socket\n"
@@ -268,15 +268,15 @@ int main(int argc, char **argv)
 	if (!d.demo && d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
 	if (d.demo) {
-		struct qd_errmsg why = {{0}};
-		bool made = false;
-		if (demo_prepare(d.demo_dir, &made, &why) != QD_OK) {
-			log_err("demo: %s", why.text);
+		/* The desk ships no signing code: the back office's tool made the demo data. */
+		char db[PATH_MAX + 16];
+		snprintf(db, sizeof(db), "%s/desk.db", d.demo_dir);
+		if (access(db, R_OK) != 0) {
+			log_err("demo: no demo trust data in %s (make it with: qrdesk-issuer demo "
+			        "%s)",
+			        d.demo_dir, d.demo_dir);
 			return 1;
 		}
-		if (made)
-			log_info("demo: made demo trust data and sample cards in %s/cards",
-			         d.demo_dir);
 	}
 	int bad = compose_or_report(&d, &desk.cfg);
 	if (bad != 0)

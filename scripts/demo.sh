@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The demo: install what is missing, build, and run the daemon in demo mode
-# (qrdeskd --demo): demo trust data and sample cards made on first start in
-# ./demo, simulated indicators (transitions in demo/indicators.log), codes from
+# (qrdeskd --demo): demo trust data and sample cards made by qrdesk-issuer demo
+# on the first run in ./demo, simulated indicators (transitions in demo/indicators.log), codes from
 # standard input, one per line, and from QR images dropped into demo/inbox.
 #
 #   scripts/demo.sh                 codes typed or piped on standard input
@@ -78,6 +78,9 @@ else
 fi
 
 demo=$root/demo
+# The demo trust data, made once by the back office's tool (the desk daemon signs nothing).
+"$build/tools/qrdesk-issuer" demo "$demo" >&2
+step "demo trust data ready"
 if [[ -n $images ]]; then
 	mkdir -p "$demo/inbox"
 	shopt -s nullglob

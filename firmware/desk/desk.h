@@ -100,7 +100,7 @@ struct control;
 struct kiosk;
 struct source;
 struct hotplug;
-struct usb_watch;
+struct usb_stick;
 
 struct desk {
 	struct config cfg; /* the running configuration */
@@ -140,7 +140,7 @@ struct desk {
 	uint64_t sync_changed_seen;        /* worker's changed count the pipeline reloaded for */
 	struct sync_worker_status sync_st; /* as of the last status rebuild */
 	/* usb */
-	struct usb_watch *usb;
+	struct usb_stick *usb;
 	enum usb_stage usb_stage;
 	char usb_text[400];
 	int64_t usb_time; /* wall seconds of the last USB event; 0: none yet */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * part_usb.c - a technician's USB stick (usb_watch.h, docs/usb-bundle.md):
+ * part_usb.c - a technician's USB stick (usb_stick.h, docs/usb-bundle.md):
  * its progress is shown in the status, its outcome on the indicators; a
  * bundle that changed the trust data or the settings is followed by the same
  * reload as SIGHUP.  Scanning does not depend on it: a watcher that cannot
@@ -11,7 +11,7 @@
 #include "desk_status.h"
 #include "qrdesk/indicator.h"
 #include "qrdesk/log.h"
-#include "qrdesk/usb_watch.h"
+#include "qrdesk/usb_stick.h"
 
 static const struct desk_key keys[] = {
         {"usb", NULL, DESK_KEY_RESTART},
@@ -51,7 +51,7 @@ static int open_usb(struct desk *d)
 {
 	if (d->cfg.usb.mode == CONFIG_USB_OFF)
 		return 0;
-	struct usb_watch_config uc = {.usb = d->cfg.usb,
+	struct usb_stick_config uc = {.usb = d->cfg.usb,
 	                              .firmware = true,
 	                              .on_stage = on_usb_stage,
 	                              .on_report = on_usb_report,
@@ -59,7 +59,7 @@ static int open_usb(struct desk *d)
 	snprintf(uc.store, sizeof(uc.store), "%s", d->cfg.store);
 	snprintf(uc.desk_id, sizeof(uc.desk_id), "%s", d->cfg.desk_id);
 	struct qd_errmsg why = {{0}};
-	if (usb_watch_start(d->loop, &uc, &d->usb, &why) != QD_OK) {
+	if (usb_stick_start(d->loop, &uc, &d->usb, &why) != QD_OK) {
 		log_err("usb: %s; USB sticks will not be noticed", why.text);
 		return 0;
 	}
@@ -71,7 +71,7 @@ static int open_usb(struct desk *d)
 
 static void close_usb(struct desk *d)
 {
-	usb_watch_stop(d->usb); /* waits for a stick being processed */
+	usb_stick_stop(d->usb); /* waits for a stick being processed */
 	d->usb = NULL;
 }
 

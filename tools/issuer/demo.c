@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* demo.c - demo trust data for qrdeskd --demo (see demo.h). */
+/* demo.c - demo trust data for qrdeskd --demo, made by qrdesk-issuer demo (see demo.h). */
 #include "demo.h"
 
 #include <errno.h>
