@@ -1,6 +1,8 @@
 /*
  * source_camera.c - the camera source (see source.h): a V4L2 camera read in
- * a capture thread of its own, each frame decoded by qrdecode_gray.
+ * a capture thread of its own, each frame decoded by the decoder chain
+ * (qrdecode_frame, with the frame's timestamp: ZBar's turns are paid by
+ * frame time).
  *
  * Two threads, one mailbox.  The capture thread owns the device and the
  * decoder: it opens the camera (v4l2_capture.h), waits for frames, decodes
@@ -188,8 +190,13 @@ static void on_frame(void *arg, const struct capture_frame *fr)
 	struct camera *c = arg;
 	c->frame_us = fr->t_us;
 	int found = 0;
-	(void)qrdecode_gray(c->dec, fr->luma, fr->width, fr->height, fr->stride, on_symbol, c,
-	                    &found);
+	struct qrdecode_stats before, after;
+	qrdecode_get_stats(c->dec, &before);
+	(void)qrdecode_frame(c->dec, fr->luma, fr->width, fr->height, fr->stride, fr->t_us,
+	                     on_symbol, c, &found);
+	qrdecode_get_stats(c->dec, &after);
+	if (after.conflicts != before.conflicts)
+		publish_drop(c, "the decoders read different texts from one frame: none reported");
 }
 
 static int64_t now_us(void)
@@ -471,10 +478,14 @@ enum qd_err source_camera(const char *name, const struct source_camera_config *c
 	if (c->cfg.retry_ms == 0)
 		c->cfg.retry_ms = RETRY_DEFAULT_MS;
 	enum qd_err rc = qrdecode_create(&c->dec);
+	if (rc == QD_OK && cfg->decoders != 0)
+		rc = qrdecode_set_chain(c->dec, cfg->decoders, cfg->decode_budget_kpx);
 	if (rc != QD_OK) {
+		qrdecode_destroy(c->dec);
 		free(c);
 		return rc;
 	}
+	qrdecode_set_formats(c->dec, cfg->formats);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -41,6 +41,7 @@
 #include "qrdesk/config.h"
 #include "qrdesk/file.h"
 #include "qrdesk/hid_assembler.h"
+#include "qrdesk/qrdecode.h"
 #include "qrdesk/serial_framer.h"
 
 #include <arpa/inet.h>
@@ -87,6 +88,7 @@ enum kind {
 	K_PROXY,     /* char[]: "" or a proxy URL (http, https, socks4, socks5...) */
 	K_PIN,       /* char[]: "" or sha256//BASE64, several joined by ';' */
 	K_USB_MODE,  /* enum config_usb_mode */
+	K_DECODERS,  /* unsigned enum qrdecode_decoder mask: "zxing,zbar", "zxing", "zbar" */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
@@ -160,6 +162,9 @@ static const struct key_def keys[] = {
         {"camera", "format", K_PIXFMT, FIELD(camera.capture.format), 0, 0, false},
         {"camera", "stall_ms", K_COUNT, FIELD(camera.stall_ms), CAMERA_STALL_MIN_MS,
          CAMERA_STALL_MAX_MS, false},
+        {"camera", "decoders", K_DECODERS, FIELD(camera.decoders), 0, 0, false},
+        {"camera", "decode_budget_kpx", K_COUNT, FIELD(camera.decode_budget_kpx), 0,
+         QRDECODE_BUDGET_MAX_KPX, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
@@ -277,6 +282,9 @@ void config_defaults(struct config *cfg)
 	cfg->camera.capture.fps = 15;
 	cfg->camera.capture.format = CAPTURE_FORMAT_AUTO;
 	cfg->camera.stall_ms = 5000;
+	cfg->camera.decoders = QRDECODE_DECODERS_ALL;
+	cfg->camera.decode_budget_kpx = QRDECODE_BUDGET_DEFAULT_KPX;
+	cfg->camera.formats = QRDECODE_FORMAT_QR;
 	cfg->camera.retry_ms = 0;
 	cfg->camera.io = NULL;
 	/* The kiosk page is on by default, reachable from this machine only. */
@@ -671,10 +679,32 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return buf;
 	case K_PIXFMT:
 		return "expected auto, grey, yuyv or mjpeg";
+	case K_DECODERS:
+		return "expected zxing,zbar or zxing or zbar";
 	case K_USB_MODE:
 		return "expected off, automount or udev";
 	default:
 		return "bad value";
+	}
+}
+
+/* "zxing,zbar" (either order), "zxing" or "zbar" as an enum qrdecode_decoder mask; 0 if
+ * neither, a name twice or an unknown name. */
+static unsigned decoders_parse(const char *value)
+{
+	unsigned mask = 0;
+	const char *p = value;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		unsigned d = len == 5 && strncmp(p, "zxing", 5) == 0  ? QRDECODE_ZXING
+		             : len == 4 && strncmp(p, "zbar", 4) == 0 ? QRDECODE_ZBAR
+		                                                      : 0;
+		if (d == 0 || (mask & d))
+			return 0;
+		mask |= d;
+		if (p[len] == '\0')
+			return mask;
+		p += len + 1;
 	}
 }
 
@@ -752,6 +782,13 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 			break;
 		memcpy(field, value, 4);
 		return true;
+	case K_DECODERS: {
+		unsigned d = decoders_parse(value);
+		if (d == 0)
+			break;
+		*(unsigned *)field = d;
+		return true;
+	}
 	case K_USB_MODE:
 		for (int m = CONFIG_USB_OFF; m <= CONFIG_USB_UDEV; m++)
 			if (strcmp(value, config_usb_mode_name((enum config_usb_mode)m)) == 0) {
@@ -858,6 +895,13 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 			return true;
 		snprintf(msg, msgsz, "mode: %s", kind_expects(k, why, sizeof(why)));
 		return false;
+	case K_DECODERS: {
+		unsigned d = *(const unsigned *)field;
+		if (d != 0 && (d & ~QRDECODE_DECODERS_ALL) == 0)
+			return true;
+		snprintf(msg, msgsz, "%s = %u: %s", k->name, d, kind_expects(k, why, sizeof(why)));
+		return false;
+	}
 	case K_BACKEND: {
 		enum config_indicator_backend b = *(const enum config_indicator_backend *)field;
 		if (b == CONFIG_INDICATOR_GPIOD || b == CONFIG_INDICATOR_SIM)

@@ -123,9 +123,11 @@ enum qd_err source_hid(const char *name, const struct source_hid_config *cfg, so
 
 /*
  * The camera (drivers/source_camera.c): a V4L2 camera read by
- * v4l2_capture.h in a thread of its own; each frame's luma goes to
- * qrdecode_gray (QR only, binary mode) and each text found is posted to the
- * loop, then delivered through on_code.  A text seen in consecutive frames
+ * v4l2_capture.h in a thread of its own; each frame's luma goes to the
+ * decoder chain (qrdecode_frame: zxing-cpp, ZBar in turns; binary mode) and
+ * each text found is posted to the loop, then delivered through on_code.
+ * A frame where the decoders read different texts gives no text and counts
+ * as dropped (status.dropped, with the reason).  A text seen in consecutive frames
  * is delivered once while it stays in view (until it has been out of sight
  * for CAMERA_GONE_MS).  Absent or unplugged: SOURCE_ABSENT, re-opened every
  * retry_ms.  No frame for stall_ms: SOURCE_STALLED, and the device is
@@ -140,6 +142,12 @@ struct source_camera_config {
 	unsigned stall_ms;             /* CAMERA_STALL_MIN_MS .. CAMERA_STALL_MAX_MS */
 	unsigned retry_ms;             /* while absent: how often to look again (0: 1000) */
 	const struct capture_io *io;   /* NULL: the real device (tests: a fake one) */
+	/* The decoder chain (qrdecode.h): enum qrdecode_decoder mask (0: the chain's defaults,
+	 * budget included), ZBar's budget beside zxing-cpp in kilopixels a second, and the
+	 * symbologies (enum qrdecode_format mask; QR is always read). */
+	unsigned decoders;
+	unsigned decode_budget_kpx;
+	unsigned formats;
 };
 
 enum qd_err source_camera(const char *name, const struct source_camera_config *cfg,
