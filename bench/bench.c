@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdesk-bench - prints the foundation's figures in one run:
  *   1. check latency (p50/p99) of a valid card through check_code() with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdesk-bench-camera - the camera path, measured through the fake V4L2
  * device of the tests (tests/fakes/fake_v4l2.c) with pictures of real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdesk-bench-pipeline - latency from a decoded code text to the
  * indicators being set, through the daemon's real pipeline: de-dup,

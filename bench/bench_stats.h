@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_stats.h - what the bench programs share: a monotonic clock in
  * microseconds and percentiles of a sample (sorted in place).

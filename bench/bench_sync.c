@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdesk-bench-sync - figures for the sync's apply (docs/performance.md, "Sync"):
  *   1. apply time of a revocation snapshot of N entries (default 1,000,000)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * decode_quality.c - how often the camera path's decoder reads a card, per
  * degradation and level, and what a frame costs.

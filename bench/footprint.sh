@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Footprint figures for docs/performance.md ("Footprint"): stripped binary sizes (amd64,
 # and arm64 when a cross build is given) and qrdeskd's resident memory (VmRSS, split into
 # anonymous and file-backed pages, and the peak VmHWM):

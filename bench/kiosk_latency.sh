@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Kiosk latency: from the verdict in the pipeline to the page showing it.
 # The real qrdeskd (replay FIFO, simulated indicators, kiosk on 127.0.0.1 and a
 # free port), the real page in Debian's headless Chromium (playwright-core, as

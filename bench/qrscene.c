@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrscene.c - card codes as a desk camera sees them (see qrscene.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrscene.h - the decode-quality test set: real card codes as a desk camera
  * sees them (test tooling for bench/decode_quality.c and

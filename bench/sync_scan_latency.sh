@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scanning while the sync worker applies a large revocation list.
 # The real qrdeskd with [sync] pointed at nginx (TLS, a test CA made here)
 # serving a publication of N revocations (default 1,000,000), already synced

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Time a USB update bundle end to end, as qrdeskd's worker runs it (qrdeskctl usb
 # calls the same usb_process_stick): read, verify (outer signature, every inner
 # document), apply in one store batch.  Prints figures; asserts nothing.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Cross-compile for 64-bit ARM desks (Raspberry Pi 4/5 class) with Debian's cross compiler
 # (crossbuild-essential-arm64) against a sysroot of Debian 12's arm64 packages, extracted
 # under the build dir by scripts/arm64.sh (never installed system-wide: several :arm64 -dev

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hid_assembler.c - key events cut into code texts (see hid_assembler.h for
  * the rules; this file only follows them).

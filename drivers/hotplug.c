@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hotplug.c - device arrivals and departures, from udev or inotify
  * (hotplug.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * image.c - image files as 8-bit grey pixels: PNG (libpng's simplified API),
  * binary PGM "P5" (parsed here) and JPEG (libjpeg).  See qrdecode.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * indicator_gpiod.c - the LEDs and buzzer on GPIO lines through libgpiod 1.6
  * (Debian 12 ships 1.6.3; this is the 1.x API, not 2.x).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * indicator_sim.c - the simulated indicator backend (see indicator.h).
  *

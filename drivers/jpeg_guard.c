@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* jpeg_guard.c - libjpeg's errors and warnings as a longjmp (see jpeg_guard.h). */
 #include "qrdesk/jpeg_guard.h"
 

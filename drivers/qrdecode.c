@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdecode.c - the decoder chain (see qrdecode.h, docs/decode.md): zxing-cpp
  * (zxdecode.h) first, ZBar and its second looks (zbdecode.h) beside it.

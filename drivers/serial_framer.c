@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serial_framer.c - a serial scanner's bytes cut into code texts (see
  * serial_framer.h for the rules; this file only follows them).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_camera.c - the camera source (see source.h): a V4L2 camera read in
  * a capture thread of its own, each frame decoded by the decoder chain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_hid.c - the keyboard-wedge scanner source (see source.h): a USB
  * HID scanner that "types" each code, read through evdev.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_replay.c - the replay sources (see source.h): code texts as lines
  * from an fd or a FIFO, and QR codes in image files dropped into a folder.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_serial.c - the serial scanner source (see source.h): a hand
  * scanner on USB CDC-ACM (/dev/ttyACM*) or a UART, read raw through termios.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_watch.c - noticing USB sticks: inotify on an automount folder, or a
  * libudev monitor with our own read-only mounts; see usb_watch.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * v4l2_capture.c - V4L2 capture of our own (see v4l2_capture.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * base45.c - RFC 9285 base45 (see base45.h).
  *

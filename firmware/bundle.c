@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bundle.c - payloads of USB update bundles and export requests: strict
  * decoding with the faulty field named, and the issuer's encoder.  Layout in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cbor.c - a small, strict, bounded CBOR reader and writer (see cbor.h).
  *

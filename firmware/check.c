@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check.c - the verification core.  One pure function, check_code(): see
  * check.h for the order of judgement.  It allocates nothing: the decoded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - qrdeskd's configuration file: INI read with inih, every key in
  * one table (keys[] below), range-checked, errors as "file:line: message".
@@ -546,6 +547,16 @@ static bool check_string(const struct key_def *k, const char *v, char *why, size
 		if (n > max) {
 			snprintf(why, whysz, "path too long (%zu bytes; at most %zu%s)", n, max,
 			         k->kind == K_SOCKET ? ", the limit of a UNIX socket address" : "");
+			return false;
+		}
+		/* The daemon's working directory is systemd's "/", not the file's folder:
+		 * a relative path would quietly mean something else. */
+		if (n > 0 && v[0] != '/') {
+			snprintf(why, whysz, "expected an absolute path (starting with /)%s",
+			         v[0] == ';' || v[0] == '#'
+			                 ? "; a comment needs a space before its ';' or a line "
+			                   "of its own"
+			                 : "");
 			return false;
 		}
 		return true;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.c - the control socket (see control.h): one request line, one
  * reply line, per connection; bounded, non-blocking, peer-checked.
@@ -8,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "qrdesk/log.h"
 
 struct client {
 	struct control *ctl;
@@ -33,6 +37,8 @@ struct control {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	gid_t group;
+	char reason[96];   /* why a peer is refused: "not in group qrdesk" */
+	char refusal[128]; /* the message it gets: "permission denied (<reason>)" */
 	control_handler handler;
 	void *arg;
 	struct client clients[CONTROL_CLIENTS_MAX];
@@ -118,12 +124,26 @@ static void on_timeout(struct loop *loop, struct loop_timer *timer, void *arg)
 	client_close(arg);
 }
 
-static bool peer_allowed(const struct control *ctl, int fd)
+/* A group name safe to put in a JSON string and a log line as it is. */
+static bool name_is_plain(const char *name)
+{
+	if (name[0] == '\0' || strlen(name) > 60)
+		return false;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
+static bool peer_allowed(const struct control *ctl, int fd, uid_t *uid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	*uid = (uid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 		return false;
+	*uid = cred.uid;
 	if (cred.uid == 0 || cred.uid == geteuid())
 		return true;
 	if (ctl->group == (gid_t)-1)
@@ -150,7 +170,22 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
 			return; /* EAGAIN, or a transient error: the next event retries */
-		if (!peer_allowed(ctl, cfd)) {
+		uid_t uid;
+		if (!peer_allowed(ctl, cfd, &uid)) {
+			/* Say why (a silent close reads as a crashed daemon), and log who
+			 * knocked - at most one line per interval: anyone may knock. */
+			static struct log_limit limit = {.interval_s = 10};
+			unsigned long skipped = 0;
+			if (log_limit_pass(&limit, &skipped))
+				log_warn("control: refused uid %ld (%s); %lu more refusals not "
+				         "logged",
+				         uid == (uid_t)-1 ? -1L : (long)uid, ctl->reason, skipped);
+			char reply[sizeof(ctl->refusal) + 64];
+			int n = snprintf(
+			        reply, sizeof(reply),
+			        "{\"error\": \"permission-denied\", \"message\": \"%s\"}\n",
+			        ctl->refusal);
+			send_all(cfd, reply, (size_t)n < sizeof(reply) ? (size_t)n : 0);
 			close(cfd);
 			continue;
 		}
@@ -193,6 +228,14 @@ enum qd_err control_open(struct loop *loop, const char *path, gid_t group, contr
 	ctl->fd = -1; /* fd 0 is a valid socket when stdin is closed */
 	ctl->loop = loop;
 	ctl->group = group;
+	struct group *gr = group != (gid_t)-1 ? getgrgid(group) : NULL;
+	if (group == (gid_t)-1)
+		snprintf(ctl->reason, sizeof(ctl->reason), "not root or the daemon's user");
+	else if (gr != NULL && name_is_plain(gr->gr_name))
+		snprintf(ctl->reason, sizeof(ctl->reason), "not in group %.60s", gr->gr_name);
+	else
+		snprintf(ctl->reason, sizeof(ctl->reason), "not in group %u", (unsigned)group);
+	snprintf(ctl->refusal, sizeof(ctl->refusal), "permission denied (%s)", ctl->reason);
 	ctl->handler = handler;
 	ctl->arg = arg;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
@@ -282,6 +325,18 @@ enum qd_err control_call(const char *path, const char *request, char **reply, st
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
 		int saved = errno;
 		close(fd);
+		struct stat st;
+		if (saved == EACCES && stat(path, &st) == 0) {
+			/* The socket's mode refused us: name the group that would not. */
+			struct group *gr = getgrgid(st.st_gid);
+			if (gr != NULL && name_is_plain(gr->gr_name))
+				qd_errmsg_set(why, "%s: permission denied (not in group %s)", path,
+				              gr->gr_name);
+			else
+				qd_errmsg_set(why, "%s: permission denied (not in group %u)", path,
+				              (unsigned)st.st_gid);
+			return QD_ERR_PERM;
+		}
 		qd_errmsg_set(why, "%s: %s (is qrdeskd running?)", path, strerror(saved));
 		return saved == ENOENT || saved == ECONNREFUSED ? QD_ERR_NOT_FOUND : QD_ERR_IO;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cose.c - COSE_Sign1: parse (strictly, pointing into the input), build the
  * Sig_structure, verify, sign.  See cose.h for what is accepted.
@@ -174,12 +175,14 @@ enum cose_status cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_si
 		return err->status = COSE_ERR_ALG_UNPROTECTED;
 	if (!prot.has_alg)
 		return err->status = COSE_ERR_ALG_MISSING;
-	if (prot.alg_unsupported_type || !signature_alg_supported(prot.alg))
+	if (prot.alg_unsupported_type ||
+	    !signature_alg_supported(signature_alg_canonical(prot.alg)))
 		return err->status = COSE_ERR_ALG_UNSUPPORTED;
 	/* A label may not stand in both buckets (RFC 9052 s.3). */
 	if (prot.has_kid && unprot.has_kid)
 		return err->status = COSE_ERR_HEADER;
-	out->alg = prot.alg;
+	out->alg = signature_alg_canonical(prot.alg);
+	out->alg_header = prot.alg;
 	if (prot.has_kid) {
 		out->kid = prot.kid;
 		out->kid_len = prot.kid_len;
@@ -275,14 +278,14 @@ size_t cose_sign1_encoded_len(size_t kid_len, size_t payload_len)
 	return w.len;
 }
 
-enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *kid, size_t kid_len,
-                            const uint8_t *payload, size_t payload_len, uint8_t *out, size_t cap,
-                            size_t *out_len)
+enum qd_err cose_sign1_sign_by(int64_t alg, cose_sign_fn sign, void *ctx, const uint8_t *kid,
+                               size_t kid_len, const uint8_t *payload, size_t payload_len,
+                               uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t prot[128];
 	struct cbor_writer pw;
 	cbor_writer_init(&pw, prot, sizeof(prot));
-	write_protected(&pw, kp->alg, kid, kid_len);
+	write_protected(&pw, alg, kid, kid_len);
 	if (cbor_writer_status(&pw) != CBOR_OK)
 		return QD_ERR_ARG;
 
@@ -291,7 +294,7 @@ enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *k
 	        .protected_len = pw.len,
 	        .payload = payload,
 	        .payload_len = payload_len,
-	        .alg = kp->alg,
+	        .alg = signature_alg_canonical(alg),
 	};
 	size_t tbs_cap = cose_sign1_tbs_len(&msg, 0);
 	uint8_t *tbs = malloc(tbs_cap);
@@ -301,7 +304,7 @@ enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *k
 	uint8_t sig[SIGNATURE_LEN];
 	enum qd_err rc = cose_sign1_tbs(&msg, NULL, 0, tbs, tbs_cap, &tbs_len);
 	if (rc == QD_OK)
-		rc = signature_sign(kp, tbs, tbs_len, sig);
+		rc = sign(ctx, tbs, tbs_len, sig);
 	free(tbs);
 	if (rc != QD_OK)
 		return rc;
@@ -320,6 +323,21 @@ enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *k
 	}
 	*out_len = w.len;
 	return QD_OK;
+}
+
+static enum qd_err sign_with_keypair(void *ctx, const uint8_t *msg, size_t msg_len,
+                                     uint8_t sig[SIGNATURE_LEN])
+{
+	return signature_sign(ctx, msg, msg_len, sig);
+}
+
+enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *kid, size_t kid_len,
+                            const uint8_t *payload, size_t payload_len, uint8_t *out, size_t cap,
+                            size_t *out_len)
+{
+	/* The callback only reads the key pair: the cast drops a const it keeps. */
+	return cose_sign1_sign_by(kp->alg, sign_with_keypair, (void *)kp, kid, kid_len, payload,
+	                          payload_len, out, cap, out_len);
 }
 
 const char *cose_status_name(enum cose_status status)

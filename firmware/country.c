@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * country.c - destination names (see country.h).  Sorted by code so the
  * lookup can bisect and a test can prove the order.  Bengali names in their

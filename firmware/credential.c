@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * credential.c - the clearance card's CWT payload: decode with validation,
  * encode for the issuer, and the clearance-number hash the revocation list

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* demo.c - demo trust data for qrdeskd --demo (see demo.h). */
 #include "qrdesk/demo.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * digest.c - SHA-256 through mbedTLS 2.28 (the *_ret functions; the names
  * without _ret are deprecated there).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - names of error codes and the message buffer. */
 #include "qrdesk/error.h"
 
@@ -47,6 +48,8 @@ const char *qd_err_name(enum qd_err err)
 		return "wrong-base";
 	case QD_ERR_WRONG_DESK:
 		return "wrong-desk";
+	case QD_ERR_PERM:
+		return "permission-denied";
 	}
 	return "unknown-error";
 }

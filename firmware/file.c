@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * file.c - the bounded whole-file read shared by every reader of files at
  * paths we do not control (see file.h).

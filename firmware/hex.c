@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hex.c - hex for key ids and public keys in files and JSON. */
 #include "qrdesk/hex.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * import.c - the single way trust data enters a desk: verify, then apply.
  * See import.h for the steps.  Nothing reaches the store before the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * indicator.c - the backend wrappers, the verdict patterns and the player
  * that runs them on the loop (see indicator.h).

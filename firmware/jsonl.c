@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* jsonl.c - JSON lines out (jsonl.h). */
 #include "qrdesk/jsonl.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kiosk.c - the kiosk's HTTP server (see kiosk.h and docs/kiosk.md).
  *

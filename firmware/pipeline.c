@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pipeline.c - see pipeline.h.  Runs on the loop thread only; the verdict
  * itself comes from check_code(), the one function every caller shares.

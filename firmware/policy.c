@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy.c - destination rules (see policy.h and docs/policy.md): a strict,
  * bounded decoder that names the rule and field at fault, the issuer's

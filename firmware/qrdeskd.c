@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdeskd - the desk daemon.
  *
@@ -19,6 +20,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1037,51 +1039,67 @@ static int run(struct daemon *d)
 
 /* --- command line -------------------------------------------------------------------- */
 
+/* p made absolute from the working directory (p itself if it is, or if the
+ * result would not fit: the configuration check then says what is wrong). */
+static const char *absolute_path(const char *p, char *buf, size_t size)
+{
+	if (p[0] == '/' || p[0] == '\0' || getcwd(buf, size) == NULL)
+		return p;
+	size_t n = strlen(buf);
+	int w = snprintf(buf + n, size - n, "%s%s", n > 0 && buf[n - 1] == '/' ? "" : "/", p);
+	return w < 0 || (size_t)w >= size - n ? p : buf;
+}
+
 static void print_config_line(const char *line)
 {
 	fprintf(stderr, "%s\n", line);
 }
 
-static int check_config(const char *path)
+static enum qd_err compose_config(const struct daemon *d, struct config *out,
+                                  struct config_errors *errs, struct qd_errmsg *why);
+
+/*
+ * The configuration a start runs (compose_config), for the start itself and
+ * for --check-config and --unit-devices, so all three agree.  Prints what is
+ * wrong; returns the exit code, or 0.
+ */
+static int compose_or_report(const struct daemon *d, struct config *cfg)
+{
+	struct config_errors errs = {0};
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = compose_config(d, cfg, &errs, &why);
+	if (rc == QD_OK)
+		return 0;
+	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_IO)
+		fprintf(stderr, "qrdeskd: %s: cannot read it\n",
+		        errs.file[0] ? errs.file : d->config_path);
+	else if (errs.count > 0)
+		config_errors_print(&errs, print_config_line);
+	else
+		fprintf(stderr, "qrdeskd: %s\n", why.text);
+	return rc == QD_ERR_ARG ? 64 : rc == QD_ERR_FORMAT ? 78 : 66;
+}
+
+static int check_config(const struct daemon *d)
 {
 	struct config cfg;
-	struct config_errors errs = {0};
-	config_defaults(&cfg);
-	enum qd_err rc = config_load(path, &cfg, &errs);
-	if (rc == QD_OK) /* the USB drop-in too: the daemon reads it after the file */
-		rc = config_load_dropin(cfg.usb.dropin, &cfg, &errs);
-	if (rc == QD_OK)
-		rc = config_validate(&cfg, &errs);
-	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_IO) {
-		fprintf(stderr, "qrdeskd: %s: cannot read it\n", errs.file[0] ? errs.file : path);
-		return 66;
-	}
-	if (rc != QD_OK) {
-		config_errors_print(&errs, print_config_line);
-		return 78;
-	}
-	printf("%s: OK\n", path);
-	return 0;
+	int status = compose_or_report(d, &cfg);
+	if (status == 0)
+		printf("%s: OK\n", d->config_path);
+	return status;
 }
 
 /*
  * Print a systemd drop-in that lets the unit open exactly the devices this
  * configuration uses (the shipped unit allows only the GPIO chips).
  */
-static int print_unit_devices(const char *path)
+static int print_unit_devices(const struct daemon *d)
 {
 	struct config cfg;
-	struct config_errors errs = {0};
-	config_defaults(&cfg);
-	enum qd_err rc = config_load(path, &cfg, &errs);
-	if (rc == QD_OK)
-		rc = config_validate(&cfg, &errs);
-	if (rc != QD_OK) {
-		if (errs.count == 0)
-			fprintf(stderr, "qrdeskd: %s: cannot read it\n", path);
-		config_errors_print(&errs, print_config_line);
-		return rc == QD_ERR_FORMAT ? 78 : 66;
-	}
+	int status = compose_or_report(d, &cfg);
+	if (status != 0)
+		return status;
+	const char *path = d->config_path;
 	printf("# Drop-in for qrdeskd.service, made by `qrdeskd --unit-devices %s`:\n"
 	       "# the devices this desk's configuration uses, and no others.\n"
 	       "[Service]\nDeviceAllow=\n",
@@ -1180,22 +1198,22 @@ int main(int argc, char **argv)
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0}};
 	d.demo_dir = "qrdesk-demo";
-	int c;
+	int c, mode = 0;
+	const char *mode_path = NULL;
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
 			break;
 		case OPT_CHECK:
-		case OPT_UNIT_DEVICES: {
-			/* Accept "--check-config FILE" as well as "--check-config=FILE". */
-			const char *path = optarg;
-			if (path == NULL && optind < argc && argv[optind][0] != '-')
-				path = argv[optind++];
-			if (path == NULL)
-				path = d.config_path ? d.config_path : CONFIG_DEFAULT_PATH;
-			return c == OPT_CHECK ? check_config(path) : print_unit_devices(path);
-		}
+		case OPT_UNIT_DEVICES:
+			/* Accept "--check-config FILE" as well as "--check-config=FILE".
+			 * Done after every option is read: the overrides count too. */
+			mode = c;
+			mode_path = optarg;
+			if (mode_path == NULL && optind < argc && argv[optind][0] != '-')
+				mode_path = argv[optind++];
+			break;
 		case OPT_DEMO:
 			d.demo = true;
 			break;
@@ -1223,6 +1241,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qrdeskd: unexpected argument %s\n", argv[optind]);
 		return 64;
 	}
+	/* Paths given on the command line are taken from where it was typed; the
+	 * configuration itself takes absolute paths only. */
+	static char abs_paths[OPT_LEVEL + 1][PATH_MAX], abs_demo[PATH_MAX];
+	for (int opt = OPT_STORE; opt <= OPT_SOCKET; opt++)
+		if (d.overrides[opt] != NULL)
+			d.overrides[opt] =
+			        absolute_path(d.overrides[opt], abs_paths[opt], PATH_MAX);
+	d.demo_dir = absolute_path(d.demo_dir, abs_demo, sizeof(abs_demo));
+	if (mode != 0) {
+		d.config_path = mode_path != NULL       ? mode_path
+		                : d.config_path != NULL ? d.config_path
+		                                        : CONFIG_DEFAULT_PATH;
+		return mode == OPT_CHECK ? check_config(&d) : print_unit_devices(&d);
+	}
 	if (!d.demo && d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
 	if (d.demo) {
@@ -1236,16 +1268,9 @@ int main(int argc, char **argv)
 			log_info("demo: made demo trust data and sample cards in %s/cards",
 			         d.demo_dir);
 	}
-	struct config_errors errs = {0};
-	struct qd_errmsg why = {{0}};
-	enum qd_err rc = compose_config(&d, &d.cfg, &errs, &why);
-	if (rc != QD_OK) {
-		if (errs.count > 0)
-			config_errors_print(&errs, print_config_line);
-		else
-			fprintf(stderr, "qrdeskd: %s\n", why.text);
-		return rc == QD_ERR_ARG ? 64 : rc == QD_ERR_FORMAT ? 78 : 66;
-	}
+	int bad = compose_or_report(&d, &d.cfg);
+	if (bad != 0)
+		return bad;
 	log_init("qrdeskd", LOG_STYLE_JOURNAL, d.cfg.log_level);
 	int status = run(&d);
 	shutdown_all(&d);

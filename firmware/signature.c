@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature.c - EdDSA (Ed25519, libsodium 1.0.18) and ES256 (ECDSA P-256 with
  * SHA-256, mbedTLS 2.28).
@@ -55,6 +56,13 @@ enum qd_err signature_init(void)
 bool signature_alg_supported(int64_t alg)
 {
 	return alg == SIGNATURE_ALG_EDDSA || alg == SIGNATURE_ALG_ES256;
+}
+
+int64_t signature_alg_canonical(int64_t alg)
+{
+	return alg == SIGNATURE_ALG_ED25519  ? SIGNATURE_ALG_EDDSA
+	       : alg == SIGNATURE_ALG_ESP256 ? SIGNATURE_ALG_ES256
+	                                     : alg;
 }
 
 const char *signature_alg_name(int64_t alg)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* source.c - what all code sources share (see source.h). */
 #include "qrdesk/source.h"
 

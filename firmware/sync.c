@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sync.c - one sync from a static signed repository; see sync.h and
  * docs/repository.md.  The fetcher only moves bytes within a cap; every

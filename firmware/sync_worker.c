@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sync_worker.c - see sync_worker.h.  Everything shared with other threads
  * lives in struct sync_worker under mu; the store connection and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* trust.c - names of roles and document types, and key-id derivation. */
 #include "qrdesk/trust.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trustdoc.c - payloads of the signed trust documents: strict decoding with
  * a message naming the faulty field, and the issuer's encoders.  Layout in

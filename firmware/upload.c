@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * upload.c - see upload.h and docs/audit-upload.md.  The store keeps the
  * open batch; this file only turns it into bytes and POSTs them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_rauc.c - hand a RAUC firmware bundle to `rauc install` (usb_rauc.h).
  * RAUC checks the bundle's signature against its own keyring; we only run

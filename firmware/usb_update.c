@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_update.c - a technician's USB stick: update bundle, log export, RAUC
  * hand-off.  See usb_update.h for the order of things and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verdict.c - the reason table: kind, stable code, and the officer's
  * messages in English and Bengali.  Codes are part of the audit log and the
@@ -84,6 +85,27 @@ static const struct reason_info reasons[REASON_COUNT] = {
                                  "গন্তব্যের নিয়ম পুরনো: নিজে যাচাই করুন"},
         [REASON_ALREADY_USED] = {VERDICT_REVIEW, "ALREADY_USED", "Card already used for departure",
                                  "কার্ডটি আগেই বহির্গমনে ব্যবহৃত হয়েছে"},
+        [REASON_PASSPORT_MISMATCH] = {VERDICT_INVALID, "PASSPORT_MISMATCH",
+                                      "Passport does not match the card",
+                                      "পাসপোর্ট কার্ডের সাথে মেলেনি"},
+        [REASON_PASSPORT_MRZ_INVALID] = {VERDICT_REVIEW, "PASSPORT_MRZ_INVALID",
+                                         "Passport machine-readable zone fails its check",
+                                         "পাসপোর্টের যন্ত্রপাঠ্য অংশের যাচাই-অঙ্ক মেলেনি"},
+        [REASON_PASSPORT_EXPIRES_SOON] = {VERDICT_REVIEW, "PASSPORT_EXPIRES_SOON",
+                                          "Passport expires before the clearance ends",
+                                          "ছাড়পত্রের মেয়াদ শেষের আগেই পাসপোর্টের মেয়াদ শেষ"},
+        [REASON_BOARDING_NAME_MISMATCH] = {VERDICT_REVIEW, "BOARDING_NAME_MISMATCH",
+                                           "Boarding pass name does not match the card",
+                                           "বোর্ডিং পাসের নাম কার্ডের সাথে মেলেনি"},
+        [REASON_BOARDING_DESTINATION_MISMATCH] = {VERDICT_REVIEW, "BOARDING_DESTINATION_MISMATCH",
+                                                  "Flight does not land in the card's destination",
+                                                  "ফ্লাইট কার্ডের গন্তব্য দেশে নামছে না"},
+        [REASON_BOARDING_PASS_INVALID] = {VERDICT_REVIEW, "BOARDING_PASS_INVALID",
+                                          "Boarding pass code is malformed",
+                                          "বোর্ডিং পাসের কোড ত্রুটিপূর্ণ"},
+        [REASON_BINDING_INCOMPLETE] = {VERDICT_REVIEW, "BINDING_INCOMPLETE",
+                                       "Time ran out before every required document",
+                                       "সব প্রয়োজনীয় কাগজ দেখানোর আগেই সময় শেষ"},
 };
 
 static const struct reason_info *reason_info_get(enum verdict_reason reason)

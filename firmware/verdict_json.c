@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* verdict_json.c - one JSON shape for a verdict (see verdict_json.h). */
 #include "qrdesk/verdict_json.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Cross-build qrdesk for arm64 and run its unit and integration tests under qemu-user.
 #
 #   scripts/arm64.sh [BUILD_DIR]        (default build/arm64)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the Debian packages (qrdesk, qrdesk-issuer) in a copy of this tree, so nothing is
 # written beside it, then run lintian on them.  Usage: scripts/deb.sh [OUTDIR]
 # (default build/deb).  The .deb files, the .changes, the build log and lintian's report

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo: install what is missing, build, and run the daemon in demo mode
 # (qrdeskd --demo): demo trust data and sample cards made on first start in
 # ./demo, simulated indicators (transitions in demo/indicators.log), codes from

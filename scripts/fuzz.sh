@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the libFuzzer targets (tests/fuzz, see tests/fuzz/README.md) with
 # clang in build-fuzz/ and run each for SECONDS (default 60) on its seed
 # corpus and dictionary; print executions and coverage per target.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian 12 packages qrdesk needs to build, run and test.
 # Idempotent and non-interactive: installs only what is missing.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Static checks that must pass clean: clang-format (the committed .clang-format),
 # cppcheck and clang-tidy (the committed .clang-tidy) over the product code in
 # firmware/, drivers/, cache/ and tools/.  Run by ctest as `static_analysis`.

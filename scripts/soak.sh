@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Soak run (not part of CI): SCANS code texts (default 1,000,000) through the
 # real qrdeskd's replay FIFO at full speed; prints the daemon's RSS and open
 # file descriptors at the start and after every 100,000 scans.  Target: no

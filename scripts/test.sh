@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as CI runs it: install what is missing, build with
 # warnings as errors, run every test; then build again with AddressSanitizer
 # and UndefinedBehaviorSanitizer and run the same tests; then cross-build for arm64 and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turn a Markdown reference page (docs/configuration.md) into an scdoc man page.
 
 Usage: md2scd.py PAGE.md NAME SECTION "one-line description" > NAME.SECTION.scd

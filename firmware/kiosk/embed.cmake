@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Turn the kiosk page's files into C arrays: cmake -DOUT=file.c -DDIR=dir -P embed.cmake
 # Each entry of ASSETS is "url-path|file|content-type" (text/* gets "; charset=utf-8":
 # a ';' would split a CMake list).  Run by firmware/CMakeLists.txt whenever a file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * kiosk.js - fills the kiosk page from the daemon's event stream (GET /events).
  *

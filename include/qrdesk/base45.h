@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * base45.h - RFC 9285 base45, the alphabet of a QR code's alphanumeric mode.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bundle.h - payloads of the two signed files a technician's USB stick
  * carries (docs/usb-bundle.md): an update bundle and an export request.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cbor.h - a small, strict, bounded CBOR (RFC 8949) reader and writer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check.h - the verification core: (code text, trust view, clock) -> verdict.
  *

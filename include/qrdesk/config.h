@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h - qrdeskd's configuration: an INI file read with inih, every key
  * documented in docs/configuration.md.  Values are range-checked; every

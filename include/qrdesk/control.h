@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.h - the daemon's control socket, for qrdeskctl.
  *
@@ -10,7 +11,9 @@
  *
  * Who may connect: the peer's credentials (SO_PEERCRED) must be root, the
  * daemon's own user, or (if a control group is configured) that group; the
- * socket file is mode 0660 as well.  A refused peer gets no reply.
+ * socket file is mode 0660 as well.  A refused peer gets
+ *   {"error": "permission-denied", "message": "permission denied (not in group X)"}
+ * and its uid is logged (at most one line per 10 s, with a count of the rest).
  */
 #ifndef QRDESK_CONTROL_H
 #define QRDESK_CONTROL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cose.h - COSE_Sign1 (RFC 9052) parsing, signing and verification.
  *
@@ -5,12 +6,12 @@
  *               payload: bstr, signature: bstr], optionally wrapped in tag 18.
  *
  * We accept: tag 18 or no tag; alg (label 1) only in the protected header and
- * only EdDSA or ES256; kid (label 4) in the protected header, or in the
- * unprotected one if absent from the protected; content type (3) and other
- * integer labels are passed over, text labels refused; crit (2) is refused
- * since we understand no extension.  A message without kid parses (kid_len 0):
- * whether a kid is required is the caller's rule.  A detached (nil) payload is refused.  The
- * signature is checked over the protected header exactly as transmitted (RFC 9052 s.4.4).
+ * only EdDSA (-8, or RFC 9864's Ed25519 -19) or ES256 (-7, or ESP256 -9); kid (label 4) in the
+ * protected header, or in the unprotected one if absent from the protected; content type (3) and
+ * other integer labels are passed over, text labels refused; crit (2) is refused since we
+ * understand no extension.  A message without kid parses (kid_len 0): whether a kid is required is
+ * the caller's rule.  A detached (nil) payload is refused.  The signature is checked over the
+ * protected header exactly as transmitted (RFC 9052 s.4.4).
  */
 #ifndef QRDESK_COSE_H
 #define QRDESK_COSE_H
@@ -36,7 +37,8 @@ struct cose_sign1 {
 	size_t payload_len;
 	const uint8_t *signature;
 	size_t signature_len;
-	int64_t alg;
+	int64_t alg;        /* SIGNATURE_ALG_EDDSA or _ES256, whichever id the header used */
+	int64_t alg_header; /* the id as written: -8, -19, -7 or -9 */
 	const uint8_t *kid;
 	size_t kid_len;
 	bool tagged;
@@ -94,6 +96,21 @@ size_t cose_sign1_encoded_len(size_t kid_len, size_t payload_len);
 enum qd_err cose_sign1_sign(const struct signature_keypair *kp, const uint8_t *kid, size_t kid_len,
                             const uint8_t *payload, size_t payload_len, uint8_t *out, size_t cap,
                             size_t *out_len);
+
+/*
+ * A signer: SIGNATURE_LEN bytes of signature over msg in sig, by a key that
+ * lives wherever ctx says (a key pair in memory, a PKCS#11 token).
+ */
+typedef enum qd_err (*cose_sign_fn)(void *ctx, const uint8_t *msg, size_t msg_len,
+                                    uint8_t sig[SIGNATURE_LEN]);
+
+/*
+ * The same as cose_sign1_sign, with the signature made by sign(ctx, ...) and
+ * alg written into the protected header as given (-8, -7, or RFC 9864's -19, -9).
+ */
+enum qd_err cose_sign1_sign_by(int64_t alg, cose_sign_fn sign, void *ctx, const uint8_t *kid,
+                               size_t kid_len, const uint8_t *payload, size_t payload_len,
+                               uint8_t *out, size_t cap, size_t *out_len);
 
 const char *cose_status_name(enum cose_status status);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * country.h - destination countries by ISO 3166-1 alpha-2 code, with their
  * names in English and Bengali, for the kiosk and the officer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * credential.h - the clearance card: its QR text and its CWT claims.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * demo.h - demo trust data for `qrdeskd --demo`, made on first start with
  * the back office's own code (qrdesk_domain): a trust domain, published

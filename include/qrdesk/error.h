@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * error.h - the one error enum shared by every module, and a message buffer.
  *
@@ -34,6 +35,7 @@ enum qd_err {
 	QD_ERR_NETWORK,         /* a transfer failed: connect, TLS, HTTP status, timeout */
 	QD_ERR_BASE,            /* a delta or new root that does not follow what is installed */
 	QD_ERR_WRONG_DESK,      /* signed for another desk (USB bundle, export request) */
+	QD_ERR_PERM,            /* the caller may not do this (control socket, file modes) */
 };
 
 /* A stable lower-case name for the code ("rollback"), for logs and JSON. */

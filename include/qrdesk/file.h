@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * file.h - reading a whole small file at a path we do not control (the
  * configuration, trust documents, images in a folder, files on a USB stick).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hex.h - lower-case hex encoding of bytes, and strict decoding. */
 #ifndef QRDESK_HEX_H
 #define QRDESK_HEX_H

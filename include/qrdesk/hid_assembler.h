@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hid_assembler.h - a keyboard-wedge scanner's key events in, code texts out.
  *

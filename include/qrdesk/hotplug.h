@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hotplug.h - scanners and cameras coming and going while qrdeskd runs.
  *

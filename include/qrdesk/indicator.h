@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * indicator.h - the desk's LEDs and buzzer: backends behind one small
  * interface, the verdict patterns, and a player that runs them on the loop.

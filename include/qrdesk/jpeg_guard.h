@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jpeg_guard.h - libjpeg without exit(): an error manager that longjmps
  * back to the caller and treats warnings (corrupt data, a premature end) as

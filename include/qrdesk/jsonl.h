@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jsonl.h - JSON lines out: audit rows as the back office reads them, for the
  * upload (upload.c) and the USB export (usb_update.c).  One growing text

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kiosk.h - the desk's local web interface: the kiosk page the officer
  * looks at, its event stream, and read-only status, served by libmicrohttpd

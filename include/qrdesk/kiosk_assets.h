@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kiosk_assets.h - the kiosk page's files, compiled into qrdeskd so the page
  * works with no network and nothing on disk.  The sources are in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loop.h - the daemon's one event loop: epoll over file descriptors, one
  * timerfd per timer (CLOCK_MONOTONIC), a signalfd for signals, and an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.h - the daemon's numbers in the Prometheus text exposition format
  * (version 0.0.4), for the kiosk server's GET /metrics.

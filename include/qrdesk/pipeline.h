@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pipeline.h - from a code text to a verdict on the desk, on the loop thread:
  *

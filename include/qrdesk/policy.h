@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy.h - destination rules: the body of the signed "policy" trust
  * document, decoded strictly and within bounds, evaluated against a card's

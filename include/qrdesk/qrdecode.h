@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdecode.h - QR (and, when asked, PDF417 and Aztec) symbols from 8-bit
  * grey images, through a chain of two decoders: zxing-cpp first, ZBar and

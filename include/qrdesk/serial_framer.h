@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serial_framer.h - bytes from a serial scanner in, complete code texts out.
  *

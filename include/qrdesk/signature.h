@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature.h - the two signature algorithms qrdesk accepts, by COSE id.
  *
@@ -21,6 +22,10 @@
 
 #define SIGNATURE_ALG_EDDSA (-8)
 #define SIGNATURE_ALG_ES256 (-7)
+/* RFC 9864's fully-specified ids for the same two algorithms: a card may carry
+ * either; keys and everything this module takes are in the ids above. */
+#define SIGNATURE_ALG_ED25519 (-19)
+#define SIGNATURE_ALG_ESP256  (-9)
 
 #define SIGNATURE_LEN                64
 #define SIGNATURE_ED25519_PUBLIC_LEN 32
@@ -32,6 +37,10 @@
 enum qd_err signature_init(void);
 
 bool signature_alg_supported(int64_t alg);
+
+/* The id this module works in for a header's alg: -19 -> -8, -9 -> -7; any
+ * other id unchanged (so an unsupported one stays unsupported). */
+int64_t signature_alg_canonical(int64_t alg);
 
 /* "EdDSA", "ES256", or NULL for an unsupported id. */
 const char *signature_alg_name(int64_t alg);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.h - where code texts come from: one small interface (a table of
  * functions) for the replay, camera, HID and serial drivers, so the pipeline

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sync.h - one sync of a desk's store from a static signed repository
  * (docs/repository.md), modelled on TUF.

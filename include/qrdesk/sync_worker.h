@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sync_worker.h - qrdeskd's background thread for the network: the periodic
  * trust-data sync (sync.h) and the audit upload (upload.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trustdoc.h - payloads of the signed trust documents (key set, revocation
  * list, policy, timestamp).  Each is the payload of a COSE_Sign1; this module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * upload.h - the audit log's upload to the back office (docs/audit-upload.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_rauc.h - firmware from a USB stick: a RAUC bundle (*.raucb) handed to
  * `rauc install` (docs/usb-bundle.md).

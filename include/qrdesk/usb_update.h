@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_update.h - what qrdeskd does with a technician's USB stick
  * (docs/usb-bundle.md).  Given the stick's root folder (mounted by qrdeskd

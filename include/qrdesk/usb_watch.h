@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb_watch.h - qrdeskd noticing a technician's USB stick
  * (docs/usb-bundle.md), in one of two modes ([usb] mode):

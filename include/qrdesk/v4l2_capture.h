@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * v4l2_capture.h - frames from a V4L2 camera, as 8-bit luma (our own
  * capture: no libv4l).  Open a device, choose a pixel format (GREY, else

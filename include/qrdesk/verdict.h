@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verdict.h - what the desk shows: a verdict, its reason, and the messages.
  *
@@ -57,6 +58,14 @@ enum verdict_reason {
 	REASON_POLICY_FAILED,     /* a destination rule fails (verdict.policy says which) */
 	REASON_POLICY_STALE,      /* the policy is past expiry, or cannot be read */
 	REASON_ALREADY_USED,      /* this card already passed a desk (daemon issue) */
+	/* The traveller bound to the card (binding.h, docs/binding.md); detail names the field. */
+	REASON_PASSPORT_MISMATCH,             /* invalid: a passport field differs from the card */
+	REASON_PASSPORT_MRZ_INVALID,          /* review: the MRZ fails a check digit or its shape */
+	REASON_PASSPORT_EXPIRES_SOON,         /* review: expires before the card does */
+	REASON_BOARDING_NAME_MISMATCH,        /* review: the pass's name is not the card's */
+	REASON_BOARDING_DESTINATION_MISMATCH, /* review: the last leg lands elsewhere */
+	REASON_BOARDING_PASS_INVALID,         /* review: the pass's text breaks Resolution 792 */
+	REASON_BINDING_INCOMPLETE,            /* review: time ran out before a required document */
 	REASON_COUNT
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verdict_json.h - a verdict as JSON (jansson), one shape for every output:
  * `qrdeskctl check --json`, the control socket's scan reply, the kiosk's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kiosk page in Debian's Chromium (headless), driven by playwright-core,
 // against the real qrdeskd (started here, on 127.0.0.1) with the replay FIFO.
 // run.sh makes the trust data, the cards and the configuration, and passes:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The kiosk page in a real browser: Debian's Chromium (headless), driven by
 # playwright-core, against the real qrdeskd on 127.0.0.1 with the replay FIFO
 # and simulated indicators.  See kiosk.test.mjs for what is checked.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end through the real tools, as a back office and a desk use them:
 # init -> sign -> publish -> provision -> import -> check, for every reason
 # the foundation can produce, plus rollback, wrong-domain and tampered files,
@@ -257,6 +258,56 @@ must_exit 0 "import v5" "$ctl" import --store desk.db --now "$(at 0)" repo5/keys
 expect valid OK 0 --now "$(at DAY)" "$code_ok"
 expect review POLICY_STALE 2 --now "$(at $((3 * DAY)))" "$code_ok"
 expect review POLICY_STALE 2 --now "$(at $((3 * DAY)))" "$code_young"
+
+# --- key rotation drill: a new issuer key whose secret is elsewhere ----------------
+# A second office (its own tool, its own key) is admitted by its public key; the old key
+# is then retired: its cards issued before the retirement stay valid, later ones are refused.
+"$issuer" --now "$(at $((-400 * DAY)))" init rot >/dev/null
+"$issuer" --now "$(at $((-10 * DAY)))" init office2 >/dev/null
+old_kid=$(jq -r '.keys[] | select(.role == "issuer" and .alg == "EdDSA") | .kid' rot/domain.json)
+new_kid=$(jq -r '.keys[] | select(.role == "issuer" and .alg == "EdDSA") | .kid' office2/domain.json)
+jq -r '.keys[] | select(.role == "issuer" and .alg == "EdDSA") | .public_key' office2/domain.json >new.hex
+must_exit 0 "add-key --public (hex)" "$issuer" --now "$(at $((-10 * DAY)))" add-key rot \
+	--role issuer --public new.hex --label "office 2"
+must_exit 73 "add-key of a key already present refused" "$issuer" add-key rot --role issuer --public new.hex
+grep -q "$new_kid" cmd.out && pass || fail "the refusal does not name the key"
+printf 'not a key\n' >notakey.pem
+cp rot/domain.json domain.before
+must_exit 65 "add-key of a file that is not a key refused" "$issuer" add-key rot --role issuer --public notakey.pem
+grep -q "notakey.pem" cmd.out && pass || fail "the refusal does not name the file"
+cmp -s domain.before rot/domain.json && pass || fail "a refused add-key changed the domain"
+"$issuer" --now "$(at 0)" keys rot >keys.out
+grep -E "^issuer +EdDSA +$new_kid .* elsewhere +active +office 2$" keys.out >/dev/null && pass || fail "keys does not list the new key: $(cat keys.out)"
+claims before.json 2611000101 ".issued_at = $(at $((-2 * DAY)))"
+claims after.json 2611000102
+code_before=$(sign rot before.json)
+code_after=$(sign rot after.json)
+code_new=$(sign office2 after.json --key "$new_kid")
+must_exit 66 "sign --key of a key held elsewhere refused" "$issuer" --now "$(at 0)" sign rot after.json --key "$new_kid"
+grep -q "$new_kid" cmd.out && pass || fail "the refusal does not name the key"
+must_exit 0 "publish the new key" "$issuer" --now "$(at -600)" publish rot rotrepo1
+rm -f rot.db
+must_exit 0 "provision (drill)" "$ctl" provision --store rot.db --root rot/root.pub
+must_exit 0 "import (drill)" "$ctl" import --store rot.db --now "$(at 0)" rotrepo1/keyset.cose rotrepo1/revocations.cose rotrepo1/policy.cose rotrepo1/timestamp.cose
+check_rot() { # VERDICT REASON CODE
+	local got
+	got=$("$ctl" check --store rot.db --json --now "$(at 0)" "$3" | jq -r '.verdict + "/" + .reason')
+	[[ $got == "$1/$2" ]] && pass || fail "drill: wanted $1/$2, got $got"
+}
+check_rot valid OK "$code_before"
+check_rot valid OK "$code_after"
+check_rot valid OK "$code_new"
+# Plain sign picked the key it holds, never the newer one registered without a secret.
+[[ $("$ctl" check --store rot.db --json --now "$(at 0)" "$code_after" | jq -r .kid) == "$old_kid" ]] &&
+	pass || fail "plain sign did not pick the key it holds"
+must_exit 0 "retire-key" "$issuer" --now "$(at 0)" retire-key rot "$old_kid" --after "$(at -DAY)"
+"$issuer" --now "$(at 0)" keys rot | grep -E "^issuer +EdDSA +$old_kid .* file +retired" >/dev/null && pass || fail "keys does not show the old key retired"
+must_exit 66 "plain sign after the retirement: no key it holds" "$issuer" --now "$(at 0)" sign rot after.json
+must_exit 0 "publish the retirement" "$issuer" --now "$(at -300)" publish rot rotrepo2
+must_exit 0 "import (retired)" "$ctl" import --store rot.db --now "$(at 0)" rotrepo2/keyset.cose rotrepo2/revocations.cose rotrepo2/policy.cose rotrepo2/timestamp.cose
+check_rot valid OK "$code_before"
+check_rot invalid KEY_NOT_VALID_AT_ISSUE "$code_after"
+check_rot valid OK "$code_new"
 
 # --- usage errors ---------------------------------------------------------------
 must_exit 64 "check without --store" "$ctl" check "$code_ok"

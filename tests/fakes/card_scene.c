@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* card_scene.c - camera pictures of real card codes (see card_scene.h). */
 #include "card_scene.h"
 

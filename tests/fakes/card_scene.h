@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * card_scene.h - camera pictures of real card codes, for the camera tests
  * and benchmark: cards signed by a fresh trust domain (the back office's

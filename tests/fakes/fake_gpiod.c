@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fake_gpiod.c - a fake libgpiod 1.6: the functions drivers/indicator_gpiod.c
  * calls, with the signatures of /usr/include/gpiod.h, over one simulated

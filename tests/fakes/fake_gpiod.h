@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fake_gpiod.h - what the fake libgpiod 1.6 (fake_gpiod.c) recorded, and
  * its test hooks.

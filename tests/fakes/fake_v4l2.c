@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fake_v4l2.c - a fake V4L2 camera behind struct capture_io (see fake_v4l2.h). */
 #include "fake_v4l2.h"
 

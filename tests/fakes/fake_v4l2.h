@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fake_v4l2.h - a fake V4L2 camera behind struct capture_io (v4l2_capture.h),
  * for the tests and the camera benchmark where no camera exists.

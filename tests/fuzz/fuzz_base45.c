@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_base45 - base45_decode over arbitrary text, and two round trips:
  *   text -> decode -> encode gives the same text (base45 is a bijection on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_bundle - bundle_decode over arbitrary payload bytes (the payload of a
  * USB update bundle or export request read from a technician's stick).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_camera - capture_luma (drivers/v4l2_capture.c) over arbitrary frame
  * bytes, as a camera (or anything posing as one) fills its buffers.

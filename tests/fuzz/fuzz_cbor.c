@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_cbor - the CBOR reader over arbitrary bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_claims - credential_decode over arbitrary CWT payload bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_config - config_parse over arbitrary bytes as the INI file qrdeskd
  * reads (/etc/qrdesk/qrdesk.conf: an operator's file, or whoever can write

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_control - the control socket's request framing (firmware/control.c)
  * over arbitrary bytes from a client: a real control_open() socket on a

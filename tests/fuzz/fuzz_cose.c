@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_cose - cose_sign1_parse over arbitrary bytes; on success the
  * Sig_structure (cose_sign1_tbs) and a verification against the fuzzing

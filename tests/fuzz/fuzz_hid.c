@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_hid - the keyboard-wedge scanner's key assembler
  * (drivers/hid_assembler.c) over arbitrary event streams.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_image - image_decode_gray over arbitrary bytes as an image file
  * dropped into the replay folder (PNG through libpng, binary PGM parsed by

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keyfile - keyfile_parse_public over arbitrary text (DIR/root.pub, the
- * key a desk pins; not NUL-terminated: only len bytes are valid).
+ * key a desk pins; not NUL-terminated: only len bytes are valid), and
+ * keyfile_parse_any (the public keys add-key takes: PEM, raw, hex, key file).
  *
  * On success: the key is well formed (a known role, a key of its algorithm's
  * length that passes signature_public_check, the derived 8-byte kid), and
@@ -30,6 +32,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct trust_key key;
 	struct qd_errmsg why = {{0}};
+	/* Any form: a key of a supported alg that passes the curve check, its derived kid. */
+	enum qd_err any = keyfile_parse_any(data, size, &key, &why);
+	FUZZ_CHECK(memchr(why.text, '\0', sizeof(why.text)) != NULL);
+	if (any == QD_OK) {
+		FUZZ_CHECK(signature_alg_supported(key.alg));
+		FUZZ_CHECK(key.public_len == signature_public_len(key.alg));
+		FUZZ_CHECK(signature_public_check(key.alg, key.public_key, key.public_len) ==
+		           QD_OK);
+		uint8_t derived[TRUST_KID_DEFAULT_LEN];
+		trust_kid_derive(key.public_key, key.public_len, derived);
+		FUZZ_CHECK(key.kid_len == TRUST_KID_DEFAULT_LEN &&
+		           memcmp(derived, key.kid, sizeof(derived)) == 0);
+	} else {
+		FUZZ_CHECK(any == QD_ERR_FORMAT || any == QD_ERR_TOO_LARGE);
+		FUZZ_CHECK(why.text[0] != '\0');
+	}
+	memset(&why, 0, sizeof(why));
 	enum qd_err rc = keyfile_parse_public((const char *)data, size, &key, &why);
 	FUZZ_CHECK(memchr(why.text, '\0', sizeof(why.text)) != NULL);
 	if (rc != QD_OK) {

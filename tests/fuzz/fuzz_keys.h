@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keys.h - the public keys of the fuzzing trust domain, written by
  * make-corpus.sh from the domain it makes (qrdesk-issuer init; the private

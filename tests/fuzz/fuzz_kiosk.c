@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_kiosk - the two request values the kiosk server reads itself (HTTP
  * itself is libmicrohttpd's): the Host header (DNS-rebinding guard) and the

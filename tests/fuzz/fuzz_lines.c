@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_lines - the replay source's line splitter (drivers/source_replay.c)
  * over arbitrary bytes: what a scanner in keyboard mode, a pipe or a FIFO

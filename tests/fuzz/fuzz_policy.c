@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_policy - policy_decode over arbitrary policy bodies (the map under
  * key 5 of a "policy" trust document), then policy_evaluate.

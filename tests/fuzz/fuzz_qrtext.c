@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_qrtext - the whole verification, check_code(), on the input as the
  * text of a scanned QR code, against a fixed in-memory trust view: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_serial - the serial scanner's framer (drivers/serial_framer.c) over
  * arbitrary bytes, fed in arbitrary pieces.

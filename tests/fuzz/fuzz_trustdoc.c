@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_trustdoc - trustdoc_decode over arbitrary payload bytes (the payload
  * of a keyset, revocations, policy or timestamp COSE_Sign1).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regenerate the seed corpora in tests/fuzz/corpus/<target>/ and fuzz_keys.h,
 # with the project's own tools: a fresh trust domain (qrdesk-issuer init, in a
 # temporary directory that is deleted afterwards: no private key is kept),
@@ -386,6 +387,11 @@ printf 'BC1:A' >"$q/dangling-base45"
 k=$corpus/keyfile
 printf '{"format": "qrdesk-public-key-1", "role": "root", "alg": "EdDSA", "kid": "00", "public_key": "00"}' >"$k/short-key"
 printf '{"format": "qrdesk-public-key-1", "role": "root", "alg": "ES256"}' >"$k/missing-fields"
+# The other forms add-key takes (keyfile_parse_any): PEM, hex, raw.
+printf -- '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n' >"$k/ed25519.pem"
+printf -- '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAER943x6brOriTQ4JBYrisTR+WCe5a\nYm2oGgY/NdigghC1Dgrw9MROa31RrbK2FFI1Lf3kwP8RP+aELh79HTOT8Q==\n-----END PUBLIC KEY-----\n' >"$k/p256.pem"
+jq -r .public_key "$k/issuer-es256.pub" >"$k/p256.hex"
+jq -r .public_key "$k/root.pub" | xxd -r -p >"$k/ed25519.raw"
 
 g=$corpus/config
 cp "$root/firmware/dist/qrdesk.conf" "$g/packaged"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Corpus replay for CI: fuzz_<x>_replay is the fuzz target linked with
 # replay_main.c instead of libFuzzer, so it builds with any compiler in the
 # normal build.  ctest fuzz_regression_<x> (label "fuzz") replays

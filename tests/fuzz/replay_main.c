@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_main.c - run a fuzz target without libFuzzer: call
  * LLVMFuzzerTestOneInput once for every file given, and for every regular

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Seeds from the public vectors, made at run time and never committed (the
 # vectors are read in place from ../shared/vectors): RFC 9285 base45, the COSE
 # WG examples, the EU DCC test data and a third-party issuer's COSE messages,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install test: build the Debian packages (scripts/deb.sh: dpkg-buildpackage, then lintian,
 # which must report no error), install them with apt into a throwaway Debian 12 root made
 # by debootstrap, and check the result as systemd would see it on a desk:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # checks.sh - what the integration scripts share: counted checks and waiting
 # for a condition.  Source it; set `slow` (a multiplier for every wait, e.g.
 # 10 under valgrind) before calling wait_for if the daemon runs slowly.
@@ -12,4 +13,17 @@ wait_for() { # wait_for SECONDS CONDITION
 		((SECONDS > deadline)) && return 1
 		sleep 0.05
 	done
+}
+# card NAME CLEARANCE_NO [jq edits]: a card signed by the domain "dom" with $issuer,
+# as NAME.json, NAME.txt and (CARD_PNG=1) NAME.png.
+card() {
+	local name=$1 no=$2
+	shift 2
+	jq -n --arg no "$no" '{clearance_no: $no, passport_no: "A12345678", name: "MD ABDUR RAHIM",
+		birth_date: "1990-07-14", sex: "M", destination: "SA", category: "GW",
+		employer: "AL MADINA GENERAL TRADING", agency_licence: "RL-0571",
+		bmet_reg_no: "BMET20261122", pdo_completed: true}' | jq "${@:-.}" >"$name.json"
+	local png=()
+	[[ ${CARD_PNG:-0} == 1 ]] && png=(--png "$name.png")
+	"$issuer" sign dom "$name.json" "${png[@]}" 2>/dev/null >"$name.txt"
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Crash safety of a large apply: `qrdeskctl import` of a revocation list of
 # ENTRIES hashes (default 500,000) onto a desk holding a small list, killed
 # with SIGKILL at a random point of the apply, KILLS times (default 50).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The real qrdeskd with the replay source (a FIFO), simulated indicators and
 # a temporary store: a script of cards in, and the verdicts, indicator
 # transitions and audit rows checked; SIGHUP with a new revocation list;
@@ -33,15 +34,6 @@ holdoff_s=$((2 * slow))
 
 # --- trust data: a back office, a desk store -------------------------------------
 "$issuer" --now "$(($(date +%s) - 86400))" init dom >/dev/null
-card() { # card NAME CLEARANCE_NO [jq edits]
-	local name=$1 no=$2
-	shift 2
-	jq -n --arg no "$no" '{clearance_no: $no, passport_no: "A12345678", name: "MD ABDUR RAHIM",
-		birth_date: "1990-07-14", sex: "M", destination: "SA", category: "GW",
-		employer: "AL MADINA GENERAL TRADING", agency_licence: "RL-0571",
-		bmet_reg_no: "BMET20261122", pdo_completed: true}' | jq "${@:-.}" >"$name.json"
-	"$issuer" sign dom "$name.json" 2>/dev/null >"$name.txt"
-}
 card valid 2611000001
 card valid2 2611000002
 card revoked 2611000003
@@ -86,6 +78,22 @@ printf '[desk]\ndesk_id = ok\nholdoff = 5\n[indicators]\nbackend = laser\n' >bad
 rc=$?
 check '[[ $rc == 78 ]]' "--check-config of a bad file exits 78 (got $rc)"
 check 'grep -q "bad.conf:3:" check.out && grep -q "bad.conf:5:" check.out' "--check-config names file:line for each bad line: $(cat check.out)"
+
+# A relative path in the file is an error with its line; the command-line overrides
+# count as at a start (a relative --store is taken from the working directory).
+printf '[desk]\nstore = desk.db\n' >relative.conf
+"$qrdeskd" --check-config relative.conf >check.out 2>&1
+rc=$?
+check '[[ $rc == 78 ]] && grep -q "relative.conf:2: store = .desk.db.: expected an absolute path" check.out' "--check-config refuses a relative path with file:line (rc $rc): $(cat check.out)"
+"$qrdeskd" --check-config desk.conf --store other.db >check.out 2>&1
+rc=$?
+check '[[ $rc == 0 ]]' "--check-config applies --store as a start would (rc $rc): $(cat check.out)"
+"$qrdeskd" --check-config desk.conf --desk 'no spaces' >check.out 2>&1
+rc=$?
+check '[[ $rc == 64 ]] && grep -q -- "--desk" check.out' "--check-config checks --desk too (rc $rc): $(cat check.out)"
+"$qrdeskd" --unit-devices desk.conf --store other.db --log-level loud >check.out 2>&1
+rc=$?
+check '[[ $rc == 64 ]] && grep -q -- "--log-level" check.out' "--unit-devices checks the overrides too (rc $rc): $(cat check.out)"
 
 printf '[indicators]\nbackend = gpiod\nchip = gpiochip3\n' >gpio.conf
 "$qrdeskd" --unit-devices gpio.conf >dropin.conf

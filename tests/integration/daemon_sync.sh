@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # qrdeskd's sync worker and audit upload against real servers on 127.0.0.1:
 # nginx with TLS (a test CA made here with openssl, as in sync.sh) serving
 # repositories written by qrdesk-issuer publish, and the test upload endpoint

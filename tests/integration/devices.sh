@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The real qrdeskd with a serial hand scanner on a pty (tests/integration/
 # pty_scanner.py) that is plugged in, pulled out and plugged back while the
 # daemon runs, noticed through hot-plug: first with inotify on a private

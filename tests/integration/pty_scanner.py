@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A serial hand scanner for tests: a pty pair whose slave side appears at LINK.
 
 Commands, one per line on stdin:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # qrdeskctl sync --once against a real nginx with TLS on 127.0.0.1, serving
 # repositories written by qrdesk-issuer publish (docs/repository.md).  A test
 # CA and server certificate are made here with openssl; nginx runs as the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # USB sticks simulated by folders (the automount case): qrdeskctl usb runs the
 # daemon's own usb_process_stick() on them (docs/usb-bundle.md).  Checks: a
 # good bundle is applied (documents and the settings drop-in); a tampered,

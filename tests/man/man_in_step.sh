@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The man pages say what the programs and the configuration file really take:
 #   - every --option and every command in a program's --help is in its man page, and every
 #     --option the man page names is in --help (so a removed option leaves no trace);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * testutil.h - helpers shared by the unit tests: files, hex, the shared
  * vectors.  Failures abort the test through cmocka (fail_msg), so callers

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A test audit-upload endpoint over HTTPS on 127.0.0.1 (Python's standard library only).
 
 It behaves as the back office must (docs/audit-upload.md): a batch is counted once by its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_base45.c - RFC 9285 base45: the RFC vectors, the EU DCC test data,
  * round trips of every length 0..300, buffer limits and every byte value.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_camera.c - the V4L2 capture (drivers/v4l2_capture.c) and the camera
  * source (drivers/source_camera.c), driven through a fake V4L2 device

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_cbor.c - the strict CBOR reader and writer: a table of malformed and
  * boundary inputs with their exact statuses, round trips of every integer and

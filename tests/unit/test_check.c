@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_check.c - the verification core against an in-memory trust view:
  * every reason code in the verdict table, the order of judgement, and a
@@ -165,6 +166,50 @@ static void test_valid_eddsa_and_es256(void **state)
 		uint8_t hash[TRUST_HASH_LEN];
 		credential_clearance_hash("2611000001", hash);
 		assert_memory_equal(v.clearance_hash, hash, TRUST_HASH_LEN);
+		free(text);
+	}
+}
+
+static enum qd_err sign_pair(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[SIGNATURE_LEN])
+{
+	return signature_sign(ctx, msg, len, sig);
+}
+
+/*
+ * RFC 9864's fully-specified ids (Ed25519 -19, ESP256 -9) are the same
+ * algorithms as -8 and -7: a card carrying them is valid under the same key,
+ * and the verdict names the algorithm by the id keys are kept in.  A -19
+ * header on an ES256 key's signature is still refused.
+ */
+static void test_rfc9864_alg_ids(void **state)
+{
+	(void)state;
+	struct trust_view view = fresh_view();
+	struct credential c = base_cred("2611000009");
+	uint8_t payload[1024], cose[2048];
+	size_t len, cose_len;
+	assert_int_equal(credential_encode(&c, payload, sizeof(payload), &len, NULL), QD_OK);
+	static const struct {
+		int key;
+		int64_t header_alg;
+		enum verdict_reason want;
+	} cases[] = {
+	        {K_ISSUER, SIGNATURE_ALG_ED25519, REASON_OK},
+	        {K_ISSUER_ES, SIGNATURE_ALG_ESP256, REASON_OK},
+	        {K_ISSUER_ES, SIGNATURE_ALG_ED25519, REASON_KEY_UNKNOWN},
+	        {K_ISSUER, -20, REASON_ALG_UNSUPPORTED},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int k = cases[i].key;
+		assert_int_equal(cose_sign1_sign_by(cases[i].header_alg, sign_pair, &pairs[k],
+		                                    keys[k].kid, keys[k].kid_len, payload, len,
+		                                    cose, sizeof(cose), &cose_len),
+		                 QD_OK);
+		char *text = text_of(cose, cose_len);
+		struct verdict v;
+		assert_int_equal(check_text(text, &view, NOW, &v), cases[i].want);
+		if (cases[i].want == REASON_OK)
+			assert_int_equal(v.alg, keys[k].alg);
 		free(text);
 	}
 }
@@ -478,6 +523,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_valid_eddsa_and_es256),
 	        cmocka_unit_test(test_every_card_reason),
+	        cmocka_unit_test(test_rfc9864_alg_ids),
 	        cmocka_unit_test(test_trust_freshness),
 	        cmocka_unit_test(test_kid_collision_tries_every_key),
 	        cmocka_unit_test(test_signed_bad_claims),

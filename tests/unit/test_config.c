@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c - qrdeskd's configuration: defaults, a full file, the
  * packaged example, every kind of bad line with its exact line number,
@@ -144,57 +145,58 @@ static void test_defaults(void **state)
 }
 
 /* Every key set away from its default, with every syntax the format allows. */
-static const char full_file[] = "\xEF\xBB\xBF# a full configuration\n" /* 1: BOM */
-                                "; another comment style\n"            /* 2 */
-                                "\n"                                   /* 3 */
-                                "[desk]\n"                             /* 4 */
-                                "desk_id = DAC-T1.03_b\n"              /* 5 */
-                                "store = /srv/qrdesk/desk.db   ; inline comment\n"
-                                "control_socket=/run/q/ctl.sock\n"
-                                "  control_group = qrdesk-ops\n" /* indented: not a continuation */
-                                "log_level: debug\n"             /* inih's ':' separator */
-                                "\n"
-                                "[pipeline]\r\n" /* CRLF lines */
-                                "holdoff_ms = 0\r\n"
-                                "already_used_check = Off\r\n"
-                                "[ indicators ]\n" /* spaces inside the brackets */
-                                "backend = sim\n"
-                                "chip = /dev/gpiochip4\n"
-                                "green = 0\n"
-                                "red = 1023\n"
-                                "amber = 5\n"
-                                "buzzer = 6\n"
-                                "active_low = YES\n"
-                                "valid_ms = 100\n"
-                                "invalid_ms = 60000\n"
-                                "review_ms = 1500\n"
-                                "beep_ms = 10\n"
-                                "gap_ms = 5000\n"
-                                "sim_record = relative/indicators.log\n"
-                                "[replay]\n"
-                                "stdin = 1\n"
-                                "fifo = /run/qrdesk/codes fifo\n" /* a space inside a path */
-                                "\t# an indented comment\n"
-                                "[desk]\n" /* a section may come back */
-                                "[replay]\n"
-                                "images = ./inbox#1\n" /* '#' is only a comment at a line's start */
-                                "[serial]\n"
-                                "device = /dev/serial/by-id/usb-Scanner-if00\n"
-                                "baud = 115200\n"
-                                "framing = 7E2\n"
-                                "max_line = 16\n"
-                                "[hid]\n"
-                                "device = 05E0:12ab\n"
-                                "key_timeout_ms = 5000\n"
-                                "grab = no\n"
-                                "[kiosk]\n"
-                                "enabled = no\n"
-                                "address = ::1\n"
-                                "port = 65535\n"
-                                "idle_ms = 1000\n"
-                                "technician_token = abcdefghIJKLMNOP0123._~+/=-\n"
-                                "# no newline at the end:\n"
-                                "; done";
+static const char full_file[] =
+        "\xEF\xBB\xBF# a full configuration\n" /* 1: BOM */
+        "; another comment style\n"            /* 2 */
+        "\n"                                   /* 3 */
+        "[desk]\n"                             /* 4 */
+        "desk_id = DAC-T1.03_b\n"              /* 5 */
+        "store = /srv/qrdesk/desk.db   ; inline comment\n"
+        "control_socket=/run/q/ctl.sock\n"
+        "  control_group = qrdesk-ops\n" /* indented: not a continuation */
+        "log_level: debug\n"             /* inih's ':' separator */
+        "\n"
+        "[pipeline]\r\n" /* CRLF lines */
+        "holdoff_ms = 0\r\n"
+        "already_used_check = Off\r\n"
+        "[ indicators ]\n" /* spaces inside the brackets */
+        "backend = sim\n"
+        "chip = /dev/gpiochip4\n"
+        "green = 0\n"
+        "red = 1023\n"
+        "amber = 5\n"
+        "buzzer = 6\n"
+        "active_low = YES\n"
+        "valid_ms = 100\n"
+        "invalid_ms = 60000\n"
+        "review_ms = 1500\n"
+        "beep_ms = 10\n"
+        "gap_ms = 5000\n"
+        "sim_record = /var/tmp/indicators.log\n"
+        "[replay]\n"
+        "stdin = 1\n"
+        "fifo = /run/qrdesk/codes fifo\n" /* a space inside a path */
+        "\t# an indented comment\n"
+        "[desk]\n" /* a section may come back */
+        "[replay]\n"
+        "images = /srv/inbox#1\n" /* '#' is only a comment at a line's start */
+        "[serial]\n"
+        "device = /dev/serial/by-id/usb-Scanner-if00\n"
+        "baud = 115200\n"
+        "framing = 7E2\n"
+        "max_line = 16\n"
+        "[hid]\n"
+        "device = 05E0:12ab\n"
+        "key_timeout_ms = 5000\n"
+        "grab = no\n"
+        "[kiosk]\n"
+        "enabled = no\n"
+        "address = ::1\n"
+        "port = 65535\n"
+        "idle_ms = 1000\n"
+        "technician_token = abcdefghIJKLMNOP0123._~+/=-\n"
+        "# no newline at the end:\n"
+        "; done";
 
 static void test_full_file(void **state)
 {
@@ -226,10 +228,10 @@ static void test_full_file(void **state)
 	assert_int_equal(c.timing.review_ms, 1500);
 	assert_int_equal(c.timing.beep_ms, 10);
 	assert_int_equal(c.timing.gap_ms, 5000);
-	assert_string_equal(c.sim_record, "relative/indicators.log");
+	assert_string_equal(c.sim_record, "/var/tmp/indicators.log");
 	assert_true(c.replay_stdin);
 	assert_string_equal(c.replay_fifo, "/run/qrdesk/codes fifo");
-	assert_string_equal(c.replay_images, "./inbox#1");
+	assert_string_equal(c.replay_images, "/srv/inbox#1");
 	assert_string_equal(c.serial.device, "/dev/serial/by-id/usb-Scanner-if00");
 	assert_int_equal(c.serial.baud, 115200);
 	assert_string_equal(c.serial.framing, "7E2");
@@ -496,6 +498,12 @@ static const struct bad_case bad_cases[] = {
         {"[desk]\ndesk_id = a\x7fz\n", 2, "control character 0x7f"},
         {"[desk]\nstore = /a\rb\n", 2, "control character 0x0d"},
         {"[desk]\nstore = /x\n  continued\n", 3, "expected 'key = value'"},
+        /* paths: absolute only; a ';' straight after '=' is not a comment */
+        {"[desk]\nstore = desk.db\n", 2, "store = 'desk.db': expected an absolute path"},
+        {"[replay]\n\nimages =; /srv/in\n", 3,
+         "images = '; /srv/in': expected an absolute path (starting with /); a comment "
+         "needs a space"},
+        {"[usb]\nmount_dir = ./media\n", 2, "expected an absolute path"},
         /* line numbers through comments, blank lines, CRLF, a BOM, a last line without '\n' */
         {"# c\n\n; c\n[desk]\n\n   desk_id = bad id\n", 6, "desk_id = 'bad id'"},
         {"[desk]\r\n\r\nlog_level = loud\r\n", 3, "log_level = 'loud':"},
@@ -894,8 +902,13 @@ static void test_config_set(void **state)
 	config_defaults(&c);
 	assert_int_equal(config_set(&c, "desk", "store", "/tmp/x.db", &why), QD_OK);
 	assert_string_equal(c.store, "/tmp/x.db");
-	assert_int_equal(config_set(&c, "desk", "control_socket", "rel/ctl.sock", &why), QD_OK);
-	assert_string_equal(c.control_socket, "rel/ctl.sock");
+	assert_int_equal(config_set(&c, "desk", "control_socket", "/run/x/ctl.sock", &why), QD_OK);
+	assert_string_equal(c.control_socket, "/run/x/ctl.sock");
+	/* Relative paths would depend on the daemon's working directory. */
+	assert_int_equal(config_set(&c, "desk", "control_socket", "rel/ctl.sock", &why),
+	                 QD_ERR_FORMAT);
+	assert_non_null(strstr(why.text, "expected an absolute path"));
+	assert_string_equal(c.control_socket, "/run/x/ctl.sock");
 	assert_int_equal(config_set(&c, "desk", "desk_id", "DAC-T2-01", &why), QD_OK);
 	assert_string_equal(c.desk_id, "DAC-T2-01");
 	assert_int_equal(config_set(&c, "desk", "log_level", "debug", &why), QD_OK);
@@ -1031,8 +1044,8 @@ static void test_validate(void **state)
 	        "[desk] store = '': must not be empty",
 	        "[desk] control_socket = '': must not be empty",
 	        "[desk] log_level = 42: expected err, warning, info or debug",
-	        "[pipeline] holdoff_ms = 600001: expected a whole number of milliseconds from 0 to "
-	        "600000",
+	        ("[pipeline] holdoff_ms = 600001: expected a whole number of milliseconds from 0 "
+	         "to 600000"),
 	        "[indicators] backend = 7: expected gpiod or sim",
 	        "[indicators] chip: not terminated within 64 bytes",
 	        "[indicators] gap_ms = 0: expected a whole number of milliseconds from 10 to 5000",

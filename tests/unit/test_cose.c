@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_cose.c - cose.c (COSE_Sign1: parse, Sig_structure, verify, sign)
  * against the public COSE WG examples and a third-party issuer's samples,
@@ -889,6 +890,14 @@ static const struct raw_case raw_cases[] = {
         {"alg in both buckets", "84 43a10127 a1 0127 4101 4100", COSE_ERR_ALG_UNPROTECTED, CBOR_OK,
          NULL},
         {"alg ES384", "84 44 a1 013822 a0 4101 4100", COSE_ERR_ALG_UNSUPPORTED, CBOR_OK, NULL},
+        /* RFC 9864's fully-specified ids: Ed25519 -19 and ESP256 -9 are ours; Ed448 -53 and
+         * ESP384 -51 are not */
+        {"alg Ed25519 (-19)", "84 43 a1 0132 a0 4101 4100", COSE_OK, CBOR_OK, NULL},
+        {"alg ESP256 (-9)", "84 43 a1 0128 a0 4101 4100", COSE_OK, CBOR_OK, NULL},
+        {"alg Ed448 (-53)", "84 44 a1 013834 a0 4101 4100", COSE_ERR_ALG_UNSUPPORTED, CBOR_OK,
+         NULL},
+        {"alg ESP384 (-51)", "84 44 a1 013832 a0 4101 4100", COSE_ERR_ALG_UNSUPPORTED, CBOR_OK,
+         NULL},
         {"alg 0", "84 43 a1 0100 a0 4101 4100", COSE_ERR_ALG_UNSUPPORTED, CBOR_OK, NULL},
         {"alg text \"EdDSA\"", "84 48 a1 01 654564445341 a0 4101 4100", COSE_ERR_ALG_UNSUPPORTED,
          CBOR_OK, NULL},

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_credential.c - the clearance card's CWT payload: encode/decode round
  * trips, the date helpers, a table of malformed payloads (each with its
@@ -435,6 +436,57 @@ static void test_builder_baseline(void **state)
 	assert_int_equal(credential_decode(buf, len - 1, &out, NULL), CREDENTIAL_ERR_CBOR);
 }
 
+/*
+ * Key order is not a rule: another issuer's CBOR library may keep insertion
+ * order, and duplicates (not order) are what could make two readers see two
+ * cards.  Both maps written in descending key order decode to the same card.
+ */
+static void test_any_key_order(void **state)
+{
+	(void)state;
+	struct credential want = sample_credential(true, false);
+	const struct clearance_claims *c = &want.clearance;
+	uint8_t buf[512];
+	struct cbor_writer w;
+	cbor_writer_init(&w, buf, sizeof(buf));
+	cbor_put_map(&w, 4);
+	cbor_put_int(&w, CREDENTIAL_CLAIM_CLEARANCE);
+	cbor_put_map(&w, 11);
+	cbor_put_int(&w, CLEARANCE_KEY_PDO_COMPLETED);
+	cbor_put_bool(&w, c->pdo_completed);
+	cbor_put_int(&w, CLEARANCE_KEY_BMET_REG_NO);
+	cbor_put_cstr(&w, c->bmet_reg_no);
+	cbor_put_int(&w, CLEARANCE_KEY_AGENCY_LICENCE);
+	cbor_put_cstr(&w, c->agency_licence);
+	cbor_put_int(&w, CLEARANCE_KEY_EMPLOYER);
+	cbor_put_cstr(&w, c->employer);
+	cbor_put_int(&w, CLEARANCE_KEY_CATEGORY);
+	cbor_put_cstr(&w, c->category);
+	cbor_put_int(&w, CLEARANCE_KEY_DESTINATION);
+	cbor_put_cstr(&w, c->destination);
+	cbor_put_int(&w, CLEARANCE_KEY_SEX);
+	cbor_put_tstr(&w, &c->sex, 1);
+	cbor_put_int(&w, CLEARANCE_KEY_BIRTH_DATE);
+	cbor_put_int(&w, c->birth_days);
+	cbor_put_int(&w, CLEARANCE_KEY_NAME);
+	cbor_put_cstr(&w, c->name);
+	cbor_put_int(&w, CLEARANCE_KEY_PASSPORT_NO);
+	cbor_put_cstr(&w, c->passport_no);
+	cbor_put_int(&w, CLEARANCE_KEY_CLEARANCE_NO);
+	cbor_put_cstr(&w, c->clearance_no);
+	cbor_put_int(&w, CWT_CLAIM_IAT);
+	cbor_put_int(&w, want.issued_at);
+	cbor_put_int(&w, CWT_CLAIM_EXP);
+	cbor_put_int(&w, want.expires_at);
+	cbor_put_int(&w, CWT_CLAIM_ISS);
+	cbor_put_cstr(&w, want.iss);
+	assert_int_equal(cbor_writer_status(&w), CBOR_OK);
+	struct credential out;
+	struct credential_error err;
+	assert_int_equal(credential_decode(buf, w.len, &out, &err), CREDENTIAL_OK);
+	assert_credential_equal(&want, &out);
+}
+
 struct bad_case {
 	const char *label;
 	struct edit claim;
@@ -806,6 +858,7 @@ int main(void)
 	        cmocka_unit_test(test_date_parse),
 	        cmocka_unit_test(test_date_format),
 	        cmocka_unit_test(test_builder_baseline),
+	        cmocka_unit_test(test_any_key_order),
 	        cmocka_unit_test(test_malformed_table),
 	        cmocka_unit_test(test_accepted_values),
 	        cmocka_unit_test(test_other_malformed),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_file.c - the bounded whole-file read (file.h): contents and the NUL
  * after them, the size cap, what is refused (missing, a directory, a FIFO

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_hid.c - the keyboard-wedge scanner: its key assembler
  * (hid_assembler.h) on recorded key sequences - US layout, Shift, Caps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_hotplug.c - the hot-plug watcher (drivers/hotplug.c) on the real event
  * loop.  inotify runs against a temporary "device directory"; the udev

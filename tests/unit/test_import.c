@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_import.c - the one path by which trust data enters a desk: a tiny
  * trust domain built in-process (root, issuer, repository and update keys),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_indicator.c - the verdict patterns (pure tables), the backend
  * wrappers, the simulated backend and the player on a real loop.

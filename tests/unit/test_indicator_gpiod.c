@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_indicator_gpiod.c - the libgpiod backend against the fake libgpiod
  * (tests/fakes/fake_gpiod.c): what is requested, the physical levels on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_jsonl.c - JSON lines out (firmware/jsonl.c). */
 #include <stdint.h>
 #include <stdlib.h>

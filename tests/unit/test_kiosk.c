@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_kiosk.c - the kiosk's HTTP server, for real: kiosk_start on
  * 127.0.0.1 and a free port, requests made with libcurl.  Security headers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_loop.c - the event loop: fds, timers, signals, cross-thread posts. */
 #include <pthread.h>
 #include <signal.h>

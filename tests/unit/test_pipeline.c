@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_pipeline.c - the verdict pipeline on a real store: de-duplication
  * within the hold-off, empty texts, "already used", audit rows, counters,

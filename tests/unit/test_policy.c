@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_policy.c - destination rules: the age on the departure date at its
  * boundaries (21st birthday, 60 and one day, 29 February), effective-from

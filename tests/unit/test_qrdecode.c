@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_qrdecode.c - the camera path's decoder (drivers/qrdecode.c) on the
  * decode-quality test set (bench/qrscene.c): real cards signed by the

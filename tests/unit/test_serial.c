@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_serial.c - the serial scanner: its framer (serial_framer.h) on
  * tables of byte streams, whole and cut into every pair of feeds; and the

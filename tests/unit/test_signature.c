@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_signature.c - digest.c and signature.c against the public vectors
  * (RFC 8032, Wycheproof Ed25519 and ECDSA P-256 P1363, FIPS 180-2, RFC 6979)

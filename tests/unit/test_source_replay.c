@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_source_replay.c - the replay sources (drivers/source_replay.c) on real
  * pipes, files, FIFOs and an inotify-watched folder, driven by the real loop;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_store.c - the SQLite trust store: schema and migrations, root pinning,
  * versioned applies (rollback refused, equal unchanged, failures atomic),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_sync - sync_run against a fake fetcher serving an in-memory
  * repository that the issuer's own code published (domain_publish,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_sync_worker.c - the sync worker's timing and its thread.
  *

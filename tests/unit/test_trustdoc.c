@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_trustdoc.c - payloads of the signed trust documents: encode -> decode
  * round trips for the four types, and strict rejections whose message names

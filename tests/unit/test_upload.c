@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_upload.c - the audit upload (upload.c, the store's batch functions)
  * against a real HTTPS endpoint on 127.0.0.1: tests/support/upload_server.py,

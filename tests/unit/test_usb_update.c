@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_usb_update.c - a USB stick pulled while its bundle is read (the file
  * shrinks under the reader) changes nothing; the size cap refuses before

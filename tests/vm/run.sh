@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The appliance in a VM: Debian 12's own kernel boots an initramfs holding
 # the built qrdeskd, qrdeskctl and qrdesk-issuer, test trust data and a
 # runner (busybox sh) that drives kernel-simulated devices - gpio-sim, a USB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vm_framefeed.c - feeds card images to vivid's video output, looped back to
  * its video capture, for the VM tests' camera cases (tests/vm/).  vivid is

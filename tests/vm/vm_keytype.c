@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vm_keytype.c - types code texts as a USB keyboard-wedge scanner would, for
  * the VM tests (tests/vm/): each line of standard input is typed with the US

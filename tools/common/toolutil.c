@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* toolutil.c - files, times and exit codes for the command-line tools. */
 #define _XOPEN_SOURCE 700 /* strptime */
 #include "toolutil.h"
@@ -32,6 +33,8 @@ int tool_exit_for(enum qd_err err)
 		return TOOL_EXIT_CANTCREAT;
 	case QD_ERR_NETWORK:
 		return TOOL_EXIT_UNAVAILABLE;
+	case QD_ERR_PERM:
+		return TOOL_EXIT_NOPERM;
 	default:
 		return TOOL_EXIT_DATA;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * toolutil.h - small helpers shared by qrdesk-issuer and qrdeskctl: files
  * (bounded reads, atomic writes), times, exit codes.
@@ -21,6 +22,7 @@ enum tool_exit {
 	TOOL_EXIT_SOFTWARE = 70,    /* internal error */
 	TOOL_EXIT_CANTCREAT = 73,
 	TOOL_EXIT_IO = 74,
+	TOOL_EXIT_NOPERM = 77,
 	TOOL_EXIT_CONFIG = 78,
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* domain.c - the back office's trust domain directory (see domain.h). */
 #include "domain.h"
 
@@ -28,27 +29,56 @@ static void key_path(const struct domain *d, const struct trust_key *k, char *ou
 	snprintf(out, cap, "%s/keys/%s.key", d->dir, kid);
 }
 
-static json_t *key_to_json(const struct trust_key *k)
+const char *domain_secret_name(enum domain_secret secret)
+{
+	switch (secret) {
+	case DOMAIN_SECRET_FILE:
+		return "file";
+	case DOMAIN_SECRET_PKCS11:
+		return "pkcs11";
+	case DOMAIN_SECRET_NONE:
+		return "elsewhere";
+	}
+	return "?";
+}
+
+static json_t *key_to_json(const struct trust_key *k, const struct domain_key_info *info)
 {
 	char kid[2 * TRUST_KID_MAX + 1], pub[2 * SIGNATURE_PUBLIC_MAX + 1];
 	hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
 	hex_encode(k->public_key, k->public_len, pub, sizeof(pub));
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "role", key_role_name(k->role),
-	                 "alg", signature_alg_name(k->alg), "kid", kid, "public_key", pub,
-	                 "not_before", (json_int_t)k->not_before, "not_after",
-	                 (json_int_t)k->not_after, "status",
-	                 k->status == KEY_STATUS_ACTIVE ? "active" : "revoked");
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "role",
+	                        key_role_name(k->role), "alg", signature_alg_name(k->alg), "kid",
+	                        kid, "public_key", pub, "not_before", (json_int_t)k->not_before,
+	                        "not_after", (json_int_t)k->not_after, "status",
+	                        k->status == KEY_STATUS_ACTIVE ? "active" : "revoked", "secret",
+	                        domain_secret_name(info->secret));
+	if (obj != NULL && info->uri[0] != '\0')
+		json_object_set_new(obj, "pkcs11_uri", json_string(info->uri));
+	if (obj != NULL && info->label[0] != '\0')
+		json_object_set_new(obj, "label", json_string(info->label));
+	if (obj != NULL && info->retired)
+		json_object_set_new(obj, "retired", json_true());
+	return obj;
 }
 
-static enum qd_err key_from_json(json_t *obj, struct trust_key *k, struct qd_errmsg *why)
+static enum qd_err key_from_json(json_t *obj, struct trust_key *k, struct domain_key_info *info,
+                                 struct qd_errmsg *why)
 {
 	const char *role = NULL, *alg = NULL, *kid = NULL, *pub = NULL, *status = NULL;
+	const char *secret = "file", *uri = "", *label = "";
+	int retired = 0;
 	json_int_t nb = 0, na = 0;
 	json_error_t jerr;
 	memset(k, 0, sizeof(*k));
-	if (json_unpack_ex(obj, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "role",
-	                   &role, "alg", &alg, "kid", &kid, "public_key", &pub, "not_before", &nb,
-	                   "not_after", &na, "status", &status) != 0) {
+	memset(info, 0, sizeof(*info));
+	/* secret, pkcs11_uri, label, retired: absent in domains made before keys could
+	 * live anywhere but DIR/keys. */
+	if (json_unpack_ex(obj, &jerr, JSON_STRICT,
+	                   "{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s?s, s?s, s?s, s?b}", "role", &role,
+	                   "alg", &alg, "kid", &kid, "public_key", &pub, "not_before", &nb,
+	                   "not_after", &na, "status", &status, "secret", &secret, "pkcs11_uri",
+	                   &uri, "label", &label, "retired", &retired) != 0) {
 		qd_errmsg_set(why, "domain.json key: %s", jerr.text);
 		return QD_ERR_FORMAT;
 	}
@@ -69,6 +99,20 @@ static enum qd_err key_from_json(json_t *obj, struct trust_key *k, struct qd_err
 	k->not_before = nb;
 	k->not_after = na;
 	k->status = strcmp(status, "active") == 0 ? KEY_STATUS_ACTIVE : KEY_STATUS_REVOKED;
+	bool known = false;
+	for (int w = DOMAIN_SECRET_FILE; w <= DOMAIN_SECRET_NONE; w++)
+		if (strcmp(secret, domain_secret_name((enum domain_secret)w)) == 0) {
+			info->secret = (enum domain_secret)w;
+			known = true;
+		}
+	if (!known || strlen(uri) > DOMAIN_URI_MAX || strlen(label) > DOMAIN_LABEL_MAX ||
+	    (info->secret == DOMAIN_SECRET_PKCS11) != (uri[0] != '\0')) {
+		qd_errmsg_set(why, "domain.json key %s: bad secret, pkcs11_uri or label", kid);
+		return QD_ERR_FORMAT;
+	}
+	snprintf(info->uri, sizeof(info->uri), "%s", uri);
+	snprintf(info->label, sizeof(info->label), "%s", label);
+	info->retired = retired != 0;
 	return QD_OK;
 }
 
@@ -76,7 +120,7 @@ enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why)
 {
 	json_t *keys = json_array();
 	for (size_t i = 0; i < d->n_keys; i++)
-		json_array_append_new(keys, key_to_json(&d->keys[i]));
+		json_array_append_new(keys, key_to_json(&d->keys[i], &d->info[i]));
 	json_t *versions = json_object();
 	for (int t = TRUST_DOC_KEYSET; t < DOMAIN_DOC_TYPES; t++)
 		if (t != TRUST_DOC_REVOCATIONS_DELTA) /* a delta carries a revocations version */
@@ -138,7 +182,7 @@ enum qd_err domain_load(const char *dir, struct domain *d, struct qd_errmsg *why
 	json_array_foreach(keys, i, k)
 	{
 		struct qd_errmsg inner;
-		if (key_from_json(k, &d->keys[i], &inner) != QD_OK) {
+		if (key_from_json(k, &d->keys[i], &d->info[i], &inner) != QD_OK) {
 			qd_errmsg_set(why, "%s: %s", path, inner.text);
 			goto out;
 		}
@@ -174,6 +218,7 @@ enum qd_err domain_add_keypair(struct domain *d, enum key_role role,
 	}
 	struct trust_key *k = &d->keys[d->n_keys];
 	memset(k, 0, sizeof(*k));
+	memset(&d->info[d->n_keys], 0, sizeof(d->info[0]));
 	k->alg = kp->alg;
 	k->role = role;
 	k->status = KEY_STATUS_ACTIVE;
@@ -197,9 +242,62 @@ enum qd_err domain_add_keypair(struct domain *d, enum key_role role,
 	return QD_OK;
 }
 
+enum qd_err domain_register_key(struct domain *d, const struct trust_key *k,
+                                const struct domain_key_info *info, size_t *index,
+                                struct qd_errmsg *why)
+{
+	char kid[2 * TRUST_KID_MAX + 1];
+	hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
+	for (size_t i = 0; i < d->n_keys; i++) {
+		const struct trust_key *o = &d->keys[i];
+		bool same_kid = o->kid_len == k->kid_len && memcmp(o->kid, k->kid, k->kid_len) == 0;
+		bool same_key = o->public_len == k->public_len &&
+		                memcmp(o->public_key, k->public_key, k->public_len) == 0;
+		if (same_key) {
+			qd_errmsg_set(why, "key %s is already in %s (role %s)", kid, d->dir,
+			              key_role_name(o->role));
+			return QD_ERR_EXISTS;
+		}
+		if (same_kid) {
+			qd_errmsg_set(why, "key id %s is already another key's in %s: refused", kid,
+			              d->dir);
+			return QD_ERR_EXISTS;
+		}
+	}
+	if (d->n_keys >= TRUST_KEYS_MAX) {
+		qd_errmsg_set(why, "the domain already has %d keys", TRUST_KEYS_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	d->keys[d->n_keys] = *k;
+	d->info[d->n_keys] = *info;
+	*index = d->n_keys++;
+	return QD_OK;
+}
+
+const char *domain_key_state(const struct domain *d, size_t i, int64_t now)
+{
+	const struct trust_key *k = &d->keys[i];
+	if (k->status != KEY_STATUS_ACTIVE)
+		return "revoked";
+	if (now < k->not_before)
+		return "pending";
+	if (now > k->not_after)
+		return d->info[i].retired ? "retired" : "expired";
+	return "active";
+}
+
 enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
                            struct qd_errmsg *why)
 {
+	if (d->info[i].secret != DOMAIN_SECRET_FILE) {
+		char kid[2 * TRUST_KID_MAX + 1];
+		hex_encode(d->keys[i].kid, d->keys[i].kid_len, kid, sizeof(kid));
+		qd_errmsg_set(why, "key %s: its secret is %s, not in %s/keys", kid,
+		              d->info[i].secret == DOMAIN_SECRET_PKCS11 ? "in a PKCS#11 token"
+		                                                        : "held elsewhere",
+		              d->dir);
+		return QD_ERR_NOT_FOUND;
+	}
 	char path[4096];
 	key_path(d, &d->keys[i], path, sizeof(path));
 	uint8_t *text;
@@ -286,7 +384,8 @@ int domain_pick_key(const struct domain *d, enum key_role role, int64_t alg, int
 	for (size_t i = 0; i < d->n_keys; i++) {
 		const struct trust_key *k = &d->keys[i];
 		if (k->role != role || k->status != KEY_STATUS_ACTIVE ||
-		    (alg != 0 && k->alg != alg) || now < k->not_before || now > k->not_after)
+		    (alg != 0 && k->alg != alg) || now < k->not_before || now > k->not_after ||
+		    d->info[i].secret == DOMAIN_SECRET_NONE)
 			continue;
 		if (best < 0 || k->not_before > d->keys[best].not_before)
 			best = (int)i;

@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * domain.h - a back office's trust domain, kept in one directory:
  *
  *   DIR/domain.json        keys (public halves, roles, windows, status) and
  *                          the version last published of each document
- *   DIR/keys/<kid>.key     each private key, 64 hex digits, mode 0600
+ *   DIR/keys/<kid>.key     each private key held in a file, 64 hex digits,
+ *                          mode 0600 (a key in a PKCS#11 token, or registered
+ *                          from its public half only, has none)
  *   DIR/root.pub           the root public key that desks pin
  *   DIR/revocations.bin    revoked clearance hashes, 16 bytes each, sorted
  *   DIR/policy.cbor        the destination policy body (absent: no rules),
@@ -32,10 +35,28 @@
 #define DOMAIN_FORMAT    "qrdesk-domain-1"
 #define DOMAIN_DOC_TYPES 7 /* indexed by enum trust_doc_type */
 
+/* Where a key's secret lives: what the tool may sign with. */
+enum domain_secret {
+	DOMAIN_SECRET_FILE = 0,   /* DIR/keys/<kid>.key */
+	DOMAIN_SECRET_PKCS11 = 1, /* a token, named by a PKCS#11 URI (RFC 7512) */
+	DOMAIN_SECRET_NONE = 2,   /* elsewhere: registered from its public half */
+};
+
+#define DOMAIN_URI_MAX   512
+#define DOMAIN_LABEL_MAX 64
+
+struct domain_key_info {
+	enum domain_secret secret;
+	char uri[DOMAIN_URI_MAX + 1]; /* DOMAIN_SECRET_PKCS11 */
+	char label[DOMAIN_LABEL_MAX + 1];
+	bool retired; /* its window was ended early by retire-key */
+};
+
 struct domain {
 	char dir[2048];
 	int64_t created_at;
 	struct trust_key keys[TRUST_KEYS_MAX];
+	struct domain_key_info info[TRUST_KEYS_MAX]; /* beside keys[i] */
 	size_t n_keys;
 	uint64_t versions[DOMAIN_DOC_TYPES]; /* last published version per type; root: 0 = 1 */
 };
@@ -55,13 +76,30 @@ enum qd_err domain_add_keypair(struct domain *d, enum key_role role,
                                const struct signature_keypair *kp, int64_t not_before,
                                int64_t not_after, size_t *index, struct qd_errmsg *why);
 
-/* Load the private half of key i. */
+/*
+ * Register a key whose secret the tool does not hold in a file (info says
+ * where it is: a token, or elsewhere), with its public half in k (alg, key,
+ * kid).  QD_ERR_EXISTS naming the kid if the same key is there already, or if
+ * its kid is another key's.
+ */
+enum qd_err domain_register_key(struct domain *d, const struct trust_key *k,
+                                const struct domain_key_info *info, size_t *index,
+                                struct qd_errmsg *why);
+
+/* "file", "pkcs11", "elsewhere". */
+const char *domain_secret_name(enum domain_secret secret);
+
+/* A key's state at now: "active", "pending", "expired", "retired", "revoked". */
+const char *domain_key_state(const struct domain *d, size_t i, int64_t now);
+
+/* Load the private half of key i (a key held in a file only). */
 enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
                            struct qd_errmsg *why);
 
 /*
  * The key of this role to sign with now: active, window covering now, the
- * given alg (0 = any), the newest not_before.  -1 if there is none.
+ * given alg (0 = any), its secret in a file or a token (never a key registered
+ * without one), the newest not_before.  -1 if there is none.
  */
 int domain_pick_key(const struct domain *d, enum key_role role, int64_t alg, int64_t now);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdesk-issuer - the back office's tool: make a trust domain, sign
  * clearance cards, revoke them, and publish the signed trust documents that
@@ -20,6 +21,7 @@
 #include "qrdesk/credential.h"
 #include "qrdesk/digest.h"
 #include "qrdesk/hex.h"
+#include "qrdesk/keyfile.h"
 #include "qrdesk/log.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
@@ -40,7 +42,19 @@ static const char usage_text[] =
         "                                 ES256), repository and update keys; DIR/root.pub\n"
         "                                 is the root key to pin on desks\n"
         "  sign DIR CLAIMS.json [--alg es256|eddsa] [--key KID] [--png FILE]\n"
-        "                                 sign a clearance card; prints its code text\n"
+        "                                 sign a clearance card; prints its code text.\n"
+        "                                 Without --key: the newest issuer key of the alg\n"
+        "                                 whose secret this tool holds\n"
+        "  add-key DIR --role issuer|repository|update --public FILE\n"
+        "          [--not-before TIME] [--not-after TIME] [--label TEXT]\n"
+        "                                 register a key whose secret this tool does not\n"
+        "                                 hold: a public key (PEM, raw, hex or a qrdesk key\n"
+        "                                 file); window default now .. now + 5 years\n"
+        "  keys DIR                       list every key: role, algorithm, kid, window,\n"
+        "                                 where its secret lives, state, label\n"
+        "  retire-key DIR KID --after TIME\n"
+        "                                 end a key's window at TIME: cards it issued up to\n"
+        "                                 TIME stay valid, later ones are refused\n"
         "  revoke DIR CLEARANCE_NO...     add clearance numbers to the revocation list\n"
         "  revoke-key DIR KID             mark a key revoked in the next key set\n"
         "  policy DIR SOURCE.json         set the destination policy (rules per destination\n"
@@ -309,7 +323,9 @@ static int cmd_sign(int argc, char **argv)
 	} else {
 		index = domain_pick_key(d, KEY_ROLE_ISSUER, alg, tool_now());
 		if (index < 0) {
-			qd_errmsg_set(&why, "no active %s issuer key in %s",
+			qd_errmsg_set(&why,
+			              "no active %s issuer key whose secret this tool holds in %s "
+			              "(name one with --key)",
 			              signature_alg_name(alg), dir);
 			rc = QD_ERR_NOT_FOUND;
 			goto fail;
@@ -335,6 +351,196 @@ static int cmd_sign(int argc, char **argv)
 fail:
 	free(d);
 	return fail(rc, &why);
+}
+
+/* The domain, loaded; NULL (and the error logged) if it cannot be. */
+static struct domain *load_domain(const char *dir, int *status)
+{
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	enum qd_err rc = d != NULL ? domain_load(dir, d, &why) : QD_ERR_NOMEM;
+	if (rc != QD_OK) {
+		free(d);
+		*status = fail(rc, &why);
+		return NULL;
+	}
+	return d;
+}
+
+static int parse_time_opt(const char *name, const char *arg, int64_t *t)
+{
+	if (tool_parse_time(arg, t) != QD_OK)
+		return usage_error("%s %s: not a time", name, arg);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_add_key(int argc, char **argv)
+{
+	static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
+	                                     {"public", required_argument, NULL, 'p'},
+	                                     {"not-before", required_argument, NULL, 'b'},
+	                                     {"not-after", required_argument, NULL, 'a'},
+	                                     {"label", required_argument, NULL, 'l'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *role_name = NULL, *public_file = NULL;
+	struct domain_key_info info = {.secret = DOMAIN_SECRET_NONE};
+	int64_t nb = tool_now(), na = 0;
+	int c, status;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			role_name = optarg;
+			break;
+		case 'p':
+			public_file = optarg;
+			break;
+		case 'b':
+		case 'a':
+			if ((status = parse_time_opt(c == 'b' ? "--not-before" : "--not-after",
+			                             optarg, c == 'b' ? &nb : &na)) != TOOL_EXIT_OK)
+				return status;
+			break;
+		case 'l':
+			if (strlen(optarg) > DOMAIN_LABEL_MAX)
+				return usage_error("--label: at most %d characters",
+				                   DOMAIN_LABEL_MAX);
+			snprintf(info.label, sizeof(info.label), "%s", optarg);
+			break;
+		default:
+			return usage_error("add-key: bad option%s", "");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("add-key takes DIR%s", "");
+	enum key_role role;
+	if (role_name == NULL || key_role_parse(role_name, strlen(role_name), &role) != QD_OK ||
+	    role == KEY_ROLE_ROOT)
+		return usage_error("add-key: --role issuer, repository or update (a root is made "
+		                   "by rotate-root)%s",
+		                   "");
+	if (public_file == NULL)
+		return usage_error("add-key: --public FILE is needed%s", "");
+	if (na == 0)
+		na = nb + 5 * 365 * DAY;
+	if (na <= nb)
+		return usage_error("add-key: --not-after must be after --not-before%s", "");
+	const char *dir = argv[optind];
+	struct domain *d = load_domain(dir, &status);
+	if (d == NULL)
+		return status;
+	struct qd_errmsg why = {{0}}, inner = {{0}};
+	struct trust_key key;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	enum qd_err rc = tool_read_file(public_file, KEYFILE_MAX, &bytes, &len, &why);
+	if (rc == QD_ERR_TOO_LARGE)
+		qd_errmsg_set(&why, "%s: larger than a public key file (%d bytes)", public_file,
+		              KEYFILE_MAX);
+	if (rc == QD_OK && (rc = keyfile_parse_any(bytes, len, &key, &inner)) != QD_OK)
+		qd_errmsg_set(&why, "%s: %s", public_file, inner.text);
+	if (rc == QD_OK && key.role != 0 && key.role != role) {
+		qd_errmsg_set(&why, "%s: a %s key, not a %s key", public_file,
+		              key_role_name(key.role), key_role_name(role));
+		rc = QD_ERR_FORMAT;
+	}
+	free(bytes);
+	size_t index = 0;
+	if (rc == QD_OK) {
+		key.role = role;
+		key.status = KEY_STATUS_ACTIVE;
+		key.not_before = nb;
+		key.not_after = na;
+		rc = domain_register_key(d, &key, &info, &index, &why);
+	}
+	if (rc == QD_OK)
+		rc = domain_save(d, &why);
+	if (rc == QD_OK) {
+		char kid[2 * TRUST_KID_MAX + 1];
+		hex_encode(key.kid, key.kid_len, kid, sizeof(kid));
+		printf("%s %s %s added (secret %s); publish to ship the new key set\n",
+		       key_role_name(role), signature_alg_name(key.alg), kid,
+		       domain_secret_name(info.secret));
+	}
+	free(d);
+	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage_error("keys takes DIR%s", "");
+	int status;
+	struct domain *d = load_domain(argv[1], &status);
+	if (d == NULL)
+		return status;
+	printf("%-10s %-5s %-16s %-20s %-20s %-9s %-8s %s\n", "ROLE", "ALG", "KID", "NOT_BEFORE",
+	       "NOT_AFTER", "SECRET", "STATE", "LABEL");
+	for (size_t i = 0; i < d->n_keys; i++) {
+		const struct trust_key *k = &d->keys[i];
+		char kid[2 * TRUST_KID_MAX + 1], nb[32], na[32];
+		hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
+		tool_format_time(k->not_before, nb, sizeof(nb));
+		tool_format_time(k->not_after, na, sizeof(na));
+		printf("%-10s %-5s %-16s %-20s %-20s %-9s %-8s %s\n", key_role_name(k->role),
+		       signature_alg_name(k->alg), kid, nb, na,
+		       domain_secret_name(d->info[i].secret), domain_key_state(d, i, tool_now()),
+		       d->info[i].uri[0] != '\0' ? d->info[i].uri : d->info[i].label);
+	}
+	free(d);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_retire_key(int argc, char **argv)
+{
+	static const struct option opts[] = {{"after", required_argument, NULL, 'a'},
+	                                     {NULL, 0, NULL, 0}};
+	int64_t after = 0;
+	bool have_after = false;
+	int c, status;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'a')
+			return usage_error("retire-key: bad option%s", "");
+		if ((status = parse_time_opt("--after", optarg, &after)) != TOOL_EXIT_OK)
+			return status;
+		have_after = true;
+	}
+	if (argc - optind != 2 || !have_after)
+		return usage_error("retire-key takes DIR KID --after TIME%s", "");
+	const char *dir = argv[optind], *kid = argv[optind + 1];
+	struct domain *d = load_domain(dir, &status);
+	if (d == NULL)
+		return status;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = QD_OK;
+	int i = domain_find_kid(d, kid);
+	if (i < 0) {
+		qd_errmsg_set(&why, "no key %s in %s", kid, dir);
+		rc = QD_ERR_NOT_FOUND;
+	} else if (d->keys[i].role == KEY_ROLE_ROOT) {
+		qd_errmsg_set(&why, "key %s: the root key is replaced by rotate-root, not retired",
+		              kid);
+		rc = QD_ERR_ARG;
+	} else if (after < d->keys[i].not_before || after >= d->keys[i].not_after) {
+		char nb[32], na[32];
+		tool_format_time(d->keys[i].not_before, nb, sizeof(nb));
+		tool_format_time(d->keys[i].not_after, na, sizeof(na));
+		qd_errmsg_set(&why, "key %s: --after must fall inside its window %s .. %s", kid, nb,
+		              na);
+		rc = QD_ERR_ARG;
+	} else {
+		d->keys[i].not_after = after;
+		d->info[i].retired = true;
+		rc = domain_save(d, &why);
+	}
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	char when[32];
+	tool_format_time(after, when, sizeof(when));
+	printf("key %s retired after %s; publish to ship the new key set\n", kid, when);
+	return TOOL_EXIT_OK;
 }
 
 static int cmd_revoke(int argc, char **argv)
@@ -670,6 +876,12 @@ int main(int argc, char **argv)
 		return cmd_sign(sub_argc, sub_argv);
 	if (strcmp(cmd, "revoke") == 0)
 		return cmd_revoke(sub_argc, sub_argv);
+	if (strcmp(cmd, "add-key") == 0)
+		return cmd_add_key(sub_argc, sub_argv);
+	if (strcmp(cmd, "keys") == 0)
+		return cmd_keys(sub_argc, sub_argv);
+	if (strcmp(cmd, "retire-key") == 0)
+		return cmd_retire_key(sub_argc, sub_argv);
 	if (strcmp(cmd, "revoke-key") == 0)
 		return cmd_revoke_key(sub_argc, sub_argv);
 	if (strcmp(cmd, "policy") == 0)

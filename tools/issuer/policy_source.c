@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* policy_source.c - the JSON source of a destination policy (see policy_source.h). */
 #include "policy_source.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy_source.h - the readable source of a destination policy: a JSON file
  * the back office writes (docs/policy.md, "The source file"), turned into a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * publish.c - signing for the back office: cards (domain_sign_card) and the
  * four trust documents desks import (domain_publish).  Shared by

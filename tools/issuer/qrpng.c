@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qrpng.c - QR symbol to PNG: libqrencode picks the smallest version, libpng writes it. */
 #include "qrpng.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qrpng.h - render a code text as a QR symbol in a PNG file (libqrencode + libpng). */
 #ifndef QRDESK_ISSUER_QRPNG_H
 #define QRDESK_ISSUER_QRPNG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* usb.c - update bundles, export requests and sealed exports for the back office (usb.h). */
 #include "usb.h"
 

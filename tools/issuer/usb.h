@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usb.h - the back office's side of USB sticks (docs/usb-bundle.md):
  * sign update bundles and export requests, and open sealed exports.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qrdeskctl - the operator's and technician's tool for a desk's store:
  * pin the root, import signed trust documents, check a code exactly as the
@@ -385,6 +386,19 @@ static int read_code_stdin(char **code, size_t *len)
 	return TOOL_EXIT_OK;
 }
 
+/*
+ * Text for the terminal: control characters escaped (log_escape), so a file
+ * name, a device name or a server's reason cannot forge a line or move the
+ * cursor.  From a small ring of buffers: valid until 16 more calls.
+ */
+static const char *tty_text(const char *s)
+{
+	static char ring[16][1024];
+	static unsigned next;
+	char *buf = ring[next++ % 16];
+	return log_escape(s != NULL ? s : "", buf, sizeof(ring[0]));
+}
+
 static void print_verdict_json(const struct verdict *v)
 {
 	json_t *obj = verdict_to_json(v);
@@ -401,19 +415,23 @@ static void print_verdict_text(const struct verdict *v)
 	       reason_text_en(v->reason), reason_text_bn(v->reason));
 	if (v->reason == REASON_POLICY_FAILED) {
 		/* The rule's own words, as the policy's authors wrote them for the officer. */
-		printf("  rule %s: %s\n", v->policy.failed_id, verdict_message_en(v));
-		printf("  %s\n", verdict_message_bn(v));
+		printf("  rule %s: %s\n", tty_text(v->policy.failed_id),
+		       tty_text(verdict_message_en(v)));
+		printf("  %s\n", tty_text(verdict_message_bn(v)));
 	}
 	if (v->detail[0] != '\0')
-		printf("  detail: %s\n", v->detail);
+		printf("  detail: %s\n", tty_text(v->detail));
 	if (v->has_claims) {
 		const struct clearance_claims *c = &v->cred.clearance;
 		char birth[11];
 		credential_date_format(c->birth_days, birth);
-		printf("  %s, passport %s, born %s, %c, to %s as %s\n", c->name, c->passport_no,
-		       birth, c->sex, c->destination, c->category);
-		printf("  clearance %s, BMET %s, agency %s, employer %s, PDO %s\n", c->clearance_no,
-		       c->bmet_reg_no, c->agency_licence, c->employer,
+		printf("  %s, passport %s, born %s, %c, to %s as %s\n", tty_text(c->name),
+		       tty_text(c->passport_no), birth,
+		       c->sex >= 0x20 && c->sex < 0x7f ? c->sex : '?', tty_text(c->destination),
+		       tty_text(c->category));
+		printf("  clearance %s, BMET %s, agency %s, employer %s, PDO %s\n",
+		       tty_text(c->clearance_no), tty_text(c->bmet_reg_no),
+		       tty_text(c->agency_licence), tty_text(c->employer),
 		       c->pdo_completed ? "done" : "not done");
 	}
 	const struct policy_result *p = &v->policy;
@@ -424,9 +442,9 @@ static void print_verdict_text(const struct verdict *v)
 		       (unsigned long long)p->version, departure, p->n_applicable,
 		       p->n_applicable == 1 ? "" : "s", p->n_failed);
 		for (size_t i = 0; i < p->n_results; i++)
-			printf("    %-*s %s%s%s\n", POLICY_RULE_ID_MAX, p->results[i].id,
+			printf("    %-*s %s%s%s\n", POLICY_RULE_ID_MAX, tty_text(p->results[i].id),
 			       policy_outcome_name(p->results[i].outcome),
-			       p->results[i].detail[0] ? ": " : "", p->results[i].detail);
+			       p->results[i].detail[0] ? ": " : "", tty_text(p->results[i].detail));
 		if (p->n_applicable > p->n_results)
 			printf("    (%zu more not listed)\n", p->n_applicable - p->n_results);
 	}
@@ -581,11 +599,11 @@ static const char *socket_path(const struct options *o, struct config *cfg)
 }
 
 /* One request to the daemon; the reply parsed, or NULL with the error logged. */
-/* A string member of a daemon reply, "" if absent (a reply is not trusted to be complete). */
+/* A string member of a daemon reply, "" if absent (a reply is not trusted to be
+ * complete), escaped for the terminal. */
 static const char *jstr(const json_t *obj, const char *key)
 {
-	const char *v = json_string_value(json_object_get(obj, key));
-	return v != NULL ? v : "";
+	return tty_text(json_string_value(json_object_get(obj, key)));
 }
 
 static json_t *daemon_call(const struct options *o, json_t *request, int *status)
@@ -599,7 +617,9 @@ static json_t *daemon_call(const struct options *o, json_t *request, int *status
 	free(text);
 	if (rc != QD_OK) {
 		log_err("%s", why.text[0] ? why.text : qd_err_name(rc));
-		*status = rc == QD_ERR_NOT_FOUND ? TOOL_EXIT_NOINPUT : TOOL_EXIT_IO;
+		*status = rc == QD_ERR_NOT_FOUND ? TOOL_EXIT_NOINPUT
+		          : rc == QD_ERR_PERM    ? TOOL_EXIT_NOPERM
+		                                 : TOOL_EXIT_IO;
 		return NULL;
 	}
 	json_error_t jerr;
@@ -611,6 +631,12 @@ static json_t *daemon_call(const struct options *o, json_t *request, int *status
 		return NULL;
 	}
 	const char *err = jstr(obj, "error");
+	if (strcmp(err, "permission-denied") == 0) {
+		log_err("%s: %s", path, jstr(obj, "message"));
+		json_decref(obj);
+		*status = TOOL_EXIT_NOPERM;
+		return NULL;
+	}
 	if (err[0] != '\0') {
 		log_err("daemon: %s: %s", err, jstr(obj, "message"));
 		json_decref(obj);
@@ -947,12 +973,12 @@ static int cmd_usb(int argc, char **argv)
 	static const char *const names[] = {"bundle", "export", "firmware"};
 	for (size_t i = 0; i < 3; i++)
 		if (steps[i]->present)
-			printf("%-8s %s: %s: %s\n", names[i], steps[i]->file,
-			       qd_err_name(steps[i]->status), steps[i]->detail);
+			printf("%-8s %s: %s: %s\n", names[i], tty_text(steps[i]->file),
+			       qd_err_name(steps[i]->status), tty_text(steps[i]->detail));
 	if (rep.ignored > 0)
 		printf("ignored  %zu other file%s in qrdesk/\n", rep.ignored,
 		       rep.ignored == 1 ? "" : "s");
-	printf("USB: %s\n", rep.headline);
+	printf("USB: %s\n", tty_text(rep.headline));
 	return rep.stage == USB_REJECTED ? tool_exit_for(rc == QD_OK ? QD_ERR_FORMAT : rc)
 	                                 : TOOL_EXIT_OK;
 }

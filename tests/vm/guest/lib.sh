@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by each case in the VM (busybox sh).  The same checks as the host
 # integration tests (tests/integration/daemon.sh): a case counts its checks
 # and exits non-zero if any failed; it prints "ok - ..." or "FAIL: ...".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by tests/vm/run.sh: the initramfs the VM boots (cpio newc, gzip).
 #
 # initramfs_build STAGE OUT BIN... : STAGE is an empty folder that gets

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by tests/vm/run.sh: Debian 12's kernel, its modules and an
 # out-of-tree gpio-sim, all from Debian packages into a cache (nothing here
 # is installed on the host or committed).

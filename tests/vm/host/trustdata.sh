@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by tests/vm/run.sh: trust data made on the host with the real
 # qrdesk-issuer and qrdeskctl, as a back office and a technician would.
 #

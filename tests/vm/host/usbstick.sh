@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by tests/vm/run.sh: the USB stick's medium, a FAT image made
 # without mounting anything (mkfs.vfat, then mtools' mcopy).
 #

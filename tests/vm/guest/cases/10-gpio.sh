@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The indicators on real GPIO lines: gpio-sim (built out of tree for this
 # kernel) makes a 32-line chip through configfs; qrdeskd's libgpiod backend
 # drives green 17, red 27, amber 22 and the buzzer 23 on it, and the runner

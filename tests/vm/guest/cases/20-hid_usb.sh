@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A keyboard-wedge scanner on USB: a configfs gadget with an f_hid boot
 # keyboard on dummy_hcd enumerates through usbcore, usbhid and hid-generic
 # into an evdev node; qrdeskd's HID source finds it by vendor:product, grabs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Many codes quickly: a uinput keyboard with a scanner's USB id types 20
 # distinct valid cards back to back; every one must come through whole.
 . /lib.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A serial scanner on USB CDC-ACM: a configfs gadget with an acm function
 # on dummy_hcd; the runner writes codes to the gadget's /dev/ttyGS0 ending
 # in CR, LF and CR LF; qrdeskd reads the host side, /dev/ttyACM0, through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The USB stick.  First as far as the kernel goes: a configfs gadget with a
 # mass-storage function backed by /data/stick.img (FAT, made on the host)
 # enumerates on dummy_hcd through usb-storage and sd_mod as a SCSI disk; its

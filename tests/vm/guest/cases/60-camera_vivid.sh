@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # qrdeskd's own V4L2 camera source on vivid's capture node.  vivid loops its
 # HDMI output to its HDMI capture; vm_framefeed streams a card's QR code
 # (rendered by qrdesk-issuer on the host) to the output node, and qrdeskd's
