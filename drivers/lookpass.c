@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lookpass.c - the image passes behind the decoders' second looks (see
  * lookpass.h; why each: docs/decode.md).

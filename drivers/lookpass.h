@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lookpass.h - image passes for the decoders' second looks (backend-only;
  * zbdecode.c and the chain in qrdecode.c use them).  Each reads src (w x h,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * zbdecode.c - QR symbols from grey images with ZBar and its second looks
  * (see zbdecode.h; the decoder chain in qrdecode.c calls it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * zbdecode.h - ZBar and its second looks behind a C interface (backend-only;
  * the decoder chain in qrdecode.c calls it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * zxdecode.cpp - the zxing-cpp shim (see zxdecode.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * zxdecode.h - the zxing-cpp decoder behind a C interface (zxdecode.cpp is
  * the thin C++ shim; backend-only, used by the decoder chain in qrdecode.c).
