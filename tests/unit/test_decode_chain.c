@@ -429,6 +429,39 @@ static void test_formats(void **state)
 	free(px);
 }
 
+/*
+ * The kinds added for the chain - strong perspective, 2.5 and 2 px a
+ * module, dots, cloth, faint ink - at their mild levels (0 and 1): at
+ * least MILD_SHARE_MIN of them read within a burst, never a wrong text.
+ */
+#define MILD_IMAGES    4
+#define MILD_SHARE_MIN 0.75
+
+static void test_new_kinds_mild_levels(void **state)
+{
+	(void)state;
+	struct qrdecode *dec;
+	assert_int_equal(qrdecode_create(&dec), QD_OK);
+	for (int k = QRSCENE_STEEP; k < QRSCENE_KINDS; k++) {
+		unsigned decoded = 0, total = 0;
+		for (int level = 0; level <= 1; level++)
+			for (unsigned i = 0; i < MILD_IMAGES; i++) {
+				const char *text = g.texts[i % CARDS];
+				uint8_t *px =
+				        render(text, VGA_W, VGA_H, (enum qrscene_kind)k, level, i);
+				decoded += decode_burst(dec, px, VGA_W, VGA_H, text);
+				total++;
+				free(px);
+			}
+		print_message("%-13s mild levels: %u/%u decoded\n",
+		              qrscene_kind_name((enum qrscene_kind)k), decoded, total);
+		if ((double)decoded / total < MILD_SHARE_MIN)
+			fail_msg("%s: %u/%u decoded", qrscene_kind_name((enum qrscene_kind)k),
+			         decoded, total);
+	}
+	qrdecode_destroy(dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +470,7 @@ int main(void)
 	        cmocka_unit_test(test_chain_idle_desk_costs_the_budget),
 	        cmocka_unit_test(test_structured_append),
 	        cmocka_unit_test(test_formats),
+	        cmocka_unit_test(test_new_kinds_mild_levels),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
