@@ -34,9 +34,10 @@
 #include "fake_v4l2.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrdesk/source.h"
-#include "qrdesk/v4l2_capture.h"
+#include "qrdesk/source_camera.h"
+#include "v4l2_capture.h"
 
 #define DEV         "/dev/video-bench"
 #define CARDS       4

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrscene.h"
 
 #define CARDS_MAX   16

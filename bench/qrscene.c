@@ -36,7 +36,7 @@
 #include <qrencode.h>
 
 #include "domain.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #define PI     3.14159265358979323846
 #define SS     2 /* samples per pixel and axis in the geometry step */

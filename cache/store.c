@@ -226,7 +226,7 @@ struct store {
 	sqlite3_stmt *st[ST_COUNT];
 };
 
-/* Our own names: firmware/trust.c's table is not ours to depend on here. */
+/* Our own names: firmware/core/trust.c's table is not ours to depend on here. */
 static const char *doc_name(enum trust_doc_type type)
 {
 	switch (type) {

@@ -3,7 +3,7 @@
  * hid_assembler.c - key events cut into code texts (see hid_assembler.h for
  * the rules; this file only follows them).
  */
-#include "qrdesk/hid_assembler.h"
+#include "hid_assembler.h"
 
 #include <linux/input-event-codes.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  * error handler calls exit(): ours longjmps back here instead, and its
  * warnings (corrupt data) are errors too.
  */
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #include <fcntl.h>
 #include <setjmp.h>
@@ -23,7 +23,7 @@
 #include <png.h>
 
 #include "qrdesk/file.h"
-#include "qrdesk/jpeg_guard.h"
+#include "jpeg_guard.h"
 
 #define IMAGE_FILE_MAX   (32u * 1024 * 1024)  /* bytes: bigger files are refused unread */
 #define JPEG_MEMORY_MAX  (256L * 1024 * 1024) /* libjpeg's working memory */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* jpeg_guard.c - libjpeg's errors and warnings as a longjmp (see jpeg_guard.h). */
-#include "qrdesk/jpeg_guard.h"
+#include "jpeg_guard.h"
 
 _Noreturn void jpeg_guard_abort(j_common_ptr cinfo)
 {

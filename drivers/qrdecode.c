@@ -23,7 +23,7 @@
  * counted).  A text one read and the other missed is reported.  A still
  * (qrdecode_gray: the replay folder) gets every look of both.
  */
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #include <stdbool.h>
 #include <stdint.h>

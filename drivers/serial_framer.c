@@ -3,7 +3,7 @@
  * serial_framer.c - a serial scanner's bytes cut into code texts (see
  * serial_framer.h for the rules; this file only follows them).
  */
-#include "qrdesk/serial_framer.h"
+#include "serial_framer.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -36,7 +36,7 @@
  * retry, and joins it: a capture thread never outlives its source.  It polls
  * the device in slices of at most POLL_SLICE_MS, so it notices within that.
  */
-#include "qrdesk/source.h"
+#include "qrdesk/source_camera.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -52,7 +52,17 @@
 #include <unistd.h>
 
 #include "qrdesk/log.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
+#include "v4l2_capture.h"
+
+_Static_assert(CAMERA_DECODE_ZXING == QRDECODE_ZXING && CAMERA_DECODE_ZBAR == QRDECODE_ZBAR &&
+                       CAMERA_DECODE_ALL == QRDECODE_DECODERS_ALL &&
+                       CAMERA_DECODE_BUDGET_DEFAULT_KPX == QRDECODE_BUDGET_DEFAULT_KPX &&
+                       CAMERA_DECODE_BUDGET_MAX_KPX == QRDECODE_BUDGET_MAX_KPX &&
+                       CAMERA_FORMAT_QR == QRDECODE_FORMAT_QR &&
+                       CAMERA_FORMAT_PDF417 == QRDECODE_FORMAT_PDF417 &&
+                       CAMERA_FORMAT_AZTEC == QRDECODE_FORMAT_AZTEC,
+               "source_camera.h's decoder settings are qrdecode.h's");
 
 #define RETRY_DEFAULT_MS 1000
 #define POLL_SLICE_MS    100

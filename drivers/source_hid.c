@@ -32,7 +32,7 @@
  * grabbed by another program is SOURCE_FAILED and retried.  Each change is
  * logged once.
  */
-#include "qrdesk/source.h"
+#include "qrdesk/source_hid.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -49,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qrdesk/hid_assembler.h"
+#include "hid_assembler.h"
 #include "qrdesk/log.h"
 
 #define READ_EVENTS      64

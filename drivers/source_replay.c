@@ -39,7 +39,7 @@
  * Callbacks: on_code runs on the loop thread and may stop the source (the
  * driver notices and stops reading), but must not destroy it.
  */
-#include "qrdesk/source.h"
+#include "qrdesk/source_replay.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,7 +55,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #define LINE_CAP         (SOURCE_TEXT_MAX + 1) /* room to see a '\r' before '\n' */
 #define READ_CHUNK       4096

@@ -25,7 +25,7 @@
  * Callbacks: on_code runs on the loop thread and may stop the source, but
  * must not destroy it.
  */
-#include "qrdesk/source.h"
+#include "qrdesk/source_serial.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "qrdesk/log.h"
-#include "qrdesk/serial_framer.h"
+#include "serial_framer.h"
 
 #define READ_CHUNK       1024
 #define READ_ROUNDS      16 /* chunks per wake-up, so other watches get their turn */

@@ -27,7 +27,7 @@
  * capped.  Webcams' MJPEG often omits the Huffman tables (DHT): libjpeg-turbo
  * then uses the standard ones, as the MJPEG convention says.
  */
-#include "qrdesk/v4l2_capture.h"
+#include "v4l2_capture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +42,7 @@
 
 #include <linux/videodev2.h>
 
-#include "qrdesk/jpeg_guard.h"
+#include "jpeg_guard.h"
 
 #define BUFFERS_MAX     8  /* a driver may grant more than we ask: we map at most these */
 #define ENUM_FMT_MAX    64 /* formats listed, at most */

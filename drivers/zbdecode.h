@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "qrdesk/error.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 struct zbdecode;
 

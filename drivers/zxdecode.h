@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "qrdesk/error.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -41,9 +41,6 @@
  */
 #include "qrdesk/config.h"
 #include "qrdesk/file.h"
-#include "qrdesk/hid_assembler.h"
-#include "qrdesk/qrdecode.h"
-#include "qrdesk/serial_framer.h"
 
 #include <arpa/inet.h>
 #include <ini.h>
@@ -89,7 +86,8 @@ enum kind {
 	K_PROXY,     /* char[]: "" or a proxy URL (http, https, socks4, socks5...) */
 	K_PIN,       /* char[]: "" or sha256//BASE64, several joined by ';' */
 	K_USB_MODE,  /* enum config_usb_mode */
-	K_DECODERS,  /* unsigned enum qrdecode_decoder mask: "zxing,zbar", "zxing", "zbar" */
+	K_DECODERS,  /* unsigned CAMERA_DECODE_* mask: "zxing,zbar", "zxing", "zbar" */
+	K_REQUIRE,   /* enum binding_require: card, card+passport, card+passport+boarding */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
@@ -124,6 +122,9 @@ static const struct key_def keys[] = {
         {"desk", "log_level", K_LOG_LEVEL, FIELD(log_level), 0, 0, false},
         {"pipeline", "holdoff_ms", K_MS, FIELD(holdoff_ms), 0, 600000, false},
         {"pipeline", "already_used_check", K_BOOL, FIELD(already_used_check), 0, 0, false},
+        {"binding", "require", K_REQUIRE, FIELD(binding_require), 0, 0, false},
+        {"binding", "timeout_s", K_SECONDS, FIELD(binding_timeout_s), BINDING_TIMEOUT_MIN_S,
+         BINDING_TIMEOUT_MAX_S, false},
         {"indicators", "backend", K_BACKEND, FIELD(indicator_backend), 0, 0, false},
         {"indicators", "chip", K_CHIP, FIELD(gpio.chip), 0, 0, true},
         {"indicators", "green", K_LINE, FIELD(gpio.offsets[INDICATOR_GREEN]), 0, 1023, false},
@@ -165,7 +166,7 @@ static const struct key_def keys[] = {
          CAMERA_STALL_MAX_MS, false},
         {"camera", "decoders", K_DECODERS, FIELD(camera.decoders), 0, 0, false},
         {"camera", "decode_budget_kpx", K_COUNT, FIELD(camera.decode_budget_kpx), 0,
-         QRDECODE_BUDGET_MAX_KPX, false},
+         CAMERA_DECODE_BUDGET_MAX_KPX, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
@@ -201,9 +202,9 @@ static const struct key_def keys[] = {
 };
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay",
-                                       "serial", "hid",      "kiosk",      "hotplug",
-                                       "camera", "sync",     "upload",     "usb"};
+static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay", "serial",
+                                       "hid",    "kiosk",    "hotplug",    "camera", "sync",
+                                       "upload", "usb",      "binding"};
 #define SECTIONS_N (sizeof(sections) / sizeof(sections[0]))
 
 size_t config_key_count(void)
@@ -252,6 +253,8 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->holdoff_ms = 3000;
 	cfg->already_used_check = true;
+	cfg->binding_require = BINDING_REQUIRE_CARD;
+	cfg->binding_timeout_s = BINDING_TIMEOUT_DEFAULT;
 	cfg->indicator_backend = CONFIG_INDICATOR_GPIOD;
 	snprintf(cfg->gpio.chip, sizeof(cfg->gpio.chip), "%s", "gpiochip0");
 	/* Raspberry Pi BCM numbering, as the desk board is wired. */
@@ -283,9 +286,9 @@ void config_defaults(struct config *cfg)
 	cfg->camera.capture.fps = 15;
 	cfg->camera.capture.format = CAPTURE_FORMAT_AUTO;
 	cfg->camera.stall_ms = 5000;
-	cfg->camera.decoders = QRDECODE_DECODERS_ALL;
-	cfg->camera.decode_budget_kpx = QRDECODE_BUDGET_DEFAULT_KPX;
-	cfg->camera.formats = QRDECODE_FORMAT_QR;
+	cfg->camera.decoders = CAMERA_DECODE_ALL;
+	cfg->camera.decode_budget_kpx = CAMERA_DECODE_BUDGET_DEFAULT_KPX;
+	cfg->camera.formats = CAMERA_FORMAT_QR;
 	cfg->camera.retry_ms = 0;
 	cfg->camera.io = NULL;
 	/* The kiosk page is on by default, reachable from this machine only. */
@@ -694,6 +697,8 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return "expected zxing,zbar or zxing or zbar";
 	case K_USB_MODE:
 		return "expected off, automount or udev";
+	case K_REQUIRE:
+		return "expected card, card+passport or card+passport+boarding";
 	default:
 		return "bad value";
 	}
@@ -707,8 +712,8 @@ static unsigned decoders_parse(const char *value)
 	const char *p = value;
 	for (;;) {
 		size_t len = strcspn(p, ",");
-		unsigned d = len == 5 && strncmp(p, "zxing", 5) == 0  ? QRDECODE_ZXING
-		             : len == 4 && strncmp(p, "zbar", 4) == 0 ? QRDECODE_ZBAR
+		unsigned d = len == 5 && strncmp(p, "zxing", 5) == 0  ? CAMERA_DECODE_ZXING
+		             : len == 4 && strncmp(p, "zbar", 4) == 0 ? CAMERA_DECODE_ZBAR
 		                                                      : 0;
 		if (d == 0 || (mask & d))
 			return 0;
@@ -800,6 +805,10 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 		*(unsigned *)field = d;
 		return true;
 	}
+	case K_REQUIRE:
+		if (binding_require_parse(value, (enum binding_require *)field))
+			return true;
+		break;
 	case K_USB_MODE:
 		for (int m = CONFIG_USB_OFF; m <= CONFIG_USB_UDEV; m++)
 			if (strcmp(value, config_usb_mode_name((enum config_usb_mode)m)) == 0) {
@@ -908,11 +917,17 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		return false;
 	case K_DECODERS: {
 		unsigned d = *(const unsigned *)field;
-		if (d != 0 && (d & ~QRDECODE_DECODERS_ALL) == 0)
+		if (d != 0 && (d & ~CAMERA_DECODE_ALL) == 0)
 			return true;
 		snprintf(msg, msgsz, "%s = %u: %s", k->name, d, kind_expects(k, why, sizeof(why)));
 		return false;
 	}
+	case K_REQUIRE:
+		if ((unsigned)*(const enum binding_require *)field <=
+		    BINDING_REQUIRE_CARD_PASSPORT_BOARDING)
+			return true;
+		snprintf(msg, msgsz, "require: %s", kind_expects(k, why, sizeof(why)));
+		return false;
 	case K_BACKEND: {
 		enum config_indicator_backend b = *(const enum config_indicator_backend *)field;
 		if (b == CONFIG_INDICATOR_GPIOD || b == CONFIG_INDICATOR_SIM)

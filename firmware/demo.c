@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* demo.c - demo trust data for qrdeskd --demo (see demo.h). */
-#include "qrdesk/demo.h"
+#include "demo.h"
 
 #include <errno.h>
 #include <unistd.h>

@@ -39,7 +39,7 @@
 #include <time.h>
 
 #include "qrdesk/country.h"
-#include "qrdesk/kiosk_assets.h"
+#include "kiosk_assets.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
 

@@ -8,12 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qrdesk/check.h"
 #include "qrdesk/digest.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
+
+/* A source cuts a text one byte past the check's limit, so the check says TOO_LARGE. */
+_Static_assert(SOURCE_TEXT_MAX == CHECK_TEXT_MAX + 1, "source.h and check.h disagree");
 
 #define OBSERVERS_MAX   4
 #define AUDIT_QUEUE_MAX 4096 /* deferred audit rows (a few minutes of a busy desk) */
@@ -55,7 +59,42 @@ struct pipeline {
 	int64_t clock_override;
 	struct deferred_audit *queue; /* ring of AUDIT_QUEUE_MAX, allocated on first use */
 	size_t queue_head, queue_len;
+	/* The traveller transaction (binding.h): its state, the airport table it reads,
+	 * and the card's "already used" facts kept until its transaction closes. */
+	struct binding *binding;
+	struct airport_table *airports;
+	struct verdict card;
+	int64_t card_first_use_us;
+	char card_first_use_desk[32];
 };
+
+static void binding_config_of(const struct pipeline *p, struct binding_config *bc)
+{
+	*bc = (struct binding_config){
+	        .require = p->cfg.binding_require,
+	        .timeout_s = p->cfg.binding_timeout_s != 0 ? p->cfg.binding_timeout_s
+	                                                   : BINDING_TIMEOUT_DEFAULT,
+	        .airports = p->airports,
+	};
+}
+
+/* The airport table shipped with the firmware, and an idle transaction. */
+static enum qd_err binding_setup(struct pipeline *p, struct qd_errmsg *why)
+{
+	p->airports = malloc(sizeof(*p->airports));
+	p->binding = malloc(sizeof(*p->binding));
+	if (p->airports == NULL || p->binding == NULL)
+		return QD_ERR_NOMEM;
+	size_t len = 0;
+	const char *text = airport_builtin_text(&len);
+	enum qd_err rc = airport_table_parse(text, len, p->airports, why);
+	if (rc != QD_OK)
+		return rc;
+	struct binding_config bc;
+	binding_config_of(p, &bc);
+	binding_init(p->binding, &bc);
+	return QD_OK;
+}
 
 enum qd_err pipeline_create(const struct pipeline_config *cfg, struct store *store,
                             struct indicator_player *player, struct pipeline **out,
@@ -72,8 +111,12 @@ enum qd_err pipeline_create(const struct pipeline_config *cfg, struct store *sto
 	p->cfg = *cfg;
 	p->store = store;
 	p->player = player;
-	enum qd_err rc = pipeline_reload_trust(p, why);
+	enum qd_err rc = binding_setup(p, why);
+	if (rc == QD_OK)
+		rc = pipeline_reload_trust(p, why);
 	if (rc != QD_OK) {
+		free(p->binding);
+		free(p->airports);
 		free(p->trust);
 		free(p);
 		return rc;
@@ -94,6 +137,8 @@ void pipeline_destroy(struct pipeline *p)
 			        p->queue_len);
 	}
 	free(p->queue);
+	free(p->binding);
+	free(p->airports);
 	free(p->trust);
 	free(p);
 }
@@ -124,6 +169,9 @@ void pipeline_set_config(struct pipeline *p, const struct pipeline_config *cfg)
 {
 	p->cfg = *cfg;
 	p->trust->view.stale_grace = cfg->stale_grace_s;
+	struct binding_config bc;
+	binding_config_of(p, &bc);
+	binding_set_config(p->binding, &bc);
 }
 
 enum qd_err pipeline_add_observer(struct pipeline *p, pipeline_observer fn, void *arg)
@@ -205,8 +253,14 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 		ev->already_used = true;
 		ev->first_use_us = first;
 		verdict_set(v, REASON_ALREADY_USED);
-		snprintf(v->detail, sizeof(v->detail), "first passed at %lld at desk %s",
-		         (long long)(first / 1000000), ev->first_use_desk);
+		/* ISO 8601 in UTC: the log is read by people and by tools. */
+		time_t t = (time_t)(first / 1000000);
+		struct tm tm;
+		char when[32] = "?";
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(v->detail, sizeof(v->detail), "first passed at %s at desk %s", when,
+		         ev->first_use_desk);
 	}
 }
 
@@ -302,28 +356,21 @@ static void log_verdict(const struct pipeline_event *ev)
 	         v->detail);
 }
 
-const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *source,
-                                             const char *text, size_t len, int64_t t_us)
+/* A fresh event for a verdict from source. */
+static struct pipeline_event *new_event(struct pipeline *p, const char *source)
 {
-	p->counters.scans++;
-	if (len == 0) {
-		p->counters.empty++;
-		return NULL;
-	}
-	if (seen_recently(p, text, len, t_us)) {
-		p->counters.duplicates++;
-		return NULL;
-	}
 	struct pipeline_event *ev = &p->event;
 	uint64_t seq = ev->seq + 1;
 	memset(ev, 0, sizeof(*ev));
 	ev->seq = seq;
 	ev->wall_us = p->clock_override != 0 ? p->clock_override * 1000000 : loop_wall_us();
 	snprintf(ev->source, sizeof(ev->source), "%s", source);
+	return ev;
+}
 
-	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
-	check_already_used(p, ev);
-
+/* Show, count, log, tell the observers, audit: everything after the verdict is made. */
+static void publish(struct pipeline *p, struct pipeline_event *ev, int64_t t_us)
+{
 	/* The officer first: indicators before anything that touches the disk. */
 	if (p->player != NULL)
 		indicator_player_play(p->player, pattern_for(ev->verdict.kind));
@@ -341,7 +388,99 @@ const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *sou
 	for (size_t i = 0; i < p->n_observers; i++)
 		p->observers[i].fn(p->observers[i].arg, ev);
 	write_audit(p, ev);
+}
+
+/* Each transaction closed: one verdict, one audit row (the card's pseudonym only). */
+static void publish_binding(struct pipeline *p, const struct binding_outcome *out,
+                            const char *source, int64_t t_us)
+{
+	for (size_t i = 0; i < out->n_done; i++) {
+		const struct binding_result *r = out->done[i];
+		struct pipeline_event *ev = new_event(p, source);
+		ev->verdict = r->verdict;
+		ev->bound = true;
+		memcpy(ev->parts, r->parts, sizeof(ev->parts));
+		ev->passport_matched = r->passport_matched;
+		memcpy(ev->passport_no, r->passport_no, sizeof(ev->passport_no));
+		memcpy(ev->final_airport, r->final_airport, sizeof(ev->final_airport));
+		memcpy(ev->final_country, r->final_country, sizeof(ev->final_country));
+		if (r->verdict.reason == REASON_ALREADY_USED) {
+			ev->already_used = true;
+			ev->first_use_us = p->card_first_use_us;
+			memcpy(ev->first_use_desk, p->card_first_use_desk,
+			       sizeof(ev->first_use_desk));
+		}
+		publish(p, ev, t_us);
+	}
+	if (out->accepted) {
+		if (p->player != NULL)
+			indicator_player_play(p->player, PATTERN_ACCEPTED);
+		p->counters.binding_accepted++;
+		log_info("binding: %s taken from %s, waiting for the next document",
+		         binding_doc_name(out->accepted_doc), source);
+	}
+}
+
+/* The traveller's transaction: a card judged as always, any other shape taken as a document. */
+static void submit_bound(struct pipeline *p, const char *source, const char *text, size_t len,
+                         int64_t t_us)
+{
+	struct binding_outcome out;
+	enum binding_shape shape = binding_shape_of(text, len);
+	if (shape != BINDING_SHAPE_CARD) {
+		binding_text(p->binding, shape, text, len, t_us, &out);
+		publish_binding(p, &out, source, t_us);
+		return;
+	}
+	struct pipeline_event *ev = new_event(p, source);
+	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
+	check_already_used(p, ev);
+	p->card = ev->verdict;
+	p->card_first_use_us = ev->first_use_us;
+	memcpy(p->card_first_use_desk, ev->first_use_desk, sizeof(p->card_first_use_desk));
+	binding_card(p->binding, &p->card, t_us, &out);
+	publish_binding(p, &out, source, t_us);
+}
+
+const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *source,
+                                             const char *text, size_t len, int64_t t_us)
+{
+	p->counters.scans++;
+	if (len == 0) {
+		p->counters.empty++;
+		return NULL;
+	}
+	if (seen_recently(p, text, len, t_us)) {
+		p->counters.duplicates++;
+		return NULL;
+	}
+	if (p->cfg.binding_require != BINDING_REQUIRE_CARD) {
+		uint64_t before = p->event.seq;
+		submit_bound(p, source, text, len, t_us);
+		return p->event.seq != before ? &p->event : NULL;
+	}
+	struct pipeline_event *ev = new_event(p, source);
+	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
+	check_already_used(p, ev);
+	publish(p, ev, t_us);
 	return ev;
+}
+
+size_t pipeline_tick(struct pipeline *p)
+{
+	struct binding_outcome out;
+	int64_t now = loop_now_us();
+	int64_t deadline = binding_deadline(p->binding);
+	if (deadline != 0 && now >= deadline) {
+		binding_expire(p->binding, now, &out);
+		publish_binding(p, &out, "binding", now);
+	}
+	return pipeline_flush_audit(p);
+}
+
+const struct binding_result *pipeline_binding_current(const struct pipeline *p)
+{
+	return p->cfg.binding_require != BINDING_REQUIRE_CARD ? binding_current(p->binding) : NULL;
 }
 
 void pipeline_on_code(void *arg, const char *name, const char *text, size_t len, int64_t t_us)

@@ -31,7 +31,7 @@
 
 #include "qrdesk/config.h"
 #include "qrdesk/control.h"
-#include "qrdesk/demo.h"
+#include "demo.h"
 #include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
 #include "qrdesk/kiosk.h"
@@ -41,6 +41,10 @@
 #include "qrdesk/pipeline.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_camera.h"
+#include "qrdesk/source_hid.h"
+#include "qrdesk/source_replay.h"
+#include "qrdesk/source_serial.h"
 #include "qrdesk/store.h"
 #include "qrdesk/sync_worker.h"
 #include "qrdesk/usb_watch.h"
@@ -359,9 +363,14 @@ static char *on_control(void *arg, const char *request, size_t len)
 			size_t n = json_string_length(code);
 			if (n > SOURCE_TEXT_MAX)
 				n = SOURCE_TEXT_MAX;
+			uint64_t accepted = pipeline_counters(d->pipeline)->binding_accepted;
 			const struct pipeline_event *ev = pipeline_submit(
 			        d->pipeline, "control", json_string_value(code), n, loop_now_us());
-			if (ev == NULL) {
+			if (ev == NULL &&
+			    pipeline_counters(d->pipeline)->binding_accepted != accepted) {
+				/* A traveller's document taken: the verdict comes with the last. */
+				reply = json_pack("{s:b}", "accepted", true);
+			} else if (ev == NULL) {
 				reply = json_pack("{s:b}", "duplicate", true);
 			} else {
 				reply = verdict_to_json(&ev->verdict);
@@ -480,6 +489,8 @@ static void reload(struct daemon *d)
 		snprintf(d->cfg.desk_id, sizeof(d->cfg.desk_id), "%s", fresh.desk_id);
 		d->cfg.holdoff_ms = fresh.holdoff_ms;
 		d->cfg.already_used_check = fresh.already_used_check;
+		d->cfg.binding_require = fresh.binding_require;
+		d->cfg.binding_timeout_s = fresh.binding_timeout_s;
 		d->cfg.log_level = fresh.log_level;
 		d->cfg.timing = fresh.timing;
 		d->cfg.kiosk_idle_ms = fresh.kiosk_idle_ms;
@@ -496,7 +507,9 @@ static void reload(struct daemon *d)
 		}
 		struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
 		                             .already_used_check = d->cfg.already_used_check,
-		                             .stale_grace_s = d->cfg.sync.stale_grace_s};
+		                             .stale_grace_s = d->cfg.sync.stale_grace_s,
+		                             .binding_require = d->cfg.binding_require,
+		                             .binding_timeout_s = d->cfg.binding_timeout_s};
 		snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
 		pipeline_set_config(d->pipeline, &pc);
 	}
@@ -719,7 +732,7 @@ static void on_audit_flush(struct loop *loop, struct loop_timer *timer, void *ar
 	(void)loop;
 	(void)timer;
 	struct daemon *d = arg;
-	pipeline_flush_audit(d->pipeline);
+	pipeline_tick(d->pipeline); /* deferred audit rows; binding transactions run out */
 }
 
 static void open_worker(struct daemon *d)
@@ -979,7 +992,9 @@ static int run(struct daemon *d)
 		return 1;
 	struct pipeline_config pc = {.holdoff_ms = d->cfg.holdoff_ms,
 	                             .already_used_check = d->cfg.already_used_check,
-	                             .stale_grace_s = d->cfg.sync.stale_grace_s};
+	                             .stale_grace_s = d->cfg.sync.stale_grace_s,
+	                             .binding_require = d->cfg.binding_require,
+	                             .binding_timeout_s = d->cfg.binding_timeout_s};
 	snprintf(pc.desk_id, sizeof(pc.desk_id), "%s", d->cfg.desk_id);
 	if (pipeline_create(&pc, d->store, d->player, &d->pipeline, &why) != QD_OK) {
 		log_err("pipeline: %s", why.text);

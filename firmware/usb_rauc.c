@@ -5,7 +5,7 @@
  * it without a shell, relay its lines and report its exit status.
  */
 #define _GNU_SOURCE
-#include "qrdesk/usb_rauc.h"
+#include "usb_rauc.h"
 
 #include <errno.h>
 #include <fcntl.h>

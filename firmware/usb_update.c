@@ -31,7 +31,7 @@
 #include "qrdesk/import.h"
 #include "qrdesk/jsonl.h"
 #include "qrdesk/trustdoc.h"
-#include "qrdesk/usb_rauc.h"
+#include "usb_rauc.h"
 
 const char *usb_stage_name(enum usb_stage stage)
 {

@@ -19,9 +19,54 @@ if [[ ${1:-} == --images ]]; then
 	images=$(realpath "${2:?--images needs a folder}")
 fi
 
-scripts/install-deps.sh
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/release -j"$(nproc)" --target qrdeskd qrdeskctl qrdesk-issuer >/dev/null
+# Each step says what it does and how long it took, on standard error.  When
+# nothing changed since the last start, no step runs a tool but dpkg-query.
+t0=$(date +%s%N)
+step_start=$t0
+step() { # step "what was done": print it with the time since the previous step
+	local now
+	now=$(date +%s%N)
+	printf 'demo: %s (%d.%01d s)\n' "$1" $(((now - step_start) / 1000000000)) \
+		$(((now - step_start) / 100000000 % 10)) >&2
+	step_start=$now
+}
+echo "demo: checking the packages the demo needs (scripts/install-deps.sh --demo)" >&2
+scripts/install-deps.sh --demo
+step "packages ready"
+
+build=build/release
+programs=("$build/firmware/qrdeskd" "$build/tools/qrdeskctl" "$build/tools/qrdesk-issuer")
+stamp=$build/.demo-built
+if [[ ! -f $build/CMakeCache.txt ]]; then
+	# The demo's own first configuration: no test suite and no man pages, so it needs
+	# neither cmocka nor scdoc (scripts/test.sh turns both back on in this folder).
+	echo "demo: configuring $build (first time)" >&2
+	cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRDESK_TESTS=OFF \
+		-DQRDESK_MAN=OFF >/dev/null
+	step "configured"
+fi
+# Rebuild only when a source is newer than the last build (asking make costs seconds
+# on a slow board: it re-checks every object's dependencies).
+if [[ ! -f $stamp ]] || [[ -n $(find CMakeLists.txt cmake firmware drivers cache tools include \
+	-newer "$stamp" -print -quit) ]] || ! ls "${programs[@]}" >/dev/null 2>&1; then
+	echo "demo: building qrdeskd, qrdeskctl and qrdesk-issuer in $build" >&2
+	# Progress lines on the terminal, the whole output in a log shown if it fails.
+	log=$build/demo-build.log
+	if ! cmake --build "$build" -j"$(nproc)" --target qrdeskd qrdeskctl qrdesk-issuer 2>&1 |
+		tee "$log" | {
+		grep --line-buffered -E '^\[ *[0-9]+%\] (Building|Linking)' |
+			sed -u 's/^/demo:   /' >&2
+		true
+	}; then
+		tail -n 40 "$log" >&2
+		echo "demo: the build failed (whole output: $log)" >&2
+		exit 1
+	fi
+	touch "$stamp"
+	step "built"
+else
+	step "programs up to date (no source changed since the last build)"
+fi
 
 demo=$root/demo
 if [[ -n $images ]]; then
@@ -42,4 +87,7 @@ qrdesk demo: sample cards (text and PNG) are in $demo/cards once the daemon has 
   Ctrl-C stops the daemon.
 HINT
 fi
+now=$(date +%s%N)
+printf 'demo: starting qrdeskd --demo (%d.%01d s since the script started)\n' \
+	$(((now - t0) / 1000000000)) $(((now - t0) / 100000000 % 10)) >&2
 exec "$root/build/release/firmware/qrdeskd" --demo --demo-dir "$demo"

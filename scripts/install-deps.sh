@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Install the Debian 12 packages qrdesk needs to build, run and test.
-# Idempotent and non-interactive: installs only what is missing.
+# Install the Debian 12 packages qrdesk needs.  Idempotent and non-interactive:
+# installs only what is missing, and says what it installs.
+#
+#   scripts/install-deps.sh          everything: build, run and the whole test suite
+#   scripts/install-deps.sh --demo   only what scripts/demo.sh needs to build and run
+#                                    qrdeskd, qrdeskctl and qrdesk-issuer
 set -euo pipefail
 
-packages=(
-	# build
-	build-essential cmake pkg-config clang-format
+# The demo's set: a compiler and the libraries the three programs link.
+demo_packages=(
+	build-essential cmake pkg-config
 	# libraries (see the README's dependency table for why each)
 	libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libzbar-dev libzxing-dev
 	libqrencode-dev libpng-dev libgpiod-dev libcurl4-openssl-dev libinih-dev
-	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev
+	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev libp11-kit-dev
+)
+# The rest: what the test command (scripts/test.sh) needs as well.
+test_packages=(
+	clang-format
 	# tests
 	libcmocka-dev zbar-tools jq sqlite3 python3
+	# qrdesk-specimen's boarding pass as a PDF417 / Aztec picture (tests/support/specimen.c)
+	libzint-dev
 	# the hot-plug test runs a real udevd
 	udev
 	# the sync test: a real HTTPS server and a test CA
 	nginx-light openssl
 	# the kiosk's browser test: Chromium, the page's Bengali font, a Prometheus text parser
 	chromium fonts-noto-core python3-prometheus-client
+	# issuer keys in a token: p11-kit's module registry, SoftHSMv2 as the token, OpenSC's
+	# pkcs11-tool to make keys inside it (tests/integration/pkcs11.sh)
+	p11-kit softhsm2 opensc
 	# the USB test: a FAT image on a loop device
 	dosfstools
 	# quality gates: leak check, static analysis, libFuzzer
@@ -30,12 +43,28 @@ packages=(
 	qemu-system-x86 cpio kmod mtools
 )
 
-missing=()
-for p in "${packages[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-		missing+=("$p")
-	fi
-done
+case ${1:-} in
+--demo) packages=("${demo_packages[@]}") ;;
+"") packages=("${demo_packages[@]}" "${test_packages[@]}") ;;
+*)
+	echo "usage: scripts/install-deps.sh [--demo]" >&2
+	exit 64
+	;;
+esac
+
+# One dpkg-query for all of them (one per package costs seconds on a slow board).
+# Prints the packages of "$@" that are not installed.
+not_installed() {
+	local -A ok=()
+	local status name p
+	while read -r status name; do
+		[[ $status == ii ]] && ok[${name%%:*}]=1
+	done < <(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null || true)
+	for p in "$@"; do
+		[[ -n ${ok[$p]:-} ]] || echo "$p"
+	done
+}
+mapfile -t missing < <(not_installed "${packages[@]}")
 
 if ((${#missing[@]} == 0)); then
 	exit 0
@@ -45,6 +74,18 @@ sudo=()
 if [[ $(id -u) -ne 0 ]]; then
 	sudo=(sudo)
 fi
-echo "install-deps: installing ${missing[*]}" >&2
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}" >&2
+echo "install-deps: apt-get update" >&2
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: apt-get install (download and unpack; this is the slow part)" >&2
+# -q (not -qq): apt's own lines show what is being fetched and set up.
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+	--no-install-recommends "${missing[@]}" |
+	grep --line-buffered -E '^(Get:|Setting up|Unpacking)' | sed -u 's/^/install-deps:   /' >&2 || true
+# The pipe hides apt's own status: check the result instead.
+mapfile -t still < <(not_installed "${missing[@]}")
+if ((${#still[@]} > 0)); then
+	echo "install-deps: not installed: ${still[*]} (see apt-get's messages above)" >&2
+	exit 1
+fi
+echo "install-deps: done" >&2

@@ -35,10 +35,34 @@
   let lastMessage = performance.now();
   let lastConnect = 0;
 
+  /*
+   * When something happened, for the officer, in the desk's own time zone:
+   * "today 19:38", "yesterday 19:38" or "3 Dec 2026 19:38", with the same in
+   * Bengali.  A bare time of day would make a card used days ago look like
+   * one used minutes ago.  nowMs is a parameter so a test can fix "today".
+   */
+  const BN_DATE = new Intl.DateTimeFormat('bn-BD', { day: 'numeric', month: 'long', year: 'numeric' });
+  const EN_DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+  const BN_TIME = new Intl.DateTimeFormat('bn-BD', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const EN_TIME = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  function when(us, nowMs) {
+    const d = new Date(us / 1000);
+    const day = (t) => new Date(t.getFullYear(), t.getMonth(), t.getDate()).getTime();
+    const today = day(new Date(nowMs));
+    // Calendar days apart (a DST day is 23 or 25 h long: round).
+    const days = Math.round((today - day(d)) / 86400000);
+    const en = EN_TIME.format(d);
+    const bn = BN_TIME.format(d);
+    if (days === 0) return { en: `today ${en}`, bn: `আজ ${bn}` };
+    if (days === 1) return { en: `yesterday ${en}`, bn: `গতকাল ${bn}` };
+    return { en: `${EN_DATE.format(d)} ${en}`, bn: `${BN_DATE.format(d)} ${bn}` };
+  }
+
   // What a test or benchmark may read: per verdict, when the daemon judged it,
-  // when the page received it and when it was on screen (the next frame).
+  // when the page received it and when it was on screen (the next frame); the
+  // date wording.
   const timings = [];
-  window.qrdeskKiosk = Object.freeze({ timings });
+  window.qrdeskKiosk = Object.freeze({ timings, when });
 
   function age(seconds) {
     if (seconds < 0) return 'in the future';
@@ -161,8 +185,9 @@
     setText('reason-bn', ev.reason_bn);
     const first = ev.first_use;
     el('first-use').hidden = !first;
+    const firstWhen = first ? when(first.time_us, wallMs()) : null;
     setText('first-use', first
-      ? `First used ${clock(first.time_us)} at desk ${first.desk} · প্রথম ব্যবহার ${clock(first.time_us)}, ডেস্ক ${first.desk}`
+      ? `First used ${firstWhen.en} at desk ${first.desk} · প্রথম ব্যবহার ${firstWhen.bn}, ডেস্ক ${first.desk}`
       : '');
 
     const card = ev.card;

@@ -3,7 +3,7 @@
  * airport.h - IATA airport codes to ISO 3166-1 alpha-2 countries: where a
  * boarding pass's last leg lands, compared with the card's destination.
  *
- * The table is data: firmware/airports.txt, compiled in as text and parsed
+ * The table is data: firmware/core/airports.txt, compiled in as text and parsed
  * at start-up by the same strict parser that reads a refreshed table from a
  * signed trust document (docs/binding.md).  One line per airport:
  *
@@ -44,7 +44,7 @@ enum qd_err airport_table_parse(const char *text, size_t len, struct airport_tab
 /* The country of an upper-case IATA code, or NULL if the table lacks it. */
 const char *airport_country(const struct airport_table *table, const char *iata);
 
-/* The table shipped with the firmware (firmware/airports.txt), as text. */
+/* The table shipped with the firmware (firmware/core/airports.txt), as text. */
 const char *airport_builtin_text(size_t *len);
 
 #endif

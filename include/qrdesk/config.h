@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qrdesk/binding.h"
 #include "qrdesk/error.h"
 #include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
-#include "qrdesk/source.h"
+#include "qrdesk/source_camera.h"
+#include "qrdesk/source_hid.h"
+#include "qrdesk/source_serial.h"
 
 #define CONFIG_PATH_MAX     256
 #define CONFIG_DEFAULT_PATH "/etc/qrdesk/qrdesk.conf"
@@ -79,6 +82,9 @@ struct config {
 	/* [pipeline] */
 	uint32_t holdoff_ms;     /* same code within this: one verdict */
 	bool already_used_check; /* flag a card that already passed */
+	/* [binding]: what a traveller shows (docs/binding.md) */
+	enum binding_require binding_require;
+	uint32_t binding_timeout_s;
 	/* [indicators] */
 	enum config_indicator_backend indicator_backend;
 	struct indicator_gpiod_config gpio;

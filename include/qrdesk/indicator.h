@@ -83,6 +83,8 @@ enum indicator_pattern {
 	PATTERN_REVIEW,      /* amber + two beeps */
 	PATTERN_UPDATE_OK,   /* green blinks twice (USB update applied) */
 	PATTERN_UPDATE_FAIL, /* red blinks five times with a long beep */
+	PATTERN_ACCEPTED,    /* green and amber together, briefly, one beep: a document of the
+	                        traveller's taken, the next awaited (docs/binding.md) */
 };
 
 struct pattern_timing {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qrdesk/binding.h"
 #include "qrdesk/error.h"
 #include "qrdesk/indicator.h"
 #include "qrdesk/source.h"
@@ -32,6 +33,10 @@ struct pipeline_config {
 	uint32_t holdoff_ms;
 	bool already_used_check;
 	uint32_t stale_grace_s; /* the view's stale_grace ([sync] stale_grace_s) */
+	/* [binding]: card only (today's desk), or a transaction that binds the passport and
+	 * boarding pass to the card (binding.h, docs/binding.md). */
+	enum binding_require binding_require;
+	uint32_t binding_timeout_s;
 };
 
 struct pipeline_counters {
@@ -40,10 +45,11 @@ struct pipeline_counters {
 	uint64_t empty;      /* empty texts ignored */
 	uint64_t by_kind[3]; /* verdicts by enum verdict_kind */
 	uint64_t by_reason[REASON_COUNT];
-	uint64_t audit_failures; /* rows lost: the deferred queue was full */
-	uint64_t audit_deferred; /* rows not written at once (the store was busy); retried */
-	uint64_t audit_queued;   /* rows waiting in the deferred queue now */
-	int64_t last_latency_us; /* text received -> indicators set */
+	uint64_t audit_failures;   /* rows lost: the deferred queue was full */
+	uint64_t audit_deferred;   /* rows not written at once (the store was busy); retried */
+	uint64_t audit_queued;     /* rows waiting in the deferred queue now */
+	uint64_t binding_accepted; /* documents taken, the next awaited (binding) */
+	int64_t last_latency_us;   /* text received -> indicators set */
 	int64_t max_latency_us;
 };
 
@@ -57,6 +63,12 @@ struct pipeline_event {
 	bool already_used;  /* reason is ALREADY_USED: first use below */
 	int64_t first_use_us;
 	char first_use_desk[32];
+	/* With [binding] require beyond card: the verdict is a transaction's combined one. */
+	bool bound;
+	struct binding_part parts[BINDING_DOCS]; /* card, passport, boarding pass */
+	bool passport_matched;                   /* passport_no may be shown in full */
+	char passport_no[MRZ_DOC_NO_LEN + 1];
+	char final_airport[4], final_country[3]; /* the boarding pass's last arrival */
 };
 
 typedef void (*pipeline_observer)(void *arg, const struct pipeline_event *event);
@@ -82,6 +94,18 @@ enum qd_err pipeline_add_observer(struct pipeline *p, pipeline_observer fn, void
  */
 const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *source,
                                              const char *text, size_t len, int64_t t_us);
+/*
+ * With [binding] require beyond card, a text may also be a passport MRZ or
+ * a boarding pass (told by its shape) and a verdict comes when the
+ * traveller's transaction closes; a document taken before that plays
+ * PATTERN_ACCEPTED and is counted in binding_accepted.  pipeline_tick
+ * closes transactions whose time ran out (qrdeskd: once a second) and
+ * writes deferred audit rows (pipeline_flush_audit).
+ */
+size_t pipeline_tick(struct pipeline *p);
+/* The transaction in progress, or NULL (none, or binding off). */
+const struct binding_result *pipeline_binding_current(const struct pipeline *p);
+
 /* Adapter with the source_code_cb signature (arg = the pipeline). */
 void pipeline_on_code(void *arg, const char *name, const char *text, size_t len, int64_t t_us);
 

@@ -107,7 +107,8 @@ before(async () => {
     // Chromium's sandbox refuses to run as root (CI runs as root).
     args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
   });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // The desks are in Bangladesh: the page shows their local time (UTC+6, no DST).
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Dhaka' });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   page.on('request', (r) => requests.push(r.url()));
@@ -216,13 +217,37 @@ test('a card used before: amber, exclamation in a triangle, when and where first
   assert.ok(await page.locator('.icon-review').isVisible());
   assert.equal(await text('#reason-en'), 'Card already used for departure');
   assert.equal(await text('#reason-bn'), 'কার্ডটি আগেই বহির্গমনে ব্যবহৃত হয়েছে');
-  assert.match(await text('#first-use'), /First used .* at desk BROWSER-1/);
+  // A date, not a bare time of day: this use was minutes ago, so "today".
+  assert.match(await text('#first-use'),
+    /^First used today \d\d:\d\d at desk BROWSER-1 · প্রথম ব্যবহার আজ [০-৯]{2}:[০-৯]{2}, ডেস্ক BROWSER-1$/);
   assert.equal(await text('#card-name'), 'MD ABDUR RAHIM');
   // The tallest screen (reason, first use, all details) still fits 1280x800.
   const bottom = await page.evaluate(() => Math.max(...[...document.querySelectorAll('#verdict *')]
     .filter((e) => e.getClientRects().length > 0).map((e) => e.getBoundingClientRect().bottom)));
   assert.ok(bottom <= 800, `content ends at ${bottom}px`);
   await shot('review');
+});
+
+test('dates read "today 19:38", "yesterday 23:59" or the full date, in both languages', async () => {
+  const got = await page.evaluate(() => {
+    const { when } = window.qrdeskKiosk;
+    const now = Date.UTC(2026, 11, 7, 14, 0); // 7 Dec 2026 20:00 in Dhaka
+    const at = (iso) => Date.parse(iso) * 1000;
+    return [
+      when(at('2026-12-07T13:38:00Z'), now), // 19:38 today
+      when(at('2026-12-06T18:01:00Z'), now), // 00:01 today
+      when(at('2026-12-06T17:59:00Z'), now), // 23:59 yesterday
+      when(at('2026-12-05T17:59:00Z'), now), // 23:59 two days before
+      when(at('2026-11-30T04:05:00Z'), now), // last month
+    ];
+  });
+  assert.deepEqual(got, [
+    { en: 'today 19:38', bn: 'আজ ১৯:৩৮' },
+    { en: 'today 00:01', bn: 'আজ ০০:০১' },
+    { en: 'yesterday 23:59', bn: 'গতকাল ২৩:৫৯' },
+    { en: '5 Dec 2026 23:59', bn: '৫ ডিসেম্বর, ২০২৬ ২৩:৫৯' },
+    { en: '30 Nov 2026 10:05', bn: '৩০ নভেম্বর, ২০২৬ ১০:০৫' },
+  ]);
 });
 
 test('a card whose name is markup shows those characters, and nothing runs', async () => {

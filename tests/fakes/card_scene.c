@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "domain.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrpng.h"
 
 #define DAY 86400

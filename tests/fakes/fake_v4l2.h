@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qrdesk/v4l2_capture.h"
+#include "v4l2_capture.h"
 
 struct fake_v4l2;
 

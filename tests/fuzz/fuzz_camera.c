@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/qrdecode.h"
-#include "qrdesk/v4l2_capture.h"
+#include "qrdecode.h"
+#include "v4l2_capture.h"
 
 #define FUZZ_DIM_MAX 512 /* pixels a side: bounds the scratch buffer, not the parser */
 #define HEADER       6

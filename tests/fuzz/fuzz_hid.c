@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/hid_assembler.h"
+#include "hid_assembler.h"
 
 struct seen {
 	size_t codes, drops;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 
 #define QR_PIXELS_MAX (512u * 512u) /* ZBar on larger images is slow and tests ZBar, not us */
 #define STRIDE_PAD    5

@@ -22,6 +22,7 @@
 
 #include "fuzz.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_replay.h"
 
 #define INPUT_MAX (60 * 1024) /* a pipe holds 64 KiB: written at once, before reading */
 #define STOP_TEXT "STOP"

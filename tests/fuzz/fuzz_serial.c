@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "qrdesk/serial_framer.h"
+#include "serial_framer.h"
 
 struct seen {
 	uint8_t *texts;

@@ -13,7 +13,7 @@ foreach(t IN LISTS QRDESK_FUZZ_TARGETS)
   add_executable(fuzz_${t}_replay ${CMAKE_CURRENT_LIST_DIR}/fuzz_${t}.c
                  ${CMAKE_CURRENT_LIST_DIR}/replay_main.c)
   target_include_directories(fuzz_${t}_replay PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-  target_link_libraries(fuzz_${t}_replay PRIVATE ${QRDESK_FUZZ_DEPS_${t}})
+  target_link_libraries(fuzz_${t}_replay PRIVATE ${QRDESK_FUZZ_DEPS_${t}} qrdesk_internal)
   add_test(NAME fuzz_regression_${t}
            COMMAND fuzz_${t}_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/${t})
   set_tests_properties(fuzz_regression_${t} PROPERTIES LABELS fuzz TIMEOUT 300)

@@ -142,6 +142,7 @@ check '[[ $seq == "$expected" ]]' "verdict sequence
   got:  $seq
   want: $expected"
 
+check 'grep "ALREADY_USED" daemon.log | grep -qE "detail=first passed at [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z at desk TEST-1"' "the log gives the first use in ISO 8601: $(grep ALREADY_USED daemon.log | head -1)"
 rows=$(sqlite3 desk.db "SELECT verdict || ':' || reason FROM audit ORDER BY id" | tr '\n' ' ')
 check '[[ $rows == "$expected" ]]' "audit rows match the verdicts: $rows"
 check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE desk <> '"'"'TEST-1'"'"' OR latency_us < 0") == 0 ]]' "audit rows carry desk and latency"

@@ -19,9 +19,10 @@
 #include "card_scene.h"
 #include "fake_v4l2.h"
 #include "qrdesk/loop.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrdesk/source.h"
-#include "qrdesk/v4l2_capture.h"
+#include "qrdesk/source_camera.h"
+#include "v4l2_capture.h"
 #include "testutil.h"
 
 #define DEV       "/dev/video-fake"

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "qrdesk/config.h"
-#include "qrdesk/qrdecode.h"
 #include "testutil.h"
 
 /* --- helpers ----------------------------------------------------------------------------- */
@@ -1312,17 +1311,17 @@ static void test_camera_decoders(void **state)
 	struct config c;
 	struct config_errors errs;
 	config_defaults(&c);
-	assert_int_equal(c.camera.decoders, QRDECODE_ZXING | QRDECODE_ZBAR);
-	assert_int_equal(c.camera.decode_budget_kpx, QRDECODE_BUDGET_DEFAULT_KPX);
-	assert_int_equal(c.camera.formats, QRDECODE_FORMAT_QR);
+	assert_int_equal(c.camera.decoders, CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
+	assert_int_equal(c.camera.decode_budget_kpx, CAMERA_DECODE_BUDGET_DEFAULT_KPX);
+	assert_int_equal(c.camera.formats, CAMERA_FORMAT_QR);
 	static const struct {
 		const char *value;
 		unsigned mask;
 	} good[] = {
-	        {"zxing,zbar", QRDECODE_ZXING | QRDECODE_ZBAR},
-	        {"zbar,zxing", QRDECODE_ZXING | QRDECODE_ZBAR},
-	        {"zxing", QRDECODE_ZXING},
-	        {"zbar", QRDECODE_ZBAR},
+	        {"zxing,zbar", CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR},
+	        {"zbar,zxing", CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR},
+	        {"zxing", CAMERA_DECODE_ZXING},
+	        {"zbar", CAMERA_DECODE_ZBAR},
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		char text[128];
@@ -1344,7 +1343,7 @@ static void test_camera_decoders(void **state)
 		assert_int_equal(errs.count, 1);
 		if (strstr(errs.items[0].message, "expected zxing,zbar or zxing or zbar") == NULL)
 			fail_msg("'%s': got '%s'", bad[i], errs.items[0].message);
-		assert_int_equal(c.camera.decoders, QRDECODE_ZXING | QRDECODE_ZBAR);
+		assert_int_equal(c.camera.decoders, CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
 	}
 	config_defaults(&c);
 	assert_int_equal(parse("[camera]\ndecode_budget_kpx = 100001\n", &c, &errs), QD_ERR_FORMAT);

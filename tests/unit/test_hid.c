@@ -19,9 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qrdesk/hid_assembler.h"
+#include "hid_assembler.h"
 #include "qrdesk/loop.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_hid.h"
 #include "testutil.h"
 
 #define WAIT_MS    3000

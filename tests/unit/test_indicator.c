@@ -119,6 +119,7 @@ static const struct pattern_case pattern_cases[] = {
         {"update ok", PATTERN_UPDATE_OK, DEFAULTS, "G:200 -:200 G:200 -:200", 800},
         {"update fail", PATTERN_UPDATE_FAIL, DEFAULTS,
          "RB:200 B:200 RB:200 -:200 R:200 -:200 R:200 -:200 R:200 -:200", 2000},
+        {"accepted", PATTERN_ACCEPTED, DEFAULTS, "GAB:150 GA:250", 400},
         /* Other timings. */
         {"valid short", PATTERN_VALID, {60, 90, 80, 10, 10}, "GB:10 G:50", 60},
         {"invalid short",

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_jsonl.c - JSON lines out (firmware/jsonl.c). */
+/* test_jsonl.c - JSON lines out (firmware/base/jsonl.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

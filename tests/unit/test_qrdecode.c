@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrscene.h"
 #include "testutil.h"
 

@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "qrdesk/loop.h"
-#include "qrdesk/serial_framer.h"
+#include "serial_framer.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_serial.h"
 #include "testutil.h"
 
 #define WAIT_MS    3000 /* a wait not met by then fails the test */

@@ -25,8 +25,9 @@
 #include <jpeglib.h>
 
 #include "qrdesk/loop.h"
-#include "qrdesk/qrdecode.h"
+#include "qrdecode.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_replay.h"
 #include "qrpng.h"
 #include "testutil.h"
 

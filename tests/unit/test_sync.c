@@ -234,7 +234,7 @@ static void rotate(struct fx *fx, int64_t now)
 {
 	uint64_t v = 0;
 	struct qd_errmsg why = {{0}};
-	if (domain_rotate_root(&fx->d, now, &v, &why) != QD_OK)
+	if (domain_rotate_root(&fx->d, now, NULL, &v, &why) != QD_OK)
 		fail_msg("domain_rotate_root: %s", why.text);
 }
 

@@ -92,6 +92,22 @@ const char *domain_secret_name(enum domain_secret secret);
 /* A key's state at now: "active", "pending", "expired", "retired", "revoked". */
 const char *domain_key_state(const struct domain *d, size_t i, int64_t now);
 
+/*
+ * A COSE_Sign1 of payload by key i, wherever its secret lives (a file, a
+ * token); why names the key when it cannot sign.  QD_ERR_TOO_LARGE: out too small.
+ */
+enum qd_err domain_cose_sign(const struct domain *d, size_t i, const uint8_t *payload,
+                             size_t payload_len, uint8_t *out, size_t cap, size_t *out_len,
+                             struct qd_errmsg *why);
+
+/*
+ * Register the key in a PKCS#11 token that uri names (its public half read
+ * from the token, after a login that proves the private half is there).
+ */
+enum qd_err domain_register_pkcs11(struct domain *d, enum key_role role, const char *uri,
+                                   int64_t not_before, int64_t not_after, const char *label,
+                                   size_t *index, struct qd_errmsg *why);
+
 /* Load the private half of key i (a key held in a file only). */
 enum qd_err domain_keypair(const struct domain *d, size_t i, struct signature_keypair *kp,
                            struct qd_errmsg *why);
@@ -147,12 +163,13 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
                            int64_t now, struct domain_publication *pub, struct qd_errmsg *why);
 
 /*
- * Make root version N+1: a new root key; root-(N+1).cose signed by the
+ * Make root version N+1: a new root key (made here, its secret in a file;
+ * or, with pkcs11_uri, the key in a token); root-(N+1).cose signed by the
  * current root and by the new one (DIR/roots/); the old root key is retired.
  * The next publish ships the chain and signs the key set with the new root.
  */
-enum qd_err domain_rotate_root(struct domain *d, int64_t now, uint64_t *version,
-                               struct qd_errmsg *why);
+enum qd_err domain_rotate_root(struct domain *d, int64_t now, const char *pkcs11_uri,
+                               uint64_t *version, struct qd_errmsg *why);
 
 /* Path of a file inside the domain directory (static buffer, one per call site use). */
 void domain_path(const struct domain *d, const char *name, char *out, size_t cap);

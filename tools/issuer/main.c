@@ -25,6 +25,7 @@
 #include "qrdesk/log.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
+#include "pkcs11.h"
 #include "policy_source.h"
 #include "qrpng.h"
 #include "toolutil.h"
@@ -36,7 +37,7 @@
 #define IMPORT_FILE_MAX_BYTES (300u * 1024u * 1024u)
 
 static const char usage_text[] =
-        "usage: qrdesk-issuer [--now TIME] COMMAND ARGS...\n"
+        "usage: qrdesk-issuer [--now TIME] [--pin-file FILE] COMMAND ARGS...\n"
         "\n"
         "  init DIR                       create a trust domain: root, issuer (EdDSA and\n"
         "                                 ES256), repository and update keys; DIR/root.pub\n"
@@ -45,11 +46,14 @@ static const char usage_text[] =
         "                                 sign a clearance card; prints its code text.\n"
         "                                 Without --key: the newest issuer key of the alg\n"
         "                                 whose secret this tool holds\n"
-        "  add-key DIR --role issuer|repository|update --public FILE\n"
+        "  add-key DIR --role issuer|repository|update (--public FILE | --pkcs11 URI)\n"
         "          [--not-before TIME] [--not-after TIME] [--label TEXT]\n"
-        "                                 register a key whose secret this tool does not\n"
-        "                                 hold: a public key (PEM, raw, hex or a qrdesk key\n"
-        "                                 file); window default now .. now + 5 years\n"
+        "                                 register a key whose secret is not in a file: a\n"
+        "                                 public key (PEM, raw, hex or a qrdesk key file)\n"
+        "                                 whose secret is elsewhere, or a key in a PKCS#11\n"
+        "                                 token (RFC 7512 URI, e.g. pkcs11:token=bmet;\n"
+        "                                 object=issuer-2027), its public half read from\n"
+        "                                 the token; window default now .. now + 5 years\n"
         "  keys DIR                       list every key: role, algorithm, kid, window,\n"
         "                                 where its secret lives, state, label\n"
         "  retire-key DIR KID --after TIME\n"
@@ -67,9 +71,10 @@ static const char usage_text[] =
         "                                 policy.cose and timestamp.cose (versions +1),\n"
         "                                 revocations-delta.cose from the last publish,\n"
         "                                 and the root chain root-2..N.cose\n"
-        "  rotate-root DIR                make root version N+1 (a new root key, signed\n"
-        "                                 by the old root and by itself); the next\n"
-        "                                 publish ships it (docs/repository.md)\n"
+        "  rotate-root DIR [--pkcs11 URI] make root version N+1 (a new root key, signed\n"
+        "                                 by the old root and by itself; --pkcs11: the key\n"
+        "                                 in a token); the next publish ships it\n"
+        "                                 (docs/repository.md)\n"
         "  bundle DIR OUT [--docs FILE...] [--set SECTION.KEY=VALUE]... [--desk ID]\n"
         "                 [--id ID] [--days N] [--root | --key KID]\n"
         "                                 a USB update bundle (docs/usb-bundle.md): signed\n"
@@ -84,6 +89,8 @@ static const char usage_text[] =
         "\n"
         "  --now TIME    act as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ): for tests and back-dated re-issues\n"
+        "  --pin-file FILE  the PKCS#11 user PIN, first line of FILE (else the URI's\n"
+        "                pin-source, else $QRDESK_PKCS11_PIN; never on the command line)\n"
         "  --help        this text\n"
         "\n"
         "Claims JSON fields: clearance_no, passport_no, name, birth_date (YYYY-MM-DD),\n"
@@ -381,8 +388,9 @@ static int cmd_add_key(int argc, char **argv)
 	                                     {"not-before", required_argument, NULL, 'b'},
 	                                     {"not-after", required_argument, NULL, 'a'},
 	                                     {"label", required_argument, NULL, 'l'},
+	                                     {"pkcs11", required_argument, NULL, 'u'},
 	                                     {NULL, 0, NULL, 0}};
-	const char *role_name = NULL, *public_file = NULL;
+	const char *role_name = NULL, *public_file = NULL, *uri = NULL;
 	struct domain_key_info info = {.secret = DOMAIN_SECRET_NONE};
 	int64_t nb = tool_now(), na = 0;
 	int c, status;
@@ -394,6 +402,9 @@ static int cmd_add_key(int argc, char **argv)
 			break;
 		case 'p':
 			public_file = optarg;
+			break;
+		case 'u':
+			uri = optarg;
 			break;
 		case 'b':
 		case 'a':
@@ -419,8 +430,8 @@ static int cmd_add_key(int argc, char **argv)
 		return usage_error("add-key: --role issuer, repository or update (a root is made "
 		                   "by rotate-root)%s",
 		                   "");
-	if (public_file == NULL)
-		return usage_error("add-key: --public FILE is needed%s", "");
+	if ((public_file == NULL) == (uri == NULL))
+		return usage_error("add-key: one of --public FILE or --pkcs11 URI%s", "");
 	if (na == 0)
 		na = nb + 5 * 365 * DAY;
 	if (na <= nb)
@@ -430,7 +441,25 @@ static int cmd_add_key(int argc, char **argv)
 	if (d == NULL)
 		return status;
 	struct qd_errmsg why = {{0}}, inner = {{0}};
-	struct trust_key key;
+	struct trust_key key = {0};
+	size_t index = 0;
+	if (uri != NULL) {
+		enum qd_err rc =
+		        domain_register_pkcs11(d, role, uri, nb, na, info.label, &index, &why);
+		if (rc == QD_OK)
+			rc = domain_save(d, &why);
+		if (rc == QD_OK) {
+			char kid[2 * TRUST_KID_MAX + 1];
+			hex_encode(d->keys[index].kid, d->keys[index].kid_len, kid, sizeof(kid));
+			printf("%s %s %s added (secret in the token %s); publish to ship the new "
+			       "key "
+			       "set\n",
+			       key_role_name(role), signature_alg_name(d->keys[index].alg), kid,
+			       uri);
+		}
+		free(d);
+		return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
+	}
 	uint8_t *bytes = NULL;
 	size_t len = 0;
 	enum qd_err rc = tool_read_file(public_file, KEYFILE_MAX, &bytes, &len, &why);
@@ -445,7 +474,6 @@ static int cmd_add_key(int argc, char **argv)
 		rc = QD_ERR_FORMAT;
 	}
 	free(bytes);
-	size_t index = 0;
 	if (rc == QD_OK) {
 		key.role = role;
 		key.status = KEY_STATUS_ACTIVE;
@@ -475,17 +503,19 @@ static int cmd_keys(int argc, char **argv)
 	if (d == NULL)
 		return status;
 	printf("%-10s %-5s %-16s %-20s %-20s %-9s %-8s %s\n", "ROLE", "ALG", "KID", "NOT_BEFORE",
-	       "NOT_AFTER", "SECRET", "STATE", "LABEL");
+	       "NOT_AFTER", "SECRET", "STATE", "LABEL URI");
 	for (size_t i = 0; i < d->n_keys; i++) {
 		const struct trust_key *k = &d->keys[i];
 		char kid[2 * TRUST_KID_MAX + 1], nb[32], na[32];
 		hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
 		tool_format_time(k->not_before, nb, sizeof(nb));
 		tool_format_time(k->not_after, na, sizeof(na));
-		printf("%-10s %-5s %-16s %-20s %-20s %-9s %-8s %s\n", key_role_name(k->role),
+		printf("%-10s %-5s %-16s %-20s %-20s %-9s %-8s %s%s%s\n", key_role_name(k->role),
 		       signature_alg_name(k->alg), kid, nb, na,
 		       domain_secret_name(d->info[i].secret), domain_key_state(d, i, tool_now()),
-		       d->info[i].uri[0] != '\0' ? d->info[i].uri : d->info[i].label);
+		       d->info[i].label,
+		       d->info[i].label[0] != '\0' && d->info[i].uri[0] != '\0' ? " " : "",
+		       d->info[i].uri);
 	}
 	free(d);
 	return TOOL_EXIT_OK;
@@ -679,14 +709,24 @@ static int cmd_publish(int argc, char **argv)
 
 static int cmd_rotate_root(int argc, char **argv)
 {
-	if (argc != 2)
-		return usage_error("rotate-root takes DIR%s", "");
+	static const struct option opts[] = {{"pkcs11", required_argument, NULL, 'u'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *uri = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'u')
+			return usage_error("rotate-root: bad option%s", "");
+		uri = optarg;
+	}
+	if (argc - optind != 1)
+		return usage_error("rotate-root takes DIR [--pkcs11 URI]%s", "");
 	struct qd_errmsg why = {{0}};
 	struct domain *d = malloc(sizeof(*d));
-	enum qd_err rc = d ? domain_load(argv[1], d, &why) : QD_ERR_NOMEM;
+	enum qd_err rc = d ? domain_load(argv[optind], d, &why) : QD_ERR_NOMEM;
 	uint64_t version = 0;
 	if (rc == QD_OK)
-		rc = domain_rotate_root(d, tool_now(), &version, &why);
+		rc = domain_rotate_root(d, tool_now(), uri, &version, &why);
 	free(d);
 	if (rc != QD_OK)
 		return fail(rc, &why);
@@ -846,6 +886,10 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
 			return TOOL_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--pin-file") == 0 && i + 1 < argc) {
+			pkcs11_set_pin_file(argv[++i]);
+			continue;
 		}
 		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
 			int64_t t;

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "pkcs11.h"
+#include "qrdesk/hex.h"
 #include "qrdesk/policy.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
@@ -45,18 +47,10 @@ enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct 
 	enum qd_err rc = credential_encode(cred, payload, sizeof(payload), &payload_len, why);
 	if (rc != QD_OK)
 		return rc;
-	struct signature_keypair kp;
-	rc = domain_keypair(d, index, &kp, why);
+	uint8_t cose[1200];
+	rc = domain_cose_sign(d, index, payload, payload_len, cose, sizeof(cose), cose_len, why);
 	if (rc != QD_OK)
 		return rc;
-	uint8_t cose[1200];
-	rc = cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len, payload, payload_len,
-	                     cose, sizeof(cose), cose_len);
-	signature_keypair_wipe(&kp);
-	if (rc != QD_OK) {
-		qd_errmsg_set(why, "signing failed: %s", qd_err_name(rc));
-		return rc;
-	}
 	size_t text_len;
 	if (cap < CREDENTIAL_PREFIX_LEN + base45_encoded_len(*cose_len) + 1) {
 		qd_errmsg_set(why, "code text needs more room");
@@ -69,25 +63,89 @@ enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct 
 	return QD_OK;
 }
 
+enum qd_err domain_cose_sign(const struct domain *d, size_t i, const uint8_t *payload,
+                             size_t payload_len, uint8_t *out, size_t cap, size_t *out_len,
+                             struct qd_errmsg *why)
+{
+	const struct trust_key *k = &d->keys[i];
+	enum qd_err rc;
+	if (d->info[i].secret == DOMAIN_SECRET_PKCS11) {
+		struct pkcs11_key *token = NULL;
+		rc = pkcs11_open(d->info[i].uri, &token, why);
+		if (rc != QD_OK)
+			return rc;
+		int64_t alg = 0;
+		uint8_t pub[SIGNATURE_PUBLIC_MAX];
+		size_t pub_len = 0;
+		pkcs11_public(token, &alg, pub, &pub_len, why);
+		if (alg != k->alg || pub_len != k->public_len ||
+		    memcmp(pub, k->public_key, pub_len) != 0) {
+			char kid[2 * TRUST_KID_MAX + 1];
+			hex_encode(k->kid, k->kid_len, kid, sizeof(kid));
+			qd_errmsg_set(why, "key %s: the token's key at %s is another key", kid,
+			              d->info[i].uri);
+			rc = QD_ERR_KEY;
+		} else {
+			rc = cose_sign1_sign_by(k->alg, pkcs11_sign, token, k->kid, k->kid_len,
+			                        payload, payload_len, out, cap, out_len);
+			if (rc != QD_OK && rc != QD_ERR_TOO_LARGE)
+				qd_errmsg_set(why, "%s: the token did not sign", d->info[i].uri);
+		}
+		pkcs11_close(token);
+		return rc;
+	}
+	struct signature_keypair kp;
+	rc = domain_keypair(d, i, &kp, why);
+	if (rc != QD_OK)
+		return rc;
+	rc = cose_sign1_sign(&kp, k->kid, k->kid_len, payload, payload_len, out, cap, out_len);
+	signature_keypair_wipe(&kp);
+	if (rc != QD_OK)
+		qd_errmsg_set(why, "signing failed: %s", qd_err_name(rc));
+	return rc;
+}
+
+enum qd_err domain_register_pkcs11(struct domain *d, enum key_role role, const char *uri,
+                                   int64_t not_before, int64_t not_after, const char *label,
+                                   size_t *index, struct qd_errmsg *why)
+{
+	if (strlen(uri) > DOMAIN_URI_MAX) {
+		qd_errmsg_set(why, "%.64s...: a URI of at most %d characters", uri, DOMAIN_URI_MAX);
+		return QD_ERR_ARG;
+	}
+	struct pkcs11_key *token = NULL;
+	enum qd_err rc = pkcs11_open(uri, &token, why);
+	if (rc != QD_OK)
+		return rc;
+	struct trust_key k = {.role = role,
+	                      .status = KEY_STATUS_ACTIVE,
+	                      .not_before = not_before,
+	                      .not_after = not_after};
+	size_t pub_len = 0;
+	pkcs11_public(token, &k.alg, k.public_key, &pub_len, why);
+	pkcs11_close(token);
+	k.public_len = (uint8_t)pub_len;
+	trust_kid_derive(k.public_key, pub_len, k.kid);
+	k.kid_len = TRUST_KID_DEFAULT_LEN;
+	struct domain_key_info info = {.secret = DOMAIN_SECRET_PKCS11};
+	snprintf(info.uri, sizeof(info.uri), "%s", uri);
+	snprintf(info.label, sizeof(info.label), "%s", label != NULL ? label : "");
+	return domain_register_key(d, &k, &info, index, why);
+}
+
 /* A COSE_Sign1 of payload by key index (malloc'd into *out). */
 static enum qd_err sign_with(const struct domain *d, size_t index, const uint8_t *payload,
                              size_t payload_len, uint8_t **out, size_t *out_len,
                              struct qd_errmsg *why)
 {
-	struct signature_keypair kp;
-	enum qd_err rc = domain_keypair(d, index, &kp, why);
-	if (rc != QD_OK)
-		return rc;
 	size_t cap = cose_sign1_encoded_len(d->keys[index].kid_len, payload_len);
 	uint8_t *cose = malloc(cap);
 	size_t len = 0;
-	rc = cose == NULL ? QD_ERR_NOMEM
-	                  : cose_sign1_sign(&kp, d->keys[index].kid, d->keys[index].kid_len,
-	                                    payload, payload_len, cose, cap, &len);
-	signature_keypair_wipe(&kp);
+	enum qd_err rc = cose == NULL ? QD_ERR_NOMEM
+	                              : domain_cose_sign(d, index, payload, payload_len, cose, cap,
+	                                                 &len, why);
 	if (rc != QD_OK) {
 		free(cose);
-		qd_errmsg_set(why, "signing failed: %s", qd_err_name(rc));
 		return rc;
 	}
 	*out = cose;
@@ -344,8 +402,8 @@ static enum qd_err publish_delta(const struct domain *d, const char *outdir,
 	return rc;
 }
 
-enum qd_err domain_rotate_root(struct domain *d, int64_t now, uint64_t *version,
-                               struct qd_errmsg *why)
+enum qd_err domain_rotate_root(struct domain *d, int64_t now, const char *pkcs11_uri,
+                               uint64_t *version, struct qd_errmsg *why)
 {
 	int old = domain_pick_key(d, KEY_ROLE_ROOT, 0, now);
 	if (old < 0) {
@@ -353,8 +411,11 @@ enum qd_err domain_rotate_root(struct domain *d, int64_t now, uint64_t *version,
 		return QD_ERR_NOT_FOUND;
 	}
 	size_t fresh;
-	enum qd_err rc = domain_add_key(d, KEY_ROLE_ROOT, d->keys[old].alg, now,
-	                                now + 20 * 365 * DAY, &fresh, why);
+	enum qd_err rc = pkcs11_uri != NULL
+	                         ? domain_register_pkcs11(d, KEY_ROLE_ROOT, pkcs11_uri, now,
+	                                                  now + 20 * 365 * DAY, NULL, &fresh, why)
+	                         : domain_add_key(d, KEY_ROLE_ROOT, d->keys[old].alg, now,
+	                                          now + 20 * 365 * DAY, &fresh, why);
 	if (rc != QD_OK)
 		return rc;
 	uint64_t v = (d->versions[TRUST_DOC_ROOT] > 0 ? d->versions[TRUST_DOC_ROOT] : 1) + 1;

@@ -120,17 +120,9 @@ enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_r
 		rc = back == NULL ? QD_ERR_NOMEM : bundle_decode(payload, payload_len, back, why);
 		free(back);
 	}
-	struct signature_keypair kp;
-	if (rc == QD_OK)
-		rc = domain_keypair(d, (size_t)index, &kp, why);
 	size_t len = 0;
-	if (rc == QD_OK) {
-		rc = cose_sign1_sign(&kp, k->kid, k->kid_len, payload, payload_len, cose, cap,
-		                     &len);
-		signature_keypair_wipe(&kp);
-		if (rc != QD_OK)
-			qd_errmsg_set(why, "signing failed: %s", qd_err_name(rc));
-	}
+	if (rc == QD_OK)
+		rc = domain_cose_sign(d, (size_t)index, payload, payload_len, cose, cap, &len, why);
 	if (rc == QD_OK)
 		rc = tool_write_file_atomic(out, cose, len, 0644, why);
 	free(cose);

@@ -24,6 +24,7 @@
 #include "qrdesk/store.h"
 #include "qrdesk/sync.h"
 #include "qrdesk/verdict_json.h"
+#include "doctor.h"
 #include "toolutil.h"
 #include "qrdesk/usb_update.h"
 
@@ -61,6 +62,11 @@ static const char usage_text[] =
         "                                         exit as check\n"
         "  reload [--socket PATH]                 make the daemon reload its configuration\n"
         "                                         and trust data\n"
+        "  doctor [--config FILE] [--socket PATH] [--user NAME] [--json]\n"
+        "                                         check the whole desk: clock, RTC, trust\n"
+        "                                         data, sync, upload, devices, GPIO, kiosk,\n"
+        "                                         disk, permissions for NAME (default\n"
+        "                                         qrdesk); exit 0 ok, 1 warnings, 2 failures\n"
         "\n"
         "  --socket PATH  the daemon's control socket (default: [desk] control_socket\n"
         "                 of the --config file)\n"
@@ -1045,6 +1051,8 @@ int main(int argc, char **argv)
 		return cmd_reload(argc - 1, argv + 1);
 	if (strcmp(cmd, "usb") == 0)
 		return cmd_usb(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return doctor_main(argc - 1, argv + 1);
 	log_err("unknown command %s", cmd);
 	fprintf(stderr, "Try 'qrdeskctl --help'.\n");
 	return TOOL_EXIT_USAGE;

@@ -36,11 +36,10 @@
 #include <stdint.h>
 
 #include "qrdesk/error.h"
+#include "qrdesk/source_hid.h" /* HID_KEY_TIMEOUT_MIN, HID_KEY_TIMEOUT_MAX */
 
-#define HID_CODE_MAX        4296 /* CHECK_TEXT_MAX: the most a QR code holds */
-#define HID_KEY_TIMEOUT_MIN 10   /* ms */
-#define HID_KEY_TIMEOUT_MAX 5000 /* ms */
-#define HID_RESYNC_MS       2000
+#define HID_CODE_MAX  4296 /* the most a QR code holds: SOURCE_TEXT_MAX - 1 */
+#define HID_RESYNC_MS 2000
 
 enum hid_drop {
 	HID_DROP_TIMEOUT,

@@ -27,9 +27,7 @@
 #include <stdint.h>
 
 #include "qrdesk/error.h"
-
-#define SERIAL_LINE_MIN 16   /* max_line: at least this (a code is never shorter) */
-#define SERIAL_LINE_MAX 4296 /* ... and at most CHECK_TEXT_MAX */
+#include "qrdesk/source_serial.h" /* SERIAL_LINE_MIN, SERIAL_LINE_MAX */
 
 enum serial_drop {
 	SERIAL_DROP_OVERLONG, /* more than max_line bytes before a terminator */

@@ -230,6 +230,13 @@ size_t pattern_build(enum indicator_pattern pattern, const struct pattern_timing
 		timeline_blinks(&tl, INDICATOR_RED, 5);
 		timeline_add(&tl, INDICATOR_BUZZER, 0, 3 * BLINK_MS);
 		break;
+	case PATTERN_ACCEPTED:
+		/* Two colours at once: no verdict looks like it; short: nothing is decided. */
+		tl.total_ms = 2 * BLINK_MS;
+		timeline_add(&tl, INDICATOR_GREEN, 0, 2 * BLINK_MS);
+		timeline_add(&tl, INDICATOR_AMBER, 0, 2 * BLINK_MS);
+		timeline_beeps(&tl, 1, t);
+		break;
 	default:
 		return 0;
 	}

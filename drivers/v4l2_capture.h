@@ -22,25 +22,10 @@
 #include <sys/types.h>
 
 #include "qrdesk/error.h"
+#include "qrdesk/source_camera.h" /* capture_config, capture_format, CAPTURE_*_MIN/MAX */
 
-#define CAPTURE_DIM_MIN    16
-#define CAPTURE_DIM_MAX    4096 /* pixels a side, asked for or granted */
-#define CAPTURE_FPS_MIN    1
-#define CAPTURE_FPS_MAX    120
-#define CAPTURE_BUFFERS    4                   /* mmap buffers asked for */
-#define CAPTURE_FRAME_MAX  (32u * 1024 * 1024) /* bytes in one buffer, at most */
-#define CAPTURE_DEVICE_MAX 256
-
-/* Pixel formats we read; AUTO prefers GREY, then YUYV, then MJPEG. */
-enum capture_format {
-	CAPTURE_FORMAT_AUTO = 0,
-	CAPTURE_FORMAT_GREY,
-	CAPTURE_FORMAT_YUYV,
-	CAPTURE_FORMAT_MJPEG,
-};
-
-/* "auto", "grey", "yuyv", "mjpeg" (the config's spelling). */
-const char *capture_format_name(enum capture_format fmt);
+#define CAPTURE_BUFFERS   4                   /* mmap buffers asked for */
+#define CAPTURE_FRAME_MAX (32u * 1024 * 1024) /* bytes in one buffer, at most */
 
 /* The device seam: every call the capture makes to the kernel. */
 struct capture_io {
@@ -55,13 +40,6 @@ struct capture_io {
 
 /* The real system calls. */
 const struct capture_io *capture_io_system(void);
-
-struct capture_config {
-	char device[CAPTURE_DEVICE_MAX]; /* /dev/video0, /dev/v4l/by-id/... */
-	unsigned width, height;          /* asked for: CAPTURE_DIM_MIN .. CAPTURE_DIM_MAX */
-	unsigned fps;                    /* asked for: CAPTURE_FPS_MIN .. CAPTURE_FPS_MAX */
-	enum capture_format format;      /* AUTO, or the only one to use */
-};
 
 /* What the driver granted. */
 struct capture_info {

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The traveller bound to the card (docs/binding.md): the real qrdeskd with
+# [binding] require = card+passport+boarding, a keyboard-wedge scanner (the
+# HID source reading a FIFO of key events, tests/integration/hid_type.py)
+# and a serial scanner (a pty, tests/integration/pty_scanner.py).  The card,
+# the passport MRZ and the boarding pass (made by qrdesk-specimen for the
+# card's claims) in every order, the MRZ typed line by line and sent whole;
+# each mismatch; a broken check digit; the timeout; the "accepted" pattern;
+# one audit row per transaction with no MRZ or PNR text in the store.
+# Usage: binding.sh QRDESKD QRDESKCTL QRDESK-ISSUER QRDESK-SPECIMEN
+set -uo pipefail
+
+qrdeskd=$(realpath "$1")
+ctl=$(realpath "$2")
+issuer=$(realpath "$3")
+specimen=$(realpath "$4")
+here=$(dirname "$(realpath "$0")")
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-binding-XXXXXX")
+daemon_pid="" scanner_pid="" hid_pid=""
+cleanup() {
+	[[ -n $daemon_pid ]] && kill -KILL "$daemon_pid" 2>/dev/null
+	[[ -n $scanner_pid ]] && kill "$scanner_pid" 2>/dev/null
+	[[ -n $hid_pid ]] && kill "$hid_pid" 2>/dev/null
+	exec 5>&- 6<&- 8>&- 9<&- 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT; [[ -n ${KEEP:-} ]] && trap - EXIT
+cd "$work"
+. "$here/checks.sh"
+
+# --- a card, and the documents of its holder --------------------------------------------
+"$issuer" --now "$(($(date +%s) - 86400))" init dom >/dev/null
+holder='.passport_no = "A12345678" | .name = "RAHIMA KHATUN" | .birth_date = "1994-03-12" | .sex = "F" | .destination = "KW" | .category = "DW"'
+card rahima 2611012345 "$holder"
+"$issuer" publish dom repo >/dev/null
+"$ctl" provision --store desk.db --root dom/root.pub >/dev/null
+"$ctl" import --store desk.db repo/*.cose >/dev/null
+# docs NAME [jq edits of the claims]: NAME.mrz1, NAME.mrz2 (the MRZ's lines), NAME.bcbp
+docs() {
+	local name=$1
+	shift
+	jq "${@:-.}" rahima.json >"$name.claims.json"
+	"$specimen" "$name.claims.json" --day 40 >"$name.out" || fail "qrdesk-specimen $name"
+	sed -n 1p "$name.out" >"$name.mrz1"
+	sed -n 2p "$name.out" >"$name.mrz2"
+	sed -n 3p "$name.out" >"$name.bcbp"
+}
+docs good
+docs otherbirth '.birth_date = "1994-03-13"'
+docs othername '.name = "RAHIMA BEGUM"'
+docs elsewhere '.destination = "AE"'
+check '[[ $(cat good.mrz1) == "P<BGDKHATUN<<RAHIMA<<<<<<<<<<<<<<<<<<<<<<<<<" ]]' "specimen MRZ line 1: $(cat good.mrz1)"
+check '[[ $(cat elsewhere.bcbp) == M1KHATUN/RAHIMA*DACAAN* ]]' "specimen boarding pass to the UAE: $(cat elsewhere.bcbp)"
+# A check digit broken: the composite (last character of line 2).
+l2=$(cat good.mrz2)
+echo "${l2:0:43}$(((${l2:43:1} + 1) % 10))" >broken.mrz2
+check '! cmp -s good.mrz2 broken.mrz2' "a broken composite digit differs"
+
+# --- the scanners and the daemon ------------------------------------------------------------
+mkdir dev
+mkfifo scanner.in scanner.out hid.in hid.out hid.fifo
+python3 "$here/pty_scanner.py" "$work/dev/scanner0" <scanner.in >scanner.out &
+scanner_pid=$!
+exec 8>scanner.in 9<scanner.out
+scanner() { # scanner COMMAND...: one command, waits for its "ok"
+	echo "$*" >&8
+	local reply
+	read -r -t 10 reply <&9 && [[ $reply == ok ]] || fail "scanner: no answer to '$*'"
+}
+serial() { # serial FILE EOL: the file's text, one line
+	scanner send "$(tr -d '\n' <"$1" | od -An -tx1 -v | tr -d ' \n')" "$2"
+}
+scanner plug
+
+cat >desk.conf <<CONF
+[desk]
+desk_id = BIND-1
+store = $work/desk.db
+control_socket = $work/control.sock
+log_level = info
+[pipeline]
+holdoff_ms = 0
+already_used_check = false
+[binding]
+require = card+passport+boarding
+timeout_s = 10
+[indicators]
+backend = sim
+sim_record = $work/indicators.log
+valid_ms = 100
+invalid_ms = 100
+review_ms = 100
+beep_ms = 20
+gap_ms = 20
+[serial]
+device = $work/dev/scanner0
+baud = 9600
+[hid]
+device = $work/hid.fifo
+key_timeout_ms = 1000
+grab = false
+[kiosk]
+enabled = false
+CONF
+"$qrdeskd" --check-config desk.conf >check.out 2>&1
+check '[[ $? == 0 ]]' "--check-config with [binding]: $(cat check.out)"
+printf '[binding]\nrequire = passport\ntimeout_s = 5\n' >bad.conf
+"$qrdeskd" --check-config bad.conf >check.out 2>&1
+check 'grep -q "bad.conf:2: .*card+passport+boarding" check.out && grep -q "bad.conf:3: .*10 to 900" check.out' "bad [binding] values named with file:line: $(cat check.out)"
+
+"$qrdeskd" --config desk.conf 2>>daemon.log &
+daemon_pid=$!
+wait_for 20 '[[ -S control.sock ]]' || { fail "daemon did not start"; cat daemon.log >&2; exit 1; }
+python3 "$here/hid_type.py" "$work/hid.fifo" <hid.in >hid.out &
+hid_pid=$!
+exec 5>hid.in 6<hid.out
+hid() { # hid FILE: the file's text typed, Enter after it
+	echo "type $(tr -d '\n' <"$1")" >&5
+	local reply
+	read -r -t 10 reply <&6 && [[ $reply == ok ]] || fail "hid: no answer for $1"
+}
+send() { # send DEVICE FILE EOL
+	if [[ $1 == serial ]]; then serial "$2" "$3"; else hid "$2"; fi
+}
+status() { "$ctl" status --socket control.sock --json; }
+wait_for 10 '[[ $(status | jq -r "[.sources[].state] | join(\" \")") == "running running" ]]'
+check '[[ $(status | jq -r "[.sources[].state] | join(\" \")") == "running running" ]]' "both scanners run: $(status | jq -c '[.sources[] | {kind, state}]')"
+
+n_verdicts() { grep -cE '^<[0-9]>verdict [0-9]+ ' daemon.log; }
+last_verdict() { grep -E '^<[0-9]>verdict [0-9]+ ' daemon.log | tail -n1 | sed -E 's/^<[0-9]>verdict [0-9]+ ([a-z]+) ([A-Z0-9_]+) .*detail=(.*)$/\1:\2:\3/; s/^<[0-9]>verdict [0-9]+ ([a-z]+) ([A-Z0-9_]+) .*$/\1:\2:/'; }
+n_accepted() { grep -c "binding: .* taken from" daemon.log; }
+# transaction WANT DESCRIPTION STEP...: each step "DEVICE:DOC" (hid or serial; card, mrz (two
+# lines), mrz1 (the whole MRZ in one text), bcbp or any file); the last step must close it.
+transaction() {
+	local want=$1 what=$2
+	shift 2
+	local before=$(n_verdicts) accepted=$(n_accepted) step dev doc
+	for step in "$@"; do
+		dev=${step%%:*} doc=${step#*:}
+		case $doc in
+		card) doc=rahima.txt ;;
+		esac
+		if [[ $doc == *.mrz ]]; then # line by line: a reader's CR (serial) or Enter (HID)
+			send "$dev" "${doc%.mrz}.mrz1" cr
+			send "$dev" "${doc%.mrz}.mrz2" cr
+		else
+			send "$dev" "$doc" crlf
+		fi
+	done
+	wait_for 10 "[[ \$(n_verdicts) -gt $before ]]"
+	check '[[ $(n_verdicts) == $((before + 1)) && $(last_verdict) == "$want" ]]' "$what: $(last_verdict) (want $want)"
+	local want_accepted=$(($# - 1)) got_accepted=$(($(n_accepted) - accepted))
+	check '[[ $got_accepted == "$want_accepted" ]]' "$what: $want_accepted documents accepted before the verdict ($got_accepted)"
+}
+
+# --- every order, both scanners --------------------------------------------------------------
+transaction "valid:OK:" "card, passport, boarding pass" serial:card hid:good.mrz serial:good.bcbp
+transaction "valid:OK:" "card, boarding pass, passport" hid:card serial:good.bcbp hid:good.mrz
+transaction "valid:OK:" "passport, card, boarding pass" serial:good.mrz hid:card hid:good.bcbp
+transaction "valid:OK:" "passport, boarding pass, card" hid:good.mrz hid:good.bcbp serial:card
+transaction "valid:OK:" "boarding pass, card, passport" serial:good.bcbp serial:card serial:good.mrz
+transaction "valid:OK:" "boarding pass, passport, card" hid:good.bcbp serial:good.mrz hid:card
+
+# --- each mismatch ---------------------------------------------------------------------------
+transaction "invalid:PASSPORT_MISMATCH:passport: birth_date" "another birth date (red at once)" serial:card hid:otherbirth.mrz
+transaction "invalid:PASSPORT_MISMATCH:passport: name" "another name on the passport" hid:othername.mrz serial:card
+cp good.mrz1 broken.mrz1
+transaction "review:PASSPORT_MRZ_INVALID:passport: composite" "a broken check digit" serial:card hid:broken.mrz serial:good.bcbp
+transaction "review:BOARDING_NAME_MISMATCH:boarding: name" "another name on the boarding pass" hid:othername.bcbp serial:card serial:good.mrz
+transaction "review:BOARDING_DESTINATION_MISMATCH:boarding: final_arrival" "a flight to the UAE" serial:card hid:good.mrz hid:elsewhere.bcbp
+
+# --- the timeout -----------------------------------------------------------------------------
+before=$(n_verdicts)
+serial rahima.txt lf
+hid good.mrz1
+hid good.mrz2
+wait_for 3 '[[ $(n_accepted) -ge 2 ]]'
+sleep 5
+check '[[ $(n_verdicts) == "$before" ]]' "no verdict while the transaction is open"
+wait_for 15 "[[ \$(n_verdicts) -gt $before ]]"
+check '[[ $(last_verdict) == "review:BINDING_INCOMPLETE:boarding: missing" ]]' "time ran out: $(last_verdict)"
+"$ctl" scan --socket control.sock "$(cat good.bcbp)" >scan.json
+check '[[ $(jq -r .accepted scan.json) == true ]]' "qrdeskctl scan of a boarding pass: accepted, waiting ($(cat scan.json))"
+
+# --- indicators, audit, privacy ----------------------------------------------------------------
+# The accepted pattern: green and amber on together, which no verdict does.
+both=$(awk '$2 == 1 && $4 == 1' indicators.log | wc -l)
+check '[[ $both -ge 10 ]]' "the 'accepted, waiting' pattern lit green and amber together ($both times)"
+transactions=$(n_verdicts)
+rows=$(sqlite3 desk.db "SELECT count(*) FROM audit")
+check '[[ $rows == "$transactions" ]]' "one audit row per transaction ($rows rows, $transactions verdicts)"
+reasons=$(sqlite3 desk.db "SELECT reason FROM audit ORDER BY id" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
+check '[[ $reasons == *"OK=6 "* && $reasons == *"PASSPORT_MISMATCH=2 "* && $reasons == *"BINDING_INCOMPLETE=1 "* ]]' "audit reasons: $reasons"
+check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE clearance_hash IS NULL") == 0 ]]' "every row carries the card's pseudonym"
+check '! sqlite3 desk.db .dump | grep -qE "KHATUN|A12345678|QDSPEC|P<BGD|DACKWI"' "no name, passport number, MRZ or PNR in the store"
+
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+rc=$?
+daemon_pid=""
+check '[[ $rc == 0 ]]' "clean exit (got $rc)"
+check '! grep -qiE "sanitizer|runtime error" daemon.log' "no sanitizer reports"
+echo "binding: $passes passed, $failures failed"
+[[ $failures -eq 0 ]]
