@@ -148,6 +148,13 @@ static const char *const migrations[] = {
         " event TEXT NOT NULL,"
         " detail TEXT);"
         "CREATE INDEX IF NOT EXISTS audit_uncollected ON audit(id) WHERE collected_at IS NULL;",
+        /* 4 -> 5: revoked issuance windows (a kid's never overlap: one seek finds the
+         * only one that can cover a time). */
+        "CREATE TABLE IF NOT EXISTS revoked_ranges ("
+        " kid BLOB NOT NULL,"
+        " from_t INTEGER NOT NULL,"
+        " to_t INTEGER NOT NULL,"
+        " PRIMARY KEY (kid, from_t)) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -173,6 +180,11 @@ enum stmt_id {
 	ST_REV_DELETE,
 	ST_REV_INSERT,
 	ST_REV_REMOVE,
+	ST_RANGE_LOOKUP,
+	ST_RANGE_DELETE,
+	ST_RANGE_INSERT,
+	ST_RANGE_REMOVE,
+	ST_RANGE_NEXT,
 	ST_ROOTS_DELETE,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_COUNT,
@@ -209,6 +221,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_REV_DELETE] = "DELETE FROM revocations",
         [ST_REV_INSERT] = "INSERT INTO revocations (hash) VALUES (?1)",
         [ST_REV_REMOVE] = "DELETE FROM revocations WHERE hash = ?1",
+        [ST_RANGE_LOOKUP] = "SELECT to_t FROM revoked_ranges WHERE kid = ?1 AND from_t <= ?2 "
+                            "ORDER BY from_t DESC LIMIT 1",
+        [ST_RANGE_DELETE] = "DELETE FROM revoked_ranges",
+        [ST_RANGE_INSERT] = "INSERT INTO revoked_ranges (kid, from_t, to_t) VALUES (?1, ?2, ?3)",
+        [ST_RANGE_REMOVE] = "DELETE FROM revoked_ranges WHERE kid = ?1 AND from_t = ?2 AND "
+                            "to_t = ?3",
+        [ST_RANGE_NEXT] = "SELECT from_t FROM revoked_ranges WHERE kid = ?1 AND from_t > ?2 "
+                          "ORDER BY from_t LIMIT 1",
         [ST_ROOTS_DELETE] = "DELETE FROM root_keys",
         [ST_AUDIT_INSERT] = "INSERT INTO audit (time_us, source, verdict, reason, kid, "
                             "clearance_hash, desk, latency_us) "
@@ -892,6 +912,44 @@ enum qd_err store_revocation_contains(struct store *store, const uint8_t hash[TR
 	return QD_OK;
 }
 
+/* The to_t of the window of kid with the largest from_t <= t (lookup) or the
+ * from_t of the first window after t (next); *found false if none. */
+static int range_probe(sqlite3_stmt *s, const uint8_t *kid, size_t kid_len, int64_t t,
+                       int64_t *value, bool *found)
+{
+	*found = false;
+	int rc = sqlite3_bind_blob(s, 1, kid, (int)kid_len, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, t);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int64(s, 0);
+		*found = true;
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	(void)sqlite3_reset(s);
+	return rc;
+}
+
+enum qd_err store_range_contains(struct store *store, const uint8_t *kid, size_t kid_len,
+                                 int64_t iat, bool *revoked)
+{
+	if (revoked != NULL)
+		*revoked = false;
+	if (store == NULL || kid == NULL || revoked == NULL || kid_len == 0 ||
+	    kid_len > TRUST_KID_MAX)
+		return QD_ERR_ARG;
+	int64_t to = 0;
+	bool found = false;
+	if (range_probe(store->st[ST_RANGE_LOOKUP], kid, kid_len, iat, &to, &found) != SQLITE_OK)
+		return QD_ERR_STORE;
+	*revoked = found && iat < to;
+	return QD_OK;
+}
+
 enum qd_err store_revocation_count(struct store *store, uint64_t *count)
 {
 	if (count != NULL)
@@ -1083,9 +1141,53 @@ enum qd_err store_apply_keyset(struct store *store, const struct store_doc_meta 
 	return apply_finish(store, meta, NULL, 0, false, why);
 }
 
+/* Insert (or remove) one window; *hit: it changed exactly one row. */
+static int range_step(struct store *store, sqlite3_stmt *s, const struct trust_range *r, bool *hit)
+{
+	int rc = sqlite3_bind_blob(s, 1, r->kid, r->kid_len, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, r->from);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, r->to);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);
+	*hit = rc == SQLITE_DONE && sqlite3_changes(store->db) == 1;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		*hit = false;
+		return SQLITE_OK;
+	}
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Does window r overlap a neighbour of its kid (r itself stored)? */
+static int range_overlaps(struct store *store, const struct trust_range *r, bool *overlap)
+{
+	int64_t v = 0;
+	bool found = false;
+	*overlap = false;
+	int rc = range_probe(store->st[ST_RANGE_LOOKUP], r->kid, r->kid_len, r->from - 1, &v,
+	                     &found);
+	if (rc == SQLITE_OK && found && v > r->from)
+		*overlap = true;
+	if (rc == SQLITE_OK)
+		rc = range_probe(store->st[ST_RANGE_NEXT], r->kid, r->kid_len, r->from, &v, &found);
+	if (rc == SQLITE_OK && found && v < r->to)
+		*overlap = true;
+	return rc;
+}
+
 enum qd_err store_apply_revocations(struct store *store, const struct store_doc_meta *meta,
                                     const uint8_t *hashes, size_t count, bool *unchanged,
                                     struct qd_errmsg *why)
+{
+	return store_apply_revocations_ranges(store, meta, hashes, count, NULL, 0, unchanged, why);
+}
+
+enum qd_err store_apply_revocations_ranges(struct store *store, const struct store_doc_meta *meta,
+                                           const uint8_t *hashes, size_t count,
+                                           const struct trust_range *ranges, size_t n_ranges,
+                                           bool *unchanged, struct qd_errmsg *why)
 {
 	bool dummy;
 	if (unchanged == NULL)
@@ -1124,6 +1226,14 @@ enum qd_err store_apply_revocations(struct store *store, const struct store_doc_
 			         count);
 			return tx_fail(store, why, what);
 		}
+	}
+	if (step_done(store->st[ST_RANGE_DELETE]) != SQLITE_OK)
+		return tx_fail(store, why, "cannot clear the old revoked windows");
+	for (size_t i = 0; i < n_ranges; i++) {
+		bool hit = false;
+		if (range_step(store, store->st[ST_RANGE_INSERT], &ranges[i], &hit) != SQLITE_OK ||
+		    !hit)
+			return tx_fail(store, why, "cannot store a revoked window");
 	}
 	s = store->st[ST_META_SET];
 	if (sqlite3_bind_text(s, 1, "revocation_count", -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -1214,6 +1324,55 @@ enum qd_err store_apply_revocations_delta(struct store *store, const struct stor
                                           size_t n_added, const uint8_t *removed, size_t n_removed,
                                           bool *unchanged, struct qd_errmsg *why)
 {
+	struct store_delta_ranges none = {0};
+	return store_apply_revocations_delta_ranges(store, meta, base_version, added, n_added,
+	                                            removed, n_removed, &none, unchanged, why);
+}
+
+/* The windows of a delta: removed ones must be stored, added ones must fit. */
+static enum qd_err delta_ranges(struct store *store, const struct store_doc_meta *m,
+                                const struct store_delta_ranges *r, struct qd_errmsg *why)
+{
+	for (int adding = 0; adding < 2; adding++) {
+		const struct trust_range *list = adding ? r->added : r->removed;
+		size_t n = adding ? r->n_added : r->n_removed;
+		for (size_t i = 0; i < n; i++) {
+			bool hit = false;
+			if (range_step(store, store->st[adding ? ST_RANGE_INSERT : ST_RANGE_REMOVE],
+			               &list[i], &hit) != SQLITE_OK)
+				return tx_fail(store, why, "cannot apply the revoked windows");
+			if (!hit) {
+				tx_rollback(store);
+				qd_errmsg_set(why,
+				              "revocations-delta to version %" PRIu64
+				              ": %s window %zu %s: it is not the delta's base",
+				              m->version, adding ? "added" : "removed", i + 1,
+				              adding ? "is already installed" : "is not installed");
+				return QD_ERR_BASE;
+			}
+		}
+	}
+	for (size_t i = 0; i < r->n_added; i++) {
+		bool overlap = false;
+		if (range_overlaps(store, &r->added[i], &overlap) != SQLITE_OK)
+			return tx_fail(store, why, "cannot check the revoked windows");
+		if (overlap) {
+			tx_rollback(store);
+			qd_errmsg_set(why,
+			              "revocations-delta to version %" PRIu64
+			              ": added window %zu overlaps an installed one of its key",
+			              m->version, i + 1);
+			return QD_ERR_BASE;
+		}
+	}
+	return QD_OK;
+}
+
+enum qd_err store_apply_revocations_delta_ranges(
+        struct store *store, const struct store_doc_meta *meta, uint64_t base_version,
+        const uint8_t *added, size_t n_added, const uint8_t *removed, size_t n_removed,
+        const struct store_delta_ranges *ranges, bool *unchanged, struct qd_errmsg *why)
+{
 	bool dummy;
 	if (unchanged == NULL)
 		unchanged = &dummy;
@@ -1260,6 +1419,8 @@ enum qd_err store_apply_revocations_delta(struct store *store, const struct stor
 	err = delta_lists(store, &m, removed, n_removed, false, why);
 	if (err == QD_OK)
 		err = delta_lists(store, &m, added, n_added, true, why);
+	if (err == QD_OK)
+		err = delta_ranges(store, &m, ranges, why);
 	if (err != QD_OK)
 		return err;
 	count = (present ? count : 0) + (int64_t)n_added - (int64_t)n_removed;
@@ -1453,6 +1614,12 @@ static enum qd_err view_revocation_contains(void *ctx, const uint8_t hash[TRUST_
 	return store_revocation_contains(ctx, hash, revoked);
 }
 
+static enum qd_err view_range_contains(void *ctx, const uint8_t *kid, size_t kid_len, int64_t iat,
+                                       bool *revoked)
+{
+	return store_range_contains(ctx, kid, kid_len, iat, revoked);
+}
+
 enum qd_err store_trust_load(struct store *store, struct store_trust *out)
 {
 	if (out != NULL)
@@ -1484,6 +1651,7 @@ enum qd_err store_trust_load(struct store *store, struct store_trust *out)
 		free(body);
 	}
 	v->revocation_contains = view_revocation_contains;
+	v->range_contains = view_range_contains;
 	v->revocation_ctx = store;
 	return QD_OK;
 }

@@ -119,6 +119,7 @@ static const struct key_def keys[] = {
         {"desk", "store", K_PATH, FIELD(store), 0, 0, true},
         {"desk", "control_socket", K_SOCKET, FIELD(control_socket), 0, 0, true},
         {"desk", "control_group", K_GROUP, FIELD(control_group), 0, 0, false},
+        {"desk", "audit_key", K_PATH, FIELD(audit_key), 0, 0, false},
         {"desk", "log_level", K_LOG_LEVEL, FIELD(log_level), 0, 0, false},
         {"pipeline", "holdoff_ms", K_MS, FIELD(holdoff_ms), 0, 600000, false},
         {"pipeline", "already_used_check", K_BOOL, FIELD(already_used_check), 0, 0, false},

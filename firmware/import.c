@@ -174,10 +174,19 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 		res->entries = doc->body.keyset.count;
 		return store_apply_keyset(store, meta, doc->body.keyset.keys,
 		                          doc->body.keyset.count, &res->unchanged, why);
-	case TRUST_DOC_REVOCATIONS:
-		res->entries = doc->body.revocations.count;
-		return store_apply_revocations(store, meta, doc->body.revocations.hashes,
-		                               doc->body.revocations.count, &res->unchanged, why);
+	case TRUST_DOC_REVOCATIONS: {
+		const struct trustdoc_revocations *rv = &doc->body.revocations;
+		res->entries = rv->count + rv->ranges.count;
+		struct trust_range *ranges = malloc((rv->ranges.count + 1) * sizeof(*ranges));
+		if (ranges == NULL)
+			return QD_ERR_NOMEM;
+		trustdoc_ranges_read(&rv->ranges, ranges);
+		enum qd_err rc =
+		        store_apply_revocations_ranges(store, meta, rv->hashes, rv->count, ranges,
+		                                       rv->ranges.count, &res->unchanged, why);
+		free(ranges);
+		return rc;
+	}
 	case TRUST_DOC_POLICY:
 		return store_apply_document(store, meta, doc->body.policy.body,
 		                            doc->body.policy.body_len, &res->unchanged, why);
@@ -187,10 +196,24 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 		return store_apply_document(store, meta, NULL, 0, &res->unchanged, why);
 	case TRUST_DOC_REVOCATIONS_DELTA: {
 		const struct trustdoc_revocations_delta *dv = &doc->body.delta;
-		res->entries = dv->n_added + dv->n_removed;
-		return store_apply_revocations_delta(store, meta, dv->base_version, dv->added,
-		                                     dv->n_added, dv->removed, dv->n_removed,
-		                                     &res->unchanged, why);
+		res->entries = dv->n_added + dv->n_removed + dv->ranges_added.count +
+		               dv->ranges_removed.count;
+		struct store_delta_ranges r = {
+		        .n_added = dv->ranges_added.count,
+		        .n_removed = dv->ranges_removed.count,
+		};
+		struct trust_range *lists = malloc((r.n_added + r.n_removed + 1) * sizeof(*lists));
+		if (lists == NULL)
+			return QD_ERR_NOMEM;
+		trustdoc_ranges_read(&dv->ranges_added, lists);
+		trustdoc_ranges_read(&dv->ranges_removed, lists + r.n_added);
+		r.added = lists;
+		r.removed = lists + r.n_added;
+		enum qd_err rc = store_apply_revocations_delta_ranges(
+		        store, meta, dv->base_version, dv->added, dv->n_added, dv->removed,
+		        dv->n_removed, &r, &res->unchanged, why);
+		free(lists);
+		return rc;
 	}
 	case TRUST_DOC_ROOT:
 		res->entries = doc->body.root.count;

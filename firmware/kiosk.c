@@ -205,12 +205,44 @@ enum qd_err kiosk_publish_verdict(struct kiosk *k, const struct pipeline_event *
 	return QD_OK;
 }
 
+/*
+ * The status as anyone who can reach the port sees it: the last verdict cut
+ * to seq, verdict, reason and time.  Its detail ("age 20 on ..."), policy
+ * rules and pseudonym are claim-derived; they stay on the control socket,
+ * the technician API and the officer's screen.
+ */
+static char *public_status(const char *status_json)
+{
+	json_error_t jerr;
+	json_t *st = json_loads(status_json, 0, &jerr);
+	if (st == NULL)
+		return NULL;
+	json_t *lv = json_object_get(st, "last_verdict");
+	if (json_is_object(lv)) {
+		json_t *cut = json_object();
+		static const char *const keep[] = {"seq", "verdict", "reason", "time"};
+		for (size_t i = 0; cut != NULL && i < sizeof(keep) / sizeof(keep[0]); i++) {
+			json_t *v = json_object_get(lv, keep[i]);
+			if (v != NULL)
+				json_object_set(cut, keep[i], v);
+		}
+		json_object_set_new(st, "last_verdict", cut != NULL ? cut : json_null());
+	}
+	char *text = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	return text;
+}
+
 enum qd_err kiosk_publish_status(struct kiosk *k, const char *status_json, const char *metrics)
 {
 	if (status_json != NULL && !one_line(status_json))
 		return QD_ERR_FORMAT;
+	char *pub = NULL;
+	if (status_json != NULL && (pub = public_status(status_json)) == NULL)
+		return QD_ERR_FORMAT; /* not JSON, or no memory: the old status stays */
 	pthread_mutex_lock(&k->lock);
-	enum qd_err rc = replace_text(&k->status, status_json);
+	enum qd_err rc = replace_text(&k->status, pub);
+	free(pub);
 	if (rc == QD_OK)
 		rc = replace_text(&k->metrics, metrics);
 	pthread_mutex_unlock(&k->lock);

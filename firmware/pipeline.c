@@ -5,6 +5,7 @@
  */
 #include "qrdesk/pipeline.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ struct pipeline {
 	} observers[OBSERVERS_MAX];
 	size_t n_observers;
 	int64_t clock_override;
+	/* The audit pseudonyms' key: set by the daemon, else random for this run. */
+	uint8_t audit_key[CREDENTIAL_AUDIT_KEY_LEN];
 	struct deferred_audit *queue; /* ring of AUDIT_QUEUE_MAX, allocated on first use */
 	size_t queue_head, queue_len;
 	/* The traveller transaction (binding.h): its state, the airport table it reads,
@@ -109,6 +112,14 @@ enum qd_err pipeline_create(const struct pipeline_config *cfg, struct store *sto
 		return QD_ERR_NOMEM;
 	}
 	p->cfg = *cfg;
+	/* Never the bare hash: without a provisioned key, one nobody else knows. */
+	if (sodium_init() < 0) {
+		free(p->trust);
+		free(p);
+		qd_errmsg_set(why, "libsodium failed to initialise");
+		return QD_ERR_CRYPTO;
+	}
+	randombytes_buf(p->audit_key, sizeof(p->audit_key));
 	p->store = store;
 	p->player = player;
 	enum qd_err rc = binding_setup(p, why);
@@ -140,7 +151,13 @@ void pipeline_destroy(struct pipeline *p)
 	free(p->binding);
 	free(p->airports);
 	free(p->trust);
+	sodium_memzero(p->audit_key, sizeof(p->audit_key));
 	free(p);
+}
+
+void pipeline_set_audit_key(struct pipeline *p, const uint8_t key[CREDENTIAL_AUDIT_KEY_LEN])
+{
+	memcpy(p->audit_key, key, sizeof(p->audit_key));
 }
 
 enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
@@ -221,23 +238,32 @@ static enum indicator_pattern pattern_for(enum verdict_kind kind)
 	return PATTERN_INVALID;
 }
 
+/* The audit pseudonym of the verdict's clearance number, when one was read. */
+static void set_pseudonym(const struct pipeline *p, struct pipeline_event *ev)
+{
+	ev->has_pseudonym = ev->verdict.has_hash;
+	if (ev->has_pseudonym)
+		credential_pseudonym(p->audit_key, ev->verdict.cred.clearance.clearance_no,
+		                     ev->pseudonym);
+}
+
 static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 {
+	set_pseudonym(p, ev);
 	struct verdict *v = &ev->verdict;
-	if (!p->cfg.already_used_check || v->kind != VERDICT_VALID || !v->has_hash)
+	if (!p->cfg.already_used_check || v->kind != VERDICT_VALID || !ev->has_pseudonym)
 		return;
 	bool found = false;
 	int64_t first = 0;
 	/* Within the hold-off it is the same presentation, not a second use. */
 	int64_t before = ev->wall_us - (int64_t)p->cfg.holdoff_ms * 1000;
-	enum qd_err rc =
-	        store_audit_first_valid(p->store, v->clearance_hash, before, &found, &first,
-	                                ev->first_use_desk, sizeof(ev->first_use_desk));
+	enum qd_err rc = store_audit_first_valid(p->store, ev->pseudonym, before, &found, &first,
+	                                         ev->first_use_desk, sizeof(ev->first_use_desk));
 	/* A first use still waiting in the deferred queue counts as well. */
 	for (size_t i = 0; rc == QD_OK && !found && i < p->queue_len; i++) {
 		const struct deferred_audit *q = &p->queue[(p->queue_head + i) % AUDIT_QUEUE_MAX];
 		if (q->valid && q->has_hash && q->time_us < before &&
-		    memcmp(q->hash, v->clearance_hash, TRUST_HASH_LEN) == 0) {
+		    memcmp(q->hash, ev->pseudonym, TRUST_HASH_LEN) == 0) {
 			found = true;
 			first = q->time_us;
 			snprintf(ev->first_use_desk, sizeof(ev->first_use_desk), "%s", q->desk);
@@ -318,14 +344,14 @@ static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
 	        .verdict = verdict_kind_name(v->kind),
 	        .reason = reason_code(v->reason),
 	        .kid_len = v->kid_len <= TRUST_KID_MAX ? v->kid_len : 0,
-	        .has_hash = v->has_hash,
+	        .has_hash = ev->has_pseudonym,
 	        .valid = v->kind == VERDICT_VALID,
 	};
 	snprintf(row.source, sizeof(row.source), "%s", ev->source);
 	snprintf(row.desk, sizeof(row.desk), "%s", p->cfg.desk_id);
 	memcpy(row.kid, v->kid, row.kid_len);
-	if (v->has_hash)
-		memcpy(row.hash, v->clearance_hash, TRUST_HASH_LEN);
+	if (ev->has_pseudonym)
+		memcpy(row.hash, ev->pseudonym, TRUST_HASH_LEN);
 	if (pipeline_flush_audit(p) == 0 && append_deferred(p, &row) == QD_OK)
 		return;
 	if (p->queue == NULL)
@@ -371,6 +397,7 @@ static struct pipeline_event *new_event(struct pipeline *p, const char *source)
 /* Show, count, log, tell the observers, audit: everything after the verdict is made. */
 static void publish(struct pipeline *p, struct pipeline_event *ev, int64_t t_us)
 {
+	set_pseudonym(p, ev);
 	/* The officer first: indicators before anything that touches the disk. */
 	if (p->player != NULL)
 		indicator_player_play(p->player, pattern_for(ev->verdict.kind));

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "qrdesk/audit_key.h"
 #include "qrdesk/config.h"
 #include "qrdesk/control.h"
 #include "demo.h"
@@ -49,6 +51,7 @@
 #include "qrdesk/sync_worker.h"
 #include "qrdesk/usb_watch.h"
 #include "qrdesk/verdict_json.h"
+#include "qrdesk/hex.h"
 
 #define QRDESKD_VERSION "0.1.0"
 #define SOURCES_MAX     8
@@ -233,6 +236,21 @@ static json_t *sync_json(struct daemon *d, int64_t now)
 	return obj != NULL ? obj : json_null();
 }
 
+/* The verdict as the daemon shows it: the keyed pseudonym, never the bare hash. */
+static json_t *verdict_reply(const struct pipeline_event *ev)
+{
+	json_t *obj = verdict_to_json(&ev->verdict);
+	if (obj == NULL)
+		return NULL;
+	json_object_del(obj, "clearance_hash");
+	if (ev->has_pseudonym) {
+		char hex[2 * TRUST_HASH_LEN + 1];
+		hex_encode(ev->pseudonym, TRUST_HASH_LEN, hex, sizeof(hex));
+		json_object_set_new(obj, "pseudonym", json_string(hex));
+	}
+	return obj;
+}
+
 static json_t *status_json(struct daemon *d)
 {
 	int64_t now = loop_wall_us() / 1000000;
@@ -306,7 +324,7 @@ static json_t *status_json(struct daemon *d)
 	}
 	const struct pipeline_event *last = pipeline_last(d->pipeline);
 	if (obj != NULL && last != NULL) {
-		json_t *lv = verdict_to_json(&last->verdict);
+		json_t *lv = verdict_reply(last);
 		if (lv != NULL) {
 			json_object_del(lv, "claims"); /* status is not the place for a name */
 			json_object_set_new(lv, "seq", json_integer((json_int_t)last->seq));
@@ -316,6 +334,39 @@ static json_t *status_json(struct daemon *d)
 		}
 	}
 	return obj;
+}
+
+/*
+ * The deployment's audit key into the pipeline.  A desk never provisioned
+ * with one makes its own (so pseudonyms are keyed all the same) and says
+ * that the back office cannot link them; a key file others may read, or
+ * one that does not parse, stops the start.
+ */
+static int load_audit_key(struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	if (d->cfg.audit_key[0] != '\0')
+		snprintf(path, sizeof(path), "%s", d->cfg.audit_key);
+	else
+		audit_key_default_path(d->cfg.store, path, sizeof(path));
+	uint8_t key[CREDENTIAL_AUDIT_KEY_LEN];
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = audit_key_load(path, key, &why);
+	if (rc == QD_ERR_NOT_FOUND) {
+		randombytes_buf(key, sizeof(key));
+		rc = audit_key_write(path, key, (uid_t)-1, (gid_t)-1, &why);
+		if (rc == QD_OK)
+			log_warn("audit key: none provisioned; made a desk-local one at %s (its "
+			         "pseudonyms match no other desk's; docs/security.md)",
+			         path);
+	}
+	if (rc != QD_OK) {
+		log_err("audit key: %s", why.text);
+		return 1;
+	}
+	pipeline_set_audit_key(d->pipeline, key);
+	sodium_memzero(key, sizeof(key));
+	return 0;
 }
 
 static char *error_reply(const char *code, const char *message)
@@ -373,7 +424,17 @@ static char *on_control(void *arg, const char *request, size_t len)
 			} else if (ev == NULL) {
 				reply = json_pack("{s:b}", "duplicate", true);
 			} else {
-				reply = verdict_to_json(&ev->verdict);
+				reply = verdict_reply(ev);
+				/* As the kiosk shows it, unless the technician asks (--full). */
+				json_t *claims = json_object_get(reply, "claims");
+				const char *pp =
+				        json_string_value(json_object_get(claims, "passport_no"));
+				if (pp != NULL && !json_is_true(json_object_get(req, "full"))) {
+					char masked[17];
+					kiosk_mask_passport(pp, masked);
+					json_object_set_new(claims, "passport_no",
+					                    json_string(masked));
+				}
 				if (reply != NULL)
 					json_object_set_new(reply, "seq",
 					                    json_integer((json_int_t)ev->seq));
@@ -415,6 +476,7 @@ static void warn_restart_keys(const struct config *run, const struct config *fre
 	         sizeof(run->control_socket)},
 	        {"[desk] control_group", offsetof(struct config, control_group),
 	         sizeof(run->control_group)},
+	        {"[desk] audit_key", offsetof(struct config, audit_key), sizeof(run->audit_key)},
 	        {"[indicators] backend", offsetof(struct config, indicator_backend),
 	         sizeof(run->indicator_backend)},
 	        {"[indicators] chip, lines or active_low", offsetof(struct config, gpio),
@@ -1000,6 +1062,8 @@ static int run(struct daemon *d)
 		log_err("pipeline: %s", why.text);
 		return 1;
 	}
+	if (load_audit_key(d) != 0)
+		return 1;
 	if (pipeline_add_observer(d->pipeline, on_verdict_status, d) != QD_OK) {
 		log_err("pipeline: cannot add the status observer");
 		return 1;

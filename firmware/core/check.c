@@ -186,6 +186,14 @@ static enum verdict_reason judge(const char *text, size_t len, const struct trus
 		return REASON_KEY_NOT_VALID_AT_ISSUE;
 
 	bool revocations_unavailable = false;
+	if (trust->revocations.present && trust->range_contains != NULL) {
+		bool revoked = false;
+		if (trust->range_contains(trust->revocation_ctx, key->kid, key->kid_len,
+		                          out->cred.issued_at, &revoked) != QD_OK)
+			revocations_unavailable = true;
+		else if (revoked)
+			return REASON_ISSUANCE_REVOKED;
+	}
 	if (trust->revocations.present && trust->revocation_contains != NULL) {
 		bool revoked = false;
 		if (trust->revocation_contains(trust->revocation_ctx, out->clearance_hash,

@@ -397,6 +397,19 @@ void credential_clearance_hash(const char *clearance_no, uint8_t hash[TRUST_HASH
 	memcpy(hash, digest, TRUST_HASH_LEN);
 }
 
+void credential_pseudonym(const uint8_t key[CREDENTIAL_AUDIT_KEY_LEN], const char *clearance_no,
+                          uint8_t out[TRUST_HASH_LEN])
+{
+	/* A domain label, so the key never MACs the same message for another use. */
+	static const char label[] = "qrdesk-audit-v1:";
+	/* A claim's number is at most CREDENTIAL_CLEARANCE_NO_MAX characters: it fits. */
+	char msg[sizeof(label) + 256];
+	snprintf(msg, sizeof(msg), "%s%s", label, clearance_no);
+	uint8_t mac[DIGEST_SHA256_LEN];
+	digest_hmac_sha256(key, CREDENTIAL_AUDIT_KEY_LEN, msg, strlen(msg), mac);
+	memcpy(out, mac, TRUST_HASH_LEN);
+}
+
 /* Howard Hinnant's days_from_civil / civil_from_days (public domain). */
 static int32_t days_from_civil(int y, unsigned m, unsigned d)
 {

@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 
+#include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 
 _Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(((struct digest_sha256_ctx *)0)->opaque),
@@ -57,4 +58,13 @@ void digest_sha256_end(struct digest_sha256_ctx *ctx, uint8_t out[DIGEST_SHA256_
 {
 	must(mbedtls_sha256_finish_ret(sha_ctx(ctx), out));
 	mbedtls_sha256_free(sha_ctx(ctx)); /* zeroises the state */
+}
+
+void digest_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                        uint8_t out[DIGEST_SHA256_LEN])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	if (md == NULL)
+		abort(); /* SHA-256 is always compiled into Debian's mbedTLS */
+	must(mbedtls_md_hmac(md, key, key_len, data, len, out));
 }

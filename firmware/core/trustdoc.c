@@ -28,9 +28,16 @@ enum {
 	KEY_STATUS = 7,
 };
 
-enum { REVOCATIONS_HASH_LEN = 1, REVOCATIONS_HASHES = 2 };
+enum { REVOCATIONS_HASH_LEN = 1, REVOCATIONS_HASHES = 2, REVOCATIONS_RANGES = 3 };
 enum { TS_TYPE = 1, TS_VERSION = 2, TS_LENGTH = 3, TS_SHA256 = 4, TS_BASE = 5 };
-enum { DELTA_HASH_LEN = 1, DELTA_BASE = 2, DELTA_ADDED = 3, DELTA_REMOVED = 4 };
+enum {
+	DELTA_HASH_LEN = 1,
+	DELTA_BASE = 2,
+	DELTA_ADDED = 3,
+	DELTA_REMOVED = 4,
+	DELTA_RANGES_ADDED = 5,
+	DELTA_RANGES_REMOVED = 6
+};
 
 static enum cbor_status read_doc_type(struct cbor_reader *r, enum trust_doc_type *type)
 {
@@ -200,6 +207,110 @@ static enum qd_err check_hash_list(const char *what, const uint8_t *hashes, size
 	return QD_OK;
 }
 
+int trustdoc_range_cmp(const struct trust_range *a, const struct trust_range *b)
+{
+	size_t n = a->kid_len < b->kid_len ? a->kid_len : b->kid_len;
+	int c = memcmp(a->kid, b->kid, n);
+	if (c != 0)
+		return c;
+	if (a->kid_len != b->kid_len)
+		return a->kid_len < b->kid_len ? -1 : 1;
+	return a->from < b->from ? -1 : a->from > b->from ? 1 : 0;
+}
+
+/* One entry [kid, from, to]. */
+static enum cbor_status read_range(struct cbor_reader *r, struct trust_range *e, bool *bad)
+{
+	size_t n;
+	const uint8_t *kid;
+	size_t kid_len;
+	uint64_t from, to;
+	enum cbor_status st = cbor_read_array(r, &n);
+	if (st == CBOR_OK && n != 3)
+		*bad = true;
+	if (st == CBOR_OK && !*bad)
+		st = cbor_read_bstr(r, &kid, &kid_len);
+	if (st == CBOR_OK && !*bad)
+		st = cbor_read_uint(r, &from);
+	if (st == CBOR_OK && !*bad)
+		st = cbor_read_uint(r, &to);
+	if (st != CBOR_OK || *bad)
+		return st;
+	if (kid_len == 0 || kid_len > TRUST_KID_MAX || from >= to || to > (uint64_t)INT64_MAX) {
+		*bad = true;
+		return CBOR_OK;
+	}
+	memset(e, 0, sizeof(*e));
+	memcpy(e->kid, kid, kid_len);
+	e->kid_len = (uint8_t)kid_len;
+	e->from = (int64_t)from;
+	e->to = (int64_t)to;
+	return CBOR_OK;
+}
+
+/* A list of windows: each well formed, in order, a kid's windows disjoint. */
+static enum qd_err decode_ranges(struct cbor_reader *r, const char *what,
+                                 struct trustdoc_ranges *out, struct qd_errmsg *why)
+{
+	size_t count;
+	enum cbor_status st = cbor_read_array(r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, what, st);
+	if (count > TRUSTDOC_RANGES_MAX) {
+		qd_errmsg_set(why, "%s: %zu windows, more than %u", what, count,
+		              TRUSTDOC_RANGES_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	size_t start = r->pos;
+	struct trust_range prev = {{0}, 0, 0, 0}, e;
+	for (size_t i = 0; i < count; i++) {
+		bool bad = false;
+		st = read_range(r, &e, &bad);
+		if (st != CBOR_OK)
+			return cbor_field_error(why, what, st);
+		if (bad) {
+			qd_errmsg_set(why,
+			              "%s: window %zu is not [kid (1..16 bytes), from, to > from]",
+			              what, i);
+			return QD_ERR_FORMAT;
+		}
+		if (i > 0 && (trustdoc_range_cmp(&prev, &e) >= 0 ||
+		              (prev.kid_len == e.kid_len &&
+		               memcmp(prev.kid, e.kid, e.kid_len) == 0 && prev.to > e.from))) {
+			qd_errmsg_set(why,
+			              "%s: window %zu out of order or overlapping the one before",
+			              what, i);
+			return QD_ERR_FORMAT;
+		}
+		prev = e;
+	}
+	out->bytes = count > 0 ? r->buf + start : NULL;
+	out->len = r->pos - start;
+	out->count = count;
+	return QD_OK;
+}
+
+void trustdoc_ranges_read(const struct trustdoc_ranges *ranges, struct trust_range *out)
+{
+	struct cbor_reader r;
+	cbor_reader_init(&r, ranges->bytes, ranges->len);
+	for (size_t i = 0; i < ranges->count; i++) {
+		bool bad = false;
+		(void)read_range(&r, &out[i], &bad); /* checked when decoded */
+	}
+}
+
+static void encode_ranges(struct cbor_writer *w, const struct trust_range *ranges, size_t n)
+{
+	cbor_put_array(w, n);
+	for (size_t i = 0; i < n; i++) {
+		cbor_put_array(w, 3);
+		cbor_put_bstr(w, ranges[i].kid, ranges[i].kid_len);
+		cbor_put_uint(w, (uint64_t)ranges[i].from);
+		cbor_put_uint(w, (uint64_t)ranges[i].to);
+	}
+}
+
 static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_revocations *rv,
                                       struct qd_errmsg *why)
 {
@@ -209,6 +320,7 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 		return cbor_field_error(why, "revocations", st);
 	struct cbor_int_keys seen;
 	cbor_int_keys_init(&seen);
+	memset(rv, 0, sizeof(*rv));
 	bool have_len = false, have_hashes = false;
 	const uint8_t *hashes = NULL;
 	size_t bytes = 0;
@@ -229,6 +341,12 @@ static enum qd_err decode_revocations(struct cbor_reader *r, struct trustdoc_rev
 			st = cbor_read_bstr(r, &hashes, &bytes);
 			have_hashes = true;
 			break;
+		case REVOCATIONS_RANGES: {
+			enum qd_err rc = decode_ranges(r, "revocations windows", &rv->ranges, why);
+			if (rc != QD_OK)
+				return rc;
+			break;
+		}
 		default:
 			st = cbor_skip(r);
 			break;
@@ -304,6 +422,18 @@ static enum qd_err decode_delta(struct cbor_reader *r, struct trustdoc_revocatio
 		case DELTA_REMOVED:
 			st = cbor_read_bstr(r, &removed, &removed_bytes);
 			break;
+		case DELTA_RANGES_ADDED:
+		case DELTA_RANGES_REMOVED: {
+			enum qd_err rc = decode_ranges(
+			        r,
+			        key == DELTA_RANGES_ADDED ? "revocations-delta windows added"
+			                                  : "revocations-delta windows removed",
+			        key == DELTA_RANGES_ADDED ? &dv->ranges_added : &dv->ranges_removed,
+			        why);
+			if (rc != QD_OK)
+				return rc;
+			break;
+		}
 		default:
 			st = cbor_skip(r);
 			break;
@@ -601,7 +731,7 @@ void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trust
                                        const struct trustdoc_revocations_delta *delta)
 {
 	encode_header(w, h);
-	cbor_put_map(w, 4);
+	cbor_put_map(w, 4 + (delta->n_put_ranges_added > 0) + (delta->n_put_ranges_removed > 0));
 	cbor_put_uint(w, DELTA_HASH_LEN);
 	cbor_put_uint(w, TRUST_HASH_LEN);
 	cbor_put_uint(w, DELTA_BASE);
@@ -610,17 +740,36 @@ void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trust
 	cbor_put_bstr(w, delta->added, delta->n_added * TRUST_HASH_LEN);
 	cbor_put_uint(w, DELTA_REMOVED);
 	cbor_put_bstr(w, delta->removed, delta->n_removed * TRUST_HASH_LEN);
+	if (delta->n_put_ranges_added > 0) {
+		cbor_put_uint(w, DELTA_RANGES_ADDED);
+		encode_ranges(w, delta->put_ranges_added, delta->n_put_ranges_added);
+	}
+	if (delta->n_put_ranges_removed > 0) {
+		cbor_put_uint(w, DELTA_RANGES_REMOVED);
+		encode_ranges(w, delta->put_ranges_removed, delta->n_put_ranges_removed);
+	}
 }
 
 void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_header *h,
                                  const uint8_t *hashes, size_t count)
 {
+	trustdoc_encode_revocations_ranges(w, h, hashes, count, NULL, 0);
+}
+
+void trustdoc_encode_revocations_ranges(struct cbor_writer *w, const struct trustdoc_header *h,
+                                        const uint8_t *hashes, size_t count,
+                                        const struct trust_range *ranges, size_t n_ranges)
+{
 	encode_header(w, h);
-	cbor_put_map(w, 2);
+	cbor_put_map(w, n_ranges > 0 ? 3 : 2);
 	cbor_put_uint(w, REVOCATIONS_HASH_LEN);
 	cbor_put_uint(w, TRUST_HASH_LEN);
 	cbor_put_uint(w, REVOCATIONS_HASHES);
 	cbor_put_bstr(w, hashes, count * TRUST_HASH_LEN);
+	if (n_ranges > 0) {
+		cbor_put_uint(w, REVOCATIONS_RANGES);
+		encode_ranges(w, ranges, n_ranges);
+	}
 }
 
 void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_header *h,

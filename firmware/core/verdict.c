@@ -106,6 +106,9 @@ static const struct reason_info reasons[REASON_COUNT] = {
         [REASON_BINDING_INCOMPLETE] = {VERDICT_REVIEW, "BINDING_INCOMPLETE",
                                        "Time ran out before every required document",
                                        "সব প্রয়োজনীয় কাগজ দেখানোর আগেই সময় শেষ"},
+        [REASON_ISSUANCE_REVOKED] = {VERDICT_INVALID, "ISSUANCE_REVOKED",
+                                     "Issued by this key in a revoked time window",
+                                     "এই চাবিতে বাতিলকৃত সময়সীমার মধ্যে ইস্যু করা হয়েছে"},
 };
 
 static const struct reason_info *reason_info_get(enum verdict_reason reason)

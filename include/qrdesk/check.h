@@ -8,7 +8,8 @@
  *
  * Order of judgement (first failure wins, invalid before review):
  *   size, prefix, base45, COSE structure, alg, kid -> key lookup -> signature
- *   -> key role -> claims -> key revoked -> key window at iat -> card revoked
+ *   -> key role -> claims -> key revoked -> key window at iat -> issuance
+ *   window revoked (kid, iat) -> card revoked
  *   -> expired -> not yet valid -> revocation list unreadable -> trust data
  *   stale -> clock suspect -> policy stale -> destination rule failed -> valid.
  * Expiry is judged by trusted time = max(clock, time floor); destination

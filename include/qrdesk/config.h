@@ -78,7 +78,8 @@ struct config {
 	char store[CONFIG_PATH_MAX];          /* the SQLite trust store */
 	char control_socket[CONFIG_PATH_MAX]; /* UNIX socket for qrdeskctl */
 	char control_group[32];               /* group also allowed on the socket ("" none) */
-	int log_level;                        /* syslog priority: err, warning, info, debug */
+	char audit_key[CONFIG_PATH_MAX]; /* the audit key file ("": audit.key beside the store) */
+	int log_level;                   /* syslog priority: err, warning, info, debug */
 	/* [pipeline] */
 	uint32_t holdoff_ms;     /* same code within this: one verdict */
 	bool already_used_check; /* flag a card that already passed */

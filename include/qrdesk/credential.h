@@ -119,6 +119,18 @@ void credential_example(struct credential *cred, const char *clearance_no, int64
 
 void credential_clearance_hash(const char *clearance_no, uint8_t hash[TRUST_HASH_LEN]);
 
+/*
+ * The audit pseudonym of a clearance number: HMAC-SHA-256 under the
+ * deployment's audit key (CREDENTIAL_AUDIT_KEY_LEN bytes) of
+ * "qrdesk-audit-v1:" and the number, first TRUST_HASH_LEN bytes.  Unlike the
+ * revocation hash it cannot be reversed by hashing the small space of
+ * clearance numbers without the key; the same key on every desk of a
+ * deployment gives one card the same pseudonym everywhere.
+ */
+#define CREDENTIAL_AUDIT_KEY_LEN 32
+void credential_pseudonym(const uint8_t key[CREDENTIAL_AUDIT_KEY_LEN], const char *clearance_no,
+                          uint8_t out[TRUST_HASH_LEN]);
+
 /* The range of dates a card carries: 1900-01-01 .. 2100-12-31, as days since 1970-01-01. */
 #define CREDENTIAL_DATE_MIN (-25567)
 #define CREDENTIAL_DATE_MAX 47846

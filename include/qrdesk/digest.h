@@ -12,6 +12,10 @@
 
 void digest_sha256(const void *data, size_t len, uint8_t out[DIGEST_SHA256_LEN]);
 
+/* HMAC-SHA-256 (RFC 2104) of data under key. */
+void digest_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                        uint8_t out[DIGEST_SHA256_LEN]);
+
 /* Opaque-sized streaming context (big enough for mbedtls_sha256_context). */
 struct digest_sha256_ctx {
 	_Alignas(16) unsigned char opaque[256];

@@ -60,7 +60,11 @@ struct pipeline_event {
 	char source[SOURCE_NAME_MAX];
 	struct verdict verdict;
 	int64_t latency_us; /* text received -> indicators set */
-	bool already_used;  /* reason is ALREADY_USED: first use below */
+	/* The audit pseudonym (credential_pseudonym) of the clearance number, when
+	 * one was read: what audit rows, "already used" and the status carry. */
+	bool has_pseudonym;
+	uint8_t pseudonym[TRUST_HASH_LEN];
+	bool already_used; /* reason is ALREADY_USED: first use below */
 	int64_t first_use_us;
 	char first_use_desk[32];
 	/* With [binding] require beyond card: the verdict is a transaction's combined one. */
@@ -82,6 +86,13 @@ enum qd_err pipeline_create(const struct pipeline_config *cfg, struct store *sto
 void pipeline_destroy(struct pipeline *p);
 
 enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why);
+
+/*
+ * The deployment's audit key (docs/security.md).  Until it is set the
+ * pipeline uses a random key of its own, so pseudonyms are never the
+ * unkeyed hash, but they then match nothing from another run.
+ */
+void pipeline_set_audit_key(struct pipeline *p, const uint8_t key[CREDENTIAL_AUDIT_KEY_LEN]);
 void pipeline_set_config(struct pipeline *p, const struct pipeline_config *cfg);
 
 /* At most 4 observers; each is called on the loop thread for every verdict. */

@@ -60,6 +60,9 @@ enum qd_err store_time_floor_get(struct store *store, int64_t *floor);
 enum qd_err store_revocation_contains(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
                                       bool *revoked);
 enum qd_err store_revocation_count(struct store *store, uint64_t *count);
+/* Does a revoked issuance window of kid cover iat?  One index seek. */
+enum qd_err store_range_contains(struct store *store, const uint8_t *kid, size_t kid_len,
+                                 int64_t iat, bool *revoked);
 
 /* The stored body of a policy or timestamp document; *blob is malloc'd (free it). */
 enum qd_err store_document_body(struct store *store, enum trust_doc_type type, uint8_t **blob,
@@ -87,6 +90,11 @@ enum qd_err store_apply_keyset(struct store *store, const struct store_doc_meta 
 enum qd_err store_apply_revocations(struct store *store, const struct store_doc_meta *meta,
                                     const uint8_t *hashes, size_t count, bool *unchanged,
                                     struct qd_errmsg *why);
+/* The same with the revoked issuance windows of the list (trustdoc.h's order). */
+enum qd_err store_apply_revocations_ranges(struct store *store, const struct store_doc_meta *meta,
+                                           const uint8_t *hashes, size_t count,
+                                           const struct trust_range *ranges, size_t n_ranges,
+                                           bool *unchanged, struct qd_errmsg *why);
 /* Policy and timestamp: the body is kept as bytes. */
 enum qd_err store_apply_document(struct store *store, const struct store_doc_meta *meta,
                                  const uint8_t *body, size_t body_len, bool *unchanged,
@@ -106,6 +114,19 @@ enum qd_err store_apply_revocations_delta(struct store *store, const struct stor
                                           uint64_t base_version, const uint8_t *added,
                                           size_t n_added, const uint8_t *removed, size_t n_removed,
                                           bool *unchanged, struct qd_errmsg *why);
+
+/* A delta's windows: removed ones must be installed, added ones must not
+ * overlap another window of their key once applied (else QD_ERR_BASE). */
+struct store_delta_ranges {
+	const struct trust_range *added;
+	size_t n_added;
+	const struct trust_range *removed;
+	size_t n_removed;
+};
+enum qd_err store_apply_revocations_delta_ranges(
+        struct store *store, const struct store_doc_meta *meta, uint64_t base_version,
+        const uint8_t *added, size_t n_added, const uint8_t *removed, size_t n_removed,
+        const struct store_delta_ranges *ranges, bool *unchanged, struct qd_errmsg *why);
 
 /*
  * The pinned root's version: 1 for the root pinned at provisioning, 0 when

@@ -46,6 +46,18 @@ struct trust_key {
 	int64_t not_after;
 };
 
+/*
+ * A revoked issuance window: every card signed by the key kid with iat in
+ * [from, to) is refused (ISSUANCE_REVOKED), against insider mis-issuance
+ * through one compromised account; the key's other cards stay valid.
+ */
+struct trust_range {
+	uint8_t kid[TRUST_KID_MAX];
+	uint8_t kid_len;
+	int64_t from; /* inclusive */
+	int64_t to;   /* exclusive */
+};
+
 /* The kinds of signed trust document a desk imports. */
 enum trust_doc_type {
 	TRUST_DOC_KEYSET = 1,      /* signed by root */
@@ -104,6 +116,12 @@ struct trust_view {
 	 */
 	enum qd_err (*revocation_contains)(void *ctx, const uint8_t hash[TRUST_HASH_LEN],
 	                                   bool *revoked);
+	/*
+	 * Does a revoked issuance window of key kid cover iat?  One range lookup
+	 * (windows of a kid never overlap), asked with revocation_ctx; NULL: none.
+	 */
+	enum qd_err (*range_contains)(void *ctx, const uint8_t *kid, size_t kid_len, int64_t iat,
+	                              bool *revoked);
 	void *revocation_ctx;
 };
 

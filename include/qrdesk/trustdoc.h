@@ -42,17 +42,44 @@ struct trustdoc_keyset {
 	size_t count;
 };
 
-/* body of "revocations": map {1: hash length (16), 2: bstr of count*16 bytes, ascending, unique} */
+/* Most revoked issuance windows in one list (about 30 bytes each). */
+#define TRUSTDOC_RANGES_MAX 100000u
+
+/*
+ * A list of revoked issuance windows: an array of [kid (bstr, 1..16), from
+ * (uint), to (uint)], from < to, ordered by kid (bytewise, a shorter kid
+ * first when one is a prefix of the other) then from, and the windows of one
+ * kid never overlapping (one range lookup finds the only candidate).  Kept
+ * as the payload bytes of the entries, checked by the decoder.
+ */
+struct trustdoc_ranges {
+	const uint8_t *bytes; /* the entries after the array head; NULL with count 0 */
+	size_t len;
+	size_t count;
+};
+
+/* The checked entries of ranges into out[0..ranges->count). */
+void trustdoc_ranges_read(const struct trustdoc_ranges *ranges, struct trust_range *out);
+
+/* Order of two windows as the lists keep them: <0, 0 (same kid and from), >0. */
+int trustdoc_range_cmp(const struct trust_range *a, const struct trust_range *b);
+
+/*
+ * body of "revocations": map {1: hash length (16), 2: bstr of count*16 bytes,
+ * ascending, unique, 3: revoked issuance windows (optional)}
+ */
 struct trustdoc_revocations {
 	const uint8_t *hashes; /* points into the payload */
 	size_t count;
+	struct trustdoc_ranges ranges;
 };
 
 /*
  * body of "revocations-delta": map {1: hash length (16), 2: base version,
- * 3: bstr of added hashes, 4: bstr of removed hashes}; each list ascending and
- * unique, the two disjoint.  The header's version is the revocations version
- * the delta produces, above the base.
+ * 3: bstr of added hashes, 4: bstr of removed hashes, 5: windows added,
+ * 6: windows removed (5 and 6 optional, as ranges above)}; each list
+ * ascending and unique, the two disjoint.  The header's version is the
+ * revocations version the delta produces, above the base.
  */
 struct trustdoc_revocations_delta {
 	uint64_t base_version;
@@ -60,6 +87,13 @@ struct trustdoc_revocations_delta {
 	size_t n_added;
 	const uint8_t *removed;
 	size_t n_removed;
+	struct trustdoc_ranges ranges_added; /* decoded */
+	struct trustdoc_ranges ranges_removed;
+	/* for the encoder: windows as structs (an empty list's key is left out) */
+	const struct trust_range *put_ranges_added;
+	size_t n_put_ranges_added;
+	const struct trust_range *put_ranges_removed;
+	size_t n_put_ranges_removed;
 };
 
 /* body of "root": array (1..4) of key maps as in a key set, each of role root */
@@ -115,6 +149,10 @@ void trustdoc_encode_keyset(struct cbor_writer *w, const struct trustdoc_header 
                             const struct trust_key *keys, size_t count);
 void trustdoc_encode_revocations(struct cbor_writer *w, const struct trustdoc_header *h,
                                  const uint8_t *hashes, size_t count);
+/* The same with revoked issuance windows (in the lists' order; none: as above). */
+void trustdoc_encode_revocations_ranges(struct cbor_writer *w, const struct trustdoc_header *h,
+                                        const uint8_t *hashes, size_t count,
+                                        const struct trust_range *ranges, size_t n_ranges);
 void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_header *h,
                                const struct trustdoc_timestamp *ts);
 void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trustdoc_header *h,

@@ -66,6 +66,8 @@ enum verdict_reason {
 	REASON_BOARDING_DESTINATION_MISMATCH, /* review: the last leg lands elsewhere */
 	REASON_BOARDING_PASS_INVALID,         /* review: the pass's text breaks Resolution 792 */
 	REASON_BINDING_INCOMPLETE,            /* review: time ran out before a required document */
+	/* invalid: the card's key and iat fall in a revoked issuance window (trust.h) */
+	REASON_ISSUANCE_REVOKED,
 	REASON_COUNT
 };
 

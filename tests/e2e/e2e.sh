@@ -309,6 +309,39 @@ check_rot valid OK "$code_before"
 check_rot invalid KEY_NOT_VALID_AT_ISSUE "$code_after"
 check_rot valid OK "$code_new"
 
+# --- revocation by issuing key and time window ----------------------------------------
+# Insider mis-issuance through office 2's account between -5 h and -1 h: its cards with iat in
+# that window are refused, its others stay valid; shipped as a delta and as the full list.
+claims in.json 2611000201 ".issued_at = $(at $((-3 * 3600)))"
+claims out.json 2611000202 ".issued_at = $(at $((-30 * 3600)))"
+code_in=$(sign office2 in.json --key "$new_kid")
+code_out=$(sign office2 out.json --key "$new_kid")
+check_rot valid OK "$code_in"
+cp rot/domain.json domain.before
+must_exit 66 "revoke-range of an unknown key" "$issuer" revoke-range rot 0011223344556677 "$(at -18000)" "$(at -3600)" --reason x
+must_exit 64 "revoke-range of a repository key" "$issuer" revoke-range rot "$(jq -r '.keys[] | select(.role == "repository") | .kid' rot/domain.json)" "$(at -18000)" "$(at -3600)" --reason x
+must_exit 64 "revoke-range with TO before FROM" "$issuer" revoke-range rot "$new_kid" "$(at -3600)" "$(at -18000)" --reason x
+must_exit 64 "revoke-range without a reason" "$issuer" revoke-range rot "$new_kid" "$(at -18000)" "$(at -3600)"
+[[ ! -e rot/ranges.json ]] && cmp -s domain.before rot/domain.json && pass || fail "a refused revoke-range changed the domain"
+must_exit 0 "revoke-range" "$issuer" revoke-range rot "$new_kid" "$(at -18000)" "$(at -7200)" --reason "account BO-17 misused"
+must_exit 0 "revoke-range touching it: merged" "$issuer" revoke-range rot "$new_kid" "$(at -7200)" "$(at -3600)" --reason "same account"
+grep -q merged cmd.out && pass || fail "the touching window was not merged"
+must_exit 0 "publish the window" "$issuer" --now "$(at -200)" publish rot rotrepo3
+[[ -s rotrepo3/revocations-delta.cose ]] && pass || fail "no revocations delta published"
+must_exit 0 "import the delta" "$ctl" import --store rot.db --now "$(at 0)" rotrepo3/keyset.cose rotrepo3/revocations-delta.cose rotrepo3/policy.cose rotrepo3/timestamp.cose
+check_rot invalid ISSUANCE_REVOKED "$code_in"
+check_rot valid OK "$code_out"
+check_rot valid OK "$code_before"
+json=$("$ctl" check --store rot.db --json --now "$(at 0)" "$code_in")
+[[ $(jq -r .message_bn <<<"$json") == *"বাতিলকৃত সময়সীমা"* ]] && pass || fail "no Bengali message for ISSUANCE_REVOKED"
+rm -f fresh.db
+"$ctl" provision --store fresh.db --root rot/root.pub >/dev/null
+must_exit 0 "a fresh desk imports the full list" "$ctl" import --store fresh.db --now "$(at 0)" rotrepo3/keyset.cose rotrepo3/revocations.cose rotrepo3/policy.cose rotrepo3/timestamp.cose
+[[ $("$ctl" check --store fresh.db --json --now "$(at 0)" "$code_in" | jq -r .reason) == ISSUANCE_REVOKED ]] && pass ||
+	fail "the full list does not revoke the window"
+[[ $("$ctl" check --store fresh.db --json --now "$(at 0)" "$code_out" | jq -r .reason) == OK ]] && pass ||
+	fail "the full list revokes outside the window"
+
 # --- usage errors ---------------------------------------------------------------
 must_exit 64 "check without --store" "$ctl" check "$code_ok"
 must_exit 64 "unknown command" "$ctl" frobnicate

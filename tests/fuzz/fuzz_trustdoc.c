@@ -16,25 +16,47 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
 
+/* A decoded list of windows as structs (malloc'd; free it). */
+static struct trust_range *windows(const struct trustdoc_ranges *r)
+{
+	struct trust_range *out = fuzz_alloc((r->count + 1) * sizeof(*out));
+	trustdoc_ranges_read(r, out);
+	return out;
+}
+
 static void encode(struct cbor_writer *w, const struct trustdoc *d)
 {
 	switch (d->header.type) {
 	case TRUST_DOC_KEYSET:
 		trustdoc_encode_keyset(w, &d->header, d->body.keyset.keys, d->body.keyset.count);
 		return;
-	case TRUST_DOC_REVOCATIONS:
-		trustdoc_encode_revocations(w, &d->header, d->body.revocations.hashes,
-		                            d->body.revocations.count);
+	case TRUST_DOC_REVOCATIONS: {
+		struct trust_range *r = windows(&d->body.revocations.ranges);
+		trustdoc_encode_revocations_ranges(w, &d->header, d->body.revocations.hashes,
+		                                   d->body.revocations.count, r,
+		                                   d->body.revocations.ranges.count);
+		free(r);
 		return;
+	}
 	case TRUST_DOC_POLICY:
 		trustdoc_encode_policy(w, &d->header, d->body.policy.body, d->body.policy.body_len);
 		return;
 	case TRUST_DOC_TIMESTAMP:
 		trustdoc_encode_timestamp(w, &d->header, &d->body.timestamp);
 		return;
-	case TRUST_DOC_REVOCATIONS_DELTA:
-		trustdoc_encode_revocations_delta(w, &d->header, &d->body.delta);
+	case TRUST_DOC_REVOCATIONS_DELTA: {
+		struct trustdoc_revocations_delta dv = d->body.delta;
+		struct trust_range *added = windows(&dv.ranges_added);
+		struct trust_range *removed = windows(&dv.ranges_removed);
+		dv.put_ranges_added = added;
+		dv.n_put_ranges_added = dv.ranges_added.count;
+		dv.put_ranges_removed = removed;
+		dv.n_put_ranges_removed = dv.ranges_removed.count;
+		trustdoc_encode_revocations_delta(w, &d->header, &dv);
+		free(added);
+		free(removed);
 		return;
+	}
 	case TRUST_DOC_ROOT:
 		trustdoc_encode_root(w, &d->header, d->body.root.keys, d->body.root.count);
 		return;
@@ -64,6 +86,32 @@ static void check_key(const struct trust_key *a, const struct trust_key *b)
 	FUZZ_CHECK(a->not_before == b->not_before && a->not_after == b->not_after);
 }
 
+/* The same windows: the encoding is canonical, so the same entry bytes. */
+static void check_same_ranges(const struct trustdoc_ranges *a, const struct trustdoc_ranges *b)
+{
+	FUZZ_CHECK(a->count == b->count && a->len == b->len);
+	FUZZ_CHECK(a->len == 0 || memcmp(a->bytes, b->bytes, a->len) == 0);
+}
+
+/* Inside the input, in order, a kid's windows disjoint, each from < to. */
+static void check_ranges(const struct trustdoc_ranges *r, const uint8_t *data, size_t size)
+{
+	FUZZ_CHECK(r->count <= TRUSTDOC_RANGES_MAX);
+	FUZZ_CHECK(r->count == 0 || fuzz_inside(r->bytes, r->len, data, size));
+	struct trust_range *w = windows(r);
+	for (size_t i = 0; i < r->count; i++) {
+		FUZZ_CHECK(w[i].kid_len >= 1 && w[i].kid_len <= TRUST_KID_MAX);
+		FUZZ_CHECK(w[i].from >= 0 && w[i].from < w[i].to);
+		if (i > 0) {
+			FUZZ_CHECK(trustdoc_range_cmp(&w[i - 1], &w[i]) < 0);
+			FUZZ_CHECK(w[i - 1].kid_len != w[i].kid_len ||
+			           memcmp(w[i - 1].kid, w[i].kid, w[i].kid_len) != 0 ||
+			           w[i - 1].to <= w[i].from);
+		}
+	}
+	free(w);
+}
+
 static void check_same(const struct trustdoc *a, const struct trustdoc *b)
 {
 	FUZZ_CHECK(a->header.type == b->header.type && a->header.version == b->header.version);
@@ -80,6 +128,7 @@ static void check_same(const struct trustdoc *a, const struct trustdoc *b)
 		FUZZ_CHECK(a->body.revocations.count == 0 ||
 		           memcmp(a->body.revocations.hashes, b->body.revocations.hashes,
 		                  a->body.revocations.count * TRUST_HASH_LEN) == 0);
+		check_same_ranges(&a->body.revocations.ranges, &b->body.revocations.ranges);
 		return;
 	case TRUST_DOC_POLICY:
 		FUZZ_CHECK(a->body.policy.body_len == b->body.policy.body_len);
@@ -104,6 +153,8 @@ static void check_same(const struct trustdoc *a, const struct trustdoc *b)
 		           memcmp(x->added, y->added, x->n_added * TRUST_HASH_LEN) == 0);
 		FUZZ_CHECK(x->n_removed == 0 ||
 		           memcmp(x->removed, y->removed, x->n_removed * TRUST_HASH_LEN) == 0);
+		check_same_ranges(&x->ranges_added, &y->ranges_added);
+		check_same_ranges(&x->ranges_removed, &y->ranges_removed);
 		return;
 	}
 	case TRUST_DOC_ROOT:
@@ -147,6 +198,7 @@ static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size
 		FUZZ_CHECK(rv->count <= TRUSTDOC_REVOCATIONS_MAX);
 		FUZZ_CHECK(fuzz_inside(rv->hashes, rv->count * TRUST_HASH_LEN, data, size));
 		(void)fuzz_touch(rv->hashes, rv->count * TRUST_HASH_LEN);
+		check_ranges(&rv->ranges, data, size);
 		return;
 	}
 	case TRUST_DOC_POLICY: {
@@ -174,6 +226,8 @@ static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size
 		FUZZ_CHECK(dv->base_version >= 1 && dv->base_version < d->header.version);
 		check_hash_list(dv->added, dv->n_added, data, size);
 		check_hash_list(dv->removed, dv->n_removed, data, size);
+		check_ranges(&dv->ranges_added, data, size);
+		check_ranges(&dv->ranges_removed, data, size);
 		/* disjoint */
 		for (size_t i = 0, j = 0; i < dv->n_added && j < dv->n_removed;) {
 			int c = memcmp(dv->added + i * TRUST_HASH_LEN,

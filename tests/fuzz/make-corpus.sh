@@ -76,6 +76,14 @@ iss --now "$PUBLISHED" publish "$tmp/dom2" "$tmp/repo2" >/dev/null
 iss --now "$PUBLISHED" rotate-root "$tmp/dom2" >/dev/null
 iss --now "$PUBLISHED" revoke "$tmp/dom2" 2611012345 2611012346 >/dev/null
 iss --now "$PUBLISHED" publish "$tmp/dom2" "$tmp/repo2" >/dev/null
+# Revoked issuance windows: a full list and a delta (two added, one removed by a merge).
+iss --now "$CREATED" init "$tmp/dom3" >/dev/null
+kid3=$(jq -r '.keys[] | select(.role == "issuer" and .alg == "EdDSA") | .kid' "$tmp/dom3/domain.json")
+iss revoke-range "$tmp/dom3" "$kid3" $((NOW - 9 * DAY)) $((NOW - 8 * DAY)) --reason a >/dev/null
+iss --now "$PUBLISHED" publish "$tmp/dom3" "$tmp/repo3" >/dev/null
+iss revoke-range "$tmp/dom3" "$kid3" $((NOW - 8 * DAY)) $((NOW - 7 * DAY)) --reason b >/dev/null
+iss revoke-range "$tmp/dom3" "$kid3" $((NOW - 3 * DAY)) $((NOW - 2 * DAY)) --reason c >/dev/null
+iss --now "$PUBLISHED" publish "$tmp/dom3" "$tmp/repo3" >/dev/null
 cp "$tmp/dom/root.pub" "$corpus/keyfile/root.pub"
 
 # --- destination policy bodies, as qrdesk-issuer policy writes (and publish signs) them ---
@@ -168,6 +176,11 @@ write("cbor", "keyset", cose_payload(open(os.path.join(tmp, "repo", "keyset.cose
 repo2 = os.path.join(tmp, "repo2")
 write("trustdoc", "revocations-delta",
       cose_payload(open(os.path.join(repo2, "revocations-delta.cose"), "rb").read()))
+repo3 = os.path.join(tmp, "repo3")
+write("trustdoc", "revocations-ranges",
+      cose_payload(open(os.path.join(repo3, "revocations.cose"), "rb").read()))
+write("trustdoc", "revocations-delta-ranges",
+      cose_payload(open(os.path.join(repo3, "revocations-delta.cose"), "rb").read()))
 root2 = open(os.path.join(repo2, "root-2.cose"), "rb").read()
 write("trustdoc", "root", cose_payload(cose_payload(root2)))
 write("cose", "root-countersigned", root2)

@@ -148,8 +148,8 @@ check '[[ $rows == "$expected" ]]' "audit rows match the verdicts: $rows"
 check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE desk <> '"'"'TEST-1'"'"' OR latency_us < 0") == 0 ]]' "audit rows carry desk and latency"
 check '! sqlite3 desk.db .dump | grep -q "MD ABDUR RAHIM\|A12345678"' "no name or passport number in the store"
 hash=$(sqlite3 desk.db "SELECT hex(clearance_hash) FROM audit WHERE id = 1")
-want_hash=$(printf '%s' 2611000001 | sha256sum | cut -c1-32 | tr a-f A-F)
-check '[[ $hash == "$want_hash" ]]' "audit row holds the truncated SHA-256 of the clearance number"
+want_hash=$(printf 'qrdesk-audit-v1:%s' 2611000001 | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(cat audit.key)" | sed 's/.*= //' | cut -c1-32 | tr a-f A-F)
+check '[[ $hash == "$want_hash" && $(stat -c %a audit.key) == 600 ]]' "audit row holds the keyed pseudonym (HMAC-SHA-256 under the desk's audit key, made mode 0600 at first start) of the clearance number"
 
 # Indicators: which LED lit, in order (the sim records every transition).
 wait_for 10 '[[ $(tail -n1 indicators.log | cut -d" " -f2-) == "0 0 0 0" ]]'

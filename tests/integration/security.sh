@@ -45,7 +45,10 @@ CARD_PNG=1
 numbers=(2611000001 2611000002 2611000003 2611000004 2611000005 2611004711 2611999998)
 for i in "${!numbers[@]}"; do card "c$i" "${numbers[$i]}"; done
 "$issuer" publish dom repo >/dev/null
-"$ctl" provision --store desk.db --root dom/root.pub >/dev/null
+openssl rand -hex 32 >deployment.key # the back office's audit key for the deployment
+"$ctl" provision --store desk.db --root dom/root.pub --audit-key deployment.key >provision.out
+check '[[ $(stat -c %a audit.key) == 600 ]] && cmp -s audit.key deployment.key' \
+	"provisioning installs the audit key beside the store, mode 0600: $(cat provision.out)"
 "$ctl" import --store desk.db repo/*.cose >/dev/null
 mkdir inbox
 
@@ -109,6 +112,43 @@ check '! grep -q "^<3>verdict" status.txt && ! grep -q $'"'"'\e'"'"' status.txt'
 	"qrdeskctl status: a file name cannot forge a line or send an escape sequence"
 check '! grep -qP "\\e" daemon.log && [[ $(grep -c "^<3>verdict 99" daemon.log) == 0 ]]' \
 	"the journal: no raw escape, no forged line"
+
+# --- the pseudonyms do not reverse -------------------------------------------------------
+# c0 was the image above (within the hold-off it would be a duplicate, not a verdict).
+for ((i = 1; i < ${#numbers[@]}; i++)); do echo "$(cat "c$i.txt")" >&7; done
+wait_verdicts ${#numbers[@]}
+"$ctl" status --socket control.sock --json >status.json
+curl -fsS "http://127.0.0.1:$port/api/status" >api-status.json
+sqlite3 desk.db "SELECT hex(clearance_hash) FROM audit WHERE clearance_hash IS NOT NULL" >audit-hashes.txt
+check '[[ $(wc -l <audit-hashes.txt) == ${#numbers[@]} ]]' "the audit rows carry pseudonyms ($(wc -l <audit-hashes.txt))"
+# Hash the whole range 2611000000-2611999999 the way the old code did, and look for
+# every 16-byte value the desk shows anywhere: the audit log, both status outputs.
+cat audit-hashes.txt status.json api-status.json | grep -oiE '[0-9a-f]{32}' | tr A-F a-f | sort -u >seen.txt
+recovered=$(python3 - seen.txt <<'PY'
+import hashlib, sys
+seen = set(open(sys.argv[1]).read().split())
+hits = [str(n) for n in range(2611000000, 2612000000)
+        if hashlib.sha256(str(n).encode()).hexdigest()[:32] in seen]
+print(" ".join(hits))
+PY
+)
+check '[[ -z $recovered && -s seen.txt ]]' "a brute force of 10^6 clearance numbers recovers nothing (recovered: $recovered)"
+check '[[ $(jq -r .last_verdict.pseudonym status.json) =~ ^[0-9a-f]{32}$ && $(jq -r .last_verdict.clearance_hash status.json) == null ]]' \
+	"the control socket's status shows the keyed pseudonym, not the hash"
+
+# --- /api/status without a token: verdict, reason, time only -----------------------
+check '[[ $(jq -c "[.last_verdict | keys[]] - [\"seq\",\"verdict\",\"reason\",\"time\"]" api-status.json) == "[]" ]] && [[ $(jq -r .last_verdict.verdict api-status.json) == valid ]]' \
+	"/api/status: the last verdict as seq, verdict, reason and time only: $(jq -c .last_verdict api-status.json)"
+check '! grep -q "A12345678\|RAHIM\|2611\|pseudonym\|clearance_hash" api-status.json' "/api/status: nothing claim-derived"
+
+# --- qrdeskctl scan masks the passport number unless --full ---------------------------
+card masked 2611000100
+"$ctl" scan --socket control.sock "$(cat masked.txt)" >scan.json
+check '[[ $(jq -r .claims.passport_no scan.json) == "••••5678" ]] && ! grep -q A12345678 scan.json' \
+	"qrdeskctl scan: the passport number masked ($(jq -r .claims.passport_no scan.json))"
+card full 2611000101
+"$ctl" scan --socket control.sock --full "$(cat full.txt)" >scan-full.json
+check '[[ $(jq -r .claims.passport_no scan-full.json) == A12345678 ]]' "qrdeskctl scan --full: the whole number"
 
 echo "security: $passes passed, $failures failed"
 [[ $failures == 0 ]]

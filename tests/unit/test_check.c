@@ -214,6 +214,73 @@ static void test_rfc9864_alg_ids(void **state)
 	}
 }
 
+/* One revoked window of K_ISSUER, [NOW - 2 days, NOW - 1 day), as a store would answer. */
+static enum qd_err range_lookup(void *ctx, const uint8_t *kid, size_t kid_len, int64_t iat,
+                                bool *revoked)
+{
+	(void)ctx;
+	*revoked = kid_len == keys[K_ISSUER].kid_len &&
+	           memcmp(kid, keys[K_ISSUER].kid, kid_len) == 0 && iat >= NOW - 2 * DAY &&
+	           iat < NOW - DAY;
+	return QD_OK;
+}
+
+static enum qd_err range_broken(void *ctx, const uint8_t *kid, size_t kid_len, int64_t iat,
+                                bool *revoked)
+{
+	(void)ctx, (void)kid, (void)kid_len, (void)iat, (void)revoked;
+	return QD_ERR_STORE;
+}
+
+/*
+ * Revocation by issuing key and time window: after the signature and the key's
+ * own window, before the card's own revocation; the window is [from, to); a
+ * lookup that fails is amber, never green; no list installed, no lookup.
+ */
+static void test_issuance_window(void **state)
+{
+	(void)state;
+	struct trust_view view = fresh_view();
+	view.range_contains = range_lookup;
+	static const struct {
+		int key;
+		int64_t iat;
+		enum verdict_reason want;
+	} cases[] = {
+	        {K_ISSUER, NOW - 2 * DAY, REASON_ISSUANCE_REVOKED},
+	        {K_ISSUER, NOW - DAY - 1, REASON_ISSUANCE_REVOKED},
+	        {K_ISSUER, NOW - DAY, REASON_OK},
+	        {K_ISSUER, NOW - 2 * DAY - 1, REASON_OK},
+	        {K_ISSUER_ES, NOW - 36 * 3600, REASON_OK},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct credential c = base_cred("2611000010");
+		c.issued_at = c.not_before = cases[i].iat;
+		char *text = sign_card(cases[i].key, &c);
+		struct verdict v;
+		assert_int_equal(check_text(text, &view, NOW, &v), cases[i].want);
+		free(text);
+	}
+	struct credential c = base_cred("REVOKED-1");
+	c.issued_at = c.not_before = NOW - 36 * 3600;
+	char *text = sign_card(K_ISSUER, &c);
+	struct verdict v;
+	/* Both revoked: the window is judged first. */
+	assert_int_equal(check_text(text, &view, NOW, &v), REASON_ISSUANCE_REVOKED);
+	assert_int_equal(v.kind, VERDICT_INVALID);
+	view.range_contains = range_broken;
+	assert_int_equal(check_text(text, &view, NOW, &v), REASON_CARD_REVOKED);
+	free(text);
+	c = base_cred("2611000011");
+	c.issued_at = c.not_before = NOW - 36 * 3600;
+	text = sign_card(K_ISSUER, &c);
+	assert_int_equal(check_text(text, &view, NOW, &v), REASON_TRUST_UNAVAILABLE);
+	view.range_contains = range_lookup;
+	view.revocations.present = false;
+	assert_int_equal(check_text(text, &view, NOW, &v), REASON_TRUST_STALE);
+	free(text);
+}
+
 /* One row per reason the foundation can produce from a signed card. */
 static void test_every_card_reason(void **state)
 {
@@ -524,6 +591,7 @@ int main(void)
 	        cmocka_unit_test(test_valid_eddsa_and_es256),
 	        cmocka_unit_test(test_every_card_reason),
 	        cmocka_unit_test(test_rfc9864_alg_ids),
+	        cmocka_unit_test(test_issuance_window),
 	        cmocka_unit_test(test_trust_freshness),
 	        cmocka_unit_test(test_kid_collision_tries_every_key),
 	        cmocka_unit_test(test_signed_bad_claims),

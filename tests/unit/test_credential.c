@@ -825,6 +825,31 @@ static void test_clearance_hash(void **state)
 	assert_memory_not_equal(hash, other, sizeof(hash));
 }
 
+/* RFC 4231 test case 2, then the pseudonym: keyed, labelled, 16 bytes. */
+static void test_pseudonym(void **state)
+{
+	(void)state;
+	static const uint8_t jefe[DIGEST_SHA256_LEN] = {
+	        0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+	        0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+	        0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+	uint8_t mac[DIGEST_SHA256_LEN];
+	digest_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+	assert_memory_equal(mac, jefe, sizeof(jefe));
+
+	uint8_t key[CREDENTIAL_AUDIT_KEY_LEN] = {1, 2, 3};
+	static const char msg[] = "qrdesk-audit-v1:2611000001";
+	digest_hmac_sha256(key, sizeof(key), msg, strlen(msg), mac);
+	uint8_t p[TRUST_HASH_LEN + 4], bare[TRUST_HASH_LEN];
+	memset(p, 0xee, sizeof(p));
+	credential_pseudonym(key, "2611000001", p);
+	assert_memory_equal(p, mac, TRUST_HASH_LEN);
+	for (size_t j = TRUST_HASH_LEN; j < sizeof(p); j++)
+		assert_int_equal(p[j], 0xee);
+	credential_clearance_hash("2611000001", bare);
+	assert_memory_not_equal(p, bare, TRUST_HASH_LEN);
+}
+
 static void test_category_names(void **state)
 {
 	(void)state;
@@ -864,6 +889,7 @@ int main(void)
 	        cmocka_unit_test(test_other_malformed),
 	        cmocka_unit_test(test_validate_messages),
 	        cmocka_unit_test(test_clearance_hash),
+	        cmocka_unit_test(test_pseudonym),
 	        cmocka_unit_test(test_category_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

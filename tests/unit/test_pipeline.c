@@ -193,8 +193,8 @@ static void test_audit_deferred_while_busy(void **state)
 	bool found = false;
 	int64_t first = 0;
 	char desk[32];
-	assert_int_equal(store_audit_first_valid(fx->store, ev->verdict.clearance_hash, INT64_MAX,
-	                                         &found, &first, desk, sizeof(desk)),
+	assert_int_equal(store_audit_first_valid(fx->store, ev->pseudonym, INT64_MAX, &found,
+	                                         &first, desk, sizeof(desk)),
 	                 QD_OK);
 	assert_true(found);
 	assert_int_equal(first, NOW * 1000000);
@@ -204,6 +204,42 @@ static void test_audit_deferred_while_busy(void **state)
 	assert_int_equal(c->audit_deferred, 3);
 	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
 	assert_int_equal(rows, 4);
+}
+
+/* Audit rows carry the keyed pseudonym, never the revocation list's bare hash. */
+static void test_audit_pseudonym_is_keyed(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t key[CREDENTIAL_AUDIT_KEY_LEN];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	pipeline_set_audit_key(fx->pipeline, key);
+	char code[1024];
+	make_code(fx, "2611000007", code, sizeof(code));
+	const struct pipeline_event *ev = submit(fx, code, 10 * 1000000);
+	assert_non_null(ev);
+	assert_true(ev->has_pseudonym);
+	uint8_t want[TRUST_HASH_LEN], bare[TRUST_HASH_LEN];
+	credential_pseudonym(key, "2611000007", want);
+	credential_clearance_hash("2611000007", bare);
+	assert_memory_equal(ev->pseudonym, want, TRUST_HASH_LEN);
+	assert_memory_not_equal(want, bare, TRUST_HASH_LEN);
+	bool found = false;
+	int64_t first = 0;
+	char desk[32];
+	assert_int_equal(store_audit_first_valid(fx->store, want, INT64_MAX, &found, &first, desk,
+	                                         sizeof(desk)),
+	                 QD_OK);
+	assert_true(found);
+	assert_int_equal(store_audit_first_valid(fx->store, bare, INT64_MAX, &found, &first, desk,
+	                                         sizeof(desk)),
+	                 QD_OK);
+	assert_false(found);
+	/* Another key, another pseudonym: without the key the rows link to nothing. */
+	key[0] ^= 1;
+	uint8_t other[TRUST_HASH_LEN];
+	credential_pseudonym(key, "2611000007", other);
+	assert_memory_not_equal(want, other, TRUST_HASH_LEN);
 }
 
 static void test_already_used_can_be_off(void **state)
@@ -277,6 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_dedup_empty_and_already_used, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_already_used_can_be_off, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_audit_pseudonym_is_keyed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit_deferred_while_busy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_and_garbage, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_after_use_is_red, setup, teardown),

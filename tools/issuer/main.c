@@ -26,6 +26,7 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
 #include "pkcs11.h"
+#include "ranges.h"
 #include "policy_source.h"
 #include "qrpng.h"
 #include "toolutil.h"
@@ -61,6 +62,11 @@ static const char usage_text[] =
         "                                 TIME stay valid, later ones are refused\n"
         "  revoke DIR CLEARANCE_NO...     add clearance numbers to the revocation list\n"
         "  revoke-key DIR KID             mark a key revoked in the next key set\n"
+        "  revoke-range DIR KID FROM TO --reason TEXT\n"
+        "                                 revoke every card key KID signed with an issue\n"
+        "                                 time in [FROM, TO) (insider mis-issuance); its\n"
+        "                                 other cards stay valid; the next publish signs it\n"
+        "                                 into the revocation list and its delta\n"
         "  policy DIR SOURCE.json         set the destination policy (rules per destination\n"
         "                                 and category, docs/policy.md) from a JSON source;\n"
         "                                 the next publish signs it.  Example:\n"
@@ -638,6 +644,61 @@ static int cmd_revoke_key(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+static int cmd_revoke_range(int argc, char **argv)
+{
+	static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
+	                                     {NULL, 0, NULL, 0}};
+	struct domain_range add = {0};
+	bool have_reason = false;
+	int c, status;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'r' || strlen(optarg) == 0 || strlen(optarg) > RANGES_REASON_MAX)
+			return usage_error("revoke-range: --reason TEXT (1 to %d characters)",
+			                   RANGES_REASON_MAX);
+		snprintf(add.reason, sizeof(add.reason), "%s", optarg);
+		have_reason = true;
+	}
+	if (argc - optind != 4 || !have_reason)
+		return usage_error("revoke-range takes DIR KID FROM TO --reason TEXT%s", "");
+	const char *dir = argv[optind], *kid = argv[optind + 1];
+	if ((status = parse_time_opt("FROM", argv[optind + 2], &add.r.from)) != TOOL_EXIT_OK ||
+	    (status = parse_time_opt("TO", argv[optind + 3], &add.r.to)) != TOOL_EXIT_OK)
+		return status;
+	if (add.r.to <= add.r.from)
+		return usage_error("revoke-range: TO must be after FROM%s", "");
+	struct domain *d = load_domain(dir, &status);
+	if (d == NULL)
+		return status;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = QD_OK;
+	int i = domain_find_kid(d, kid);
+	if (i < 0) {
+		qd_errmsg_set(&why, "no key %s in %s", kid, dir);
+		rc = QD_ERR_NOT_FOUND;
+	} else if (d->keys[i].role != KEY_ROLE_ISSUER) {
+		qd_errmsg_set(&why, "key %s is a %s key: only issuer keys sign cards", kid,
+		              key_role_name(d->keys[i].role));
+		rc = QD_ERR_ARG;
+	}
+	struct trust_range result;
+	size_t merged = 0;
+	if (rc == QD_OK) {
+		memcpy(add.r.kid, d->keys[i].kid, d->keys[i].kid_len);
+		add.r.kid_len = d->keys[i].kid_len;
+		rc = ranges_add(d, &add, &result, &merged, &why);
+	}
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	char from[32], to[32];
+	tool_format_time(result.from, from, sizeof(from));
+	tool_format_time(result.to, to, sizeof(to));
+	printf("cards of key %s issued in [%s, %s) revoked%s; publish to ship it\n", kid, from, to,
+	       merged > 0 ? " (merged with the window it touches)" : "");
+	return TOOL_EXIT_OK;
+}
+
 static int cmd_policy(int argc, char **argv)
 {
 	if (argc != 3)
@@ -920,6 +981,8 @@ int main(int argc, char **argv)
 		return cmd_sign(sub_argc, sub_argv);
 	if (strcmp(cmd, "revoke") == 0)
 		return cmd_revoke(sub_argc, sub_argv);
+	if (strcmp(cmd, "revoke-range") == 0)
+		return cmd_revoke_range(sub_argc, sub_argv);
 	if (strcmp(cmd, "add-key") == 0)
 		return cmd_add_key(sub_argc, sub_argv);
 	if (strcmp(cmd, "keys") == 0)

@@ -15,6 +15,7 @@
 
 #include "domain.h"
 #include "pkcs11.h"
+#include "ranges.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/policy.h"
 #include "qrdesk/base45.h"
@@ -207,7 +208,11 @@ struct publish_ctx {
 	size_t policy_len;
 	struct trustdoc_timestamp ts;
 	struct trustdoc_revocations_delta delta;
-	uint8_t *delta_lists; /* added, then removed: owned */
+	uint8_t *delta_lists;         /* added, then removed: owned */
+	struct domain_range *windows; /* the revoked issuance windows: owned */
+	size_t n_windows;
+	struct trust_range *ranges;       /* their ranges, in order: owned */
+	struct trust_range *delta_ranges; /* added, then removed: owned */
 };
 
 static void enc_keyset(struct cbor_writer *w, const void *arg)
@@ -225,7 +230,8 @@ static void enc_keyset(struct cbor_writer *w, const void *arg)
 static void enc_revocations(struct cbor_writer *w, const void *arg)
 {
 	const struct publish_ctx *p = arg;
-	trustdoc_encode_revocations(w, &p->header, p->hashes, p->n_hashes);
+	trustdoc_encode_revocations_ranges(w, &p->header, p->hashes, p->n_hashes, p->ranges,
+	                                   p->n_windows);
 }
 
 static void enc_policy(struct cbor_writer *w, const void *arg)
@@ -311,6 +317,55 @@ static enum qd_err make_delta(const struct domain *d, uint64_t base, struct publ
 	return QD_OK;
 }
 
+static void published_ranges_name(uint64_t v, char *out, size_t cap)
+{
+	snprintf(out, cap, "published/ranges-%" PRIu64 ".json", v);
+}
+
+static bool same_range(const struct trust_range *a, const struct trust_range *b)
+{
+	return trustdoc_range_cmp(a, b) == 0 && a->to == b->to;
+}
+
+/* The windows added and removed since version base (exact entries). */
+static enum qd_err delta_windows(const struct domain *d, uint64_t base, struct publish_ctx *p,
+                                 struct qd_errmsg *why)
+{
+	char name[64];
+	published_ranges_name(base, name, sizeof(name));
+	struct domain_range *old = NULL;
+	size_t n_old = 0;
+	enum qd_err rc = ranges_load(d, name, &old, &n_old, why);
+	if (rc != QD_OK)
+		return rc;
+	p->delta_ranges = calloc(n_old + p->n_windows + 1, sizeof(*p->delta_ranges));
+	if (p->delta_ranges == NULL) {
+		free(old);
+		return QD_ERR_NOMEM;
+	}
+	size_t na = 0, nr = 0;
+	for (size_t j = 0; j < p->n_windows; j++) {
+		bool kept = false;
+		for (size_t i = 0; i < n_old && !kept; i++)
+			kept = same_range(&old[i].r, &p->ranges[j]);
+		if (!kept)
+			p->delta_ranges[na++] = p->ranges[j];
+	}
+	for (size_t i = 0; i < n_old; i++) {
+		bool kept = false;
+		for (size_t j = 0; j < p->n_windows && !kept; j++)
+			kept = same_range(&old[i].r, &p->ranges[j]);
+		if (!kept)
+			p->delta_ranges[na + nr++] = old[i].r;
+	}
+	free(old);
+	p->delta.put_ranges_added = p->delta_ranges;
+	p->delta.n_put_ranges_added = na;
+	p->delta.put_ranges_removed = p->delta_ranges + na;
+	p->delta.n_put_ranges_removed = nr;
+	return QD_OK;
+}
+
 /* Keep the list just published as version v, the base of the next delta. */
 static enum qd_err keep_published(const struct domain *d, uint64_t v, const struct publish_ctx *p,
                                   struct qd_errmsg *why)
@@ -322,8 +377,12 @@ static enum qd_err keep_published(const struct domain *d, uint64_t v, const stru
 		return QD_ERR_IO;
 	}
 	published_path(d, v, path, sizeof(path));
-	return tool_write_file_atomic(path, p->hashes != NULL ? p->hashes : (const uint8_t *)"",
-	                              p->n_hashes * TRUST_HASH_LEN, 0644, why);
+	enum qd_err rc =
+	        tool_write_file_atomic(path, p->hashes != NULL ? p->hashes : (const uint8_t *)"",
+	                               p->n_hashes * TRUST_HASH_LEN, 0644, why);
+	char name[64];
+	published_ranges_name(v, name, sizeof(name));
+	return rc == QD_OK ? ranges_save(d, name, p->windows, p->n_windows, why) : rc;
 }
 
 /*
@@ -371,6 +430,8 @@ static enum qd_err publish_delta(const struct domain *d, const char *outdir,
 	snprintf(path, sizeof(path), "%s/revocations-delta.cose", outdir);
 	struct qd_errmsg ignored = {{0}};
 	enum qd_err rc = base > 0 ? make_delta(d, base, p, &ignored) : QD_ERR_NOT_FOUND;
+	if (rc == QD_OK)
+		rc = delta_windows(d, base, p, &ignored);
 	if (rc == QD_ERR_NOT_FOUND) {
 		(void)unlink(path);
 		return QD_OK;
@@ -496,6 +557,14 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 			policy_len = sizeof(empty_rules);
 		}
 	}
+	if (rc == QD_OK)
+		rc = ranges_load(d, "ranges.json", &p->windows, &p->n_windows, why);
+	if (rc == QD_OK) {
+		p->ranges = calloc(p->n_windows + 1, sizeof(*p->ranges));
+		rc = p->ranges != NULL ? QD_OK : QD_ERR_NOMEM;
+		for (size_t i = 0; rc == QD_OK && i < p->n_windows; i++)
+			p->ranges[i] = p->windows[i].r;
+	}
 	if (rc != QD_OK)
 		goto out;
 	p->d = d;
@@ -559,12 +628,20 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 		char path[4096];
 		published_path(d, base, path, sizeof(path));
 		(void)unlink(path);
+		char name[64];
+		published_ranges_name(base, name, sizeof(name));
+		domain_path(d, name, path, sizeof(path));
+		(void)unlink(path);
 	}
 out:
 	free(hashes);
 	free(policy);
-	if (p != NULL)
+	if (p != NULL) {
 		free(p->delta_lists);
+		free(p->windows);
+		free(p->ranges);
+		free(p->delta_ranges);
+	}
 	free(p);
 	return rc;
 }

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qrdesk/check.h"
 #include "qrdesk/config.h"
@@ -26,6 +29,7 @@
 #include "qrdesk/verdict_json.h"
 #include "doctor.h"
 #include "toolutil.h"
+#include "qrdesk/audit_key.h"
 #include "qrdesk/usb_update.h"
 
 /* Exit codes of `check`, fixed by the interface: scripts branch on them. */
@@ -34,7 +38,9 @@ enum { CHECK_EXIT_VALID = 0, CHECK_EXIT_INVALID = 1, CHECK_EXIT_REVIEW = 2 };
 static const char usage_text[] =
         "usage: qrdeskctl COMMAND [OPTIONS] ARGS...\n"
         "\n"
-        "  provision --store DB --root ROOT.pub   create the store and pin the root key\n"
+        "  provision --store DB --root ROOT.pub [--audit-key KEY]\n"
+        "                                         create the store, pin the root key, install\n"
+        "                                         the deployment's audit key beside the store\n"
         "  import --store DB FILE...              verify and install signed trust\n"
         "                                         documents (key set, revocations, policy,\n"
         "                                         timestamp)\n"
@@ -58,8 +64,9 @@ static const char usage_text[] =
         "                                         qrdeskd does (docs/usb-bundle.md): update\n"
         "                                         bundle, log export, RAUC firmware\n"
         "  status [--socket PATH] [--json]        the running daemon's state\n"
-        "  scan [--socket PATH] CODE|-            give the running daemon one code text;\n"
-        "                                         exit as check\n"
+        "  scan [--socket PATH] [--full] CODE|-   give the running daemon one code text;\n"
+        "                                         exit as check; the passport number masked\n"
+        "                                         as on the kiosk unless --full\n"
         "  reload [--socket PATH]                 make the daemon reload its configuration\n"
         "                                         and trust data\n"
         "  doctor [--config FILE] [--socket PATH] [--user NAME] [--json]\n"
@@ -76,7 +83,7 @@ static const char usage_text[] =
         "  --help         this text\n"
         "\n"
         "Exit codes: 64 usage, 65 refused input, 66 missing file, 69 server unreachable or\n"
-        "refusing (sync), 70 internal, 74 I/O.\n";
+        "refusing (sync), 70 internal, 74 I/O, 77 permission denied.\n";
 
 static int usage_error(const char *what)
 {
@@ -94,6 +101,8 @@ struct options {
 	const char *ca;
 	bool json;
 	bool once;
+	bool full;             /* scan: the passport number unmasked */
+	const char *audit_key; /* provision: the deployment's audit key file */
 	/* sync transfer options */
 	const char *pin;
 	const char *proxy;
@@ -122,6 +131,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	                                     {"url", required_argument, NULL, 'u'},
 	                                     {"ca", required_argument, NULL, 'C'},
 	                                     {"once", no_argument, NULL, 'o'},
+	                                     {"full", no_argument, NULL, 'F'},
+	                                     {"audit-key", required_argument, NULL, 'A'},
 	                                     {"pin", required_argument, NULL, 'P'},
 	                                     {"proxy", required_argument, NULL, 'X'},
 	                                     {"connect-timeout", required_argument, NULL, 'T'},
@@ -156,6 +167,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'o':
 			o->once = true;
+			break;
+		case 'F':
+			o->full = true;
+			break;
+		case 'A':
+			o->audit_key = optarg;
 			break;
 		case 'P':
 			o->pin = optarg;
@@ -198,6 +215,56 @@ static int open_store(const char *path, enum store_mode mode, struct store **sto
 	return TOOL_EXIT_OK;
 }
 
+/*
+ * Copy the deployment's audit key beside the store, mode 0600, owned like the
+ * store (provisioning runs as root for the daemon's user).  An installed key
+ * is never replaced: pseudonyms already written would stop matching.
+ */
+static int install_audit_key(const char *from, const char *store)
+{
+	uint8_t *text = NULL, key[CREDENTIAL_AUDIT_KEY_LEN];
+	size_t len = 0;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = tool_read_file(from, 4096, &text, &len, &why);
+	if (rc == QD_OK) {
+		rc = audit_key_parse((const char *)text, len, key, &why);
+		sodium_memzero(text, len);
+		if (rc != QD_OK)
+			log_err("%s: %s", from, why.text);
+	} else {
+		log_err("%s", why.text);
+	}
+	free(text);
+	if (rc != QD_OK)
+		return tool_exit_for(rc);
+	char path[512];
+	audit_key_default_path(store, path, sizeof(path));
+	struct stat st;
+	if (stat(store, &st) != 0)
+		st.st_uid = (uid_t)-1, st.st_gid = (gid_t)-1;
+	uint8_t have[CREDENTIAL_AUDIT_KEY_LEN];
+	if (audit_key_load(path, have, &why) == QD_OK) {
+		bool same = sodium_memcmp(have, key, sizeof(key)) == 0;
+		sodium_memzero(have, sizeof(have));
+		sodium_memzero(key, sizeof(key));
+		if (same) {
+			printf("audit key already in %s\n", path);
+			return TOOL_EXIT_OK;
+		}
+		log_err("%s: a different audit key is installed; not replaced", path);
+		return TOOL_EXIT_CANTCREAT;
+	}
+	rc = audit_key_write(path, key, geteuid() == 0 ? st.st_uid : (uid_t)-1,
+	                     geteuid() == 0 ? st.st_gid : (gid_t)-1, &why);
+	sodium_memzero(key, sizeof(key));
+	if (rc != QD_OK) {
+		log_err("%s", why.text);
+		return tool_exit_for(rc);
+	}
+	printf("audit key installed in %s (mode 0600)\n", path);
+	return TOOL_EXIT_OK;
+}
+
 static int cmd_provision(int argc, char **argv)
 {
 	struct options o = {0};
@@ -236,7 +303,7 @@ static int cmd_provision(int argc, char **argv)
 	char kid[2 * TRUST_KID_MAX + 1];
 	hex_encode(root.kid, root.kid_len, kid, sizeof(kid));
 	printf("root %s pinned in %s\n", kid, o.store);
-	return TOOL_EXIT_OK;
+	return o.audit_key != NULL ? install_audit_key(o.audit_key, o.store) : TOOL_EXIT_OK;
 }
 
 static int cmd_import(int argc, char **argv)
@@ -888,7 +955,8 @@ static int cmd_scan(int argc, char **argv)
 			return status;
 		code = owned;
 	}
-	json_t *req = json_pack("{s:s, s:s%}", "cmd", "scan", "code", code, len);
+	json_t *req =
+	        json_pack("{s:s, s:s%, s:b}", "cmd", "scan", "code", code, len, "full", o.full);
 	free(owned);
 	if (req == NULL) {
 		log_err("the code is not valid UTF-8 text");
