@@ -45,21 +45,6 @@ struct hotplug {
 	int wd[N_WATCHED]; /* -1: not watched (the folder does not exist yet) */
 };
 
-const char *hotplug_backend_name(enum hotplug_backend backend)
-{
-	switch (backend) {
-	case HOTPLUG_AUTO:
-		return "auto";
-	case HOTPLUG_UDEV:
-		return "udev";
-	case HOTPLUG_INOTIFY:
-		return "inotify";
-	case HOTPLUG_OFF:
-		return "off";
-	}
-	return "unknown";
-}
-
 const char *hotplug_action_name(enum hotplug_action action)
 {
 	switch (action) {

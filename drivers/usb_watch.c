@@ -3,18 +3,16 @@
  * usb_watch.c - noticing USB sticks: inotify on an automount folder, or a
  * libudev monitor with our own read-only mounts; see usb_watch.h.
  *
- * Threads: the watch lives on the loop thread.  A stick's processing runs
- * on one worker thread (joined before the next starts) with its own store
- * connection; it talks back only through loop_post().  Only one stick is
- * processed at a time; a stick that appears meanwhile is remembered (one)
- * and processed next.
+ * Threads: the watch lives on the loop thread.  One stick is handed out at
+ * a time; a stick that appears meanwhile is remembered (one) and handed out
+ * when the holder is done.  Only usb_watch_set_writable() is called from the
+ * holder's thread: it reads root, which does not change while a stick is held.
  */
 #define _GNU_SOURCE
 #include "qrdesk/usb_watch.h"
 
 #include <errno.h>
 #include <libudev.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +20,6 @@
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "qrdesk/log.h"
@@ -42,16 +39,13 @@ struct usb_watch {
 	struct loop_timer *settle; /* automount: start the pending stick when it fires */
 	struct udev *udev;
 	struct udev_monitor *monitor;
-	/* the stick being processed (worker running) */
-	pthread_t worker;
+	/* the stick handed out (between on_stick and usb_watch_done) */
 	bool busy;
-	char root[CONFIG_PATH_MAX + 64]; /* what usb_process_stick reads */
-	char devnode[128];               /* udev mode: the device we mounted, "" otherwise */
-	char pending_root[CONFIG_PATH_MAX + 64];
+	char root[USB_WATCH_PATH_MAX + 64];
+	char devnode[128]; /* udev mode: the device we mounted, "" otherwise */
+	char pending_root[USB_WATCH_PATH_MAX + 64];
 	char pending_devnode[128];
 	char pending_fstype[16];
-	struct usb_report report; /* written by the worker, read on the loop after it posts */
-	int64_t last_progress_us;
 };
 
 bool usb_fstype_supported(const char *fstype)
@@ -110,72 +104,20 @@ enum qd_err usb_unmount(const char *dir, struct qd_errmsg *why)
 	return QD_OK;
 }
 
-/* ---- the worker ---------------------------------------------------------------- */
+/* ---- handing sticks out ---------------------------------------------------------- */
 
-struct stage_msg {
-	struct usb_watch *w;
-	enum usb_stage stage;
-	char text[200];
-};
-
-static void deliver_stage(struct loop *loop, void *arg)
+static void refuse(struct usb_watch *w, const char *why)
 {
-	(void)loop;
-	struct stage_msg *m = arg;
-	if (m->w->cfg.on_stage != NULL)
-		m->w->cfg.on_stage(m->w->cfg.arg, m->stage, m->text);
-	free(m);
-}
-
-static void post_stage(struct usb_watch *w, enum usb_stage stage, const char *text)
-{
-	struct stage_msg *m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		return;
-	m->w = w;
-	m->stage = stage;
-	snprintf(m->text, sizeof(m->text), "%.*s", (int)sizeof(m->text) - 1, text);
-	if (loop_post(w->loop, deliver_stage, m) != QD_OK)
-		free(m);
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void on_progress(void *arg, const char *what, uint64_t done, uint64_t total)
-{
-	struct usb_watch *w = arg;
-	int64_t now = mono_us();
-	/* At most 4 updates a second, and always the last one. */
-	if (total > 0 && done < total && now - w->last_progress_us < 250000)
-		return;
-	w->last_progress_us = now;
-	char text[200];
-	if (total > 0)
-		snprintf(text, sizeof(text), "reading %s %llu%%", what,
-		         (unsigned long long)(done * 100 / total));
-	else
-		snprintf(text, sizeof(text), "%s", what);
-	post_stage(w, USB_READING, text);
-}
-
-static enum qd_err on_writable(void *arg, bool writable, struct qd_errmsg *why)
-{
-	struct usb_watch *w = arg;
-	return usb_remount(w->root, writable, why);
+	if (w->cfg.on_refused != NULL)
+		w->cfg.on_refused(w->cfg.arg, why);
 }
 
 static void start_next(struct usb_watch *w);
 
-static void worker_done(struct loop *loop, void *arg)
+void usb_watch_done(struct usb_watch *w)
 {
-	(void)loop;
-	struct usb_watch *w = arg;
-	pthread_join(w->worker, NULL);
+	if (w == NULL || !w->busy)
+		return;
 	w->busy = false;
 	if (w->devnode[0]) {
 		struct qd_errmsg why = {{0}};
@@ -183,41 +125,17 @@ static void worker_done(struct loop *loop, void *arg)
 			log_err("usb: %s", why.text);
 		w->devnode[0] = '\0';
 	}
-	if (w->cfg.on_report != NULL)
-		w->cfg.on_report(w->cfg.arg, &w->report);
 	start_next(w);
 }
 
-static void *worker_main(void *arg)
+enum qd_err usb_watch_set_writable(struct usb_watch *w, bool writable, struct qd_errmsg *why)
 {
-	struct usb_watch *w = arg;
-	struct store *store = NULL;
-	struct qd_errmsg why = {{0}};
-	memset(&w->report, 0, sizeof(w->report));
-	if (store_open(w->cfg.store, STORE_OPEN_READWRITE, &store, &why) != QD_OK) {
-		w->report.stage = USB_REJECTED;
-		snprintf(w->report.headline, sizeof(w->report.headline),
-		         "rejected: cannot open the store: %s", why.text);
-	} else {
-		struct usb_options opt = {
-		        .desk_id = w->cfg.desk_id,
-		        .dropin_path = w->cfg.usb.dropin,
-		        .max_bundle_bytes = (size_t)w->cfg.usb.max_bundle_mb * 1024 * 1024,
-		        .clock_now = (int64_t)time(NULL),
-		        .firmware = w->cfg.firmware,
-		        .hooks = {.progress = on_progress,
-		                  .set_writable = w->devnode[0] ? on_writable : NULL,
-		                  .arg = w},
-		};
-		(void)usb_process_stick(store, w->root, &opt, &w->report);
-		store_close(store);
-	}
-	if (loop_post(w->loop, worker_done, w) != QD_OK)
-		log_err("usb: cannot report the stick's result (no memory)");
-	return NULL;
+	if (w == NULL || !w->busy || w->devnode[0] == '\0')
+		return QD_OK;
+	return usb_remount(w->root, writable, why);
 }
 
-/* Start processing root (mounting devnode first, in udev mode). */
+/* Hand out root (mounting devnode first, in udev mode). */
 static void start_stick(struct usb_watch *w, const char *root, const char *devnode,
                         const char *fstype)
 {
@@ -227,23 +145,16 @@ static void start_stick(struct usb_watch *w, const char *root, const char *devno
 		struct qd_errmsg why = {{0}};
 		if (usb_mount(devnode, fstype, root, &why) != QD_OK) {
 			log_err("usb: %s", why.text);
-			post_stage(w, USB_REJECTED, why.text);
+			refuse(w, why.text);
 			return;
 		}
 		snprintf(w->devnode, sizeof(w->devnode), "%s", devnode);
 	}
-	log_info("usb: reading the stick at %s", root);
-	post_stage(w, USB_READING, "reading the stick");
 	w->busy = true;
-	if (pthread_create(&w->worker, NULL, worker_main, w) != 0) {
-		w->busy = false;
-		log_err("usb: cannot start the worker thread");
-		if (w->devnode[0]) {
-			struct qd_errmsg why = {{0}};
-			(void)usb_unmount(root, &why);
-			w->devnode[0] = '\0';
-		}
-	}
+	if (w->cfg.on_stick != NULL)
+		w->cfg.on_stick(w->cfg.arg, root);
+	else
+		usb_watch_done(w);
 }
 
 static void start_next(struct usb_watch *w)
@@ -281,9 +192,10 @@ static void stick_removed(struct usb_watch *w, const char *root)
 {
 	if (strcmp(w->pending_root, root) == 0)
 		w->pending_root[0] = '\0';
-	log_info("usb: the stick at %s was removed%s", root,
-	         w->busy && strcmp(w->root, root) == 0 ? " while it was read" : "");
-	post_stage(w, USB_REMOVED, "stick removed");
+	bool held = w->busy && strcmp(w->root, root) == 0;
+	log_info("usb: the stick at %s was removed%s", root, held ? " while it was read" : "");
+	if (w->cfg.on_removed != NULL)
+		w->cfg.on_removed(w->cfg.arg, root, held);
 }
 
 /* ---- automount: inotify --------------------------------------------------------- */
@@ -304,7 +216,7 @@ static void on_inotify(struct loop *loop, int fd, uint32_t events, void *arg)
 			if (ev->len == 0 || ev->name[0] == '.')
 				continue;
 			char root[sizeof(w->root)];
-			snprintf(root, sizeof(root), "%s/%s", w->cfg.usb.watch_dir, ev->name);
+			snprintf(root, sizeof(root), "%s/%s", w->cfg.watch_dir, ev->name);
 			if (ev->mask & (IN_CREATE | IN_MOVED_TO))
 				stick_appeared(w, root, NULL, NULL);
 			else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
@@ -329,7 +241,7 @@ static void on_udev(struct loop *loop, int fd, uint32_t events, void *arg)
 		const char *fstype = udev_device_get_property_value(dev, "ID_FS_TYPE");
 		const char *bus = udev_device_get_property_value(dev, "ID_BUS");
 		char root[sizeof(w->root)];
-		snprintf(root, sizeof(root), "%s/%s", w->cfg.usb.mount_dir,
+		snprintf(root, sizeof(root), "%s/%s", w->cfg.mount_dir,
 		         sysname != NULL ? sysname : "stick");
 		if (action != NULL && node != NULL && strcmp(action, "add") == 0) {
 			if (bus == NULL || strcmp(bus, "usb") != 0) {
@@ -338,9 +250,8 @@ static void on_udev(struct loop *loop, int fd, uint32_t events, void *arg)
 				log_info("usb: %s has %s, not vfat, exfat or ext4: ignored", node,
 				         fstype != NULL ? fstype : "no file system");
 				if (fstype != NULL)
-					post_stage(w, USB_REJECTED,
-					           "the stick's file system is not vfat, exfat or "
-					           "ext4");
+					refuse(w, "the stick's file system is not vfat, exfat or "
+					          "ext4");
 			} else {
 				stick_appeared(w, root, node, fstype);
 			}
@@ -365,23 +276,22 @@ enum qd_err usb_watch_start(struct loop *loop, const struct usb_watch_config *cf
 	w->cfg = *cfg;
 	w->inotify_fd = -1;
 	enum qd_err rc = QD_OK;
-	if (cfg->usb.mode == CONFIG_USB_AUTOMOUNT) {
+	if (cfg->mode == USB_WATCH_AUTOMOUNT) {
 		w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (w->inotify_fd < 0 ||
-		    inotify_add_watch(w->inotify_fd, cfg->usb.watch_dir,
+		    inotify_add_watch(w->inotify_fd, cfg->watch_dir,
 		                      IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |
 		                              IN_ONLYDIR) < 0) {
-			qd_errmsg_set(why, "cannot watch %s: %s", cfg->usb.watch_dir,
-			              strerror(errno));
+			qd_errmsg_set(why, "cannot watch %s: %s", cfg->watch_dir, strerror(errno));
 			rc = QD_ERR_IO;
 		} else {
 			rc = loop_add_fd(loop, w->inotify_fd, EPOLLIN, on_inotify, w);
 			if (rc == QD_OK)
 				rc = loop_timer_create(loop, on_settled, w, &w->settle);
 		}
-	} else if (cfg->usb.mode == CONFIG_USB_UDEV) {
-		if (mkdir(cfg->usb.mount_dir, 0700) != 0 && errno != EEXIST) {
-			qd_errmsg_set(why, "%s: %s", cfg->usb.mount_dir, strerror(errno));
+	} else if (cfg->mode == USB_WATCH_UDEV) {
+		if (mkdir(cfg->mount_dir, 0700) != 0 && errno != EEXIST) {
+			qd_errmsg_set(why, "%s: %s", cfg->mount_dir, strerror(errno));
 			rc = QD_ERR_IO;
 		}
 		w->udev = rc == QD_OK ? udev_new() : NULL;
@@ -411,8 +321,6 @@ void usb_watch_stop(struct usb_watch *w)
 	if (w == NULL)
 		return;
 	if (w->busy) {
-		/* The worker posts its result to a loop that no longer runs: join it here. */
-		pthread_join(w->worker, NULL);
 		w->busy = false;
 		if (w->devnode[0]) {
 			struct qd_errmsg why = {{0}};

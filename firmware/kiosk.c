@@ -26,6 +26,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,7 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qrdesk/country.h"
 #include "kiosk_assets.h"
@@ -64,6 +69,22 @@ struct ring_entry {
 	char source[SOURCE_NAME_MAX];
 };
 
+/* Who a connection comes from, for the per-client cap. */
+struct client_key {
+	bool by_uid; /* a local user (loopback): uid; else the address */
+	uint32_t uid;
+	uint8_t addr[16];
+};
+
+/* One open connection (MHD's socket context); under k->lock. */
+struct conn {
+	bool used;
+	int fd;
+	struct client_key key;
+	int64_t since_us; /* monotonic: connected, or the last request's headers began */
+	bool streaming;   /* an event stream runs on it: no deadline */
+};
+
 struct kiosk {
 	struct kiosk_config cfg;
 	struct MHD_Daemon *mhd;
@@ -86,6 +107,11 @@ struct kiosk {
 	unsigned streams;
 	uint64_t streams_refused;
 	uint64_t tech_refused;
+	struct conn conns[KIOSK_CONNECTIONS];
+	uint64_t client_capped;   /* connections closed: their client had KIOSK_PER_CLIENT */
+	uint64_t deadline_closed; /* connections closed: no whole request within the deadline */
+	pthread_t watchdog;
+	bool watchdog_running;
 };
 
 /* --- helpers ----------------------------------------------------------------------------- */
@@ -353,18 +379,28 @@ static enum MHD_Result send_published(struct kiosk *k, struct MHD_Connection *c,
 	        "# HELP qrdesk_kiosk_technician_refused_total Technician requests refused (no or "
 	        "wrong token).\n"
 	        "# TYPE qrdesk_kiosk_technician_refused_total counter\n"
-	        "qrdesk_kiosk_technician_refused_total %llu\n";
+	        "qrdesk_kiosk_technician_refused_total %llu\n"
+	        "# HELP qrdesk_kiosk_client_capped_total Connections closed: their client had "
+	        "too many open.\n"
+	        "# TYPE qrdesk_kiosk_client_capped_total counter\n"
+	        "qrdesk_kiosk_client_capped_total %llu\n"
+	        "# HELP qrdesk_kiosk_deadline_closed_total Connections closed: no whole request "
+	        "within the deadline.\n"
+	        "# TYPE qrdesk_kiosk_deadline_closed_total counter\n"
+	        "qrdesk_kiosk_deadline_closed_total %llu\n";
 	pthread_mutex_lock(&k->lock);
 	const char *src = metrics ? k->metrics : k->status;
 	bool have = src != NULL;
 	char *text = NULL;
 	if (have) {
 		size_t n = strlen(src), own = 0;
-		char tail[1024] = "";
+		char tail[2048] = "";
 		if (metrics) /* the server's own numbers, known only here */
 			own = (size_t)snprintf(tail, sizeof(tail), own_fmt, k->streams,
 			                       (unsigned long long)k->streams_refused,
-			                       (unsigned long long)k->tech_refused);
+			                       (unsigned long long)k->tech_refused,
+			                       (unsigned long long)k->client_capped,
+			                       (unsigned long long)k->deadline_closed);
 		text = malloc(n + own + 1);
 		if (text != NULL) {
 			memcpy(text, src, n);
@@ -383,6 +419,197 @@ static enum MHD_Result send_published(struct kiosk *k, struct MHD_Connection *c,
 	                            "no-store");
 	free(text);
 	return ret;
+}
+
+/* --- connections: a cap per client, a deadline per request ------------------------------ */
+
+/*
+ * The uid owning the other end of a loopback TCP connection: one exact
+ * sock_diag lookup of the peer's socket (the kernel keeps its uid).  False
+ * if the kernel will not say; the client is then keyed by its address.
+ */
+static bool loopback_peer_uid(int fd, uint32_t *uid)
+{
+	struct sockaddr_storage peer, self;
+	socklen_t plen = sizeof(peer), slen = sizeof(self);
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&self, &slen) != 0 ||
+	    peer.ss_family != self.ss_family)
+		return false;
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {.nlh = {.nlmsg_len = sizeof(req),
+	                 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+	                 .nlmsg_flags = NLM_F_REQUEST},
+	         .r = {.sdiag_family = (uint8_t)peer.ss_family,
+	               .sdiag_protocol = IPPROTO_TCP,
+	               .idiag_states = ~0u,
+	               .id = {.idiag_cookie = {INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE}}}};
+	/* The peer's socket: its source is the peer's address, its destination ours. */
+	if (peer.ss_family == AF_INET) {
+		const struct sockaddr_in *p4 = (const void *)&peer, *s4 = (const void *)&self;
+		if ((ntohl(p4->sin_addr.s_addr) >> 24) != 127)
+			return false;
+		req.r.id.idiag_sport = p4->sin_port;
+		req.r.id.idiag_dport = s4->sin_port;
+		memcpy(req.r.id.idiag_src, &p4->sin_addr, 4);
+		memcpy(req.r.id.idiag_dst, &s4->sin_addr, 4);
+	} else if (peer.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *p6 = (const void *)&peer, *s6 = (const void *)&self;
+		if (!IN6_IS_ADDR_LOOPBACK(&p6->sin6_addr))
+			return false;
+		req.r.id.idiag_sport = p6->sin6_port;
+		req.r.id.idiag_dport = s6->sin6_port;
+		memcpy(req.r.id.idiag_src, &p6->sin6_addr, 16);
+		memcpy(req.r.id.idiag_dst, &s6->sin6_addr, 16);
+	} else {
+		return false;
+	}
+	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return false;
+	struct timeval tv = {.tv_usec = 200000};
+	setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	union {
+		struct nlmsghdr h;
+		char buf[1024];
+	} ans;
+	bool ok = false;
+	if (send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req)) {
+		ssize_t n = recv(nl, &ans, sizeof(ans), 0);
+		if (n >= (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)) &&
+		    NLMSG_OK(&ans.h, (size_t)n) && ans.h.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+			const struct inet_diag_msg *m = NLMSG_DATA(&ans.h);
+			*uid = m->idiag_uid;
+			ok = true;
+		}
+	}
+	close(nl);
+	return ok;
+}
+
+static void client_key_of(int fd, const struct sockaddr *addr, struct client_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (loopback_peer_uid(fd, &key->uid)) {
+		key->by_uid = true;
+		return;
+	}
+	if (addr != NULL && addr->sa_family == AF_INET)
+		memcpy(key->addr, &((const struct sockaddr_in *)(const void *)addr)->sin_addr, 4);
+	else if (addr != NULL && addr->sa_family == AF_INET6)
+		memcpy(key->addr, &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr,
+		       16);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct kiosk *k = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct conn *conn = *ctx;
+		if (conn != NULL) {
+			pthread_mutex_lock(&k->lock);
+			conn->used = false;
+			pthread_mutex_unlock(&k->lock);
+		}
+		*ctx = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *fdi =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ai =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	*ctx = NULL;
+	if (fdi == NULL)
+		return;
+	struct client_key key;
+	client_key_of(fdi->connect_fd, ai != NULL ? ai->client_addr : NULL, &key);
+	pthread_mutex_lock(&k->lock);
+	struct conn *free_slot = NULL;
+	unsigned same = 0;
+	for (size_t i = 0; i < KIOSK_CONNECTIONS; i++) {
+		struct conn *o = &k->conns[i];
+		if (!o->used)
+			free_slot = free_slot != NULL ? free_slot : o;
+		else if (memcmp(&o->key, &key, sizeof(key)) == 0)
+			same++;
+	}
+	bool capped = same >= KIOSK_PER_CLIENT || free_slot == NULL;
+	if (capped) {
+		k->client_capped++;
+	} else {
+		*free_slot = (struct conn){
+		        .used = true, .fd = fdi->connect_fd, .key = key, .since_us = loop_now_us()};
+		*ctx = free_slot;
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (capped) {
+		/* Its thread sees the end of the stream and closes it. */
+		shutdown(fdi->connect_fd, SHUT_RDWR);
+		static struct log_limit limit = {.interval_s = 10};
+		unsigned long skipped = 0;
+		if (log_limit_pass(&limit, &skipped))
+			log_warn("kiosk: a connection closed: %s %u has %d open (%lu more not "
+			         "logged)",
+			         key.by_uid ? "local uid" : "client",
+			         key.by_uid ? (unsigned)key.uid : 0u, KIOSK_PER_CLIENT, skipped);
+	}
+}
+
+/* The connection's headers are complete: its next deadline starts. */
+static void conn_request(struct kiosk *k, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *conn = ci != NULL ? ci->socket_context : NULL;
+	if (conn == NULL)
+		return;
+	pthread_mutex_lock(&k->lock);
+	conn->since_us = loop_now_us();
+	conn->streaming = false;
+	pthread_mutex_unlock(&k->lock);
+}
+
+/*
+ * Twice a second: a connection whose request is not whole within the
+ * deadline is shut down, however slowly its bytes came (libmicrohttpd's own
+ * timeout restarts with every byte).  Under the lock, so a slot freed by
+ * NOTIFY_CLOSED - before libmicrohttpd closes the fd - is never touched.
+ */
+static void *watchdog(void *arg)
+{
+	struct kiosk *k = arg;
+	pthread_mutex_lock(&k->lock);
+	while (!k->stopping) {
+		struct timespec ts;
+		abs_deadline(loop_now_us() + 500000, &ts);
+		pthread_cond_timedwait(&k->changed, &k->lock, &ts);
+		int64_t too_old = loop_now_us() - (int64_t)KIOSK_REQUEST_DEADLINE_S * 1000000;
+		unsigned closed = 0;
+		for (size_t i = 0; i < KIOSK_CONNECTIONS; i++) {
+			struct conn *o = &k->conns[i];
+			if (o->used && !o->streaming && o->since_us < too_old) {
+				shutdown(o->fd, SHUT_RDWR);
+				o->since_us = INT64_MAX; /* once */
+				closed++;
+			}
+		}
+		k->deadline_closed += closed;
+		if (closed > 0) {
+			static struct log_limit limit = {.interval_s = 10};
+			unsigned long skipped = 0;
+			if (log_limit_pass(&limit, &skipped))
+				log_warn("kiosk: %u connection%s closed: no whole request within "
+				         "%d s "
+				         "(%lu more not logged)",
+				         closed, closed == 1 ? "" : "s", KIOSK_REQUEST_DEADLINE_S,
+				         skipped);
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
 }
 
 /* --- the event stream ------------------------------------------------------------------ */
@@ -525,12 +752,25 @@ static enum MHD_Result serve_events(struct kiosk *k, struct MHD_Connection *c)
 		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	s->k = k;
 	const char *last_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *conn = ci != NULL ? ci->socket_context : NULL;
 	pthread_mutex_lock(&k->lock);
-	bool full = k->streams >= KIOSK_STREAMS_MAX;
-	if (full)
+	/* Streams are capped per client too: one local user holding them all
+	 * would leave the display's browser (another user) none. */
+	unsigned mine = 0;
+	for (size_t i = 0; conn != NULL && i < KIOSK_CONNECTIONS; i++)
+		if (k->conns[i].used && k->conns[i].streaming &&
+		    memcmp(&k->conns[i].key, &conn->key, sizeof(conn->key)) == 0)
+			mine++;
+	bool full = k->streams >= KIOSK_STREAMS_TOTAL || mine >= KIOSK_STREAMS_MAX;
+	if (full) {
 		k->streams_refused++;
-	else
+	} else {
 		k->streams++;
+		if (conn != NULL) /* a running stream has no request deadline */
+			conn->streaming = true;
+	}
 	s->next_seq = stream_start(k, last_id);
 	pthread_mutex_unlock(&k->lock);
 	if (full) {
@@ -605,7 +845,14 @@ static enum MHD_Result serve_tech(struct kiosk *k, struct MHD_Connection *c, con
 	if (k->cfg.technician_token[0] == '\0')
 		return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	if (!tech_authorised(k, c)) {
-		log_warn("kiosk: technician request %s refused: no or wrong token", url);
+		/* Anyone can send these: a count per interval, not a line each. */
+		static struct log_limit limit = {.interval_s = 10};
+		unsigned long skipped = 0;
+		if (log_limit_pass(&limit, &skipped))
+			log_warn(
+			        "kiosk: technician request %s refused: no or wrong token (%lu more "
+			        "refused, not logged)",
+			        url, skipped);
 		return send_text_with(c, MHD_HTTP_UNAUTHORIZED, "token required\n",
 		                      "WWW-Authenticate", "Bearer realm=\"qrdesk\"");
 	}
@@ -672,8 +919,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	(void)version;
 	(void)upload_data;
-	(void)con_cls;
 	struct kiosk *k = cls;
+	/* The first call of a request: its headers are whole; the deadline restarts. */
+	static char request_seen;
+	if (*con_cls == NULL) {
+		*con_cls = &request_seen;
+		conn_request(k, c);
+	}
 	/* Answer at the first call, before any body: no request here carries one
 	 * (libmicrohttpd discards a body sent anyway). */
 	*upload_data_size = 0;
@@ -710,7 +962,11 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 	size_t n = strlen(text);
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		text[--n] = '\0';
-	log_warn("kiosk: libmicrohttpd: %s", text);
+	/* Mostly what clients did wrong (half-sent requests...): anyone can cause it. */
+	static struct log_limit limit = {.interval_s = 10};
+	unsigned long skipped = 0;
+	if (log_limit_pass(&limit, &skipped))
+		log_warn("kiosk: libmicrohttpd: %s (%lu more messages not logged)", text, skipped);
 }
 
 /* --- start and stop ------------------------------------------------------------------------ */
@@ -759,7 +1015,7 @@ enum qd_err kiosk_start(const struct kiosk_config *cfg, struct kiosk **out, stru
 	                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, k, MHD_OPTION_SOCK_ADDR,
 	                          addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)KIOSK_CONNECTIONS,
 	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-	                          MHD_OPTION_END);
+	                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, k, MHD_OPTION_END);
 	int err = errno;
 	k->starting = false;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -774,6 +1030,15 @@ enum qd_err kiosk_start(const struct kiosk_config *cfg, struct kiosk **out, stru
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(k->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	k->port = info != NULL ? info->port : cfg->port;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	k->watchdog_running = pthread_create(&k->watchdog, NULL, watchdog, k) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!k->watchdog_running) {
+		qd_errmsg_set(why, "cannot start the kiosk's request watchdog");
+		kiosk_stop(k);
+		return QD_ERR_IO;
+	}
 	*out = k;
 	return QD_OK;
 }
@@ -788,6 +1053,8 @@ void kiosk_stop(struct kiosk *k)
 	k->stopping = true;
 	pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
+	if (k->watchdog_running)
+		pthread_join(k->watchdog, NULL);
 	MHD_stop_daemon(k->mhd);
 	for (size_t i = 0; i < KIOSK_RING; i++)
 		free(k->ring[i].text);

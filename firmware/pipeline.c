@@ -66,6 +66,7 @@ struct pipeline {
 	 * and the card's "already used" facts kept until its transaction closes. */
 	struct binding *binding;
 	struct airport_table *airports;
+	struct pipeline_event scratch; /* a card judged for its transaction, not yet shown */
 	struct verdict card;
 	int64_t card_first_use_us;
 	char card_first_use_desk[32];
@@ -459,7 +460,10 @@ static void submit_bound(struct pipeline *p, const char *source, const char *tex
 		publish_binding(p, &out, source, t_us);
 		return;
 	}
-	struct pipeline_event *ev = new_event(p, source);
+	/* Judged aside: the last published event stays what the kiosk and status show. */
+	struct pipeline_event *ev = &p->scratch;
+	memset(ev, 0, sizeof(*ev));
+	ev->wall_us = p->clock_override != 0 ? p->clock_override * 1000000 : loop_wall_us();
 	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
 	check_already_used(p, ev);
 	p->card = ev->verdict;

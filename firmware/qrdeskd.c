@@ -33,7 +33,6 @@
 #include "qrdesk/audit_key.h"
 #include "qrdesk/config.h"
 #include "qrdesk/control.h"
-#include "demo.h"
 #include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
 #include "qrdesk/kiosk.h"
@@ -49,7 +48,7 @@
 #include "qrdesk/source_serial.h"
 #include "qrdesk/store.h"
 #include "qrdesk/sync_worker.h"
-#include "qrdesk/usb_watch.h"
+#include "qrdesk/usb_stick.h"
 #include "qrdesk/verdict_json.h"
 #include "qrdesk/hex.h"
 
@@ -62,8 +61,9 @@ static const char usage_text[] =
         "  --config FILE          configuration file (default " CONFIG_DEFAULT_PATH ")\n"
         "  --check-config [FILE]  check the configuration, print file:line errors, exit\n"
         "  --unit-devices [FILE]  print a systemd drop-in allowing FILE's devices only\n"
-        "  --demo                 demo mode: demo trust data (made on first start), simulated\n"
-        "                         indicators, codes from standard input and from DIR/inbox\n"
+        "  --demo                 demo mode: the demo trust data in DIR (qrdesk-issuer demo\n"
+        "                         DIR makes it), simulated indicators, codes from standard\n"
+        "                         input and from DIR/inbox\n"
         "  --demo-dir DIR         where demo mode keeps its data (default ./qrdesk-demo)\n"
         "  --store DB             override [desk] store\n"
         "  --socket PATH          override [desk] control_socket\n"
@@ -129,7 +129,7 @@ struct daemon {
 	int64_t started_us;
 	int exit_code;
 	/* USB sticks (branch usb) */
-	struct usb_watch *usb;
+	struct usb_stick *usb;
 	enum usb_stage usb_stage;
 	char usb_text[400];
 	int64_t usb_time; /* wall seconds of the last USB event; 0: none yet */
@@ -866,7 +866,7 @@ static int open_usb(struct daemon *d)
 {
 	if (d->cfg.usb.mode == CONFIG_USB_OFF)
 		return 0;
-	struct usb_watch_config uc = {.usb = d->cfg.usb,
+	struct usb_stick_config uc = {.usb = d->cfg.usb,
 	                              .firmware = true,
 	                              .on_stage = on_usb_stage,
 	                              .on_report = on_usb_report,
@@ -874,7 +874,7 @@ static int open_usb(struct daemon *d)
 	snprintf(uc.store, sizeof(uc.store), "%s", d->cfg.store);
 	snprintf(uc.desk_id, sizeof(uc.desk_id), "%s", d->cfg.desk_id);
 	struct qd_errmsg why = {{0}};
-	if (usb_watch_start(d->loop, &uc, &d->usb, &why) != QD_OK) {
+	if (usb_stick_start(d->loop, &uc, &d->usb, &why) != QD_OK) {
 		/* Scanning does not depend on it: run on, say why. */
 		log_err("usb: %s; USB sticks will not be noticed", why.text);
 		return 0;
@@ -1013,7 +1013,7 @@ static void shutdown_all(struct daemon *d)
 		d->sources[i]->ops->stop(d->sources[i]);
 		d->sources[i]->ops->destroy(d->sources[i]);
 	}
-	usb_watch_stop(d->usb);
+	usb_stick_stop(d->usb);
 	kiosk_stop(d->kiosk); /* its threads read only its own copies: safe at any point */
 	loop_timer_destroy(d->kiosk_refresh);
 	control_close(d->control);
@@ -1337,15 +1337,15 @@ int main(int argc, char **argv)
 	if (!d.demo && d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
 	if (d.demo) {
-		struct qd_errmsg why = {{0}};
-		bool made = false;
-		if (demo_prepare(d.demo_dir, &made, &why) != QD_OK) {
-			log_err("demo: %s", why.text);
+		/* The desk ships no signing code: the back office's tool made the demo data. */
+		char db[PATH_MAX + 16];
+		snprintf(db, sizeof(db), "%s/desk.db", d.demo_dir);
+		if (access(db, R_OK) != 0) {
+			log_err("demo: no demo trust data in %s (make it with: qrdesk-issuer demo "
+			        "%s)",
+			        d.demo_dir, d.demo_dir);
 			return 1;
 		}
-		if (made)
-			log_info("demo: made demo trust data and sample cards in %s/cards",
-			         d.demo_dir);
 	}
 	int bad = compose_or_report(&d, &d.cfg);
 	if (bad != 0)

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The demo: install what is missing, build, and run the daemon in demo mode
-# (qrdeskd --demo): demo trust data and sample cards made on first start in
-# ./demo, simulated indicators (transitions in demo/indicators.log), codes from
+# (qrdeskd --demo): demo trust data and sample cards made by qrdesk-issuer demo
+# on the first run in ./demo, simulated indicators (transitions in demo/indicators.log), codes from
 # standard input, one per line, and from QR images dropped into demo/inbox.
 #
 #   scripts/demo.sh                 codes typed or piped on standard input
 #   scripts/demo.sh --images DIR    also decode the images in DIR (copied to demo/inbox)
+#   scripts/demo.sh --bind          [binding] require = card+passport+boarding: a card, its
+#                                   passport MRZ and boarding pass give one verdict
+#                                   (cat demo/cards/bound.txt demo/cards/bound.mrz
+#                                    demo/cards/bound.bcbp | scripts/demo.sh --bind)
 #
 # While it runs, `build/release/tools/qrdeskctl status --socket demo/control.sock`
 # shows its state. Ctrl-C (or Ctrl-D on an empty terminal, then Ctrl-C) stops it.
@@ -15,9 +19,14 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 images=""
-if [[ ${1:-} == --images ]]; then
-	images=$(realpath "${2:?--images needs a folder}")
-fi
+bind=0
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--images) images=$(realpath "${2:?--images needs a folder}"); shift 2 ;;
+	--bind) bind=1; shift ;;
+	*) echo "usage: scripts/demo.sh [--images DIR] [--bind]" >&2; exit 64 ;;
+	esac
+done
 
 # Each step says what it does and how long it took, on standard error.  When
 # nothing changed since the last start, no step runs a tool but dpkg-query.
@@ -69,6 +78,9 @@ else
 fi
 
 demo=$root/demo
+# The demo trust data, made once by the back office's tool (the desk daemon signs nothing).
+"$build/tools/qrdesk-issuer" demo "$demo" >&2
+step "demo trust data ready"
 if [[ -n $images ]]; then
 	mkdir -p "$demo/inbox"
 	shopt -s nullglob
@@ -90,4 +102,11 @@ fi
 now=$(date +%s%N)
 printf 'demo: starting qrdeskd --demo (%d.%01d s since the script started)\n' \
 	$(((now - t0) / 1000000000)) $(((now - t0) / 100000000 % 10)) >&2
-exec "$root/build/release/firmware/qrdeskd" --demo --demo-dir "$demo"
+config=()
+if ((bind)); then
+	# The traveller bound to the card (docs/binding.md): card, passport MRZ, boarding pass.
+	mkdir -p "$demo"
+	printf '[binding]\nrequire = card+passport+boarding\n' >"$demo/bind.conf"
+	config=(--config "$demo/bind.conf")
+fi
+exec "$root/build/release/firmware/qrdeskd" --demo --demo-dir "$demo" "${config[@]}"

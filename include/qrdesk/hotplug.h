@@ -66,7 +66,21 @@ void hotplug_stop(struct hotplug *hp);
 /* udevd answers on its control socket (a stale socket file is not enough). */
 bool hotplug_udev_running(void);
 
-const char *hotplug_backend_name(enum hotplug_backend backend);
+/* The config's spelling; inline so that reading a config needs no libudev. */
+static inline const char *hotplug_backend_name(enum hotplug_backend backend)
+{
+	switch (backend) {
+	case HOTPLUG_AUTO:
+		return "auto";
+	case HOTPLUG_UDEV:
+		return "udev";
+	case HOTPLUG_INOTIFY:
+		return "inotify";
+	case HOTPLUG_OFF:
+		return "off";
+	}
+	return "unknown";
+}
 const char *hotplug_action_name(enum hotplug_action action);
 
 #endif

@@ -32,11 +32,18 @@
 #include "qrdesk/error.h"
 #include "qrdesk/pipeline.h"
 
-#define KIOSK_TOKEN_MAX    128 /* technician token, characters */
-#define KIOSK_STREAMS_MAX  8   /* concurrent GET /events; one more gets 503 */
-#define KIOSK_CONNECTIONS  16  /* concurrent connections in all */
-#define KIOSK_RING         16  /* verdict events kept for Last-Event-ID resumes */
-#define KIOSK_KEEPALIVE_MS 1000
+#define KIOSK_TOKEN_MAX     128 /* technician token, characters */
+#define KIOSK_STREAMS_MAX   8   /* concurrent GET /events from one client; one more gets 503 */
+#define KIOSK_STREAMS_TOTAL 24  /* ... and from all clients together */
+#define KIOSK_CONNECTIONS   48  /* concurrent connections in all */
+/* Concurrent connections from one client: one local user (the socket's uid,
+ * from sock_diag) on a loopback address, else one IP address. */
+#define KIOSK_PER_CLIENT 12
+/* A request's headers (and any body) must be whole within this, however
+ * slowly its bytes trickle in; an event stream is exempt once it runs. */
+#define KIOSK_REQUEST_DEADLINE_S 10
+#define KIOSK_RING               16 /* verdict events kept for Last-Event-ID resumes */
+#define KIOSK_KEEPALIVE_MS       1000
 
 /* Runs on a connection thread: must be thread-safe (qrdeskd posts to its loop). */
 typedef void (*kiosk_reload_cb)(void *arg);

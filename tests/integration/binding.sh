@@ -22,7 +22,7 @@ cleanup() {
 	[[ -n $daemon_pid ]] && kill -KILL "$daemon_pid" 2>/dev/null
 	[[ -n $scanner_pid ]] && kill "$scanner_pid" 2>/dev/null
 	[[ -n $hid_pid ]] && kill "$hid_pid" 2>/dev/null
-	exec 5>&- 6<&- 8>&- 9<&- 2>/dev/null
+	exec 4>&- 5>&- 6<&- 8>&- 9<&- 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT; [[ -n ${KEEP:-} ]] && trap - EXIT
@@ -201,5 +201,21 @@ rc=$?
 daemon_pid=""
 check '[[ $rc == 0 ]]' "clean exit (got $rc)"
 check '! grep -qiE "sanitizer|runtime error" daemon.log' "no sanitizer reports"
+# --- the demo's bound traveller (scripts/demo.sh --bind) -------------------------------------
+printf '[binding]\nrequire = card+passport+boarding\n[kiosk]\nenabled = false\n' >demobind.conf
+mkfifo demo.in
+"$qrdeskd" --demo --demo-dir "$work/demo" --config "$work/demobind.conf" <demo.in >/dev/null 2>demo.log &
+daemon_pid=$!
+exec 4>demo.in
+wait_for 30 '[[ -S demo/control.sock && -s demo/cards/bound.bcbp ]]'
+check '[[ -s demo/cards/bound.txt && -s demo/cards/bound.mrz && -s demo/cards/bound.bcbp ]]' "the demo writes a card, an MRZ and a boarding pass ($(ls demo/cards | tr '\n' ' '))"
+cat demo/cards/bound.txt demo/cards/bound.mrz demo/cards/bound.bcbp >&4
+wait_for 10 'grep -qE "^<[0-9]>verdict 1 " demo.log'
+check 'grep -qE "^<[0-9]>verdict 1 valid OK " demo.log && [[ $(grep -c "binding: .* taken from" demo.log) == 2 ]]' "the demo's bound traveller: two documents taken, one green verdict ($(grep -E "verdict|binding" demo.log | tr '\n' '|'))"
+exec 4>&-
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+daemon_pid=""
+
 echo "binding: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

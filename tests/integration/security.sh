@@ -74,6 +74,7 @@ images = $work/inbox
 enabled = true
 address = 127.0.0.1
 port = $port
+technician_token = sekrit-token-for-the-test
 CONF
 
 "$qrdeskd" --config desk.conf 2>>daemon.log &
@@ -149,6 +150,44 @@ check '[[ $(jq -r .claims.passport_no scan.json) == "••••5678" ]] && ! g
 card full 2611000101
 "$ctl" scan --socket control.sock --full "$(cat full.txt)" >scan-full.json
 check '[[ $(jq -r .claims.passport_no scan-full.json) == A12345678 ]]' "qrdeskctl scan --full: the whole number"
+
+# --- the kiosk cannot be starved by a local user ------------------------------------------
+# As "nobody": 20 connections trickling one header line a second, and 10 event streams.
+"${as_user[@]}" /usr/bin/python3 "$here/kiosk_attack.py" "$port" 20 10 16 >attack.out 2>&1 &
+attack=$!
+wait_for 20 'grep -q ready attack.out' || fail "the attacker did not start: $(cat attack.out)"
+sleep 1
+page=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/")
+check '[[ $page == 200 ]]' "the page loads while a local user attacks (got $page)"
+# The display's stream gets in, and a verdict made now reaches it.
+curl -sN --max-time 6 "http://127.0.0.1:$port/events" >display.sse &
+sse=$!
+sleep 2
+card during 2611000200
+echo "$(cat during.txt)" >&7
+wait "$sse"
+check 'grep -q "^event: verdict" display.sse' "the display's event stream runs and carries the verdict made during the attack"
+wait "$attack"
+read -r left longest held < <(tail -n1 attack.out)
+check '[[ $left == 0 ]] && (( ${longest%.*} <= 10 + 3 ))' \
+	"trickled headers: every connection closed within the ${longest}s (request deadline 10 s; left open: $left)"
+check 'curl -s "http://127.0.0.1:$port/metrics" | grep -qE "^qrdesk_kiosk_(deadline_closed|client_capped)_total [1-9]"' \
+	"/metrics counts the connections closed"
+
+# --- unauthenticated noise: a count, not a line each -----------------------------------
+before=$(grep -c "kiosk:" daemon.log)
+python3 - "$port" <<'PY'
+import socket, sys
+for _ in range(500):   # half-sent requests
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half")
+    s.close()
+PY
+for _ in $(seq 300); do echo "url = \"http://127.0.0.1:$port/api/tech/recent\""; done >tech.curl
+curl -s -o /dev/null -K tech.curl
+sleep 1
+after=$(grep -c "kiosk:" daemon.log)
+check '(( after - before <= 6 ))' "500 half-sent requests and 300 refused technician requests: $((after - before)) log lines"
 
 echo "security: $passes passed, $failures failed"
 [[ $failures == 0 ]]

@@ -29,6 +29,7 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
 #include "qrdesk/usb_update.h"
+#include "qrdesk/usb_stick.h"
 #include "qrdesk/usb_watch.h"
 #include "usb.h"
 
@@ -372,14 +373,14 @@ static void test_udev_monitor_starts(void **state)
 	struct fx *f = *state;
 	struct loop *loop = NULL;
 	assert_int_equal(loop_create(&loop), QD_OK);
-	struct usb_watch_config cfg = {0};
+	struct usb_stick_config cfg = {0};
 	cfg.usb.mode = CONFIG_USB_UDEV;
 	path(cfg.usb.mount_dir, sizeof(cfg.usb.mount_dir), f, "udev-mounts");
 	path(cfg.store, sizeof(cfg.store), f, "desk.db");
 	snprintf(cfg.desk_id, sizeof(cfg.desk_id), "DESK-7");
-	struct usb_watch *w = NULL;
+	struct usb_stick *w = NULL;
 	struct qd_errmsg why = {{0}};
-	enum qd_err rc = usb_watch_start(loop, &cfg, &w, &why);
+	enum qd_err rc = usb_stick_start(loop, &cfg, &w, &why);
 	if (rc != QD_OK) {
 		loop_destroy(loop);
 		print_message("SKIP: no udev netlink socket here: %s\n", why.text);
@@ -388,11 +389,11 @@ static void test_udev_monitor_starts(void **state)
 	struct stat st;
 	assert_int_equal(stat(cfg.usb.mount_dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700); /* private */
-	usb_watch_stop(w);
+	usb_stick_stop(w);
 	/* automount mode on a folder that does not exist: a clear error, nothing left running */
 	cfg.usb.mode = CONFIG_USB_AUTOMOUNT;
 	path(cfg.usb.watch_dir, sizeof(cfg.usb.watch_dir), f, "no-such-folder");
-	assert_int_equal(usb_watch_start(loop, &cfg, &w, &why), QD_ERR_IO);
+	assert_int_equal(usb_stick_start(loop, &cfg, &w, &why), QD_ERR_IO);
 	assert_null(w);
 	assert_non_null(strstr(why.text, "cannot watch"));
 	loop_destroy(loop);

@@ -25,6 +25,7 @@
 #include "qrdesk/log.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
+#include "demo.h"
 #include "pkcs11.h"
 #include "ranges.h"
 #include "policy_source.h"
@@ -92,6 +93,10 @@ static const char usage_text[] =
         "                                 (copy OUT to the stick as qrdesk/export-request)\n"
         "  open-export DIR FILE           decrypt and check an export (qrdesk/export/*.qrlog);\n"
         "                                 prints its rows as JSON lines\n"
+        "  demo DIR                       demo trust data for qrdeskd's demo mode in DIR:\n"
+        "                                 a demo trust domain, its published documents\n"
+        "                                 imported into DIR/desk.db, sample cards in\n"
+        "                                 DIR/cards; nothing done if DIR/desk.db exists\n"
         "\n"
         "  --now TIME    act as if the clock said TIME (Unix seconds, YYYY-MM-DD or\n"
         "                YYYY-MM-DDTHH:MM:SSZ): for tests and back-dated re-issues\n"
@@ -917,6 +922,23 @@ static int cmd_bundle(int argc, char **argv, enum bundle_kind kind)
 	return TOOL_EXIT_OK;
 }
 
+static int cmd_demo(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage_error("demo needs DIR%s", "");
+	bool made = false;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = demo_prepare(argv[1], &made, &why);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	if (made)
+		printf("demo trust data and sample cards made in %s (cards in %s/cards)\n", argv[1],
+		       argv[1]);
+	else
+		printf("%s/desk.db exists: the demo data is there already\n", argv[1]);
+	return TOOL_EXIT_OK;
+}
+
 static int cmd_open_export(int argc, char **argv)
 {
 	if (argc != 3)
@@ -1003,5 +1025,7 @@ int main(int argc, char **argv)
 		return cmd_bundle(sub_argc, sub_argv, BUNDLE_EXPORT_REQUEST);
 	if (strcmp(cmd, "open-export") == 0)
 		return cmd_open_export(sub_argc, sub_argv);
+	if (strcmp(cmd, "demo") == 0)
+		return cmd_demo(sub_argc, sub_argv);
 	return usage_error("unknown command %s", cmd);
 }

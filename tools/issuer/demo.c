@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* demo.c - demo trust data for qrdeskd --demo (see demo.h). */
+/* demo.c - demo trust data for qrdeskd --demo, made by qrdesk-issuer demo (see demo.h). */
 #include "demo.h"
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include "domain.h"
 #include "qrdesk/import.h"
 #include "qrdesk/store.h"
+#include "qrdesk/travel_specimen.h"
 #include "policy_source.h"
 #include "qrpng.h"
 #include "toolutil.h"
@@ -30,20 +31,24 @@ struct demo_card {
 	int64_t issued_offset; /* from now */
 	int64_t expires_offset;
 	int64_t alg;
+	bool documents; /* also a matching passport MRZ and boarding pass (docs/binding.md) */
 };
 
 static const struct demo_card cards[] = {
         {"valid", "2611000101", "MD ABDUR RAHIM", 'M', "SA", "GW", "1990-07-14", -DAY, 180 * DAY,
-         SIGNATURE_ALG_EDDSA},
+         SIGNATURE_ALG_EDDSA, false},
         {"valid-es256", "2611000102", "MD KAMAL HOSSAIN", 'M', "AE", "DR", "1987-01-30", -DAY,
-         180 * DAY, SIGNATURE_ALG_ES256},
+         180 * DAY, SIGNATURE_ALG_ES256, false},
         {"revoked", "2611000103", "SHAHIDUL ISLAM", 'M', "QA", "CW", "1992-11-02", -DAY, 180 * DAY,
-         SIGNATURE_ALG_EDDSA},
+         SIGNATURE_ALG_EDDSA, false},
         {"expired", "2611000104", "NASIMA BEGUM", 'F', "OM", "GW", "1985-05-21", -300 * DAY,
-         -120 * DAY, SIGNATURE_ALG_EDDSA},
+         -120 * DAY, SIGNATURE_ALG_EDDSA, false},
         /* Twenty on any day the demo runs: under the example policy's Kuwait age floor. */
         {"domestic-kw", "2611000105", "RAHIMA KHATUN", 'F', "KW", "DW", NULL, -DAY, 180 * DAY,
-         SIGNATURE_ALG_EDDSA},
+         SIGNATURE_ALG_EDDSA, false},
+        /* A traveller with passport and boarding pass: bound.txt, bound.mrz, bound.bcbp. */
+        {"bound", "2611000106", "MD JAHANGIR ALAM", 'M', "SA", "GW", "1991-04-02", -DAY, 180 * DAY,
+         SIGNATURE_ALG_EDDSA, true},
 };
 
 static enum qd_err make_dir(const char *path, struct qd_errmsg *why)
@@ -66,6 +71,46 @@ static int32_t twenty_years_before(int64_t now)
 	int32_t days = 0;
 	(void)credential_date_parse(text, &days); /* a valid date by construction */
 	return days;
+}
+
+static enum qd_err write_text(const char *dir, const char *name, const char *ext, const char *text,
+                              struct qd_errmsg *why)
+{
+	char path[4096], body[BCBP_TEXT_MAX + 2];
+	snprintf(path, sizeof(path), "%s/cards/%s.%s", dir, name, ext);
+	int n = snprintf(body, sizeof(body), "%s\n", text);
+	return tool_write_file_atomic(path, body, (size_t)n, 0644, why);
+}
+
+/* The card holder's passport (valid five more years) and a boarding pass for tomorrow. */
+static enum qd_err write_documents(const char *dir, const char *name,
+                                   const struct clearance_claims *cl, int64_t now,
+                                   struct qd_errmsg *why)
+{
+	static struct airport_table airports;
+	size_t len = 0;
+	const char *table = airport_builtin_text(&len);
+	enum qd_err rc = airport_table_parse(table, len, &airports, why);
+	char mrz[MRZ_TEXT_MAX + 1], pass[BCBP_TEXT_MAX + 1];
+	int y = 0;
+	unsigned m = 0, d = 0;
+	int32_t tomorrow = (int32_t)(now / DAY) + 1, jan1 = 0;
+	credential_date_civil(tomorrow, &y, &m, &d);
+	char first[16];
+	snprintf(first, sizeof(first), "%04d-01-01", y);
+	(void)credential_date_parse(first, &jan1); /* a valid date by construction */
+	if (rc == QD_OK)
+		rc = travel_specimen_mrz(cl, tomorrow + 5 * 365, mrz);
+	if (rc == QD_OK)
+		rc = travel_specimen_bcbp(cl, &airports, (unsigned)(tomorrow - jan1 + 1), pass,
+		                          sizeof(pass));
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "demo: no specimen documents for %s (%s)", name,
+		              qd_err_name(rc));
+		return rc;
+	}
+	rc = write_text(dir, name, "mrz", mrz, why);
+	return rc == QD_OK ? write_text(dir, name, "bcbp", pass, why) : rc;
 }
 
 static enum qd_err write_card(const struct domain *d, const char *dir, const struct demo_card *c,
@@ -109,7 +154,10 @@ static enum qd_err write_card(const struct domain *d, const char *dir, const str
 		return rc;
 	snprintf(path, sizeof(path), "%s/cards/%s.png", dir, c->name);
 	int version;
-	return qrpng_write(text, path, &version, why);
+	rc = qrpng_write(text, path, &version, why);
+	if (rc == QD_OK && c->documents)
+		rc = write_documents(dir, c->name, cl, now, why);
+	return rc;
 }
 
 enum qd_err demo_prepare(const char *dir, bool *made, struct qd_errmsg *why)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * demo.h - demo trust data for `qrdeskd --demo`, made on first start with
- * the back office's own code (qrdesk_domain): a trust domain, published
- * trust documents imported into a desk store, and sample cards (text and
- * PNG) for an officer to try.  Nothing here is used outside demo mode.
+ * demo.h - demo trust data for `qrdeskd --demo`, made by `qrdesk-issuer demo
+ * DIR` with the back office's own code (the desk daemon ships no signing
+ * code): a trust domain, published trust documents imported into a desk
+ * store, and sample cards (text and PNG) for an officer to try.
  *
  *   DIR/domain/   the demo back office (private keys: demo only)
  *   DIR/repo/     published keyset, revocations, policy (the repository's
