@@ -35,12 +35,13 @@ enum qd_err travel_specimen_mrz(const struct clearance_claims *c, int32_t expiry
 	memset(&m, 0, sizeof(m));
 	enum qd_err rc =
 	        split_name(c->name, m.primary, sizeof(m.primary), m.secondary, sizeof(m.secondary));
-	if (rc != QD_OK || strlen(c->passport_no) > MRZ_DOC_NO_LEN)
+	size_t number_len = strlen(c->passport_no);
+	if (rc != QD_OK || number_len > MRZ_DOC_NO_LEN)
 		return QD_ERR_FORMAT;
 	m.type = '<';
 	memcpy(m.issuing_state, "BGD", 4);
 	memcpy(m.nationality, "BGD", 4);
-	snprintf(m.document_number, sizeof(m.document_number), "%s", c->passport_no);
+	memcpy(m.document_number, c->passport_no, number_len + 1); /* fits: checked above */
 	int y = 0;
 	unsigned mo = 0, d = 0;
 	credential_date_civil(c->birth_days, &y, &mo, &d);

@@ -76,6 +76,43 @@
     return new Date(us / 1000).toLocaleTimeString('en-GB');
   }
 
+  /*
+   * Fit the shown screen to the display.  The layout is drawn for 1280x800;
+   * other displays (1024x600) get it scaled (CSS zoom), and a screen whose
+   * content is taller or wider than the display (a long policy message, a
+   * 64-character name) is scaled down further until it ends inside it: the
+   * body clips (overflow: hidden), so anything outside would be lost.
+   */
+  const DESIGN_W = 1280;
+  const DESIGN_H = 800;
+  function contentEnd(screen) {
+    let bottom = 0;
+    let right = 0;
+    for (const e of screen.querySelectorAll('*')) {
+      if (e.getClientRects().length === 0) continue;
+      const r = e.getBoundingClientRect();
+      bottom = Math.max(bottom, r.bottom);
+      right = Math.max(right, r.right);
+    }
+    return { bottom, right };
+  }
+  function fit() {
+    const root = document.documentElement;
+    const screen = el('verdict').hidden ? el('idle') : el('verdict');
+    let zoom = Math.min(innerWidth / DESIGN_W, innerHeight / DESIGN_H);
+    root.style.zoom = String(zoom);
+    // Text rewraps at the new size, so one step may not be enough: three at most.
+    for (let i = 0; i < 3; i += 1) {
+      const end = contentEnd(screen);
+      const over = Math.max(end.bottom / innerHeight, end.right / innerWidth);
+      if (over <= 1) break;
+      zoom = zoom / over * 0.98;
+      root.style.zoom = String(zoom);
+    }
+    document.body.dataset.zoom = zoom.toFixed(3);
+  }
+  window.addEventListener('resize', fit);
+
   /* --- idle screen ------------------------------------------------------------------ */
 
   function showIdle() {
@@ -84,6 +121,7 @@
     document.body.dataset.state = 'idle';
     el('verdict').hidden = true;
     el('idle').hidden = false;
+    fit();
   }
 
   function trustLine(doc) {
@@ -168,6 +206,7 @@
       usbLine.textContent = `USB · ইউএসবি: ${usb.stage === 'reading' ? 'পড়া হচ্ছে · ' : ''}${usb.headline}`;
       usbLine.className = `usb usb-${String(usb.stage).replace(/[^a-z]/g, '')}`;
     }
+    if (el('verdict').hidden) fit(); // the idle screen's lines may have grown
   }
 
   /* --- verdict screen --------------------------------------------------------------- */
@@ -210,6 +249,7 @@
 
     el('idle').hidden = true;
     el('verdict').hidden = false;
+    fit();
     clearTimeout(idleTimer);
     idleTimer = setTimeout(showIdle, idleMs);
 

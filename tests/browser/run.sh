@@ -53,6 +53,27 @@ card valid 2611000001
 card valid2 2611000002 '.name = "RAHIMA KHATUN" | .destination = "KW" | .category = "DW" | .passport_no = "EB0981234"'
 card revoked 2611000003 '.destination = "MY"'
 card xss 2611000004 '.name = "<img src=x onerror=window.__xss=1>" | .destination = "ZZ"'
+# The longest a screen gets: a 64-character name, the destination and category with the
+# longest names, and a policy rule whose messages are as long as a policy may carry
+# (320 bytes of English, 640 of Bengali) that this card fails.
+card longest 2611000005 '.name = "MOHAMMAD ABDULLAH AL MAMUN CHOWDHURY BHUIYAN TALUKDER SIDDIQUEEE" | .destination = "US" | .category = "SS" | .birth_date = "2004-01-01"'
+python3 - <<'PY' >policy.json || { echo "FAIL: policy source" >&2; exit 1; }
+import json
+en = ("United States, semi-skilled workers: the employer's sponsorship letter, the attested "
+      "contract and the agency's licence must be checked against the originals before departure; ")
+bn = "যুক্তরাষ্ট্র, আধা-দক্ষ কর্মী: নিয়োগকর্তার স্পনসরশিপ পত্র ও সত্যায়িত চুক্তি মূল কপির সাথে মিলিয়ে দেখুন; "
+def cut(text, limit):
+    while len(text.encode()) < limit:
+        text += text
+    b = text.encode()[:limit]
+    return b.decode(errors="ignore").rstrip()
+print(json.dumps({"format": "qrdesk-policy-1", "note": "browser test: the longest messages",
+                  "utc_offset_minutes": 360,
+                  "rules": [{"id": "us-ss-longest", "when": {"destinations": ["US"], "categories": ["SS"]},
+                             "require": {"age_min": 30},
+                             "message_en": cut(en, 320), "message_bn": cut(bn, 640)}]}))
+PY
+"$issuer" policy dom policy.json >/dev/null || { echo "FAIL: cannot set the policy" >&2; exit 1; }
 "$issuer" revoke dom 2611000003 >/dev/null
 "$issuer" publish dom repo >/dev/null
 "$ctl" provision --store desk.db --root dom/root.pub >/dev/null

@@ -11,6 +11,7 @@ set -uo pipefail
 issuer=$(realpath "$1")
 ctl=$(realpath "$2")
 example_policy=$(realpath "$(dirname "$0")/../../tools/issuer/example-policy.json")
+ex=$(realpath "$(dirname "$0")/../../docs/examples/issuing")
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-e2e-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -341,6 +342,21 @@ must_exit 0 "a fresh desk imports the full list" "$ctl" import --store fresh.db 
 	fail "the full list does not revoke the window"
 [[ $("$ctl" check --store fresh.db --json --now "$(at 0)" "$code_out" | jq -r .reason) == OK ]] && pass ||
 	fail "the full list revokes outside the window"
+
+# --- docs/issuing.md's worked example: a card made outside this project's code ------------
+# (node's crypto, from the published seed), checked with the published public key; its
+# zlib-compressed form (as HC1: certificates do it) is refused.
+"$issuer" --now 2026-01-01 init exdom >/dev/null
+must_exit 0 "add-key of the example's published key" "$issuer" --now 2026-01-01 add-key exdom \
+	--role issuer --public "$ex/public.hex" --not-before 2026-01-01
+[[ $(jq -r '.keys[-1].kid' exdom/domain.json) == 56475aa75463474c ]] && pass || fail "the example's kid is not derived as issuing.md says"
+"$issuer" --now 2026-11-30 publish exdom exrepo --timestamp-days 30 >/dev/null
+"$ctl" provision --store ex.db --root exdom/root.pub >/dev/null
+must_exit 0 "import (example)" "$ctl" import --store ex.db --now 2026-12-01 exrepo/keyset.cose exrepo/revocations.cose exrepo/policy.cose exrepo/timestamp.cose
+[[ $("$ctl" check --store ex.db --now 2026-12-01 --json "$(cat "$ex/card.txt")" | jq -r '.verdict + "/" + .reason') == valid/OK ]] &&
+	pass || fail "issuing.md's worked example is not valid"
+[[ $("$ctl" check --store ex.db --now 2026-12-01 --json "$(cat "$ex/card-zlib.txt")" | jq -r .reason) == NOT_COSE_SIGN1 ]] &&
+	pass || fail "a compressed card is not refused as NOT_COSE_SIGN1"
 
 # --- usage errors ---------------------------------------------------------------
 must_exit 64 "check without --store" "$ctl" check "$code_ok"

@@ -204,6 +204,7 @@ check '! grep -qiE "sanitizer|runtime error" daemon.log' "no sanitizer reports"
 # --- the demo's bound traveller (scripts/demo.sh --bind) -------------------------------------
 printf '[binding]\nrequire = card+passport+boarding\n[kiosk]\nenabled = false\n' >demobind.conf
 mkfifo demo.in
+"$issuer" demo "$work/demo" >/dev/null # the demo data: made by the issuer, read by qrdeskd
 "$qrdeskd" --demo --demo-dir "$work/demo" --config "$work/demobind.conf" <demo.in >/dev/null 2>demo.log &
 daemon_pid=$!
 exec 4>demo.in
