@@ -263,8 +263,10 @@ enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width,
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct qd_errmsg inner = {{0}};
-	/* A FIFO dropped in the folder is refused, not waited on; nor is it an image. */
-	static const struct file_read_options opt = {.not_regular = QD_ERR_FORMAT};
+	/* A FIFO dropped in the folder is refused, not waited on; nor is it an image.
+	 * Nor is a symbolic link followed: a link to /etc/shadow must not be read as root. */
+	static const struct file_read_options opt = {.flags = FILE_READ_NOFOLLOW,
+	                                             .not_regular = QD_ERR_FORMAT};
 	enum qd_err rc = file_read_at(AT_FDCWD, path, IMAGE_FILE_MAX, &opt, &data, &len, &inner);
 	if (rc != QD_OK) {
 		qd_errmsg_set(why, "%s: %s", path, inner.text);

@@ -120,7 +120,8 @@ enum qrdecode_pass {
  */
 void qrdecode_set_passes(struct qrdecode *dec, unsigned passes, size_t budget_pixels);
 
-/* Image files as 8-bit grey (PNG, binary PGM "P5", JPEG); *pixels is malloc'd. */
+/* Image files as 8-bit grey (PNG, binary PGM "P5", JPEG); *pixels is malloc'd.
+ * Regular files only, a symbolic link not followed: QD_ERR_FORMAT for either. */
 #define IMAGE_DIM_MAX 8192 /* pixels a side: bigger files are refused */
 enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width, unsigned *height,
                             struct qd_errmsg *why);

@@ -114,6 +114,16 @@ check '! grep -q "^<3>verdict" status.txt && ! grep -q $'"'"'\e'"'"' status.txt'
 check '! grep -qP "\\e" daemon.log && [[ $(grep -c "^<3>verdict 99" daemon.log) == 0 ]]' \
 	"the journal: no raw escape, no forged line"
 
+# --- the inbox follows no symbolic link ------------------------------------------------------
+mkdir -p outside && cp c6.png outside/card.png
+ln -s "$work/outside/card.png" outside/link.png
+mv outside/link.png inbox/ # renamed in, as a file copied in whole arrives
+wait_for 20 '"$ctl" status --socket control.sock --json | jq -r ".sources[] | select(.name == \"images\") | .detail" | grep -q "link.png"'
+"$ctl" status --socket control.sock --json >inbox-status.json
+check 'jq -r ".sources[] | select(.name == \"images\") | .detail" inbox-status.json | grep -q "symbolic link"' \
+	"a symbolic link in the inbox is refused, not followed: $(jq -c '.sources[1].detail' inbox-status.json)"
+check '[[ $(verdicts) == 1 ]]' "no verdict from the link's target ($(verdicts) verdicts)"
+
 # --- the pseudonyms do not reverse -------------------------------------------------------
 # c0 was the image above (within the hold-off it would be a duplicate, not a verdict).
 for ((i = 1; i < ${#numbers[@]}; i++)); do echo "$(cat "c$i.txt")" >&7; done

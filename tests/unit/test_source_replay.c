@@ -1250,6 +1250,12 @@ static void test_image_files(void **state)
 	path_join(path, dir, "pipe.png");
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(image_load_gray(path, &px, &w, &h, &why), QD_ERR_FORMAT);
+	/* A symbolic link, even to a good image: not followed (a link to /etc/shadow). */
+	path_join(path, dir, "link.png");
+	assert_int_equal(symlink(g.png[T_A], path), 0);
+	assert_int_equal(image_load_gray(path, &px, &w, &h, &why), QD_ERR_FORMAT);
+	assert_null(px);
+	assert_non_null(strstr(why.text, "symbolic link"));
 	/* Too big a file: refused by its size, unread (sparse, so cheap to make). */
 	path_join(path, dir, "big.png");
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
