@@ -76,6 +76,7 @@ struct hid {
 	int64_t offset_us; /* event clock - loop clock, from the last event */
 	char logged[96];
 	int logged_state;
+	bool drop_unlogged; /* a code was dropped since the last log line */
 };
 
 static void set_detail(struct hid *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -88,14 +89,21 @@ static void set_detail(struct hid *h, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A change of state or detail is logged once; a dropped code always is, as a
+ * warning: a second code dropped like the first (same length, same reason)
+ * leaves the detail as it was, and must not go unseen.
+ */
 static void log_change(struct hid *h)
 {
 	if ((int)h->src.status.state == h->logged_state &&
-	    strcmp(h->logged, h->src.status.detail) == 0)
+	    strcmp(h->logged, h->src.status.detail) == 0 && !h->drop_unlogged)
 		return;
 	h->logged_state = (int)h->src.status.state;
 	memcpy(h->logged, h->src.status.detail, sizeof(h->logged));
-	int prio = h->src.status.state == SOURCE_RUNNING ? LOG_INFO : LOG_WARNING;
+	int prio =
+	        h->src.status.state == SOURCE_RUNNING && !h->drop_unlogged ? LOG_INFO : LOG_WARNING;
+	h->drop_unlogged = false;
 	log_emit(prio, "source %s: %s: %s", h->src.name, source_state_name(h->src.status.state),
 	         h->src.status.detail);
 }
@@ -119,6 +127,7 @@ static void on_drop(void *arg, enum hid_drop why, size_t len)
 	        [HID_DROP_OVERRUN] = "keys lost (the kernel's event queue overflowed)",
 	};
 	h->src.status.dropped++;
+	h->drop_unlogged = true;
 	set_detail(h, "code dropped after %zu characters: %s", len, reasons[why]);
 }
 
@@ -162,9 +171,10 @@ static void close_device(struct hid *h)
 
 static void went_away(struct hid *h, const char *why)
 {
-	close_device(h);
+	close_device(h); /* drops a code cut off mid-way (counted) */
 	h->src.status.state = SOURCE_ABSENT;
-	set_detail(h, "%s: %s; waiting for it", h->path, why);
+	set_detail(h, "%.40s: %s; waiting for it%s", h->path, why,
+	           h->drop_unlogged ? " (a code was cut off)" : "");
 	log_change(h);
 	loop_timer_arm(h->retry, h->cfg.retry_ms, h->cfg.retry_ms);
 }

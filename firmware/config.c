@@ -139,34 +139,34 @@ static const struct key_def keys[] = {
         {"indicators", "beep_ms", K_MS, FIELD(timing.beep_ms), 10, 5000, false},
         {"indicators", "gap_ms", K_MS, FIELD(timing.gap_ms), 10, 5000, false},
         {"indicators", "sim_record", K_PATH, FIELD(sim_record), 0, 0, false},
-        {"replay", "stdin", K_BOOL, FIELD(replay_stdin), 0, 0, false},
-        {"replay", "fifo", K_PATH, FIELD(replay_fifo), 0, 0, false},
-        {"replay", "images", K_PATH, FIELD(replay_images), 0, 0, false},
-        {"serial", "device", K_PATH, FIELD(serial.device), 0, 0, false},
-        {"serial", "baud", K_BAUD, FIELD(serial.baud), 0, 0, false},
-        {"serial", "framing", K_FRAMING, FIELD(serial.framing), 0, 0, false},
-        {"serial", "max_line", K_BYTES, FIELD(serial.max_line), SERIAL_LINE_MIN, SERIAL_LINE_MAX,
-         false},
-        {"serial", "retry_ms", K_MS, FIELD(serial.retry_ms), 100, 600000, false},
-        {"hid", "device", K_INPUT, FIELD(hid.device), 0, 0, false},
-        {"hid", "key_timeout_ms", K_MS, FIELD(hid.key_timeout_ms), HID_KEY_TIMEOUT_MIN,
+        {"replay", "stdin", K_BOOL, FIELD(scanners.replay_stdin), 0, 0, false},
+        {"replay", "fifo", K_PATH, FIELD(scanners.replay_fifo), 0, 0, false},
+        {"replay", "images", K_PATH, FIELD(scanners.replay_images), 0, 0, false},
+        {"serial", "device", K_PATH, FIELD(scanners.serial.device), 0, 0, false},
+        {"serial", "baud", K_BAUD, FIELD(scanners.serial.baud), 0, 0, false},
+        {"serial", "framing", K_FRAMING, FIELD(scanners.serial.framing), 0, 0, false},
+        {"serial", "max_line", K_BYTES, FIELD(scanners.serial.max_line), SERIAL_LINE_MIN,
+         SERIAL_LINE_MAX, false},
+        {"serial", "retry_ms", K_MS, FIELD(scanners.serial.retry_ms), 100, 600000, false},
+        {"hid", "device", K_INPUT, FIELD(scanners.hid.device), 0, 0, false},
+        {"hid", "key_timeout_ms", K_MS, FIELD(scanners.hid.key_timeout_ms), HID_KEY_TIMEOUT_MIN,
          HID_KEY_TIMEOUT_MAX, false},
-        {"hid", "grab", K_BOOL, FIELD(hid.grab), 0, 0, false},
-        {"hid", "retry_ms", K_MS, FIELD(hid.retry_ms), 100, 600000, false},
+        {"hid", "grab", K_BOOL, FIELD(scanners.hid.grab), 0, 0, false},
+        {"hid", "retry_ms", K_MS, FIELD(scanners.hid.retry_ms), 100, 600000, false},
         {"hotplug", "backend", K_HOTPLUG, FIELD(hotplug.backend), 0, 0, false},
         {"hotplug", "dev_dir", K_PATH, FIELD(hotplug.dev_dir), 0, 0, false},
-        {"camera", "device", K_PATH, FIELD(camera.capture.device), 0, 0, false},
-        {"camera", "width", K_COUNT, FIELD(camera.capture.width), CAPTURE_DIM_MIN, CAPTURE_DIM_MAX,
-         false},
-        {"camera", "height", K_COUNT, FIELD(camera.capture.height), CAPTURE_DIM_MIN,
+        {"camera", "device", K_PATH, FIELD(scanners.camera.capture.device), 0, 0, false},
+        {"camera", "width", K_COUNT, FIELD(scanners.camera.capture.width), CAPTURE_DIM_MIN,
          CAPTURE_DIM_MAX, false},
-        {"camera", "fps", K_COUNT, FIELD(camera.capture.fps), CAPTURE_FPS_MIN, CAPTURE_FPS_MAX,
-         false},
-        {"camera", "format", K_PIXFMT, FIELD(camera.capture.format), 0, 0, false},
-        {"camera", "stall_ms", K_COUNT, FIELD(camera.stall_ms), CAMERA_STALL_MIN_MS,
+        {"camera", "height", K_COUNT, FIELD(scanners.camera.capture.height), CAPTURE_DIM_MIN,
+         CAPTURE_DIM_MAX, false},
+        {"camera", "fps", K_COUNT, FIELD(scanners.camera.capture.fps), CAPTURE_FPS_MIN,
+         CAPTURE_FPS_MAX, false},
+        {"camera", "format", K_PIXFMT, FIELD(scanners.camera.capture.format), 0, 0, false},
+        {"camera", "stall_ms", K_COUNT, FIELD(scanners.camera.stall_ms), CAMERA_STALL_MIN_MS,
          CAMERA_STALL_MAX_MS, false},
-        {"camera", "decoders", K_DECODERS, FIELD(camera.decoders), 0, 0, false},
-        {"camera", "decode_budget_kpx", K_COUNT, FIELD(camera.decode_budget_kpx), 0,
+        {"camera", "decoders", K_DECODERS, FIELD(scanners.camera.decoders), 0, 0, false},
+        {"camera", "decode_budget_kpx", K_COUNT, FIELD(scanners.camera.decode_budget_kpx), 0,
          CAMERA_DECODE_BUDGET_MAX_KPX, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
@@ -219,6 +219,45 @@ void config_key_at(size_t i, const char **section, const char **name)
 	*name = i < KEYS_N ? keys[i].name : NULL;
 }
 
+/* Kinds whose field is a NUL-terminated string in a buffer. */
+static bool kind_is_text(enum kind kind)
+{
+	switch (kind) {
+	case K_PATH:
+	case K_SOCKET:
+	case K_DESK_ID:
+	case K_GROUP:
+	case K_CHIP:
+	case K_ADDRESS:
+	case K_INPUT:
+	case K_TOKEN:
+	case K_URL:
+	case K_PROXY:
+	case K_PIN:
+	case K_FRAMING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool config_key_same(const struct config *a, const struct config *b, size_t i)
+{
+	if (i >= KEYS_N)
+		return true;
+	const char *fa = (const char *)a + keys[i].offset, *fb = (const char *)b + keys[i].offset;
+	if (kind_is_text(keys[i].kind)) /* what follows the NUL is not the value */
+		return strncmp(fa, fb, keys[i].size) == 0;
+	return memcmp(fa, fb, keys[i].size) == 0;
+}
+
+void config_key_copy(struct config *dst, const struct config *src, size_t i)
+{
+	if (i < KEYS_N)
+		memcpy((char *)dst + keys[i].offset, (const char *)src + keys[i].offset,
+		       keys[i].size);
+}
+
 static const struct key_def *find_key(const char *section, const char *name)
 {
 	for (size_t i = 0; i < KEYS_N; i++)
@@ -266,32 +305,32 @@ void config_defaults(struct config *cfg)
 	cfg->gpio.active_low = false;
 	pattern_timing_defaults(&cfg->timing);
 	cfg->sim_record[0] = '\0';
-	cfg->replay_stdin = false;
-	cfg->replay_fifo[0] = '\0';
-	cfg->replay_images[0] = '\0';
-	cfg->serial.device[0] = '\0';
-	cfg->serial.baud = 9600;
-	snprintf(cfg->serial.framing, sizeof(cfg->serial.framing), "%s", "8N1");
-	cfg->serial.max_line = 4296;
-	cfg->serial.retry_ms = 5000; /* a safety net: hot-plug says at once */
-	cfg->hid.device[0] = '\0';
-	cfg->hid.key_timeout_ms = 100;
-	cfg->hid.grab = true;
-	cfg->hid.retry_ms = 5000;
+	cfg->scanners.replay_stdin = false;
+	cfg->scanners.replay_fifo[0] = '\0';
+	cfg->scanners.replay_images[0] = '\0';
+	cfg->scanners.serial.device[0] = '\0';
+	cfg->scanners.serial.baud = 9600;
+	snprintf(cfg->scanners.serial.framing, sizeof(cfg->scanners.serial.framing), "%s", "8N1");
+	cfg->scanners.serial.max_line = 4296;
+	cfg->scanners.serial.retry_ms = 5000; /* a safety net: hot-plug says at once */
+	cfg->scanners.hid.device[0] = '\0';
+	cfg->scanners.hid.key_timeout_ms = 100;
+	cfg->scanners.hid.grab = true;
+	cfg->scanners.hid.retry_ms = 5000;
 	cfg->hotplug.backend = HOTPLUG_AUTO;
 	snprintf(cfg->hotplug.dev_dir, sizeof(cfg->hotplug.dev_dir), "%s", "/dev");
 	/* [camera]: VGA is plenty for a card held under the lens (docs/camera.md). */
-	cfg->camera.capture.device[0] = '\0';
-	cfg->camera.capture.width = 640;
-	cfg->camera.capture.height = 480;
-	cfg->camera.capture.fps = 15;
-	cfg->camera.capture.format = CAPTURE_FORMAT_AUTO;
-	cfg->camera.stall_ms = 5000;
-	cfg->camera.decoders = CAMERA_DECODE_ALL;
-	cfg->camera.decode_budget_kpx = CAMERA_DECODE_BUDGET_DEFAULT_KPX;
-	cfg->camera.formats = CAMERA_FORMAT_QR;
-	cfg->camera.retry_ms = 0;
-	cfg->camera.io = NULL;
+	cfg->scanners.camera.capture.device[0] = '\0';
+	cfg->scanners.camera.capture.width = 640;
+	cfg->scanners.camera.capture.height = 480;
+	cfg->scanners.camera.capture.fps = 15;
+	cfg->scanners.camera.capture.format = CAPTURE_FORMAT_AUTO;
+	cfg->scanners.camera.stall_ms = 5000;
+	cfg->scanners.camera.decoders = CAMERA_DECODE_ALL;
+	cfg->scanners.camera.decode_budget_kpx = CAMERA_DECODE_BUDGET_DEFAULT_KPX;
+	cfg->scanners.camera.formats = CAMERA_FORMAT_QR;
+	cfg->scanners.camera.retry_ms = 0;
+	cfg->scanners.camera.io = NULL;
 	/* The kiosk page is on by default, reachable from this machine only. */
 	cfg->kiosk_enabled = true;
 	snprintf(cfg->kiosk_address, sizeof(cfg->kiosk_address), "%s", "127.0.0.1");

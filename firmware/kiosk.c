@@ -47,6 +47,7 @@
 #include "kiosk_assets.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
+#include "qrdesk/verdict_event.h"
 
 #define CONNECTION_TIMEOUT_S 10
 #define STREAM_BLOCK         8192
@@ -118,60 +119,12 @@ struct kiosk {
 
 void kiosk_mask_passport(const char *passport, char out[17])
 {
-	static const char bullets[] = "\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2"; /* •••• */
-	size_t n = strlen(passport);
-	if (n <= 4)
-		snprintf(out, 17, "%s", bullets);
-	else
-		snprintf(out, 17, "%s%.4s", bullets, passport + n - 4);
-}
-
-static json_t *named_code(const char *code, const char *en, const char *bn)
-{
-	return json_pack("{s:s, s:s?, s:s?}", "code", code, "en", en, "bn", bn);
+	verdict_mask_passport(passport, out);
 }
 
 json_t *kiosk_event_json(const struct pipeline_event *ev, const char *desk_id)
 {
-	const struct verdict *v = &ev->verdict;
-	json_t *obj = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "seq",
-	                        (json_int_t)ev->seq, "time_us", (json_int_t)ev->wall_us, "desk",
-	                        desk_id, "source", ev->source, "verdict",
-	                        verdict_kind_name(v->kind), "reason", reason_code(v->reason),
-	                        /* A failed destination rule speaks with its own (signed) words. */
-	                        "reason_en", verdict_message_en(v), "reason_bn",
-	                        verdict_message_bn(v), "latency_us", (json_int_t)ev->latency_us);
-	if (obj == NULL)
-		return NULL;
-	/* Only a card our key verified has claims worth showing: a forged card's
-	 * name in big letters would lend it the desk's authority, even on red. */
-	if (v->has_claims && v->signature_ok) {
-		const struct clearance_claims *c = &v->cred.clearance;
-		char masked[17];
-		kiosk_mask_passport(c->passport_no, masked);
-		const struct country *dest = country_find(c->destination);
-		json_t *card = json_pack(
-		        "{s:s, s:s, s:o, s:s, s:o, s:I}", "name", c->name, "passport", masked,
-		        "destination",
-		        named_code(c->destination, dest ? dest->en : NULL, dest ? dest->bn : NULL),
-		        "clearance_no", c->clearance_no, "category",
-		        named_code(c->category, credential_category_name_en(c->category),
-		                   credential_category_name_bn(c->category)),
-		        "expires_at", (json_int_t)v->cred.expires_at);
-		if (card == NULL || json_object_set_new(obj, "card", card) != 0) {
-			json_decref(obj);
-			return NULL;
-		}
-	}
-	if (ev->already_used) {
-		json_t *first = json_pack("{s:I, s:s}", "time_us", (json_int_t)ev->first_use_us,
-		                          "desk", ev->first_use_desk);
-		if (first == NULL || json_object_set_new(obj, "first_use", first) != 0) {
-			json_decref(obj);
-			return NULL;
-		}
-	}
-	return obj;
+	return verdict_event_json(ev, desk_id, VERDICT_JSON_PAGE);
 }
 
 /* One line: the SSE data field must not be split by a newline. */
@@ -388,6 +341,8 @@ static enum MHD_Result send_published(struct kiosk *k, struct MHD_Connection *c,
 	        "within the deadline.\n"
 	        "# TYPE qrdesk_kiosk_deadline_closed_total counter\n"
 	        "qrdesk_kiosk_deadline_closed_total %llu\n";
+	if (k->cfg.on_status_read != NULL)
+		k->cfg.on_status_read(k->cfg.status_arg);
 	pthread_mutex_lock(&k->lock);
 	const char *src = metrics ? k->metrics : k->status;
 	bool have = src != NULL;

@@ -16,9 +16,7 @@
 #include "qrdesk/error.h"
 #include "qrdesk/hotplug.h"
 #include "qrdesk/indicator.h"
-#include "qrdesk/source_camera.h"
-#include "qrdesk/source_hid.h"
-#include "qrdesk/source_serial.h"
+#include "qrdesk/scanner.h"
 
 #define CONFIG_PATH_MAX     256
 #define CONFIG_DEFAULT_PATH "/etc/qrdesk/qrdesk.conf"
@@ -91,18 +89,10 @@ struct config {
 	struct indicator_gpiod_config gpio;
 	struct pattern_timing timing;
 	char sim_record[CONFIG_PATH_MAX]; /* sim: transitions appended here ("" none) */
-	/* [replay] */
-	bool replay_stdin;
-	char replay_fifo[CONFIG_PATH_MAX];
-	char replay_images[CONFIG_PATH_MAX];
-	/* [serial] */
-	struct source_serial_config serial; /* device "": no serial scanner */
-	/* [hid] */
-	struct source_hid_config hid; /* device "": no keyboard-wedge scanner */
+	/* [replay], [serial], [hid], [camera]: the scanner registry's settings (scanner.h) */
+	struct scanner_settings scanners;
 	/* [hotplug] */
 	struct hotplug_config hotplug;
-	/* [camera] (retry_ms and io are not keys: the driver's defaults) */
-	struct source_camera_config camera; /* capture.device "": no camera */
 	/* [kiosk] */
 	bool kiosk_enabled;
 	char kiosk_address[64];               /* IPv4 or IPv6 literal */
@@ -154,6 +144,9 @@ enum qd_err config_validate(const struct config *cfg, struct config_errors *errs
 /* The known keys, in table order (tests check the example file and the docs list each). */
 size_t config_key_count(void);
 void config_key_at(size_t i, const char **section, const char **name);
+/* Key i (config_key_at's numbering): equal in a and b?  Copy it from src to dst. */
+bool config_key_same(const struct config *a, const struct config *b, size_t i);
+void config_key_copy(struct config *dst, const struct config *src, size_t i);
 
 /*
  * USB drop-in: may a bundle set [section] key?  And read the

@@ -55,6 +55,11 @@ struct kiosk_config {
 	char technician_token[KIOSK_TOKEN_MAX + 1]; /* "": technician requests off */
 	kiosk_reload_cb on_reload;                  /* POST /api/tech/reload; NULL: 404 */
 	void *cb_arg;
+	/* Optional, on a connection thread before GET /api/status or /metrics is
+	 * answered: the owner may publish a newer status first (qrdeskd: if it is
+	 * stale, desk_status.h).  Must be thread-safe and return within a second. */
+	void (*on_status_read)(void *status_arg);
+	void *status_arg;
 };
 
 struct kiosk;

@@ -40,21 +40,23 @@ static bool same_config(const struct config *a, const struct config *b)
 	        a->timing.invalid_ms == b->timing.invalid_ms &&
 	        a->timing.review_ms == b->timing.review_ms &&
 	        a->timing.beep_ms == b->timing.beep_ms && a->timing.gap_ms == b->timing.gap_ms &&
-	        strcmp(a->sim_record, b->sim_record) == 0 && a->replay_stdin == b->replay_stdin &&
-	        strcmp(a->replay_fifo, b->replay_fifo) == 0 &&
-	        strcmp(a->replay_images, b->replay_images) == 0 &&
-	        strcmp(a->serial.device, b->serial.device) == 0 &&
-	        a->serial.baud == b->serial.baud &&
-	        strcmp(a->serial.framing, b->serial.framing) == 0 &&
-	        a->serial.max_line == b->serial.max_line &&
-	        strcmp(a->hid.device, b->hid.device) == 0 &&
-	        a->hid.key_timeout_ms == b->hid.key_timeout_ms && a->hid.grab == b->hid.grab &&
-	        strcmp(a->camera.capture.device, b->camera.capture.device) == 0 &&
-	        a->camera.capture.width == b->camera.capture.width &&
-	        a->camera.capture.height == b->camera.capture.height &&
-	        a->camera.capture.fps == b->camera.capture.fps &&
-	        a->camera.capture.format == b->camera.capture.format &&
-	        a->camera.stall_ms == b->camera.stall_ms;
+	        strcmp(a->sim_record, b->sim_record) == 0 &&
+	        a->scanners.replay_stdin == b->scanners.replay_stdin &&
+	        strcmp(a->scanners.replay_fifo, b->scanners.replay_fifo) == 0 &&
+	        strcmp(a->scanners.replay_images, b->scanners.replay_images) == 0 &&
+	        strcmp(a->scanners.serial.device, b->scanners.serial.device) == 0 &&
+	        a->scanners.serial.baud == b->scanners.serial.baud &&
+	        strcmp(a->scanners.serial.framing, b->scanners.serial.framing) == 0 &&
+	        a->scanners.serial.max_line == b->scanners.serial.max_line &&
+	        strcmp(a->scanners.hid.device, b->scanners.hid.device) == 0 &&
+	        a->scanners.hid.key_timeout_ms == b->scanners.hid.key_timeout_ms &&
+	        a->scanners.hid.grab == b->scanners.hid.grab &&
+	        strcmp(a->scanners.camera.capture.device, b->scanners.camera.capture.device) == 0 &&
+	        a->scanners.camera.capture.width == b->scanners.camera.capture.width &&
+	        a->scanners.camera.capture.height == b->scanners.camera.capture.height &&
+	        a->scanners.camera.capture.fps == b->scanners.camera.capture.fps &&
+	        a->scanners.camera.capture.format == b->scanners.camera.capture.format &&
+	        a->scanners.camera.stall_ms == b->scanners.camera.stall_ms;
 	for (int i = 0; i < INDICATOR_LINES; i++)
 		same = same && a->gpio.offsets[i] == b->gpio.offsets[i];
 	return same;
@@ -69,13 +71,16 @@ static void check_terminated(const struct config *c)
 	FUZZ_CHECK(memchr(c->control_group, '\0', sizeof(c->control_group)) != NULL);
 	FUZZ_CHECK(memchr(c->gpio.chip, '\0', sizeof(c->gpio.chip)) != NULL);
 	FUZZ_CHECK(memchr(c->sim_record, '\0', sizeof(c->sim_record)) != NULL);
-	FUZZ_CHECK(memchr(c->serial.device, '\0', sizeof(c->serial.device)) != NULL);
-	FUZZ_CHECK(memchr(c->serial.framing, '\0', sizeof(c->serial.framing)) != NULL);
-	FUZZ_CHECK(memchr(c->hid.device, '\0', sizeof(c->hid.device)) != NULL);
-	FUZZ_CHECK(memchr(c->camera.capture.device, '\0', sizeof(c->camera.capture.device)) !=
+	FUZZ_CHECK(memchr(c->scanners.serial.device, '\0', sizeof(c->scanners.serial.device)) !=
 	           NULL);
-	FUZZ_CHECK(memchr(c->replay_fifo, '\0', sizeof(c->replay_fifo)) != NULL);
-	FUZZ_CHECK(memchr(c->replay_images, '\0', sizeof(c->replay_images)) != NULL);
+	FUZZ_CHECK(memchr(c->scanners.serial.framing, '\0', sizeof(c->scanners.serial.framing)) !=
+	           NULL);
+	FUZZ_CHECK(memchr(c->scanners.hid.device, '\0', sizeof(c->scanners.hid.device)) != NULL);
+	FUZZ_CHECK(memchr(c->scanners.camera.capture.device, '\0',
+	                  sizeof(c->scanners.camera.capture.device)) != NULL);
+	FUZZ_CHECK(memchr(c->scanners.replay_fifo, '\0', sizeof(c->scanners.replay_fifo)) != NULL);
+	FUZZ_CHECK(memchr(c->scanners.replay_images, '\0', sizeof(c->scanners.replay_images)) !=
+	           NULL);
 }
 
 /* Physical lines in text, as the reader counts them (a final line without '\n' counts). */
@@ -189,23 +194,23 @@ static struct text write_ini(const struct config *c)
 	put_u(&t, "indicators", "beep_ms", c->timing.beep_ms);
 	put_u(&t, "indicators", "gap_ms", c->timing.gap_ms);
 	put(&t, "indicators", "sim_record", c->sim_record);
-	put(&t, "replay", "stdin", c->replay_stdin ? "true" : "false");
-	put(&t, "replay", "fifo", c->replay_fifo);
-	put(&t, "replay", "images", c->replay_images);
-	put(&t, "serial", "device", c->serial.device);
-	put_u(&t, "serial", "baud", c->serial.baud);
-	put(&t, "serial", "framing", c->serial.framing);
-	put_u(&t, "serial", "max_line", c->serial.max_line);
-	put(&t, "hid", "device", c->hid.device);
-	put_u(&t, "hid", "key_timeout_ms", c->hid.key_timeout_ms);
-	put(&t, "hid", "grab", c->hid.grab ? "on" : "off");
-	put(&t, "camera", "device", c->camera.capture.device);
-	put_u(&t, "camera", "width", c->camera.capture.width);
-	put_u(&t, "camera", "height", c->camera.capture.height);
-	put_u(&t, "camera", "fps", c->camera.capture.fps);
+	put(&t, "replay", "stdin", c->scanners.replay_stdin ? "true" : "false");
+	put(&t, "replay", "fifo", c->scanners.replay_fifo);
+	put(&t, "replay", "images", c->scanners.replay_images);
+	put(&t, "serial", "device", c->scanners.serial.device);
+	put_u(&t, "serial", "baud", c->scanners.serial.baud);
+	put(&t, "serial", "framing", c->scanners.serial.framing);
+	put_u(&t, "serial", "max_line", c->scanners.serial.max_line);
+	put(&t, "hid", "device", c->scanners.hid.device);
+	put_u(&t, "hid", "key_timeout_ms", c->scanners.hid.key_timeout_ms);
+	put(&t, "hid", "grab", c->scanners.hid.grab ? "on" : "off");
+	put(&t, "camera", "device", c->scanners.camera.capture.device);
+	put_u(&t, "camera", "width", c->scanners.camera.capture.width);
+	put_u(&t, "camera", "height", c->scanners.camera.capture.height);
+	put_u(&t, "camera", "fps", c->scanners.camera.capture.fps);
 	static const char *const formats[] = {"auto", "grey", "yuyv", "mjpeg"};
-	put(&t, "camera", "format", formats[c->camera.capture.format]);
-	put_u(&t, "camera", "stall_ms", c->camera.stall_ms);
+	put(&t, "camera", "format", formats[c->scanners.camera.capture.format]);
+	put_u(&t, "camera", "stall_ms", c->scanners.camera.stall_ms);
 	return t;
 }
 
@@ -228,22 +233,24 @@ static void other_base(struct config *c)
 	c->timing.valid_ms = c->timing.invalid_ms = c->timing.review_ms = 59999;
 	c->timing.beep_ms = c->timing.gap_ms = 4999;
 	snprintf(c->sim_record, sizeof(c->sim_record), "%s", "/other/record");
-	c->replay_stdin = !c->replay_stdin;
-	snprintf(c->replay_fifo, sizeof(c->replay_fifo), "%s", "/other/fifo");
-	snprintf(c->replay_images, sizeof(c->replay_images), "%s", "/other/images");
-	snprintf(c->serial.device, sizeof(c->serial.device), "%s", "/other/tty");
-	c->serial.baud = 921600;
-	snprintf(c->serial.framing, sizeof(c->serial.framing), "%s", "5O2");
-	c->serial.max_line = 17;
-	snprintf(c->hid.device, sizeof(c->hid.device), "%s", "ffff:0001");
-	c->hid.key_timeout_ms = 4999;
-	c->hid.grab = !c->hid.grab;
-	snprintf(c->camera.capture.device, sizeof(c->camera.capture.device), "%s", "/other/video");
-	c->camera.capture.width = 4095;
-	c->camera.capture.height = 17;
-	c->camera.capture.fps = 119;
-	c->camera.capture.format = CAPTURE_FORMAT_MJPEG;
-	c->camera.stall_ms = 599999;
+	c->scanners.replay_stdin = !c->scanners.replay_stdin;
+	snprintf(c->scanners.replay_fifo, sizeof(c->scanners.replay_fifo), "%s", "/other/fifo");
+	snprintf(c->scanners.replay_images, sizeof(c->scanners.replay_images), "%s",
+	         "/other/images");
+	snprintf(c->scanners.serial.device, sizeof(c->scanners.serial.device), "%s", "/other/tty");
+	c->scanners.serial.baud = 921600;
+	snprintf(c->scanners.serial.framing, sizeof(c->scanners.serial.framing), "%s", "5O2");
+	c->scanners.serial.max_line = 17;
+	snprintf(c->scanners.hid.device, sizeof(c->scanners.hid.device), "%s", "ffff:0001");
+	c->scanners.hid.key_timeout_ms = 4999;
+	c->scanners.hid.grab = !c->scanners.hid.grab;
+	snprintf(c->scanners.camera.capture.device, sizeof(c->scanners.camera.capture.device), "%s",
+	         "/other/video");
+	c->scanners.camera.capture.width = 4095;
+	c->scanners.camera.capture.height = 17;
+	c->scanners.camera.capture.fps = 119;
+	c->scanners.camera.capture.format = CAPTURE_FORMAT_MJPEG;
+	c->scanners.camera.stall_ms = 599999;
 }
 
 /* What config_validate may still find in a config that parsed: only cross-key problems. */

@@ -200,6 +200,15 @@ rc=$?
 check '[[ $rc == 78 ]] && grep -q "configuration: REFUSED.*desk.conf:[0-9]*: .*holdoff_ms" reload.out && grep -q "trust data: reloaded" reload.out' "qrdeskctl reload says the file was refused (exit $rc: $(cat reload.out))"
 mv desk.conf.good desk.conf
 
+# A key that takes effect only at a restart is named on reload, [usb]'s as every other.
+cp desk.conf desk.conf.good
+printf '[usb]\nmax_bundle_mb = 100\n' >>desk.conf
+reloads=$(grep -c "reloaded configuration and trust data" daemon.log)
+kill -HUP "$daemon_pid"
+wait_for 10 "[[ \$(grep -c 'reloaded configuration and trust data' daemon.log) -gt $reloads ]]" || fail "no reload after SIGHUP"
+check 'grep -q "reload: \[usb\] max_bundle_mb changed: it takes effect at the next restart" daemon.log' "a reload names a changed [usb] key"
+mv desk.conf.good desk.conf
+
 # --- SIGTERM in the middle of a burst loses no audit row ----------------------------------
 # 3000 texts take the daemon over half a second (each verdict commits its row), so the
 # signal lands while it is still working through them: checked, not assumed.

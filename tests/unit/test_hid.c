@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "hid_assembler.h"
+#include "qrdesk/log.h"
 #include "qrdesk/loop.h"
 #include "qrdesk/source.h"
 #include "qrdesk/source_hid.h"
@@ -600,6 +601,61 @@ static void test_driver_recorded_stream(void **state)
 	free(dir);
 }
 
+/* Every dropped code is logged as a warning, even one dropped just like the one before. */
+static void test_driver_every_drop_logged(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	char path[200], logpath[200];
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/scanner-events", dir) < sizeof(path));
+	assert_true((size_t)snprintf(logpath, sizeof(logpath), "%s/log", dir) < sizeof(logpath));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	struct source_hid_config c = hid_cfg(path);
+	struct harness *h = harness_new(&c);
+	assert_int_equal(h->src->ops->start(h->src, h->loop), QD_OK);
+	wait_for(h, 0, 0, SOURCE_RUNNING);
+	int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(w >= 0);
+
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	int logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(saved >= 0 && logfd >= 0);
+	assert_true(dup2(logfd, STDERR_FILENO) >= 0);
+	log_init("test_hid", LOG_STYLE_JOURNAL, LOG_INFO);
+	/* The same half code twice, each left to time out: the status detail is the same. */
+	for (uint64_t i = 1; i <= 2; i++) {
+		rec.n = 0;
+		rec.t_us = (int64_t)i * 10000000; /* far past the resync quiet */
+		rec_text(&rec, "BC1:HALF", 3000);
+		write_rec(w);
+		wait_for(h, 0, i, SOURCE_RUNNING);
+	}
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	close(logfd);
+	log_init("test_hid", LOG_STYLE_PLAIN, LOG_WARNING);
+
+	FILE *f = fopen(logpath, "r");
+	assert_non_null(f);
+	static const char want[] = "<4>source wedge: running: code dropped after 8 characters";
+	char line[256];
+	int warnings = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, want, strlen(want)) == 0)
+			warnings++;
+	fclose(f);
+	assert_int_equal(warnings, 2);
+
+	close(w);
+	harness_free(h);
+	unlink(path);
+	unlink(logpath);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 static void test_driver_absent_and_wrong_kind(void **state)
 {
 	(void)state;
@@ -632,6 +688,7 @@ int main(void)
 	        cmocka_unit_test(test_overlong_and_args),
 	        cmocka_unit_test(test_driver_args),
 	        cmocka_unit_test(test_driver_recorded_stream),
+	        cmocka_unit_test(test_driver_every_drop_logged),
 	        cmocka_unit_test(test_driver_absent_and_wrong_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -412,14 +412,15 @@ static void check_device(struct doctor *d, const char *name, const char *path, i
 
 static void check_devices(struct doctor *d)
 {
-	if (d->cfg.serial.device[0])
-		check_device(d, "serial scanner", d->cfg.serial.device, R_OK | W_OK);
-	if (d->cfg.hid.device[0])
-		check_device(d, "keyboard scanner", d->cfg.hid.device, R_OK);
-	if (d->cfg.camera.capture.device[0])
-		check_device(d, "camera", d->cfg.camera.capture.device, R_OK | W_OK);
-	if (!d->cfg.serial.device[0] && !d->cfg.hid.device[0] && !d->cfg.camera.capture.device[0] &&
-	    d->cfg.replay_fifo[0] == '\0' && !d->cfg.replay_stdin)
+	if (d->cfg.scanners.serial.device[0])
+		check_device(d, "serial scanner", d->cfg.scanners.serial.device, R_OK | W_OK);
+	if (d->cfg.scanners.hid.device[0])
+		check_device(d, "keyboard scanner", d->cfg.scanners.hid.device, R_OK);
+	if (d->cfg.scanners.camera.capture.device[0])
+		check_device(d, "camera", d->cfg.scanners.camera.capture.device, R_OK | W_OK);
+	if (!d->cfg.scanners.serial.device[0] && !d->cfg.scanners.hid.device[0] &&
+	    !d->cfg.scanners.camera.capture.device[0] && d->cfg.scanners.replay_fifo[0] == '\0' &&
+	    !d->cfg.scanners.replay_stdin)
 		report(d, LVL_FAIL, "scanners", "set [camera], [serial] or [hid] device",
 		       "no camera or scanner configured: the desk cannot read a card");
 	/* Sources the daemon runs, as it sees them. */

@@ -31,6 +31,9 @@ key_timeout_ms = 1000
 CONF
 start_daemon
 wait_log 20 'source hid: running: .*\(grabbed\)'
+# Type only once the daemon's loop runs: until then nothing reads the event node, whose
+# kernel queue holds only a few keystrokes (64 events).
+wait_log 20 'qrdeskd .* ready: '
 
 # One code at a time, each pattern left to end, so each colour shows.
 n=0

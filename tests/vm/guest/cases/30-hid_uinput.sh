@@ -18,6 +18,9 @@ exec 3>keys.fifo
 wait_for 10 'grep -q ready keytype.out' || fail "no uinput device"
 start_daemon
 wait_log 20 'source hid: running: .*\(grabbed\)'
+# Type only once the daemon's loop runs: until then nothing reads the event node, whose
+# kernel queue holds only a few keystrokes (64 events).
+wait_log 20 'qrdeskd .* ready: '
 n=0
 want=""
 for c in /data/cards/burst-*.txt; do

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * part_sources.c - the code sources: one per configured row of the scanner
+ * registry (scanner.h), each delivering into the pipeline.  Opened last, so
+ * a scanner is read from the moment everything it feeds is there; a source
+ * that cannot start stops the daemon (exit 1), an absent device does not
+ * (its source waits for it).
+ */
+#include "desk.h"
+
+#include "qrdesk/log.h"
+#include "qrdesk/pipeline.h"
+#include "qrdesk/scanner.h"
+#include "qrdesk/source.h"
+
+static bool owns(const char *section, const char *name, enum desk_key_when *when)
+{
+	if (!scanner_owns_key(section, name))
+		return false;
+	*when = DESK_KEY_RESTART; /* a source is opened once, with its device */
+	return true;
+}
+
+static int open_sources(struct desk *d)
+{
+	for (size_t i = 0; i < scanner_kinds_count; i++) {
+		const struct scanner_kind *row = &scanner_kinds[i];
+		const char *what = row->wanted(&d->cfg.scanners);
+		if (what == NULL)
+			continue;
+		if (d->n_sources == DESK_SOURCES_MAX) {
+			log_err("source %s: more than %d sources", what, DESK_SOURCES_MAX);
+			return -1;
+		}
+		struct source *src = NULL;
+		enum qd_err rc = row->create(&d->cfg.scanners, pipeline_on_code, d->pipeline, &src);
+		if (rc != QD_OK) {
+			log_err("source %s: cannot create it (%s)", what, qd_err_name(rc));
+			return -1;
+		}
+		d->sources[d->n_sources++] = src;
+		if (src->ops->start(src, d->loop) != QD_OK) {
+			log_err("source %s: cannot start: %s", what, src->status.detail);
+			return -1;
+		}
+		log_info("source %s (%s) started", src->name, src->ops->kind);
+	}
+	if (d->n_sources == 0)
+		log_warn("no code source configured: only `qrdeskctl scan` will produce verdicts");
+	return 0;
+}
+
+static void close_sources(struct desk *d)
+{
+	for (size_t i = d->n_sources; i-- > 0;) {
+		d->sources[i]->ops->stop(d->sources[i]);
+		d->sources[i]->ops->destroy(d->sources[i]);
+	}
+	d->n_sources = 0;
+}
+
+static void status_sources(struct desk *d, json_t *obj, int64_t now)
+{
+	(void)now;
+	json_t *sources = json_array();
+	for (size_t i = 0; i < d->n_sources; i++) {
+		const struct source *s = d->sources[i];
+		json_array_append_new(sources, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "name",
+		                                         s->name, "kind", s->ops->kind, "state",
+		                                         source_state_name(s->status.state),
+		                                         "codes", (json_int_t)s->status.codes,
+		                                         "dropped", (json_int_t)s->status.dropped,
+		                                         "detail", s->status.detail));
+	}
+	json_object_set_new(obj, "sources", sources);
+}
+
+static void devices_sources(const struct config *cfg, FILE *out)
+{
+	for (size_t i = 0; i < scanner_kinds_count; i++)
+		if (scanner_kinds[i].devices != NULL &&
+		    scanner_kinds[i].wanted(&cfg->scanners) != NULL)
+			scanner_kinds[i].devices(&cfg->scanners, out);
+}
+
+const struct desk_part desk_part_sources = {
+        .name = "sources",
+        .owns = owns,
+        .open = open_sources,
+        .close = close_sources,
+        .status = status_sources,
+        .devices = devices_sources,
+};

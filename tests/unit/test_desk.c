@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_desk.c - the table of desk parts (firmware/desk/desk.h): every
+ * configuration key is owned by exactly one part and marked live or
+ * restart; the scanner registry and the configuration agree on the scanner
+ * keys; a reload names exactly the restart keys that changed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "desk/desk.h"
+#include "qrdesk/config.h"
+#include "qrdesk/scanner.h"
+
+static void test_every_key_owned_once(void **state)
+{
+	(void)state;
+	assert_true(config_key_count() > 0);
+	for (size_t i = 0; i < config_key_count(); i++) {
+		const char *section, *name;
+		config_key_at(i, &section, &name);
+		size_t owners = 0;
+		for (size_t p = 0; p < desk_parts_count; p++) {
+			enum desk_key_when when = 0;
+			const struct desk_part *part = desk_parts[p];
+			bool owns = part->owns != NULL && part->owns(section, name, &when);
+			for (const struct desk_key *k = part->keys; !owns && k && k->section; k++)
+				if (strcmp(k->section, section) == 0 &&
+				    (k->name == NULL || strcmp(k->name, name) == 0)) {
+					owns = true;
+					when = k->when;
+				}
+			if (!owns)
+				continue;
+			owners++;
+			if (when != DESK_KEY_LIVE && when != DESK_KEY_RESTART)
+				fail_msg("[%s] %s (part %s): neither live nor restart", section,
+				         name, part->name);
+		}
+		if (owners != 1)
+			fail_msg("[%s] %s: owned by %zu parts, not one", section, name, owners);
+		enum desk_key_when when = 0;
+		assert_non_null(desk_key_owner(section, name, &when));
+	}
+}
+
+/* Every key a part lists by name is a key of the configuration (no stale entries). */
+static void test_part_keys_exist(void **state)
+{
+	(void)state;
+	for (size_t p = 0; p < desk_parts_count; p++) {
+		for (const struct desk_key *k = desk_parts[p]->keys; k && k->section; k++) {
+			bool found = false;
+			for (size_t i = 0; i < config_key_count() && !found; i++) {
+				const char *section, *name;
+				config_key_at(i, &section, &name);
+				found = strcmp(section, k->section) == 0 &&
+				        (k->name == NULL || strcmp(name, k->name) == 0);
+			}
+			if (!found)
+				fail_msg("part %s lists [%s] %s, which is no configuration key",
+				         desk_parts[p]->name, k->section, k->name ? k->name : "*");
+		}
+		assert_non_null(desk_parts[p]->open);
+	}
+}
+
+/* The registry's rows and config.c's key table name the same scanner keys. */
+static void test_scanner_rows_match_config(void **state)
+{
+	(void)state;
+	for (size_t r = 0; r < scanner_kinds_count; r++) {
+		const struct scanner_kind *row = &scanner_kinds[r];
+		assert_non_null(row->create);
+		assert_non_null(row->wanted);
+		for (const char *const *k = row->keys; *k != NULL; k++) {
+			bool found = false;
+			for (size_t i = 0; i < config_key_count() && !found; i++) {
+				const char *section, *name;
+				config_key_at(i, &section, &name);
+				found = strcmp(section, row->section) == 0 && strcmp(name, *k) == 0;
+			}
+			if (!found)
+				fail_msg("scanner %s: [%s] %s is not in config.c's table",
+				         row->name, row->section, *k);
+		}
+	}
+	for (size_t i = 0; i < config_key_count(); i++) {
+		const char *section, *name;
+		config_key_at(i, &section, &name);
+		bool scanner_section = false;
+		for (size_t r = 0; r < scanner_kinds_count; r++)
+			scanner_section |= strcmp(scanner_kinds[r].section, section) == 0;
+		if (scanner_section && !scanner_owns_key(section, name))
+			fail_msg("[%s] %s: in a scanner's section but in no scanner's row", section,
+			         name);
+	}
+}
+
+struct names {
+	char text[1024];
+	size_t n;
+};
+
+static void collect(void *arg, const char *key)
+{
+	struct names *names = arg;
+	size_t len = strlen(names->text);
+	snprintf(names->text + len, sizeof(names->text) - len, "%s;", key);
+	names->n++;
+}
+
+static void test_reload_names_restart_keys(void **state)
+{
+	(void)state;
+	static struct config run, fresh;
+	config_defaults(&run);
+	config_defaults(&fresh);
+	struct names names = {{0}, 0};
+	desk_changed_restart_keys(&run, &fresh, collect, &names);
+	assert_int_equal(names.n, 0);
+
+	/* [usb] was once neither applied nor named on reload. */
+	fresh.usb.mode = CONFIG_USB_AUTOMOUNT;
+	fresh.usb.max_bundle_mb = 100;
+	fresh.kiosk_port = 8081;
+	snprintf(fresh.scanners.serial.device, sizeof(fresh.scanners.serial.device),
+	         "/dev/ttyACM0");
+	/* Live keys are applied, not named. */
+	fresh.holdoff_ms = 10;
+	fresh.timing.valid_ms = 999;
+	fresh.sync.period_s = 61;
+	snprintf(fresh.desk_id, sizeof(fresh.desk_id), "OTHER-1");
+	desk_changed_restart_keys(&run, &fresh, collect, &names);
+	assert_string_equal(names.text,
+	                    "[serial] device;[kiosk] port;[usb] mode;[usb] max_bundle_mb;");
+
+	/* A string key compares as text: bytes after the NUL are not the value. */
+	static struct config a, b;
+	config_defaults(&a);
+	config_defaults(&b);
+	snprintf(a.store, sizeof(a.store), "/var/lib/qrdesk/longer-name.db");
+	snprintf(a.store, sizeof(a.store), "/var/lib/qrdesk/desk.db");
+	names = (struct names){{0}, 0};
+	desk_changed_restart_keys(&a, &b, collect, &names);
+	assert_int_equal(names.n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_every_key_owned_once),
+	        cmocka_unit_test(test_part_keys_exist),
+	        cmocka_unit_test(test_scanner_rows_match_config),
+	        cmocka_unit_test(test_reload_names_restart_keys),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
