@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * decode_quality.c - how often the camera path's decoder (qrdecode_gray)
- * reads a card, per degradation and level, and what a frame costs.
+ * decode_quality.c - how often the camera path's decoder reads a card, per
+ * degradation and level, and what a frame costs.
  *
  * The test set is bench/qrscene.c's: real cards signed by the issuer code,
  * rendered as a desk camera sees them and degraded by one kind at levels
  * 0..4; the same images on every run.  Each image is decoded once per
- * decoder configuration (ZBar alone, ZBar plus one pass, as shipped), so
- * the columns compare like with like.  A decoded text that is not the
- * card's is counted as wrong (and makes the exit status 1: it must never
- * happen).  Then frames without a code - the camera's usual frame, where
- * every pass runs and finds nothing - are timed per configuration.
- * Times are this thread's CPU time (one core), not wall time.
+ * decoder configuration (ZBar alone, ZBar plus one pass, ZBar with the
+ * looks it shipped with before the chain, zxing-cpp alone, the chain as
+ * shipped), so the columns compare like with like.  The chain is fed as a
+ * camera feeds it (qrdecode_frame): frames --fps apart, and before each
+ * card --idle frames of an empty desk, so ZBar's turns stand where an idle
+ * desk leaves them; the others as stills (qrdecode_gray).  A decoded text
+ * that is not the card's is counted as wrong (and makes the exit status 1:
+ * it must never happen).  Then frames without a code - the camera's usual
+ * frame - are timed per configuration, the chain's --fps apart.  Times are
+ * this thread's CPU time (one core), not wall time.
  *
  * Prints Markdown tables (docs/performance.md, "Decode quality"); asserts
  * no figure.
@@ -32,22 +36,34 @@
 #define CONFIGS_MAX 12
 #define FRAMES_MAX  4
 
-struct config {
-	const char *name;
-	unsigned passes;
-	size_t budget_pixels;
-	bool shipped; /* the defaults qrdecode_create sets */
+enum mode {
+	ZBAR,   /* ZBar alone with these passes and budget (qrdecode_set_passes) */
+	ZXING,  /* zxing-cpp alone */
+	SHIPPED /* the chain as qrdecode_create sets it, fed as camera frames */
 };
 
+struct config {
+	const char *name;
+	enum mode mode;
+	unsigned passes;
+	size_t budget_pixels;
+};
+
+/* ZBar's looks as shipped before the chain (zbdecode.c's defaults). */
+#define ZBAR_LOOKS_PASSES (QRDECODE_PASS_HALF | QRDECODE_PASS_INVERT | QRDECODE_PASS_ADAPTIVE)
+#define ZBAR_LOOKS_BUDGET (1200u * 1000u)
+
 static const struct config all_configs[] = {
-        {"zbar", 0, 0, false},
-        {"+half", QRDECODE_PASS_HALF, SIZE_MAX, false},
-        {"+invert", QRDECODE_PASS_INVERT, SIZE_MAX, false},
-        {"+adaptive", QRDECODE_PASS_ADAPTIVE, SIZE_MAX, false},
-        {"+stretch", QRDECODE_PASS_STRETCH, SIZE_MAX, false},
-        {"+sharpen", QRDECODE_PASS_SHARPEN, SIZE_MAX, false},
-        {"all", QRDECODE_PASSES_ALL, SIZE_MAX, false},
-        {"shipped", 0, 0, true},
+        {"zbar", ZBAR, 0, 0},
+        {"+half", ZBAR, QRDECODE_PASS_HALF, SIZE_MAX},
+        {"+invert", ZBAR, QRDECODE_PASS_INVERT, SIZE_MAX},
+        {"+adaptive", ZBAR, QRDECODE_PASS_ADAPTIVE, SIZE_MAX},
+        {"+stretch", ZBAR, QRDECODE_PASS_STRETCH, SIZE_MAX},
+        {"+sharpen", ZBAR, QRDECODE_PASS_SHARPEN, SIZE_MAX},
+        {"all", ZBAR, QRDECODE_PASSES_ALL, SIZE_MAX},
+        {"zbar-looks", ZBAR, ZBAR_LOOKS_PASSES, ZBAR_LOOKS_BUDGET},
+        {"zxing", ZXING, 0, 0},
+        {"shipped", SHIPPED, 0, 0},
 };
 #define ALL_CONFIGS (sizeof(all_configs) / sizeof(all_configs[0]))
 
@@ -89,10 +105,14 @@ static void usage(FILE *f)
 	        "  --images N   images per degradation, level and frame size (default 12)\n"
 	        "  --empty N    frames without a code timed per configuration (default 30)\n"
 	        "  --burst N    frames each image stays in view; decoded if any frame\n"
-	        "               reads it (default 3: 100 ms at 30 fps)\n"
+	        "               reads it (default 3: 200 ms at 15 fps)\n"
+	        "  --fps N      the chain's frame rate (default 15, the camera's default)\n"
+	        "  --idle N     empty-desk frames the chain sees before each card (default 45:\n"
+	        "               3 s at 15 fps)\n"
 	        "  --frames     frame sizes (default 640x480,1280x720)\n"
 	        "  --configs    decoder configurations, of: zbar +half +invert +adaptive\n"
-	        "               +stretch +sharpen all shipped (default: all of them)\n"
+	        "               +stretch +sharpen all zbar-looks zxing shipped\n"
+	        "               (default: zbar zbar-looks zxing shipped)\n"
 	        "  --kinds      degradations (default: all); e.g. rotation,blur\n"
 	        "  --dir DIR    where the test key is written (default /tmp)\n"
 	        "  --dump DIR   also write each cell's first image to DIR as PGM\n");
@@ -156,15 +176,36 @@ static struct qrdecode *make_decoder(const struct config *c)
 	struct qrdecode *dec = NULL;
 	if (qrdecode_create(&dec) != QD_OK)
 		return NULL;
-	if (!c->shipped)
+	if (c->mode == ZBAR)
 		qrdecode_set_passes(dec, c->passes, c->budget_pixels);
+	else if (c->mode == ZXING && qrdecode_set_chain(dec, QRDECODE_ZXING, 0) != QD_OK) {
+		qrdecode_destroy(dec);
+		return NULL;
+	}
 	return dec;
+}
+
+/* The chain's camera clock: one frame period per frame it is fed. */
+struct clock {
+	int64_t t_us, period_us;
+};
+
+/* One image through one configuration: a still, or the chain's next camera frame. */
+static enum qd_err decode(struct qrdecode *dec, const struct config *c, struct clock *clk,
+                          const uint8_t *px, unsigned w, unsigned h, qrdecode_cb cb, void *arg,
+                          int *found)
+{
+	if (c->mode != SHIPPED)
+		return qrdecode_gray(dec, px, w, h, w, cb, arg, found);
+	clk->t_us += clk->period_us;
+	return qrdecode_frame(dec, px, w, h, w, clk->t_us, cb, arg, found);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned images = 12, empty = 30, burst = 3;
-	const char *config_list = NULL, *kind_list = NULL, *dir = "/tmp", *dump = NULL;
+	unsigned images = 12, empty = 30, burst = 3, fps = 15, idle = 45;
+	const char *config_list = "zbar,zbar-looks,zxing,shipped", *kind_list = NULL, *dir = "/tmp",
+	           *dump = NULL;
 	struct frame frames[FRAMES_MAX];
 	size_t n_frames = 0;
 	parse_frames("640x480,1280x720", frames, &n_frames);
@@ -183,6 +224,10 @@ int main(int argc, char **argv)
 			images = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--burst") == 0)
 			burst = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--fps") == 0)
+			fps = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--idle") == 0)
+			idle = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--empty") == 0)
 			empty = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--configs") == 0)
@@ -203,9 +248,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (images == 0 || images > 1000 || empty > 10000 || burst == 0 || burst > 30) {
+	if (images == 0 || images > 1000 || empty > 10000 || burst == 0 || burst > 30 || fps == 0 ||
+	    fps > 120 || idle > 300) {
 		fprintf(stderr, "qrdesk-decode-quality: --images 1..1000, --empty 0..10000, "
-		                "--burst 1..30\n");
+		                "--burst 1..30, --fps 1..120, --idle 0..300\n");
 		return 2;
 	}
 
@@ -247,23 +293,33 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("# %zu cards (%zu..%zu characters), %u images per cell, each in view for %u "
-	       "frames\n\n",
-	       n_cards, strlen(texts[0]), strlen(texts[n_cards - 1]), images, burst);
+	       "frames (the chain: at %u fps, after %u frames of an empty desk)\n\n",
+	       n_cards, strlen(texts[0]), strlen(texts[n_cards - 1]), images, burst, fps, idle);
 
 	unsigned total_wrong = 0;
 	for (size_t f = 0; f < n_frames; f++) {
 		const unsigned w = frames[f].w, h = frames[f].h;
 		uint8_t *px = malloc((size_t)w * h);
-		if (px == NULL)
+		uint8_t *desk = malloc((size_t)w * h);
+		if (px == NULL || desk == NULL)
 			return 1;
-		printf("## %ux%u: share decoded\n\n| degradation | level | ", w, h);
+		/* The desk the camera watches between cards: one scene, frame after frame. */
+		qrscene_empty(w, h, 1000, desk);
+		struct clock clocks[CONFIGS_MAX];
+		for (size_t c = 0; c < n_configs; c++)
+			clocks[c] = (struct clock){0, 1000000 / fps};
+		printf("## %ux%u: share decoded, CPU ms per frame\n\n| degradation | level | ", w,
+		       h);
 		for (size_t c = 0; c < n_configs; c++)
 			printf("%s | ", configs[c]->name);
-		printf("wrong | shipped ms/frame |\n| --- | --- |");
-		for (size_t c = 0; c < n_configs + 2; c++)
+		for (size_t c = 0; c < n_configs; c++)
+			printf("%s ms | ", configs[c]->name);
+		printf("wrong |\n| --- | --- |");
+		for (size_t c = 0; c < 2 * n_configs + 1; c++)
 			printf(" --- |");
 		printf("\n");
 		unsigned sum_decoded[CONFIGS_MAX] = {0}, sum_images = 0;
+		double sum_ms[CONFIGS_MAX] = {0};
 		for (int k = 0; k < QRSCENE_KINDS; k++) {
 			if (!in_list(kind_list, qrscene_kind_name((enum qrscene_kind)k)))
 				continue;
@@ -288,11 +344,21 @@ int main(int argc, char **argv)
 					for (size_t c = 0; c < n_configs; c++) {
 						struct check chk = {text, false, false};
 						int found = 0;
+						/* The camera watched an empty desk until now. */
+						for (unsigned e = 0;
+						     configs[c]->mode == SHIPPED && e < idle; e++) {
+							struct check none = {"", false, false};
+							rc = decode(decs[c], configs[c], &clocks[c],
+							            desk, w, h, on_symbol, &none,
+							            &found);
+							res[c].wrong += none.wrong;
+						}
 						/* The card stays in view for a burst of frames. */
 						for (unsigned b = 0; b < burst && !chk.right; b++) {
 							double t0 = cpu_ms();
-							rc = qrdecode_gray(decs[c], px, w, h, w,
-							                   on_symbol, &chk, &found);
+							rc = decode(decs[c], configs[c], &clocks[c],
+							            px, w, h, on_symbol, &chk,
+							            &found);
 							if (b == 0)
 								res[c].cpu_ms += cpu_ms() - t0;
 							if (rc != QD_OK) {
@@ -310,20 +376,18 @@ int main(int argc, char **argv)
 				printf("| %s | %d: %s |", qrscene_kind_name((enum qrscene_kind)k),
 				       level, qrscene_level_label((enum qrscene_kind)k, level));
 				unsigned wrong = 0;
-				double shipped_ms = -1;
 				for (size_t c = 0; c < n_configs; c++) {
 					printf(" %3.0f %% |", 100.0 * res[c].decoded / images);
 					sum_decoded[c] += res[c].decoded;
 					wrong += res[c].wrong;
-					if (configs[c]->shipped)
-						shipped_ms = res[c].cpu_ms / images;
+				}
+				for (size_t c = 0; c < n_configs; c++) {
+					printf(" %.1f |", res[c].cpu_ms / images);
+					sum_ms[c] += res[c].cpu_ms;
 				}
 				sum_images += images;
 				total_wrong += wrong;
-				if (shipped_ms >= 0)
-					printf(" %u | %.1f |\n", wrong, shipped_ms);
-				else
-					printf(" %u | - |\n", wrong);
+				printf(" %u |\n", wrong);
 				fflush(stdout);
 			}
 		}
@@ -331,38 +395,67 @@ int main(int argc, char **argv)
 		for (size_t c = 0; c < n_configs; c++)
 			printf(" **%.1f %%** |",
 			       100.0 * sum_decoded[c] / (sum_images ? sum_images : 1));
-		printf(" | |\n\n");
+		for (size_t c = 0; c < n_configs; c++)
+			printf(" %.1f |", sum_ms[c] / (sum_images ? sum_images : 1));
+		printf(" |\n\n");
 
 		if (empty > 0) {
-			printf("## %ux%u: frames without a code (%u), CPU ms per frame\n\n"
-			       "| configuration | mean | max |\n| --- | --- | --- |\n",
-			       w, h, empty);
-			for (size_t c = 0; c < n_configs; c++) {
-				double sum = 0, max = 0;
-				for (unsigned i = 0; i < empty; i++) {
-					qrscene_empty(w, h, i, px);
-					struct check chk = {"", false, false};
-					int found = 0;
-					double t0 = cpu_ms();
-					rc = qrdecode_gray(decs[c], px, w, h, w, on_symbol, &chk,
-					                   &found);
-					double t = cpu_ms() - t0;
-					sum += t;
-					max = t > max ? t : max;
-					if (rc != QD_OK || found != 0) {
-						fprintf(stderr,
-						        "qrdesk-decode-quality: an empty frame "
-						        "gave "
-						        "%d symbols (%s)\n",
-						        found, qd_err_name(rc));
-						total_wrong++;
+			printf("## %ux%u: frames without a code (%u; the chain's %u fps apart), "
+			       "CPU "
+			       "ms per frame\n\n"
+			       "| configuration | frames | mean | max | share of a core at %u fps "
+			       "|\n"
+			       "| --- | --- | --- | --- | --- |\n",
+			       w, h, empty, fps, fps);
+			for (size_t c = 0; c < n_configs; c++)
+				for (int scene = 0; scene < 2; scene++) {
+					/* The chain: an empty desk (one scene), then the worst
+					 * case, a new scene every frame; the rest see new scenes
+					 * (they cost the same either way). */
+					if (scene == 0 && configs[c]->mode != SHIPPED)
+						continue;
+					double sum = 0, max = 0;
+					for (unsigned i = 0; i < empty; i++) {
+						if (scene == 0)
+							memcpy(px, desk, (size_t)w * h);
+						else
+							qrscene_empty(w, h, i, px);
+						struct check chk = {"", false, false};
+						int found = 0;
+						double t0 = cpu_ms();
+						rc = decode(decs[c], configs[c], &clocks[c], px, w,
+						            h, on_symbol, &chk, &found);
+						double t = cpu_ms() - t0;
+						sum += t;
+						max = t > max ? t : max;
+						if (rc != QD_OK || found != 0) {
+							fprintf(stderr,
+							        "qrdesk-decode-quality: an empty "
+							        "frame gave %d symbols (%s)\n",
+							        found, qd_err_name(rc));
+							total_wrong++;
+						}
 					}
+					printf("| %s | %s | %.1f | %.1f | %.1f %% |\n",
+					       configs[c]->name,
+					       scene == 0 ? "an empty desk" : "a new scene each",
+					       sum / empty, max, sum / empty * fps / 10.0);
 				}
-				printf("| %s | %.1f | %.1f |\n", configs[c]->name, sum / empty,
-				       max);
-			}
 			printf("\n");
 		}
+		for (size_t c = 0; c < n_configs; c++) {
+			struct qrdecode_stats st;
+			qrdecode_get_stats(decs[c], &st);
+			total_wrong += (unsigned)st.conflicts;
+			if (configs[c]->mode == SHIPPED)
+				printf("%s at %ux%u: %llu frames, ZBar looked in %llu (%.0f kpx a "
+				       "frame), %llu conflicts\n\n",
+				       configs[c]->name, w, h, (unsigned long long)st.images,
+				       (unsigned long long)st.zbar_looks,
+				       st.images ? st.zbar_pixels / 1e3 / st.images : 0.0,
+				       (unsigned long long)st.conflicts);
+		}
+		free(desk);
 		free(px);
 	}
 	for (size_t c = 0; c < n_configs; c++)

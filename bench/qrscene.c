@@ -98,6 +98,11 @@ static const char *const kind_names[QRSCENE_KINDS] = {
         [QRSCENE_CREASE] = "crease",
         [QRSCENE_OCCLUSION] = "occlusion",
         [QRSCENE_DESK_MIX] = "desk-mix",
+        [QRSCENE_STEEP] = "steep",
+        [QRSCENE_SMALL] = "small",
+        [QRSCENE_DOTS] = "dots",
+        [QRSCENE_CLOTH] = "cloth",
+        [QRSCENE_FAINT] = "faint",
 };
 
 /* The parameter of each kind, level 0..4. */
@@ -113,6 +118,11 @@ static const int jpeg_quality[QRSCENE_LEVELS] = {0, 70, 40, 20, 10};            
 static const double moire[QRSCENE_LEVELS] = {0, 0.15, 0.3, 0.45, 0.6};           /* depth */
 static const double crease[QRSCENE_LEVELS] = {0, 0.2, 0.4, 0.6, 0.8};            /* shift */
 static const double occlusion[QRSCENE_LEVELS] = {0, 0.04, 0.08, 0.12, 0.16};     /* area */
+static const double steep_deg[QRSCENE_LEVELS] = {20, 27, 34, 42, 50};            /* f = w/2 */
+static const double small_px[QRSCENE_LEVELS] = {2.5, 2, 1.5, 1.25, 1};           /* a module */
+static const double dot_radius[QRSCENE_LEVELS] = {0.5, 0.42, 0.36, 0.31, 0.27};  /* modules */
+static const double cloth_wave[QRSCENE_LEVELS] = {0, 0.15, 0.3, 0.45, 0.6};      /* modules */
+static const double faint[QRSCENE_LEVELS] = {0.5, 0.35, 0.25, 0.18, 0.13};       /* ink depth */
 
 const char *qrscene_kind_name(enum qrscene_kind kind)
 {
@@ -167,6 +177,21 @@ const char *qrscene_level_label(enum qrscene_kind kind, int level)
 		break;
 	case QRSCENE_DESK_MIX:
 		snprintf(buf, sizeof(buf), "mix %d", level);
+		break;
+	case QRSCENE_STEEP:
+		snprintf(buf, sizeof(buf), "tilt %.0f deg, close", steep_deg[level]);
+		break;
+	case QRSCENE_SMALL:
+		snprintf(buf, sizeof(buf), "%.2f px/mod", small_px[level]);
+		break;
+	case QRSCENE_DOTS:
+		snprintf(buf, sizeof(buf), "dot r %.2f mod", dot_radius[level]);
+		break;
+	case QRSCENE_CLOTH:
+		snprintf(buf, sizeof(buf), "wave %.1f mod", cloth_wave[level]);
+		break;
+	case QRSCENE_FAINT:
+		snprintf(buf, sizeof(buf), "ink %.0f%%", 100 * faint[level]);
 		break;
 	default:
 		return "?";
@@ -261,6 +286,10 @@ struct scene {
 	double crease_shift, crease_shade, cu, cv, nu, nv;
 	/* Thumb: a disc at (tu, tv) of radius tr, in modules. */
 	double tr, tu, tv;
+	/* Dots: dark modules drawn as discs of this radius (0: squares), in modules. */
+	double dot;
+	/* Cloth: waves of this amplitude (modules), wave numbers and phases. */
+	double wave, wave_k[2], wave_phase[2];
 	/* Light and optics, in frame pixels. */
 	double gain, shadow, shadow_dx, shadow_dy, vignette;
 	double glare, glare_x, glare_y, glare_r;
@@ -361,6 +390,10 @@ static double surface(const struct scene *s, double u, double v)
 			dark = !in_finder(x, y, w) && cell_noise(s->seed ^ 3, x, y) < 0.5;
 		else
 			dark = s->modules[y * w + x] & 1;
+		if (dark && s->dot > 0 && !in_finder(x, y, w)) {
+			double du = u - x - 0.5, dv = v - y - 0.5;
+			dark = du * du + dv * dv <= s->dot * s->dot;
+		}
 		return dark ? s->ink : s->paper;
 	}
 	if (u > w + 6 && u < w + 56 && v > 0 && v < w) {
@@ -378,6 +411,14 @@ static double surface(const struct scene *s, double u, double v)
 static double material(const struct scene *s, double u, double v)
 {
 	double shade = 1;
+	if (s->wave > 0) {
+		/* Cloth: two crossing waves shift the print and shade their slopes. */
+		double a = s->wave_k[0] * v + s->wave_phase[0],
+		       b = s->wave_k[1] * u + s->wave_phase[1];
+		u += s->wave * sin(a);
+		v += s->wave * sin(b);
+		shade = 1 - 0.25 * (cos(a) + cos(b)) * s->wave / 0.6;
+	}
 	if (s->crease_shift > 0) {
 		double dist = (u - s->cu) * s->nu + (v - s->cv) * s->nv;
 		if (dist > 0) { /* beyond the fold the paper stands off its plane */
@@ -661,6 +702,7 @@ enum qd_err qrscene_render(const char *text, unsigned width, unsigned height,
 	double theta = rng_range(&r, -4, 4) * PI / 180, tilt = rng_range(&r, 0, 8) * PI / 180;
 	double axis = rng_range(&r, 0, 2 * PI);
 	double sign = rng_unit(&r) < 0.5 ? -1 : 1;
+	double focal = (double)width; /* a 60-degree webcam */
 	const double jpeg_mix[QRSCENE_LEVELS] = {0, 80, 60, 45, 30};
 	switch (kind) {
 	case QRSCENE_ROTATION:
@@ -729,6 +771,32 @@ enum qd_err qrscene_render(const char *text, unsigned width, unsigned height,
 		s.shadow = 0.12 * level;
 		s.jpeg = (int)jpeg_mix[level];
 		break;
+	case QRSCENE_STEEP:
+		tilt = steep_deg[level] * PI / 180;
+		theta = sign * rng_range(&r, 0, 30) * PI / 180;
+		focal = width / 2.0;
+		break;
+	case QRSCENE_SMALL:
+		m = small_px[level];
+		s.blur =
+		        0.35; /* the lens's own blur, in pixels: no longer a fraction of a module */
+		break;
+	case QRSCENE_DOTS:
+		s.dot = dot_radius[level];
+		break;
+	case QRSCENE_CLOTH:
+		s.wave = cloth_wave[level];
+		s.wave_k[0] = 2 * PI / rng_range(&r, 30, 50); /* a fold every 30-50 modules */
+		s.wave_k[1] = 2 * PI / rng_range(&r, 30, 50);
+		s.wave_phase[0] = rng_range(&r, 0, 2 * PI);
+		s.wave_phase[1] = rng_range(&r, 0, 2 * PI);
+		break;
+	case QRSCENE_FAINT:
+		s.paper = 0.9;
+		s.ink = s.paper * (1 - faint[level]);
+		s.gain *= 0.6; /* a dim room */
+		s.read_noise = 4;
+		break;
 	default:
 		break;
 	}
@@ -743,7 +811,7 @@ enum qd_err qrscene_render(const char *text, unsigned width, unsigned height,
 	}
 	double cx = width / 2.0 + rng_range(&r, -0.6, 0.6) * mx;
 	double cy = height / 2.0 + rng_range(&r, -0.6, 0.6) * my;
-	place(&s, m, theta, tilt, axis, cx, cy, (double)width);
+	place(&s, m, theta, tilt, axis, cx, cy, focal);
 	enum qd_err rc = develop(&s, width, height, &r, out, why);
 	QRcode_free(qr);
 	return rc;

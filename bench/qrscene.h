@@ -38,6 +38,11 @@ enum qrscene_kind {
 	QRSCENE_CREASE,       /* a folded card: a shaded, displaced fold line */
 	QRSCENE_OCCLUSION,    /* a thumb over a corner of the symbol */
 	QRSCENE_DESK_MIX,     /* everything above a little at once */
+	QRSCENE_STEEP,        /* close and tilted: strong perspective (a wide-angle camera) */
+	QRSCENE_SMALL,        /* far away: 2 down to 1 pixel a module */
+	QRSCENE_DOTS,         /* stylised: round dots for modules (finder patterns kept) */
+	QRSCENE_CLOTH,        /* printed on a T-shirt: the cloth's waves bend the grid */
+	QRSCENE_FAINT,        /* a low-contrast card: pale ink on white in a dim room */
 	QRSCENE_KINDS
 };
 

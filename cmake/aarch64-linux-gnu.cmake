@@ -9,6 +9,7 @@
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++) # the zxing-cpp shim
 
 # try_compile projects read this file again: hand them the sysroot too.
 list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES QRDESK_ARM64_SYSROOT)

@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * qrdecode.c - QR symbols from grey images with ZBar (see qrdecode.h).
+ * qrdecode.c - the decoder chain (see qrdecode.h, docs/decode.md): zxing-cpp
+ * (zxdecode.h) first, ZBar and its second looks (zbdecode.h) beside it.
  *
- * One zbar_image_scanner per decoder: every symbology off, QR on, QR in
- * binary mode (bytes as encoded, never converted by iconv), and the
- * inter-image cache off so that a symbol seen in consecutive frames is
- * reported every time (de-duplication is the pipeline's job).
+ * A camera frame (qrdecode_frame) always goes through zxing-cpp: about a
+ * millisecond at 640 x 480, and it reads most codes.  The second looks -
+ * zxing-cpp on an inverted, stretched, globally thresholded and x0.5 copy,
+ * and ZBar's looks, which cost about six times as much a pixel - take
+ * turns, one after another from where the last frame stopped.  They are
+ * paid in ZBar pixels from a bucket filled at the budget's rate by the
+ * frames' own timestamps (so what is read never depends on the machine's
+ * load), and each frame runs those the bucket covers.  A desk with nothing
+ * on it thus costs zxing-cpp plus the budget.  When the scene changes (a
+ * card put down) and zxing-cpp read nothing, a second bucket, the credit,
+ * pays for up to two whole rounds at once: a card only a second look reads
+ * meets them all within a frame or two.  The credit fills at the budget's
+ * rate too, so a scene that never stops changing costs at most twice the
+ * budget.
  *
- * The caller owns the pixels: they are handed to ZBar without a cleanup
- * handler, and copied only when rows are not contiguous (stride != width).
- *
- * When the first look finds nothing, the other looks (qrdecode.h) follow:
- * the passes make a transformed copy in the decoder's work buffer, in a
- * fixed order, until one finds a symbol or the next would overrun the
- * pixel budget.  Why these passes and this budget: docs/decode.md.
+ * What both decoders read is compared: if each read a text the other did
+ * not, one of them misread, and nothing is reported (the conflict is
+ * counted).  A text one read and the other missed is reported.  A still
+ * (qrdecode_gray: the replay folder) gets every look of both.
  */
 #include "qrdecode.h"
 
@@ -22,30 +30,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zbar.h>
+#include "lookpass.h"
+#include "zbdecode.h"
+#include "zxdecode.h"
 
-/* Measured in bench/decode_quality.c; see docs/decode.md. */
-#define PASSES_DEFAULT (QRDECODE_PASS_HALF | QRDECODE_PASS_INVERT | QRDECODE_PASS_ADAPTIVE)
-/* Pixels through ZBar per frame, every look included: at 640 x 480 every default look; at
- * 1280 x 720 the x0.5 look and then, in turn, the full frame or both quarter-size passes
- * (no-code frames: mean 21.5 ms, max 31.6 ms on the bench VM; 30 fps allows 33 ms). */
-#define BUDGET_DEFAULT (1200u * 1000u)
-/* Frames over this look first, and take their passes, at half size (the x0.5 image's modules
- * are still 2.5 px and more at the module sizes such frames see a card at). */
-#define HALF_SCALE_PIXELS_MIN (640u * 480u)
-/* Bigger images (photos in the replay folder) get the first look only: the work buffers
- * would pass 40 MB, and no camera mode we use comes near (4K UHD is 8.3 Mpx). */
-#define PASS_PIXELS_MAX (3840u * 2160u)
+#define TEXTS_MAX 8 /* texts kept per decoder and image; more are dropped */
+/* Change detection: block side, level difference of a moved block, 1 / share of blocks. */
+#define BLOCK        16u
+#define CHANGE_LEVEL 10
+#define CHANGE_SHARE 100u
+/* For CREDIT_US after a change, second looks may also spend the credit: it fills at
+ * CREDIT_RATE times the budget, up to CREDIT_ROUNDS rounds of every look. */
+#define CREDIT_US     500000
+#define CREDIT_RATE   1.0
+#define CREDIT_ROUNDS 2.0
+/* zxing-cpp reads a pixel about this many times faster than ZBar (bench machine). */
+#define ZX_SPEEDUP 6u
+
+/* zxing-cpp's second looks (camera frames take them in turns with ZBar's). */
+enum { ZX_INVERT, ZX_STRETCH, ZX_GLOBAL, ZX_HALF, ZX_LOOKS, ZB_LOOK = ZX_LOOKS };
+static const unsigned turn_order[] = {ZX_INVERT, ZB_LOOK, ZX_STRETCH, ZB_LOOK,
+                                      ZX_GLOBAL, ZB_LOOK, ZX_HALF,    ZB_LOOK};
+#define TURNS (sizeof(turn_order) / sizeof(turn_order[0]))
+
+struct texts {
+	char *bytes[TEXTS_MAX];
+	size_t len[TEXTS_MAX];
+	size_t n;
+	bool overflow;
+};
 
 struct qrdecode {
-	zbar_image_scanner_t *scanner;
-	unsigned passes;
-	size_t budget_pixels;
-	unsigned next; /* where the next frame's later looks start (look_order index) */
-	uint8_t *work; /* a pass's image */
+	struct zxdecode *zx;
+	struct zbdecode *zb;
+	unsigned decoders;
+	size_t budget; /* ZBar's pixels per second beside zxing-cpp */
+	double tokens; /* the turns' bucket: ZBar pixels second looks may spend now */
+	double credit; /* the bucket for the frames after a change */
+	int64_t last_us;
+	bool clocked;  /* last_us is set */
+	uint8_t *copy; /* contiguous rows of a padded image */
+	size_t copy_cap;
+	uint8_t *work; /* a zxing-cpp second look's image */
 	size_t work_cap;
-	uint32_t *sums; /* the adaptive pass's integral image */
-	size_t sums_cap;
+	uint8_t *blocks; /* the last frame's block means (change detection) */
+	unsigned blocks_w, blocks_h;
+	int64_t credit_until_us;
+	unsigned turn; /* the next second look (turn_order index) */
+	struct texts zx_texts, zb_texts;
+	struct qrdecode_stats stats;
 };
 
 enum qd_err qrdecode_create(struct qrdecode **out)
@@ -56,32 +89,38 @@ enum qd_err qrdecode_create(struct qrdecode **out)
 	struct qrdecode *dec = calloc(1, sizeof(*dec));
 	if (dec == NULL)
 		return QD_ERR_NOMEM;
-	dec->scanner = zbar_image_scanner_create();
-	if (dec->scanner == NULL) {
-		free(dec);
-		return QD_ERR_NOMEM;
+	enum qd_err rc = zbdecode_create(&dec->zb);
+	if (rc == QD_OK)
+		rc = zxdecode_create(&dec->zx);
+	if (rc != QD_OK) {
+		qrdecode_destroy(dec);
+		return rc;
 	}
-	if (zbar_image_scanner_set_config(dec->scanner, ZBAR_NONE, ZBAR_CFG_ENABLE, 0) != 0 ||
-	    zbar_image_scanner_set_config(dec->scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1) != 0 ||
-	    zbar_image_scanner_set_config(dec->scanner, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1) != 0) {
-		zbar_image_scanner_destroy(dec->scanner);
-		free(dec);
-		return QD_ERR_UNSUPPORTED;
-	}
-	zbar_image_scanner_enable_cache(dec->scanner, 0);
-	dec->passes = PASSES_DEFAULT;
-	dec->budget_pixels = BUDGET_DEFAULT;
+	dec->decoders = QRDECODE_DECODERS_ALL;
+	dec->budget = (size_t)QRDECODE_BUDGET_DEFAULT_KPX * 1000;
 	*out = dec;
 	return QD_OK;
+}
+
+static void texts_clear(struct texts *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->bytes[i]);
+	t->n = 0;
+	t->overflow = false;
 }
 
 void qrdecode_destroy(struct qrdecode *dec)
 {
 	if (dec == NULL)
 		return;
-	zbar_image_scanner_destroy(dec->scanner);
+	zxdecode_destroy(dec->zx);
+	zbdecode_destroy(dec->zb);
+	texts_clear(&dec->zx_texts);
+	texts_clear(&dec->zb_texts);
+	free(dec->copy);
 	free(dec->work);
-	free(dec->sums);
+	free(dec->blocks);
 	free(dec);
 }
 
@@ -89,302 +128,341 @@ void qrdecode_set_passes(struct qrdecode *dec, unsigned passes, size_t budget_pi
 {
 	if (dec == NULL)
 		return;
-	dec->passes = passes & QRDECODE_PASSES_ALL;
-	dec->budget_pixels = budget_pixels;
-	dec->next = 0;
+	zbdecode_set_passes(dec->zb, passes, budget_pixels);
+	dec->decoders = QRDECODE_ZBAR;
 }
 
-/* One ZBar look at a contiguous image: symbols to cb, their number in *count. */
-static enum qd_err scan(struct qrdecode *dec, const uint8_t *data, unsigned width, unsigned height,
-                        qrdecode_cb cb, void *arg, int *count)
+enum qd_err qrdecode_set_chain(struct qrdecode *dec, unsigned decoders, unsigned budget_kpx)
 {
-	*count = 0;
-	zbar_image_t *img = zbar_image_create();
-	if (img == NULL)
-		return QD_ERR_NOMEM;
-	zbar_image_set_format(img, zbar_fourcc('Y', '8', '0', '0'));
-	zbar_image_set_size(img, width, height);
-	zbar_image_set_data(img, data, (unsigned long)width * height, NULL);
+	if (dec == NULL || (decoders & QRDECODE_DECODERS_ALL) == 0 ||
+	    (decoders & ~QRDECODE_DECODERS_ALL) != 0 || budget_kpx > QRDECODE_BUDGET_MAX_KPX)
+		return QD_ERR_ARG;
+	dec->decoders = decoders;
+	dec->budget = (size_t)budget_kpx * 1000;
+	dec->tokens = 0;
+	dec->clocked = false;
+	return QD_OK;
+}
 
-	enum qd_err rc = QD_OK;
-	if (zbar_scan_image(dec->scanner, img) < 0) {
-		rc = QD_ERR_FORMAT;
-	} else {
-		for (const zbar_symbol_t *sym = zbar_image_first_symbol(img); sym != NULL;
-		     sym = zbar_symbol_next(sym)) {
-			if (zbar_symbol_get_type(sym) != ZBAR_QRCODE)
-				continue;
-			const char *bytes = zbar_symbol_get_data(sym);
-			size_t len = zbar_symbol_get_data_length(sym);
-			if (bytes == NULL)
-				continue;
-			(*count)++;
+void qrdecode_set_formats(struct qrdecode *dec, unsigned formats)
+{
+	if (dec != NULL)
+		zxdecode_set_formats(dec->zx,
+		                     (formats & QRDECODE_FORMATS_ALL) | QRDECODE_FORMAT_QR);
+}
+
+void qrdecode_get_stats(const struct qrdecode *dec, struct qrdecode_stats *out)
+{
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof(*out));
+	if (dec != NULL)
+		*out = dec->stats;
+}
+
+/* qrdecode_cb into a struct texts: a copy of each distinct text. */
+static void collect(void *arg, const char *data, size_t len)
+{
+	struct texts *t = arg;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->len[i] == len && memcmp(t->bytes[i], data, len) == 0)
+			return;
+	char *copy = t->n < TEXTS_MAX ? malloc(len ? len : 1) : NULL;
+	if (copy == NULL) {
+		t->overflow = true;
+		return;
+	}
+	memcpy(copy, data, len);
+	t->bytes[t->n] = copy;
+	t->len[t->n++] = len;
+}
+
+static bool has(const struct texts *t, const char *data, size_t len)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->len[i] == len && memcmp(t->bytes[i], data, len) == 0)
+			return true;
+	return false;
+}
+
+/* Has a text that b has not? */
+static bool has_other(const struct texts *a, const struct texts *b)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!has(b, a->bytes[i], a->len[i]))
+			return true;
+	return false;
+}
+
+/* Report the union of both decoders' texts - or nothing, if they disagree. */
+static int report(struct qrdecode *dec, qrdecode_cb cb, void *arg)
+{
+	struct texts *zx = &dec->zx_texts, *zb = &dec->zb_texts;
+	if (has_other(zx, zb) && has_other(zb, zx)) {
+		dec->stats.conflicts++;
+		return 0;
+	}
+	int n = 0;
+	for (size_t i = 0; i < zx->n; i++, n++)
+		if (cb != NULL)
+			cb(arg, zx->bytes[i], zx->len[i]);
+	for (size_t i = 0; i < zb->n; i++)
+		if (!has(zx, zb->bytes[i], zb->len[i])) {
+			n++;
 			if (cb != NULL)
-				cb(arg, bytes, len);
+				cb(arg, zb->bytes[i], zb->len[i]);
 		}
-	}
-	/* The scanner keeps the results of the last image: release them with it. */
-	zbar_image_scanner_recycle_image(dec->scanner, img);
-	zbar_image_destroy(img);
-	return rc;
-}
-
-static bool grow(void **buf, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return true;
-	void *p = realloc(*buf, need);
-	if (p == NULL)
-		return false;
-	*buf = p;
-	*cap = need;
-	return true;
-}
-
-/* ---- Passes: src (w x h, contiguous) -> dst; the size of dst in *ow, *oh --- */
-
-static void pass_half(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst, unsigned *ow,
-                      unsigned *oh)
-{
-	*ow = w / 2;
-	*oh = h / 2;
-	for (unsigned y = 0; y < *oh; y++) {
-		const uint8_t *a = src + (size_t)(2 * y) * w, *b = a + w;
-		uint8_t *o = dst + (size_t)y * *ow;
-		for (unsigned x = 0; x < *ow; x++)
-			o[x] = (uint8_t)((a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1] + 2) /
-			                 4);
-	}
-}
-
-static void pass_invert(const uint8_t *src, size_t n, uint8_t *dst)
-{
-	for (size_t i = 0; i < n; i++)
-		dst[i] = (uint8_t)(255 - src[i]);
-}
-
-/* Returns false when the image is flat (nothing to stretch). */
-static bool pass_stretch(const uint8_t *src, size_t n, uint8_t *dst)
-{
-	size_t hist[256] = {0};
-	for (size_t i = 0; i < n; i++)
-		hist[src[i]]++;
-	size_t cut = n / 100, acc = 0;
-	unsigned lo = 0, hi = 255;
-	for (lo = 0; lo < 255 && acc + hist[lo] <= cut; lo++)
-		acc += hist[lo];
-	acc = 0;
-	for (hi = 255; hi > 0 && acc + hist[hi] <= cut; hi--)
-		acc += hist[hi];
-	if (hi <= lo)
-		return false;
-	uint8_t map[256];
-	for (unsigned v = 0; v < 256; v++)
-		map[v] = v <= lo ? 0 : v >= hi ? 255 : (uint8_t)((v - lo) * 255 / (hi - lo));
-	for (size_t i = 0; i < n; i++)
-		dst[i] = map[src[i]];
-	return true;
+	return n;
 }
 
 /*
- * Black where a pixel is darker than the mean of the square around it (a
- * side of about an eighth of the smaller dimension: a few modules at any
- * distance a code is readable from), white elsewhere; the mean comes from
- * an integral image, so the pass costs the same at any window size.
+ * The buckets at t_us, filled since the last frame: the turns' at the
+ * budget's rate up to a second's worth (never below the largest look, so
+ * every look comes round), the credit at CREDIT_RATE of the budget up to
+ * CREDIT_ROUNDS rounds.
  */
-static void pass_adaptive(const uint8_t *src, unsigned w, unsigned h, uint32_t *sums, uint8_t *dst)
+static void refill(struct qrdecode *dec, int64_t t_us, double cap, double round)
 {
-	const size_t sw = (size_t)w + 1;
-	memset(sums, 0, sizeof(*sums) * sw);
-	for (unsigned y = 0; y < h; y++) {
-		uint32_t row = 0;
-		sums[(y + 1) * sw] = 0;
-		for (unsigned x = 0; x < w; x++) {
-			row += src[(size_t)y * w + x];
-			sums[(y + 1) * sw + x + 1] = sums[y * sw + x + 1] + row;
-		}
+	if (dec->clocked && t_us > dec->last_us) {
+		double dt = (double)(t_us - dec->last_us) / 1e6;
+		dec->tokens += dt * (double)dec->budget;
+		dec->credit += dt * (double)dec->budget * CREDIT_RATE;
 	}
-	unsigned r = (w < h ? w : h) / 16;
-	if (r < 4)
-		r = 4;
-	for (unsigned y = 0; y < h; y++) {
-		unsigned y0 = y > r ? y - r : 0, y1 = y + r + 1 < h ? y + r + 1 : h;
-		for (unsigned x = 0; x < w; x++) {
-			unsigned x0 = x > r ? x - r : 0, x1 = x + r + 1 < w ? x + r + 1 : w;
-			/* Modulo 2^32: exact, since one window sums to under 2^32. */
-			uint32_t sum = sums[y1 * sw + x1] - sums[y0 * sw + x1] -
-			               sums[y1 * sw + x0] + sums[y0 * sw + x0];
-			uint64_t area = (uint64_t)(x1 - x0) * (y1 - y0);
-			/* 3 % under the mean: flat paper with sensor noise stays white. */
-			uint64_t v = (uint64_t)src[(size_t)y * w + x] * area * 100;
-			dst[(size_t)y * w + x] = v < (uint64_t)sum * 97 ? 0 : 255;
-		}
-	}
+	/* A clock that jumps back (or stands still) adds nothing. */
+	if (!dec->clocked || t_us > dec->last_us)
+		dec->last_us = t_us;
+	dec->clocked = true;
+	if (dec->tokens > cap)
+		dec->tokens = cap;
+	if (dec->credit > CREDIT_ROUNDS * round)
+		dec->credit = CREDIT_ROUNDS * round;
 }
 
-/* v + (v - mean of its 3x3), clamped: edges softened by focus made steep again. */
-static void pass_sharpen(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst)
+/*
+ * Did the scene change since the last frame?  The means of 16 x 16 blocks
+ * (sensor noise shrinks 16-fold in them) against the last frame's: a card
+ * put down or lifted moves many by far more than CHANGE_LEVEL.
+ */
+static bool changed(struct qrdecode *dec, const uint8_t *data, unsigned width, unsigned height)
 {
-	for (unsigned y = 0; y < h; y++)
-		for (unsigned x = 0; x < w; x++) {
-			size_t i = (size_t)y * w + x;
-			if (x == 0 || y == 0 || x + 1 == w || y + 1 == h) {
-				dst[i] = src[i];
-				continue;
+	const unsigned bw = width / BLOCK, bh = height / BLOCK;
+	const size_t n = (size_t)bw * bh;
+	if (n == 0)
+		return false;
+	bool resized = bw != dec->blocks_w || bh != dec->blocks_h;
+	if (resized) {
+		uint8_t *p = realloc(dec->blocks, n);
+		if (p == NULL)
+			return true; /* no memory to compare: take it as a change */
+		dec->blocks = p;
+		dec->blocks_w = bw;
+		dec->blocks_h = bh;
+	}
+	size_t moved = 0;
+	for (unsigned by = 0; by < bh; by++)
+		for (unsigned bx = 0; bx < bw; bx++) {
+			unsigned sum = 0;
+			for (unsigned y = 0; y < BLOCK; y++) {
+				const uint8_t *row = data + ((size_t)by * BLOCK + y) * width +
+				                     (size_t)bx * BLOCK;
+				for (unsigned x = 0; x < BLOCK; x++)
+					sum += row[x];
 			}
-			int sum = 0;
-			for (int dy = -1; dy <= 1; dy++)
-				for (int dx = -1; dx <= 1; dx++)
-					sum += src[i + (size_t)((long)dy * w + dx)];
-			int v = 2 * src[i] - (sum + 4) / 9;
-			dst[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+			uint8_t mean = (uint8_t)(sum / (BLOCK * BLOCK));
+			uint8_t *old = &dec->blocks[(size_t)by * bw + bx];
+			moved += abs((int)mean - (int)*old) > CHANGE_LEVEL;
+			*old = mean;
 		}
+	return resized || moved * CHANGE_SHARE >= n;
 }
 
-/*
- * The looks in the order they run.  LOOK_FULL, the frame as it is, is not
- * a pass anyone switches off; the others are enum qrdecode_pass bits.
- */
-#define LOOK_FULL 0u
-static const unsigned look_order[] = {
-        LOOK_FULL,
-        QRDECODE_PASS_HALF,
-        QRDECODE_PASS_INVERT,
-        QRDECODE_PASS_ADAPTIVE,
-        QRDECODE_PASS_STRETCH,
-        QRDECODE_PASS_SHARPEN,
-};
-#define LOOKS (sizeof(look_order) / sizeof(look_order[0]))
-
-/* What one call works with: the frame, its x0.5 copy, the image passes transform. */
-struct frame {
-	const uint8_t *full, *half, *src;
-	unsigned w, h, hw, hh, sw, sh;
-};
-
-static size_t look_cost(const struct frame *f, unsigned look)
-{
-	if (look == LOOK_FULL)
-		return (size_t)f->w * f->h;
-	if (look == QRDECODE_PASS_HALF)
-		return (size_t)f->hw * f->hh;
-	return (size_t)f->sw * f->sh;
-}
-
-/* One look: make its image in dec->work if it needs one, and scan it. */
-static enum qd_err look(struct qrdecode *dec, const struct frame *f, unsigned which, qrdecode_cb cb,
-                        void *arg, int *count)
-{
-	const size_t ssize = (size_t)f->sw * f->sh;
-	switch (which) {
-	case LOOK_FULL:
-		return scan(dec, f->full, f->w, f->h, cb, arg, count);
-	case QRDECODE_PASS_HALF:
-		if (f->hw == 0 || f->hh == 0)
-			return QD_OK;
-		return scan(dec, f->half, f->hw, f->hh, cb, arg, count);
-	case QRDECODE_PASS_INVERT:
-		pass_invert(f->src, ssize, dec->work);
-		break;
-	case QRDECODE_PASS_STRETCH:
-		if (!pass_stretch(f->src, ssize, dec->work))
-			return QD_OK;
-		break;
-	case QRDECODE_PASS_ADAPTIVE:
-		if (!grow((void **)&dec->sums, &dec->sums_cap,
-		          sizeof(uint32_t) * ((size_t)f->sw + 1) * ((size_t)f->sh + 1)))
-			return QD_ERR_NOMEM;
-		pass_adaptive(f->src, f->sw, f->sh, dec->sums, dec->work);
-		break;
-	case QRDECODE_PASS_SHARPEN:
-		pass_sharpen(f->src, f->sw, f->sh, dec->work);
-		break;
-	default:
-		return QD_OK;
-	}
-	return scan(dec, dec->work, f->sw, f->sh, cb, arg, count);
-}
-
-/*
- * Every look at one frame, until one finds a symbol.  The first is the
- * frame as it is - or, for a large frame with HALF enabled, its x0.5 copy,
- * which costs a quarter, reads most cards (noisy ones better) and so makes
- * the usual frame with a card cheap.  The rest follow in look_order while
- * the budget lasts; when it does not cover them all, each frame starts
- * after the look the previous frame ended with, so a card held under the
- * camera for a few frames meets every look and no frame costs more than
- * the budget.  Large frames take their passes on the x0.5 copy.
- */
-static enum qd_err looks(struct qrdecode *dec, const uint8_t *data, unsigned width, unsigned height,
-                         qrdecode_cb cb, void *arg, int *count)
+/* One of zxing-cpp's second looks at data: its image in dec->work, then zxing-cpp. */
+static enum qd_err zx_look(struct qrdecode *dec, unsigned which, const uint8_t *data,
+                           unsigned width, unsigned height, int *unread)
 {
 	const size_t size = (size_t)width * height;
-	struct frame f = {
-	        .full = data, .src = data, .w = width, .h = height, .sw = width, .sh = height};
-	unsigned passes = size <= PASS_PIXELS_MAX ? dec->passes : 0;
-	const bool large = size > HALF_SCALE_PIXELS_MIN && width >= 2 && height >= 2;
-	/* dec->work: a pass's image, then the x0.5 copy. */
-	if (passes != 0 && !grow((void **)&dec->work, &dec->work_cap, size + size / 4 + 1))
+	if (!pass_grow((void **)&dec->work, &dec->work_cap, size))
 		return QD_ERR_NOMEM;
-	if (passes != 0 && ((passes & QRDECODE_PASS_HALF) || large) && width >= 2 && height >= 2) {
-		f.half = dec->work + size;
-		pass_half(data, width, height, dec->work + size, &f.hw, &f.hh);
-		if (large) {
-			f.src = f.half;
-			f.sw = f.hw;
-			f.sh = f.hh;
-		}
+	const uint8_t *img = dec->work;
+	unsigned w = width, h = height;
+	enum zxdecode_binarizer bin = ZXDECODE_LOCAL;
+	switch (which) {
+	case ZX_INVERT:
+		pass_invert(data, size, dec->work);
+		break;
+	case ZX_STRETCH:
+		if (!pass_stretch(data, size, dec->work))
+			return QD_OK;
+		break;
+	case ZX_GLOBAL:
+		img = data;
+		bin = ZXDECODE_GLOBAL;
+		break;
+	default: /* ZX_HALF */
+		if (width < 2 || height < 2)
+			return QD_OK;
+		pass_half(data, width, height, dec->work, &w, &h);
+		break;
 	}
-	const unsigned first =
-	        large && (passes & QRDECODE_PASS_HALF) ? QRDECODE_PASS_HALF : LOOK_FULL;
-	enum qd_err rc = look(dec, &f, first, cb, arg, count);
-	size_t spent = look_cost(&f, first), total = 0;
-	for (size_t i = 0; i < LOOKS; i++)
-		if (look_order[i] == LOOK_FULL || (passes & look_order[i]))
-			total += look_cost(&f, look_order[i]);
-	if (passes == 0)
-		return rc;
-	unsigned start = total <= dec->budget_pixels ? 0 : dec->next % LOOKS;
-	for (size_t k = 0; k < LOOKS && rc == QD_OK && *count == 0; k++) {
-		unsigned i = (unsigned)((start + k) % LOOKS), which = look_order[i];
-		if (which == first || (which != LOOK_FULL && !(passes & which)))
+	int n = 0;
+	return zxdecode_gray(dec->zx, img, w, h, bin, collect, &dec->zx_texts, &n, unread);
+}
+
+/* A second look's cost in ZBar pixels: zxing-cpp's looks are ZX_SPEEDUP times cheaper. */
+static size_t zx_cost(unsigned which, unsigned width, unsigned height)
+{
+	size_t px = (size_t)width * height;
+	return (which == ZX_HALF ? px / 4 : px) / ZX_SPEEDUP + 1;
+}
+
+/*
+ * The second looks a camera frame can pay for, in the chain's turn order:
+ * zxing-cpp's passes and ZBar's looks, one after another, from where the
+ * last frame stopped, while the allowance covers the next; a text from ZBar
+ * ends them, and after a text from zxing-cpp only ZBar's looks run.
+ */
+static enum qd_err second_looks(struct qrdecode *dec, const uint8_t *data, unsigned width,
+                                unsigned height, double allowance, int *unread, int *parts,
+                                size_t *spent)
+{
+	enum qd_err rc = QD_OK;
+	for (size_t k = 0; k < TURNS && rc == QD_OK && dec->zb_texts.n == 0; k++) {
+		const unsigned which = turn_order[dec->turn % TURNS];
+		/* Once zxing-cpp has read, only ZBar's looks (a second opinion) are worth it. */
+		const bool skip =
+		        which == ZB_LOOK ? !(dec->decoders & QRDECODE_ZBAR) : dec->zx_texts.n > 0;
+		if (skip) {
+			dec->turn++;
 			continue;
-		size_t cost = look_cost(&f, which);
-		if (spent + cost > dec->budget_pixels)
-			break;
-		spent += cost;
-		dec->next = i + 1;
-		rc = look(dec, &f, which, cb, arg, count);
+		}
+		if (which == ZB_LOOK) {
+			size_t room = allowance > (double)*spent ? (size_t)(allowance - *spent) : 0;
+			size_t used = 0;
+			int n = 0;
+			rc = zbdecode_turn(dec->zb, data, width, height, room, 1, collect,
+			                   &dec->zb_texts, &n, parts, &used);
+			if (used == 0)
+				break; /* ZBar's next look waits for a later frame */
+			*spent += used;
+			dec->stats.zbar_pixels += used;
+			dec->stats.zbar_looks++;
+		} else {
+			size_t cost = zx_cost(which, width, height);
+			if ((double)(*spent + cost) > allowance)
+				break;
+			*spent += cost;
+			rc = zx_look(dec, which, data, width, height, unread);
+		}
+		dec->turn++;
 	}
 	return rc;
 }
 
-enum qd_err qrdecode_gray(struct qrdecode *dec, const uint8_t *pixels, unsigned width,
-                          unsigned height, size_t stride, qrdecode_cb cb, void *arg, int *found)
+static enum qd_err chain(struct qrdecode *dec, const uint8_t *data, unsigned width, unsigned height,
+                         bool still, int64_t t_us, qrdecode_cb cb, void *arg, int *found)
 {
-	if (found != NULL)
-		*found = 0;
+	texts_clear(&dec->zx_texts);
+	texts_clear(&dec->zb_texts);
+	dec->stats.images++;
+	enum qd_err rc = QD_OK;
+	int n = 0, unread = 0, parts = 0;
+	const bool zx = dec->decoders & QRDECODE_ZXING, zb = dec->decoders & QRDECODE_ZBAR;
+	if (zx) {
+		rc = zxdecode_gray(dec->zx, data, width, height, ZXDECODE_LOCAL, collect,
+		                   &dec->zx_texts, &n, &unread);
+		if (rc != QD_OK)
+			return rc;
+	}
+	if (still || !zx) {
+		/* A still (or ZBar alone): every second look of zxing-cpp, ZBar as set. */
+		for (unsigned which = 0;
+		     zx && which < ZX_LOOKS && dec->zx_texts.n == 0 && rc == QD_OK; which++)
+			rc = zx_look(dec, which, data, width, height, &unread);
+		if (zb && rc == QD_OK) {
+			size_t spent = 0;
+			rc = zbdecode_gray(dec->zb, data, width, height, collect, &dec->zb_texts,
+			                   &n, &parts, &spent);
+			dec->stats.zbar_pixels += spent;
+			dec->stats.zbar_looks++;
+		}
+	} else {
+		/* A camera frame: second looks from the bucket, and the credit after a change. */
+		size_t largest = 0;
+		size_t round = zb ? zbdecode_round_pixels(dec->zb, width, height, &largest) : 0;
+		for (unsigned which = 0; which < ZX_LOOKS; which++) {
+			size_t c = zx_cost(which, width, height);
+			round += c;
+			largest = c > largest ? c : largest;
+		}
+		refill(dec, t_us, (double)(dec->budget > largest ? dec->budget : largest),
+		       (double)round);
+		if (changed(dec, data, width, height) || unread > 0)
+			dec->credit_until_us = t_us + CREDIT_US;
+		/* Just after a change a card may have come that zxing-cpp alone cannot read. */
+		const bool credit = t_us < dec->credit_until_us && dec->zx_texts.n == 0;
+		double allowance = dec->tokens + (credit ? dec->credit : 0);
+		size_t spent = 0;
+		if (allowance > 0)
+			rc = second_looks(dec, data, width, height, allowance, &unread, &parts,
+			                  &spent);
+		/* Paid from the turns' bucket first, the rest from the credit. */
+		double from_tokens = dec->tokens > 0 ? dec->tokens : 0;
+		if ((double)spent <= from_tokens) {
+			dec->tokens -= (double)spent;
+		} else {
+			dec->tokens -= from_tokens;
+			dec->credit -= (double)spent - from_tokens;
+		}
+	}
+	if (rc != QD_OK)
+		return rc;
+	*found = report(dec, cb, arg);
+	return QD_OK;
+}
+
+/* Checks the arguments; a padded image's rows copied together. */
+static enum qd_err contiguous(struct qrdecode *dec, const uint8_t *pixels, unsigned width,
+                              unsigned height, size_t stride, const uint8_t **data)
+{
 	if (dec == NULL || pixels == NULL || width == 0 || height == 0 || stride < width)
 		return QD_ERR_ARG;
 	size_t size = (size_t)width * height;
 	if (size / width != height)
 		return QD_ERR_TOO_LARGE;
+	*data = pixels;
+	if (stride == width)
+		return QD_OK;
+	if (!pass_grow((void **)&dec->copy, &dec->copy_cap, size))
+		return QD_ERR_NOMEM;
+	for (size_t y = 0; y < height; y++)
+		memcpy(dec->copy + y * width, pixels + y * stride, width);
+	*data = dec->copy;
+	return QD_OK;
+}
 
-	uint8_t *copy = NULL;
-	const uint8_t *data = pixels;
-	if (stride != width) {
-		copy = malloc(size);
-		if (copy == NULL)
-			return QD_ERR_NOMEM;
-		for (size_t y = 0; y < height; y++)
-			memcpy(copy + y * width, pixels + y * stride, width);
-		data = copy;
-	}
-
-	int count = 0;
-	enum qd_err rc = looks(dec, data, width, height, cb, arg, &count);
+enum qd_err qrdecode_gray(struct qrdecode *dec, const uint8_t *pixels, unsigned width,
+                          unsigned height, size_t stride, qrdecode_cb cb, void *arg, int *found)
+{
+	int n = 0;
+	const uint8_t *data = NULL;
+	enum qd_err rc = contiguous(dec, pixels, width, height, stride, &data);
+	if (rc == QD_OK)
+		rc = chain(dec, data, width, height, true, 0, cb, arg, &n);
 	if (found != NULL)
-		*found = count;
-	free(copy);
+		*found = rc == QD_OK ? n : 0;
+	return rc;
+}
+
+enum qd_err qrdecode_frame(struct qrdecode *dec, const uint8_t *pixels, unsigned width,
+                           unsigned height, size_t stride, int64_t t_us, qrdecode_cb cb, void *arg,
+                           int *found)
+{
+	int n = 0;
+	const uint8_t *data = NULL;
+	enum qd_err rc = contiguous(dec, pixels, width, height, stride, &data);
+	if (rc == QD_OK)
+		rc = chain(dec, data, width, height, false, t_us, cb, arg, &n);
+	if (found != NULL)
+		*found = rc == QD_OK ? n : 0;
 	return rc;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_camera.c - the camera source (see source.h): a V4L2 camera read in
- * a capture thread of its own, each frame decoded by qrdecode_gray.
+ * a capture thread of its own, each frame decoded by the decoder chain
+ * (qrdecode_frame, with the frame's timestamp: ZBar's turns are paid by
+ * frame time).
  *
  * Two threads, one mailbox.  The capture thread owns the device and the
  * decoder: it opens the camera (v4l2_capture.h), waits for frames, decodes
@@ -52,6 +54,15 @@
 #include "qrdesk/log.h"
 #include "qrdecode.h"
 #include "v4l2_capture.h"
+
+_Static_assert(CAMERA_DECODE_ZXING == QRDECODE_ZXING && CAMERA_DECODE_ZBAR == QRDECODE_ZBAR &&
+                       CAMERA_DECODE_ALL == QRDECODE_DECODERS_ALL &&
+                       CAMERA_DECODE_BUDGET_DEFAULT_KPX == QRDECODE_BUDGET_DEFAULT_KPX &&
+                       CAMERA_DECODE_BUDGET_MAX_KPX == QRDECODE_BUDGET_MAX_KPX &&
+                       CAMERA_FORMAT_QR == QRDECODE_FORMAT_QR &&
+                       CAMERA_FORMAT_PDF417 == QRDECODE_FORMAT_PDF417 &&
+                       CAMERA_FORMAT_AZTEC == QRDECODE_FORMAT_AZTEC,
+               "source_camera.h's decoder settings are qrdecode.h's");
 
 #define RETRY_DEFAULT_MS 1000
 #define POLL_SLICE_MS    100
@@ -190,8 +201,13 @@ static void on_frame(void *arg, const struct capture_frame *fr)
 	struct camera *c = arg;
 	c->frame_us = fr->t_us;
 	int found = 0;
-	(void)qrdecode_gray(c->dec, fr->luma, fr->width, fr->height, fr->stride, on_symbol, c,
-	                    &found);
+	struct qrdecode_stats before, after;
+	qrdecode_get_stats(c->dec, &before);
+	(void)qrdecode_frame(c->dec, fr->luma, fr->width, fr->height, fr->stride, fr->t_us,
+	                     on_symbol, c, &found);
+	qrdecode_get_stats(c->dec, &after);
+	if (after.conflicts != before.conflicts)
+		publish_drop(c, "the decoders read different texts from one frame: none reported");
 }
 
 static int64_t now_us(void)
@@ -473,10 +489,14 @@ enum qd_err source_camera(const char *name, const struct source_camera_config *c
 	if (c->cfg.retry_ms == 0)
 		c->cfg.retry_ms = RETRY_DEFAULT_MS;
 	enum qd_err rc = qrdecode_create(&c->dec);
+	if (rc == QD_OK && cfg->decoders != 0)
+		rc = qrdecode_set_chain(c->dec, cfg->decoders, cfg->decode_budget_kpx);
 	if (rc != QD_OK) {
+		qrdecode_destroy(c->dec);
 		free(c);
 		return rc;
 	}
+	qrdecode_set_formats(c->dec, cfg->formats);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

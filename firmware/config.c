@@ -86,6 +86,7 @@ enum kind {
 	K_PROXY,     /* char[]: "" or a proxy URL (http, https, socks4, socks5...) */
 	K_PIN,       /* char[]: "" or sha256//BASE64, several joined by ';' */
 	K_USB_MODE,  /* enum config_usb_mode */
+	K_DECODERS,  /* unsigned CAMERA_DECODE_* mask: "zxing,zbar", "zxing", "zbar" */
 	K_REQUIRE,   /* enum binding_require: card, card+passport, card+passport+boarding */
 };
 
@@ -164,6 +165,9 @@ static const struct key_def keys[] = {
         {"camera", "format", K_PIXFMT, FIELD(scanners.camera.capture.format), 0, 0, false},
         {"camera", "stall_ms", K_COUNT, FIELD(scanners.camera.stall_ms), CAMERA_STALL_MIN_MS,
          CAMERA_STALL_MAX_MS, false},
+        {"camera", "decoders", K_DECODERS, FIELD(scanners.camera.decoders), 0, 0, false},
+        {"camera", "decode_budget_kpx", K_COUNT, FIELD(scanners.camera.decode_budget_kpx), 0,
+         CAMERA_DECODE_BUDGET_MAX_KPX, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
@@ -322,6 +326,9 @@ void config_defaults(struct config *cfg)
 	cfg->scanners.camera.capture.fps = 15;
 	cfg->scanners.camera.capture.format = CAPTURE_FORMAT_AUTO;
 	cfg->scanners.camera.stall_ms = 5000;
+	cfg->scanners.camera.decoders = CAMERA_DECODE_ALL;
+	cfg->scanners.camera.decode_budget_kpx = CAMERA_DECODE_BUDGET_DEFAULT_KPX;
+	cfg->scanners.camera.formats = CAMERA_FORMAT_QR;
 	cfg->scanners.camera.retry_ms = 0;
 	cfg->scanners.camera.io = NULL;
 	/* The kiosk page is on by default, reachable from this machine only. */
@@ -726,12 +733,34 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		return buf;
 	case K_PIXFMT:
 		return "expected auto, grey, yuyv or mjpeg";
+	case K_DECODERS:
+		return "expected zxing,zbar or zxing or zbar";
 	case K_USB_MODE:
 		return "expected off, automount or udev";
 	case K_REQUIRE:
 		return "expected card, card+passport or card+passport+boarding";
 	default:
 		return "bad value";
+	}
+}
+
+/* "zxing,zbar" (either order), "zxing" or "zbar" as an enum qrdecode_decoder mask; 0 if
+ * neither, a name twice or an unknown name. */
+static unsigned decoders_parse(const char *value)
+{
+	unsigned mask = 0;
+	const char *p = value;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		unsigned d = len == 5 && strncmp(p, "zxing", 5) == 0  ? CAMERA_DECODE_ZXING
+		             : len == 4 && strncmp(p, "zbar", 4) == 0 ? CAMERA_DECODE_ZBAR
+		                                                      : 0;
+		if (d == 0 || (mask & d))
+			return 0;
+		mask |= d;
+		if (p[len] == '\0')
+			return mask;
+		p += len + 1;
 	}
 }
 
@@ -809,6 +838,13 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 			break;
 		memcpy(field, value, 4);
 		return true;
+	case K_DECODERS: {
+		unsigned d = decoders_parse(value);
+		if (d == 0)
+			break;
+		*(unsigned *)field = d;
+		return true;
+	}
 	case K_REQUIRE:
 		if (binding_require_parse(value, (enum binding_require *)field))
 			return true;
@@ -919,6 +955,13 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 			return true;
 		snprintf(msg, msgsz, "mode: %s", kind_expects(k, why, sizeof(why)));
 		return false;
+	case K_DECODERS: {
+		unsigned d = *(const unsigned *)field;
+		if (d != 0 && (d & ~CAMERA_DECODE_ALL) == 0)
+			return true;
+		snprintf(msg, msgsz, "%s = %u: %s", k->name, d, kind_expects(k, why, sizeof(why)));
+		return false;
+	}
 	case K_REQUIRE:
 		if ((unsigned)*(const enum binding_require *)field <=
 		    BINDING_REQUIRE_CARD_PASSPORT_BOARDING)

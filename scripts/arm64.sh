@@ -48,7 +48,8 @@ fi
 # dependencies (ImageMagick's -dev packages, for zbar's image tools, not for libzbar).
 roots=(libc6-dev libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libzbar0
 	libqrencode-dev libpng-dev libgpiod-dev libcurl4-openssl-dev libinih-dev libmicrohttpd-dev
-	libudev-dev libjpeg-dev libsystemd-dev libcmocka-dev libp11-kit-dev)
+	libudev-dev libjpeg-dev libsystemd-dev libcmocka-dev libp11-kit-dev
+	libzxing-dev libzxing2)
 nodeps=(libzbar-dev)
 # libelogind0 is an alternative to libsystemd0, never both.
 skip='^libelogind0:arm64$'

@@ -10,7 +10,7 @@
 # to build-fuzz/fuzz/corpus/<x>/, kept between runs, and crashing inputs to
 # build-fuzz/fuzz/artifacts/<x>/.  Exit status 1 if any target crashed, leaked,
 # timed out or ran out of memory (the input and its log are named); 2 on a
-# usage or build problem.  CC (default clang) must be clang; FUZZ_BUILD_DIR
+# usage or build problem.  CC (default clang) and CXX (default clang++) must be clang; FUZZ_BUILD_DIR
 # overrides build-fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +25,9 @@ secs=${1:-60}
 (($# > 0)) && shift
 
 cc=${CC:-clang}
-if ! "$cc" --version 2>/dev/null | grep -qi clang; then
-	echo "fuzz.sh: libFuzzer needs clang; CC=$cc is not (try CC=clang)" >&2
+cxx=${CXX:-clang++} # the zxing-cpp shim (drivers/zxdecode.cpp) is C++
+if ! "$cc" --version 2>/dev/null | grep -qi clang || ! "$cxx" --version 2>/dev/null | grep -qi clang; then
+	echo "fuzz.sh: libFuzzer needs clang; CC=$cc or CXX=$cxx is not (try CC=clang CXX=clang++)" >&2
 	exit 2
 fi
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
@@ -40,9 +41,9 @@ for t in "${targets[@]}"; do
 	[[ " ${known[*]} " == *" $t "* ]] || { echo "fuzz.sh: no target '$t' (have: ${known[*]})" >&2; exit 2; }
 done
 
-echo "== building the fuzz targets in $build (CC=$cc)"
+echo "== building the fuzz targets in $build (CC=$cc CXX=$cxx)"
 mkdir -p "$build"
-if ! CC=$cc cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRDESK_FUZZ=ON \
+if ! CC=$cc CXX=$cxx cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRDESK_FUZZ=ON \
 	-DQRDESK_TESTS=OFF -DQRDESK_WERROR=OFF >"$build/fuzz-configure.log" 2>&1; then
 	tail -20 "$build/fuzz-configure.log" >&2
 	echo "fuzz.sh: configuring failed (a $build made with another compiler? remove it)" >&2

@@ -12,7 +12,7 @@ set -euo pipefail
 demo_packages=(
 	build-essential cmake pkg-config
 	# libraries (see the README's dependency table for why each)
-	libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libzbar-dev
+	libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libzbar-dev libzxing-dev
 	libqrencode-dev libpng-dev libgpiod-dev libcurl4-openssl-dev libinih-dev
 	libmicrohttpd-dev libudev-dev libjpeg-dev libsystemd-dev libp11-kit-dev
 )

@@ -40,8 +40,11 @@ struct capture_io;
 /*
  * The camera (drivers/source_camera.c): a V4L2 camera read by
  * drivers/v4l2_capture.c in a thread of its own; each frame's luma goes to
- * qrdecode_gray (QR only, binary mode) and each text found is posted to the
- * loop, then delivered through on_code.  A text seen in consecutive frames
+ * the decoder chain (drivers/qrdecode.h, qrdecode_frame: zxing-cpp, ZBar in
+ * turns; binary mode) and each text found is posted to the loop, then
+ * delivered through on_code.  A frame where the decoders read different
+ * texts gives no text and counts as dropped (status.dropped, with the
+ * reason).  A text seen in consecutive frames
  * is delivered once while it stays in view (until it has been out of sight
  * for CAMERA_GONE_MS).  Absent or unplugged: SOURCE_ABSENT, re-opened every
  * retry_ms.  No frame for stall_ms: SOURCE_STALLED, and the device is
@@ -51,11 +54,27 @@ struct capture_io;
 #define CAMERA_STALL_MAX_MS 600000
 #define CAMERA_GONE_MS      500
 
+/* The decoder chain's settings (the same bits and numbers as drivers/qrdecode.h's). */
+#define CAMERA_DECODE_ZXING              1u /* zxing-cpp, every frame */
+#define CAMERA_DECODE_ZBAR               2u /* ZBar and the second looks, in turns */
+#define CAMERA_DECODE_ALL                3u
+#define CAMERA_DECODE_BUDGET_DEFAULT_KPX 600u
+#define CAMERA_DECODE_BUDGET_MAX_KPX     100000u
+#define CAMERA_FORMAT_QR                 1u /* always read */
+#define CAMERA_FORMAT_PDF417             2u /* boarding passes (IATA BCBP) */
+#define CAMERA_FORMAT_AZTEC              4u /* boarding passes on phones */
+
 struct source_camera_config {
 	struct capture_config capture; /* device, width, height, fps, format */
 	unsigned stall_ms;             /* CAMERA_STALL_MIN_MS .. CAMERA_STALL_MAX_MS */
 	unsigned retry_ms;             /* while absent: how often to look again (0: 1000) */
 	const struct capture_io *io;   /* NULL: the real device (tests: a fake one) */
+	/* The decoder chain: CAMERA_DECODE_* decoders (0: the chain's defaults, budget
+	 * included), ZBar's budget beside zxing-cpp in kilopixels a second, and the
+	 * symbologies (CAMERA_FORMAT_* mask; QR is always read). */
+	unsigned decoders;
+	unsigned decode_budget_kpx;
+	unsigned formats;
 };
 
 enum qd_err source_camera(const char *name, const struct source_camera_config *cfg,

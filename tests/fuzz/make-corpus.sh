@@ -440,6 +440,9 @@ printf '\xff\x01a\0b\xff\xaa\r\n\r\n\rBC1:\0\0\0\nTAIL-WITHOUT-END' >"$s/binary"
 # camera: frames as a camera sends them (fuzz_camera.c's header, then GREY/YUYV/MJPEG bytes of a
 # card picture; one MJPEG without its Huffman tables, as webcams send them), by the camera bench.
 "$build/bench/qrdesk-bench-camera" --seeds "$corpus/camera" --dir "$tmp"
+# grey-qr.bin, grey-pdf417-bcbp.bin and grey-aztec-bcbp.bin (GREY frames of a QR, and of a
+# boarding pass's PDF417 and Aztec symbols, for the decoder chain) were drawn once with zxing-cpp's
+# MultiFormatWriter; they are not regenerated here.
 
 echo "make-corpus: seeds in $corpus:"
 for d in "$corpus"/*/; do

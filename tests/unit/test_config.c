@@ -1299,12 +1299,63 @@ static void test_camera_section(void **state)
 	c.scanners.camera.capture.fps = 500;
 	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
 	assert_non_null(strstr(errs.items[0].message, "[camera] fps = 500"));
+	config_defaults(&c);
+	c.scanners.camera.decoders = 4;
+	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
+	assert_non_null(strstr(errs.items[0].message, "[camera] decoders = 4"));
+}
+
+/* [camera]'s decoder chain: which decoders, ZBar's budget, what the driver is given. */
+static void test_camera_decoders(void **state)
+{
+	(void)state;
+	struct config c;
+	struct config_errors errs;
+	config_defaults(&c);
+	assert_int_equal(c.scanners.camera.decoders, CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
+	assert_int_equal(c.scanners.camera.decode_budget_kpx, CAMERA_DECODE_BUDGET_DEFAULT_KPX);
+	assert_int_equal(c.scanners.camera.formats, CAMERA_FORMAT_QR);
+	static const struct {
+		const char *value;
+		unsigned mask;
+	} good[] = {
+	        {"zxing,zbar", CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR},
+	        {"zbar,zxing", CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR},
+	        {"zxing", CAMERA_DECODE_ZXING},
+	        {"zbar", CAMERA_DECODE_ZBAR},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[camera]\ndecoders = %s\ndecode_budget_kpx = %zu\n",
+		         good[i].value, i * 1000);
+		config_defaults(&c);
+		assert_int_equal(parse(text, &c, &errs), QD_OK);
+		assert_int_equal(c.scanners.camera.decoders, good[i].mask);
+		assert_int_equal(c.scanners.camera.decode_budget_kpx, i * 1000);
+		assert_int_equal(config_validate(&c, &errs), QD_OK);
+	}
+	static const char *const bad[] = {"",     "zxing,",     ",zbar", "zxing,zxing",
+	                                  "ZBar", "zxing zbar", "quirc", "zbar,zxing,zbar"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[camera]\ndecoders = %s\n", bad[i]);
+		config_defaults(&c);
+		assert_int_equal(parse(text, &c, &errs), QD_ERR_FORMAT);
+		assert_int_equal(errs.count, 1);
+		if (strstr(errs.items[0].message, "expected zxing,zbar or zxing or zbar") == NULL)
+			fail_msg("'%s': got '%s'", bad[i], errs.items[0].message);
+		assert_int_equal(c.scanners.camera.decoders, CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
+	}
+	config_defaults(&c);
+	assert_int_equal(parse("[camera]\ndecode_budget_kpx = 100001\n", &c, &errs), QD_ERR_FORMAT);
+	assert_non_null(strstr(errs.items[0].message, "expected a whole number from 0 to 100000"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_camera_decoders),
 	        cmocka_unit_test(test_full_file),
 	        cmocka_unit_test(test_every_value_form),
 	        cmocka_unit_test(test_dist_conf_parses_clean),

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lookpass.c - the image passes behind the decoders' second looks (see
+ * lookpass.h; why each: docs/decode.md).
+ */
+#include "lookpass.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void pass_half(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst, unsigned *ow, unsigned *oh)
+{
+	*ow = w / 2;
+	*oh = h / 2;
+	for (unsigned y = 0; y < *oh; y++) {
+		const uint8_t *a = src + (size_t)(2 * y) * w, *b = a + w;
+		uint8_t *o = dst + (size_t)y * *ow;
+		for (unsigned x = 0; x < *ow; x++)
+			o[x] = (uint8_t)((a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1] + 2) /
+			                 4);
+	}
+}
+
+void pass_invert(const uint8_t *src, size_t n, uint8_t *dst)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (uint8_t)(255 - src[i]);
+}
+
+/* Returns false when the image is flat (nothing to stretch). */
+bool pass_stretch(const uint8_t *src, size_t n, uint8_t *dst)
+{
+	size_t hist[256] = {0};
+	for (size_t i = 0; i < n; i++)
+		hist[src[i]]++;
+	size_t cut = n / 100, acc = 0;
+	unsigned lo = 0, hi = 255;
+	for (lo = 0; lo < 255 && acc + hist[lo] <= cut; lo++)
+		acc += hist[lo];
+	acc = 0;
+	for (hi = 255; hi > 0 && acc + hist[hi] <= cut; hi--)
+		acc += hist[hi];
+	if (hi <= lo)
+		return false;
+	uint8_t map[256];
+	for (unsigned v = 0; v < 256; v++)
+		map[v] = v <= lo ? 0 : v >= hi ? 255 : (uint8_t)((v - lo) * 255 / (hi - lo));
+	for (size_t i = 0; i < n; i++)
+		dst[i] = map[src[i]];
+	return true;
+}
+
+/*
+ * Black where a pixel is darker than the mean of the square around it (a
+ * side of about an eighth of the smaller dimension: a few modules at any
+ * distance a code is readable from), white elsewhere; the mean comes from
+ * an integral image, so the pass costs the same at any window size.
+ */
+void pass_adaptive(const uint8_t *src, unsigned w, unsigned h, uint32_t *sums, uint8_t *dst)
+{
+	const size_t sw = (size_t)w + 1;
+	memset(sums, 0, sizeof(*sums) * sw);
+	for (unsigned y = 0; y < h; y++) {
+		uint32_t row = 0;
+		sums[(y + 1) * sw] = 0;
+		for (unsigned x = 0; x < w; x++) {
+			row += src[(size_t)y * w + x];
+			sums[(y + 1) * sw + x + 1] = sums[y * sw + x + 1] + row;
+		}
+	}
+	unsigned r = (w < h ? w : h) / 16;
+	if (r < 4)
+		r = 4;
+	for (unsigned y = 0; y < h; y++) {
+		unsigned y0 = y > r ? y - r : 0, y1 = y + r + 1 < h ? y + r + 1 : h;
+		for (unsigned x = 0; x < w; x++) {
+			unsigned x0 = x > r ? x - r : 0, x1 = x + r + 1 < w ? x + r + 1 : w;
+			/* Modulo 2^32: exact, since one window sums to under 2^32. */
+			uint32_t sum = sums[y1 * sw + x1] - sums[y0 * sw + x1] -
+			               sums[y1 * sw + x0] + sums[y0 * sw + x0];
+			uint64_t area = (uint64_t)(x1 - x0) * (y1 - y0);
+			/* 3 % under the mean: flat paper with sensor noise stays white. */
+			uint64_t v = (uint64_t)src[(size_t)y * w + x] * area * 100;
+			dst[(size_t)y * w + x] = v < (uint64_t)sum * 97 ? 0 : 255;
+		}
+	}
+}
+
+/* v + (v - mean of its 3x3), clamped: edges softened by focus made steep again. */
+void pass_sharpen(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst)
+{
+	for (unsigned y = 0; y < h; y++)
+		for (unsigned x = 0; x < w; x++) {
+			size_t i = (size_t)y * w + x;
+			if (x == 0 || y == 0 || x + 1 == w || y + 1 == h) {
+				dst[i] = src[i];
+				continue;
+			}
+			int sum = 0;
+			for (int dy = -1; dy <= 1; dy++)
+				for (int dx = -1; dx <= 1; dx++)
+					sum += src[i + (size_t)((long)dy * w + dx)];
+			int v = 2 * src[i] - (sum + 4) / 9;
+			dst[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+		}
+}
+
+bool pass_grow(void **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return true;
+	void *p = realloc(*buf, need);
+	if (p == NULL)
+		return false;
+	*buf = p;
+	*cap = need;
+	return true;
+}
