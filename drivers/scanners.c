@@ -106,8 +106,9 @@ static const char *const images_keys[] = {"images", NULL};
 static const char *const serial_keys[] = {"device",   "baud",     "framing",
                                           "max_line", "retry_ms", NULL};
 static const char *const hid_keys[] = {"device", "key_timeout_ms", "grab", "retry_ms", NULL};
-static const char *const camera_keys[] = {"device", "width",    "height", "fps",
-                                          "format", "stall_ms", NULL};
+static const char *const camera_keys[] = {"device", "width",    "height",   "fps",
+                                          "format", "stall_ms", "decoders", "decode_budget_kpx",
+                                          NULL};
 
 const struct scanner_kind scanner_kinds[] = {
         {"stdin", "replay", stdin_keys, stdin_wanted, stdin_create, NULL},
