@@ -444,6 +444,16 @@ static bool loopback_peer_uid(int fd, uint32_t *uid)
 	return ok;
 }
 
+/* Member by member: the struct has padding, so its bytes are no key. */
+static bool client_key_equal(const struct client_key *a, const struct client_key *b)
+{
+	if (a->by_uid != b->by_uid)
+		return false;
+	if (a->by_uid)
+		return a->uid == b->uid;
+	return memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
 static void client_key_of(int fd, const struct sockaddr *addr, struct client_key *key)
 {
 	memset(key, 0, sizeof(*key));
@@ -488,7 +498,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
 		struct conn *o = &k->conns[i];
 		if (!o->used)
 			free_slot = free_slot != NULL ? free_slot : o;
-		else if (memcmp(&o->key, &key, sizeof(key)) == 0)
+		else if (client_key_equal(&o->key, &key))
 			same++;
 	}
 	bool capped = same >= KIOSK_PER_CLIENT || free_slot == NULL;
@@ -716,7 +726,7 @@ static enum MHD_Result serve_events(struct kiosk *k, struct MHD_Connection *c)
 	unsigned mine = 0;
 	for (size_t i = 0; conn != NULL && i < KIOSK_CONNECTIONS; i++)
 		if (k->conns[i].used && k->conns[i].streaming &&
-		    memcmp(&k->conns[i].key, &conn->key, sizeof(conn->key)) == 0)
+		    client_key_equal(&k->conns[i].key, &conn->key))
 			mine++;
 	bool full = k->streams >= KIOSK_STREAMS_TOTAL || mine >= KIOSK_STREAMS_MAX;
 	if (full) {

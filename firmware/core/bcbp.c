@@ -104,7 +104,7 @@ static bool take_size(struct cur *c, size_t *size, const char *item)
 	if (hi < 0 || lo < 0)
 		return fail(c, BCBP_ERR_VALUE, item);
 	c->at += 2;
-	*size = (size_t)(hi * 16 + lo);
+	*size = (size_t)hi * 16 + (size_t)lo;
 	if (c->end - c->at < *size)
 		return fail(c, BCBP_ERR_LENGTH, item);
 	return true;
@@ -388,7 +388,7 @@ const struct bcbp_leg *bcbp_final_leg(const struct bcbp *pass)
 /* Append s left-justified in n characters (spaces after); false if longer. */
 static bool put(char *out, size_t cap, size_t *at, const char *s, size_t n)
 {
-	size_t len = strlen(s);
+	size_t len = strnlen(s, n + 1); /* n + 1: longer than n is refused */
 	if (len > n || cap - *at <= n)
 		return false; /* cap is checked first: only a long item gets here */
 	memset(out + *at, ' ', n);

@@ -1344,7 +1344,8 @@ static void test_camera_decoders(void **state)
 		assert_int_equal(errs.count, 1);
 		if (strstr(errs.items[0].message, "expected zxing,zbar or zxing or zbar") == NULL)
 			fail_msg("'%s': got '%s'", bad[i], errs.items[0].message);
-		assert_int_equal(c.scanners.camera.decoders, CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
+		assert_int_equal(c.scanners.camera.decoders,
+		                 CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
 	}
 	config_defaults(&c);
 	assert_int_equal(parse("[camera]\ndecode_budget_kpx = 100001\n", &c, &errs), QD_ERR_FORMAT);
