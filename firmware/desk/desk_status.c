@@ -133,7 +133,16 @@ static void cron(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	(void)loop;
 	(void)timer;
-	free(rebuild(arg));
+	struct desk_status *s = arg;
+	/* Without the kiosk nobody reads the snapshot between requests (a technician's
+	 * `status` builds its own): keep the loop free for the scanners, whose kernel
+	 * queues hold only a few keystrokes, and keep systemd's line only. */
+	if (s->d->kiosk == NULL) {
+		if (atomic_exchange(&s->dirty, false))
+			notify_line(s);
+		return;
+	}
+	free(rebuild(s));
 }
 
 enum qd_err desk_status_create(struct desk *d, struct desk_status **out)
