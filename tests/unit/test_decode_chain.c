@@ -19,78 +19,11 @@
 
 #include "qrdecode.h"
 #include "qrscene.h"
+#include "scene_cards.h"
 #include "testutil.h"
 
-#define CARDS 4
-#define BURST 3 /* frames a card stays in view */
 #define VGA_W 640
 #define VGA_H 480
-
-static struct {
-	char *dir;
-	char texts[CARDS][QRSCENE_TEXT_MAX];
-} g;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	g.dir = tu_mkdtemp();
-	struct qd_errmsg why = {{0}};
-	if (qrscene_cards(g.dir, CARDS, g.texts, &why) != QD_OK) {
-		fprintf(stderr, "qrscene_cards: %s\n", why.text);
-		return -1;
-	}
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(g.dir);
-	free(g.dir);
-	return 0;
-}
-
-struct seen {
-	const char *want; /* NULL: nothing should be found */
-	unsigned right, wrong, calls;
-};
-
-static void on_symbol(void *arg, const char *data, size_t len)
-{
-	struct seen *s = arg;
-	s->calls++;
-	if (s->want != NULL && strlen(s->want) == len && memcmp(s->want, data, len) == 0)
-		s->right++;
-	else
-		s->wrong++;
-}
-
-static uint8_t *render(const char *text, unsigned w, unsigned h, enum qrscene_kind kind, int level,
-                       unsigned index)
-{
-	uint8_t *px = malloc((size_t)w * h);
-	assert_non_null(px);
-	struct qd_errmsg why = {{0}};
-	if (qrscene_render(text, w, h, kind, level, index, px, &why) != QD_OK)
-		fail_msg("qrscene_render: %s", why.text);
-	return px;
-}
-
-/* Offer px for up to BURST frames; true if the card's text came back. */
-static bool decode_burst(struct qrdecode *dec, const uint8_t *px, unsigned w, unsigned h,
-                         const char *want)
-{
-	struct seen s = {want, 0, 0, 0};
-	for (int b = 0; b < BURST && s.right == 0; b++) {
-		int found = -1;
-		assert_int_equal(qrdecode_gray(dec, px, w, h, w, on_symbol, &s, &found), QD_OK);
-		assert_int_equal((unsigned)found, s.calls);
-		s.calls = 0;
-	}
-	assert_int_equal(s.wrong, 0);
-	return s.right > 0;
-}
 
 /* Decoded within a burst by a decoder with these passes and budget? */
 static bool decodes_with(unsigned passes, size_t budget, const uint8_t *px, unsigned w, unsigned h,
@@ -99,7 +32,7 @@ static bool decodes_with(unsigned passes, size_t budget, const uint8_t *px, unsi
 	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
 	qrdecode_set_passes(dec, passes, budget);
-	bool ok = decode_burst(dec, px, w, h, want);
+	bool ok = scene_decode_burst(dec, px, w, h, want);
 	qrdecode_destroy(dec);
 	return ok;
 }
@@ -107,9 +40,9 @@ static bool decodes_with(unsigned passes, size_t budget, const uint8_t *px, unsi
 static void expect_nothing(struct qrdecode *dec, const uint8_t *px, unsigned w, unsigned h,
                            size_t stride)
 {
-	struct seen s = {NULL, 0, 0, 0};
+	struct scene_seen s = {NULL, 0, 0, 0};
 	int found = -1;
-	assert_int_equal(qrdecode_gray(dec, px, w, h, stride, on_symbol, &s, &found), QD_OK);
+	assert_int_equal(qrdecode_gray(dec, px, w, h, stride, scene_on_symbol, &s, &found), QD_OK);
 	assert_int_equal(found, 0);
 	assert_int_equal(s.calls, 0);
 }
@@ -128,8 +61,8 @@ static void test_large_frames_take_every_look(void **state)
 	static const unsigned dims[][2] = {{1280, 960}, {1920, 1080}};
 	for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
 		const unsigned w = dims[d][0], h = dims[d][1];
-		const char *text = g.texts[d];
-		uint8_t *px = render(text, w, h, QRSCENE_SCREEN_DARK, 0, 0);
+		const char *text = scene_texts[d];
+		uint8_t *px = scene_render(text, w, h, QRSCENE_SCREEN_DARK, 0, 0);
 		/* ZBar with the looks and budget it shipped with before the chain. */
 		const unsigned looks =
 		        QRDECODE_PASS_HALF | QRDECODE_PASS_INVERT | QRDECODE_PASS_ADAPTIVE;
@@ -144,16 +77,17 @@ static void test_large_frames_take_every_look(void **state)
 #define FPS_US      66667   /* 15 fps, the camera's default */
 #define DESK_GAP_US 3000000 /* an empty desk between cards: 3 s */
 
-/* Offer px as BURST camera frames from *t_us on; true if the card's text came back. */
+/* Offer px as SCENE_BURST camera frames from *t_us on; true if the card's text came back. */
 static bool frames_burst(struct qrdecode *dec, const uint8_t *px, unsigned w, unsigned h,
                          const char *want, int64_t *t_us)
 {
-	struct seen s = {want, 0, 0, 0};
-	for (int b = 0; b < BURST && s.right == 0; b++) {
+	struct scene_seen s = {want, 0, 0, 0};
+	for (int b = 0; b < SCENE_BURST && s.right == 0; b++) {
 		int found = -1;
 		*t_us += FPS_US;
-		assert_int_equal(qrdecode_frame(dec, px, w, h, w, *t_us, on_symbol, &s, &found),
-		                 QD_OK);
+		assert_int_equal(
+		        qrdecode_frame(dec, px, w, h, w, *t_us, scene_on_symbol, &s, &found),
+		        QD_OK);
 		assert_int_equal((unsigned)found, s.calls);
 		s.calls = 0;
 	}
@@ -166,11 +100,12 @@ static void idle_desk(struct qrdecode *dec, const uint8_t *desk, unsigned w, uns
                       int64_t *t_us)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct seen s = {NULL, 0, 0, 0};
+		struct scene_seen s = {NULL, 0, 0, 0};
 		int found = -1;
 		*t_us += FPS_US;
-		assert_int_equal(qrdecode_frame(dec, desk, w, h, w, *t_us, on_symbol, &s, &found),
-		                 QD_OK);
+		assert_int_equal(
+		        qrdecode_frame(dec, desk, w, h, w, *t_us, scene_on_symbol, &s, &found),
+		        QD_OK);
 		assert_int_equal(found, 0);
 	}
 }
@@ -208,8 +143,9 @@ static void test_chain_second_looks_on_camera_frames(void **state)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		unsigned tried = 0;
 		for (unsigned i = 0; i < 8 && tried < 2; i++) {
-			const char *text = g.texts[i % CARDS];
-			uint8_t *px = render(text, VGA_W, VGA_H, cases[c].kind, cases[c].level, i);
+			const char *text = scene_texts[i % SCENE_CARDS];
+			uint8_t *px =
+			        scene_render(text, VGA_W, VGA_H, cases[c].kind, cases[c].level, i);
 			/* Cards that zxing-cpp's first look alone (budget 0: no second look)
 			 * misses, and a second look - ZBar's, as a still - reads. */
 			empty_desk(zx, desk, &tz);
@@ -223,7 +159,7 @@ static void test_chain_second_looks_on_camera_frames(void **state)
 			if (!frames_burst(dec, px, VGA_W, VGA_H, text, &t))
 				fail_msg("%s level %d image %u: not read within %d frames",
 				         qrscene_kind_name(cases[c].kind), cases[c].level, i,
-				         BURST);
+				         SCENE_BURST);
 			free(px);
 		}
 		assert_int_equal(tried, 2);
@@ -343,9 +279,10 @@ static void test_structured_append(void **state)
 		int parts;
 		uint8_t *px = render_parts(text, -1, &w, &h, &parts);
 		assert_true(parts >= 2);
-		struct seen s = {text, 0, 0, 0};
+		struct scene_seen s = {text, 0, 0, 0};
 		int found = -1;
-		assert_int_equal(qrdecode_gray(dec, px, w, h, w, on_symbol, &s, &found), QD_OK);
+		assert_int_equal(qrdecode_gray(dec, px, w, h, w, scene_on_symbol, &s, &found),
+		                 QD_OK);
 		assert_int_equal(found, 1);
 		assert_int_equal(s.right, 1);
 		assert_int_equal(s.wrong, 0);
@@ -400,15 +337,16 @@ static void test_formats(void **state)
 		qrdecode_set_formats(dec, QRDECODE_FORMATS_ALL & ~symbols[i].format);
 		expect_nothing(dec, px, w, h, w);
 		qrdecode_set_formats(dec, symbols[i].format);
-		struct seen s = {bcbp, 0, 0, 0};
+		struct scene_seen s = {bcbp, 0, 0, 0};
 		int found = -1;
-		assert_int_equal(qrdecode_gray(dec, px, w, h, w, on_symbol, &s, &found), QD_OK);
+		assert_int_equal(qrdecode_gray(dec, px, w, h, w, scene_on_symbol, &s, &found),
+		                 QD_OK);
 		assert_int_equal(found, 1);
 		assert_int_equal(s.right, 1);
 		/* The same on camera frames. */
-		s = (struct seen){bcbp, 0, 0, 0};
-		assert_int_equal(qrdecode_frame(dec, px, w, h, w, 1000, on_symbol, &s, &found),
-		                 QD_OK);
+		s = (struct scene_seen){bcbp, 0, 0, 0};
+		assert_int_equal(
+		        qrdecode_frame(dec, px, w, h, w, 1000, scene_on_symbol, &s, &found), QD_OK);
 		assert_int_equal(s.right, 1);
 		/* ZBar alone reads QR only. */
 		qrdecode_set_passes(dec, QRDECODE_PASSES_ALL, SIZE_MAX);
@@ -421,9 +359,9 @@ static void test_formats(void **state)
 	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
 	qrdecode_set_formats(dec, QRDECODE_FORMAT_PDF417);
-	struct seen s = {"BC1:FUZZ", 0, 0, 0};
+	struct scene_seen s = {"BC1:FUZZ", 0, 0, 0};
 	int found = -1;
-	assert_int_equal(qrdecode_gray(dec, px, w, h, w, on_symbol, &s, &found), QD_OK);
+	assert_int_equal(qrdecode_gray(dec, px, w, h, w, scene_on_symbol, &s, &found), QD_OK);
 	assert_int_equal(s.right, 1);
 	qrdecode_destroy(dec);
 	free(px);
@@ -446,10 +384,10 @@ static void test_new_kinds_mild_levels(void **state)
 		unsigned decoded = 0, total = 0;
 		for (int level = 0; level <= 1; level++)
 			for (unsigned i = 0; i < MILD_IMAGES; i++) {
-				const char *text = g.texts[i % CARDS];
-				uint8_t *px =
-				        render(text, VGA_W, VGA_H, (enum qrscene_kind)k, level, i);
-				decoded += decode_burst(dec, px, VGA_W, VGA_H, text);
+				const char *text = scene_texts[i % SCENE_CARDS];
+				uint8_t *px = scene_render(text, VGA_W, VGA_H, (enum qrscene_kind)k,
+				                           level, i);
+				decoded += scene_decode_burst(dec, px, VGA_W, VGA_H, text);
 				total++;
 				free(px);
 			}
@@ -472,5 +410,5 @@ int main(void)
 	        cmocka_unit_test(test_formats),
 	        cmocka_unit_test(test_new_kinds_mild_levels),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, scene_cards_setup, scene_cards_teardown);
 }

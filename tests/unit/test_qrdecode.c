@@ -19,11 +19,10 @@
 
 #include "qrdecode.h"
 #include "qrscene.h"
+#include "scene_cards.h"
 #include "testutil.h"
 
-#define CARDS  4
 #define IMAGES 4 /* per degradation and mild level */
-#define BURST  3 /* frames a card stays in view (100 ms at 30 fps) */
 #define VGA_W  640
 #define VGA_H  480
 #define HD_W   1280
@@ -34,92 +33,26 @@
  * bench/decode_quality.c measured 92 % (perspective, occlusion) to 100 % (the rest). */
 #define MILD_SHARE_MIN 0.75
 
-static struct {
-	char *dir;
-	char texts[CARDS][QRSCENE_TEXT_MAX];
-} g;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	g.dir = tu_mkdtemp();
-	struct qd_errmsg why = {{0}};
-	if (qrscene_cards(g.dir, CARDS, g.texts, &why) != QD_OK) {
-		fprintf(stderr, "qrscene_cards: %s\n", why.text);
-		return -1;
-	}
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(g.dir);
-	free(g.dir);
-	return 0;
-}
-
-struct seen {
-	const char *want; /* NULL: nothing should be found */
-	unsigned right, wrong, calls;
-};
-
-static void on_symbol(void *arg, const char *data, size_t len)
-{
-	struct seen *s = arg;
-	s->calls++;
-	if (s->want != NULL && strlen(s->want) == len && memcmp(s->want, data, len) == 0)
-		s->right++;
-	else
-		s->wrong++;
-}
-
-static uint8_t *render(const char *text, unsigned w, unsigned h, enum qrscene_kind kind, int level,
-                       unsigned index)
-{
-	uint8_t *px = malloc((size_t)w * h);
-	assert_non_null(px);
-	struct qd_errmsg why = {{0}};
-	if (qrscene_render(text, w, h, kind, level, index, px, &why) != QD_OK)
-		fail_msg("qrscene_render: %s", why.text);
-	return px;
-}
-
-/* Offer px for up to BURST frames; true if the card's text came back. */
-static bool decode_burst(struct qrdecode *dec, const uint8_t *px, unsigned w, unsigned h,
-                         const char *want)
-{
-	struct seen s = {want, 0, 0, 0};
-	for (int b = 0; b < BURST && s.right == 0; b++) {
-		int found = -1;
-		assert_int_equal(qrdecode_gray(dec, px, w, h, w, on_symbol, &s, &found), QD_OK);
-		assert_int_equal((unsigned)found, s.calls);
-		s.calls = 0;
-	}
-	assert_int_equal(s.wrong, 0);
-	return s.right > 0;
-}
-
 /* ---- The test set ------------------------------------------------------- */
 
 static void test_texts_and_images_repeat(void **state)
 {
 	(void)state;
 	char *dir = tu_mkdtemp();
-	static char again[CARDS][QRSCENE_TEXT_MAX];
+	static char again[SCENE_CARDS][QRSCENE_TEXT_MAX];
 	struct qd_errmsg why = {{0}};
-	assert_int_equal(qrscene_cards(dir, CARDS, again, &why), QD_OK);
-	for (int i = 0; i < CARDS; i++) {
-		assert_string_equal(g.texts[i], again[i]);
-		assert_memory_equal(g.texts[i], "BC1:", 4);
+	assert_int_equal(qrscene_cards(dir, SCENE_CARDS, again, &why), QD_OK);
+	for (int i = 0; i < SCENE_CARDS; i++) {
+		assert_string_equal(scene_texts[i], again[i]);
+		assert_memory_equal(scene_texts[i], "BC1:", 4);
 		for (int j = 0; j < i; j++)
-			assert_string_not_equal(g.texts[i], g.texts[j]);
+			assert_string_not_equal(scene_texts[i], scene_texts[j]);
 	}
 	tu_rmtree(dir);
 	free(dir);
-	uint8_t *a = render(g.texts[0], VGA_W, VGA_H, QRSCENE_DESK_MIX, 2, 7);
-	uint8_t *b = render(g.texts[0], VGA_W, VGA_H, QRSCENE_DESK_MIX, 2, 7);
-	uint8_t *c = render(g.texts[0], VGA_W, VGA_H, QRSCENE_DESK_MIX, 2, 8);
+	uint8_t *a = scene_render(scene_texts[0], VGA_W, VGA_H, QRSCENE_DESK_MIX, 2, 7);
+	uint8_t *b = scene_render(scene_texts[0], VGA_W, VGA_H, QRSCENE_DESK_MIX, 2, 7);
+	uint8_t *c = scene_render(scene_texts[0], VGA_W, VGA_H, QRSCENE_DESK_MIX, 2, 8);
 	assert_memory_equal(a, b, (size_t)VGA_W * VGA_H);
 	assert_true(memcmp(a, c, (size_t)VGA_W * VGA_H) != 0);
 	free(a);
@@ -137,10 +70,10 @@ static void test_mild_levels_decode(void **state)
 		unsigned decoded = 0, total = 0;
 		for (int level = 0; level <= 1; level++)
 			for (unsigned i = 0; i < IMAGES; i++) {
-				const char *text = g.texts[i % CARDS];
-				uint8_t *px =
-				        render(text, VGA_W, VGA_H, (enum qrscene_kind)k, level, i);
-				decoded += decode_burst(dec, px, VGA_W, VGA_H, text);
+				const char *text = scene_texts[i % SCENE_CARDS];
+				uint8_t *px = scene_render(text, VGA_W, VGA_H, (enum qrscene_kind)k,
+				                           level, i);
+				decoded += scene_decode_burst(dec, px, VGA_W, VGA_H, text);
 				total++;
 				free(px);
 			}
@@ -164,7 +97,7 @@ static bool decodes_with(unsigned passes, size_t budget, const uint8_t *px, unsi
 	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
 	qrdecode_set_passes(dec, passes, budget);
-	bool ok = decode_burst(dec, px, w, h, want);
+	bool ok = scene_decode_burst(dec, px, w, h, want);
 	qrdecode_destroy(dec);
 	return ok;
 }
@@ -172,10 +105,10 @@ static bool decodes_with(unsigned passes, size_t budget, const uint8_t *px, unsi
 static void test_invert_pass_reads_dark_mode(void **state)
 {
 	(void)state;
-	const char *text = g.texts[1];
+	const char *text = scene_texts[1];
 	for (int f = 0; f < 2; f++) {
 		unsigned w = f ? HD_W : VGA_W, h = f ? HD_H : VGA_H;
-		uint8_t *px = render(text, w, h, QRSCENE_SCREEN_DARK, 0, 0);
+		uint8_t *px = scene_render(text, w, h, QRSCENE_SCREEN_DARK, 0, 0);
 		assert_false(decodes_with(0, 0, px, w, h, text));
 		assert_false(decodes_with(QRDECODE_PASSES_ALL & ~QRDECODE_PASS_INVERT, SIZE_MAX, px,
 		                          w, h, text));
@@ -184,7 +117,7 @@ static void test_invert_pass_reads_dark_mode(void **state)
 		 * meets the invert pass. */
 		struct qrdecode *dec;
 		assert_int_equal(qrdecode_create(&dec), QD_OK);
-		assert_true(decode_burst(dec, px, w, h, text));
+		assert_true(scene_decode_burst(dec, px, w, h, text));
 		qrdecode_destroy(dec);
 		free(px);
 	}
@@ -193,8 +126,8 @@ static void test_invert_pass_reads_dark_mode(void **state)
 static void test_half_pass_reads_noisy_hd(void **state)
 {
 	(void)state;
-	const char *text = g.texts[2];
-	uint8_t *px = render(text, HD_W, HD_H, QRSCENE_NOISE, 3, 0);
+	const char *text = scene_texts[2];
+	uint8_t *px = scene_render(text, HD_W, HD_H, QRSCENE_NOISE, 3, 0);
 	assert_false(decodes_with(0, 0, px, HD_W, HD_H, text));
 	assert_true(decodes_with(QRDECODE_PASS_HALF, SIZE_MAX, px, HD_W, HD_H, text));
 	free(px);
@@ -204,8 +137,8 @@ static void test_half_pass_reads_noisy_hd(void **state)
 static void test_budget_bounds_passes(void **state)
 {
 	(void)state;
-	const char *text = g.texts[3];
-	uint8_t *px = render(text, VGA_W, VGA_H, QRSCENE_SCREEN_DARK, 1, 0);
+	const char *text = scene_texts[3];
+	uint8_t *px = scene_render(text, VGA_W, VGA_H, QRSCENE_SCREEN_DARK, 1, 0);
 	assert_false(
 	        decodes_with(QRDECODE_PASSES_ALL, (size_t)VGA_W * VGA_H, px, VGA_W, VGA_H, text));
 	assert_true(decodes_with(QRDECODE_PASSES_ALL, SIZE_MAX, px, VGA_W, VGA_H, text));
@@ -217,9 +150,9 @@ static void test_budget_bounds_passes(void **state)
 static void expect_nothing(struct qrdecode *dec, const uint8_t *px, unsigned w, unsigned h,
                            size_t stride)
 {
-	struct seen s = {NULL, 0, 0, 0};
+	struct scene_seen s = {NULL, 0, 0, 0};
 	int found = -1;
-	assert_int_equal(qrdecode_gray(dec, px, w, h, stride, on_symbol, &s, &found), QD_OK);
+	assert_int_equal(qrdecode_gray(dec, px, w, h, stride, scene_on_symbol, &s, &found), QD_OK);
 	assert_int_equal(found, 0);
 	assert_int_equal(s.calls, 0);
 }
@@ -244,10 +177,10 @@ static void test_tiny_and_odd_frames(void **state)
 		uint8_t *exact = malloc(n);
 		assert_non_null(exact);
 		memcpy(exact, px, n);
-		struct seen s = {NULL, 0, 0, 0};
+		struct scene_seen s = {NULL, 0, 0, 0};
 		int found = -1;
 		assert_int_equal(qrdecode_gray(dec, exact, dims[d][0], dims[d][1], dims[d][0],
-		                               on_symbol, &s, &found),
+		                               scene_on_symbol, &s, &found),
 		                 QD_OK);
 		assert_int_equal((unsigned)found, s.calls);
 		free(exact);
@@ -284,12 +217,12 @@ static void test_huge_frames(void **state)
 	assert_non_null(px);
 	memset(px, 255, (size_t)w * h);
 	/* The card in the top-left 1280 x 720, on white. */
-	uint8_t *card = render(g.texts[0], HD_W, HD_H, QRSCENE_ROTATION, 1, 0);
+	uint8_t *card = scene_render(scene_texts[0], HD_W, HD_H, QRSCENE_ROTATION, 1, 0);
 	for (unsigned y = 0; y < HD_H; y++)
 		memcpy(px + (size_t)y * w, card + (size_t)y * HD_W, HD_W);
-	struct seen s = {g.texts[0], 0, 0, 0};
+	struct scene_seen s = {scene_texts[0], 0, 0, 0};
 	int found = -1;
-	assert_int_equal(qrdecode_gray(dec, px, w, h, w, on_symbol, &s, &found), QD_OK);
+	assert_int_equal(qrdecode_gray(dec, px, w, h, w, scene_on_symbol, &s, &found), QD_OK);
 	assert_int_equal(found, 1);
 	assert_int_equal(s.right, 1);
 	free(card);
@@ -300,8 +233,8 @@ static void test_huge_frames(void **state)
 static void test_padded_rows(void **state)
 {
 	(void)state;
-	const char *text = g.texts[0];
-	uint8_t *px = render(text, VGA_W, VGA_H, QRSCENE_SCREEN_DARK, 1, 3);
+	const char *text = scene_texts[0];
+	uint8_t *px = scene_render(text, VGA_W, VGA_H, QRSCENE_SCREEN_DARK, 1, 3);
 	const size_t stride = VGA_W + PAD;
 	uint8_t *padded = malloc(stride * VGA_H);
 	assert_non_null(padded);
@@ -312,10 +245,11 @@ static void test_padded_rows(void **state)
 		memcpy(padded + y * stride, px + (size_t)y * VGA_W, VGA_W);
 	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
-	struct seen s = {text, 0, 0, 0};
+	struct scene_seen s = {text, 0, 0, 0};
 	int found = -1;
-	assert_int_equal(qrdecode_gray(dec, padded, VGA_W, VGA_H, stride, on_symbol, &s, &found),
-	                 QD_OK);
+	assert_int_equal(
+	        qrdecode_gray(dec, padded, VGA_W, VGA_H, stride, scene_on_symbol, &s, &found),
+	        QD_OK);
 	assert_int_equal(found, 1);
 	assert_int_equal(s.right, 1);
 	assert_int_equal(s.wrong, 0);
@@ -362,5 +296,5 @@ int main(void)
 	        cmocka_unit_test(test_padded_rows),
 	        cmocka_unit_test(test_empty_frames),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, scene_cards_setup, scene_cards_teardown);
 }
