@@ -55,9 +55,12 @@ enum qd_err audit_key_load(const char *path, uint8_t key[CREDENTIAL_AUDIT_KEY_LE
 		qd_errmsg_set(why, "%s: mode %03o lets other users read the audit key (chmod 600)",
 		              path, (unsigned)(st.st_mode & 0777));
 		rc = QD_ERR_PERM;
-	} else if ((n = read(fd, text, KEY_FILE_MAX)) < 0) {
+	} else if ((n = read(fd, text, sizeof(text))) < 0) {
 		qd_errmsg_set(why, "%s: %s", path, strerror(errno));
 		rc = QD_ERR_IO;
+	} else if (n > KEY_FILE_MAX) { /* a byte past the limit: never parse a cut file */
+		qd_errmsg_set(why, "%s: more than %d bytes", path, KEY_FILE_MAX);
+		rc = QD_ERR_FORMAT;
 	}
 	close(fd);
 	if (rc == QD_OK) {
