@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-# checks.sh - what the integration scripts share: counted checks and waiting
-# for a condition.  Source it; set `slow` (a multiplier for every wait, e.g.
-# 10 under valgrind) before calling wait_for if the daemon runs slowly.
+# checks.sh - what the integration scripts share: counted checks, waiting
+# for a condition, a free port, a signed card.  Source it; set `slow` (a
+# multiplier for every wait, e.g. 10 under valgrind) before calling wait_for
+# if the daemon runs slowly.
 failures=0
 passes=0
 slow=${slow:-1}
@@ -13,6 +14,10 @@ wait_for() { # wait_for SECONDS CONDITION
 		((SECONDS > deadline)) && return 1
 		sleep 0.05
 	done
+}
+# A TCP port on 127.0.0.1 free at the moment of asking (for a server the test starts).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 # card NAME CLEARANCE_NO [jq edits]: a card signed by the domain "dom" with $issuer,
 # as NAME.json, NAME.txt and (CARD_PNG=1) NAME.png.

@@ -23,9 +23,6 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 . "$here/checks.sh"
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 "$issuer" --now "$(($(date +%s) - 86400))" init dom >/dev/null
 "$issuer" publish dom repo >/dev/null

@@ -12,7 +12,8 @@
 set -uo pipefail
 
 # Under ASan: the token module's own leaks are not ours (pkcs11.lsan says why).
-export LSAN_OPTIONS="suppressions=$(dirname "$(realpath "$0")")/pkcs11.lsan:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+here=$(dirname "$(realpath "$0")")
+export LSAN_OPTIONS="suppressions=$here/pkcs11.lsan:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 issuer=$(realpath "$1")
 ctl=$(realpath "$2")
@@ -20,9 +21,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-pkcs11-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-failures=0
-passes=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+. "$here/checks.sh"
 pass() { passes=$((passes + 1)); }
 must_exit() { # EXIT DESCRIPTION command...
 	local want=$1 what=$2

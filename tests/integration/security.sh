@@ -34,9 +34,6 @@ as_user=()
 if [[ $(id -u) == 0 ]]; then
 	as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
 fi
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 port=$(free_port)
 
 # --- a back office, a desk ---------------------------------------------------------
