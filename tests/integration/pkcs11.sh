@@ -67,7 +67,7 @@ claims() { # FILE CLEARANCE_NO
 		employer: "AL FAHAD TRADING CO", agency_licence: "RL-1234", bmet_reg_no: "BMET11223344",
 		pdo_completed: true}' >"$1"
 }
-check() { # VERDICT/REASON CODE
+judged() { # VERDICT/REASON CODE: qrdeskctl check gives it
 	local got
 	got=$("$ctl" check --store desk.db --json "$2" | jq -r '.verdict + "/" + .reason')
 	[[ $got == "$1" ]] && pass || fail "wanted $1, got $got"
@@ -133,10 +133,10 @@ code_ed=$("$issuer" --pin-file pin sign bo c1.json --key "$ed_kid" 2>/dev/null)
 code_p256=$("$issuer" --pin-file pin sign bo c1.json --key "$p256_kid" 2>/dev/null)
 QRDESK_PKCS11_PIN=123456 "$issuer" sign bo c1.json --key "$p256_kid" >env.out 2>/dev/null && pass ||
 	fail "the PIN from the environment"
-check valid/OK "$code_plain"
-check valid/OK "$code_ed"
-check valid/OK "$code_p256"
-check valid/OK "$(grep '^BC1:' env.out)"
+judged valid/OK "$code_plain"
+judged valid/OK "$code_ed"
+judged valid/OK "$code_p256"
+judged valid/OK "$(grep '^BC1:' env.out)"
 must_exit 77 "sign with a wrong PIN" "$issuer" --pin-file badpin sign bo c1.json --key "$ed_kid"
 said "the PIN is wrong" "sign wrong PIN"
 
@@ -150,8 +150,8 @@ import_all repo3
 must_exit 0 "rotate-root into the token again (P-256)" "$issuer" --pin-file pin rotate-root bo --pkcs11 "${tok}root-p256"
 must_exit 0 "publish (root 4, in the token)" "$issuer" --pin-file pin publish bo repo4
 import_all repo4
-check valid/OK "$code_ed"
-check valid/OK "$code_p256"
+judged valid/OK "$code_ed"
+judged valid/OK "$code_p256"
 [[ $(jq '[.keys[] | select(.role == "root" and .status == "active")] | length' bo/domain.json) == 1 ]] && pass ||
 	fail "more than one active root"
 [[ $(jq -r '.keys[] | select(.role == "root" and .status == "active") | .secret' bo/domain.json) == pkcs11 ]] && pass ||
