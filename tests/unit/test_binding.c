@@ -154,7 +154,7 @@ static void test_every_order(void **state)
 		assert_string_equal(r->passport_no, "A12345678");
 		assert_string_equal(r->final_airport, "KWI");
 		assert_string_equal(r->final_country, "KW");
-		/* What the audit's pseudonyms are made of: the passport, the booking (carrier, PNR). */
+		/* The audit pseudonyms' sources: the passport, the booking (carrier, PNR). */
 		assert_string_equal(r->passport_ref, "BGD:A12345678");
 		assert_string_equal(r->booking_ref, "BG:QDSPEC");
 		assert_int_equal(r->opened_us, SEC);
