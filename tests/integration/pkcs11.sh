@@ -88,21 +88,23 @@ snapshot() { (cd bo && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 before=$(snapshot)
 must_exit 66 "a module that is missing" "$issuer" --pin-file pin add-key bo --role issuer \
 	--pkcs11 "${tok}issuer-ed?module-path=$work/no-such-module.so"
-said "no-such-module.so" "missing module"
+said "${tok}issuer-ed?module-path=$work/no-such-module.so: PKCS#11 module $work/no-such-module.so cannot be loaded" "missing module"
 must_exit 77 "a wrong PIN" "$issuer" --pin-file badpin add-key bo --role issuer --pkcs11 "${tok}issuer-ed"
 said "${tok}issuer-ed: the PIN is wrong" "wrong PIN"
 must_exit 77 "no PIN at all" "$issuer" add-key bo --role issuer --pkcs11 "${tok}issuer-ed"
 said "no PIN" "no PIN"
 must_exit 65 "a PIN in the URI" "$issuer" add-key bo --role issuer --pkcs11 "${tok}issuer-ed?pin-value=123456"
-said "PIN in the URI is refused" "pin-value"
+said "${tok}issuer-ed?pin-value=123456: a PIN in the URI is refused" "pin-value"
 must_exit 66 "a token without the object" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "${tok}nothing-here"
 said "${tok}nothing-here: the token holds no private key" "missing object"
 must_exit 66 "no such token" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "pkcs11:token=elsewhere;object=issuer-ed"
-said "no token matches" "missing token"
+said "pkcs11:token=elsewhere;object=issuer-ed: no token matches" "missing token"
 must_exit 66 "the right object in another token" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "pkcs11:token=spare;object=issuer-ed"
+said "pkcs11:token=spare;object=issuer-ed: the token holds no private key" "object in another token"
 must_exit 65 "a key of the wrong type (RSA)" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "${tok}old-rsa"
 said "${tok}old-rsa: the key is not Ed25519 or P-256" "wrong type"
 must_exit 65 "not a PKCS#11 URI" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "file:///etc/passwd"
+said "file:///etc/passwd: not a PKCS#11 URI" "not a URI"
 [[ $(snapshot) == "$before" ]] && pass || fail "a refused add-key changed DIR"
 
 # --- issuer keys in the token ------------------------------------------------------------
