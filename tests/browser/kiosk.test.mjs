@@ -444,3 +444,61 @@ test('every verdict screen fits 1024x600 and 1280x800, both languages, longest t
     await small.close();
   }
 });
+
+/*
+ * The local attacker of docs/security.md: other local users fill the kiosk's port (each
+ * at its cap of 12 connections: 8 event streams held and never read, the rest trickling
+ * header lines and reconnecting when closed), and hammer the display's own listener.
+ * The display's page, reloaded during the attack from its listener, loads, its stream
+ * stays up, and verdicts keep appearing.  Other users need root (setpriv).
+ */
+const DISPLAY = `http://127.0.0.1:${Number(env('DISPLAY_PORT'))}`;
+const IS_ROOT = process.getuid && process.getuid() === 0;
+
+function attacker(uid, port) {
+  const script = fs.readFileSync(env('ATTACK'), 'utf8');
+  const p = spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--',
+    '/usr/bin/python3', '-c', script, String(port), '12', '8', '120', 'reconnect'],
+  { cwd: '/', stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; if (out.includes('ready')) resolve(); });
+    p.once('exit', (code) => reject(new Error(`attacker uid ${uid} exited ${code} before it was ready`)));
+  });
+  return { p, ready };
+}
+
+test('local users attacking the kiosk port cannot take the page off the display',
+  { skip: !IS_ROOT && 'needs root to attack as other local users' }, async () => {
+    const attackers = [65534, 65533, 65532, 65531, 65530].map((uid) => attacker(uid, PORT));
+    attackers.push(attacker(65529, Number(env('DISPLAY_PORT'))));
+    const display = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Dhaka' });
+    try {
+      await Promise.all(attackers.map((a) => a.ready));
+      // The attack is real: the kiosk's port gives this user no event stream now
+      // (a page loaded from it would show "Disconnected" at best).
+      const starved = await fetch(`${BASE}/events`, { signal: AbortSignal.timeout(3000) })
+        .then((r) => { r.body?.cancel(); return r.status; }, () => 'no answer');
+      assert.notEqual(starved, 200, 'the attack takes the kiosk port\'s streams');
+      // The display's page, loaded during the attack from its own listener.
+      const resp = await display.goto(`${DISPLAY}/`);
+      assert.equal(resp.status(), 200);
+      await display.waitForSelector('body[data-connection="up"]', { timeout: 5000 });
+      await display.evaluate(() => {
+        window.__downs = 0;
+        new MutationObserver(() => {
+          if (document.body.dataset.connection === 'down') window.__downs += 1;
+        }).observe(document.body, { attributes: true, attributeFilter: ['data-connection'] });
+      });
+      for (const name of ['valid2', 'revoked', 'xss']) {
+        await sleep(600); // past the hold-off
+        seq += 1;
+        scan(card(name));
+        await display.waitForSelector(`body[data-seq="${seq}"]`, { timeout: 5000 });
+      }
+      assert.equal(await display.evaluate(() => window.__downs), 0, 'the stream never went down');
+    } finally {
+      for (const a of attackers) a.p.kill('SIGKILL');
+      await display.close();
+    }
+  });

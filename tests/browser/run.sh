@@ -79,7 +79,10 @@ PY
 "$ctl" provision --store desk.db --root dom/root.pub >/dev/null
 "$ctl" import --store desk.db repo/*.cose >/dev/null
 
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+display_port=$(free_port)
+while [[ $display_port == "$port" ]]; do display_port=$(free_port); done
 cat >desk.conf <<CONF
 [desk]
 desk_id = BROWSER-1
@@ -101,12 +104,16 @@ fifo = $work/codes.fifo
 address = 127.0.0.1
 port = $port
 idle_ms = 1500
+# The display's own listener: this test's user is the kiosk browser's.
+display_port = $display_port
+display_user = $(id -un)
 CONF
 
 mkdir -p "$out/kiosk-screenshots"
-QRDESKD=$qrdeskd WORK=$work PORT=$port SHOTS=$out/kiosk-screenshots NODE_DIR=$node_dir \
+QRDESKD=$qrdeskd WORK=$work PORT=$port DISPLAY_PORT=$display_port \
+	ATTACK=$here/../integration/kiosk_attack.py SHOTS=$out/kiosk-screenshots NODE_DIR=$node_dir \
 	DOCS_SHOTS=$([[ -n ${QRDESK_UPDATE_DOCS:-} ]] && echo "$here/../../docs/screenshots") \
-	timeout 150 node --test --test-reporter=spec "$here/kiosk.test.mjs"
+	timeout 180 node --test --test-reporter=spec "$here/kiosk.test.mjs"
 rc=$?
 if grep -qiE "sanitizer|runtime error" "$work/daemon.log" 2>/dev/null; then
 	echo "FAIL: sanitizer report in the daemon's log" >&2

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qrdesk/country.h"
 #include "qrdesk/kiosk.h"
@@ -617,14 +618,9 @@ static void test_event_stream(void **state)
 	curl_multi_cleanup(m);
 }
 
-static void test_stream_limit(void **state)
+/* Open this client's KIOSK_STREAMS_MAX streams on port: one more gets 503. */
+static void fill_streams(CURLM *m, struct stream_client *s, uint16_t port)
 {
-	(void)state;
-	struct kiosk *k = start(NULL);
-	uint16_t port = kiosk_port(k);
-	kiosk_publish_status(k, "{}", "x 1\n");
-	CURLM *m = curl_multi_init();
-	struct stream_client s[KIOSK_STREAMS_MAX];
 	for (size_t i = 0; i < KIOSK_STREAMS_MAX; i++)
 		stream_open(m, &s[i], port, NULL);
 	for (size_t i = 0; i < KIOSK_STREAMS_MAX; i++)
@@ -634,6 +630,18 @@ static void test_stream_limit(void **state)
 	assert_int_equal(r.status, 503);
 	assert_string_equal(header(&r, "Retry-After"), "1");
 	reply_free(&r);
+}
+
+static void test_stream_limit(void **state)
+{
+	(void)state;
+	struct kiosk *k = start(NULL);
+	uint16_t port = kiosk_port(k);
+	kiosk_publish_status(k, "{}", "x 1\n");
+	CURLM *m = curl_multi_init();
+	struct stream_client s[KIOSK_STREAMS_MAX];
+	fill_streams(m, s, port);
+	struct reply r;
 	/* The other requests still work: connections are capped above the streams. */
 	request(&r, port, "GET", "/metrics", NULL);
 	assert_int_equal(r.status, 200);
@@ -660,6 +668,70 @@ static void test_stream_limit(void **state)
 	for (size_t i = 1; i < KIOSK_STREAMS_MAX; i++)
 		stream_close(m, &s[i]);
 	curl_multi_cleanup(m);
+}
+
+static struct kiosk *start_display(uint32_t display_uid)
+{
+	struct kiosk_config cfg = {
+	        .port = 0, .idle_ms = 5000, .display = true, .display_uid = display_uid};
+	snprintf(cfg.address, sizeof(cfg.address), "127.0.0.1");
+	struct kiosk *k = NULL;
+	struct qd_errmsg why = {{0}};
+	if (kiosk_start(&cfg, &k, &why) != QD_OK)
+		fail_msg("kiosk_start: %s", why.text);
+	return k;
+}
+
+/*
+ * The display's listener: its user gets the page and streams however full
+ * the main port's caps are; another user's connection is closed at accept.
+ */
+static void test_display_listener(void **state)
+{
+	(void)state;
+	struct kiosk *k = start(NULL);
+	assert_int_equal(kiosk_display_port(k), 0); /* off unless asked for */
+	kiosk_stop(k);
+
+	k = start_display((uint32_t)getuid());
+	uint16_t port = kiosk_port(k), dport = kiosk_display_port(k);
+	assert_true(dport > 0 && dport != port);
+	kiosk_publish_status(k, "{}", "x 1\n");
+	CURLM *m = curl_multi_init();
+	struct stream_client s[KIOSK_STREAMS_MAX + 3];
+	fill_streams(m, s, port); /* this user's share of the main port is used up */
+	struct reply r;
+	/* The display's listener: the page, and more streams than the main port's caps. */
+	request(&r, dport, "GET", "/", NULL);
+	assert_int_equal(r.status, 200);
+	assert_security_headers(&r);
+	reply_free(&r);
+	for (size_t i = KIOSK_STREAMS_MAX; i < KIOSK_STREAMS_MAX + 3; i++)
+		stream_open(m, &s[i], dport, NULL);
+	for (size_t i = KIOSK_STREAMS_MAX; i < KIOSK_STREAMS_MAX + 3; i++)
+		assert_true(pump_until(m, &s[i], "event: status"));
+	struct pipeline_event ev;
+	make_event(&ev, 1, REASON_OK, NULL);
+	kiosk_publish_verdict(k, &ev, "D");
+	assert_true(pump_until(m, &s[KIOSK_STREAMS_MAX], "event: verdict"));
+	kiosk_stop(k);
+	for (size_t i = 0; i < KIOSK_STREAMS_MAX + 3; i++)
+		stream_close(m, &s[i]);
+	curl_multi_cleanup(m);
+
+	/* Another user's display: our connection is closed before any answer, and counted. */
+	k = start_display((uint32_t)getuid() + 1);
+	kiosk_publish_status(k, "{}", "x 1\n");
+	struct curl_slist *none = NULL;
+	CURL *c = easy(&r, kiosk_display_port(k), "GET", "/", none);
+	assert_int_not_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	reply_free(&r);
+	request(&r, kiosk_port(k), "GET", "/metrics", NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "qrdesk_kiosk_display_refused_total 1\n"));
+	reply_free(&r);
+	kiosk_stop(k);
 }
 
 static void test_technician(void **state)
@@ -756,6 +828,7 @@ int main(void)
 	        cmocka_unit_test(test_static_and_errors), cmocka_unit_test(test_status_and_metrics),
 	        cmocka_unit_test(test_event_stream),      cmocka_unit_test(test_stream_limit),
 	        cmocka_unit_test(test_technician),        cmocka_unit_test(test_start_failures),
+	        cmocka_unit_test(test_display_listener),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
