@@ -335,6 +335,8 @@ test('after qrdeskd restarts the page says "disconnected", then recovers by itse
   assert.equal(await text('#card-destination-en'), 'Kuwait');
   assert.equal(await text('#card-destination-bn'), 'কুয়েত');
   assert.equal(await text('#card-category-en'), 'DW · Domestic worker');
+  // A card judged alone ([binding] require = card) has no checklist.
+  assert.equal(await page.isVisible('#checklist'), false);
 });
 
 // Where the shown screen's content ends, against the window (after fit()).  Runs in the page.
@@ -502,3 +504,57 @@ test('local users attacking the kiosk port cannot take the page off the display'
       await display.close();
     }
   });
+
+// The traveller bound to the card (docs/binding.md): the daemon restarted with
+// [binding] require = card+passport+boarding; the MRZ arrives as a reader types it, line by line.
+const docs = (name) => fs.readFileSync(path.join(WORK, `${name}.docs`), 'utf8').split('\n');
+const checklist = () => page.evaluate(() => ['card', 'passport', 'boarding'].map((d) => {
+  const li = document.getElementById(`check-${d}`);
+  return [d, li.dataset.state, li.querySelector('.why').textContent];
+}));
+
+test('a bound traveller: the checklist ticks card, passport and boarding pass; a mismatch is crossed', async () => {
+  const errorsBefore = consoleErrors.length;
+  await stopDaemon();
+  fs.appendFileSync(path.join(WORK, 'desk.conf'), '[binding]\nrequire = card+passport+boarding\n');
+  await startDaemon();
+  await page.reload();
+  await page.waitForSelector('body[data-connection="up"]', { timeout: 5000 });
+  seq = 0;
+
+  const [line1, line2, pass] = docs('bound');
+  scan(card('bound'));
+  scan(line1);
+  scan(line2);
+  scan(pass);
+  await expectVerdict('valid');
+  assert.equal(await page.isVisible('#checklist'), true);
+  assert.deepEqual(await checklist(), [
+    ['card', 'passed', 'checked · মিলেছে'],
+    ['passport', 'passed', 'checked · মিলেছে'],
+    ['boarding', 'passed', 'checked · মিলেছে'],
+  ]);
+  // The MRZ matched: the officer sees the whole number to compare with the passport in hand.
+  assert.equal(await text('#card-passport'), 'EC1234567');
+  assertFits(await measure(page), 'bound traveller');
+  await shot('bound');
+
+  // Another birth date in the passport: red at once, the passport crossed with its field,
+  // the boarding pass not scanned, and the number masked again.
+  const [other1, other2] = docs('bound2-other');
+  await sleep(600); // past the hold-off: the two passports' first lines are the same text
+  scan(card('bound2'));
+  scan(other1);
+  scan(other2);
+  await expectVerdict('invalid');
+  assert.equal(await text('#verdict-code'), 'PASSPORT_MISMATCH');
+  assert.deepEqual(await checklist(), [
+    ['card', 'passed', 'checked · মিলেছে'],
+    ['passport', 'failed', 'birth date differs · জন্মতারিখ মেলেনি'],
+    ['boarding', 'missing', 'not scanned · স্ক্যান হয়নি'],
+  ]);
+  assert.equal(await text('#card-passport'), '••••4321');
+  assertFits(await measure(page), 'passport mismatch');
+  // The restart's refused connections aside, nothing went wrong in the page.
+  assert.deepEqual(consoleErrors.slice(errorsBefore).filter((e) => !/ERR_CONNECTION_REFUSED/.test(e)), []);
+});

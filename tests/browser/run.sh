@@ -4,16 +4,18 @@
 # playwright-core, against the real qrdeskd on 127.0.0.1 with the replay FIFO
 # and simulated indicators.  See kiosk.test.mjs for what is checked.
 #
-# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR
+# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR QRDESK-SPECIMEN
 #   OUTDIR gets node_modules (npm ci, from the committed package-lock.json) and
 #   the screenshots (OUTDIR/kiosk-screenshots/).  QRDESK_UPDATE_DOCS=1 also
-#   copies them to docs/screenshots/ for the README.
+#   copies them to docs/screenshots/ for the README.  qrdesk-specimen makes
+#   the bound travellers' passport MRZ and boarding pass.
 set -uo pipefail
 
 qrdeskd=$(realpath "$1")
 ctl=$(realpath "$2")
 issuer=$(realpath "$3")
 out=$(realpath -m "$4")
+specimen=$(realpath "$5")
 here=$(cd "$(dirname "$0")" && pwd)
 
 for tool in node npm; do
@@ -73,6 +75,14 @@ print(json.dumps({"format": "qrdesk-policy-1", "note": "browser test: the longes
                              "require": {"age_min": 30},
                              "message_en": cut(en, 320), "message_bn": cut(bn, 640)}]}))
 PY
+# Travellers for the checklist ([binding] require = card+passport+boarding, the last test):
+# one whose passport and boarding pass match, one whose passport has another birth date.
+card bound 2611000006 '.name = "RAHIMA KHATUN" | .destination = "AE" | .passport_no = "EC1234567" | .birth_date = "1995-03-02" | .sex = "F"'
+card bound2 2611000007 '.name = "RAHIMA KHATUN" | .destination = "AE" | .passport_no = "EC7654321" | .birth_date = "1995-03-02" | .sex = "F"'
+jq '.birth_date = "1995-03-12"' bound2.json >bound2-other.json
+for who in bound bound2-other; do
+	"$specimen" "$who.json" >"$who.docs" || { echo "FAIL: qrdesk-specimen $who" >&2; exit 1; }
+done
 "$issuer" policy dom policy.json >/dev/null || { echo "FAIL: cannot set the policy" >&2; exit 1; }
 "$issuer" revoke dom 2611000003 >/dev/null
 "$issuer" publish dom repo >/dev/null

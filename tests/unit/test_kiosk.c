@@ -344,6 +344,85 @@ static void test_event_json(void **state)
 	json_decref(j);
 }
 
+/* A traveller transaction's verdict: the checklist, and the whole number of a matching MRZ. */
+static void test_event_json_bound(void **state)
+{
+	(void)state;
+	struct pipeline_event ev;
+	make_event(&ev, 10, REASON_PASSPORT_MISMATCH, NULL);
+	ev.bound = true;
+	ev.require = BINDING_REQUIRE_CARD_PASSPORT;
+	ev.parts[BINDING_DOC_CARD].state = BINDING_PASSED;
+	ev.parts[BINDING_DOC_PASSPORT].state = BINDING_FAILED;
+	ev.parts[BINDING_DOC_PASSPORT].reason = REASON_PASSPORT_MISMATCH;
+	snprintf(ev.parts[BINDING_DOC_PASSPORT].field, BINDING_FIELD_MAX, "birth_date");
+	json_t *j = kiosk_event_json(&ev, "D");
+	json_t *b = json_object_get(j, "binding");
+	assert_string_equal(json_string_value(json_object_get(b, "require")), "card+passport");
+	assert_true(json_is_false(json_object_get(b, "passport_matched")));
+	json_t *docs = json_object_get(b, "documents");
+	assert_int_equal(json_array_size(docs), 3);
+	static const char *const want[][5] = {
+	        {"card", "passed", NULL, NULL, "t"},
+	        {"passport", "failed", "PASSPORT_MISMATCH", "birth_date", "t"},
+	        {"boarding", "not_required", NULL, NULL, "f"},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *d = json_array_get(docs, i);
+		assert_string_equal(json_string_value(json_object_get(d, "document")), want[i][0]);
+		assert_string_equal(json_string_value(json_object_get(d, "state")), want[i][1]);
+		if (want[i][2] != NULL) {
+			assert_string_equal(json_string_value(json_object_get(d, "reason")),
+			                    want[i][2]);
+			assert_string_equal(json_string_value(json_object_get(d, "field")),
+			                    want[i][3]);
+		} else {
+			assert_null(json_object_get(d, "reason"));
+		}
+		assert_true(json_is_true(json_object_get(d, "required")) == (want[i][4][0] == 't'));
+	}
+	/* Not matched: masked, as for any card. */
+	json_t *card = json_object_get(j, "card");
+	assert_true(json_is_false(json_object_get(card, "passport_checked")));
+	char *text = json_dumps(j, JSON_COMPACT);
+	assert_null(strstr(text, "12345678"));
+	free(text);
+	json_decref(j);
+
+	/* A boarding pass required but never scanned is "missing". */
+	ev.require = BINDING_REQUIRE_CARD_PASSPORT_BOARDING;
+	j = kiosk_event_json(&ev, "D");
+	json_t *boarding =
+	        json_array_get(json_object_get(json_object_get(j, "binding"), "documents"), 2);
+	assert_string_equal(json_string_value(json_object_get(boarding, "state")), "missing");
+	json_decref(j);
+
+	/* The MRZ matched the card: the number in full. */
+	make_event(&ev, 11, REASON_OK, NULL);
+	ev.bound = true;
+	ev.require = BINDING_REQUIRE_CARD_PASSPORT;
+	ev.parts[BINDING_DOC_CARD].state = BINDING_PASSED;
+	ev.parts[BINDING_DOC_PASSPORT].state = BINDING_PASSED;
+	ev.passport_matched = true;
+	memcpy(ev.passport_no, "A12345678", sizeof(ev.passport_no));
+	j = kiosk_event_json(&ev, "D");
+	card = json_object_get(j, "card");
+	assert_string_equal(json_string_value(json_object_get(card, "passport")),
+	                    ev.verdict.cred.clearance.passport_no);
+	assert_true(json_is_true(json_object_get(card, "passport_checked")));
+	json_decref(j);
+	/* Another number than the card's is never shown, matched or not. */
+	snprintf(ev.passport_no, sizeof(ev.passport_no), "B00000001");
+	j = kiosk_event_json(&ev, "D");
+	assert_true(json_is_false(json_object_get(json_object_get(j, "card"), "passport_checked")));
+	json_decref(j);
+	/* A card judged alone has no checklist. */
+	ev.bound = false;
+	j = kiosk_event_json(&ev, "D");
+	assert_null(json_object_get(j, "binding"));
+	json_decref(j);
+}
+
 /* Every line of the exposition format: "# HELP", "# TYPE", or a sample of a declared family. */
 static void assert_prometheus(const char *text, size_t min_lines)
 {
@@ -823,12 +902,12 @@ int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_mask_passport),     cmocka_unit_test(test_country_table),
-	        cmocka_unit_test(test_event_json),        cmocka_unit_test(test_metrics_render),
-	        cmocka_unit_test(test_static_and_errors), cmocka_unit_test(test_status_and_metrics),
-	        cmocka_unit_test(test_event_stream),      cmocka_unit_test(test_stream_limit),
-	        cmocka_unit_test(test_technician),        cmocka_unit_test(test_start_failures),
-	        cmocka_unit_test(test_display_listener),
+	        cmocka_unit_test(test_mask_passport),      cmocka_unit_test(test_country_table),
+	        cmocka_unit_test(test_event_json),         cmocka_unit_test(test_event_json_bound),
+	        cmocka_unit_test(test_metrics_render),     cmocka_unit_test(test_static_and_errors),
+	        cmocka_unit_test(test_status_and_metrics), cmocka_unit_test(test_event_stream),
+	        cmocka_unit_test(test_stream_limit),       cmocka_unit_test(test_technician),
+	        cmocka_unit_test(test_start_failures),     cmocka_unit_test(test_display_listener),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
