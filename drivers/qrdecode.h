@@ -81,7 +81,8 @@ void qrdecode_set_formats(struct qrdecode *dec, unsigned formats);
 /* What the chain did since qrdecode_create. */
 struct qrdecode_stats {
 	uint64_t images;      /* qrdecode_gray and qrdecode_frame calls */
-	uint64_t zbar_looks;  /* calls in which ZBar looked */
+	uint64_t zbar_looks;  /* ZBar's looks (a still's: one per call) */
+	uint64_t zxing_looks; /* zxing-cpp's second looks on camera frames */
 	uint64_t zbar_pixels; /* pixels through ZBar, every look */
 	uint64_t conflicts;   /* images where the decoders read different texts: none reported */
 };
