@@ -188,11 +188,11 @@ check '[[ $(jq -r .accepted scan.json) == true ]]' "qrdeskctl scan of a boarding
 both=$(awk '$2 == 1 && $4 == 1' indicators.log | wc -l)
 check '[[ $both -ge 10 ]]' "the 'accepted, waiting' pattern lit green and amber together ($both times)"
 transactions=$(n_verdicts)
-rows=$(sqlite3 desk.db "SELECT count(*) FROM audit")
+rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit")
 check '[[ $rows == "$transactions" ]]' "one audit row per transaction ($rows rows, $transactions verdicts)"
-reasons=$(sqlite3 desk.db "SELECT reason FROM audit ORDER BY id" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
+reasons=$(sqlite3 desk-audit.db "SELECT reason FROM audit ORDER BY id" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
 check '[[ $reasons == *"OK=6 "* && $reasons == *"PASSPORT_MISMATCH=2 "* && $reasons == *"BINDING_INCOMPLETE=1 "* ]]' "audit reasons: $reasons"
-check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE clearance_hash IS NULL") == 0 ]]' "every row carries the card's pseudonym"
+check '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE clearance_hash IS NULL") == 0 ]]' "every row carries the card's pseudonym"
 check '! sqlite3 desk.db .dump | grep -qE "KHATUN|A12345678|QDSPEC|P<BGD|DACKWI"' "no name, passport number, MRZ or PNR in the store"
 
 kill -TERM "$daemon_pid"
