@@ -16,6 +16,9 @@
  *                 collected_at NULL)  one row per verdict or event; ids are
  *                 those of the old layout for the rows it brought
  *   audit_detail (audit_id -> audit.id, event, detail)  rows that are not verdicts
+ *   audit_binding (audit_id -> audit.id, card, passport, boarding,
+ *                 passport_pseudonym, boarding_pseudonym)  a traveller
+ *                 transaction's documents (binding.h)
  *   upload_batch (singleton 1, batch_id, first_id, last_id, rows, created_at)
  *   used_cards   (hash PRIMARY KEY, first_us, desk, expires_at NULL) WITHOUT ROWID
  *                the "already used" marker of each card that passed green: its
@@ -52,6 +55,13 @@ static const char *const audit_migrations[] = {
         " audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
         " event TEXT NOT NULL,"
         " detail TEXT);"
+        "CREATE TABLE IF NOT EXISTS audit_binding ("
+        " audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+        " card TEXT NOT NULL,"
+        " passport TEXT NOT NULL,"
+        " boarding TEXT NOT NULL,"
+        " passport_pseudonym BLOB,"
+        " boarding_pseudonym BLOB);"
         "CREATE TABLE IF NOT EXISTS upload_batch ("
         " singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
         " batch_id TEXT NOT NULL,"
@@ -85,6 +95,9 @@ static const char *const audit_sql[AST_COUNT] = {
                             "THEN excluded.desk ELSE desk END, "
                             "expires_at = CASE WHEN expires_at IS NULL OR excluded.expires_at "
                             "IS NULL THEN NULL ELSE max(expires_at, excluded.expires_at) END",
+        [AST_BINDING_INSERT] = "INSERT INTO audit_binding (audit_id, card, passport, boarding, "
+                               "passport_pseudonym, boarding_pseudonym) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [AST_COUNT_ROWS] = "SELECT count(*) FROM audit",
         [AST_FIRST_VALID] = ("SELECT first_us, desk FROM used_cards WHERE hash = ?1 AND "
                              "first_us < ?2"),
@@ -126,6 +139,8 @@ static const char *const legacy_copy =
         " clearance_hash, desk, latency_us, uploaded_at, collected_at FROM legacy.audit;"
         "INSERT OR IGNORE INTO main.audit_detail SELECT audit_id, event, detail"
         " FROM legacy.audit_detail;"
+        "INSERT OR IGNORE INTO main.audit_binding SELECT audit_id, card, passport, boarding,"
+        " passport_pseudonym, boarding_pseudonym FROM legacy.audit_binding;"
         "INSERT OR IGNORE INTO main.upload_batch SELECT singleton, batch_id, first_id,"
         " last_id, rows, created_at FROM legacy.upload_batch;"
         /* min() makes the bare desk column that of the earliest row. */
@@ -150,7 +165,7 @@ static enum qd_err take_legacy_rows(struct store *store, const char *trust_path,
 	bool present = false;
 	rc = sq_prepare(store->adb,
 	                "SELECT count(*) FROM legacy.sqlite_master WHERE type = 'table' AND "
-	                "name IN ('audit', 'audit_detail', 'upload_batch')",
+	                "name IN ('audit', 'audit_detail', 'audit_binding', 'upload_batch')",
 	                &s);
 	if (rc == SQLITE_OK)
 		rc = sq_step_int(s, &has, &present);
@@ -158,7 +173,7 @@ static enum qd_err take_legacy_rows(struct store *store, const char *trust_path,
 	enum qd_err err = QD_OK;
 	if (rc != SQLITE_OK)
 		err = asql_fail(store, why, "read the old audit log");
-	else if (has == 3 && (sq_exec_sql(store->adb, "BEGIN IMMEDIATE") != SQLITE_OK ||
+	else if (has == 4 && (sq_exec_sql(store->adb, "BEGIN IMMEDIATE") != SQLITE_OK ||
 	                      sq_exec_sql(store->adb, legacy_copy) != SQLITE_OK ||
 	                      sq_exec_sql(store->adb, "COMMIT") != SQLITE_OK))
 		err = atx_fail(store, why, "move the audit rows to their own file");
@@ -271,6 +286,29 @@ static int mark_used(struct store *store, const struct audit_record *rec)
 	return rc;
 }
 
+static int audit_binding_insert(struct store *store, int64_t id, const struct audit_binding *b)
+{
+	sqlite3_stmt *s = store->ast[AST_BINDING_INSERT];
+	int rc = sqlite3_bind_int64(s, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text_or_null(s, 2, b->card);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text_or_null(s, 3, b->passport);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text_or_null(s, 4, b->boarding);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob_or_null(s, 5, b->passport_pseudonym,
+		                          b->passport_pseudonym != NULL ? TRUST_HASH_LEN : 0);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob_or_null(s, 6, b->boarding_pseudonym,
+		                          b->boarding_pseudonym != NULL ? TRUST_HASH_LEN : 0);
+	if (rc == SQLITE_OK)
+		rc = sq_step_done(s);
+	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
+		rc = SQLITE_ERROR;
+	return rc;
+}
+
 enum qd_err store_audit_append(struct store *store, const struct audit_record *rec, int64_t *row_id)
 {
 	if (row_id != NULL)
@@ -278,10 +316,15 @@ enum qd_err store_audit_append(struct store *store, const struct audit_record *r
 	if (store == NULL || rec == NULL || (rec->kid != NULL && rec->kid_len > TRUST_KID_MAX) ||
 	    store->readonly)
 		return QD_ERR_ARG;
-	/* A green row and its card's marker commit together (one fsync). */
+	const struct audit_binding *b = rec->binding;
+	if (b != NULL && (b->card == NULL || b->passport == NULL || b->boarding == NULL))
+		return QD_ERR_ARG;
+	/* A green row and its card's marker, a transaction's row and its documents: each
+	 * commit together (one fsync).  A lone row is one statement. */
 	bool marks = rec->clearance_hash != NULL && rec->verdict != NULL &&
 	             strcmp(rec->verdict, "valid") == 0;
-	if (marks && sq_step_done(store->ast[AST_BEGIN]) != SQLITE_OK)
+	bool tx = marks || b != NULL;
+	if (tx && sq_step_done(store->ast[AST_BEGIN]) != SQLITE_OK)
 		return QD_ERR_STORE;
 	sqlite3_stmt *s = store->ast[AST_INSERT];
 	int rc = bind_record(s, rec);
@@ -291,9 +334,11 @@ enum qd_err store_audit_append(struct store *store, const struct audit_record *r
 	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
 		rc = SQLITE_ERROR;
 	int64_t id = sqlite3_last_insert_rowid(store->adb);
+	if (b != NULL && rc == SQLITE_OK)
+		rc = audit_binding_insert(store, id, b);
 	if (marks && rc == SQLITE_OK)
 		rc = mark_used(store, rec);
-	if (marks && rc == SQLITE_OK)
+	if (tx && rc == SQLITE_OK)
 		rc = sq_step_done(store->ast[AST_COMMIT]);
 	if (rc != SQLITE_OK) {
 		atx_rollback(store);

@@ -59,6 +59,10 @@
  *                 settings bundles made; the config drop-in is rendered from it
  *   audit_detail (audit_id INTEGER PRIMARY KEY -> audit.id, event TEXT,
  *                 detail TEXT)  what an audit row that is not a verdict was
+ *   (user_version 6)
+ *   audit_binding (audit_id INTEGER PRIMARY KEY -> audit.id, card TEXT,
+ *                  passport TEXT, boarding TEXT, passport_pseudonym BLOB,
+ *                  boarding_pseudonym BLOB)  a traveller transaction's documents
  * Enum values (alg, role, status, type) are stored as their integers.
  */
 #include "qrdesk/store.h"
@@ -157,15 +161,25 @@ static const char *const migrations[] = {
         " from_t INTEGER NOT NULL,"
         " to_t INTEGER NOT NULL,"
         " PRIMARY KEY (kid, from_t)) WITHOUT ROWID;",
-        /* 5 -> 6: the audit log moved to its own file (cache/audit.c), which took
+        /* 5 -> 6: a traveller transaction's documents beside its audit row (binding.h):
+         * each one's outcome and keyed pseudonyms, never an MRZ or a PNR. */
+        "CREATE TABLE IF NOT EXISTS audit_binding ("
+        " audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+        " card TEXT NOT NULL,"
+        " passport TEXT NOT NULL,"
+        " boarding TEXT NOT NULL,"
+        " passport_pseudonym BLOB,"
+        " boarding_pseudonym BLOB);",
+        /* 6 -> 7: the audit log moved to its own file (cache/audit.c), which took
          * these rows before this step runs (store_open). */
+        "DROP TABLE IF EXISTS audit_binding;"
         "DROP TABLE IF EXISTS audit_detail;"
         "DROP TABLE IF EXISTS upload_batch;"
         "DROP TABLE IF EXISTS audit;",
 };
 
 /* The last version whose file still holds the audit log. */
-#define LEGACY_AUDIT_VERSION 5
+#define LEGACY_AUDIT_VERSION 6
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

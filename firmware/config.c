@@ -67,7 +67,7 @@ enum kind {
 	K_PATH,      /* char[]: a path ("" allowed unless required) */
 	K_SOCKET,    /* char[]: a path that must fit a UNIX socket address */
 	K_DESK_ID,   /* char[]: [A-Za-z0-9._-]{1,31} */
-	K_GROUP,     /* char[]: "" or a group name [a-z_][a-z0-9_-]* */
+	K_GROUP,     /* char[]: "" or a group or user name [a-z_][a-z0-9_-]* */
 	K_CHIP,      /* char[]: a gpiochip name, path or label (no spaces) */
 	K_LOG_LEVEL, /* int: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
 	K_BACKEND,   /* enum config_indicator_backend */
@@ -142,6 +142,10 @@ static const struct key_def keys[] = {
         {"replay", "stdin", K_BOOL, FIELD(scanners.replay_stdin), 0, 0, false},
         {"replay", "fifo", K_PATH, FIELD(scanners.replay_fifo), 0, 0, false},
         {"replay", "images", K_PATH, FIELD(scanners.replay_images), 0, 0, false},
+        {"replay", "images_max_kpx", K_COUNT, FIELD(scanners.images.max_kpx), 1,
+         SOURCE_IMAGES_MAX_KPX_MAX, false},
+        {"replay", "images_budget_ms", K_MS, FIELD(scanners.images.budget_ms), 100, 60000, false},
+        {"replay", "images_delete", K_BOOL, FIELD(scanners.images.delete_judged), 0, 0, false},
         {"serial", "device", K_PATH, FIELD(scanners.serial.device), 0, 0, false},
         {"serial", "baud", K_BAUD, FIELD(scanners.serial.baud), 0, 0, false},
         {"serial", "framing", K_FRAMING, FIELD(scanners.serial.framing), 0, 0, false},
@@ -173,6 +177,8 @@ static const struct key_def keys[] = {
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
         {"kiosk", "idle_ms", K_MS, FIELD(kiosk_idle_ms), 1000, 600000, false},
         {"kiosk", "technician_token", K_TOKEN, FIELD(kiosk_technician_token), 0, 0, false},
+        {"kiosk", "display_port", K_PORT, FIELD(kiosk_display_port), 0, 65535, false},
+        {"kiosk", "display_user", K_GROUP, FIELD(kiosk_display_user), 0, 0, false},
         /* [sync] and [upload] */
         {"sync", "url", K_URL, FIELD(sync.url), 0, 0, false},
         {"sync", "ca_file", K_PATH, FIELD(sync.ca_file), 0, 0, false},
@@ -308,6 +314,9 @@ void config_defaults(struct config *cfg)
 	cfg->scanners.replay_stdin = false;
 	cfg->scanners.replay_fifo[0] = '\0';
 	cfg->scanners.replay_images[0] = '\0';
+	cfg->scanners.images.max_kpx = SOURCE_IMAGES_MAX_KPX_DEFAULT;
+	cfg->scanners.images.budget_ms = SOURCE_IMAGES_BUDGET_MS_DEFAULT;
+	cfg->scanners.images.delete_judged = false;
 	cfg->scanners.serial.device[0] = '\0';
 	cfg->scanners.serial.baud = 9600;
 	snprintf(cfg->scanners.serial.framing, sizeof(cfg->scanners.serial.framing), "%s", "8N1");
@@ -640,9 +649,9 @@ static bool check_string(const struct key_def *k, const char *v, char *why, size
 		}
 		if (!ok)
 			snprintf(why, whysz,
-			         "expected a group name ([a-z_][a-z0-9_-]*, at most %zu "
+			         "expected a %s name ([a-z_][a-z0-9_-]*, at most %zu "
 			         "characters) or nothing",
-			         k->size - 1);
+			         strstr(k->name, "user") != NULL ? "user" : "group", k->size - 1);
 		return ok;
 	}
 	case K_CHIP: {
@@ -1471,6 +1480,15 @@ enum qd_err config_validate(const struct config *cfg, struct config_errors *errs
 			        fits[i].key, (unsigned)fits[i].have, fits[i].what, fits[i].formula,
 			        (unsigned long long)fits[i].need, (unsigned)t->beep_ms,
 			        (unsigned)t->gap_ms);
+
+	/* [kiosk]: the display's listener serves one user, who must be named; not the main port. */
+	if ((cfg->kiosk_display_port != 0) != (cfg->kiosk_display_user[0] != '\0'))
+		err_add(&l, 0,
+		        "[kiosk] display_port and display_user go together: set both or "
+		        "neither");
+	if (cfg->kiosk_display_port != 0 && cfg->kiosk_display_port == cfg->kiosk_port)
+		err_add(&l, 0, "[kiosk] display_port = %u is the kiosk's port too",
+		        (unsigned)cfg->kiosk_display_port);
 
 	/* [sync]: the jitter spreads desks within a period, the back-off starts below its cap. */
 	if (cfg->sync.jitter_s >= cfg->sync.period_s)

@@ -21,6 +21,8 @@
 _Static_assert(SOURCE_TEXT_MAX == CHECK_TEXT_MAX + 1, "source.h and check.h disagree");
 
 #define OBSERVERS_MAX 4
+/* A document's outcome in the audit: "failed PASSPORT_MRZ_INVALID document_number". */
+#define AUDIT_OUTCOME_MAX 80
 
 struct dedup_slot {
 	uint8_t digest[16];
@@ -257,6 +259,36 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 	}
 }
 
+/* A traveller transaction's documents as its audit row carries them (audit_binding). */
+struct audit_docs {
+	char outcome[BINDING_DOCS][AUDIT_OUTCOME_MAX];
+	struct audit_binding binding;
+};
+
+/* Each document's outcome and the pseudonyms of a transaction's passport and booking. */
+static const struct audit_binding *audit_documents(const struct pipeline_event *ev,
+                                                   struct audit_docs *docs)
+{
+	for (int d = 0; d < BINDING_DOCS; d++) {
+		const struct binding_part *part = &ev->parts[d];
+		const char *state = binding_part_state_name(
+		        part, binding_require_includes(ev->require, (enum binding_doc)d));
+		if (part->state == BINDING_FAILED)
+			snprintf(docs->outcome[d], sizeof(docs->outcome[d]), "%s %s %s", state,
+			         reason_code(part->reason), part->field);
+		else
+			snprintf(docs->outcome[d], sizeof(docs->outcome[d]), "%s", state);
+	}
+	docs->binding = (struct audit_binding){
+	        .card = docs->outcome[BINDING_DOC_CARD],
+	        .passport = docs->outcome[BINDING_DOC_PASSPORT],
+	        .boarding = docs->outcome[BINDING_DOC_BOARDING],
+	        .passport_pseudonym = ev->has_passport_pseudonym ? ev->passport_pseudonym : NULL,
+	        .boarding_pseudonym = ev->has_boarding_pseudonym ? ev->boarding_pseudonym : NULL,
+	};
+	return &docs->binding;
+}
+
 /*
  * The row is on disk (its own file, synchronous commit) before the pipeline
  * goes on: the audit log's other writers hold it only for short
@@ -266,7 +298,9 @@ static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
 {
 	const struct verdict *v = &ev->verdict;
 	size_t kid_len = v->kid_len <= TRUST_KID_MAX ? v->kid_len : 0;
+	struct audit_docs docs;
 	struct audit_record rec = {
+	        .binding = ev->bound ? audit_documents(ev, &docs) : NULL,
 	        .time_us = ev->wall_us,
 	        .source = ev->source,
 	        .verdict = verdict_kind_name(v->kind),
@@ -341,11 +375,25 @@ static void publish_binding(struct pipeline *p, const struct binding_outcome *ou
 		struct pipeline_event *ev = new_event(p, source);
 		ev->verdict = r->verdict;
 		ev->bound = true;
+		ev->require = p->cfg.binding_require;
 		memcpy(ev->parts, r->parts, sizeof(ev->parts));
 		ev->passport_matched = r->passport_matched;
 		memcpy(ev->passport_no, r->passport_no, sizeof(ev->passport_no));
 		memcpy(ev->final_airport, r->final_airport, sizeof(ev->final_airport));
 		memcpy(ev->final_country, r->final_country, sizeof(ev->final_country));
+		/* Pseudonyms only: "passport:" and "booking:" keep them apart from card numbers. */
+		char msg[32];
+		ev->has_passport_pseudonym = r->passport_ref[0] != '\0';
+		if (ev->has_passport_pseudonym) {
+			snprintf(msg, sizeof(msg), "passport:%s", r->passport_ref);
+			credential_pseudonym(p->audit_key, msg, ev->passport_pseudonym);
+		}
+		ev->has_boarding_pseudonym = r->booking_ref[0] != '\0';
+		if (ev->has_boarding_pseudonym) {
+			snprintf(msg, sizeof(msg), "booking:%s", r->booking_ref);
+			credential_pseudonym(p->audit_key, msg, ev->boarding_pseudonym);
+		}
+		sodium_memzero(msg, sizeof(msg));
 		if (r->verdict.reason == REASON_ALREADY_USED) {
 			ev->already_used = true;
 			ev->first_use_us = p->card_first_use_us;

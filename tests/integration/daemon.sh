@@ -146,7 +146,7 @@ check 'grep "ALREADY_USED" daemon.log | grep -qE "detail=first passed at [0-9]{4
 rows=$(sqlite3 desk-audit.db "SELECT verdict || ':' || reason FROM audit ORDER BY id" | tr '\n' ' ')
 check '[[ $rows == "$expected" ]]' "audit rows match the verdicts: $rows"
 check '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE desk <> '"'"'TEST-1'"'"' OR latency_us < 0") == 0 ]]' "audit rows carry desk and latency"
-check '! sqlite3 desk.db .dump | grep -q "MD ABDUR RAHIM\|A12345678"' "no name or passport number in the store"
+check '! cat <(sqlite3 desk.db .dump) <(sqlite3 desk-audit.db .dump) | grep -q "MD ABDUR RAHIM\|A12345678"' "no name or passport number in the store"
 hash=$(sqlite3 desk-audit.db "SELECT hex(clearance_hash) FROM audit WHERE id = 1")
 want_hash=$(printf 'qrdesk-audit-v1:%s' 2611000001 | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(cat audit.key)" | sed 's/.*= //' | cut -c1-32 | tr a-f A-F)
 check '[[ $hash == "$want_hash" && $(stat -c %a audit.key) == 600 ]]' "audit row holds the keyed pseudonym (HMAC-SHA-256 under the desk's audit key, made mode 0600 at first start) of the clearance number"
