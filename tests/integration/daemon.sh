@@ -238,7 +238,7 @@ check '! grep -qiE "sanitizer|runtime error|^==[0-9]+==" daemon.log' "no sanitiz
 # event beside the store, as a boot after a rolled-back update leaves them.
 printf 'VERSION=1.0.0\nCOMPATIBLE=qrdesk-desk-amd64\n' >firmware-release
 printf '%s rolled-back slot B did not become ready; slot A runs 1.0.0\n' "$(date +%s)" >firmware-event
-fw_rows() { sqlite3 desk.db "SELECT a.reason FROM audit a JOIN audit_detail d ON d.audit_id = a.id WHERE d.event = 'firmware' ORDER BY a.id" | tr '\n' ' '; }
+fw_rows() { sqlite3 desk-audit.db "SELECT a.reason FROM audit a JOIN audit_detail d ON d.audit_id = a.id WHERE d.event = 'firmware' ORDER BY a.id" | tr '\n' ' '; }
 start_daemon
 echo "$valid" >&7
 wait_for 10 "[[ \$(grep -c '^<[0-9]>verdict 1 ' daemon.log) == 2 ]]"
