@@ -95,10 +95,11 @@ static void status_kiosk(struct desk *d, json_t *obj, int64_t now)
 {
 	(void)now;
 	json_object_set_new(obj, "kiosk",
-	                    json_pack("{s:b, s:s, s:I, s:I, s:b}", "enabled", d->kiosk != NULL,
+	                    json_pack("{s:b, s:s, s:I, s:I, s:I, s:b}", "enabled", d->kiosk != NULL,
 	                              "address", d->cfg.kiosk_address, "port",
 	                              (json_int_t)d->cfg.kiosk_port, "idle_ms",
-	                              (json_int_t)d->cfg.kiosk_idle_ms, "technician",
+	                              (json_int_t)d->cfg.kiosk_idle_ms, "min_show_ms",
+	                              (json_int_t)d->cfg.min_show_ms, "technician",
 	                              d->cfg.kiosk_technician_token[0] != '\0'));
 }
 

@@ -4,16 +4,18 @@
 # playwright-core, against the real qrdeskd on 127.0.0.1 with the replay FIFO
 # and simulated indicators.  See kiosk.test.mjs for what is checked.
 #
-# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR
+# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR [REASON-TABLE]
 #   OUTDIR gets node_modules (npm ci, from the committed package-lock.json) and
 #   the screenshots (OUTDIR/kiosk-screenshots/).  QRDESK_UPDATE_DOCS=1 also
-#   copies them to docs/screenshots/ for the README.
+#   copies them to docs/screenshots/ for the README.  REASON-TABLE (qrdesk-reason-table)
+#   gives every verdict reason's texts, so that each reason's screen is measured.
 set -uo pipefail
 
 qrdeskd=$(realpath "$1")
 ctl=$(realpath "$2")
 issuer=$(realpath "$3")
 out=$(realpath -m "$4")
+reason_table=${5:+$(realpath "$5")}
 here=$(cd "$(dirname "$0")" && pwd)
 
 for tool in node npm; do
@@ -73,6 +75,9 @@ print(json.dumps({"format": "qrdesk-policy-1", "note": "browser test: the longes
                              "require": {"age_min": 30},
                              "message_en": cut(en, 320), "message_bn": cut(bn, 640)}]}))
 PY
+if [[ -n $reason_table ]]; then
+	"$reason_table" >reasons.json || { echo "FAIL: $reason_table" >&2; exit 1; }
+fi
 "$issuer" policy dom policy.json >/dev/null || { echo "FAIL: cannot set the policy" >&2; exit 1; }
 "$issuer" revoke dom 2611000003 >/dev/null
 "$issuer" publish dom repo >/dev/null
