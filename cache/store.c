@@ -59,6 +59,10 @@
  *                 settings bundles made; the config drop-in is rendered from it
  *   audit_detail (audit_id INTEGER PRIMARY KEY -> audit.id, event TEXT,
  *                 detail TEXT)  what an audit row that is not a verdict was
+ *   (user_version 6)
+ *   audit_binding (audit_id INTEGER PRIMARY KEY -> audit.id, card TEXT,
+ *                  passport TEXT, boarding TEXT, passport_pseudonym BLOB,
+ *                  boarding_pseudonym BLOB)  a traveller transaction's documents
  * Enum values (alg, role, status, type) are stored as their integers.
  */
 #include "qrdesk/store.h"
@@ -155,6 +159,15 @@ static const char *const migrations[] = {
         " from_t INTEGER NOT NULL,"
         " to_t INTEGER NOT NULL,"
         " PRIMARY KEY (kid, from_t)) WITHOUT ROWID;",
+        /* 5 -> 6: a traveller transaction's documents beside its audit row (binding.h):
+         * each one's outcome and keyed pseudonyms, never an MRZ or a PNR. */
+        "CREATE TABLE IF NOT EXISTS audit_binding ("
+        " audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+        " card TEXT NOT NULL,"
+        " passport TEXT NOT NULL,"
+        " boarding TEXT NOT NULL,"
+        " passport_pseudonym BLOB,"
+        " boarding_pseudonym BLOB);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -187,6 +200,7 @@ enum stmt_id {
 	ST_RANGE_NEXT,
 	ST_ROOTS_DELETE,
 	ST_AUDIT_INSERT,
+	ST_AUDIT_BINDING_INSERT,
 	ST_AUDIT_COUNT,
 	ST_AUDIT_FIRST_VALID,
 	ST_COUNT
@@ -233,6 +247,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_AUDIT_INSERT] = "INSERT INTO audit (time_us, source, verdict, reason, kid, "
                             "clearance_hash, desk, latency_us) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [ST_AUDIT_BINDING_INSERT] = "INSERT INTO audit_binding (audit_id, card, passport, "
+                                    "boarding, passport_pseudonym, boarding_pseudonym) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
         [ST_AUDIT_FIRST_VALID] = "SELECT time_us, desk FROM audit WHERE clearance_hash = ?1"
                                  " AND verdict = 'valid' AND time_us < ?2"
@@ -1658,6 +1675,9 @@ enum qd_err store_trust_load(struct store *store, struct store_trust *out)
 
 /* ---- audit ------------------------------------------------------------- */
 
+static int audit_insert(struct store *store, const struct audit_record *rec);
+static int audit_binding_insert(struct store *store, int64_t id, const struct audit_binding *b);
+
 enum qd_err store_audit_append(struct store *store, const struct audit_record *rec, int64_t *row_id)
 {
 	if (row_id != NULL)
@@ -1665,6 +1685,55 @@ enum qd_err store_audit_append(struct store *store, const struct audit_record *r
 	if (store == NULL || rec == NULL || (rec->kid != NULL && rec->kid_len > TRUST_KID_MAX) ||
 	    store->readonly)
 		return QD_ERR_ARG;
+	const struct audit_binding *b = rec->binding;
+	if (b != NULL && (b->card == NULL || b->passport == NULL || b->boarding == NULL))
+		return QD_ERR_ARG;
+	/* A transaction's row and its documents together: a savepoint works inside a batch or
+	 * alone.  A card judged alone is one statement, as it always was. */
+	if (b != NULL && exec_sql(store->db, "SAVEPOINT audit_binding") != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = audit_insert(store, rec);
+	int64_t id = sqlite3_last_insert_rowid(store->db);
+	if (b != NULL) {
+		if (rc == SQLITE_OK)
+			rc = audit_binding_insert(store, id, b);
+		if (rc != SQLITE_OK)
+			(void)exec_sql(store->db, "ROLLBACK TO audit_binding");
+		if (exec_sql(store->db, "RELEASE audit_binding") != SQLITE_OK)
+			rc = SQLITE_ERROR;
+	}
+	if (rc != SQLITE_OK)
+		return QD_ERR_STORE;
+	if (row_id != NULL)
+		*row_id = id;
+	return QD_OK;
+}
+
+static int audit_binding_insert(struct store *store, int64_t id, const struct audit_binding *b)
+{
+	sqlite3_stmt *s = store->st[ST_AUDIT_BINDING_INSERT];
+	int rc = sqlite3_bind_int64(s, 1, id);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 2, b->card);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 3, b->passport);
+	if (rc == SQLITE_OK)
+		rc = bind_text_or_null(s, 4, b->boarding);
+	if (rc == SQLITE_OK)
+		rc = bind_blob_or_null(s, 5, b->passport_pseudonym,
+		                       b->passport_pseudonym != NULL ? TRUST_HASH_LEN : 0);
+	if (rc == SQLITE_OK)
+		rc = bind_blob_or_null(s, 6, b->boarding_pseudonym,
+		                       b->boarding_pseudonym != NULL ? TRUST_HASH_LEN : 0);
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
+		rc = SQLITE_ERROR;
+	return rc;
+}
+
+static int audit_insert(struct store *store, const struct audit_record *rec)
+{
 	sqlite3_stmt *s = store->st[ST_AUDIT_INSERT];
 	int rc = sqlite3_bind_int64(s, 1, rec->time_us);
 	if (rc == SQLITE_OK)
@@ -1687,11 +1756,7 @@ enum qd_err store_audit_append(struct store *store, const struct audit_record *r
 	/* The pointers bound above belong to the caller: do not keep them. */
 	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
 		rc = SQLITE_ERROR;
-	if (rc != SQLITE_OK)
-		return QD_ERR_STORE;
-	if (row_id != NULL)
-		*row_id = sqlite3_last_insert_rowid(store->db);
-	return QD_OK;
+	return rc;
 }
 
 enum qd_err store_audit_count(struct store *store, uint64_t *count)

@@ -67,7 +67,7 @@ enum kind {
 	K_PATH,      /* char[]: a path ("" allowed unless required) */
 	K_SOCKET,    /* char[]: a path that must fit a UNIX socket address */
 	K_DESK_ID,   /* char[]: [A-Za-z0-9._-]{1,31} */
-	K_GROUP,     /* char[]: "" or a group name [a-z_][a-z0-9_-]* */
+	K_GROUP,     /* char[]: "" or a group or user name [a-z_][a-z0-9_-]* */
 	K_CHIP,      /* char[]: a gpiochip name, path or label (no spaces) */
 	K_LOG_LEVEL, /* int: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
 	K_BACKEND,   /* enum config_indicator_backend */
@@ -174,6 +174,8 @@ static const struct key_def keys[] = {
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
         {"kiosk", "idle_ms", K_MS, FIELD(kiosk_idle_ms), 1000, 600000, false},
         {"kiosk", "technician_token", K_TOKEN, FIELD(kiosk_technician_token), 0, 0, false},
+        {"kiosk", "display_port", K_PORT, FIELD(kiosk_display_port), 0, 65535, false},
+        {"kiosk", "display_user", K_GROUP, FIELD(kiosk_display_user), 0, 0, false},
         /* [sync] and [upload] */
         {"sync", "url", K_URL, FIELD(sync.url), 0, 0, false},
         {"sync", "ca_file", K_PATH, FIELD(sync.ca_file), 0, 0, false},
@@ -642,9 +644,9 @@ static bool check_string(const struct key_def *k, const char *v, char *why, size
 		}
 		if (!ok)
 			snprintf(why, whysz,
-			         "expected a group name ([a-z_][a-z0-9_-]*, at most %zu "
+			         "expected a %s name ([a-z_][a-z0-9_-]*, at most %zu "
 			         "characters) or nothing",
-			         k->size - 1);
+			         strstr(k->name, "user") != NULL ? "user" : "group", k->size - 1);
 		return ok;
 	}
 	case K_CHIP: {
@@ -1474,6 +1476,15 @@ enum qd_err config_validate(const struct config *cfg, struct config_errors *errs
 			        fits[i].key, (unsigned)fits[i].have, fits[i].what, fits[i].formula,
 			        (unsigned long long)fits[i].need, (unsigned)t->beep_ms,
 			        (unsigned)t->gap_ms);
+
+	/* [kiosk]: the display's listener serves one user, who must be named; not the main port. */
+	if ((cfg->kiosk_display_port != 0) != (cfg->kiosk_display_user[0] != '\0'))
+		err_add(&l, 0,
+		        "[kiosk] display_port and display_user go together: set both or "
+		        "neither");
+	if (cfg->kiosk_display_port != 0 && cfg->kiosk_display_port == cfg->kiosk_port)
+		err_add(&l, 0, "[kiosk] display_port = %u is the kiosk's port too",
+		        (unsigned)cfg->kiosk_display_port);
 
 	/* [sync]: the jitter spreads desks within a period, the back-off starts below its cap. */
 	if (cfg->sync.jitter_s >= cfg->sync.period_s)

@@ -11,6 +11,14 @@
  * capped (KIOSK_CONNECTIONS, and KIOSK_STREAMS_MAX streams among them) and
  * idle ones time out, so a misbehaving client costs a bounded few threads.
  *
+ * The display's own listener (cfg.display): a second server on 127.0.0.1
+ * whose accept policy asks the kernel (sock_diag) which local user owns the
+ * connecting socket and closes it at once unless that is the kiosk
+ * browser's user: no other user's connection ever holds one of its slots,
+ * so however the main port is starved, the display's page and stream load.
+ * A kernel-reported uid rather than a token: a token would sit in the
+ * browser's command line, which every local user can read in /proc.
+ *
  * Shared state (struct kiosk, under k->lock) is written only by the
  * publishers on the loop thread, and read by copying out; texts in it are
  * immutable once published (a new one replaces the old pointer).
@@ -84,15 +92,23 @@ struct conn {
 	struct client_key key;
 	int64_t since_us; /* monotonic: connected, or the last request's headers began */
 	bool streaming;   /* an event stream runs on it: no deadline */
+	bool display;     /* on the display's listener: its own slots, no stream cap */
+};
+
+/* One listening server; the callbacks' argument. */
+struct listener {
+	struct kiosk *k;
+	bool display;
+	struct MHD_Daemon *mhd;
+	atomic_uint port; /* bound port; 0 until known (the display's accept policy needs it) */
 };
 
 struct kiosk {
 	struct kiosk_config cfg;
-	struct MHD_Daemon *mhd;
+	struct listener main_side, display_side;
 	/* While MHD_start_daemon runs: the library's start-up errors are dropped,
 	 * since kiosk_start reports them itself (logged once, by its caller). */
 	atomic_bool starting;
-	uint16_t port;
 	/* Event ids are "<boot>.<seq>": a restarted daemon's seq starts again at 1,
 	 * and a browser's Last-Event-ID from before the restart must not match. */
 	char boot[24];
@@ -106,11 +122,14 @@ struct kiosk {
 	struct ring_entry ring[KIOSK_RING];
 	uint64_t newest_seq; /* 0: no verdict yet */
 	unsigned streams;
+	unsigned display_streams; /* of streams: on the display listener, outside the caps */
 	uint64_t streams_refused;
 	uint64_t tech_refused;
-	struct conn conns[KIOSK_CONNECTIONS];
+	/* [0, KIOSK_CONNECTIONS): the main listener's; then the display's. */
+	struct conn conns[KIOSK_CONNECTIONS + KIOSK_DISPLAY_CONNECTIONS];
 	uint64_t client_capped;   /* connections closed: their client had KIOSK_PER_CLIENT */
 	uint64_t deadline_closed; /* connections closed: no whole request within the deadline */
+	uint64_t display_refused; /* display listener: connections of another user, closed */
 	pthread_t watchdog;
 	bool watchdog_running;
 };
@@ -237,7 +256,12 @@ void kiosk_set_idle_ms(struct kiosk *k, uint32_t idle_ms)
 
 uint16_t kiosk_port(const struct kiosk *k)
 {
-	return k->port;
+	return (uint16_t)atomic_load(&k->main_side.port);
+}
+
+uint16_t kiosk_display_port(const struct kiosk *k)
+{
+	return k->cfg.display ? (uint16_t)atomic_load(&k->display_side.port) : 0;
 }
 
 /* --- responses ------------------------------------------------------------------------- */
@@ -340,7 +364,11 @@ static enum MHD_Result send_published(struct kiosk *k, struct MHD_Connection *c,
 	        "# HELP qrdesk_kiosk_deadline_closed_total Connections closed: no whole request "
 	        "within the deadline.\n"
 	        "# TYPE qrdesk_kiosk_deadline_closed_total counter\n"
-	        "qrdesk_kiosk_deadline_closed_total %llu\n";
+	        "qrdesk_kiosk_deadline_closed_total %llu\n"
+	        "# HELP qrdesk_kiosk_display_refused_total Connections to the display's listener "
+	        "closed: not the display's user.\n"
+	        "# TYPE qrdesk_kiosk_display_refused_total counter\n"
+	        "qrdesk_kiosk_display_refused_total %llu\n";
 	if (k->cfg.on_status_read != NULL)
 		k->cfg.on_status_read(k->cfg.status_arg);
 	pthread_mutex_lock(&k->lock);
@@ -355,7 +383,8 @@ static enum MHD_Result send_published(struct kiosk *k, struct MHD_Connection *c,
 			                       (unsigned long long)k->streams_refused,
 			                       (unsigned long long)k->tech_refused,
 			                       (unsigned long long)k->client_capped,
-			                       (unsigned long long)k->deadline_closed);
+			                       (unsigned long long)k->deadline_closed,
+			                       (unsigned long long)k->display_refused);
 		text = malloc(n + own + 1);
 		if (text != NULL) {
 			memcpy(text, src, n);
@@ -379,17 +408,15 @@ static enum MHD_Result send_published(struct kiosk *k, struct MHD_Connection *c,
 /* --- connections: a cap per client, a deadline per request ------------------------------ */
 
 /*
- * The uid owning the other end of a loopback TCP connection: one exact
- * sock_diag lookup of the peer's socket (the kernel keeps its uid).  False
- * if the kernel will not say; the client is then keyed by its address.
+ * The uid owning the other end of a loopback TCP connection from peer to
+ * self: one exact sock_diag lookup of the peer's socket (the kernel keeps
+ * its uid).  False if the kernel will not say.
  */
-static bool loopback_peer_uid(int fd, uint32_t *uid)
+static bool diag_peer_uid(const struct sockaddr_storage *pp, const struct sockaddr_storage *sp,
+                          uint32_t *uid)
 {
-	struct sockaddr_storage peer, self;
-	socklen_t plen = sizeof(peer), slen = sizeof(self);
-	if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&self, &slen) != 0 ||
-	    peer.ss_family != self.ss_family)
+	const struct sockaddr_storage peer = *pp, self = *sp;
+	if (peer.ss_family != self.ss_family)
 		return false;
 	struct {
 		struct nlmsghdr nlh;
@@ -444,6 +471,54 @@ static bool loopback_peer_uid(int fd, uint32_t *uid)
 	return ok;
 }
 
+/* The uid of a loopback connection's other end; false: the client is keyed by its address. */
+static bool loopback_peer_uid(int fd, uint32_t *uid)
+{
+	struct sockaddr_storage peer, self;
+	socklen_t plen = sizeof(peer), slen = sizeof(self);
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&self, &slen) != 0)
+		return false;
+	return diag_peer_uid(&peer, &self, uid);
+}
+
+/*
+ * The display listener's accept policy, before the connection takes a slot
+ * or a thread: the kiosk browser's user only.  The listener is bound to
+ * 127.0.0.1, so our end of the connection is known without its fd.
+ */
+static enum MHD_Result display_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct listener *l = cls;
+	struct kiosk *k = l->k;
+	unsigned port = atomic_load(&l->port);
+	uint32_t uid = 0;
+	bool ok = false;
+	if (port != 0 && addr != NULL && addr->sa_family == AF_INET &&
+	    len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		struct sockaddr_storage peer = {0}, self = {0};
+		memcpy(&peer, addr, sizeof(struct sockaddr_in));
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&self;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = diag_peer_uid(&peer, &self, &uid) && uid == k->cfg.display_uid;
+	}
+	if (ok)
+		return MHD_YES;
+	pthread_mutex_lock(&k->lock);
+	k->display_refused++;
+	pthread_mutex_unlock(&k->lock);
+	static struct log_limit limit = {.interval_s = 10};
+	unsigned long skipped = 0;
+	if (log_limit_pass(&limit, &skipped))
+		log_warn("kiosk: display listener: a connection of local uid %ld closed: only uid "
+		         "%u's (the display's) are served there (%lu more not logged)",
+		         port != 0 && uid != k->cfg.display_uid ? (long)uid : -1L,
+		         (unsigned)k->cfg.display_uid, skipped);
+	return MHD_NO;
+}
+
 /* Member by member: the struct has padding, so its bytes are no key. */
 static bool client_key_equal(const struct client_key *a, const struct client_key *b)
 {
@@ -471,7 +546,8 @@ static void client_key_of(int fd, const struct sockaddr *addr, struct client_key
 static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
                           enum MHD_ConnectionNotificationCode toe)
 {
-	struct kiosk *k = cls;
+	struct listener *l = cls;
+	struct kiosk *k = l->k;
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		struct conn *conn = *ctx;
 		if (conn != NULL) {
@@ -494,19 +570,25 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
 	pthread_mutex_lock(&k->lock);
 	struct conn *free_slot = NULL;
 	unsigned same = 0;
-	for (size_t i = 0; i < KIOSK_CONNECTIONS; i++) {
+	size_t lo = l->display ? KIOSK_CONNECTIONS : 0;
+	size_t hi = l->display ? KIOSK_CONNECTIONS + KIOSK_DISPLAY_CONNECTIONS : KIOSK_CONNECTIONS;
+	for (size_t i = lo; i < hi; i++) {
 		struct conn *o = &k->conns[i];
 		if (!o->used)
 			free_slot = free_slot != NULL ? free_slot : o;
 		else if (client_key_equal(&o->key, &key))
 			same++;
 	}
-	bool capped = same >= KIOSK_PER_CLIENT || free_slot == NULL;
+	/* The display's listener serves one user: its own connection limit is the cap. */
+	bool capped = (!l->display && same >= KIOSK_PER_CLIENT) || free_slot == NULL;
 	if (capped) {
 		k->client_capped++;
 	} else {
-		*free_slot = (struct conn){
-		        .used = true, .fd = fdi->connect_fd, .key = key, .since_us = loop_now_us()};
+		*free_slot = (struct conn){.used = true,
+		                           .fd = fdi->connect_fd,
+		                           .key = key,
+		                           .since_us = loop_now_us(),
+		                           .display = l->display};
 		*ctx = free_slot;
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -553,7 +635,7 @@ static void *watchdog(void *arg)
 		pthread_cond_timedwait(&k->changed, &k->lock, &ts);
 		int64_t too_old = loop_now_us() - (int64_t)KIOSK_REQUEST_DEADLINE_S * 1000000;
 		unsigned closed = 0;
-		for (size_t i = 0; i < KIOSK_CONNECTIONS; i++) {
+		for (size_t i = 0; i < KIOSK_CONNECTIONS + KIOSK_DISPLAY_CONNECTIONS; i++) {
 			struct conn *o = &k->conns[i];
 			if (o->used && !o->streaming && o->since_us < too_old) {
 				shutdown(o->fd, SHUT_RDWR);
@@ -581,6 +663,7 @@ static void *watchdog(void *arg)
 
 struct stream {
 	struct kiosk *k;
+	bool display;         /* counted in display_streams too */
 	uint64_t next_seq;    /* the next verdict to send */
 	int64_t last_send_us; /* monotonic; 0: nothing sent yet */
 	char *buf;
@@ -666,6 +749,8 @@ static void stream_free(void *cls)
 	struct stream *s = cls;
 	pthread_mutex_lock(&s->k->lock);
 	s->k->streams--;
+	if (s->display)
+		s->k->display_streams--;
 	pthread_mutex_unlock(&s->k->lock);
 	free(s->buf);
 	free(s);
@@ -728,11 +813,16 @@ static enum MHD_Result serve_events(struct kiosk *k, struct MHD_Connection *c)
 		if (k->conns[i].used && k->conns[i].streaming &&
 		    client_key_equal(&k->conns[i].key, &conn->key))
 			mine++;
-	bool full = k->streams >= KIOSK_STREAMS_TOTAL || mine >= KIOSK_STREAMS_MAX;
+	/* The display's streams are bounded by its listener's own slots. */
+	s->display = conn != NULL && conn->display;
+	bool full = !s->display && (k->streams - k->display_streams >= KIOSK_STREAMS_TOTAL ||
+	                            mine >= KIOSK_STREAMS_MAX);
 	if (full) {
 		k->streams_refused++;
 	} else {
 		k->streams++;
+		if (s->display)
+			k->display_streams++;
 		if (conn != NULL) /* a running stream has no request deadline */
 			conn->streaming = true;
 	}
@@ -936,6 +1026,41 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 /* --- start and stop ------------------------------------------------------------------------ */
 
+/*
+ * Start one server on addr: the main one (everyone, capped per client) or
+ * the display's (the accept policy admits its user only).  Server threads
+ * inherit this thread's signal mask: everything is blocked while they are
+ * made, so that SIGTERM, SIGHUP... reach the loop's signalfd and never a
+ * server thread (whose default action would end the daemon uncleanly).
+ */
+static int start_listener(struct kiosk *k, struct listener *l, unsigned flags,
+                          const struct sockaddr *addr, uint16_t port)
+{
+	l->k = k;
+	atomic_store(&l->port, port); /* 0 until the bound port is known */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	k->starting = true;
+	errno = 0;
+	/* The logger first: libmicrohttpd logs about the options after it. */
+	l->mhd = MHD_start_daemon(
+	        flags, port, l->display ? display_accept : NULL, l, on_request, k,
+	        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, k, MHD_OPTION_SOCK_ADDR, addr,
+	        MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned)(l->display ? KIOSK_DISPLAY_CONNECTIONS : KIOSK_CONNECTIONS),
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+	        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_END);
+	int err = errno;
+	k->starting = false;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (l->mhd == NULL)
+		return err != 0 ? err : -1;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	atomic_store(&l->port, info != NULL ? info->port : port);
+	return 0;
+}
+
 enum qd_err kiosk_start(const struct kiosk_config *cfg, struct kiosk **out, struct qd_errmsg *why)
 {
 	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
@@ -951,7 +1076,6 @@ enum qd_err kiosk_start(const struct kiosk_config *cfg, struct kiosk **out, stru
 			return QD_ERR_ARG;
 		}
 		addr = (const struct sockaddr *)&a6;
-		flags |= MHD_USE_IPv6;
 		v6 = true;
 	}
 	struct kiosk *k = calloc(1, sizeof(*k));
@@ -959,6 +1083,7 @@ enum qd_err kiosk_start(const struct kiosk_config *cfg, struct kiosk **out, stru
 		return QD_ERR_NOMEM;
 	k->cfg = *cfg;
 	k->idle_ms = cfg->idle_ms;
+	k->display_side.display = true;
 	snprintf(k->boot, sizeof(k->boot), "%llx", (unsigned long long)loop_wall_us());
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -967,34 +1092,33 @@ enum qd_err kiosk_start(const struct kiosk_config *cfg, struct kiosk **out, stru
 	pthread_cond_init(&k->changed, &attr);
 	pthread_condattr_destroy(&attr);
 
-	/* The server's threads inherit this thread's signal mask: block everything
-	 * so that SIGTERM, SIGHUP... reach the loop's signalfd and never a server
-	 * thread (whose default action would end the daemon uncleanly). */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	k->starting = true;
-	errno = 0;
-	/* The logger first: libmicrohttpd logs about the options after it. */
-	k->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, k,
-	                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, k, MHD_OPTION_SOCK_ADDR,
-	                          addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)KIOSK_CONNECTIONS,
-	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-	                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, k, MHD_OPTION_END);
-	int err = errno;
-	k->starting = false;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (k->mhd == NULL) {
+	int err =
+	        start_listener(k, &k->main_side, flags | (v6 ? MHD_USE_IPv6 : 0u), addr, cfg->port);
+	if (err != 0) {
 		qd_errmsg_set(why, "cannot serve on %s%s%s:%u: %s", v6 ? "[" : "", cfg->address,
 		              v6 ? "]" : "", (unsigned)cfg->port,
-		              err != 0 ? strerror(err) : "libmicrohttpd failed to start");
+		              err > 0 ? strerror(err) : "libmicrohttpd failed to start");
 		pthread_cond_destroy(&k->changed);
 		pthread_mutex_destroy(&k->lock);
 		free(k);
 		return QD_ERR_IO;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(k->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	k->port = info != NULL ? info->port : cfg->port;
+	if (cfg->display) {
+		/* Loopback only: the display is this machine's screen. */
+		struct sockaddr_in d4 = {.sin_family = AF_INET,
+		                         .sin_port = htons(cfg->display_port),
+		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		err = start_listener(k, &k->display_side, flags, (const struct sockaddr *)&d4,
+		                     cfg->display_port);
+		if (err != 0) {
+			qd_errmsg_set(why, "cannot serve the display on 127.0.0.1:%u: %s",
+			              (unsigned)cfg->display_port,
+			              err > 0 ? strerror(err) : "libmicrohttpd failed to start");
+			kiosk_stop(k);
+			return QD_ERR_IO;
+		}
+	}
+	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	k->watchdog_running = pthread_create(&k->watchdog, NULL, watchdog, k) == 0;
@@ -1020,7 +1144,10 @@ void kiosk_stop(struct kiosk *k)
 	pthread_mutex_unlock(&k->lock);
 	if (k->watchdog_running)
 		pthread_join(k->watchdog, NULL);
-	MHD_stop_daemon(k->mhd);
+	if (k->display_side.mhd != NULL)
+		MHD_stop_daemon(k->display_side.mhd);
+	if (k->main_side.mhd != NULL)
+		MHD_stop_daemon(k->main_side.mhd);
 	for (size_t i = 0; i < KIOSK_RING; i++)
 		free(k->ring[i].text);
 	free(k->status);

@@ -22,6 +22,8 @@ _Static_assert(SOURCE_TEXT_MAX == CHECK_TEXT_MAX + 1, "source.h and check.h disa
 
 #define OBSERVERS_MAX   4
 #define AUDIT_QUEUE_MAX 4096 /* deferred audit rows (a few minutes of a busy desk) */
+/* A document's outcome in the audit: "failed PASSPORT_MRZ_INVALID document_number". */
+#define AUDIT_OUTCOME_MAX 80
 
 /* One audit row kept in memory until the store takes it. */
 struct deferred_audit {
@@ -34,6 +36,11 @@ struct deferred_audit {
 	uint8_t hash[TRUST_HASH_LEN];
 	bool has_hash;
 	bool valid;
+	/* A traveller transaction's documents (audit_binding), when bound. */
+	bool bound;
+	char docs[BINDING_DOCS][AUDIT_OUTCOME_MAX];
+	bool has_passport_pseudonym, has_boarding_pseudonym;
+	uint8_t passport_pseudonym[TRUST_HASH_LEN], boarding_pseudonym[TRUST_HASH_LEN];
 };
 
 struct dedup_slot {
@@ -293,7 +300,15 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 
 static enum qd_err append_deferred(struct pipeline *p, const struct deferred_audit *q)
 {
+	struct audit_binding docs = {
+	        .card = q->docs[BINDING_DOC_CARD],
+	        .passport = q->docs[BINDING_DOC_PASSPORT],
+	        .boarding = q->docs[BINDING_DOC_BOARDING],
+	        .passport_pseudonym = q->has_passport_pseudonym ? q->passport_pseudonym : NULL,
+	        .boarding_pseudonym = q->has_boarding_pseudonym ? q->boarding_pseudonym : NULL,
+	};
 	struct audit_record rec = {
+	        .binding = q->bound ? &docs : NULL,
 	        .time_us = q->time_us,
 	        .source = q->source,
 	        .verdict = q->verdict,
@@ -332,6 +347,26 @@ size_t pipeline_flush_audit(struct pipeline *p)
 	return p->queue_len;
 }
 
+/* Each document's outcome and the pseudonyms of a transaction's passport and booking. */
+static void audit_documents(const struct pipeline_event *ev, struct deferred_audit *row)
+{
+	row->bound = true;
+	for (int d = 0; d < BINDING_DOCS; d++) {
+		const struct binding_part *part = &ev->parts[d];
+		const char *state = binding_part_state_name(
+		        part, binding_require_includes(ev->require, (enum binding_doc)d));
+		if (part->state == BINDING_FAILED)
+			snprintf(row->docs[d], sizeof(row->docs[d]), "%s %s %s", state,
+			         reason_code(part->reason), part->field);
+		else
+			snprintf(row->docs[d], sizeof(row->docs[d]), "%s", state);
+	}
+	row->has_passport_pseudonym = ev->has_passport_pseudonym;
+	memcpy(row->passport_pseudonym, ev->passport_pseudonym, TRUST_HASH_LEN);
+	row->has_boarding_pseudonym = ev->has_boarding_pseudonym;
+	memcpy(row->boarding_pseudonym, ev->boarding_pseudonym, TRUST_HASH_LEN);
+}
+
 /*
  * The row goes to the store now if nothing waits before it; otherwise, or if
  * the store is busy, to the back of the queue, so rows stay in verdict order.
@@ -353,6 +388,8 @@ static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
 	memcpy(row.kid, v->kid, row.kid_len);
 	if (ev->has_pseudonym)
 		memcpy(row.hash, ev->pseudonym, TRUST_HASH_LEN);
+	if (ev->bound)
+		audit_documents(ev, &row);
 	if (pipeline_flush_audit(p) == 0 && append_deferred(p, &row) == QD_OK)
 		return;
 	if (p->queue == NULL)
@@ -427,11 +464,25 @@ static void publish_binding(struct pipeline *p, const struct binding_outcome *ou
 		struct pipeline_event *ev = new_event(p, source);
 		ev->verdict = r->verdict;
 		ev->bound = true;
+		ev->require = p->cfg.binding_require;
 		memcpy(ev->parts, r->parts, sizeof(ev->parts));
 		ev->passport_matched = r->passport_matched;
 		memcpy(ev->passport_no, r->passport_no, sizeof(ev->passport_no));
 		memcpy(ev->final_airport, r->final_airport, sizeof(ev->final_airport));
 		memcpy(ev->final_country, r->final_country, sizeof(ev->final_country));
+		/* Pseudonyms only: "passport:" and "booking:" keep them apart from card numbers. */
+		char msg[32];
+		ev->has_passport_pseudonym = r->passport_ref[0] != '\0';
+		if (ev->has_passport_pseudonym) {
+			snprintf(msg, sizeof(msg), "passport:%s", r->passport_ref);
+			credential_pseudonym(p->audit_key, msg, ev->passport_pseudonym);
+		}
+		ev->has_boarding_pseudonym = r->booking_ref[0] != '\0';
+		if (ev->has_boarding_pseudonym) {
+			snprintf(msg, sizeof(msg), "booking:%s", r->booking_ref);
+			credential_pseudonym(p->audit_key, msg, ev->boarding_pseudonym);
+		}
+		sodium_memzero(msg, sizeof(msg));
 		if (r->verdict.reason == REASON_ALREADY_USED) {
 			ev->already_used = true;
 			ev->first_use_us = p->card_first_use_us;

@@ -92,19 +92,39 @@ void binding_set_config(struct binding *b, const struct binding_config *cfg)
 	b->cfg = *cfg;
 }
 
-static bool required(const struct binding *b, enum binding_doc doc)
+bool binding_require_includes(enum binding_require require, enum binding_doc doc)
 {
 	switch (doc) {
 	case BINDING_DOC_CARD:
 		return true;
 	case BINDING_DOC_PASSPORT:
-		return b->cfg.require >= BINDING_REQUIRE_CARD_PASSPORT;
+		return require >= BINDING_REQUIRE_CARD_PASSPORT;
 	case BINDING_DOC_BOARDING:
-		return b->cfg.require >= BINDING_REQUIRE_CARD_PASSPORT_BOARDING;
+		return require >= BINDING_REQUIRE_CARD_PASSPORT_BOARDING;
 	case BINDING_DOCS:
 		break;
 	}
 	return false;
+}
+
+const char *binding_part_state_name(const struct binding_part *part, bool required)
+{
+	switch (part->state) {
+	case BINDING_PASSED:
+		return "passed";
+	case BINDING_FAILED:
+		return "failed";
+	case BINDING_UNCHECKED:
+		return "unchecked";
+	case BINDING_ABSENT:
+		break;
+	}
+	return required ? "missing" : "not_required";
+}
+
+static bool required(const struct binding *b, enum binding_doc doc)
+{
+	return binding_require_includes(b->cfg.require, doc);
 }
 
 static void part_fail(struct binding_part *part, enum verdict_reason reason, const char *field)
@@ -254,6 +274,9 @@ static void close_current(struct binding *b, int64_t now_us, struct binding_outc
 	if (out->n_done < BINDING_DONE_MAX)
 		out->done[out->n_done++] = slot;
 	memset(&b->cur, 0, sizeof(b->cur));
+	/* The documents are forgotten with their transaction (no MRZ or PNR kept). */
+	memset(&b->mrz, 0, sizeof(b->mrz));
+	memset(&b->pass, 0, sizeof(b->pass));
 	b->open = b->queued = false;
 	b->deadline_us = 0;
 }
@@ -336,8 +359,16 @@ static void add_document(struct binding *b, enum binding_doc doc, int64_t t_us,
 	if (doc == BINDING_DOC_PASSPORT) {
 		b->cur.passport_matched = false;
 		b->cur.passport_no[0] = '\0';
+		b->cur.passport_ref[0] = '\0';
+		if (b->mrz_status == MRZ_OK)
+			snprintf(b->cur.passport_ref, sizeof(b->cur.passport_ref), "%s:%s",
+			         b->mrz.issuing_state, b->mrz.document_number);
 	} else {
 		b->cur.final_airport[0] = b->cur.final_country[0] = '\0';
+		b->cur.booking_ref[0] = '\0';
+		if (b->pass_status == BCBP_OK && b->pass.n_legs > 0)
+			snprintf(b->cur.booking_ref, sizeof(b->cur.booking_ref), "%s:%s",
+			         b->pass.legs[0].carrier, b->pass.legs[0].pnr);
 	}
 	match_waiting(b);
 	settle(b, doc, t_us, out);

@@ -6,6 +6,7 @@
  */
 #include "desk.h"
 
+#include <pwd.h>
 #include <string.h>
 
 #include "desk_status.h"
@@ -15,7 +16,7 @@
 
 static const struct desk_key keys[] = {
         {"kiosk", "idle_ms", DESK_KEY_LIVE},
-        {"kiosk", NULL, DESK_KEY_RESTART}, /* enabled, address, port, technician_token */
+        {"kiosk", NULL, DESK_KEY_RESTART}, /* enabled, address, port, technician_token, display_* */
         {NULL, NULL, 0},
 };
 
@@ -57,6 +58,17 @@ static int open_kiosk(struct desk *d)
 	snprintf(kc.address, sizeof(kc.address), "%s", d->cfg.kiosk_address);
 	snprintf(kc.technician_token, sizeof(kc.technician_token), "%s",
 	         d->cfg.kiosk_technician_token);
+	if (d->cfg.kiosk_display_port != 0) {
+		/* The kiosk browser's user, by name: its uid is what the kernel reports. */
+		const struct passwd *pw = getpwnam(d->cfg.kiosk_display_user);
+		if (pw == NULL)
+			log_err("kiosk: display_user %s: no such user; no display listener, the "
+			        "display shares the kiosk's port",
+			        d->cfg.kiosk_display_user);
+		kc.display = pw != NULL;
+		kc.display_port = (uint16_t)d->cfg.kiosk_display_port;
+		kc.display_uid = pw != NULL ? (uint32_t)pw->pw_uid : 0;
+	}
 	struct qd_errmsg why = {{0}};
 	if (kiosk_start(&kc, &d->kiosk, &why) != QD_OK) {
 		log_err("kiosk: %s; running without the kiosk page", why.text);
@@ -71,6 +83,9 @@ static int open_kiosk(struct desk *d)
 	log_info("kiosk: page on http://%s%s%s:%u/%s", v6 ? "[" : "", d->cfg.kiosk_address,
 	         v6 ? "]" : "", (unsigned)kiosk_port(d->kiosk),
 	         d->cfg.kiosk_technician_token[0] ? " (technician requests on)" : "");
+	if (kc.display)
+		log_info("kiosk: the display's own page on http://127.0.0.1:%u/ (user %s only)",
+		         (unsigned)kiosk_display_port(d->kiosk), d->cfg.kiosk_display_user);
 	if (strcmp(d->cfg.kiosk_address, "127.0.0.1") != 0 &&
 	    strcmp(d->cfg.kiosk_address, "::1") != 0)
 		log_warn("kiosk: listening on %s, not loopback: other machines can see the page "
@@ -94,13 +109,14 @@ static void close_kiosk(struct desk *d)
 static void status_kiosk(struct desk *d, json_t *obj, int64_t now)
 {
 	(void)now;
-	json_object_set_new(obj, "kiosk",
-	                    json_pack("{s:b, s:s, s:I, s:I, s:I, s:b}", "enabled", d->kiosk != NULL,
-	                              "address", d->cfg.kiosk_address, "port",
-	                              (json_int_t)d->cfg.kiosk_port, "idle_ms",
-	                              (json_int_t)d->cfg.kiosk_idle_ms, "min_show_ms",
-	                              (json_int_t)d->cfg.min_show_ms, "technician",
-	                              d->cfg.kiosk_technician_token[0] != '\0'));
+	json_object_set_new(
+	        obj, "kiosk",
+	        json_pack("{s:b, s:s, s:I, s:I, s:I, s:b, s:I}", "enabled", d->kiosk != NULL,
+	                  "address", d->cfg.kiosk_address, "port", (json_int_t)d->cfg.kiosk_port,
+	                  "idle_ms", (json_int_t)d->cfg.kiosk_idle_ms, "min_show_ms",
+	                  (json_int_t)d->cfg.min_show_ms, "technician",
+	                  d->cfg.kiosk_technician_token[0] != '\0', "display_port",
+	                  (json_int_t)(d->kiosk != NULL ? kiosk_display_port(d->kiosk) : 0)));
 }
 
 const struct desk_part desk_part_kiosk = {

@@ -223,6 +223,44 @@
 
   /* --- verdict screen --------------------------------------------------------------- */
 
+  // The checklist's words for a document's state and the field that failed (docs/binding.md).
+  const CHECK_STATES = {
+    passed: ['checked', 'মিলেছে'],
+    missing: ['not scanned', 'স্ক্যান হয়নি'],
+    unchecked: ['not checked', 'যাচাই হয়নি'],
+    not_required: ['not required', 'প্রয়োজন নেই'],
+  };
+  const CHECK_FIELDS = {
+    passport_no: ['passport number', 'পাসপোর্ট নম্বর'],
+    name: ['name', 'নাম'],
+    birth_date: ['birth date', 'জন্মতারিখ'],
+    sex: ['sex', 'লিঙ্গ'],
+    nationality: ['nationality', 'জাতীয়তা'],
+    expiry_date: ['expiry date', 'মেয়াদ'],
+    final_arrival: ['destination', 'গন্তব্য'],
+  };
+  function checkWords(doc) {
+    if (doc.state !== 'failed') return CHECK_STATES[doc.state] || [String(doc.state), ''];
+    const field = String(doc.field || '');
+    const words = CHECK_FIELDS[field];
+    // A check digit or layout field (the MRZ's, the boarding pass's) is named as the parser does.
+    return words ? [`${words[0]} differs`, `${words[1]} মেলেনি`] : [field, 'ত্রুটি'];
+  }
+
+  // Each document ticked or crossed; hidden for a card judged alone ([binding] require = card).
+  function showChecklist(binding) {
+    const docs = binding && Array.isArray(binding.documents) ? binding.documents : null;
+    el('checklist').hidden = !docs;
+    if (!docs) return;
+    for (const name of ['card', 'passport', 'boarding']) {
+      const item = el(`check-${name}`);
+      const doc = docs.find((d) => d && d.document === name) || { state: 'missing' };
+      item.dataset.state = String(doc.state);
+      const words = checkWords(doc);
+      item.querySelector('.why').textContent = words[1] ? `${words[0]} · ${words[1]}` : words[0];
+    }
+  }
+
   function showVerdict(ev, receivedMs) {
     const kind = Object.prototype.hasOwnProperty.call(HEADLINES, ev.verdict) ? ev.verdict : 'invalid';
     document.body.dataset.state = kind;
@@ -255,6 +293,7 @@
       setText('card-category-bn', cat.bn || '');
       setText('card-clearance', card.clearance_no);
     }
+    showChecklist(ev.binding);
     setText('verdict-code', ev.reason);
     setText('verdict-seq', ev.seq);
     setText('verdict-time', clock(ev.time_us));

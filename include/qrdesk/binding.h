@@ -73,6 +73,9 @@ const char *binding_require_name(enum binding_require require);
 
 enum binding_doc { BINDING_DOC_CARD = 0, BINDING_DOC_PASSPORT, BINDING_DOC_BOARDING, BINDING_DOCS };
 
+/* Whether require asks for doc (the card always). */
+bool binding_require_includes(enum binding_require require, enum binding_doc doc);
+
 /* "card", "passport", "boarding". */
 const char *binding_doc_name(enum binding_doc doc);
 
@@ -89,6 +92,10 @@ struct binding_part {
 	char field[BINDING_FIELD_MAX]; /* the field or check digit at fault: "birth_date" */
 };
 
+/* A part's outcome as the kiosk and the audit name it: "passed", "failed", "unchecked",
+ * or for a document not scanned "missing" (required) / "not_required". */
+const char *binding_part_state_name(const struct binding_part *part, bool required);
+
 struct binding_result {
 	uint64_t id; /* 1, 2, ... per binding */
 	struct binding_part parts[BINDING_DOCS];
@@ -103,6 +110,11 @@ struct binding_result {
 	/* With a boarding pass: where its last leg lands ("" if unknown). */
 	char final_airport[4];
 	char final_country[3];
+	/* What the audit's pseudonyms are made of, in memory only ("" if that document was
+	 * not read): the passport's issuing state and number ("BGD:EC1234567"), the
+	 * booking's first operating carrier and PNR ("BG:ABC1234"). */
+	char passport_ref[16];
+	char booking_ref[16];
 };
 
 struct binding_config {

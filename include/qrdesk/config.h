@@ -100,6 +100,8 @@ struct config {
 	uint32_t kiosk_port;                  /* 1..65535 */
 	uint32_t kiosk_idle_ms;               /* how long the page shows a verdict */
 	char kiosk_technician_token[128 + 1]; /* "": technician requests off */
+	uint32_t kiosk_display_port;          /* 0: no display listener */
+	char kiosk_display_user[32 + 1];      /* the kiosk browser's user (with display_port) */
 	/* [sync] (the trust-data sync worker; url "" : off) */
 	struct config_sync sync;
 	/* [upload] (the audit-log upload; url "" : off) */

@@ -42,8 +42,10 @@
 /* A request's headers (and any body) must be whole within this, however
  * slowly its bytes trickle in; an event stream is exempt once it runs. */
 #define KIOSK_REQUEST_DEADLINE_S 10
-#define KIOSK_RING               16 /* verdict events kept for Last-Event-ID resumes */
-#define KIOSK_KEEPALIVE_MS       1000
+/* Connections on the display's own listener (one local user's browser). */
+#define KIOSK_DISPLAY_CONNECTIONS 16
+#define KIOSK_RING                16 /* verdict events kept for Last-Event-ID resumes */
+#define KIOSK_KEEPALIVE_MS        1000
 
 /* Runs on a connection thread: must be thread-safe (qrdeskd posts to its loop). */
 typedef void (*kiosk_reload_cb)(void *arg);
@@ -52,6 +54,14 @@ struct kiosk_config {
 	char address[64]; /* IPv4 or IPv6 literal to bind */
 	uint16_t port;    /* 0: any free port (tests; see kiosk_port) */
 	uint32_t idle_ms; /* how long the page shows a verdict; resumes replay younger ones */
+	/* The display's own listener on 127.0.0.1:display_port (0: any free port,
+	 * see kiosk_display_port): the same page and stream, but a connection is
+	 * accepted only from a socket of local user display_uid (the kiosk
+	 * browser's), asked of the kernel before it takes a slot.  Nobody else
+	 * can fill its slots.  Off unless display is set. */
+	bool display;
+	uint16_t display_port;
+	uint32_t display_uid;
 	char technician_token[KIOSK_TOKEN_MAX + 1]; /* "": technician requests off */
 	kiosk_reload_cb on_reload;                  /* POST /api/tech/reload; NULL: 404 */
 	void *cb_arg;
@@ -77,6 +87,9 @@ void kiosk_stop(struct kiosk *k);
 
 /* The bound port (useful after port 0). */
 uint16_t kiosk_port(const struct kiosk *k);
+
+/* The display listener's bound port; 0 when it is off. */
+uint16_t kiosk_display_port(const struct kiosk *k);
 
 /* Change how long a verdict is shown (SIGHUP); any thread. */
 void kiosk_set_idle_ms(struct kiosk *k, uint32_t idle_ms);

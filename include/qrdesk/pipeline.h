@@ -69,10 +69,14 @@ struct pipeline_event {
 	char first_use_desk[32];
 	/* With [binding] require beyond card: the verdict is a transaction's combined one. */
 	bool bound;
+	enum binding_require require;            /* what the transaction asked for */
 	struct binding_part parts[BINDING_DOCS]; /* card, passport, boarding pass */
 	bool passport_matched;                   /* passport_no may be shown in full */
 	char passport_no[MRZ_DOC_NO_LEN + 1];
 	char final_airport[4], final_country[3]; /* the boarding pass's last arrival */
+	/* Keyed pseudonyms of the passport and the booking read, for the audit row only. */
+	bool has_passport_pseudonym, has_boarding_pseudonym;
+	uint8_t passport_pseudonym[TRUST_HASH_LEN], boarding_pseudonym[TRUST_HASH_LEN];
 };
 
 typedef void (*pipeline_observer)(void *arg, const struct pipeline_event *event);

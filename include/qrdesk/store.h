@@ -172,6 +172,18 @@ struct store_trust {
 };
 enum qd_err store_trust_load(struct store *store, struct store_trust *out);
 
+/*
+ * A traveller transaction's documents (binding.h), beside its audit row:
+ * each document's outcome ("passed", "failed PASSPORT_MISMATCH birth_date",
+ * "missing", "not_required", "unchecked") and keyed pseudonyms of the
+ * passport and the booking (credential_pseudonym), never their text.
+ */
+struct audit_binding {
+	const char *card, *passport, *boarding;
+	const uint8_t *passport_pseudonym; /* TRUST_HASH_LEN bytes, or NULL: none read */
+	const uint8_t *boarding_pseudonym;
+};
+
 /* One audit row.  No name, no passport number: only the clearance hash. */
 struct audit_record {
 	int64_t time_us;     /* wall-clock time of the verdict, microseconds */
@@ -180,9 +192,10 @@ struct audit_record {
 	const char *reason;  /* reason_code() */
 	const uint8_t *kid;  /* may be NULL */
 	size_t kid_len;
-	const uint8_t *clearance_hash; /* TRUST_HASH_LEN bytes, may be NULL */
-	const char *desk;              /* desk id from config */
-	int64_t latency_us;            /* from code text to verdict */
+	const uint8_t *clearance_hash;       /* TRUST_HASH_LEN bytes, may be NULL */
+	const char *desk;                    /* desk id from config */
+	int64_t latency_us;                  /* from code text to verdict */
+	const struct audit_binding *binding; /* a transaction's documents, or NULL */
 };
 
 enum qd_err store_audit_append(struct store *store, const struct audit_record *rec,

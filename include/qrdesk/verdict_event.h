@@ -10,12 +10,16 @@
  * the event's (seq, time_us,
  * time, desk, source, latency_us, first_use {time_us, desk} for
  * ALREADY_USED), and reason_en / reason_bn (the message's words under the
- * names the kiosk page reads).  The views differ only in the holder's data:
+ * names the kiosk page reads).  A traveller transaction's verdict (binding.h)
+ * adds "binding" {require, passport_matched, documents: [{document, required,
+ * state (passed, failed, missing, not_required, unchecked), reason and field
+ * when failed}]}: the checklist, in every view.  The views differ only in the holder's data:
  *   FULL    "claims", every claim (the control socket: root, the daemon's
  *           user or its group, on the desk itself; part_control.c masks the
  *           passport number unless the request says "full");
  *   PAGE    "card", only for a card a trusted key verified, passport masked
- *           (the kiosk: see kiosk.h);
+ *           unless a passport whose MRZ matched the card was scanned with it
+ *           ("passport_checked": the number in full; the kiosk: see kiosk.h);
  *   STATUS  neither (the status is not the place for a name).
  */
 #ifndef QRDESK_VERDICT_EVENT_H

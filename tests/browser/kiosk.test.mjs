@@ -336,6 +336,8 @@ test('after qrdeskd restarts the page says "disconnected", then recovers by itse
   assert.equal(await text('#card-destination-en'), 'Kuwait');
   assert.equal(await text('#card-destination-bn'), 'কুয়েত');
   assert.equal(await text('#card-category-en'), 'DW · Domestic worker');
+  // A card judged alone ([binding] require = card) has no checklist.
+  assert.equal(await page.isVisible('#checklist'), false);
 });
 
 // Where the shown screen's content ends, against the window (after fit()).  Runs in the page.
@@ -523,4 +525,116 @@ test('a burst of scans: each verdict stays min_show_ms, in turn, none lost', asy
     const held = shown[i].shownMs - shown[i - 1].shownMs;
     assert.ok(held >= minShow - 50, `verdict ${shown[i - 1].seq} was on screen ${held} ms`);
   }
+});
+
+/*
+ * The local attacker of docs/security.md: other local users fill the kiosk's port (each
+ * at its cap of 12 connections: 8 event streams held and never read, the rest trickling
+ * header lines and reconnecting when closed), and hammer the display's own listener.
+ * The display's page, reloaded during the attack from its listener, loads, its stream
+ * stays up, and verdicts keep appearing.  Other users need root (setpriv).
+ */
+const DISPLAY = `http://127.0.0.1:${Number(env('DISPLAY_PORT'))}`;
+const IS_ROOT = process.getuid && process.getuid() === 0;
+
+function attacker(uid, port) {
+  const script = fs.readFileSync(env('ATTACK'), 'utf8');
+  const p = spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--',
+    '/usr/bin/python3', '-c', script, String(port), '12', '8', '120', 'reconnect'],
+  { cwd: '/', stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; if (out.includes('ready')) resolve(); });
+    p.once('exit', (code) => reject(new Error(`attacker uid ${uid} exited ${code} before it was ready`)));
+  });
+  return { p, ready };
+}
+
+test('local users attacking the kiosk port cannot take the page off the display',
+  { skip: !IS_ROOT && 'needs root to attack as other local users' }, async () => {
+    const attackers = [65534, 65533, 65532, 65531, 65530].map((uid) => attacker(uid, PORT));
+    attackers.push(attacker(65529, Number(env('DISPLAY_PORT'))));
+    const display = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Dhaka' });
+    try {
+      await Promise.all(attackers.map((a) => a.ready));
+      // The attack is real: the kiosk's port gives this user no event stream now
+      // (a page loaded from it would show "Disconnected" at best).
+      const starved = await fetch(`${BASE}/events`, { signal: AbortSignal.timeout(3000) })
+        .then((r) => { r.body?.cancel(); return r.status; }, () => 'no answer');
+      assert.notEqual(starved, 200, 'the attack takes the kiosk port\'s streams');
+      // The display's page, loaded during the attack from its own listener.
+      const resp = await display.goto(`${DISPLAY}/`);
+      assert.equal(resp.status(), 200);
+      await display.waitForSelector('body[data-connection="up"]', { timeout: 5000 });
+      await display.evaluate(() => {
+        window.__downs = 0;
+        new MutationObserver(() => {
+          if (document.body.dataset.connection === 'down') window.__downs += 1;
+        }).observe(document.body, { attributes: true, attributeFilter: ['data-connection'] });
+      });
+      for (const name of ['valid2', 'revoked', 'xss']) {
+        await sleep(600); // past the hold-off
+        seq += 1;
+        scan(card(name));
+        await display.waitForSelector(`body[data-seq="${seq}"]`, { timeout: 5000 });
+      }
+      assert.equal(await display.evaluate(() => window.__downs), 0, 'the stream never went down');
+    } finally {
+      for (const a of attackers) a.p.kill('SIGKILL');
+      await display.close();
+    }
+  });
+
+// The traveller bound to the card (docs/binding.md): the daemon restarted with
+// [binding] require = card+passport+boarding; the MRZ arrives as a reader types it, line by line.
+const docs = (name) => fs.readFileSync(path.join(WORK, `${name}.docs`), 'utf8').split('\n');
+const checklist = () => page.evaluate(() => ['card', 'passport', 'boarding'].map((d) => {
+  const li = document.getElementById(`check-${d}`);
+  return [d, li.dataset.state, li.querySelector('.why').textContent];
+}));
+
+test('a bound traveller: the checklist ticks card, passport and boarding pass; a mismatch is crossed', async () => {
+  const errorsBefore = consoleErrors.length;
+  await stopDaemon();
+  fs.appendFileSync(path.join(WORK, 'desk.conf'), '[binding]\nrequire = card+passport+boarding\n');
+  await startDaemon();
+  await page.reload();
+  await page.waitForSelector('body[data-connection="up"]', { timeout: 5000 });
+  seq = 0;
+
+  const [line1, line2, pass] = docs('bound');
+  scan(card('bound'));
+  scan(line1);
+  scan(line2);
+  scan(pass);
+  await expectVerdict('valid');
+  assert.equal(await page.isVisible('#checklist'), true);
+  assert.deepEqual(await checklist(), [
+    ['card', 'passed', 'checked · মিলেছে'],
+    ['passport', 'passed', 'checked · মিলেছে'],
+    ['boarding', 'passed', 'checked · মিলেছে'],
+  ]);
+  // The MRZ matched: the officer sees the whole number to compare with the passport in hand.
+  assert.equal(await text('#card-passport'), 'EC1234567');
+  assertFits(await measure(page), 'bound traveller');
+  await shot('bound');
+
+  // Another birth date in the passport: red at once, the passport crossed with its field,
+  // the boarding pass not scanned, and the number masked again.
+  const [other1, other2] = docs('bound2-other');
+  await sleep(600); // past the hold-off: the two passports' first lines are the same text
+  scan(card('bound2'));
+  scan(other1);
+  scan(other2);
+  await expectVerdict('invalid');
+  assert.equal(await text('#verdict-code'), 'PASSPORT_MISMATCH');
+  assert.deepEqual(await checklist(), [
+    ['card', 'passed', 'checked · মিলেছে'],
+    ['passport', 'failed', 'birth date differs · জন্মতারিখ মেলেনি'],
+    ['boarding', 'missing', 'not scanned · স্ক্যান হয়নি'],
+  ]);
+  assert.equal(await text('#card-passport'), '••••4321');
+  assertFits(await measure(page), 'passport mismatch');
+  // The restart's refused connections aside, nothing went wrong in the page.
+  assert.deepEqual(consoleErrors.slice(errorsBefore).filter((e) => !/ERR_CONNECTION_REFUSED/.test(e)), []);
 });

@@ -4,10 +4,11 @@
 # playwright-core, against the real qrdeskd on 127.0.0.1 with the replay FIFO
 # and simulated indicators.  See kiosk.test.mjs for what is checked.
 #
-# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR [REASON-TABLE]
+# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR QRDESK-SPECIMEN [REASON-TABLE]
 #   OUTDIR gets node_modules (npm ci, from the committed package-lock.json) and
 #   the screenshots (OUTDIR/kiosk-screenshots/).  QRDESK_UPDATE_DOCS=1 also
-#   copies them to docs/screenshots/ for the README.  REASON-TABLE (qrdesk-reason-table)
+#   copies them to docs/screenshots/ for the README.  qrdesk-specimen makes
+#   the bound travellers' passport MRZ and boarding pass.  REASON-TABLE (qrdesk-reason-table)
 #   gives every verdict reason's texts, so that each reason's screen is measured.
 set -uo pipefail
 
@@ -15,7 +16,8 @@ qrdeskd=$(realpath "$1")
 ctl=$(realpath "$2")
 issuer=$(realpath "$3")
 out=$(realpath -m "$4")
-reason_table=${5:+$(realpath "$5")}
+specimen=$(realpath "$5")
+reason_table=${6:+$(realpath "$6")}
 here=$(cd "$(dirname "$0")" && pwd)
 
 for tool in node npm; do
@@ -78,13 +80,24 @@ PY
 if [[ -n $reason_table ]]; then
 	"$reason_table" >reasons.json || { echo "FAIL: $reason_table" >&2; exit 1; }
 fi
+# Travellers for the checklist ([binding] require = card+passport+boarding, the last test):
+# one whose passport and boarding pass match, one whose passport has another birth date.
+card bound 2611000006 '.name = "RAHIMA KHATUN" | .destination = "AE" | .passport_no = "EC1234567" | .birth_date = "1995-03-02" | .sex = "F"'
+card bound2 2611000007 '.name = "RAHIMA KHATUN" | .destination = "AE" | .passport_no = "EC7654321" | .birth_date = "1995-03-02" | .sex = "F"'
+jq '.birth_date = "1995-03-12"' bound2.json >bound2-other.json
+for who in bound bound2-other; do
+	"$specimen" "$who.json" >"$who.docs" || { echo "FAIL: qrdesk-specimen $who" >&2; exit 1; }
+done
 "$issuer" policy dom policy.json >/dev/null || { echo "FAIL: cannot set the policy" >&2; exit 1; }
 "$issuer" revoke dom 2611000003 >/dev/null
 "$issuer" publish dom repo >/dev/null
 "$ctl" provision --store desk.db --root dom/root.pub >/dev/null
 "$ctl" import --store desk.db repo/*.cose >/dev/null
 
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+display_port=$(free_port)
+while [[ $display_port == "$port" ]]; do display_port=$(free_port); done
 cat >desk.conf <<CONF
 [desk]
 desk_id = BROWSER-1
@@ -106,12 +119,16 @@ fifo = $work/codes.fifo
 address = 127.0.0.1
 port = $port
 idle_ms = 1500
+# The display's own listener: this test's user is the kiosk browser's.
+display_port = $display_port
+display_user = $(id -un)
 CONF
 
 mkdir -p "$out/kiosk-screenshots"
-QRDESKD=$qrdeskd WORK=$work PORT=$port SHOTS=$out/kiosk-screenshots NODE_DIR=$node_dir \
+QRDESKD=$qrdeskd WORK=$work PORT=$port DISPLAY_PORT=$display_port \
+	ATTACK=$here/../integration/kiosk_attack.py SHOTS=$out/kiosk-screenshots NODE_DIR=$node_dir \
 	DOCS_SHOTS=$([[ -n ${QRDESK_UPDATE_DOCS:-} ]] && echo "$here/../../docs/screenshots") \
-	timeout 150 node --test --test-reporter=spec "$here/kiosk.test.mjs"
+	timeout 180 node --test --test-reporter=spec "$here/kiosk.test.mjs"
 rc=$?
 if grep -qiE "sanitizer|runtime error" "$work/daemon.log" 2>/dev/null; then
 	echo "FAIL: sanitizer report in the daemon's log" >&2

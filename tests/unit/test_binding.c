@@ -154,6 +154,9 @@ static void test_every_order(void **state)
 		assert_string_equal(r->passport_no, "A12345678");
 		assert_string_equal(r->final_airport, "KWI");
 		assert_string_equal(r->final_country, "KW");
+		/* The audit pseudonyms' sources: the passport, the booking (carrier, PNR). */
+		assert_string_equal(r->passport_ref, "BGD:A12345678");
+		assert_string_equal(r->booking_ref, "BG:QDSPEC");
 		assert_int_equal(r->opened_us, SEC);
 		assert_int_equal(r->closed_us, 3 * SEC);
 		assert_null(binding_current(&b));

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qrdesk/country.h"
 #include "qrdesk/kiosk.h"
@@ -343,6 +344,85 @@ static void test_event_json(void **state)
 	json_decref(j);
 }
 
+/* A traveller transaction's verdict: the checklist, and the whole number of a matching MRZ. */
+static void test_event_json_bound(void **state)
+{
+	(void)state;
+	struct pipeline_event ev;
+	make_event(&ev, 10, REASON_PASSPORT_MISMATCH, NULL);
+	ev.bound = true;
+	ev.require = BINDING_REQUIRE_CARD_PASSPORT;
+	ev.parts[BINDING_DOC_CARD].state = BINDING_PASSED;
+	ev.parts[BINDING_DOC_PASSPORT].state = BINDING_FAILED;
+	ev.parts[BINDING_DOC_PASSPORT].reason = REASON_PASSPORT_MISMATCH;
+	snprintf(ev.parts[BINDING_DOC_PASSPORT].field, BINDING_FIELD_MAX, "birth_date");
+	json_t *j = kiosk_event_json(&ev, "D");
+	json_t *b = json_object_get(j, "binding");
+	assert_string_equal(json_string_value(json_object_get(b, "require")), "card+passport");
+	assert_true(json_is_false(json_object_get(b, "passport_matched")));
+	json_t *docs = json_object_get(b, "documents");
+	assert_int_equal(json_array_size(docs), 3);
+	static const char *const want[][5] = {
+	        {"card", "passed", NULL, NULL, "t"},
+	        {"passport", "failed", "PASSPORT_MISMATCH", "birth_date", "t"},
+	        {"boarding", "not_required", NULL, NULL, "f"},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *d = json_array_get(docs, i);
+		assert_string_equal(json_string_value(json_object_get(d, "document")), want[i][0]);
+		assert_string_equal(json_string_value(json_object_get(d, "state")), want[i][1]);
+		if (want[i][2] != NULL) {
+			assert_string_equal(json_string_value(json_object_get(d, "reason")),
+			                    want[i][2]);
+			assert_string_equal(json_string_value(json_object_get(d, "field")),
+			                    want[i][3]);
+		} else {
+			assert_null(json_object_get(d, "reason"));
+		}
+		assert_true(json_is_true(json_object_get(d, "required")) == (want[i][4][0] == 't'));
+	}
+	/* Not matched: masked, as for any card. */
+	json_t *card = json_object_get(j, "card");
+	assert_true(json_is_false(json_object_get(card, "passport_checked")));
+	char *text = json_dumps(j, JSON_COMPACT);
+	assert_null(strstr(text, "12345678"));
+	free(text);
+	json_decref(j);
+
+	/* A boarding pass required but never scanned is "missing". */
+	ev.require = BINDING_REQUIRE_CARD_PASSPORT_BOARDING;
+	j = kiosk_event_json(&ev, "D");
+	json_t *boarding =
+	        json_array_get(json_object_get(json_object_get(j, "binding"), "documents"), 2);
+	assert_string_equal(json_string_value(json_object_get(boarding, "state")), "missing");
+	json_decref(j);
+
+	/* The MRZ matched the card: the number in full. */
+	make_event(&ev, 11, REASON_OK, NULL);
+	ev.bound = true;
+	ev.require = BINDING_REQUIRE_CARD_PASSPORT;
+	ev.parts[BINDING_DOC_CARD].state = BINDING_PASSED;
+	ev.parts[BINDING_DOC_PASSPORT].state = BINDING_PASSED;
+	ev.passport_matched = true;
+	memcpy(ev.passport_no, "A12345678", sizeof(ev.passport_no));
+	j = kiosk_event_json(&ev, "D");
+	card = json_object_get(j, "card");
+	assert_string_equal(json_string_value(json_object_get(card, "passport")),
+	                    ev.verdict.cred.clearance.passport_no);
+	assert_true(json_is_true(json_object_get(card, "passport_checked")));
+	json_decref(j);
+	/* Another number than the card's is never shown, matched or not. */
+	snprintf(ev.passport_no, sizeof(ev.passport_no), "B00000001");
+	j = kiosk_event_json(&ev, "D");
+	assert_true(json_is_false(json_object_get(json_object_get(j, "card"), "passport_checked")));
+	json_decref(j);
+	/* A card judged alone has no checklist. */
+	ev.bound = false;
+	j = kiosk_event_json(&ev, "D");
+	assert_null(json_object_get(j, "binding"));
+	json_decref(j);
+}
+
 /* Every line of the exposition format: "# HELP", "# TYPE", or a sample of a declared family. */
 static void assert_prometheus(const char *text, size_t min_lines)
 {
@@ -617,14 +697,9 @@ static void test_event_stream(void **state)
 	curl_multi_cleanup(m);
 }
 
-static void test_stream_limit(void **state)
+/* Open this client's KIOSK_STREAMS_MAX streams on port: one more gets 503. */
+static void fill_streams(CURLM *m, struct stream_client *s, uint16_t port)
 {
-	(void)state;
-	struct kiosk *k = start(NULL);
-	uint16_t port = kiosk_port(k);
-	kiosk_publish_status(k, "{}", "x 1\n");
-	CURLM *m = curl_multi_init();
-	struct stream_client s[KIOSK_STREAMS_MAX];
 	for (size_t i = 0; i < KIOSK_STREAMS_MAX; i++)
 		stream_open(m, &s[i], port, NULL);
 	for (size_t i = 0; i < KIOSK_STREAMS_MAX; i++)
@@ -634,6 +709,18 @@ static void test_stream_limit(void **state)
 	assert_int_equal(r.status, 503);
 	assert_string_equal(header(&r, "Retry-After"), "1");
 	reply_free(&r);
+}
+
+static void test_stream_limit(void **state)
+{
+	(void)state;
+	struct kiosk *k = start(NULL);
+	uint16_t port = kiosk_port(k);
+	kiosk_publish_status(k, "{}", "x 1\n");
+	CURLM *m = curl_multi_init();
+	struct stream_client s[KIOSK_STREAMS_MAX];
+	fill_streams(m, s, port);
+	struct reply r;
 	/* The other requests still work: connections are capped above the streams. */
 	request(&r, port, "GET", "/metrics", NULL);
 	assert_int_equal(r.status, 200);
@@ -660,6 +747,70 @@ static void test_stream_limit(void **state)
 	for (size_t i = 1; i < KIOSK_STREAMS_MAX; i++)
 		stream_close(m, &s[i]);
 	curl_multi_cleanup(m);
+}
+
+static struct kiosk *start_display(uint32_t display_uid)
+{
+	struct kiosk_config cfg = {
+	        .port = 0, .idle_ms = 5000, .display = true, .display_uid = display_uid};
+	snprintf(cfg.address, sizeof(cfg.address), "127.0.0.1");
+	struct kiosk *k = NULL;
+	struct qd_errmsg why = {{0}};
+	if (kiosk_start(&cfg, &k, &why) != QD_OK)
+		fail_msg("kiosk_start: %s", why.text);
+	return k;
+}
+
+/*
+ * The display's listener: its user gets the page and streams however full
+ * the main port's caps are; another user's connection is closed at accept.
+ */
+static void test_display_listener(void **state)
+{
+	(void)state;
+	struct kiosk *k = start(NULL);
+	assert_int_equal(kiosk_display_port(k), 0); /* off unless asked for */
+	kiosk_stop(k);
+
+	k = start_display((uint32_t)getuid());
+	uint16_t port = kiosk_port(k), dport = kiosk_display_port(k);
+	assert_true(dport > 0 && dport != port);
+	kiosk_publish_status(k, "{}", "x 1\n");
+	CURLM *m = curl_multi_init();
+	struct stream_client s[KIOSK_STREAMS_MAX + 3];
+	fill_streams(m, s, port); /* this user's share of the main port is used up */
+	struct reply r;
+	/* The display's listener: the page, and more streams than the main port's caps. */
+	request(&r, dport, "GET", "/", NULL);
+	assert_int_equal(r.status, 200);
+	assert_security_headers(&r);
+	reply_free(&r);
+	for (size_t i = KIOSK_STREAMS_MAX; i < KIOSK_STREAMS_MAX + 3; i++)
+		stream_open(m, &s[i], dport, NULL);
+	for (size_t i = KIOSK_STREAMS_MAX; i < KIOSK_STREAMS_MAX + 3; i++)
+		assert_true(pump_until(m, &s[i], "event: status"));
+	struct pipeline_event ev;
+	make_event(&ev, 1, REASON_OK, NULL);
+	kiosk_publish_verdict(k, &ev, "D");
+	assert_true(pump_until(m, &s[KIOSK_STREAMS_MAX], "event: verdict"));
+	kiosk_stop(k);
+	for (size_t i = 0; i < KIOSK_STREAMS_MAX + 3; i++)
+		stream_close(m, &s[i]);
+	curl_multi_cleanup(m);
+
+	/* Another user's display: our connection is closed before any answer, and counted. */
+	k = start_display((uint32_t)getuid() + 1);
+	kiosk_publish_status(k, "{}", "x 1\n");
+	struct curl_slist *none = NULL;
+	CURL *c = easy(&r, kiosk_display_port(k), "GET", "/", none);
+	assert_int_not_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	reply_free(&r);
+	request(&r, kiosk_port(k), "GET", "/metrics", NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "qrdesk_kiosk_display_refused_total 1\n"));
+	reply_free(&r);
+	kiosk_stop(k);
 }
 
 static void test_technician(void **state)
@@ -751,11 +902,12 @@ int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_mask_passport),     cmocka_unit_test(test_country_table),
-	        cmocka_unit_test(test_event_json),        cmocka_unit_test(test_metrics_render),
-	        cmocka_unit_test(test_static_and_errors), cmocka_unit_test(test_status_and_metrics),
-	        cmocka_unit_test(test_event_stream),      cmocka_unit_test(test_stream_limit),
-	        cmocka_unit_test(test_technician),        cmocka_unit_test(test_start_failures),
+	        cmocka_unit_test(test_mask_passport),      cmocka_unit_test(test_country_table),
+	        cmocka_unit_test(test_event_json),         cmocka_unit_test(test_event_json_bound),
+	        cmocka_unit_test(test_metrics_render),     cmocka_unit_test(test_static_and_errors),
+	        cmocka_unit_test(test_status_and_metrics), cmocka_unit_test(test_event_stream),
+	        cmocka_unit_test(test_stream_limit),       cmocka_unit_test(test_technician),
+	        cmocka_unit_test(test_start_failures),     cmocka_unit_test(test_display_listener),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

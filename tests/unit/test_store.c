@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "qrdesk/store.h"
 
 struct fx {
@@ -155,7 +157,7 @@ static void poke_user_version(const char *path, uint32_t v)
 static void test_create_migrate_reopen(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(store_schema_version(fx->store), 5);
+	assert_int_equal(store_schema_version(fx->store), 6);
 	uint64_t n = 99;
 	assert_int_equal(store_revocation_count(fx->store, &n), QD_OK);
 	assert_int_equal(n, 0);
@@ -175,7 +177,7 @@ static void test_create_migrate_reopen(void **state)
 
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 5);
+	assert_int_equal(store_schema_version(fx->store), 6);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_true(fr.present);
 	assert_int_equal(fr.version, 3);
@@ -185,7 +187,7 @@ static void test_create_migrate_reopen(void **state)
 
 	/* A read-only connection sees the same. */
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 5);
+	assert_int_equal(store_schema_version(fx->store), 6);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_int_equal(fr.version, 3);
 	/* ...and refuses to write. */
@@ -217,7 +219,7 @@ static void test_refuse_newer_schema(void **state)
 	/* The file was left alone: back at 1, it opens again and migrations 2 to 4 run. */
 	poke_user_version(fx->path, 1);
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 5);
+	assert_int_equal(store_schema_version(fx->store), 6);
 }
 
 static void test_open_missing_or_bad_file(void **state)
@@ -818,10 +820,67 @@ static void test_audit(void **state)
 	assert_string_equal(desk, "DAC-2");
 }
 
+/* A traveller transaction's row: its documents beside it, in the same row id; all or nothing. */
+static void test_audit_binding(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t card[TRUST_HASH_LEN], passport[TRUST_HASH_LEN];
+	memset(card, 0x31, sizeof(card));
+	memset(passport, 0x32, sizeof(passport));
+	struct audit_binding docs = {.card = "passed",
+	                             .passport = "failed PASSPORT_MISMATCH birth_date",
+	                             .boarding = "missing",
+	                             .passport_pseudonym = passport};
+	struct audit_record rec = {.time_us = 1700000000123456,
+	                           .source = "hid0",
+	                           .verdict = "invalid",
+	                           .reason = "PASSPORT_MISMATCH",
+	                           .clearance_hash = card,
+	                           .desk = "DAC-1",
+	                           .binding = &docs};
+	int64_t id = 0;
+	assert_int_equal(store_audit_append(fx->store, &rec, &id), QD_OK);
+	assert_true(id > 0);
+	/* A document without its outcome is refused, and nothing is written. */
+	docs.boarding = NULL;
+	assert_int_equal(store_audit_append(fx->store, &rec, NULL), QD_ERR_ARG);
+	uint64_t n = 0;
+	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 1);
+	store_close(fx->store);
+	fx->store = NULL;
+
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(
+	        sqlite3_prepare_v2(db,
+	                           "SELECT a.reason, b.card, b.passport, b.boarding,"
+	                           " b.passport_pseudonym, b.boarding_pseudonym"
+	                           " FROM audit a JOIN audit_binding b ON b.audit_id = a.id"
+	                           " WHERE a.id = ?1",
+	                           -1, &s, NULL),
+	        SQLITE_OK);
+	sqlite3_bind_int64(s, 1, id);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "PASSPORT_MISMATCH");
+	assert_string_equal((const char *)sqlite3_column_text(s, 1), "passed");
+	assert_string_equal((const char *)sqlite3_column_text(s, 2),
+	                    "failed PASSPORT_MISMATCH birth_date");
+	assert_string_equal((const char *)sqlite3_column_text(s, 3), "missing");
+	assert_int_equal(sqlite3_column_bytes(s, 4), TRUST_HASH_LEN);
+	assert_memory_equal(sqlite3_column_blob(s, 4), passport, TRUST_HASH_LEN);
+	assert_int_equal(sqlite3_column_type(s, 5), SQLITE_NULL);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_create_migrate_reopen, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_audit_binding, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuse_newer_schema, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_open_missing_or_bad_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_root_pin, setup, teardown),
