@@ -70,7 +70,15 @@ card revoked 2611000003
 "$issuer" publish dom repo >/dev/null
 "$ctl" provision --store desk.db --root dom/root.pub >/dev/null
 "$ctl" import --store desk.db repo/*.cose >/dev/null
+# The browser's user: cage refuses to run as root; the unit's user is qrdesk-kiosk.
+run_as=()
+kuser=$(id -un)
+if [[ $(id -u) -eq 0 ]]; then
+	kuser=nobody
+	run_as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+fi
 port=$(free_port)
+dport=$(free_port)
 mkfifo codes.fifo
 cat >desk.conf <<CONF
 [desk]
@@ -85,6 +93,9 @@ fifo = $work/codes.fifo
 address = 127.0.0.1
 port = $port
 idle_ms = 600000
+# README.Debian's set-up: the display's own listener, for the kiosk browser's user only.
+display_port = $dport
+display_user = $kuser
 CONF
 "$qrdeskd" --config desk.conf >daemon.log 2>&1 &
 daemon_pid=$!
@@ -96,25 +107,22 @@ wait_for 20 'metrics >/dev/null' || {
 	exit 1
 }
 
+check '[[ $(curl -sf "http://127.0.0.1:$port/api/status" | jq .kiosk.display_port) == "$dport" ]]' \
+	"the daemon's display listener is not on port $dport"
+
 # --- the unit's command, as its own unprivileged user -------------------------------------
 # The unit's Environment= lines, then what stands in for systemd and the display.
 mapfile -t unit_env < <(sed -n 's/^Environment=//p' "$unit")
-run_as=()
-kuser=$(id -un)
-if [[ $(id -u) -eq 0 ]]; then
-	kuser=nobody # cage refuses to run as root; the unit's user is qrdesk-kiosk
-	run_as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-fi
 mkdir -m 700 runtime state
 [[ $(id -u) -eq 0 ]] && chown nobody:nogroup runtime state
 kenv=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "${unit_env[@]}"
 	XDG_RUNTIME_DIR="$work/runtime" STATE_DIRECTORY="$work/state"
 	WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1
-	QRDESK_KIOSK_URL="http://127.0.0.1:$port/" QRDESK_KIOSK_CAGE_FLAGS="-r -r")
+	QRDESK_KIOSK_URL="http://127.0.0.1:$dport/" QRDESK_KIOSK_CAGE_FLAGS="-r -r")
 "${run_as[@]}" "${kenv[@]}" "$launcher" >kiosk.log 2>&1 &
 kiosk_pid=$!
 
-# The page is up once it holds an event stream to the daemon.
+# The page is up once it holds an event stream to the daemon (on the display listener).
 wait_for 90 'metrics | grep -qx "qrdesk_kiosk_event_streams [1-9][0-9]*"' || {
 	fail "Chromium under cage never opened the page's event stream"
 	grep -v dbus kiosk.log | tail -20 >&2

@@ -203,9 +203,10 @@ kiosk_deb=$(ls "$out"/deb/qrdesk-kiosk_*.deb 2>/dev/null | head -1)
 if [[ -z $kiosk_deb ]]; then
 	fail "no qrdesk-kiosk package was built"
 else
+	kiosk_files=$(dpkg-deb -c "$kiosk_deb")
 	for f in ./lib/systemd/system/qrdesk-kiosk.service ./usr/libexec/qrdesk/qrdesk-kiosk \
 		./etc/pam.d/qrdesk-kiosk ./usr/lib/sysusers.d/qrdesk-kiosk.conf; do
-		dpkg-deb -c "$kiosk_deb" | grep -q " $f\$" || fail "qrdesk-kiosk lacks $f"
+		grep -q " $f\$" <<<"$kiosk_files" || fail "qrdesk-kiosk lacks $f"
 	done
 	dpkg-deb -f "$kiosk_deb" Depends | grep -q 'cage' || fail "qrdesk-kiosk does not depend on cage"
 fi
@@ -216,7 +217,7 @@ step "2: time sync"
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 	systemd-timesyncd >>"$out/apt.log" 2>&1 || fail "apt-get install systemd-timesyncd failed"
 in_root systemctl enable systemd-timesyncd >/dev/null 2>&1 || fail "systemctl enable systemd-timesyncd failed"
-[[ -e $root/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service ]] ||
+[[ -L $root/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service ]] ||
 	fail "systemd-timesyncd is not enabled"
 cp "$root"/var/cache/apt/archives/*.deb "$out/archives/" 2>/dev/null || true
 
@@ -235,6 +236,7 @@ in_root qrdeskd --check-config "$conf" || fail "qrdeskd --check-config after ste
 step "4: provision from root.pub and the repository"
 in_root qrdesk-issuer init /root/bo >/dev/null || fail "qrdesk-issuer init"
 in_root qrdesk-issuer publish /root/bo /root/repo >/dev/null || fail "qrdesk-issuer publish"
+openssl rand -hex 32 >"$root/root/audit.key"
 store=/var/lib/qrdesk/desk.db
 # The failure README.Debian warns of: files left in /root.
 if in_root runuser -u qrdesk -- qrdeskctl provision --store $store --root /root/bo/root.pub \
@@ -246,14 +248,20 @@ else
 fi
 rm -f "$root$store"
 in_root install -d -o root -g qrdesk -m 0750 /var/lib/qrdesk/handover || fail "install -d handover"
-in_root sh -c 'install -o root -g qrdesk -m 0640 /root/bo/root.pub /root/repo/*.cose /var/lib/qrdesk/handover/' ||
+in_root sh -c 'install -o root -g qrdesk -m 0640 /root/bo/root.pub /root/audit.key /root/repo/*.cose /var/lib/qrdesk/handover/' ||
 	fail "install the handover files"
 in_root runuser -u qrdesk -- qrdeskctl provision --store $store \
-	--root /var/lib/qrdesk/handover/root.pub >/dev/null || fail "qrdeskctl provision as qrdesk"
+	--root /var/lib/qrdesk/handover/root.pub --audit-key /var/lib/qrdesk/handover/audit.key \
+	>/dev/null || fail "qrdeskctl provision as qrdesk"
 in_root runuser -u qrdesk -- sh -c "qrdeskctl import --store $store /var/lib/qrdesk/handover/*.cose" \
 	>/dev/null || fail "qrdeskctl import as qrdesk"
 in_root runuser -u qrdesk -- qrdeskctl show --store $store >"$out/show.txt" || fail "qrdeskctl show"
 [[ $(in_root stat -c %U $store) == qrdesk ]] || fail "the store is not qrdesk's"
+[[ $(in_root stat -c %U:%a /var/lib/qrdesk/audit.key) == qrdesk:600 ]] ||
+	fail "the audit key is not qrdesk's, mode 0600"
+[[ $(tr -d '[:space:]' <"$root/root/audit.key") == $(tr -d '[:space:]' <"$root/var/lib/qrdesk/audit.key") ]] ||
+	fail "the installed audit key is not the deployment's"
+rm -r "$root/var/lib/qrdesk/handover"
 
 # 5. Sync and upload.  The repository and the upload endpoint are not reachable from here
 # (doctor's sync line warns "last sync failed", which is what a desk without network shows).
@@ -270,8 +278,9 @@ set_key upload ca_file /etc/qrdesk/repo-ca.pem
 # 6. The operators' group.
 step "6: operators' group"
 in_root groupadd --system qrdesk-ops || fail "groupadd qrdesk-ops"
-in_root useradd --create-home operator || fail "useradd operator"
-in_root usermod -aG qrdesk-ops operator || fail "usermod -aG qrdesk-ops operator"
+in_root useradd --create-home officer1 || fail "useradd officer1"
+in_root usermod -aG qrdesk-ops officer1 || fail "usermod -aG qrdesk-ops officer1"
+in_root usermod -aG qrdesk-ops qrdesk || fail "usermod -aG qrdesk-ops qrdesk"
 set_key desk control_group qrdesk-ops
 in_root qrdeskd --check-config "$conf" || fail "qrdeskd --check-config after steps 5 and 6"
 
@@ -284,7 +293,7 @@ in_root qrdeskd --unit-devices "$conf" >"$root/etc/systemd/system/qrdeskd.servic
 grep -q '^DeviceAllow=' "$root/etc/systemd/system/qrdeskd.service.d/devices.conf" ||
 	fail "the devices drop-in allows nothing"
 in_root systemctl enable qrdeskd >/dev/null 2>&1 || fail "systemctl enable qrdeskd"
-[[ -e $root/etc/systemd/system/multi-user.target.wants/qrdeskd.service ]] || fail "qrdeskd is not enabled"
+[[ -L $root/etc/systemd/system/multi-user.target.wants/qrdeskd.service ]] || fail "qrdeskd is not enabled"
 in_root setpriv --reuid=qrdesk --regid=qrdesk --init-groups \
 	/usr/sbin/qrdeskd --config "$conf" >"$out/daemon.log" 2>&1 &
 daemon_pid=$!
@@ -296,7 +305,7 @@ done
 [[ -S $root/run/qrdesk/control.sock ]] || fail "the daemon made no control socket: $(tail -5 "$out/daemon.log")"
 [[ $(in_root stat -c %G /run/qrdesk/control.sock) == qrdesk-ops ]] ||
 	fail "the control socket is not the operators' group's"
-in_root runuser -u operator -- qrdeskctl status >/dev/null ||
+in_root runuser -u officer1 -- qrdeskctl status >/dev/null ||
 	fail "an operator (group qrdesk-ops) cannot use qrdeskctl status"
 
 # 8. The kiosk: qrdesk-kiosk is not installed here (step 1); doctor's kiosk unit line warns.
@@ -306,6 +315,8 @@ doctor_rc=0
 in_root qrdeskctl doctor >"$out/doctor.txt" 2>&1 || doctor_rc=$?
 cat "$out/doctor.txt"
 grep -q '^fail' "$out/doctor.txt" && fail "doctor reports a fail (exit $doctor_rc)"
+grep -q 'made a desk-local' "$out/daemon.log" && fail "the daemon made its own audit key"
+
 ((doctor_rc < 2)) || fail "doctor exits $doctor_rc"
 kill -TERM $daemon_pid 2>/dev/null || true
 wait $daemon_pid 2>/dev/null || true
