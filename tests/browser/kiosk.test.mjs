@@ -506,6 +506,8 @@ test('a burst of scans: each verdict stays min_show_ms, in turn, none lost', asy
   const minShow = st.kiosk.min_show_ms;
   assert.equal(minShow, 1000, 'the default [indicators] min_show_ms');
   await sleep(600); // past the hold-off
+  const lightsLog = path.join(WORK, 'indicators.log');
+  const lightsBefore = fs.readFileSync(lightsLog, 'utf8').split('\n').filter(Boolean).length;
   const first = seq + 1;
   const valid = card('valid2');
   const tampered = `${valid.slice(0, -20)}${valid.at(-20) === '0' ? '1' : '0'}${valid.slice(-19)}`;
@@ -524,6 +526,27 @@ test('a burst of scans: each verdict stays min_show_ms, in turn, none lost', asy
     // shownMs is the first frame after each was shown: allow a few frames either way.
     const held = shown[i].shownMs - shown[i - 1].shownMs;
     assert.ok(held >= minShow - 50, `verdict ${shown[i - 1].seq} was on screen ${held} ms`);
+  }
+  // The lights (the simulated backend's record, "<us> green red amber buzzer"): three red
+  // patterns, each started only when the one before had ended (invalid_ms = 300 here, less
+  // than min_show_ms), never one cutting the last short.
+  const INVALID_MS = 300; // desk.conf's [indicators] invalid_ms
+  let starts = [];
+  for (let tries = 0; tries < 100 && starts.length < 3; tries++) {
+    const lines = fs.readFileSync(lightsLog, 'utf8').split('\n').filter(Boolean).slice(lightsBefore);
+    let redBefore = '0';
+    starts = [];
+    for (const line of lines) {
+      const [us, , red] = line.split(' ');
+      if (red === '1' && redBefore === '0') starts.push(Number(us));
+      redBefore = red;
+    }
+    if (starts.length < 3) await sleep(100);
+  }
+  assert.equal(starts.length, 3, 'three red patterns on the lights');
+  for (let i = 1; i < 3; i++) {
+    const gapMs = (starts[i] - starts[i - 1]) / 1000;
+    assert.ok(gapMs >= INVALID_MS - 1, `red pattern ${i + 1} began ${gapMs} ms after the one before`);
   }
 });
 
