@@ -115,7 +115,8 @@ static void usage(FILE *f)
 	        "               (default: zbar zbar-looks zxing shipped)\n"
 	        "  --kinds      degradations (default: all); e.g. rotation,blur\n"
 	        "  --dir DIR    where the test key is written (default /tmp)\n"
-	        "  --dump DIR   also write each cell's first image to DIR as PGM\n");
+	        "  --dump DIR   also write every image to DIR as PGM "
+	        "(SIZE-KIND-LEVEL-INDEX.pgm)\n");
 }
 
 static bool in_list(const char *list, const char *name)
@@ -153,10 +154,10 @@ static int parse_frames(const char *text, struct frame *frames, size_t *count)
 }
 
 static int write_pgm(const char *dir, unsigned w, unsigned h, const char *kind, int level,
-                     const uint8_t *px)
+                     unsigned index, const uint8_t *px)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/%ux%u-%s-%d.pgm", dir, w, h, kind, level);
+	snprintf(path, sizeof(path), "%s/%ux%u-%s-%d-%u.pgm", dir, w, h, kind, level, index);
 	FILE *f = fopen(path, "wb");
 	if (f == NULL) {
 		fprintf(stderr, "qrdesk-decode-quality: %s: %s\n", path, strerror(errno));
@@ -314,11 +315,11 @@ int main(int argc, char **argv)
 			printf("%s | ", configs[c]->name);
 		for (size_t c = 0; c < n_configs; c++)
 			printf("%s ms | ", configs[c]->name);
-		printf("wrong |\n| --- | --- |");
-		for (size_t c = 0; c < 2 * n_configs + 1; c++)
+		printf("either | wrong |\n| --- | --- |");
+		for (size_t c = 0; c < 2 * n_configs + 2; c++)
 			printf(" --- |");
 		printf("\n");
-		unsigned sum_decoded[CONFIGS_MAX] = {0}, sum_images = 0;
+		unsigned sum_decoded[CONFIGS_MAX] = {0}, sum_images = 0, sum_either = 0;
 		double sum_ms[CONFIGS_MAX] = {0};
 		for (int k = 0; k < QRSCENE_KINDS; k++) {
 			if (!in_list(kind_list, qrscene_kind_name((enum qrscene_kind)k)))
@@ -326,7 +327,9 @@ int main(int argc, char **argv)
 			for (int level = 0; level < QRSCENE_LEVELS; level++) {
 				struct result res[CONFIGS_MAX];
 				memset(res, 0, sizeof(res));
+				unsigned either = 0;
 				for (unsigned i = 0; i < images; i++) {
+					bool ref_read = false;
 					const char *text = texts[i % n_cards];
 					rc = qrscene_render(text, w, h, (enum qrscene_kind)k, level,
 					                    i, px, &why);
@@ -336,10 +339,10 @@ int main(int argc, char **argv)
 						        why.text);
 						return 1;
 					}
-					if (dump != NULL && i == 0 &&
+					if (dump != NULL &&
 					    write_pgm(dump, w, h,
 					              qrscene_kind_name((enum qrscene_kind)k),
-					              level, px) != 0)
+					              level, i, px) != 0)
 						return 1;
 					for (size_t c = 0; c < n_configs; c++) {
 						struct check chk = {text, false, false};
@@ -371,7 +374,11 @@ int main(int argc, char **argv)
 						}
 						res[c].decoded += chk.right;
 						res[c].wrong += chk.wrong;
+						if (configs[c]->mode == ZXING ||
+						    strcmp(configs[c]->name, "zbar-looks") == 0)
+							ref_read |= chk.right;
 					}
+					either += ref_read;
 				}
 				printf("| %s | %d: %s |", qrscene_kind_name((enum qrscene_kind)k),
 				       level, qrscene_level_label((enum qrscene_kind)k, level));
@@ -385,6 +392,8 @@ int main(int argc, char **argv)
 					printf(" %.1f |", res[c].cpu_ms / images);
 					sum_ms[c] += res[c].cpu_ms;
 				}
+				printf(" %3.0f %% |", 100.0 * either / images);
+				sum_either += either;
 				sum_images += images;
 				total_wrong += wrong;
 				printf(" %u |\n", wrong);
@@ -397,7 +406,7 @@ int main(int argc, char **argv)
 			       100.0 * sum_decoded[c] / (sum_images ? sum_images : 1));
 		for (size_t c = 0; c < n_configs; c++)
 			printf(" %.1f |", sum_ms[c] / (sum_images ? sum_images : 1));
-		printf(" |\n\n");
+		printf(" **%.1f %%** | |\n\n", 100.0 * sum_either / (sum_images ? sum_images : 1));
 
 		if (empty > 0) {
 			printf("## %ux%u: frames without a code (%u; the chain's %u fps apart), "

@@ -6,17 +6,20 @@
  * A camera frame (qrdecode_frame) always goes through zxing-cpp: about a
  * millisecond at 640 x 480, and it reads most codes.  The second looks -
  * zxing-cpp on an inverted, stretched, globally thresholded and x0.5 copy,
- * and ZBar's looks, which cost about six times as much a pixel - take
- * turns, one after another from where the last frame stopped.  They are
- * paid in ZBar pixels from a bucket filled at the budget's rate by the
+ * and ZBar's looks, which cost about six times as much a pixel - come in
+ * rounds: each look once a round, taken by the first frame whose decoder's
+ * bucket covers it (a look that does not fit is skipped for that frame,
+ * never waited for).  Each decoder has its own bucket, filled by the
  * frames' own timestamps (so what is read never depends on the machine's
- * load), and each frame runs those the bucket covers.  A desk with nothing
- * on it thus costs zxing-cpp plus the budget.  When the scene changes (a
- * card put down) and zxing-cpp read nothing, a second bucket, the credit,
- * pays for up to two whole rounds at once: a card only a second look reads
- * meets them all within a frame or two.  The credit fills at the budget's
- * rate too, so a scene that never stops changing costs at most twice the
- * budget.
+ * load): ZBar's at the budget's rate ([camera] decode_budget_kpx),
+ * zxing-cpp's at ZX_ROUNDS_PER_S rounds a second.  A desk with nothing on
+ * it thus costs zxing-cpp's first look plus both rates.  When the scene
+ * changes (a card put down) a new round starts, and if zxing-cpp read
+ * nothing, ZBar may also spend a second bucket, the credit, of up to two
+ * whole rounds, and zxing-cpp the round an idle desk keeps in reserve: a
+ * card only a second look reads meets them all within a frame or two.  The
+ * credit fills at the budget's rate too, so a scene that never stops
+ * changing costs at most twice the budget.
  *
  * What both decoders read is compared: if each read a text the other did
  * not, one of them misread, and nothing is reported (the conflict is
@@ -44,14 +47,14 @@
 #define CREDIT_US     500000
 #define CREDIT_RATE   1.0
 #define CREDIT_ROUNDS 2.0
-/* zxing-cpp reads a pixel about this many times faster than ZBar (bench machine). */
-#define ZX_SPEEDUP 6u
 
-/* zxing-cpp's second looks (camera frames take them in turns with ZBar's). */
-enum { ZX_INVERT, ZX_STRETCH, ZX_GLOBAL, ZX_HALF, ZX_LOOKS, ZB_LOOK = ZX_LOOKS };
-static const unsigned turn_order[] = {ZX_INVERT, ZB_LOOK, ZX_STRETCH, ZB_LOOK,
-                                      ZX_GLOBAL, ZB_LOOK, ZX_HALF,    ZB_LOOK};
-#define TURNS (sizeof(turn_order) / sizeof(turn_order[0]))
+/* zxing-cpp's idle turns: rounds of its second looks a second (its own bucket holds two). */
+#define ZX_ROUNDS_PER_S 1.0
+
+/* A round of second looks: zxing-cpp's passes, then ZBar's looks (ZB_FIRST + zbdecode_plan's
+ * index), each taken once per round when its own bucket covers it. */
+enum { ZX_INVERT, ZX_STRETCH, ZX_GLOBAL, ZX_HALF, ZX_LOOKS, ZB_FIRST = ZX_LOOKS };
+#define ROUND_MAX (ZX_LOOKS + ZBDECODE_LOOKS_MAX)
 
 struct texts {
 	char *bytes[TEXTS_MAX];
@@ -64,9 +67,10 @@ struct qrdecode {
 	struct zxdecode *zx;
 	struct zbdecode *zb;
 	unsigned decoders;
-	size_t budget; /* ZBar's pixels per second beside zxing-cpp */
-	double tokens; /* the turns' bucket: ZBar pixels second looks may spend now */
-	double credit; /* the bucket for the frames after a change */
+	size_t budget;    /* ZBar's pixels per second beside zxing-cpp */
+	double tokens;    /* ZBar's bucket: pixels its looks may spend now */
+	double credit;    /* ZBar's bucket for the frames after a change */
+	double zx_tokens; /* zxing-cpp's bucket for its second looks, in its own pixels */
 	int64_t last_us;
 	bool clocked;  /* last_us is set */
 	uint8_t *copy; /* contiguous rows of a padded image */
@@ -76,7 +80,7 @@ struct qrdecode {
 	uint8_t *blocks; /* the last frame's block means (change detection) */
 	unsigned blocks_w, blocks_h;
 	int64_t credit_until_us;
-	unsigned turn; /* the next second look (turn_order index) */
+	unsigned done; /* the round's looks taken so far (bit i: look i) */
 	struct texts zx_texts, zb_texts;
 	struct qrdecode_stats stats;
 };
@@ -140,6 +144,9 @@ enum qd_err qrdecode_set_chain(struct qrdecode *dec, unsigned decoders, unsigned
 	dec->decoders = decoders;
 	dec->budget = (size_t)budget_kpx * 1000;
 	dec->tokens = 0;
+	dec->credit = 0;
+	dec->zx_tokens = 0;
+	dec->done = 0;
 	dec->clocked = false;
 	return QD_OK;
 }
@@ -216,26 +223,31 @@ static int report(struct qrdecode *dec, qrdecode_cb cb, void *arg)
 }
 
 /*
- * The buckets at t_us, filled since the last frame: the turns' at the
- * budget's rate up to a second's worth (never below the largest look, so
- * every look comes round), the credit at CREDIT_RATE of the budget up to
- * CREDIT_ROUNDS rounds.
+ * The buckets at t_us, filled since the last frame: ZBar's at the budget's
+ * rate up to a second's worth (never below its largest look, so every look
+ * comes round), its credit at CREDIT_RATE of the budget up to CREDIT_ROUNDS
+ * rounds, zxing-cpp's at ZX_ROUNDS_PER_S rounds a second up to two.
  */
-static void refill(struct qrdecode *dec, int64_t t_us, double cap, double round)
+static void refill(struct qrdecode *dec, int64_t t_us, double zb_round, double zb_largest,
+                   double zx_round)
 {
 	if (dec->clocked && t_us > dec->last_us) {
 		double dt = (double)(t_us - dec->last_us) / 1e6;
 		dec->tokens += dt * (double)dec->budget;
 		dec->credit += dt * (double)dec->budget * CREDIT_RATE;
+		dec->zx_tokens += dt * zx_round * ZX_ROUNDS_PER_S;
 	}
 	/* A clock that jumps back (or stands still) adds nothing. */
 	if (!dec->clocked || t_us > dec->last_us)
 		dec->last_us = t_us;
 	dec->clocked = true;
+	const double cap = (double)dec->budget > zb_largest ? (double)dec->budget : zb_largest;
 	if (dec->tokens > cap)
 		dec->tokens = cap;
-	if (dec->credit > CREDIT_ROUNDS * round)
-		dec->credit = CREDIT_ROUNDS * round;
+	if (dec->credit > CREDIT_ROUNDS * zb_round)
+		dec->credit = CREDIT_ROUNDS * zb_round;
+	if (dec->zx_tokens > 2 * zx_round)
+		dec->zx_tokens = 2 * zx_round;
 }
 
 /*
@@ -308,52 +320,87 @@ static enum qd_err zx_look(struct qrdecode *dec, unsigned which, const uint8_t *
 	return zxdecode_gray(dec->zx, img, w, h, bin, collect, &dec->zx_texts, &n, unread);
 }
 
-/* A second look's cost in ZBar pixels: zxing-cpp's looks are ZX_SPEEDUP times cheaper. */
+/* A zxing-cpp second look's cost in its own bucket: the pixels it reads. */
 static size_t zx_cost(unsigned which, unsigned width, unsigned height)
 {
 	size_t px = (size_t)width * height;
-	return (which == ZX_HALF ? px / 4 : px) / ZX_SPEEDUP + 1;
+	return which == ZX_HALF ? px / 4 : px;
 }
 
 /*
- * The second looks a camera frame can pay for, in the chain's turn order:
- * zxing-cpp's passes and ZBar's looks, one after another, from where the
- * last frame stopped, while the allowance covers the next; a text from ZBar
- * ends them, and after a text from zxing-cpp only ZBar's looks run.
+ * A camera frame's second looks: the round's looks not yet taken, in order,
+ * each when its own decoder's bucket covers it.  A look that does not fit
+ * is skipped for this frame - the next one is tried - and stays due: every
+ * look comes round once a round, and a costly one (ZBar's full look at a
+ * large frame) never holds up the cheap ones behind it.  A new scene starts
+ * a new round.  A text from ZBar ends the frame's looks; after a text from
+ * zxing-cpp only ZBar's (its second opinion) run.  cue: a card may just
+ * have come, so ZBar may spend its credit and zxing-cpp its reserve (an
+ * idle desk keeps a round of zxing-cpp's looks in reserve for that frame).
  */
 static enum qd_err second_looks(struct qrdecode *dec, const uint8_t *data, unsigned width,
-                                unsigned height, double allowance, int *unread, int *parts,
-                                size_t *spent)
+                                unsigned height, int64_t t_us, bool new_scene, int *unread,
+                                int *parts)
 {
-	enum qd_err rc = QD_OK;
-	for (size_t k = 0; k < TURNS && rc == QD_OK && dec->zb_texts.n == 0; k++) {
-		const unsigned which = turn_order[dec->turn % TURNS];
-		/* Once zxing-cpp has read, only ZBar's looks (a second opinion) are worth it. */
-		const bool skip =
-		        which == ZB_LOOK ? !(dec->decoders & QRDECODE_ZBAR) : dec->zx_texts.n > 0;
-		if (skip) {
-			dec->turn++;
-			continue;
-		}
-		if (which == ZB_LOOK) {
-			size_t room = allowance > (double)*spent ? (size_t)(allowance - *spent) : 0;
-			size_t used = 0;
-			int n = 0;
-			rc = zbdecode_turn(dec->zb, data, width, height, room, 1, collect,
-			                   &dec->zb_texts, &n, parts, &used);
-			if (used == 0)
-				break; /* ZBar's next look waits for a later frame */
-			*spent += used;
-			dec->stats.zbar_pixels += used;
-			dec->stats.zbar_looks++;
+	const bool zb = dec->decoders & QRDECODE_ZBAR;
+	size_t cost[ROUND_MAX];
+	const size_t n =
+	        ZB_FIRST + (zb ? zbdecode_plan(dec->zb, width, height, cost + ZB_FIRST) : 0);
+	double zx_round = 0, zb_round = 0, zb_largest = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i < ZB_FIRST) {
+			cost[i] = zx_cost((unsigned)i, width, height);
+			zx_round += (double)cost[i];
 		} else {
-			size_t cost = zx_cost(which, width, height);
-			if ((double)(*spent + cost) > allowance)
-				break;
-			*spent += cost;
-			rc = zx_look(dec, which, data, width, height, unread);
+			zb_round += (double)cost[i];
+			zb_largest = (double)cost[i] > zb_largest ? (double)cost[i] : zb_largest;
 		}
-		dec->turn++;
+	}
+	refill(dec, t_us, zb_round, zb_largest, zx_round);
+	/* A symbol zxing-cpp located but could not read is a cue like a new scene. */
+	if (new_scene || *unread > 0)
+		dec->credit_until_us = t_us + CREDIT_US;
+	const unsigned all = (1u << n) - 1;
+	if (new_scene || (dec->done & all) == all)
+		dec->done = 0; /* a new scene, or a round complete: every look is due again */
+	/* Just after a change a card may have come that zxing-cpp's first look cannot read. */
+	const bool cue = t_us < dec->credit_until_us && dec->zx_texts.n == 0;
+	double zb_room = dec->tokens + (cue ? dec->credit : 0);
+	double zx_room = cue ? dec->zx_tokens : dec->zx_tokens - zx_round;
+	double zb_spent = 0, zx_spent = 0;
+	bool fresh = true; /* ZBar's first look at this frame makes its x0.5 copy */
+	enum qd_err rc = QD_OK;
+	for (size_t i = 0; i < n && rc == QD_OK && dec->zb_texts.n == 0; i++) {
+		const bool zx = i < ZB_FIRST;
+		if ((dec->done & (1u << i)) || (zx && dec->zx_texts.n > 0))
+			continue;
+		double *room = zx ? &zx_room : &zb_room;
+		if ((double)cost[i] > *room)
+			continue; /* does not fit this frame: the next look is tried */
+		*room -= (double)cost[i];
+		dec->done |= 1u << i;
+		if (zx) {
+			zx_spent += (double)cost[i];
+			dec->stats.zxing_looks++;
+			rc = zx_look(dec, (unsigned)i, data, width, height, unread);
+		} else {
+			int found = 0;
+			zb_spent += (double)cost[i];
+			dec->stats.zbar_pixels += cost[i];
+			dec->stats.zbar_looks++;
+			rc = zbdecode_look(dec->zb, data, width, height, (unsigned)(i - ZB_FIRST),
+			                   fresh, collect, &dec->zb_texts, &found, parts);
+			fresh = false;
+		}
+	}
+	dec->zx_tokens -= zx_spent;
+	/* ZBar's looks are paid from its bucket first, the rest from the credit. */
+	double from_tokens = dec->tokens > 0 ? dec->tokens : 0;
+	if (zb_spent <= from_tokens) {
+		dec->tokens -= zb_spent;
+	} else {
+		dec->tokens -= from_tokens;
+		dec->credit -= zb_spent - from_tokens;
 	}
 	return rc;
 }
@@ -386,33 +433,9 @@ static enum qd_err chain(struct qrdecode *dec, const uint8_t *data, unsigned wid
 			dec->stats.zbar_looks++;
 		}
 	} else {
-		/* A camera frame: second looks from the bucket, and the credit after a change. */
-		size_t largest = 0;
-		size_t round = zb ? zbdecode_round_pixels(dec->zb, width, height, &largest) : 0;
-		for (unsigned which = 0; which < ZX_LOOKS; which++) {
-			size_t c = zx_cost(which, width, height);
-			round += c;
-			largest = c > largest ? c : largest;
-		}
-		refill(dec, t_us, (double)(dec->budget > largest ? dec->budget : largest),
-		       (double)round);
-		if (changed(dec, data, width, height) || unread > 0)
-			dec->credit_until_us = t_us + CREDIT_US;
-		/* Just after a change a card may have come that zxing-cpp alone cannot read. */
-		const bool credit = t_us < dec->credit_until_us && dec->zx_texts.n == 0;
-		double allowance = dec->tokens + (credit ? dec->credit : 0);
-		size_t spent = 0;
-		if (allowance > 0)
-			rc = second_looks(dec, data, width, height, allowance, &unread, &parts,
-			                  &spent);
-		/* Paid from the turns' bucket first, the rest from the credit. */
-		double from_tokens = dec->tokens > 0 ? dec->tokens : 0;
-		if ((double)spent <= from_tokens) {
-			dec->tokens -= (double)spent;
-		} else {
-			dec->tokens -= from_tokens;
-			dec->credit -= (double)spent - from_tokens;
-		}
+		/* A camera frame: second looks in turns; a new scene cues them at once. */
+		const bool new_scene = changed(dec, data, width, height);
+		rc = second_looks(dec, data, width, height, t_us, new_scene, &unread, &parts);
 	}
 	if (rc != QD_OK)
 		return rc;

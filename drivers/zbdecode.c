@@ -40,12 +40,39 @@
  * would pass 40 MB, and no camera mode we use comes near (4K UHD is 8.3 Mpx). */
 #define PASS_PIXELS_MAX (3840u * 2160u)
 
+/*
+ * The looks in the order they run.  LOOK_FULL, the frame as it is, is not
+ * a pass anyone switches off; the others are enum qrdecode_pass bits.
+ */
+#define LOOK_FULL 0u
+static const unsigned look_order[] = {
+        LOOK_FULL,
+        QRDECODE_PASS_HALF,
+        QRDECODE_PASS_INVERT,
+        QRDECODE_PASS_ADAPTIVE,
+        QRDECODE_PASS_STRETCH,
+        QRDECODE_PASS_SHARPEN,
+};
+#define LOOKS (sizeof(look_order) / sizeof(look_order[0]))
+_Static_assert(LOOKS == ZBDECODE_LOOKS_MAX, "zbdecode.h's bound on the looks");
+
+/* What one call works with: the frame, its x0.5 copy, the image passes transform. */
+struct frame {
+	const uint8_t *full, *half, *src;
+	unsigned w, h, hw, hh, sw, sh;
+	unsigned passes; /* the passes this frame takes */
+};
+
 struct zbdecode {
 	zbar_image_scanner_t *scanner;
 	unsigned passes;
 	size_t budget_pixels;
 	unsigned next; /* where the next frame's later looks start (zbdecode_gray) */
-	unsigned turn; /* the look the next zbdecode_turn starts with */
+	/* zbdecode_look's frame: its plan, and its x0.5 copy made once for all its looks. */
+	struct frame cur;
+	unsigned cur_seq[LOOKS];
+	size_t cur_n;
+	bool cur_ready;
 	uint8_t *work; /* a pass's image */
 	size_t work_cap;
 	uint32_t *sums; /* the adaptive pass's integral image */
@@ -96,7 +123,7 @@ void zbdecode_set_passes(struct zbdecode *dec, unsigned passes, size_t budget_pi
 	dec->passes = passes & QRDECODE_PASSES_ALL;
 	dec->budget_pixels = budget_pixels;
 	dec->next = 0;
-	dec->turn = 0;
+	dec->cur_ready = false;
 }
 
 /*
@@ -142,28 +169,6 @@ static enum qd_err scan(struct zbdecode *dec, const uint8_t *data, unsigned widt
 	zbar_image_destroy(img);
 	return rc;
 }
-
-/*
- * The looks in the order they run.  LOOK_FULL, the frame as it is, is not
- * a pass anyone switches off; the others are enum qrdecode_pass bits.
- */
-#define LOOK_FULL 0u
-static const unsigned look_order[] = {
-        LOOK_FULL,
-        QRDECODE_PASS_HALF,
-        QRDECODE_PASS_INVERT,
-        QRDECODE_PASS_ADAPTIVE,
-        QRDECODE_PASS_STRETCH,
-        QRDECODE_PASS_SHARPEN,
-};
-#define LOOKS (sizeof(look_order) / sizeof(look_order[0]))
-
-/* What one call works with: the frame, its x0.5 copy, the image passes transform. */
-struct frame {
-	const uint8_t *full, *half, *src;
-	unsigned w, h, hw, hh, sw, sh;
-	unsigned passes; /* the passes this frame takes */
-};
 
 static size_t look_cost(const struct frame *f, unsigned look)
 {
@@ -313,48 +318,39 @@ enum qd_err zbdecode_gray(struct zbdecode *dec, const uint8_t *data, unsigned wi
 		return QD_ERR_ARG;
 	*found = 0;
 	*spent = 0;
+	dec->cur_ready = false; /* the work buffer is about to be reused */
 	return looks(dec, data, width, height, cb, arg, found, parts, spent);
 }
 
-enum qd_err zbdecode_turn(struct zbdecode *dec, const uint8_t *data, unsigned width,
-                          unsigned height, size_t allowance, unsigned max_looks, qrdecode_cb cb,
-                          void *arg, int *found, int *parts, size_t *spent)
+enum qd_err zbdecode_look(struct zbdecode *dec, const uint8_t *data, unsigned width,
+                          unsigned height, unsigned i, bool fresh, qrdecode_cb cb, void *arg,
+                          int *found, int *parts)
 {
 	if (dec == NULL || data == NULL || width == 0 || height == 0 || found == NULL ||
-	    parts == NULL || spent == NULL)
+	    parts == NULL)
 		return QD_ERR_ARG;
 	*found = 0;
-	*spent = 0;
-	struct frame f;
-	unsigned seq[LOOKS];
-	const size_t n = plan(dec, data, width, height, &f, seq);
-	if (max_looks == 0 || look_cost(&f, seq[dec->turn % n]) > allowance)
-		return QD_OK; /* the next look waits for a later frame's allowance */
-	enum qd_err rc = prepare(dec, &f);
-	for (size_t k = 0; k < n && k < max_looks && rc == QD_OK && *found == 0; k++) {
-		unsigned i = (unsigned)((dec->turn + k) % n);
-		size_t cost = look_cost(&f, seq[i]);
-		if (*spent + cost > allowance)
-			break;
-		*spent += cost;
-		dec->turn = i + 1;
-		rc = look(dec, &f, seq[i], cb, arg, found, parts);
+	if (fresh || !dec->cur_ready || dec->cur.full != data || dec->cur.w != width ||
+	    dec->cur.h != height) {
+		dec->cur_ready = false;
+		dec->cur_n = plan(dec, data, width, height, &dec->cur, dec->cur_seq);
+		enum qd_err rc = prepare(dec, &dec->cur);
+		if (rc != QD_OK)
+			return rc;
+		dec->cur_ready = true;
 	}
-	return rc;
+	if (i >= dec->cur_n)
+		return QD_ERR_ARG;
+	return look(dec, &dec->cur, dec->cur_seq[i], cb, arg, found, parts);
 }
 
-size_t zbdecode_round_pixels(struct zbdecode *dec, unsigned width, unsigned height, size_t *largest)
+size_t zbdecode_plan(struct zbdecode *dec, unsigned width, unsigned height,
+                     size_t cost[ZBDECODE_LOOKS_MAX])
 {
 	struct frame f;
 	unsigned seq[LOOKS];
 	const size_t n = plan(dec, NULL, width, height, &f, seq);
-	size_t total = 0, max = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t c = look_cost(&f, seq[i]);
-		total += c;
-		max = c > max ? c : max;
-	}
-	if (largest != NULL)
-		*largest = max;
-	return total;
+	for (size_t i = 0; i < n; i++)
+		cost[i] = look_cost(&f, seq[i]);
+	return n;
 }

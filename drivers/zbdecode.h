@@ -11,6 +11,7 @@
 #ifndef QRDESK_ZBDECODE_H
 #define QRDESK_ZBDECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,19 +37,24 @@ enum qd_err zbdecode_gray(struct zbdecode *dec, const uint8_t *data, unsigned wi
                           unsigned height, qrdecode_cb cb, void *arg, int *found, int *parts,
                           size_t *spent);
 
-/*
- * ZBar as the chain's second opinion: at most max_looks looks (the first
- * among them) in one turn order that continues across calls, while their
- * pixels fit in allowance; none is forced, so a call with a small
- * allowance costs nothing.  What was spent in *spent.  Stops at the first
- * look that finds a symbol.
- */
-enum qd_err zbdecode_turn(struct zbdecode *dec, const uint8_t *data, unsigned width,
-                          unsigned height, size_t allowance, unsigned max_looks, qrdecode_cb cb,
-                          void *arg, int *found, int *parts, size_t *spent);
+/* The most looks a frame takes (the first, and every pass). */
+#define ZBDECODE_LOOKS_MAX 6
 
-/* Pixels of every look at a width x height frame; the largest single look in *largest. */
-size_t zbdecode_round_pixels(struct zbdecode *dec, unsigned width, unsigned height,
-                             size_t *largest);
+/*
+ * The looks zbdecode_gray takes at a width x height frame, in its order
+ * (the first look first): how many, and each one's pixels in cost[].
+ */
+size_t zbdecode_plan(struct zbdecode *dec, unsigned width, unsigned height,
+                     size_t cost[ZBDECODE_LOOKS_MAX]);
+
+/*
+ * Look number i of zbdecode_plan's list at data, alone: the chain takes
+ * them in turns across frames, each when its budget covers it.  fresh says
+ * data is a new frame (its x0.5 copy is made again); the looks at one frame
+ * share that copy.  Symbols to cb, counted in *found; parts as above.
+ */
+enum qd_err zbdecode_look(struct zbdecode *dec, const uint8_t *data, unsigned width,
+                          unsigned height, unsigned i, bool fresh, qrdecode_cb cb, void *arg,
+                          int *found, int *parts);
 
 #endif

@@ -143,6 +143,10 @@ static const struct key_def keys[] = {
         {"replay", "stdin", K_BOOL, FIELD(scanners.replay_stdin), 0, 0, false},
         {"replay", "fifo", K_PATH, FIELD(scanners.replay_fifo), 0, 0, false},
         {"replay", "images", K_PATH, FIELD(scanners.replay_images), 0, 0, false},
+        {"replay", "images_max_kpx", K_COUNT, FIELD(scanners.images.max_kpx), 1,
+         SOURCE_IMAGES_MAX_KPX_MAX, false},
+        {"replay", "images_budget_ms", K_MS, FIELD(scanners.images.budget_ms), 100, 60000, false},
+        {"replay", "images_delete", K_BOOL, FIELD(scanners.images.delete_judged), 0, 0, false},
         {"serial", "device", K_PATH, FIELD(scanners.serial.device), 0, 0, false},
         {"serial", "baud", K_BAUD, FIELD(scanners.serial.baud), 0, 0, false},
         {"serial", "framing", K_FRAMING, FIELD(scanners.serial.framing), 0, 0, false},
@@ -312,6 +316,9 @@ void config_defaults(struct config *cfg)
 	cfg->scanners.replay_stdin = false;
 	cfg->scanners.replay_fifo[0] = '\0';
 	cfg->scanners.replay_images[0] = '\0';
+	cfg->scanners.images.max_kpx = SOURCE_IMAGES_MAX_KPX_DEFAULT;
+	cfg->scanners.images.budget_ms = SOURCE_IMAGES_BUDGET_MS_DEFAULT;
+	cfg->scanners.images.delete_judged = false;
 	cfg->scanners.serial.device[0] = '\0';
 	cfg->scanners.serial.baud = 9600;
 	snprintf(cfg->scanners.serial.framing, sizeof(cfg->scanners.serial.framing), "%s", "8N1");

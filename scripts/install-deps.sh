@@ -48,6 +48,9 @@ test_packages=(
 	# tests/image/): partitions and file systems made from folders, RAUC bundles (rauc,
 	# mksquashfs), the firmware keys (xxd); the image's own packages come from debootstrap
 	fdisk e2fsprogs rauc squashfs-tools xxd
+	# the COSE interop test (tests/interop/): Node.js runs an independent COSE library,
+	# installed from tests/interop/package-lock.json by `npm ci` below
+	nodejs
 )
 
 case ${1:-} in
@@ -73,13 +76,36 @@ not_installed() {
 }
 mapfile -t missing < <(not_installed "${packages[@]}")
 
-if ((${#missing[@]} == 0)); then
-	exit 0
-fi
-
 sudo=()
 if [[ $(id -u) -ne 0 ]]; then
 	sudo=(sudo)
+fi
+
+# The interop test's npm packages, exactly as tests/interop/package-lock.json pins them, into
+# tests/interop/node_modules (never at build time, never for the demo).  Install scripts are
+# not run and optional native parts are left out: cbor-x then works in plain JavaScript.
+# Skipped when node_modules was made from this very lock file.
+npm_packages() {
+	[[ $1 == --demo ]] && return 0
+	local dir lock stamp
+	dir=$(cd "$(dirname "$0")/../tests/interop" && pwd)
+	lock=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	stamp=$dir/node_modules/.qrdesk-lock-sha256
+	[[ -f $stamp && $(cat "$stamp") == "$lock" ]] && return 0
+	if ! command -v npm >/dev/null; then
+		# Debian's nodejs comes without npm (NodeSource's includes it).
+		echo "install-deps: apt-get install npm" >&2
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+			install -y -q --no-install-recommends npm >/dev/null
+	fi
+	echo "install-deps: npm ci in tests/interop (the COSE interop test's packages)" >&2
+	(cd "$dir" && npm ci --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error >&2)
+	echo "$lock" >"$stamp"
+}
+
+if ((${#missing[@]} == 0)); then
+	npm_packages "${1:-}"
+	exit 0
 fi
 echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}" >&2
 echo "install-deps: apt-get update" >&2
@@ -95,4 +121,5 @@ if ((${#still[@]} > 0)); then
 	echo "install-deps: not installed: ${still[*]} (see apt-get's messages above)" >&2
 	exit 1
 fi
+npm_packages "${1:-}"
 echo "install-deps: done" >&2

@@ -113,7 +113,7 @@ struct sync_result {
 	struct qd_errmsg why; /* empty on success */
 	bool changed;         /* something was installed */
 	uint64_t timestamp_version;
-	struct sync_file files[6]; /* root (if named), keyset, revocations, policy, timestamp */
+	struct sync_file files[TRUST_DOC_SLOTS]; /* root (if named), the synced types, timestamp */
 	size_t n_files;
 	size_t bytes_fetched;
 	bool not_modified; /* the server said 304 to the conditional timestamp fetch */

@@ -270,13 +270,32 @@ new_kid=$(jq -r '.keys[] | select(.role == "issuer" and .alg == "EdDSA") | .kid'
 jq -r '.keys[] | select(.role == "issuer" and .alg == "EdDSA") | .public_key' office2/domain.json >new.hex
 must_exit 0 "add-key --public (hex)" "$issuer" --now "$(at $((-10 * DAY)))" add-key rot \
 	--role issuer --public new.hex --label "office 2"
+# Refused add-keys: each names the key (file or kid), exits as documented, leaves DIR byte-identical.
+snapshot() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+before=$(snapshot rot)
 must_exit 73 "add-key of a key already present refused" "$issuer" add-key rot --role issuer --public new.hex
-grep -q "$new_kid" cmd.out && pass || fail "the refusal does not name the key"
+grep -q "key $new_kid is already in" cmd.out && pass || fail "the refusal does not name the key: $(cat cmd.out)"
 printf 'not a key\n' >notakey.pem
-cp rot/domain.json domain.before
 must_exit 65 "add-key of a file that is not a key refused" "$issuer" add-key rot --role issuer --public notakey.pem
 grep -q "notakey.pem" cmd.out && pass || fail "the refusal does not name the file"
-cmp -s domain.before rot/domain.json && pass || fail "a refused add-key changed the domain"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 2>/dev/null | openssl pkey -pubout -out rsa.pem
+must_exit 65 "add-key of an RSA key refused" "$issuer" add-key rot --role issuer --public rsa.pem
+grep -q "rsa.pem" cmd.out && pass || fail "the RSA refusal does not name the file: $(cat cmd.out)"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 2>/dev/null | openssl pkey -pubout -out p384.pem
+must_exit 65 "add-key of a P-384 key refused" "$issuer" add-key rot --role issuer --public p384.pem
+grep -q "p384.pem" cmd.out && pass || fail "the P-384 refusal does not name the file: $(cat cmd.out)"
+printf '04%0128d\n' 1 >offcurve.hex # 65 bytes, but not a point of P-256
+must_exit 65 "add-key of a point off the curve refused" "$issuer" add-key rot --role issuer --public offcurve.hex
+grep -q "offcurve.hex" cmd.out && pass || fail "the off-curve refusal does not name the file: $(cat cmd.out)"
+[[ $(snapshot rot) == "$before" ]] && pass || fail "a refused add-key changed the domain"
+# A kid already another key's: no second key hashes to a kid in practice, so an older domain is
+# made to hold a different key under the new key's kid.
+cp -r rot rotc
+jq --arg k "$new_kid" '(.keys[] | select(.role == "update") | .kid) = $k' rot/domain.json >rotc/domain.json
+before=$(snapshot rotc)
+must_exit 73 "add-key of a kid already another key's refused" "$issuer" add-key rotc --role issuer --public new.hex
+grep -q "key id $new_kid is already another key's" cmd.out && pass || fail "the collision is not named: $(cat cmd.out)"
+[[ $(snapshot rotc) == "$before" ]] && pass || fail "a refused add-key (colliding kid) changed the domain"
 "$issuer" --now "$(at 0)" keys rot >keys.out
 grep -E "^issuer +EdDSA +$new_kid .* elsewhere +active +office 2$" keys.out >/dev/null && pass || fail "keys does not list the new key: $(cat keys.out)"
 claims before.json 2611000101 ".issued_at = $(at $((-2 * DAY)))"

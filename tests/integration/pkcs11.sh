@@ -4,6 +4,7 @@
 # folder (SOFTHSM2_CONF), keys generated inside it by OpenSC's pkcs11-tool (never exported),
 # registered with `qrdesk-issuer add-key --pkcs11`, cards signed through it (EdDSA and ES256) and
 # accepted by `qrdeskctl check`; the repository key in the token signing what publish writes; the
+# update key in the token signing a USB bundle the desk applies; the
 # root rotating from a file into the token, back to a file, and into the token again, each step
 # imported by a desk that pinned the first root.  Bad input: a missing module, a wrong PIN, no PIN,
 # a PIN in the URI, a token without the object, a key of the wrong type, another token: each a
@@ -56,7 +57,13 @@ keygen issuer-p256 02 EC:prime256v1
 keygen repo-ed 03 EC:edwards25519
 keygen root-ed 04 EC:edwards25519
 keygen root-p256 05 EC:prime256v1
+keygen update-ed 07 EC:edwards25519
 keygen old-rsa 06 rsa:1024
+# Made inside the token, the private keys can never leave it: the token says so for each.
+pkcs11-tool --module "$module" --token-label bmet --login --pin 123456 --list-objects --type privkey \
+	2>/dev/null >privkeys.txt
+[[ $(grep -c 'Access:' privkeys.txt) == 7 && $(grep -c 'Access:.*sensitive.*never extractable' privkeys.txt) == 7 ]] &&
+	pass || fail "the token's private keys are not all sensitive and never extractable: $(cat privkeys.txt)"
 printf '123456\n' >pin
 printf '000000\n' >badpin
 tok="pkcs11:token=bmet;object="
@@ -88,21 +95,23 @@ snapshot() { (cd bo && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 before=$(snapshot)
 must_exit 66 "a module that is missing" "$issuer" --pin-file pin add-key bo --role issuer \
 	--pkcs11 "${tok}issuer-ed?module-path=$work/no-such-module.so"
-said "no-such-module.so" "missing module"
+said "${tok}issuer-ed?module-path=$work/no-such-module.so: PKCS#11 module $work/no-such-module.so cannot be loaded" "missing module"
 must_exit 77 "a wrong PIN" "$issuer" --pin-file badpin add-key bo --role issuer --pkcs11 "${tok}issuer-ed"
 said "${tok}issuer-ed: the PIN is wrong" "wrong PIN"
 must_exit 77 "no PIN at all" "$issuer" add-key bo --role issuer --pkcs11 "${tok}issuer-ed"
 said "no PIN" "no PIN"
 must_exit 65 "a PIN in the URI" "$issuer" add-key bo --role issuer --pkcs11 "${tok}issuer-ed?pin-value=123456"
-said "PIN in the URI is refused" "pin-value"
+said "${tok}issuer-ed?pin-value=123456: a PIN in the URI is refused" "pin-value"
 must_exit 66 "a token without the object" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "${tok}nothing-here"
 said "${tok}nothing-here: the token holds no private key" "missing object"
 must_exit 66 "no such token" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "pkcs11:token=elsewhere;object=issuer-ed"
-said "no token matches" "missing token"
+said "pkcs11:token=elsewhere;object=issuer-ed: no token matches" "missing token"
 must_exit 66 "the right object in another token" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "pkcs11:token=spare;object=issuer-ed"
+said "pkcs11:token=spare;object=issuer-ed: the token holds no private key" "object in another token"
 must_exit 65 "a key of the wrong type (RSA)" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "${tok}old-rsa"
 said "${tok}old-rsa: the key is not Ed25519 or P-256" "wrong type"
 must_exit 65 "not a PKCS#11 URI" "$issuer" --pin-file pin add-key bo --role issuer --pkcs11 "file:///etc/passwd"
+said "file:///etc/passwd: not a PKCS#11 URI" "not a URI"
 [[ $(snapshot) == "$before" ]] && pass || fail "a refused add-key changed DIR"
 
 # --- issuer keys in the token ------------------------------------------------------------
@@ -121,8 +130,18 @@ grep -E "^issuer +EdDSA +$ed_kid .* pkcs11 +active +HSM 2027" keys.out >/dev/nul
 
 # The repository key in the token too: publish signs revocations, policy, timestamp with it.
 must_exit 0 "add-key repository in the token" "$issuer" --pin-file pin add-key bo --role repository --pkcs11 "${tok}repo-ed"
+# And the update key: it signs a USB bundle through the token.
+must_exit 0 "add-key update in the token" "$issuer" --pin-file pin add-key bo --role update --pkcs11 "${tok}update-ed"
+upd_kid=$(jq -r --arg u "${tok}update-ed" '.keys[] | select(.pkcs11_uri == $u) | .kid' bo/domain.json)
 must_exit 0 "publish (repository key in the token)" "$issuer" --pin-file pin publish bo repo1
 import_all repo1
+mkdir -p stick/qrdesk
+must_exit 0 "bundle signed by the update key in the token" "$issuer" --pin-file pin bundle bo \
+	stick/qrdesk/u.qrbundle --set pipeline.holdoff_ms=4000 --key "$upd_kid"
+must_exit 0 "the desk applies the token-signed bundle" "$ctl" usb --store desk.db --desk DESK-1 \
+	--dropin "$work/usb.conf" "$work/stick"
+said "USB: applied" "bundle applied"
+grep -qx 'holdoff_ms = 4000' usb.conf && pass || fail "the bundle's setting is not in the drop-in: $(cat usb.conf)"
 
 claims c1.json 2611000001
 must_exit 0 "plain sign picks the newest key: the token's" "$issuer" --pin-file pin sign bo c1.json

@@ -16,7 +16,8 @@
 # unchanged poll is answered 304 (If-None-Match with the kept ETag); a right
 # public-key pin works and a wrong one is refused; a chunked response (no
 # Content-Length) longer than the cap is cut while downloading; a root
-# rotation 1 -> 2 -> 3 is stepped and the key set of the new root taken.
+# rotation 1 -> 2 -> 3 is stepped and the key set of the new root taken; a new issuer key, the
+# old one retired and a window of its issuance revoked (revoke-range) reach the desk by sync.
 # Usage: sync.sh QRDESK-ISSUER QRDESKCTL
 set -uo pipefail
 
@@ -125,6 +126,11 @@ mark_log() { log_mark=$(wc -l <logs/access.log); }
 fetched() {
 	tail -n +$((log_mark + 1)) logs/access.log | awk -v f="/repo/$1" '$7 == f { print $9 }' | tr '\n' ' '
 }
+# took_delta WHAT: since the mark, the revocations delta was fetched and the full list was not
+took_delta() {
+	[[ $(fetched revocations-delta.cose) == "200 " && -z $(fetched revocations.cose) ]] && pass ||
+		fail "$1: delta '$(fetched revocations-delta.cose)', snapshot '$(fetched revocations.cose)'"
+}
 
 # must_sync NAME WANT_EXIT PATTERN NOW [extra args]: run one sync, check exit and message
 must_sync() {
@@ -190,8 +196,7 @@ cp desk.db desk-v1.db
 serve repo2
 mark_log
 must_sync "new publication" 0 "revocations version 2 installed \(was 1\).*as a delta" "$(at 3700)"
-[[ $(fetched revocations-delta.cose) == "200 " && -z $(fetched revocations.cose) ]] && pass ||
-	fail "one version behind: delta '$(fetched revocations-delta.cose)', snapshot '$(fetched revocations.cose)'"
+took_delta "one version behind"
 "$ctl" check --store desk.db --now "$(at 3800)" "$code" >/dev/null
 [[ $? -eq 1 ]] && pass || fail "card not invalid after the revocation was synced"
 
@@ -301,6 +306,37 @@ serve repo4
 rm www/repo/root-2.cose
 out=$("$ctl" sync --once --store desk-v1.db --url "$url" --ca ca.pem --now "$(at 8300)" 2>&1)
 [[ $? -ne 0 ]] && grep -q "root-2.cose" <<<"$out" && pass || fail "root chain missing: $out"
+
+# ---- key rotation and revocation by issuing key and time window, by sync ----
+# A second office's key is added, the old key retired and a window of its issuance revoked;
+# one publication carries all three, the desk takes it by sync (the revocations as a delta).
+"$issuer" --now "$(at 8400)" init office2 >/dev/null || fail "init office2"
+jq -r '.keys[] | select(.role == "issuer" and .alg == "EdDSA") | .public_key' office2/domain.json >office2.hex
+old_kid=$(jq -r '[.keys[] | select(.role == "issuer" and .alg == "EdDSA")][0].kid' dom/domain.json)
+"$issuer" --now "$(at 8400)" add-key dom --role issuer --public office2.hex >/dev/null || fail "add-key office2"
+jq '.clearance_no = "2611012399"' card.json >card2.json
+code_in=$("$issuer" --now "$(at 9000)" sign dom card2.json --key "$old_kid" 2>/dev/null) || fail "sign (in the window)"
+code_out=$("$issuer" --now "$(at 9600)" sign dom card2.json --key "$old_kid" 2>/dev/null) || fail "sign (after it)"
+code_late=$("$issuer" --now "$(at 9680)" sign dom card2.json --key "$old_kid" 2>/dev/null) || fail "sign (after retiring)"
+code_new=$("$issuer" --now "$(at 9600)" sign office2 card2.json 2>/dev/null) || fail "sign (office 2)"
+"$issuer" --now "$(at 9700)" revoke-range dom "$old_kid" "$(at 8900)" "$(at 9300)" --reason "account misused" \
+	>/dev/null || fail "revoke-range"
+"$issuer" --now "$(at 9700)" retire-key dom "$old_kid" --after "$(at 9650)" >/dev/null || fail "retire-key"
+"$issuer" --now "$(at 9800)" publish dom repo5 >/dev/null || fail "publish repo5"
+serve repo5
+mark_log
+must_sync "rotation and a revoked window" 0 "revocations version 5 installed \(was 4\).*as a delta" "$(at 9900)"
+took_delta "the window"
+judged() { # REASON CODE WHAT
+	local got
+	got=$("$ctl" check --store desk.db --json --now "$(at 10000)" "$2" | jq -r .reason)
+	[[ $got == "$1" ]] && pass || fail "$3: wanted $1, got $got"
+}
+judged ISSUANCE_REVOKED "$code_in" "a card of the revoked window"
+judged OK "$code_out" "the old key's card after the window, before its retirement"
+judged KEY_NOT_VALID_AT_ISSUE "$code_late" "the old key's card after its retirement"
+judged OK "$code_new" "the new key's card"
+judged CARD_REVOKED "$code" "the card revoked by number still"
 
 echo "sync: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # USB sticks simulated by folders (the automount case): qrdeskctl usb runs the
 # daemon's own usb_process_stick() on them (docs/usb-bundle.md).  Checks: a
-# good bundle is applied (documents and the settings drop-in); a tampered,
+# good bundle is applied (documents and the settings drop-in), and one carrying
+# a revoked issuance window (revoke-range) refuses that window's cards; a tampered,
 # truncated, wrong-role, older (documents and bundle), oversized, unknown
 # document type, wrong-desk, forbidden-setting, expired and two-at-once
 # bundle are each refused with the store unchanged (sqlite3 .dump without the
@@ -224,6 +225,32 @@ if ! "$ctl" usb --now "$(at 0)" --store fresh2.db --desk DESK-7 "$work/freshbad"
 	pass
 else
 	fail "fresh desk, tampered key set: $(cat out.txt)"
+fi
+
+# ---- a revoked issuance window (revoke-range) reaches the desk on a stick -------------
+# On copies of the back office and the desk, so the versions below stay as they are.
+cp -r bo bowin
+cp desk.db win.db
+iss_kid=$(jq -r '[.keys[] | select(.role == "issuer" and .alg == "EdDSA")][0].kid' bowin/domain.json)
+jq -n '{clearance_no: "2611000777", passport_no: "A12345678", name: "RAHIMA KHATUN",
+	birth_date: "1994-03-12", sex: "F", destination: "KW", category: "DW",
+	employer: "AL FAHAD TRADING CO", agency_licence: "RL-1234", bmet_reg_no: "BMET11223344",
+	pdo_completed: true}' >window.json
+code_in=$("$issuer" --now "$(at -3600)" sign bowin window.json --key "$iss_kid" 2>/dev/null) || fail "sign (window)"
+code_out=$("$issuer" --now "$(at -600)" sign bowin window.json --key "$iss_kid" 2>/dev/null) || fail "sign (after)"
+iss revoke-range bowin "$iss_kid" "$(at -7200)" "$(at -1800)" --reason "account misused"
+iss publish bowin repowin
+stick window
+iss bundle bowin window/qrdesk/u.qrbundle --docs repowin/revocations.cose --desk DESK-7 --id window-1
+"$ctl" usb --now "$(at 0)" --store win.db --desk DESK-7 --dropin "$work/win.conf" "$work/window" >out.txt 2>&1
+rc=$?
+reason_of() { "$ctl" check --store win.db --json --now "$(at 0)" "$1" | jq -r .reason; }
+if [[ $rc -ne 0 ]] || ! grep -q "USB: applied revocations v3" out.txt; then
+	fail "the window's bundle: $(cat out.txt)"
+elif [[ $(reason_of "$code_in") != ISSUANCE_REVOKED || $(reason_of "$code_out") != OK ]]; then
+	fail "after the window's bundle: $(reason_of "$code_in"), $(reason_of "$code_out")"
+else
+	pass
 fi
 
 # ---- export ---------------------------------------------------------------------

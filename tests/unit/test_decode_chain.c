@@ -25,6 +25,8 @@
 #define VGA_W 640
 #define VGA_H 480
 
+static uint8_t *corpus_frame(const char *name, unsigned *w, unsigned *h);
+
 /* Decoded within a burst by a decoder with these passes and budget? */
 static bool decodes_with(unsigned passes, size_t budget, const uint8_t *px, unsigned w, unsigned h,
                          const char *want)
@@ -227,6 +229,142 @@ static void test_chain_idle_desk_costs_the_budget(void **state)
 	free(b);
 }
 
+/*
+ * zxing-cpp's second looks have their own allowance: with ZBar's budget at
+ * 0 (ZBar never looks at a camera frame), a phone in dark mode - read by
+ * zxing-cpp's inverted look, never by its first - is still read within a
+ * burst after an empty desk.  (Before, zxing-cpp's looks were paid from
+ * ZBar's budget: at 0 they never ran.)
+ */
+static void test_chain_zxing_has_its_own_allowance(void **state)
+{
+	(void)state;
+	struct qrdecode *dec;
+	assert_int_equal(qrdecode_create(&dec), QD_OK);
+	assert_int_equal(qrdecode_set_chain(dec, QRDECODE_DECODERS_ALL, 0), QD_OK);
+	uint8_t *desk = malloc((size_t)VGA_W * VGA_H);
+	assert_non_null(desk);
+	qrscene_empty(VGA_W, VGA_H, 7, desk);
+	int64_t t = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		const char *text = scene_texts[i];
+		uint8_t *px = scene_render(text, VGA_W, VGA_H, QRSCENE_SCREEN_DARK, 0, i);
+		empty_desk(dec, desk, &t);
+		if (!frames_burst(dec, px, VGA_W, VGA_H, text, &t))
+			fail_msg("dark-mode image %u: not read within %d frames", i, SCENE_BURST);
+		free(px);
+	}
+	struct qrdecode_stats st;
+	qrdecode_get_stats(dec, &st);
+	assert_true(st.zxing_looks > 0);
+	assert_int_equal(st.zbar_pixels, 0);
+	free(desk);
+	qrdecode_destroy(dec);
+}
+
+/*
+ * A look that does not fit its bucket is skipped for that frame, and the
+ * next one tried - never waited for.  At 1280 x 720 ZBar's looks are the
+ * x0.5 copy, the full frame (921,600 px), then the inverted and the
+ * thresholded x0.5 copy (230,400 px each).  With 300 kpx a second, three
+ * seconds of an empty desk pay for the x0.5, inverted and thresholded
+ * looks; the full look waits for its bucket without holding them up.
+ * (Before, the turns stopped at the full look until the bucket covered it,
+ * so three seconds saw one ZBar look.)
+ */
+static void test_chain_skips_a_look_that_does_not_fit(void **state)
+{
+	(void)state;
+	const unsigned w = 1280, h = 720, kpx = 300, seconds = 3;
+	struct qrdecode *dec;
+	assert_int_equal(qrdecode_create(&dec), QD_OK);
+	assert_int_equal(qrdecode_set_chain(dec, QRDECODE_DECODERS_ALL, kpx), QD_OK);
+	uint8_t *desk = malloc((size_t)w * h);
+	assert_non_null(desk);
+	qrscene_empty(w, h, 3, desk);
+	int64_t t = 0;
+	idle_desk(dec, desk, w, h, seconds * 15, &t);
+	struct qrdecode_stats st;
+	qrdecode_get_stats(dec, &st);
+	print_message("1280x720, %u kpx/s, %u s: ZBar %llu looks, %llu kpx\n", kpx, seconds,
+	              (unsigned long long)st.zbar_looks,
+	              (unsigned long long)(st.zbar_pixels / 1000));
+	assert_true(st.zbar_looks >= 3);
+	assert_true(st.zbar_pixels < (size_t)w * h); /* the full look did not run yet */
+	assert_true(st.zbar_pixels <= 2 * (size_t)kpx * 1000 * seconds);
+	assert_true(st.zxing_looks > 0);
+	free(desk);
+	qrdecode_destroy(dec);
+}
+
+/* A QR symbol of text at (x0, y0), s px a module, dark on light or (inverted) light on dark. */
+static void draw_qr(uint8_t *px, unsigned w, unsigned x0, unsigned y0, const char *text, unsigned s,
+                    bool inverted)
+{
+	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	assert_non_null(q);
+	const unsigned qw = (unsigned)q->width, quiet = 4;
+	for (unsigned y = 0; y < (qw + 2 * quiet) * s; y++)
+		for (unsigned x = 0; x < (qw + 2 * quiet) * s; x++) {
+			unsigned mx = x / s, my = y / s;
+			bool dark = mx >= quiet && my >= quiet && mx < qw + quiet &&
+			            my < qw + quiet &&
+			            (q->data[(my - quiet) * qw + mx - quiet] & 1);
+			px[(size_t)(y0 + y) * w + x0 + x] = (dark != inverted) ? 20 : 235;
+		}
+	QRcode_free(q);
+}
+
+/*
+ * Never a wrong text: a frame in which the two decoders read different
+ * texts reports neither, and the conflict is counted.  Made for real: a
+ * PDF417 boarding pass (only zxing-cpp reads PDF417) beside a QR code in
+ * dark mode (light modules on black; zxing-cpp 1.4 reads it only in its
+ * inverted look, which it does not take once it has read the PDF417, while
+ * ZBar reads it in its inverted look).  Each alone is read.
+ */
+static void test_conflict_reports_neither(void **state)
+{
+	(void)state;
+	const char *bcbp = "M1DESMARAIS/LUC       EABC123 YULFRAAC 0834 326J001A0025 100";
+	const char *qr = "BC1:CONFLICT-TEST-0123456789";
+	unsigned pw, ph;
+	uint8_t *pdf = corpus_frame("grey-pdf417-bcbp.bin", &pw, &ph);
+	const unsigned s = 5, side = 45 * s, w = pw + side + 20;
+	const unsigned h = ph > side ? ph : side;
+	for (int which = 0; which < 3; which++) { /* PDF417 alone, QR alone, both */
+		uint8_t *px = malloc((size_t)w * h);
+		assert_non_null(px);
+		memset(px, 235, (size_t)w * h);
+		if (which != 1)
+			for (unsigned y = 0; y < ph; y++)
+				memcpy(px + (size_t)y * w, pdf + (size_t)y * pw, pw);
+		if (which != 0)
+			draw_qr(px, w, pw + 20, 0, qr, s, true);
+		struct qrdecode *dec;
+		assert_int_equal(qrdecode_create(&dec), QD_OK);
+		qrdecode_set_formats(dec, QRDECODE_FORMAT_PDF417);
+		struct scene_seen seen = {which == 0 ? bcbp : qr, 0, 0, 0};
+		int found = -1;
+		assert_int_equal(qrdecode_gray(dec, px, w, h, w, scene_on_symbol, &seen, &found),
+		                 QD_OK);
+		struct qrdecode_stats st;
+		qrdecode_get_stats(dec, &st);
+		if (which < 2) {
+			assert_int_equal(found, 1);
+			assert_int_equal(seen.right, 1);
+			assert_int_equal(st.conflicts, 0);
+		} else {
+			assert_int_equal(found, 0);
+			assert_int_equal(seen.calls, 0);
+			assert_int_equal(st.conflicts, 1);
+		}
+		qrdecode_destroy(dec);
+		free(px);
+	}
+	free(pdf);
+}
+
 /* Structured append: the parts of one text, as separate symbols (4 px a module). */
 static uint8_t *render_parts(const char *text, int only, unsigned *w, unsigned *h, int *count)
 {
@@ -406,6 +544,9 @@ int main(void)
 	        cmocka_unit_test(test_large_frames_take_every_look),
 	        cmocka_unit_test(test_chain_second_looks_on_camera_frames),
 	        cmocka_unit_test(test_chain_idle_desk_costs_the_budget),
+	        cmocka_unit_test(test_chain_zxing_has_its_own_allowance),
+	        cmocka_unit_test(test_chain_skips_a_look_that_does_not_fit),
+	        cmocka_unit_test(test_conflict_reports_neither),
 	        cmocka_unit_test(test_structured_append),
 	        cmocka_unit_test(test_formats),
 	        cmocka_unit_test(test_new_kinds_mild_levels),
