@@ -14,6 +14,7 @@
 
 #include "qrdesk/cose.h"
 #include "qrdesk/digest.h"
+#include "qrdesk/https.h"
 #include "qrdesk/import.h"
 #include "qrdesk/trustdoc.h"
 
@@ -115,11 +116,6 @@ static size_t sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static long or_default(long v, long d)
-{
-	return v > 0 ? v : d;
-}
-
 /* The response's ETag into out ("" if none). */
 static void response_etag(CURL *c, char out[SYNC_ETAG_MAX])
 {
@@ -137,30 +133,6 @@ enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 	bool not_modified = false;
 	return sync_https_fetch_if_changed(ctx, name, cap, "", etag_out, &not_modified, data, len,
 	                                   why);
-}
-
-/* libcurl's progress callback: non-zero ends the transfer (CURLE_ABORTED_BY_CALLBACK). */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	const atomic_bool *abort = arg;
-	return atomic_load(abort) ? 1 : 0;
-}
-
-CURLcode sync_curl_abort_on(CURL *c, const atomic_bool *abort)
-{
-	if (abort == NULL)
-		return CURLE_OK;
-	CURLcode rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)abort);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	return rc;
 }
 
 enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
@@ -188,59 +160,29 @@ enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap,
 		qd_errmsg_set(why, "%s: URL too long", name);
 		return QD_ERR_ARG;
 	}
-	const char *protocols = h->opts.allow_http ? "http,https" : "https";
 	struct sink sink = {.cap = cap};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURL *c = h->curl;
-	curl_easy_reset(c);
-	CURLcode rc = curl_easy_setopt(c, CURLOPT_URL, url);
-	/* Redirects are followed (CDNs use them) but never to another scheme. */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (rc == CURLE_OK && h->opts.ca_file != NULL)
-		rc = curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.ca_file);
-	/* The server's public key must be one of these, whatever CA signed it. */
-	if (rc == CURLE_OK && h->opts.pinned_public_key != NULL)
-		rc = curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->opts.pinned_public_key);
-	/* Unset: libcurl reads https_proxy, all_proxy and no_proxy itself. */
-	if (rc == CURLE_OK && h->opts.proxy != NULL)
-		rc = curl_easy_setopt(c, CURLOPT_PROXY, h->opts.proxy);
+	/* No overall timeout (a 16 million-entry list is slow on a bad line), but a transfer
+	 * that stalls is dropped; redirects are followed (CDNs use them). */
+	struct https_options ho = {
+	        .ca_file = h->opts.ca_file,
+	        .pinned_public_key = h->opts.pinned_public_key,
+	        .proxy = h->opts.proxy,
+	        .allow_http = h->opts.allow_http,
+	        .follow_redirects = true,
+	        .connect_timeout_s = h->opts.connect_timeout_s,
+	        .low_speed_bytes = h->opts.low_speed_bytes,
+	        .low_speed_time_s = h->opts.low_speed_time_s,
+	        .abort = h->opts.abort,
+	};
+	CURLcode rc = https_setup(c, &ho, url, (curl_off_t)cap, errbuf);
 	if (rc == CURLE_OK && headers != NULL)
 		rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-		                      or_default(h->opts.connect_timeout_s, 15));
-	/* No overall timeout (a 16 million-entry list is slow on a bad line), but a
-	 * transfer that stalls is dropped. */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
-		                      or_default(h->opts.low_speed_bytes, 64));
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-		                      or_default(h->opts.low_speed_time_s, 30));
-	/* A Content-Length over the cap is refused before the body comes. */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	if (rc == CURLE_OK)
-		rc = sync_curl_abort_on(c, h->opts.abort);
 	if (rc != CURLE_OK) {
 		qd_errmsg_set(why, "%s: cannot set up the transfer: %s", url,
 		              curl_easy_strerror(rc));

@@ -84,11 +84,6 @@ enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
                                         char etag_out[SYNC_ETAG_MAX], bool *not_modified,
                                         uint8_t **data, size_t *len, struct qd_errmsg *why);
-/*
- * Make libcurl end the transfers of c (CURLE_ABORTED_BY_CALLBACK) as soon as *abort
- * is set; abort NULL leaves c as it is.  The fetcher's and the audit upload's.
- */
-CURLcode sync_curl_abort_on(CURL *c, const atomic_bool *abort);
 
 /* What one sync did to one document type. */
 struct sync_file {
