@@ -157,7 +157,7 @@ static void poke_user_version(const char *path, uint32_t v)
 static void test_create_migrate_reopen(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 	uint64_t n = 99;
 	assert_int_equal(store_revocation_count(fx->store, &n), QD_OK);
 	assert_int_equal(n, 0);
@@ -177,7 +177,7 @@ static void test_create_migrate_reopen(void **state)
 
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_true(fr.present);
 	assert_int_equal(fr.version, 3);
@@ -187,7 +187,7 @@ static void test_create_migrate_reopen(void **state)
 
 	/* A read-only connection sees the same. */
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_int_equal(fr.version, 3);
 	/* ...and refuses to write. */
@@ -205,13 +205,13 @@ static void test_refuse_newer_schema(void **state)
 	struct fx *fx = *state;
 	store_close(fx->store);
 	fx->store = NULL;
-	poke_user_version(fx->path, 7);
+	poke_user_version(fx->path, 8);
 
 	struct qd_errmsg why = {{0}};
 	struct store *s = (struct store *)&why; /* must be cleared on failure */
 	assert_int_equal(store_open(fx->path, STORE_OPEN_CREATE, &s, &why), QD_ERR_UNSUPPORTED);
 	assert_null(s);
-	assert_non_null(strstr(why.text, "schema version 7"));
+	assert_non_null(strstr(why.text, "schema version 8"));
 	assert_non_null(strstr(why.text, "newer"));
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &s, &why), QD_ERR_UNSUPPORTED);
 	assert_null(s);
@@ -219,7 +219,7 @@ static void test_refuse_newer_schema(void **state)
 	/* The file was left alone: back at 1, it opens again and migrations 2 to 4 run. */
 	poke_user_version(fx->path, 1);
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 }
 
 static void test_open_missing_or_bad_file(void **state)
