@@ -238,7 +238,7 @@ check '! grep -qiE "sanitizer|runtime error" daemon.log' "no sanitizer reports"
 # The database file itself, byte for byte (and a WAL if one is left): no passport number,
 # no MRZ, no PNR, no name, not even on a free page.
 pnr=$(cut -c24-30 good.bcbp | sed 's/ *$//')
-check '[[ ${#pnr} -ge 5 ]] && ! cat desk.db* | grep -aqE "A12345678|P<BGD|<<RAHIMA|KHATUN|$pnr"' "no passport number, MRZ, name or PNR ($pnr) in the database file"
+check '[[ ${#pnr} -ge 5 ]] && ! cat desk.db* desk-audit.db* | grep -aqE "A12345678|P<BGD|<<RAHIMA|KHATUN|$pnr"' "no passport number, MRZ, name or PNR ($pnr) in the database files (the store and the audit log)"
 # --- the demo's bound traveller (scripts/demo.sh --bind) -------------------------------------
 printf '[binding]\nrequire = card+passport+boarding\n[kiosk]\nenabled = false\n' >demobind.conf
 mkfifo demo.in
