@@ -50,11 +50,11 @@ debs=$(realpath "$1")
 out=$(realpath -m "$2")
 cache=$(realpath -m "${cache:-$out/../image-cache}")
 log() { echo "image: $*" >&2; }
-[[ $(id -u) -eq 0 ]] || { log "needs root (debootstrap, chroot)"; exit 2; }
+[[ $(id -u) -eq 0 ]] || { log "needs root (mmdebstrap, chroot)"; exit 2; }
 [[ -n $keyring && -s $keyring ]] || { log "--keyring PEM is required"; exit 64; }
 deb=$(ls "$debs"/qrdesk_*.deb 2>/dev/null | tail -n1)
 [[ -n $deb ]] || { log "no qrdesk_*.deb in $debs: run scripts/deb.sh $debs"; exit 2; }
-for tool in debootstrap mkfs.ext4 sfdisk dpkg-deb; do
+for tool in mmdebstrap mkfs.ext4 sfdisk dpkg-deb; do
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
 done
 version=${version:-$(dpkg-deb -f "$deb" Version)}
@@ -62,36 +62,42 @@ mkdir -p "$out" "$cache"
 t0=$SECONDS
 
 # -- The base root file system, cached by its inputs: the suite, the mirror, the
-# image's package list and this function's text.  Only a change in one of those runs
-# debootstrap again.  It also holds the qrdesk package's run-time dependencies of the
-# day it was made; one added later is fetched with apt when the package is installed.
+# image's package list, the qrdesk package's run-time dependencies and this function's
+# text.  Only a change in one of those builds it again.  mmdebstrap rather than
+# debootstrap: apt downloads in parallel and resolves the set at once, dpkg unpacks
+# without what a desk never reads (documentation, man pages, translations; the
+# path-excludes stay in the image, so later packages skip them too), and nothing is
+# installed that is only recommended.  The downloaded packages stay in CACHE/debs.
 base_packages=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools grub-pc-bin grub-common
 	rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
-mapfile -t deb_deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' | grep -v '^$')
+mapfile -t deb_deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' |
+	grep -v '^$' | sort -u)
 base_make() { # base_make TARBALL
-	local dir=$cache/bootstrap
-	rm -rf "$dir"
-	log "debootstrap $suite (once per package list; cached in $1)"
+	log "mmdebstrap $suite (once per package list; cached in $1)"
 	mkdir -p "$cache/debs"
-	nice -n 19 debootstrap --variant=minbase --cache-dir="$cache/debs" --include="$(IFS=,; echo "${base_packages[*]},${deb_deps[*]}")" \
-		"$suite" "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 || {
-		tail -20 "$cache/debootstrap.log" >&2
+	local excl=(/usr/share/doc/\* /usr/share/man/\* /usr/share/info/\* /usr/share/locale/\* /usr/share/lintian/\*)
+	TMPDIR=$cache nice -n 10 mmdebstrap --mode=root --variant=minbase --format=tar \
+		--aptopt='APT::Install-Recommends "false"' --aptopt='Acquire::Languages "none"' \
+		"${excl[@]/#/--dpkgopt=path-exclude=}" --dpkgopt=path-include=/usr/share/doc/\*/copyright \
+		--dpkgopt=path-include=/usr/share/locale/locale.alias \
+		--include="$(IFS=,; echo "${base_packages[*]},${deb_deps[*]}")" \
+		--skip=download/empty \
+		--setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
+		--setup-hook="find '$cache/debs' -name '*.deb' -exec cp -l -t \"\$1/var/cache/apt/archives/\" {} + 2>/dev/null || find '$cache/debs' -name '*.deb' -exec cp -t \"\$1/var/cache/apt/archives/\" {} +" \
+		--customize-hook="find \"\$1/var/cache/apt/archives\" -maxdepth 1 -name '*.deb' -exec cp -n -t '$cache/debs/' {} +" \
+		"$suite" "$1.tmp" "$mirror" >"$cache/mmdebstrap.log" 2>&1 || {
+		tail -20 "$cache/mmdebstrap.log" >&2
 		return 1
 	}
-	# What a desk never reads: documentation, man pages, translations, apt's caches.
-	rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/var/cache/apt/*.bin \
-		"$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*_Packages
-	find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'locale.alias' -exec rm -rf {} +
-	nice -n 19 tar --numeric-owner --xattrs -C "$dir" -cf "$1.tmp" . && mv "$1.tmp" "$1"
-	rm -rf "$dir"
+	mv "$1.tmp" "$1"
 }
 base_key=$({
-	printf '%s\n' "$suite" "$mirror" "${base_packages[@]}"
+	printf '%s\n' "$suite" "$mirror" "${base_packages[@]}" "${deb_deps[@]}"
 	declare -f base_make
 } | sha256sum | cut -c1-16)
 base=$cache/base-$base_key.tar
 if [[ ! -s $base ]]; then
-	base_make "$base" || { log "debootstrap failed; its log: $cache/debootstrap.log"; exit 1; }
+	base_make "$base" || { log "mmdebstrap failed; its log: $cache/mmdebstrap.log"; exit 1; }
 	find "$cache" -maxdepth 1 -name 'base-*.tar' ! -name "base-$base_key.tar" -delete
 fi
 log "base root file system $base_key ($((SECONDS - t0)) s)"
@@ -139,7 +145,7 @@ in_root qrdeskd --unit-devices /etc/qrdesk/qrdesk.conf >"$root/etc/systemd/syste
 printf 'VERSION=%s\nCOMPATIBLE=qrdesk-desk-amd64\n' "$version" >"$root/etc/qrdesk-firmware"
 echo qrdesk >"$root/etc/hostname"
 mkdir -p "$root/data" "$root/boot/loader" "$root/run/media"
-in_root systemctl enable qrdeskd.service qrdesk-slot-check.service >/dev/null 2>&1
+in_root systemctl enable qrdeskd.service qrdesk-slot-check.service qrdesk-firmware-record.service >/dev/null 2>&1
 # A desk has no console login: root stays locked (debootstrap leaves no password).
 in_root passwd -l root >/dev/null
 # The machine id is made afresh at each boot (a read-only root: systemd mounts it from /run).
@@ -154,7 +160,7 @@ rm -rf "$root/tmp/"* "$root/var/tmp/"* "$root/var/log/"*
 root_mb=$(du -sm "$root" | cut -f1)
 fs_mb=$((root_mb + root_mb / 4 + 64))
 rm -f "$out/rootfs.ext4"
-nice -n 19 mkfs.ext4 -q -L qrdesk-root -O ^has_journal -d "$root" "$out/rootfs.ext4" "${fs_mb}M"
+nice -n 10 mkfs.ext4 -q -L qrdesk-root -O ^has_journal -d "$root" "$out/rootfs.ext4" "${fs_mb}M"
 log "rootfs.ext4: ${fs_mb} MiB, $root_mb MiB used, version $version ($((SECONDS - t0)) s)"
 if ((rootfs_only)); then
 	rm -rf "$work"

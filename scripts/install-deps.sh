@@ -46,8 +46,8 @@ test_packages=(
 	qemu-system-x86 cpio kmod mtools
 	# the desk image and its VM test (scripts/image.sh, scripts/firmware-bundle.sh,
 	# tests/image/): partitions and file systems made from folders, RAUC bundles (rauc,
-	# mksquashfs), the firmware keys (xxd); the image's own packages come from debootstrap
-	fdisk e2fsprogs rauc squashfs-tools xxd
+	# mksquashfs), the firmware keys (xxd); the image's own packages come from mmdebstrap
+	fdisk e2fsprogs rauc squashfs-tools xxd mmdebstrap
 	# the COSE interop test (tests/interop/): Node.js runs an independent COSE library,
 	# installed from tests/interop/package-lock.json by `npm ci` below
 	nodejs

@@ -50,6 +50,8 @@ cache=$build/vm-cache
 . "$here/host/trustdata.sh"
 # shellcheck source=tests/vm/host/usbstick.sh
 . "$here/host/usbstick.sh"
+# shellcheck source=tests/vm/host/accel.sh
+. "$here/host/accel.sh"
 
 bins=("$build/firmware/qrdeskd" "$build/tools/qrdeskctl" "$build/tools/qrdesk-issuer" "$build/tests/vm_keytype"
 	"$build/tests/vm_framefeed")
@@ -87,21 +89,13 @@ initramfs_build "$out/stage" "$out/initramfs.gz" "${bins[@]}" "$(command -v sqli
 	{ log "initramfs failed"; exit 2; }
 t1=$(date +%s.%N)
 
-accel_args=(-accel tcg)
-# "Usable" KVM: the node opens and the CPU has VT-x or AMD-V.  A sandbox may
-# offer a /dev/kvm without them, where a guest hangs before its first line.
-kvm_usable() { [[ -r /dev/kvm && -w /dev/kvm ]] && grep -qwE 'vmx|svm' /proc/cpuinfo; }
-if [[ $accel == kvm || ($accel == auto && $(kvm_usable && echo y) == y) ]]; then
-	accel_args=(-accel kvm)
-	accel=kvm
-else
-	accel=tcg
-fi
+accel_pick "$accel"
+accel=$ACCEL
 log "booting $KVER under $accel ($(du -h "$out/initramfs.gz" | cut -f1) initramfs, prepared in $(elapsed "$t0" "$t1") s)"
 serial=$out/serial.log
 # No network, no disk: the console on the first serial port is the only
 # way out.  A panic or a hung runner ends in the timeout.
-timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${accel_args[@]}" -m 1024 -smp 1 \
+timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -m 1024 -smp 1 \
 	-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$out/initramfs.gz" \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 qrdesk.cases=$cases" \
 	-nographic -no-reboot -nic none -monitor none -serial "file:$serial" </dev/null >"$out/qemu.out" 2>&1

@@ -55,28 +55,8 @@ finish() {
 	exit 0
 }
 
-GADGETS=/sys/kernel/config/usb_gadget
-gadget_create() { # gadget_create NAME VENDOR PRODUCT "PRODUCT STRING"
-	modprobe dummy_hcd && modprobe libcomposite || return 1
-	local g=$GADGETS/$1
-	mkdir -p "$g/strings/0x409" "$g/configs/c.1/strings/0x409" || return 1
-	echo "0x$2" >"$g/idVendor"
-	echo "0x$3" >"$g/idProduct"
-	echo 0x0200 >"$g/bcdUSB"
-	echo "qrdesk VM test" >"$g/strings/0x409/manufacturer"
-	echo "$4" >"$g/strings/0x409/product"
-	echo "VM0001" >"$g/strings/0x409/serialnumber"
-	echo "$1" >"$g/configs/c.1/strings/0x409/configuration"
-	echo 100 >"$g/configs/c.1/MaxPower"
-}
-gadget_plug() { ls /sys/class/udc | head -n1 >"$GADGETS/$1/UDC"; }
-gadget_unplug() { echo "" >"$GADGETS/$1/UDC"; }
-gadget_remove() {
-	local g=$GADGETS/$1 f
-	[ -n "$(cat "$g/UDC" 2>/dev/null)" ] && gadget_unplug "$1"
-	for f in "$g"/configs/c.1/*.*; do [ -L "$f" ] && rm "$f"; done
-	rmdir "$g/configs/c.1/strings/0x409" "$g/configs/c.1" "$g"/functions/* "$g/strings/0x409" "$g"
-}
+# USB gadgets on dummy_hcd, as in the appliance VM (tests/vm/guest/gadget.sh).
+. $lib/gadget.sh
 
 # -- every boot: the system as the image made it
 case_system() {
@@ -84,6 +64,10 @@ case_system() {
 	wait_for 300 'systemctl is-active -q qrdeskd.service' ||
 		{ fail "qrdeskd did not become active (READY) in 300 s"; return 1; }
 	ok "qrdeskd is active: its READY=1 reached systemd ($(cut -d' ' -f1 /proc/uptime) s after boot)"
+	# Where the boot's time went (for docs/image.md's table; not a check).
+	echo "# boot: $(systemd-analyze time 2>/dev/null | head -n1)"
+	systemd-analyze blame --no-pager 2>/dev/null | head -n 8 | sed 's/^ */# blame: /'
+	echo "# qrdeskd: $(systemctl show -p ExecMainStartTimestampMonotonic,ActiveEnterTimestampMonotonic qrdeskd.service | tr '\n' ' ')"
 	local pid
 	pid=$(systemctl show -p MainPID --value qrdeskd.service)
 	check '[ "$(ps -o user= -p "$pid")" = qrdesk ]' "qrdeskd runs as the qrdesk user ($(ps -o user=,group= -p "$pid"))"
@@ -111,20 +95,18 @@ case_system() {
 		"systemd: every unit up, none failed ($(systemctl list-units --failed --no-legend | tr -s ' ' | cut -d' ' -f2 | tr '\n' ' '))"
 	qrdeskctl status >$t/status.txt 2>&1
 	check '[ $? = 0 ]' "qrdeskctl status answers: $(tr '\n' ' ' <$t/status.txt | cut -c1-300)"
+	local want
+	want=$(cat $t/version-$slot)
+	check '[ "$(fw .version)" = "$want" ] && grep -q "^firmware $want (qrdesk-desk-amd64)" $t/status.txt' \
+		"qrdeskctl status shows the slot's firmware $want: $(grep -A1 '^firmware' $t/status.txt | tr '\n' ' ')"
+	qrdeskctl doctor --json >$t/doctor.json 2>/dev/null
+	check '[ "$(doctor_line firmware status)" = "$(doctor_expect)" ]' \
+		"qrdeskctl doctor's firmware line: $(doctor_line firmware status): $(doctor_line firmware detail)"
 }
 
 # -- a code typed on the USB HID gadget (a keyboard-wedge scanner)
 case_verdict() {
-	modprobe usb_f_hid && modprobe usbhid && modprobe hid_generic || { fail "cannot load the USB HID modules"; return 1; }
-	gadget_create scanner 1209 0001 "VM barcode scanner" || { fail "gadget"; return 1; }
-	local f=$GADGETS/scanner/functions/hid.kbd
-	mkdir "$f"
-	echo 1 >"$f/protocol"
-	echo 1 >"$f/subclass"
-	echo 8 >"$f/report_length"
-	printf '\005\001\011\006\241\001\005\007\031\340\051\347\025\000\045\001\165\001\225\010\201\002\225\001\165\010\201\001\225\005\165\001\005\010\031\001\051\005\221\002\225\001\165\003\221\001\225\006\165\010\025\000\045\145\005\007\031\000\051\145\201\000\300' >"$f/report_desc"
-	ln -s "$f" "$GADGETS/scanner/configs/c.1/"
-	gadget_plug scanner || { fail "cannot bind the HID gadget"; return 1; }
+	gadget_hid_keyboard scanner 1209 0001 "VM barcode scanner" || { fail "cannot make and plug the HID gadget"; return 1; }
 	local ev
 	wait_for 30 'ev=$(grep -A8 "Vendor=1209 Product=0001" /proc/bus/input/devices | sed -n "s/.*Handlers=.*\(event[0-9]*\).*/\1/p" | head -n1); [ -n "$ev" ] && [ -e /dev/input/$ev ]'
 	wait_for 30 '[ "$(stat -c "%G %a" /dev/input/$ev 2>/dev/null)" = "input 660" ]'
@@ -140,18 +122,12 @@ case_verdict() {
 }
 
 # -- a stick with a RAUC bundle: plug the f_mass_storage gadget backed by IMAGE
-stick_plug() { # stick_plug IMAGE
-	modprobe usb_f_mass_storage && modprobe usb_storage && modprobe sd_mod || return 1
-	gadget_create stick 1209 0002 "VM stick" || return 1
-	local f=$GADGETS/stick/functions/mass_storage.usb0
-	mkdir "$f"
-	echo 1 >"$f/lun.0/removable"
-	echo 1 >"$f/lun.0/ro"
-	echo "$1" >"$f/lun.0/file"
-	ln -s "$f" "$GADGETS/stick/configs/c.1/"
-	gadget_plug stick
-}
+stick_plug() { gadget_stick stick 1209 0002 "$1" ro; } # stick_plug IMAGE
 stick_pull() { gadget_remove stick; }
+fw() { qrdeskctl status --json 2>/dev/null | jq -r ".firmware$1 // empty"; }
+doctor_line() { jq -r --arg c "$1" ".checks[] | select(.check == \$c) | .$2" $t/doctor.json; }
+# doctor warns after a rolled-back update, else says ok.
+doctor_expect() { if [ "$(fw .last_update.result)" = rolled-back ]; then echo warn; else echo ok; fi; }
 usb_line() { qrdeskctl status --json 2>/dev/null | jq -r '.usb.headline // empty'; }
 usb_stage() { qrdeskctl status --json 2>/dev/null | jq -r '.usb.stage // empty'; }
 usb_done_since() { # usb_done_since T: a stick's result (not its progress) at or after T
@@ -220,6 +196,10 @@ case_rollback() {
 	check 'journalctl -b -o cat -u qrdesk-slot-check.service | grep -q "firmware update failed"' "and in the journal"
 	check '[ "$(genv ORDER)" = "A B" ] && [ "$(genv B_OK)" = 0 ]' "slot A is primary again, B is bad ($(genv ORDER), B_OK=$(genv B_OK))"
 	check '[ "$(store_dump)" = "$(cat $t/store-before)" ]' "the trust store on the data partition is intact"
+	check '[ "$(fw .last_update.result)" = rolled-back ] && fw .last_update.text | grep -q "slot B (firmware $(cat $t/version-broken)) did not become ready"' \
+		"qrdeskctl status reports the rollback: $(fw .last_update.text)"
+	check 'audit | grep -q "firmware:rolled-back"' "and the audit log: $(audit | tr ' ' '\n' | grep firmware)"
+	check '[ "$(doctor_line firmware status)" = warn ]' "qrdeskctl doctor warns: $(doctor_line firmware detail)"
 }
 
 # -- on B after the good update
@@ -230,6 +210,9 @@ case_updated() {
 	check 'rauc status --detailed 2>/dev/null | grep -q "$(cat $t/version-b)"' "rauc's status shows B's bundle version $(cat $t/version-b)"
 	check '[ "$(store_dump)" = "$(cat $t/store-before)" ]' "the trust store on the data partition is intact"
 	check '[ "$(audit | wc -w)" -ge "$(cat $t/audit-before)" ]' "the audit rows written on A are there ($(audit | wc -w) rows)"
+	check '[ "$(fw .last_update.result)" = updated ] && fw .last_update.text | grep -q "firmware $(cat $t/version-b) on slot B (was 1.0.0 on slot A)"' \
+		"qrdeskctl status reports the update: $(fw .last_update.text)"
+	check 'audit | tr " " "\n" | tail -n 3 | grep -q "firmware:updated"' "and the audit log: $(audit | tr ' ' '\n' | grep firmware | tr '\n' ' ')"
 }
 
 for step in ${plan#* }; do

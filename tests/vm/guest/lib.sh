@@ -106,32 +106,8 @@ wait_log() { # wait_log SECONDS EXTENDED-REGEX
 	wait_for "$1" "grep -qE '$2' daemon.log" || fail "no log line matching '$2'"
 }
 
-# A USB gadget through configfs on dummy_hcd: the gadget side and the host
-# side are both this kernel, joined by a software USB controller.
-GADGETS=/sys/kernel/config/usb_gadget
-gadget_create() { # gadget_create NAME VENDOR PRODUCT "PRODUCT STRING"
-	modprobe dummy_hcd && modprobe libcomposite || return 1
-	g=$GADGETS/$1
-	mkdir -p "$g/strings/0x409" "$g/configs/c.1/strings/0x409" || return 1
-	echo "0x$2" >"$g/idVendor"
-	echo "0x$3" >"$g/idProduct"
-	echo 0x0200 >"$g/bcdUSB"
-	echo "qrdesk VM test" >"$g/strings/0x409/manufacturer"
-	echo "$4" >"$g/strings/0x409/product"
-	echo "VM0001" >"$g/strings/0x409/serialnumber"
-	echo "$1" >"$g/configs/c.1/strings/0x409/configuration"
-	echo 100 >"$g/configs/c.1/MaxPower"
-}
-gadget_plug() { # gadget_plug NAME: bind to the dummy controller (plug in)
-	ls /sys/class/udc | head -n1 >"$GADGETS/$1/UDC"
-}
-gadget_unplug() { echo "" >"$GADGETS/$1/UDC"; }
-gadget_remove() { # gadget_remove NAME: unbind and take the configfs tree apart
-	g=$GADGETS/$1
-	[ -n "$(cat "$g/UDC" 2>/dev/null)" ] && gadget_unplug "$1"
-	for f in "$g"/configs/c.1/*.*; do [ -L "$f" ] && rm "$f"; done
-	rmdir "$g/configs/c.1/strings/0x409" "$g/configs/c.1" "$g"/functions/* "$g/strings/0x409" "$g"
-}
+# USB gadgets on dummy_hcd: gadget_create, gadget_plug, gadget_hid_keyboard, gadget_stick...
+. /gadget.sh
 
 # The colours lit, in order, from the sim backend's record (one letter per
 # pattern when each pattern ends before the next verdict).

@@ -6,18 +6,7 @@
 # unplugged and plugged back, and the next code still comes through.
 . /lib.sh
 VID=1209 PID=0001 # pid.codes' test id
-modprobe usb_f_hid && modprobe usbhid && modprobe hid_generic && modprobe evdev ||
-	{ fail "cannot load the USB HID modules"; finish; }
-gadget_create scanner $VID $PID "VM barcode scanner" || { fail "gadget"; finish; }
-f=$GADGETS/scanner/functions/hid.kbd
-mkdir "$f"
-echo 1 >"$f/protocol"    # keyboard
-echo 1 >"$f/subclass"    # boot interface
-echo 8 >"$f/report_length"
-# The boot keyboard report descriptor (HID 1.11, appendix B.1).
-printf '\005\001\011\006\241\001\005\007\031\340\051\347\025\000\045\001\165\001\225\010\201\002\225\001\165\010\201\001\225\005\165\001\005\010\031\001\051\005\221\002\225\001\165\003\221\001\225\006\165\010\025\000\045\145\005\007\031\000\051\145\201\000\300' >"$f/report_desc"
-ln -s "$f" "$GADGETS/scanner/configs/c.1/"
-gadget_plug scanner || { fail "cannot bind the gadget to dummy_udc"; finish; }
+gadget_hid_keyboard scanner $VID $PID "VM barcode scanner" || { fail "cannot make and plug the HID gadget"; finish; }
 wait_for 20 'grep -qs "^I:.*Vendor=$VID Product=$PID" /proc/bus/input/devices' ||
 	{ fail "the USB keyboard did not enumerate as an input device"; finish; }
 check 'grep -A6 "Vendor=$VID Product=$PID" /proc/bus/input/devices | grep -q "Handlers=.*event"' "enumerated through usbhid with an evdev handler"

@@ -55,15 +55,7 @@ check '[ ! -b $dev ]' "$dev is gone"
 gadget_remove stick
 
 # ---- qrdeskd, udev mode -------------------------------------------------------
-stick_plug() { # stick_plug IMAGE: the stick gadget backed by IMAGE, plugged in
-	gadget_create stick 1209 0003 "VM USB stick" || return 1
-	f=$GADGETS/stick/functions/mass_storage.usb0
-	mkdir "$f"
-	echo 1 >"$f/lun.0/removable"
-	echo "$1" >"$f/lun.0/file" || return 1
-	ln -s "$f" "$GADGETS/stick/configs/c.1/"
-	gadget_plug stick
-}
+stick_plug() { gadget_stick stick 1209 0003 "$1"; } # stick_plug IMAGE: plugged in
 mkdir -p /run/udev
 systemd-udevd --daemon 2>udevd.log || { fail "systemd-udevd does not start: $(cat udevd.log)"; finish; }
 wait_for 20 '[ -e /run/udev/control ]' || { fail "udevd has no control socket"; finish; }
