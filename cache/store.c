@@ -263,29 +263,32 @@ struct store {
 	sqlite3_stmt *st[ST_COUNT];
 };
 
-/* Our own names: firmware/core/trust.c's table is not ours to depend on here. */
-static const char *doc_name(enum trust_doc_type type)
+/* The kind of a type, from the list of document types (trust.h); 0 if unknown. */
+static enum trust_doc_kind doc_kind(enum trust_doc_type type)
 {
-	switch (type) {
-	case TRUST_DOC_KEYSET:
-		return "keyset";
-	case TRUST_DOC_REVOCATIONS:
-		return "revocations";
-	case TRUST_DOC_POLICY:
-		return "policy";
-	case TRUST_DOC_TIMESTAMP:
-		return "timestamp";
-	case TRUST_DOC_REVOCATIONS_DELTA:
-		return "revocations-delta";
-	case TRUST_DOC_ROOT:
-		return "root";
-	}
-	return "document";
+	const struct trust_doc_info *info = trust_doc_info(type);
+	return info != NULL ? info->kind : (enum trust_doc_kind)0;
 }
 
+static const char *doc_name(enum trust_doc_type type)
+{
+	const char *name = trust_doc_type_name(type);
+	return name != NULL ? name : "document";
+}
+
+/* Kept as a row of the documents table (a root and a delta are not). */
 static bool doc_type_valid(enum trust_doc_type type)
 {
-	return type >= TRUST_DOC_KEYSET && type <= TRUST_DOC_TIMESTAMP;
+	enum trust_doc_kind k = doc_kind(type);
+	return k == TRUST_DOC_KIND_KEYS || k == TRUST_DOC_KIND_REVOCATIONS ||
+	       k == TRUST_DOC_KIND_TIMESTAMP || k == TRUST_DOC_KIND_BODY;
+}
+
+/* Kept with its body: read back by store_document_body. */
+static bool is_body_doc(enum trust_doc_type t)
+{
+	enum trust_doc_kind k = doc_kind(t);
+	return k == TRUST_DOC_KIND_TIMESTAMP || k == TRUST_DOC_KIND_BODY;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -820,9 +823,8 @@ enum qd_err store_freshness_get(struct store *store, enum trust_doc_type type,
 	if (store == NULL || out == NULL)
 		return QD_ERR_ARG;
 	/* A delta installs a revocations version. */
-	if (type == TRUST_DOC_REVOCATIONS_DELTA)
-		type = TRUST_DOC_REVOCATIONS;
-	if (type == TRUST_DOC_ROOT) {
+	type = trust_doc_installs(type);
+	if (doc_kind(type) == TRUST_DOC_KIND_ROOT) {
 		uint64_t version = 0;
 		enum qd_err err = store_root_version(store, &version);
 		out->present = err == QD_OK && version > 0;
@@ -875,8 +877,7 @@ enum qd_err store_document_body(struct store *store, enum trust_doc_type type, u
 		*blob = NULL;
 	if (len != NULL)
 		*len = 0;
-	if (store == NULL || blob == NULL || len == NULL ||
-	    (type != TRUST_DOC_POLICY && type != TRUST_DOC_TIMESTAMP))
+	if (store == NULL || blob == NULL || len == NULL || !is_body_doc(type))
 		return QD_ERR_ARG;
 	sqlite3_stmt *s = store->st[ST_DOC_BODY];
 	if (sqlite3_bind_int(s, 1, (int)type) != SQLITE_OK)
@@ -1083,17 +1084,12 @@ static enum qd_err apply_finish(struct store *store, const struct store_doc_meta
 
 static bool is_keyset(enum trust_doc_type t)
 {
-	return t == TRUST_DOC_KEYSET;
+	return doc_kind(t) == TRUST_DOC_KIND_KEYS;
 }
 
 static bool is_revocations(enum trust_doc_type t)
 {
-	return t == TRUST_DOC_REVOCATIONS;
-}
-
-static bool is_body_doc(enum trust_doc_type t)
-{
-	return t == TRUST_DOC_POLICY || t == TRUST_DOC_TIMESTAMP;
+	return doc_kind(t) == TRUST_DOC_KIND_REVOCATIONS;
 }
 
 enum qd_err store_apply_keyset(struct store *store, const struct store_doc_meta *meta,
@@ -1290,12 +1286,12 @@ enum qd_err store_apply_document(struct store *store, const struct store_doc_met
 
 static bool is_delta(enum trust_doc_type t)
 {
-	return t == TRUST_DOC_REVOCATIONS_DELTA;
+	return doc_kind(t) == TRUST_DOC_KIND_DELTA;
 }
 
 static bool is_root(enum trust_doc_type t)
 {
-	return t == TRUST_DOC_ROOT;
+	return doc_kind(t) == TRUST_DOC_KIND_ROOT;
 }
 
 /* Run one add or remove of a delta; *hit: exactly one row changed. */
@@ -1656,6 +1652,13 @@ enum qd_err store_trust_load(struct store *store, struct store_trust *out)
 	    (err = store_freshness_get(store, TRUST_DOC_TIMESTAMP, &v->timestamp)) != QD_OK ||
 	    (err = store_time_floor_get(store, &v->time_floor)) != QD_OK)
 		return err;
+	/* Every other type the list shows: its freshness for the status and metrics. */
+	for (size_t i = 0; i < trust_doc_types_count; i++) {
+		enum trust_doc_type t = trust_doc_types[i].type;
+		if (trust_doc_types[i].shown && trust_view_freshness(v, t) == &v->more[t] &&
+		    (err = store_freshness_get(store, t, &v->more[t])) != QD_OK)
+			return err;
+	}
 	if (v->policy.present) {
 		uint8_t *body = NULL;
 		size_t len = 0;

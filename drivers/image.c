@@ -30,10 +30,21 @@
 #define JPEG_SCANS_MAX   256                  /* progressive scans (a real file has ~10) */
 #define PGM_HEADER_TOKEN 16                   /* digits in a PGM number, at most */
 
+/* Past the caller's pixel budget (checked from the header, before any pixel is decoded)? */
+static bool over_budget(const char *kind, size_t w, size_t h, size_t max_pixels,
+                        struct qd_errmsg *why)
+{
+	if ((uint64_t)w * h <= max_pixels)
+		return false;
+	qd_errmsg_set(why, "%s of %zux%zu pixels: over the budget of %zu pixels", kind, w, h,
+	              max_pixels);
+	return true;
+}
+
 /* ---- PNG ---------------------------------------------------------------- */
 
-static enum qd_err decode_png(const uint8_t *data, size_t len, uint8_t **pixels, unsigned *width,
-                              unsigned *height, struct qd_errmsg *why)
+static enum qd_err decode_png(const uint8_t *data, size_t len, size_t max_pixels, uint8_t **pixels,
+                              unsigned *width, unsigned *height, struct qd_errmsg *why)
 {
 	png_image img;
 	memset(&img, 0, sizeof(img));
@@ -47,6 +58,10 @@ static enum qd_err decode_png(const uint8_t *data, size_t len, uint8_t **pixels,
 	    img.height > IMAGE_DIM_MAX) {
 		qd_errmsg_set(why, "PNG of %ux%u pixels (at most %u a side)", (unsigned)img.width,
 		              (unsigned)img.height, (unsigned)IMAGE_DIM_MAX);
+		png_image_free(&img);
+		return QD_ERR_TOO_LARGE;
+	}
+	if (over_budget("PNG", img.width, img.height, max_pixels, why)) {
 		png_image_free(&img);
 		return QD_ERR_TOO_LARGE;
 	}
@@ -105,8 +120,8 @@ static bool pgm_number(const uint8_t *data, size_t len, size_t *pos, unsigned lo
 	return digits > 0;
 }
 
-static enum qd_err decode_pgm(const uint8_t *data, size_t len, uint8_t **pixels, unsigned *width,
-                              unsigned *height, struct qd_errmsg *why)
+static enum qd_err decode_pgm(const uint8_t *data, size_t len, size_t max_pixels, uint8_t **pixels,
+                              unsigned *width, unsigned *height, struct qd_errmsg *why)
 {
 	size_t pos = 2; /* after "P5" */
 	unsigned long w, h, maxval;
@@ -126,6 +141,8 @@ static enum qd_err decode_pgm(const uint8_t *data, size_t len, uint8_t **pixels,
 		              (unsigned)IMAGE_DIM_MAX);
 		return w == 0 || h == 0 ? QD_ERR_FORMAT : QD_ERR_TOO_LARGE;
 	}
+	if (over_budget("PGM", w, h, max_pixels, why))
+		return QD_ERR_TOO_LARGE;
 	if (maxval == 0 || maxval > 255) {
 		qd_errmsg_set(why, "PGM maxval %lu unsupported (1 to 255)", maxval);
 		return maxval == 0 ? QD_ERR_FORMAT : QD_ERR_UNSUPPORTED;
@@ -173,8 +190,8 @@ static void jpeg_progress(j_common_ptr cinfo)
 	}
 }
 
-static enum qd_err decode_jpeg(const uint8_t *data, size_t len, uint8_t **pixels, unsigned *width,
-                               unsigned *height, struct qd_errmsg *why)
+static enum qd_err decode_jpeg(const uint8_t *data, size_t len, size_t max_pixels, uint8_t **pixels,
+                               unsigned *width, unsigned *height, struct qd_errmsg *why)
 {
 	struct jpeg_decompress_struct cinfo;
 	struct jpeg_guard guard;
@@ -199,6 +216,10 @@ static enum qd_err decode_jpeg(const uint8_t *data, size_t len, uint8_t **pixels
 		qd_errmsg_set(why, "JPEG of %ux%u pixels (at most %u a side)",
 		              (unsigned)cinfo.image_width, (unsigned)cinfo.image_height,
 		              (unsigned)IMAGE_DIM_MAX);
+		jpeg_destroy_decompress(&cinfo);
+		return QD_ERR_TOO_LARGE;
+	}
+	if (over_budget("JPEG", cinfo.image_width, cinfo.image_height, max_pixels, why)) {
 		jpeg_destroy_decompress(&cinfo);
 		return QD_ERR_TOO_LARGE;
 	}
@@ -230,6 +251,13 @@ static enum qd_err decode_jpeg(const uint8_t *data, size_t len, uint8_t **pixels
 enum qd_err image_decode_gray(const uint8_t *data, size_t len, uint8_t **pixels, unsigned *width,
                               unsigned *height, struct qd_errmsg *why)
 {
+	return image_decode_gray_max(data, len, IMAGE_PIXELS_MAX, pixels, width, height, why);
+}
+
+enum qd_err image_decode_gray_max(const uint8_t *data, size_t len, size_t max_pixels,
+                                  uint8_t **pixels, unsigned *width, unsigned *height,
+                                  struct qd_errmsg *why)
+{
 	static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 	if ((data == NULL && len > 0) || pixels == NULL || width == NULL || height == NULL) {
 		qd_errmsg_set(why, "bad argument");
@@ -242,17 +270,23 @@ enum qd_err image_decode_gray(const uint8_t *data, size_t len, uint8_t **pixels,
 		return QD_ERR_TOO_LARGE;
 	}
 	if (len >= sizeof(png_sig) && memcmp(data, png_sig, sizeof(png_sig)) == 0)
-		return decode_png(data, len, pixels, width, height, why);
+		return decode_png(data, len, max_pixels, pixels, width, height, why);
 	if (len >= 2 && data[0] == 'P' && data[1] == '5')
-		return decode_pgm(data, len, pixels, width, height, why);
+		return decode_pgm(data, len, max_pixels, pixels, width, height, why);
 	if (len >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
-		return decode_jpeg(data, len, pixels, width, height, why);
+		return decode_jpeg(data, len, max_pixels, pixels, width, height, why);
 	qd_errmsg_set(why, "not a PNG, binary PGM (P5) or JPEG image");
 	return QD_ERR_FORMAT;
 }
 
 enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width, unsigned *height,
                             struct qd_errmsg *why)
+{
+	return image_load_gray_at(AT_FDCWD, path, IMAGE_PIXELS_MAX, pixels, width, height, why);
+}
+
+enum qd_err image_load_gray_at(int dir, const char *path, size_t max_pixels, uint8_t **pixels,
+                               unsigned *width, unsigned *height, struct qd_errmsg *why)
 {
 	if (path == NULL || pixels == NULL || width == NULL || height == NULL) {
 		qd_errmsg_set(why, "bad argument");
@@ -267,12 +301,12 @@ enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width,
 	 * Nor is a symbolic link followed: a link to /etc/shadow must not be read as root. */
 	static const struct file_read_options opt = {.flags = FILE_READ_NOFOLLOW,
 	                                             .not_regular = QD_ERR_FORMAT};
-	enum qd_err rc = file_read_at(AT_FDCWD, path, IMAGE_FILE_MAX, &opt, &data, &len, &inner);
+	enum qd_err rc = file_read_at(dir, path, IMAGE_FILE_MAX, &opt, &data, &len, &inner);
 	if (rc != QD_OK) {
 		qd_errmsg_set(why, "%s: %s", path, inner.text);
 		return rc;
 	}
-	rc = image_decode_gray(data, len, pixels, width, height, &inner);
+	rc = image_decode_gray_max(data, len, max_pixels, pixels, width, height, &inner);
 	free(data);
 	if (rc != QD_OK)
 		qd_errmsg_set(why, "%s: %s", path, inner.text);

@@ -129,5 +129,15 @@ enum qd_err image_load_gray(const char *path, uint8_t **pixels, unsigned *width,
 /* The same from memory (the fuzz target's entry). */
 enum qd_err image_decode_gray(const uint8_t *data, size_t len, uint8_t **pixels, unsigned *width,
                               unsigned *height, struct qd_errmsg *why);
+/* Every size IMAGE_DIM_MAX allows. */
+#define IMAGE_PIXELS_MAX ((size_t)IMAGE_DIM_MAX * IMAGE_DIM_MAX)
+/* With a budget: an image of more than max_pixels is refused (QD_ERR_TOO_LARGE) from its
+ * header, before its pixels are decoded. */
+enum qd_err image_decode_gray_max(const uint8_t *data, size_t len, size_t max_pixels,
+                                  uint8_t **pixels, unsigned *width, unsigned *height,
+                                  struct qd_errmsg *why);
+/* image_load_gray of path relative to the directory dir (or AT_FDCWD), with a budget. */
+enum qd_err image_load_gray_at(int dir, const char *path, size_t max_pixels, uint8_t **pixels,
+                               unsigned *width, unsigned *height, struct qd_errmsg *why);
 
 #endif

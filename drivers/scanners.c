@@ -38,7 +38,7 @@ static const char *images_wanted(const struct scanner_settings *s)
 static enum qd_err images_create(const struct scanner_settings *s, source_code_cb cb, void *arg,
                                  struct source **out)
 {
-	return source_replay_images("images", s->replay_images, cb, arg, out);
+	return source_replay_images_with("images", s->replay_images, &s->images, cb, arg, out);
 }
 
 /* --- a serial scanner: absent is not a failure, the source waits for it ------------------ */
@@ -102,7 +102,8 @@ static void camera_devices(const struct scanner_settings *s, FILE *out)
 
 static const char *const stdin_keys[] = {"stdin", NULL};
 static const char *const fifo_keys[] = {"fifo", NULL};
-static const char *const images_keys[] = {"images", NULL};
+static const char *const images_keys[] = {"images", "images_max_kpx", "images_budget_ms",
+                                          "images_delete", NULL};
 static const char *const serial_keys[] = {"device",   "baud",     "framing",
                                           "max_line", "retry_ms", NULL};
 static const char *const hid_keys[] = {"device", "key_timeout_ms", "grab", "retry_ms", NULL};

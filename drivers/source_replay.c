@@ -30,11 +30,19 @@
  * queued at start, in byte order of their names.  Names starting with '.'
  * (dotfiles, macOS "._" files) and names without a .png/.pgm/.jpg/.jpeg
  * extension (any case) are ignored, so temporary files renamed in later are
- * not noise.  Files are decoded one per loop turn, so the loop stays
- * responsive during a backlog; every QR symbol found is delivered, and an
- * image that cannot be read or holds no QR code is dropped with the reason
- * in status.detail.  The time of receipt is taken when the file's turn
- * comes, before it is read: decoding counts in the latency, queueing does not.
+ * not noise.  Files are read and decoded on a worker thread of the
+ * source's own, one at a time in arrival order, never on the loop thread
+ * that judges every scan: a huge image delays no other scanner's card.
+ * The worker opens a file relative to the folder, regular files only and
+ * no symbolic link followed (a FIFO is refused, not waited on); an image
+ * of more pixels than the budget is refused from its header, and one read
+ * slower than the time budget is not decoded.  Its results go back to the
+ * loop through an eventfd: every QR symbol found is delivered there, an
+ * image that cannot be read or holds no QR code is dropped with the
+ * reason in status.detail, and then the file is moved to done/ (or
+ * deleted), so a restart does not judge it again.  The time of receipt is
+ * taken when the file's turn comes, before it is read: decoding counts in
+ * the latency, queueing does not.
  *
  * Callbacks: on_code runs on the loop thread and may stop the source (the
  * driver notices and stops reading), but must not destroy it.
@@ -45,23 +53,42 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "qrdecode.h"
+#include "qrdesk/log.h"
 
 #define LINE_CAP         (SOURCE_TEXT_MAX + 1) /* room to see a '\r' before '\n' */
 #define READ_CHUNK       4096
 #define READ_ROUNDS      16    /* chunks per wake-up, so other watches get their turn */
 #define POLL_INTERVAL_MS 1     /* regular files: read on a timer */
 #define PENDING_MAX      10000 /* image files waiting for their turn */
+#define IMAGE_CODES_MAX  16    /* symbols kept from one image; more are dropped */
+#define DONE_DIR         "done"
+
+/* What the worker made of one file, for the loop thread. */
+struct image_result {
+	struct image_result *next;
+	char *name;
+	int64_t t_us; /* receipt: when its turn came */
+	unsigned ncodes;
+	char *codes[IMAGE_CODES_MAX];
+	size_t lens[IMAGE_CODES_MAX];
+	unsigned dropped; /* for status.dropped */
+	bool gone;        /* the file vanished before it was read: nothing to file away */
+	char detail[sizeof(((struct source_status *)0)->detail)];
+};
 
 enum replay_kind { REPLAY_FD, REPLAY_FIFO, REPLAY_IMAGES };
 
@@ -82,13 +109,21 @@ struct replay {
 	size_t line_len;
 	bool skipping; /* the rest of an overlong line, up to '\n' */
 
-	/* Images. */
+	/* Images: the loop thread owns ino, efd, the fds and the status; the worker
+	 * owns dec; the queues and worker_stop are under lock. */
+	struct source_images_config icfg;
 	struct qrdecode *dec;
 	int ino; /* inotify fd, -1 */
+	int efd; /* eventfd: the worker has results, -1 */
+	pthread_t worker;
+	bool worker_running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool worker_stop;
 	char **pending;
 	size_t pending_head, pending_len, pending_cap;
-	int64_t image_t_us;
-	const char *image_name;
+	char *busy; /* the name the worker is reading, or NULL */
+	struct image_result *results, *results_tail;
 };
 
 static void set_detail(struct replay *r, const char *fmt, ...)
@@ -107,6 +142,8 @@ static void deliver(struct replay *r, const char *text, size_t len, int64_t t_us
 	r->src.status.codes++;
 	r->src.on_code(r->src.cb_arg, r->src.name, text, len, t_us);
 }
+
+static void images_detach(struct replay *r);
 
 /* Let go of everything registered with the loop; the state is the caller's. */
 static void detach(struct replay *r)
@@ -131,9 +168,7 @@ static void detach(struct replay *r)
 		close(r->ino);
 		r->ino = -1;
 	}
-	for (size_t i = r->pending_head; i < r->pending_len; i++)
-		free(r->pending[i]);
-	r->pending_head = r->pending_len = 0;
+	images_detach(r);
 	r->line_len = 0;
 	r->skipping = false;
 }
@@ -353,18 +388,32 @@ static bool image_name_wanted(const char *name)
 	       strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0;
 }
 
-static void images_tick(struct loop *loop, struct loop_timer *timer, void *arg);
+static void result_free(struct image_result *res)
+{
+	if (res == NULL)
+		return;
+	for (unsigned i = 0; i < res->ncodes; i++)
+		free(res->codes[i]);
+	free(res->name);
+	free(res);
+}
 
+/* Loop thread: queue a name for the worker (once: a name already waiting or being read is not
+ * queued again). */
 static void pending_push(struct replay *r, const char *name, bool check_dup)
 {
-	if (check_dup)
-		for (size_t i = r->pending_head; i < r->pending_len; i++)
-			if (strcmp(r->pending[i], name) == 0)
-				return;
+	pthread_mutex_lock(&r->lock);
+	if (check_dup) {
+		bool dup = r->busy != NULL && strcmp(r->busy, name) == 0;
+		for (size_t i = r->pending_head; !dup && i < r->pending_len; i++)
+			dup = strcmp(r->pending[i], name) == 0;
+		if (dup)
+			goto out;
+	}
 	if (r->pending_len - r->pending_head >= PENDING_MAX) {
 		r->src.status.dropped++;
 		set_detail(r, "%.60s: dropped, %d files already waiting", name, PENDING_MAX);
-		return;
+		goto out;
 	}
 	if (r->pending_head > 0 && r->pending_len == r->pending_cap) {
 		memmove(r->pending, r->pending + r->pending_head,
@@ -384,86 +433,240 @@ static void pending_push(struct replay *r, const char *name, bool check_dup)
 	if (copy == NULL)
 		goto nomem;
 	r->pending[r->pending_len++] = copy;
-	if (!loop_timer_armed(r->timer))
-		loop_timer_arm(r->timer, 0, 0);
-	return;
+	pthread_cond_signal(&r->wake);
+	goto out;
 nomem:
 	r->src.status.dropped++;
 	set_detail(r, "%.60s: dropped, out of memory", name);
+out:
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* --- the worker: read and decode, nothing else --------------------------------------- */
+
+__attribute__((format(printf, 2, 3))) static void result_detail(struct image_result *res,
+                                                                const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	va_end(ap);
 }
 
 static void image_symbol(void *arg, const char *data, size_t len)
 {
-	struct replay *r = arg;
-	if (!r->active)
-		return; /* stopped by an earlier delivery */
+	struct image_result *res = arg;
 	if (len > SOURCE_TEXT_MAX) {
 		len = SOURCE_TEXT_MAX;
-		r->src.status.dropped++;
-		set_detail(r, "%.60s: code longer than %d bytes cut", r->image_name,
-		           SOURCE_TEXT_MAX);
+		res->dropped++;
+		result_detail(res, "%.60s: code longer than %d bytes cut", res->name,
+		              SOURCE_TEXT_MAX);
 	}
-	deliver(r, data, len, r->image_t_us);
-}
-
-static void image_process(struct replay *r, const char *name)
-{
-	char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/%s", r->path, name);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		r->src.status.dropped++;
-		set_detail(r, "%.60s: path too long", name);
+	char *copy = res->ncodes < IMAGE_CODES_MAX ? malloc(len + 1) : NULL;
+	if (copy == NULL) {
+		res->dropped++;
+		result_detail(res, "%.60s: more than %d codes, or no memory: some dropped",
+		              res->name, IMAGE_CODES_MAX);
 		return;
 	}
-	r->image_t_us = loop_now_us();
-	r->image_name = name;
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	res->codes[res->ncodes] = copy;
+	res->lens[res->ncodes++] = len;
+}
+
+static void image_read(struct replay *r, struct image_result *res)
+{
+	const char *name = res->name;
+	res->t_us = loop_now_us();
+	log_debug("images: %s: reading", name);
 	uint8_t *px = NULL;
 	unsigned w = 0, h = 0;
 	struct qd_errmsg why = {{0}};
-	enum qd_err rc = image_load_gray(path, &px, &w, &h, &why);
-	if (rc != QD_OK) {
-		/* why starts with the path: name the file by its name only. */
-		size_t plen = strlen(path);
-		const char *reason = why.text;
-		if (strncmp(reason, path, plen) == 0 && reason[plen] == ':')
-			reason += plen + 1;
-		while (*reason == ' ')
-			reason++;
-		r->src.status.dropped++;
-		set_detail(r, "%.40s: %s", name, reason[0] ? reason : qd_err_name(rc));
+	size_t max_pixels = (size_t)r->icfg.max_kpx * 1000u;
+	/* The folder is opened for each file, not held: a held folder would hide its removal
+	 * from inotify. */
+	int dir = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	enum qd_err rc = QD_ERR_NOT_FOUND;
+	if (dir >= 0) {
+		rc = image_load_gray_at(dir, name, max_pixels, &px, &w, &h, &why);
+		close(dir);
+	}
+	if (rc == QD_ERR_NOT_FOUND) {
+		res->gone = true; /* gone since it was queued (a second event for a filed name) */
+		log_debug("images: %s: gone", name);
 		return;
 	}
-	int found = 0;
-	uint64_t before = r->src.status.dropped;
-	rc = qrdecode_gray(r->dec, px, w, h, w, image_symbol, r, &found);
-	free(px);
-	if (!r->active)
-		return;
 	if (rc != QD_OK) {
-		r->src.status.dropped++;
-		set_detail(r, "%.60s: QR decoder failed (%s)", name, qd_err_name(rc));
+		/* why starts with the name: name the file once. */
+		size_t nlen = strlen(name);
+		const char *reason = why.text;
+		if (strncmp(reason, name, nlen) == 0 && reason[nlen] == ':')
+			reason += nlen + 1;
+		while (*reason == ' ')
+			reason++;
+		res->dropped++;
+		result_detail(res, "%.40s: %s", name, reason[0] ? reason : qd_err_name(rc));
+		log_debug("images: %s: not read", name);
+		return;
+	}
+	int64_t took_ms = (loop_now_us() - res->t_us) / 1000;
+	if (took_ms > (int64_t)r->icfg.budget_ms) {
+		free(px);
+		res->dropped++;
+		result_detail(res, "%.40s: read in %lld ms, over the budget of %u ms: not decoded",
+		              name, (long long)took_ms, r->icfg.budget_ms);
+		log_debug("images: %s: over the time budget", name);
+		return;
+	}
+	log_debug("images: %s: decoding %ux%u", name, w, h);
+	int found = 0;
+	rc = qrdecode_gray(r->dec, px, w, h, w, image_symbol, res, &found);
+	free(px);
+	if (rc != QD_OK) {
+		res->dropped++;
+		result_detail(res, "%.60s: QR decoder failed (%s)", name, qd_err_name(rc));
 	} else if (found == 0) {
-		r->src.status.dropped++;
-		set_detail(r, "%.60s: no QR code found", name);
-	} else if (r->src.status.dropped == before) {
-		set_detail(r, "%.60s: %d code%s", name, found, found == 1 ? "" : "s");
+		res->dropped++;
+		result_detail(res, "%.60s: no QR code found", name);
+	} else if (res->dropped == 0) {
+		result_detail(res, "%.60s: %d code%s", name, found, found == 1 ? "" : "s");
+	}
+	log_debug("images: %s: decoded in %lld ms", name,
+	          (long long)((loop_now_us() - res->t_us) / 1000));
+}
+
+static void *image_worker(void *arg)
+{
+	struct replay *r = arg;
+	pthread_mutex_lock(&r->lock);
+	while (!r->worker_stop) {
+		if (r->pending_head == r->pending_len) {
+			pthread_cond_wait(&r->wake, &r->lock);
+			continue;
+		}
+		char *name = r->pending[r->pending_head++];
+		if (r->pending_head == r->pending_len)
+			r->pending_head = r->pending_len = 0;
+		r->busy = name;
+		pthread_mutex_unlock(&r->lock);
+		struct image_result *res = calloc(1, sizeof(*res));
+		if (res != NULL) {
+			res->name = name;
+			image_read(r, res);
+		}
+		pthread_mutex_lock(&r->lock);
+		r->busy = NULL;
+		if (res == NULL) {
+			free(name); /* no memory: the file stays for the next start */
+			continue;
+		}
+		if (r->results_tail != NULL)
+			r->results_tail->next = res;
+		else
+			r->results = res;
+		r->results_tail = res;
+		uint64_t one = 1;
+		ssize_t n = write(r->efd, &one, sizeof(one));
+		(void)n; /* the counter cannot overflow: the loop reads it at each wake-up */
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* --- the loop thread: deliver, then file the image away -------------------------------- */
+
+/*
+ * Move a judged file to done/ (made when first needed; a symbolic link named
+ * done is not followed) or delete it.  The folder and done/ are opened for
+ * this only: held open, they would hide the folder's removal from inotify.
+ */
+static void image_file_away(struct replay *r, const char *name)
+{
+	int rc = -1, e = 0, done = -1;
+	int dir = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir >= 0 && r->icfg.delete_judged) {
+		rc = unlinkat(dir, name, 0);
+	} else if (dir >= 0 && (mkdirat(dir, DONE_DIR, 0750) == 0 || errno == EEXIST)) {
+		done = openat(dir, DONE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (done >= 0)
+			rc = renameat(dir, name, done, name);
+	}
+	e = errno;
+	if (done >= 0)
+		close(done);
+	if (dir >= 0)
+		close(dir);
+	if (rc == 0 || e == ENOENT)
+		return;
+	static struct log_limit limit = {.interval_s = 10};
+	unsigned long skipped = 0;
+	if (log_limit_pass(&limit, &skipped))
+		log_warn("images: %s: cannot %s: %s; a restart reads it again (%lu more not "
+		         "logged)",
+		         name, r->icfg.delete_judged ? "delete it" : "move it to " DONE_DIR "/",
+		         strerror(e), skipped);
+}
+
+static void images_results(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	struct replay *r = arg;
+	uint64_t count;
+	ssize_t n = read(fd, &count, sizeof(count));
+	(void)n; /* EAGAIN: a wake-up for results already taken */
+	while (r->active) {
+		pthread_mutex_lock(&r->lock);
+		struct image_result *res = r->results;
+		if (res != NULL) {
+			r->results = res->next;
+			if (r->results == NULL)
+				r->results_tail = NULL;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (res == NULL)
+			return;
+		for (unsigned i = 0; i < res->ncodes && r->active; i++)
+			deliver(r, res->codes[i], res->lens[i], res->t_us);
+		if (r->active) { /* on_code may have stopped the source: then the fds are gone */
+			r->src.status.dropped += res->dropped;
+			if (res->detail[0] != '\0')
+				set_detail(r, "%s", res->detail);
+			if (!res->gone)
+				image_file_away(r, res->name);
+		}
+		result_free(res);
 	}
 }
 
-static void images_tick(struct loop *loop, struct loop_timer *timer, void *arg)
+/* Stop the worker (after the file it is reading) and let go of the images' state. */
+static void images_detach(struct replay *r)
 {
-	(void)loop;
-	(void)timer;
-	struct replay *r = arg;
-	if (!r->active || r->pending_head == r->pending_len)
+	if (r->kind != REPLAY_IMAGES)
 		return;
-	char *name = r->pending[r->pending_head++];
-	if (r->pending_head == r->pending_len)
-		r->pending_head = r->pending_len = 0;
-	image_process(r, name);
-	free(name);
-	if (r->active && r->pending_head < r->pending_len)
-		loop_timer_arm(r->timer, 0, 0);
+	if (r->worker_running) {
+		pthread_mutex_lock(&r->lock);
+		r->worker_stop = true;
+		pthread_cond_signal(&r->wake);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->worker, NULL);
+		r->worker_running = false;
+	}
+	if (r->efd >= 0) {
+		loop_remove_fd(r->loop, r->efd);
+		close(r->efd);
+		r->efd = -1;
+	}
+	for (size_t i = r->pending_head; i < r->pending_len; i++)
+		free(r->pending[i]);
+	r->pending_head = r->pending_len = 0;
+	while (r->results != NULL) {
+		struct image_result *next = r->results->next;
+		result_free(r->results);
+		r->results = next;
+	}
+	r->results_tail = NULL;
 }
 
 static void images_event(struct loop *loop, int fd, uint32_t events, void *arg)
@@ -503,6 +706,36 @@ static int name_order(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* The results' eventfd and the worker. */
+static enum qd_err images_open(struct replay *r)
+{
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->efd < 0) {
+		set_detail(r, "eventfd: %s", strerror(errno));
+		return QD_ERR_IO;
+	}
+	enum qd_err rc = loop_add_fd(r->loop, r->efd, EPOLLIN, images_results, r);
+	if (rc != QD_OK) {
+		close(r->efd);
+		r->efd = -1;
+		set_detail(r, "cannot watch the worker (%s)", qd_err_name(rc));
+		return rc;
+	}
+	r->worker_stop = false;
+	/* Every signal blocked in the worker: they are the loop's (signalfd). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int e = pthread_create(&r->worker, NULL, image_worker, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		set_detail(r, "cannot start the image worker: %s", strerror(e));
+		return QD_ERR_IO;
+	}
+	r->worker_running = true;
+	return QD_OK;
+}
+
 static enum qd_err images_start(struct replay *r)
 {
 	r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -517,29 +750,30 @@ static enum qd_err images_start(struct replay *r)
 		set_detail(r, "cannot watch folder: %s", strerror(e));
 		return e == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
 	}
-	enum qd_err rc = loop_timer_create(r->loop, images_tick, r, &r->timer);
-	if (rc != QD_OK) {
-		set_detail(r, "cannot create a timer (%s)", qd_err_name(rc));
-		return rc;
-	}
-	rc = loop_add_fd(r->loop, r->ino, EPOLLIN, images_event, r);
+	enum qd_err rc = loop_add_fd(r->loop, r->ino, EPOLLIN, images_event, r);
 	if (rc != QD_OK) {
 		set_detail(r, "cannot watch inotify (%s)", qd_err_name(rc));
 		return rc;
 	}
+	rc = images_open(r);
+	if (rc != QD_OK)
+		return rc;
 	struct dirent **list = NULL;
 	int n = scandir(r->path, &list, NULL, name_order);
 	if (n < 0) {
 		set_detail(r, "cannot list folder: %s", strerror(errno));
 		return QD_ERR_IO;
 	}
+	size_t queued = 0;
 	for (int i = 0; i < n; i++) {
-		if (image_name_wanted(list[i]->d_name))
+		if (image_name_wanted(list[i]->d_name)) {
 			pending_push(r, list[i]->d_name, false);
+			queued++;
+		}
 		free(list[i]);
 	}
 	free(list);
-	set_detail(r, "watching folder, %zu files waiting", r->pending_len - r->pending_head);
+	set_detail(r, "watching folder, %zu files waiting", queued);
 	return QD_OK;
 }
 
@@ -597,7 +831,11 @@ static void replay_destroy(struct source *src)
 	struct replay *r = src->priv;
 	replay_stop(src);
 	free(r->pending);
-	qrdecode_destroy(r->dec);
+	if (r->kind == REPLAY_IMAGES) {
+		qrdecode_destroy(r->dec);
+		pthread_cond_destroy(&r->wake);
+		pthread_mutex_destroy(&r->lock);
+	}
 	free(r);
 }
 
@@ -632,6 +870,7 @@ static enum qd_err replay_new(enum replay_kind kind, const char *name, const cha
 	r->in_fd = -1;
 	r->fd = -1;
 	r->ino = -1;
+	r->efd = -1;
 	r->saved_flags = -1;
 	if (path != NULL)
 		memcpy(r->path, path, strlen(path) + 1);
@@ -673,7 +912,14 @@ enum qd_err source_replay_lines_fifo(const char *name, const char *path, source_
 enum qd_err source_replay_images(const char *name, const char *dir, source_code_cb cb, void *arg,
                                  struct source **out)
 {
-	if (dir == NULL) {
+	return source_replay_images_with(name, dir, NULL, cb, arg, out);
+}
+
+enum qd_err source_replay_images_with(const char *name, const char *dir,
+                                      const struct source_images_config *cfg, source_code_cb cb,
+                                      void *arg, struct source **out)
+{
+	if (dir == NULL || (cfg != NULL && cfg->max_kpx > SOURCE_IMAGES_MAX_KPX_MAX)) {
 		if (out != NULL)
 			*out = NULL;
 		return QD_ERR_ARG;
@@ -682,10 +928,19 @@ enum qd_err source_replay_images(const char *name, const char *dir, source_code_
 	if (rc != QD_OK)
 		return rc;
 	struct replay *r = (*out)->priv;
+	if (cfg != NULL)
+		r->icfg = *cfg;
+	if (r->icfg.max_kpx == 0)
+		r->icfg.max_kpx = SOURCE_IMAGES_MAX_KPX_DEFAULT;
+	if (r->icfg.budget_ms == 0)
+		r->icfg.budget_ms = SOURCE_IMAGES_BUDGET_MS_DEFAULT;
 	rc = qrdecode_create(&r->dec);
 	if (rc != QD_OK) {
 		free(r);
 		*out = NULL;
+		return rc;
 	}
-	return rc;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	return QD_OK;
 }

@@ -142,6 +142,10 @@ static const struct key_def keys[] = {
         {"replay", "stdin", K_BOOL, FIELD(scanners.replay_stdin), 0, 0, false},
         {"replay", "fifo", K_PATH, FIELD(scanners.replay_fifo), 0, 0, false},
         {"replay", "images", K_PATH, FIELD(scanners.replay_images), 0, 0, false},
+        {"replay", "images_max_kpx", K_COUNT, FIELD(scanners.images.max_kpx), 1,
+         SOURCE_IMAGES_MAX_KPX_MAX, false},
+        {"replay", "images_budget_ms", K_MS, FIELD(scanners.images.budget_ms), 100, 60000, false},
+        {"replay", "images_delete", K_BOOL, FIELD(scanners.images.delete_judged), 0, 0, false},
         {"serial", "device", K_PATH, FIELD(scanners.serial.device), 0, 0, false},
         {"serial", "baud", K_BAUD, FIELD(scanners.serial.baud), 0, 0, false},
         {"serial", "framing", K_FRAMING, FIELD(scanners.serial.framing), 0, 0, false},
@@ -192,6 +196,8 @@ static const struct key_def keys[] = {
         {"sync", "stale_grace_s", K_SECONDS, FIELD(sync.stale_grace_s), 0, 604800, false},
         {"upload", "url", K_URL, FIELD(upload.url), 0, 0, false},
         {"upload", "ca_file", K_PATH, FIELD(upload.ca_file), 0, 0, false},
+        {"upload", "pin", K_PIN, FIELD(upload.pin), 0, 0, false},
+        {"upload", "proxy", K_PROXY, FIELD(upload.proxy), 0, 0, false},
         {"upload", "batch_rows", K_COUNT, FIELD(upload.batch_rows), 1, 10000, false},
         {"upload", "period_s", K_SECONDS, FIELD(upload.period_s), 10, 86400, false},
         {"upload", "timeout_s", K_SECONDS, FIELD(upload.timeout_s), 1, 600, false},
@@ -310,6 +316,9 @@ void config_defaults(struct config *cfg)
 	cfg->scanners.replay_stdin = false;
 	cfg->scanners.replay_fifo[0] = '\0';
 	cfg->scanners.replay_images[0] = '\0';
+	cfg->scanners.images.max_kpx = SOURCE_IMAGES_MAX_KPX_DEFAULT;
+	cfg->scanners.images.budget_ms = SOURCE_IMAGES_BUDGET_MS_DEFAULT;
+	cfg->scanners.images.delete_judged = false;
 	cfg->scanners.serial.device[0] = '\0';
 	cfg->scanners.serial.baud = 9600;
 	snprintf(cfg->scanners.serial.framing, sizeof(cfg->scanners.serial.framing), "%s", "8N1");

@@ -14,7 +14,6 @@
 #include "qrdesk/cose.h"
 #include "qrdesk/digest.h"
 #include "qrdesk/file.h"
-#include "qrdesk/policy.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
 
@@ -145,22 +144,18 @@ static enum qd_err check_root_signatures(const struct cose_sign1 *inner, const s
 }
 
 /*
- * A policy body must decode as destination rules before it is stored: a
- * malformed one is refused here, so the desk keeps the policy it has.
+ * A body the list of types keeps whole must pass its row's check before it is stored (a
+ * policy: it decodes as destination rules); a malformed one is refused here, so the desk
+ * keeps the one it has.
  */
-static enum qd_err check_policy_body(const struct trustdoc *doc, size_t *rules,
-                                     struct qd_errmsg *why)
+static enum qd_err check_body(const struct trust_doc_info *info, const struct trustdoc *doc,
+                              size_t *entries, struct qd_errmsg *why)
 {
-	struct policy *policy = malloc(sizeof(*policy));
-	if (policy == NULL)
-		return QD_ERR_NOMEM;
 	struct qd_errmsg inner = {{0}};
 	enum qd_err rc =
-	        policy_decode(doc->body.policy.body, doc->body.policy.body_len, policy, &inner);
-	*rules = policy->n_rules;
-	free(policy);
+	        info->check_body(doc->body.blob.body, doc->body.blob.body_len, entries, &inner);
 	if (rc != QD_OK)
-		qd_errmsg_set(why, "policy version %llu: %s",
+		qd_errmsg_set(why, "%s version %llu: %s", info->name,
 		              (unsigned long long)doc->header.version, inner.text);
 	return rc;
 }
@@ -169,12 +164,13 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
                          const struct store_doc_meta *meta, struct import_result *res,
                          struct qd_errmsg *why)
 {
-	switch (doc->header.type) {
-	case TRUST_DOC_KEYSET:
+	const struct trust_doc_info *info = trust_doc_info(doc->header.type);
+	switch (info != NULL ? info->kind : (enum trust_doc_kind)0) {
+	case TRUST_DOC_KIND_KEYS:
 		res->entries = doc->body.keyset.count;
 		return store_apply_keyset(store, meta, doc->body.keyset.keys,
 		                          doc->body.keyset.count, &res->unchanged, why);
-	case TRUST_DOC_REVOCATIONS: {
+	case TRUST_DOC_KIND_REVOCATIONS: {
 		const struct trustdoc_revocations *rv = &doc->body.revocations;
 		res->entries = rv->count + rv->ranges.count;
 		struct trust_range *ranges = malloc((rv->ranges.count + 1) * sizeof(*ranges));
@@ -187,14 +183,14 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 		free(ranges);
 		return rc;
 	}
-	case TRUST_DOC_POLICY:
-		return store_apply_document(store, meta, doc->body.policy.body,
-		                            doc->body.policy.body_len, &res->unchanged, why);
-	case TRUST_DOC_TIMESTAMP:
+	case TRUST_DOC_KIND_BODY:
+		return store_apply_document(store, meta, doc->body.blob.body,
+		                            doc->body.blob.body_len, &res->unchanged, why);
+	case TRUST_DOC_KIND_TIMESTAMP:
 		res->entries = doc->body.timestamp.count;
 		/* The timestamp's own bytes are its body: sync compares against them. */
 		return store_apply_document(store, meta, NULL, 0, &res->unchanged, why);
-	case TRUST_DOC_REVOCATIONS_DELTA: {
+	case TRUST_DOC_KIND_DELTA: {
 		const struct trustdoc_revocations_delta *dv = &doc->body.delta;
 		res->entries = dv->n_added + dv->n_removed + dv->ranges_added.count +
 		               dv->ranges_removed.count;
@@ -215,7 +211,7 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 		free(lists);
 		return rc;
 	}
-	case TRUST_DOC_ROOT:
+	case TRUST_DOC_KIND_ROOT:
 		res->entries = doc->body.root.count;
 		return store_apply_root(store, meta, doc->body.root.keys, doc->body.root.count,
 		                        &res->unchanged, why);
@@ -347,8 +343,9 @@ enum qd_err import_verify_with(struct store *store, const uint8_t *bytes, size_t
 		goto out_doc;
 	}
 	/* The body is judged only once its signer, role and dates are known good. */
-	if (doc->header.type == TRUST_DOC_POLICY) {
-		rc = check_policy_body(doc, &result->entries, why);
+	const struct trust_doc_info *info = trust_doc_info(doc->header.type);
+	if (info->kind == TRUST_DOC_KIND_BODY && info->check_body != NULL) {
+		rc = check_body(info, doc, &result->entries, why);
 		if (rc != QD_OK)
 			goto out_doc;
 	}

@@ -160,30 +160,34 @@ enum qd_err metrics_render(const struct metrics_snapshot *s, char **out, size_t 
 	        (unsigned long long)s->latency->count);
 
 	const struct trust_view *t = s->trust;
-	const struct {
+	/* The shown types of the list (trust.h), in its order. */
+	struct {
 		const char *name;
 		const struct trust_freshness *f;
-	} docs[] = {{"keyset", &t->keyset},
-	            {"revocations", &t->revocations},
-	            {"policy", &t->policy},
-	            {"timestamp", &t->timestamp}};
+	} docs[TRUST_DOC_SLOTS];
+	size_t n_docs = 0;
+	for (size_t i = 0; i < trust_doc_types_count && n_docs < TRUST_DOC_SLOTS; i++)
+		if (trust_doc_types[i].shown) {
+			docs[n_docs].name = trust_doc_types[i].name;
+			docs[n_docs++].f = trust_view_freshness(t, trust_doc_types[i].type);
+		}
 	family(f, "qrdesk_trust_version", "gauge", "Version of each installed trust document.");
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < n_docs; i++)
 		trust_doc(f, "qrdesk_trust_version", docs[i].name, docs[i].f,
 		          (int64_t)docs[i].f->version);
 	family(f, "qrdesk_trust_age_seconds", "gauge",
 	       "Seconds since each installed trust document was signed.");
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < n_docs; i++)
 		trust_doc(f, "qrdesk_trust_age_seconds", docs[i].name, docs[i].f,
 		          s->now - docs[i].f->signed_at);
 	family(f, "qrdesk_trust_expiry_timestamp_seconds", "gauge",
 	       "When each installed trust document expires (Unix time).");
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < n_docs; i++)
 		trust_doc(f, "qrdesk_trust_expiry_timestamp_seconds", docs[i].name, docs[i].f,
 		          docs[i].f->expires_at);
 	family(f, "qrdesk_trust_expired", "gauge",
 	       "1 if the trust document is past its expiry (verdicts turn amber).");
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < n_docs; i++)
 		trust_doc(f, "qrdesk_trust_expired", docs[i].name, docs[i].f,
 		          s->now >= docs[i].f->expires_at);
 	family(f, "qrdesk_clock_suspect", "gauge",

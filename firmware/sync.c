@@ -14,6 +14,7 @@
 
 #include "qrdesk/cose.h"
 #include "qrdesk/digest.h"
+#include "qrdesk/https.h"
 #include "qrdesk/import.h"
 #include "qrdesk/trustdoc.h"
 
@@ -115,11 +116,6 @@ static size_t sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static long or_default(long v, long d)
-{
-	return v > 0 ? v : d;
-}
-
 /* The response's ETag into out ("" if none). */
 static void response_etag(CURL *c, char out[SYNC_ETAG_MAX])
 {
@@ -137,30 +133,6 @@ enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 	bool not_modified = false;
 	return sync_https_fetch_if_changed(ctx, name, cap, "", etag_out, &not_modified, data, len,
 	                                   why);
-}
-
-/* libcurl's progress callback: non-zero ends the transfer (CURLE_ABORTED_BY_CALLBACK). */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	const atomic_bool *abort = arg;
-	return atomic_load(abort) ? 1 : 0;
-}
-
-CURLcode sync_curl_abort_on(CURL *c, const atomic_bool *abort)
-{
-	if (abort == NULL)
-		return CURLE_OK;
-	CURLcode rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)abort);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	return rc;
 }
 
 enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
@@ -188,59 +160,29 @@ enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap,
 		qd_errmsg_set(why, "%s: URL too long", name);
 		return QD_ERR_ARG;
 	}
-	const char *protocols = h->opts.allow_http ? "http,https" : "https";
 	struct sink sink = {.cap = cap};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURL *c = h->curl;
-	curl_easy_reset(c);
-	CURLcode rc = curl_easy_setopt(c, CURLOPT_URL, url);
-	/* Redirects are followed (CDNs use them) but never to another scheme. */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (rc == CURLE_OK && h->opts.ca_file != NULL)
-		rc = curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.ca_file);
-	/* The server's public key must be one of these, whatever CA signed it. */
-	if (rc == CURLE_OK && h->opts.pinned_public_key != NULL)
-		rc = curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->opts.pinned_public_key);
-	/* Unset: libcurl reads https_proxy, all_proxy and no_proxy itself. */
-	if (rc == CURLE_OK && h->opts.proxy != NULL)
-		rc = curl_easy_setopt(c, CURLOPT_PROXY, h->opts.proxy);
+	/* No overall timeout (a 16 million-entry list is slow on a bad line), but a transfer
+	 * that stalls is dropped; redirects are followed (CDNs use them). */
+	struct https_options ho = {
+	        .ca_file = h->opts.ca_file,
+	        .pinned_public_key = h->opts.pinned_public_key,
+	        .proxy = h->opts.proxy,
+	        .allow_http = h->opts.allow_http,
+	        .follow_redirects = true,
+	        .connect_timeout_s = h->opts.connect_timeout_s,
+	        .low_speed_bytes = h->opts.low_speed_bytes,
+	        .low_speed_time_s = h->opts.low_speed_time_s,
+	        .abort = h->opts.abort,
+	};
+	CURLcode rc = https_setup(c, &ho, url, (curl_off_t)cap, errbuf);
 	if (rc == CURLE_OK && headers != NULL)
 		rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-		                      or_default(h->opts.connect_timeout_s, 15));
-	/* No overall timeout (a 16 million-entry list is slow on a bad line), but a
-	 * transfer that stalls is dropped. */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
-		                      or_default(h->opts.low_speed_bytes, 64));
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-		                      or_default(h->opts.low_speed_time_s, 30));
-	/* A Content-Length over the cap is refused before the body comes. */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	if (rc == CURLE_OK)
-		rc = sync_curl_abort_on(c, h->opts.abort);
 	if (rc != CURLE_OK) {
 		qd_errmsg_set(why, "%s: cannot set up the transfer: %s", url,
 		              curl_easy_strerror(rc));
@@ -289,10 +231,11 @@ enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap,
 
 /* ---- the checks --------------------------------------------------------- */
 
-/* The types a timestamp must name, in the order they are applied. */
-static const enum trust_doc_type named_types[] = {TRUST_DOC_KEYSET, TRUST_DOC_REVOCATIONS,
-                                                  TRUST_DOC_POLICY};
-#define N_NAMED (sizeof(named_types) / sizeof(named_types[0]))
+/* The types sync takes when the timestamp names a newer version: the list's synced rows. */
+#define EACH_SYNCED(info)                                                                          \
+	for (const struct trust_doc_info *info = trust_doc_types;                                  \
+	     info < trust_doc_types + trust_doc_types_count; info++)                               \
+		if (info->synced)
 
 static const struct trustdoc_timestamp_entry *find_entry(const struct trustdoc_timestamp *ts,
                                                          enum trust_doc_type type)
@@ -329,12 +272,13 @@ static enum qd_err peek_timestamp(const uint8_t *bytes, size_t len, struct trust
 		              trust_doc_type_name(doc->header.type));
 		return QD_ERR_FORMAT;
 	}
-	for (size_t i = 0; i < N_NAMED; i++)
-		if (find_entry(&doc->body.timestamp, named_types[i]) == NULL) {
-			qd_errmsg_set(why, "the timestamp names no %s",
-			              trust_doc_type_name(named_types[i]));
+	EACH_SYNCED(info)
+	{
+		if (info->required && find_entry(&doc->body.timestamp, info->type) == NULL) {
+			qd_errmsg_set(why, "the timestamp names no %s", info->name);
 			return QD_ERR_FORMAT;
 		}
+	}
 	if (find_entry(&doc->body.timestamp, TRUST_DOC_TIMESTAMP) != NULL) {
 		qd_errmsg_set(why, "the timestamp names a timestamp");
 		return QD_ERR_FORMAT;
@@ -377,8 +321,8 @@ static enum qd_err fetch_named(const struct sync_fetcher *f, const char *name,
 	return QD_OK;
 }
 
-/* Index by type: 0 unused, 1..6 as enum trust_doc_type (the root slot is the newest root). */
-#define SLOTS 7
+/* Index by type number (trust.h; the root slot is the newest root). */
+#define SLOTS TRUST_DOC_SLOTS
 
 struct run {
 	struct store *store;
@@ -534,11 +478,10 @@ revocations_source(const struct run *r, const struct trustdoc_timestamp *ts,
 static enum qd_err run_checks(struct run *r)
 {
 	struct qd_errmsg *why = &r->res->why;
-	static const enum trust_doc_type kept[] = {TRUST_DOC_KEYSET, TRUST_DOC_REVOCATIONS,
-	                                           TRUST_DOC_POLICY, TRUST_DOC_TIMESTAMP,
-	                                           TRUST_DOC_ROOT};
-	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
-		enum trust_doc_type t = kept[i];
+	for (size_t i = 0; i < trust_doc_types_count; i++) {
+		enum trust_doc_type t = trust_doc_types[i].type;
+		if (trust_doc_types[i].kind == TRUST_DOC_KIND_DELTA)
+			continue; /* installs a revocations version, read as such */
 		enum qd_err rc = store_freshness_get(r->store, t, &r->installed[t]);
 		if (rc != QD_OK) {
 			qd_errmsg_set(why, "cannot read the installed %s: %s",
@@ -608,9 +551,12 @@ static enum qd_err run_checks(struct run *r)
 	}
 	bool same_timestamp = ti->present && ts_version == ti->version;
 
-	for (size_t i = 0; i < N_NAMED; i++) {
-		enum trust_doc_type t = named_types[i];
+	EACH_SYNCED(info)
+	{
+		enum trust_doc_type t = info->type;
 		const struct trustdoc_timestamp_entry *e = find_entry(ts, t);
+		if (e == NULL)
+			continue; /* an optional type this repository does not publish */
 		const struct trust_freshness *in = &r->installed[t];
 		struct sync_file *sf = &r->res->files[r->res->n_files++];
 		*sf = (struct sync_file){.type = t,
@@ -636,12 +582,12 @@ static enum qd_err run_checks(struct run *r)
 			return QD_ERR_STORE;
 		}
 		sf->fetched = true;
-		if (t == TRUST_DOC_KEYSET) { /* fetched and verified above */
+		if (info->kind == TRUST_DOC_KIND_KEYS) { /* fetched and verified above */
 			sf->bytes = r->lens[t];
 			continue;
 		}
 		const struct trustdoc_timestamp_entry *src =
-		        t == TRUST_DOC_REVOCATIONS ? revocations_source(r, ts, e) : e;
+		        info->kind == TRUST_DOC_KIND_REVOCATIONS ? revocations_source(r, ts, e) : e;
 		rc = take_entry(r, src);
 		if (rc != QD_OK)
 			return rc;
@@ -673,13 +619,10 @@ static enum qd_err run_checks(struct run *r)
 static enum qd_err run_apply(struct run *r)
 {
 	struct qd_errmsg *why = &r->res->why;
-	static const enum trust_doc_type order[] = {TRUST_DOC_KEYSET, TRUST_DOC_REVOCATIONS,
-	                                            TRUST_DOC_REVOCATIONS_DELTA, TRUST_DOC_POLICY,
-	                                            TRUST_DOC_TIMESTAMP};
-#define N_ORDER (sizeof(order) / sizeof(order[0]))
+	/* The list's order: roots (stepped above, kept apart), ..., the timestamp last. */
 	bool any = r->n_steps > 0 || r->record_etag;
-	for (size_t i = 0; i < N_ORDER; i++)
-		any = any || r->ver[order[i]].doc != NULL;
+	for (size_t i = 0; i < trust_doc_types_count; i++)
+		any = any || r->ver[trust_doc_types[i].type].doc != NULL;
 	if (!any)
 		return QD_OK;
 	enum qd_err rc = store_batch_begin(r->store, why);
@@ -687,9 +630,11 @@ static enum qd_err run_apply(struct run *r)
 		return rc;
 	for (size_t i = 0; i < r->n_steps && rc == QD_OK; i++)
 		rc = import_apply(r->store, &r->root_ver[i], why);
-	for (size_t i = 0; i < N_ORDER && rc == QD_OK; i++)
-		if (r->ver[order[i]].doc != NULL)
-			rc = import_apply(r->store, &r->ver[order[i]], why);
+	for (size_t i = 0; i < trust_doc_types_count && rc == QD_OK; i++) {
+		struct import_verified *v = &r->ver[trust_doc_types[i].type];
+		if (trust_doc_types[i].kind != TRUST_DOC_KIND_ROOT && v->doc != NULL)
+			rc = import_apply(r->store, v, why);
+	}
 	if (rc == QD_OK && r->record_etag)
 		rc = store_sync_etag_set(r->store, r->new_etag, why);
 	if (rc != QD_OK) {
@@ -700,7 +645,6 @@ static enum qd_err run_apply(struct run *r)
 	if (rc == QD_OK)
 		r->res->changed = r->n_steps > 0 || r->ver[TRUST_DOC_TIMESTAMP].doc != NULL;
 	return rc;
-#undef N_ORDER
 }
 
 enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, int64_t clock_now,

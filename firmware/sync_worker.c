@@ -223,6 +223,9 @@ static void run_upload(struct sync_worker *w, const struct sync_worker_options *
 	        .batch_rows = o->upload.batch_rows,
 	        .desk = o->desk_id,
 	        .abort = &w->abort,
+	        .pinned_public_key = o->upload.pin[0] ? o->upload.pin : NULL,
+	        /* "": libcurl's environment variables, as the config documents. */
+	        .proxy = o->upload.proxy[0] ? o->upload.proxy : NULL,
 	};
 	int64_t now_us = wall_now(w) * 1000000;
 	(void)upload_run(w->store, &uo, now_us, res);

@@ -13,8 +13,8 @@
 #include <sys/random.h>
 
 #include "qrdesk/hex.h"
+#include "qrdesk/https.h"
 #include "qrdesk/jsonl.h"
-#include "qrdesk/sync.h"
 #include "qrdesk/trust.h"
 
 #define REPLY_MAX (16 * 1024) /* the endpoint's reply is read for the log only */
@@ -107,22 +107,19 @@ static enum qd_err post_batch(CURL *c, const struct upload_options *o, const cha
 	}
 	struct reply reply = {0};
 	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_reset(c);
-	CURLcode rc = curl_easy_setopt(c, CURLOPT_URL, o->url);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (rc == CURLE_OK && o->ca_file != NULL && o->ca_file[0] != '\0')
-		rc = curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 60L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	long timeout = o->timeout_s > 0 ? o->timeout_s : 60L;
+	/* The same set-up as the sync's fetches (CA, pin, proxy, abort); one POST has a whole
+	 * time limit, and a stall is judged by it alone. */
+	struct https_options ho = {
+	        .ca_file = o->ca_file,
+	        .pinned_public_key = o->pinned_public_key,
+	        .proxy = o->proxy,
+	        .connect_timeout_s = 15,
+	        .timeout_s = timeout,
+	        .low_speed_time_s = timeout,
+	        .abort = o->abort,
+	};
+	CURLcode rc = https_setup(c, &ho, o->url, REPLY_MAX, errbuf);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (rc == CURLE_OK)
@@ -133,10 +130,6 @@ static enum qd_err post_batch(CURL *c, const struct upload_options *o, const cha
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_write);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	if (rc == CURLE_OK)
-		rc = sync_curl_abort_on(c, o->abort);
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	*status = 0;

@@ -246,13 +246,11 @@ static enum qd_err verify_signed(struct store *store, const uint8_t *bytes, size
 
 /* ---- the update bundle ------------------------------------------------------ */
 
-/* "key set" reads better on the kiosk than the file type "keyset". */
+/* The list's label ("key set" reads better on the kiosk than the file type "keyset"). */
 static const char *doc_label(enum trust_doc_type type)
 {
-	const char *name = trust_doc_type_name(type);
-	if (name == NULL)
-		return "document";
-	return strcmp(name, "keyset") == 0 ? "key set" : name;
+	const struct trust_doc_info *info = trust_doc_info(type);
+	return info != NULL ? info->label : "document";
 }
 
 /* Append "label vN[ note]" to a comma-separated list. */

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* CBOR keys, docs/policy.md. */
@@ -763,4 +764,17 @@ void policy_evaluate(const struct policy *p, const struct clearance_claims *c, i
 		if (out->n_results < POLICY_RESULTS_MAX)
 			out->results[out->n_results++] = res;
 	}
+}
+
+enum qd_err policy_check_body(const uint8_t *body, size_t len, size_t *entries,
+                              struct qd_errmsg *why)
+{
+	/* A struct policy is large: not on the stack of a sync or USB worker. */
+	struct policy *policy = malloc(sizeof(*policy));
+	if (policy == NULL)
+		return QD_ERR_NOMEM;
+	enum qd_err rc = policy_decode(body, len, policy, why);
+	*entries = policy->n_rules;
+	free(policy);
+	return rc;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* trust.c - names of roles and document types, and key-id derivation. */
+/* trust.c - names of roles, the list of trust-document types, and key-id derivation. */
 #include "qrdesk/trust.h"
 
 #include <string.h>
 
 #include "qrdesk/digest.h"
+#include "qrdesk/policy.h"
 
 static const char *const role_names[] = {
         [KEY_ROLE_ROOT] = "root",
@@ -13,14 +14,65 @@ static const char *const role_names[] = {
         [KEY_ROLE_UPDATE] = "update",
 };
 
-static const char *const doc_names[] = {
-        [TRUST_DOC_KEYSET] = "keyset",
-        [TRUST_DOC_REVOCATIONS] = "revocations",
-        [TRUST_DOC_POLICY] = "policy",
-        [TRUST_DOC_TIMESTAMP] = "timestamp",
-        [TRUST_DOC_REVOCATIONS_DELTA] = "revocations-delta",
-        [TRUST_DOC_ROOT] = "root",
+/*
+ * The one list of trust-document types (trust.h).  The order is the order sync applies them:
+ * a new root first (what follows may be signed by its keys), the key set next (it lists the
+ * repository keys), the timestamp last (installing it says everything it names is installed).
+ */
+const struct trust_doc_info trust_doc_types[] = {
+        {.type = TRUST_DOC_ROOT,
+         .name = "root",
+         .label = "root",
+         .signer = KEY_ROLE_ROOT,
+         .kind = TRUST_DOC_KIND_ROOT,
+         .publish_days = 3650},
+        {.type = TRUST_DOC_KEYSET,
+         .name = "keyset",
+         .label = "key set",
+         .signer = KEY_ROLE_ROOT,
+         .kind = TRUST_DOC_KIND_KEYS,
+         .synced = true,
+         .required = true,
+         .shown = true,
+         .needed = true,
+         .publish_days = 365},
+        {.type = TRUST_DOC_REVOCATIONS,
+         .name = "revocations",
+         .label = "revocations",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_REVOCATIONS,
+         .synced = true,
+         .required = true,
+         .shown = true,
+         .needed = true,
+         .publish_days = 7},
+        /* as the revocations it produces */
+        {.type = TRUST_DOC_REVOCATIONS_DELTA,
+         .name = "revocations-delta",
+         .label = "revocations-delta",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_DELTA,
+         .publish_days = 7},
+        {.type = TRUST_DOC_POLICY,
+         .name = "policy",
+         .label = "policy",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_BODY,
+         .synced = true,
+         .required = true,
+         .shown = true,
+         .publish_days = 30,
+         .check_body = policy_check_body},
+        {.type = TRUST_DOC_TIMESTAMP,
+         .name = "timestamp",
+         .label = "timestamp",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_TIMESTAMP,
+         .shown = true,
+         .needed = true,
+         .publish_days = 1},
 };
+const size_t trust_doc_types_count = sizeof(trust_doc_types) / sizeof(trust_doc_types[0]);
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,26 +101,59 @@ enum qd_err key_role_parse(const char *name, size_t len, enum key_role *role)
 	return QD_OK;
 }
 
+const struct trust_doc_info *trust_doc_info(enum trust_doc_type type)
+{
+	for (size_t i = 0; i < trust_doc_types_count; i++)
+		if (trust_doc_types[i].type == type)
+			return &trust_doc_types[i];
+	return NULL;
+}
+
 const char *trust_doc_type_name(enum trust_doc_type type)
 {
-	if ((size_t)type >= COUNT(doc_names))
-		return NULL;
-	return doc_names[type];
+	const struct trust_doc_info *info = trust_doc_info(type);
+	return info != NULL ? info->name : NULL;
 }
 
 enum qd_err trust_doc_type_parse(const char *name, size_t len, enum trust_doc_type *type)
 {
-	int v = name_lookup(doc_names, COUNT(doc_names), name, len);
-	if (v == 0)
-		return QD_ERR_FORMAT;
-	*type = (enum trust_doc_type)v;
-	return QD_OK;
+	for (size_t i = 0; i < trust_doc_types_count; i++) {
+		const char *n = trust_doc_types[i].name;
+		if (strlen(n) == len && memcmp(n, name, len) == 0) {
+			*type = trust_doc_types[i].type;
+			return QD_OK;
+		}
+	}
+	return QD_ERR_FORMAT;
 }
 
 enum key_role trust_doc_signer_role(enum trust_doc_type type)
 {
-	return type == TRUST_DOC_KEYSET || type == TRUST_DOC_ROOT ? KEY_ROLE_ROOT
-	                                                          : KEY_ROLE_REPOSITORY;
+	const struct trust_doc_info *info = trust_doc_info(type);
+	return info != NULL ? info->signer : KEY_ROLE_REPOSITORY;
+}
+
+enum trust_doc_type trust_doc_installs(enum trust_doc_type type)
+{
+	const struct trust_doc_info *info = trust_doc_info(type);
+	return info != NULL && info->kind == TRUST_DOC_KIND_DELTA ? TRUST_DOC_REVOCATIONS : type;
+}
+
+const struct trust_freshness *trust_view_freshness(const struct trust_view *v,
+                                                   enum trust_doc_type type)
+{
+	switch (type) {
+	case TRUST_DOC_KEYSET:
+		return &v->keyset;
+	case TRUST_DOC_REVOCATIONS:
+		return &v->revocations;
+	case TRUST_DOC_POLICY:
+		return &v->policy;
+	case TRUST_DOC_TIMESTAMP:
+		return &v->timestamp;
+	default:
+		return &v->more[(size_t)type < TRUST_DOC_SLOTS ? (size_t)type : 0];
+	}
 }
 
 void trust_kid_derive(const uint8_t *pub, size_t pub_len, uint8_t kid[TRUST_KID_DEFAULT_LEN])

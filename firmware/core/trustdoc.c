@@ -6,6 +6,7 @@
  */
 #include "qrdesk/trustdoc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "qrdesk/signature.h"
@@ -47,6 +48,26 @@ static enum cbor_status read_doc_type(struct cbor_reader *r, enum trust_doc_type
 	if (st == CBOR_OK && trust_doc_type_parse(s, n, type) != QD_OK)
 		st = CBOR_ERR_RANGE;
 	return st;
+}
+
+/* "document type (not keyset, revocations, ... or root)": every name of the list, by number. */
+static enum qd_err unknown_type_error(struct qd_errmsg *why)
+{
+	char names[256] = "";
+	size_t n = 0, len = 0;
+	for (int t = 1; t < TRUST_DOC_SLOTS; t++)
+		n += trust_doc_type_name((enum trust_doc_type)t) != NULL;
+	for (int t = 1, i = 0; t < TRUST_DOC_SLOTS && len < sizeof(names); t++) {
+		const char *name = trust_doc_type_name((enum trust_doc_type)t);
+		if (name == NULL)
+			continue;
+		i++;
+		const char *sep = i == 1 ? "" : (size_t)i == n ? " or " : ", ";
+		int w = snprintf(names + len, sizeof(names) - len, "%s%s", sep, name);
+		len += w > 0 ? (size_t)w : 0;
+	}
+	qd_errmsg_set(why, "document type (not %s): invalid value", names);
+	return QD_ERR_FORMAT;
 }
 
 static enum qd_err decode_key(struct cbor_reader *r, struct trust_key *k, struct qd_errmsg *why)
@@ -550,8 +571,9 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 	return QD_OK;
 }
 
-static enum qd_err decode_policy(struct cbor_reader *r, struct trustdoc_policy *pol,
-                                 struct qd_errmsg *why)
+/* A body the list keeps whole (policy and the like): one map, judged by its row's check_body. */
+static enum qd_err decode_blob(struct cbor_reader *r, const char *name, struct trustdoc_policy *pol,
+                               struct qd_errmsg *why)
 {
 	enum cbor_type type;
 	enum cbor_status st = cbor_peek_type(r, &type);
@@ -561,7 +583,7 @@ static enum qd_err decode_policy(struct cbor_reader *r, struct trustdoc_policy *
 	if (st == CBOR_OK)
 		st = cbor_skip(r);
 	if (st != CBOR_OK)
-		return cbor_field_error(why, "policy", st);
+		return cbor_field_error(why, name, st);
 	pol->body = r->buf + start;
 	pol->body_len = r->pos - start;
 	return QD_OK;
@@ -593,11 +615,7 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 			field = "document type";
 			st = read_doc_type(&r, &out->header.type);
 			if (st == CBOR_ERR_RANGE)
-				return cbor_field_error(
-				        why,
-				        "document type (not keyset, revocations, policy, "
-				        "timestamp, revocations-delta or root)",
-				        CBOR_OK);
+				return unknown_type_error(why);
 			break;
 		case DOC_KEY_VERSION:
 			field = "document version";
@@ -645,20 +663,23 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 	struct cbor_reader br;
 	cbor_reader_init(&br, payload + body_start, body_end - body_start);
 	enum qd_err rc = QD_ERR_FORMAT;
-	switch (out->header.type) {
-	case TRUST_DOC_KEYSET:
+	const struct trust_doc_info *info = trust_doc_info(out->header.type);
+	if (info == NULL) /* read_doc_type admits only the list's names */
+		return unknown_type_error(why);
+	switch (info->kind) {
+	case TRUST_DOC_KIND_KEYS:
 		rc = decode_keyset(&br, &out->body.keyset, why);
 		break;
-	case TRUST_DOC_REVOCATIONS:
+	case TRUST_DOC_KIND_REVOCATIONS:
 		rc = decode_revocations(&br, &out->body.revocations, why);
 		break;
-	case TRUST_DOC_POLICY:
-		rc = decode_policy(&br, &out->body.policy, why);
+	case TRUST_DOC_KIND_BODY:
+		rc = decode_blob(&br, info->name, &out->body.blob, why);
 		break;
-	case TRUST_DOC_TIMESTAMP:
+	case TRUST_DOC_KIND_TIMESTAMP:
 		rc = decode_timestamp(&br, &out->body.timestamp, why);
 		break;
-	case TRUST_DOC_REVOCATIONS_DELTA:
+	case TRUST_DOC_KIND_DELTA:
 		rc = decode_delta(&br, &out->body.delta, why);
 		if (rc == QD_OK && out->body.delta.base_version >= out->header.version) {
 			qd_errmsg_set(why,
@@ -668,7 +689,7 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 			rc = QD_ERR_FORMAT;
 		}
 		break;
-	case TRUST_DOC_ROOT:
+	case TRUST_DOC_KIND_ROOT:
 		rc = decode_root(&br, &out->body.root, why);
 		break;
 	}
@@ -795,9 +816,15 @@ void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_head
 	}
 }
 
-void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
-                            const uint8_t *body, size_t body_len)
+void trustdoc_encode_body(struct cbor_writer *w, const struct trustdoc_header *h,
+                          const uint8_t *body, size_t body_len)
 {
 	encode_header(w, h);
 	cbor_put_raw(w, body, body_len);
+}
+
+void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
+                            const uint8_t *body, size_t body_len)
+{
+	trustdoc_encode_body(w, h, body, body_len);
 }

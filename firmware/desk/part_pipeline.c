@@ -137,16 +137,24 @@ static json_t *trust_json(const struct trust_view *tv, int64_t now)
 	/* The freeze: since when the repository timestamp is expired, and whether the grace
 	 * is over. */
 	bool stale = tv->timestamp.present && now >= tv->timestamp.expires_at;
-	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o, s:I, s:b}", "keyset",
-	                 freshness_json(&tv->keyset, now), "revocations",
-	                 freshness_json(&tv->revocations, now), "policy",
-	                 freshness_json(&tv->policy, now), "timestamp",
-	                 freshness_json(&tv->timestamp, now), "time_floor",
-	                 (json_int_t)tv->time_floor, "clock_suspect", now < tv->time_floor, "keys",
-	                 (json_int_t)tv->n_keys, "stale_since",
-	                 stale ? json_integer((json_int_t)tv->timestamp.expires_at) : json_null(),
-	                 "stale_grace_seconds", (json_int_t)tv->stale_grace, "stale_amber",
-	                 stale && now >= tv->timestamp.expires_at + tv->stale_grace);
+	/* One member per shown type of the list (trust.h), then the freeze. */
+	json_t *obj = json_object();
+	for (size_t i = 0; i < trust_doc_types_count; i++)
+		if (trust_doc_types[i].shown)
+			json_object_set_new(
+			        obj, trust_doc_types[i].name,
+			        freshness_json(trust_view_freshness(tv, trust_doc_types[i].type),
+			                       now));
+	json_t *rest =
+	        json_pack("{s:I, s:b, s:I, s:o, s:I, s:b}", "time_floor",
+	                  (json_int_t)tv->time_floor, "clock_suspect", now < tv->time_floor, "keys",
+	                  (json_int_t)tv->n_keys, "stale_since",
+	                  stale ? json_integer((json_int_t)tv->timestamp.expires_at) : json_null(),
+	                  "stale_grace_seconds", (json_int_t)tv->stale_grace, "stale_amber",
+	                  stale && now >= tv->timestamp.expires_at + tv->stale_grace);
+	json_object_update(obj, rest);
+	json_decref(rest);
+	return obj;
 }
 
 static json_t *counters_json(const struct pipeline_counters *c)

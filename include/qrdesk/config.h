@@ -50,6 +50,8 @@ struct config_sync {
 struct config_upload {
 	char url[CONFIG_URL_MAX];      /* https:// endpoint the batches are POSTed to; "": off */
 	char ca_file[CONFIG_PATH_MAX]; /* "": the system's CAs */
+	char pin[CONFIG_URL_MAX];      /* as [sync] pin: the endpoint's key pins; "": none */
+	char proxy[CONFIG_URL_MAX];    /* as [sync] proxy; "": libcurl's environment */
 	uint32_t batch_rows;           /* audit rows per batch */
 	uint32_t period_s;             /* between two upload rounds */
 	uint32_t timeout_s;            /* one POST, connect to reply */

@@ -125,6 +125,10 @@ struct policy_result {
 enum qd_err policy_decode(const uint8_t *body, size_t len, struct policy *out,
                           struct qd_errmsg *why);
 
+/* The list's body check for a policy document (trust.h): it must decode; *entries: its rules. */
+enum qd_err policy_check_body(const uint8_t *body, size_t len, size_t *entries,
+                              struct qd_errmsg *why);
+
 /*
  * Encode p as a policy body (deterministic: keys ascending, lists as given).
  * Size it with a counting pass (a writer with cap 0).  Decode the result to

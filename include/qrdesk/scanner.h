@@ -33,6 +33,7 @@ struct scanner_settings {
 	bool replay_stdin;
 	char replay_fifo[SCANNER_PATH_MAX];
 	char replay_images[SCANNER_PATH_MAX];
+	struct source_images_config images; /* the folder's budgets, done/ or delete */
 	struct source_serial_config serial; /* device "": no serial scanner */
 	struct source_hid_config hid;       /* device "": no keyboard-wedge scanner */
 	struct source_camera_config

@@ -84,11 +84,6 @@ enum qd_err sync_https_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap, const char *etag,
                                         char etag_out[SYNC_ETAG_MAX], bool *not_modified,
                                         uint8_t **data, size_t *len, struct qd_errmsg *why);
-/*
- * Make libcurl end the transfers of c (CURLE_ABORTED_BY_CALLBACK) as soon as *abort
- * is set; abort NULL leaves c as it is.  The fetcher's and the audit upload's.
- */
-CURLcode sync_curl_abort_on(CURL *c, const atomic_bool *abort);
 
 /* What one sync did to one document type. */
 struct sync_file {
@@ -113,7 +108,7 @@ struct sync_result {
 	struct qd_errmsg why; /* empty on success */
 	bool changed;         /* something was installed */
 	uint64_t timestamp_version;
-	struct sync_file files[6]; /* root (if named), keyset, revocations, policy, timestamp */
+	struct sync_file files[TRUST_DOC_SLOTS]; /* root (if named), the synced types, timestamp */
 	size_t n_files;
 	size_t bytes_fetched;
 	bool not_modified; /* the server said 304 to the conditional timestamp fetch */

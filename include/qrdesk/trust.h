@@ -71,12 +71,61 @@ enum trust_doc_type {
 	TRUST_DOC_ROOT = 6,
 };
 
-/* "keyset", "revocations", "policy", "timestamp", "revocations-delta", "root"; NULL if
- * unknown. */
+/*
+ * The one list of trust-document types (firmware/core/trust.c, trust_doc_types[]).  Trust,
+ * the store, sync, import, a USB stick, the issuer's publish, the status, the metrics and
+ * qrdeskctl all read their names, signers and handling from it; docs/architecture.md says
+ * how to add a type.  Type numbers are kept in the store: append, never renumber.
+ */
+#define TRUST_DOC_SLOTS 16 /* one past the largest type number */
+
+/* How the store keeps a type; cache/store.c has one handler per kind. */
+enum trust_doc_kind {
+	TRUST_DOC_KIND_ROOT = 1,    /* the pinned-root chain */
+	TRUST_DOC_KIND_KEYS,        /* the key table */
+	TRUST_DOC_KIND_REVOCATIONS, /* the hash index and the revoked windows */
+	TRUST_DOC_KIND_DELTA,     /* applied onto the revocations; installs a revocations version */
+	TRUST_DOC_KIND_TIMESTAMP, /* the repository's timestamp: its version only */
+	TRUST_DOC_KIND_BODY,      /* its signed body kept whole (trustdoc's blob), read by type */
+};
+
+struct trust_doc_info {
+	enum trust_doc_type type;
+	const char *name;  /* the payload's type string, the file stem (NAME.cose), logs, JSON */
+	const char *label; /* for people: the kiosk's USB report */
+	enum key_role signer;
+	enum trust_doc_kind kind;
+	/* Sync takes a newer version when the timestamp names one; required: a timestamp that
+	 * names none is refused (an optional type is skipped when not named). */
+	bool synced;
+	bool required;
+	/* Shown: its freshness is in the status, /metrics and qrdeskctl; needed: doctor fails
+	 * when it is not installed (else warns). */
+	bool shown;
+	bool needed;
+	int publish_days; /* the issuer's default validity in days */
+	/*
+	 * KIND_BODY only: judge the body (the bytes of payload key 5) before it is stored; NULL
+	 * takes any well-formed CBOR item.  *entries: how many entries it holds (for the
+	 * import's report).  Called once the signer, role and dates are known good.
+	 */
+	enum qd_err (*check_body)(const uint8_t *body, size_t len, size_t *entries,
+	                          struct qd_errmsg *why);
+};
+
+/* The rows, in the order sync applies them (the root first, the timestamp last). */
+extern const struct trust_doc_info trust_doc_types[];
+extern const size_t trust_doc_types_count;
+
+/* The row of a type; NULL if unknown. */
+const struct trust_doc_info *trust_doc_info(enum trust_doc_type type);
+/* The row's name; NULL if unknown. */
 const char *trust_doc_type_name(enum trust_doc_type type);
 enum qd_err trust_doc_type_parse(const char *name, size_t len, enum trust_doc_type *type);
 /* The role whose key must sign a document of this type. */
 enum key_role trust_doc_signer_role(enum trust_doc_type type);
+/* The type whose version a document installs (a delta: the revocations; else itself). */
+enum trust_doc_type trust_doc_installs(enum trust_doc_type type);
 
 /* What we know of one signed list: which version, when signed, until when. */
 struct trust_freshness {
@@ -123,7 +172,13 @@ struct trust_view {
 	enum qd_err (*range_contains)(void *ctx, const uint8_t *kid, size_t kid_len, int64_t iat,
 	                              bool *revoked);
 	void *revocation_ctx;
+	/* The freshness of every other shown type of the list, by type number. */
+	struct trust_freshness more[TRUST_DOC_SLOTS];
 };
+
+/* The freshness of a shown type: the fields above for the first four, else more[type]. */
+const struct trust_freshness *trust_view_freshness(const struct trust_view *v,
+                                                   enum trust_doc_type type);
 
 /* "root", "issuer", "repository", "update"; NULL for an unknown value. */
 const char *key_role_name(enum key_role role);

@@ -5,8 +5,8 @@
  * only encodes and decodes the payload CBOR, strictly and within bounds.
  *
  * Every payload is a map:
- *   1: type (tstr: "keyset" | "revocations" | "policy" | "timestamp" |
- *      "revocations-delta" | "root")
+ *   1: type (tstr: a name of the list of types in trust.h: "keyset", "revocations",
+ *      "policy", "timestamp", "revocations-delta", "root", ...)
  *   2: version (uint, strictly increasing per type)
  *   3: issued_at (uint, Unix seconds: the signed time)
  *   4: expires_at (uint, Unix seconds)
@@ -24,7 +24,8 @@
 #include "qrdesk/error.h"
 #include "qrdesk/trust.h"
 
-#define TRUSTDOC_TIMESTAMP_ENTRIES_MAX 8
+/* Entries of one timestamp: every type of the list, with room for types to come. */
+#define TRUSTDOC_TIMESTAMP_ENTRIES_MAX 16
 /* Largest revocation list accepted: 16 million hashes (256 MiB). */
 #define TRUSTDOC_REVOCATIONS_MAX (16u * 1024u * 1024u)
 
@@ -119,7 +120,11 @@ struct trustdoc_timestamp {
 	size_t count;
 };
 
-/* body of "policy": a map, kept as its raw bytes (interpreted by the policy module) */
+/*
+ * body of "policy" and of every other type the list keeps whole (TRUST_DOC_KIND_BODY): one
+ * CBOR item, kept as its raw bytes; the list's check_body interprets it (policy: the policy
+ * module).
+ */
 struct trustdoc_policy {
 	const uint8_t *body;
 	size_t body_len;
@@ -132,6 +137,7 @@ struct trustdoc {
 		struct trustdoc_revocations revocations;
 		struct trustdoc_timestamp timestamp;
 		struct trustdoc_policy policy;
+		struct trustdoc_policy blob; /* any KIND_BODY type (policy included) */
 		struct trustdoc_revocations_delta delta;
 		struct trustdoc_root root;
 	} body;
@@ -159,7 +165,10 @@ void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trust
                                        const struct trustdoc_revocations_delta *delta);
 void trustdoc_encode_root(struct cbor_writer *w, const struct trustdoc_header *h,
                           const struct trust_key *keys, size_t count);
-/* body must be one well-formed CBOR map. */
+/* Any type the list keeps whole (TRUST_DOC_KIND_BODY); body must be one well-formed CBOR map. */
+void trustdoc_encode_body(struct cbor_writer *w, const struct trustdoc_header *h,
+                          const uint8_t *body, size_t body_len);
+/* The same for a policy. */
 void trustdoc_encode_policy(struct cbor_writer *w, const struct trustdoc_header *h,
                             const uint8_t *body, size_t body_len);
 

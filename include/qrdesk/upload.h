@@ -32,6 +32,10 @@ struct upload_options {
 	size_t batch_rows;   /* rows per batch (0: 500) */
 	const char *desk;    /* this desk's id, sent in X-Qrdesk-Desk */
 	atomic_bool *abort;  /* may be NULL; set: the transfer in progress stops at once */
+	/* As the sync's (https.h): the endpoint's key pins ("sha256//BASE64[;...]"; NULL or "":
+	 * none) and the proxy (NULL: libcurl's environment variables; "": none). */
+	const char *pinned_public_key;
+	const char *proxy;
 };
 
 struct upload_result {

@@ -609,6 +609,60 @@ static void test_unknown_type(void **state)
 	}
 }
 
+/*
+ * The one list of document types (trust.h): every reader relies on these properties, so a
+ * row added wrongly fails here rather than in sync or the store.
+ */
+static void test_type_list(void **state)
+{
+	(void)state;
+	bool seen[TRUST_DOC_SLOTS] = {false};
+	assert_true(trust_doc_types_count >= 6);
+	for (size_t i = 0; i < trust_doc_types_count; i++) {
+		const struct trust_doc_info *d = &trust_doc_types[i];
+		assert_true(d->type > 0 && (size_t)d->type < TRUST_DOC_SLOTS);
+		assert_false(seen[d->type]); /* a number once */
+		seen[d->type] = true;
+		assert_ptr_equal(trust_doc_info(d->type), d);
+		assert_non_null(d->name);
+		assert_non_null(d->label);
+		enum trust_doc_type back = 0;
+		assert_int_equal(trust_doc_type_parse(d->name, strlen(d->name), &back), QD_OK);
+		assert_int_equal(back, d->type); /* a name once */
+		assert_string_equal(trust_doc_type_name(d->type), d->name);
+		assert_int_equal(trust_doc_signer_role(d->type), d->signer);
+		assert_true(d->publish_days >= 1 && d->publish_days <= 3650);
+		/* Flags that only make sense together. */
+		assert_true(!d->required || d->synced);
+		assert_true(!d->needed || d->shown);
+		assert_true(d->check_body == NULL || d->kind == TRUST_DOC_KIND_BODY);
+		/* A synced type is stored with a version of its own. */
+		assert_true(!d->synced ||
+		            (d->kind != TRUST_DOC_KIND_ROOT && d->kind != TRUST_DOC_KIND_DELTA &&
+		             d->kind != TRUST_DOC_KIND_TIMESTAMP));
+		assert_int_equal(trust_doc_installs(d->type),
+		                 d->kind == TRUST_DOC_KIND_DELTA ? TRUST_DOC_REVOCATIONS : d->type);
+	}
+	/* Sync applies in the list's order: the root first, the timestamp last. */
+	assert_int_equal(trust_doc_types[0].kind, TRUST_DOC_KIND_ROOT);
+	assert_int_equal(trust_doc_types[trust_doc_types_count - 1].kind, TRUST_DOC_KIND_TIMESTAMP);
+	assert_null(trust_doc_info((enum trust_doc_type)0));
+	assert_null(trust_doc_type_name((enum trust_doc_type)(TRUST_DOC_SLOTS - 1)));
+	/* A timestamp can name every type. */
+	assert_true(trust_doc_types_count <= TRUSTDOC_TIMESTAMP_ENTRIES_MAX);
+	/* The freshness a view shows for each shown type is its own. */
+	struct trust_view v;
+	memset(&v, 0, sizeof(v));
+	assert_ptr_equal(trust_view_freshness(&v, TRUST_DOC_KEYSET), &v.keyset);
+	assert_ptr_equal(trust_view_freshness(&v, TRUST_DOC_TIMESTAMP), &v.timestamp);
+	for (size_t i = 0; i < trust_doc_types_count; i++)
+		for (size_t j = i + 1; j < trust_doc_types_count; j++)
+			if (trust_doc_types[i].shown && trust_doc_types[j].shown)
+				assert_ptr_not_equal(
+				        trust_view_freshness(&v, trust_doc_types[i].type),
+				        trust_view_freshness(&v, trust_doc_types[j].type));
+}
+
 static void test_truncations_rejected(void **state)
 {
 	(void)state;
@@ -1138,6 +1192,7 @@ int main(void)
 	        cmocka_unit_test(test_body_before_type),
 	        cmocka_unit_test(test_header_rejections),
 	        cmocka_unit_test(test_unknown_type),
+	        cmocka_unit_test(test_type_list),
 	        cmocka_unit_test(test_truncations_rejected),
 	        cmocka_unit_test(test_key_rejections),
 	        cmocka_unit_test(test_revocations_rejections),

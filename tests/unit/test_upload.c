@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -446,6 +447,147 @@ static void test_refuses_plain_http(void **state)
 	assert_int_equal(pending(fx), 1);
 }
 
+/* The key pin of a PEM key file: what libcurl's CURLOPT_PINNEDPUBLICKEY takes. */
+static void pin_of(struct fx *fx, const char *key, char *out, size_t cap)
+{
+	char file[600];
+	snprintf(file, sizeof(file), "%s/pin.txt", fx->dir);
+	run_shell("openssl pkey -in %s -pubout -outform der 2>/dev/null | openssl dgst -sha256 "
+	          "-binary | base64 > %s",
+	          key, file);
+	size_t len = 0;
+	char *b64 = (char *)tu_read_file(file, &len);
+	while (len > 0 && (b64[len - 1] == '\n' || b64[len - 1] == '\r'))
+		len--;
+	snprintf(out, cap, "sha256//%.*s", (int)len, b64);
+	free(b64);
+}
+
+/* The upload honours a key pin as the sync does: a wrong one refuses the endpoint. */
+static void test_pin(void **state)
+{
+	struct fx *fx = *state;
+	add_rows(fx, 3, NOW_US);
+	server_start(fx, "", "0");
+	char right[128], wrong[128];
+	pin_of(fx, fx->key, right, sizeof(right));
+	char ca_key[600];
+	snprintf(ca_key, sizeof(ca_key), "%s/ca.key", fx->dir);
+	pin_of(fx, ca_key, wrong, sizeof(wrong));
+	struct upload_options o = options(fx, fx->url);
+	o.pinned_public_key = wrong;
+	struct upload_result res;
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK);
+	assert_int_equal(pending(fx), 3);
+	json_t *log = read_log(fx);
+	assert_int_equal(json_array_size(log), 0); /* refused before a byte was sent */
+	json_decref(log);
+	o.pinned_public_key = right;
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_OK);
+	assert_int_equal(res.rows, 3);
+	assert_int_equal(pending(fx), 0);
+}
+
+/*
+ * A CONNECT proxy on 127.0.0.1 for one connection: it keeps the request line, opens the
+ * tunnel and relays both ways until either side closes.
+ */
+struct proxy {
+	int listener;
+	int port;
+	char request[256];
+};
+
+static void *proxy_thread(void *arg)
+{
+	struct proxy *p = arg;
+	int c = accept(p->listener, NULL, NULL);
+	if (c < 0)
+		return NULL;
+	char head[2048];
+	size_t n = 0;
+	while (n < sizeof(head) - 1) {
+		ssize_t r = read(c, head + n, sizeof(head) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		head[n] = '\0';
+		if (strstr(head, "\r\n\r\n") != NULL)
+			break;
+	}
+	head[n] = '\0';
+	char *eol = strstr(head, "\r\n");
+	if (eol != NULL)
+		snprintf(p->request, sizeof(p->request), "%.*s", (int)(eol - head), head);
+	int port = 0;
+	int t = -1;
+	if (sscanf(head, "CONNECT 127.0.0.1:%d ", &port) == 1) {
+		t = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_port = htons((uint16_t)port),
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (t >= 0 && connect(t, (struct sockaddr *)&a, sizeof(a)) != 0) {
+			close(t);
+			t = -1;
+		}
+	}
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	static const char no[] = "HTTP/1.1 502 Bad Gateway\r\n\r\n";
+	if (t < 0) {
+		(void)!write(c, no, sizeof(no) - 1);
+		close(c);
+		return NULL;
+	}
+	(void)!write(c, ok, sizeof(ok) - 1);
+	struct pollfd fds[2] = {{.fd = c, .events = POLLIN}, {.fd = t, .events = POLLIN}};
+	for (;;) {
+		if (poll(fds, 2, -1) < 0)
+			break;
+		char buf[16384];
+		int from = (fds[0].revents & (POLLIN | POLLHUP)) ? 0 : 1;
+		ssize_t r = read(fds[from].fd, buf, sizeof(buf));
+		if (r <= 0 || write(fds[1 - from].fd, buf, (size_t)r) != r)
+			break;
+	}
+	close(t);
+	close(c);
+	return NULL;
+}
+
+/* The upload goes through the configured proxy, as the sync does. */
+static void test_proxy(void **state)
+{
+	struct fx *fx = *state;
+	add_rows(fx, 2, NOW_US);
+	server_start(fx, "", "0");
+	struct proxy p = {0};
+	p.listener = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(p.listener >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	assert_int_equal(bind(p.listener, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(p.listener, 1), 0);
+	assert_int_equal(getsockname(p.listener, (struct sockaddr *)&a, &alen), 0);
+	p.port = ntohs(a.sin_port);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, proxy_thread, &p), 0);
+	char proxy[64];
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", p.port);
+	struct upload_options o = options(fx, fx->url);
+	o.timeout_s = 30;
+	o.proxy = proxy;
+	struct upload_result res;
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_OK);
+	pthread_join(t, NULL);
+	close(p.listener);
+	assert_int_equal(res.rows, 2);
+	assert_int_equal(pending(fx), 0);
+	char want[64];
+	snprintf(want, sizeof(want), "CONNECT %s", fx->url + strlen("https://"));
+	*strchr(want + strlen("CONNECT "), '/') = '\0';
+	assert_true(strncmp(p.request, want, strlen(want)) == 0);
+}
+
 int main(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -457,6 +599,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_abort_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuses_plain_http, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

@@ -221,11 +221,18 @@ enum qd_err demo_prepare(const char *dir, bool *made, struct qd_errmsg *why)
 	}
 	if (rc == QD_OK)
 		rc = store_root_pin(store, &d->keys[0], why);
-	static const char *const docs[] = {"keyset", "revocations", "policy", "timestamp"};
-	for (size_t i = 0; rc == QD_OK && i < 4; i++) {
+	/* What a repository serves, in the list's order (the timestamp last); an optional type
+	 * not published is skipped. */
+	for (size_t i = 0; rc == QD_OK && i < trust_doc_types_count; i++) {
+		const struct trust_doc_info *doc = &trust_doc_types[i];
+		if (!doc->synced && doc->kind != TRUST_DOC_KIND_TIMESTAMP)
+			continue;
 		char file[4096];
 		struct import_result res;
-		snprintf(file, sizeof(file), "%s/repo/%s.cose", dir, docs[i]);
+		snprintf(file, sizeof(file), "%s/repo/%s.cose", dir, doc->name);
+		if (!doc->required && doc->kind != TRUST_DOC_KIND_TIMESTAMP &&
+		    access(file, F_OK) != 0)
+			continue;
 		rc = import_file(store, file, now, &res, why);
 	}
 	store_close(store);

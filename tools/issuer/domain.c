@@ -122,10 +122,13 @@ enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why)
 	for (size_t i = 0; i < d->n_keys; i++)
 		json_array_append_new(keys, key_to_json(&d->keys[i], &d->info[i]));
 	json_t *versions = json_object();
-	for (int t = TRUST_DOC_KEYSET; t < DOMAIN_DOC_TYPES; t++)
-		if (t != TRUST_DOC_REVOCATIONS_DELTA) /* a delta carries a revocations version */
-			json_object_set_new(versions, trust_doc_type_name((enum trust_doc_type)t),
+	for (int t = TRUST_DOC_KEYSET; t < DOMAIN_DOC_TYPES; t++) {
+		const struct trust_doc_info *info = trust_doc_info((enum trust_doc_type)t);
+		/* a delta carries a revocations version */
+		if (info != NULL && info->kind != TRUST_DOC_KIND_DELTA)
+			json_object_set_new(versions, info->name,
 			                    json_integer((json_int_t)d->versions[t]));
+	}
 	json_t *root = json_pack("{s:s, s:I, s:o, s:o}", "format", DOMAIN_FORMAT, "created_at",
 	                         (json_int_t)d->created_at, "versions", versions, "keys", keys);
 	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -174,7 +177,8 @@ enum qd_err domain_load(const char *dir, struct domain *d, struct qd_errmsg *why
 	}
 	d->created_at = created;
 	for (int t = TRUST_DOC_KEYSET; t < DOMAIN_DOC_TYPES; t++) {
-		json_t *v = json_object_get(versions, trust_doc_type_name((enum trust_doc_type)t));
+		const char *name = trust_doc_type_name((enum trust_doc_type)t);
+		json_t *v = name != NULL ? json_object_get(versions, name) : NULL;
 		d->versions[t] = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
 	}
 	size_t i;

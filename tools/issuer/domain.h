@@ -33,7 +33,7 @@
 #include "qrdesk/trust.h"
 
 #define DOMAIN_FORMAT    "qrdesk-domain-1"
-#define DOMAIN_DOC_TYPES 7 /* indexed by enum trust_doc_type */
+#define DOMAIN_DOC_TYPES TRUST_DOC_SLOTS /* indexed by enum trust_doc_type */
 
 /* Where a key's secret lives: what the tool may sign with. */
 enum domain_secret {
@@ -147,7 +147,7 @@ struct domain_publication {
 		const char *name;
 		uint64_t version;
 		long days;
-	} files[6];
+	} files[TRUST_DOC_SLOTS];
 	size_t count;
 };
 

@@ -31,13 +31,10 @@
 
 void domain_publish_days_defaults(long days[DOMAIN_DOC_TYPES])
 {
-	days[0] = 0;
-	days[TRUST_DOC_KEYSET] = 365;
-	days[TRUST_DOC_REVOCATIONS] = 7;
-	days[TRUST_DOC_POLICY] = 30;
-	days[TRUST_DOC_TIMESTAMP] = 1;
-	days[TRUST_DOC_REVOCATIONS_DELTA] = 7; /* as the revocations it produces */
-	days[TRUST_DOC_ROOT] = 3650;
+	for (size_t t = 0; t < DOMAIN_DOC_TYPES; t++)
+		days[t] = 0;
+	for (size_t i = 0; i < trust_doc_types_count; i++)
+		days[trust_doc_types[i].type] = trust_doc_types[i].publish_days;
 }
 
 enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct credential *cred,

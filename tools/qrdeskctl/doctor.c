@@ -286,25 +286,20 @@ static void check_trust(struct doctor *d)
 	/* After store_roots_load, trust->keys holds roots, not the view's keys; the
 	 * freshness records are separate fields and still hold. */
 	const struct trust_view *tv = &trust->view;
-	const struct {
-		const char *name;
-		const struct trust_freshness *f;
-		bool needed;
-	} docs[] = {{"keyset", &tv->keyset, true},
-	            {"revocations", &tv->revocations, true},
-	            {"policy", &tv->policy, false},
-	            {"timestamp", &tv->timestamp, true}};
 	int64_t now = tool_now();
 	const char *fix = d->cfg.sync.url[0]
 	                          ? "qrdeskctl sync (then see the sync line), or a USB bundle"
 	                          : "import newer documents (qrdeskctl import) or bring a USB "
 	                            "bundle; or set [sync] url";
-	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		const struct trust_freshness *f = docs[i].f;
+	for (size_t i = 0; i < trust_doc_types_count; i++) {
+		const struct trust_doc_info *doc = &trust_doc_types[i];
+		if (!doc->shown)
+			continue;
+		const struct trust_freshness *f = trust_view_freshness(tv, doc->type);
 		char name[32], expires[32];
-		snprintf(name, sizeof(name), "trust %s", docs[i].name);
+		snprintf(name, sizeof(name), "trust %s", doc->name);
 		if (!f->present) {
-			report(d, docs[i].needed ? LVL_FAIL : LVL_WARN, name, provision_fix,
+			report(d, doc->needed ? LVL_FAIL : LVL_WARN, name, provision_fix,
 			       "not installed");
 			continue;
 		}

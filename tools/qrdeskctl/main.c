@@ -591,16 +591,12 @@ static int cmd_show(int argc, char **argv)
 	}
 	const struct trust_view *tv = &trust->view;
 	int64_t now = tool_now();
-	const struct {
-		const char *name;
-		const struct trust_freshness *f;
-	} docs[] = {{"keyset", &tv->keyset},
-	            {"revocations", &tv->revocations},
-	            {"policy", &tv->policy},
-	            {"timestamp", &tv->timestamp}};
 	json_t *obj = json_object();
-	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		const struct trust_freshness *f = docs[i].f;
+	for (size_t i = 0; i < trust_doc_types_count; i++) {
+		const struct trust_doc_info *doc = &trust_doc_types[i];
+		if (!doc->shown)
+			continue;
+		const struct trust_freshness *f = trust_view_freshness(tv, doc->type);
 		char signed_at[32] = "-", expires[32] = "-";
 		if (f->present) {
 			tool_format_time(f->signed_at, signed_at, sizeof(signed_at));
@@ -608,7 +604,7 @@ static int cmd_show(int argc, char **argv)
 		}
 		if (o.json)
 			json_object_set_new(
-			        obj, docs[i].name,
+			        obj, doc->name,
 			        f->present ? json_pack("{s:I, s:I, s:I, s:I, s:b}", "version",
 			                               (json_int_t)f->version, "signed_at",
 			                               (json_int_t)f->signed_at, "expires_at",
@@ -617,11 +613,11 @@ static int cmd_show(int argc, char **argv)
 			                               now >= f->expires_at)
 			                   : json_null());
 		else if (f->present)
-			printf("%-12s version %-6llu signed %s  expires %s%s\n", docs[i].name,
+			printf("%-12s version %-6llu signed %s  expires %s%s\n", doc->name,
 			       (unsigned long long)f->version, signed_at, expires,
 			       now >= f->expires_at ? "  EXPIRED" : "");
 		else
-			printf("%-12s not installed\n", docs[i].name);
+			printf("%-12s not installed\n", doc->name);
 	}
 	char floor[32];
 	tool_format_time(tv->time_floor, floor, sizeof(floor));
@@ -911,9 +907,10 @@ static int cmd_status(int argc, char **argv)
 	       ind_detail[0] ? ": " : "", ind_detail);
 	json_t *tr = json_object_get(st, "trust");
 	printf("trust data:\n");
-	static const char *const docs[] = {"keyset", "revocations", "policy", "timestamp"};
-	for (size_t k = 0; k < 4; k++)
-		print_freshness(docs[k], json_object_get(tr, docs[k]));
+	for (size_t k = 0; k < trust_doc_types_count; k++)
+		if (trust_doc_types[k].shown)
+			print_freshness(trust_doc_types[k].name,
+			                json_object_get(tr, trust_doc_types[k].name));
 	if (json_is_true(json_object_get(tr, "clock_suspect")))
 		printf("  CLOCK SUSPECT: the clock is behind the newest signed time\n");
 	print_sync_status(st);
