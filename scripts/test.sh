@@ -5,7 +5,8 @@
 #  2. clang, warnings as errors: the whole tree, tests included, and the unit tests
 #     (the compiler's own warnings and code generation; the scripts' tests add nothing here);
 #  3. AddressSanitizer + UndefinedBehaviorSanitizer: every test but sync_crash (see below);
-#  4. arm64 under qemu-user: unit and integration tests (scripts/arm64.sh names what it
+#  4. ThreadSanitizer (clang): qrdeskd through the two daemon tests, and the logger's test;
+#  5. arm64 under qemu-user: unit and integration tests (scripts/arm64.sh names what it
 #     leaves out, about 10 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,13 @@ cmake --build build/asan -j"$jobs"
 # under kill -9) is no memory error of ours, and the store code it runs is run by
 # test_store, test_sync and sync_integration here; under ASan it takes minutes.
 ctest --test-dir build/asan --output-on-failure -j"$jobs" -E '^sync_crash$'
+
+echo "== ThreadSanitizer: qrdeskd's threads through the daemon tests, and the logger (tests/integration/tsan.sh)"
+# Only the daemon and test_log are built here (about a minute with the tests): the tools
+# the scripts call are the release build's.
+CC=clang CXX=clang++ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRDESK_TSAN=ON -DQRDESK_WERROR=ON >/dev/null
+cmake --build build/tsan -j"$jobs" --target qrdeskd test_log
+tests/integration/tsan.sh build/tsan build/release
 
 echo "== arm64: cross build, unit and integration tests under qemu-user (scripts/arm64.sh)"
 scripts/arm64.sh build/arm64
