@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qrdesk/cbor.h"
+
+#define BODY_KEY_TABLE 1
+
 static bool upper(char ch)
 {
 	return ch >= 'A' && ch <= 'Z';
@@ -89,4 +93,62 @@ const char *airport_country(const struct airport_table *table, const char *iata)
 	const struct airport *row =
 	        bsearch(iata, table->rows, table->n, sizeof(table->rows[0]), by_iata);
 	return row != NULL ? row->country : NULL;
+}
+
+enum qd_err airport_table_from_body(const uint8_t *body, size_t len, struct airport_table *out,
+                                    struct qd_errmsg *why)
+{
+	out->n = 0;
+	struct cbor_reader r;
+	cbor_reader_init(&r, body, len);
+	size_t count = 0;
+	enum cbor_status st = cbor_read_map(&r, &count);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "airports body", st);
+	if (count != 1) {
+		qd_errmsg_set(why, "airports body: %zu entries, want one (1: the table)", count);
+		return QD_ERR_FORMAT;
+	}
+	struct cbor_int_keys seen;
+	cbor_int_keys_init(&seen);
+	int64_t key = 0;
+	st = cbor_read_int_key(&r, &seen, &key);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "airports key", st);
+	if (key != BODY_KEY_TABLE) {
+		qd_errmsg_set(why, "airports body: unknown key %lld", (long long)key);
+		return QD_ERR_FORMAT;
+	}
+	const char *text = NULL;
+	size_t text_len = 0;
+	st = cbor_read_tstr(&r, &text, &text_len);
+	if (st == CBOR_OK)
+		st = cbor_expect_end(&r);
+	if (st != CBOR_OK)
+		return cbor_field_error(why, "airports table", st);
+	return airport_table_parse(text, text_len, out, why);
+}
+
+enum qd_err airport_check_body(const uint8_t *body, size_t len, size_t *entries,
+                               struct qd_errmsg *why)
+{
+	*entries = 0;
+	/* About 28 KiB: not on a sync or USB worker's stack. */
+	struct airport_table *table = malloc(sizeof(*table));
+	if (table == NULL)
+		return QD_ERR_NOMEM;
+	enum qd_err rc = airport_table_from_body(body, len, table, why);
+	*entries = table->n;
+	free(table);
+	return rc;
+}
+
+size_t airport_body_encode(const char *text, size_t text_len, uint8_t *buf, size_t cap)
+{
+	struct cbor_writer w;
+	cbor_writer_init(&w, buf, cap);
+	cbor_put_map(&w, 1);
+	cbor_put_uint(&w, BODY_KEY_TABLE);
+	cbor_put_tstr(&w, text, text_len);
+	return w.len;
 }

@@ -18,6 +18,7 @@
 #define QRDESK_AIRPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "qrdesk/error.h"
 
@@ -46,5 +47,22 @@ const char *airport_country(const struct airport_table *table, const char *iata)
 
 /* The table shipped with the firmware (firmware/core/airports.txt), as text. */
 const char *airport_builtin_text(size_t *len);
+
+/*
+ * The signed refresh: the body of an "airports" trust document
+ * (docs/trust-documents.md) is a CBOR map with one entry, 1: the table's text
+ * (tstr, the format above).  A desk uses it instead of the built-in table when
+ * it is present, parses and has not expired (docs/binding.md).
+ */
+
+/* Decode a body and parse its table into out (left empty on failure, why says what). */
+enum qd_err airport_table_from_body(const uint8_t *body, size_t len, struct airport_table *out,
+                                    struct qd_errmsg *why);
+/* The same, judging only (the trust-document list's check_body): *entries airports. */
+enum qd_err airport_check_body(const uint8_t *body, size_t len, size_t *entries,
+                               struct qd_errmsg *why);
+/* Encode text as a body into buf[0..cap); returns the size it needs (more than cap: nothing
+ * usable was written). */
+size_t airport_body_encode(const char *text, size_t text_len, uint8_t *buf, size_t cap);
 
 #endif

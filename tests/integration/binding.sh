@@ -50,6 +50,10 @@ docs good
 docs otherbirth '.birth_date = "1994-03-13"'
 docs othername '.name = "RAHIMA BEGUM"'
 docs elsewhere '.destination = "AE"'
+# A passport that expires the day after tomorrow, long before the card does.
+"$specimen" rahima.json --day 40 --expiry "$(date -u -d '+2 days' +%F)" >expiring.out || fail "qrdesk-specimen expiring"
+sed -n 1p expiring.out >expiring.mrz1
+sed -n 2p expiring.out >expiring.mrz2
 check '[[ $(cat good.mrz1) == "P<BGDKHATUN<<RAHIMA<<<<<<<<<<<<<<<<<<<<<<<<<" ]]' "specimen MRZ line 1: $(cat good.mrz1)"
 check '[[ $(cat elsewhere.bcbp) == M1KHATUN/RAHIMA*DACAAN* ]]' "specimen boarding pass to the UAE: $(cat elsewhere.bcbp)"
 # A check digit broken: the composite (last character of line 2).
@@ -169,6 +173,7 @@ cp good.mrz1 broken.mrz1
 transaction "review:PASSPORT_MRZ_INVALID:passport: composite" "a broken check digit" serial:card hid:broken.mrz serial:good.bcbp
 transaction "review:BOARDING_NAME_MISMATCH:boarding: name" "another name on the boarding pass" hid:othername.bcbp serial:card serial:good.mrz
 transaction "review:BOARDING_DESTINATION_MISMATCH:boarding: final_arrival" "a flight to the UAE" serial:card hid:good.mrz hid:elsewhere.bcbp
+transaction "review:PASSPORT_EXPIRES_SOON:passport: expiry_date" "a passport expiring before the card" hid:card serial:expiring.mrz hid:good.bcbp
 
 # --- the timeout -----------------------------------------------------------------------------
 before=$(n_verdicts)

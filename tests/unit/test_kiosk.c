@@ -8,13 +8,17 @@
  * the server serialises: the event JSON, the passport mask, the country
  * table and the Prometheus text.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -749,6 +753,194 @@ static void test_stream_limit(void **state)
 	curl_multi_cleanup(m);
 }
 
+/* All seven headers docs/kiosk.md lists, exactly. */
+static void assert_all_security_headers(const struct reply *r, const char *what)
+{
+	static const char *const want[][2] = {
+	        {"X-Content-Type-Options", "nosniff"},
+	        {"X-Frame-Options", "DENY"},
+	        {"Referrer-Policy", "no-referrer"},
+	        {"Cross-Origin-Opener-Policy", "same-origin"},
+	        {"Cross-Origin-Resource-Policy", "same-origin"},
+	        {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), usb=()"},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strcmp(header(r, want[i][0]), want[i][1]) != 0)
+			fail_msg("%s (%ld): %s is '%s'", what, r->status, want[i][0],
+			         header(r, want[i][0]));
+	if (strstr(header(r, "Content-Security-Policy"), "trusted-types 'none'") == NULL)
+		fail_msg("%s (%ld): no or a partial Content-Security-Policy", what, r->status);
+	assert_security_headers(r);
+}
+
+/*
+ * Every answer the daemon makes - each route, each error it sends, both
+ * listeners - carries every security header.
+ */
+static void test_every_answer_has_the_headers(void **state)
+{
+	(void)state;
+	static const char token[] = "s3cret-token-0123456789";
+	struct kiosk_config cfg = {.port = 0,
+	                           .idle_ms = 5000,
+	                           .on_reload = on_reload,
+	                           .display = true,
+	                           .display_uid = (uint32_t)getuid()};
+	snprintf(cfg.address, sizeof(cfg.address), "127.0.0.1");
+	snprintf(cfg.technician_token, sizeof(cfg.technician_token), "%s", token);
+	struct kiosk *k = NULL;
+	struct qd_errmsg why = {{0}};
+	if (kiosk_start(&cfg, &k, &why) != QD_OK)
+		fail_msg("kiosk_start: %s", why.text);
+	static const struct {
+		const char *method, *path, *header;
+		long status;
+		bool before_status; /* asked before any status is published */
+	} asks[] = {
+	        {"GET", "/api/status", NULL, 503, true},
+	        {"GET", "/metrics", NULL, 503, true},
+	        {"GET", "/", NULL, 200, false},
+	        {"HEAD", "/", NULL, 200, false},
+	        {"GET", "/kiosk.js", NULL, 200, false},
+	        {"GET", "/kiosk.css", NULL, 200, false},
+	        {"GET", "/api/status", NULL, 200, false},
+	        {"GET", "/metrics", NULL, 200, false},
+	        {"GET", "/nothing-here", NULL, 404, false},
+	        {"POST", "/", NULL, 405, false},
+	        {"DELETE", "/api/status", NULL, 405, false},
+	        {"GET", "/", "Host: attacker.example", 403, false},
+	        {"GET", "/api/tech/recent", NULL, 401, false},
+	        {"GET", "/api/tech/recent", "Authorization: Bearer s3cret-token-0123456789", 200,
+	         false},
+	        {"POST", "/api/tech/reload", "Authorization: Bearer s3cret-token-0123456789", 202,
+	         false},
+	        {"GET", "/api/tech/nothing", "Authorization: Bearer s3cret-token-0123456789", 404,
+	         false},
+	};
+	for (int published = 0; published < 2; published++) {
+		if (published)
+			kiosk_publish_status(k, "{}", "x 1\n");
+		for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+			if (asks[i].before_status != !published)
+				continue;
+			uint16_t ports[2] = {kiosk_port(k), kiosk_display_port(k)};
+			for (size_t p = 0; p < 2; p++) {
+				struct reply r;
+				request(&r, ports[p], asks[i].method, asks[i].path, asks[i].header);
+				char what[160];
+				snprintf(what, sizeof(what), "%s %s on the %s listener",
+				         asks[i].method, asks[i].path,
+				         p == 0 ? "main" : "display's");
+				if (r.status != asks[i].status)
+					fail_msg("%s: %ld, not %ld", what, r.status,
+					         asks[i].status);
+				assert_all_security_headers(&r, what);
+				reply_free(&r);
+			}
+		}
+	}
+	/* The event stream's 200, and its 503 when this client has its share. */
+	CURLM *m = curl_multi_init();
+	struct stream_client s[KIOSK_STREAMS_MAX];
+	fill_streams(m, s, kiosk_port(k));
+	assert_all_security_headers(&s[0].r, "GET /events");
+	struct reply r;
+	request(&r, kiosk_port(k), "GET", "/events", NULL);
+	assert_int_equal(r.status, 503);
+	assert_all_security_headers(&r, "GET /events over the limit");
+	reply_free(&r);
+	kiosk_stop(k);
+	for (size_t i = 0; i < KIOSK_STREAMS_MAX; i++)
+		stream_close(m, &s[i]);
+	curl_multi_cleanup(m);
+}
+
+/* Send raw bytes, return the status line's code and whether a CSP header came (one read of
+ * the whole answer: libmicrohttpd closes after these). */
+static long raw_request(uint16_t port, const char *head, size_t head_len, bool *csp)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	size_t off = 0;
+	while (off < head_len) {
+		ssize_t n = send(fd, head + off, head_len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break; /* the server may answer and close before reading it all */
+		off += (size_t)n;
+	}
+	char buf[4096] = "";
+	size_t got = 0;
+	for (ssize_t n;
+	     got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0;)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	long status = 0;
+	if (sscanf(buf, "HTTP/1.%*d %ld", &status) != 1)
+		fail_msg("no status line in '%.80s'", buf);
+	for (size_t i = 0; i < got; i++)
+		buf[i] = (char)tolower((unsigned char)buf[i]);
+	*csp = strstr(buf, "\r\ncontent-security-policy:") != NULL;
+	return status;
+}
+
+/*
+ * The answers libmicrohttpd makes itself, before the daemon sees a request:
+ * exactly those docs/kiosk.md lists as carrying no security headers.  If a
+ * libmicrohttpd upgrade changes them, this fails: update the docs with it.
+ */
+static void test_library_answers(void **state)
+{
+	(void)state;
+	struct kiosk *k = start(NULL);
+	uint16_t port = kiosk_port(k);
+	enum { BIG = 64 * 1024 }; /* past libmicrohttpd's per-connection buffer */
+	static const struct {
+		const char *before;
+		size_t pad; /* this many 'a's between before and after */
+		const char *after;
+		long status;
+		bool csp;
+	} cases[] = {
+	        /* 414: a request line larger than the connection's buffer. */
+	        {"GET /", BIG, " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414, false},
+	        /* 431: headers larger than it. */
+	        {"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ", BIG, "\r\n\r\n", 431, false},
+	        /* 505: an HTTP version other than 1.0 and 1.1. */
+	        {"GET / HTTP/2.5\r\nHost: 127.0.0.1\r\n\r\n", 0, "", 505, false},
+	        /* 400: a header line without a colon. */
+	        {"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n", 0, "", 400, false},
+	        /* HTTP/1.1 without Host is not refused by the library: the daemon answers it. */
+	        {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 0, "", 200, true},
+	};
+	char *req = malloc(BIG + 256);
+	assert_non_null(req);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].before);
+		memcpy(req, cases[i].before, n);
+		memset(req + n, 'a', cases[i].pad);
+		n += cases[i].pad;
+		memcpy(req + n, cases[i].after, strlen(cases[i].after));
+		n += strlen(cases[i].after);
+		bool csp = !cases[i].csp;
+		assert_int_equal(raw_request(port, req, n, &csp), cases[i].status);
+		assert_int_equal(csp, cases[i].csp);
+	}
+	/* The same server still answers a good request with every header. */
+	struct reply r;
+	request(&r, port, "GET", "/", NULL);
+	assert_int_equal(r.status, 200);
+	assert_all_security_headers(&r, "GET / after the broken requests");
+	reply_free(&r);
+	free(req);
+	kiosk_stop(k);
+}
+
 static struct kiosk *start_display(uint32_t display_uid)
 {
 	struct kiosk_config cfg = {
@@ -902,12 +1094,20 @@ int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_mask_passport),      cmocka_unit_test(test_country_table),
-	        cmocka_unit_test(test_event_json),         cmocka_unit_test(test_event_json_bound),
-	        cmocka_unit_test(test_metrics_render),     cmocka_unit_test(test_static_and_errors),
-	        cmocka_unit_test(test_status_and_metrics), cmocka_unit_test(test_event_stream),
-	        cmocka_unit_test(test_stream_limit),       cmocka_unit_test(test_technician),
-	        cmocka_unit_test(test_start_failures),     cmocka_unit_test(test_display_listener),
+	        cmocka_unit_test(test_mask_passport),
+	        cmocka_unit_test(test_country_table),
+	        cmocka_unit_test(test_event_json),
+	        cmocka_unit_test(test_event_json_bound),
+	        cmocka_unit_test(test_metrics_render),
+	        cmocka_unit_test(test_static_and_errors),
+	        cmocka_unit_test(test_status_and_metrics),
+	        cmocka_unit_test(test_event_stream),
+	        cmocka_unit_test(test_stream_limit),
+	        cmocka_unit_test(test_technician),
+	        cmocka_unit_test(test_start_failures),
+	        cmocka_unit_test(test_display_listener),
+	        cmocka_unit_test(test_every_answer_has_the_headers),
+	        cmocka_unit_test(test_library_answers),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

@@ -207,12 +207,62 @@ static void test_airports_strict(void **state)
 	                 QD_ERR_TOO_LARGE);
 }
 
+/* The signed refresh's body: {1: the table's text}, strictly; round trip through the encoder. */
+static void test_airports_body(void **state)
+{
+	(void)state;
+	static const char text[] = "DAC BD Dhaka\nKWI KW Kuwait\nQQQ KW a new airport\n";
+	uint8_t body[256];
+	size_t len = airport_body_encode(text, strlen(text), body, sizeof(body));
+	assert_true(len > strlen(text) && len <= sizeof(body));
+	assert_int_equal(airport_body_encode(text, strlen(text), NULL, 0), len); /* counting */
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(airport_table_from_body(body, len, &table, &why), QD_OK);
+	assert_int_equal(table.n, 3);
+	assert_string_equal(airport_country(&table, "QQQ"), "KW");
+	size_t entries = 0;
+	assert_int_equal(airport_check_body(body, len, &entries, &why), QD_OK);
+	assert_int_equal(entries, 3);
+	/* Every prefix is refused, and so is one byte more. */
+	for (size_t n = 0; n < len; n++) {
+		assert_int_not_equal(airport_table_from_body(body, n, &table, &why), QD_OK);
+		assert_int_equal(table.n, 0);
+	}
+	uint8_t more[257];
+	memcpy(more, body, len);
+	more[len] = 0;
+	assert_int_equal(airport_table_from_body(more, len + 1, &table, &why), QD_ERR_FORMAT);
+	/* Another key, a second entry, bytes for text, a bad table inside. */
+	static const uint8_t wrong_key[] = {0xa1, 0x02, 0x66, 'D', 'A', 'C', ' ', 'B', 'D'};
+	static const uint8_t two[] = {0xa2, 0x01, 0x66, 'D', 'A', 'C', ' ', 'B', 'D', 0x02, 0x00};
+	static const uint8_t bytes[] = {0xa1, 0x01, 0x46, 'D', 'A', 'C', ' ', 'B', 'D'};
+	static const uint8_t order[] = {0xa1, 0x01, 0x6d, 'K', 'W', 'I', ' ', 'K',
+	                                'W',  '\n', 'D',  'A', 'C', ' ', 'B', 'D'};
+	const struct {
+		const uint8_t *b;
+		size_t n;
+		const char *says;
+	} bad[] = {
+	        {wrong_key, sizeof(wrong_key), "unknown key 2"},
+	        {two, sizeof(two), "2 entries"},
+	        {bytes, sizeof(bytes), "airports table"},
+	        {order, sizeof(order), "out of order"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why.text[0] = '\0';
+		assert_int_equal(airport_table_from_body(bad[i].b, bad[i].n, &table, &why),
+		                 QD_ERR_FORMAT);
+		if (strstr(why.text, bad[i].says) == NULL)
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, why.text, bad[i].says);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_parse),           cmocka_unit_test(test_mrz_names),
 	        cmocka_unit_test(test_bcbp_names),      cmocka_unit_test(test_airports_builtin),
-	        cmocka_unit_test(test_airports_strict),
+	        cmocka_unit_test(test_airports_strict), cmocka_unit_test(test_airports_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

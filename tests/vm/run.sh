@@ -53,7 +53,9 @@ cache=$build/vm-cache
 
 bins=("$build/firmware/qrdeskd" "$build/tools/qrdeskctl" "$build/tools/qrdesk-issuer" "$build/tests/vm_keytype"
 	"$build/tests/vm_framefeed")
-for b in "${bins[@]}"; do
+# On the host only: the bound traveller's passport MRZ and boarding pass (hid_usb types them).
+specimen=$build/tests/qrdesk-specimen
+for b in "${bins[@]}" "$specimen"; do
 	[[ -x $b ]] || { log "missing $b: build the tree first"; exit 2; }
 done
 for tool in qemu-system-x86_64 apt-get dpkg-deb depmod modprobe cpio gzip make gcc-12 sqlite3 jq mkfs.vfat mcopy udevadm; do
@@ -66,7 +68,7 @@ kernel_prepare "$cache" || { log "kernel preparation failed"; exit 2; }
 
 rm -rf "$out"
 mkdir -p "$out/stage/data"
-trustdata_make "$out/host" "$out/stage/data" "${bins[2]}" "${bins[1]}" || { log "trust data failed"; exit 2; }
+trustdata_make "$out/host" "$out/stage/data" "${bins[2]}" "${bins[1]}" "$specimen" || { log "trust data failed"; exit 2; }
 echo "qrdesk VM stick" >"$out/host/hello.txt"
 head -c 4M /dev/urandom >"$out/host/big.bin"
 sha256sum <"$out/host/big.bin" | cut -d' ' -f1 >"$out/stage/data/stick-big.sha256"

@@ -297,7 +297,11 @@ enum qd_err pkcs11_open(const char *text, struct pkcs11_key **key, struct qd_err
 		qd_errmsg_set(why, "%s: not a PKCS#11 URI (%s)", text, p11_kit_uri_message(ret));
 		rc = QD_ERR_FORMAT;
 	} else if (p11_kit_uri_get_pin_value(uri) != NULL) {
-		qd_errmsg_set(why, "%s: a PIN in the URI is refused (use a PIN file)", text);
+		/* Name the URI up to its PIN, never the PIN: the message reaches logs. */
+		const char *pin = strstr(text, "pin-value=");
+		qd_errmsg_set(why, "%.*s%s: a PIN in the URI is refused (use a PIN file)",
+		              pin != NULL ? (int)(pin - text) : 0, text,
+		              pin != NULL ? "pin-value=..." : "a URI with a pin-value");
 		rc = QD_ERR_FORMAT;
 	} else {
 		rc = open_key(uri, text, k, why);

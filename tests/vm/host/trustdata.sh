@@ -2,12 +2,15 @@
 # Sourced by tests/vm/run.sh: trust data made on the host with the real
 # qrdesk-issuer and qrdeskctl, as a back office and a technician would.
 #
-# trustdata_make WORK DATA ISSUER CTL fills DATA (it becomes /data in the
-# VM) with desk.db (a provisioned store with the keyset and a revocation
-# list) and cards/NAME.txt, one code text each (and NAME.png, its QR code,
-# for valid, valid2, revoked and expired):
+# trustdata_make WORK DATA ISSUER CTL SPECIMEN fills DATA (it becomes /data
+# in the VM) with desk.db (a provisioned store with the keyset and a
+# revocation list) and cards/NAME.txt, one code text each (and NAME.png, its
+# QR code, for valid, valid2, revoked and expired):
 #   valid valid2 revoked expired tampered   the verdict cases
 #   burst-01 .. burst-20                    distinct valid cards (speed)
+#   bound                                   a traveller, with bound.mrz (the
+#     passport's two MRZ lines), bound.bcbp (the boarding pass) and
+#     bound-other.mrz (a passport with another birth date), by qrdesk-specimen
 
 trustdata_card() { # WORK ISSUER NAME CLEARANCE_NO [jq edits]
 	local work=$1 issuer=$2 name=$3 no=$4
@@ -20,7 +23,7 @@ trustdata_card() { # WORK ISSUER NAME CLEARANCE_NO [jq edits]
 }
 
 trustdata_make() {
-	local work=$1 data=$2 issuer=$3 ctl=$4 now i
+	local work=$1 data=$2 issuer=$3 ctl=$4 specimen=$5 now i
 	now=$(date +%s)
 	mkdir -p "$work" "$data/cards"
 	(cd "$work" && "$issuer" --now "$((now - 86400))" init dom >/dev/null) || return 1
@@ -29,6 +32,15 @@ trustdata_make() {
 	trustdata_card "$work" "$issuer" revoked 2611000003 || return 1
 	trustdata_card "$work" "$issuer" expired 2611000004 \
 		".issued_at = $((now - 40000)) | .expires_at = $((now - 3600))" || return 1
+	trustdata_card "$work" "$issuer" bound 2611000005 \
+		'.passport_no = "EC1234567" | .name = "RAHIMA KHATUN" | .birth_date = "1994-03-12" | .sex = "F" | .destination = "KW" | .category = "DW"' ||
+		return 1
+	"$specimen" "$work/bound.json" >"$work/bound.docs" || return 1
+	jq '.birth_date = "1994-03-13"' "$work/bound.json" >"$work/bound-other.json" || return 1
+	"$specimen" "$work/bound-other.json" >"$work/bound-other.docs" || return 1
+	sed -n 1,2p "$work/bound.docs" >"$data/cards/bound.mrz"
+	sed -n 3p "$work/bound.docs" >"$data/cards/bound.bcbp"
+	sed -n 1,2p "$work/bound-other.docs" >"$data/cards/bound-other.mrz"
 	for i in $(seq -w 1 20); do
 		trustdata_card "$work" "$issuer" "burst-$i" "26120000$i" || return 1
 	done
