@@ -77,6 +77,8 @@
 
 #include <sqlite3.h>
 
+#include "store_db.h"
+
 #define BUSY_TIMEOUT_MS 5000
 /* Truncate the WAL back to 64 MiB once a big apply has been checkpointed. */
 #define JOURNAL_SIZE_LIMIT_SQL "PRAGMA journal_size_limit = 67108864"
@@ -168,7 +170,16 @@ static const char *const migrations[] = {
         " boarding TEXT NOT NULL,"
         " passport_pseudonym BLOB,"
         " boarding_pseudonym BLOB);",
+        /* 6 -> 7: the audit log moved to its own file (cache/audit.c), which took
+         * these rows before this step runs (store_open). */
+        "DROP TABLE IF EXISTS audit_binding;"
+        "DROP TABLE IF EXISTS audit_detail;"
+        "DROP TABLE IF EXISTS upload_batch;"
+        "DROP TABLE IF EXISTS audit;",
 };
+
+/* The last version whose file still holds the audit log. */
+#define LEGACY_AUDIT_VERSION 6
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -199,12 +210,9 @@ enum stmt_id {
 	ST_RANGE_REMOVE,
 	ST_RANGE_NEXT,
 	ST_ROOTS_DELETE,
-	ST_AUDIT_INSERT,
-	ST_AUDIT_BINDING_INSERT,
-	ST_AUDIT_COUNT,
-	ST_AUDIT_FIRST_VALID,
 	ST_COUNT
 };
+_Static_assert(ST_COUNT <= STORE_STMTS_MAX, "store_db.h: raise STORE_STMTS_MAX");
 
 static const char *const stmt_sql[ST_COUNT] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -244,23 +252,6 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_RANGE_NEXT] = "SELECT from_t FROM revoked_ranges WHERE kid = ?1 AND from_t > ?2 "
                           "ORDER BY from_t LIMIT 1",
         [ST_ROOTS_DELETE] = "DELETE FROM root_keys",
-        [ST_AUDIT_INSERT] = "INSERT INTO audit (time_us, source, verdict, reason, kid, "
-                            "clearance_hash, desk, latency_us) "
-                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        [ST_AUDIT_BINDING_INSERT] = "INSERT INTO audit_binding (audit_id, card, passport, "
-                                    "boarding, passport_pseudonym, boarding_pseudonym) "
-                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
-        [ST_AUDIT_FIRST_VALID] = "SELECT time_us, desk FROM audit WHERE clearance_hash = ?1"
-                                 " AND verdict = 'valid' AND time_us < ?2"
-                                 " ORDER BY time_us LIMIT 1",
-};
-
-struct store {
-	sqlite3 *db;
-	bool readonly;
-	bool in_batch; /* store_batch_begin: each apply is a savepoint inside it */
-	sqlite3_stmt *st[ST_COUNT];
 };
 
 /* The kind of a type, from the list of document types (trust.h); 0 if unknown. */
@@ -294,7 +285,7 @@ static bool is_body_doc(enum trust_doc_type t)
 /* ---- small helpers ------------------------------------------------------ */
 
 /* Reset a statement whose outcome has already been judged. */
-static void stmt_done(sqlite3_stmt *s)
+void sq_stmt_done(sqlite3_stmt *s)
 {
 	/* sqlite3_reset repeats the error of the last step, already handled. */
 	(void)sqlite3_reset(s);
@@ -308,15 +299,15 @@ static enum qd_err sql_fail(struct store *store, struct qd_errmsg *why, const ch
 }
 
 /* Run a statement that returns no row. */
-static int step_done(sqlite3_stmt *s)
+int sq_step_done(sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
-	stmt_done(s);
+	sq_stmt_done(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* Run a statement returning one integer (or none: *present = false). */
-static int step_int(sqlite3_stmt *s, int64_t *value, bool *present)
+int sq_step_int(sqlite3_stmt *s, int64_t *value, bool *present)
 {
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -327,11 +318,11 @@ static int step_int(sqlite3_stmt *s, int64_t *value, bool *present)
 		*present = false;
 		rc = SQLITE_OK;
 	}
-	stmt_done(s);
+	sq_stmt_done(s);
 	return rc;
 }
 
-static int bind_blob_or_null(sqlite3_stmt *s, int i, const void *p, size_t len)
+int sq_bind_blob_or_null(sqlite3_stmt *s, int i, const void *p, size_t len)
 {
 	if (p == NULL)
 		return sqlite3_bind_null(s, i);
@@ -342,14 +333,12 @@ static int bind_blob_or_null(sqlite3_stmt *s, int i, const void *p, size_t len)
 	return sqlite3_bind_blob(s, i, p, (int)len, SQLITE_STATIC);
 }
 
-static int bind_text_or_null(sqlite3_stmt *s, int i, const char *text)
+int sq_bind_text_or_null(sqlite3_stmt *s, int i, const char *text)
 {
 	if (text == NULL)
 		return sqlite3_bind_null(s, i);
 	return sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
 }
-
-static int exec_sql(sqlite3 *db, const char *sql);
 
 /*
  * Inside a batch an apply is a savepoint, so a refused document undoes only
@@ -358,15 +347,15 @@ static int exec_sql(sqlite3 *db, const char *sql);
 static int tx_begin(struct store *store)
 {
 	if (store->in_batch)
-		return exec_sql(store->db, "SAVEPOINT apply");
-	return step_done(store->st[ST_BEGIN]);
+		return sq_exec_sql(store->db, "SAVEPOINT apply");
+	return sq_step_done(store->st[ST_BEGIN]);
 }
 
 static int tx_commit(struct store *store)
 {
 	if (store->in_batch)
-		return exec_sql(store->db, "RELEASE apply");
-	return step_done(store->st[ST_COMMIT]);
+		return sq_exec_sql(store->db, "RELEASE apply");
+	return sq_step_done(store->st[ST_COMMIT]);
 }
 
 /*
@@ -379,11 +368,11 @@ static void tx_rollback(struct store *store)
 		return;
 	if (store->in_batch) {
 		/* ROLLBACK TO keeps the savepoint open: release it too. */
-		(void)exec_sql(store->db, "ROLLBACK TO apply");
-		(void)exec_sql(store->db, "RELEASE apply");
+		(void)sq_exec_sql(store->db, "ROLLBACK TO apply");
+		(void)sq_exec_sql(store->db, "RELEASE apply");
 		return;
 	}
-	(void)step_done(store->st[ST_ROLLBACK]); /* nothing more we can do */
+	(void)sq_step_done(store->st[ST_ROLLBACK]); /* nothing more we can do */
 }
 
 /* Report the SQLite error, then roll back (which would overwrite it). */
@@ -394,14 +383,20 @@ static enum qd_err tx_fail(struct store *store, struct qd_errmsg *why, const cha
 	return err;
 }
 
-static int exec_sql(sqlite3 *db, const char *sql)
+int sq_exec_sql(sqlite3 *db, const char *sql)
 {
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* Prepare sql for one use (what runs rarely keeps no cached statement). */
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	return sqlite3_prepare_v2(db, sql, -1, out, NULL);
+}
+
 /* ---- open, migrate, close ---------------------------------------------- */
 
-static int read_user_version(sqlite3 *db, int *version)
+int sq_read_user_version(sqlite3 *db, int *version)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
@@ -418,50 +413,51 @@ static int read_user_version(sqlite3 *db, int *version)
 	return rc != SQLITE_OK ? rc : frc;
 }
 
-static enum qd_err too_new(const char *path, int version, struct qd_errmsg *why)
+enum qd_err sq_too_new(const char *path, int version, int known, struct qd_errmsg *why)
 {
 	qd_errmsg_set(why,
 	              "%s has schema version %d, newer than this firmware knows (%d): "
 	              "refusing to open it (update the firmware)",
-	              path, version, SCHEMA_VERSION);
+	              path, version, known);
 	return QD_ERR_UNSUPPORTED;
 }
 
-static enum qd_err migrate(sqlite3 *db, const char *path, int version, struct qd_errmsg *why)
+enum qd_err sq_migrate(sqlite3 *db, const char *path, int version, const char *const *steps,
+                       int upto, int known, struct qd_errmsg *why)
 {
-	while (version < SCHEMA_VERSION) {
+	while (version < upto) {
 		const char *what = "begin";
-		int rc = exec_sql(db, "BEGIN IMMEDIATE");
+		int rc = sq_exec_sql(db, "BEGIN IMMEDIATE");
 		if (rc != SQLITE_OK)
 			goto fail;
 		/* Another connection may have migrated while we waited. */
 		what = "read user_version";
 		int now = 0;
-		rc = read_user_version(db, &now);
+		rc = sq_read_user_version(db, &now);
 		if (rc != SQLITE_OK)
 			goto fail;
 		if (now != version) {
 			what = "commit";
-			rc = exec_sql(db, "COMMIT");
+			rc = sq_exec_sql(db, "COMMIT");
 			if (rc != SQLITE_OK)
 				goto fail;
-			if (now > SCHEMA_VERSION)
-				return too_new(path, now, why);
+			if (now > known)
+				return sq_too_new(path, now, known, why);
 			version = now;
 			continue;
 		}
 		what = "apply";
-		rc = exec_sql(db, migrations[version]);
+		rc = sq_exec_sql(db, steps[version]);
 		if (rc != SQLITE_OK)
 			goto fail;
 		char set[64];
 		snprintf(set, sizeof(set), "PRAGMA user_version = %d", version + 1);
 		what = "set user_version";
-		rc = exec_sql(db, set);
+		rc = sq_exec_sql(db, set);
 		if (rc != SQLITE_OK)
 			goto fail;
 		what = "commit";
-		rc = exec_sql(db, "COMMIT");
+		rc = sq_exec_sql(db, "COMMIT");
 		if (rc != SQLITE_OK)
 			goto fail;
 		version++;
@@ -470,7 +466,7 @@ static enum qd_err migrate(sqlite3 *db, const char *path, int version, struct qd
 		qd_errmsg_set(why, "%s: migration %d -> %d failed (%s): %s", path, version,
 		              version + 1, what, sqlite3_errmsg(db));
 		if (!sqlite3_get_autocommit(db))
-			(void)exec_sql(db, "ROLLBACK"); /* the error is already reported */
+			(void)sq_exec_sql(db, "ROLLBACK"); /* the error is already reported */
 		return QD_ERR_STORE;
 	}
 	return QD_OK;
@@ -497,7 +493,7 @@ static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 	return rc != SQLITE_OK ? rc : frc;
 }
 
-static enum qd_err configure(sqlite3 *db, const char *path, bool readonly, struct qd_errmsg *why)
+enum qd_err sq_configure(sqlite3 *db, const char *path, bool readonly, struct qd_errmsg *why)
 {
 	int rc;
 	if (!readonly) {
@@ -515,10 +511,10 @@ static enum qd_err configure(sqlite3 *db, const char *path, bool readonly, struc
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
-	rc = exec_sql(db, "PRAGMA synchronous = FULL");
+	rc = sq_exec_sql(db, "PRAGMA synchronous = FULL");
 	if (rc != SQLITE_OK)
 		goto fail;
-	rc = exec_sql(db, "PRAGMA foreign_keys = ON");
+	rc = sq_exec_sql(db, "PRAGMA foreign_keys = ON");
 	if (rc != SQLITE_OK)
 		goto fail;
 	/*
@@ -595,7 +591,7 @@ enum qd_err store_open(const char *path, enum store_mode mode, struct store **ou
 
 	/* The version first: a file from newer firmware is left untouched. */
 	int version = 0;
-	rc = read_user_version(store->db, &version);
+	rc = sq_read_user_version(store->db, &version);
 	if (rc != SQLITE_OK) {
 		qd_errmsg_set(why, "%s: cannot read the schema version: %s", path,
 		              sqlite3_errmsg(store->db));
@@ -603,10 +599,10 @@ enum qd_err store_open(const char *path, enum store_mode mode, struct store **ou
 		goto fail;
 	}
 	if (version > SCHEMA_VERSION) {
-		err = too_new(path, version, why);
+		err = sq_too_new(path, version, SCHEMA_VERSION, why);
 		goto fail;
 	}
-	err = configure(store->db, path, store->readonly, why);
+	err = sq_configure(store->db, path, store->readonly, why);
 	if (err != QD_OK)
 		goto fail;
 	if (version < SCHEMA_VERSION) {
@@ -618,7 +614,25 @@ enum qd_err store_open(const char *path, enum store_mode mode, struct store **ou
 			err = QD_ERR_STORE;
 			goto fail;
 		}
-		err = migrate(store->db, path, version, why);
+		err = sq_migrate(store->db, path, version, migrations, LEGACY_AUDIT_VERSION,
+		                 SCHEMA_VERSION, why);
+		if (err != QD_OK)
+			goto fail;
+	}
+	/* The audit log's own file; a file still at the old layout hands it its rows first. */
+	int now_at = version;
+	if (version < SCHEMA_VERSION && sq_read_user_version(store->db, &now_at) != SQLITE_OK) {
+		qd_errmsg_set(why, "%s: cannot read the schema version: %s", path,
+		              sqlite3_errmsg(store->db));
+		err = QD_ERR_STORE;
+		goto fail;
+	}
+	err = audit_db_open(store, path, now_at == LEGACY_AUDIT_VERSION, why);
+	if (err != QD_OK)
+		goto fail;
+	if (now_at < SCHEMA_VERSION) {
+		err = sq_migrate(store->db, path, now_at, migrations, SCHEMA_VERSION,
+		                 SCHEMA_VERSION, why);
 		if (err != QD_OK)
 			goto fail;
 	}
@@ -644,6 +658,7 @@ void store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
+	audit_db_close(store);
 	for (int i = 0; i < ST_COUNT; i++) {
 		/* finalize returns the last step's error, judged when it happened */
 		(void)sqlite3_finalize(store->st[i]);
@@ -665,7 +680,7 @@ int store_schema_version(struct store *store)
 		return -1;
 	int64_t v = 0;
 	bool present = false;
-	if (step_int(store->st[ST_USER_VERSION], &v, &present) != SQLITE_OK || !present)
+	if (sq_step_int(store->st[ST_USER_VERSION], &v, &present) != SQLITE_OK || !present)
 		return -1;
 	return (int)v;
 }
@@ -718,7 +733,7 @@ enum qd_err store_root_pin(struct store *store, const struct trust_key *root, st
 		else
 			other = true;
 	}
-	stmt_done(s);
+	sq_stmt_done(s);
 	if (rc != SQLITE_DONE)
 		return tx_fail(store, why, "cannot read the pinned roots");
 	if (same || other) {
@@ -731,10 +746,11 @@ enum qd_err store_root_pin(struct store *store, const struct trust_key *root, st
 	}
 
 	s = store->st[ST_ROOT_INSERT];
-	if (bind_blob_or_null(s, 1, root->kid, root->kid_len) != SQLITE_OK ||
+	if (sq_bind_blob_or_null(s, 1, root->kid, root->kid_len) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 2, root->alg) != SQLITE_OK ||
-	    bind_blob_or_null(s, 3, root->public_key, root->public_len) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 4, (int64_t)time(NULL)) != SQLITE_OK || step_done(s) != SQLITE_OK)
+	    sq_bind_blob_or_null(s, 3, root->public_key, root->public_len) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 4, (int64_t)time(NULL)) != SQLITE_OK ||
+	    sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot pin the root key");
 	if (tx_commit(store) != SQLITE_OK)
 		return tx_fail(store, why, "cannot commit the root pin");
@@ -772,7 +788,7 @@ enum qd_err store_roots_load(struct store *store, struct trust_key *out, size_t 
 	}
 	if (err == QD_OK && rc != SQLITE_DONE)
 		err = QD_ERR_STORE;
-	stmt_done(s);
+	sq_stmt_done(s);
 	*count = n;
 	return err;
 }
@@ -808,7 +824,7 @@ enum qd_err store_keys_load(struct store *store, struct trust_key *out, size_t c
 	}
 	if (err == QD_OK && rc != SQLITE_DONE)
 		err = QD_ERR_STORE;
-	stmt_done(s);
+	sq_stmt_done(s);
 	*count = n;
 	return err;
 }
@@ -843,7 +859,7 @@ enum qd_err store_freshness_get(struct store *store, enum trust_doc_type type,
 		out->signed_at = sqlite3_column_int64(s, 1);
 		out->expires_at = sqlite3_column_int64(s, 2);
 	}
-	stmt_done(s);
+	sq_stmt_done(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
 }
 
@@ -853,7 +869,7 @@ static int meta_get(struct store *store, const char *name, int64_t *value, bool 
 	int rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	if (rc != SQLITE_OK)
 		return rc;
-	return step_int(s, value, present);
+	return sq_step_int(s, value, present);
 }
 
 enum qd_err store_time_floor_get(struct store *store, int64_t *floor)
@@ -905,7 +921,7 @@ enum qd_err store_document_body(struct store *store, enum trust_doc_type type, u
 			}
 		}
 	}
-	stmt_done(s);
+	sq_stmt_done(s);
 	return err;
 }
 
@@ -1027,7 +1043,7 @@ static enum qd_err apply_begin(struct store *store, const struct store_doc_meta 
 		return tx_fail(store, why, "cannot read the installed version");
 	int64_t installed = 0;
 	bool present = false;
-	if (step_int(s, &installed, &present) != SQLITE_OK)
+	if (sq_step_int(s, &installed, &present) != SQLITE_OK)
 		return tx_fail(store, why, "cannot read the installed version");
 	if (present && (uint64_t)installed > meta->version) {
 		tx_rollback(store);
@@ -1070,12 +1086,12 @@ static enum qd_err apply_finish(struct store *store, const struct store_doc_meta
 			rc = sqlite3_bind_blob(s, 6, body, (int)body_len, SQLITE_STATIC);
 	}
 	if (rc == SQLITE_OK)
-		rc = step_done(s);
+		rc = sq_step_done(s);
 	if (rc != SQLITE_OK)
 		return tx_fail(store, why, "cannot record the document");
 
 	s = store->st[ST_FLOOR_RAISE];
-	if (sqlite3_bind_int64(s, 1, meta->signed_at) != SQLITE_OK || step_done(s) != SQLITE_OK)
+	if (sqlite3_bind_int64(s, 1, meta->signed_at) != SQLITE_OK || sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot raise the time floor");
 	if (tx_commit(store) != SQLITE_OK)
 		return tx_fail(store, why, "cannot commit the apply");
@@ -1128,18 +1144,18 @@ enum qd_err store_apply_keyset(struct store *store, const struct store_doc_meta 
 	if (err != QD_OK || !proceed)
 		return err;
 
-	if (step_done(store->st[ST_KEYS_DELETE]) != SQLITE_OK)
+	if (sq_step_done(store->st[ST_KEYS_DELETE]) != SQLITE_OK)
 		return tx_fail(store, why, "cannot clear the old key set");
 	sqlite3_stmt *s = store->st[ST_KEYS_INSERT];
 	for (size_t i = 0; i < count; i++) {
 		const struct trust_key *k = &keys[i];
-		int rc = bind_blob_or_null(s, 1, k->kid, k->kid_len);
+		int rc = sq_bind_blob_or_null(s, 1, k->kid, k->kid_len);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(s, 2, k->alg);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int(s, 3, (int)k->role);
 		if (rc == SQLITE_OK)
-			rc = bind_blob_or_null(s, 4, k->public_key, k->public_len);
+			rc = sq_bind_blob_or_null(s, 4, k->public_key, k->public_len);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(s, 5, k->not_before);
 		if (rc == SQLITE_OK)
@@ -1147,7 +1163,7 @@ enum qd_err store_apply_keyset(struct store *store, const struct store_doc_meta 
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int(s, 7, (int)k->status);
 		if (rc == SQLITE_OK)
-			rc = step_done(s);
+			rc = sq_step_done(s);
 		if (rc != SQLITE_OK)
 			return tx_fail(store, why, "cannot store the key set");
 	}
@@ -1224,7 +1240,7 @@ enum qd_err store_apply_revocations_ranges(struct store *store, const struct sto
 	if (err != QD_OK || !proceed)
 		return err;
 
-	if (step_done(store->st[ST_REV_DELETE]) != SQLITE_OK)
+	if (sq_step_done(store->st[ST_REV_DELETE]) != SQLITE_OK)
 		return tx_fail(store, why, "cannot clear the old revocation list");
 	sqlite3_stmt *s = store->st[ST_REV_INSERT];
 	for (size_t i = 0; i < count; i++) {
@@ -1240,7 +1256,7 @@ enum qd_err store_apply_revocations_ranges(struct store *store, const struct sto
 			return tx_fail(store, why, what);
 		}
 	}
-	if (step_done(store->st[ST_RANGE_DELETE]) != SQLITE_OK)
+	if (sq_step_done(store->st[ST_RANGE_DELETE]) != SQLITE_OK)
 		return tx_fail(store, why, "cannot clear the old revoked windows");
 	for (size_t i = 0; i < n_ranges; i++) {
 		bool hit = false;
@@ -1250,7 +1266,7 @@ enum qd_err store_apply_revocations_ranges(struct store *store, const struct sto
 	}
 	s = store->st[ST_META_SET];
 	if (sqlite3_bind_text(s, 1, "revocation_count", -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, (int64_t)count) != SQLITE_OK || step_done(s) != SQLITE_OK)
+	    sqlite3_bind_int64(s, 2, (int64_t)count) != SQLITE_OK || sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot record the revocation count");
 	return apply_finish(store, meta, NULL, 0, false, why);
 }
@@ -1410,7 +1426,7 @@ enum qd_err store_apply_revocations_delta_ranges(
 	int64_t installed = 0;
 	bool present = false;
 	if (sqlite3_bind_int(s, 1, (int)TRUST_DOC_REVOCATIONS) != SQLITE_OK ||
-	    step_int(s, &installed, &present) != SQLITE_OK)
+	    sq_step_int(s, &installed, &present) != SQLITE_OK)
 		return tx_fail(store, why, "cannot read the installed version");
 	if (!present || (uint64_t)installed != base_version) {
 		tx_rollback(store);
@@ -1439,7 +1455,7 @@ enum qd_err store_apply_revocations_delta_ranges(
 	count = (present ? count : 0) + (int64_t)n_added - (int64_t)n_removed;
 	s = store->st[ST_META_SET];
 	if (sqlite3_bind_text(s, 1, "revocation_count", -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, count) != SQLITE_OK || step_done(s) != SQLITE_OK)
+	    sqlite3_bind_int64(s, 2, count) != SQLITE_OK || sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot record the revocation count");
 	return apply_finish(store, &m, NULL, 0, false, why);
 }
@@ -1513,25 +1529,25 @@ enum qd_err store_apply_root(struct store *store, const struct store_doc_meta *m
 		              meta->version, installed);
 		return QD_ERR_BASE;
 	}
-	if (step_done(store->st[ST_ROOTS_DELETE]) != SQLITE_OK)
+	if (sq_step_done(store->st[ST_ROOTS_DELETE]) != SQLITE_OK)
 		return tx_fail(store, why, "cannot unpin the old root");
 	sqlite3_stmt *s = store->st[ST_ROOT_INSERT];
 	for (size_t i = 0; i < count; i++) {
 		const struct trust_key *k = &keys[i];
-		if (bind_blob_or_null(s, 1, k->kid, k->kid_len) != SQLITE_OK ||
+		if (sq_bind_blob_or_null(s, 1, k->kid, k->kid_len) != SQLITE_OK ||
 		    sqlite3_bind_int64(s, 2, k->alg) != SQLITE_OK ||
-		    bind_blob_or_null(s, 3, k->public_key, k->public_len) != SQLITE_OK ||
+		    sq_bind_blob_or_null(s, 3, k->public_key, k->public_len) != SQLITE_OK ||
 		    sqlite3_bind_int64(s, 4, meta->signed_at) != SQLITE_OK ||
-		    step_done(s) != SQLITE_OK)
+		    sq_step_done(s) != SQLITE_OK)
 			return tx_fail(store, why, "cannot pin the new root");
 	}
 	s = store->st[ST_META_SET];
 	if (sqlite3_bind_text(s, 1, "root_version", -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 2, (int64_t)meta->version) != SQLITE_OK ||
-	    step_done(s) != SQLITE_OK)
+	    sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot record the root version");
 	s = store->st[ST_FLOOR_RAISE];
-	if (sqlite3_bind_int64(s, 1, meta->signed_at) != SQLITE_OK || step_done(s) != SQLITE_OK)
+	if (sqlite3_bind_int64(s, 1, meta->signed_at) != SQLITE_OK || sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot raise the time floor");
 	if (tx_commit(store) != SQLITE_OK)
 		return tx_fail(store, why, "cannot commit the root rotation");
@@ -1553,7 +1569,7 @@ enum qd_err store_sync_etag_get(struct store *store, char *out, size_t cap)
 		if (t != NULL && strlen((const char *)t) < cap)
 			snprintf(out, cap, "%s", (const char *)t);
 	}
-	stmt_done(s);
+	sq_stmt_done(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
 }
 
@@ -1568,7 +1584,7 @@ enum qd_err store_sync_etag_set(struct store *store, const char *etag, struct qd
 	sqlite3_stmt *s = store->st[ST_META_SET];
 	if (sqlite3_bind_text(s, 1, "sync_etag", -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 2, etag, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    step_done(s) != SQLITE_OK)
+	    sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot record the ETag");
 	if (sqlite3_clear_bindings(s) != SQLITE_OK || tx_commit(store) != SQLITE_OK)
 		return tx_fail(store, why, "cannot commit the ETag");
@@ -1587,7 +1603,7 @@ enum qd_err store_batch_begin(struct store *store, struct qd_errmsg *why)
 		qd_errmsg_set(why, "the store is open read-only");
 		return QD_ERR_ARG;
 	}
-	if (step_done(store->st[ST_BEGIN]) != SQLITE_OK)
+	if (sq_step_done(store->st[ST_BEGIN]) != SQLITE_OK)
 		return sql_fail(store, why, "cannot begin the batch");
 	store->in_batch = true;
 	return QD_OK;
@@ -1606,7 +1622,7 @@ enum qd_err store_batch_commit(struct store *store, struct qd_errmsg *why)
 		qd_errmsg_set(why, "the batch was rolled back by an earlier error");
 		return QD_ERR_STORE;
 	}
-	if (step_done(store->st[ST_COMMIT]) != SQLITE_OK)
+	if (sq_step_done(store->st[ST_COMMIT]) != SQLITE_OK)
 		return tx_fail(store, why, "cannot commit the batch");
 	return QD_OK;
 }
@@ -1676,358 +1692,6 @@ enum qd_err store_trust_load(struct store *store, struct store_trust *out)
 	return QD_OK;
 }
 
-/* ---- audit ------------------------------------------------------------- */
-
-static int audit_insert(struct store *store, const struct audit_record *rec);
-static int audit_binding_insert(struct store *store, int64_t id, const struct audit_binding *b);
-
-enum qd_err store_audit_append(struct store *store, const struct audit_record *rec, int64_t *row_id)
-{
-	if (row_id != NULL)
-		*row_id = 0;
-	if (store == NULL || rec == NULL || (rec->kid != NULL && rec->kid_len > TRUST_KID_MAX) ||
-	    store->readonly)
-		return QD_ERR_ARG;
-	const struct audit_binding *b = rec->binding;
-	if (b != NULL && (b->card == NULL || b->passport == NULL || b->boarding == NULL))
-		return QD_ERR_ARG;
-	/* A transaction's row and its documents together: a savepoint works inside a batch or
-	 * alone.  A card judged alone is one statement, as it always was. */
-	if (b != NULL && exec_sql(store->db, "SAVEPOINT audit_binding") != SQLITE_OK)
-		return QD_ERR_STORE;
-	int rc = audit_insert(store, rec);
-	int64_t id = sqlite3_last_insert_rowid(store->db);
-	if (b != NULL) {
-		if (rc == SQLITE_OK)
-			rc = audit_binding_insert(store, id, b);
-		if (rc != SQLITE_OK)
-			(void)exec_sql(store->db, "ROLLBACK TO audit_binding");
-		if (exec_sql(store->db, "RELEASE audit_binding") != SQLITE_OK)
-			rc = SQLITE_ERROR;
-	}
-	if (rc != SQLITE_OK)
-		return QD_ERR_STORE;
-	if (row_id != NULL)
-		*row_id = id;
-	return QD_OK;
-}
-
-static int audit_binding_insert(struct store *store, int64_t id, const struct audit_binding *b)
-{
-	sqlite3_stmt *s = store->st[ST_AUDIT_BINDING_INSERT];
-	int rc = sqlite3_bind_int64(s, 1, id);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 2, b->card);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 3, b->passport);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 4, b->boarding);
-	if (rc == SQLITE_OK)
-		rc = bind_blob_or_null(s, 5, b->passport_pseudonym,
-		                       b->passport_pseudonym != NULL ? TRUST_HASH_LEN : 0);
-	if (rc == SQLITE_OK)
-		rc = bind_blob_or_null(s, 6, b->boarding_pseudonym,
-		                       b->boarding_pseudonym != NULL ? TRUST_HASH_LEN : 0);
-	if (rc == SQLITE_OK)
-		rc = step_done(s);
-	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
-		rc = SQLITE_ERROR;
-	return rc;
-}
-
-static int audit_insert(struct store *store, const struct audit_record *rec)
-{
-	sqlite3_stmt *s = store->st[ST_AUDIT_INSERT];
-	int rc = sqlite3_bind_int64(s, 1, rec->time_us);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 2, rec->source);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 3, rec->verdict);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 4, rec->reason);
-	if (rc == SQLITE_OK)
-		rc = bind_blob_or_null(s, 5, rec->kid, rec->kid_len);
-	if (rc == SQLITE_OK)
-		rc = bind_blob_or_null(s, 6, rec->clearance_hash,
-		                       rec->clearance_hash != NULL ? TRUST_HASH_LEN : 0);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 7, rec->desk);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 8, rec->latency_us);
-	if (rc == SQLITE_OK)
-		rc = step_done(s);
-	/* The pointers bound above belong to the caller: do not keep them. */
-	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
-		rc = SQLITE_ERROR;
-	return rc;
-}
-
-enum qd_err store_audit_count(struct store *store, uint64_t *count)
-{
-	if (count != NULL)
-		*count = 0;
-	if (store == NULL || count == NULL)
-		return QD_ERR_ARG;
-	int64_t n = 0;
-	bool present = false;
-	if (step_int(store->st[ST_AUDIT_COUNT], &n, &present) != SQLITE_OK || !present)
-		return QD_ERR_STORE;
-	*count = n > 0 ? (uint64_t)n : 0;
-	return QD_OK;
-}
-
-enum qd_err store_audit_first_valid(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
-                                    int64_t before_us, bool *found, int64_t *time_us, char *desk,
-                                    size_t desk_cap)
-{
-	if (store == NULL || hash == NULL || found == NULL || time_us == NULL)
-		return QD_ERR_ARG;
-	*found = false;
-	sqlite3_stmt *s = store->st[ST_AUDIT_FIRST_VALID];
-	int rc = sqlite3_bind_blob(s, 1, hash, TRUST_HASH_LEN, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 2, before_us);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*found = true;
-		*time_us = sqlite3_column_int64(s, 0);
-		const unsigned char *d = sqlite3_column_text(s, 1);
-		if (desk != NULL && desk_cap > 0)
-			snprintf(desk, desk_cap, "%s", d != NULL ? (const char *)d : "");
-		rc = SQLITE_DONE;
-	}
-	stmt_done(s);
-	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
-}
-
-/* ---- audit upload ----------------------------------------- */
-
-/* Prepare sql for one use (upload runs every few minutes: no cached statement). */
-static int prepare_once(struct store *store, const char *sql, sqlite3_stmt **out)
-{
-	return sqlite3_prepare_v2(store->db, sql, -1, out, NULL);
-}
-
-static enum qd_err upload_batch_read(struct store *store, struct store_upload_batch *out,
-                                     bool *found)
-{
-	sqlite3_stmt *s = NULL;
-	*found = false;
-	int rc = prepare_once(store,
-	                      "SELECT batch_id, first_id, last_id, rows FROM upload_batch "
-	                      "WHERE singleton = 1",
-	                      &s);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *id = sqlite3_column_text(s, 0);
-		snprintf(out->id, sizeof(out->id), "%s", id != NULL ? (const char *)id : "");
-		out->first_id = sqlite3_column_int64(s, 1);
-		out->last_id = sqlite3_column_int64(s, 2);
-		out->rows = (size_t)sqlite3_column_int64(s, 3);
-		*found = true;
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
-}
-
-enum qd_err store_upload_batch_open(struct store *store, size_t max_rows, const char *new_id,
-                                    int64_t now, struct store_upload_batch *out, bool *found,
-                                    struct qd_errmsg *why)
-{
-	if (store == NULL || out == NULL || found == NULL || new_id == NULL || max_rows == 0 ||
-	    strlen(new_id) >= sizeof(out->id) || store->readonly)
-		return QD_ERR_ARG;
-	memset(out, 0, sizeof(*out));
-	*found = false;
-	if (tx_begin(store) != SQLITE_OK)
-		return sql_fail(store, why, "begin the upload batch");
-	enum qd_err err = upload_batch_read(store, out, found);
-	if (err != QD_OK)
-		return tx_fail(store, why, "read the upload batch");
-	if (*found) { /* a retry: the same rows under the same id */
-		if (tx_commit(store) != SQLITE_OK)
-			return tx_fail(store, why, "read the upload batch");
-		return QD_OK;
-	}
-	sqlite3_stmt *s = NULL;
-	int rc = prepare_once(store,
-	                      "SELECT min(id), max(id), count(*) FROM (SELECT id FROM audit "
-	                      "WHERE uploaded_at IS NULL ORDER BY id LIMIT ?1)",
-	                      &s);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 1, (sqlite3_int64)max_rows);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	int64_t first = 0, last = 0, rows = 0;
-	if (rc == SQLITE_ROW) {
-		first = sqlite3_column_int64(s, 0);
-		last = sqlite3_column_int64(s, 1);
-		rows = sqlite3_column_int64(s, 2);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_OK)
-		return tx_fail(store, why, "find audit rows to upload");
-	if (rows == 0) {
-		tx_rollback(store);
-		return QD_OK;
-	}
-	rc = prepare_once(store,
-	                  "INSERT INTO upload_batch (singleton, batch_id, first_id, last_id, rows, "
-	                  "created_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
-	                  &s);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 1, new_id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 2, first);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 3, last);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 4, rows);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 5, now);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-	sqlite3_finalize(s);
-	if (rc != SQLITE_OK)
-		return tx_fail(store, why, "record the upload batch");
-	if (tx_commit(store) != SQLITE_OK)
-		return tx_fail(store, why, "record the upload batch");
-	snprintf(out->id, sizeof(out->id), "%s", new_id);
-	out->first_id = first;
-	out->last_id = last;
-	out->rows = (size_t)rows;
-	*found = true;
-	return QD_OK;
-}
-
-enum qd_err store_upload_batch_rows(struct store *store, const struct store_upload_batch *batch,
-                                    store_audit_row_fn fn, void *ctx, struct qd_errmsg *why)
-{
-	if (store == NULL || batch == NULL || fn == NULL)
-		return QD_ERR_ARG;
-	sqlite3_stmt *s = NULL;
-	int rc = prepare_once(store,
-	                      "SELECT id, time_us, source, verdict, reason, kid, clearance_hash, "
-	                      "desk, latency_us FROM audit WHERE id BETWEEN ?1 AND ?2 "
-	                      "AND uploaded_at IS NULL ORDER BY id",
-	                      &s);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 1, batch->first_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 2, batch->last_id);
-	enum qd_err err = QD_OK;
-	while (rc == SQLITE_OK && err == QD_OK) {
-		int step = sqlite3_step(s);
-		if (step == SQLITE_DONE)
-			break;
-		if (step != SQLITE_ROW) {
-			rc = step;
-			break;
-		}
-		struct store_audit_row row = {0};
-		row.id = sqlite3_column_int64(s, 0);
-		row.rec.time_us = sqlite3_column_int64(s, 1);
-		row.rec.source = (const char *)sqlite3_column_text(s, 2);
-		row.rec.verdict = (const char *)sqlite3_column_text(s, 3);
-		row.rec.reason = (const char *)sqlite3_column_text(s, 4);
-		row.rec.kid = sqlite3_column_blob(s, 5);
-		row.rec.kid_len = (size_t)sqlite3_column_bytes(s, 5);
-		row.rec.clearance_hash = sqlite3_column_blob(s, 6);
-		if (row.rec.clearance_hash != NULL && sqlite3_column_bytes(s, 6) != TRUST_HASH_LEN)
-			row.rec.clearance_hash = NULL;
-		row.rec.desk = (const char *)sqlite3_column_text(s, 7);
-		row.rec.latency_us = sqlite3_column_int64(s, 8);
-		err = fn(ctx, &row);
-	}
-	if (rc != SQLITE_OK)
-		err = sql_fail(store, why, "read the audit rows to upload");
-	sqlite3_finalize(s);
-	return err;
-}
-
-enum qd_err store_upload_batch_done(struct store *store, const struct store_upload_batch *batch,
-                                    int64_t now, struct qd_errmsg *why)
-{
-	if (store == NULL || batch == NULL || store->readonly)
-		return QD_ERR_ARG;
-	if (tx_begin(store) != SQLITE_OK)
-		return sql_fail(store, why, "begin marking the batch uploaded");
-	sqlite3_stmt *s = NULL;
-	/* Only the batch still recorded: a second acknowledgement changes nothing. */
-	int rc = prepare_once(store,
-	                      "UPDATE audit SET uploaded_at = ?1 WHERE id BETWEEN ?2 AND ?3 "
-	                      "AND uploaded_at IS NULL AND EXISTS (SELECT 1 FROM upload_batch "
-	                      "WHERE batch_id = ?4)",
-	                      &s);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 1, now);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 2, batch->first_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 3, batch->last_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 4, batch->id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-	sqlite3_finalize(s);
-	if (rc == SQLITE_OK)
-		rc = prepare_once(store, "DELETE FROM upload_batch WHERE batch_id = ?1", &s);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_bind_text(s, 1, batch->id, -1, SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-		sqlite3_finalize(s);
-	}
-	if (rc != SQLITE_OK)
-		return tx_fail(store, why, "mark the batch uploaded");
-	if (tx_commit(store) != SQLITE_OK)
-		return tx_fail(store, why, "mark the batch uploaded");
-	return QD_OK;
-}
-
-/* Run one statement binding ?1 = a, and count the rows it changed. */
-static enum qd_err exec_changes(struct store *store, const char *sql, int64_t a, uint64_t *changes)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = prepare_once(store, sql, &s);
-	if (rc == SQLITE_OK && sqlite3_bind_parameter_count(s) > 0)
-		rc = sqlite3_bind_int64(s, 1, a);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	int64_t n = 0;
-	if (rc == SQLITE_ROW) {
-		n = sqlite3_column_int64(s, 0);
-		rc = SQLITE_DONE;
-	} else if (rc == SQLITE_DONE) {
-		n = sqlite3_changes64(store->db);
-	}
-	sqlite3_finalize(s);
-	if (changes != NULL)
-		*changes = n > 0 ? (uint64_t)n : 0;
-	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
-}
-
-enum qd_err store_audit_purge_uploaded(struct store *store, int64_t before_us, uint64_t *purged)
-{
-	if (store == NULL || store->readonly)
-		return QD_ERR_ARG;
-	return exec_changes(store,
-	                    "DELETE FROM audit WHERE uploaded_at IS NOT NULL AND time_us < ?1",
-	                    before_us, purged);
-}
-
-enum qd_err store_audit_pending_count(struct store *store, uint64_t *count)
-{
-	if (store == NULL || count == NULL)
-		return QD_ERR_ARG;
-	return exec_changes(store, "SELECT count(*) FROM audit WHERE uploaded_at IS NULL", 0,
-	                    count);
-}
-
 void store_set_busy_timeout(struct store *store, int ms)
 {
 	if (store != NULL)
@@ -2047,10 +1711,10 @@ enum qd_err store_usb_bundle_last(struct store *store, struct store_usb_bundle *
 	memset(out, 0, sizeof(*out));
 	*found = false;
 	sqlite3_stmt *s = NULL;
-	if (prepare_once(store,
-	                 "SELECT id, created_at, applied_at FROM usb_bundles"
-	                 " ORDER BY created_at DESC, applied_at DESC LIMIT 1",
-	                 &s) != SQLITE_OK)
+	if (sq_prepare(store->db,
+	               "SELECT id, created_at, applied_at FROM usb_bundles"
+	               " ORDER BY created_at DESC, applied_at DESC LIMIT 1",
+	               &s) != SQLITE_OK)
 		return QD_ERR_STORE;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -2069,7 +1733,7 @@ enum qd_err store_usb_bundle_seen(struct store *store, const char *id, bool *see
 {
 	*seen = false;
 	sqlite3_stmt *s = NULL;
-	if (prepare_once(store, "SELECT 1 FROM usb_bundles WHERE id = ?1", &s) != SQLITE_OK)
+	if (sq_prepare(store->db, "SELECT 1 FROM usb_bundles WHERE id = ?1", &s) != SQLITE_OK)
 		return QD_ERR_STORE;
 	int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
@@ -2103,10 +1767,10 @@ enum qd_err store_usb_bundle_record(struct store *store, const char *id, int64_t
 		return QD_ERR_ARG;
 	}
 	sqlite3_stmt *s = NULL;
-	if (prepare_once(store,
-	                 "INSERT INTO usb_bundles (id, created_at, applied_at, signer_kid)"
-	                 " VALUES (?1, ?2, ?3, ?4)",
-	                 &s) != SQLITE_OK)
+	if (sq_prepare(store->db,
+	               "INSERT INTO usb_bundles (id, created_at, applied_at, signer_kid)"
+	               " VALUES (?1, ?2, ?3, ?4)",
+	               &s) != SQLITE_OK)
 		return sql_fail(store, why, "cannot record the bundle");
 	int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
@@ -2114,7 +1778,7 @@ enum qd_err store_usb_bundle_record(struct store *store, const char *id, int64_t
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 3, applied_at);
 	if (rc == SQLITE_OK)
-		rc = bind_blob_or_null(s, 4, kid, kid_len);
+		rc = sq_bind_blob_or_null(s, 4, kid, kid_len);
 	return write_once(store, s, rc, why, "cannot record the bundle");
 }
 
@@ -2126,8 +1790,8 @@ enum qd_err store_usb_setting_set(struct store *store, const char *name, const c
 		return QD_ERR_ARG;
 	}
 	sqlite3_stmt *s = NULL;
-	if (prepare_once(
-	            store,
+	if (sq_prepare(
+	            store->db,
 	            "INSERT INTO usb_settings (name, value, bundle, set_at) VALUES (?1, ?2, ?3, ?4)"
 	            " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
 	            " bundle = excluded.bundle, set_at = excluded.set_at",
@@ -2148,7 +1812,7 @@ enum qd_err store_usb_settings_list(struct store *store,
                                     void *arg)
 {
 	sqlite3_stmt *s = NULL;
-	if (prepare_once(store, "SELECT name, value FROM usb_settings ORDER BY name", &s) !=
+	if (sq_prepare(store->db, "SELECT name, value FROM usb_settings ORDER BY name", &s) !=
 	    SQLITE_OK)
 		return QD_ERR_STORE;
 	int rc;
@@ -2159,135 +1823,4 @@ enum qd_err store_usb_settings_list(struct store *store,
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
-}
-
-enum qd_err store_audit_event(struct store *store, const struct audit_event *ev, int64_t *row_id)
-{
-	if (row_id != NULL)
-		*row_id = 0;
-	if (store == NULL || ev == NULL || ev->event == NULL || store->readonly ||
-	    (ev->kid != NULL && ev->kid_len > TRUST_KID_MAX))
-		return QD_ERR_ARG;
-	/* The row and its detail together: a savepoint works inside a batch or alone. */
-	if (exec_sql(store->db, "SAVEPOINT audit_event") != SQLITE_OK)
-		return QD_ERR_STORE;
-	sqlite3_stmt *s = NULL;
-	int rc = prepare_once(store,
-	                      "INSERT INTO audit (time_us, source, reason, kid, desk, latency_us)"
-	                      " VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-	                      &s);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 1, ev->time_us);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 2, ev->source);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 3, ev->result);
-	if (rc == SQLITE_OK)
-		rc = bind_blob_or_null(s, 4, ev->kid, ev->kid_len);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 5, ev->desk);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	int64_t id = sqlite3_last_insert_rowid(store->db);
-	s = NULL;
-	if (rc == SQLITE_DONE)
-		rc = prepare_once(
-		        store,
-		        "INSERT INTO audit_detail (audit_id, event, detail) VALUES (?1, ?2, ?3)",
-		        &s);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 1, id);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 2, ev->event);
-	if (rc == SQLITE_OK)
-		rc = bind_text_or_null(s, 3, ev->detail);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		(void)exec_sql(store->db, "ROLLBACK TO audit_event");
-		(void)exec_sql(store->db, "RELEASE audit_event");
-		return QD_ERR_STORE;
-	}
-	if (exec_sql(store->db, "RELEASE audit_event") != SQLITE_OK)
-		return QD_ERR_STORE;
-	if (row_id != NULL)
-		*row_id = id;
-	return QD_OK;
-}
-
-static const char *column_text(sqlite3_stmt *s, int col)
-{
-	return (const char *)sqlite3_column_text(s, col);
-}
-
-enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
-                                    enum qd_err (*fn)(void *arg, const struct audit_row *row),
-                                    void *arg, size_t *count, int64_t *last_id)
-{
-	*count = 0;
-	*last_id = 0;
-	sqlite3_stmt *s = NULL;
-	if (prepare_once(
-	            store,
-	            "SELECT a.id, a.time_us, a.source, coalesce(d.event, 'verdict'), a.verdict,"
-	            " a.reason, a.kid, a.clearance_hash, a.desk, a.latency_us, d.detail"
-	            " FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id"
-	            " WHERE a.collected_at IS NULL ORDER BY a.id LIMIT ?1",
-	            &s) != SQLITE_OK)
-		return QD_ERR_STORE;
-	int rc = sqlite3_bind_int64(s, 1, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
-	enum qd_err err = QD_OK;
-	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct audit_row row = {
-		        .id = sqlite3_column_int64(s, 0),
-		        .time_us = sqlite3_column_int64(s, 1),
-		        .source = column_text(s, 2),
-		        .event = column_text(s, 3),
-		        .verdict = column_text(s, 4),
-		        .reason = column_text(s, 5),
-		        .kid = sqlite3_column_blob(s, 6),
-		        .kid_len = (size_t)sqlite3_column_bytes(s, 6),
-		        .clearance_hash = sqlite3_column_blob(s, 7),
-		        .clearance_hash_len = (size_t)sqlite3_column_bytes(s, 7),
-		        .desk = column_text(s, 8),
-		        .latency_us = sqlite3_column_int64(s, 9),
-		        .detail = column_text(s, 10),
-		};
-		err = fn(arg, &row);
-		if (err != QD_OK)
-			break;
-		(*count)++;
-		*last_id = row.id;
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(s);
-	if (err != QD_OK)
-		return err;
-	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
-}
-
-enum qd_err store_audit_mark_collected(struct store *store, int64_t up_to_id, int64_t at,
-                                       uint64_t *marked)
-{
-	*marked = 0;
-	if (store->readonly)
-		return QD_ERR_ARG;
-	sqlite3_stmt *s = NULL;
-	if (prepare_once(
-	            store,
-	            "UPDATE audit SET collected_at = ?2 WHERE id <= ?1 AND collected_at IS NULL",
-	            &s) != SQLITE_OK)
-		return QD_ERR_STORE;
-	int rc = sqlite3_bind_int64(s, 1, up_to_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 2, at);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return QD_ERR_STORE;
-	*marked = (uint64_t)sqlite3_changes(store->db);
-	return QD_OK;
 }

@@ -139,11 +139,6 @@ enum qd_err metrics_render(const struct metrics_snapshot *s, char **out, size_t 
 	family(f, "qrdesk_audit_failures_total", "counter",
 	       "Verdicts whose audit row could not be written.");
 	fprintf(f, "qrdesk_audit_failures_total %llu\n", (unsigned long long)c->audit_failures);
-	family(f, "qrdesk_audit_deferred_total", "counter",
-	       "Audit rows not written at once because the store was busy (written later).");
-	fprintf(f, "qrdesk_audit_deferred_total %llu\n", (unsigned long long)c->audit_deferred);
-	family(f, "qrdesk_audit_rows_queued", "gauge", "Deferred audit rows waiting in memory.");
-	fprintf(f, "qrdesk_audit_rows_queued %llu\n", (unsigned long long)c->audit_queued);
 
 	family(f, "qrdesk_scan_latency_seconds", "histogram",
 	       "Time from a code text received to the indicators set.");

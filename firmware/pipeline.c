@@ -20,28 +20,9 @@
 /* A source cuts a text one byte past the check's limit, so the check says TOO_LARGE. */
 _Static_assert(SOURCE_TEXT_MAX == CHECK_TEXT_MAX + 1, "source.h and check.h disagree");
 
-#define OBSERVERS_MAX   4
-#define AUDIT_QUEUE_MAX 4096 /* deferred audit rows (a few minutes of a busy desk) */
+#define OBSERVERS_MAX 4
 /* A document's outcome in the audit: "failed PASSPORT_MRZ_INVALID document_number". */
 #define AUDIT_OUTCOME_MAX 80
-
-/* One audit row kept in memory until the store takes it. */
-struct deferred_audit {
-	int64_t time_us, latency_us;
-	char source[SOURCE_NAME_MAX];
-	char desk[32];
-	const char *verdict, *reason; /* static strings */
-	uint8_t kid[TRUST_KID_MAX];
-	size_t kid_len;
-	uint8_t hash[TRUST_HASH_LEN];
-	bool has_hash;
-	bool valid;
-	/* A traveller transaction's documents (audit_binding), when bound. */
-	bool bound;
-	char docs[BINDING_DOCS][AUDIT_OUTCOME_MAX];
-	bool has_passport_pseudonym, has_boarding_pseudonym;
-	uint8_t passport_pseudonym[TRUST_HASH_LEN], boarding_pseudonym[TRUST_HASH_LEN];
-};
 
 struct dedup_slot {
 	uint8_t digest[16];
@@ -67,8 +48,6 @@ struct pipeline {
 	int64_t clock_override;
 	/* The audit pseudonyms' key: set by the daemon, else random for this run. */
 	uint8_t audit_key[CREDENTIAL_AUDIT_KEY_LEN];
-	struct deferred_audit *queue; /* ring of AUDIT_QUEUE_MAX, allocated on first use */
-	size_t queue_head, queue_len;
 	/* The traveller transaction (binding.h): its state, the airport table it reads,
 	 * and the card's "already used" facts kept until its transaction closes. */
 	struct binding *binding;
@@ -148,14 +127,6 @@ void pipeline_destroy(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
-	if (p->queue_len > 0) {
-		/* The last chance: wait for the store as long as it takes. */
-		store_set_busy_timeout(p->store, 5000);
-		if (pipeline_flush_audit(p) > 0)
-			log_err("%zu audit rows lost at shut-down (the store stayed busy)",
-			        p->queue_len);
-	}
-	free(p->queue);
 	free(p->binding);
 	free(p->airports);
 	free(p->trust);
@@ -267,16 +238,6 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 	int64_t before = ev->wall_us - (int64_t)p->cfg.holdoff_ms * 1000;
 	enum qd_err rc = store_audit_first_valid(p->store, ev->pseudonym, before, &found, &first,
 	                                         ev->first_use_desk, sizeof(ev->first_use_desk));
-	/* A first use still waiting in the deferred queue counts as well. */
-	for (size_t i = 0; rc == QD_OK && !found && i < p->queue_len; i++) {
-		const struct deferred_audit *q = &p->queue[(p->queue_head + i) % AUDIT_QUEUE_MAX];
-		if (q->valid && q->has_hash && q->time_us < before &&
-		    memcmp(q->hash, ev->pseudonym, TRUST_HASH_LEN) == 0) {
-			found = true;
-			first = q->time_us;
-			snprintf(ev->first_use_desk, sizeof(ev->first_use_desk), "%s", q->desk);
-		}
-	}
 	if (rc != QD_OK) {
 		/* Cannot tell: the officer decides, never a silent green. */
 		verdict_set(v, REASON_TRUST_UNAVAILABLE);
@@ -298,114 +259,64 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 	}
 }
 
-static enum qd_err append_deferred(struct pipeline *p, const struct deferred_audit *q)
-{
-	struct audit_binding docs = {
-	        .card = q->docs[BINDING_DOC_CARD],
-	        .passport = q->docs[BINDING_DOC_PASSPORT],
-	        .boarding = q->docs[BINDING_DOC_BOARDING],
-	        .passport_pseudonym = q->has_passport_pseudonym ? q->passport_pseudonym : NULL,
-	        .boarding_pseudonym = q->has_boarding_pseudonym ? q->boarding_pseudonym : NULL,
-	};
-	struct audit_record rec = {
-	        .binding = q->bound ? &docs : NULL,
-	        .time_us = q->time_us,
-	        .source = q->source,
-	        .verdict = q->verdict,
-	        .reason = q->reason,
-	        .kid = q->kid_len > 0 ? q->kid : NULL,
-	        .kid_len = q->kid_len,
-	        .clearance_hash = q->has_hash ? q->hash : NULL,
-	        .desk = q->desk,
-	        .latency_us = q->latency_us,
-	};
-	return store_audit_append(p->store, &rec, NULL);
-}
-
-size_t pipeline_flush_audit(struct pipeline *p)
-{
-	size_t before = p->queue_len;
-	if (before == 0)
-		return 0;
-	/* All in one transaction: one commit (one fsync) for the lot, or none of them. */
-	if (store_batch_begin(p->store, NULL) != QD_OK)
-		return p->queue_len;
-	size_t done = 0;
-	while (done < p->queue_len &&
-	       append_deferred(p, &p->queue[(p->queue_head + done) % AUDIT_QUEUE_MAX]) == QD_OK)
-		done++;
-	if (done < p->queue_len || store_batch_commit(p->store, NULL) != QD_OK) {
-		if (done < p->queue_len)
-			store_batch_abort(p->store);
-		return p->queue_len;
-	}
-	p->queue_head = (p->queue_head + done) % AUDIT_QUEUE_MAX;
-	p->queue_len = 0;
-	p->counters.audit_queued = p->queue_len;
-	if (before > 0 && p->queue_len == 0)
-		log_info("audit: the %zu deferred rows are written", before);
-	return p->queue_len;
-}
+/* A traveller transaction's documents as its audit row carries them (audit_binding). */
+struct audit_docs {
+	char outcome[BINDING_DOCS][AUDIT_OUTCOME_MAX];
+	struct audit_binding binding;
+};
 
 /* Each document's outcome and the pseudonyms of a transaction's passport and booking. */
-static void audit_documents(const struct pipeline_event *ev, struct deferred_audit *row)
+static const struct audit_binding *audit_documents(const struct pipeline_event *ev,
+                                                   struct audit_docs *docs)
 {
-	row->bound = true;
 	for (int d = 0; d < BINDING_DOCS; d++) {
 		const struct binding_part *part = &ev->parts[d];
 		const char *state = binding_part_state_name(
 		        part, binding_require_includes(ev->require, (enum binding_doc)d));
 		if (part->state == BINDING_FAILED)
-			snprintf(row->docs[d], sizeof(row->docs[d]), "%s %s %s", state,
+			snprintf(docs->outcome[d], sizeof(docs->outcome[d]), "%s %s %s", state,
 			         reason_code(part->reason), part->field);
 		else
-			snprintf(row->docs[d], sizeof(row->docs[d]), "%s", state);
+			snprintf(docs->outcome[d], sizeof(docs->outcome[d]), "%s", state);
 	}
-	row->has_passport_pseudonym = ev->has_passport_pseudonym;
-	memcpy(row->passport_pseudonym, ev->passport_pseudonym, TRUST_HASH_LEN);
-	row->has_boarding_pseudonym = ev->has_boarding_pseudonym;
-	memcpy(row->boarding_pseudonym, ev->boarding_pseudonym, TRUST_HASH_LEN);
+	docs->binding = (struct audit_binding){
+	        .card = docs->outcome[BINDING_DOC_CARD],
+	        .passport = docs->outcome[BINDING_DOC_PASSPORT],
+	        .boarding = docs->outcome[BINDING_DOC_BOARDING],
+	        .passport_pseudonym = ev->has_passport_pseudonym ? ev->passport_pseudonym : NULL,
+	        .boarding_pseudonym = ev->has_boarding_pseudonym ? ev->boarding_pseudonym : NULL,
+	};
+	return &docs->binding;
 }
 
 /*
- * The row goes to the store now if nothing waits before it; otherwise, or if
- * the store is busy, to the back of the queue, so rows stay in verdict order.
+ * The row is on disk (its own file, synchronous commit) before the pipeline
+ * goes on: the audit log's other writers hold it only for short
+ * transactions, so there is nothing to wait out and nothing kept in memory.
  */
 static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
 {
 	const struct verdict *v = &ev->verdict;
-	struct deferred_audit row = {
+	size_t kid_len = v->kid_len <= TRUST_KID_MAX ? v->kid_len : 0;
+	struct audit_docs docs;
+	struct audit_record rec = {
+	        .binding = ev->bound ? audit_documents(ev, &docs) : NULL,
 	        .time_us = ev->wall_us,
-	        .latency_us = ev->latency_us,
+	        .source = ev->source,
 	        .verdict = verdict_kind_name(v->kind),
 	        .reason = reason_code(v->reason),
-	        .kid_len = v->kid_len <= TRUST_KID_MAX ? v->kid_len : 0,
-	        .has_hash = ev->has_pseudonym,
-	        .valid = v->kind == VERDICT_VALID,
+	        .kid = kid_len > 0 ? v->kid : NULL,
+	        .kid_len = kid_len,
+	        .clearance_hash = ev->has_pseudonym ? ev->pseudonym : NULL,
+	        .desk = p->cfg.desk_id,
+	        .latency_us = ev->latency_us,
+	        .card_expires_at = v->has_claims ? v->cred.expires_at : 0,
 	};
-	snprintf(row.source, sizeof(row.source), "%s", ev->source);
-	snprintf(row.desk, sizeof(row.desk), "%s", p->cfg.desk_id);
-	memcpy(row.kid, v->kid, row.kid_len);
-	if (ev->has_pseudonym)
-		memcpy(row.hash, ev->pseudonym, TRUST_HASH_LEN);
-	if (ev->bound)
-		audit_documents(ev, &row);
-	if (pipeline_flush_audit(p) == 0 && append_deferred(p, &row) == QD_OK)
-		return;
-	if (p->queue == NULL)
-		p->queue = malloc(AUDIT_QUEUE_MAX * sizeof(*p->queue));
-	if (p->queue == NULL || p->queue_len == AUDIT_QUEUE_MAX) {
+	if (store_audit_append(p->store, &rec, NULL) != QD_OK) {
 		p->counters.audit_failures++;
-		log_err("audit row for verdict %llu not written (store error, %zu rows waiting)",
-		        (unsigned long long)ev->seq, p->queue_len);
-		return;
+		log_err("audit row for verdict %llu not written (store error)",
+		        (unsigned long long)ev->seq);
 	}
-	if (p->queue_len == 0)
-		log_warn("audit rows deferred: the store is busy (a sync applying?)");
-	p->queue[(p->queue_head + p->queue_len) % AUDIT_QUEUE_MAX] = row;
-	p->queue_len++;
-	p->counters.audit_deferred++;
-	p->counters.audit_queued = p->queue_len;
 }
 
 static void log_verdict(const struct pipeline_event *ev)
@@ -548,7 +459,7 @@ const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *sou
 	return ev;
 }
 
-size_t pipeline_tick(struct pipeline *p)
+void pipeline_tick(struct pipeline *p)
 {
 	struct binding_outcome out;
 	int64_t now = loop_now_us();
@@ -557,7 +468,6 @@ size_t pipeline_tick(struct pipeline *p)
 		binding_expire(p->binding, now, &out);
 		publish_binding(p, &out, "binding", now);
 	}
-	return pipeline_flush_audit(p);
 }
 
 const struct binding_result *pipeline_binding_current(const struct pipeline *p)

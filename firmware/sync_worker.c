@@ -62,6 +62,11 @@ struct sync_worker {
  */
 #define ETAG_TRUST_MS (3600u * 1000u)
 
+/* Retention runs at start, after each upload round and at least this often. */
+#define RETENTION_PERIOD_MS (3600u * 1000u)
+/* Rows (and markers) per purge transaction: an audit write waits at most for one. */
+#define RETENTION_CHUNK 500
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -206,10 +211,9 @@ static void record_sync(struct sync_worker *w, const struct sync_result *res, ui
 /* ---- the upload ----------------------------------------------------------------------- */
 
 static void run_upload(struct sync_worker *w, const struct sync_worker_options *o,
-                       struct upload_result *res, uint64_t *purged, uint64_t *pending)
+                       struct upload_result *res, uint64_t *pending)
 {
 	memset(res, 0, sizeof(*res));
-	*purged = 0;
 	*pending = 0;
 	enum qd_err rc = ensure_store(w, o->store_path, &res->why);
 	if (rc != QD_OK) {
@@ -229,15 +233,11 @@ static void run_upload(struct sync_worker *w, const struct sync_worker_options *
 	};
 	int64_t now_us = wall_now(w) * 1000000;
 	(void)upload_run(w->store, &uo, now_us, res);
-	if (upload_purge(w->store, o->upload.retention_days, now_us, purged) != QD_OK)
-		log_warn("upload: cannot purge uploaded audit rows older than %u days",
-		         (unsigned)o->upload.retention_days);
 	if (store_audit_pending_count(w->store, pending) != QD_OK)
 		*pending = 0;
 }
 
-static void record_upload(struct sync_worker *w, const struct upload_result *res, uint64_t purged,
-                          uint64_t pending)
+static void record_upload(struct sync_worker *w, const struct upload_result *res, uint64_t pending)
 {
 	struct sync_worker_status *st = &w->st;
 	int64_t now = wall_now(w);
@@ -248,11 +248,44 @@ static void record_upload(struct sync_worker *w, const struct upload_result *res
 	st->upload_batches += res->batches;
 	st->upload_rows += res->rows;
 	st->upload_pending = pending;
-	st->purged += purged;
 	if (res->status == QD_OK)
 		st->upload_last_success_at = now;
 	else
 		st->upload_failed++;
+}
+
+/* ---- retention ---------------------------------------------------------------------- */
+
+/*
+ * Whether or not upload is set up: rows older than retention_days go once
+ * uploaded or exported when either is set up ([upload] url, [usb] mode),
+ * else unconditionally; a card's "already used" marker goes at the card's
+ * own expiry.  In chunks, so the loop's audit rows never wait long.
+ */
+static enum qd_err run_retention(struct sync_worker *w, const struct sync_worker_options *o,
+                                 uint64_t *rows, uint64_t *markers, struct qd_errmsg *why)
+{
+	*rows = 0;
+	*markers = 0;
+	enum qd_err rc = ensure_store(w, o->store_path, why);
+	if (rc != QD_OK)
+		return rc;
+	int64_t now = wall_now(w);
+	struct store_retention r = {
+	        .before_us = (now - (int64_t)o->upload.retention_days * 86400) * 1000000,
+	        .keep_until_copied = o->upload.url[0] != '\0' || o->export_configured,
+	        .now = now,
+	        .max_rows = RETENTION_CHUNK,
+	};
+	struct store_retention_result res = {.more = true};
+	while (res.more && !atomic_load(&w->abort)) {
+		rc = store_audit_retain(w->store, &r, &res, why);
+		if (rc != QD_OK)
+			return rc;
+		*rows += res.rows;
+		*markers += res.markers;
+	}
+	return QD_OK;
 }
 
 /* ---- the thread ----------------------------------------------------------------------- */
@@ -276,6 +309,7 @@ static void *worker_main(void *arg)
 	 * power cut) do not all ask the server in the same second. */
 	uint64_t first_ms = (uint64_t)random32(w) % ((uint64_t)w->opts.sync.jitter_s * 1000u + 1);
 	uint64_t next_sync = mono_ms() + first_ms, next_upload = mono_ms();
+	uint64_t next_purge = next_sync; /* the first with the first sync */
 	for (;;) {
 		bool sync_on = w->opts.sync.url[0] != '\0';
 		bool upload_on = w->opts.upload.url[0] != '\0';
@@ -290,22 +324,18 @@ static void *worker_main(void *arg)
 		uint64_t now = mono_ms();
 		bool want_sync = sync_on && (w->st.requested > w->st.runs || now >= next_sync);
 		bool want_upload = upload_on && now >= next_upload;
-		if (!want_sync && !want_upload) {
-			uint64_t until = UINT64_MAX;
-			if (sync_on)
+		bool want_purge = want_upload || now >= next_purge;
+		if (!want_sync && !want_purge) {
+			uint64_t until = next_purge;
+			if (sync_on && next_sync < until)
 				until = next_sync;
 			if (upload_on && next_upload < until)
 				until = next_upload;
-			if (until == UINT64_MAX) {
-				pthread_cond_wait(&w->cv,
-				                  &w->mu); /* both off: until a reload or stop */
-			} else {
-				struct timespec ts;
-				deadline_after(&ts, until - now);
-				int rc = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-				if (rc != 0 && rc != ETIMEDOUT)
-					log_err("sync worker: wait failed (%d)", rc);
-			}
+			struct timespec ts;
+			deadline_after(&ts, until - now);
+			int rc = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+			if (rc != 0 && rc != ETIMEDOUT)
+				log_err("sync worker: wait failed (%d)", rc);
 			continue;
 		}
 		struct sync_worker_options o = w->opts;
@@ -319,16 +349,28 @@ static void *worker_main(void *arg)
 		if (want_sync)
 			run_sync(w, &o, conditional, res);
 		struct upload_result up;
-		uint64_t purged = 0, pending = 0;
+		uint64_t pending = 0, purged = 0, markers = 0;
 		if (want_upload)
-			run_upload(w, &o, &up, &purged, &pending);
+			run_upload(w, &o, &up, &pending);
+		struct qd_errmsg purge_why = {{0}};
+		enum qd_err purge_rc = QD_OK;
+		if (want_purge)
+			purge_rc = run_retention(w, &o, &purged, &markers, &purge_why);
 
 		pthread_mutex_lock(&w->mu);
 		if (want_sync)
 			record_sync(w, res, &next_sync);
 		if (want_upload) {
-			record_upload(w, &up, purged, pending);
+			record_upload(w, &up, pending);
 			next_upload = mono_ms() + (uint64_t)w->opts.upload.period_s * 1000u;
+		}
+		if (want_purge) {
+			w->st.purged += purged;
+			w->st.markers_purged += markers;
+			w->st.purge_runs++;
+			w->st.purge_last_at = wall_now(w);
+			next_purge = mono_ms() + RETENTION_PERIOD_MS;
+			w->st.purge_next_at = w->st.purge_last_at + RETENTION_PERIOD_MS / 1000u;
 		}
 		w->st.store_ok = w->store != NULL;
 		w->copy = w->st;
@@ -349,6 +391,12 @@ static void *worker_main(void *arg)
 			         qd_err_name(up.status), (unsigned long long)pending);
 		else if (want_upload && up.rows > 0)
 			log_info("upload: %zu audit rows in %zu batches", up.rows, up.batches);
+		if (purge_rc != QD_OK)
+			log_warn("audit retention: %s (%s); it tries again within the hour",
+			         purge_why.text, qd_err_name(purge_rc));
+		else if (purged + markers > 0)
+			log_info("audit retention: %llu rows and %llu used-card markers deleted",
+			         (unsigned long long)purged, (unsigned long long)markers);
 		if (w->notify != NULL)
 			w->notify(w->notify_arg, &w->copy);
 		pthread_mutex_lock(&w->mu);

@@ -220,9 +220,3 @@ enum qd_err upload_run(struct store *store, const struct upload_options *opts, i
 	curl_easy_cleanup(c);
 	return result->status = rc;
 }
-
-enum qd_err upload_purge(struct store *store, uint32_t days, int64_t now_us, uint64_t *purged)
-{
-	int64_t before = now_us - (int64_t)days * 86400 * 1000000;
-	return store_audit_purge_uploaded(store, before, purged);
-}

@@ -120,7 +120,7 @@ struct desk {
 	struct indicator_player *player;
 	/* pipeline */
 	struct pipeline *pipeline;
-	struct loop_timer *audit_flush; /* writes audit rows deferred while the store was busy */
+	struct loop_timer *pipeline_tick; /* binding transactions that ran out */
 	struct metrics_latency latency;
 	/* control */
 	struct control *control;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * part_pipeline.c - the verdict pipeline (pipeline.h) and its audit rows:
- * rows deferred while the sync worker holds the store's write lock are
- * written by a timer each second (and after each sync, part_sync.c).
+ * part_pipeline.c - the verdict pipeline (pipeline.h): each verdict's audit
+ * row is written before the pipeline goes on (the audit log has its own
+ * file, store.h); a timer each second closes binding transactions that ran
+ * out.
  */
 #include "desk.h"
 
@@ -41,12 +42,12 @@ static void on_verdict(void *arg, const struct pipeline_event *ev)
 	desk_status_dirty(d->status);
 }
 
-static void on_audit_flush(struct loop *loop, struct loop_timer *timer, void *arg)
+static void on_tick(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	(void)loop;
 	(void)timer;
 	struct desk *d = arg;
-	pipeline_tick(d->pipeline); /* deferred audit rows; binding transactions run out */
+	pipeline_tick(d->pipeline); /* binding transactions run out */
 }
 
 /*
@@ -97,13 +98,10 @@ static int open_pipeline(struct desk *d)
 		log_err("pipeline: cannot add the status observer");
 		return -1;
 	}
-	/* The loop never waits out the worker's apply: a busy store defers the audit row
-	 * (pipeline_flush_audit), flushed each second and after each sync. */
-	store_set_busy_timeout(d->store, 2);
-	if (loop_timer_create(d->loop, on_audit_flush, d, &d->audit_flush) == QD_OK)
-		loop_timer_arm(d->audit_flush, 1000, 1000);
+	if (loop_timer_create(d->loop, on_tick, d, &d->pipeline_tick) == QD_OK)
+		loop_timer_arm(d->pipeline_tick, 1000, 1000);
 	else
-		log_warn("audit: no flush timer; deferred rows are written with the next scan");
+		log_warn("pipeline: no timer; a binding transaction runs out with the next scan");
 	return 0;
 }
 
@@ -116,9 +114,9 @@ static void reload_pipeline(struct desk *d)
 
 static void close_pipeline(struct desk *d)
 {
-	loop_timer_destroy(d->audit_flush);
-	d->audit_flush = NULL;
-	pipeline_destroy(d->pipeline); /* writes the rows still deferred */
+	loop_timer_destroy(d->pipeline_tick);
+	d->pipeline_tick = NULL;
+	pipeline_destroy(d->pipeline);
 	d->pipeline = NULL;
 }
 
@@ -164,15 +162,14 @@ static json_t *counters_json(const struct pipeline_counters *c)
 		if (c->by_reason[r] > 0)
 			json_object_set_new(by_reason, reason_code((enum verdict_reason)r),
 			                    json_integer((json_int_t)c->by_reason[r]));
-	return json_pack(
-	        "{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I}", "scans",
-	        (json_int_t)c->scans, "duplicates", (json_int_t)c->duplicates, "empty",
-	        (json_int_t)c->empty, "valid", (json_int_t)c->by_kind[VERDICT_VALID], "invalid",
-	        (json_int_t)c->by_kind[VERDICT_INVALID], "review",
-	        (json_int_t)c->by_kind[VERDICT_REVIEW], "by_reason", by_reason, "audit_failures",
-	        (json_int_t)c->audit_failures, "last_latency_us", (json_int_t)c->last_latency_us,
-	        "max_latency_us", (json_int_t)c->max_latency_us, "audit_deferred",
-	        (json_int_t)c->audit_deferred, "audit_queued", (json_int_t)c->audit_queued);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I}", "scans",
+	                 (json_int_t)c->scans, "duplicates", (json_int_t)c->duplicates, "empty",
+	                 (json_int_t)c->empty, "valid", (json_int_t)c->by_kind[VERDICT_VALID],
+	                 "invalid", (json_int_t)c->by_kind[VERDICT_INVALID], "review",
+	                 (json_int_t)c->by_kind[VERDICT_REVIEW], "by_reason", by_reason,
+	                 "audit_failures", (json_int_t)c->audit_failures, "last_latency_us",
+	                 (json_int_t)c->last_latency_us, "max_latency_us",
+	                 (json_int_t)c->max_latency_us);
 }
 
 static void status_pipeline(struct desk *d, json_t *obj, int64_t now)

@@ -14,6 +14,7 @@
 #include "desk_status.h"
 #include "qrdesk/log.h"
 #include "qrdesk/pipeline.h"
+#include "qrdesk/store.h"
 #include "qrdesk/sync.h"
 
 static const struct desk_key sync_keys[] = {
@@ -32,12 +33,12 @@ static void worker_options(const struct desk *d, struct sync_worker_options *wo)
 	snprintf(wo->desk_id, sizeof(wo->desk_id), "%s", d->cfg.desk_id);
 	wo->sync = d->cfg.sync;
 	wo->upload = d->cfg.upload;
+	wo->export_configured = d->cfg.usb.mode != CONFIG_USB_OFF;
 }
 
 /*
- * On the loop thread, after a sync or an upload round: the deferred audit
- * rows are written (an apply just ended: the write lock is free), and new
- * trust data is loaded into the pipeline exactly as a reload does.
+ * On the loop thread, after a sync or an upload round: new trust data is
+ * loaded into the pipeline exactly as a reload does.
  */
 static void sync_done_work(struct loop *loop, void *arg)
 {
@@ -47,7 +48,6 @@ static void sync_done_work(struct loop *loop, void *arg)
 		return;
 	struct sync_worker_status st;
 	sync_worker_get_status(d->worker, &st);
-	pipeline_flush_audit(d->pipeline);
 	if (st.changed != d->sync_changed_seen) {
 		d->sync_changed_seen = st.changed;
 		struct qd_errmsg why = {{0}};
@@ -194,6 +194,25 @@ static int open_upload(struct desk *d)
 	return 0;
 }
 
+/* The audit log's retention (docs/audit-upload.md): it runs with or without upload. */
+static json_t *audit_json(struct desk *d, const struct sync_worker_status *st)
+{
+	bool found = false;
+	int64_t oldest_us = 0;
+	if (store_audit_oldest(d->store, &found, &oldest_us) != QD_OK)
+		found = false;
+	bool copied = d->cfg.upload.url[0] != '\0' || d->cfg.usb.mode != CONFIG_USB_OFF;
+	json_t *a =
+	        json_pack("{s:o, s:o, s:o, s:I, s:s, s:I, s:I}", "oldest_row_at",
+	                  found ? json_integer((json_int_t)(oldest_us / 1000000)) : json_null(),
+	                  "last_purge_at", time_or_null(st->purge_last_at), "next_purge_at",
+	                  time_or_null(st->purge_next_at), "retention_days",
+	                  (json_int_t)d->cfg.upload.retention_days, "keep",
+	                  copied ? "until uploaded or exported" : "retention only", "purged",
+	                  (json_int_t)st->purged, "markers_purged", (json_int_t)st->markers_purged);
+	return a != NULL ? a : json_null();
+}
+
 /* Inside "sync" (where it has always been shown): the worker's upload numbers. */
 static void status_upload(struct desk *d, json_t *obj, int64_t now)
 {
@@ -211,6 +230,7 @@ static void status_upload(struct desk *d, json_t *obj, int64_t now)
 		json_object_set_new(sync, "upload", upload);
 	else
 		json_decref(upload);
+	json_object_set_new(obj, "audit", audit_json(d, st));
 }
 
 const struct desk_part desk_part_upload = {

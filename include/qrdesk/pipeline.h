@@ -45,9 +45,7 @@ struct pipeline_counters {
 	uint64_t empty;      /* empty texts ignored */
 	uint64_t by_kind[3]; /* verdicts by enum verdict_kind */
 	uint64_t by_reason[REASON_COUNT];
-	uint64_t audit_failures;   /* rows lost: the deferred queue was full */
-	uint64_t audit_deferred;   /* rows not written at once (the store was busy); retried */
-	uint64_t audit_queued;     /* rows waiting in the deferred queue now */
+	uint64_t audit_failures;   /* rows the audit log refused (a store error, logged) */
 	uint64_t binding_accepted; /* documents taken, the next awaited (binding) */
 	int64_t last_latency_us;   /* text received -> indicators set */
 	int64_t max_latency_us;
@@ -114,10 +112,9 @@ const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *sou
  * a boarding pass (told by its shape) and a verdict comes when the
  * traveller's transaction closes; a document taken before that plays
  * PATTERN_ACCEPTED and is counted in binding_accepted.  pipeline_tick
- * closes transactions whose time ran out (qrdeskd: once a second) and
- * writes deferred audit rows (pipeline_flush_audit).
+ * closes transactions whose time ran out (qrdeskd: once a second).
  */
-size_t pipeline_tick(struct pipeline *p);
+void pipeline_tick(struct pipeline *p);
 /* The transaction in progress, or NULL (none, or binding off). */
 const struct binding_result *pipeline_binding_current(const struct pipeline *p);
 
@@ -128,15 +125,6 @@ const struct pipeline_counters *pipeline_counters(const struct pipeline *p);
 /* The last verdict, or NULL before the first. */
 const struct pipeline_event *pipeline_last(const struct pipeline *p);
 const struct trust_view *pipeline_trust(const struct pipeline *p);
-
-/*
- * Audit rows that could not be written at once (another connection - the
- * sync worker applying a large list - holds the write lock) wait in a
- * bounded queue, in order, and are written before the next row, or by this
- * call (qrdeskd: a timer, and after each sync).  The "already used" check
- * reads the queue too.  Returns the rows still waiting.
- */
-size_t pipeline_flush_audit(struct pipeline *p);
 
 /* Clock used for checks and audit rows (tests and drills set it; 0 = the real clock). */
 void pipeline_set_clock_override(struct pipeline *p, int64_t unix_seconds);

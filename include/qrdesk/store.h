@@ -2,11 +2,14 @@
 /*
  * store.h - the trust store and audit log on SQLite (cache/).
  *
- * The only module that calls sqlite3_*.  One database file per desk, in WAL
- * mode, schema upgraded by numbered migrations on open.  It holds the pinned
- * root keys, the key set, the revocation hashes, the policy, the freshness
- * facts of each signed document, the newest signed time seen, and the audit
- * log.
+ * The only module that calls sqlite3_*.  Two database files per desk, both in
+ * WAL mode, schemas upgraded by numbered migrations on open: the trust store
+ * (the pinned root keys, the key set, the revocation hashes, the policy, the
+ * freshness facts of each signed document, the newest signed time seen) and,
+ * beside it, the audit log (store_audit_path), so that a sync apply on the
+ * one never holds up a verdict's row on the other.  A trust store from before
+ * the split hands its audit rows to the new file when first opened
+ * read-write.
  *
  * Invariants: only verified data is applied (the caller - import.c - checks
  * signatures first); each apply is one transaction that re-checks the version
@@ -196,7 +199,14 @@ struct audit_record {
 	const char *desk;                    /* desk id from config */
 	int64_t latency_us;                  /* from code text to verdict */
 	const struct audit_binding *binding; /* a transaction's documents, or NULL */
+	/* The card's own expiry (seconds; 0: unknown): a green row's "already
+	 * used" marker is kept until then, whatever retention does to the row. */
+	int64_t card_expires_at;
 };
+
+/* The audit log's file: the store's path with ".db" replaced by "-audit.db"
+ * ("-audit.db" appended when it has no ".db"). */
+void store_audit_path(const char *store_path, char *out, size_t cap);
 
 enum qd_err store_audit_append(struct store *store, const struct audit_record *rec,
                                int64_t *row_id);
@@ -204,7 +214,8 @@ enum qd_err store_audit_count(struct store *store, uint64_t *count);
 
 /*
  * The earliest valid verdict for this clearance hash before before_us:
- * *found, and its time and desk.  The pipeline's "already used" check.
+ * *found, and its time and desk.  The pipeline's "already used" check.  It
+ * reads the card's marker, not the rows: it outlives their retention.
  */
 enum qd_err store_audit_first_valid(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
                                     int64_t before_us, bool *found, int64_t *time_us, char *desk,
@@ -248,14 +259,33 @@ enum qd_err store_upload_batch_rows(struct store *store, const struct store_uplo
 enum qd_err store_upload_batch_done(struct store *store, const struct store_upload_batch *batch,
                                     int64_t now, struct qd_errmsg *why);
 
-/* Retention: delete uploaded rows with time_us < before_us.  Rows not uploaded stay. */
-enum qd_err store_audit_purge_uploaded(struct store *store, int64_t before_us, uint64_t *purged);
 enum qd_err store_audit_pending_count(struct store *store, uint64_t *count);
 
 /*
- * How long a write waits for another connection's transaction (default 5000
- * ms).  qrdeskd's loop connection uses a short one: its audit rows are
- * deferred rather than make the loop wait out a large sync apply.
+ * Retention, one transaction of at most max_rows rows and max_rows markers:
+ * rows with time_us < before_us are deleted - with keep_until_copied only
+ * those uploaded or exported (collected) - and the "already used" markers of
+ * cards that expired before now (seconds).  out->more: call again.
+ */
+struct store_retention {
+	int64_t before_us;
+	bool keep_until_copied;
+	int64_t now;
+	size_t max_rows;
+};
+struct store_retention_result {
+	uint64_t rows, markers;
+	bool more;
+};
+enum qd_err store_audit_retain(struct store *store, const struct store_retention *r,
+                               struct store_retention_result *out, struct qd_errmsg *why);
+/* The oldest row's time (*found false: the log is empty). */
+enum qd_err store_audit_oldest(struct store *store, bool *found, int64_t *time_us);
+
+/*
+ * How long a write to the trust store waits for another connection's
+ * transaction (default 5000 ms).  Audit rows always wait: the audit log's
+ * other writers hold it only for short transactions.
  */
 void store_set_busy_timeout(struct store *store, int ms);
 /* ---- USB updates and log collection (docs/usb-bundle.md) ---- */

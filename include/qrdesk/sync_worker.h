@@ -61,15 +61,20 @@ struct sync_worker_status {
 	struct qd_errmsg upload_why;
 	int64_t upload_last_at, upload_last_success_at;
 	uint64_t upload_pending; /* rows waiting after the last round */
+	/* retention (runs with or without upload) */
 	uint64_t purged;         /* rows deleted by retention since start */
-	bool store_ok;           /* the worker's own store connection is open */
+	uint64_t markers_purged; /* "already used" markers of expired cards deleted */
+	uint64_t purge_runs;
+	int64_t purge_last_at, purge_next_at; /* wall clock, seconds; 0: not yet */
+	bool store_ok;                        /* the worker's own store connection is open */
 };
 
 struct sync_worker_options {
 	char store_path[CONFIG_PATH_MAX];
 	char desk_id[32];
 	struct config_sync sync;     /* url "": no sync */
-	struct config_upload upload; /* url "": no upload */
+	struct config_upload upload; /* url "": no upload; retention_days: also without */
+	bool export_configured;      /* [usb] mode is not off: rows wait to be exported */
 };
 
 /* Seams for tests; any NULL member: the real one. */
@@ -82,7 +87,7 @@ struct sync_worker_hooks {
 	void *ctx;
 };
 
-/* Called on the worker thread after each sync and each upload round. */
+/* Called on the worker thread after each round: sync, upload, retention. */
 typedef void (*sync_worker_notify)(void *arg, const struct sync_worker_status *status);
 
 struct sync_worker;

@@ -59,7 +59,4 @@ enum qd_err upload_batch_body(struct store *store, const struct store_upload_bat
 enum qd_err upload_run(struct store *store, const struct upload_options *opts, int64_t now_us,
                        struct upload_result *result);
 
-/* Retention: purge uploaded rows older than days. */
-enum qd_err upload_purge(struct store *store, uint32_t days, int64_t now_us, uint64_t *purged);
-
 #endif

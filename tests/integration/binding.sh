@@ -193,24 +193,24 @@ check '[[ $(jq -r .accepted scan.json) == true ]]' "qrdeskctl scan of a boarding
 both=$(awk '$2 == 1 && $4 == 1' indicators.log | wc -l)
 check '[[ $both -ge 10 ]]' "the 'accepted, waiting' pattern lit green and amber together ($both times)"
 transactions=$(n_verdicts)
-rows=$(sqlite3 desk.db "SELECT count(*) FROM audit")
+rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit")
 check '[[ $rows == "$transactions" ]]' "one audit row per transaction ($rows rows, $transactions verdicts)"
-reasons=$(sqlite3 desk.db "SELECT reason FROM audit ORDER BY id" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
+reasons=$(sqlite3 desk-audit.db "SELECT reason FROM audit ORDER BY id" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
 check '[[ $reasons == *"OK=6 "* && $reasons == *"PASSPORT_MISMATCH=2 "* && $reasons == *"BINDING_INCOMPLETE=1 "* ]]' "audit reasons: $reasons"
-check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE clearance_hash IS NULL") == 0 ]]' "every row carries the card's pseudonym"
-check '! sqlite3 desk.db .dump | grep -qE "KHATUN|A12345678|QDSPEC|P<BGD|DACKWI"' "no name, passport number, MRZ or PNR in the store"
+check '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE clearance_hash IS NULL") == 0 ]]' "every row carries the card's pseudonym"
+check '! cat <(sqlite3 desk.db .dump) <(sqlite3 desk-audit.db .dump) | grep -qE "KHATUN|A12345678|QDSPEC|P<BGD|DACKWI"' "no name, passport number, MRZ or PNR in the store"
 # Each document's outcome beside its row, and pseudonyms of the passport and the booking.
-docs_rows=$(sqlite3 desk.db "SELECT count(*) FROM audit a JOIN audit_binding b ON b.audit_id = a.id")
+docs_rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit a JOIN audit_binding b ON b.audit_id = a.id")
 check '[[ $docs_rows == "$transactions" ]]' "each transaction's documents are in the audit ($docs_rows of $transactions)"
-outcome() { sqlite3 -separator '|' desk.db "SELECT b.card, b.passport, b.boarding FROM audit a JOIN audit_binding b ON b.audit_id = a.id WHERE a.reason = '$1' LIMIT 1"; }
+outcome() { sqlite3 -separator '|' desk-audit.db "SELECT b.card, b.passport, b.boarding FROM audit a JOIN audit_binding b ON b.audit_id = a.id WHERE a.reason = '$1' LIMIT 1"; }
 check '[[ $(outcome PASSPORT_MRZ_INVALID) == "passed|failed PASSPORT_MRZ_INVALID composite|passed" ]]' "a broken check digit: $(outcome PASSPORT_MRZ_INVALID)"
 check '[[ $(outcome BOARDING_DESTINATION_MISMATCH) == "passed|passed|failed BOARDING_DESTINATION_MISMATCH final_arrival" ]]' "a flight elsewhere: $(outcome BOARDING_DESTINATION_MISMATCH)"
 check '[[ $(outcome BINDING_INCOMPLETE) == "passed|passed|missing" ]]' "time ran out: $(outcome BINDING_INCOMPLETE)"
-check '[[ $(sqlite3 desk.db "SELECT b.passport FROM audit a JOIN audit_binding b ON b.audit_id = a.id WHERE a.reason = '"'PASSPORT_MISMATCH'"' ORDER BY a.id LIMIT 1") == "failed PASSPORT_MISMATCH birth_date" ]]' "another birth date: the passport's field"
+check '[[ $(sqlite3 desk-audit.db "SELECT b.passport FROM audit a JOIN audit_binding b ON b.audit_id = a.id WHERE a.reason = '"'PASSPORT_MISMATCH'"' ORDER BY a.id LIMIT 1") == "failed PASSPORT_MISMATCH birth_date" ]]' "another birth date: the passport's field"
 # The same passport and booking in all six good transactions: one pseudonym each, 16 bytes.
-pseud=$(sqlite3 desk.db "SELECT count(DISTINCT hex(passport_pseudonym)), count(DISTINCT hex(boarding_pseudonym)), min(length(passport_pseudonym)), min(length(boarding_pseudonym)) FROM audit a JOIN audit_binding b ON b.audit_id = a.id WHERE a.reason = 'OK'")
+pseud=$(sqlite3 desk-audit.db "SELECT count(DISTINCT hex(passport_pseudonym)), count(DISTINCT hex(boarding_pseudonym)), min(length(passport_pseudonym)), min(length(boarding_pseudonym)) FROM audit a JOIN audit_binding b ON b.audit_id = a.id WHERE a.reason = 'OK'")
 check '[[ $pseud == "1|1|16|16" ]]' "one passport and one booking pseudonym across the good transactions ($pseud)"
-check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit_binding WHERE passport_pseudonym = boarding_pseudonym") == 0 ]]' "passport and booking pseudonyms differ"
+check '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit_binding WHERE passport_pseudonym = boarding_pseudonym") == 0 ]]' "passport and booking pseudonyms differ"
 
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"

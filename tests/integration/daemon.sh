@@ -143,11 +143,11 @@ check '[[ $seq == "$expected" ]]' "verdict sequence
   want: $expected"
 
 check 'grep "ALREADY_USED" daemon.log | grep -qE "detail=first passed at [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z at desk TEST-1"' "the log gives the first use in ISO 8601: $(grep ALREADY_USED daemon.log | head -1)"
-rows=$(sqlite3 desk.db "SELECT verdict || ':' || reason FROM audit ORDER BY id" | tr '\n' ' ')
+rows=$(sqlite3 desk-audit.db "SELECT verdict || ':' || reason FROM audit ORDER BY id" | tr '\n' ' ')
 check '[[ $rows == "$expected" ]]' "audit rows match the verdicts: $rows"
-check '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE desk <> '"'"'TEST-1'"'"' OR latency_us < 0") == 0 ]]' "audit rows carry desk and latency"
-check '! sqlite3 desk.db .dump | grep -q "MD ABDUR RAHIM\|A12345678"' "no name or passport number in the store"
-hash=$(sqlite3 desk.db "SELECT hex(clearance_hash) FROM audit WHERE id = 1")
+check '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE desk <> '"'"'TEST-1'"'"' OR latency_us < 0") == 0 ]]' "audit rows carry desk and latency"
+check '! cat <(sqlite3 desk.db .dump) <(sqlite3 desk-audit.db .dump) | grep -q "MD ABDUR RAHIM\|A12345678"' "no name or passport number in the store"
+hash=$(sqlite3 desk-audit.db "SELECT hex(clearance_hash) FROM audit WHERE id = 1")
 want_hash=$(printf 'qrdesk-audit-v1:%s' 2611000001 | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(cat audit.key)" | sed 's/.*= //' | cut -c1-32 | tr a-f A-F)
 check '[[ $hash == "$want_hash" && $(stat -c %a audit.key) == 600 ]]' "audit row holds the keyed pseudonym (HMAC-SHA-256 under the desk's audit key, made mode 0600 at first start) of the clearance number"
 
@@ -225,7 +225,7 @@ daemon_pid=""
 exec 7>&-
 check '[[ $rc == 0 ]]' "exit status 0 after SIGTERM (got $rc)"
 logged=$(verdicts)
-stored=$(sqlite3 desk.db "SELECT count(*) FROM audit")
+stored=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit")
 check '[[ $logged == "$stored" ]]' "every verdict has its audit row ($logged logged, $stored stored)"
 check '[[ $(tail -n1 indicators.log | cut -d" " -f2-) == "0 0 0 0" ]]' "indicators off after exit"
 check 'grep -q "stopped" daemon.log' "clean shutdown logged"

@@ -233,8 +233,8 @@ out=$("$ctl" sync --socket control.sock 2>&1); rc=$?
 check '[[ $rc == 0 && $(st | jq -r .sync.consecutive_failures) == 0 ]]' "the good repository syncs after the faults ($rc: $out)"
 
 # ---- 5. the audit upload -----------------------------------------------------------------------
-rows=$(sqlite3 desk.db "SELECT count(*) FROM audit")
-wait_for 40 '[[ $(sqlite3 desk.db "SELECT count(*) FROM audit WHERE uploaded_at IS NULL") == 0 ]]' ||
+rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit")
+wait_for 40 '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE uploaded_at IS NULL") == 0 ]]' ||
 	fail "audit rows not uploaded: $(st | jq -c .sync.upload)"
 counted=$(jq -s '[.[] | select(.duplicate == false and .action == "ok") | .rows[]] | length' upload.log)
 unique=$(jq -s '[.[] | select(.duplicate == false and .action == "ok") | .rows[]] | unique | length' upload.log)

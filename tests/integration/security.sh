@@ -127,7 +127,7 @@ for ((i = 1; i < ${#numbers[@]}; i++)); do echo "$(cat "c$i.txt")" >&7; done
 wait_verdicts ${#numbers[@]}
 "$ctl" status --socket control.sock --json >status.json
 curl -fsS "http://127.0.0.1:$port/api/status" >api-status.json
-sqlite3 desk.db "SELECT hex(clearance_hash) FROM audit WHERE clearance_hash IS NOT NULL" >audit-hashes.txt
+sqlite3 desk-audit.db "SELECT hex(clearance_hash) FROM audit WHERE clearance_hash IS NOT NULL" >audit-hashes.txt
 check '[[ $(wc -l <audit-hashes.txt) == ${#numbers[@]} ]]' "the audit rows carry pseudonyms ($(wc -l <audit-hashes.txt))"
 # Hash the whole range 2611000000-2611999999 the way the old code did, and look for
 # every 16-byte value the desk shows anywhere: the audit log, both status outputs.

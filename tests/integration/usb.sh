@@ -52,7 +52,7 @@ usb() {
 	rc=$?
 }
 dump() { sqlite3 desk.db .dump | grep -v '^INSERT INTO audit'; }
-last_audit() { sqlite3 desk.db "SELECT coalesce(d.event, 'verdict') || ' ' || a.reason FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id ORDER BY a.id DESC LIMIT 1"; }
+last_audit() { sqlite3 desk-audit.db "SELECT coalesce(d.event, 'verdict') || ' ' || a.reason FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id ORDER BY a.id DESC LIMIT 1"; }
 stick() { # NAME: an empty stick with a qrdesk/ folder
 	rm -rf "$1"
 	mkdir -p "$1/qrdesk"
@@ -256,7 +256,7 @@ fi
 # ---- export ---------------------------------------------------------------------
 stick export
 iss export-request bo export/qrdesk/export-request --desk DESK-7
-uncollected=$(sqlite3 desk.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL')
+uncollected=$(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL')
 usb export
 files=(export/qrdesk/export/*.qrlog)
 if [[ $rc -ne 0 || ${#files[@]} -ne 1 || ! -s ${files[0]} ]]; then
@@ -267,7 +267,7 @@ elif [[ $(wc -l <rows.jsonl) -ne $uncollected ]]; then
 	fail "export holds $(wc -l <rows.jsonl) rows, $uncollected were uncollected"
 elif [[ "$(jq -r .desk head.json)" != DESK-7 ]] || ! jq -s -e 'any(.[]; .event == "usb-update" and .reason == "applied")' rows.jsonl >/dev/null; then
 	fail "export content: $(cat head.json)"
-elif [[ $(sqlite3 desk.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL') -ne 1 ]]; then
+elif [[ $(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL') -ne 1 ]]; then
 	# only the export's own audit row, written after the export, is left
 	fail "rows not marked collected"
 elif ls export/qrdesk/export/.*.tmp >/dev/null 2>&1; then

@@ -147,18 +147,17 @@ static void test_dedup_empty_and_already_used(void **state)
 }
 
 /*
- * Another connection holds the write lock (the sync worker applying a large
- * list): verdicts go on at once, their audit rows wait in order in memory, the
- * "already used" check sees them there, and they reach the store, in order,
- * once the lock is free.
+ * Another connection holds the trust store's write lock (the sync worker
+ * applying a large list): verdicts go on at once and each one's audit row is
+ * in the audit log's own file before submit returns - nothing waits in
+ * memory - and "already used" finds the first use there.
  */
-static void test_audit_deferred_while_busy(void **state)
+static void test_audit_written_while_trust_busy(void **state)
 {
 	struct fx *fx = *state;
 	char code[1024], other[1024];
 	make_code(fx, "2611000001", code, sizeof(code));
 	make_code(fx, "2611000002", other, sizeof(other));
-	store_set_busy_timeout(fx->store, 0);
 	struct store *worker = NULL;
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &worker, NULL), QD_OK);
 	assert_int_equal(store_batch_begin(worker, NULL), QD_OK);
@@ -166,6 +165,9 @@ static void test_audit_deferred_while_busy(void **state)
 	const struct pipeline_event *ev = submit(fx, code, 1000000);
 	assert_non_null(ev);
 	assert_int_equal(ev->verdict.reason, REASON_OK);
+	uint64_t rows = 99;
+	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
+	assert_int_equal(rows, 1);
 	pipeline_set_clock_override(fx->pipeline, NOW + 10);
 	ev = submit(fx, other, 2000000);
 	assert_int_equal(ev->verdict.reason, REASON_OK);
@@ -174,36 +176,66 @@ static void test_audit_deferred_while_busy(void **state)
 	assert_int_equal(ev->verdict.reason, REASON_ALREADY_USED);
 	assert_int_equal(ev->first_use_us, NOW * 1000000);
 	assert_string_equal(ev->first_use_desk, "DAC-7");
-	const struct pipeline_counters *c = pipeline_counters(fx->pipeline);
-	assert_int_equal(c->audit_deferred, 3);
-	assert_int_equal(c->audit_queued, 3);
-	assert_int_equal(c->audit_failures, 0);
+	assert_int_equal(pipeline_counters(fx->pipeline)->audit_failures, 0);
+	/* Seen by another connection while the trust batch is still open: committed. */
+	assert_int_equal(store_audit_count(worker, &rows), QD_OK);
+	assert_int_equal(rows, 3);
+	store_batch_abort(worker);
+	store_close(worker);
+}
+
+/*
+ * Retention deletes a green card's row, but the card stays "already used"
+ * until its own expiry (the issue: a purged row gave the same card a fresh
+ * green); then its marker goes too.
+ */
+static void test_used_marker_outlives_retention(void **state)
+{
+	struct fx *fx = *state;
+	/* Trust data fresh for the whole test. */
+	struct store_doc_meta meta = {TRUST_DOC_REVOCATIONS, 2, NOW, NOW + 200 * DAY, {0}};
+	uint8_t revoked[TRUST_HASH_LEN];
+	credential_clearance_hash("REVOKED-1", revoked);
+	bool unchanged;
+	assert_int_equal(store_apply_revocations(fx->store, &meta, revoked, 1, &unchanged, NULL),
+	                 QD_OK);
+	assert_int_equal(pipeline_reload_trust(fx->pipeline, NULL), QD_OK);
+	char code[1024];
+	make_code(fx, "2611000009", code, sizeof(code)); /* expires NOW + 90 days */
+	const struct pipeline_event *ev = submit(fx, code, 1000000);
+	assert_int_equal(ev->verdict.reason, REASON_OK);
+
+	/* 31 days on, 30 days' retention, neither upload nor export: the row goes. */
+	int64_t later = NOW + 31 * DAY;
+	struct store_retention r = {.before_us = (later - 30 * DAY) * 1000000,
+	                            .keep_until_copied = false,
+	                            .now = later,
+	                            .max_rows = 100};
+	struct store_retention_result res;
+	assert_int_equal(store_audit_retain(fx->store, &r, &res, NULL), QD_OK);
+	assert_int_equal(res.rows, 1);
+	assert_int_equal(res.markers, 0);
 	uint64_t rows = 99;
 	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
 	assert_int_equal(rows, 0);
-	assert_int_equal(pipeline_flush_audit(fx->pipeline), 3); /* still busy */
 
-	store_batch_abort(worker);
-	store_close(worker);
-	assert_int_equal(pipeline_flush_audit(fx->pipeline), 0);
-	assert_int_equal(c->audit_queued, 0);
-	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
-	assert_int_equal(rows, 3);
-	/* In verdict order: the first use is found in the store now. */
-	bool found = false;
+	pipeline_set_clock_override(fx->pipeline, later);
+	ev = submit(fx, code, 50000000);
+	assert_int_equal(ev->verdict.reason, REASON_ALREADY_USED);
+	assert_int_equal(ev->first_use_us, NOW * 1000000);
+	assert_string_equal(ev->first_use_desk, "DAC-7");
+
+	/* Past the card's expiry its marker is purged. */
+	r.now = NOW + 91 * DAY;
+	r.before_us = (r.now - 30 * DAY) * 1000000;
+	assert_int_equal(store_audit_retain(fx->store, &r, &res, NULL), QD_OK);
+	assert_int_equal(res.markers, 1);
+	bool found = true;
 	int64_t first = 0;
-	char desk[32];
 	assert_int_equal(store_audit_first_valid(fx->store, ev->pseudonym, INT64_MAX, &found,
-	                                         &first, desk, sizeof(desk)),
+	                                         &first, NULL, 0),
 	                 QD_OK);
-	assert_true(found);
-	assert_int_equal(first, NOW * 1000000);
-	/* Rows written straight away again. */
-	pipeline_set_clock_override(fx->pipeline, NOW + 120);
-	assert_non_null(submit(fx, other, 20000000));
-	assert_int_equal(c->audit_deferred, 3);
-	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
-	assert_int_equal(rows, 4);
+	assert_false(found);
 }
 
 /* Audit rows carry the keyed pseudonym, never the revocation list's bare hash. */
@@ -314,7 +346,10 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dedup_empty_and_already_used, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_already_used_can_be_off, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit_pseudonym_is_keyed, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_audit_deferred_while_busy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_audit_written_while_trust_busy, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_used_marker_outlives_retention, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_and_garbage, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_after_use_is_red, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reload_sees_new_keyset, setup, teardown),

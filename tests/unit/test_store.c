@@ -4,6 +4,8 @@
  * versioned applies (rollback refused, equal unchanged, failures atomic),
  * revocations at scale, the time floor, the trust view and the audit log.
  */
+#include <sqlite3.h>
+
 #include "testutil.h"
 
 #include <stdio.h>
@@ -157,7 +159,7 @@ static void poke_user_version(const char *path, uint32_t v)
 static void test_create_migrate_reopen(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 	uint64_t n = 99;
 	assert_int_equal(store_revocation_count(fx->store, &n), QD_OK);
 	assert_int_equal(n, 0);
@@ -177,7 +179,7 @@ static void test_create_migrate_reopen(void **state)
 
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_true(fr.present);
 	assert_int_equal(fr.version, 3);
@@ -187,7 +189,7 @@ static void test_create_migrate_reopen(void **state)
 
 	/* A read-only connection sees the same. */
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_int_equal(fr.version, 3);
 	/* ...and refuses to write. */
@@ -205,21 +207,21 @@ static void test_refuse_newer_schema(void **state)
 	struct fx *fx = *state;
 	store_close(fx->store);
 	fx->store = NULL;
-	poke_user_version(fx->path, 7);
+	poke_user_version(fx->path, 9);
 
 	struct qd_errmsg why = {{0}};
 	struct store *s = (struct store *)&why; /* must be cleared on failure */
 	assert_int_equal(store_open(fx->path, STORE_OPEN_CREATE, &s, &why), QD_ERR_UNSUPPORTED);
 	assert_null(s);
-	assert_non_null(strstr(why.text, "schema version 7"));
+	assert_non_null(strstr(why.text, "schema version 9"));
 	assert_non_null(strstr(why.text, "newer"));
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &s, &why), QD_ERR_UNSUPPORTED);
 	assert_null(s);
 
-	/* The file was left alone: back at 1, it opens again and migrations 2 to 4 run. */
-	poke_user_version(fx->path, 1);
+	/* The file was left alone: back at 5, it opens again and migrations 6 and 7 run. */
+	poke_user_version(fx->path, 5);
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 6);
+	assert_int_equal(store_schema_version(fx->store), 7);
 }
 
 static void test_open_missing_or_bad_file(void **state)
@@ -820,6 +822,190 @@ static void test_audit(void **state)
 	assert_string_equal(desk, "DAC-2");
 }
 
+/*
+ * A desk from before the split: its trust file (schema 5) holds the audit
+ * log.  Opened read-write, the rows move to the audit file with their ids, a
+ * green card stays "already used", the open upload batch and a row's detail
+ * come along, and the trust file keeps its data but no longer the log.
+ */
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err);
+}
+
+static void test_audit_moves_from_old_layout(void **state)
+{
+	struct fx *fx = *state;
+	struct store_doc_meta m = meta_of(TRUST_DOC_POLICY, 3, 1000);
+	const uint8_t body[] = {0xa1, 0x01, 0x02};
+	assert_int_equal(store_apply_document(fx->store, &m, body, sizeof(body), NULL, NULL),
+	                 QD_OK);
+	store_close(fx->store);
+	fx->store = NULL;
+	char audit_path[4200];
+	store_audit_path(fx->path, audit_path, sizeof(audit_path));
+	assert_non_null(strstr(audit_path, "/trust-audit.db"));
+	assert_int_equal(unlink(audit_path), 0);
+	/* The old layout, as firmware before the split left it. */
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	exec_ok(db, "CREATE TABLE audit (id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL,"
+	            " source TEXT, verdict TEXT, reason TEXT, kid BLOB, clearance_hash BLOB,"
+	            " desk TEXT, latency_us INTEGER NOT NULL, uploaded_at INTEGER NULL,"
+	            " collected_at INTEGER NULL);"
+	            "CREATE TABLE upload_batch (singleton INTEGER PRIMARY KEY, batch_id TEXT"
+	            " NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, rows INTEGER"
+	            " NOT NULL, created_at INTEGER NOT NULL);"
+	            "CREATE TABLE audit_detail (audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+	            " event TEXT NOT NULL, detail TEXT);"
+	            "INSERT INTO audit VALUES (7, 5000, 'camera0', 'valid', 'OK', NULL,"
+	            " x'11111111111111111111111111111111', 'DAC-2', 900, 6, NULL);"
+	            "INSERT INTO audit VALUES (8, 6000, 'camera0', 'valid', 'OK', NULL,"
+	            " x'11111111111111111111111111111111', 'DAC-3', 900, NULL, NULL);"
+	            "INSERT INTO audit VALUES (9, 7000, 'usb', NULL, 'applied', NULL, NULL,"
+	            " 'DAC-3', 0, NULL, NULL);"
+	            "INSERT INTO audit_detail VALUES (9, 'usb-update', 'bundle b1');"
+	            "INSERT INTO upload_batch VALUES (1, 'b-8', 8, 9, 2, 6000);"
+	            "PRAGMA user_version = 5;");
+	sqlite3_close(db);
+
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
+	assert_int_equal(store_schema_version(fx->store), 7);
+	uint64_t n = 0;
+	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_audit_pending_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 2);
+	uint8_t h[TRUST_HASH_LEN];
+	memset(h, 0x11, sizeof(h));
+	bool found = false;
+	int64_t t = 0;
+	char desk[32] = "";
+	assert_int_equal(
+	        store_audit_first_valid(fx->store, h, INT64_MAX, &found, &t, desk, sizeof(desk)),
+	        QD_OK);
+	assert_true(found);
+	assert_int_equal(t, 5000);
+	assert_string_equal(desk, "DAC-2");
+	struct store_upload_batch b;
+	assert_int_equal(store_upload_batch_open(fx->store, 10, "new", 0, &b, &found, &why), QD_OK);
+	assert_true(found);
+	assert_string_equal(b.id, "b-8"); /* the batch in flight goes on under its id */
+	assert_int_equal(b.first_id, 8);
+	/* New rows continue after the old ids. */
+	int64_t id = 0;
+	struct audit_record rec = {.time_us = 8000, .verdict = "invalid", .desk = "DAC-3"};
+	assert_int_equal(store_audit_append(fx->store, &rec, &id), QD_OK);
+	assert_int_equal(id, 10);
+	struct trust_freshness fr;
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
+	assert_int_equal(fr.version, 3);
+	store_close(fx->store);
+	fx->store = NULL;
+	/* The trust file no longer holds the log; the detail came along. */
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT count(*) FROM sqlite_master WHERE name IN "
+	                                    "('audit', 'audit_detail', 'upload_batch')",
+	                                    -1, &s, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_int_equal(sqlite3_open(audit_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT detail FROM audit_detail WHERE audit_id = 9",
+	                                    -1, &s, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "bundle b1");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
+ * Retention: with upload or export set up, only rows copied (uploaded or
+ * collected) go; with neither, every old row; recent rows stay; an event
+ * row goes with its detail; markers go at their card's expiry, in chunks.
+ */
+static void test_audit_retention(void **state)
+{
+	struct fx *fx = *state;
+	const int64_t day_us = 86400LL * 1000000;
+	const int64_t now = 100 * 86400;
+	uint8_t h[TRUST_HASH_LEN];
+	for (int i = 0; i < 4; i++) { /* ids 1-4: old, green, cards expiring at day 50 + i */
+		memset(h, 0x40 + i, sizeof(h));
+		struct audit_record r = {.time_us = (10 + i) * day_us,
+		                         .verdict = "valid",
+		                         .reason = "OK",
+		                         .clearance_hash = h,
+		                         .desk = "D",
+		                         .card_expires_at = (50 + i) * 86400};
+		assert_int_equal(store_audit_append(fx->store, &r, NULL), QD_OK);
+	}
+	struct audit_event ev = {.time_us = 11 * day_us,
+	                         .source = "usb",
+	                         .event = "usb-update",
+	                         .result = "applied",
+	                         .desk = "D",
+	                         .detail = "b"}; /* id 5 */
+	assert_int_equal(store_audit_event(fx->store, &ev, NULL), QD_OK);
+	struct audit_record recent = {.time_us = 95 * day_us, .verdict = "invalid", .desk = "D"};
+	assert_int_equal(store_audit_append(fx->store, &recent, NULL), QD_OK); /* id 6 */
+	uint64_t marked = 0;
+	assert_int_equal(store_audit_mark_collected(fx->store, 2, now, &marked), QD_OK);
+	assert_int_equal(marked, 2);
+
+	bool found = false;
+	int64_t oldest = 0;
+	assert_int_equal(store_audit_oldest(fx->store, &found, &oldest), QD_OK);
+	assert_true(found);
+	assert_int_equal(oldest, 10 * day_us);
+	/* 30 days, until copied: rows 1-2 (exported); markers of cards expired by day 52. */
+	struct store_retention r = {.before_us = now * 1000000 - 30 * day_us,
+	                            .keep_until_copied = true,
+	                            .now = 52 * 86400 + 1,
+	                            .max_rows = 2};
+	struct store_retention_result res;
+	assert_int_equal(store_audit_retain(fx->store, &r, &res, NULL), QD_OK);
+	assert_int_equal(res.rows, 2);
+	assert_int_equal(res.markers, 2);
+	assert_true(res.more); /* a full chunk: call again */
+	assert_int_equal(store_audit_retain(fx->store, &r, &res, NULL), QD_OK);
+	assert_int_equal(res.rows, 0);
+	assert_int_equal(res.markers, 1);
+	assert_false(res.more);
+	uint64_t n = 0;
+	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 4);
+	/* Neither set up: every old row, the event with its detail; the recent one stays. */
+	r.keep_until_copied = false;
+	r.max_rows = 100;
+	assert_int_equal(store_audit_retain(fx->store, &r, &res, NULL), QD_OK);
+	assert_int_equal(res.rows, 3);
+	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_audit_oldest(fx->store, &found, &oldest), QD_OK);
+	assert_int_equal(oldest, 95 * day_us);
+	/* The one card not yet expired is still "already used". */
+	memset(h, 0x43, sizeof(h));
+	int64_t t = 0;
+	assert_int_equal(store_audit_first_valid(fx->store, h, INT64_MAX, &found, &t, NULL, 0),
+	                 QD_OK);
+	assert_true(found);
+	assert_int_equal(t, 13 * day_us);
+	memset(h, 0x40, sizeof(h));
+	assert_int_equal(store_audit_first_valid(fx->store, h, INT64_MAX, &found, &t, NULL, 0),
+	                 QD_OK);
+	assert_false(found);
+}
+
 /* A traveller transaction's row: its documents beside it, in the same row id; all or nothing. */
 static void test_audit_binding(void **state)
 {
@@ -851,7 +1037,9 @@ static void test_audit_binding(void **state)
 	fx->store = NULL;
 
 	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	char audit_path[4200];
+	store_audit_path(fx->path, audit_path, sizeof(audit_path));
+	assert_int_equal(sqlite3_open_v2(audit_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *s = NULL;
 	assert_int_equal(
 	        sqlite3_prepare_v2(db,
@@ -894,6 +1082,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_trust_view, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_audit_moves_from_old_layout, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_audit_retention, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

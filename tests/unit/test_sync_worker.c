@@ -75,6 +75,7 @@ struct fx {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t runs_seen;
+	uint64_t purge_runs_seen, purged_seen;
 	uint64_t planned_ms[PLANNED_MAX];
 	unsigned planned_failures[PLANNED_MAX];
 	size_t n_planned;
@@ -141,6 +142,8 @@ static void on_notify(void *arg, const struct sync_worker_status *st)
 	struct fx *fx = arg;
 	pthread_mutex_lock(&fx->mu);
 	fx->runs_seen = st->runs;
+	fx->purge_runs_seen = st->purge_runs;
+	fx->purged_seen = st->purged;
 	pthread_cond_broadcast(&fx->cv);
 	pthread_mutex_unlock(&fx->mu);
 }
@@ -342,6 +345,41 @@ static void test_off(void **state)
 	fx->w = NULL;
 }
 
+/*
+ * Neither sync nor upload nor export set up: retention runs all the same
+ * (at start, then hourly), and deletes the old rows unconditionally.
+ */
+static void test_retention_without_upload(void **state)
+{
+	struct fx *fx = *state;
+	struct store *s = NULL;
+	assert_int_equal(store_open(fx->store_path, STORE_OPEN_READWRITE, &s, NULL), QD_OK);
+	const int64_t day_us = 86400LL * 1000000;
+	for (int i = 0; i < 3; i++) {
+		/* two rows 100 days old, one 10 days old (the clock is NOW + 60) */
+		struct audit_record r = {.time_us =
+		                                 (NOW + 60) * 1000000 - (i < 2 ? 100 : 10) * day_us,
+		                         .verdict = "invalid",
+		                         .desk = "T-1"};
+		assert_int_equal(store_audit_append(s, &r, NULL), QD_OK);
+	}
+	start(fx, "");
+	pthread_mutex_lock(&fx->mu);
+	while (fx->purge_runs_seen < 1)
+		pthread_cond_wait(&fx->cv, &fx->mu);
+	pthread_mutex_unlock(&fx->mu);
+	assert_int_equal(fx->purged_seen, 2);
+	uint64_t n = 0;
+	assert_int_equal(store_audit_count(s, &n), QD_OK);
+	assert_int_equal(n, 1);
+	struct sync_worker_status st;
+	sync_worker_get_status(fx->w, &st);
+	assert_int_equal(st.purge_last_at, NOW + 60);
+	assert_int_equal(st.purge_next_at, NOW + 60 + 3600);
+	assert_int_equal(st.runs, 0); /* and no sync */
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +387,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_backoff_then_success, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_never_two_at_once, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_off, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_retention_without_upload, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -862,6 +862,20 @@ static void print_sync_status(json_t *st)
 		       (long long)json_integer_value(json_object_get(u, "rows")),
 		       (long long)json_integer_value(json_object_get(u, "pending")));
 	}
+	json_t *a = json_object_get(st, "audit");
+	if (json_is_object(a)) {
+		char oldest[32] = "none", next[32] = "not yet planned";
+		json_t *t = json_object_get(a, "oldest_row_at");
+		if (json_is_integer(t))
+			tool_format_time(json_integer_value(t), oldest, sizeof(oldest));
+		t = json_object_get(a, "next_purge_at");
+		if (json_is_integer(t))
+			tool_format_time(json_integer_value(t), next, sizeof(next));
+		printf("audit: oldest row %s; next purge %s (rows older than %lld days, %s)\n",
+		       oldest, next,
+		       (long long)json_integer_value(json_object_get(a, "retention_days")),
+		       jstr(a, "keep"));
+	}
 }
 
 static int cmd_status(int argc, char **argv)

@@ -39,7 +39,7 @@ store_dump() { # the store without the audit rows (they grow on purpose)
 	sqlite3 -readonly /var/lib/qrdesk/desk.db .dump | grep -v '^INSERT INTO audit' | sha256sum | cut -c1-16
 }
 audit() { # the audit rows as verdict:REASON, or event:reason for the USB ones
-	sqlite3 -readonly /var/lib/qrdesk/desk.db "SELECT coalesce(d.event, a.verdict) || ':' || coalesce(a.reason, 'ok')
+	sqlite3 -readonly /var/lib/qrdesk/desk-audit.db "SELECT coalesce(d.event, a.verdict) || ':' || coalesce(a.reason, 'ok')
 		FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id ORDER BY a.id" | tr '\n' ' '
 }
 finish() {

@@ -88,7 +88,7 @@ verdict_seq() {
 		sed -E 's/^<[0-9]>verdict [0-9]+ ([a-z]+) ([A-Z0-9_]+) .*/\1:\2/' | tr '\n' ' '
 }
 audit_seq() {
-	sqlite3 desk.db "SELECT verdict || ':' || reason FROM audit ORDER BY id" | tr '\n' ' '
+	sqlite3 desk-audit.db "SELECT verdict || ':' || reason FROM audit ORDER BY id" | tr '\n' ' '
 }
 # Verdicts, their sources and audit rows, against "verdict:REASON ..." lists.
 check_verdicts() { # check_verdicts EXPECTED SOURCE
@@ -99,7 +99,7 @@ check_verdicts() { # check_verdicts EXPECTED SOURCE
   want: $want"
 	rows=$(audit_seq)
 	check '[ "$rows" = "$want" ]' "audit rows match the verdicts: $rows"
-	others=$(sqlite3 desk.db "SELECT count(*) FROM audit WHERE source <> '$2' OR desk <> 'VM-1'")
+	others=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE source <> '$2' OR desk <> 'VM-1'")
 	check '[ "$others" = 0 ]' "every audit row is from source $2 at desk VM-1 ($others are not)"
 }
 wait_log() { # wait_log SECONDS EXTENDED-REGEX

@@ -103,7 +103,7 @@ check '[ "$(state)" = "1 1 1 1" ]' "lines high before the restart: $(state)"
 rm -f control.sock
 start_daemon
 check '[ "$(state)" = "0 0 0 0" ]' "all off once restarted: $(state)"
-check 'sqlite3 desk.db "SELECT reason FROM audit ORDER BY id DESC LIMIT 1" | grep -qx OK' "the verdict before kill -9 was committed"
+check 'sqlite3 desk-audit.db "SELECT reason FROM audit ORDER BY id DESC LIMIT 1" | grep -qx OK' "the verdict before kill -9 was committed"
 for l in 17 27 22 23; do echo pull-down >"$lines/sim_gpio$l/pull"; done
 stop_daemon
 kill $sampler_pid

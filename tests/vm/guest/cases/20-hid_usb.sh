@@ -86,7 +86,7 @@ wait_for 30 '[ "$(taken)" -ge 3 ]' || fail "the card was not taken again"
 vm_keytype hidg /dev/hidg0 </data/cards/bound-other.mrz >/dev/null || fail "typing the other passport failed"
 wait_verdicts 8 60
 check 'new_log | grep -qE "^<[0-9]>verdict 2 invalid PASSPORT_MISMATCH source=hid .*detail=passport: birth_date"' "another birth date in the typed MRZ: $(new_log | grep -E "^<[0-9]>verdict 2 ")"
-docs=$(sqlite3 desk.db "SELECT b.passport FROM audit a JOIN audit_binding b ON b.audit_id = a.id ORDER BY a.id" | tr '\n' '|')
+docs=$(sqlite3 desk-audit.db "SELECT b.passport FROM audit a JOIN audit_binding b ON b.audit_id = a.id ORDER BY a.id" | tr '\n' '|')
 check '[ "$docs" = "passed|failed PASSPORT_MISMATCH birth_date|" ]' "each transaction's passport in the audit: $docs"
 stop_daemon
 gadget_remove scanner

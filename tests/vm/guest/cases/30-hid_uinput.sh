@@ -79,7 +79,7 @@ fast=$(($(verdicts) - n))
 lost=$(($(dropped) - drops_before))
 wrong=$(grep -E '^<[0-9]>verdict [0-9]+ ' daemon.log | tail -n +$((n + 1)) | grep -vc ' review ALREADY_USED ')
 check '[ "$wrong" = 0 ] && [ "$fast" -ge 1 ] && [ $((fast + lost)) -le $n ] && [ $((fast + 2 * lost)) -ge $n ]' "at scanner speed: $fast judged (ALREADY_USED), $lost dropped for lost keys, $wrong wrong"
-rows=$(sqlite3 desk.db "SELECT count(*) FROM audit WHERE verdict = 'review' AND reason = 'ALREADY_USED' AND source = 'hid'")
+rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE verdict = 'review' AND reason = 'ALREADY_USED' AND source = 'hid'")
 check '[ "$rows" = "$fast" ]' "an audit row for each code judged at scanner speed ($rows)"
 echo "# $CASE: $n codes at 20 ms apart in $(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 10 }') s: $fast judged, $lost dropped"
 kill -TERM $typer

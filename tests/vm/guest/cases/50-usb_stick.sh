@@ -93,7 +93,7 @@ scan() { # scan CARD: one code through the FIFO, its verdict, its pattern's end
 mounted() { grep " $mnt/" /proc/mounts; }
 store_dump() { sqlite3 desk.db .dump | grep -v '^INSERT INTO "\{0,1\}audit'; }
 usb_events() {
-	sqlite3 desk.db "SELECT d.event || ':' || coalesce(a.reason, 'ok') FROM audit a JOIN audit_detail d ON d.audit_id = a.id WHERE d.event LIKE 'usb-%' ORDER BY a.id" | tr '\n' ' '
+	sqlite3 desk-audit.db "SELECT d.event || ':' || coalesce(a.reason, 'ok') FROM audit a JOIN audit_detail d ON d.audit_id = a.id WHERE d.event LIKE 'usb-%' ORDER BY a.id" | tr '\n' ' '
 }
 scan valid
 before_leds=$(wc -l <indicators.log)
@@ -113,7 +113,7 @@ check '[ "$(greens)" = 2 ] && [ -z "$(tail -n +$((before_leds + 1)) indicators.l
 scan valid2 # revoked by the bundle
 events=$(usb_events)
 check '[ "$events" = "usb-update:applied usb-export:applied " ]' "audit rows for the update and the export: $events"
-check '[ "$(sqlite3 desk.db "SELECT count(*) FROM audit WHERE collected_at IS NOT NULL")" -ge 2 ]' "the exported rows are marked collected"
+check '[ "$(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE collected_at IS NOT NULL")" -ge 2 ]' "the exported rows are marked collected"
 # The export on the stick: read back through the gadget, sent to the host.
 wait_for 10 '[ -b /dev/$(disk) ]'
 mkdir -p /mnt/stick
@@ -157,7 +157,7 @@ scan burst-01 # still valid: the pulled bundle would have revoked it
 want="valid:OK invalid:CARD_REVOKED valid:OK "
 got=$(verdict_seq)
 check '[ "$got" = "$want" ]' "verdicts: $got"
-rows=$(sqlite3 desk.db "SELECT a.verdict || ':' || a.reason FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id WHERE d.event IS NULL AND a.source = 'fifo' ORDER BY a.id" | tr '\n' ' ')
+rows=$(sqlite3 desk-audit.db "SELECT a.verdict || ':' || a.reason FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id WHERE d.event IS NULL AND a.source = 'fifo' ORDER BY a.id" | tr '\n' ' ')
 check '[ "$rows" = "$want" ]' "audit rows for the scans: $rows"
 stop_daemon
 gadget_remove stick

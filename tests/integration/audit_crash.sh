@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# No committed verdict is lost when the desk dies during a sync apply: the
+# real qrdeskd judges scans (control socket) while `qrdeskctl import` applies a
+# revocation list of ENTRIES hashes to the same store, holding the trust file's
+# write lock; with the lock seen held, more scans are answered, then qrdeskd is
+# killed with SIGKILL (the crash test's method for a power cut), and the import
+# too.  Each round: every verdict the daemon answered has its row in the audit
+# file, and both files pass PRAGMA integrity_check.  ROUNDS rounds (default 3).
+# Usage: audit_crash.sh QRDESKD QRDESKCTL QRDESK-ISSUER [ENTRIES] [ROUNDS]
+set -uo pipefail
+
+qrdeskd=$(realpath "$1")
+ctl=$(realpath "$2")
+issuer=$(realpath "$3")
+entries=${4:-300000}
+rounds=${5:-3}
+here=$(dirname "$(realpath "$0")")
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-audit-crash-XXXXXX")
+daemon_pid=""
+import_pid=""
+cleanup() {
+	[[ -n $daemon_pid ]] && kill -KILL "$daemon_pid" 2>/dev/null
+	[[ -n $import_pid ]] && kill -KILL "$import_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+. "$here/checks.sh"
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+hashes() { # COUNT FILE: sorted unique random 16-byte hashes (domain.h's revocations.bin)
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+raw = os.urandom(16 * n)
+open(path, "wb").write(b"".join(sorted({raw[i:i + 16] for i in range(0, len(raw), 16)})))
+PY
+}
+
+now=$(date +%s)
+"$issuer" --now "$((now - 600))" init dom >/dev/null || die "init"
+card valid 2611000001
+hashes 100 dom/revocations.bin
+"$issuer" --now "$((now - 300))" publish dom old >/dev/null || die "publish old"
+hashes "$entries" dom/revocations.bin
+"$issuer" --now "$((now - 200))" publish dom new >/dev/null || die "publish new"
+"$ctl" provision --store base.db --root dom/root.pub >/dev/null || die "provision"
+"$ctl" import --store base.db old/*.cose >/dev/null || die "import old"
+sqlite3 base.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+
+cat >desk.conf <<CONF
+[desk]
+desk_id = CRASH-1
+store = $work/desk.db
+control_socket = $work/control.sock
+[indicators]
+backend = sim
+[kiosk]
+enabled = false
+CONF
+
+locked() { # the trust file's write lock is held by another connection
+	local out
+	out=$(sqlite3 desk.db "PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;" 2>&1)
+	[[ $out == *"database is locked"* ]]
+}
+answered=0
+scan() { # one scan through the daemon; counts it when a verdict came back (0-2: its kind;
+	# every text is new, so 0 is never a duplicate)
+	"$ctl" scan --socket control.sock "$1" >/dev/null 2>&1
+	(($? <= 2)) && answered=$((answered + 1))
+	return 0
+}
+
+start_daemon() { # N
+	rm -f desk.db desk.db-wal desk.db-shm desk-audit.db desk-audit.db-wal desk-audit.db-shm
+	cp base.db desk.db
+	"$qrdeskd" --config desk.conf 2>"daemon-$1.log" &
+	daemon_pid=$!
+	wait_for 20 '[[ -S control.sock ]] && "$ctl" status --socket control.sock >/dev/null 2>&1' ||
+		die "round $1: qrdeskd did not come up"
+}
+
+# Start the import and catch it holding the trust file's lock: SIGSTOP then keeps
+# the apply there (an SD card that stalls) for as long as the scans take, however
+# loaded the machine.  Fails (1) if the import ended before it was caught.
+catch_apply() {
+	"$ctl" import --store desk.db new/revocations.cose >/dev/null 2>&1 &
+	import_pid=$!
+	until locked; do
+		kill -0 "$import_pid" 2>/dev/null || { import_pid=""; return 1; }
+	done
+	kill -STOP "$import_pid"
+	locked
+}
+
+round() { # N
+	local try
+	for try in 1 2 3; do
+		start_daemon "$1"
+		answered=0
+		scan "$(cat valid.txt)" # a green row: its "already used" marker commits with it
+		scan "BC1:BEFORE-$1"
+		catch_apply && break
+		kill -KILL "$daemon_pid"
+		wait "$daemon_pid" 2>/dev/null
+		daemon_pid=""
+		((try == 3)) && die "round $1: the import never seen holding the lock"
+	done
+	local i during=0
+	for i in $(seq 10); do
+		scan "BC1:NOT-A-CARD-$1-$i"
+		during=$((during + 1))
+	done
+	locked || die "round $1: the apply no longer holds the trust file"
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=""
+	kill -KILL "$import_pid" 2>/dev/null
+	wait "$import_pid" 2>/dev/null
+	import_pid=""
+	rm -f control.sock
+
+	local rows integrity
+	rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit")
+	check '[[ $rows == "$answered" ]]' "round $1: $answered verdicts answered ($during while the apply held the trust file), $rows audit rows after kill -9"
+	check '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM used_cards") == 1 ]]' "round $1: the green card's marker survived"
+	for f in desk.db desk-audit.db; do
+		integrity=$(sqlite3 "$f" "PRAGMA integrity_check" 2>&1)
+		check '[[ $integrity == ok ]]' "round $1: $f integrity_check: $integrity"
+	done
+}
+
+for r in $(seq "$rounds"); do round "$r"; done
+echo "audit_crash: $rounds rounds, $passes checks passed, $failures failed"
+((failures == 0))
