@@ -62,6 +62,7 @@ static char *capture(void (*body)(void))
 static void log_during_reloads(void)
 {
 	atomic_store(&stop, false);
+	log_init("a", LOG_STYLE_PLAIN, LOG_WARNING); /* before the first reload comes */
 	pthread_t r, l[2];
 	assert_int_equal(pthread_create(&r, NULL, reloader, NULL), 0);
 	for (int i = 0; i < 2; i++)
