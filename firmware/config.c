@@ -138,6 +138,7 @@ static const struct key_def keys[] = {
         {"indicators", "review_ms", K_MS, FIELD(timing.review_ms), 100, 60000, false},
         {"indicators", "beep_ms", K_MS, FIELD(timing.beep_ms), 10, 5000, false},
         {"indicators", "gap_ms", K_MS, FIELD(timing.gap_ms), 10, 5000, false},
+        {"indicators", "min_show_ms", K_MS, FIELD(min_show_ms), 0, 60000, false},
         {"indicators", "sim_record", K_PATH, FIELD(sim_record), 0, 0, false},
         {"replay", "stdin", K_BOOL, FIELD(scanners.replay_stdin), 0, 0, false},
         {"replay", "fifo", K_PATH, FIELD(scanners.replay_fifo), 0, 0, false},
@@ -312,6 +313,7 @@ void config_defaults(struct config *cfg)
 	cfg->gpio.offsets[INDICATOR_BUZZER] = 23;
 	cfg->gpio.active_low = false;
 	pattern_timing_defaults(&cfg->timing);
+	cfg->min_show_ms = 1000;
 	cfg->sim_record[0] = '\0';
 	cfg->scanners.replay_stdin = false;
 	cfg->scanners.replay_fifo[0] = '\0';
@@ -1355,6 +1357,7 @@ static const char *const dropin_keys[] = {
         "indicators.review_ms",
         "indicators.beep_ms",
         "indicators.gap_ms",
+        "indicators.min_show_ms",
         "sync.url",
         "sync.period_s",
         "sync.jitter_s",

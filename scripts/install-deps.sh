@@ -29,6 +29,9 @@ test_packages=(
 	nginx-light openssl
 	# the kiosk's browser test: Chromium, the page's Bengali font, a Prometheus text parser
 	chromium fonts-noto-core python3-prometheus-client
+	# the kiosk on the desk's screen (qrdesk-kiosk.service): cage, which needs Xwayland, and
+	# grim for the test's screenshot on cage's headless backend (tests/browser/display.sh)
+	cage xwayland grim
 	# issuer keys in a token: p11-kit's module registry, SoftHSMv2 as the token, OpenSC's
 	# pkcs11-tool to make keys inside it (tests/integration/pkcs11.sh)
 	p11-kit softhsm2 opensc

@@ -249,7 +249,11 @@ struct indicator_player {
 	struct loop *loop;
 	struct indicator_backend *backend;
 	struct pattern_timing timing;
+	uint32_t min_show_ms;
 	struct loop_timer *timer;
+	struct loop_timer *turn; /* min_show_ms after the running pattern began, if one waits */
+	enum indicator_pattern queue[INDICATOR_QUEUE_MAX]; /* a ring: head, then queued more */
+	size_t head, queued;
 	struct pattern_step steps[PATTERN_STEPS_MAX];
 	size_t n_steps, cur;
 	int64_t start_us; /* when the pattern started */
@@ -295,6 +299,63 @@ static bool player_enter_step(struct indicator_player *p)
 	return true;
 }
 
+static bool lines_overlap(const bool a[INDICATOR_LINES], const bool b[INDICATOR_LINES])
+{
+	for (size_t i = 0; i < INDICATOR_LINES; i++)
+		if (a[i] && b[i])
+			return true;
+	return false;
+}
+
+static void player_start(struct indicator_player *p, enum indicator_pattern pattern)
+{
+	if (p->busy) {
+		loop_timer_disarm(p->timer);
+		p->busy = false;
+	}
+	p->n_steps = pattern_build(pattern, &p->timing, p->steps);
+	if (p->n_steps == 0) {
+		player_off(p);
+		return;
+	}
+	/*
+	 * A line lit by the cancelled pattern and again by the new one (the
+	 * same colour twice, or a beep over a beep) goes off first, so the new
+	 * pattern is a transition of its own; any other line the first step
+	 * switches over in the same set() call.
+	 */
+	if (lines_overlap(p->lit, p->steps[0].on))
+		player_off(p);
+	p->cur = 0;
+	p->end_ms = 0;
+	p->start_us = loop_now_us();
+	p->busy = true;
+	player_enter_step(p);
+	if (p->queued > 0)
+		loop_timer_arm(p->turn, p->min_show_ms, 0);
+}
+
+/* The next waiting pattern, if any, replaces whatever plays. */
+static void player_next(struct indicator_player *p)
+{
+	loop_timer_disarm(p->turn);
+	while (p->queued > 0) {
+		enum indicator_pattern next = p->queue[p->head];
+		p->head = (p->head + 1) % INDICATOR_QUEUE_MAX;
+		p->queued--;
+		player_start(p, next);
+		if (p->busy)
+			return;
+	}
+}
+
+static void player_on_turn(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)loop;
+	(void)timer;
+	player_next(arg);
+}
+
 static void player_on_timer(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	(void)loop;
@@ -306,6 +367,7 @@ static void player_on_timer(struct loop *loop, struct loop_timer *timer, void *a
 	if (p->cur >= p->n_steps) {
 		p->busy = false;
 		player_off(p);
+		player_next(p); /* a waiting pattern starts as soon as this one is over */
 		return;
 	}
 	player_enter_step(p);
@@ -330,6 +392,12 @@ enum qd_err indicator_player_create(struct loop *loop, struct indicator_backend 
 		free(p);
 		return rc;
 	}
+	rc = loop_timer_create(loop, player_on_turn, p, &p->turn);
+	if (rc != QD_OK) {
+		loop_timer_destroy(p->timer);
+		free(p);
+		return rc;
+	}
 	*out = p;
 	return QD_OK;
 }
@@ -340,46 +408,45 @@ void indicator_player_set_timing(struct indicator_player *p, const struct patter
 		p->timing = *t;
 }
 
-static bool lines_overlap(const bool a[INDICATOR_LINES], const bool b[INDICATOR_LINES])
-{
-	for (size_t i = 0; i < INDICATOR_LINES; i++)
-		if (a[i] && b[i])
-			return true;
-	return false;
-}
-
 void indicator_player_play(struct indicator_player *p, enum indicator_pattern pattern)
 {
 	if (p == NULL)
 		return;
-	if (p->busy) {
-		loop_timer_disarm(p->timer);
-		p->busy = false;
-	}
-	p->n_steps = pattern_build(pattern, &p->timing, p->steps);
-	if (p->n_steps == 0) {
-		player_off(p);
+	int64_t shown_us = loop_now_us() - p->start_us;
+	bool wait = p->min_show_ms > 0 && p->busy &&
+	            (p->queued > 0 || shown_us < (int64_t)p->min_show_ms * 1000);
+	if (!wait) {
+		player_start(p, pattern);
 		return;
 	}
-	/*
-	 * A line lit by the cancelled pattern and again by the new one (the
-	 * same colour twice, or a beep over a beep) goes off first, so the new
-	 * pattern is a transition of its own; any other line the first step
-	 * switches over in the same set() call.
-	 */
-	if (lines_overlap(p->lit, p->steps[0].on))
-		player_off(p);
-	p->cur = 0;
-	p->end_ms = 0;
-	p->start_us = loop_now_us();
-	p->busy = true;
-	player_enter_step(p);
+	if (p->queued == INDICATOR_QUEUE_MAX) {
+		p->head = (p->head + 1) % INDICATOR_QUEUE_MAX;
+		p->queued--;
+	}
+	p->queue[(p->head + p->queued) % INDICATOR_QUEUE_MAX] = pattern;
+	if (p->queued++ == 0) {
+		int64_t left_us = (int64_t)p->min_show_ms * 1000 - shown_us;
+		loop_timer_arm(p->turn, (uint64_t)(left_us + 999) / 1000, 0);
+	}
+}
+
+void indicator_player_set_min_show(struct indicator_player *p, uint32_t min_show_ms)
+{
+	if (p != NULL)
+		p->min_show_ms = min_show_ms;
+}
+
+size_t indicator_player_queued(const struct indicator_player *p)
+{
+	return p != NULL ? p->queued : 0;
 }
 
 void indicator_player_stop(struct indicator_player *p)
 {
 	if (p == NULL)
 		return;
+	p->queued = 0;
+	loop_timer_disarm(p->turn);
 	if (p->busy) {
 		loop_timer_disarm(p->timer);
 		p->busy = false;
@@ -389,7 +456,7 @@ void indicator_player_stop(struct indicator_player *p)
 
 bool indicator_player_busy(const struct indicator_player *p)
 {
-	return p != NULL && p->busy;
+	return p != NULL && (p->busy || p->queued > 0);
 }
 
 void indicator_player_destroy(struct indicator_player *p)
@@ -398,5 +465,6 @@ void indicator_player_destroy(struct indicator_player *p)
 		return;
 	indicator_player_stop(p);
 	loop_timer_destroy(p->timer);
+	loop_timer_destroy(p->turn);
 	free(p);
 }

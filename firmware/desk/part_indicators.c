@@ -17,6 +17,7 @@ static const struct desk_key keys[] = {
         {"indicators", "review_ms", DESK_KEY_LIVE},
         {"indicators", "beep_ms", DESK_KEY_LIVE},
         {"indicators", "gap_ms", DESK_KEY_LIVE},
+        {"indicators", "min_show_ms", DESK_KEY_LIVE},
         {"indicators", NULL, DESK_KEY_RESTART}, /* backend, chip, lines, active_low, sim_record */
         {NULL, NULL, 0},
 };
@@ -40,12 +41,14 @@ static int open_indicators(struct desk *d)
 		log_err("indicators: cannot create the pattern player");
 		return -1;
 	}
+	indicator_player_set_min_show(d->player, d->cfg.min_show_ms);
 	return 0;
 }
 
 static void reload_indicators(struct desk *d)
 {
 	indicator_player_set_timing(d->player, &d->cfg.timing);
+	indicator_player_set_min_show(d->player, d->cfg.min_show_ms);
 }
 
 static void close_indicators(struct desk *d)

@@ -111,9 +111,10 @@ static void status_kiosk(struct desk *d, json_t *obj, int64_t now)
 	(void)now;
 	json_object_set_new(
 	        obj, "kiosk",
-	        json_pack("{s:b, s:s, s:I, s:I, s:b, s:I}", "enabled", d->kiosk != NULL, "address",
-	                  d->cfg.kiosk_address, "port", (json_int_t)d->cfg.kiosk_port, "idle_ms",
-	                  (json_int_t)d->cfg.kiosk_idle_ms, "technician",
+	        json_pack("{s:b, s:s, s:I, s:I, s:I, s:b, s:I}", "enabled", d->kiosk != NULL,
+	                  "address", d->cfg.kiosk_address, "port", (json_int_t)d->cfg.kiosk_port,
+	                  "idle_ms", (json_int_t)d->cfg.kiosk_idle_ms, "min_show_ms",
+	                  (json_int_t)d->cfg.min_show_ms, "technician",
 	                  d->cfg.kiosk_technician_token[0] != '\0', "display_port",
 	                  (json_int_t)(d->kiosk != NULL ? kiosk_display_port(d->kiosk) : 0)));
 }

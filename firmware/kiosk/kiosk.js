@@ -10,7 +10,9 @@
  *    and opens a new stream every couple of seconds until one answers (the
  *    daemon may be restarting).
  *  - A verdict shows until idle_ms (from the status) passes or the next
- *    verdict arrives.
+ *    verdict replaces it; but each shows at least min_show_ms (the status'
+ *    kiosk.min_show_ms, as the lights do): in a burst of scans the later
+ *    verdicts wait their turn, so the officer sees every one.
  */
 'use strict';
 
@@ -31,6 +33,11 @@
 
   let idleMs = 5000;
   let idleTimer = 0;
+  let minShowMs = 1000;
+  const QUEUE_MAX = 64; // more waiting than this: the oldest waiting is dropped
+  const waiting = []; // verdicts of a burst, in order, each [event, receivedMs]
+  let shownAt = -Infinity; // performance.now() when the current verdict appeared
+  let turnTimer = 0;
   let source = null;
   let lastMessage = performance.now();
   let lastConnect = 0;
@@ -62,7 +69,9 @@
   // when the page received it and when it was on screen (the next frame); the
   // date wording.
   const timings = [];
-  window.qrdeskKiosk = Object.freeze({ timings, when });
+  // For the browser test: the timings, the date wording, and render(), which shows a
+  // verdict event as the stream carries it, at once (each reason's screen is measured).
+  window.qrdeskKiosk = Object.freeze({ timings, when, render: (ev) => showVerdict(ev, wallMs()) });
 
   function age(seconds) {
     if (seconds < 0) return 'in the future';
@@ -157,6 +166,9 @@
     setText('desk-id', st.desk);
     if (st.kiosk && Number.isInteger(st.kiosk.idle_ms) && st.kiosk.idle_ms > 0) {
       idleMs = st.kiosk.idle_ms;
+    }
+    if (st.kiosk && Number.isInteger(st.kiosk.min_show_ms) && st.kiosk.min_show_ms >= 0) {
+      minShowMs = st.kiosk.min_show_ms;
     }
     const trust = st.trust || {};
     setText('trust-keyset', trustLine(trust.keyset));
@@ -298,6 +310,29 @@
     requestAnimationFrame(() => {
       entry.shownMs = wallMs();
     });
+    shownAt = performance.now();
+    document.body.dataset.waiting = String(waiting.length);
+  }
+
+  /* A verdict now if the screen has shown its current one min_show_ms, else in turn. */
+  function nextTurn() {
+    turnTimer = 0;
+    const next = waiting.shift();
+    if (next) showVerdict(next[0], next[1]);
+    if (waiting.length) turnTimer = setTimeout(nextTurn, minShowMs);
+  }
+
+  function onVerdict(ev, receivedMs) {
+    const onScreen = !el('verdict').hidden;
+    const shown = performance.now() - shownAt;
+    if (!onScreen || (waiting.length === 0 && shown >= minShowMs)) {
+      showVerdict(ev, receivedMs);
+      return;
+    }
+    if (waiting.length >= QUEUE_MAX) waiting.shift();
+    waiting.push([ev, receivedMs]);
+    document.body.dataset.waiting = String(waiting.length);
+    if (!turnTimer) turnTimer = setTimeout(nextTurn, Math.max(0, minShowMs - shown));
   }
 
   /* --- the stream ------------------------------------------------------------------- */
@@ -332,7 +367,7 @@
       const received = wallMs();
       alive();
       const ev = parse(e.data);
-      if (ev) showVerdict(ev, received);
+      if (ev) onVerdict(ev, received);
     });
   }
 

@@ -90,6 +90,7 @@ struct config {
 	enum config_indicator_backend indicator_backend;
 	struct indicator_gpiod_config gpio;
 	struct pattern_timing timing;
+	uint32_t min_show_ms;             /* [indicators] min_show_ms: least time a verdict shows */
 	char sim_record[CONFIG_PATH_MAX]; /* sim: transitions appended here ("" none) */
 	/* [replay], [serial], [hid], [camera]: the scanner registry's settings (scanner.h) */
 	struct scanner_settings scanners;

@@ -113,11 +113,24 @@ size_t pattern_build(enum indicator_pattern pattern, const struct pattern_timing
 struct indicator_player;
 enum qd_err indicator_player_create(struct loop *loop, struct indicator_backend *backend,
                                     const struct pattern_timing *t, struct indicator_player **out);
-/* Start a pattern now; a running one is cancelled first. */
+/*
+ * Start a pattern: now if nothing plays or the running pattern has played min_show_ms
+ * (it is cut short); otherwise it waits its turn behind the running one and those
+ * already waiting.  A waiting pattern starts when the one before it ends or has played
+ * min_show_ms, whichever comes first.  At most INDICATOR_QUEUE_MAX wait; past that the
+ * oldest waiting one is dropped (the kiosk page and the audit log still have it).
+ */
+#define INDICATOR_QUEUE_MAX 16
 void indicator_player_play(struct indicator_player *player, enum indicator_pattern pattern);
+/* The least time a pattern plays before a waiting one replaces it, so that in a burst of
+ * scans the officer sees every verdict ([indicators] min_show_ms; a new player has 0: the
+ * next pattern replaces the running one at once).  Applies from the next play() on. */
+void indicator_player_set_min_show(struct indicator_player *player, uint32_t min_show_ms);
+/* How many patterns wait behind the running one. */
+size_t indicator_player_queued(const struct indicator_player *player);
 /* New durations (a reload): they apply from the next pattern on. */
 void indicator_player_set_timing(struct indicator_player *player, const struct pattern_timing *t);
-/* Cancel whatever runs and turn everything off. */
+/* Cancel whatever runs or waits and turn everything off. */
 void indicator_player_stop(struct indicator_player *player);
 bool indicator_player_busy(const struct indicator_player *player);
 /* Stop, then free (the backend is not closed: its owner closes it). */

@@ -196,7 +196,7 @@ test('a revoked card: red, cross in an octagon, the reason in both languages', a
   assert.equal(await text('#card-destination-en'), 'Malaysia');
   assert.equal(await text('#verdict-code'), 'CARD_REVOKED');
   await shot('invalid');
-  // The next scan replaces the verdict at once, before idle_ms: a tampered card
+  // The next scan replaces the verdict before idle_ms (once it has shown min_show_ms): a tampered card
   // is red with no details (its claims are the forger's words).
   const valid = card('valid2');
   const tampered = `${valid.slice(0, -20)}${valid.at(-20) === '0' ? '1' : '0'}${valid.slice(-19)}`;
@@ -270,6 +270,7 @@ test('/api/status and /metrics', async () => {
   assert.equal(st.desk, 'BROWSER-1');
   assert.equal(st.trust.revocations.version, 1);
   assert.equal(st.kiosk.idle_ms, IDLE_MS);
+  assert.equal(st.kiosk.min_show_ms, 1000);
   assert.equal(st.counters.valid, 2);
   assert.equal(st.counters.invalid, 2);
   assert.equal(st.counters.review, 1);
@@ -444,6 +445,108 @@ test('every verdict screen fits 1024x600 and 1280x800, both languages, longest t
     await shot('longest');
   } finally {
     await small.close();
+  }
+});
+
+test('each reason\'s screen fits 1024x600 and 1280x800, both languages, longest names', async () => {
+  // Every reason the firmware has (qrdesk-reason-table prints core/verdict.c's table), shown
+  // with the daemon's own event for the longest card (64-character name, United States,
+  // Semi-skilled worker) as the rest of the screen; POLICY_FAILED with the policy's longest
+  // messages, ALREADY_USED with a first use three days ago (the full date, the longest form).
+  const reasons = JSON.parse(fs.readFileSync(path.join(WORK, 'reasons.json'), 'utf8'));
+  assert.ok(reasons.length >= 30, `${reasons.length} reasons`);
+  const small = await browser.newPage({ viewport: { width: 1024, height: 600 }, timezoneId: 'Asia/Dhaka' });
+  try {
+    await small.goto(`${BASE}/`);
+    await small.waitForSelector('body[data-connection="up"]', { timeout: 5000 });
+    await page.evaluate(() => new Promise((opened) => {
+      const es = new EventSource('/events');
+      window.__template = new Promise((resolve) => {
+        es.addEventListener('verdict', (e) => { es.close(); resolve(JSON.parse(e.data)); });
+      });
+      es.addEventListener('open', () => opened());
+    }));
+    await sleep(600); // past the hold-off
+    scan(card('longest'));
+    seq += 1;
+    const template = await page.evaluate(() => window.__template);
+    assert.equal(template.reason, 'POLICY_FAILED');
+    assert.equal(template.card.name.length, 64);
+    let shown = 0;
+    for (const [i, row] of reasons.entries()) {
+      const ev = {
+        ...template, seq: 900000 + i, verdict: row.kind, reason: row.code,
+        reason_en: row.code === 'POLICY_FAILED' ? template.reason_en : row.en,
+        reason_bn: row.code === 'POLICY_FAILED' ? template.reason_bn : row.bn,
+      };
+      delete ev.first_use;
+      if (row.code === 'ALREADY_USED') {
+        ev.first_use = { time_us: (Date.now() - 3 * 86400000) * 1000, desk: 'DAC-T1-07' };
+      }
+      for (const p of [page, small]) {
+        const m = await p.evaluate(`(() => { window.qrdeskKiosk.render(${JSON.stringify(ev)});
+          return (${pageMeasure})(); })()`);
+        assert.equal(m.code, row.code);
+        assert.equal(m.state, row.kind, row.code);
+        assertFits(m, `${row.kind} ${row.code}`);
+        shown += 1;
+      }
+    }
+    assert.equal(shown, 2 * reasons.length);
+    // Both languages were on each screen: the last (a reason of the table) in Bengali too.
+    const last = reasons.at(-1);
+    assert.equal(await text('#reason-bn'), last.bn);
+  } finally {
+    await small.close();
+  }
+});
+
+test('a burst of scans: each verdict stays min_show_ms, in turn, none lost', async () => {
+  const st = await (await fetch(`${BASE}/api/status`)).json();
+  const minShow = st.kiosk.min_show_ms;
+  assert.equal(minShow, 1000, 'the default [indicators] min_show_ms');
+  await sleep(600); // past the hold-off
+  const lightsLog = path.join(WORK, 'indicators.log');
+  const lightsBefore = fs.readFileSync(lightsLog, 'utf8').split('\n').filter(Boolean).length;
+  const first = seq + 1;
+  const valid = card('valid2');
+  const tampered = `${valid.slice(0, -20)}${valid.at(-20) === '0' ? '1' : '0'}${valid.slice(-19)}`;
+  // Three different codes within a millisecond, as a scanner fired three times.
+  scan(card('revoked'));
+  scan(tampered);
+  scan('HELLO WORLD');
+  seq += 3;
+  await page.waitForSelector(`body[data-seq="${seq}"]`, { timeout: 3 * minShow + 5000 });
+  assert.equal(await text('#verdict-code'), 'BAD_PREFIX');
+  const shown = await page.evaluate((from) => window.qrdeskKiosk.timings
+    .filter((t) => t.seq >= from && t.seq < from + 3).map((t) => ({ seq: t.seq, shownMs: t.shownMs })),
+  first);
+  assert.deepEqual(shown.map((t) => t.seq), [first, first + 1, first + 2], 'every verdict, in order');
+  for (let i = 1; i < shown.length; i++) {
+    // shownMs is the first frame after each was shown: allow a few frames either way.
+    const held = shown[i].shownMs - shown[i - 1].shownMs;
+    assert.ok(held >= minShow - 50, `verdict ${shown[i - 1].seq} was on screen ${held} ms`);
+  }
+  // The lights (the simulated backend's record, "<us> green red amber buzzer"): three red
+  // patterns, each started only when the one before had ended (invalid_ms = 300 here, less
+  // than min_show_ms), never one cutting the last short.
+  const INVALID_MS = 300; // desk.conf's [indicators] invalid_ms
+  let starts = [];
+  for (let tries = 0; tries < 100 && starts.length < 3; tries++) {
+    const lines = fs.readFileSync(lightsLog, 'utf8').split('\n').filter(Boolean).slice(lightsBefore);
+    let redBefore = '0';
+    starts = [];
+    for (const line of lines) {
+      const [us, , red] = line.split(' ');
+      if (red === '1' && redBefore === '0') starts.push(Number(us));
+      redBefore = red;
+    }
+    if (starts.length < 3) await sleep(100);
+  }
+  assert.equal(starts.length, 3, 'three red patterns on the lights');
+  for (let i = 1; i < 3; i++) {
+    const gapMs = (starts[i] - starts[i - 1]) / 1000;
+    assert.ok(gapMs >= INVALID_MS - 1, `red pattern ${i + 1} began ${gapMs} ms after the one before`);
   }
 });
 

@@ -4,11 +4,12 @@
 # playwright-core, against the real qrdeskd on 127.0.0.1 with the replay FIFO
 # and simulated indicators.  See kiosk.test.mjs for what is checked.
 #
-# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR QRDESK-SPECIMEN
+# Usage: run.sh QRDESKD QRDESKCTL QRDESK-ISSUER OUTDIR QRDESK-SPECIMEN [REASON-TABLE]
 #   OUTDIR gets node_modules (npm ci, from the committed package-lock.json) and
 #   the screenshots (OUTDIR/kiosk-screenshots/).  QRDESK_UPDATE_DOCS=1 also
 #   copies them to docs/screenshots/ for the README.  qrdesk-specimen makes
-#   the bound travellers' passport MRZ and boarding pass.
+#   the bound travellers' passport MRZ and boarding pass.  REASON-TABLE (qrdesk-reason-table)
+#   gives every verdict reason's texts, so that each reason's screen is measured.
 set -uo pipefail
 
 qrdeskd=$(realpath "$1")
@@ -16,6 +17,7 @@ ctl=$(realpath "$2")
 issuer=$(realpath "$3")
 out=$(realpath -m "$4")
 specimen=$(realpath "$5")
+reason_table=${6:+$(realpath "$6")}
 here=$(cd "$(dirname "$0")" && pwd)
 
 for tool in node npm; do
@@ -75,6 +77,9 @@ print(json.dumps({"format": "qrdesk-policy-1", "note": "browser test: the longes
                              "require": {"age_min": 30},
                              "message_en": cut(en, 320), "message_bn": cut(bn, 640)}]}))
 PY
+if [[ -n $reason_table ]]; then
+	"$reason_table" >reasons.json || { echo "FAIL: $reason_table" >&2; exit 1; }
+fi
 # Travellers for the checklist ([binding] require = card+passport+boarding, the last test):
 # one whose passport and boarding pass match, one whose passport has another birth date.
 card bound 2611000006 '.name = "RAHIMA KHATUN" | .destination = "AE" | .passport_no = "EC1234567" | .birth_date = "1995-03-02" | .sex = "F"'

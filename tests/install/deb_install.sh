@@ -7,7 +7,13 @@
 #     made the qrdesk user, its groups and /var/lib/qrdesk (sysusers.d, tmpfiles.d);
 #   - qrdeskd --check-config /etc/qrdesk/qrdesk.conf passes inside the root (chroot);
 #   - systemd-analyze verify accepts the unit, and systemd-analyze security rates it
-#     2.0 or lower ("OK"); the figure is written to OUT/exposure.txt (docs/daemon.md).
+#     2.0 or lower ("OK"); the figure is written to OUT/exposure.txt (docs/daemon.md);
+#   - then debian/README.Debian's set-up, step by step, in the root: time sync, the
+#     configuration, provisioning from the back office's root.pub and repository as the
+#     qrdesk user (and the "Permission denied" it warns of), sync and upload with a CA
+#     file, the operators' group, the devices drop-in, the daemon started, and
+#     `qrdeskctl doctor` reporting no fail.  What a throwaway root cannot do (a running
+#     systemd, GPIO, a scanner, a screen) is said where the step is.
 # Also: debian/control's Build-Depends hold every build and library package of
 # scripts/install-deps.sh.
 #
@@ -71,7 +77,12 @@ if [[ ! -s $base ]]; then
 	rm -rf "$out/bootstrap"
 fi
 root=$out/root
+daemon_pid=
 cleanup() {
+	if [[ -n $daemon_pid ]]; then
+		kill -TERM "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+	fi
 	umount "$root/proc" 2>/dev/null || true
 	rm -rf "$root"
 }
@@ -161,6 +172,155 @@ if [[ -z $exposure ]] || ! awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; th
 	fail "exposure ${exposure:-?} is above the target 2.0 (the ✗ lines in $out/security.txt say why)"
 fi
 printf '%s\n' "$exposure" >"$out/exposure.txt"
+
+# -- README.Debian, step by step (the numbers are its sections) --------------------------
+conf=/etc/qrdesk/qrdesk.conf
+set_key() { # set_key SECTION KEY VALUE: edit the root's qrdesk.conf as a technician would
+	python3 - "$root$conf" "$1" "$2" "$3" <<'PY'
+import re, sys
+path, section, key, value = sys.argv[1:]
+lines = open(path).read().split("\n")
+cur = None
+for i, line in enumerate(lines):
+    m = re.match(r"\[\s*([a-z]+)\s*\]", line)
+    if m:
+        cur = m.group(1)
+    elif cur == section and re.match(rf"{key}\s*=", line):
+        lines[i] = f"{key} = {value}"
+        break
+else:
+    sys.exit(f"no {key} in [{section}]")
+open(path, "w").write("\n".join(lines))
+PY
+}
+step() { echo "deb_install: README.Debian $*"; }
+
+# 1. Install: done above for qrdesk and qrdesk-issuer.  qrdesk-kiosk would pull Chromium
+# and cage (hundreds of MB) into every run; its unit is run by ctest kiosk_display, and
+# here its package must hold the unit, launcher, PAM file and user.
+step "1: install"
+kiosk_deb=$(ls "$out"/deb/qrdesk-kiosk_*.deb 2>/dev/null | head -1)
+if [[ -z $kiosk_deb ]]; then
+	fail "no qrdesk-kiosk package was built"
+else
+	kiosk_files=$(dpkg-deb -c "$kiosk_deb")
+	for f in ./lib/systemd/system/qrdesk-kiosk.service ./usr/libexec/qrdesk/qrdesk-kiosk \
+		./etc/pam.d/qrdesk-kiosk ./usr/lib/sysusers.d/qrdesk-kiosk.conf; do
+		grep -q " $f\$" <<<"$kiosk_files" || fail "qrdesk-kiosk lacks $f"
+	done
+	dpkg-deb -f "$kiosk_deb" Depends | grep -q 'cage' || fail "qrdesk-kiosk does not depend on cage"
+fi
+
+# 2. Time: systemd-timesyncd installed and enabled (no systemd runs in the root, so
+# `--now` and `timedatectl set-ntp` have nothing to talk to: doctor's clock line warns).
+step "2: time sync"
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	systemd-timesyncd >>"$out/apt.log" 2>&1 || fail "apt-get install systemd-timesyncd failed"
+in_root systemctl enable systemd-timesyncd >/dev/null 2>&1 || fail "systemctl enable systemd-timesyncd failed"
+[[ -L $root/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service ]] ||
+	fail "systemd-timesyncd is not enabled"
+cp "$root"/var/cache/apt/archives/*.deb "$out/archives/" 2>/dev/null || true
+
+# 3. Configure.  No GPIO chip here: the simulated lights; the scanner by its USB id (the
+# daemon waits for it); the kiosk on a free port, since the root shares this host's network.
+step "3: configure"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+set_key desk desk_id DAC-T1-07
+set_key indicators backend sim
+set_key hid device 05e0:1200
+set_key kiosk port "$port"
+in_root qrdeskd --check-config "$conf" || fail "qrdeskd --check-config after step 3"
+
+# 4. Provision.  The back office's tool (installed here too) makes the domain and the
+# repository in /root, as an office would hand them over.
+step "4: provision from root.pub and the repository"
+in_root qrdesk-issuer init /root/bo >/dev/null || fail "qrdesk-issuer init"
+in_root qrdesk-issuer publish /root/bo /root/repo >/dev/null || fail "qrdesk-issuer publish"
+openssl rand -hex 32 >"$root/root/audit.key"
+store=/var/lib/qrdesk/desk.db
+# The failure README.Debian warns of: files left in /root.
+if in_root runuser -u qrdesk -- qrdeskctl provision --store $store --root /root/bo/root.pub \
+	>"$out/provision-root.txt" 2>&1; then
+	fail "provisioning as qrdesk from /root worked: README.Debian says it does not"
+else
+	grep -qi 'permission denied' "$out/provision-root.txt" ||
+		fail "provisioning from /root failed, but not with Permission denied: $(cat "$out/provision-root.txt")"
+fi
+rm -f "$root$store"
+in_root install -d -o root -g qrdesk -m 0750 /var/lib/qrdesk/handover || fail "install -d handover"
+in_root sh -c 'install -o root -g qrdesk -m 0640 /root/bo/root.pub /root/audit.key /root/repo/*.cose /var/lib/qrdesk/handover/' ||
+	fail "install the handover files"
+in_root runuser -u qrdesk -- qrdeskctl provision --store $store \
+	--root /var/lib/qrdesk/handover/root.pub --audit-key /var/lib/qrdesk/handover/audit.key \
+	>/dev/null || fail "qrdeskctl provision as qrdesk"
+in_root runuser -u qrdesk -- sh -c "qrdeskctl import --store $store /var/lib/qrdesk/handover/*.cose" \
+	>/dev/null || fail "qrdeskctl import as qrdesk"
+in_root runuser -u qrdesk -- qrdeskctl show --store $store >"$out/show.txt" || fail "qrdeskctl show"
+[[ $(in_root stat -c %U $store) == qrdesk ]] || fail "the store is not qrdesk's"
+[[ $(in_root stat -c %U:%a /var/lib/qrdesk/audit.key) == qrdesk:600 ]] ||
+	fail "the audit key is not qrdesk's, mode 0600"
+[[ $(tr -d '[:space:]' <"$root/root/audit.key") == $(tr -d '[:space:]' <"$root/var/lib/qrdesk/audit.key") ]] ||
+	fail "the installed audit key is not the deployment's"
+rm -r "$root/var/lib/qrdesk/handover"
+
+# 5. Sync and upload.  The repository and the upload endpoint are not reachable from here
+# (doctor's sync line warns "last sync failed", which is what a desk without network shows).
+step "5: sync and upload"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+	-subj /CN=qrdesk-test-ca -days 2 -out "$out/repo-ca.pem" 2>/dev/null || fail "a test CA"
+cp "$out/repo-ca.pem" "$root/root/repo-ca.pem"
+in_root install -o root -g qrdesk -m 0640 /root/repo-ca.pem /etc/qrdesk/repo-ca.pem || fail "install the CA"
+set_key sync url https://repo.invalid/qrdesk
+set_key sync ca_file /etc/qrdesk/repo-ca.pem
+set_key upload url https://audit.invalid/qrdesk/upload
+set_key upload ca_file /etc/qrdesk/repo-ca.pem
+
+# 6. The operators' group.
+step "6: operators' group"
+in_root groupadd --system qrdesk-ops || fail "groupadd qrdesk-ops"
+in_root useradd --create-home officer1 || fail "useradd officer1"
+in_root usermod -aG qrdesk-ops officer1 || fail "usermod -aG qrdesk-ops officer1"
+in_root usermod -aG qrdesk-ops qrdesk || fail "usermod -aG qrdesk-ops qrdesk"
+set_key desk control_group qrdesk-ops
+in_root qrdeskd --check-config "$conf" || fail "qrdeskd --check-config after steps 5 and 6"
+
+# 7. The devices drop-in and the daemon.  No systemd runs here: `enable` is done offline,
+# and the daemon is started as the unit would start it (its user, its config).
+step "7: devices and the daemon"
+mkdir -p "$root/etc/systemd/system/qrdeskd.service.d"
+in_root qrdeskd --unit-devices "$conf" >"$root/etc/systemd/system/qrdeskd.service.d/devices.conf" ||
+	fail "qrdeskd --unit-devices"
+grep -q '^DeviceAllow=' "$root/etc/systemd/system/qrdeskd.service.d/devices.conf" ||
+	fail "the devices drop-in allows nothing"
+in_root systemctl enable qrdeskd >/dev/null 2>&1 || fail "systemctl enable qrdeskd"
+[[ -L $root/etc/systemd/system/multi-user.target.wants/qrdeskd.service ]] || fail "qrdeskd is not enabled"
+in_root setpriv --reuid=qrdesk --regid=qrdesk --init-groups \
+	/usr/sbin/qrdeskd --config "$conf" >"$out/daemon.log" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 200); do
+	[[ -S $root/run/qrdesk/control.sock ]] && break
+	kill -0 $daemon_pid 2>/dev/null || break
+	sleep 0.1
+done
+[[ -S $root/run/qrdesk/control.sock ]] || fail "the daemon made no control socket: $(tail -5 "$out/daemon.log")"
+[[ $(in_root stat -c %G /run/qrdesk/control.sock) == qrdesk-ops ]] ||
+	fail "the control socket is not the operators' group's"
+in_root runuser -u officer1 -- qrdeskctl status >/dev/null ||
+	fail "an operator (group qrdesk-ops) cannot use qrdeskctl status"
+
+# 8. The kiosk: qrdesk-kiosk is not installed here (step 1); doctor's kiosk unit line warns.
+# 10. doctor: no line may fail.
+step "10: qrdeskctl doctor"
+doctor_rc=0
+in_root qrdeskctl doctor >"$out/doctor.txt" 2>&1 || doctor_rc=$?
+cat "$out/doctor.txt"
+grep -q '^fail' "$out/doctor.txt" && fail "doctor reports a fail (exit $doctor_rc)"
+grep -q 'made a desk-local' "$out/daemon.log" && fail "the daemon made its own audit key"
+
+((doctor_rc < 2)) || fail "doctor exits $doctor_rc"
+kill -TERM $daemon_pid 2>/dev/null || true
+wait $daemon_pid 2>/dev/null || true
+daemon_pid=
 
 if ((failures)); then
 	echo "deb_install: $failures check(s) failed" >&2

@@ -461,6 +461,7 @@ struct rig {
 	 * waits for the player to go idle. */
 	bool (*on_tick)(struct rig *r);
 	int step;
+	uint32_t min_show_ms;
 };
 
 static void rig_poll(struct loop *loop, struct loop_timer *timer, void *arg)
@@ -677,6 +678,111 @@ static void test_player_cancel(void **state)
 	rig_teardown(&r);
 }
 
+/* --- min_show_ms: a burst of verdicts, each shown in turn ------------------------------ */
+
+static void rig_timing(struct rig *r, struct pattern_timing t, uint32_t min_show_ms)
+{
+	r->t = t;
+	indicator_player_destroy(r->player);
+	assert_int_equal(indicator_player_create(r->loop, &r->sim, &r->t, &r->player), QD_OK);
+	indicator_player_set_min_show(r->player, min_show_ms);
+	r->min_show_ms = min_show_ms;
+}
+
+/* The first event at or after index from whose lines are exactly want. */
+static const struct indicator_sim_event *find_lit(const struct rig *r, size_t from,
+                                                  const char *want, size_t *at)
+{
+	const struct indicator_sim_event *ev;
+	size_t n = indicator_sim_events(&r->sim, &ev);
+	for (size_t i = from; i < n; i++)
+		if (is_lit(&ev[i], want)) {
+			*at = i;
+			return &ev[i];
+		}
+	fail_msg("no \"%s\" transition after event %zu", want, from);
+	return NULL;
+}
+
+static bool replace_after_min_show(struct rig *r)
+{
+	const struct indicator_sim_event *ev;
+	indicator_sim_events(&r->sim, &ev);
+	if (loop_now_us() - ev[0].t_us < (int64_t)r->min_show_ms * 1000 + 1000)
+		return false;
+	/* Shown long enough: the next verdict replaces it at once, nothing waits. */
+	indicator_player_play(r->player, PATTERN_REVIEW);
+	assert_true(is_lit(last_event(r), "AB"));
+	assert_int_equal(indicator_player_queued(r->player), 0);
+	return true;
+}
+
+static void test_player_min_show(void **state)
+{
+	(void)state;
+	char trace[256];
+	struct rig r;
+	size_t i, j;
+
+	/* A burst of three while the first one shows: the second and third wait; each long
+	 * pattern is cut after min_show_ms, the last plays to its end. */
+	rig_setup(&r, NULL);
+	rig_timing(&r, (struct pattern_timing){20000, 20000, 200, 10, 10}, 150);
+	indicator_player_play(r.player, PATTERN_INVALID);
+	indicator_player_play(r.player, PATTERN_VALID);
+	indicator_player_play(r.player, PATTERN_REVIEW);
+	assert_int_equal(indicator_player_queued(r.player), 2);
+	assert_true(is_lit(last_event(&r), "RB")); /* the first is not disturbed */
+	rig_run(&r);
+	sim_trace(&r.sim, trace, sizeof(trace));
+	assert_string_equal(trace, "RB R RB R RB R GB G AB A AB A -");
+	const struct indicator_sim_event *ev;
+	indicator_sim_events(&r.sim, &ev);
+	const struct indicator_sim_event *green = find_lit(&r, 0, "GB", &i);
+	const struct indicator_sim_event *amber = find_lit(&r, i, "AB", &j);
+	assert_true(green->t_us - ev[0].t_us >= 150000 - 1000);
+	assert_true(amber->t_us - green->t_us >= 150000 - 1000);
+	rig_teardown(&r);
+
+	/* A pattern shorter than min_show_ms: the waiting one starts when it ends. */
+	rig_setup(&r, NULL);
+	rig_timing(&r, (struct pattern_timing){60, 90, 80, 10, 10}, 20000);
+	indicator_player_play(r.player, PATTERN_VALID);
+	indicator_player_play(r.player, PATTERN_INVALID);
+	rig_run(&r);
+	sim_trace(&r.sim, trace, sizeof(trace));
+	assert_string_equal(trace, "GB G - RB R RB R RB R -");
+	indicator_sim_events(&r.sim, &ev);
+	assert_true(find_lit(&r, 0, "RB", &i)->t_us - ev[0].t_us >= 60000 - 1000);
+	rig_teardown(&r);
+
+	/* Past min_show_ms, nothing waits: the new verdict replaces the old at once. */
+	rig_setup(&r, NULL);
+	rig_timing(&r, (struct pattern_timing){20000, 90, 80, 10, 10}, 50);
+	indicator_player_play(r.player, PATTERN_VALID);
+	r.on_tick = replace_after_min_show;
+	rig_run(&r);
+	sim_trace(&r.sim, trace, sizeof(trace));
+	assert_string_equal(trace, "GB G AB A AB A -");
+	rig_teardown(&r);
+
+	/* At most INDICATOR_QUEUE_MAX wait (the oldest waiting is dropped); stop() clears them. */
+	rig_setup(&r, NULL);
+	rig_timing(&r, (struct pattern_timing){60, 90, 80, 10, 10}, 20000);
+	indicator_player_play(r.player, PATTERN_VALID);
+	for (int k = 0; k < INDICATOR_QUEUE_MAX + 3; k++)
+		indicator_player_play(r.player, PATTERN_INVALID);
+	assert_int_equal(indicator_player_queued(r.player), INDICATOR_QUEUE_MAX);
+	indicator_player_stop(r.player);
+	assert_int_equal(indicator_player_queued(r.player), 0);
+	assert_false(indicator_player_busy(r.player));
+	assert_all_off(&r);
+	rig_run(&r);
+	sim_trace(&r.sim, trace, sizeof(trace));
+	assert_string_equal(trace, "GB -");
+	rig_teardown(&r);
+}
+
 static bool stop_when_green(struct rig *r)
 {
 	if (!is_lit(last_event(r), "G"))
@@ -826,6 +932,7 @@ int main(void)
 	        cmocka_unit_test(test_player_patterns),
 	        cmocka_unit_test(test_player_step_durations),
 	        cmocka_unit_test(test_player_cancel),
+	        cmocka_unit_test(test_player_min_show),
 	        cmocka_unit_test(test_player_stop_and_destroy),
 	        cmocka_unit_test(test_player_backend_failure),
 	        cmocka_unit_test(test_player_record_file),
