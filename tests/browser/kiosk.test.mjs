@@ -354,7 +354,8 @@ print(json.dumps(out))
   assert.equal(m['qrdesk_sync_enabled{}'], 0);
   assert.equal(m['qrdesk_syncs_total{"outcome": "ok"}'], 0);
   assert.equal(m['qrdesk_trust_stale{}'], 0);
-  assert.equal(m['qrdesk_audit_rows_queued{}'], 0);
+  // No audit queue since the audit log has its own file (12ee49d); no upload set up, none pending.
+  assert.equal(m['qrdesk_audit_rows_pending{}'], 0);
   assert.equal(m['qrdesk_scan_latency_seconds_count{}'], 5);
   assert.equal(m['qrdesk_scan_latency_seconds_bucket{"le": "+Inf"}'], 5);
   assert.equal(m['qrdesk_trust_version{"document": "revocations"}'], 1);
