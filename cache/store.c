@@ -33,7 +33,7 @@
  *   keys        (kid BLOB, alg INT, role INT, public_key BLOB, not_before INT,
  *                not_after INT, status INT), index keys_kid on kid
  *               the key set, in document order (rowid).
- *   documents   (type INTEGER PRIMARY KEY, version INT, signed_at INT,
+ *   documents   (type INTEGER PRIMARY KEY (1..15 since user_version 8), version INT, signed_at INT,
  *                expires_at INT, sha256 BLOB, body BLOB)
  *               one row per enum trust_doc_type: its freshness facts; body
  *               holds the bytes of a policy or timestamp document.
@@ -176,6 +176,20 @@ static const char *const migrations[] = {
         "DROP TABLE IF EXISTS audit_detail;"
         "DROP TABLE IF EXISTS upload_batch;"
         "DROP TABLE IF EXISTS audit;",
+        /* 7 -> 8: documents of every type of the list (trust.h: numbers below
+         * TRUST_DOC_SLOTS), not only the first four: the airport table is type 7.  SQLite
+         * cannot change a CHECK, so the table is copied into a new one. */
+        "CREATE TABLE documents_v8 ("
+        " type INTEGER PRIMARY KEY CHECK (type BETWEEN 1 AND 15),"
+        " version INTEGER NOT NULL,"
+        " signed_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL,"
+        " sha256 BLOB NOT NULL,"
+        " body BLOB);"
+        "INSERT INTO documents_v8 (type, version, signed_at, expires_at, sha256, body)"
+        " SELECT type, version, signed_at, expires_at, sha256, body FROM documents;"
+        "DROP TABLE documents;"
+        "ALTER TABLE documents_v8 RENAME TO documents;",
 };
 
 /* The last version whose file still holds the audit log. */

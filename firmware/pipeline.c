@@ -52,6 +52,11 @@ struct pipeline {
 	 * and the card's "already used" facts kept until its transaction closes. */
 	struct binding *binding;
 	struct airport_table *airports;
+	/* The table in use is a signed "airports" document's (this version, until then), or
+	 * the firmware's when none is installed, readable and unexpired. */
+	bool airports_signed;
+	uint64_t airports_version;
+	int64_t airports_expires_at;
 	struct pipeline_event scratch; /* a card judged for its transaction, not yet shown */
 	struct verdict card;
 	int64_t card_first_use_us;
@@ -68,6 +73,72 @@ static void binding_config_of(const struct pipeline *p, struct binding_config *b
 	};
 }
 
+static int64_t wall_seconds(const struct pipeline *p)
+{
+	return p->clock_override != 0 ? p->clock_override : loop_wall_us() / 1000000;
+}
+
+static enum qd_err use_builtin_airports(struct pipeline *p, struct qd_errmsg *why)
+{
+	size_t len = 0;
+	const char *text = airport_builtin_text(&len);
+	p->airports_signed = false;
+	return airport_table_parse(text, len, p->airports, why);
+}
+
+/* The signed table if the store holds one that parses and has not expired; the reason if not. */
+static enum qd_err load_signed_airports(struct pipeline *p, struct airport_table *into,
+                                        struct trust_freshness *fr, struct qd_errmsg *why)
+{
+	enum qd_err rc = store_freshness_get(p->store, TRUST_DOC_AIRPORTS, fr);
+	if (rc != QD_OK || !fr->present) {
+		qd_errmsg_set(why, rc != QD_OK ? "store unreadable" : "none installed");
+		return rc != QD_OK ? rc : QD_ERR_NOT_FOUND;
+	}
+	if (wall_seconds(p) >= fr->expires_at) {
+		qd_errmsg_set(why, "version %llu expired", (unsigned long long)fr->version);
+		return QD_ERR_EXPIRED;
+	}
+	uint8_t *body = NULL;
+	size_t len = 0;
+	rc = store_document_body(p->store, TRUST_DOC_AIRPORTS, &body, &len);
+	if (rc == QD_OK)
+		rc = airport_table_from_body(body, len, into, why);
+	else
+		qd_errmsg_set(why, "its body cannot be read (%s)", qd_err_name(rc));
+	free(body);
+	return rc;
+}
+
+/*
+ * The table boarding passes are matched against: the signed one when present and valid,
+ * else the firmware's.  Said in the log when it changes.
+ */
+static void refresh_airports(struct pipeline *p)
+{
+	struct airport_table *fresh = malloc(sizeof(*fresh));
+	struct trust_freshness fr = {0};
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = fresh != NULL ? load_signed_airports(p, fresh, &fr, &why) : QD_ERR_NOMEM;
+	if (rc == QD_OK) {
+		if (!p->airports_signed || p->airports_version != fr.version)
+			log_info("airports: the signed table version %llu (%zu airports) is in use",
+			         (unsigned long long)fr.version, fresh->n);
+		*p->airports = *fresh;
+		p->airports_signed = true;
+		p->airports_version = fr.version;
+		p->airports_expires_at = fr.expires_at;
+	} else if (p->airports_signed || rc != QD_ERR_NOT_FOUND) {
+		/* Back to (or staying with) the firmware's table, and why. */
+		struct qd_errmsg builtin = {{0}};
+		if (use_builtin_airports(p, &builtin) != QD_OK)
+			log_err("airports: the built-in table does not parse: %s", builtin.text);
+		log_warn("airports: the signed table is not used (%s): the built-in one is",
+		         why.text);
+	}
+	free(fresh);
+}
+
 /* The airport table shipped with the firmware, and an idle transaction. */
 static enum qd_err binding_setup(struct pipeline *p, struct qd_errmsg *why)
 {
@@ -75,9 +146,7 @@ static enum qd_err binding_setup(struct pipeline *p, struct qd_errmsg *why)
 	p->binding = malloc(sizeof(*p->binding));
 	if (p->airports == NULL || p->binding == NULL)
 		return QD_ERR_NOMEM;
-	size_t len = 0;
-	const char *text = airport_builtin_text(&len);
-	enum qd_err rc = airport_table_parse(text, len, p->airports, why);
+	enum qd_err rc = use_builtin_airports(p, why);
 	if (rc != QD_OK)
 		return rc;
 	struct binding_config bc;
@@ -158,6 +227,7 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
 	fresh->view.stale_grace = p->cfg.stale_grace_s;
 	free(p->trust);
 	p->trust = fresh; /* its view points at its own keys and policy */
+	refresh_airports(p);
 	return QD_OK;
 }
 
@@ -464,6 +534,8 @@ void pipeline_tick(struct pipeline *p)
 	struct binding_outcome out;
 	int64_t now = loop_now_us();
 	int64_t deadline = binding_deadline(p->binding);
+	if (p->airports_signed && wall_seconds(p) >= p->airports_expires_at)
+		refresh_airports(p); /* expired while running: the firmware's table again */
 	if (deadline != 0 && now >= deadline) {
 		binding_expire(p->binding, now, &out);
 		publish_binding(p, &out, "binding", now);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "qrdesk/airport.h"
 #include "qrdesk/digest.h"
 #include "qrdesk/policy.h"
 
@@ -63,6 +64,15 @@ const struct trust_doc_info trust_doc_types[] = {
          .shown = true,
          .publish_days = 30,
          .check_body = policy_check_body},
+        /* Optional: a desk without one keeps the table shipped with its firmware. */
+        {.type = TRUST_DOC_AIRPORTS,
+         .name = "airports",
+         .label = "airport table",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_BODY,
+         .synced = true,
+         .publish_days = 90,
+         .check_body = airport_check_body},
         {.type = TRUST_DOC_TIMESTAMP,
          .name = "timestamp",
          .label = "timestamp",

@@ -69,6 +69,8 @@ enum trust_doc_type {
 	TRUST_DOC_REVOCATIONS_DELTA = 5, /* signed by repository */
 	/* A new root: signed by the previous root and by itself (docs/repository.md). */
 	TRUST_DOC_ROOT = 6,
+	/* The airport-to-country table boarding passes are matched with (airport.h). */
+	TRUST_DOC_AIRPORTS = 7, /* signed by repository */
 };
 
 /*

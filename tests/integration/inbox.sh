@@ -61,11 +61,14 @@ start_daemon() { # start_daemon LOG [replay keys...]
 		{ fail "daemon did not start"; cat "$log" >&2; exit 1; }
 	exec 7>codes.fifo
 }
-stop_daemon() {
+stop_daemon() { # stop_daemon LOG: it stops the worker, exits 0, no sanitizer report
 	exec 7>&-
 	kill -TERM "$daemon_pid"
 	wait "$daemon_pid"
+	local rc=$? log=$1
 	daemon_pid=""
+	check '[[ $rc == 0 ]] && ! grep -qiE "sanitizer|runtime error" "$log"' \
+		"qrdeskd exits 0 on SIGTERM, no sanitizer report (exit $rc)"
 }
 verdicts() { grep -cE '^<[0-9]>verdict [0-9]+ ' "$1"; }
 detail() { "$ctl" status --socket control.sock --json | jq -r '.sources[] | select(.name == "images") | .detail'; }
@@ -94,7 +97,7 @@ cp c1.png inbox/
 wait_for 30 '[[ $(verdicts daemon1.log) -ge 2 ]]'
 check '[[ $(verdicts daemon1.log) == 2 ]]' \
 	"after the FIFO and the link, the next card is judged, the link's target never ($(verdicts daemon1.log) verdicts)"
-stop_daemon
+stop_daemon daemon1.log
 
 # --- a restart: nothing judged again; a smaller budget; judged files deleted -------------
 start_daemon daemon2.log "images_max_kpx = 5000" "images_delete = true"
@@ -118,7 +121,7 @@ decoded=$(line_of 'images: big2.png: decoded in')
 check '[[ -n $reading && -n $judged && -n $decoded ]] && (( reading < judged && judged < decoded ))' \
 	"the FIFO card's verdict came while the 2048x2048 PNG was being read and decoded (log lines $reading < $judged < $decoded): $(grep -E 'big2.png|^<[0-9]>verdict 2 ' daemon2.log | tr '\n' '|')"
 check 'grep -qE "^<[0-9]>verdict 2 valid .*source=fifo" daemon2.log' "... and it is the FIFO's card: $(grep -E '^<[0-9]>verdict 2 ' daemon2.log)"
-stop_daemon
+stop_daemon daemon2.log
 
 echo "inbox: $passes passed, $failures failed"
 [[ $failures == 0 ]]

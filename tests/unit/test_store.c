@@ -159,7 +159,7 @@ static void poke_user_version(const char *path, uint32_t v)
 static void test_create_migrate_reopen(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(store_schema_version(fx->store), 7);
+	assert_int_equal(store_schema_version(fx->store), 8);
 	uint64_t n = 99;
 	assert_int_equal(store_revocation_count(fx->store, &n), QD_OK);
 	assert_int_equal(n, 0);
@@ -179,7 +179,7 @@ static void test_create_migrate_reopen(void **state)
 
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 7);
+	assert_int_equal(store_schema_version(fx->store), 8);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_true(fr.present);
 	assert_int_equal(fr.version, 3);
@@ -189,7 +189,7 @@ static void test_create_migrate_reopen(void **state)
 
 	/* A read-only connection sees the same. */
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 7);
+	assert_int_equal(store_schema_version(fx->store), 8);
 	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_POLICY, &fr), QD_OK);
 	assert_int_equal(fr.version, 3);
 	/* ...and refuses to write. */
@@ -218,10 +218,10 @@ static void test_refuse_newer_schema(void **state)
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READONLY, &s, &why), QD_ERR_UNSUPPORTED);
 	assert_null(s);
 
-	/* The file was left alone: back at 5, it opens again and migrations 6 and 7 run. */
+	/* The file was left alone: back at 5, it opens again and migrations 6 to 8 run. */
 	poke_user_version(fx->path, 5);
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 7);
+	assert_int_equal(store_schema_version(fx->store), 8);
 }
 
 static void test_open_missing_or_bad_file(void **state)
@@ -873,7 +873,7 @@ static void test_audit_moves_from_old_layout(void **state)
 
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
-	assert_int_equal(store_schema_version(fx->store), 7);
+	assert_int_equal(store_schema_version(fx->store), 8);
 	uint64_t n = 0;
 	assert_int_equal(store_audit_count(fx->store, &n), QD_OK);
 	assert_int_equal(n, 3);

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "domain.h"
+#include "qrdesk/airport.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/cose.h"
 #include "qrdesk/digest.h"
@@ -465,6 +466,38 @@ static void test_fresh_desk(void **state)
 	assert_int_equal(floor, NOW);
 }
 
+/* The airport table (docs/binding.md): not published until the back office sets one; then
+ * synced like any document, its body stored as signed and read back as a table. */
+static void test_airports(void **state)
+{
+	struct fx *fx = *state;
+	struct sync_result res;
+	first_sync(fx, &res);
+	assert_int_equal(installed(fx, TRUST_DOC_AIRPORTS), 0);
+	assert_false(fetched(fx, "airports.cose"));
+
+	static const char table[] = "DAC BD Dhaka\nKWI KW Kuwait\nQQQ KW a new one\n";
+	struct qd_errmsg why = {{0}};
+	size_t n = 0;
+	assert_int_equal(domain_airports_set(&fx->d, table, strlen(table), &n, &why), QD_OK);
+	assert_int_equal(n, 3);
+	/* One the desks would refuse is refused here, and the old one stays. */
+	assert_int_equal(domain_airports_set(&fx->d, "KWI KW\nDAC BD\n", 14, &n, &why),
+	                 QD_ERR_FORMAT);
+	publish(fx, NOW + DAY);
+	must_sync(fx, NOW + DAY + 60, &res);
+	assert_true(fetched(fx, "airports.cose"));
+	assert_int_equal(installed(fx, TRUST_DOC_AIRPORTS), 1);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_AIRPORTS, &body, &len), QD_OK);
+	static struct airport_table got;
+	assert_int_equal(airport_table_from_body(body, len, &got, &why), QD_OK);
+	free(body);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(airport_country(&got, "QQQ"), "KW");
+}
+
 static void test_up_to_date(void **state)
 {
 	struct fx *fx = *state;
@@ -796,6 +829,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_fresh_desk, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_airports, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_up_to_date, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_base_mismatch, setup, teardown),

@@ -66,6 +66,9 @@ static void encode_into(struct cbor_writer *w, const struct doc_input *in)
 	case TRUST_DOC_POLICY:
 		trustdoc_encode_policy(w, &in->h, in->body, in->body_len);
 		break;
+	case TRUST_DOC_AIRPORTS:
+		trustdoc_encode_body(w, &in->h, in->body, in->body_len);
+		break;
 	case TRUST_DOC_REVOCATIONS_DELTA:
 		trustdoc_encode_revocations_delta(w, &in->h, in->delta);
 		break;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "qrdesk/airport.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/keyfile.h"
@@ -472,6 +473,28 @@ enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *add, s
 	domain_path(d, "revocations.bin", path, sizeof(path));
 	rc = tool_write_file_atomic(path, all, unique * TRUST_HASH_LEN, 0644, why);
 	free(all);
+	return rc;
+}
+
+enum qd_err domain_airports_set(const struct domain *d, const char *text, size_t len,
+                                size_t *airports, struct qd_errmsg *why)
+{
+	size_t need = airport_body_encode(text, len, NULL, 0);
+	uint8_t *body = malloc(need);
+	if (body == NULL)
+		return QD_ERR_NOMEM;
+	airport_body_encode(text, len, body, need);
+	/* What desks will refuse is refused here, with the same words. */
+	size_t n = 0;
+	enum qd_err rc = airport_check_body(body, need, &n, why);
+	if (rc == QD_OK) {
+		char path[4096];
+		domain_path(d, "airports.cbor", path, sizeof(path));
+		rc = tool_write_file_atomic(path, body, need, 0644, why);
+	}
+	if (rc == QD_OK && airports != NULL)
+		*airports = n;
+	free(body);
 	return rc;
 }
 

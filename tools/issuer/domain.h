@@ -11,6 +11,8 @@
  *   DIR/revocations.bin    revoked clearance hashes, 16 bytes each, sorted
  *   DIR/policy.cbor        the destination policy body (absent: no rules),
  *                          written by domain_policy_set (docs/policy.md)
+ *   DIR/airports.cbor      the airport table's body (absent: none published;
+ *                          desks keep their built-in table), domain_airports_set
  *   DIR/published/revocations-V.bin  the hashes of revocations version V as
  *                          last published: the base of the next delta
  *   DIR/roots/root-N.cose  each root after the first, signed by the one
@@ -136,6 +138,15 @@ enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *hashes
  */
 enum qd_err domain_policy_set(const struct domain *d, const struct policy *policy, size_t *body_len,
                               struct qd_errmsg *why);
+
+/*
+ * Set the domain's airport table (docs/binding.md) from its text: parsed with the
+ * desks' own parser (QD_ERR_FORMAT naming the line), then DIR/airports.cbor is
+ * replaced; a refused table leaves the old one.  The next publish signs it.
+ * *airports (may be NULL) gets how many it holds.
+ */
+enum qd_err domain_airports_set(const struct domain *d, const char *text, size_t len,
+                                size_t *airports, struct qd_errmsg *why);
 
 /* Sign a card with key index; text gets "BC1:" + base45, NUL-terminated. */
 enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct credential *cred,

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "domain.h"
+#include "qrdesk/airport.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/cose.h"
@@ -72,6 +73,10 @@ static const char usage_text[] =
         "                                 and category, docs/policy.md) from a JSON source;\n"
         "                                 the next publish signs it.  Example:\n"
         "                                 tools/issuer/example-policy.json\n"
+        "  airports DIR TABLE.txt         set the airport table desks match boarding\n"
+        "                                 passes with (docs/binding.md; the format of\n"
+        "                                 firmware/core/airports.txt); the next publish\n"
+        "                                 signs it as airports.cose\n"
         "  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
         "                     [--policy-days N] [--timestamp-days N]\n"
         "                                 sign and write keyset.cose, revocations.cose,\n"
@@ -736,6 +741,30 @@ static int cmd_policy(int argc, char **argv)
 	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
 }
 
+static int cmd_airports(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage_error("airports takes DIR TABLE.txt%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	uint8_t *text = NULL;
+	size_t len = 0, n = 0;
+	enum qd_err rc = d != NULL ? domain_load(argv[1], d, &why) : QD_ERR_NOMEM;
+	if (rc == QD_OK)
+		rc = tool_read_file(argv[2], AIRPORT_TEXT_MAX, &text, &len, &why);
+	if (rc == QD_OK) {
+		struct qd_errmsg inner = {{0}};
+		rc = domain_airports_set(d, (const char *)text, len, &n, &inner);
+		if (rc != QD_OK)
+			qd_errmsg_set(&why, "%s: %s", argv[2], inner.text);
+	}
+	if (rc == QD_OK)
+		printf("airports: %zu, publish to sign and ship them\n", n);
+	free(text);
+	free(d);
+	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
+}
+
 static int cmd_publish(int argc, char **argv)
 {
 	long days[DOMAIN_DOC_TYPES] = {0};
@@ -1015,6 +1044,8 @@ int main(int argc, char **argv)
 		return cmd_revoke_key(sub_argc, sub_argv);
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_policy(sub_argc, sub_argv);
+	if (strcmp(cmd, "airports") == 0)
+		return cmd_airports(sub_argc, sub_argv);
 	if (strcmp(cmd, "publish") == 0)
 		return cmd_publish(sub_argc, sub_argv);
 	if (strcmp(cmd, "rotate-root") == 0)

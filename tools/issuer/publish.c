@@ -17,6 +17,7 @@
 #include "pkcs11.h"
 #include "ranges.h"
 #include "qrdesk/hex.h"
+#include "qrdesk/airport.h"
 #include "qrdesk/policy.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
@@ -203,6 +204,8 @@ struct publish_ctx {
 	size_t n_hashes;
 	const uint8_t *policy;
 	size_t policy_len;
+	const uint8_t *airports; /* NULL: none set, none published */
+	size_t airports_len;
 	struct trustdoc_timestamp ts;
 	struct trustdoc_revocations_delta delta;
 	uint8_t *delta_lists;         /* added, then removed: owned */
@@ -235,6 +238,28 @@ static void enc_policy(struct cbor_writer *w, const void *arg)
 {
 	const struct publish_ctx *p = arg;
 	trustdoc_encode_policy(w, &p->header, p->policy, p->policy_len);
+}
+
+static void enc_airports(struct cbor_writer *w, const void *arg)
+{
+	const struct publish_ctx *p = arg;
+	trustdoc_encode_body(w, &p->header, p->airports, p->airports_len);
+}
+
+/* DIR/airports.cbor if the domain has a table (qrdesk-issuer airports), checked as desks will. */
+static enum qd_err load_airports(const struct domain *d, uint8_t **body, size_t *len,
+                                 struct qd_errmsg *why)
+{
+	char path[4096];
+	domain_path(d, "airports.cbor", path, sizeof(path));
+	enum qd_err rc = tool_read_file(path, AIRPORT_TEXT_MAX + 16, body, len, why);
+	if (rc == QD_ERR_NOT_FOUND)
+		return QD_OK; /* optional: desks keep their built-in table */
+	size_t n = 0;
+	struct qd_errmsg bad = {{0}};
+	if (rc == QD_OK && (rc = airport_check_body(*body, *len, &n, &bad)) != QD_OK)
+		qd_errmsg_set(why, "%s: %s (set it with `qrdesk-issuer airports`)", path, bad.text);
+	return rc;
 }
 
 static void enc_delta(struct cbor_writer *w, const void *arg)
@@ -526,8 +551,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 		return QD_ERR_IO;
 	}
 	struct publish_ctx *p = calloc(1, sizeof(*p));
-	uint8_t *hashes = NULL, *policy = NULL;
-	size_t policy_len = 0;
+	uint8_t *hashes = NULL, *policy = NULL, *airports = NULL;
+	size_t policy_len = 0, airports_len = 0;
 	enum qd_err rc = p ? domain_revocations_load(d, &hashes, &p->n_hashes, why) : QD_ERR_NOMEM;
 	if (rc == QD_OK) {
 		char path[4096];
@@ -555,6 +580,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 		}
 	}
 	if (rc == QD_OK)
+		rc = load_airports(d, &airports, &airports_len, why);
+	if (rc == QD_OK)
 		rc = ranges_load(d, "ranges.json", &p->windows, &p->n_windows, why);
 	if (rc == QD_OK) {
 		p->ranges = calloc(p->n_windows + 1, sizeof(*p->ranges));
@@ -568,6 +595,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	p->hashes = hashes;
 	p->policy = policy;
 	p->policy_len = policy_len;
+	p->airports = airports;
+	p->airports_len = airports_len;
 
 	static const struct {
 		enum trust_doc_type type;
@@ -577,6 +606,7 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	        {TRUST_DOC_KEYSET, "keyset.cose", enc_keyset},
 	        {TRUST_DOC_REVOCATIONS, "revocations.cose", enc_revocations},
 	        {TRUST_DOC_POLICY, "policy.cose", enc_policy},
+	        {TRUST_DOC_AIRPORTS, "airports.cose", enc_airports},
 	        {TRUST_DOC_TIMESTAMP, "timestamp.cose", enc_timestamp},
 	};
 	rc = publish_roots(d, outdir, &p->ts, why);
@@ -585,6 +615,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	uint64_t base = d->versions[TRUST_DOC_REVOCATIONS];
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		enum trust_doc_type type = docs[i].type;
+		if (type == TRUST_DOC_AIRPORTS && p->airports == NULL)
+			continue;
 		if (type == TRUST_DOC_TIMESTAMP) {
 			rc = publish_delta(d, outdir, days, now, base, p, pub, why);
 			if (rc != QD_OK)
@@ -633,6 +665,7 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 out:
 	free(hashes);
 	free(policy);
+	free(airports);
 	if (p != NULL) {
 		free(p->delta_lists);
 		free(p->windows);
