@@ -121,6 +121,7 @@ static const struct key_def keys[] = {
         {"desk", "control_group", K_GROUP, FIELD(control_group), 0, 0, false},
         {"desk", "audit_key", K_PATH, FIELD(audit_key), 0, 0, false},
         {"desk", "log_level", K_LOG_LEVEL, FIELD(log_level), 0, 0, false},
+        {"desk", "firmware_release", K_PATH, FIELD(firmware_release), 0, 0, false},
         {"pipeline", "holdoff_ms", K_MS, FIELD(holdoff_ms), 0, 600000, false},
         {"pipeline", "already_used_check", K_BOOL, FIELD(already_used_check), 0, 0, false},
         {"binding", "require", K_REQUIRE, FIELD(binding_require), 0, 0, false},
@@ -300,6 +301,8 @@ void config_defaults(struct config *cfg)
 	         "/run/qrdesk/control.sock");
 	cfg->control_group[0] = '\0';
 	cfg->log_level = LOG_INFO;
+	snprintf(cfg->firmware_release, sizeof(cfg->firmware_release), "%s",
+	         "/etc/qrdesk-firmware");
 	cfg->holdoff_ms = 3000;
 	cfg->already_used_check = true;
 	cfg->binding_require = BINDING_REQUIRE_CARD;

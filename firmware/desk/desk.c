@@ -23,9 +23,9 @@
 #include "qrdesk/signature.h"
 
 const struct desk_part *const desk_parts[] = {
-        &desk_part_desk,  &desk_part_indicators, &desk_part_pipeline, &desk_part_control,
-        &desk_part_kiosk, &desk_part_hotplug,    &desk_part_sync,     &desk_part_upload,
-        &desk_part_usb,   &desk_part_sources,
+        &desk_part_desk,    &desk_part_firmware, &desk_part_indicators, &desk_part_pipeline,
+        &desk_part_control, &desk_part_kiosk,    &desk_part_hotplug,    &desk_part_sync,
+        &desk_part_upload,  &desk_part_usb,      &desk_part_sources,
 };
 const size_t desk_parts_count = sizeof(desk_parts) / sizeof(desk_parts[0]);
 

@@ -144,6 +144,11 @@ struct desk {
 	enum usb_stage usb_stage;
 	char usb_text[400];
 	int64_t usb_time; /* wall seconds of the last USB event; 0: none yet */
+	/* firmware (a desk image's slot; "" when not known) */
+	char fw_version[64], fw_compatible[64];
+	int64_t fw_event_time;    /* wall seconds of the last update or rollback; 0: none seen */
+	char fw_event_result[16]; /* "updated" or "rolled-back" */
+	char fw_event_text[256];
 };
 
 /*
@@ -175,6 +180,6 @@ json_t *desk_status_build(struct desk *d);
 /* The parts (part_*.c). */
 extern const struct desk_part desk_part_desk, desk_part_indicators, desk_part_pipeline,
         desk_part_control, desk_part_kiosk, desk_part_sources, desk_part_hotplug, desk_part_sync,
-        desk_part_upload, desk_part_usb;
+        desk_part_upload, desk_part_usb, desk_part_firmware;
 
 #endif

@@ -80,6 +80,7 @@ struct config {
 	char control_group[32];               /* group also allowed on the socket ("" none) */
 	char audit_key[CONFIG_PATH_MAX]; /* the audit key file ("": audit.key beside the store) */
 	int log_level;                   /* syslog priority: err, warning, info, debug */
+	char firmware_release[CONFIG_PATH_MAX]; /* the image's VERSION= file ("" none) */
 	/* [pipeline] */
 	uint32_t holdoff_ms;     /* same code within this: one verdict */
 	bool already_used_check; /* flag a card that already passed */

@@ -52,7 +52,8 @@ for tool in qemu-system-x86_64 debootstrap rauc mksquashfs openssl jq xxd mkfs.v
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
 done
 issuer=$build/tools/qrdesk-issuer ctl=$build/tools/qrdeskctl keytype=$build/tests/vm_keytype
-for b in "$issuer" "$ctl" "$keytype"; do
+specimen=$build/tests/qrdesk-specimen
+for b in "$issuer" "$ctl" "$keytype" "$specimen"; do
 	[[ -x $b ]] || { log "missing $b: build the tree first"; exit 2; }
 done
 t0=$SECONDS
@@ -95,7 +96,7 @@ log "packages ready ($((SECONDS - t0)) s)"
 . "$src/tests/vm/host/usbstick.sh"
 disk=$out/testdisk
 mkdir -p "$disk" "$out/data/qrdesk"
-trustdata_make "$out/host" "$disk" "$issuer" "$ctl" || { log "trust data failed"; exit 1; }
+trustdata_make "$out/host" "$disk" "$issuer" "$ctl" "$specimen" || { log "trust data failed"; exit 1; }
 mv "$disk/desk.db" "$out/data/qrdesk/desk.db"
 "$src/scripts/firmware-bundle.sh" keyring "$out/host/dom" "$out/keyring.pem" || exit 1
 

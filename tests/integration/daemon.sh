@@ -53,6 +53,7 @@ desk_id = TEST-1
 store = $work/desk.db
 control_socket = $work/control.sock
 log_level = info
+firmware_release = $work/firmware-release
 [pipeline]
 holdoff_ms = $((holdoff_s * 1000))
 already_used_check = true
@@ -167,6 +168,7 @@ check '[[ $(jq .counters.duplicates status.json) == 1 && $(jq .counters.empty st
 check '[[ $(jq -r .sources[0].state status.json) == running ]]' "status: the FIFO source runs"
 check '[[ $(jq .trust.revocations.version status.json) == 1 ]]' "status: revocation list version"
 check '[[ $(jq -r .indicators.backend status.json) == sim ]]' "status: indicator backend"
+check '[[ $(jq .firmware status.json) == null ]]' "status: no firmware member without a release file (not a desk image)"
 "$ctl" status --socket control.sock >status.txt
 check 'grep -q "revocations  v1" status.txt' "status (text) shows trust-data versions"
 "$ctl" scan --socket control.sock "$(cat valid2.txt)" >scan.json
@@ -232,10 +234,25 @@ check 'grep -q "stopped" daemon.log' "clean shutdown logged"
 check '! grep -qiE "sanitizer|runtime error|^==[0-9]+==" daemon.log' "no sanitizer or valgrind reports"
 
 # --- a restart finds everything where it was ----------------------------------------------
+# The desk image's firmware (docs/image.md): its release file, and the boot-time recorder's
+# event beside the store, as a boot after a rolled-back update leaves them.
+printf 'VERSION=1.0.0\nCOMPATIBLE=qrdesk-desk-amd64\n' >firmware-release
+printf '%s rolled-back slot B did not become ready; slot A runs 1.0.0\n' "$(date +%s)" >firmware-event
+fw_rows() { sqlite3 desk-audit.db "SELECT a.reason FROM audit a JOIN audit_detail d ON d.audit_id = a.id WHERE d.event = 'firmware' ORDER BY a.id" | tr '\n' ' '; }
 start_daemon
 echo "$valid" >&7
 wait_for 10 "[[ \$(grep -c '^<[0-9]>verdict 1 ' daemon.log) == 2 ]]"
 check 'grep "^<[0-9]>verdict 1 " daemon.log | tail -n1 | grep -q ALREADY_USED' "after a restart the card is still known as used"
+"$ctl" status --socket control.sock --json >status4.json
+check '[[ $(jq -r .firmware.version status4.json) == 1.0.0 && $(jq -r .firmware.compatible status4.json) == qrdesk-desk-amd64 ]]' "status: the firmware's version $(jq -c .firmware status4.json)"
+check '[[ $(jq -r .firmware.last_update.result status4.json) == rolled-back ]] && jq -r .firmware.last_update.text status4.json | grep -q "slot B did not become ready"' "status: the rolled-back update"
+check '[[ $(fw_rows) == "rolled-back " && ! -e firmware-event && -s firmware-event.done ]]' "one audit row for the rollback ($(fw_rows)); the event taken"
+"$ctl" status --socket control.sock >status4.txt
+check 'grep -q "^firmware 1.0.0 (qrdesk-desk-amd64)" status4.txt && grep -q "last update .*: rolled-back: slot B" status4.txt' "status (text) shows the firmware: $(grep -A1 ^firmware status4.txt | tr '\n' ' ')"
+# A later event (here taken by a reload rather than a boot) replaces it.
+printf '%s updated firmware 2.0.0 on slot B (was 1.0.0 on slot A)\n' "$(date +%s)" >firmware-event
+"$ctl" reload --socket control.sock >/dev/null
+check '[[ $(fw_rows) == "rolled-back updated " ]] && [[ $("$ctl" status --socket control.sock --json | jq -r .firmware.last_update.result) == updated ]]' "a new event: its own audit row and the status ($(fw_rows))"
 stop_daemon "restart"
 
 # --- systemd notification: READY, STATUS, WATCHDOG, RELOADING, STOPPING ----------------------
@@ -266,6 +283,7 @@ for m in READY=1 "STATUS=last: #1 invalid CARD_REVOKED" WATCHDOG=1 RELOADING=1 S
 	check 'grep -q "^$m" notify.log' "sd_notify sent $m: $(tr '\n' '|' <notify.log)"
 done
 
+check '[[ $(fw_rows) == "rolled-back updated " ]]' "restarts audit a firmware event once: $(fw_rows)"
 check '! grep -qiE "sanitizer|runtime error|^==[0-9]+==" daemon.log' "no sanitizer or valgrind reports in the whole run"
 echo "daemon: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

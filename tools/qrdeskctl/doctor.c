@@ -518,6 +518,27 @@ static void check_kiosk(struct doctor *d)
 		       out[0] ? out : "unknown (systemctl did not answer)");
 }
 
+/* A desk image's firmware (docs/image.md): a rolled-back update is worth a look. */
+static void check_firmware(struct doctor *d)
+{
+	json_t *fw = json_object_get(d->status, "firmware");
+	if (!json_is_object(fw))
+		return; /* installed from the package, not an image: nothing to say */
+	const char *version = json_string_value(json_object_get(fw, "version"));
+	json_t *last = json_object_get(fw, "last_update");
+	const char *result = json_string_value(json_object_get(last, "result"));
+	const char *text = json_string_value(json_object_get(last, "text"));
+	if (result != NULL && strcmp(result, "rolled-back") == 0)
+		report(d, LVL_WARN, "firmware",
+		       "the new firmware did not become ready: journalctl -b -1 shows why; bring a "
+		       "fixed bundle from the back office (docs/image.md)",
+		       "firmware %s; the last update was rolled back: %s", version ? version : "?",
+		       text ? text : "");
+	else
+		report(d, LVL_OK, "firmware", NULL, "firmware %s%s%s", version ? version : "?",
+		       text ? "; last update: " : "", text ? text : "");
+}
+
 static void check_disk(struct doctor *d)
 {
 	char dir[CONFIG_PATH_MAX];
@@ -657,6 +678,7 @@ int doctor_main(int argc, char **argv)
 	check_devices(&d);
 	check_gpio(&d);
 	check_kiosk(&d);
+	check_firmware(&d);
 	check_disk(&d);
 	check_permissions(&d);
 	if (d.json) {

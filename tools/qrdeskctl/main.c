@@ -741,6 +741,20 @@ static void print_freshness(const char *name, json_t *f)
 	       json_is_true(json_object_get(f, "expired")) ? "  EXPIRED" : "");
 }
 
+/* A desk image's firmware and its last update or rollback (docs/image.md). */
+static void print_firmware(json_t *fw)
+{
+	if (!json_is_object(fw))
+		return;
+	printf("firmware %s (%s)\n", jstr(fw, "version"), jstr(fw, "compatible"));
+	json_t *last = json_object_get(fw, "last_update");
+	if (!json_is_object(last))
+		return;
+	char at[32];
+	tool_format_time(json_integer_value(json_object_get(last, "time")), at, sizeof(at));
+	printf("  last update %s: %s: %s\n", at, jstr(last, "result"), jstr(last, "text"));
+}
+
 /* The exit code for an error name in a daemon reply (tool_exit_for of the same code). */
 static int exit_for_name(const char *name)
 {
@@ -898,6 +912,7 @@ static int cmd_status(int argc, char **argv)
 	printf("desk %s, qrdeskd %s%s, up %llds\n", jstr(st, "desk"), jstr(st, "version"),
 	       json_is_true(json_object_get(st, "demo")) ? " (demo)" : "",
 	       (long long)json_integer_value(json_object_get(st, "uptime_seconds")));
+	print_firmware(json_object_get(st, "firmware"));
 	printf("sources:\n");
 	size_t i;
 	json_t *s;
