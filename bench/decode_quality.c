@@ -32,9 +32,10 @@
 #include "qrdecode.h"
 #include "qrscene.h"
 
-#define CARDS_MAX   16
-#define CONFIGS_MAX 12
-#define FRAMES_MAX  4
+#define CARDS_MAX     16
+#define CONFIGS_MAX   12
+#define FRAMES_MAX    4
+#define EMPTY_REPEATS 5 /* runs of --empty frames; the least mean and max are reported */
 
 enum mode {
 	ZBAR,   /* ZBar alone with these passes and budget (qrdecode_set_passes) */
@@ -410,12 +411,11 @@ int main(int argc, char **argv)
 
 		if (empty > 0) {
 			printf("## %ux%u: frames without a code (%u; the chain's %u fps apart), "
-			       "CPU "
-			       "ms per frame\n\n"
+			       "CPU ms per frame, the least of %d runs\n\n"
 			       "| configuration | frames | mean | max | share of a core at %u fps "
 			       "|\n"
 			       "| --- | --- | --- | --- | --- |\n",
-			       w, h, empty, fps, fps);
+			       w, h, empty, fps, EMPTY_REPEATS, fps);
 			for (size_t c = 0; c < n_configs; c++)
 				for (int scene = 0; scene < 2; scene++) {
 					/* The chain: an empty desk (one scene), then the worst
@@ -423,28 +423,42 @@ int main(int argc, char **argv)
 					 * (they cost the same either way). */
 					if (scene == 0 && configs[c]->mode != SHIPPED)
 						continue;
-					double sum = 0, max = 0;
-					for (unsigned i = 0; i < empty; i++) {
-						if (scene == 0)
-							memcpy(px, desk, (size_t)w * h);
-						else
-							qrscene_empty(w, h, i, px);
-						struct check chk = {"", false, false};
-						int found = 0;
-						double t0 = cpu_ms();
-						rc = decode(decs[c], configs[c], &clocks[c], px, w,
-						            h, on_symbol, &chk, &found);
-						double t = cpu_ms() - t0;
-						sum += t;
-						max = t > max ? t : max;
-						if (rc != QD_OK || found != 0) {
-							fprintf(stderr,
-							        "qrdesk-decode-quality: an empty "
-							        "frame gave %d symbols (%s)\n",
-							        found, qd_err_name(rc));
-							total_wrong++;
+					/* Repeat-min: the machine's load only ever adds time, so
+					 * of EMPTY_REPEATS runs of `empty` frames the least mean
+					 * (and the least max) is the decoder's own cost. */
+					double best_mean = 0, best_max = 0;
+					for (unsigned r = 0; r < EMPTY_REPEATS; r++) {
+						double sum = 0, max = 0;
+						for (unsigned i = 0; i < empty; i++) {
+							if (scene == 0)
+								memcpy(px, desk, (size_t)w * h);
+							else
+								qrscene_empty(w, h, i, px);
+							struct check chk = {"", false, false};
+							int found = 0;
+							double t0 = cpu_ms();
+							rc = decode(decs[c], configs[c], &clocks[c],
+							            px, w, h, on_symbol, &chk,
+							            &found);
+							double t = cpu_ms() - t0;
+							sum += t;
+							max = t > max ? t : max;
+							if (rc != QD_OK || found != 0) {
+								fprintf(stderr,
+								        "qrdesk-decode-quality: an "
+								        "empty frame gave %d "
+								        "symbols "
+								        "(%s)\n",
+								        found, qd_err_name(rc));
+								total_wrong++;
+							}
 						}
+						if (r == 0 || sum / empty < best_mean)
+							best_mean = sum / empty;
+						if (r == 0 || max < best_max)
+							best_max = max;
 					}
+					const double sum = best_mean * empty, max = best_max;
 					printf("| %s | %s | %.1f | %.1f | %.1f %% |\n",
 					       configs[c]->name,
 					       scene == 0 ? "an empty desk" : "a new scene each",

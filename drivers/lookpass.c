@@ -21,6 +21,29 @@ void pass_half(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst, unsigne
 	}
 }
 
+/* x2, bilinear: each output pixel 3/4 from its nearer input neighbour, 1/4 from the other,
+ * in both directions (edges repeat). */
+void pass_double(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst)
+{
+	const size_t ow = (size_t)w * 2;
+	for (unsigned y = 0; y < h; y++) {
+		const uint8_t *row = src + (size_t)y * w;
+		const uint8_t *up = y > 0 ? row - w : row, *down = y + 1 < h ? row + w : row;
+		uint8_t *o0 = dst + (size_t)(2 * y) * ow, *o1 = o0 + ow;
+		for (unsigned x = 0; x < w; x++) {
+			const unsigned l = x > 0 ? x - 1 : x, r = x + 1 < w ? x + 1 : x;
+			/* The column sums 3/4 this row + 1/4 the row above (o0) or below (o1). */
+			const unsigned c0 = 3u * row[x] + up[x], c1 = 3u * row[x] + down[x];
+			const unsigned l0 = 3u * row[l] + up[l], l1 = 3u * row[l] + down[l];
+			const unsigned r0 = 3u * row[r] + up[r], r1 = 3u * row[r] + down[r];
+			o0[2 * x] = (uint8_t)((3u * c0 + l0 + 8) / 16);
+			o0[2 * x + 1] = (uint8_t)((3u * c0 + r0 + 8) / 16);
+			o1[2 * x] = (uint8_t)((3u * c1 + l1 + 8) / 16);
+			o1[2 * x + 1] = (uint8_t)((3u * c1 + r1 + 8) / 16);
+		}
+	}
+}
+
 void pass_invert(const uint8_t *src, size_t n, uint8_t *dst)
 {
 	for (size_t i = 0; i < n; i++)

@@ -14,6 +14,9 @@
 /* x0.5 by 2x2 means: dst is (w/2) x (h/2), its size in *ow, *oh. */
 void pass_half(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst, unsigned *ow,
                unsigned *oh);
+/* x2 (bilinear): dst is (2w) x (2h).  Small modules (1.5 px and less) get enough pixels for
+ * zxing-cpp's detector. */
+void pass_double(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst);
 /* 255 - v: light modules on dark. */
 void pass_invert(const uint8_t *src, size_t n, uint8_t *dst);
 /* 1st..99th percentile to 0..255; false (dst untouched) when the image is flat. */

@@ -5,7 +5,7 @@
  *
  * A camera frame (qrdecode_frame) always goes through zxing-cpp: about a
  * millisecond at 640 x 480, and it reads most codes.  The second looks -
- * zxing-cpp on an inverted, stretched, globally thresholded and x0.5 copy,
+ * zxing-cpp on an inverted, stretched, globally thresholded, x0.5 and x2 copy,
  * and ZBar's looks, which cost about six times as much a pixel - come in
  * rounds: each look once a round, taken by the first frame whose decoder's
  * bucket covers it (a look that does not fit is skipped for that frame,
@@ -49,12 +49,14 @@
 #define CREDIT_ROUNDS 2.0
 
 /* zxing-cpp's idle turns: rounds of its second looks a second (its own bucket holds two). */
-#define ZX_ROUNDS_PER_S 1.0
+#define ZX_ROUNDS_PER_S 0.5
 
 /* A round of second looks: zxing-cpp's passes, then ZBar's looks (ZB_FIRST + zbdecode_plan's
  * index), each taken once per round when its own bucket covers it. */
-enum { ZX_INVERT, ZX_STRETCH, ZX_GLOBAL, ZX_HALF, ZX_LOOKS, ZB_FIRST = ZX_LOOKS };
-#define ROUND_MAX (ZX_LOOKS + ZBDECODE_LOOKS_MAX)
+enum { ZX_INVERT, ZX_STRETCH, ZX_GLOBAL, ZX_HALF, ZX_DOUBLE, ZX_LOOKS, ZB_FIRST = ZX_LOOKS };
+/* The x2 look (small modules) only for frames up to this size: it reads four times the pixels. */
+#define ZX_DOUBLE_PIXELS_MAX (1280u * 720u)
+#define ROUND_MAX            (ZX_LOOKS + ZBDECODE_LOOKS_MAX)
 
 struct texts {
 	char *bytes[TEXTS_MAX];
@@ -310,20 +312,32 @@ static enum qd_err zx_look(struct qrdecode *dec, unsigned which, const uint8_t *
 		img = data;
 		bin = ZXDECODE_GLOBAL;
 		break;
-	default: /* ZX_HALF */
+	case ZX_HALF:
 		if (width < 2 || height < 2)
 			return QD_OK;
 		pass_half(data, width, height, dec->work, &w, &h);
+		break;
+	default: /* ZX_DOUBLE */
+		if (size > ZX_DOUBLE_PIXELS_MAX)
+			return QD_OK;
+		if (!pass_grow((void **)&dec->work, &dec->work_cap, 4 * size))
+			return QD_ERR_NOMEM;
+		img = dec->work;
+		pass_double(data, width, height, dec->work);
+		w = 2 * width;
+		h = 2 * height;
 		break;
 	}
 	int n = 0;
 	return zxdecode_gray(dec->zx, img, w, h, bin, collect, &dec->zx_texts, &n, unread);
 }
 
-/* A zxing-cpp second look's cost in its own bucket: the pixels it reads. */
+/* A zxing-cpp second look's cost in its own bucket: the pixels it reads (0: not taken). */
 static size_t zx_cost(unsigned which, unsigned width, unsigned height)
 {
 	size_t px = (size_t)width * height;
+	if (which == ZX_DOUBLE)
+		return px <= ZX_DOUBLE_PIXELS_MAX ? 4 * px : 0;
 	return which == ZX_HALF ? px / 4 : px;
 }
 
@@ -372,6 +386,8 @@ static enum qd_err second_looks(struct qrdecode *dec, const uint8_t *data, unsig
 	enum qd_err rc = QD_OK;
 	for (size_t i = 0; i < n && rc == QD_OK && dec->zb_texts.n == 0; i++) {
 		const bool zx = i < ZB_FIRST;
+		if (cost[i] == 0)
+			dec->done |= 1u << i; /* not taken at this frame size */
 		if ((dec->done & (1u << i)) || (zx && dec->zx_texts.n > 0))
 			continue;
 		double *room = zx ? &zx_room : &zb_room;

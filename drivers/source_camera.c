@@ -22,7 +22,11 @@
  * camera dozens of times.  A text is delivered when it appears, then not
  * again while it keeps being seen; once it has been out of sight for
  * gone_us (CAMERA_GONE_MS, or three frame times if longer, so one frame
- * where ZBar misses it does not count as leaving) it may be delivered again.
+ * where a decoder misses it does not count as leaving) and for at least
+ * GONE_FRAMES decoded frames it may be delivered again.  Both, because on a
+ * slow machine (a board under load, an emulator) one frame's decoding can
+ * take longer than gone_us: the card was then in every frame looked at and
+ * never left, and must not be judged again as ALREADY_USED.
  *
  * States.  Opening fails with "no such device": SOURCE_ABSENT; with
  * anything else (permissions, not a camera, no usable format): SOURCE_FAILED;
@@ -39,6 +43,7 @@
 #include "qrdesk/source_camera.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -68,6 +73,7 @@ _Static_assert(CAMERA_DECODE_ZXING == QRDECODE_ZXING && CAMERA_DECODE_ZBAR == QR
 #define POLL_SLICE_MS    100
 #define MAILBOX_TEXTS    8  /* texts waiting for the loop, at most */
 #define IN_VIEW_MAX      16 /* texts remembered as in view, at most */
+#define GONE_FRAMES      3  /* decoded frames without a text before it counts as gone */
 #define DROP_LOG_US      (10 * 1000000LL)
 
 struct text {
@@ -80,6 +86,8 @@ struct in_view {
 	char bytes[SOURCE_TEXT_MAX];
 	size_t len;
 	int64_t last_us; /* last frame it was seen in */
+	unsigned missed; /* decoded frames since, without it */
+	bool seen;       /* seen in the frame being decoded */
 };
 
 struct camera {
@@ -183,8 +191,9 @@ static void on_symbol(void *arg, const char *data, size_t len)
 	for (size_t i = 0; i < IN_VIEW_MAX; i++) {
 		struct in_view *v = &c->view[i];
 		if (v->len == len && memcmp(v->bytes, data, len) == 0 &&
-		    c->frame_us - v->last_us <= c->gone_us) {
+		    (c->frame_us - v->last_us <= c->gone_us || v->missed < GONE_FRAMES)) {
 			v->last_us = c->frame_us; /* still in view */
+			v->seen = true;
 			return;
 		}
 		if (v->last_us < oldest->last_us)
@@ -193,6 +202,8 @@ static void on_symbol(void *arg, const char *data, size_t len)
 	memcpy(oldest->bytes, data, len);
 	oldest->len = len;
 	oldest->last_us = c->frame_us;
+	oldest->missed = 0;
+	oldest->seen = true;
 	publish_text(c, data, len);
 }
 
@@ -206,6 +217,14 @@ static void on_frame(void *arg, const struct capture_frame *fr)
 	(void)qrdecode_frame(c->dec, fr->luma, fr->width, fr->height, fr->stride, fr->t_us,
 	                     on_symbol, c, &found);
 	qrdecode_get_stats(c->dec, &after);
+	for (size_t i = 0; i < IN_VIEW_MAX; i++) {
+		struct in_view *v = &c->view[i];
+		if (v->seen)
+			v->missed = 0;
+		else if (v->missed < UINT_MAX)
+			v->missed++;
+		v->seen = false;
+	}
 	if (after.conflicts != before.conflicts)
 		publish_drop(c, "the decoders read different texts from one frame: none reported");
 }

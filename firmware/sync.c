@@ -231,12 +231,6 @@ enum qd_err sync_https_fetch_if_changed(void *ctx, const char *name, size_t cap,
 
 /* ---- the checks --------------------------------------------------------- */
 
-/* The types sync takes when the timestamp names a newer version: the list's synced rows. */
-#define EACH_SYNCED(info)                                                                          \
-	for (const struct trust_doc_info *info = trust_doc_types;                                  \
-	     info < trust_doc_types + trust_doc_types_count; info++)                               \
-		if (info->synced)
-
 static const struct trustdoc_timestamp_entry *find_entry(const struct trustdoc_timestamp *ts,
                                                          enum trust_doc_type type)
 {
@@ -272,8 +266,10 @@ static enum qd_err peek_timestamp(const uint8_t *bytes, size_t len, struct trust
 		              trust_doc_type_name(doc->header.type));
 		return QD_ERR_FORMAT;
 	}
-	EACH_SYNCED(info)
-	{
+	for (const struct trust_doc_info *info = trust_doc_types;
+	     info < trust_doc_types + trust_doc_types_count; info++) {
+		if (!info->synced)
+			continue; /* the types sync takes are the list's synced rows */
 		if (info->required && find_entry(&doc->body.timestamp, info->type) == NULL) {
 			qd_errmsg_set(why, "the timestamp names no %s", info->name);
 			return QD_ERR_FORMAT;
@@ -551,8 +547,10 @@ static enum qd_err run_checks(struct run *r)
 	}
 	bool same_timestamp = ti->present && ts_version == ti->version;
 
-	EACH_SYNCED(info)
-	{
+	for (const struct trust_doc_info *info = trust_doc_types;
+	     info < trust_doc_types + trust_doc_types_count; info++) {
+		if (!info->synced)
+			continue; /* the types sync takes are the list's synced rows */
 		enum trust_doc_type t = info->type;
 		const struct trustdoc_timestamp_entry *e = find_entry(ts, t);
 		if (e == NULL)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Static checks that must pass clean: clang-format (the committed .clang-format),
 # cppcheck and clang-tidy (the committed .clang-tidy) over the product code in
-# firmware/, drivers/, cache/ and tools/.  Run by ctest as `static_analysis`.
+# firmware/, drivers/, cache/ and tools/ - the C code and the C++ zxing-cpp shim
+# (drivers/zxdecode.cpp) alike.  Run by ctest as `static_analysis`.
 # Usage: scripts/lint.sh [BUILD_DIR]   (a build configured with
 # CMAKE_EXPORT_COMPILE_COMMANDS=ON, which the top CMakeLists.txt sets; default build/lint)
 set -uo pipefail
@@ -17,14 +18,14 @@ status=0
 db=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-lint-XXXXXX")
 trap 'rm -rf "$db"' EXIT
 jq --arg root "$(pwd)/" '[.[] | select(.file | ltrimstr($root) |
-	test("^(firmware|drivers|cache|tools)/[^ ]*\\.c$"))]' \
+	test("^(firmware|drivers|cache|tools)/[^ ]*\\.(c|cpp)$"))]' \
 	"$build/compile_commands.json" >"$db/compile_commands.json"
 files=$(jq -r '.[].file' "$db/compile_commands.json" | sort -u)
 echo "lint: $(wc -w <<<"$files") files"
 
 echo "== clang-format"
 # shellcheck disable=SC2046
-if ! clang-format --dry-run -Werror $(git ls-files '*.c' '*.h' 2>/dev/null || echo $files); then
+if ! clang-format --dry-run -Werror $(git ls-files '*.c' '*.h' '*.cpp' 2>/dev/null || echo $files); then
 	echo "lint: clang-format: run clang-format -i on the files above" >&2
 	status=1
 fi

@@ -6,7 +6,8 @@
 #     (the compiler's own warnings and code generation; the scripts' tests add nothing here);
 #  3. AddressSanitizer + UndefinedBehaviorSanitizer: every test but sync_crash and
 #     kiosk_display (see below);
-#  4. arm64 under qemu-user: unit and integration tests (scripts/arm64.sh names what it
+#  4. ThreadSanitizer (clang): qrdeskd through the two daemon tests, and the logger's test;
+#  5. arm64 under qemu-user: unit and integration tests (scripts/arm64.sh names what it
 #     leaves out, about 10 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,13 @@ cmake --build build/asan -j"$jobs"
 # kiosk_display tests the kiosk unit's compositor and browser (cage, Chromium), not our
 # memory: the daemon it talks to runs under ASan in kiosk_browser; it costs ~40 s here.
 ctest --test-dir build/asan --output-on-failure -j"$jobs" -E '^(sync_crash|kiosk_display)$'
+
+echo "== ThreadSanitizer: qrdeskd's threads through the daemon tests, and the logger (tests/integration/tsan.sh)"
+# Only the daemon and test_log are built here (about a minute with the tests): the tools
+# the scripts call are the release build's.
+CC=clang CXX=clang++ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRDESK_TSAN=ON -DQRDESK_WERROR=ON >/dev/null
+cmake --build build/tsan -j"$jobs" --target qrdeskd test_log
+tests/integration/tsan.sh build/tsan build/release
 
 echo "== arm64: cross build, unit and integration tests under qemu-user (scripts/arm64.sh)"
 scripts/arm64.sh build/arm64

@@ -8,32 +8,42 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static const char *log_ident = "qrdesk";
-static enum log_style log_style_current = LOG_STYLE_PLAIN;
-static int log_max_priority = LOG_INFO;
+/*
+ * The settings are atomics: a reload (log_init on the loop thread) rewrites them while the
+ * sync worker, the kiosk's connections, the camera and the USB worker log.  Each is one
+ * word read once per line and no line depends on two of them agreeing (a line printed
+ * during the change has the old level or the new), so relaxed loads and stores suffice; a
+ * lock would make every line of every thread wait for nothing.  The ident is a string that
+ * lives as long as the program (a literal).
+ */
+static _Atomic(const char *) log_ident = "qrdesk";
+static atomic_int log_style_current = LOG_STYLE_PLAIN;
+static atomic_int log_max_priority = LOG_INFO;
 
 void log_init(const char *ident, enum log_style style, int max_priority)
 {
-	log_ident = ident;
-	log_style_current = style;
-	log_max_priority = max_priority;
+	atomic_store_explicit(&log_ident, ident, memory_order_relaxed);
+	atomic_store_explicit(&log_style_current, (int)style, memory_order_relaxed);
+	atomic_store_explicit(&log_max_priority, max_priority, memory_order_relaxed);
 }
 
 void log_emit(int priority, const char *fmt, ...)
 {
-	if (priority > log_max_priority)
+	if (priority > atomic_load_explicit(&log_max_priority, memory_order_relaxed))
 		return;
 	char line[1024];
 	int n;
-	if (log_style_current == LOG_STYLE_JOURNAL)
+	if (atomic_load_explicit(&log_style_current, memory_order_relaxed) == LOG_STYLE_JOURNAL)
 		n = snprintf(line, sizeof(line), "<%d>", priority);
 	else
-		n = snprintf(line, sizeof(line), "%s: ", log_ident);
+		n = snprintf(line, sizeof(line),
+		             "%s: ", atomic_load_explicit(&log_ident, memory_order_relaxed));
 	if (n < 0)
 		return;
 	va_list ap;

@@ -18,7 +18,10 @@ enum log_style {
 	LOG_STYLE_JOURNAL, /* "<prio>message" - for a daemon under systemd */
 };
 
-/* Set the program name, style and the least urgent priority still printed. */
+/*
+ * Set the program name (a string that lives as long as the program), style and the least
+ * urgent priority still printed.  Safe while other threads log (a reload changes the level).
+ */
 void log_init(const char *ident, enum log_style style, int max_priority);
 
 /* Print one message at the given priority (no trailing newline needed). */

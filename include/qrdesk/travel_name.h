@@ -32,7 +32,12 @@
 #include "qrdesk/bcbp.h"
 #include "qrdesk/mrz.h"
 
-#define TRAVEL_NAME_PARTS_MAX 16
+/*
+ * Enough for any name the three can hold, so a long name is never refused
+ * for its count of parts: a card's 64 characters hold at most 32 one-letter
+ * parts, an MRZ's 39 at most 20, a boarding pass's 20 at most 10.
+ */
+#define TRAVEL_NAME_PARTS_MAX 32
 #define TRAVEL_NAME_PART_MAX  64
 
 struct travel_name {

@@ -29,6 +29,26 @@ out=$(realpath -m "$2")
 mirror=${QRDESK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 start=$SECONDS
 
+# -- Build-Depends cover install-deps.sh's build and library packages: its demo_packages
+# array (the compiler and every library the programs link), read by bash itself so that
+# comments and line breaks inside the array do not matter.  build-essential is implied for
+# every Debian build (and debhelper-compat pulls in the rest); it is never listed.
+mapfile -t wanted < <(bash -c 'eval "$(sed -n "/^demo_packages=(/,/^)/p" "$1")"
+	printf "%s\n" "${demo_packages[@]}"' _ "$src/scripts/install-deps.sh" | grep -vx 'build-essential')
+if ((${#wanted[@]} < 5)); then
+	echo "deb_install: cannot read demo_packages from scripts/install-deps.sh (${#wanted[@]} packages)" >&2
+	exit 1
+fi
+build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" | tr ',' '\n' |
+	sed -E 's/^Build-Depends://; s/\(.*\)//; s/^[[:space:]]+//; s/[[:space:]]+$//')
+for p in "${wanted[@]}"; do
+	grep -qx "$p" <<<"$build_deps" || {
+		echo "deb_install: $p is in scripts/install-deps.sh but not in debian/control's Build-Depends" >&2
+		exit 1
+	}
+done
+echo "deb_install: Build-Depends hold install-deps.sh's ${#wanted[@]} build and library packages"
+
 if [[ $(id -u) -ne 0 ]]; then
 	echo "deb_install: SKIP: needs root (debootstrap, chroot, dpkg in the throwaway root)"
 	exit 77
@@ -40,19 +60,6 @@ for tool in debootstrap dpkg-buildpackage lintian systemd-analyze; do
 	}
 done
 mkdir -p "$out"
-
-# -- Build-Depends cover install-deps.sh's build and library packages.
-mapfile -t wanted < <(awk '/^\t# build/ {on = 1; next} /^\t# tests/ {on = 0} on && !/^\t#/' \
-	"$src/scripts/install-deps.sh" | tr -s ' \t' '\n' | grep -Ev '^$|^(build-essential|clang-format)$')
-build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" | tr ',' '\n' |
-	sed -E 's/^Build-Depends://; s/\(.*\)//; s/^[[:space:]]+//; s/[[:space:]]+$//')
-for p in "${wanted[@]}"; do
-	grep -qx "$p" <<<"$build_deps" || {
-		echo "deb_install: $p is in scripts/install-deps.sh but not in debian/control's Build-Depends" >&2
-		exit 1
-	}
-done
-echo "deb_install: Build-Depends hold install-deps.sh's ${#wanted[@]} build and library packages"
 
 # -- the packages
 "$src/scripts/deb.sh" "$out/deb" >"$out/deb.log" 2>&1 || {

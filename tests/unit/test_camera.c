@@ -589,6 +589,31 @@ static void test_source_delivers_once(void **state)
 	harness_free(h);
 }
 
+/* Frames far apart (a slow decoder, a board under load: here the driver goes silent
+ * for longer than CAMERA_GONE_MS) with the card in every one looked at: the card
+ * never left, so it is not delivered again (it would be judged ALREADY_USED). */
+static void test_source_slow_frames_same_card(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(FAKE_V4L2_FORMAT(CAPTURE_FORMAT_GREY), true);
+	wait_for(h, 0, SOURCE_RUNNING, 0);
+	fake_v4l2_show(h->fake, g.scene[CARD_A], W, H);
+	wait_for(h, 1, SOURCE_RUNNING, 0);
+	fake_v4l2_stall(h->fake, true);
+	settle(h, CAMERA_GONE_MS + 200);
+	fake_v4l2_stall(h->fake, false);
+	wait_for(h, 1, SOURCE_RUNNING, 0);
+	settle(h, 300); /* frames again, the same card in each */
+	assert_int_equal(h->n, 1);
+
+	/* Taken away for GONE_FRAMES decoded frames and CAMERA_GONE_MS: delivered again. */
+	fake_v4l2_show(h->fake, g.blank, W, H);
+	settle(h, CAMERA_GONE_MS + 300);
+	fake_v4l2_show(h->fake, g.scene[CARD_A], W, H);
+	wait_for(h, 2, SOURCE_RUNNING, 0);
+	harness_free(h);
+}
+
 /* ABSENT at start, RUNNING when plugged, STALLED when silent, RUNNING again. */
 static void test_source_states(void **state)
 {
@@ -605,8 +630,7 @@ static void test_source_states(void **state)
 	wait_for(h, 1, SOURCE_RUNNING, 0);
 
 	/* Silent past stall_ms: STALLED, re-opened (a second STREAMON), still STALLED.
-	 * (The card is taken away first: one still there after the stall would be
-	 * delivered again, as it was out of sight longer than CAMERA_GONE_MS.) */
+	 * (The card is taken away first, so that the codes below are a new arrival.) */
 	fake_v4l2_show(h->fake, g.blank, W, H);
 	settle(h, 100);
 	struct fake_v4l2_stats before, after;
@@ -713,6 +737,7 @@ int main(void)
 	        cmocka_unit_test(test_luma),
 	        cmocka_unit_test(test_mjpeg_without_huffman_tables),
 	        cmocka_unit_test(test_source_delivers_once),
+	        cmocka_unit_test(test_source_slow_frames_same_card),
 	        cmocka_unit_test(test_source_states),
 	        cmocka_unit_test(test_source_rescan_on_hotplug),
 	        cmocka_unit_test(test_source_stop_while_absent),

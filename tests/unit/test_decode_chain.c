@@ -120,6 +120,24 @@ static void empty_desk(struct qrdecode *dec, const uint8_t *desk, int64_t *t_us)
 	idle_desk(dec, desk, VGA_W, VGA_H, 1, t_us);
 }
 
+/* Does zxing-cpp's first look alone read px?  A new decoder's first frame: its buckets are
+ * empty, so no second look runs. */
+static bool first_look_reads(const uint8_t *px, unsigned w, unsigned h, const char *want)
+{
+	struct qrdecode *dec;
+	assert_int_equal(qrdecode_create(&dec), QD_OK);
+	assert_int_equal(qrdecode_set_chain(dec, QRDECODE_ZXING, 0), QD_OK);
+	struct scene_seen s = {want, 0, 0, 0};
+	int found = -1;
+	assert_int_equal(qrdecode_frame(dec, px, w, h, w, 0, scene_on_symbol, &s, &found), QD_OK);
+	struct qrdecode_stats st;
+	qrdecode_get_stats(dec, &st);
+	assert_int_equal(st.zxing_looks, 0);
+	assert_int_equal(s.wrong, 0);
+	qrdecode_destroy(dec);
+	return s.right > 0;
+}
+
 /*
  * Cards the first look misses are read on the camera path within a burst:
  * a phone in dark mode (zxing-cpp's inverted look) and heavy sensor noise
@@ -129,14 +147,12 @@ static void empty_desk(struct qrdecode *dec, const uint8_t *desk, int64_t *t_us)
 static void test_chain_second_looks_on_camera_frames(void **state)
 {
 	(void)state;
-	struct qrdecode *dec, *zx;
+	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
-	assert_int_equal(qrdecode_create(&zx), QD_OK);
-	assert_int_equal(qrdecode_set_chain(zx, QRDECODE_ZXING, 0), QD_OK);
 	uint8_t *desk = malloc((size_t)VGA_W * VGA_H);
 	assert_non_null(desk);
 	qrscene_empty(VGA_W, VGA_H, 7, desk);
-	int64_t t = 0, tz = 0;
+	int64_t t = 0;
 	static const struct {
 		enum qrscene_kind kind;
 		int level;
@@ -148,10 +164,9 @@ static void test_chain_second_looks_on_camera_frames(void **state)
 			const char *text = scene_texts[i % SCENE_CARDS];
 			uint8_t *px =
 			        scene_render(text, VGA_W, VGA_H, cases[c].kind, cases[c].level, i);
-			/* Cards that zxing-cpp's first look alone (budget 0: no second look)
-			 * misses, and a second look - ZBar's, as a still - reads. */
-			empty_desk(zx, desk, &tz);
-			if (frames_burst(zx, px, VGA_W, VGA_H, text, &tz) ||
+			/* Cards that zxing-cpp's first look alone misses, and a second
+			 * look - ZBar's, as a still - reads. */
+			if (first_look_reads(px, VGA_W, VGA_H, text) ||
 			    !decodes_with(looks, 1200u * 1000u, px, VGA_W, VGA_H, text)) {
 				free(px);
 				continue;
@@ -171,7 +186,6 @@ static void test_chain_second_looks_on_camera_frames(void **state)
 	assert_int_equal(st.conflicts, 0);
 	assert_true(st.zbar_looks > 0);
 	free(desk);
-	qrdecode_destroy(zx);
 	qrdecode_destroy(dec);
 }
 

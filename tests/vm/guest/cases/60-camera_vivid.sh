@@ -2,7 +2,8 @@
 # qrdeskd's own V4L2 camera source on vivid's capture node.  vivid loops its
 # HDMI output to its HDMI capture; vm_framefeed streams a card's QR code
 # (rendered by qrdesk-issuer on the host) to the output node, and qrdeskd's
-# [camera] source reads the capture node with mmap streaming I/O and ZBar.
+# [camera] source reads the capture node with mmap streaming I/O and the
+# decoder chain (zxing-cpp, then ZBar in turns; docs/decode.md).
 # vivid loops only when both sides have the same size and format, so each
 # pass sets both: GREY with `format = auto` (the first qrdeskd takes), then
 # YUYV asked for by name.  Degraded frames: a light blur still reads, a
