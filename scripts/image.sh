@@ -5,6 +5,7 @@
 # survives slot switches, GRUB (BIOS) choosing the slot with RAUC's grub backend.
 #
 # Usage: scripts/image.sh [options] DEB_DIR OUT_DIR
+#        scripts/image.sh --base-only [--check] [--cache DIR] DEB_DIR
 #   DEB_DIR            holds qrdesk_*.deb (scripts/deb.sh DEB_DIR)
 #   --keyring PEM      the RAUC keyring: the back office's firmware root certificate
 #                      (scripts/firmware-bundle.sh DOMAIN keyring makes it); required
@@ -13,12 +14,15 @@
 #   --version V        the firmware version (default: the qrdesk package's)
 #   --extra DIR        files copied over the root file system last (the VM test's harness)
 #   --data DIR         the data partition's initial files (e.g. a provisioned store)
-#   --cache DIR        the cached base root file system (default OUT_DIR/../image-cache)
+#   --cache DIR        the cached base root file system (default $QRDESK_IMAGE_CACHE,
+#                      else ~/.cache/qrdesk/image: outside the tree, kept across clones)
 #   --rootfs-only      only OUT_DIR/rootfs.ext4 (a slot image, for a bundle), no disk
+#   --base-only        only the cached base for these packages (made if missing); with
+#                      --check, nothing is made: exit 0 if it is cached, 3 if not
 # Writes OUT_DIR/rootfs.ext4 (one slot's file system) and OUT_DIR/disk.img (the whole
-# disk, sparse).  Needs root (chroot, debootstrap), debootstrap, e2fsprogs, fdisk.
+# disk, sparse).  Needs root (chroot, mmdebstrap), mmdebstrap, e2fsprogs, fdisk.
 #
-# Why a plain debootstrap + mkfs.ext4 -d + sfdisk script and not mkosi, debos or vmdb2:
+# Why a plain mmdebstrap + mkfs.ext4 -d + sfdisk script and not mkosi, debos or vmdb2:
 # debos needs fakemachine (KVM or user-mode Linux), mkosi 14 (Debian 12's) wants
 # systemd-nspawn/loop partition devices, and vmdb2 and grub-install need loop devices
 # with partition nodes, which a container without udev does not get (losetup -P makes
@@ -31,8 +35,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 suite=bookworm
 mirror=${QRDESK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-keyring="" config="" version="" extra="" data="" cache="" rootfs_only=0
-while (($# > 2)); do
+keyring="" config="" version="" extra="" data="" cache="" rootfs_only=0 base_only=0 check=0
+while (($# > 0)); do
 	case $1 in
 	--keyring) keyring=$2 ;;
 	--config) config=$2 ;;
@@ -41,24 +45,26 @@ while (($# > 2)); do
 	--data) data=$2 ;;
 	--cache) cache=$2 ;;
 	--rootfs-only) rootfs_only=1; shift; continue ;;
-	*) echo "image: unknown option $1" >&2; exit 64 ;;
+	--base-only) base_only=1; shift; continue ;;
+	--check) check=1; shift; continue ;;
+	-*) echo "image: unknown option $1" >&2; exit 64 ;;
+	*) break ;;
 	esac
 	shift 2
 done
-(($# == 2)) || { sed -n '7,20p' "$0" >&2; exit 64; }
+(($# == 2 || (base_only && $# == 1))) || { sed -n '7,24p' "$0" >&2; exit 64; }
 debs=$(realpath "$1")
-out=$(realpath -m "$2")
-cache=$(realpath -m "${cache:-$out/../image-cache}")
+out=$(realpath -m "${2:-.}")
+cache=$(realpath -m "${cache:-${QRDESK_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qrdesk/image}}")
 log() { echo "image: $*" >&2; }
-[[ $(id -u) -eq 0 ]] || { log "needs root (mmdebstrap, chroot)"; exit 2; }
-[[ -n $keyring && -s $keyring ]] || { log "--keyring PEM is required"; exit 64; }
+((base_only && check)) || [[ $(id -u) -eq 0 ]] || { log "needs root (mmdebstrap, chroot)"; exit 2; }
+((base_only)) || [[ -n $keyring && -s $keyring ]] || { log "--keyring PEM is required"; exit 64; }
 deb=$(ls "$debs"/qrdesk_*.deb 2>/dev/null | tail -n1)
 [[ -n $deb ]] || { log "no qrdesk_*.deb in $debs: run scripts/deb.sh $debs"; exit 2; }
 for tool in mmdebstrap mkfs.ext4 sfdisk dpkg-deb; do
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
 done
 version=${version:-$(dpkg-deb -f "$deb" Version)}
-mkdir -p "$out" "$cache"
 t0=$SECONDS
 
 # -- The base root file system, cached by its inputs: the suite, the mirror, the
@@ -96,11 +102,28 @@ base_key=$({
 	declare -f base_make
 } | sha256sum | cut -c1-16)
 base=$cache/base-$base_key.tar
+if ((base_only && check)); then
+	echo "$base"
+	[[ -s $base ]] && exit 0
+	exit 3
+fi
+mkdir -p "$cache"
+# One maker at a time per cache (it may be shared by build directories and clones).
+exec {lockfd}>"$cache/lock"
+flock "$lockfd"
 if [[ ! -s $base ]]; then
 	base_make "$base" || { log "mmdebstrap failed; its log: $cache/mmdebstrap.log"; exit 1; }
-	find "$cache" -maxdepth 1 -name 'base-*.tar' ! -name "base-$base_key.tar" -delete
 fi
+# Bases of other package lists go once unused for two weeks (another checkout may use one).
+touch "$base"
+find "$cache" -maxdepth 1 -name 'base-*.tar' ! -name "base-$base_key.tar" -mtime +14 -delete
+flock -u "$lockfd"
 log "base root file system $base_key ($((SECONDS - t0)) s)"
+if ((base_only)); then
+	echo "$base"
+	exit 0
+fi
+mkdir -p "$out"
 
 # -- The slot's root file system: the base, the qrdesk package, the desk's settings.
 work=$out/work
@@ -146,7 +169,7 @@ printf 'VERSION=%s\nCOMPATIBLE=qrdesk-desk-amd64\n' "$version" >"$root/etc/qrdes
 echo qrdesk >"$root/etc/hostname"
 mkdir -p "$root/data" "$root/boot/loader" "$root/run/media"
 in_root systemctl enable qrdeskd.service qrdesk-slot-check.service qrdesk-firmware-record.service >/dev/null 2>&1
-# A desk has no console login: root stays locked (debootstrap leaves no password).
+# A desk has no console login: root stays locked (mmdebstrap leaves no password).
 in_root passwd -l root >/dev/null
 # The machine id is made afresh at each boot (a read-only root: systemd mounts it from /run).
 : >"$root/etc/machine-id"
