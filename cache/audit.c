@@ -25,11 +25,13 @@
  *                first pass, kept until the card's own expiry (NULL: unknown,
  *                kept), independent of the rows retention deletes.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qrdesk/store.h"
 #include "store_db.h"
@@ -187,10 +189,14 @@ enum qd_err audit_db_open(struct store *store, const char *trust_path, bool take
 {
 	char path[4096];
 	store_audit_path(trust_path, path, sizeof(path));
+	/* A read-only look at a store whose audit log was never written (a copied trust
+	 * store, a desk never started): an empty log in memory, read-only too, so the
+	 * reads see no rows and nothing is created beside the store. */
+	bool absent = store->readonly && access(path, F_OK) != 0 && errno == ENOENT;
 	int flags = SQLITE_OPEN_NOMUTEX |
-	            (store->readonly ? SQLITE_OPEN_READONLY
-	                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-	int rc = sqlite3_open_v2(path, &store->adb, flags, NULL);
+	            (store->readonly && !absent ? SQLITE_OPEN_READONLY
+	                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int rc = sqlite3_open_v2(absent ? ":memory:" : path, &store->adb, flags, NULL);
 	if (rc != SQLITE_OK) {
 		qd_errmsg_set(why, "%s: cannot open the audit log: %s", path,
 		              store->adb != NULL ? sqlite3_errmsg(store->adb) : "out of memory");
@@ -203,11 +209,12 @@ enum qd_err audit_db_open(struct store *store, const char *trust_path, bool take
 		return asql_fail(store, why, "read the audit log's schema version");
 	if (version > AUDIT_SCHEMA_VERSION)
 		return sq_too_new(path, version, AUDIT_SCHEMA_VERSION, why);
+	/* In memory there is no WAL: configured as a read-only file is. */
 	enum qd_err err = sq_configure(store->adb, path, store->readonly, why);
 	if (err != QD_OK)
 		return err;
 	if (version < AUDIT_SCHEMA_VERSION) {
-		if (store->readonly) {
+		if (store->readonly && !absent) {
 			qd_errmsg_set(why, "%s is not set up: open the store read-write once",
 			              path);
 			return QD_ERR_STORE;
@@ -217,6 +224,8 @@ enum qd_err audit_db_open(struct store *store, const char *trust_path, bool take
 		if (err != QD_OK)
 			return err;
 	}
+	if (absent && sq_exec_sql(store->adb, "PRAGMA query_only = ON") != SQLITE_OK)
+		return asql_fail(store, why, "make the empty audit log read-only");
 	if (take_legacy && !store->readonly) {
 		err = take_legacy_rows(store, trust_path, why);
 		if (err != QD_OK)

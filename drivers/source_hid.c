@@ -428,12 +428,21 @@ static void hid_rescan(struct source *src)
 	retry_tick(h->loop, h->retry, h);
 }
 
+/* A code is being typed (or the rest of a dropped one): its keystrokes must be read as
+ * they come, or the kernel's small queue overflows and the code is lost. */
+static bool hid_typing(const struct source *src)
+{
+	const struct hid *h = src->priv;
+	return h->active && h->fd >= 0 && (h->as.len > 0 || h->as.discarding);
+}
+
 static const struct source_ops hid_ops = {
         .kind = "hid",
         .start = hid_start,
         .stop = hid_stop,
         .destroy = hid_destroy,
         .rescan = hid_rescan,
+        .typing = hid_typing,
 };
 
 /* "vvvv:pppp", exactly 4 hex digits each. */

@@ -26,13 +26,16 @@
 #define CRON_MS         1000 /* the status cron's period */
 #define FRESHEN_GAP_MS  50   /* rebuilds asked for by readers: at least this far apart */
 #define FRESHEN_WAIT_MS 500
+#define TYPING_WAIT_MS  20    /* a scanner is typing: look again this much later */
+#define TYPING_MAX_MS   10000 /* ...but a scanner that never stops is not let starve the status */
 
 struct desk_status {
 	struct desk *d;
 	struct loop_timer *cron;
 	atomic_bool dirty;
-	int64_t built_us; /* monotonic time of the last build; 0: never */
-	char notify[256]; /* the STATUS line last sent */
+	int64_t built_us;   /* monotonic time of the last build; 0: never */
+	int64_t put_off_us; /* monotonic time a due build was first put off; 0: none is */
+	char notify[256];   /* the STATUS line last sent */
 	pthread_mutex_t lock;
 	pthread_cond_t built; /* CLOCK_MONOTONIC; broadcast after each build */
 	/* Under lock: */
@@ -129,11 +132,37 @@ static char *rebuild(struct desk_status *s)
 	return json;
 }
 
+/*
+ * A build takes the loop for a while (the JSON, the Prometheus text, the
+ * kiosk's copy); a HID scanner's keystrokes wait in a kernel queue of a few
+ * dozen events meanwhile.  So while any source is in the middle of a code,
+ * a due build is put off (TYPING_WAIT_MS at a time, TYPING_MAX_MS at most)
+ * and runs between codes.  True if it was put off.
+ */
+static bool put_off(struct desk_status *s)
+{
+	struct desk *d = s->d;
+	bool typing = false;
+	for (size_t i = 0; i < d->n_sources && !typing; i++)
+		typing = source_typing(d->sources[i]);
+	int64_t now = loop_now_us();
+	if (!typing || (s->put_off_us != 0 && now - s->put_off_us >= TYPING_MAX_MS * 1000LL)) {
+		s->put_off_us = 0;
+		return false;
+	}
+	if (s->put_off_us == 0)
+		s->put_off_us = now;
+	loop_timer_arm(s->cron, TYPING_WAIT_MS, CRON_MS);
+	return true;
+}
+
 static void cron(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	(void)loop;
 	(void)timer;
 	struct desk_status *s = arg;
+	if (put_off(s))
+		return;
 	/* Without the kiosk nobody reads the snapshot between requests (a technician's
 	 * `status` builds its own): keep the loop free for the scanners, whose kernel
 	 * queues hold only a few keystrokes, and keep systemd's line only. */
@@ -202,7 +231,7 @@ static void freshen_work(struct loop *loop, void *arg)
 	pthread_mutex_lock(&s->lock);
 	s->posted = false;
 	pthread_mutex_unlock(&s->lock);
-	if (!atomic_load(&s->dirty))
+	if (!atomic_load(&s->dirty) || put_off(s))
 		return;
 	int64_t since_ms = (loop_now_us() - s->built_us) / 1000;
 	if (since_ms >= FRESHEN_GAP_MS)

@@ -11,6 +11,12 @@
  * (the control socket's status command, an HTTP request for /api/status or
  * /metrics while it is dirty) has it rebuilt first: the cost falls on the
  * one who asks, never on a scan.
+ *
+ * While a scanner is typing a code (source_typing()), the cron's and the
+ * kiosk readers' builds wait for the code's end (at most 10 s), so a build
+ * never holds up a HID scanner's keystrokes; a kiosk reader then gets the
+ * last snapshot after its half second.  Only a technician's `qrdeskctl
+ * status` is built at once.
  */
 #ifndef QRDESK_DESK_STATUS_H
 #define QRDESK_DESK_STATUS_H

@@ -57,6 +57,10 @@ struct source_ops {
 	void (*destroy)(struct source *src);
 	/* Optional: a device may have come or gone (hotplug.h); if waiting, look now. */
 	void (*rescan)(struct source *src);
+	/* Optional: true while a code is arriving in pieces whose reads must not wait
+	 * (a HID scanner's keystrokes: the kernel queues only a few of them).  The
+	 * daemon puts off work it may put off (the status rebuild) until it is false. */
+	bool (*typing)(const struct source *src);
 };
 
 struct source {
@@ -72,5 +76,7 @@ const char *source_state_name(enum source_state state);
 
 /* Ask src to look for its device now, if its driver waits for one. */
 void source_rescan(struct source *src);
+/* True while src is in the middle of a code whose reads must not wait (ops->typing). */
+bool source_typing(const struct source *src);
 
 #endif

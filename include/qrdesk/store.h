@@ -35,7 +35,9 @@ struct store;
 enum store_mode {
 	STORE_OPEN_CREATE,    /* read-write; create and migrate if needed */
 	STORE_OPEN_READWRITE, /* read-write; the file must exist */
-	STORE_OPEN_READONLY,  /* no writes; the file must exist and be migrated */
+	/* No writes; the file must exist and be migrated.  Its audit log file may be
+	 * absent (a copied trust store): it then reads as empty and is not created. */
+	STORE_OPEN_READONLY,
 };
 
 enum qd_err store_open(const char *path, enum store_mode mode, struct store **out,

@@ -145,6 +145,21 @@ expect invalid BAD_SIGNATURE 1 --now "$(at 0)" "$tampered"
 # Reading the code from stdin, as a scanner pipe would.
 echo "$code_ok" | "$ctl" check --store desk.db --now "$(at 0)" - >/dev/null && pass || fail "check - (stdin) failed"
 
+# The trust store alone, without its audit log beside it (copied off a desk): check
+# works read-only and creates no audit file.
+mkdir -p alone
+cp desk.db alone/desk.db
+rm -f alone/desk-audit.db
+if ! out=$("$ctl" check --store alone/desk.db --json --now "$(at 0)" "$code_ok" 2>alone/err); then
+	fail "check on a store without its audit file: $(cat alone/err)"
+elif [[ $(jq -r .verdict <<<"$out") != valid ]]; then
+	fail "check on a store without its audit file: $out"
+elif [[ -e alone/desk-audit.db ]]; then
+	fail "check created the audit file"
+else
+	pass
+fi
+
 # The JSON carries the claims, and the name stays text.
 json=$("$ctl" check --store desk.db --json --now "$(at 0)" "$code_xss")
 [[ $(jq -r .claims.name <<<"$json") == "<img src=x onerror=alert(1)>" ]] && pass || fail "claims.name not carried as text"

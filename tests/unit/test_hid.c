@@ -601,6 +601,63 @@ static void test_driver_recorded_stream(void **state)
 	free(dir);
 }
 
+/* Until the source says it is typing (the key timeout is long: it cannot expire first). */
+static void typing_tick(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	(void)t;
+	struct harness *h = arg;
+	if (source_typing(h->src) || loop_now_us() >= h->deadline_us)
+		loop_stop(loop);
+}
+
+/* The driver says when a code is half typed (the daemon then puts off its status build),
+ * and not once the code is delivered. */
+static void test_driver_typing(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	char path[200];
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/scanner-events", dir) < sizeof(path));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	struct source_hid_config c = hid_cfg(path);
+	c.key_timeout_ms = 1000;
+	struct harness *h = harness_new(&c);
+	assert_false(source_typing(h->src)); /* not started */
+	assert_int_equal(h->src->ops->start(h->src, h->loop), QD_OK);
+	wait_for(h, 0, 0, SOURCE_RUNNING);
+	assert_false(source_typing(h->src));
+	int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(w >= 0);
+
+	rec.n = 0;
+	rec.t_us = 9000000;
+	rec_text(&rec, "BC1:HALF", 3000);
+	write_rec(w);
+	struct loop_timer *t;
+	assert_int_equal(loop_timer_create(h->loop, typing_tick, h, &t), QD_OK);
+	h->deadline_us = loop_now_us() + WAIT_MS * 1000LL;
+	loop_timer_arm(t, 1, 1);
+	assert_int_equal(loop_run(h->loop), QD_OK);
+	loop_timer_destroy(t);
+	assert_true(source_typing(h->src));
+	assert_int_equal(h->n, 0);
+
+	rec_text(&rec, "WAY", 3000);
+	rec_key(&rec, KEY_ENTER, 3000);
+	write_rec(w);
+	wait_for(h, 1, 0, SOURCE_RUNNING);
+	assert_string_equal(h->text[0], "BC1:HALFWAY");
+	assert_false(source_typing(h->src));
+	close(w);
+
+	h->src->ops->stop(h->src);
+	assert_false(source_typing(h->src));
+	harness_free(h);
+	unlink(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 /* Every dropped code is logged as a warning, even one dropped just like the one before. */
 static void test_driver_every_drop_logged(void **state)
 {
@@ -688,6 +745,7 @@ int main(void)
 	        cmocka_unit_test(test_overlong_and_args),
 	        cmocka_unit_test(test_driver_args),
 	        cmocka_unit_test(test_driver_recorded_stream),
+	        cmocka_unit_test(test_driver_typing),
 	        cmocka_unit_test(test_driver_every_drop_logged),
 	        cmocka_unit_test(test_driver_absent_and_wrong_kind),
 	};

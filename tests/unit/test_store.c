@@ -253,6 +253,43 @@ static void test_open_missing_or_bad_file(void **state)
 	assert_int_equal(store_schema_version(NULL), -1);
 }
 
+/* A read-only look at a trust store without its audit log file (qrdeskctl check on a
+ * copied store): it opens, reads the log as empty, refuses to write it, and creates no
+ * file beside the store. */
+static void test_readonly_without_audit_file(void **state)
+{
+	struct fx *fx = *state;
+	store_close(fx->store);
+	fx->store = NULL;
+	char audit[4200];
+	store_audit_path(fx->path, audit, sizeof(audit));
+	assert_true(file_exists(audit));
+	assert_int_equal(unlink(audit), 0);
+
+	struct qd_errmsg why = {{0}};
+	struct store *s = NULL;
+	enum qd_err rc = store_open(fx->path, STORE_OPEN_READONLY, &s, &why);
+	if (rc != QD_OK)
+		fail_msg("read-only open without the audit file: %s: %s", qd_err_name(rc),
+		         why.text);
+	uint64_t n = 99;
+	assert_int_equal(store_audit_count(s, &n), QD_OK);
+	assert_int_equal(n, 0);
+	bool found = true;
+	int64_t t = 0;
+	assert_int_equal(store_audit_oldest(s, &found, &t), QD_OK);
+	assert_false(found);
+	struct audit_record rec = {
+	        .time_us = 1, .source = "x", .verdict = "pass", .reason = "ok", .desk = "d"};
+	assert_int_not_equal(store_audit_append(s, &rec, NULL), QD_OK);
+	store_close(s);
+	assert_false(file_exists(audit));
+
+	/* Read-write still makes it. */
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &fx->store, &why), QD_OK);
+	assert_true(file_exists(audit));
+}
+
 /* ---- roots and keys ---------------------------------------------------- */
 
 static void test_root_pin(void **state)
@@ -1071,6 +1108,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_audit_binding, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuse_newer_schema, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_open_missing_or_bad_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_readonly_without_audit_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_root_pin, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_keyset_versions, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
