@@ -40,6 +40,7 @@ struct store {
 	sqlite3 *db;
 	bool readonly;
 	bool in_batch; /* store_batch_begin: each apply is a savepoint inside it */
+	bool in_read;  /* store_read_hold: one read transaction across a burst of lookups */
 	sqlite3_stmt *st[STORE_STMTS_MAX];
 	sqlite3 *adb;
 	sqlite3_stmt *ast[AST_COUNT];

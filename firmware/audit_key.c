@@ -52,8 +52,8 @@ enum qd_err audit_key_load(const char *path, uint8_t key[CREDENTIAL_AUDIT_KEY_LE
 		qd_errmsg_set(why, "%s: not a regular file", path);
 		rc = QD_ERR_IO;
 	} else if ((st.st_mode & 077) != 0) {
-		qd_errmsg_set(why, "%s: mode %03o lets other users read the audit key (chmod 600)",
-		              path, (unsigned)(st.st_mode & 0777));
+		qd_errmsg_set(why, "%s: mode %03o lets other users read the key (chmod 600)", path,
+		              (unsigned)(st.st_mode & 0777));
 		rc = QD_ERR_PERM;
 	} else if ((n = read(fd, text, sizeof(text))) < 0) {
 		qd_errmsg_set(why, "%s: %s", path, strerror(errno));

@@ -481,6 +481,14 @@ static void publish_binding(struct pipeline *p, const struct binding_outcome *ou
 	}
 }
 
+/* check_code, its lookups (revocation, windows) in one read transaction of the store. */
+static void judge(struct pipeline *p, const char *text, size_t len, struct pipeline_event *ev)
+{
+	store_read_hold(p->store);
+	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
+	store_read_release(p->store);
+}
+
 /* The traveller's transaction: a card judged as always, any other shape taken as a document. */
 static void submit_bound(struct pipeline *p, const char *source, const char *text, size_t len,
                          int64_t t_us)
@@ -496,7 +504,7 @@ static void submit_bound(struct pipeline *p, const char *source, const char *tex
 	struct pipeline_event *ev = &p->scratch;
 	memset(ev, 0, sizeof(*ev));
 	ev->wall_us = p->clock_override != 0 ? p->clock_override * 1000000 : loop_wall_us();
-	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
+	judge(p, text, len, ev);
 	check_already_used(p, ev);
 	p->card = ev->verdict;
 	p->card_first_use_us = ev->first_use_us;
@@ -523,7 +531,7 @@ const struct pipeline_event *pipeline_submit(struct pipeline *p, const char *sou
 		return p->event.seq != before ? &p->event : NULL;
 	}
 	struct pipeline_event *ev = new_event(p, source);
-	check_code(text, len, &p->trust->view, ev->wall_us / 1000000, &ev->verdict);
+	judge(p, text, len, ev);
 	check_already_used(p, ev);
 	publish(p, ev, t_us);
 	return ev;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "qrdesk/airport.h"
+#include "qrdesk/desklist.h"
 #include "qrdesk/digest.h"
 #include "qrdesk/policy.h"
 
@@ -73,6 +74,15 @@ const struct trust_doc_info trust_doc_types[] = {
          .synced = true,
          .publish_days = 90,
          .check_body = airport_check_body},
+        /* Optional: the back office's list of desks (docs/fleet.md); ingest checks against it. */
+        {.type = TRUST_DOC_DESKS,
+         .name = "desks",
+         .label = "desk list",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_BODY,
+         .synced = true,
+         .publish_days = 30,
+         .check_body = desklist_check_body},
         {.type = TRUST_DOC_TIMESTAMP,
          .name = "timestamp",
          .label = "timestamp",

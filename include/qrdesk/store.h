@@ -65,6 +65,15 @@ enum qd_err store_time_floor_get(struct store *store, int64_t *floor);
 enum qd_err store_revocation_contains(struct store *store, const uint8_t hash[TRUST_HASH_LEN],
                                       bool *revoked);
 enum qd_err store_revocation_count(struct store *store, uint64_t *count);
+/*
+ * One read transaction across a burst of lookups (revocations, windows):
+ * each lookup then skips opening its own.  Until the release, the connection
+ * reads the state at the burst's first read; release when the burst ends.
+ * Writes and store_trust_load release it first.  Neither call fails: without
+ * the hold, lookups run each in its own transaction.
+ */
+void store_read_hold(struct store *store);
+void store_read_release(struct store *store);
 /* Does a revoked issuance window of kid cover iat?  One index seek. */
 enum qd_err store_range_contains(struct store *store, const uint8_t *kid, size_t kid_len,
                                  int64_t iat, bool *revoked);

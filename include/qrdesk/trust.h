@@ -71,6 +71,8 @@ enum trust_doc_type {
 	TRUST_DOC_ROOT = 6,
 	/* The airport-to-country table boarding passes are matched with (airport.h). */
 	TRUST_DOC_AIRPORTS = 7, /* signed by repository */
+	/* The fleet's desks and their batch-signing keys (desklist.h). */
+	TRUST_DOC_DESKS = 8, /* signed by repository */
 };
 
 /*

@@ -42,6 +42,7 @@ static void encode(struct cbor_writer *w, const struct trustdoc *d)
 		trustdoc_encode_policy(w, &d->header, d->body.policy.body, d->body.policy.body_len);
 		return;
 	case TRUST_DOC_AIRPORTS:
+	case TRUST_DOC_DESKS:
 		trustdoc_encode_body(w, &d->header, d->body.blob.body, d->body.blob.body_len);
 		return;
 	case TRUST_DOC_TIMESTAMP:
@@ -134,6 +135,7 @@ static void check_same(const struct trustdoc *a, const struct trustdoc *b)
 		check_same_ranges(&a->body.revocations.ranges, &b->body.revocations.ranges);
 		return;
 	case TRUST_DOC_AIRPORTS: /* kept whole, as a policy */
+	case TRUST_DOC_DESKS:
 	case TRUST_DOC_POLICY:
 		FUZZ_CHECK(a->body.policy.body_len == b->body.policy.body_len);
 		FUZZ_CHECK(memcmp(a->body.policy.body, b->body.policy.body,
@@ -206,6 +208,7 @@ static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size
 		return;
 	}
 	case TRUST_DOC_AIRPORTS: /* kept whole, as a policy */
+	case TRUST_DOC_DESKS:
 	case TRUST_DOC_POLICY: {
 		const struct trustdoc_policy *p = &d->body.policy;
 		FUZZ_CHECK(fuzz_inside(p->body, p->body_len, data, size));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_audit_key.c - the audit key file (firmware/audit_key.c): written 0600
- * and read back; every bad file refused with its code, never half-read.
+ * and read back; every bad file refused with its code, never half-read.  The
+ * desk's batch-signing key (firmware/desk_key.c) in the same file format.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "qrdesk/audit_key.h"
+#include "qrdesk/desk_key.h"
 #include "testutil.h"
 
 static char *dir;
@@ -123,6 +125,39 @@ static void test_lax_mode_link_and_missing(void **state)
 	assert_int_equal(load("absent"), QD_ERR_NOT_FOUND);
 }
 
+/* The desk key: made once, 0600, read back as the same pair that signs and verifies; never
+ * replaced; a lax mode refused as for the audit key. */
+static void test_desk_key(void **state)
+{
+	(void)state;
+	assert_int_equal(signature_init(), QD_OK);
+	char p[512];
+	desk_key_default_path(path_of("desk.db"), p, sizeof(p));
+	assert_string_equal(p, path_of("desk.key"));
+	struct signature_keypair made, back;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(desk_key_load(p, &back, &why), QD_ERR_NOT_FOUND);
+	assert_int_equal(desk_key_create(p, (uid_t)-1, (gid_t)-1, &made, &why), QD_OK);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(desk_key_load(p, &back, &why), QD_OK);
+	assert_int_equal(back.pub_len, SIGNATURE_ED25519_PUBLIC_LEN);
+	assert_memory_equal(made.pub, back.pub, back.pub_len);
+	uint8_t sig[SIGNATURE_LEN];
+	assert_int_equal(signature_sign(&back, (const uint8_t *)"batch", 5, sig), QD_OK);
+	assert_int_equal(signature_verify(SIGNATURE_ALG_EDDSA, made.pub, made.pub_len,
+	                                  (const uint8_t *)"batch", 5, sig, sizeof(sig)),
+	                 QD_OK);
+	struct signature_keypair other;
+	assert_int_equal(desk_key_create(p, (uid_t)-1, (gid_t)-1, &other, &why), QD_ERR_EXISTS);
+	assert_int_equal(desk_key_load(p, &back, &why), QD_OK);
+	assert_memory_equal(made.pub, back.pub, back.pub_len); /* still the first key */
+	assert_int_equal(chmod(p, 0640), 0);
+	assert_int_equal(desk_key_load(p, &back, &why), QD_ERR_PERM);
+	assert_non_null(strstr(why.text, "chmod 600"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +165,7 @@ int main(void)
 	        cmocka_unit_test(test_text_forms),
 	        cmocka_unit_test(test_long_file_refused),
 	        cmocka_unit_test(test_lax_mode_link_and_missing),
+	        cmocka_unit_test(test_desk_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

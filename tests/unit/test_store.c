@@ -773,6 +773,64 @@ static void test_second_connection(void **state)
 	free(h);
 }
 
+/*
+ * A held read burst reads one snapshot: another connection's apply shows only
+ * after the release, a write on the holder releases it first, and its own
+ * writes and trust loads see the newest state.
+ */
+static void test_read_burst(void **state)
+{
+	struct fx *fx = *state;
+	struct qd_errmsg why = {{0}};
+	bool unchanged;
+	struct store *reader = NULL;
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &reader, &why), QD_OK);
+	uint8_t *h = make_hashes(200, 9);
+	struct store_doc_meta m1 = meta_of(TRUST_DOC_REVOCATIONS, 1, 1000);
+	assert_int_equal(store_apply_revocations(fx->store, &m1, h, 100, &unchanged, &why), QD_OK);
+
+	store_read_hold(reader);
+	store_read_hold(reader); /* a second hold inside the first changes nothing */
+	assert_true(revoked(reader, h));
+	assert_false(revoked(reader, h + 150 * TRUST_HASH_LEN));
+	struct store_doc_meta m2 = meta_of(TRUST_DOC_REVOCATIONS, 2, 2000);
+	assert_int_equal(store_apply_revocations(fx->store, &m2, h + 100 * TRUST_HASH_LEN, 100,
+	                                         &unchanged, &why),
+	                 QD_OK);
+	/* The burst's snapshot: still the first list. */
+	assert_true(revoked(reader, h));
+	assert_false(revoked(reader, h + 150 * TRUST_HASH_LEN));
+	store_read_release(reader);
+	store_read_release(reader); /* nothing held: nothing to do */
+	assert_false(revoked(reader, h));
+	assert_true(revoked(reader, h + 150 * TRUST_HASH_LEN));
+
+	/* A trust load inside a burst reads what is committed now. */
+	store_read_hold(reader);
+	assert_false(revoked(reader, h));
+	struct store_doc_meta m3 = meta_of(TRUST_DOC_REVOCATIONS, 3, 3000);
+	assert_int_equal(store_apply_revocations(fx->store, &m3, h, 50, &unchanged, &why), QD_OK);
+	struct store_trust *trust = malloc(sizeof(*trust));
+	assert_non_null(trust);
+	assert_int_equal(store_trust_load(reader, trust), QD_OK);
+	assert_int_equal(trust->view.revocations.version, 3);
+	assert_true(revoked(reader, h));
+	free(trust);
+
+	/* A write on the holder releases the burst and applies on the newest state. */
+	store_read_hold(reader);
+	assert_true(revoked(reader, h));
+	struct store_doc_meta m4 = meta_of(TRUST_DOC_REVOCATIONS, 4, 4000);
+	assert_int_equal(
+	        store_apply_revocations(reader, &m4, h + 60 * TRUST_HASH_LEN, 10, &unchanged, &why),
+	        QD_OK);
+	assert_false(revoked(fx->store, h));
+	assert_true(revoked(fx->store, h + 60 * TRUST_HASH_LEN));
+	assert_int_equal(rev_count(fx->store), 10);
+	store_close(reader);
+	free(h);
+}
+
 /* ---- audit ------------------------------------------------------------- */
 
 static void test_audit(void **state)
@@ -1119,6 +1177,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_document_body, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_trust_view, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_read_burst, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit_moves_from_old_layout, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit_retention, setup, teardown),

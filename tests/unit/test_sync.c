@@ -16,6 +16,7 @@
 
 #include "domain.h"
 #include "qrdesk/airport.h"
+#include "qrdesk/desklist.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/cose.h"
 #include "qrdesk/digest.h"
@@ -466,6 +467,55 @@ static void test_fresh_desk(void **state)
 	assert_int_equal(floor, NOW);
 }
 
+/* The desk list (docs/fleet.md): none until a desk is registered; then synced like the
+ * airport table; a retirement reaches desks with the next publish. */
+static void test_desks(void **state)
+{
+	struct fx *fx = *state;
+	struct sync_result res;
+	first_sync(fx, &res);
+	assert_int_equal(installed(fx, TRUST_DOC_DESKS), 0);
+	assert_false(fetched(fx, "desks.cose"));
+
+	struct signature_keypair a, b;
+	assert_int_equal(signature_keypair_generate(SIGNATURE_ALG_EDDSA, &a), QD_OK);
+	assert_int_equal(signature_keypair_generate(SIGNATURE_ALG_EDDSA, &b), QD_OK);
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(domain_desk_add(&fx->d, "DAC-T1-07", a.pub, a.pub_len, NOW, &why), QD_OK);
+	assert_int_equal(domain_desk_add(&fx->d, "CGP-T1-01", b.pub, b.pub_len, NOW, &why), QD_OK);
+	/* One id, one key: neither is taken twice; an id that cannot name a folder is refused. */
+	assert_int_equal(domain_desk_add(&fx->d, "DAC-T1-07", b.pub, b.pub_len, NOW, &why),
+	                 QD_ERR_EXISTS);
+	assert_int_equal(domain_desk_add(&fx->d, "ZYL-1", a.pub, a.pub_len, NOW, &why),
+	                 QD_ERR_EXISTS);
+	assert_int_equal(domain_desk_add(&fx->d, "..", a.pub, a.pub_len, NOW, &why), QD_ERR_FORMAT);
+	publish(fx, NOW + DAY);
+	must_sync(fx, NOW + DAY + 60, &res);
+	assert_true(fetched(fx, "desks.cose"));
+	assert_int_equal(installed(fx, TRUST_DOC_DESKS), 1);
+
+	assert_int_equal(domain_desk_retire(&fx->d, "CGP-T1-01", NOW + 2 * DAY, &why), QD_OK);
+	assert_int_equal(domain_desk_retire(&fx->d, "CGP-T1-01", NOW + 2 * DAY, &why),
+	                 QD_ERR_EXISTS);
+	assert_int_equal(domain_desk_retire(&fx->d, "NONE", NOW, &why), QD_ERR_NOT_FOUND);
+	publish(fx, NOW + 2 * DAY);
+	must_sync(fx, NOW + 2 * DAY + 60, &res);
+	assert_int_equal(installed(fx, TRUST_DOC_DESKS), 2);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_DESKS, &body, &len), QD_OK);
+	static struct desk_list got;
+	assert_int_equal(desklist_from_body(body, len, &got, &why), QD_OK);
+	free(body);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.rows[0].id, "CGP-T1-01"); /* in id order */
+	assert_int_equal(got.rows[0].retired_at, NOW + 2 * DAY);
+	const struct desk_entry *e = desklist_find(&got, "DAC-T1-07");
+	assert_non_null(e);
+	assert_int_equal(e->retired_at, 0);
+	assert_memory_equal(e->public_key, a.pub, 32);
+}
+
 /* The airport table (docs/binding.md): not published until the back office sets one; then
  * synced like any document, its body stored as signed and read back as a table. */
 static void test_airports(void **state)
@@ -830,6 +880,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_fresh_desk, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_airports, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_desks, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_up_to_date, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_base_mismatch, setup, teardown),

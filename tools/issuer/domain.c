@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "qrdesk/airport.h"
+#include "qrdesk/desklist.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/keyfile.h"
@@ -473,6 +474,94 @@ enum qd_err domain_revocations_add(const struct domain *d, const uint8_t *add, s
 	domain_path(d, "revocations.bin", path, sizeof(path));
 	rc = tool_write_file_atomic(path, all, unique * TRUST_HASH_LEN, 0644, why);
 	free(all);
+	return rc;
+}
+
+enum qd_err domain_desks_load(const struct domain *d, struct desk_list *out, struct qd_errmsg *why)
+{
+	out->n = 0;
+	char path[4096];
+	domain_path(d, "desks.cbor", path, sizeof(path));
+	uint8_t *body = NULL;
+	size_t len = 0;
+	enum qd_err rc = tool_read_file(path, DESKLIST_BODY_MAX, &body, &len, why);
+	if (rc == QD_ERR_NOT_FOUND)
+		return QD_OK;
+	struct qd_errmsg bad = {{0}};
+	if (rc == QD_OK && (rc = desklist_from_body(body, len, out, &bad)) != QD_OK)
+		qd_errmsg_set(why, "%s: %s", path, bad.text);
+	free(body);
+	return rc;
+}
+
+/* Encode list, check it as desks will, replace DIR/desks.cbor. */
+static enum qd_err desks_save(const struct domain *d, const struct desk_list *list,
+                              struct qd_errmsg *why)
+{
+	size_t need = desklist_encode(list, NULL, 0);
+	uint8_t *body = malloc(need);
+	if (body == NULL)
+		return QD_ERR_NOMEM;
+	desklist_encode(list, body, need);
+	size_t n = 0;
+	enum qd_err rc = desklist_check_body(body, need, &n, why);
+	if (rc == QD_OK) {
+		char path[4096];
+		domain_path(d, "desks.cbor", path, sizeof(path));
+		rc = tool_write_file_atomic(path, body, need, 0644, why);
+	}
+	free(body);
+	return rc;
+}
+
+enum qd_err domain_desk_add(const struct domain *d, const char *id, const uint8_t *pub,
+                            size_t pub_len, int64_t now, struct qd_errmsg *why)
+{
+	struct desk_entry e = {.alg = SIGNATURE_ALG_EDDSA, .added_at = now};
+	if (!desk_id_valid(id, strlen(id))) {
+		qd_errmsg_set(why, "desk id \"%s\": want 1..%d of A-Z a-z 0-9 . _ -", id,
+		              DESK_ID_MAX);
+		return QD_ERR_FORMAT;
+	}
+	if (pub_len != sizeof(e.public_key)) {
+		qd_errmsg_set(why, "desk %s: a public key of %zu bytes, want an Ed25519 key (32)",
+		              id, pub_len);
+		return QD_ERR_FORMAT;
+	}
+	memcpy(e.id, id, strlen(id));
+	memcpy(e.public_key, pub, pub_len);
+	struct desk_list *list = malloc(sizeof(*list));
+	if (list == NULL)
+		return QD_ERR_NOMEM;
+	enum qd_err rc = domain_desks_load(d, list, why);
+	if (rc == QD_OK)
+		rc = desklist_add(list, &e, why);
+	if (rc == QD_OK)
+		rc = desks_save(d, list, why);
+	free(list);
+	return rc;
+}
+
+enum qd_err domain_desk_retire(const struct domain *d, const char *id, int64_t now,
+                               struct qd_errmsg *why)
+{
+	struct desk_list *list = malloc(sizeof(*list));
+	if (list == NULL)
+		return QD_ERR_NOMEM;
+	enum qd_err rc = domain_desks_load(d, list, why);
+	struct desk_entry *e = rc == QD_OK ? (struct desk_entry *)desklist_find(list, id) : NULL;
+	if (rc == QD_OK && e == NULL) {
+		qd_errmsg_set(why, "desk %s is not registered", id);
+		rc = QD_ERR_NOT_FOUND;
+	} else if (rc == QD_OK && e->retired_at != 0) {
+		qd_errmsg_set(why, "desk %s was retired already", id);
+		rc = QD_ERR_EXISTS;
+	}
+	if (rc == QD_OK) {
+		e->retired_at = now > e->added_at ? now : e->added_at;
+		rc = desks_save(d, list, why);
+	}
+	free(list);
 	return rc;
 }
 

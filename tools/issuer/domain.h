@@ -13,6 +13,8 @@
  *                          written by domain_policy_set (docs/policy.md)
  *   DIR/airports.cbor      the airport table's body (absent: none published;
  *                          desks keep their built-in table), domain_airports_set
+ *   DIR/desks.cbor         the fleet's desk list's body (desklist.h; absent: no desk
+ *                          registered), domain_desk_add / domain_desk_retire
  *   DIR/published/revocations-V.bin  the hashes of revocations version V as
  *                          last published: the base of the next delta
  *   DIR/roots/root-N.cose  each root after the first, signed by the one
@@ -147,6 +149,24 @@ enum qd_err domain_policy_set(const struct domain *d, const struct policy *polic
  */
 enum qd_err domain_airports_set(const struct domain *d, const char *text, size_t len,
                                 size_t *airports, struct qd_errmsg *why);
+
+struct desk_list;
+
+/* The domain's desk list (DIR/desks.cbor) into out: empty when none is registered. */
+enum qd_err domain_desks_load(const struct domain *d, struct desk_list *out, struct qd_errmsg *why);
+
+/*
+ * Register a desk: its id and its Ed25519 public key (as `qrdeskctl enroll` printed it),
+ * active from now.  QD_ERR_EXISTS if the id or the key is listed (a retired desk's id is
+ * never reused: its old batches stay its own).  The next publish signs the list.
+ */
+enum qd_err domain_desk_add(const struct domain *d, const char *id, const uint8_t *pub,
+                            size_t pub_len, int64_t now, struct qd_errmsg *why);
+
+/* Retire a desk at now: its batches signed later are refused by ingest.  QD_ERR_NOT_FOUND
+ * if unknown, QD_ERR_EXISTS if retired already. */
+enum qd_err domain_desk_retire(const struct domain *d, const char *id, int64_t now,
+                               struct qd_errmsg *why);
 
 /* Sign a card with key index; text gets "BC1:" + base45, NUL-terminated. */
 enum qd_err domain_sign_card(const struct domain *d, size_t index, const struct credential *cred,

@@ -16,6 +16,7 @@
 
 #include "domain.h"
 #include "qrdesk/airport.h"
+#include "qrdesk/desklist.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/cose.h"
@@ -77,6 +78,13 @@ static const char usage_text[] =
         "                                 passes with (docs/binding.md; the format of\n"
         "                                 firmware/core/airports.txt); the next publish\n"
         "                                 signs it as airports.cose\n"
+        "  desk add DIR DESK_ID PUBKEY    register a desk and the Ed25519 key it signs its\n"
+        "                                 audit batches with (PUBKEY: the hex `qrdeskctl\n"
+        "                                 enroll` printed, or a file holding it); the next\n"
+        "                                 publish signs the desk list as desks.cose\n"
+        "  desk retire DIR DESK_ID        retire a desk: its batches signed from now on\n"
+        "                                 are refused (docs/fleet.md)\n"
+        "  desk list DIR                  the registered desks: id, state, key\n"
         "  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
         "                     [--policy-days N] [--timestamp-days N]\n"
         "                                 sign and write keyset.cose, revocations.cose,\n"
@@ -765,6 +773,73 @@ static int cmd_airports(int argc, char **argv)
 	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
 }
 
+/* A public key as given: a file holding it, else the argument itself (hex). */
+static enum qd_err read_public_key(const char *arg, struct trust_key *key, struct qd_errmsg *why)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc = tool_read_file(arg, KEYFILE_MAX, &data, &len, &inner);
+	if (rc == QD_ERR_NOT_FOUND)
+		rc = keyfile_parse_any((const uint8_t *)arg, strlen(arg), key, &inner);
+	else if (rc == QD_OK)
+		rc = keyfile_parse_any(data, len, key, &inner);
+	free(data);
+	if (rc != QD_OK)
+		qd_errmsg_set(why, "%s: %s", arg, inner.text);
+	return rc;
+}
+
+static int cmd_desk(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	bool add = strcmp(sub, "add") == 0, retire = strcmp(sub, "retire") == 0,
+	     list = strcmp(sub, "list") == 0;
+	if (!(add && argc == 5) && !(retire && argc == 4) && !(list && argc == 3))
+		return usage_error("desk takes add DIR DESK_ID PUBKEY, retire DIR DESK_ID or list "
+		                   "DIR%s",
+		                   "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	struct desk_list *desks = malloc(sizeof(*desks));
+	enum qd_err rc = d != NULL && desks != NULL ? domain_load(argv[2], d, &why) : QD_ERR_NOMEM;
+	if (rc == QD_OK && add) {
+		struct trust_key key;
+		rc = read_public_key(argv[4], &key, &why);
+		if (rc == QD_OK && key.alg != SIGNATURE_ALG_EDDSA) {
+			qd_errmsg_set(&why, "%s: a %s key; desks sign with Ed25519", argv[4],
+			              signature_alg_name(key.alg));
+			rc = QD_ERR_FORMAT;
+		}
+		if (rc == QD_OK)
+			rc = domain_desk_add(d, argv[3], key.public_key, key.public_len, tool_now(),
+			                     &why);
+		if (rc == QD_OK)
+			printf("desk %s added, publish to sign and ship the desk list\n", argv[3]);
+	} else if (rc == QD_OK && retire) {
+		rc = domain_desk_retire(d, argv[3], tool_now(), &why);
+		if (rc == QD_OK)
+			printf("desk %s retired, publish to sign and ship the desk list\n",
+			       argv[3]);
+	} else if (rc == QD_OK) {
+		rc = domain_desks_load(d, desks, &why);
+		for (size_t i = 0; rc == QD_OK && i < desks->n; i++) {
+			const struct desk_entry *e = &desks->rows[i];
+			char pub[2 * sizeof(e->public_key) + 1], added[32], retired[32] = "";
+			hex_encode(e->public_key, sizeof(e->public_key), pub, sizeof(pub));
+			tool_format_time(e->added_at, added, sizeof(added));
+			if (e->retired_at != 0)
+				tool_format_time(e->retired_at, retired, sizeof(retired));
+			printf("%-16s %-8s added %s%s%s  %s\n", e->id,
+			       e->retired_at != 0 ? "retired" : "active", added,
+			       e->retired_at != 0 ? ", retired " : "", retired, pub);
+		}
+	}
+	free(desks);
+	free(d);
+	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
+}
+
 static int cmd_publish(int argc, char **argv)
 {
 	long days[DOMAIN_DOC_TYPES] = {0};
@@ -1046,6 +1121,8 @@ int main(int argc, char **argv)
 		return cmd_policy(sub_argc, sub_argv);
 	if (strcmp(cmd, "airports") == 0)
 		return cmd_airports(sub_argc, sub_argv);
+	if (strcmp(cmd, "desk") == 0)
+		return cmd_desk(sub_argc, sub_argv);
 	if (strcmp(cmd, "publish") == 0)
 		return cmd_publish(sub_argc, sub_argv);
 	if (strcmp(cmd, "rotate-root") == 0)

@@ -18,6 +18,7 @@
 #include "ranges.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/airport.h"
+#include "qrdesk/desklist.h"
 #include "qrdesk/policy.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
@@ -197,6 +198,18 @@ static uint8_t *encode_alloc(encode_fn fn, const void *arg, size_t *len)
 	return buf;
 }
 
+/* The optional documents kept whole (TRUST_DOC_KIND_BODY) the domain may hold as
+ * DIR/NAME.cbor, each set by its own command: none set, none published. */
+static const struct {
+	enum trust_doc_type type;
+	const char *command;
+	size_t max;
+} optional_bodies[] = {
+        {TRUST_DOC_AIRPORTS, "qrdesk-issuer airports", AIRPORT_TEXT_MAX + 16},
+        {TRUST_DOC_DESKS, "qrdesk-issuer desk add", DESKLIST_BODY_MAX},
+};
+#define N_OPTIONAL (sizeof(optional_bodies) / sizeof(optional_bodies[0]))
+
 struct publish_ctx {
 	struct trustdoc_header header;
 	const struct domain *d;
@@ -204,8 +217,8 @@ struct publish_ctx {
 	size_t n_hashes;
 	const uint8_t *policy;
 	size_t policy_len;
-	const uint8_t *airports; /* NULL: none set, none published */
-	size_t airports_len;
+	uint8_t *optional[N_OPTIONAL]; /* optional_bodies[i]; NULL: none set, none published */
+	size_t optional_len[N_OPTIONAL];
 	struct trustdoc_timestamp ts;
 	struct trustdoc_revocations_delta delta;
 	uint8_t *delta_lists;         /* added, then removed: owned */
@@ -240,25 +253,31 @@ static void enc_policy(struct cbor_writer *w, const void *arg)
 	trustdoc_encode_policy(w, &p->header, p->policy, p->policy_len);
 }
 
-static void enc_airports(struct cbor_writer *w, const void *arg)
+static void enc_optional(struct cbor_writer *w, const void *arg)
 {
 	const struct publish_ctx *p = arg;
-	trustdoc_encode_body(w, &p->header, p->airports, p->airports_len);
+	for (size_t i = 0; i < N_OPTIONAL; i++)
+		if (optional_bodies[i].type == p->header.type)
+			trustdoc_encode_body(w, &p->header, p->optional[i], p->optional_len[i]);
 }
 
-/* DIR/airports.cbor if the domain has a table (qrdesk-issuer airports), checked as desks will. */
-static enum qd_err load_airports(const struct domain *d, uint8_t **body, size_t *len,
+/* DIR/NAME.cbor of optional body i if the domain has one, checked as desks will. */
+static enum qd_err load_optional(const struct domain *d, size_t i, uint8_t **body, size_t *len,
                                  struct qd_errmsg *why)
 {
-	char path[4096];
-	domain_path(d, "airports.cbor", path, sizeof(path));
-	enum qd_err rc = tool_read_file(path, AIRPORT_TEXT_MAX + 16, body, len, why);
+	const struct trust_doc_info *info = trust_doc_info(optional_bodies[i].type);
+	char name[64], path[4096];
+	snprintf(name, sizeof(name), "%s.cbor", info->name);
+	domain_path(d, name, path, sizeof(path));
+	enum qd_err rc = tool_read_file(path, optional_bodies[i].max, body, len, why);
 	if (rc == QD_ERR_NOT_FOUND)
-		return QD_OK; /* optional: desks keep their built-in table */
+		return QD_OK; /* optional: desks keep what they have (airports: the built-in table)
+		               */
 	size_t n = 0;
 	struct qd_errmsg bad = {{0}};
-	if (rc == QD_OK && (rc = airport_check_body(*body, *len, &n, &bad)) != QD_OK)
-		qd_errmsg_set(why, "%s: %s (set it with `qrdesk-issuer airports`)", path, bad.text);
+	if (rc == QD_OK && (rc = info->check_body(*body, *len, &n, &bad)) != QD_OK)
+		qd_errmsg_set(why, "%s: %s (set it with `%s`)", path, bad.text,
+		              optional_bodies[i].command);
 	return rc;
 }
 
@@ -551,8 +570,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 		return QD_ERR_IO;
 	}
 	struct publish_ctx *p = calloc(1, sizeof(*p));
-	uint8_t *hashes = NULL, *policy = NULL, *airports = NULL;
-	size_t policy_len = 0, airports_len = 0;
+	uint8_t *hashes = NULL, *policy = NULL;
+	size_t policy_len = 0;
 	enum qd_err rc = p ? domain_revocations_load(d, &hashes, &p->n_hashes, why) : QD_ERR_NOMEM;
 	if (rc == QD_OK) {
 		char path[4096];
@@ -579,8 +598,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 			policy_len = sizeof(empty_rules);
 		}
 	}
-	if (rc == QD_OK)
-		rc = load_airports(d, &airports, &airports_len, why);
+	for (size_t i = 0; i < N_OPTIONAL && rc == QD_OK; i++)
+		rc = load_optional(d, i, &p->optional[i], &p->optional_len[i], why);
 	if (rc == QD_OK)
 		rc = ranges_load(d, "ranges.json", &p->windows, &p->n_windows, why);
 	if (rc == QD_OK) {
@@ -595,8 +614,6 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	p->hashes = hashes;
 	p->policy = policy;
 	p->policy_len = policy_len;
-	p->airports = airports;
-	p->airports_len = airports_len;
 
 	static const struct {
 		enum trust_doc_type type;
@@ -606,7 +623,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	        {TRUST_DOC_KEYSET, "keyset.cose", enc_keyset},
 	        {TRUST_DOC_REVOCATIONS, "revocations.cose", enc_revocations},
 	        {TRUST_DOC_POLICY, "policy.cose", enc_policy},
-	        {TRUST_DOC_AIRPORTS, "airports.cose", enc_airports},
+	        {TRUST_DOC_AIRPORTS, "airports.cose", enc_optional},
+	        {TRUST_DOC_DESKS, "desks.cose", enc_optional},
 	        {TRUST_DOC_TIMESTAMP, "timestamp.cose", enc_timestamp},
 	};
 	rc = publish_roots(d, outdir, &p->ts, why);
@@ -615,7 +633,11 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	uint64_t base = d->versions[TRUST_DOC_REVOCATIONS];
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		enum trust_doc_type type = docs[i].type;
-		if (type == TRUST_DOC_AIRPORTS && p->airports == NULL)
+		bool absent = false;
+		for (size_t j = 0; j < N_OPTIONAL; j++)
+			absent = absent ||
+			         (optional_bodies[j].type == type && p->optional[j] == NULL);
+		if (absent)
 			continue;
 		if (type == TRUST_DOC_TIMESTAMP) {
 			rc = publish_delta(d, outdir, days, now, base, p, pub, why);
@@ -665,8 +687,9 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 out:
 	free(hashes);
 	free(policy);
-	free(airports);
 	if (p != NULL) {
+		for (size_t i = 0; i < N_OPTIONAL; i++)
+			free(p->optional[i]);
 		free(p->delta_lists);
 		free(p->windows);
 		free(p->ranges);

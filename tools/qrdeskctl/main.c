@@ -30,6 +30,8 @@
 #include "doctor.h"
 #include "toolutil.h"
 #include "qrdesk/audit_key.h"
+#include "qrdesk/desk_key.h"
+#include "qrdesk/desklist.h"
 #include "qrdesk/usb_update.h"
 
 /* Exit codes of `check`, fixed by the interface: scripts branch on them. */
@@ -38,9 +40,14 @@ enum { CHECK_EXIT_VALID = 0, CHECK_EXIT_INVALID = 1, CHECK_EXIT_REVIEW = 2 };
 static const char usage_text[] =
         "usage: qrdeskctl COMMAND [OPTIONS] ARGS...\n"
         "\n"
-        "  provision --store DB --root ROOT.pub [--audit-key KEY]\n"
+        "  provision --store DB --root ROOT.pub [--audit-key KEY] [--desk ID]\n"
         "                                         create the store, pin the root key, install\n"
-        "                                         the deployment's audit key beside the store\n"
+        "                                         the deployment's audit key beside the store,\n"
+        "                                         and enroll (below)\n"
+        "  enroll --store DB [--desk ID]          make the desk's Ed25519 key pair (desk.key\n"
+        "                                         beside the store, mode 0600; kept if made\n"
+        "                                         before) and print its public half for\n"
+        "                                         `qrdesk-issuer desk add` (docs/fleet.md)\n"
         "  import --store DB FILE...              verify and install signed trust\n"
         "                                         documents (key set, revocations, policy,\n"
         "                                         timestamp)\n"
@@ -103,6 +110,7 @@ struct options {
 	bool once;
 	bool full;             /* scan: the passport number unmasked */
 	const char *audit_key; /* provision: the deployment's audit key file */
+	const char *desk;      /* enroll: the desk id printed in the back office's command */
 	/* sync transfer options */
 	const char *pin;
 	const char *proxy;
@@ -133,6 +141,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	                                     {"once", no_argument, NULL, 'o'},
 	                                     {"full", no_argument, NULL, 'F'},
 	                                     {"audit-key", required_argument, NULL, 'A'},
+	                                     {"desk", required_argument, NULL, 'D'},
 	                                     {"pin", required_argument, NULL, 'P'},
 	                                     {"proxy", required_argument, NULL, 'X'},
 	                                     {"connect-timeout", required_argument, NULL, 'T'},
@@ -173,6 +182,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'A':
 			o->audit_key = optarg;
+			break;
+		case 'D':
+			o->desk = optarg;
 			break;
 		case 'P':
 			o->pin = optarg;
@@ -265,6 +277,55 @@ static int install_audit_key(const char *from, const char *store)
 	return TOOL_EXIT_OK;
 }
 
+/*
+ * Make the desk's key pair beside the store, owned like the store, unless one is there (an
+ * enrolled desk keeps its key: the back office knows it by it).  Prints its public half.
+ */
+static int enroll_desk(const char *store, const char *desk)
+{
+	char path[512];
+	desk_key_default_path(store, path, sizeof(path));
+	struct signature_keypair kp;
+	struct qd_errmsg why = {{0}};
+	enum qd_err rc = desk_key_load(path, &kp, &why);
+	bool made = false;
+	if (rc == QD_ERR_NOT_FOUND) {
+		struct stat st;
+		if (stat(store, &st) != 0)
+			st.st_uid = (uid_t)-1, st.st_gid = (gid_t)-1;
+		rc = desk_key_create(path, geteuid() == 0 ? st.st_uid : (uid_t)-1,
+		                     geteuid() == 0 ? st.st_gid : (gid_t)-1, &kp, &why);
+		made = rc == QD_OK;
+	}
+	if (rc != QD_OK) {
+		log_err("%s", why.text);
+		return tool_exit_for(rc);
+	}
+	char pub[2 * SIGNATURE_ED25519_PUBLIC_LEN + 1];
+	hex_encode(kp.pub, kp.pub_len, pub, sizeof(pub));
+	signature_keypair_wipe(&kp);
+	printf("desk key %s %s (mode 0600)\n", made ? "made in" : "already in", path);
+	printf("public key: %s\n", pub);
+	printf("register it at the back office: qrdesk-issuer desk add DIR %s %s\n",
+	       desk != NULL ? desk : "DESK_ID", pub);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_enroll(int argc, char **argv)
+{
+	struct options o = {0};
+	int first = parse_options(argc, argv, &o);
+	if (first < 0 || first != argc || o.store == NULL)
+		return usage_error("enroll needs --store DB");
+	if (o.desk != NULL && !desk_id_valid(o.desk, strlen(o.desk)))
+		return usage_error("enroll: --desk: 1..31 of A-Z a-z 0-9 . _ -");
+	if (access(o.store, F_OK) != 0) {
+		log_err("%s: no store (provision the desk first)", o.store);
+		return TOOL_EXIT_NOINPUT;
+	}
+	return enroll_desk(o.store, o.desk);
+}
+
 static int cmd_provision(int argc, char **argv)
 {
 	struct options o = {0};
@@ -303,7 +364,9 @@ static int cmd_provision(int argc, char **argv)
 	char kid[2 * TRUST_KID_MAX + 1];
 	hex_encode(root.kid, root.kid_len, kid, sizeof(kid));
 	printf("root %s pinned in %s\n", kid, o.store);
-	return o.audit_key != NULL ? install_audit_key(o.audit_key, o.store) : TOOL_EXIT_OK;
+	int status_key =
+	        o.audit_key != NULL ? install_audit_key(o.audit_key, o.store) : TOOL_EXIT_OK;
+	return status_key == TOOL_EXIT_OK ? enroll_desk(o.store, o.desk) : status_key;
 }
 
 static int cmd_import(int argc, char **argv)
@@ -1129,6 +1192,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "provision") == 0)
 		return cmd_provision(argc - 1, argv + 1);
+	if (strcmp(cmd, "enroll") == 0)
+		return cmd_enroll(argc - 1, argv + 1);
 	if (strcmp(cmd, "import") == 0)
 		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
