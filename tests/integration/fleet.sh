@@ -79,5 +79,15 @@ check '"$issuer" desk list dom | grep -q "^CGP-T1-01 .*retired"' "the list shows
 "$issuer" publish dom repo >/dev/null 2>&1 && "$ctl" import --store desk.db repo/*.cose >imp2.out 2>&1; rc=$?
 check '[[ $rc == 0 ]] && grep -q "desks version 2 installed" imp2.out' "the retirement reaches the desk: $(cat imp2.out)"
 
+# --- ingest: the tool's answers (the batches themselves: test_ingest) -------------------
+mkdir -p up/DAC-T1-07 && printf 'not a batch' >up/DAC-T1-07/1.cose && : >up/DAC-T1-07/notes.txt
+"$issuer" ingest dom up >ing.out 2>ing.err; rc=$?
+check '[[ $rc == 65 ]] && grep -qx "desk DAC-T1-07 batch 1: does not parse: .*" ing.err' \
+	"ingest names a refused batch by desk and sequence, exit 65: $(cat ing.out ing.err)"
+check 'grep -q "0 batches, 0 rows loaded; 0 loaded before; 1 refused" ing.out' "ingest's summary: $(cat ing.out)"
+openssl rand -hex 32 >audit.key
+"$issuer" audit query dom 2611012345 --audit-key audit.key >q.out 2>&1; rc=$?
+check '[[ $rc == 1 ]] && grep -q "no scan" q.out' "audit query of a card never scanned: exit 1: $(cat q.out)"
+
 echo "fleet: $passes passed, $failures failed"
 ((failures == 0))

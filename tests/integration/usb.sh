@@ -15,7 +15,10 @@
 # With QRDESKD: the daemon in automount mode notices a stick (a folder moved
 # into its watch folder), applies it, reloads, plays the update pattern and
 # shows the result in `qrdeskctl status`; a refused stick plays the failure
-# pattern.
+# pattern.  A stick with a large firmware bundle (338 MB, sparse, made here)
+# whose `rauc install` is held until the test lets it go: meanwhile the loop
+# keeps sending systemd's watchdog pings (a notify socket of the test's own),
+# answers `qrdeskctl status` (showing the stick being read) and judges a scan.
 # Usage: usb.sh QRDESK-ISSUER QRDESKCTL [QRDESKD]
 set -uo pipefail
 
@@ -24,10 +27,15 @@ ctl=$(realpath "$2")
 qrdeskd=${3:+$(realpath "$3")}
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-usb-XXXXXX")
 daemon_pid=
+notify_pid=
 cleanup() {
 	if [[ -n $daemon_pid ]]; then
 		kill "$daemon_pid" 2>/dev/null
 		wait "$daemon_pid" 2>/dev/null
+	fi
+	if [[ -n $notify_pid ]]; then
+		kill "$notify_pid" 2>/dev/null
+		wait "$notify_pid" 2>/dev/null
 	fi
 	rm -rf "$work"
 }
@@ -363,7 +371,30 @@ CONF
 		fail "drop-in check: $(cat check.txt)"
 	fi
 	rm -f usb.conf
-	"$qrdeskd" --config d.conf 2>daemon.log &
+	# The daemon's systemd: a notify socket recording what it is told, with the watchdog
+	# on (a ping each half second); and a `rauc` that installs only when let go.
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        out.write(s.recv(4096).decode(errors="replace").replace("\n", " ") + "\n")
+' "$work/notify.sock" "$work/notify.log" &
+	notify_pid=$!
+	wait_for 10 '[[ -S notify.sock ]]' || fail "no notify socket"
+	mkdir -p slowbin
+	mkfifo rauc-go
+	cat >slowbin/rauc <<SH
+#!/bin/sh
+echo "  0% Installing"
+: >"$work/rauc-started"
+read go <"$work/rauc-go"
+echo "100% Installing done."
+SH
+	chmod +x slowbin/rauc
+	PATH="$work/slowbin:$PATH" NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=1000000 \
+		"$qrdeskd" --config d.conf 2>daemon.log &
 	daemon_pid=$!
 	wait_for 20 '[[ -S control.sock ]]' || fail "daemon did not start: $(cat daemon.log)"
 	usb_stage() { "$ctl" status --socket control.sock --json 2>/dev/null | jq -r '.usb.stage // "none"'; }
@@ -400,9 +431,40 @@ CONF
 	else
 		fail "refused stick: stage $(usb_stage), indicators: $(tail -n 5 indicators.log)"
 	fi
+	# A large firmware bundle, held in `rauc install` by the test: the loop stays alive.
+	rm -rf media/stick2
+	wait_for 10 '[[ $(usb_stage) == removed ]]' || fail "stick2 removal not shown"
+	mkdir -p staging/stick3/qrdesk
+	truncate -s 338M staging/stick3/qrdesk/firmware-9.9.raucb
+	mv staging/stick3 media/
+	pings() { grep -c '^WATCHDOG=1' notify.log; }
+	if ! wait_for 30 '[[ -e rauc-started ]]'; then
+		fail "rauc was not started for the large bundle: $(tail -n 3 daemon.log)"
+	else
+		before=$(pings)
+		if ! wait_for 20 '(( $(pings) >= before + 3 ))'; then
+			fail "no watchdog pings while the stick was processed ($(pings) after $before)"
+		elif [[ $(usb_stage) != reading ]] || ! "$ctl" status --socket control.sock | grep -q "^USB: reading: .*Installing"; then
+			fail "status while rauc runs: $("$ctl" status --socket control.sock | grep USB)"
+		elif "$ctl" scan --socket control.sock "BC1:not base45" >scan.txt 2>&1; [[ $? -ne 1 ]] || [[ $(jq -r .reason scan.txt) != BAD_BASE45 ]]; then
+			fail "a scan while the stick was processed: $(cat scan.txt)"
+		else
+			pass
+		fi
+	fi
+	timeout 10 sh -c "echo go >'$work/rauc-go'" || fail "rauc could not be let go"
+	if wait_for 20 '[[ $(usb_stage) == applied ]]' &&
+		"$ctl" status --socket control.sock | grep -q "firmware-9.9.raucb installed"; then
+		pass
+	else
+		fail "large firmware bundle: stage $(usb_stage): $("$ctl" status --socket control.sock | grep USB)"
+	fi
 	kill "$daemon_pid"
 	wait "$daemon_pid" && pass || fail "the daemon exited with status $? (see daemon.log)"
 	daemon_pid=
+	kill "$notify_pid" 2>/dev/null
+	wait "$notify_pid" 2>/dev/null
+	notify_pid=
 fi
 
 echo "usb: $passes passed, $failures failed"

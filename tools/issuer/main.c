@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include "domain.h"
 #include "qrdesk/airport.h"
+#include "qrdesk/audit_key.h"
 #include "qrdesk/desklist.h"
+#include "qrdesk/fleetdb.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/cose.h"
@@ -28,6 +31,7 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
 #include "demo.h"
+#include "ingest.h"
 #include "pkcs11.h"
 #include "ranges.h"
 #include "policy_source.h"
@@ -85,6 +89,16 @@ static const char usage_text[] =
         "  desk retire DIR DESK_ID        retire a desk: its batches signed from now on\n"
         "                                 are refused (docs/fleet.md)\n"
         "  desk list DIR                  the registered desks: id, state, key\n"
+        "  ingest DIR SRC                 load the desks' signed audit batches from SRC\n"
+        "                                 (SRC/DESK_ID/SEQUENCE.cose: the upload storage)\n"
+        "                                 into DIR/fleet.db: signatures and chains checked\n"
+        "                                 against the desk list; each refused batch named on\n"
+        "                                 its own line, the rest loaded; a re-run adds\n"
+        "                                 nothing; exit 65 if any was refused\n"
+        "  audit query DIR CLEARANCE_NO --audit-key FILE\n"
+        "                                 where and when the card was scanned, from\n"
+        "                                 DIR/fleet.db (FILE: the deployment's audit key);\n"
+        "                                 exit 1 if never\n"
         "  publish DIR OUTDIR [--keyset-days N] [--revocations-days N]\n"
         "                     [--policy-days N] [--timestamp-days N]\n"
         "                                 sign and write keyset.cose, revocations.cose,\n"
@@ -840,6 +854,76 @@ static int cmd_desk(int argc, char **argv)
 	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
 }
 
+static int cmd_ingest(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage_error("ingest takes DIR SRC%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	enum qd_err rc = d != NULL ? domain_load(argv[1], d, &why) : QD_ERR_NOMEM;
+	struct ingest_result res = {0};
+	if (rc == QD_OK) {
+		char db[4096];
+		domain_path(d, "fleet.db", db, sizeof(db));
+		rc = ingest_run(d, argv[2], db, tool_now(), stderr, &res, &why);
+	}
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	printf("ingest: %zu batch%s, %zu row%s loaded; %zu loaded before; %zu refused\n",
+	       res.batches, res.batches == 1 ? "" : "es", res.rows, res.rows == 1 ? "" : "s",
+	       res.known, res.problems);
+	return res.problems == 0 ? TOOL_EXIT_OK : TOOL_EXIT_DATA;
+}
+
+static void print_scan(void *ctx, const struct fleetdb_scan *sc)
+{
+	(void)ctx;
+	char when[32];
+	tool_format_time(sc->time_us / 1000000, when, sizeof(when));
+	printf("%s  desk %s  %s %s  (%s, batch %llu row %lld)\n", when, sc->desk,
+	       sc->verdict != NULL ? sc->verdict : "event", sc->reason != NULL ? sc->reason : "",
+	       sc->source != NULL ? sc->source : "-", (unsigned long long)sc->seq,
+	       (long long)sc->row_id);
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+	if (argc != 6 || strcmp(argv[1], "query") != 0 || strcmp(argv[4], "--audit-key") != 0)
+		return usage_error("audit takes query DIR CLEARANCE_NO --audit-key FILE%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	enum qd_err rc = d != NULL ? domain_load(argv[2], d, &why) : QD_ERR_NOMEM;
+	uint8_t *text = NULL, key[CREDENTIAL_AUDIT_KEY_LEN], hash[TRUST_HASH_LEN];
+	size_t len = 0, count = 0;
+	if (rc == QD_OK)
+		rc = tool_read_file(argv[5], 256, &text, &len, &why);
+	if (rc == QD_OK) {
+		struct qd_errmsg inner = {{0}};
+		rc = audit_key_parse((const char *)text, len, key, &inner);
+		if (rc != QD_OK)
+			qd_errmsg_set(&why, "%s: %s", argv[5], inner.text);
+	}
+	free(text);
+	struct fleetdb *db = NULL;
+	if (rc == QD_OK) {
+		credential_pseudonym(key, argv[3], hash);
+		sodium_memzero(key, sizeof(key));
+		char path[4096];
+		domain_path(d, "fleet.db", path, sizeof(path));
+		rc = fleetdb_open(path, &db, &why);
+	}
+	if (rc == QD_OK)
+		rc = fleetdb_scans(db, hash, print_scan, NULL, &count, &why);
+	fleetdb_close(db);
+	free(d);
+	if (rc != QD_OK)
+		return fail(rc, &why);
+	if (count == 0)
+		printf("clearance %s: no scan in the fleet database\n", argv[3]);
+	return count > 0 ? TOOL_EXIT_OK : 1;
+}
+
 static int cmd_publish(int argc, char **argv)
 {
 	long days[DOMAIN_DOC_TYPES] = {0};
@@ -1123,6 +1207,10 @@ int main(int argc, char **argv)
 		return cmd_airports(sub_argc, sub_argv);
 	if (strcmp(cmd, "desk") == 0)
 		return cmd_desk(sub_argc, sub_argv);
+	if (strcmp(cmd, "ingest") == 0)
+		return cmd_ingest(sub_argc, sub_argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(sub_argc, sub_argv);
 	if (strcmp(cmd, "publish") == 0)
 		return cmd_publish(sub_argc, sub_argv);
 	if (strcmp(cmd, "rotate-root") == 0)
