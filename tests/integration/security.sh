@@ -8,7 +8,9 @@
 #  - /api/status without a token: verdict, reason and time only;
 #  - qrdeskctl scan: the passport number masked unless --full;
 #  - log flooding by unauthenticated requests: a count, not a line each;
-#  - the security headers on libmicrohttpd's own error answers.
+#  - the security headers on libmicrohttpd's own error answers;
+#  - udev mode: the daemon holds no capability; the mount helper it forks holds
+#    CAP_SYS_ADMIN alone (as root only: the rest of the time nothing holds any).
 # Run as root, the local attacker is "nobody" (setpriv); as another user those
 # checks run as that user.
 # Usage: security.sh QRDESKD QRDESKCTL QRDESK-ISSUER
@@ -195,6 +197,31 @@ curl -s -o /dev/null -K tech.curl
 sleep 1
 after=$(grep -c "kiosk:" daemon.log)
 check '(( after - before <= 6 ))' "500 half-sent requests and 300 refused technician requests: $((after - before)) log lines"
+
+# --- udev mode: privileges separated (docs/security.md) -----------------------------------
+# A second desk in udev mode, run as root (as systemd's drop-in would run it with
+# CAP_SYS_ADMIN): the process that parses HTTP, replies and images holds no capability.
+if [[ $(id -u) == 0 ]] && grep -q '^CapEff:.*[1-9a-f]' /proc/self/status; then
+	sed -e "s|^control_socket = .*|control_socket = $work/udev.sock|" -e '/^\[kiosk\]/,$d' \
+		-e "s|^fifo = .*|fifo = $work/udev.fifo|" -e '/^images = /d' desk.conf >udev.conf
+	printf '[usb]\nmode = udev\nmount_dir = %s/usb\n' "$work" >>udev.conf
+	"$qrdeskd" --config udev.conf 2>>udev.log &
+	udev_pid=$!
+	wait_for 60 'grep -q "ready: desk" udev.log' || fail "the udev-mode desk did not start: $(tail -n3 udev.log)"
+	cap() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+	helper=$(cat "/proc/$udev_pid/task/$udev_pid/children" 2>/dev/null | awk '{print $1}')
+	check '[[ $(cap $udev_pid CapEff) == 0000000000000000 && $(cap $udev_pid CapPrm) == 0000000000000000 && $(cap $udev_pid CapBnd) == 0000000000000000 && $(cap $udev_pid NoNewPrivs) == 1 ]]' \
+		"udev mode: qrdeskd holds no capability (CapEff $(cap $udev_pid CapEff), CapBnd $(cap $udev_pid CapBnd))"
+	check '[[ -n $helper && $(cap "$helper" CapEff) == 0000000000200000 && $(cap "$helper" CapBnd) == 0000000000200000 ]]' \
+		"udev mode: its mount helper (pid ${helper:-none}) holds CAP_SYS_ADMIN alone (CapEff $(cap "${helper:-0}" CapEff 2>/dev/null))"
+	check 'grep -q "mount helper (pid $helper) mounts sticks; qrdeskd holds no capability" udev.log' \
+		"udev mode: the log says so"
+	kill -TERM "$udev_pid"
+	wait "$udev_pid"
+	check '[[ ! -e /proc/$helper/status ]] || [[ $(cap "$helper" State) == Z* ]]' "the mount helper ends with the daemon"
+else
+	echo "security: not root with capabilities: the udev-mode privilege check is not run"
+fi
 
 echo "security: $passes passed, $failures failed"
 [[ $failures == 0 ]]
