@@ -18,13 +18,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "qrdesk/log.h"
+#include "qrdesk/usb_mountd.h"
 
-#define MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 /*
  * automount: an automounter makes the folder, then mounts the stick on it.
  * Reading the folder at once could see the empty mount point: wait this
@@ -42,67 +41,12 @@ struct usb_watch {
 	/* the stick handed out (between on_stick and usb_watch_done) */
 	bool busy;
 	char root[USB_WATCH_PATH_MAX + 64];
-	char devnode[128]; /* udev mode: the device we mounted, "" otherwise */
+	char devname[USB_MOUNTD_NAME_MAX]; /* udev mode: the device the helper mounted, "" otherwise
+	                                    */
 	char pending_root[USB_WATCH_PATH_MAX + 64];
-	char pending_devnode[128];
+	char pending_devname[USB_MOUNTD_NAME_MAX];
 	char pending_fstype[16];
 };
-
-bool usb_fstype_supported(const char *fstype)
-{
-	return fstype != NULL && (strcmp(fstype, "vfat") == 0 || strcmp(fstype, "exfat") == 0 ||
-	                          strcmp(fstype, "ext4") == 0);
-}
-
-/* ---- mounting (udev mode) --------------------------------------------------- */
-
-enum qd_err usb_mount(const char *devnode, const char *fstype, const char *dir,
-                      struct qd_errmsg *why)
-{
-	if (!usb_fstype_supported(fstype)) {
-		qd_errmsg_set(why, "%s: file system %s is not one we read (vfat, exfat, ext4)",
-		              devnode, fstype != NULL ? fstype : "unknown");
-		return QD_ERR_UNSUPPORTED;
-	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		qd_errmsg_set(why, "%s: %s", dir, strerror(errno));
-		return QD_ERR_IO;
-	}
-	/* FAT has no owners: files owned by us, not executable, not writable by others. */
-	const char *data = strcmp(fstype, "ext4") == 0 ? NULL : "fmask=0133,dmask=0022";
-	if (mount(devnode, dir, fstype, MOUNT_FLAGS, data) != 0) {
-		int e = errno;
-		rmdir(dir);
-		qd_errmsg_set(why, "cannot mount %s (%s) at %s: %s", devnode, fstype, dir,
-		              strerror(e));
-		return QD_ERR_IO;
-	}
-	return QD_OK;
-}
-
-enum qd_err usb_remount(const char *dir, bool writable, struct qd_errmsg *why)
-{
-	unsigned long flags = MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	if (!writable)
-		flags |= MS_RDONLY;
-	if (mount(NULL, dir, NULL, flags, NULL) != 0) {
-		qd_errmsg_set(why, "cannot remount %s %s: %s", dir,
-		              writable ? "read-write" : "read-only", strerror(errno));
-		return QD_ERR_IO;
-	}
-	return QD_OK;
-}
-
-enum qd_err usb_unmount(const char *dir, struct qd_errmsg *why)
-{
-	/* A pulled stick may keep the mount busy: detach it rather than leave it. */
-	if (umount2(dir, 0) != 0 && umount2(dir, MNT_DETACH) != 0 && errno != EINVAL) {
-		qd_errmsg_set(why, "cannot unmount %s: %s", dir, strerror(errno));
-		return QD_ERR_IO;
-	}
-	rmdir(dir);
-	return QD_OK;
-}
 
 /* ---- handing sticks out ---------------------------------------------------------- */
 
@@ -119,36 +63,36 @@ void usb_watch_done(struct usb_watch *w)
 	if (w == NULL || !w->busy)
 		return;
 	w->busy = false;
-	if (w->devnode[0]) {
+	if (w->devname[0]) {
 		struct qd_errmsg why = {{0}};
-		if (usb_unmount(w->root, &why) != QD_OK)
+		if (usb_mountd_unmount(w->cfg.mountd, w->devname, &why) != QD_OK)
 			log_err("usb: %s", why.text);
-		w->devnode[0] = '\0';
+		w->devname[0] = '\0';
 	}
 	start_next(w);
 }
 
 enum qd_err usb_watch_set_writable(struct usb_watch *w, bool writable, struct qd_errmsg *why)
 {
-	if (w == NULL || !w->busy || w->devnode[0] == '\0')
+	if (w == NULL || !w->busy || w->devname[0] == '\0')
 		return QD_OK;
-	return usb_remount(w->root, writable, why);
+	return usb_mountd_remount(w->cfg.mountd, w->devname, writable, why);
 }
 
-/* Hand out root (mounting devnode first, in udev mode). */
-static void start_stick(struct usb_watch *w, const char *root, const char *devnode,
+/* Hand out root (the helper mounting device devname there first, in udev mode). */
+static void start_stick(struct usb_watch *w, const char *root, const char *devname,
                         const char *fstype)
 {
 	snprintf(w->root, sizeof(w->root), "%s", root);
-	w->devnode[0] = '\0';
-	if (devnode != NULL && devnode[0]) {
+	w->devname[0] = '\0';
+	if (devname != NULL && devname[0]) {
 		struct qd_errmsg why = {{0}};
-		if (usb_mount(devnode, fstype, root, &why) != QD_OK) {
+		if (usb_mountd_mount(w->cfg.mountd, devname, fstype, &why) != QD_OK) {
 			log_err("usb: %s", why.text);
 			refuse(w, why.text);
 			return;
 		}
-		snprintf(w->devnode, sizeof(w->devnode), "%s", devnode);
+		snprintf(w->devname, sizeof(w->devname), "%s", devname);
 	}
 	w->busy = true;
 	if (w->cfg.on_stick != NULL)
@@ -161,19 +105,19 @@ static void start_next(struct usb_watch *w)
 {
 	if (w->busy || w->pending_root[0] == '\0')
 		return;
-	char root[sizeof(w->pending_root)], dev[sizeof(w->pending_devnode)], fs[16];
+	char root[sizeof(w->pending_root)], dev[sizeof(w->pending_devname)], fs[16];
 	snprintf(root, sizeof(root), "%s", w->pending_root);
-	snprintf(dev, sizeof(dev), "%s", w->pending_devnode);
+	snprintf(dev, sizeof(dev), "%s", w->pending_devname);
 	snprintf(fs, sizeof(fs), "%s", w->pending_fstype);
-	w->pending_root[0] = w->pending_devnode[0] = w->pending_fstype[0] = '\0';
+	w->pending_root[0] = w->pending_devname[0] = w->pending_fstype[0] = '\0';
 	start_stick(w, root, dev, fs);
 }
 
-static void stick_appeared(struct usb_watch *w, const char *root, const char *devnode,
+static void stick_appeared(struct usb_watch *w, const char *root, const char *devname,
                            const char *fstype)
 {
 	snprintf(w->pending_root, sizeof(w->pending_root), "%s", root);
-	snprintf(w->pending_devnode, sizeof(w->pending_devnode), "%s", devnode ? devnode : "");
+	snprintf(w->pending_devname, sizeof(w->pending_devname), "%s", devname ? devname : "");
 	snprintf(w->pending_fstype, sizeof(w->pending_fstype), "%s", fstype ? fstype : "");
 	if (w->settle != NULL)
 		loop_timer_arm(w->settle, SETTLE_MS, 0);
@@ -252,8 +196,8 @@ static void on_udev(struct loop *loop, int fd, uint32_t events, void *arg)
 				if (fstype != NULL)
 					refuse(w, "the stick's file system is not vfat, exfat or "
 					          "ext4");
-			} else {
-				stick_appeared(w, root, node, fstype);
+			} else if (sysname != NULL) {
+				stick_appeared(w, root, sysname, fstype);
 			}
 		} else if (action != NULL && strcmp(action, "remove") == 0) {
 			if (w->busy && strcmp(w->root, root) == 0)
@@ -290,7 +234,10 @@ enum qd_err usb_watch_start(struct loop *loop, const struct usb_watch_config *cf
 				rc = loop_timer_create(loop, on_settled, w, &w->settle);
 		}
 	} else if (cfg->mode == USB_WATCH_UDEV) {
-		if (mkdir(cfg->mount_dir, 0700) != 0 && errno != EEXIST) {
+		if (cfg->mountd == NULL) {
+			qd_errmsg_set(why, "udev mode has no mount helper (qrdeskd starts it)");
+			rc = QD_ERR_ARG;
+		} else if (mkdir(cfg->mount_dir, 0700) != 0 && errno != EEXIST) {
 			qd_errmsg_set(why, "%s: %s", cfg->mount_dir, strerror(errno));
 			rc = QD_ERR_IO;
 		}
@@ -322,9 +269,9 @@ void usb_watch_stop(struct usb_watch *w)
 		return;
 	if (w->busy) {
 		w->busy = false;
-		if (w->devnode[0]) {
+		if (w->devname[0]) {
 			struct qd_errmsg why = {{0}};
-			(void)usb_unmount(w->root, &why);
+			(void)usb_mountd_unmount(w->cfg.mountd, w->devname, &why);
 		}
 	}
 	loop_timer_destroy(w->settle);

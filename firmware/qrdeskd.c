@@ -25,6 +25,7 @@
 #include "desk/desk.h"
 #include "qrdesk/config.h"
 #include "qrdesk/log.h"
+#include "qrdesk/usb_mountd.h"
 
 static const char usage_text[] =
         "usage: qrdeskd [OPTIONS]\n"
@@ -190,6 +191,30 @@ static enum qd_err compose_config(const void *arg, struct config *out, struct co
 	return config_validate(out, errs);
 }
 
+/*
+ * udev mode: forks the mount helper while this is the only thread and the
+ * process may hold CAP_SYS_ADMIN, then gives up every capability, so that the
+ * code that parses HTTP, network replies and images holds none
+ * (docs/security.md).  A helper that cannot start leaves the desk running
+ * without sticks; privileges that cannot be dropped stop it.
+ */
+static int separate_privileges(struct desk *desk)
+{
+	struct qd_errmsg why = {{0}};
+	if (usb_mountd_start(desk->cfg.usb.mount_dir, NULL, &desk->mountd, &why) != QD_OK)
+		log_err("usb: cannot start the mount helper: %s; USB sticks will not be mounted",
+		        why.text);
+	if (usb_mountd_drop_privileges(&why) != QD_OK) {
+		log_err("cannot drop privileges: %s", why.text);
+		return 1;
+	}
+	if (desk->mountd != NULL)
+		log_info(
+		        "usb: the mount helper (pid %d) mounts sticks; qrdeskd holds no capability",
+		        (int)usb_mountd_pid(desk->mountd));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct desk desk; /* large; static keeps it off the stack */
@@ -285,8 +310,13 @@ int main(int argc, char **argv)
 	desk.compose = compose_config;
 	desk.compose_arg = &d;
 	desk.demo = d.demo;
+	if (desk.cfg.usb.mode == CONFIG_USB_UDEV && separate_privileges(&desk) != 0) {
+		usb_mountd_stop(desk.mountd);
+		return 1;
+	}
 	int status = desk_run(&desk);
 	desk_close(&desk);
+	usb_mountd_stop(desk.mountd); /* after the USB part asked it to unmount */
 	if (status == 0)
 		log_info("stopped");
 	return status;

@@ -190,6 +190,7 @@ enum qd_err usb_stick_start(struct loop *loop, const struct usb_stick_config *cf
 	};
 	snprintf(wc.watch_dir, sizeof(wc.watch_dir), "%s", cfg->usb.watch_dir);
 	snprintf(wc.mount_dir, sizeof(wc.mount_dir), "%s", cfg->usb.mount_dir);
+	wc.mountd = cfg->mountd;
 	enum qd_err rc = usb_watch_start(loop, &wc, &s->watch, why);
 	if (rc != QD_OK) {
 		free(s);

@@ -172,17 +172,16 @@ static enum qd_err verify_with_inner_keyset(struct store *store, const uint8_t *
                                             const struct usb_options *opt,
                                             const enum key_role *roles, size_t n_roles,
                                             struct cose_sign1 *msg, struct trust_key *signer,
-                                            struct qd_errmsg *why)
+                                            struct bundle *unverified, struct qd_errmsg *why)
 {
 	struct cose_error cerr;
-	static struct bundle unverified;
 	if (cose_sign1_parse(bytes, len, msg, &cerr) != COSE_OK ||
-	    bundle_decode(msg->payload, msg->payload_len, &unverified, NULL) != QD_OK)
+	    bundle_decode(msg->payload, msg->payload_len, unverified, NULL) != QD_OK)
 		return QD_ERR_SIGNATURE;
 	enum qd_err rc = QD_ERR_SIGNATURE;
-	for (size_t i = 0; i < unverified.n_docs && rc != QD_OK; i++) {
+	for (size_t i = 0; i < unverified->n_docs && rc != QD_OK; i++) {
 		struct import_verified ks;
-		if (import_verify(store, unverified.docs[i].bytes, unverified.docs[i].len,
+		if (import_verify(store, unverified->docs[i].bytes, unverified->docs[i].len,
 		                  opt->clock_now, NULL, 0, &ks, NULL) != QD_OK)
 			continue;
 		if (ks.result.type == TRUST_DOC_KEYSET &&
@@ -195,17 +194,20 @@ static enum qd_err verify_with_inner_keyset(struct store *store, const uint8_t *
 	return rc;
 }
 
-/* Verify a bundle's or a request's signature and header; b points into bytes. */
+/* Verify a bundle's or a request's signature and header; b points into bytes (scratch:
+ * the caller's room for a bundle decoded before its signature is known). */
 static enum qd_err verify_signed(struct store *store, const uint8_t *bytes, size_t len,
                                  enum bundle_kind kind, const struct usb_options *opt,
-                                 struct bundle *b, struct trust_key *signer, struct qd_errmsg *why)
+                                 struct bundle *b, struct trust_key *signer, struct bundle *scratch,
+                                 struct qd_errmsg *why)
 {
 	static const enum key_role roles[] = {KEY_ROLE_UPDATE, KEY_ROLE_ROOT};
 	struct cose_sign1 msg;
 	enum qd_err rc =
 	        import_verify_signer(store, bytes, len, NULL, 0, roles, 2, &msg, signer, why);
 	if (rc == QD_ERR_SIGNATURE && kind == BUNDLE_UPDATE &&
-	    verify_with_inner_keyset(store, bytes, len, opt, roles, 2, &msg, signer, why) == QD_OK)
+	    verify_with_inner_keyset(store, bytes, len, opt, roles, 2, &msg, signer, scratch,
+	                             why) == QD_OK)
 		rc = QD_OK;
 	if (rc != QD_OK)
 		return rc;
@@ -261,17 +263,17 @@ static void append(char *buf, size_t cap, const char *label, unsigned long long 
 		snprintf(buf + n, cap - n, "%s%s v%llu%s", n > 0 ? ", " : "", label, v, note);
 }
 
-/* Every setting on the allow-list with a value the config file would accept. */
+/* Every setting on the allow-list with a value the config file would accept (tried on
+ * scratch, which is only checked, never used). */
 static enum qd_err check_settings(const struct bundle *b, const struct usb_options *opt,
-                                  struct qd_errmsg *why)
+                                  struct config *scratch, struct qd_errmsg *why)
 {
 	if (b->n_settings > 0 && (opt->dropin_path == NULL || opt->dropin_path[0] == '\0')) {
 		qd_errmsg_set(why, "bundle %s changes settings, but this desk has no drop-in file",
 		              b->id);
 		return QD_ERR_UNSUPPORTED;
 	}
-	static struct config scratch; /* large: off the stack; only checked, never used */
-	config_defaults(&scratch);
+	config_defaults(scratch);
 	for (size_t i = 0; i < b->n_settings; i++) {
 		char section[BUNDLE_NAME_MAX + 1];
 		snprintf(section, sizeof(section), "%s", b->settings[i].name);
@@ -284,7 +286,7 @@ static enum qd_err check_settings(const struct bundle *b, const struct usb_optio
 			return QD_ERR_ROLE;
 		}
 		struct qd_errmsg bad = {{0}};
-		if (config_set(&scratch, section, key, b->settings[i].value, &bad) != QD_OK) {
+		if (config_set(scratch, section, key, b->settings[i].value, &bad) != QD_OK) {
 			qd_errmsg_set(why, "bundle %s: [%s] %s", b->id, section, bad.text);
 			return QD_ERR_FORMAT;
 		}
@@ -295,6 +297,14 @@ static enum qd_err check_settings(const struct bundle *b, const struct usb_optio
 struct verified_docs {
 	struct import_verified v[BUNDLE_DOCS_MAX];
 	size_t n;
+};
+
+/* One stick's large working state, owned by its usb_process_stick call (off the stack:
+ * tens of KiB), so sticks may be read by any number of callers at once. */
+struct usb_work {
+	struct bundle bundle, unverified, request;
+	struct verified_docs docs;
+	struct config settings; /* check_settings' trial configuration */
 };
 
 static void docs_release(struct verified_docs *d)
@@ -579,8 +589,10 @@ static void audit(struct store *store, const struct usb_options *opt, const char
 }
 
 static void do_bundle(struct store *store, int dir, const struct listing *l,
-                      const struct usb_options *opt, struct usb_report *rep)
+                      const struct usb_options *opt, struct usb_work *w, struct usb_report *rep)
 {
+	struct bundle *const b = &w->bundle;
+	struct verified_docs *const docs = &w->docs;
 	struct usb_step *st = &rep->bundle;
 	st->present = true;
 	snprintf(st->file, sizeof(st->file), "%s", l->bundle[0]);
@@ -601,19 +613,18 @@ static void do_bundle(struct store *store, int dir, const struct listing *l,
 	st->status = read_capped(dir, l->bundle[0], cap, opt, &bytes, &len, &why);
 	if (st->status != QD_OK)
 		goto done;
-	static struct bundle b; /* 5 KiB; one stick at a time */
-	static struct verified_docs docs;
-	st->status = verify_signed(store, bytes, len, BUNDLE_UPDATE, opt, &b, &signer, &why);
+	st->status = verify_signed(store, bytes, len, BUNDLE_UPDATE, opt, b, &signer,
+	                           &w->unverified, &why);
 	if (st->status == QD_OK) {
-		snprintf(rep->bundle_id, sizeof(rep->bundle_id), "%s", b.id);
+		snprintf(rep->bundle_id, sizeof(rep->bundle_id), "%s", b->id);
 		hex_encode(signer.kid, signer.kid_len, rep->signer_kid, sizeof(rep->signer_kid));
 	}
 	bool seen = false;
-	if (st->status == QD_OK && store_usb_bundle_seen(store, b.id, &seen) != QD_OK)
+	if (st->status == QD_OK && store_usb_bundle_seen(store, b->id, &seen) != QD_OK)
 		st->status = QD_ERR_STORE;
 	if (st->status == QD_OK && seen) {
 		free(bytes);
-		snprintf(st->detail, sizeof(st->detail), "bundle %s was applied before", b.id);
+		snprintf(st->detail, sizeof(st->detail), "bundle %s was applied before", b->id);
 		st->status = QD_OK;
 		rep->stage = USB_UNCHANGED;
 		audit(store, opt, "usb-update", QD_OK, "already-applied", &signer, st->detail);
@@ -623,20 +634,20 @@ static void do_bundle(struct store *store, int dir, const struct listing *l,
 	bool have_last = false;
 	if (st->status == QD_OK && store_usb_bundle_last(store, &last, &have_last) != QD_OK)
 		st->status = QD_ERR_STORE;
-	if (st->status == QD_OK && have_last && b.created_at < last.created_at) {
-		qd_errmsg_set(&why, "bundle %s is older than bundle %s already applied", b.id,
+	if (st->status == QD_OK && have_last && b->created_at < last.created_at) {
+		qd_errmsg_set(&why, "bundle %s is older than bundle %s already applied", b->id,
 		              last.id);
 		st->status = QD_ERR_ROLLBACK;
 	}
 	if (st->status == QD_OK)
-		st->status = check_settings(&b, opt, &why);
+		st->status = check_settings(b, opt, &w->settings, &why);
 	if (st->status == QD_OK)
-		st->status = verify_docs(store, &b, opt, &docs, &why);
+		st->status = verify_docs(store, b, opt, docs, &why);
 	if (st->status == QD_OK) {
-		st->status = apply_bundle(store, &b, &signer, &docs, opt, rep, &why);
+		st->status = apply_bundle(store, b, &signer, docs, opt, rep, &why);
 		if (st->status == QD_OK)
-			summarise(&b, &docs, st->detail, sizeof(st->detail));
-		docs_release(&docs);
+			summarise(b, docs, st->detail, sizeof(st->detail));
+		docs_release(docs);
 	}
 	free(bytes);
 done:
@@ -784,8 +795,9 @@ out:
 }
 
 static void do_export(struct store *store, int qdir, const struct usb_options *opt,
-                      struct usb_report *rep)
+                      struct usb_work *w, struct usb_report *rep)
 {
+	struct bundle *const req = &w->request;
 	struct usb_step *st = &rep->export_;
 	st->present = true;
 	snprintf(st->file, sizeof(st->file), "%s", USB_EXPORT_REQUEST);
@@ -794,12 +806,11 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 	uint8_t *bytes = NULL;
 	size_t len = 0;
 	struct export_buf rows = {0};
-	static struct bundle req;
 	st->status =
 	        read_capped(qdir, USB_EXPORT_REQUEST, USB_REQUEST_MAX, opt, &bytes, &len, &why);
 	if (st->status == QD_OK)
-		st->status = verify_signed(store, bytes, len, BUNDLE_EXPORT_REQUEST, opt, &req,
-		                           &signer, &why);
+		st->status = verify_signed(store, bytes, len, BUNDLE_EXPORT_REQUEST, opt, req,
+		                           &signer, &w->unverified, &why);
 	size_t count = 0;
 	int64_t last_id = 0;
 	if (st->status == QD_OK) {
@@ -811,7 +822,7 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 	}
 	char name[96] = "";
 	if (st->status == QD_OK)
-		st->status = seal_and_write(qdir, &req, &rows, count, last_id, opt, name,
+		st->status = seal_and_write(qdir, req, &rows, count, last_id, opt, name,
 		                            sizeof(name), &why);
 	uint64_t marked = 0;
 	/* Only now, with the file durable on the stick, are the rows collected. */
@@ -826,7 +837,7 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 		rep->exported_rows = count;
 		snprintf(st->file, sizeof(st->file), "export/%s", name);
 		snprintf(st->detail, sizeof(st->detail), "request %s: %zu log rows to export/%s",
-		         req.id, count, name);
+		         req->id, count, name);
 	} else {
 		snprintf(st->detail, sizeof(st->detail), "%s", why.text);
 	}
@@ -949,10 +960,19 @@ enum qd_err usb_process_stick(struct store *store, const char *root, const struc
 		return QD_ERR_IO;
 	}
 	rep->ignored = l.ignored;
+	struct usb_work *w = NULL;
+	if ((l.n_bundles > 0 || l.export_request) && (w = calloc(1, sizeof(*w))) == NULL) {
+		close(qdir);
+		rep->stage = USB_REJECTED;
+		snprintf(rep->headline, sizeof(rep->headline),
+		         "rejected: no memory to read the stick");
+		return QD_ERR_NOMEM;
+	}
 	if (l.n_bundles > 0)
-		do_bundle(store, qdir, &l, opt, rep);
+		do_bundle(store, qdir, &l, opt, w, rep);
 	if (l.export_request)
-		do_export(store, qdir, opt, rep);
+		do_export(store, qdir, opt, w, rep);
+	free(w);
 	if (l.n_firmware > 0)
 		do_firmware(store, qdir, root, &l, opt, rep);
 	close(qdir);

@@ -3,6 +3,7 @@
  * desk.c - the table of desk parts and the walks over it (see desk.h).
  *
  * Start-up order, and why: the store first (every other part reads it);
+ * the firmware part next (the last update's audit row, before any scan's);
  * indicators before the pipeline (it plays their patterns); the control
  * socket and the signals once there is something to control; the kiosk
  * before the sources (its pipeline observer sees the first scan); hot-plug,

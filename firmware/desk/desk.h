@@ -31,6 +31,8 @@
 #include "qrdesk/sync_worker.h"
 #include "qrdesk/usb_update.h"
 
+struct usb_mountd;
+
 #define DESK_VERSION     "0.1.0"
 #define DESK_SOURCES_MAX 8
 
@@ -141,6 +143,9 @@ struct desk {
 	struct sync_worker_status sync_st; /* as of the last status rebuild */
 	/* usb */
 	struct usb_stick *usb;
+	/* udev mode: the privileged mount helper, forked in main() before it drops every
+	 * capability (usb_mountd.h); NULL in the other modes. */
+	struct usb_mountd *mountd;
 	enum usb_stage usb_stage;
 	char usb_text[400];
 	int64_t usb_time; /* wall seconds of the last USB event; 0: none yet */

@@ -53,6 +53,7 @@ static int open_usb(struct desk *d)
 		return 0;
 	struct usb_stick_config uc = {.usb = d->cfg.usb,
 	                              .firmware = true,
+	                              .mountd = d->mountd,
 	                              .on_stage = on_usb_stage,
 	                              .on_report = on_usb_report,
 	                              .arg = d};

@@ -5,8 +5,11 @@
  *   source text -> de-dup (same text within the hold-off: one verdict)
  *   -> check_code (the pure core) -> "already used" (a valid card that
  *   already passed a desk here becomes review) -> indicators (set first:
- *   the officer sees it within a millisecond) -> observers (log, control
- *   socket, kiosk) -> audit row (before the pattern ends).
+ *   the officer sees it within a millisecond) -> the verdict's log line ->
+ *   observers (in qrdeskd: the latency histogram and the status snapshot's
+ *   dirty mark, part_pipeline.c; the kiosk's event, part_kiosk.c) -> audit
+ *   row, committed before the pipeline goes on (so before the pattern ends).
+ *   The control socket's `scan` answers with the event pipeline_submit() returns.
  *
  * The pipeline holds the trust view it checks against; pipeline_reload_trust
  * re-reads it from the store (SIGHUP, after an import).  Revocations are read

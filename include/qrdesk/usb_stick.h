@@ -20,7 +20,8 @@ struct usb_stick_config {
 	struct config_usb usb; /* mode (not off), watch_dir, mount_dir, dropin, max_bundle_mb */
 	char store[CONFIG_PATH_MAX];
 	char desk_id[32];
-	bool firmware; /* hand *.raucb to rauc */
+	bool firmware;             /* hand *.raucb to rauc */
+	struct usb_mountd *mountd; /* udev mode: the helper that mounts sticks (not owned) */
 	/* On the loop thread: a stage change ("reading upd.qrbundle 40%", "removed"). */
 	void (*on_stage)(void *arg, enum usb_stage stage, const char *text);
 	/* On the loop thread: a stick was processed. */

@@ -5,9 +5,10 @@
  *   automount: the system mounts sticks as folders under watch_dir; an
  *              inotify watch sees a folder appear (and disappear);
  *   udev:      a libudev monitor sees a removable block device with a vfat,
- *              exfat or ext4 file system appear; the watch mounts it itself
- *              read-only, nosuid, nodev, noexec under mount_dir/<device>
- *              and unmounts it when done or when it is pulled.
+ *              exfat or ext4 file system appear; the privileged mount
+ *              helper (usb_mountd.h) mounts it read-only, nosuid, nodev,
+ *              noexec under mount_dir/<device> at the watch's request and
+ *              unmounts it when done or when it is pulled.
  *
  * A driver: it detects and mounts sticks, nothing more.  What a stick holds
  * is read by the desk (usb_stick.h).  One stick is handed out at a time
@@ -24,6 +25,8 @@
 #include "qrdesk/error.h"
 #include "qrdesk/loop.h"
 
+struct usb_mountd;
+
 #define USB_WATCH_PATH_MAX 256
 
 enum usb_watch_mode {
@@ -35,6 +38,7 @@ struct usb_watch_config {
 	enum usb_watch_mode mode;
 	char watch_dir[USB_WATCH_PATH_MAX]; /* automount: where sticks appear as folders */
 	char mount_dir[USB_WATCH_PATH_MAX]; /* udev: private folder sticks are mounted under */
+	struct usb_mountd *mountd;          /* udev: the helper that mounts there (not owned) */
 	/* A stick is ready to read at root (mounted by us in udev mode): read it, then call
 	 * usb_watch_done(). */
 	void (*on_stick)(void *arg, const char *root);
@@ -59,17 +63,5 @@ void usb_watch_done(struct usb_watch *w);
 enum qd_err usb_watch_set_writable(struct usb_watch *w, bool writable, struct qd_errmsg *why);
 /* Unmounts what it mounted.  The holder must have stopped reading first. */
 void usb_watch_stop(struct usb_watch *w);
-
-/*
- * udev mode's mount steps, on their own for tests: mount devnode (fstype
- * vfat, exfat or ext4) read-only, nosuid, nodev, noexec at dir (made, 0700);
- * remount it writable or read-only again; unmount it and remove dir.
- */
-enum qd_err usb_mount(const char *devnode, const char *fstype, const char *dir,
-                      struct qd_errmsg *why);
-enum qd_err usb_remount(const char *dir, bool writable, struct qd_errmsg *why);
-enum qd_err usb_unmount(const char *dir, struct qd_errmsg *why);
-/* Is fstype one we mount? */
-bool usb_fstype_supported(const char *fstype);
 
 #endif

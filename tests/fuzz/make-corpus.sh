@@ -444,6 +444,36 @@ printf '\xff\x01a\0b\xff\xaa\r\n\r\n\rBC1:\0\0\0\nTAIL-WITHOUT-END' >"$s/binary"
 # boarding pass's PDF417 and Aztec symbols, for the decoder chain) were drawn once with zxing-cpp's
 # MultiFormatWriter; they are not regenerated here.
 
+# mountd: messages to udev mode's mount helper (usb_mountd.h's wire format: u32 magic "qdm1",
+# u32 op, name[32], fstype[16], host byte order), good and refused.
+m=$corpus/mountd
+mkdir -p "$m"
+python3 - "$m" <<'PY'
+import struct, sys
+d = sys.argv[1]
+def req(op, name, fs=b"", magic=0x71646d31):
+    return struct.pack("=II32s16s", magic, op, name, fs)
+seeds = {
+    "mount-vfat": req(1, b"sdb1", b"vfat"),
+    "mount-exfat": req(1, b"sdc", b"exfat"),
+    "remount-rw": req(2, b"sdb1"),
+    "remount-ro": req(3, b"sdb1"),
+    "unmount": req(4, b"mmcblk0p1"),
+    "dotdot": req(1, b"../etc", b"ext4"),
+    "slash": req(4, b"sd/b1"),
+    "ntfs": req(1, b"sdb1", b"ntfs"),
+    "fstype-on-unmount": req(4, b"sdb1", b"vfat"),
+    "garbage-after-name": req(4, b"sdb1\0x"),
+    "unterminated-name": req(4, b"a" * 32),
+    "bad-magic": req(1, b"sdb1", b"vfat", 0x31646d71),
+    "unknown-op": req(9, b"sdb1"),
+    "short": req(1, b"sdb1", b"vfat")[:-1],
+    "long": req(1, b"sdb1", b"vfat") + b"\0",
+}
+for name, data in seeds.items():
+    open(f"{d}/{name}", "wb").write(data)
+PY
+
 echo "make-corpus: seeds in $corpus:"
 for d in "$corpus"/*/; do
 	printf '  %-10s %3d files %7d bytes\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)" \

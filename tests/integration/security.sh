@@ -8,7 +8,9 @@
 #  - /api/status without a token: verdict, reason and time only;
 #  - qrdeskctl scan: the passport number masked unless --full;
 #  - log flooding by unauthenticated requests: a count, not a line each;
-#  - the security headers on libmicrohttpd's own error answers.
+#  - the security headers on libmicrohttpd's own error answers;
+#  - udev mode: the daemon holds no capability; the mount helper it forks holds
+#    CAP_SYS_ADMIN alone (as root only: the rest of the time nothing holds any).
 # Run as root, the local attacker is "nobody" (setpriv); as another user those
 # checks run as that user.
 # Usage: security.sh QRDESKD QRDESKCTL QRDESK-ISSUER
@@ -141,6 +143,12 @@ print(" ".join(hits))
 PY
 )
 check '[[ -z $recovered && -s seen.txt ]]' "a brute force of 10^6 clearance numbers recovers nothing (recovered: $recovered)"
+# A stolen disk: no clearance number, passport number or name in the store or the audit log.
+plain=$( (sqlite3 desk.db .dump; sqlite3 desk-audit.db .dump) | grep -oE '2611[0-9]{6}|A12345678|RAHIM|ABDUR' | sort -u | tr '\n' ' ')
+check '[[ -z $plain ]] && [[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit") -ge ${#numbers[@]} ]]' \
+	"the store and the audit log hold no clearance number, passport number or name (found: $plain)"
+# The local user cannot read the audit key.
+check '! "${as_user[@]}" cat audit.key >/dev/null 2>&1 || [[ ${#as_user[@]} == 0 ]]' "a local user cannot read the audit key"
 check '[[ $(jq -r .last_verdict.pseudonym status.json) =~ ^[0-9a-f]{32}$ && $(jq -r .last_verdict.clearance_hash status.json) == null ]]' \
 	"the control socket's status shows the keyed pseudonym, not the hash"
 
@@ -174,6 +182,10 @@ card during 2611000200
 echo "$(cat during.txt)" >&7
 wait "$sse"
 check 'grep -q "^event: verdict" display.sse' "the display's event stream runs and carries the verdict made during the attack"
+# The stream's status, like /api/status, gives the last verdict as verdict, reason and time only.
+stream_keys=$(awk '/^event: status/ { s = 1; next } s && /^data: / { print substr($0, 7); s = 0 }' display.sse |
+	jq -c '[.last_verdict // {} | keys[]] - ["seq", "verdict", "reason", "time"]' | sort -u | tr -d '\n')
+check '[[ $stream_keys == "[]" ]]' "the event stream's status: nothing claim-derived in last_verdict (extra keys: $stream_keys)"
 wait "$attack"
 read -r left longest held < <(tail -n1 attack.out)
 check '[[ $left == 0 ]] && (( ${longest%.*} <= 10 + 3 ))' \
@@ -195,6 +207,31 @@ curl -s -o /dev/null -K tech.curl
 sleep 1
 after=$(grep -c "kiosk:" daemon.log)
 check '(( after - before <= 6 ))' "500 half-sent requests and 300 refused technician requests: $((after - before)) log lines"
+
+# --- udev mode: privileges separated (docs/security.md) -----------------------------------
+# A second desk in udev mode, run as root (as systemd's drop-in would run it with
+# CAP_SYS_ADMIN): the process that parses HTTP, replies and images holds no capability.
+if [[ $(id -u) == 0 ]] && grep -q '^CapEff:.*[1-9a-f]' /proc/self/status; then
+	sed -e "s|^control_socket = .*|control_socket = $work/udev.sock|" -e '/^\[kiosk\]/,$d' \
+		-e "s|^fifo = .*|fifo = $work/udev.fifo|" -e '/^images = /d' desk.conf >udev.conf
+	printf '[usb]\nmode = udev\nmount_dir = %s/usb\n' "$work" >>udev.conf
+	"$qrdeskd" --config udev.conf 2>>udev.log &
+	udev_pid=$!
+	wait_for 60 'grep -q "ready: desk" udev.log' || fail "the udev-mode desk did not start: $(tail -n3 udev.log)"
+	cap() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+	helper=$(cat "/proc/$udev_pid/task/$udev_pid/children" 2>/dev/null | awk '{print $1}')
+	check '[[ $(cap $udev_pid CapEff) == 0000000000000000 && $(cap $udev_pid CapPrm) == 0000000000000000 && $(cap $udev_pid CapBnd) == 0000000000000000 && $(cap $udev_pid NoNewPrivs) == 1 ]]' \
+		"udev mode: qrdeskd holds no capability (CapEff $(cap $udev_pid CapEff), CapBnd $(cap $udev_pid CapBnd))"
+	check '[[ -n $helper && $(cap "$helper" CapEff) == 0000000000200000 && $(cap "$helper" CapBnd) == 0000000000200000 ]]' \
+		"udev mode: its mount helper (pid ${helper:-none}) holds CAP_SYS_ADMIN alone (CapEff $(cap "${helper:-0}" CapEff 2>/dev/null))"
+	check 'grep -q "mount helper (pid $helper) mounts sticks; qrdeskd holds no capability" udev.log' \
+		"udev mode: the log says so"
+	kill -TERM "$udev_pid"
+	wait "$udev_pid"
+	check '[[ ! -e /proc/$helper/status ]] || [[ $(cap "$helper" State) == Z* ]]' "the mount helper ends with the daemon"
+else
+	echo "security: not root with capabilities: the udev-mode privilege check is not run"
+fi
 
 echo "security: $passes passed, $failures failed"
 [[ $failures == 0 ]]

@@ -34,6 +34,14 @@ void scene_on_symbol(void *arg, const char *data, size_t len);
 uint8_t *scene_render(const char *text, unsigned w, unsigned h, enum qrscene_kind kind, int level,
                       unsigned index);
 
+/*
+ * How many images per case a test renders: native, or 1 under emulation
+ * (QRDESK_TEST_EMULATED set: scripts/arm64.sh's qemu-user pass, where a scene
+ * costs 50 times its native time).  The full set runs natively in the release,
+ * clang and ASan passes; under emulation every case still runs, on one image.
+ */
+unsigned scene_images(unsigned native);
+
 /* Offer px for up to SCENE_BURST frames; true if want came back, and never a wrong text. */
 bool scene_decode_burst(struct qrdecode *dec, const uint8_t *px, unsigned w, unsigned h,
                         const char *want);

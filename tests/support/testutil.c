@@ -2,10 +2,13 @@
 #include "testutil.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 const char *tu_vector_path(const char *relative)
 {
@@ -125,4 +128,37 @@ void tu_rmtree(const char *path)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
 	if (system(cmd) != 0)
 		fail_msg("cannot remove %s", path);
+}
+
+static int run_shell(const char *cmd)
+{
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+const char *tu_loop_stick(const char *img, const char **fs, char *dev, size_t dev_size)
+{
+	dev[0] = '\0';
+	if (geteuid() != 0)
+		return "not root: cannot make loop devices or mount";
+	/* Sticks are FAT; a kernel without vfat (some CI containers) still has ext4. */
+	*fs = run_shell("grep -qw vfat /proc/filesystems") == 0 ? "vfat" : "ext4";
+	const char *mkfs = strcmp(*fs, "vfat") == 0 ? "mkfs.vfat -n QRDESK" : "mkfs.ext4 -q -F";
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "truncate -s 16M '%s' && %s '%s' >/dev/null 2>&1", img, mkfs,
+	         img);
+	if (run_shell(cmd) != 0)
+		return strcmp(*fs, "vfat") == 0 ? "cannot make a vfat image (mkfs.vfat missing?)"
+		                                : "cannot make an ext4 image (mkfs.ext4 missing?)";
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s' 2>/dev/null", img);
+	FILE *p = popen(cmd, "r");
+	bool ok = p != NULL && fgets(dev, (int)dev_size, p) != NULL;
+	if (p != NULL)
+		pclose(p);
+	if (!ok) {
+		dev[0] = '\0';
+		return "no loop device available here (losetup failed)";
+	}
+	dev[strcspn(dev, "\n")] = '\0';
+	return NULL;
 }

@@ -35,4 +35,12 @@ uint8_t *tu_read_file(const char *path, size_t *len);
 char *tu_mkdtemp(void);
 void tu_rmtree(const char *path);
 
+/*
+ * A stick on a loop device (root only): a 16 MiB image at img with a vfat file
+ * system (ext4 when the kernel has no vfat: *fs says which), attached; its node
+ * in dev.  NULL, or why it cannot be done here (the caller skips).  Detach
+ * with `losetup -d`.
+ */
+const char *tu_loop_stick(const char *img, const char **fs, char *dev, size_t dev_size);
+
 #endif

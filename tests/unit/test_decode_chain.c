@@ -532,10 +532,11 @@ static void test_new_kinds_mild_levels(void **state)
 	(void)state;
 	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
+	const unsigned images = scene_images(MILD_IMAGES);
 	for (int k = QRSCENE_STEEP; k < QRSCENE_KINDS; k++) {
 		unsigned decoded = 0, total = 0;
 		for (int level = 0; level <= 1; level++)
-			for (unsigned i = 0; i < MILD_IMAGES; i++) {
+			for (unsigned i = 0; i < images; i++) {
 				const char *text = scene_texts[i % SCENE_CARDS];
 				uint8_t *px = scene_render(text, VGA_W, VGA_H, (enum qrscene_kind)k,
 				                           level, i);

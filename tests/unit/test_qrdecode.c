@@ -22,7 +22,7 @@
 #include "scene_cards.h"
 #include "testutil.h"
 
-#define IMAGES 4 /* per degradation and mild level */
+#define IMAGES 4 /* per degradation and mild level (natively: scene_images) */
 #define VGA_W  640
 #define VGA_H  480
 #define HD_W   1280
@@ -66,10 +66,11 @@ static void test_mild_levels_decode(void **state)
 	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
 	/* The kinds up to desk-mix; the chain's own (steep ... faint): test_decode_chain.c. */
+	const unsigned images = scene_images(IMAGES);
 	for (int k = 0; k <= QRSCENE_DESK_MIX; k++) {
 		unsigned decoded = 0, total = 0;
 		for (int level = 0; level <= 1; level++)
-			for (unsigned i = 0; i < IMAGES; i++) {
+			for (unsigned i = 0; i < images; i++) {
 				const char *text = scene_texts[i % SCENE_CARDS];
 				uint8_t *px = scene_render(text, VGA_W, VGA_H, (enum qrscene_kind)k,
 				                           level, i);
@@ -272,7 +273,7 @@ static void test_empty_frames(void **state)
 	qrdecode_set_passes(dec, QRDECODE_PASSES_ALL, SIZE_MAX);
 	uint8_t *px = malloc((size_t)HD_W * HD_H);
 	assert_non_null(px);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < scene_images(3); i++) {
 		qrscene_empty(VGA_W, VGA_H, i, px);
 		expect_nothing(dec, px, VGA_W, VGA_H, VGA_W);
 		qrscene_empty(HD_W, HD_H, i, px);

@@ -28,6 +28,7 @@
 #include "qrdesk/import.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
+#include "qrdesk/usb_mountd.h"
 #include "qrdesk/usb_update.h"
 #include "qrdesk/usb_stick.h"
 #include "qrdesk/usb_watch.h"
@@ -269,33 +270,17 @@ static enum qd_err remount_hook(void *arg, bool writable, struct qd_errmsg *why)
 static void test_fat_loop_mount(void **state)
 {
 	struct fx *f = *state;
-	if (geteuid() != 0) {
-		print_message("SKIP: not root: cannot make loop devices or mount\n");
-		skip();
-	}
-	/* Sticks are FAT; a kernel without vfat (some CI containers) still has ext4. */
-	const char *fs = run("grep -qw vfat /proc/filesystems") == 0 ? "vfat" : "ext4";
-	if (strcmp(fs, "ext4") == 0)
-		print_message("note: this kernel has no vfat: testing the mount steps on ext4\n");
-	const char *mkfs = strcmp(fs, "vfat") == 0 ? "mkfs.vfat -n QRDESK" : "mkfs.ext4 -q -F";
 	char img[4096], cmd[16384], dev[64] = "";
 	path(img, sizeof(img), f, "stick.img");
-	snprintf(cmd, sizeof(cmd), "truncate -s 16M %s && %s %s >/dev/null 2>&1", img, mkfs, img);
-	if (run(cmd) != 0) {
-		print_message("SKIP: cannot make a %s image (%s missing?)\n", fs, mkfs);
+	const char *fs = "vfat";
+	const char *no = tu_loop_stick(img, &fs, dev, sizeof(dev));
+	if (no != NULL) {
+		print_message("SKIP: %s\n", no);
 		skip();
 	}
+	if (strcmp(fs, "ext4") == 0)
+		print_message("note: this kernel has no vfat: testing the mount steps on ext4\n");
 	/* Fill it without mounting: mtools is not needed if we mount it writable once. */
-	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", img);
-	FILE *p = popen(cmd, "r");
-	if (p == NULL || fgets(dev, sizeof(dev), p) == NULL) {
-		if (p != NULL)
-			pclose(p);
-		print_message("SKIP: no loop device available here (losetup failed)\n");
-		skip();
-	}
-	pclose(p);
-	dev[strcspn(dev, "\n")] = '\0';
 
 	char mnt[4096];
 	path(mnt, sizeof(mnt), f, "usb");
@@ -380,8 +365,13 @@ static void test_udev_monitor_starts(void **state)
 	snprintf(cfg.desk_id, sizeof(cfg.desk_id), "DESK-7");
 	struct usb_stick *w = NULL;
 	struct qd_errmsg why = {{0}};
+	/* Without its mount helper udev mode does not start. */
+	assert_int_equal(usb_stick_start(loop, &cfg, &w, &why), QD_ERR_ARG);
+	assert_null(w);
+	assert_int_equal(usb_mountd_start(cfg.usb.mount_dir, NULL, &cfg.mountd, &why), QD_OK);
 	enum qd_err rc = usb_stick_start(loop, &cfg, &w, &why);
 	if (rc != QD_OK) {
+		usb_mountd_stop(cfg.mountd);
 		loop_destroy(loop);
 		print_message("SKIP: no udev netlink socket here: %s\n", why.text);
 		skip();
@@ -390,6 +380,7 @@ static void test_udev_monitor_starts(void **state)
 	assert_int_equal(stat(cfg.usb.mount_dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700); /* private */
 	usb_stick_stop(w);
+	usb_mountd_stop(cfg.mountd);
 	/* automount mode on a folder that does not exist: a clear error, nothing left running */
 	cfg.usb.mode = CONFIG_USB_AUTOMOUNT;
 	path(cfg.usb.watch_dir, sizeof(cfg.usb.watch_dir), f, "no-such-folder");
