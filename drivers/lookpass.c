@@ -122,7 +122,8 @@ static void box_line(const uint16_t *in, uint16_t *out, unsigned n, size_t step,
 			sum += in[(size_t)hi++ * step];
 		while (lo < want_lo)
 			sum -= in[(size_t)lo++ * step];
-		out[(size_t)i * step] = (uint16_t)(sum / (hi - lo));
+		const unsigned count = hi - lo; /* at least 1: i is in the window */
+		out[(size_t)i * step] = (uint16_t)(count ? sum / count : 0);
 	}
 }
 
