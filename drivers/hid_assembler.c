@@ -132,7 +132,10 @@ void hid_assembler_event(struct hid_assembler *a, uint16_t type, uint16_t code, 
 		a->overruns++;
 		a->lshift = a->rshift = false;
 		memset(a->ctrl_alt_meta, 0, sizeof(a->ctrl_alt_meta));
-		drop(a, HID_DROP_OVERRUN); /* dropped even if empty: its start may be lost */
+		/* Dropped even if empty: its start may be lost.  But in the rest of a code already
+		 * dropped, the lost keys are more of that code: counted once, not again. */
+		if (!a->discarding)
+			drop(a, HID_DROP_OVERRUN);
 		a->have_last = true;
 		a->last_us = t_us; /* the resync quiet counts from here */
 		return;

@@ -85,7 +85,10 @@ void hid_assembler_set_caps(struct hid_assembler *a, bool on);
  * decreasing).  EV_SYN/SYN_DROPPED (the kernel's queue for this reader
  * overflowed) drops the code in progress and the rest of whatever code the
  * lost keys belonged to, up to its Enter or a quiet: a code with keys missing
- * is never verified, and neither is the tail of one whose start was lost.
+ * is never verified, and neither is the tail of one whose start was lost.  An
+ * overflow in the rest of a code already dropped is not a second code dropped
+ * (counted in overruns, not reported): each code reported dropped is a code
+ * lost, though one whose Enter was among the lost keys takes the next with it.
  */
 void hid_assembler_event(struct hid_assembler *a, uint16_t type, uint16_t code, int32_t value,
                          int64_t t_us);

@@ -16,6 +16,7 @@
 #include "qrdesk/hex.h"
 #include "qrdesk/log.h"
 #include "qrdesk/loop.h"
+#include "qrdesk/usedlist.h"
 
 /* A source cuts a text one byte past the check's limit, so the check says TOO_LARGE. */
 _Static_assert(SOURCE_TEXT_MAX == CHECK_TEXT_MAX + 1, "source.h and check.h disagree");
@@ -61,6 +62,10 @@ struct pipeline {
 	struct verdict card;
 	int64_t card_first_use_us;
 	char card_first_use_desk[32];
+	/* The fleet's "already used" cards of the installed "used" document (that version), or
+	 * none. */
+	struct used_list fleet_used;
+	uint64_t fleet_used_version;
 };
 
 static void binding_config_of(const struct pipeline *p, struct binding_config *bc)
@@ -199,6 +204,7 @@ void pipeline_destroy(struct pipeline *p)
 	free(p->binding);
 	free(p->airports);
 	free(p->trust);
+	usedlist_free(&p->fleet_used);
 	sodium_memzero(p->audit_key, sizeof(p->audit_key));
 	free(p);
 }
@@ -206,6 +212,42 @@ void pipeline_destroy(struct pipeline *p)
 void pipeline_set_audit_key(struct pipeline *p, const uint8_t key[CREDENTIAL_AUDIT_KEY_LEN])
 {
 	memcpy(p->audit_key, key, sizeof(p->audit_key));
+}
+
+/*
+ * The fleet's "already used" list, read again when the installed version changed.  An
+ * expired one is still used: a card that passed stays passed, however old the list.
+ */
+static void refresh_fleet_used(struct pipeline *p)
+{
+	struct trust_freshness fr = {0};
+	enum qd_err rc = store_freshness_get(p->store, TRUST_DOC_USED, &fr);
+	if (rc == QD_OK && !fr.present) {
+		usedlist_free(&p->fleet_used);
+		p->fleet_used_version = 0;
+		return;
+	}
+	if (rc == QD_OK && fr.version == p->fleet_used_version)
+		return;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	struct used_list fresh = {0};
+	struct qd_errmsg why = {{0}};
+	if (rc == QD_OK &&
+	    (rc = store_document_body(p->store, TRUST_DOC_USED, &body, &len)) == QD_OK)
+		rc = usedlist_from_body(body, len, &fresh, &why);
+	free(body);
+	if (rc != QD_OK) {
+		log_warn("fleet used list: version %llu not read (%s%s%s): the previous one stays",
+		         (unsigned long long)fr.version, qd_err_name(rc), why.text[0] ? ": " : "",
+		         why.text);
+		return;
+	}
+	usedlist_free(&p->fleet_used);
+	p->fleet_used = fresh;
+	p->fleet_used_version = fr.version;
+	log_info("fleet used list: version %llu (%zu cards) is in use",
+	         (unsigned long long)fr.version, fresh.n);
 }
 
 enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
@@ -228,6 +270,7 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why)
 	free(p->trust);
 	p->trust = fresh; /* its view points at its own keys and policy */
 	refresh_airports(p);
+	refresh_fleet_used(p);
 	return QD_OK;
 }
 
@@ -313,6 +356,14 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 		verdict_set(v, REASON_TRUST_UNAVAILABLE);
 		snprintf(v->detail, sizeof(v->detail), "audit log unreadable");
 		return;
+	}
+	/* Passed at another desk of the fleet (or here, before this store): the earlier use. */
+	const struct used_entry *fleet = usedlist_find(&p->fleet_used, ev->pseudonym);
+	if (fleet != NULL && fleet->first_at * 1000000 < before &&
+	    (!found || fleet->first_at * 1000000 < first)) {
+		found = true;
+		first = fleet->first_at * 1000000;
+		snprintf(ev->first_use_desk, sizeof(ev->first_use_desk), "%s", fleet->desk);
 	}
 	if (found) {
 		ev->already_used = true;

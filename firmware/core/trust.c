@@ -8,6 +8,7 @@
 #include "qrdesk/desklist.h"
 #include "qrdesk/digest.h"
 #include "qrdesk/policy.h"
+#include "qrdesk/usedlist.h"
 
 static const char *const role_names[] = {
         [KEY_ROLE_ROOT] = "root",
@@ -83,6 +84,16 @@ const struct trust_doc_info trust_doc_types[] = {
          .synced = true,
          .publish_days = 30,
          .check_body = desklist_check_body},
+        /* Optional: the fleet's "already used" cards (docs/fleet.md); shown, for its age. */
+        {.type = TRUST_DOC_USED,
+         .name = "used",
+         .label = "fleet used list",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_BODY,
+         .synced = true,
+         .shown = true,
+         .publish_days = 7,
+         .check_body = usedlist_check_body},
         {.type = TRUST_DOC_TIMESTAMP,
          .name = "timestamp",
          .label = "timestamp",

@@ -73,6 +73,8 @@ enum trust_doc_type {
 	TRUST_DOC_AIRPORTS = 7, /* signed by repository */
 	/* The fleet's desks and their batch-signing keys (desklist.h). */
 	TRUST_DOC_DESKS = 8, /* signed by repository */
+	/* The cards that passed green at some desk of the fleet (usedlist.h). */
+	TRUST_DOC_USED = 9, /* signed by repository */
 };
 
 /*

@@ -43,6 +43,7 @@ static void encode(struct cbor_writer *w, const struct trustdoc *d)
 		return;
 	case TRUST_DOC_AIRPORTS:
 	case TRUST_DOC_DESKS:
+	case TRUST_DOC_USED:
 		trustdoc_encode_body(w, &d->header, d->body.blob.body, d->body.blob.body_len);
 		return;
 	case TRUST_DOC_TIMESTAMP:
@@ -136,6 +137,7 @@ static void check_same(const struct trustdoc *a, const struct trustdoc *b)
 		return;
 	case TRUST_DOC_AIRPORTS: /* kept whole, as a policy */
 	case TRUST_DOC_DESKS:
+	case TRUST_DOC_USED:
 	case TRUST_DOC_POLICY:
 		FUZZ_CHECK(a->body.policy.body_len == b->body.policy.body_len);
 		FUZZ_CHECK(memcmp(a->body.policy.body, b->body.policy.body,
@@ -209,6 +211,7 @@ static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size
 	}
 	case TRUST_DOC_AIRPORTS: /* kept whole, as a policy */
 	case TRUST_DOC_DESKS:
+	case TRUST_DOC_USED:
 	case TRUST_DOC_POLICY: {
 		const struct trustdoc_policy *p = &d->body.policy;
 		FUZZ_CHECK(fuzz_inside(p->body, p->body_len, data, size));

@@ -150,6 +150,8 @@ in_root id -nG "$user" | tr ' ' '\n' | grep -qx gpio || fail "$user is not in gr
 # The state directory (tmpfiles.d) belongs to the user, and the default config's store and
 # socket lie in the unit's StateDirectory= and RuntimeDirectory=.
 [[ $(in_root stat -c %U /var/lib/qrdesk) == "$user" ]] || fail "/var/lib/qrdesk is not owned by $user"
+# docs/security.md: other local users cannot read the store.
+[[ $(in_root stat -c %a /var/lib/qrdesk) == 750 ]] || fail "/var/lib/qrdesk is not mode 0750"
 state=/var/lib/$(sed -n 's/^StateDirectory=//p' "$root$unit")
 runtime=/run/$(sed -n 's/^RuntimeDirectory=//p' "$root$unit")
 store=$(sed -n 's/^store *= *//p' "$root/etc/qrdesk/qrdesk.conf")

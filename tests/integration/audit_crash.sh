@@ -52,16 +52,7 @@ hashes "$entries" dom/revocations.bin
 "$ctl" import --store base.db old/*.cose >/dev/null || die "import old"
 sqlite3 base.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 
-cat >desk.conf <<CONF
-[desk]
-desk_id = CRASH-1
-store = $work/desk.db
-control_socket = $work/control.sock
-[indicators]
-backend = sim
-[kiosk]
-enabled = false
-CONF
+desk_conf CRASH-1
 
 locked() { # the trust file's write lock is held by another connection
 	local out

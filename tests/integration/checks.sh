@@ -32,3 +32,17 @@ card() {
 	[[ ${CARD_PNG:-0} == 1 ]] && png=(--png "$name.png")
 	"$issuer" sign dom "$name.json" "${png[@]}" 2>/dev/null >"$name.txt"
 }
+# desk_conf DESK_ID: desk.conf for a qrdeskd on $PWD/desk.db, control socket $PWD/control.sock,
+# simulated indicators, no kiosk.
+desk_conf() {
+	cat >desk.conf <<CONF
+[desk]
+desk_id = $1
+store = $PWD/desk.db
+control_socket = $PWD/control.sock
+[indicators]
+backend = sim
+[kiosk]
+enabled = false
+CONF
+}

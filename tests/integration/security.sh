@@ -143,6 +143,12 @@ print(" ".join(hits))
 PY
 )
 check '[[ -z $recovered && -s seen.txt ]]' "a brute force of 10^6 clearance numbers recovers nothing (recovered: $recovered)"
+# A stolen disk: no clearance number, passport number or name in the store or the audit log.
+plain=$( (sqlite3 desk.db .dump; sqlite3 desk-audit.db .dump) | grep -oE '2611[0-9]{6}|A12345678|RAHIM|ABDUR' | sort -u | tr '\n' ' ')
+check '[[ -z $plain ]] && [[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit") -ge ${#numbers[@]} ]]' \
+	"the store and the audit log hold no clearance number, passport number or name (found: $plain)"
+# The local user cannot read the audit key.
+check '! "${as_user[@]}" cat audit.key >/dev/null 2>&1 || [[ ${#as_user[@]} == 0 ]]' "a local user cannot read the audit key"
 check '[[ $(jq -r .last_verdict.pseudonym status.json) =~ ^[0-9a-f]{32}$ && $(jq -r .last_verdict.clearance_hash status.json) == null ]]' \
 	"the control socket's status shows the keyed pseudonym, not the hash"
 
@@ -176,6 +182,10 @@ card during 2611000200
 echo "$(cat during.txt)" >&7
 wait "$sse"
 check 'grep -q "^event: verdict" display.sse' "the display's event stream runs and carries the verdict made during the attack"
+# The stream's status, like /api/status, gives the last verdict as verdict, reason and time only.
+stream_keys=$(awk '/^event: status/ { s = 1; next } s && /^data: / { print substr($0, 7); s = 0 }' display.sse |
+	jq -c '[.last_verdict // {} | keys[]] - ["seq", "verdict", "reason", "time"]' | sort -u | tr -d '\n')
+check '[[ $stream_keys == "[]" ]]' "the event stream's status: nothing claim-derived in last_verdict (extra keys: $stream_keys)"
 wait "$attack"
 read -r left longest held < <(tail -n1 attack.out)
 check '[[ $left == 0 ]] && (( ${longest%.*} <= 10 + 3 ))' \

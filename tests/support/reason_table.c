@@ -2,8 +2,8 @@
 /*
  * reason_table.c - qrdesk-reason-table: every verdict reason the desk can give, as one
  * JSON array of {code, kind, en, bn} from the firmware's own table (core/verdict.c), so
- * that the kiosk's browser test can show and measure each reason's screen in both
- * languages without a card for every one.
+ * that the kiosk's browser test knows every reason the desk can give: it makes the daemon
+ * give each one and checks that none was left out.
  */
 #include <jansson.h>
 #include <stdio.h>

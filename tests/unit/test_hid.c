@@ -350,6 +350,21 @@ static void test_queue_overrun(void **state)
 	play();
 	assert_int_equal(got.n, 2);
 	assert_string_equal(got.text[1], "BC1:OK");
+	/* Two overflows in one code (a loop held up twice while it was typed): one code lost,
+	 * reported once; the second overflow hit the rest of the code already dropped. */
+	rec_text(&rec, "BC1:GH", 2000);
+	rec_ev(&rec, EV_SYN, SYN_DROPPED, 0);
+	rec_text(&rec, "IJ", 2000);
+	rec_ev(&rec, EV_SYN, SYN_DROPPED, 0);
+	rec_text(&rec, "KL", 2000);
+	rec_key(&rec, KEY_ENTER, 2000);
+	rec_text(&rec, "BC1:OK2", 2000);
+	rec_key(&rec, KEY_ENTER, 2000);
+	play();
+	assert_int_equal(got.drops[HID_DROP_OVERRUN], 4);
+	assert_int_equal(as.overruns, 5);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.text[2], "BC1:OK2");
 }
 
 static void test_overlong_and_args(void **state)

@@ -143,6 +143,7 @@ static void encode_into(struct cbor_writer *w, const struct doc_input *in)
 		break;
 	case TRUST_DOC_AIRPORTS:
 	case TRUST_DOC_DESKS:
+	case TRUST_DOC_USED:
 		trustdoc_encode_body(w, &in->h, in->body, in->body_len);
 		break;
 	case TRUST_DOC_REVOCATIONS_DELTA:

@@ -3,7 +3,9 @@
  * test_log.c - the logger while its settings change: a reload (log_init on the loop thread)
  * while other threads log.  Every line is whole and one of the two settings, never a mix of
  * a line's parts; the level set last is the one that holds.  Built with ThreadSanitizer
- * (scripts/test.sh's TSan pass), an unsynchronised setting is a reported race.
+ * (scripts/test.sh's TSan pass), an unsynchronised setting is a reported race.  And a
+ * message carrying control characters (a server's reason, a device name) cannot forge a
+ * journal line or move the terminal's cursor.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -96,10 +98,33 @@ static void test_reload_while_logging(void **state)
 	free(text);
 }
 
+static void log_hostile(void)
+{
+	log_init("qrdeskd", LOG_STYLE_JOURNAL, LOG_INFO);
+	/* What a hostile server or stick could send as a reason or a name. */
+	log_err("sync: the server said %s", "no\n<3>verdict 1 valid\x1b[2J\r\x7f\xc2\x9b end");
+}
+
+static void test_control_characters_escaped(void **state)
+{
+	(void)state;
+	char *text = capture(log_hostile);
+	/* One line, its own priority; the forged one and every control byte written as \xNN. */
+	assert_int_equal(strchr(text, '\n') - text, (long)strlen(text) - 1);
+	static const char want[] = "<3>sync: the server said no\\x0a<3>verdict 1 valid\\x1b[2J";
+	assert_int_equal(strncmp(text, want, strlen(want)), 0);
+	assert_null(strchr(text, '\x1b'));
+	assert_null(strchr(text, '\r'));
+	assert_null(strchr(text, '\x7f'));
+	assert_null(strstr(text, "\xc2\x9b"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_reload_while_logging),
+	        cmocka_unit_test(test_control_characters_escaped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

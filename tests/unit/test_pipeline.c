@@ -14,6 +14,7 @@
 #include "qrdesk/loop.h"
 #include "qrdesk/pipeline.h"
 #include "qrdesk/signature.h"
+#include "qrdesk/usedlist.h"
 #include "testutil.h"
 
 #define NOW 1795000000LL
@@ -274,6 +275,87 @@ static void test_audit_pseudonym_is_keyed(void **state)
 	assert_memory_not_equal(want, other, TRUST_HASH_LEN);
 }
 
+/* Install a "used" document of version v listing rows (ascending pseudonyms), then reload. */
+static void install_fleet_used(struct fx *fx, uint64_t v, struct used_entry *rows, size_t n)
+{
+	struct used_list list = {n, rows};
+	size_t need = usedlist_encode(&list, NULL, 0);
+	uint8_t *body = malloc(need);
+	assert_non_null(body);
+	assert_int_equal(usedlist_encode(&list, body, need), need);
+	struct store_doc_meta meta = {TRUST_DOC_USED, v, NOW - 600, NOW + 7 * DAY, {0}};
+	bool unchanged;
+	assert_int_equal(store_apply_document(fx->store, &meta, body, need, &unchanged, NULL),
+	                 QD_OK);
+	free(body);
+	assert_int_equal(pipeline_reload_trust(fx->pipeline, NULL), QD_OK);
+}
+
+/*
+ * The fleet's used list: a card that passed at another desk (listed by its keyed
+ * pseudonym) is ALREADY_USED here at its first scan, naming that desk and time; a card
+ * not listed passes; a newer list replaces the old one; a listed card's earlier use wins
+ * over this desk's own.
+ */
+static void test_fleet_used_list(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t key[CREDENTIAL_AUDIT_KEY_LEN];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 3 + 5);
+	pipeline_set_audit_key(fx->pipeline, key);
+	struct used_entry rows[2] = {0};
+	credential_pseudonym(key, "2611000021", rows[0].pseudonym);
+	credential_pseudonym(key, "2611000022", rows[1].pseudonym);
+	rows[0].first_at = rows[1].first_at = NOW - 3 * DAY;
+	snprintf(rows[0].desk, sizeof(rows[0].desk), "CGP-T1-02");
+	snprintf(rows[1].desk, sizeof(rows[1].desk), "CGP-T1-03");
+	if (memcmp(rows[0].pseudonym, rows[1].pseudonym, TRUST_HASH_LEN) > 0) {
+		struct used_entry t = rows[0];
+		rows[0] = rows[1];
+		rows[1] = t;
+	}
+	install_fleet_used(fx, 1, rows, 2);
+
+	char code[1024];
+	make_code(fx, "2611000021", code, sizeof(code));
+	const struct pipeline_event *ev = submit(fx, code, 10 * 1000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_ALREADY_USED);
+	assert_int_equal(ev->verdict.kind, VERDICT_REVIEW);
+	assert_int_equal(ev->first_use_us, (NOW - 3 * DAY) * 1000000);
+	assert_string_equal(ev->first_use_desk, "CGP-T1-02");
+	assert_non_null(strstr(ev->verdict.detail, "CGP-T1-02"));
+	/* The date is in the detail, not only the time of day. */
+	assert_non_null(strstr(ev->verdict.detail, "2026-11-15T11:06:40Z"));
+
+	make_code(fx, "2611000023", code, sizeof(code));
+	ev = submit(fx, code, 20 * 1000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_OK);
+
+	/* Version 2 lists none of them: 2611000022 passes, once. */
+	install_fleet_used(fx, 2, NULL, 0);
+	make_code(fx, "2611000022", code, sizeof(code));
+	ev = submit(fx, code, 30 * 1000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_OK);
+
+	/* Version 3: 2611000023 passed here at NOW, but at desk A a day before: A is named. */
+	struct used_entry earlier = {0};
+	credential_pseudonym(key, "2611000023", earlier.pseudonym);
+	earlier.first_at = NOW - DAY;
+	snprintf(earlier.desk, sizeof(earlier.desk), "DAC-T1-07");
+	install_fleet_used(fx, 3, &earlier, 1);
+	pipeline_set_clock_override(fx->pipeline, NOW + 60);
+	make_code(fx, "2611000023", code, sizeof(code));
+	ev = submit(fx, code, 40 * 1000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_ALREADY_USED);
+	assert_string_equal(ev->first_use_desk, "DAC-T1-07");
+	assert_int_equal(ev->first_use_us, (NOW - DAY) * 1000000);
+}
+
 static void test_already_used_can_be_off(void **state)
 {
 	struct fx *fx = *state;
@@ -345,6 +427,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_dedup_empty_and_already_used, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_already_used_can_be_off, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fleet_used_list, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit_pseudonym_is_keyed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit_written_while_trust_busy, setup,
 	                                        teardown),

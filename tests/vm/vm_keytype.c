@@ -16,9 +16,20 @@
  *     device stays until SIGTERM, so the reader drains its queue first.
  *
  * KEY_DELAY_US is the pause after each key, LINE_GAP_US after each Enter.
+ *
+ * With --pace PIDFILE LOG after them, each line but the first is typed only once the
+ * daemon has judged the one before: LOG (its log) holds one more "verdict" line per line
+ * typed, and the daemon's main thread (its pid in PIDFILE, read when first needed) is
+ * back asleep in epoll_wait, so the audit row and everything else after the verdict is
+ * done.  A test that types code after code then waits on the daemon, not on a guess of
+ * how long it takes: under TCG on a loaded host a verdict can outlast any fixed gap, and
+ * keys typed meanwhile fill the kernel's 64-event queue.  Checked every millisecond
+ * (no fork, a few reads); gives up after 120 s (exit 3).
+ *
  * Characters outside printable ASCII are refused (exit 2) rather than
  * typed as something else.  Prints "ready" on standard output once the
- * device exists.  Exit 0 when every line was typed.
+ * device exists, and "typed" once every line of standard input was.
+ * Exit 0 when every line was typed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -210,6 +221,75 @@ static int uinput_create(const char *id)
 	return fd;
 }
 
+/* --pace: the daemon's log and pid, and how far the log was read. */
+struct pace {
+	const char *pidfile, *log;
+	long pid;
+	long offset;       /* bytes of LOG read, up to the last complete line */
+	unsigned verdicts; /* "verdict" lines in them */
+};
+
+#define PACE_TIMEOUT_MS 120000
+
+/* Count the verdict lines ("<6>verdict 7 valid OK ...") added to the log since last time. */
+static void pace_read_log(struct pace *p)
+{
+	FILE *f = fopen(p->log, "r");
+	if (f == NULL || fseek(f, p->offset, SEEK_SET) != 0) {
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	static char buf[LINE_MAX_BYTES];
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		size_t len = strlen(buf);
+		if (len == 0 || buf[len - 1] != '\n')
+			break; /* a line still being written: read it whole next time */
+		p->offset += (long)len;
+		const char *text = buf[0] == '<' && strchr(buf, '>') ? strchr(buf, '>') + 1 : buf;
+		if (strncmp(text, "verdict ", 8) == 0)
+			p->verdicts++;
+	}
+	fclose(f);
+}
+
+/* The daemon's main thread is asleep in epoll_wait (or epoll_pwait, epoll_pwait2). */
+static bool pace_daemon_idle(struct pace *p)
+{
+	if (p->pid <= 0) {
+		FILE *f = fopen(p->pidfile, "r");
+		if (f == NULL || fscanf(f, "%ld", &p->pid) != 1)
+			p->pid = 0;
+		if (f != NULL)
+			fclose(f);
+		if (p->pid <= 0)
+			return false;
+	}
+	char path[64], text[32] = "";
+	snprintf(path, sizeof(path), "/proc/%ld/syscall", p->pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	bool got = fgets(text, sizeof(text), f) != NULL;
+	fclose(f);
+	long nr = got ? strtol(text, NULL, 10) : -1;
+	return nr == 232 || nr == 281 || nr == 441;
+}
+
+/* Wait until the log holds `want` verdicts and the daemon is idle; 0, or 3 on timeout. */
+static int pace_wait(struct pace *p, unsigned want)
+{
+	for (long ms = 0; ms < PACE_TIMEOUT_MS; ms++) {
+		pace_read_log(p);
+		if (p->verdicts >= want && pace_daemon_idle(p))
+			return 0;
+		pause_us(1000);
+	}
+	fprintf(stderr, "vm_keytype: no verdict %u from pid %ld in %d s\n", want, p->pid,
+	        PACE_TIMEOUT_MS / 1000);
+	return 3;
+}
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
@@ -219,11 +299,17 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
+	struct pace pace = {0};
+	if (argc == 8 && strcmp(argv[5], "--pace") == 0) {
+		pace.pidfile = argv[6];
+		pace.log = argv[7];
+		argc = 5;
+	}
 	if (argc < 3 || argc > 5 ||
 	    (strcmp(argv[1], "hidg") != 0 && strcmp(argv[1], "uinput") != 0)) {
 		fprintf(stderr,
-		        "usage: vm_keytype hidg DEVICE [KEY_DELAY_US [LINE_GAP_US]]\n"
-		        "       vm_keytype uinput VENDOR:PRODUCT [KEY_DELAY_US [LINE_GAP_US]]\n");
+		        "usage: vm_keytype hidg|uinput DEVICE|VENDOR:PRODUCT\n"
+		        "                  [KEY_DELAY_US [LINE_GAP_US [--pace PIDFILE LOG]]]\n");
 		return 64;
 	}
 	struct keyboard kb = {.fd = -1, .uinput = strcmp(argv[1], "uinput") == 0};
@@ -245,9 +331,22 @@ int main(int argc, char **argv)
 
 	static char line[LINE_MAX_BYTES];
 	int rc = 0;
+	unsigned typed = 0, before = 0;
 	while (rc == 0 && !stop && fgets(line, sizeof(line), stdin)) {
 		size_t len = strcspn(line, "\r\n");
-		rc = type_line(&kb, line, len);
+		if (pace.log != NULL && typed == 0) {
+			pace_read_log(&pace); /* verdicts before the first line do not count */
+			before = pace.verdicts;
+		} else if (pace.log != NULL) {
+			rc = pace_wait(&pace, before + typed);
+		}
+		if (rc == 0)
+			rc = type_line(&kb, line, len);
+		typed++;
+	}
+	if (rc == 0) {
+		printf("typed\n"); /* every line: the test may ask the daemon things now */
+		fflush(stdout);
 	}
 	if (kb.uinput) {
 		while (!stop)

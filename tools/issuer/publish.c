@@ -20,6 +20,7 @@
 #include "qrdesk/airport.h"
 #include "qrdesk/desklist.h"
 #include "qrdesk/policy.h"
+#include "qrdesk/usedlist.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cbor.h"
 #include "qrdesk/cose.h"
@@ -207,6 +208,7 @@ static const struct {
 } optional_bodies[] = {
         {TRUST_DOC_AIRPORTS, "qrdesk-issuer airports", AIRPORT_TEXT_MAX + 16},
         {TRUST_DOC_DESKS, "qrdesk-issuer desk add", DESKLIST_BODY_MAX},
+        {TRUST_DOC_USED, "qrdesk-issuer used publish", USEDLIST_BODY_MAX},
 };
 #define N_OPTIONAL (sizeof(optional_bodies) / sizeof(optional_bodies[0]))
 
@@ -625,6 +627,7 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	        {TRUST_DOC_POLICY, "policy.cose", enc_policy},
 	        {TRUST_DOC_AIRPORTS, "airports.cose", enc_optional},
 	        {TRUST_DOC_DESKS, "desks.cose", enc_optional},
+	        {TRUST_DOC_USED, "used.cose", enc_optional},
 	        {TRUST_DOC_TIMESTAMP, "timestamp.cose", enc_timestamp},
 	};
 	rc = publish_roots(d, outdir, &p->ts, why);

@@ -298,15 +298,21 @@ static void check_trust(struct doctor *d)
 		const struct trust_freshness *f = trust_view_freshness(tv, doc->type);
 		char name[32], expires[32];
 		snprintf(name, sizeof(name), "trust %s", doc->name);
+		/* Optional (the fleet's used list): a desk works without it, and an old one is
+		 * still true, only not complete. */
+		bool optional = !doc->needed && !doc->required;
 		if (!f->present) {
-			report(d, doc->needed ? LVL_FAIL : LVL_WARN, name, provision_fix,
-			       "not installed");
+			if (optional)
+				report(d, LVL_OK, name, NULL, "none installed (optional)");
+			else
+				report(d, doc->needed ? LVL_FAIL : LVL_WARN, name, provision_fix,
+				       "not installed");
 			continue;
 		}
 		tool_format_time(f->expires_at, expires, sizeof(expires));
 		long long age_h = (long long)(now - f->signed_at) / 3600;
 		if (now >= f->expires_at)
-			report(d, LVL_FAIL, name, fix,
+			report(d, optional ? LVL_WARN : LVL_FAIL, name, fix,
 			       "version %llu EXPIRED at %s (signed %lld h ago)",
 			       (unsigned long long)f->version, expires, age_h);
 		else if (f->expires_at - now < EXPIRY_WARN_S &&

@@ -106,6 +106,8 @@ wait_for 30 '! mounted >/dev/null' || fail "qrdeskd did not unmount the stick"
 check 'grep -q "usb: reading the stick at $mnt/sd" daemon.log' "the stick came through udev ($(grep -o "reading the stick at [^ ]*" daemon.log | head -n1))"
 check 'grep -qE "^<[0-9]>usb: applied .*revocations" daemon.log' "the bundle was applied: $(grep -E "^<[0-9]>usb: applied" daemon.log | head -n1 | cut -c1-150)"
 check 'grep -q "reloaded configuration and trust data" daemon.log' "qrdeskd reloaded after the bundle"
+wait_log 10 'airports: the signed table version 1 \([0-9]+ airports\) is in use'
+check 'grep -qE "airports: the signed table version 1 \([0-9]+ airports\) is in use" daemon.log' "the airport table from the stick is in use: $(grep "airports:" daemon.log | tail -n1 | cut -c1-120)"
 check 'grep -q "holdoff_ms *= *700" usb.conf' "the bundle's setting is in the drop-in"
 greens() { tail -n +$((before_leds + 1)) indicators.log | awk '$2 == 1 && last != 1 { g++ } { last = $2 } END { print g + 0 }'; }
 wait_for 10 '[ "$(greens)" -ge 2 ] && all_off'

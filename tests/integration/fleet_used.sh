@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The fleet's "already used" list reaches a desk that never saw the card: the
+# back office's domain holds used.cbor (a card's keyed pseudonym, first time,
+# desk DAC-T1-07), `qrdesk-issuer publish` signs it as used.cose, a desk
+# (CGP-T1-02, the same deployment audit key) imports it, and the real qrdeskd
+# answers that card ALREADY_USED naming DAC-T1-07 and the date, while another
+# card passes; the status shows the list's version and age.
+# Usage: fleet_used.sh QRDESKD QRDESKCTL QRDESK-ISSUER
+set -uo pipefail
+
+qrdeskd=$(realpath "$1")
+ctl=$(realpath "$2")
+issuer=$(realpath "$3")
+here=$(dirname "$(realpath "$0")")
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-fleet-used-XXXXXX")
+daemon_pid=""
+cleanup() {
+	[[ -n $daemon_pid ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+. "$here/checks.sh"
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+"$issuer" init dom >/dev/null || die "init"
+card used 2611000031
+card fresh 2611000032
+python3 -c 'import os; print(os.urandom(32).hex())' >bo-audit.key
+chmod 600 bo-audit.key
+first=$(($(date +%s) - 3 * 86400))
+# The body (docs/trust-documents.md, "used"): {1: [[pseudonym, first used at, desk]]}, the
+# pseudonym HMAC-SHA-256("qrdesk-audit-v1:" + clearance number) under the audit key, 16 bytes.
+python3 - "$first" <<'PY' || die "used.cbor"
+import hashlib, hmac, struct, sys
+key = bytes.fromhex(open("bo-audit.key").read().strip())
+p = hmac.new(key, b"qrdesk-audit-v1:2611000031", hashlib.sha256).digest()[:16]
+entry = b"\x83\x50" + p + b"\x1a" + struct.pack(">I", int(sys.argv[1])) + b"\x69DAC-T1-07"
+open("dom/used.cbor", "wb").write(b"\xa1\x01\x81" + entry)
+PY
+"$issuer" publish dom repo >/dev/null || die "publish"
+check '[[ -s repo/used.cose ]]' "publish signs used.cbor as used.cose"
+"$ctl" provision --store desk.db --root dom/root.pub --audit-key bo-audit.key \
+	--desk CGP-T1-02 >/dev/null 2>&1 || die "provision"
+out=$("$ctl" import --store desk.db repo/*.cose 2>&1) || die "import: $out"
+check '[[ $out == *"used version 1 installed"*"1 entries"* ]]' "the desk installs the list: $out"
+
+desk_conf CGP-T1-02
+"$qrdeskd" --config desk.conf 2>daemon.log &
+daemon_pid=$!
+wait_for 20 '[[ -S control.sock ]] && "$ctl" status --socket control.sock >/dev/null 2>&1' ||
+	die "qrdeskd did not come up"
+
+verdict=$("$ctl" scan --socket control.sock "$(cat used.txt)")
+day=$(date -u -d "@$first" +%Y-%m-%d)
+check '[[ $(jq -r .reason <<<"$verdict") == ALREADY_USED ]]' "a card used at another desk: $verdict"
+check '[[ $(jq -r .verdict <<<"$verdict") == review ]]' "ALREADY_USED is review"
+check '[[ $(jq -r .first_use.desk <<<"$verdict") == DAC-T1-07 ]]' "the verdict names the first desk"
+check '[[ $(jq -r .first_use.time_us <<<"$verdict") == "${first}000000" ]]' "the first use's time"
+check '[[ $(jq -r .detail <<<"$verdict") == *"${day}T"*"DAC-T1-07"* ]]' "the detail has the date and desk"
+verdict=$("$ctl" scan --socket control.sock "$(cat fresh.txt)")
+check '[[ $(jq -r .reason <<<"$verdict") == OK ]]' "a card not in the list passes: $verdict"
+status=$("$ctl" status --socket control.sock --json)
+check '[[ $(jq -r .trust.used.version <<<"$status") == 1 ]]' "the status shows the list's version"
+check '[[ $(jq -r .trust.used.age_seconds <<<"$status") -ge 0 ]]' "the status shows the list's age"
+echo "fleet_used: $passes checks passed, $failures failed"
+((failures == 0))
