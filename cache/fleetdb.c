@@ -231,6 +231,36 @@ enum qd_err fleetdb_scans(struct fleetdb *db, const uint8_t hash[TRUST_HASH_LEN]
 	return rc == SQLITE_DONE ? QD_OK : fail(db, why, "read scans");
 }
 
+enum qd_err fleetdb_first_greens(struct fleetdb *db, int64_t now,
+                                 enum qd_err (*fn)(void *ctx, const uint8_t *pseudonym,
+                                                   int64_t time_us, const char *desk),
+                                 void *ctx, struct qd_errmsg *why)
+{
+	sqlite3_stmt *s = NULL;
+	/* Per card: its earliest green row (k = 1) and the latest expiry any row gave it. */
+	if (sq_prepare(
+	            db->db,
+	            "SELECT clearance_hash, time_us, desk FROM ("
+	            " SELECT clearance_hash, time_us, desk, row_number() OVER card AS k,"
+	            "  max(coalesce(card_expires_at, 0)) OVER (PARTITION BY clearance_hash) AS ex"
+	            " FROM scan WHERE verdict = 'valid' AND length(clearance_hash) = ?2"
+	            " WINDOW card AS (PARTITION BY clearance_hash ORDER BY time_us, desk, row_id))"
+	            " WHERE k = 1 AND (ex = 0 OR ex > ?1) ORDER BY clearance_hash",
+	            &s) != SQLITE_OK)
+		return fail(db, why, "read first greens");
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, TRUST_HASH_LEN);
+	int rc = SQLITE_DONE;
+	enum qd_err err = QD_OK;
+	while (err == QD_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		err = fn(ctx, sqlite3_column_blob(s, 0), sqlite3_column_int64(s, 1),
+		         (const char *)sqlite3_column_text(s, 2));
+	sqlite3_finalize(s);
+	if (err != QD_OK)
+		return err;
+	return rc == SQLITE_DONE ? QD_OK : fail(db, why, "read first greens");
+}
+
 enum qd_err fleetdb_counts(struct fleetdb *db, uint64_t *batches, uint64_t *scans,
                            struct qd_errmsg *why)
 {

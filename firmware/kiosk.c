@@ -1001,6 +1001,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return send_published(k, c, false);
 	if (strcmp(url, "/metrics") == 0)
 		return send_published(k, c, true);
+	/* The kiosk's start page (file://, an opaque origin: ACAO "null") waits for this
+	 * before it loads the page, so that a browser started while the daemon is down shows
+	 * "Disconnected" rather than its own error.  It says only that the daemon is up. */
+	if (strcmp(url, "/alive") == 0)
+		return send_text_with(c, MHD_HTTP_OK, "up\n", "Access-Control-Allow-Origin", "null");
 	const struct kiosk_asset *a = kiosk_asset_find(url);
 	if (a != NULL)
 		return send_asset(c, a);

@@ -36,6 +36,7 @@ struct desk_status {
 	int64_t built_us;   /* monotonic time of the last build; 0: never */
 	int64_t put_off_us; /* monotonic time a due build was first put off; 0: none is */
 	char notify[256];   /* the STATUS line last sent */
+	char *last;         /* the status JSON last built; NULL: none yet */
 	pthread_mutex_t lock;
 	pthread_cond_t built; /* CLOCK_MONOTONIC; broadcast after each build */
 	/* Under lock: */
@@ -125,11 +126,21 @@ static char *rebuild(struct desk_status *s)
 		free(metrics);
 	}
 	notify_line(s);
+	free(s->last);
+	s->last = json != NULL ? strdup(json) : NULL;
 	pthread_mutex_lock(&s->lock);
 	s->generation++;
 	pthread_cond_broadcast(&s->built);
 	pthread_mutex_unlock(&s->lock);
 	return json;
+}
+
+static bool scanner_typing(const struct desk *d)
+{
+	for (size_t i = 0; i < d->n_sources; i++)
+		if (source_typing(d->sources[i]))
+			return true;
+	return false;
 }
 
 /*
@@ -141,10 +152,7 @@ static char *rebuild(struct desk_status *s)
  */
 static bool put_off(struct desk_status *s)
 {
-	struct desk *d = s->d;
-	bool typing = false;
-	for (size_t i = 0; i < d->n_sources && !typing; i++)
-		typing = source_typing(d->sources[i]);
+	bool typing = scanner_typing(s->d);
 	int64_t now = loop_now_us();
 	if (!typing || (s->put_off_us != 0 && now - s->put_off_us >= TYPING_MAX_MS * 1000LL)) {
 		s->put_off_us = 0;
@@ -209,6 +217,7 @@ void desk_status_destroy(struct desk_status *s)
 	loop_timer_destroy(s->cron);
 	pthread_cond_destroy(&s->built);
 	pthread_mutex_destroy(&s->lock);
+	free(s->last);
 	free(s);
 }
 
@@ -220,6 +229,11 @@ void desk_status_dirty(struct desk_status *s)
 
 char *desk_status_now(struct desk_status *s)
 {
+	/* A technician asks while a scanner types: the snapshot as last built, if it is at most
+	 * two cron periods old, rather than a build between the scanner's keystrokes. */
+	if (s->last != NULL && loop_now_us() - s->built_us < 2 * CRON_MS * 1000LL &&
+	    scanner_typing(s->d))
+		return strdup(s->last);
 	return rebuild(s);
 }
 

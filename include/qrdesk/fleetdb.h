@@ -68,6 +68,16 @@ enum qd_err fleetdb_scans(struct fleetdb *db, const uint8_t hash[TRUST_HASH_LEN]
                           void (*fn)(void *ctx, const struct fleetdb_scan *scan), void *ctx,
                           size_t *count, struct qd_errmsg *why);
 
+/*
+ * Each card's first green (verdict "valid") in the fleet, in ascending order of pseudonym:
+ * the pseudonym, the time and the desk of its earliest green row.  A card whose rows say it
+ * expired at or before now is left out (its "already used" marker has served; docs/fleet.md).
+ */
+enum qd_err fleetdb_first_greens(struct fleetdb *db, int64_t now,
+                                 enum qd_err (*fn)(void *ctx, const uint8_t *pseudonym,
+                                                   int64_t time_us, const char *desk),
+                                 void *ctx, struct qd_errmsg *why);
+
 /* Batches and scans loaded, in all. */
 enum qd_err fleetdb_counts(struct fleetdb *db, uint64_t *batches, uint64_t *scans,
                            struct qd_errmsg *why);

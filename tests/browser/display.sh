@@ -118,10 +118,13 @@ mkdir -m 700 runtime state
 kenv=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "${unit_env[@]}"
 	XDG_RUNTIME_DIR="$work/runtime" STATE_DIRECTORY="$work/state"
 	WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1
-	QRDESK_KIOSK_URL="http://127.0.0.1:$dport/" QRDESK_KIOSK_CAGE_FLAGS="-r -r")
+	QRDESK_KIOSK_URL="http://127.0.0.1:$dport/" QRDESK_KIOSK_CAGE_FLAGS="-r -r"
+	QRDESK_KIOSK_START="$work/start.html")
 # A copy of the launcher in the work folder: the source tree may lie where the browser's
 # user cannot reach (a checkout under /root).
 install -m 0755 "$launcher" "$work/qrdesk-kiosk"
+# Its first page, from the disk as the package installs it: the page through it.
+install -m 0644 "$src/firmware/kiosk/start.html" "$work/start.html"
 "${run_as[@]}" "${kenv[@]}" "$work/qrdesk-kiosk" >kiosk.log 2>&1 &
 kiosk_pid=$!
 

@@ -824,3 +824,32 @@ test('every reason of the firmware\'s table was given by the daemon and shown at
   }
   assert.deepEqual(missing, [], 'reasons with no code in tests/browser/run.sh: add one, or list the reason in NOT_DRIVEN with why');
 });
+
+// Last: it stops and starts qrdeskd, whose verdicts then count from 1 again.
+test('a browser started while qrdeskd is down shows "disconnected", then the page by itself', async () => {
+  const startHtml = new URL('../../firmware/kiosk/start.html', import.meta.url).pathname;
+  await stopDaemon();
+  // Straight to the address, as the launcher did: the browser's own error, no banner.
+  const old = await browser.newPage();
+  await assert.rejects(old.goto(`${BASE}/`), /ERR_CONNECTION_REFUSED/);
+  await old.close();
+  const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    // Through the start page, as the launcher does now: the kiosk's banner, and it waits.
+    await p.goto(`file://${startHtml}#${encodeURIComponent(`${BASE}/`)}`);
+    await p.waitForSelector('#disconnected', { state: 'visible', timeout: 5000 });
+    assert.match(await p.textContent('#disconnected'), /Disconnected: the screen is not receiving verdicts/);
+    await sleep(1500); // a few unanswered polls
+    assert.ok(p.url().startsWith('file://'), `still the start page while qrdeskd is down: ${p.url()}`);
+    await startDaemon();
+    await p.waitForURL(`${BASE}/`, { timeout: 10000 });
+    await p.waitForSelector('#disconnected', { state: 'hidden', timeout: 10000 });
+    assert.equal(await p.evaluate(() => document.body.dataset.connection), 'up');
+    // A bad address after '#' is not loaded (no javascript: URL from the fragment).
+    await p.goto(`file://${startHtml}#javascript:alert(1)`);
+    await sleep(700);
+    assert.equal(await p.evaluate(() => document.body.dataset.connection), 'bad-address');
+  } finally {
+    await p.close();
+  }
+});

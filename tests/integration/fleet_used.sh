@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The fleet's "already used" list reaches a desk that never saw the card: the
-# back office's domain holds used.cbor (a card's keyed pseudonym, first time,
-# desk DAC-T1-07), `qrdesk-issuer publish` signs it as used.cose, a desk
+# The fleet's "already used" list reaches a desk that never saw the card: from
+# the back office's fleet database (rows as ingest loads them), `qrdesk-issuer
+# used publish` makes used.cbor (each card's first green: pseudonym, time, desk
+# DAC-T1-07), `qrdesk-issuer publish` signs it as used.cose, a desk
 # (CGP-T1-02, the same deployment audit key) imports it, and the real qrdeskd
 # answers that card ALREADY_USED naming DAC-T1-07 and the date, while another
 # card passes; the status shows the list's version and age.
@@ -30,15 +31,26 @@ card fresh 2611000032
 python3 -c 'import os; print(os.urandom(32).hex())' >bo-audit.key
 chmod 600 bo-audit.key
 first=$(($(date +%s) - 3 * 86400))
-# The body (docs/trust-documents.md, "used"): {1: [[pseudonym, first used at, desk]]}, the
-# pseudonym HMAC-SHA-256("qrdesk-audit-v1:" + clearance number) under the audit key, 16 bytes.
-python3 - "$first" <<'PY' || die "used.cbor"
-import hashlib, hmac, struct, sys
+pseudonym() { # CLEARANCE_NO: its audit pseudonym in hex (HMAC-SHA-256 under the key, 16 bytes)
+	python3 -c 'import hashlib, hmac, sys
 key = bytes.fromhex(open("bo-audit.key").read().strip())
-p = hmac.new(key, b"qrdesk-audit-v1:2611000031", hashlib.sha256).digest()[:16]
-entry = b"\x83\x50" + p + b"\x1a" + struct.pack(">I", int(sys.argv[1])) + b"\x69DAC-T1-07"
-open("dom/used.cbor", "wb").write(b"\xa1\x01\x81" + entry)
-PY
+print(hmac.new(key, b"qrdesk-audit-v1:" + sys.argv[1].encode(), hashlib.sha256).hexdigest()[:32])' "$1"
+}
+# The back office's fleet database as ingest leaves it (include/qrdesk/fleetdb.h): the card
+# green at DAC-T1-07 three days ago and again at CGP-T1-01 later, the fresh card only refused,
+# an expired card green.
+mkdir up
+"$issuer" ingest dom up >/dev/null || die "ingest"
+u=$(pseudonym 2611000031) f=$(pseudonym 2611000032) x=$(pseudonym 2611000033)
+sqlite3 dom/fleet.db "INSERT INTO scan (desk, row_id, seq, time_us, verdict, reason,
+	clearance_hash, latency_us, card_expires_at) VALUES
+	('DAC-T1-07', 1, 1, ${first}000000, 'valid', 'OK', X'$u', 900, $((first + 90 * 86400))),
+	('CGP-T1-01', 1, 1, $((first + 3600))000000, 'valid', 'OK', X'$u', 900, $((first + 90 * 86400))),
+	('CGP-T1-01', 2, 1, $((first + 3700))000000, 'invalid', 'REVOKED', X'$f', 900, NULL),
+	('CGP-T1-01', 3, 1, $((first + 3800))000000, 'valid', 'OK', X'$x', 900, $((first + 60)))" ||
+	die "fleet.db rows"
+out=$("$issuer" used publish dom 2>&1)
+check '[[ $out == "used: 1 card passed"* && -s dom/used.cbor ]]' "used publish: the first greens of cards not expired: $out"
 "$issuer" publish dom repo >/dev/null || die "publish"
 check '[[ -s repo/used.cose ]]' "publish signs used.cbor as used.cose"
 "$ctl" provision --store desk.db --root dom/root.pub --audit-key bo-audit.key \

@@ -326,6 +326,69 @@ static void test_ingest_retired(void **state)
 	assert_non_null(strstr(report, "desk CGP-T1-01 batch 2: retired desk"));
 }
 
+struct greens {
+	size_t n;
+	uint8_t pseudonym[4][TRUST_HASH_LEN];
+	int64_t time_us[4];
+	char desk[4][DESK_ID_MAX + 1];
+};
+static enum qd_err collect_green(void *ctx, const uint8_t *pseudonym, int64_t time_us,
+                                 const char *desk)
+{
+	struct greens *g = ctx;
+	if (g->n < 4) {
+		memcpy(g->pseudonym[g->n], pseudonym, TRUST_HASH_LEN);
+		g->time_us[g->n] = time_us;
+		snprintf(g->desk[g->n], sizeof(g->desk[0]), "%s", desk);
+	}
+	g->n++;
+	return QD_OK;
+}
+
+static struct greens first_greens(int64_t now)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/fleet.db", dir);
+	struct fleetdb *db = NULL;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(fleetdb_open(path, &db, &why), QD_OK);
+	struct greens g = {0};
+	assert_int_equal(fleetdb_first_greens(db, now, collect_green, &g, &why), QD_OK);
+	fleetdb_close(db);
+	return g;
+}
+
+/*
+ * What the fleet's used list is made of: each card's first green, the earliest desk and time
+ * however many desks saw it later, in ascending pseudonym order; the refused rows are not
+ * greens; once the cards have expired, none.
+ */
+static void test_first_greens(void **state)
+{
+	(void)state;
+	struct chain a = {.desk = "DAC-T1-07", .kp = &dac},
+	             c = {.desk = "CGP-T1-01", .kp = &cgp, .row_id = 100}; /* scanned later */
+	put_next(&a, 2, "2611000001");
+	put_next(&c, 1, "2611000001");
+	put_next(&c, 1, "2611000002");
+	assert_int_equal(ingest().problems, 0);
+	struct greens g = first_greens(NOW);
+	assert_int_equal(g.n, 2);
+	uint8_t one[TRUST_HASH_LEN], two[TRUST_HASH_LEN];
+	credential_pseudonym(audit_key, "2611000001", one);
+	credential_pseudonym(audit_key, "2611000002", two);
+	assert_true(memcmp(g.pseudonym[0], g.pseudonym[1], TRUST_HASH_LEN) < 0);
+	size_t i1 = memcmp(g.pseudonym[0], one, TRUST_HASH_LEN) == 0 ? 0 : 1;
+	assert_memory_equal(g.pseudonym[i1], one, TRUST_HASH_LEN);
+	assert_memory_equal(g.pseudonym[1 - i1], two, TRUST_HASH_LEN);
+	assert_string_equal(g.desk[i1], "DAC-T1-07");
+	assert_int_equal(g.time_us[i1], (NOW + 1) * 1000000LL);
+	assert_string_equal(g.desk[1 - i1], "CGP-T1-01");
+	assert_int_equal(g.time_us[1 - i1], (NOW + 102) * 1000000LL);
+	/* The cards expire 90 days on: then their markers have served. */
+	assert_int_equal(first_greens(NOW + 91 * 86400).n, 0);
+}
+
 int main(void)
 {
 	if (signature_init() != QD_OK)
@@ -335,6 +398,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_ingest_all_and_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ingest_refusals, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ingest_retired, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_first_greens, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

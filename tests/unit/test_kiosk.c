@@ -588,6 +588,17 @@ static void test_static_and_errors(void **state)
 	request(&r, port, "GET", "/", "Host: [::1]x");
 	assert_int_equal(r.status, 403);
 	reply_free(&r);
+
+	/* /alive: readable by the start page's opaque (file://) origin, and by it only; it says
+	 * nothing but that the daemon is up. */
+	request(&r, port, "GET", "/alive", "Origin: null");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(header(&r, "Access-Control-Allow-Origin"), "null");
+	assert_string_equal(r.body, "up\n");
+	reply_free(&r);
+	request(&r, port, "GET", "/", NULL);
+	assert_string_equal(header(&r, "Access-Control-Allow-Origin"), "");
+	reply_free(&r);
 	kiosk_stop(k);
 }
 
@@ -805,6 +816,8 @@ static void test_every_answer_has_the_headers(void **state)
 	        {"GET", "/kiosk.css", NULL, 200, false},
 	        {"GET", "/api/status", NULL, 200, false},
 	        {"GET", "/metrics", NULL, 200, false},
+	        {"GET", "/alive", NULL, 200, true},
+	        {"GET", "/alive", NULL, 200, false},
 	        {"GET", "/nothing-here", NULL, 404, false},
 	        {"POST", "/", NULL, 405, false},
 	        {"DELETE", "/api/status", NULL, 405, false},

@@ -30,6 +30,7 @@
 #include "qrdesk/log.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/trustdoc.h"
+#include "qrdesk/usedlist.h"
 #include "demo.h"
 #include "ingest.h"
 #include "pkcs11.h"
@@ -95,6 +96,10 @@ static const char usage_text[] =
         "                                 against the desk list; each refused batch named on\n"
         "                                 its own line, the rest loaded; a re-run adds\n"
         "                                 nothing; exit 65 if any was refused\n"
+        "  used publish DIR               the fleet's \"already used\" list from DIR/fleet.db:\n"
+        "                                 each card's first green (time, desk), cards\n"
+        "                                 expired left out, as DIR/used.cbor; the next\n"
+        "                                 publish signs it as used.cose (docs/fleet.md)\n"
         "  audit query DIR CLEARANCE_NO --audit-key FILE\n"
         "                                 where and when the card was scanned, from\n"
         "                                 DIR/fleet.db (FILE: the deployment's audit key);\n"
@@ -924,6 +929,85 @@ static int cmd_audit(int argc, char **argv)
 	return count > 0 ? TOOL_EXIT_OK : 1;
 }
 
+/* The cards gathered for the used list, in the database's order (ascending pseudonym). */
+struct used_gather {
+	struct used_list list;
+	size_t cap;
+	struct qd_errmsg *why;
+};
+
+static enum qd_err gather_used(void *ctx, const uint8_t *pseudonym, int64_t time_us,
+                               const char *desk)
+{
+	struct used_gather *g = ctx;
+	if (desk == NULL || !desk_id_valid(desk, strlen(desk)) || time_us < 0) {
+		qd_errmsg_set(g->why,
+		              "fleet.db: a green row with desk \"%s\" or time %lld: not a "
+		              "desk id or a time",
+		              desk != NULL ? desk : "", (long long)time_us);
+		return QD_ERR_FORMAT;
+	}
+	if (g->list.n == USEDLIST_MAX) {
+		qd_errmsg_set(g->why, "more than %d cards passed: more than a used list holds",
+		              USEDLIST_MAX);
+		return QD_ERR_TOO_LARGE;
+	}
+	if (g->list.n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 1024;
+		struct used_entry *rows = realloc(g->list.rows, cap * sizeof(*rows));
+		if (rows == NULL)
+			return QD_ERR_NOMEM;
+		g->list.rows = rows;
+		g->cap = cap;
+	}
+	struct used_entry *e = &g->list.rows[g->list.n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->pseudonym, pseudonym, TRUST_HASH_LEN);
+	e->first_at = time_us / 1000000;
+	snprintf(e->desk, sizeof(e->desk), "%s", desk);
+	return QD_OK;
+}
+
+/* used publish DIR: DIR/used.cbor from DIR/fleet.db's first greens; the next publish signs it. */
+static int cmd_used(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "publish") != 0)
+		return usage_error("used takes publish DIR%s", "");
+	struct qd_errmsg why = {{0}};
+	struct domain *d = malloc(sizeof(*d));
+	enum qd_err rc = d != NULL ? domain_load(argv[2], d, &why) : QD_ERR_NOMEM;
+	struct fleetdb *db = NULL;
+	struct used_gather g = {.why = &why};
+	char path[4096];
+	if (rc == QD_OK) {
+		domain_path(d, "fleet.db", path, sizeof(path));
+		rc = fleetdb_open(path, &db, &why);
+	}
+	if (rc == QD_OK)
+		rc = fleetdb_first_greens(db, tool_now(), gather_used, &g, &why);
+	fleetdb_close(db);
+	uint8_t *body = NULL;
+	size_t len = 0, n = 0;
+	if (rc == QD_OK) {
+		len = usedlist_encode(&g.list, NULL, 0);
+		body = malloc(len);
+		rc = body != NULL ? QD_OK : QD_ERR_NOMEM;
+	}
+	/* What desks would refuse is never written. */
+	if (rc == QD_OK && usedlist_encode(&g.list, body, len) == len &&
+	    (rc = usedlist_check_body(body, len, &n, &why)) == QD_OK) {
+		domain_path(d, "used.cbor", path, sizeof(path));
+		rc = tool_write_file_atomic(path, body, len, 0644, &why);
+	}
+	if (rc == QD_OK)
+		printf("used: %zu card%s passed in the fleet; publish to sign and ship the list\n",
+		       n, n == 1 ? "" : "s");
+	free(body);
+	free(g.list.rows);
+	free(d);
+	return rc == QD_OK ? TOOL_EXIT_OK : fail(rc, &why);
+}
+
 static int cmd_publish(int argc, char **argv)
 {
 	long days[DOMAIN_DOC_TYPES] = {0};
@@ -1211,6 +1295,8 @@ int main(int argc, char **argv)
 		return cmd_ingest(sub_argc, sub_argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(sub_argc, sub_argv);
+	if (strcmp(cmd, "used") == 0)
+		return cmd_used(sub_argc, sub_argv);
 	if (strcmp(cmd, "publish") == 0)
 		return cmd_publish(sub_argc, sub_argv);
 	if (strcmp(cmd, "rotate-root") == 0)
