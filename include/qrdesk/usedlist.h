@@ -50,8 +50,8 @@ struct used_list {
 const struct used_entry *usedlist_find(const struct used_list *list,
                                        const uint8_t pseudonym[TRUST_HASH_LEN]);
 
-/* Decode a body into out (rows malloc'd; free with usedlist_free).  On failure out is empty
- * and why says what.  An empty list is valid. */
+/* Decode a body into out, overwriting it (free a list it held first; rows malloc'd: free with
+ * usedlist_free).  On failure out is empty and why says what.  An empty list is valid. */
 enum qd_err usedlist_from_body(const uint8_t *body, size_t len, struct used_list *out,
                                struct qd_errmsg *why);
 void usedlist_free(struct used_list *list);

@@ -45,6 +45,7 @@ static void test_round_trip_and_find(void **state)
 	size_t n = 99;
 	assert_int_equal(usedlist_check_body(body, need, &n, &why), QD_OK);
 	assert_int_equal(n, 3);
+	usedlist_free(&back);
 	/* One byte short: refused, nothing kept. */
 	assert_int_not_equal(usedlist_from_body(body, need - 1, &back, &why), QD_OK);
 	assert_int_equal(back.n, 0);
