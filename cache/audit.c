@@ -19,7 +19,11 @@
  *   audit_binding (audit_id -> audit.id, card, passport, boarding,
  *                 passport_pseudonym, boarding_pseudonym)  a traveller
  *                 transaction's documents (binding.h)
- *   upload_batch (singleton 1, batch_id, first_id, last_id, rows, created_at)
+ *   upload_batch (singleton 1, batch_id, first_id, last_id, rows, created_at,
+ *                 seq NULL, bytes NULL)  the open batch; seq and bytes once sealed
+ *                 (upload.h: a retry sends the same signed bytes)
+ *   batch_chain  (singleton 1, seq, hash)  the last batch the storage took:
+ *                its number and the SHA-256 of its bytes (the next one's previous)
  *   used_cards   (hash PRIMARY KEY, first_us, desk, expires_at NULL) WITHOUT ROWID
  *                the "already used" marker of each card that passed green: its
  *                first pass, kept until the card's own expiry (NULL: unknown,
@@ -33,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qrdesk/digest.h"
 #include "qrdesk/store.h"
 #include "store_db.h"
 
@@ -78,6 +83,14 @@ static const char *const audit_migrations[] = {
         " expires_at INTEGER NULL) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS used_by_expiry ON used_cards(expires_at)"
         " WHERE expires_at IS NOT NULL;",
+        /* 1 -> 2: signed batches (auditbatch.h): the open batch's number and signed bytes,
+         * so a retry sends the very same bytes, and the chain's last link. */
+        "ALTER TABLE upload_batch ADD COLUMN seq INTEGER;"
+        "ALTER TABLE upload_batch ADD COLUMN bytes BLOB;"
+        "CREATE TABLE IF NOT EXISTS batch_chain ("
+        " singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
+        " seq INTEGER NOT NULL,"
+        " hash BLOB NOT NULL);",
 };
 #define AUDIT_SCHEMA_VERSION ((int)(sizeof(audit_migrations) / sizeof(audit_migrations[0])))
 
@@ -143,7 +156,8 @@ static const char *const legacy_copy =
         " FROM legacy.audit_detail;"
         "INSERT OR IGNORE INTO main.audit_binding SELECT audit_id, card, passport, boarding,"
         " passport_pseudonym, boarding_pseudonym FROM legacy.audit_binding;"
-        "INSERT OR IGNORE INTO main.upload_batch SELECT singleton, batch_id, first_id,"
+        "INSERT OR IGNORE INTO main.upload_batch (singleton, batch_id, first_id, last_id,"
+        " rows, created_at) SELECT singleton, batch_id, first_id,"
         " last_id, rows, created_at FROM legacy.upload_batch;"
         /* min() makes the bare desk column that of the earliest row. */
         "INSERT OR IGNORE INTO main.used_cards (hash, first_us, desk, expires_at)"
@@ -578,7 +592,8 @@ enum qd_err store_upload_batch_rows(struct store *store, const struct store_uplo
 	sqlite3_stmt *s = NULL;
 	int rc = sq_prepare(store->adb,
 	                    "SELECT id, time_us, source, verdict, reason, kid, clearance_hash, "
-	                    "desk, latency_us FROM audit WHERE id BETWEEN ?1 AND ?2 "
+	                    "desk, latency_us, (SELECT expires_at FROM used_cards u WHERE "
+	                    "u.hash = audit.clearance_hash) FROM audit WHERE id BETWEEN ?1 AND ?2 "
 	                    "AND uploaded_at IS NULL ORDER BY id",
 	                    &s);
 	if (rc == SQLITE_OK)
@@ -607,12 +622,121 @@ enum qd_err store_upload_batch_rows(struct store *store, const struct store_uplo
 			row.rec.clearance_hash = NULL;
 		row.rec.desk = (const char *)sqlite3_column_text(s, 7);
 		row.rec.latency_us = sqlite3_column_int64(s, 8);
+		row.rec.card_expires_at = sqlite3_column_int64(s, 9);
 		err = fn(ctx, &row);
 	}
 	if (rc != SQLITE_OK)
 		err = asql_fail(store, why, "read the audit rows to upload");
 	sqlite3_finalize(s);
 	return err;
+}
+
+/* A sealed batch becomes the chain's last link (inside store_upload_batch_done's
+ * transaction): its number and the SHA-256 of its bytes. */
+static int chain_advance(struct store *store, const char *batch_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sq_prepare(store->adb, "SELECT seq, bytes FROM upload_batch WHERE batch_id = ?1",
+	                    &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, batch_id, -1, SQLITE_STATIC);
+	int step = rc == SQLITE_OK ? sqlite3_step(s) : rc;
+	int64_t seq = 0;
+	uint8_t hash[DIGEST_SHA256_LEN];
+	bool sealed = false;
+	if (step == SQLITE_ROW && sqlite3_column_type(s, 1) == SQLITE_BLOB) {
+		seq = sqlite3_column_int64(s, 0);
+		digest_sha256(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), hash);
+		sealed = true;
+	}
+	rc = step == SQLITE_ROW || step == SQLITE_DONE ? SQLITE_OK : step;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK || !sealed)
+		return rc;
+	rc = sq_prepare(
+	        store->adb,
+	        "INSERT OR REPLACE INTO batch_chain (singleton, seq, hash) VALUES (1, ?1, ?2)", &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, seq);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(s, 2, hash, sizeof(hash), SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+enum qd_err store_upload_chain(struct store *store, uint64_t *last_seq,
+                               uint8_t last_hash[DIGEST_SHA256_LEN], struct qd_errmsg *why)
+{
+	*last_seq = 0;
+	memset(last_hash, 0, DIGEST_SHA256_LEN);
+	sqlite3_stmt *s = NULL;
+	int rc =
+	        sq_prepare(store->adb, "SELECT seq, hash FROM batch_chain WHERE singleton = 1", &s);
+	int step = rc == SQLITE_OK ? sqlite3_step(s) : rc;
+	if (step == SQLITE_ROW && sqlite3_column_bytes(s, 1) == DIGEST_SHA256_LEN) {
+		*last_seq = (uint64_t)sqlite3_column_int64(s, 0);
+		memcpy(last_hash, sqlite3_column_blob(s, 1), DIGEST_SHA256_LEN);
+	}
+	sqlite3_finalize(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return asql_fail(store, why, "read the batch chain");
+	return QD_OK;
+}
+
+enum qd_err store_upload_batch_sealed(struct store *store, const struct store_upload_batch *batch,
+                                      uint64_t *seq, uint8_t **bytes, size_t *len,
+                                      struct qd_errmsg *why)
+{
+	*seq = 0;
+	*bytes = NULL;
+	*len = 0;
+	sqlite3_stmt *s = NULL;
+	int rc = sq_prepare(store->adb, "SELECT seq, bytes FROM upload_batch WHERE batch_id = ?1",
+	                    &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, batch->id, -1, SQLITE_STATIC);
+	int step = rc == SQLITE_OK ? sqlite3_step(s) : rc;
+	enum qd_err err = QD_OK;
+	if (step == SQLITE_ROW && sqlite3_column_type(s, 1) == SQLITE_BLOB) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 1);
+		*bytes = malloc(n);
+		if (*bytes == NULL) {
+			err = QD_ERR_NOMEM;
+		} else {
+			memcpy(*bytes, sqlite3_column_blob(s, 1), n);
+			*len = n;
+			*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		}
+	} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		err = asql_fail(store, why, "read the upload batch");
+	}
+	sqlite3_finalize(s);
+	return err;
+}
+
+enum qd_err store_upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
+                                    uint64_t seq, const uint8_t *bytes, size_t len,
+                                    struct qd_errmsg *why)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sq_prepare(store->adb,
+	                    "UPDATE upload_batch SET seq = ?1, bytes = ?2 WHERE batch_id = ?3 "
+	                    "AND bytes IS NULL",
+	                    &s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(s, 2, bytes, (int)len, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 3, batch->id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK)
+		return asql_fail(store, why, "seal the upload batch");
+	return QD_OK;
 }
 
 enum qd_err store_upload_batch_done(struct store *store, const struct store_upload_batch *batch,
@@ -640,6 +764,8 @@ enum qd_err store_upload_batch_done(struct store *store, const struct store_uplo
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	sqlite3_finalize(s);
+	if (rc == SQLITE_OK)
+		rc = chain_advance(store, batch->id);
 	if (rc == SQLITE_OK)
 		rc = sq_prepare(store->adb, "DELETE FROM upload_batch WHERE batch_id = ?1", &s);
 	if (rc == SQLITE_OK) {

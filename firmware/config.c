@@ -200,6 +200,8 @@ static const struct key_def keys[] = {
         {"upload", "ca_file", K_PATH, FIELD(upload.ca_file), 0, 0, false},
         {"upload", "pin", K_PIN, FIELD(upload.pin), 0, 0, false},
         {"upload", "proxy", K_PROXY, FIELD(upload.proxy), 0, 0, false},
+        {"upload", "client_cert", K_PATH, FIELD(upload.client_cert), 0, 0, false},
+        {"upload", "client_key", K_PATH, FIELD(upload.client_key), 0, 0, false},
         {"upload", "batch_rows", K_COUNT, FIELD(upload.batch_rows), 1, 10000, false},
         {"upload", "period_s", K_SECONDS, FIELD(upload.period_s), 10, 86400, false},
         {"upload", "timeout_s", K_SECONDS, FIELD(upload.timeout_s), 1, 600, false},

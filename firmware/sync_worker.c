@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "qrdesk/desk_key.h"
 #include "qrdesk/log.h"
 
 uint64_t sync_schedule_delay_ms(const struct sync_schedule *s, unsigned failures, uint32_t rnd)
@@ -220,8 +221,15 @@ static void run_upload(struct sync_worker *w, const struct sync_worker_options *
 		res->status = rc;
 		return;
 	}
+	/* The desk's key, read each round: enrolling a running desk needs no restart. */
+	char key_path[4200];
+	desk_key_default_path(o->store_path, key_path, sizeof(key_path));
+	struct signature_keypair kp;
+	struct qd_errmsg key_why = {{0}};
+	bool have_key = desk_key_load(key_path, &kp, &key_why) == QD_OK;
 	struct upload_options uo = {
 	        .url = o->upload.url,
+	        .desk_key = have_key ? &kp : NULL,
 	        .ca_file = o->upload.ca_file[0] ? o->upload.ca_file : NULL,
 	        .timeout_s = (long)o->upload.timeout_s,
 	        .batch_rows = o->upload.batch_rows,
@@ -230,9 +238,18 @@ static void run_upload(struct sync_worker *w, const struct sync_worker_options *
 	        .pinned_public_key = o->upload.pin[0] ? o->upload.pin : NULL,
 	        /* "": libcurl's environment variables, as the config documents. */
 	        .proxy = o->upload.proxy[0] ? o->upload.proxy : NULL,
+	        .client_cert = o->upload.client_cert,
+	        .client_key = o->upload.client_key,
 	};
 	int64_t now_us = wall_now(w) * 1000000;
-	(void)upload_run(w->store, &uo, now_us, res);
+	if (have_key) {
+		(void)upload_run(w->store, &uo, now_us, res);
+		signature_keypair_wipe(&kp);
+	} else { /* the rows wait for it */
+		res->status = QD_ERR_NOT_FOUND;
+		qd_errmsg_set(&res->why, "no desk key to sign batches with: %s (qrdeskctl enroll)",
+		              key_why.text);
+	}
 	if (store_audit_pending_count(w->store, pending) != QD_OK)
 		*pending = 0;
 }

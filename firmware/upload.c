@@ -1,115 +1,157 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * upload.c - see upload.h and docs/audit-upload.md.  The store keeps the
- * open batch; this file only turns it into bytes and POSTs them.
+ * open batch and the chain; this file turns a batch into signed bytes once
+ * (auditbatch.h) and PUTs them where they belong, never over other bytes.
  */
 #include "qrdesk/upload.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "qrdesk/auditbatch.h"
+#include "qrdesk/desklist.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/https.h"
-#include "qrdesk/jsonl.h"
 #include "qrdesk/trust.h"
 
-#define REPLY_MAX (16 * 1024) /* the endpoint's reply is read for the log only */
+#define REPLY_MAX (16 * 1024) /* an error reply is read for the log only */
 
-struct body {
-	struct jsonl lines;
-	const char *batch_id;
-	const char *desk;
+/* The rows of a batch into a writer (a counting pass first, then the real one). */
+struct rows_ctx {
+	struct cbor_writer *w;
+	size_t n;
 };
 
-/* One row: one line of JSON. */
-static enum qd_err add_row(void *ctx, const struct store_audit_row *row)
+static enum qd_err put_row(void *ctx, const struct store_audit_row *row)
 {
-	struct body *b = ctx;
+	struct rows_ctx *c = ctx;
 	const struct audit_record *r = &row->rec;
-	/* The desk id the row was written under (it may have been renamed since). */
-	const char *desk = r->desk != NULL ? r->desk : b->desk;
-	json_t *o = json_pack(
-	        "{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "batch", b->batch_id, "desk",
-	        desk, "id", (json_int_t)row->id, "time_us", (json_int_t)r->time_us, "source",
-	        jsonl_text_or_null(r->source), "verdict", jsonl_text_or_null(r->verdict), "reason",
-	        jsonl_text_or_null(r->reason), "kid", jsonl_hex_or_null(r->kid, r->kid_len),
-	        "clearance_hash", jsonl_hex_or_null(r->clearance_hash, TRUST_HASH_LEN),
-	        "latency_us", (json_int_t)r->latency_us);
-	return jsonl_add(&b->lines, o, JSON_ENSURE_ASCII);
-}
-
-enum qd_err upload_batch_body(struct store *store, const struct store_upload_batch *batch,
-                              const char *desk, char **body, size_t *len, struct qd_errmsg *why)
-{
-	struct body b = {.batch_id = batch->id, .desk = desk != NULL ? desk : ""};
-	*body = NULL;
-	*len = 0;
-	enum qd_err rc = store_upload_batch_rows(store, batch, add_row, &b, why);
-	if (rc == QD_OK)
-		rc = jsonl_ensure(&b.lines); /* every row purged meanwhile: an empty batch */
-	if (rc != QD_OK) {
-		if (rc == QD_ERR_NOMEM)
-			qd_errmsg_set(why, "batch %s: out of memory", batch->id);
-		free(b.lines.text);
-		return rc;
-	}
-	*body = b.lines.text;
-	*len = b.lines.len;
+	struct auditbatch_put put = {
+	        .id = row->id,
+	        .time_us = r->time_us,
+	        .latency_us = r->latency_us,
+	        .card_expires_at = r->card_expires_at,
+	        .source = r->source,
+	        .verdict = r->verdict,
+	        .reason = r->reason,
+	        .kid = r->kid,
+	        .kid_len = r->kid_len,
+	        .clearance_hash = r->clearance_hash,
+	};
+	auditbatch_put_row(c->w, &put);
+	c->n++;
 	return QD_OK;
 }
 
-/* ---- the POST ---------------------------------------------------------------------- */
+enum qd_err upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
+                              const char *desk, const struct signature_keypair *kp, int64_t now_s,
+                              uint64_t *seq, uint8_t **bytes, size_t *len, struct qd_errmsg *why)
+{
+	*bytes = NULL;
+	*len = 0;
+	enum qd_err rc = store_upload_batch_sealed(store, batch, seq, bytes, len, why);
+	if (rc != QD_OK || *bytes != NULL)
+		return rc; /* sealed before: the very same bytes again */
+	uint8_t previous[AUDITBATCH_HASH_LEN];
+	uint64_t last = 0;
+	rc = store_upload_chain(store, &last, previous, why);
+	if (rc != QD_OK)
+		return rc;
+	/* Rows first, counted, so the head can say how many. */
+	struct cbor_writer w;
+	cbor_writer_init(&w, NULL, 0);
+	struct rows_ctx c = {.w = &w};
+	rc = store_upload_batch_rows(store, batch, put_row, &c, why);
+	size_t rows_len = w.len, n = c.n;
+	uint8_t *payload = NULL;
+	if (rc == QD_OK) {
+		cbor_writer_init(&w, NULL, 0);
+		auditbatch_put_head(&w, desk, last + 1, previous, now_s, n);
+		size_t cap = w.len + rows_len;
+		payload = malloc(cap);
+		if (payload == NULL)
+			rc = QD_ERR_NOMEM;
+		else {
+			cbor_writer_init(&w, payload, cap);
+			auditbatch_put_head(&w, desk, last + 1, previous, now_s, n);
+			c = (struct rows_ctx){.w = &w};
+			rc = store_upload_batch_rows(store, batch, put_row, &c, why);
+			/* Rows purged between the passes would leave a short payload: never sign
+			 * it. */
+			if (rc == QD_OK && (c.n != n || cbor_writer_status(&w) != CBOR_OK)) {
+				qd_errmsg_set(why, "batch %s: its rows changed while it was sealed",
+				              batch->id);
+				rc = QD_ERR_STORE;
+			}
+		}
+	}
+	if (rc == QD_OK)
+		rc = auditbatch_sign(kp, payload, w.len, bytes, len);
+	free(payload);
+	if (rc == QD_OK)
+		rc = store_upload_batch_seal(store, batch, last + 1, *bytes, *len, why);
+	if (rc != QD_OK) {
+		free(*bytes);
+		*bytes = NULL;
+		*len = 0;
+		return rc;
+	}
+	*seq = last + 1;
+	return QD_OK;
+}
+
+/* ---- the transfers ------------------------------------------------------------------- */
 
 struct reply {
-	char text[256]; /* the first bytes, for the log */
-	size_t len, total;
+	uint8_t *data; /* the whole body, up to max */
+	size_t len, max;
+	bool over;
 };
 
 static size_t reply_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct reply *r = arg;
 	size_t n = size * nmemb;
-	if (r->total + n > REPLY_MAX)
+	if (r->len + n > r->max) {
+		r->over = true;
 		return 0; /* a reply this long is not ours: stop reading */
-	size_t room = sizeof(r->text) - 1 - r->len;
-	size_t take = n < room ? n : room;
-	/* Only for the log: anything but printable ASCII becomes '?' (no forged log lines). */
-	for (size_t i = 0; i < take; i++)
-		r->text[r->len + i] = ptr[i] >= 0x20 && ptr[i] < 0x7f ? ptr[i] : '?';
-	r->len += take;
-	r->text[r->len] = '\0';
-	r->total += n;
+	}
+	uint8_t *more = realloc(r->data, r->len + n + 1);
+	if (more == NULL)
+		return 0;
+	r->data = more;
+	memcpy(r->data + r->len, ptr, n);
+	r->len += n;
+	r->data[r->len] = '\0';
 	return n;
 }
 
-static enum qd_err post_batch(CURL *c, const struct upload_options *o, const char *batch_id,
-                              size_t rows, const char *body, size_t len, long *status,
-                              struct qd_errmsg *why)
+/* The first bytes of a reply, printable, for a message. */
+static void reply_text(const struct reply *r, char *out, size_t cap)
 {
-	char h_key[96], h_desk[96], h_rows[64];
-	snprintf(h_key, sizeof(h_key), "Idempotency-Key: %s", batch_id);
-	snprintf(h_desk, sizeof(h_desk), "X-Qrdesk-Desk: %s", o->desk != NULL ? o->desk : "");
-	snprintf(h_rows, sizeof(h_rows), "X-Qrdesk-Rows: %zu", rows);
-	struct curl_slist *headers = NULL, *h;
-	const char *lines[] = {"Content-Type: application/x-ndjson", h_key, h_desk, h_rows,
-	                       "Expect:"};
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		h = curl_slist_append(headers, lines[i]);
-		if (h == NULL) {
-			curl_slist_free_all(headers);
-			return QD_ERR_NOMEM;
-		}
-		headers = h;
-	}
-	struct reply reply = {0};
+	size_t n = 0;
+	for (size_t i = 0; i < r->len && n + 1 < cap && i < 120; i++)
+		out[n++] = r->data[i] >= 0x20 && r->data[i] < 0x7f ? (char)r->data[i] : '?';
+	out[n] = '\0';
+}
+
+/*
+ * One request: GET (body NULL) or PUT of body to url.  *status the HTTP status (0: none);
+ * the reply's body in *reply (the caller frees reply->data).
+ */
+static enum qd_err request(CURL *c, const struct upload_options *o, const char *url,
+                           const uint8_t *body, size_t len, long *status, struct reply *reply,
+                           struct qd_errmsg *why)
+{
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long timeout = o->timeout_s > 0 ? o->timeout_s : 60L;
-	/* The same set-up as the sync's fetches (CA, pin, proxy, abort); one POST has a whole
-	 * time limit, and a stall is judged by it alone. */
+	/* The same set-up as the sync's fetches (CA, pin, proxy, abort), and no redirect
+	 * followed: a batch goes where its name says or nowhere.  One request has a whole time
+	 * limit, and a stall is judged by it alone. */
 	struct https_options ho = {
 	        .ca_file = o->ca_file,
 	        .pinned_public_key = o->pinned_public_key,
@@ -119,17 +161,41 @@ static enum qd_err post_batch(CURL *c, const struct upload_options *o, const cha
 	        .low_speed_time_s = timeout,
 	        .abort = o->abort,
 	};
-	CURLcode rc = https_setup(c, &ho, o->url, REPLY_MAX, errbuf);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	struct curl_slist *headers = NULL;
+	CURLcode rc = https_setup(c, &ho, url, (curl_off_t)reply->max, errbuf);
+	if (rc == CURLE_OK && o->client_cert != NULL && o->client_cert[0] != '\0')
+		rc = curl_easy_setopt(c, CURLOPT_SSLCERT, o->client_cert);
+	if (rc == CURLE_OK && o->client_key != NULL && o->client_key[0] != '\0')
+		rc = curl_easy_setopt(c, CURLOPT_SSLKEY, o->client_key);
+	if (rc == CURLE_OK && body != NULL) {
+		/* If-None-Match: a store that knows it (S3, most WebDAV servers) refuses to
+		 * replace an object; the GET before covers one that does not. */
+		const char *lines[] = {"Content-Type: application/cose", "If-None-Match: *",
+		                       "Expect:"};
+		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+			struct curl_slist *h = curl_slist_append(headers, lines[i]);
+			if (h == NULL) {
+				curl_slist_free_all(headers);
+				return QD_ERR_NOMEM;
+			}
+			headers = h;
+		}
+		rc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+		/* A new connection: libcurl would silently send a PUT again on a kept-alive one
+		 * found dead; a lost reply must come back to the GET before any PUT. */
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_write);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	*status = 0;
@@ -139,20 +205,91 @@ static enum qd_err post_batch(CURL *c, const struct upload_options *o, const cha
 	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		qd_errmsg_set(why, "batch %s: stopped (the daemon is shutting down)", batch_id);
+		qd_errmsg_set(why, "%s: stopped (the daemon is shutting down)", url);
 		return QD_ERR_NETWORK;
 	}
-	if (rc != CURLE_OK) {
-		qd_errmsg_set(why, "batch %s: %s: %s", batch_id, o->url,
-		              errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		return QD_ERR_NETWORK;
-	}
-	if (*status < 200 || *status > 299) {
-		qd_errmsg_set(why, "batch %s: %s: HTTP status %ld%s%.120s", batch_id, o->url,
-		              *status, reply.len > 0 ? ": " : "", reply.text);
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && reply->over)) {
+		qd_errmsg_set(why, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return QD_ERR_NETWORK;
 	}
 	return QD_OK;
+}
+
+/* Does url hold these bytes (*same), other bytes (*other), or nothing (both false)? */
+static enum qd_err stored(CURL *c, const struct upload_options *o, const char *url,
+                          const uint8_t *bytes, size_t len, bool *same, bool *other, long *status,
+                          struct qd_errmsg *why)
+{
+	*same = *other = false;
+	struct reply r = {.max = AUDITBATCH_MAX};
+	enum qd_err rc = request(c, o, url, NULL, 0, status, &r, why);
+	if (rc == QD_OK && *status == 200) {
+		*same = !r.over && r.len == len && memcmp(r.data, bytes, len) == 0;
+		*other = !*same;
+	} else if (rc == QD_OK && *status != 404 && *status != 410) {
+		char text[128];
+		reply_text(&r, text, sizeof(text));
+		qd_errmsg_set(why, "%s: HTTP status %ld%s%s", url, *status, text[0] ? ": " : "",
+		              text);
+		rc = QD_ERR_NETWORK;
+	}
+	free(r.data);
+	return rc;
+}
+
+static enum qd_err put_batch(CURL *c, const struct upload_options *o, uint64_t seq,
+                             const uint8_t *bytes, size_t len, long *status, struct qd_errmsg *why)
+{
+	char url[1200];
+	size_t base = strlen(o->url);
+	while (base > 0 && o->url[base - 1] == '/')
+		base--;
+	int n = snprintf(url, sizeof(url), "%.*s/%s/%llu.cose", (int)base, o->url, o->desk,
+	                 (unsigned long long)seq);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		qd_errmsg_set(why, "the upload URL is too long");
+		return QD_ERR_ARG;
+	}
+	bool same = false, other = false;
+	/* Already there (a reply lost after the object was stored): done. */
+	enum qd_err rc = stored(c, o, url, bytes, len, &same, &other, status, why);
+	if (rc != QD_OK || same)
+		return rc;
+	if (other) {
+		qd_errmsg_set(why,
+		              "%s: the storage holds other bytes under this name; not "
+		              "overwritten (a second desk with this id, or a restored desk?)",
+		              url);
+		return QD_ERR_EXISTS;
+	}
+	struct reply r = {.max = REPLY_MAX};
+	rc = request(c, o, url, bytes, len, status, &r, why);
+	char text[128];
+	reply_text(&r, text, sizeof(text));
+	free(r.data);
+	if (rc != QD_OK)
+		return rc;
+	if (*status == 409 || *status == 412) {
+		qd_errmsg_set(why,
+		              "%s: HTTP status %ld: the storage holds another object under "
+		              "this name; not overwritten",
+		              url, *status);
+		return QD_ERR_EXISTS;
+	}
+	if (*status < 200 || *status > 299) {
+		qd_errmsg_set(why, "%s: HTTP status %ld%s%s", url, *status, text[0] ? ": " : "",
+		              text);
+		return QD_ERR_NETWORK;
+	}
+	/* Taken: read it back, so a store that answers 2xx and keeps something else is caught. */
+	long got = 0;
+	rc = stored(c, o, url, bytes, len, &same, &other, &got, why);
+	if (rc == QD_OK && !same) {
+		qd_errmsg_set(why, "%s: answered %ld but holds %s", url, *status,
+		              other ? "other bytes" : "nothing");
+		rc = other ? QD_ERR_EXISTS : QD_ERR_NETWORK;
+	}
+	return rc;
 }
 
 /* A new batch id: 128 random bits in hex (the same bits never come twice). */
@@ -179,12 +316,25 @@ enum qd_err upload_run(struct store *store, const struct upload_options *opts, i
 		qd_errmsg_set(why, "the upload URL must be https://");
 		return result->status = QD_ERR_ARG;
 	}
+	if (opts->desk == NULL || !desk_id_valid(opts->desk, strlen(opts->desk))) {
+		qd_errmsg_set(why,
+		              "the desk id must be 1..%d of A-Z a-z 0-9 . _ - (it names the "
+		              "desk's folder on the storage)",
+		              DESK_ID_MAX);
+		return result->status = QD_ERR_ARG;
+	}
+	if (opts->desk_key == NULL) {
+		qd_errmsg_set(why, "no desk key to sign batches with (qrdeskctl enroll)");
+		return result->status = QD_ERR_ARG;
+	}
 	CURL *c = curl_easy_init();
 	if (c == NULL) {
 		qd_errmsg_set(why, "cannot set up a transfer");
 		return result->status = QD_ERR_NOMEM;
 	}
 	size_t rows_per_batch = opts->batch_rows > 0 ? opts->batch_rows : 500;
+	if (rows_per_batch > AUDITBATCH_ROWS_MAX)
+		rows_per_batch = AUDITBATCH_ROWS_MAX;
 	enum qd_err rc = QD_OK;
 	for (size_t i = 0; i < UPLOAD_BATCHES_PER_RUN && rc == QD_OK; i++) {
 		if (opts->abort != NULL && atomic_load(opts->abort))
@@ -201,15 +351,17 @@ enum qd_err upload_run(struct store *store, const struct upload_options *opts, i
 		                             why);
 		if (rc != QD_OK || !found)
 			break;
-		snprintf(result->last_batch, sizeof(result->last_batch), "%s", batch.id);
-		char *body = NULL;
+		uint64_t seq = 0;
+		uint8_t *bytes = NULL;
 		size_t len = 0;
-		rc = upload_batch_body(store, &batch, opts->desk, &body, &len, why);
+		rc = upload_batch_seal(store, &batch, opts->desk, opts->desk_key, now_us / 1000000,
+		                       &seq, &bytes, &len, why);
 		if (rc != QD_OK)
 			break;
-		rc = post_batch(c, opts, batch.id, batch.rows, body, len, &result->http_status,
-		                why);
-		free(body);
+		snprintf(result->last_batch, sizeof(result->last_batch), "%s/%llu.cose", opts->desk,
+		         (unsigned long long)seq);
+		rc = put_batch(c, opts, seq, bytes, len, &result->http_status, why);
+		free(bytes);
 		if (rc == QD_OK)
 			rc = store_upload_batch_done(store, &batch, now_us, why);
 		if (rc == QD_OK) {

@@ -40,7 +40,7 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/trust.h"
 
-#define AUDITBATCH_ROWS_MAX 5000
+#define AUDITBATCH_ROWS_MAX 10000 /* [upload] batch_rows at most */
 #define AUDITBATCH_TEXT_MAX 64
 #define AUDITBATCH_HASH_LEN 32
 /* The largest batch accepted: AUDITBATCH_ROWS_MAX rows of at most 300 bytes, and the rest. */

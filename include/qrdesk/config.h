@@ -48,14 +48,16 @@ struct config_sync {
 
 /* [upload]: see docs/audit-upload.md. */
 struct config_upload {
-	char url[CONFIG_URL_MAX];      /* https:// endpoint the batches are POSTed to; "": off */
+	char url[CONFIG_URL_MAX];      /* https:// base the signed batches are PUT under; "": off */
 	char ca_file[CONFIG_PATH_MAX]; /* "": the system's CAs */
 	char pin[CONFIG_URL_MAX];      /* as [sync] pin: the endpoint's key pins; "": none */
 	char proxy[CONFIG_URL_MAX];    /* as [sync] proxy; "": libcurl's environment */
-	uint32_t batch_rows;           /* audit rows per batch */
-	uint32_t period_s;             /* between two upload rounds */
-	uint32_t timeout_s;            /* one POST, connect to reply */
-	uint32_t retention_days;       /* uploaded rows older than this are purged */
+	char client_cert[CONFIG_PATH_MAX]; /* TLS client certificate (PEM); "": none */
+	char client_key[CONFIG_PATH_MAX];  /* its key (PEM); "": none, or in client_cert */
+	uint32_t batch_rows;               /* audit rows per batch */
+	uint32_t period_s;                 /* between two upload rounds */
+	uint32_t timeout_s;                /* one request, connect to reply */
+	uint32_t retention_days;           /* uploaded rows older than this are purged */
 };
 
 /* How qrdeskd notices a technician's USB stick. */

@@ -270,6 +270,22 @@ enum qd_err store_upload_batch_rows(struct store *store, const struct store_uplo
 enum qd_err store_upload_batch_done(struct store *store, const struct store_upload_batch *batch,
                                     int64_t now, struct qd_errmsg *why);
 
+/*
+ * Signed batches (auditbatch.h).  The chain's last link: the number and SHA-256 of the last
+ * batch the endpoint took (0 and zeros before the first).  An open batch is sealed once: its
+ * number and signed bytes are kept with it, so every retry sends the same bytes;
+ * store_upload_batch_done makes it the chain's last link in its transaction.
+ */
+enum qd_err store_upload_chain(struct store *store, uint64_t *last_seq, uint8_t last_hash[32],
+                               struct qd_errmsg *why);
+/* The open batch's sealed bytes (malloc'd; NULL when not sealed yet) and number. */
+enum qd_err store_upload_batch_sealed(struct store *store, const struct store_upload_batch *batch,
+                                      uint64_t *seq, uint8_t **bytes, size_t *len,
+                                      struct qd_errmsg *why);
+enum qd_err store_upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
+                                    uint64_t seq, const uint8_t *bytes, size_t len,
+                                    struct qd_errmsg *why);
+
 enum qd_err store_audit_pending_count(struct store *store, uint64_t *count);
 
 /*

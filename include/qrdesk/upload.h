@@ -2,12 +2,16 @@
 /*
  * upload.h - the audit log's upload to the back office (docs/audit-upload.md).
  *
- * Rows not yet uploaded go in batches (store_upload_batch_open), each
- * serialised as JSON lines and POSTed over HTTPS with its batch id in the
- * Idempotency-Key header and on every line.  Rows are marked uploaded only
- * after a 2xx, in one transaction; any failure leaves the batch open, and the
- * next attempt sends the same rows under the same id, so the endpoint can
- * count each batch once.  Nothing is dropped while the endpoint is away:
+ * Rows not yet uploaded go in batches (store_upload_batch_open), each sealed
+ * once as a signed batch (auditbatch.h: the desk's key, the next number of
+ * its chain) and PUT over HTTPS to {url}/{desk}/{sequence}.cose - idempotent
+ * by name, so any WebDAV server or object store is the endpoint.  Before the
+ * PUT the object is read: the same bytes there (a lost reply) count as
+ * uploaded; other bytes are reported (QD_ERR_EXISTS), never overwritten; after
+ * a 2xx it is read back and must be the same bytes.  Rows are marked uploaded
+ * only then, in one transaction that also moves the chain on; any failure
+ * leaves the batch open, and the next attempt sends the same bytes.  No
+ * redirect is followed.  Nothing is dropped while the endpoint is away:
  * retention purges only rows already uploaded.
  *
  * Runs on the sync worker's thread with the worker's own store connection.
@@ -21,6 +25,7 @@
 #include <stdint.h>
 
 #include "qrdesk/error.h"
+#include "qrdesk/signature.h"
 #include "qrdesk/store.h"
 
 #define UPLOAD_BATCHES_PER_RUN 64 /* then yield to the sync; the rest waits a period */
@@ -30,8 +35,13 @@ struct upload_options {
 	const char *ca_file; /* PEM bundle instead of the system's; NULL: system */
 	long timeout_s;      /* one POST, connect to reply (0: 60) */
 	size_t batch_rows;   /* rows per batch (0: 500) */
-	const char *desk;    /* this desk's id, sent in X-Qrdesk-Desk */
-	atomic_bool *abort;  /* may be NULL; set: the transfer in progress stops at once */
+	const char *desk;    /* this desk's id (desk_id_valid): its folder on the storage */
+	const struct signature_keypair *desk_key; /* signs the batches (desk_key.h) */
+	/* A TLS client certificate and key (PEM files) for a store that authenticates at the
+	 * transport; NULL or "": none. */
+	const char *client_cert;
+	const char *client_key;
+	atomic_bool *abort; /* may be NULL; set: the transfer in progress stops at once */
 	/* As the sync's (https.h): the endpoint's key pins ("sha256//BASE64[;...]"; NULL or "":
 	 * none) and the proxy (NULL: libcurl's environment variables; "": none). */
 	const char *pinned_public_key;
@@ -43,13 +53,17 @@ struct upload_result {
 	struct qd_errmsg why; /* empty on success */
 	size_t batches;       /* acknowledged in this run */
 	size_t rows;          /* marked uploaded in this run */
-	long http_status;     /* of the last POST (0: none reached the server) */
-	char last_batch[48];  /* id of the last batch sent */
+	long http_status;     /* of the last request (0: none reached the server) */
+	char last_batch[64];  /* DESK/SEQUENCE.cose of the last batch sent */
 };
 
-/* The body of one batch: JSON lines (exposed for the fuzz-free unit test of the format). */
-enum qd_err upload_batch_body(struct store *store, const struct store_upload_batch *batch,
-                              const char *desk, char **body, size_t *len, struct qd_errmsg *why);
+/*
+ * The signed bytes of the open batch (malloc'd) and its number: sealed now from its rows and
+ * the chain (created at now_s), or as sealed before.
+ */
+enum qd_err upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
+                              const char *desk, const struct signature_keypair *kp, int64_t now_s,
+                              uint64_t *seq, uint8_t **bytes, size_t *len, struct qd_errmsg *why);
 
 /*
  * Upload every row waiting (at most UPLOAD_BATCHES_PER_RUN batches), batch by

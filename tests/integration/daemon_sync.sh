@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # qrdeskd's sync worker and audit upload against real servers on 127.0.0.1:
 # nginx with TLS (a test CA made here with openssl, as in sync.sh) serving
-# repositories written by qrdesk-issuer publish, and the test upload endpoint
-# (tests/support/upload_server.py, Python's standard library, TLS).
+# repositories written by qrdesk-issuer publish, and taking the audit upload
+# with its WebDAV module (PUT), as any object store would.
 #   1. The freeze: a store whose timestamp has expired says "trust data stale
 #      since ..." in qrdeskctl status and /api/status; a green card is amber
 #      (TRUST_STALE) with no grace, green again after a SIGHUP sets a grace.
@@ -13,7 +13,8 @@
 #      revocation is installed and the card turns red at the next scan.
 #   4. Faults - server down, wrong signature - are reported in status and
 #      /api/status, leave the store exactly as it was, and scanning goes on.
-#   5. Audit rows reach the upload endpoint, each once.
+#   5. Audit rows reach the storage in signed batches that qrdesk-issuer ingest
+#      verifies against the desk list and loads: every row once.
 #   6. SIGTERM: clean exit.
 # Usage: daemon_sync.sh QRDESKD QRDESKCTL QRDESK-ISSUER
 set -uo pipefail
@@ -30,11 +31,10 @@ if [[ ! -x $nginx_bin ]]; then
 	exit 1
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrdesk-dsync-XXXXXX")
-nginx_pid= daemon_pid= upload_pid=
+nginx_pid= daemon_pid=
 cleanup() {
 	[[ -n $daemon_pid ]] && kill -KILL "$daemon_pid" 2>/dev/null
 	[[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
-	[[ -n $upload_pid ]] && kill "$upload_pid" 2>/dev/null && wait "$upload_pid" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT; [[ -n ${KEEP:-} ]] && trap - EXIT
@@ -89,6 +89,12 @@ http {
 		ssl_certificate $work/server.crt;
 		ssl_certificate_key $work/server.key;
 		root $work/www;
+		# The audit upload's storage: WebDAV PUT (docs/audit-upload.md).
+		location /audit/ {
+			dav_methods PUT;
+			create_full_put_path on;
+			client_max_body_size 8m;
+		}
 	}
 }
 NGINX
@@ -102,12 +108,8 @@ stop_nginx() { kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null; nginx_pid=; }
 serve() { rm -rf www/repo && cp -r "$1" www/repo; }
 start_nginx
 
-# ---- the upload endpoint -------------------------------------------------------------
-$python "$here/../support/upload_server.py" --cert server.crt --key server.key \
-	--port-file upload.port --log upload.log &
-upload_pid=$!
-wait_for 10 '[[ -s upload.port ]]' || { echo "FAIL: upload endpoint did not start" >&2; exit 1; }
-upload_url="https://127.0.0.1:$(cat upload.port)/audit"
+# ---- the upload storage: nginx's WebDAV module, beside the repository -----------------
+upload_url="https://127.0.0.1:$port/audit"
 
 # ---- the back office: a publication two days old (its timestamp expired a day ago) -----
 now=$(date +%s)
@@ -120,6 +122,8 @@ jq -n '{clearance_no: "2611000001", passport_no: "A12345678", name: "MD ABDUR RA
 code=$("$issuer" --now $((now - 2 * DAY)) sign dom card.json 2>/dev/null) || fail "sign"
 "$issuer" --now $((now - 2 * DAY)) publish dom repo-old >/dev/null || fail "publish repo-old"
 "$ctl" provision --store desk.db --root dom/root.pub >/dev/null || fail "provision"
+desk_pub=$("$ctl" enroll --store desk.db | sed -n 's/^public key: //p')
+"$issuer" desk add dom SYNC-1 "$desk_pub" >/dev/null || fail "desk add"
 "$ctl" import --store desk.db --now $((now - 2 * DAY + 60)) repo-old/*.cose >/dev/null || fail "import"
 ts_expiry=$(jq -r '.timestamp.expires_at // empty' < <("$ctl" show --store desk.db --json 2>/dev/null))
 
@@ -236,9 +240,12 @@ check '[[ $rc == 0 && $(st | jq -r .sync.consecutive_failures) == 0 ]]' "the goo
 rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit")
 wait_for 40 '[[ $(sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE uploaded_at IS NULL") == 0 ]]' ||
 	fail "audit rows not uploaded: $(st | jq -c .sync.upload)"
-counted=$(jq -s '[.[] | select(.duplicate == false and .action == "ok") | .rows[]] | length' upload.log)
-unique=$(jq -s '[.[] | select(.duplicate == false and .action == "ok") | .rows[]] | unique | length' upload.log)
-check '[[ $counted -ge $rows && $counted == "$unique" ]]' "every audit row uploaded once ($rows rows, $counted counted, $unique distinct)"
+rows=$(sqlite3 desk-audit.db "SELECT count(*) FROM audit")
+out=$("$issuer" ingest dom www/audit 2>&1); rc=$?
+check '[[ $rc == 0 ]] && grep -q " $rows rows loaded; 0 loaded before; 0 refused" <<<"$out"' \
+	"every audit row arrives once, in signed chained batches the back office verifies ($rows rows: $out)"
+out=$("$issuer" ingest dom www/audit 2>&1); rc=$?
+check '[[ $rc == 0 ]] && grep -q "0 rows loaded" <<<"$out"' "a second ingest adds nothing ($out)"
 wait_for 15 '[[ $(st | jq -r .sync.upload.pending) == 0 && $(st | jq -r .sync.upload.status) == ok ]]' || fail "status upload: $(st | jq -c .sync.upload)"
 
 # ---- 6. stop ----------------------------------------------------------------------------------

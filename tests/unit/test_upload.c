@@ -4,11 +4,13 @@
  * against a real HTTPS endpoint on 127.0.0.1: tests/support/upload_server.py,
  * Python's standard library behind TLS with a test CA made here by openssl.
  *
- * The endpoint fails in every way the network does - connection refused,
- * 500, a hang past the desk's timeout, a reply lost after the batch was
- * counted - then succeeds; it must have counted every row exactly once, each
- * retry carrying the same rows under the same batch id.  Then retention, the
- * body format and the abort flag.
+ * The store fails in every way the network does - connection refused, 500,
+ * a hang past the desk's timeout, a reply lost after the batch was stored -
+ * then succeeds; it must hold every row exactly once, in signed batches
+ * chained 1, 2, 3, each retry carrying the very same bytes.  An object
+ * already there with other bytes, a 409, a store that keeps other bytes than
+ * it was given and a redirect to another host are reported and the rows stay
+ * pending.  Then retention, the batch format and the abort flag.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "qrdesk/auditbatch.h"
 #include "qrdesk/store.h"
 #include "qrdesk/upload.h"
 #include "testutil.h"
@@ -42,8 +45,9 @@ extern char **environ;
 
 struct fx {
 	char *dir;
-	char path[512], ca[512], cert[512], key[512], log[512], port_file[512];
+	char path[512], ca[512], cert[512], key[512], log[512], port_file[512], root[512];
 	struct store *store;
+	struct signature_keypair desk_key;
 	pid_t server;
 	char url[128];
 };
@@ -122,6 +126,8 @@ static void server_start(struct fx *fx, const char *script, const char *hang_sec
 	                (char *)script,
 	                "--hang-seconds",
 	                (char *)hang_seconds,
+	                "--root",
+	                fx->root,
 	                NULL};
 	assert_int_equal(posix_spawnp(&fx->server, python, NULL, NULL, argv, environ), 0);
 	/* Start-up is not timed: wait for the port file, bounded only by ctest's timeout. */
@@ -161,6 +167,9 @@ static int setup(void **state)
 	snprintf(fx->key, sizeof(fx->key), "%s/server.key", fx->dir);
 	snprintf(fx->log, sizeof(fx->log), "%s/server.log", fx->dir);
 	snprintf(fx->port_file, sizeof(fx->port_file), "%s/port", fx->dir);
+	snprintf(fx->root, sizeof(fx->root), "%s/storage", fx->dir);
+	assert_int_equal(mkdir(fx->root, 0755), 0);
+	assert_int_equal(signature_keypair_generate(SIGNATURE_ALG_EDDSA, &fx->desk_key), QD_OK);
 	make_certs(fx);
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(fx->path, STORE_OPEN_CREATE, &fx->store, &why), QD_OK);
@@ -210,7 +219,8 @@ static struct upload_options options(struct fx *fx, const char *url)
 	                               .ca_file = fx->ca,
 	                               .timeout_s = 1,
 	                               .batch_rows = 10,
-	                               .desk = "DAC-T1-03"};
+	                               .desk = "DAC-T1-03",
+	                               .desk_key = &fx->desk_key};
 }
 
 /* The open batch's id, without changing it (new_id is used only if none is open). */
@@ -241,13 +251,53 @@ static json_t *read_log(struct fx *fx)
 	return all;
 }
 
+/* The stored batch DESK/seq.cose (malloc'd; NULL if absent). */
+static uint8_t *stored(struct fx *fx, uint64_t seq, size_t *len)
+{
+	char p[700];
+	snprintf(p, sizeof(p), "%s/audit/DAC-T1-03/%llu.cose", fx->root, (unsigned long long)seq);
+	return access(p, R_OK) == 0 ? tu_read_file(p, len) : NULL;
+}
+
+/* Every stored batch: signed by the desk key, chained from 1; each row counted. */
+static size_t check_storage(struct fx *fx, int *counted, int max_row)
+{
+	uint8_t previous[AUDITBATCH_HASH_LEN] = {0};
+	size_t n = 0;
+	for (uint64_t seq = 1;; seq++) {
+		size_t len = 0;
+		uint8_t *buf = stored(fx, seq, &len);
+		if (buf == NULL)
+			break;
+		struct auditbatch b;
+		struct qd_errmsg why = {{0}};
+		if (auditbatch_parse(buf, len, &b, &why) != QD_OK)
+			fail_msg("batch %llu: %s", (unsigned long long)seq, why.text);
+		assert_int_equal(auditbatch_verify(&b, fx->desk_key.pub, fx->desk_key.pub_len),
+		                 QD_OK);
+		assert_string_equal(b.desk, "DAC-T1-03");
+		assert_int_equal(b.sequence, seq);
+		assert_memory_equal(b.previous, previous, sizeof(previous));
+		memcpy(previous, b.hash, sizeof(previous));
+		size_t at = 0;
+		struct auditbatch_row row;
+		while (auditbatch_row_next(&b, &at, &row)) {
+			assert_true(row.id >= 1 && row.id <= max_row);
+			counted[row.id]++;
+		}
+		free(buf);
+		n++;
+	}
+	return n;
+}
+
 static void test_every_row_once_through_failures(void **state)
 {
 	struct fx *fx = *state;
 	add_rows(fx, 25, NOW_US);
 	struct upload_result res;
 
-	/* 1: nothing listens: connection refused; the batch is opened and kept. */
+	/* 1: nothing listens: connection refused; the batch is opened, sealed and kept. */
 	char refused[64];
 	snprintf(refused, sizeof(refused), "https://127.0.0.1:%d/audit", free_port());
 	struct upload_options o = options(fx, refused);
@@ -255,77 +305,119 @@ static void test_every_row_once_through_failures(void **state)
 	assert_non_null(strstr(res.why.text, "127.0.0.1"));
 	assert_int_equal(res.rows, 0);
 	assert_int_equal(pending(fx), 25);
+	assert_string_equal(res.last_batch, "DAC-T1-03/1.cose");
 	struct store_upload_batch first;
 	open_batch(fx, &first);
 	assert_int_equal(first.rows, 10);
-	assert_string_equal(res.last_batch, first.id);
 
 	/* Rows that arrive meanwhile do not join the open batch. */
 	add_rows(fx, 5, NOW_US + 100);
 
-	/* 2-4: 500, a hang past the 1 s timeout, a reply lost after the batch was counted. */
+	/* 500, a hang past the 1 s timeout, a reply lost after the object was stored: every
+	 * round fails somewhere, the rows of an unanswered batch stay pending, and a batch the
+	 * store took while its reply was lost is found there by the next round. */
 	server_start(fx, "500,hang,drop", "3");
 	o = options(fx, fx->url);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK);
-		assert_string_equal(res.last_batch, first.id);
-		assert_int_equal(pending(fx), 30);
-	}
-	assert_non_null(strstr(res.why.text, first.id));
-
-	/* 5: the endpoint works: the same batch again, then the rest. */
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK); /* 500 */
+	assert_non_null(strstr(res.why.text, "HTTP status 500"));
+	assert_non_null(strstr(res.why.text, "DAC-T1-03/1.cose"));
+	assert_int_equal(pending(fx), 30);
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK); /* hang */
+	assert_int_equal(pending(fx), 30);
+	/* The hung one is stored: this round finds it, then batch 2's reply is lost. */
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK);
+	assert_int_equal(res.batches, 1);
+	assert_int_equal(pending(fx), 20);
+	/* The endpoint works: batch 2 found there, then 3. */
 	assert_int_equal(upload_run(fx->store, &o, NOW_US + 1, &res), QD_OK);
-	assert_int_equal(res.rows, 30);
-	assert_int_equal(res.batches, 3);
+	assert_int_equal(res.rows, 20);
+	assert_int_equal(res.batches, 2);
 	assert_int_equal(pending(fx), 0);
 	/* Nothing left: a round sends nothing. */
 	assert_int_equal(upload_run(fx->store, &o, NOW_US + 2, &res), QD_OK);
 	assert_int_equal(res.batches, 0);
 	server_stop(fx);
 
-	/* What the endpoint saw: every row counted once; the first batch id every time with
-	 * the same rows; no line without its batch id. */
-	json_t *log = read_log(fx);
+	/* What the store holds: three batches, chained, every row once. */
 	int counted[31] = {0};
-	size_t i;
-	json_t *e;
-	size_t first_sent = 0;
-	json_array_foreach(log, i, e)
-	{
-		const char *batch = json_string_value(json_object_get(e, "batch"));
-		const char *action = json_string_value(json_object_get(e, "action"));
-		assert_int_equal(json_integer_value(json_object_get(e, "bad_lines")), 0);
-		assert_string_not_equal(action, "mismatch");
-		assert_string_equal(json_string_value(json_object_get(e, "desk")), "DAC-T1-03");
-		json_t *rows = json_object_get(e, "rows");
-		char n[16];
-		snprintf(n, sizeof(n), "%zu", json_array_size(rows));
-		assert_string_equal(json_string_value(json_object_get(e, "header_rows")), n);
-		if (strcmp(batch, first.id) == 0) {
-			first_sent++;
-			assert_int_equal(json_array_size(rows), 10);
-			assert_int_equal(json_integer_value(json_array_get(rows, 0)),
-			                 first.first_id);
-		}
-		bool counts = !json_is_true(json_object_get(e, "duplicate")) &&
-		              strcmp(action, "500") != 0;
-		size_t j;
-		json_t *id;
-		json_array_foreach(rows, j, id)
-		{
-			json_int_t row = json_integer_value(id);
-			assert_true(row >= 1 && row <= 30);
-			counted[row] += counts;
-		}
-	}
-	assert_int_equal(first_sent, 4); /* 500, hang, drop, then the accepted retry */
+	assert_int_equal(check_storage(fx, counted, 30), 3);
 	for (int row = 1; row <= 30; row++)
 		if (counted[row] != 1)
-			fail_msg("row %d counted %d times", row, counted[row]);
+			fail_msg("row %d stored %d times", row, counted[row]);
+	/* Every PUT of batch 1 carried the same bytes, asked not to replace, never over an
+	 * object; batch 3 was PUT once. */
+	json_t *log = read_log(fx);
+	size_t i, first_sent = 0;
+	json_t *e;
+	const char *sha = NULL;
+	json_array_foreach(log, i, e)
+	{
+		assert_false(json_is_true(json_object_get(e, "existed")));
+		assert_string_equal(json_string_value(json_object_get(e, "if_none_match")), "*");
+		if (strcmp(json_string_value(json_object_get(e, "path")),
+		           "/audit/DAC-T1-03/1.cose") != 0)
+			continue;
+		first_sent++;
+		const char *h = json_string_value(json_object_get(e, "sha256"));
+		if (sha == NULL)
+			sha = h;
+		assert_string_equal(h, sha);
+	}
+	assert_int_equal(first_sent, 2); /* 500, then the hang (found stored afterwards) */
+	assert_int_equal(json_array_size(log), 4);
 	json_decref(log);
 }
 
-static void test_body_format(void **state)
+/* Other bytes under the batch's name, a 409, a store that keeps other bytes, a redirect to
+ * another host: each reported, nothing overwritten, the rows pending. */
+static void test_conflicts_reported(void **state)
+{
+	struct fx *fx = *state;
+	add_rows(fx, 3, NOW_US);
+	char dir[700];
+	snprintf(dir, sizeof(dir), "%s/audit", fx->root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/audit/DAC-T1-03", fx->root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	char p[800];
+	snprintf(p, sizeof(p), "%s/1.cose", dir);
+	FILE *f = fopen(p, "wb");
+	assert_non_null(f);
+	fputs("another desk's batch", f);
+	fclose(f);
+
+	server_start(fx, "conflict,lie,redirect", "0");
+	struct upload_options o = options(fx, fx->url);
+	struct upload_result res;
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_EXISTS);
+	assert_non_null(strstr(res.why.text, "not overwritten"));
+	assert_int_equal(pending(fx), 3);
+	size_t len = 0;
+	uint8_t *there = stored(fx, 1, &len);
+	assert_int_equal(len, strlen("another desk's batch"));
+	free(there);
+	json_t *log = read_log(fx);
+	assert_int_equal(json_array_size(log), 0); /* never PUT over it */
+	json_decref(log);
+
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_EXISTS); /* 409 */
+	assert_non_null(strstr(res.why.text, "409"));
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_EXISTS); /* lie */
+	assert_non_null(strstr(res.why.text, "holds other bytes"));
+	assert_int_equal(pending(fx), 3);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK); /* 307 */
+	assert_non_null(strstr(res.why.text, "HTTP status 307"));
+	assert_int_equal(pending(fx), 3);
+	/* Then a plain store: taken. */
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_OK);
+	assert_int_equal(pending(fx), 0);
+	int counted[4] = {0};
+	assert_int_equal(check_storage(fx, counted, 3), 1);
+}
+
+static void test_batch_format(void **state)
 {
 	struct fx *fx = *state;
 	add_rows(fx, 2, NOW_US);
@@ -336,41 +428,67 @@ static void test_body_format(void **state)
 	                 QD_OK);
 	assert_true(found);
 	assert_string_equal(b.id, "b-1");
-	char *body = NULL;
+	uint64_t seq = 0;
+	uint8_t *bytes = NULL;
 	size_t len = 0;
-	assert_int_equal(upload_batch_body(fx->store, &b, "DESK-X", &body, &len, &why), QD_OK);
-	assert_int_equal(strlen(body), len);
-	char *nl = strchr(body, '\n');
-	assert_non_null(nl);
-	assert_int_equal(body[len - 1], '\n');
-	*nl = '\0';
-	json_error_t err;
-	json_t *line = json_loads(body, JSON_REJECT_DUPLICATES, &err);
-	assert_non_null(line);
-	assert_string_equal(json_string_value(json_object_get(line, "batch")), "b-1");
-	assert_string_equal(json_string_value(json_object_get(line, "desk")), "DAC-T1-03");
-	assert_int_equal(json_integer_value(json_object_get(line, "id")), 1);
-	assert_int_equal(json_integer_value(json_object_get(line, "time_us")), NOW_US);
-	assert_string_equal(json_string_value(json_object_get(line, "verdict")), "invalid");
-	assert_string_equal(json_string_value(json_object_get(line, "reason")), "CARD_REVOKED");
-	assert_string_equal(json_string_value(json_object_get(line, "kid")), "aabb000000000000");
-	assert_true(json_is_null(json_object_get(line, "clearance_hash")));
-	assert_int_equal(json_integer_value(json_object_get(line, "latency_us")), 900);
-	assert_int_equal(json_object_size(line), 10);
-	json_decref(line);
-	line = json_loads(nl + 1, JSON_REJECT_DUPLICATES, &err);
-	assert_non_null(line);
-	assert_string_equal(json_string_value(json_object_get(line, "clearance_hash")),
-	                    "01020300000000000000000000000000");
-	json_decref(line);
-	free(body);
+	assert_int_equal(upload_batch_seal(fx->store, &b, "DESK-X", &fx->desk_key, 1795000000, &seq,
+	                                   &bytes, &len, &why),
+	                 QD_OK);
+	assert_int_equal(seq, 1);
+	struct auditbatch ab;
+	assert_int_equal(auditbatch_parse(bytes, len, &ab, &why), QD_OK);
+	assert_int_equal(auditbatch_verify(&ab, fx->desk_key.pub, fx->desk_key.pub_len), QD_OK);
+	assert_string_equal(ab.desk, "DESK-X");
+	assert_int_equal(ab.created_at, 1795000000);
+	assert_int_equal(ab.n_rows, 2);
+	static const uint8_t zeros[AUDITBATCH_HASH_LEN];
+	assert_memory_equal(ab.previous, zeros, sizeof(zeros));
+	size_t at = 0;
+	struct auditbatch_row row;
+	assert_true(auditbatch_row_next(&ab, &at, &row));
+	assert_int_equal(row.id, 1);
+	assert_int_equal(row.time_us, NOW_US);
+	assert_memory_equal(row.verdict, "invalid", row.verdict_len);
+	assert_memory_equal(row.reason, "CARD_REVOKED", row.reason_len);
+	assert_memory_equal(row.source, "fifo", row.source_len);
+	assert_int_equal(row.kid_len, 8);
+	assert_null(row.clearance_hash);
+	assert_int_equal(row.latency_us, 900);
+	assert_true(auditbatch_row_next(&ab, &at, &row));
+	assert_non_null(row.clearance_hash);
+	assert_int_equal(row.clearance_hash[0], 1);
+	assert_false(auditbatch_row_next(&ab, &at, &row));
+	uint8_t hash1[AUDITBATCH_HASH_LEN];
+	memcpy(hash1, ab.hash, sizeof(hash1));
 
-	/* A second acknowledgement of the same batch changes nothing. */
+	/* Sealed once: asked again (a retry, a restart), the very same bytes. */
+	uint8_t *again = NULL;
+	size_t again_len = 0;
+	uint64_t seq2 = 0;
+	assert_int_equal(upload_batch_seal(fx->store, &b, "DESK-X", &fx->desk_key, 1795009999,
+	                                   &seq2, &again, &again_len, &why),
+	                 QD_OK);
+	assert_int_equal(seq2, 1);
+	assert_int_equal(again_len, len);
+	assert_memory_equal(again, bytes, len);
+	free(again);
+	free(bytes);
+
+	/* Taken: the chain moves on; a second acknowledgement changes nothing. */
 	assert_int_equal(store_upload_batch_done(fx->store, &b, NOW_US, &why), QD_OK);
 	assert_int_equal(pending(fx), 0);
 	add_rows(fx, 1, NOW_US + 5);
 	assert_int_equal(store_upload_batch_done(fx->store, &b, NOW_US, &why), QD_OK);
 	assert_int_equal(pending(fx), 1);
+	assert_int_equal(store_upload_batch_open(fx->store, 10, "b-2", NOW_US, &b, &found, &why),
+	                 QD_OK);
+	assert_int_equal(upload_batch_seal(fx->store, &b, "DESK-X", &fx->desk_key, 1795000001, &seq,
+	                                   &bytes, &len, &why),
+	                 QD_OK);
+	assert_int_equal(seq, 2);
+	assert_int_equal(auditbatch_parse(bytes, len, &ab, &why), QD_OK);
+	assert_memory_equal(ab.previous, hash1, sizeof(hash1));
+	free(bytes);
 }
 
 /* Retention as the worker runs it with upload set up: only rows copied go. */
@@ -431,7 +549,7 @@ static void *upload_thread(void *arg)
 	return NULL;
 }
 
-/* The daemon's stop: the flag ends a POST the endpoint is sitting on. */
+/* The daemon's stop: the flag ends a PUT the store is sitting on. */
 static void test_abort_in_flight(void **state)
 {
 	struct fx *fx = *state;
@@ -510,8 +628,9 @@ static void test_pin(void **state)
 }
 
 /*
- * A CONNECT proxy on 127.0.0.1 for one connection: it keeps the request line, opens the
- * tunnel and relays both ways until either side closes.
+ * A CONNECT proxy on 127.0.0.1, a thread per connection until its listener is shut down:
+ * it keeps the first request line, opens the tunnel and relays both ways until either side
+ * closes.
  */
 struct proxy {
 	int listener;
@@ -519,12 +638,45 @@ struct proxy {
 	char request[256];
 };
 
+static void proxy_one(struct proxy *p, int c);
+
+struct proxy_conn {
+	struct proxy *p;
+	int c;
+};
+
+static void *proxy_conn_thread(void *arg)
+{
+	struct proxy_conn pc = *(struct proxy_conn *)arg;
+	free(arg);
+	proxy_one(pc.p, pc.c);
+	return NULL;
+}
+
 static void *proxy_thread(void *arg)
 {
 	struct proxy *p = arg;
-	int c = accept(p->listener, NULL, NULL);
-	if (c < 0)
-		return NULL;
+	int c;
+	while ((c = accept(p->listener, NULL, NULL)) >= 0) {
+		struct proxy_conn *pc = malloc(sizeof(*pc));
+		pthread_t t;
+		if (pc == NULL) {
+			close(c);
+			continue;
+		}
+		*pc = (struct proxy_conn){p, c};
+		if (pthread_create(&t, NULL, proxy_conn_thread, pc) != 0) {
+			free(pc);
+			close(c);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void proxy_one(struct proxy *p, int c)
+{
 	char head[2048];
 	size_t n = 0;
 	while (n < sizeof(head) - 1) {
@@ -538,7 +690,7 @@ static void *proxy_thread(void *arg)
 	}
 	head[n] = '\0';
 	char *eol = strstr(head, "\r\n");
-	if (eol != NULL)
+	if (eol != NULL && p->request[0] == '\0')
 		snprintf(p->request, sizeof(p->request), "%.*s", (int)(eol - head), head);
 	int port = 0;
 	int t = -1;
@@ -557,7 +709,7 @@ static void *proxy_thread(void *arg)
 	if (t < 0) {
 		(void)!write(c, no, sizeof(no) - 1);
 		close(c);
-		return NULL;
+		return;
 	}
 	(void)!write(c, ok, sizeof(ok) - 1);
 	struct pollfd fds[2] = {{.fd = c, .events = POLLIN}, {.fd = t, .events = POLLIN}};
@@ -572,7 +724,6 @@ static void *proxy_thread(void *arg)
 	}
 	close(t);
 	close(c);
-	return NULL;
 }
 
 /* The upload goes through the configured proxy, as the sync does. */
@@ -587,7 +738,7 @@ static void test_proxy(void **state)
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 	assert_int_equal(bind(p.listener, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(p.listener, 1), 0);
+	assert_int_equal(listen(p.listener, 8), 0);
 	assert_int_equal(getsockname(p.listener, (struct sockaddr *)&a, &alen), 0);
 	p.port = ntohs(a.sin_port);
 	pthread_t t;
@@ -599,6 +750,7 @@ static void test_proxy(void **state)
 	o.proxy = proxy;
 	struct upload_result res;
 	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_OK);
+	shutdown(p.listener, SHUT_RDWR);
 	pthread_join(t, NULL);
 	close(p.listener);
 	assert_int_equal(res.rows, 2);
@@ -611,12 +763,13 @@ static void test_proxy(void **state)
 
 int main(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || signature_init() != QD_OK)
 		return 1;
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_every_row_once_through_failures, setup,
 	                                        teardown),
-	        cmocka_unit_test_setup_teardown(test_body_format, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_conflicts_reported, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch_format, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_abort_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuses_plain_http, setup, teardown),

@@ -204,7 +204,7 @@ enum qd_err ingest_run(const struct domain *d, const char *src, const char *db_p
 	if (rc == QD_OK)
 		rc = fleetdb_open(db_path, &db, why);
 	struct run r = {.desks = desks, .db = db, .now = now, .report = report, .res = result};
-	if (rc == QD_OK)
+	if (rc == QD_OK && n > 0) /* an empty folder: names may be NULL, which qsort may not take */
 		qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; rc == QD_OK && i < n; i++) {
 		if (!desk_id_valid(names[i], strlen(names[i]))) {
