@@ -110,6 +110,42 @@ void pass_adaptive(const uint8_t *src, unsigned w, unsigned h, uint32_t *sums, u
 }
 
 /* v + (v - mean of its 3x3), clamped: edges softened by focus made steep again. */
+/* A box mean of radius r along one line of n values step apart (the window shrinks at the
+ * ends); values are grey levels x 64. */
+static void box_line(const uint16_t *in, uint16_t *out, unsigned n, size_t step, unsigned r)
+{
+	uint32_t sum = 0;
+	unsigned lo = 0, hi = 0; /* the window: [lo, hi) */
+	for (unsigned i = 0; i < n; i++) {
+		const unsigned want_hi = n - i > r ? i + r + 1 : n, want_lo = i > r ? i - r : 0;
+		while (hi < want_hi)
+			sum += in[(size_t)hi++ * step];
+		while (lo < want_lo)
+			sum -= in[(size_t)lo++ * step];
+		const unsigned count = hi - lo; /* at least 1: i is in the window */
+		out[(size_t)i * step] = (uint16_t)(count ? sum / count : 0);
+	}
+}
+
+void pass_unsharp(const uint8_t *src, unsigned w, unsigned h, unsigned r, unsigned amount,
+                  uint16_t *tmp, uint8_t *dst)
+{
+	const size_t n = (size_t)w * h;
+	uint16_t *a = tmp, *b = tmp + n;
+	for (size_t i = 0; i < n; i++)
+		a[i] = (uint16_t)(src[i] * 64u);
+	for (int pass = 0; pass < 3; pass++) {
+		for (unsigned y = 0; y < h; y++)
+			box_line(a + (size_t)y * w, b + (size_t)y * w, w, 1, r);
+		for (unsigned x = 0; x < w; x++)
+			box_line(b + x, a + x, h, w, r);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const long v = (long)src[i] * 64, out = v + (long)amount * (v - (long)a[i]);
+		dst[i] = (uint8_t)(out < 0 ? 0 : out > 255 * 64 ? 255 : (out + 32) / 64);
+	}
+}
+
 void pass_sharpen(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst)
 {
 	for (unsigned y = 0; y < h; y++)

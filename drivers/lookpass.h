@@ -23,6 +23,13 @@ void pass_invert(const uint8_t *src, size_t n, uint8_t *dst);
 bool pass_stretch(const uint8_t *src, size_t n, uint8_t *dst);
 /* Local-mean threshold; sums holds (w + 1) x (h + 1) integral-image entries. */
 void pass_adaptive(const uint8_t *src, unsigned w, unsigned h, uint32_t *sums, uint8_t *dst);
+/*
+ * Unsharp mask with a wide blur: v + amount * (v - b), b three box passes of radius r (about
+ * a Gaussian of sigma sqrt(r (r + 1)) px), for soft focus and motion, where a lone module's
+ * contrast falls under the local mean.  tmp holds 2 w h entries.
+ */
+void pass_unsharp(const uint8_t *src, unsigned w, unsigned h, unsigned r, unsigned amount,
+                  uint16_t *tmp, uint8_t *dst);
 /* Unsharp mask (3x3). */
 void pass_sharpen(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst);
 

@@ -5,7 +5,8 @@
  *
  * A camera frame (qrdecode_frame) always goes through zxing-cpp: about a
  * millisecond at 640 x 480, and it reads most codes.  The second looks -
- * zxing-cpp on an inverted, stretched, globally thresholded, x0.5 and x2 copy,
+ * zxing-cpp on an inverted, stretched, globally thresholded, x0.5, x2,
+ * sharpened and sharpened-x2 copy,
  * and ZBar's looks, which cost about six times as much a pixel - come in
  * rounds: each look once a round, taken by the first frame whose decoder's
  * bucket covers it (a look that does not fit is skipped for that frame,
@@ -53,10 +54,27 @@
 
 /* A round of second looks: zxing-cpp's passes, then ZBar's looks (ZB_FIRST + zbdecode_plan's
  * index), each taken once per round when its own bucket covers it. */
-enum { ZX_INVERT, ZX_STRETCH, ZX_GLOBAL, ZX_HALF, ZX_DOUBLE, ZX_LOOKS, ZB_FIRST = ZX_LOOKS };
-/* The x2 look (small modules) only for frames up to this size: it reads four times the pixels. */
+enum {
+	ZX_INVERT,
+	ZX_STRETCH,
+	ZX_GLOBAL,
+	ZX_HALF,
+	ZX_DOUBLE,
+	ZX_SHARPEN,
+	ZX_SHARP_DOUBLE,
+	ZX_LOOKS,
+	ZB_FIRST = ZX_LOOKS
+};
+/* The x2 looks (small modules) only for frames up to this size: they read four times the
+ * pixels. */
 #define ZX_DOUBLE_PIXELS_MAX (1280u * 720u)
-#define ROUND_MAX            (ZX_LOOKS + ZBDECODE_LOOKS_MAX)
+/* The unsharp masks (pass_unsharp): a narrow strong one for the frame as it is, a wider milder
+ * one before x2 (docs/decode.md has what each reads). */
+#define ZX_SHARPEN_RADIUS      1u
+#define ZX_SHARPEN_AMOUNT      4u
+#define ZX_SHARP_DOUBLE_RADIUS 2u
+#define ZX_SHARP_DOUBLE_AMOUNT 2u
+#define ROUND_MAX              (ZX_LOOKS + ZBDECODE_LOOKS_MAX)
 
 struct texts {
 	char *bytes[TEXTS_MAX];
@@ -79,6 +97,8 @@ struct qrdecode {
 	size_t copy_cap;
 	uint8_t *work; /* a zxing-cpp second look's image */
 	size_t work_cap;
+	uint16_t *blur; /* pass_unsharp's two planes */
+	size_t blur_cap;
 	uint8_t *blocks; /* the last frame's block means (change detection) */
 	unsigned blocks_w, blocks_h;
 	int64_t credit_until_us;
@@ -126,6 +146,7 @@ void qrdecode_destroy(struct qrdecode *dec)
 	texts_clear(&dec->zb_texts);
 	free(dec->copy);
 	free(dec->work);
+	free(dec->blur);
 	free(dec->blocks);
 	free(dec);
 }
@@ -317,12 +338,27 @@ static enum qd_err zx_look(struct qrdecode *dec, unsigned which, const uint8_t *
 			return QD_OK;
 		pass_half(data, width, height, dec->work, &w, &h);
 		break;
-	default: /* ZX_DOUBLE */
+	case ZX_SHARPEN:
+		if (!pass_grow((void **)&dec->blur, &dec->blur_cap, 2 * size * sizeof(uint16_t)))
+			return QD_ERR_NOMEM;
+		pass_unsharp(data, width, height, ZX_SHARPEN_RADIUS, ZX_SHARPEN_AMOUNT, dec->blur,
+		             dec->work);
+		break;
+	default: /* ZX_DOUBLE, ZX_SHARP_DOUBLE: x2, the latter of a sharpened copy */
 		if (size > ZX_DOUBLE_PIXELS_MAX)
 			return QD_OK;
-		if (!pass_grow((void **)&dec->work, &dec->work_cap, 4 * size))
+		if (!pass_grow((void **)&dec->work, &dec->work_cap, 5 * size))
 			return QD_ERR_NOMEM;
 		img = dec->work;
+		if (which == ZX_SHARP_DOUBLE) {
+			if (!pass_grow((void **)&dec->blur, &dec->blur_cap,
+			               2 * size * sizeof(uint16_t)))
+				return QD_ERR_NOMEM;
+			/* The sharpened copy after the x2 image's room. */
+			pass_unsharp(data, width, height, ZX_SHARP_DOUBLE_RADIUS,
+			             ZX_SHARP_DOUBLE_AMOUNT, dec->blur, dec->work + 4 * size);
+			data = dec->work + 4 * size;
+		}
 		pass_double(data, width, height, dec->work);
 		w = 2 * width;
 		h = 2 * height;
@@ -336,7 +372,7 @@ static enum qd_err zx_look(struct qrdecode *dec, unsigned which, const uint8_t *
 static size_t zx_cost(unsigned which, unsigned width, unsigned height)
 {
 	size_t px = (size_t)width * height;
-	if (which == ZX_DOUBLE)
+	if (which == ZX_DOUBLE || which == ZX_SHARP_DOUBLE)
 		return px <= ZX_DOUBLE_PIXELS_MAX ? 4 * px : 0;
 	return which == ZX_HALF ? px / 4 : px;
 }
