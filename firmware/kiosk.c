@@ -59,6 +59,7 @@
 
 #define CONNECTION_TIMEOUT_S 10
 #define STREAM_BLOCK         8192
+#define KIOSK_STOP_WAIT_MS   1000 /* for the streams to end when the daemon stops */
 
 static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
                           "img-src 'self'; font-src 'self'; connect-src 'self'; "
@@ -751,6 +752,7 @@ static void stream_free(void *cls)
 	s->k->streams--;
 	if (s->display)
 		s->k->display_streams--;
+	pthread_cond_broadcast(&s->k->changed); /* kiosk_stop waits for the last */
 	pthread_mutex_unlock(&s->k->lock);
 	free(s->buf);
 	free(s);
@@ -1005,7 +1007,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	 * before it loads the page, so that a browser started while the daemon is down shows
 	 * "Disconnected" rather than its own error.  It says only that the daemon is up. */
 	if (strcmp(url, "/alive") == 0)
-		return send_text_with(c, MHD_HTTP_OK, "up\n", "Access-Control-Allow-Origin", "null");
+		return send_text_with(c, MHD_HTTP_OK, "up\n", "Access-Control-Allow-Origin",
+		                      "null");
 	const struct kiosk_asset *a = kiosk_asset_find(url);
 	if (a != NULL)
 		return send_asset(c, a);
@@ -1141,11 +1144,20 @@ void kiosk_stop(struct kiosk *k)
 {
 	if (k == NULL)
 		return;
-	/* Wake every stream so its reader returns end-of-stream; then the
-	 * daemon can join the connection threads. */
+	/*
+	 * Wake every stream so its reader returns end-of-stream, and give them
+	 * up to KIOSK_STOP_WAIT_MS to send it: a stream cut by MHD_stop_daemon
+	 * before its last chunk is a broken response to the browser
+	 * (ERR_INCOMPLETE_CHUNKED_ENCODING), where an ended one just reconnects.
+	 */
 	pthread_mutex_lock(&k->lock);
 	k->stopping = true;
 	pthread_cond_broadcast(&k->changed);
+	struct timespec ts;
+	abs_deadline(loop_now_us() + (int64_t)KIOSK_STOP_WAIT_MS * 1000, &ts);
+	while (k->streams > 0)
+		if (pthread_cond_timedwait(&k->changed, &k->lock, &ts) == ETIMEDOUT)
+			break;
 	pthread_mutex_unlock(&k->lock);
 	if (k->watchdog_running)
 		pthread_join(k->watchdog, NULL);

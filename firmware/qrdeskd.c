@@ -218,7 +218,7 @@ static int separate_privileges(struct desk *desk)
 int main(int argc, char **argv)
 {
 	static struct desk desk; /* large; static keeps it off the stack */
-	struct cmdline d = {.demo_dir = "qrdesk-demo"};
+	static struct cmdline d = {.demo_dir = "qrdesk-demo"}; /* desk keeps a pointer to it */
 	log_init("qrdeskd", LOG_STYLE_JOURNAL, LOG_INFO);
 	static const struct option opts[] = {
 	        {"config", required_argument, NULL, 'c'},

@@ -402,34 +402,45 @@ enum qd_err signature_keypair_generate(int64_t alg, struct signature_keypair *kp
 	return rc;
 }
 
-enum qd_err signature_sign(const struct signature_keypair *kp, const uint8_t *msg, size_t msg_len,
-                           uint8_t sig[SIGNATURE_LEN])
+enum qd_err signature_sign_ed25519(const struct signature_keypair *kp, const uint8_t *msg,
+                                   size_t msg_len, uint8_t sig[SIGNATURE_LEN])
 {
-	enum qd_err rc;
-
-	if (kp == NULL || sig == NULL)
+	if (kp == NULL || sig == NULL || kp->alg != SIGNATURE_ALG_EDDSA)
 		return QD_ERR_ARG;
-	if (!signature_alg_supported(kp->alg))
-		return QD_ERR_UNSUPPORTED;
 	if (msg == NULL) {
 		if (msg_len != 0)
 			return QD_ERR_ARG;
 		msg = empty_msg;
 	}
-	if (kp->alg == SIGNATURE_ALG_EDDSA) {
-		unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-		unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	enum qd_err rc = QD_OK;
 
-		/* The 64-byte libsodium key lives only here, on the stack. */
-		if (crypto_sign_seed_keypair(pk, sk, kp->secret) != 0 ||
-		    crypto_sign_detached(sig, NULL, msg, msg_len, sk) != 0)
-			rc = QD_ERR_CRYPTO;
-		else
-			rc = QD_OK;
-		sodium_memzero(sk, sizeof(sk));
-	} else {
-		rc = es256_sign(kp->secret, msg, msg_len, sig);
+	/* The 64-byte libsodium key lives only here, on the stack. */
+	if (crypto_sign_seed_keypair(pk, sk, kp->secret) != 0 ||
+	    crypto_sign_detached(sig, NULL, msg, msg_len, sk) != 0) {
+		rc = QD_ERR_CRYPTO;
+		memset(sig, 0, SIGNATURE_LEN);
 	}
+	sodium_memzero(sk, sizeof(sk));
+	return rc;
+}
+
+enum qd_err signature_sign(const struct signature_keypair *kp, const uint8_t *msg, size_t msg_len,
+                           uint8_t sig[SIGNATURE_LEN])
+{
+	if (kp == NULL || sig == NULL)
+		return QD_ERR_ARG;
+	if (!signature_alg_supported(kp->alg))
+		return QD_ERR_UNSUPPORTED;
+	if (kp->alg == SIGNATURE_ALG_EDDSA)
+		return signature_sign_ed25519(kp, msg, msg_len, sig);
+	if (msg == NULL) {
+		if (msg_len != 0)
+			return QD_ERR_ARG;
+		msg = empty_msg;
+	}
+	enum qd_err rc = es256_sign(kp->secret, msg, msg_len, sig);
 	if (rc != QD_OK)
 		memset(sig, 0, SIGNATURE_LEN);
 	return rc;

@@ -76,6 +76,12 @@ enum qd_err signature_keypair_generate(int64_t alg, struct signature_keypair *kp
 /* Rebuild a key pair (its public half) from the 32-byte secret. */
 enum qd_err signature_keypair_from_secret(int64_t alg, const uint8_t *secret, size_t len,
                                           struct signature_keypair *kp);
+/*
+ * Sign msg with an Ed25519 key pair only.  The desk's one signer (its own key
+ * over its audit batches) calls this, so the daemon links no P-256 signing.
+ */
+enum qd_err signature_sign_ed25519(const struct signature_keypair *kp, const uint8_t *msg,
+                                   size_t msg_len, uint8_t sig[SIGNATURE_LEN]);
 /* Sign msg; sig gets SIGNATURE_LEN bytes. */
 enum qd_err signature_sign(const struct signature_keypair *kp, const uint8_t *msg, size_t msg_len,
                            uint8_t sig[SIGNATURE_LEN]);

@@ -5,7 +5,9 @@
 #     run changes nothing; `qrdeskd --demo` reads it and judges the sample cards as the README
 #     says (valid, valid-es256: green; revoked, expired: red; domestic-kw: amber by the example
 #     policy's Kuwait age rule); without the data it refuses, naming the command that makes it;
-#   - qrdeskd holds no signing function (the desk ships no back-office signing code);
+#   - qrdeskd holds no back-office signing code: no P-256 signing, no key generation, nothing
+#     that signs cards or trust documents; its one signer is its own desk key's Ed25519 seal
+#     over its audit batches (docs/audit-upload.md);
 #   - qrdeskctl needs neither libgpiod nor libudev (reading a config pulls in no driver).
 # Usage: demo.sh QRDESKD QRDESKCTL QRDESK-ISSUER
 set -uo pipefail
@@ -27,11 +29,13 @@ cd "$work"
 # --- what the programs link (the binaries as built; readelf works for any architecture) ---
 # A symbol a program defines or needs; both show in the dynamic and the full symbol table.
 syms() { { nm "$1" 2>/dev/null; nm -D "$1" 2>/dev/null; } | awk '{print $NF}' | sort -u; }
-signing='^(crypto_sign_detached|crypto_sign|crypto_sign_seed_keypair|crypto_sign_keypair|mbedtls_ecdsa_write_signature|mbedtls_ecdsa_sign|mbedtls_ecdsa_sign_det|mbedtls_ecdsa_sign_det_ext|signature_sign|signature_keypair_generate|cose_sign1_sign|cose_sign1_sign_by|domain_sign_card|domain_publish)$'
+signing='^(crypto_sign|crypto_sign_keypair|mbedtls_ecdsa_write_signature|mbedtls_ecdsa_sign|mbedtls_ecdsa_sign_det|mbedtls_ecdsa_sign_det_ext|signature_sign|signature_keypair_generate|cose_sign1_sign|domain_sign_card|domain_publish)$'
 daemon_syms=$(syms "$qrdeskd")
 check '[[ -n $daemon_syms ]] && grep -q "^crypto_sign_verify_detached$" <<<"$daemon_syms"' \
 	"nm reads qrdeskd's symbols (it verifies with libsodium)"
-check '! grep -E "$signing" <<<"$daemon_syms"' "qrdeskd holds no signing function"
+check '! grep -E "$signing" <<<"$daemon_syms"' "qrdeskd holds no back-office signing function"
+check 'grep -q "^auditbatch_sign$" <<<"$daemon_syms" && grep -q "^signature_sign_ed25519$" <<<"$daemon_syms"' \
+	"qrdeskd's one signer: the desk key's Ed25519 seal over its audit batches"
 check 'grep -Eq "$signing" < <(syms "$issuer")' "the same look finds the issuer's signing functions"
 needed=$(readelf -d "$ctl" | grep NEEDED)
 check '[[ -n $needed ]] && ! grep -Eq "libgpiod|libudev" <<<"$needed"' \

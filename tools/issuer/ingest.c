@@ -60,6 +60,17 @@ static int by_value(const void *a, const void *b)
 
 static const uint8_t zeros[AUDITBATCH_HASH_LEN];
 
+/* The hashes loaded before for this batch and (after the first) the one before it. */
+static enum qd_err loaded_hashes(struct run *r, const char *desk, uint64_t seq, bool *found,
+                                 uint8_t have[AUDITBATCH_HASH_LEN], bool *found_prev,
+                                 uint8_t have_prev[AUDITBATCH_HASH_LEN], struct qd_errmsg *why)
+{
+	enum qd_err rc = fleetdb_batch_hash(r->db, desk, seq, found, have, why);
+	if (rc == QD_OK && seq > 1)
+		rc = fleetdb_batch_hash(r->db, desk, seq - 1, found_prev, have_prev, why);
+	return rc;
+}
+
 /* One batch file: checked, then loaded.  A refusal is reported, never returned. */
 static enum qd_err one_batch(struct run *r, const char *desk, uint64_t seq, const char *path,
                              struct qd_errmsg *why)
@@ -74,8 +85,8 @@ static enum qd_err one_batch(struct run *r, const char *desk, uint64_t seq, cons
 		return QD_OK;
 	}
 	const struct desk_entry *e = desklist_find(r->desks, desk);
-	bool found = false;
-	uint8_t have[AUDITBATCH_HASH_LEN];
+	bool found = false, found_prev = false;
+	uint8_t have[AUDITBATCH_HASH_LEN], have_prev[AUDITBATCH_HASH_LEN];
 	if (auditbatch_parse(buf, len, &b, &bad) != QD_OK) {
 		problem(r, desk, seq, "does not parse: %s", bad.text);
 	} else if (strcmp(b.desk, desk) != 0 || b.sequence != seq) {
@@ -87,7 +98,8 @@ static enum qd_err one_batch(struct run *r, const char *desk, uint64_t seq, cons
 		problem(r, desk, seq, "bad signature (not by the desk's key)");
 	} else if (e->retired_at != 0 && b.created_at > e->retired_at) {
 		problem(r, desk, seq, "retired desk: made after its retirement");
-	} else if ((rc = fleetdb_batch_hash(r->db, desk, seq, &found, have, why)) != QD_OK) {
+	} else if ((rc = loaded_hashes(r, desk, seq, &found, have, &found_prev, have_prev, why)) !=
+	           QD_OK) {
 		free(buf);
 		return rc;
 	} else if (found && memcmp(have, b.hash, sizeof(have)) == 0) {
@@ -97,13 +109,9 @@ static enum qd_err one_batch(struct run *r, const char *desk, uint64_t seq, cons
 		        (unsigned long long)seq);
 	} else if (seq == 1 && memcmp(b.previous, zeros, sizeof(zeros)) != 0) {
 		problem(r, desk, seq, "broken chain: the first batch names a previous one");
-	} else if (seq > 1 &&
-	           (rc = fleetdb_batch_hash(r->db, desk, seq - 1, &found, have, why)) != QD_OK) {
-		free(buf);
-		return rc;
-	} else if (seq > 1 && !found) {
+	} else if (seq > 1 && !found_prev) {
 		problem(r, desk, seq, "gap: batch %llu is missing", (unsigned long long)(seq - 1));
-	} else if (seq > 1 && memcmp(have, b.previous, sizeof(have)) != 0) {
+	} else if (seq > 1 && memcmp(have_prev, b.previous, sizeof(have_prev)) != 0) {
 		problem(r, desk, seq, "fork: does not follow the batch %llu loaded",
 		        (unsigned long long)(seq - 1));
 	} else if ((rc = fleetdb_load(r->db, &b, path, r->now, &bad)) != QD_OK) {
@@ -133,8 +141,12 @@ static enum qd_err one_desk(struct run *r, const char *src, const char *desk, st
 	}
 	size_t n = 0, cap = 64;
 	uint64_t *seqs = malloc(cap * sizeof(*seqs));
+	if (seqs == NULL) {
+		closedir(dp);
+		return QD_ERR_NOMEM;
+	}
 	struct dirent *de;
-	while (seqs != NULL && (de = readdir(dp)) != NULL && n < SEQS_MAX) {
+	while ((de = readdir(dp)) != NULL && n < SEQS_MAX) {
 		uint64_t s = seq_of(de->d_name);
 		if (s == 0)
 			continue; /* not a batch: a temporary file of the server, a note */
@@ -147,8 +159,6 @@ static enum qd_err one_desk(struct run *r, const char *src, const char *desk, st
 		seqs[n++] = s;
 	}
 	closedir(dp);
-	if (seqs == NULL)
-		return QD_ERR_NOMEM;
 	qsort(seqs, n, sizeof(*seqs), by_value);
 	enum qd_err rc = QD_OK;
 	for (size_t i = 0; i < n && rc == QD_OK; i++) {
