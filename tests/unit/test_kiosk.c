@@ -806,6 +806,8 @@ static void assert_all_security_headers(const struct reply *r, const char *what)
 static void test_every_answer_has_the_headers(void **state)
 {
 	(void)state;
+	if (getenv("QRDESK_TEST_EMULATED") != NULL)
+		skip(); /* qemu-user: no sock_diag, so no peer uid (tests/CMakeLists.txt) */
 	static const char token[] = "s3cret-token-0123456789";
 	struct kiosk_config cfg = {.port = 0,
 	                           .idle_ms = 5000,
@@ -988,6 +990,8 @@ static struct kiosk *start_display(uint32_t display_uid)
 static void test_display_listener(void **state)
 {
 	(void)state;
+	if (getenv("QRDESK_TEST_EMULATED") != NULL)
+		skip(); /* qemu-user: no sock_diag, so no peer uid (tests/CMakeLists.txt) */
 	struct kiosk *k = start(NULL);
 	assert_int_equal(kiosk_display_port(k), 0); /* off unless asked for */
 	kiosk_stop(k);
