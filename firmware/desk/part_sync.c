@@ -122,7 +122,8 @@ static json_t *sync_last_json(const struct sync_worker_status *st)
 		return json_null();
 	const struct sync_result *r = &st->last;
 	json_t *files = json_array();
-	for (size_t i = 0; i < r->n_files && i < 4; i++) {
+	/* Every file, the fleet's desk and used lists too (qrdeskctl sync prints them). */
+	for (size_t i = 0; i < r->n_files; i++) {
 		const struct sync_file *f = &r->files[i];
 		json_array_append_new(files, json_pack("{s:s, s:I, s:I, s:b, s:I}", "document",
 		                                       trust_doc_type_name(f->type), "installed",
