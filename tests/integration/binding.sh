@@ -8,7 +8,7 @@
 # card's claims) in every order, the MRZ typed line by line and sent whole;
 # each mismatch; a broken check digit; the timeout; the "accepted" pattern;
 # one audit row per transaction with no MRZ or PNR text in the store; the
-# boarding pass as a PDF417 and an Aztec picture (qrdesk-specimen --png, as
+# boarding pass as a PDF417, an Aztec and a QR picture (qrdesk-specimen --png, as
 # airlines print it) dropped in the image folder, which with binding on reads
 # them as the camera does (the same decoder chain).
 # Usage: binding.sh QRDESKD QRDESKCTL QRDESK-ISSUER QRDESK-SPECIMEN
@@ -69,14 +69,14 @@ check '! cmp -s good.mrz2 broken.mrz2' "a broken composite digit differs"
 cp good.mrz1 india.mrz1
 echo "${l2:0:10}IND${l2:13}" >india.mrz2
 check '[[ $(cut -c11-13 india.mrz2) == IND && $(wc -L <india.mrz2) == 44 ]]' "a passport of another nationality: $(cat india.mrz2)"
-# The boarding passes as pictures: PDF417 (paper) and Aztec (phones).  qrdesk-specimen makes
+# The boarding passes as pictures: PDF417 (paper), Aztec and QR (phones).  qrdesk-specimen makes
 # them through libzint; a build without it (the arm64 sysroot has none) skips these cases.
 pictures=1
-for p in good:pdf417 good:aztec othername:pdf417 elsewhere:aztec; do
+for p in good:pdf417 good:aztec good:qr othername:pdf417 elsewhere:aztec; do
 	name=${p%%:*} sym=${p#*:}
-	az=()
-	[[ $sym == aztec ]] && az=(--aztec)
-	if ! "$specimen" "$name.claims.json" --day 40 --png "$name-$sym.png" "${az[@]}" >/dev/null 2>png.err; then
+	kind=()
+	[[ $sym != pdf417 ]] && kind=(--"$sym")
+	if ! "$specimen" "$name.claims.json" --day 40 --png "$name-$sym.png" "${kind[@]}" >/dev/null 2>png.err; then
 		grep -q "built without libzint" png.err || fail "qrdesk-specimen --png $name $sym: $(cat png.err)"
 		pictures=0
 	fi
@@ -298,11 +298,12 @@ transaction "valid:OK:" "the pass to QQR with the table from the stick" hid:card
 if [[ $pictures == 1 ]]; then
 	transaction "valid:OK:" "card, passport, boarding pass as a PDF417 picture" serial:card hid:good.mrz image:good-pdf417.png
 	transaction "valid:OK:" "boarding pass as an Aztec picture, card, passport" image:good-aztec.png hid:card serial:good.mrz
+	transaction "valid:OK:" "card, boarding pass as a QR picture, passport" serial:card image:good-qr.png hid:good.mrz
 	transaction "review:BOARDING_NAME_MISMATCH:boarding: name" "another name on a PDF417 picture" hid:card serial:good.mrz image:othername-pdf417.png
 	transaction "review:BOARDING_DESTINATION_MISMATCH:boarding: final_arrival" "a flight to the UAE on an Aztec picture" image:elsewhere-aztec.png serial:card hid:good.mrz
 	from_pictures=$(grep -cE "binding: .* taken from images|^<[0-9]>verdict .* source=images " daemon.log)
-	check '[[ $(ls inbox/done | wc -l) == 4 && $from_pictures == 4 ]]' \
-		"the four pictures were read from the folder ($from_pictures documents) and filed: $(ls inbox/done | tr '\n' ' ')"
+	check '[[ $(ls inbox/done | wc -l) == 5 && $from_pictures == 5 ]]' \
+		"the five pictures were read from the folder ($from_pictures documents) and filed: $(ls inbox/done | tr '\n' ' ')"
 fi
 
 # [binding] require is live, but the camera's and the folder's decoders are set when they open:
