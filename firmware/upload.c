@@ -208,7 +208,12 @@ static enum qd_err request(CURL *c, const struct upload_options *o, const char *
 		qd_errmsg_set(why, "%s: stopped (the daemon is shutting down)", url);
 		return QD_ERR_NETWORK;
 	}
-	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && reply->over)) {
+	/* A reply announced longer than the cap is as foreign as one that runs past it: an
+	 * object larger than any batch under a batch's name is "other bytes", not a fault. */
+	if (rc == CURLE_FILESIZE_EXCEEDED)
+		reply->over = true;
+	if (rc != CURLE_OK &&
+	    !((rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED) && reply->over)) {
 		qd_errmsg_set(why, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return QD_ERR_NETWORK;
 	}

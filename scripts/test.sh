@@ -36,7 +36,9 @@ cmake --build build/asan -j"$jobs"
 # test_store, test_sync and sync_integration here; under ASan it takes minutes.
 # kiosk_display tests the kiosk unit's compositor and browser (cage, Chromium), not our
 # memory: the daemon it talks to runs under ASan in kiosk_browser; it costs ~40 s here.
-ctest --test-dir build/asan --output-on-failure -j"$jobs" -E '^(sync_crash|kiosk_display)$'
+# upload_nginx is ten daemon starts around one upload round each: upload.c runs under ASan
+# in test_upload (every fault, against the Python store) and fleet_e2e (against nginx).
+ctest --test-dir build/asan --output-on-failure -j"$jobs" -E '^(sync_crash|kiosk_display|upload_nginx)$'
 
 echo "== ThreadSanitizer: qrdeskd's threads through the daemon tests, and the logger (tests/integration/tsan.sh)"
 # Only the daemon and test_log are built here (about a minute with the tests): the tools
