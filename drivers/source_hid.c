@@ -19,15 +19,30 @@
  * Records may arrive split; a writer closing the FIFO is treated like an
  * unplug (the partial code is dropped) and the FIFO is opened again.
  *
+ * Two threads, one mailbox.  The kernel queues only 64 events for an
+ * evdev reader (a handful of keys): a loop turn that takes a while (a slow
+ * verdict, a status build) must not stand between the keys and their read.
+ * So while a device is open, a reader thread of its own polls it, reads the
+ * events as they come and assembles the codes (hid_assembler.h); each whole
+ * code, and each dropped one, goes into a mailbox under a mutex, and an
+ * eventfd the loop watches says so.  The loop thread empties the mailbox,
+ * counts, logs, and calls on_code: src->status and on_code stay the loop's.
+ * The loop opens the device (at start, on its retry timer, on hot-plug) and
+ * starts the reader on it; the reader ends when the device goes away (it
+ * says so in the mailbox) or when told to (an eventfd), and the loop joins it
+ * before it closes the device.  A mailbox that is full (MAILBOX_CODES codes
+ * the loop has not taken) drops the next code, counted and logged.
+ *
  * Time.  Gaps between keys are measured on the events' own timestamps, so a
- * burst read late is judged as typed, not as read.  The timer that drops a
- * code whose Enter never comes runs on the loop's clock; the driver maps it
- * to the event clock through the last event read (an offset that is ~0 for
- * a device, and whatever the recording's origin is for a FIFO).  A code is
- * delivered with the loop time at which its Enter was read.
+ * burst read late is judged as typed, not as read.  The reader drops a code
+ * whose Enter never comes at the assembler's deadline, mapped from the event
+ * clock to the monotonic clock through the last event read (an offset that
+ * is ~0 for a device, and whatever the recording's origin is for a FIFO).  A
+ * code is delivered with the monotonic time (the loop's clock) at which its
+ * Enter was read.
  *
  * Coming and going: as the serial source (source_serial.c): absent at start
- * or unplugged later (read fails with ENODEV, epoll reports a hang-up), the
+ * or unplugged later (read fails with ENODEV, poll reports a hang-up), the
  * source is SOURCE_ABSENT and looked for again every retry_ms; a device
  * grabbed by another program is SOURCE_FAILED and retried.  Each change is
  * logged once.
@@ -43,7 +58,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,26 +76,61 @@
 #define RETRY_DEFAULT_MS 1000
 #define INPUT_DIR        "/dev/input"
 
+#define MAILBOX_CODES 8 /* codes waiting for the loop, at most */
+#define MAILBOX_DROPS 8 /* dropped codes waiting to be told, at most */
+
+struct code {
+	char text[HID_CODE_MAX + 1];
+	size_t len;
+	int64_t t_us;
+};
+
+struct drop {
+	enum hid_drop why;
+	size_t len;
+};
+
 struct hid {
 	struct source src; /* src.priv points back here */
 	struct source_hid_config cfg;
 	bool by_id;
 	uint16_t vendor, product;
-	struct hid_assembler as;
+
+	/* The loop thread's own. */
 	struct loop *loop;
 	struct loop_timer *retry;
-	struct loop_timer *expire;
-	int fd;
+	int wake_fd; /* eventfd: the reader's "look in the mailbox" */
+	int fd;      /* the device: opened and closed here, read by the reader between */
 	bool fifo;
 	bool active;
-	char path[PATH_MAX]; /* the node opened */
-	unsigned char partial[sizeof(struct input_event)];
-	size_t partial_len;
-	int64_t read_us;   /* loop time of the read being handled */
-	int64_t offset_us; /* event clock - loop clock, from the last event */
+	bool reading; /* the reader thread runs (from open to close_device) */
+	pthread_t reader;
+	int quit_fd;                    /* eventfd: the reader's "end now" */
+	char path[PATH_MAX];            /* the node opened */
+	struct code out[MAILBOX_CODES]; /* codes taken from the mailbox */
 	char logged[96];
 	int logged_state;
 	bool drop_unlogged; /* a code was dropped since the last log line */
+
+	/* The reader thread's own while it runs (the loop's before and after). */
+	struct hid_assembler as;
+	unsigned char partial[sizeof(struct input_event)];
+	size_t partial_len;
+	int64_t read_us;   /* monotonic time of the read being handled */
+	int64_t offset_us; /* event clock - monotonic clock, from the last event */
+
+	/* The mailbox: filled by the reader, emptied by the loop, under lock. */
+	pthread_mutex_t lock;
+	struct {
+		struct code codes[MAILBOX_CODES];
+		size_t n_codes;
+		struct drop drops[MAILBOX_DROPS];
+		size_t n_drops;
+		uint64_t full;   /* codes dropped: MAILBOX_CODES already waiting */
+		uint64_t untold; /* codes dropped past MAILBOX_DROPS: counted only */
+		bool gone;       /* the reader ended: the device went away */
+		char gone_why[64];
+	} box;
 };
 
 static void set_detail(struct hid *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,94 +143,62 @@ static void set_detail(struct hid *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * A change of state or detail is logged once; a dropped code always is, as a
- * warning: a second code dropped like the first (same length, same reason)
- * leaves the detail as it was, and must not go unseen.
- */
-static void log_change(struct hid *h)
+static int64_t now_us(void)
 {
-	if ((int)h->src.status.state == h->logged_state &&
-	    strcmp(h->logged, h->src.status.detail) == 0 && !h->drop_unlogged)
-		return;
-	h->logged_state = (int)h->src.status.state;
-	memcpy(h->logged, h->src.status.detail, sizeof(h->logged));
-	int prio =
-	        h->src.status.state == SOURCE_RUNNING && !h->drop_unlogged ? LOG_INFO : LOG_WARNING;
-	h->drop_unlogged = false;
-	log_emit(prio, "source %s: %s: %s", h->src.name, source_state_name(h->src.status.state),
-	         h->src.status.detail);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* loop_now_us()'s clock */
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the reader thread (and the loop, while no reader runs) ------------------------- */
+
+static void wake_loop(struct hid *h)
+{
+	uint64_t one = 1;
+	ssize_t n = write(h->wake_fd, &one, sizeof(one));
+	(void)n; /* a full counter still wakes the loop */
 }
 
 static void on_code(void *arg, const char *text, size_t len, int64_t t_us)
 {
-	(void)t_us; /* the event clock; delivered on the loop's */
+	(void)t_us; /* the event clock; delivered on the monotonic one, as read */
 	struct hid *h = arg;
-	h->src.status.codes++;
-	h->src.on_code(h->src.cb_arg, h->src.name, text, len, h->read_us);
+	pthread_mutex_lock(&h->lock);
+	if (h->box.n_codes < MAILBOX_CODES) {
+		struct code *c = &h->box.codes[h->box.n_codes++];
+		memcpy(c->text, text, len + 1);
+		c->len = len;
+		c->t_us = h->read_us;
+	} else {
+		h->box.full++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	wake_loop(h);
 }
 
 static void on_drop(void *arg, enum hid_drop why, size_t len)
 {
 	struct hid *h = arg;
-	static const char *const reasons[] = {
-	        [HID_DROP_TIMEOUT] = "keys too slow (key_timeout_ms)",
-	        [HID_DROP_OVERLONG] = "too long",
-	        [HID_DROP_UNEXPECTED] = "a non-character key in it",
-	        [HID_DROP_RESET] = "device gone",
-	        [HID_DROP_OVERRUN] = "keys lost (the kernel's event queue overflowed)",
-	};
-	h->src.status.dropped++;
-	h->drop_unlogged = true;
-	set_detail(h, "code dropped after %zu characters: %s", len, reasons[why]);
+	pthread_mutex_lock(&h->lock);
+	if (h->box.n_drops < MAILBOX_DROPS)
+		h->box.drops[h->box.n_drops++] = (struct drop){.why = why, .len = len};
+	else
+		h->box.untold++;
+	pthread_mutex_unlock(&h->lock);
+	wake_loop(h);
 }
 
 static const struct hid_assembler_ops as_ops = {.on_code = on_code, .on_drop = on_drop};
 
-/* Arm the expiry timer for the assembler's next deadline (loop clock). */
-static void arm_expire(struct hid *h)
+/* The reader ends: the device went away (why); a half-typed code is dropped (counted). */
+static void reader_gone(struct hid *h, const char *why)
 {
-	int64_t deadline = hid_assembler_deadline(&h->as);
-	if (deadline < 0) {
-		loop_timer_disarm(h->expire);
-		return;
-	}
-	int64_t wait_us = deadline - h->offset_us - loop_now_us();
-	loop_timer_arm(h->expire, wait_us > 0 ? (uint64_t)(wait_us + 999) / 1000 : 0, 0);
-}
-
-static void expire_tick(struct loop *loop, struct loop_timer *timer, void *arg)
-{
-	(void)loop;
-	(void)timer;
-	struct hid *h = arg;
-	if (!h->active || h->fd < 0)
-		return;
-	hid_assembler_expire(&h->as, loop_now_us() + h->offset_us);
-	arm_expire(h);
-	log_change(h);
-}
-
-static void close_device(struct hid *h)
-{
-	if (h->fd < 0)
-		return;
-	loop_remove_fd(h->loop, h->fd);
-	close(h->fd); /* also ends the grab */
-	h->fd = -1;
-	h->partial_len = 0;
-	loop_timer_disarm(h->expire);
 	hid_assembler_reset(&h->as);
-}
-
-static void went_away(struct hid *h, const char *why)
-{
-	close_device(h); /* drops a code cut off mid-way (counted) */
-	h->src.status.state = SOURCE_ABSENT;
-	set_detail(h, "%.40s: %s; waiting for it%s", h->path, why,
-	           h->drop_unlogged ? " (a code was cut off)" : "");
-	log_change(h);
-	loop_timer_arm(h->retry, h->cfg.retry_ms, h->cfg.retry_ms);
+	pthread_mutex_lock(&h->lock);
+	h->box.gone = true;
+	snprintf(h->box.gone_why, sizeof(h->box.gone_why), "%s", why);
+	pthread_mutex_unlock(&h->lock);
+	wake_loop(h);
 }
 
 static void handle(struct hid *h, const struct input_event *ev)
@@ -190,7 +212,7 @@ static void handle(struct hid *h, const struct input_event *ev)
 static void feed(struct hid *h, const unsigned char *p, size_t n)
 {
 	const size_t rec = sizeof(struct input_event);
-	while (n > 0 && h->active && h->fd >= 0) {
+	while (n > 0) {
 		struct input_event ev;
 		if (h->partial_len > 0 || n < rec) {
 			size_t take = rec - h->partial_len < n ? rec - h->partial_len : n;
@@ -211,32 +233,230 @@ static void feed(struct hid *h, const unsigned char *p, size_t n)
 	}
 }
 
-static void readable(struct loop *loop, int fd, uint32_t events, void *arg)
+/* Read what is queued.  False if the device went away (reader_gone done). */
+static bool read_queued(struct hid *h, short revents)
 {
-	(void)loop;
-	struct hid *h = arg;
 	struct input_event buf[READ_EVENTS];
-	for (int round = 0; round < READ_ROUNDS && h->active && h->fd == fd; round++) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+	for (int round = 0; round < READ_ROUNDS; round++) {
+		ssize_t n = read(h->fd, buf, sizeof(buf));
 		if (n > 0) {
-			h->read_us = loop_now_us();
+			h->read_us = now_us();
 			feed(h, (const unsigned char *)buf, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (events & (EPOLLHUP | EPOLLERR))
-				went_away(h, "hung up");
+			if (revents & (POLLHUP | POLLERR)) {
+				reader_gone(h, "hung up");
+				return false;
+			}
+			return true;
+		}
+		reader_gone(h, n == 0 ? "end of input" : strerror(errno));
+		return false;
+	}
+	return true; /* more may be queued: poll says so at once */
+}
+
+/*
+ * The reader: waits for the device's events (or the end), reads them as they come
+ * and assembles codes, whatever the loop is doing; a code whose Enter never comes
+ * is dropped at the assembler's deadline.  Nothing here touches src->status.
+ */
+static void *reader_thread(void *arg)
+{
+	struct hid *h = arg;
+	struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
+	                      {.fd = h->quit_fd, .events = POLLIN}};
+	for (;;) {
+		int timeout = -1;
+		int64_t deadline = hid_assembler_deadline(&h->as);
+		if (deadline >= 0) {
+			int64_t wait_us = deadline - h->offset_us - now_us();
+			int64_t ms = wait_us > 0 ? (wait_us + 999) / 1000 : 0;
+			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
+		}
+		int n = poll(p, 2, timeout);
+		if (n < 0 && errno != EINTR) {
+			reader_gone(h, strerror(errno));
 			break;
 		}
-		went_away(h, n == 0 ? "end of input" : strerror(errno));
+		if (n > 0 && p[1].revents != 0)
+			break; /* close_device: the loop ends us */
+		if (n > 0 && p[0].revents & POLLNVAL) {
+			reader_gone(h, "closed");
+			break;
+		}
+		if (n > 0 && p[0].revents != 0 && !read_queued(h, p[0].revents))
+			break;
+		hid_assembler_expire(&h->as, now_us() + h->offset_us);
+	}
+	return NULL;
+}
+
+/* ---- the loop thread ------------------------------------------------------------------ */
+
+/*
+ * A change of state or detail is logged once; a dropped code always is, as a
+ * warning: a second code dropped like the first (same length, same reason)
+ * leaves the detail as it was, and must not go unseen.
+ */
+static void log_change(struct hid *h)
+{
+	if ((int)h->src.status.state == h->logged_state &&
+	    strcmp(h->logged, h->src.status.detail) == 0 && !h->drop_unlogged)
 		return;
+	h->logged_state = (int)h->src.status.state;
+	memcpy(h->logged, h->src.status.detail, sizeof(h->logged));
+	int prio =
+	        h->src.status.state == SOURCE_RUNNING && !h->drop_unlogged ? LOG_INFO : LOG_WARNING;
+	h->drop_unlogged = false;
+	log_emit(prio, "source %s: %s: %s", h->src.name, source_state_name(h->src.status.state),
+	         h->src.status.detail);
+}
+
+static void count_drop(struct hid *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One code dropped: counted; its detail is logged by the caller's log_change. */
+static void count_drop(struct hid *h, const char *fmt, ...)
+{
+	h->src.status.dropped++;
+	h->drop_unlogged = true;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(h->src.status.detail, sizeof(h->src.status.detail), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Empty the mailbox: drops are counted and logged, then the codes are delivered
+ * (while the source is active: a code still waiting when it stops is counted as
+ * dropped).  True if the reader said the device went away (its reason in why).
+ */
+static bool take_mailbox(struct hid *h, char *why, size_t why_size)
+{
+	static const char *const reasons[] = {
+	        [HID_DROP_TIMEOUT] = "keys too slow (key_timeout_ms)",
+	        [HID_DROP_OVERLONG] = "too long",
+	        [HID_DROP_UNEXPECTED] = "a non-character key in it",
+	        [HID_DROP_RESET] = "device gone",
+	        [HID_DROP_OVERRUN] = "keys lost (the kernel's event queue overflowed)",
+	};
+	struct drop drops[MAILBOX_DROPS];
+	pthread_mutex_lock(&h->lock);
+	size_t n_codes = h->box.n_codes, n_drops = h->box.n_drops;
+	memcpy(h->out, h->box.codes, n_codes * sizeof(h->out[0]));
+	memcpy(drops, h->box.drops, n_drops * sizeof(drops[0]));
+	uint64_t full = h->box.full, untold = h->box.untold;
+	bool gone = h->box.gone;
+	snprintf(why, why_size, "%s", h->box.gone_why);
+	h->box.n_codes = h->box.n_drops = 0;
+	h->box.full = h->box.untold = 0;
+	h->box.gone = false;
+	pthread_mutex_unlock(&h->lock);
+
+	/* Each drop is logged, but the one the device's going cut off: went_away says it. */
+	bool tell = h->active && h->reading;
+	for (size_t i = 0; i < n_drops; i++) {
+		count_drop(h, "code dropped after %zu characters: %s", drops[i].len,
+		           reasons[drops[i].why]);
+		if (tell && !(gone && drops[i].why == HID_DROP_RESET))
+			log_change(h);
 	}
-	if (h->active && h->fd == fd) {
-		arm_expire(h);
-		log_change(h);
+	for (uint64_t i = 0; i < untold; i++) {
+		count_drop(h, "code dropped (%d more dropped codes were waiting to be told)",
+		           MAILBOX_DROPS);
+		if (tell)
+			log_change(h);
 	}
+	for (uint64_t i = 0; i < full; i++) {
+		count_drop(h, "code dropped: %d codes already waiting for the loop", MAILBOX_CODES);
+		if (tell)
+			log_change(h);
+	}
+	for (size_t i = 0; i < n_codes; i++) {
+		if (!h->active) { /* stopping: the pipeline takes no more */
+			count_drop(h, "code dropped: the source stopped before it was handled");
+			continue;
+		}
+		h->src.status.codes++;
+		h->src.on_code(h->src.cb_arg, h->src.name, h->out[i].text, h->out[i].len,
+		               h->out[i].t_us);
+	}
+	return gone;
+}
+
+/* End the reader (if it runs), take what it left, and close the device. */
+static void close_device(struct hid *h)
+{
+	if (h->fd < 0)
+		return;
+	if (h->reading) {
+		uint64_t one = 1;
+		ssize_t n = write(h->quit_fd, &one, sizeof(one));
+		(void)n;
+		pthread_join(h->reader, NULL);
+		h->reading = false;
+		close(h->quit_fd);
+		h->quit_fd = -1;
+	}
+	close(h->fd); /* also ends the grab */
+	h->fd = -1;
+	h->partial_len = 0;
+	hid_assembler_reset(&h->as); /* drops a code cut off mid-way (counted) */
+	char why[sizeof(h->box.gone_why)];
+	(void)take_mailbox(h, why, sizeof(why));
+}
+
+static void went_away(struct hid *h, const char *why)
+{
+	close_device(h);
+	h->src.status.state = SOURCE_ABSENT;
+	set_detail(h, "%.40s: %s; waiting for it%s", h->path, why,
+	           h->drop_unlogged ? " (a code was cut off)" : "");
+	log_change(h);
+	loop_timer_arm(h->retry, h->cfg.retry_ms, h->cfg.retry_ms);
+}
+
+/* The mailbox, on the loop thread. */
+static void mailbox(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	struct hid *h = arg;
+	uint64_t count;
+	ssize_t n = read(fd, &count, sizeof(count));
+	(void)n;
+	char why[sizeof(h->box.gone_why)];
+	if (take_mailbox(h, why, sizeof(why)) && h->active && h->fd >= 0)
+		went_away(h, why);
+}
+
+/* Start the reader on the device just opened (h->fd); the loop leaves it alone meanwhile. */
+static enum qd_err start_reader(struct hid *h)
+{
+	h->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->quit_fd < 0) {
+		set_detail(h, "eventfd: %s", strerror(errno));
+		return QD_ERR_IO;
+	}
+	h->partial_len = 0;
+	h->read_us = h->offset_us = 0;
+	/* Signals are the loop's (signalfd): the thread must never take one. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&h->reader, NULL, reader_thread, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		close(h->quit_fd);
+		h->quit_fd = -1;
+		set_detail(h, "cannot start the reader thread: %s", strerror(e));
+		return QD_ERR_NOMEM;
+	}
+	h->reading = true;
+	return QD_OK;
 }
 
 /* Open path and check it is an input device (or a FIFO).  -1 with errno. */
@@ -336,15 +556,14 @@ static enum qd_err open_device(struct hid *h)
 			snprintf(name, sizeof(name), "input device");
 		name[sizeof(name) - 1] = '\0';
 	}
-	enum qd_err rc = loop_add_fd(h->loop, fd, EPOLLIN, readable, h);
-	if (rc != QD_OK) {
-		set_detail(h, "%s: cannot watch it (%s)", h->path, qd_err_name(rc));
-		close(fd);
-		return rc;
-	}
 	h->fd = fd;
 	h->fifo = fifo;
-	h->partial_len = 0;
+	enum qd_err rc = start_reader(h);
+	if (rc != QD_OK) {
+		close(fd);
+		h->fd = -1;
+		return rc;
+	}
 	set_detail(h, "%.40s: %.40s%s", h->path, name, !fifo && h->cfg.grab ? " (grabbed)" : "");
 	return QD_OK;
 }
@@ -372,13 +591,6 @@ static void retry_tick(struct loop *loop, struct loop_timer *timer, void *arg)
 		try_open(h);
 }
 
-static void release_timers(struct hid *h)
-{
-	loop_timer_destroy(h->retry);
-	loop_timer_destroy(h->expire);
-	h->retry = h->expire = NULL;
-}
-
 static enum qd_err hid_start(struct source *src, struct loop *loop)
 {
 	struct hid *h = src->priv;
@@ -387,18 +599,33 @@ static enum qd_err hid_start(struct source *src, struct loop *loop)
 	if (h->active)
 		return QD_ERR_EXISTS;
 	h->loop = loop;
-	enum qd_err rc = loop_timer_create(loop, retry_tick, h, &h->retry);
-	if (rc == QD_OK)
-		rc = loop_timer_create(loop, expire_tick, h, &h->expire);
-	if (rc != QD_OK) {
-		release_timers(h);
-		set_detail(h, "cannot create a timer (%s)", qd_err_name(rc));
-		src->status.state = SOURCE_FAILED;
-		return rc;
+	enum qd_err rc = QD_ERR_IO;
+	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->wake_fd < 0) {
+		set_detail(h, "eventfd: %s", strerror(errno));
+		goto fail;
 	}
+	rc = loop_add_fd(loop, h->wake_fd, EPOLLIN, mailbox, h);
+	if (rc != QD_OK) {
+		set_detail(h, "cannot watch the mailbox (%s)", qd_err_name(rc));
+		goto fail;
+	}
+	rc = loop_timer_create(loop, retry_tick, h, &h->retry);
+	if (rc != QD_OK) {
+		loop_remove_fd(loop, h->wake_fd);
+		set_detail(h, "cannot create a timer (%s)", qd_err_name(rc));
+		goto fail;
+	}
+	memset(&h->box, 0, sizeof(h->box));
 	h->active = true;
 	try_open(h); /* absent at start is not an error: it is retried */
 	return QD_OK;
+fail:
+	if (h->wake_fd >= 0)
+		close(h->wake_fd);
+	h->wake_fd = -1;
+	src->status.state = SOURCE_FAILED;
+	return rc;
 }
 
 static void hid_stop(struct source *src)
@@ -408,7 +635,11 @@ static void hid_stop(struct source *src)
 		return;
 	h->active = false;
 	close_device(h);
-	release_timers(h);
+	loop_timer_destroy(h->retry);
+	h->retry = NULL;
+	loop_remove_fd(h->loop, h->wake_fd);
+	close(h->wake_fd);
+	h->wake_fd = -1;
 	src->status.state = SOURCE_STOPPED;
 	set_detail(h, "stopped");
 }
@@ -417,8 +648,10 @@ static void hid_destroy(struct source *src)
 {
 	if (src == NULL)
 		return;
+	struct hid *h = src->priv;
 	hid_stop(src);
-	free(src->priv);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
 }
 
 /* Hot-plug: a device appeared somewhere; if ours is still missing, try it now. */
@@ -428,21 +661,12 @@ static void hid_rescan(struct source *src)
 	retry_tick(h->loop, h->retry, h);
 }
 
-/* A code is being typed (or the rest of a dropped one): its keystrokes must be read as
- * they come, or the kernel's small queue overflows and the code is lost. */
-static bool hid_typing(const struct source *src)
-{
-	const struct hid *h = src->priv;
-	return h->active && h->fd >= 0 && (h->as.len > 0 || h->as.discarding);
-}
-
 static const struct source_ops hid_ops = {
         .kind = "hid",
         .start = hid_start,
         .stop = hid_stop,
         .destroy = hid_destroy,
         .rescan = hid_rescan,
-        .typing = hid_typing,
 };
 
 /* "vvvv:pppp", exactly 4 hex digits each. */
@@ -495,7 +719,11 @@ enum qd_err source_hid(const char *name, const struct source_hid_config *cfg, so
 		free(h);
 		return QD_ERR_ARG;
 	}
-	h->fd = -1;
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+		free(h);
+		return QD_ERR_NOMEM;
+	}
+	h->fd = h->wake_fd = h->quit_fd = -1;
 	h->logged_state = -1;
 	h->src.ops = &hid_ops;
 	snprintf(h->src.name, sizeof(h->src.name), "%s", name);

@@ -26,8 +26,3 @@ void source_rescan(struct source *src)
 	if (src->ops->rescan != NULL)
 		src->ops->rescan(src);
 }
-
-bool source_typing(const struct source *src)
-{
-	return src->ops->typing != NULL && src->ops->typing(src);
-}

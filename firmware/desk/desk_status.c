@@ -3,8 +3,8 @@
  * desk_status.c - the status snapshot (see desk_status.h).
  *
  * The snapshot lives in the kiosk (kiosk_publish_status copies it for its
- * connection threads), in the STATUS line last sent to systemd, and as the
- * JSON text kept here for the control socket.  Only the loop thread builds;
+ * connection threads), in the STATUS line last sent to systemd, and in the
+ * JSON text built for the control socket when it asks.  Only the loop thread builds;
  * the kiosk's threads reach the loop through desk_status_freshen, which
  * posts and waits, and never touch a part.
  */
@@ -26,17 +26,13 @@
 #define CRON_MS         1000 /* the status cron's period */
 #define FRESHEN_GAP_MS  50   /* rebuilds asked for by readers: at least this far apart */
 #define FRESHEN_WAIT_MS 500
-#define TYPING_WAIT_MS  20    /* a scanner is typing: look again this much later */
-#define TYPING_MAX_MS   10000 /* ...but a scanner that never stops is not let starve the status */
 
 struct desk_status {
 	struct desk *d;
 	struct loop_timer *cron;
 	atomic_bool dirty;
-	int64_t built_us;   /* monotonic time of the last build; 0: never */
-	int64_t put_off_us; /* monotonic time a due build was first put off; 0: none is */
-	char notify[256];   /* the STATUS line last sent */
-	char *last;         /* the status JSON last built; NULL: none yet */
+	int64_t built_us; /* monotonic time of the last build; 0: never */
+	char notify[256]; /* the STATUS line last sent */
 	pthread_mutex_t lock;
 	pthread_cond_t built; /* CLOCK_MONOTONIC; broadcast after each build */
 	/* Under lock: */
@@ -126,8 +122,6 @@ static char *rebuild(struct desk_status *s)
 		free(metrics);
 	}
 	notify_line(s);
-	free(s->last);
-	s->last = json != NULL ? strdup(json) : NULL;
 	pthread_mutex_lock(&s->lock);
 	s->generation++;
 	pthread_cond_broadcast(&s->built);
@@ -135,45 +129,13 @@ static char *rebuild(struct desk_status *s)
 	return json;
 }
 
-static bool scanner_typing(const struct desk *d)
-{
-	for (size_t i = 0; i < d->n_sources; i++)
-		if (source_typing(d->sources[i]))
-			return true;
-	return false;
-}
-
-/*
- * A build takes the loop for a while (the JSON, the Prometheus text, the
- * kiosk's copy); a HID scanner's keystrokes wait in a kernel queue of a few
- * dozen events meanwhile.  So while any source is in the middle of a code,
- * a due build is put off (TYPING_WAIT_MS at a time, TYPING_MAX_MS at most)
- * and runs between codes.  True if it was put off.
- */
-static bool put_off(struct desk_status *s)
-{
-	bool typing = scanner_typing(s->d);
-	int64_t now = loop_now_us();
-	if (!typing || (s->put_off_us != 0 && now - s->put_off_us >= TYPING_MAX_MS * 1000LL)) {
-		s->put_off_us = 0;
-		return false;
-	}
-	if (s->put_off_us == 0)
-		s->put_off_us = now;
-	loop_timer_arm(s->cron, TYPING_WAIT_MS, CRON_MS);
-	return true;
-}
-
 static void cron(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	(void)loop;
 	(void)timer;
 	struct desk_status *s = arg;
-	if (put_off(s))
-		return;
 	/* Without the kiosk nobody reads the snapshot between requests (a technician's
-	 * `status` builds its own): keep the loop free for the scanners, whose kernel
-	 * queues hold only a few keystrokes, and keep systemd's line only. */
+	 * `status` builds its own): build nothing, keep systemd's line only. */
 	if (s->d->kiosk == NULL) {
 		if (atomic_exchange(&s->dirty, false))
 			notify_line(s);
@@ -217,7 +179,6 @@ void desk_status_destroy(struct desk_status *s)
 	loop_timer_destroy(s->cron);
 	pthread_cond_destroy(&s->built);
 	pthread_mutex_destroy(&s->lock);
-	free(s->last);
 	free(s);
 }
 
@@ -229,11 +190,6 @@ void desk_status_dirty(struct desk_status *s)
 
 char *desk_status_now(struct desk_status *s)
 {
-	/* A technician asks while a scanner types: the snapshot as last built, if it is at most
-	 * two cron periods old, rather than a build between the scanner's keystrokes. */
-	if (s->last != NULL && loop_now_us() - s->built_us < 2 * CRON_MS * 1000LL &&
-	    scanner_typing(s->d))
-		return strdup(s->last);
 	return rebuild(s);
 }
 
@@ -245,7 +201,7 @@ static void freshen_work(struct loop *loop, void *arg)
 	pthread_mutex_lock(&s->lock);
 	s->posted = false;
 	pthread_mutex_unlock(&s->lock);
-	if (!atomic_load(&s->dirty) || put_off(s))
+	if (!atomic_load(&s->dirty))
 		return;
 	int64_t since_ms = (loop_now_us() - s->built_us) / 1000;
 	if (since_ms >= FRESHEN_GAP_MS)

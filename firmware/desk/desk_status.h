@@ -12,11 +12,9 @@
  * /metrics while it is dirty) has it rebuilt first: the cost falls on the
  * one who asks, never on a scan.
  *
- * While a scanner is typing a code (source_typing()), the cron's and the
- * kiosk readers' builds wait for the code's end (at most 10 s), so a build
- * never holds up a HID scanner's keystrokes; a kiosk reader then gets the
- * last snapshot after its half second, and a technician's `qrdeskctl
- * status` the last snapshot at once.
+ * A build holds up no scanner: every source whose device must be read
+ * while the loop is busy (a HID scanner's keystrokes, a camera's frames)
+ * reads it on a thread of its own.
  */
 #ifndef QRDESK_DESK_STATUS_H
 #define QRDESK_DESK_STATUS_H
@@ -35,8 +33,8 @@ void desk_status_destroy(struct desk_status *s);
 /* Loop thread: something shown changed (cheap: a flag). */
 void desk_status_dirty(struct desk_status *s);
 
-/* Loop thread: the status JSON as of now, or as last built while a scanner is typing a code
- * (one line; a new string, free() it; NULL: no memory). */
+/* Loop thread: the status JSON as of now (one line; a new string, free() it; NULL: no
+ * memory). */
 char *desk_status_now(struct desk_status *s);
 
 /*

@@ -8,7 +8,10 @@
  * (source_replay.h, source_serial.h, source_hid.h, source_camera.h).
  *
  * A source delivers each code text on the loop thread through on_code; a
- * driver with a thread of its own (a camera) posts to the loop first.  Texts
+ * driver whose device must be read whatever the loop is doing has a thread
+ * of its own that hands whole codes to the loop (the camera decodes frames
+ * there; the HID scanner reads its keystrokes there, since the kernel queues
+ * only a few dozen of them).  Texts
  * are delivered as read, without line ends, at most SOURCE_TEXT_MAX bytes: a
  * longer input is cut to SOURCE_TEXT_MAX bytes (so the check answers
  * TOO_LARGE) and the rest up to its end is dropped.
@@ -57,10 +60,6 @@ struct source_ops {
 	void (*destroy)(struct source *src);
 	/* Optional: a device may have come or gone (hotplug.h); if waiting, look now. */
 	void (*rescan)(struct source *src);
-	/* Optional: true while a code is arriving in pieces whose reads must not wait
-	 * (a HID scanner's keystrokes: the kernel queues only a few of them).  The
-	 * daemon puts off work it may put off (the status rebuild) until it is false. */
-	bool (*typing)(const struct source *src);
 };
 
 struct source {
@@ -76,7 +75,5 @@ const char *source_state_name(enum source_state state);
 
 /* Ask src to look for its device now, if its driver waits for one. */
 void source_rescan(struct source *src);
-/* True while src is in the middle of a code whose reads must not wait (ops->typing). */
-bool source_typing(const struct source *src);
 
 #endif

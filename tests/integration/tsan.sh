@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The ThreadSanitizer pass of scripts/test.sh: qrdeskd built with -fsanitize=thread
-# (QRDESK_TSAN=ON, clang) through the two daemon tests, side by side, and the logger's test:
+# (QRDESK_TSAN=ON, clang) through the two daemon tests, side by side, and two unit tests:
 #   daemon.sh       the loop, the indicator player, SIGHUP reloads, the control socket;
 #   daemon_sync.sh  the kiosk's connection threads, the sync worker and the audit upload
 #                   beside the loop, reloads while they log;
-#   test_log        a reload rewriting the logger's settings while two threads log.
+#   test_log        a reload rewriting the logger's settings while two threads log;
+#   test_hid        the HID source's reader thread and its mailbox to the loop (codes, drops,
+#                   the device going and coming, stop), and the loop held busy while it reads.
 # The tools (qrdeskctl, qrdesk-issuer) are the release build's: only the daemon is under test.
 # Any report fails the pass: the daemon stops at the first (halt_on_error) and the report is
 # printed.  About a minute.
@@ -25,13 +27,15 @@ bash "$here/daemon_sync.sh" "$tsan/firmware/qrdeskd" "${tools[@]}" >"$reports/da
 d2=$!
 "$tsan/tests/test_log" >"$reports/test_log.out" 2>&1
 rc_log=$?
+"$tsan/tests/test_hid" >"$reports/test_hid.out" 2>&1
+rc_hid=$?
 wait "$d1"
 rc1=$?
 wait "$d2"
 rc2=$?
 
 failed=0
-for t in daemon:$rc1 daemon_sync:$rc2 test_log:$rc_log; do
+for t in daemon:$rc1 daemon_sync:$rc2 test_log:$rc_log test_hid:$rc_hid; do
 	name=${t%%:*} rc=${t##*:}
 	if [[ $rc != 0 ]]; then
 		echo "FAIL: $name under ThreadSanitizer (exit $rc)"
