@@ -13,6 +13,10 @@
 #      batch: reported "not overwritten", the stored object untouched, the
 #      rows pending; once it is gone the batch is stored;
 #   4. ingest: every row exactly once, in batches 1 and 2.
+#   5. TLS client certificates ([upload] client_cert, client_key): nginx
+#      with ssl_verify_client against a test CA made here.  No certificate,
+#      or one from another CA: refused, rows pending; the CA's certificate
+#      (key in its own file, or in the certificate's file): stored.
 # Usage: upload_nginx.sh QRDESKD QRDESKCTL QRDESK-ISSUER
 set -uo pipefail
 
@@ -58,6 +62,7 @@ url = $1
 ca_file = $work/ca.pem
 period_s = 3600
 timeout_s = ${2:-30}
+${upload_extra:-}
 CONF
 	"$qrdeskd" --config desk.conf 2>>daemon.log &
 	daemon_pid=$!
@@ -152,6 +157,49 @@ out=$("$issuer" ingest dom www/audit 2>&1)
 rc=$?
 check '[[ $rc == 0 && $out == "ingest: 2 batches, $total rows loaded; 0 loaded before; 0 refused"* ]]' "ingest: every row once ($rc: $out)"
 check '[[ $(cd www/audit && echo */*) == "UP-1/1.cose UP-1/2.cose" ]]' "batches 1 and 2 alone: $(cd www/audit && echo */*)"
+
+# ---- 5. TLS client certificates ----------------------------------------------------------------
+client_cert() { # NAME CA_PEM CA_KEY: NAME.key and NAME.crt (clientAuth), issued by the CA
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+		-keyout "$1.key" -out "$1.csr" 2>/dev/null &&
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext &&
+		openssl x509 -req -in "$1.csr" -CA "$2" -CAkey "$3" -CAcreateserial -days 30 \
+			-extfile client.ext -out "$1.crt" 2>/dev/null
+}
+client_cert UP-1 ca.pem ca.key || die "client certificate"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+	-subj "/CN=another ca" -keyout other-ca.key -out other-ca.pem 2>/dev/null || die "other CA"
+client_cert stranger other-ca.pem other-ca.key || die "the stranger's certificate"
+cat UP-1.crt UP-1.key >UP-1.pem
+nginx_stop
+nginx_start "ssl_client_certificate $work/ca.pem;
+		ssl_verify_client on;" || exit 1
+start "$base/audit"
+scan c3
+stop
+check '[[ $(pending) == 1 ]]' "a row to upload"
+start "$base/audit"
+check '[[ $(up .status) == network && $(up .message) == *"HTTP status 400"* && $(pending) == 1 ]]' "no client certificate: refused, the row pending: $(up .message)"
+stop
+upload_extra="client_cert = $work/stranger.crt
+client_key = $work/stranger.key"
+start "$base/audit"
+check '[[ $(up .status) == network && $(up .message) == *"HTTP status 400"* && $(pending) == 1 ]]' "a certificate from another CA: refused, the row pending: $(up .message)"
+stop
+check '[[ ! -e www/audit/UP-1/3.cose ]]' "nothing stored without the desk's certificate"
+upload_extra="client_cert = $work/UP-1.crt
+client_key = $work/UP-1.key"
+start "$base/audit"
+check '[[ $(up .status) == ok && $(pending) == 0 && -s www/audit/UP-1/3.cose ]]' "the CA's certificate: batch 3 stored ($(up .status): $(up .message))"
+scan c2
+stop
+upload_extra="client_cert = $work/UP-1.pem"
+start "$base/audit"
+check '[[ $(up .status) == ok && $(pending) == 0 && -s www/audit/UP-1/4.cose ]]' "certificate and key in one file: batch 4 stored ($(up .status): $(up .message))"
+stop
+out=$("$issuer" ingest dom www/audit 2>&1)
+rc=$?
+check '[[ $rc == 0 && $out == "ingest: 2 batches, 2 rows loaded; 2 loaded before; 0 refused"* ]]' "ingest: the two rows sent with a client certificate ($rc: $out)"
 
 echo "upload_nginx: $passes checks passed, $failures failed"
 ((failures == 0)) || tail -30 daemon.log >&2
