@@ -23,7 +23,7 @@
  * again while it keeps being seen; once it has been out of sight for
  * gone_us (CAMERA_GONE_MS, or three frame times if longer, so one frame
  * where a decoder misses it does not count as leaving) and for at least
- * GONE_FRAMES decoded frames it may be delivered again.  Both, because on a
+ * CAMERA_GONE_FRAMES decoded frames it may be delivered again.  Both, because on a
  * slow machine (a board under load, an emulator) one frame's decoding can
  * take longer than gone_us: the card was then in every frame looked at and
  * never left, and must not be judged again as ALREADY_USED.
@@ -73,7 +73,6 @@ _Static_assert(CAMERA_DECODE_ZXING == QRDECODE_ZXING && CAMERA_DECODE_ZBAR == QR
 #define POLL_SLICE_MS    100
 #define MAILBOX_TEXTS    8  /* texts waiting for the loop, at most */
 #define IN_VIEW_MAX      16 /* texts remembered as in view, at most */
-#define GONE_FRAMES      3  /* decoded frames without a text before it counts as gone */
 #define DROP_LOG_US      (10 * 1000000LL)
 
 struct text {
@@ -191,7 +190,7 @@ static void on_symbol(void *arg, const char *data, size_t len)
 	for (size_t i = 0; i < IN_VIEW_MAX; i++) {
 		struct in_view *v = &c->view[i];
 		if (v->len == len && memcmp(v->bytes, data, len) == 0 &&
-		    (c->frame_us - v->last_us <= c->gone_us || v->missed < GONE_FRAMES)) {
+		    (c->frame_us - v->last_us <= c->gone_us || v->missed < CAMERA_GONE_FRAMES)) {
 			v->last_us = c->frame_us; /* still in view */
 			v->seen = true;
 			return;

@@ -46,13 +46,14 @@ struct capture_io;
  * texts gives no text and counts as dropped (status.dropped, with the
  * reason).  A text seen in consecutive frames
  * is delivered once while it stays in view (until it has been out of sight
- * for CAMERA_GONE_MS).  Absent or unplugged: SOURCE_ABSENT, re-opened every
- * retry_ms.  No frame for stall_ms: SOURCE_STALLED, and the device is
- * closed and opened again (it stays STALLED until a frame comes).
+ * for CAMERA_GONE_MS and CAMERA_GONE_FRAMES decoded frames).  Absent or unplugged: SOURCE_ABSENT,
+ * re-opened every retry_ms.  No frame for stall_ms: SOURCE_STALLED, and the device is closed and
+ * opened again (it stays STALLED until a frame comes).
  */
 #define CAMERA_STALL_MIN_MS 500
 #define CAMERA_STALL_MAX_MS 600000
 #define CAMERA_GONE_MS      500
+#define CAMERA_GONE_FRAMES  3 /* decoded frames without the text */
 
 /* The decoder chain's settings (the same bits and numbers as drivers/qrdecode.h's). */
 #define CAMERA_DECODE_ZXING              1u /* zxing-cpp, every frame */

@@ -32,6 +32,7 @@ struct buf {
 	size_t length;
 	bool queued, done, mapped;
 	uint32_t bytesused, flags, sequence;
+	unsigned show; /* the show() its frame is of */
 };
 
 struct fake_v4l2 {
@@ -59,8 +60,11 @@ struct fake_v4l2 {
 	uint8_t *scene;
 	unsigned scene_w, scene_h;
 	bool scene_new;
+	unsigned show;    /* show() calls so far */
 	uint8_t *encoded; /* the scene in the negotiated format and size */
 	size_t encoded_len;
+	uint8_t *big; /* MJPEG: a frame of twice the size, for FAKE_V4L2_BIG_JPEG */
+	size_t big_len;
 	enum fake_v4l2_fault faults[FAULTS_MAX];
 	unsigned n_faults;
 	struct fake_v4l2_stats stats;
@@ -162,6 +166,12 @@ static void encode_scene(struct fake_v4l2 *f)
 	}
 	f->encoded = fake_v4l2_encode(f->fmt, canvas, f->w, f->h, f->bpl, &f->encoded_len);
 	free(canvas);
+	free(f->big);
+	f->big = NULL;
+	f->big_len = 0;
+	if (f->fmt == CAPTURE_FORMAT_MJPEG)
+		f->big = jpeg_encode(NULL, 0, 0, f->w * 2, f->h * 2, &f->big_len); /* all grey */
+	f->scene_new = false;
 }
 
 static bool take_fault(struct fake_v4l2 *f, enum fake_v4l2_fault want)
@@ -192,12 +202,11 @@ static int next_frame_fault(struct fake_v4l2 *f)
 
 static void fill(struct fake_v4l2 *f, struct buf *b, uint64_t seq)
 {
-	if (f->scene_new || f->encoded == NULL) {
+	if (f->scene_new || f->encoded == NULL)
 		encode_scene(f);
-		f->scene_new = false;
-	}
 	b->flags = 0;
 	b->sequence = (uint32_t)seq;
+	b->show = f->show;
 	size_t n = f->encoded_len < b->length ? f->encoded_len : b->length;
 	memcpy(b->mem, f->encoded, n);
 	b->bytesused = (uint32_t)n;
@@ -222,15 +231,9 @@ static void fill(struct fake_v4l2 *f, struct buf *b, uint64_t seq)
 		b->flags |= V4L2_BUF_FLAG_ERROR;
 		break;
 	case FAKE_V4L2_BIG_JPEG:
-		if (f->fmt == CAPTURE_FORMAT_MJPEG) {
-			size_t len = 0;
-			uint8_t *big = jpeg_encode(f->scene != NULL ? f->scene : b->mem, 0, 0,
-			                           f->w * 2, f->h * 2, &len);
-			if (big != NULL && len <= b->length) {
-				memcpy(b->mem, big, len);
-				b->bytesused = (uint32_t)len;
-			}
-			free(big);
+		if (f->big != NULL && f->big_len <= b->length) {
+			memcpy(b->mem, f->big, f->big_len);
+			b->bytesused = (uint32_t)f->big_len;
 		}
 		break;
 	default:
@@ -282,6 +285,17 @@ static int64_t until_next(struct fake_v4l2 *f)
 	int64_t period = 1000000 / (f->pace_fps > 0 ? f->pace_fps : f->fps > 0 ? f->fps : 30);
 	int64_t t = f->t0_us + (int64_t)f->next_frame * period - now_us();
 	return t < 0 ? 0 : t;
+}
+
+/* A dequeue found no more frames while the application holds one dequeued: that one is
+ * the newest it has, which it reads now (v4l2_capture.c gives older ones straight back). */
+static void count_looked(struct fake_v4l2 *f)
+{
+	for (unsigned i = 0; i < f->n_bufs; i++) {
+		const struct buf *b = &f->bufs[i];
+		if (b->mapped && !b->queued && !b->done && b->show == f->show)
+			f->stats.looked++;
+	}
 }
 
 /* ---- the io ----------------------------------------------------------------------------- */
@@ -517,6 +531,7 @@ static int do_ioctl(struct fake_v4l2 *f, int fd, unsigned long req, void *arg)
 		}
 		advance(f);
 		if (f->n_done == 0) {
+			count_looked(f);
 			errno = EAGAIN;
 			return -1;
 		}
@@ -539,6 +554,11 @@ static int do_ioctl(struct fake_v4l2 *f, int fd, unsigned long req, void *arg)
 			return -1;
 		}
 		if (!file->streaming) {
+			/* Encoded now, not in a frame's time: a slow encode (a loaded machine)
+			 * would make the first frame old before it is read, and a fault in it
+			 * skipped. */
+			if (f->scene_new || f->encoded == NULL)
+				encode_scene(f);
 			file->streaming = true;
 			f->t0_us = now_us();
 			f->next_frame = 0;
@@ -703,6 +723,7 @@ void fake_v4l2_destroy(struct fake_v4l2 *f)
 		free(f->bufs[i].mem);
 	free(f->scene);
 	free(f->encoded);
+	free(f->big);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -743,6 +764,10 @@ void fake_v4l2_show(struct fake_v4l2 *f, const uint8_t *grey, unsigned width, un
 	f->scene_h = copy != NULL ? height : 0;
 	f->scene_new = true;
 	f->stats.show_ready_us = 0;
+	f->stats.looked = 0;
+	f->show++;
+	if (f->owner >= 0 && f->files[f->owner].streaming)
+		encode_scene(f); /* now, not in the time of the next frame */
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -67,6 +67,8 @@ struct fake_v4l2_stats {
 	uint64_t lost;         /* frames lost: no buffer queued */
 	int64_t show_ready_us; /* when the first frame of the last show() became ready (0: not yet)
 	                        */
+	uint64_t looked; /* frames of the last show() the application went on to read (a dequeue
+	                    found no newer one while it held it) */
 };
 void fake_v4l2_stats(struct fake_v4l2 *f, struct fake_v4l2_stats *out);
 
