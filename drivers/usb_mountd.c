@@ -11,16 +11,21 @@
  * keeps the list of what it mounted so that it never unmounts anything else.
  * Paths are resolved through file descriptors (the mount folder opened once,
  * the mount point opened O_NOFOLLOW, then named as /proc/self/fd/N) so that
- * a link swapped in by the daemon's user is never followed.
+ * a link swapped in by the daemon's user is never followed.  Given a user of
+ * its own (usb_mountd_start_as), the helper takes the mount folder and
+ * becomes that user before it serves: the daemon's uid then cannot signal,
+ * ptrace or read it, nor put anything in its folder.
  */
 #define _GNU_SOURCE
 #include "qrdesk/usb_mountd.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libudev.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,16 +61,20 @@ bool usb_fstype_supported(const char *fstype)
 	                          strcmp(fstype, "ext4") == 0);
 }
 
+/* owner: whose FAT's files are (FAT has no owners; the mounter's uid by default). */
 static enum qd_err mount_on(const char *devnode, const char *fstype, const char *target,
-                            const char *shown, struct qd_errmsg *why)
+                            const char *shown, uid_t owner, gid_t group, struct qd_errmsg *why)
 {
 	if (!usb_fstype_supported(fstype)) {
 		qd_errmsg_set(why, "%s: file system %s is not one we read (vfat, exfat, ext4)",
 		              devnode, fstype != NULL ? fstype : "unknown");
 		return QD_ERR_UNSUPPORTED;
 	}
-	/* FAT has no owners: files owned by us, not executable, not writable by others. */
-	const char *data = strcmp(fstype, "ext4") == 0 ? NULL : "fmask=0133,dmask=0022";
+	/* FAT has no owners: files owned by the daemon, not executable, not writable by others. */
+	char fat[80];
+	snprintf(fat, sizeof(fat), "uid=%u,gid=%u,fmask=0133,dmask=0022", (unsigned)owner,
+	         (unsigned)group);
+	const char *data = strcmp(fstype, "ext4") == 0 ? NULL : fat;
 	if (mount(devnode, target, fstype, MOUNT_FLAGS, data) != 0) {
 		qd_errmsg_set(why, "cannot mount %s (%s) at %s: %s", devnode, fstype, shown,
 		              strerror(errno));
@@ -78,12 +87,12 @@ enum qd_err usb_mount(const char *devnode, const char *fstype, const char *dir,
                       struct qd_errmsg *why)
 {
 	if (!usb_fstype_supported(fstype))
-		return mount_on(devnode, fstype, dir, dir, why);
+		return mount_on(devnode, fstype, dir, dir, getuid(), getgid(), why);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		qd_errmsg_set(why, "%s: %s", dir, strerror(errno));
 		return QD_ERR_IO;
 	}
-	enum qd_err rc = mount_on(devnode, fstype, dir, dir, why);
+	enum qd_err rc = mount_on(devnode, fstype, dir, dir, getuid(), getgid(), why);
 	if (rc != QD_OK)
 		rmdir(dir);
 	return rc;
@@ -252,6 +261,11 @@ struct helper {
 	int dir_fd;      /* mount_dir, opened once */
 	const char *dir; /* for messages */
 	struct usb_mountd_policy policy;
+	bool become; /* switch to uid/gid before serving */
+	uid_t uid;   /* the helper's own user (become) */
+	gid_t gid;   /* its primary group */
+	uid_t owner; /* the daemon's uid and gid: FAT files are theirs */
+	gid_t group;
 	char mounted[MAX_MOUNTS][USB_MOUNTD_NAME_MAX]; /* what we mounted; "" free */
 };
 
@@ -303,7 +317,7 @@ static enum qd_err do_mount(struct helper *h, const struct usb_mountd_request *r
 	char target[64], shown[SHOWN_MAX];
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", t);
 	snprintf(shown, sizeof(shown), "%s/%s", h->dir, rq->name);
-	rc = mount_on(devnode, rq->fstype, target, shown, why);
+	rc = mount_on(devnode, rq->fstype, target, shown, h->owner, h->group, why);
 	close(t);
 	if (rc != QD_OK) {
 		unlinkat(h->dir_fd, rq->name, AT_REMOVEDIR);
@@ -400,6 +414,16 @@ static int cap_set(const struct __user_cap_data_struct data[2])
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+/* Drops from the bounding set what keep does not name, when CAP_SETPCAP allows it. */
+static void drop_bounding(uint32_t keep, const struct __user_cap_data_struct data[2])
+{
+	if (data[0].effective & (1u << CAP_SETPCAP))
+		for (int cap = 0; cap <= 63; cap++)
+			if (!(cap < 32 && (keep & (1u << cap))) &&
+			    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL)
+				break; /* past the kernel's last capability */
+}
+
 /*
  * Keeps the capabilities in keep (a mask of the low 32, which CAP_SYS_ADMIN
  * is in) that the process has, drops the rest.
@@ -412,18 +436,15 @@ static enum qd_err keep_caps(uint32_t keep, struct qd_errmsg *why)
 		return QD_ERR_IO;
 	}
 	/* The bounding set first: it needs CAP_SETPCAP, about to go. */
-	if (data[0].effective & (1u << CAP_SETPCAP))
-		for (int cap = 0; cap <= 63; cap++)
-			if (!(cap < 32 && (keep & (1u << cap))) &&
-			    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL)
-				break; /* past the kernel's last capability */
+	drop_bounding(keep, data);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
 		qd_errmsg_set(why, "clearing ambient capabilities: %s", strerror(errno));
 		return QD_ERR_IO;
 	}
+	/* Effective from permitted: a switch from root with PR_SET_KEEPCAPS cleared it. */
 	bool more = (data[0].permitted & ~keep) || data[0].inheritable || data[1].permitted ||
-	            data[1].inheritable;
-	data[0].effective &= keep;
+	            data[1].inheritable || data[0].effective != (data[0].permitted & keep);
+	data[0].effective = data[0].permitted & keep;
 	data[0].permitted &= keep;
 	data[0].inheritable = 0;
 	data[1].effective = data[1].permitted = data[1].inheritable = 0;
@@ -455,6 +476,47 @@ static void close_others(int a, int b)
 	close_range((unsigned)hi + 1, ~0u, 0);
 }
 
+/*
+ * The helper takes its folder (owner: itself, group: the daemon's, 0750) and
+ * becomes its own user, no supplementary groups.  PR_SET_KEEPCAPS: from root,
+ * the permitted set survives the switch (keep_caps then keeps CAP_SYS_ADMIN).
+ */
+static enum qd_err become(const struct helper *h, struct qd_errmsg *why)
+{
+	/* Asked first: where the unit lacks them, its system-call filter kills a caller of
+	 * fchown or setresuid outright, with nothing logged. */
+	const uint32_t need = 1u << CAP_CHOWN | 1u << CAP_SETUID | 1u << CAP_SETGID;
+	struct __user_cap_data_struct data[2];
+	if (cap_get(data) != 0 || (data[0].effective & need) != need) {
+		qd_errmsg_set(why,
+		              "cannot become uid %u: CAP_SETUID, CAP_SETGID and CAP_CHOWN are "
+		              "needed (the unit's drop-in in docs/usb-bundle.md gives them)",
+		              (unsigned)h->uid);
+		return QD_ERR_PERM;
+	}
+	int d = openat(h->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d < 0 || fchown(d, h->uid, h->group) != 0) {
+		qd_errmsg_set(why, "cannot take %s: %s", h->dir, strerror(errno));
+		if (d >= 0)
+			close(d);
+		return QD_ERR_PERM;
+	}
+	enum qd_err rc = QD_OK;
+	(void)prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+	if (setgroups(0, NULL) != 0 || setresgid(h->gid, h->gid, h->gid) != 0 ||
+	    setresuid(h->uid, h->uid, h->uid) != 0) {
+		qd_errmsg_set(why, "cannot become uid %u gid %u: %s", (unsigned)h->uid,
+		              (unsigned)h->gid, strerror(errno));
+		rc = QD_ERR_PERM;
+	} else if (fchmod(d, 0750) != 0) {
+		qd_errmsg_set(why, "%s: %s", h->dir, strerror(errno));
+		rc = QD_ERR_IO;
+	}
+	(void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	close(d);
+	return rc;
+}
+
 /* In the child: confine, then serve.  Returns the exit status. */
 static int helper_main(struct helper *h)
 {
@@ -464,9 +526,18 @@ static int helper_main(struct helper *h)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	/* Same uid as the daemon under systemd: no ptrace, no /proc/PID/mem into us. */
+	/* Without a user of our own, the daemon's uid: no ptrace, no /proc/PID/mem into us. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	struct qd_errmsg why = {{0}};
+	struct __user_cap_data_struct now[2];
+	/* The bounding set while CAP_SETPCAP is still effective: a switch from root clears it. */
+	if (h->become && cap_get(now) == 0)
+		drop_bounding(1u << CAP_SYS_ADMIN, now);
+	if (h->become && become(h, &why) != QD_OK) {
+		log_err("usb-mountd: %s; no stick will be mounted", why.text);
+		return 1;
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* a change of credentials may have reset it */
 	if (keep_caps(1u << CAP_SYS_ADMIN, &why) != QD_OK) {
 		log_err("usb-mountd: %s", why.text);
 		return 1;
@@ -480,18 +551,24 @@ static int helper_main(struct helper *h)
 	return 0;
 }
 
-enum qd_err usb_mountd_start(const char *mount_dir, const struct usb_mountd_policy *policy,
-                             struct usb_mountd **out, struct qd_errmsg *why)
+static enum qd_err start(const char *mount_dir, const struct usb_mountd_policy *policy,
+                         const struct passwd *user, struct usb_mountd **out, struct qd_errmsg *why)
 {
 	*out = NULL;
 	if (mkdir(mount_dir, 0700) != 0 && errno != EEXIST) {
 		qd_errmsg_set(why, "%s: %s", mount_dir, strerror(errno));
 		return QD_ERR_IO;
 	}
-	struct helper h = {.dir = mount_dir,
-	                   .policy = policy != NULL ? *policy
-	                                            : (struct usb_mountd_policy){
-	                                                      .allow = usb_mountd_policy_udev}};
+	struct helper h = {
+	        .dir = mount_dir,
+	        .policy = policy != NULL
+	                          ? *policy
+	                          : (struct usb_mountd_policy){.allow = usb_mountd_policy_udev},
+	        .become = user != NULL,
+	        .uid = user != NULL ? user->pw_uid : 0,
+	        .gid = user != NULL ? user->pw_gid : 0,
+	        .owner = getuid(),
+	        .group = getgid()};
 	h.dir_fd = open(mount_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (h.dir_fd < 0) {
 		qd_errmsg_set(why, "%s is not a folder: %s", mount_dir, strerror(errno));
@@ -527,6 +604,31 @@ enum qd_err usb_mountd_start(const char *mount_dir, const struct usb_mountd_poli
 	pthread_mutex_init(&m->lock, NULL);
 	*out = m;
 	return QD_OK;
+}
+
+enum qd_err usb_mountd_start(const char *mount_dir, const struct usb_mountd_policy *policy,
+                             struct usb_mountd **out, struct qd_errmsg *why)
+{
+	return start(mount_dir, policy, NULL, out, why);
+}
+
+enum qd_err usb_mountd_start_as(const char *mount_dir, const struct usb_mountd_policy *policy,
+                                const char *user, struct usb_mountd **out, struct qd_errmsg *why)
+{
+	*out = NULL;
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	int err = getpwnam_r(user, &pw, buf, sizeof(buf), &found);
+	if (found == NULL) {
+		qd_errmsg_set(why, "no user %s%s%s", user, err != 0 ? ": " : "",
+		              err != 0 ? strerror(err) : "");
+		return QD_ERR_NOT_FOUND;
+	}
+	if (pw.pw_uid == getuid()) {
+		qd_errmsg_set(why, "%s is this process's own user", user);
+		return QD_ERR_ARG;
+	}
+	return start(mount_dir, policy, &pw, out, why);
 }
 
 pid_t usb_mountd_pid(const struct usb_mountd *m)

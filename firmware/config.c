@@ -210,6 +210,7 @@ static const struct key_def keys[] = {
         {"usb", "mode", K_USB_MODE, FIELD(usb.mode), 0, 0, false},
         {"usb", "watch_dir", K_PATH, FIELD(usb.watch_dir), 0, 0, false},
         {"usb", "mount_dir", K_PATH, FIELD(usb.mount_dir), 0, 0, true},
+        {"usb", "mount_user", K_GROUP, FIELD(usb.mount_user), 0, 0, false},
         {"usb", "dropin", K_PATH, FIELD(usb.dropin), 0, 0, false},
         {"usb", "max_bundle_mb", K_BYTES, FIELD(usb.max_bundle_mb), 1, 300, false},
 };
@@ -373,6 +374,7 @@ void config_defaults(struct config *cfg)
 	cfg->usb.mode = CONFIG_USB_OFF;
 	cfg->usb.watch_dir[0] = '\0';
 	snprintf(cfg->usb.mount_dir, sizeof(cfg->usb.mount_dir), "%s", "/run/qrdesk/usb");
+	snprintf(cfg->usb.mount_user, sizeof(cfg->usb.mount_user), "%s", "qrdesk-mount");
 	snprintf(cfg->usb.dropin, sizeof(cfg->usb.dropin), "%s", "/var/lib/qrdesk/usb.conf");
 	cfg->usb.max_bundle_mb = 300;
 }

@@ -201,7 +201,22 @@ static enum qd_err compose_config(const void *arg, struct config *out, struct co
 static int separate_privileges(struct desk *desk)
 {
 	struct qd_errmsg why = {{0}};
-	if (usb_mountd_start(desk->cfg.usb.mount_dir, NULL, &desk->mountd, &why) != QD_OK)
+	const struct config_usb *u = &desk->cfg.usb;
+	enum qd_err rc = QD_ERR_NOT_FOUND;
+	if (u->mount_user[0] != '\0') {
+		rc = usb_mountd_start_as(u->mount_dir, NULL, u->mount_user, &desk->mountd, &why);
+		if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_ARG)
+			log_warn(
+			        "usb: [usb] mount_user: %s: the mount helper keeps qrdeskd's user, "
+			        "which can signal it (docs/security.md)",
+			        why.text);
+	} else {
+		log_warn("usb: [usb] mount_user is empty: the mount helper keeps qrdeskd's user, "
+		         "which can signal it (docs/security.md)");
+	}
+	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_ARG)
+		rc = usb_mountd_start(u->mount_dir, NULL, &desk->mountd, &why);
+	if (rc != QD_OK)
 		log_err("usb: cannot start the mount helper: %s; USB sticks will not be mounted",
 		        why.text);
 	if (usb_mountd_drop_privileges(&why) != QD_OK) {

@@ -371,6 +371,31 @@
     });
   }
 
+  /* --- reload keys ------------------------------------------------------------------ */
+
+  // F5, Ctrl+R and their Shift/Ctrl variants: a reload while qrdeskd is not listening
+  // would put the browser's own error page on the screen, which no script of the page
+  // can leave (a service worker could serve the page offline, but trusted-types 'none'
+  // bars registering one).  So the page takes these keys and reloads only once /alive
+  // answers; until then its banner says what is wrong.  data-reload-held counts the
+  // reloads held back (the browser test waits for it).
+  function isReloadKey(e) {
+    return e.key === 'F5' || e.key === 'BrowserRefresh' ||
+      ((e.ctrlKey || e.metaKey) && (e.key === 'r' || e.key === 'R'));
+  }
+  function reloadHeld() {
+    document.body.dataset.reloadHeld = String(Number(document.body.dataset.reloadHeld || 0) + 1);
+    setConnected(false);
+  }
+  window.addEventListener('keydown', (e) => {
+    if (!isReloadKey(e)) return;
+    e.preventDefault();
+    fetch('/alive', { cache: 'no-store' }).then((r) => {
+      if (r.ok) location.reload();
+      else reloadHeld();
+    }, reloadHeld);
+  });
+
   // The watchdog: the browser's own reconnection gives up on an HTTP error
   // and may back off for long after a refused connection; ours never does.
   setInterval(() => {

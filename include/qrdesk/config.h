@@ -70,6 +70,7 @@ struct config_usb {
 	enum config_usb_mode mode;
 	char watch_dir[CONFIG_PATH_MAX]; /* automount: where sticks appear as folders */
 	char mount_dir[CONFIG_PATH_MAX]; /* udev: private folder sticks are mounted under */
+	char mount_user[32 + 1];         /* udev: the mount helper's own user ("": qrdeskd's) */
 	char dropin[CONFIG_PATH_MAX];    /* settings made by bundles, read after the file */
 	unsigned max_bundle_mb;          /* a bundle file larger than this is refused */
 };

@@ -80,10 +80,25 @@ struct usb_mountd;
  * Forks the helper for mount_dir (made 0700 if missing; it must be a folder,
  * not a link).  Call while the process has one thread, before dropping
  * capabilities: the helper keeps CAP_SYS_ADMIN only (if the caller had it;
- * without, its mounts fail with the kernel's reason).
+ * without, its mounts fail with the kernel's reason).  The helper keeps the
+ * caller's uid: usb_mountd_start_as gives it a user of its own.
  */
 enum qd_err usb_mountd_start(const char *mount_dir, const struct usb_mountd_policy *policy,
                              struct usb_mountd **out, struct qd_errmsg *why);
+/*
+ * As usb_mountd_start, and the helper becomes `user` (its uid, primary gid, no
+ * supplementary groups) before it serves, so that the caller's uid - the
+ * daemon's, once it has dropped its capabilities - can neither signal nor
+ * ptrace it.  mount_dir becomes the helper's, mode 0750, group the caller's
+ * gid (the caller reads sticks through it, cannot put anything in it); FAT
+ * files are owned by the caller's uid and gid.  Switching needs CAP_SETUID,
+ * CAP_SETGID and CAP_CHOWN (or root), which the helper drops after.
+ * QD_ERR_NOT_FOUND: no such user; QD_ERR_ARG: it is the caller's own uid (no
+ * separation); nothing forked then.  A helper that cannot switch does not
+ * serve: it logs why and ends, and every request fails.
+ */
+enum qd_err usb_mountd_start_as(const char *mount_dir, const struct usb_mountd_policy *policy,
+                                const char *user, struct usb_mountd **out, struct qd_errmsg *why);
 /* The helper's process id (tests look at its capabilities). */
 pid_t usb_mountd_pid(const struct usb_mountd *m);
 /* The requests; each waits for the helper's answer.  Safe from any thread. */

@@ -10,7 +10,8 @@
 #  - log flooding by unauthenticated requests: a count, not a line each;
 #  - the security headers on libmicrohttpd's own error answers;
 #  - udev mode: the daemon holds no capability; the mount helper it forks holds
-#    CAP_SYS_ADMIN alone (as root only: the rest of the time nothing holds any).
+#    CAP_SYS_ADMIN alone, as a user of its own that the daemon's credentials
+#    cannot signal or read (as root only: the rest of the time nothing holds any).
 # Run as root, the local attacker is "nobody" (setpriv); as another user those
 # checks run as that user.
 # Usage: security.sh QRDESKD QRDESKCTL QRDESK-ISSUER
@@ -175,11 +176,14 @@ sleep 1
 page=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/")
 check '[[ $page == 200 ]]' "the page loads while a local user attacks (got $page)"
 # The display's stream gets in, and a verdict made now reaches it.
-curl -sN --max-time 6 "http://127.0.0.1:$port/events" >display.sse &
+# Events, not times: the stream's first status, then the verdict (a hang guard of minutes).
+curl -sN --max-time 300 "http://127.0.0.1:$port/events" >display.sse &
 sse=$!
-sleep 2
+wait_for 120 'grep -q "^event: status" display.sse'
 card during 2611000200
 echo "$(cat during.txt)" >&7
+wait_for 120 'grep -q "^event: verdict" display.sse'
+kill "$sse" 2>/dev/null
 wait "$sse"
 check 'grep -q "^event: verdict" display.sse' "the display's event stream runs and carries the verdict made during the attack"
 # The stream's status, like /api/status, gives the last verdict as verdict, reason and time only.
@@ -214,18 +218,32 @@ check '(( after - before <= 6 ))' "500 half-sent requests and 300 refused techni
 if [[ $(id -u) == 0 ]] && grep -q '^CapEff:.*[1-9a-f]' /proc/self/status; then
 	sed -e "s|^control_socket = .*|control_socket = $work/udev.sock|" -e '/^\[kiosk\]/,$d' \
 		-e "s|^fifo = .*|fifo = $work/udev.fifo|" -e '/^images = /d' desk.conf >udev.conf
-	printf '[usb]\nmode = udev\nmount_dir = %s/usb\n' "$work" >>udev.conf
+	printf '[usb]\nmode = udev\nmount_dir = %s/usb\nmount_user = nobody\n' "$work" >>udev.conf
 	"$qrdeskd" --config udev.conf 2>>udev.log &
 	udev_pid=$!
 	wait_for 60 'grep -q "ready: desk" udev.log' || fail "the udev-mode desk did not start: $(tail -n3 udev.log)"
 	cap() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
 	helper=$(cat "/proc/$udev_pid/task/$udev_pid/children" 2>/dev/null | awk '{print $1}')
+	# The helper confines itself before it serves: wait for that, not for a time.
+	wait_for 60 '[[ -n $helper && $(cap "$helper" CapEff) == 0000000000200000 ]]'
 	check '[[ $(cap $udev_pid CapEff) == 0000000000000000 && $(cap $udev_pid CapPrm) == 0000000000000000 && $(cap $udev_pid CapBnd) == 0000000000000000 && $(cap $udev_pid NoNewPrivs) == 1 ]]' \
 		"udev mode: qrdeskd holds no capability (CapEff $(cap $udev_pid CapEff), CapBnd $(cap $udev_pid CapBnd))"
 	check '[[ -n $helper && $(cap "$helper" CapEff) == 0000000000200000 && $(cap "$helper" CapBnd) == 0000000000200000 ]]' \
 		"udev mode: its mount helper (pid ${helper:-none}) holds CAP_SYS_ADMIN alone (CapEff $(cap "${helper:-0}" CapEff 2>/dev/null))"
 	check 'grep -q "mount helper (pid $helper) mounts sticks; qrdeskd holds no capability" udev.log' \
 		"udev mode: the log says so"
+	# The helper is a user of its own; a process with the daemon's credentials (its uid
+	# and gid, no capability) can neither signal it nor read it (ptrace's access check).
+	nobody=$(id -u nobody)
+	duid=$(awk '/^Uid:/ {print $2}' "/proc/$udev_pid/status")
+	dgid=$(awk '/^Gid:/ {print $2}' "/proc/$udev_pid/status")
+	check '[[ $(awk "/^Uid:/ {print \$2,\$3,\$4,\$5}" "/proc/$helper/status") == "$nobody $nobody $nobody $nobody" && $duid != "$nobody" ]]' \
+		"udev mode: the helper runs as nobody ($(grep ^Uid: "/proc/$helper/status" | tr '\t' ' ')), qrdeskd as uid $duid"
+	check '[[ $(stat -c "%u %g %a" usb) == "$nobody $dgid 750" ]]' "udev mode: the mount folder is the helper's, group qrdeskd's, 0750: $(stat -c "%U %G %a" usb)"
+	as_daemon=(setpriv --reuid="$duid" --regid="$dgid" --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs --)
+	check '! "${as_daemon[@]}" kill -0 "$helper" 2>as_daemon.err' "udev mode: the daemon's credentials cannot signal the helper"
+	check '! "${as_daemon[@]}" cat "/proc/$helper/environ" >/dev/null 2>as_daemon.err' "udev mode: nor read its /proc environ (ptrace's access check)"
+	check '"${as_daemon[@]}" kill -0 "$udev_pid"' "udev mode: (the same credentials can signal qrdeskd itself)"
 	kill -TERM "$udev_pid"
 	wait "$udev_pid"
 	check '[[ ! -e /proc/$helper/status ]] || [[ $(cap "$helper" State) == Z* ]]' "the mount helper ends with the daemon"

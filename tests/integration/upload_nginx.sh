@@ -9,7 +9,8 @@
 #      kept byte for byte;
 #   2. the same bytes already stored (a PUT whose reply was lost): taken as
 #      done, with no second PUT;
-#   3. other bytes under the batch's name, and an object larger than any
+#   3. a 412 to the PUT (a store honouring If-None-Match that found the name
+#      taken after the desk's GET), other bytes under the batch's name, and an object larger than any
 #      batch: reported "not overwritten", the stored object untouched, the
 #      rows pending; once it is gone the batch is stored;
 #   4. ingest: every row exactly once, in batches 1 and 2.
@@ -45,7 +46,10 @@ card c2 2611000052
 card c3 2611000053
 test_ca || die "test CA"
 nginx_start "location /broken/ { return 503; }
-		location /moved/ { return 307 https://127.0.0.2:\$server_port/audit/; }" || exit 1
+		location /moved/ { return 307 https://127.0.0.2:\$server_port/audit/; }
+		# A store that honours If-None-Match and found the name taken between the desk's GET
+		# and its PUT (nginx's own PUT does not: it replaces the file).
+		location /race/ { if (\$request_method = PUT) { return 412; } return 404; }" || exit 1
 base="https://127.0.0.1:$nginx_port"
 "$issuer" publish dom repo >/dev/null || die "publish"
 "$ctl" provision --store desk.db --root dom/root.pub >/dev/null 2>&1 || die "provision"
@@ -134,6 +138,9 @@ scan c2
 stop
 more=$(pending)
 check '[[ $more == 2 ]]' "two more rows to upload: $more"
+start "$base/race"
+check '[[ $(up .status) == exists && $(up .message) == *"HTTP status 412"*"not overwritten"* && $(pending) == "$more" ]]' "a 412 to the PUT: reported, rows pending: $(up .message)"
+stop
 printf 'not the desk batch' >www/audit/UP-1/2.cose
 cp www/audit/UP-1/2.cose other.bin
 start "$base/audit"

@@ -7,7 +7,9 @@
  * removable USB disk, a stick it did not mount, a mount point swapped for a
  * link); the real mount steps on a loop device (root and loop devices needed,
  * else skipped with the reason: no USB here, so a policy that allows that one
- * device stands in for udev's word); and the capabilities each side keeps.
+ * device stands in for udev's word); the capabilities each side keeps; and,
+ * given a user of its own, a helper the daemon's credentials cannot signal,
+ * ptrace or read (with none, they can: the case checks that too).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -23,9 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/ptrace.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "qrdesk/usb_mountd.h"
@@ -254,13 +258,13 @@ static enum qd_err allow_only(void *arg, const char *name, dev_t rdev, const cha
 	return QD_OK;
 }
 
-static void test_helper_mounts(void **state)
+/* A loop device holding a stick's file system, and a policy allowing it alone; else skips. */
+static struct usb_mountd_policy loop_stick(struct fx *f, const char **fs, struct only *o)
 {
-	struct fx *f = *state;
 	char img[4096 + 16];
 	snprintf(img, sizeof(img), "%s/stick.img", f->tmp);
-	const char *fs = "vfat";
-	const char *no = tu_loop_stick(img, &fs, f->dev, sizeof(f->dev));
+	*fs = "vfat";
+	const char *no = tu_loop_stick(img, fs, f->dev, sizeof(f->dev));
 	if (no != NULL) {
 		print_message("SKIP: %s\n", no);
 		skip();
@@ -268,8 +272,16 @@ static void test_helper_mounts(void **state)
 	snprintf(f->name, sizeof(f->name), "%s", strrchr(f->dev, '/') + 1);
 	struct stat st;
 	assert_int_equal(stat(f->dev, &st), 0);
-	struct only o = {.rdev = st.st_rdev, .fstype = fs};
-	struct usb_mountd_policy policy = {.allow = allow_only, .arg = &o};
+	*o = (struct only){.rdev = st.st_rdev, .fstype = *fs};
+	return (struct usb_mountd_policy){.allow = allow_only, .arg = o};
+}
+
+static void test_helper_mounts(void **state)
+{
+	struct fx *f = *state;
+	const char *fs;
+	struct only o;
+	struct usb_mountd_policy policy = loop_stick(f, &fs, &o);
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(usb_mountd_start(f->mnt, &policy, &f->m, &why), QD_OK);
 
@@ -395,6 +407,186 @@ static void test_capabilities(void **state)
 	close(pipefd[1]);
 }
 
+/* ---- the helper's own user -------------------------------------------------------- */
+
+/*
+ * What a taken-over daemon could do to the helper at pid: in a child with the
+ * daemon's credentials (this process's uid, every capability dropped as
+ * qrdeskd drops them), "k" if kill(pid, 0) works, "p" if ptrace attaches,
+ * "m" if /proc/pid/mem opens; "" if none.
+ */
+static void as_daemon_try(pid_t pid, char out[8])
+{
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct qd_errmsg e = {{0}};
+		char got[8] = "", *at = got;
+		if (usb_mountd_drop_privileges(&e) != QD_OK)
+			*at++ = '!';
+		if (kill(pid, 0) == 0)
+			*at++ = 'k';
+		if (ptrace(PTRACE_ATTACH, pid, NULL, NULL) == 0) {
+			*at++ = 'p';
+			(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		}
+		char mem[64];
+		snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+		int fd = open(mem, O_RDONLY);
+		if (fd >= 0) {
+			*at++ = 'm';
+			close(fd);
+		}
+		(void)write(pipefd[1], got, sizeof(got));
+		_exit(0);
+	}
+	close(pipefd[1]);
+	memset(out, 0, 8);
+	assert_int_equal(read(pipefd[0], out, 8), 8);
+	close(pipefd[0]);
+	waitpid(child, NULL, 0);
+	out[7] = '\0';
+}
+
+static void test_helper_own_user(void **state)
+{
+	struct fx *f = *state;
+	/* CAP_SETUID, CAP_SETGID and CAP_CHOWN: what the unit's drop-in gives. */
+	unsigned long long need = 1ull << 6 | 1ull << 7 | 1ull << 0;
+	if ((caps_of(getpid(), "CapEff") & need) != need || getpwnam("nobody") == NULL ||
+	    getpwnam("nobody")->pw_uid == getuid()) {
+		print_message("SKIP: needs CAP_SETUID, CAP_SETGID, CAP_CHOWN and a user nobody\n");
+		skip();
+	}
+	uid_t nobody = getpwnam("nobody")->pw_uid;
+	gid_t nobody_gid = getpwnam("nobody")->pw_gid;
+	bool admin = caps_of(getpid(), "CapEff") & (1ull << 21);
+	struct qd_errmsg why = {{0}};
+	char got[8];
+
+	/* Without a user of its own: the daemon's credentials reach the helper (the old way). */
+	assert_int_equal(usb_mountd_start(f->mnt, NULL, &f->m, &why), QD_OK);
+	assert_int_equal(usb_mountd_unmount(f->m, "sdb1", &why), QD_ERR_PERM);
+	as_daemon_try(usb_mountd_pid(f->m), got);
+	assert_non_null(strchr(got, 'k'));
+	usb_mountd_stop(f->m);
+	f->m = NULL;
+
+	/* No such user, or our own: refused, nothing forked. */
+	assert_int_equal(usb_mountd_start_as(f->mnt, NULL, "qrdesk-nosuchuser", &f->m, &why),
+	                 QD_ERR_NOT_FOUND);
+	assert_null(f->m);
+	assert_int_equal(
+	        usb_mountd_start_as(f->mnt, NULL, getpwuid(getuid())->pw_name, &f->m, &why),
+	        QD_ERR_ARG);
+	assert_null(f->m);
+
+	/* nobody: the helper is nobody, through and through, and owns its folder. */
+	assert_int_equal(usb_mountd_start_as(f->mnt, NULL, "nobody", &f->m, &why), QD_OK);
+	assert_int_equal(usb_mountd_unmount(f->m, "sdb1", &why), QD_ERR_PERM); /* it serves */
+	pid_t pid = usb_mountd_pid(f->m);
+	char line[256], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *p = fopen(path, "r");
+	assert_non_null(p);
+	char uids[256] = "", gids[256] = "", groups[256] = "";
+	while (fgets(line, sizeof(line), p) != NULL) {
+		if (strncmp(line, "Uid:", 4) == 0)
+			snprintf(uids, sizeof(uids), "%s", line);
+		if (strncmp(line, "Gid:", 4) == 0)
+			snprintf(gids, sizeof(gids), "%s", line);
+		if (strncmp(line, "Groups:", 7) == 0)
+			snprintf(groups, sizeof(groups), "%s", line);
+	}
+	fclose(p);
+	char want[128];
+	snprintf(want, sizeof(want), "Uid:\t%u\t%u\t%u\t%u\n", nobody, nobody, nobody, nobody);
+	assert_string_equal(uids, want);
+	snprintf(want, sizeof(want), "Gid:\t%u\t%u\t%u\t%u\n", nobody_gid, nobody_gid, nobody_gid,
+	         nobody_gid);
+	assert_string_equal(gids, want);
+	assert_true(strspn(groups + 7, " \t\n") == strlen(groups + 7)); /* none */
+	unsigned long long caps = admin ? 1ull << 21 : 0;
+	assert_int_equal(caps_of(pid, "CapEff"), caps);
+	assert_int_equal(caps_of(pid, "CapPrm"), caps);
+	assert_int_equal(caps_of(pid, "CapAmb"), 0);
+	assert_int_equal(caps_of(pid, "NoNewPrivs"), 1);
+	struct stat st;
+	assert_int_equal(lstat(f->mnt, &st), 0);
+	assert_int_equal(st.st_uid, nobody);
+	assert_int_equal(st.st_gid, getgid());
+	assert_int_equal(st.st_mode & 07777, 0750);
+
+	/* The daemon's credentials: no signal, no ptrace, no memory. */
+	as_daemon_try(pid, got);
+	assert_string_equal(got, "");
+	assert_int_equal(usb_mountd_unmount(f->m, "sdb1", &why), QD_ERR_PERM); /* alive */
+	usb_mountd_stop(f->m);
+	f->m = NULL;
+
+	/* A helper that cannot become its user (no capability to) serves nothing. */
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		char dir[4096 + 8];
+		snprintf(dir, sizeof(dir), "%s/usb2", f->tmp);
+		struct qd_errmsg e = {{0}};
+		struct usb_mountd *m = NULL;
+		if (usb_mountd_drop_privileges(&e) != QD_OK ||
+		    usb_mountd_start_as(dir, NULL, "nobody", &m, &e) != QD_OK)
+			_exit(2);
+		enum qd_err rc = usb_mountd_unmount(m, "sdb1", &e);
+		usb_mountd_stop(m);
+		_exit(rc == QD_ERR_IO && strstr(e.text, "does not answer") != NULL ? 0 : 1);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Mounted by a helper of another user: a FAT stick's files are still the daemon's. */
+static void test_helper_own_user_mounts(void **state)
+{
+	struct fx *f = *state;
+	unsigned long long need = 1ull << 6 | 1ull << 7 | 1ull << 0 | 1ull << 21;
+	if ((caps_of(getpid(), "CapEff") & need) != need || getpwnam("nobody") == NULL) {
+		print_message("SKIP: needs CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_CHOWN\n");
+		skip();
+	}
+	const char *fs;
+	struct only o;
+	struct usb_mountd_policy policy = loop_stick(f, &fs, &o);
+	struct stat st;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(usb_mountd_start_as(f->mnt, &policy, "nobody", &f->m, &why), QD_OK);
+	assert_int_equal(usb_mountd_mount(f->m, f->name, fs, &why), QD_OK);
+	char dir[4096 + 40], file[4096 + 64];
+	snprintf(dir, sizeof(dir), "%s/%s", f->mnt, f->name);
+	snprintf(file, sizeof(file), "%s/new", dir);
+	assert_true(mounted_under(f->mnt));
+	assert_int_equal(usb_mountd_remount(f->m, f->name, true, &why), QD_OK);
+	int fd = open(file, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	if (strcmp(fs, "vfat") == 0) {
+		/* FAT has no owners: without uid= they would be the mounter's, nobody's. */
+		assert_int_equal(stat(dir, &st), 0);
+		assert_int_equal(st.st_uid, getuid());
+		assert_int_equal(stat(file, &st), 0);
+		assert_int_equal(st.st_uid, getuid());
+		assert_int_equal(st.st_gid, getgid());
+	} else {
+		print_message("note: no vfat in this kernel: FAT files' owner not checked (%s)\n",
+		              fs);
+	}
+	assert_int_equal(usb_mountd_unmount(f->m, f->name, &why), QD_OK);
+	assert_false(mounted_under(f->mnt));
+	assert_true(access(dir, F_OK) != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +596,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_helper_link_folder, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_helper_mounts, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_helper_own_user, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_helper_own_user_mounts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
