@@ -172,14 +172,14 @@ void desk_reload(struct desk *d)
 	memset(out, 0, sizeof(*out));
 	sd_notify(0, "RELOADING=1");
 	struct qd_errmsg why = {{0}};
-	static struct config fresh; /* large: off the stack */
+	struct config *fresh = &d->reload_cfg;
 	struct config_errors errs = {0};
-	out->config_ok = d->compose(d->compose_arg, &fresh, &errs, &why) == QD_OK;
+	out->config_ok = d->compose(d->compose_arg, fresh, &errs, &why) == QD_OK;
 	if (!out->config_ok) {
 		config_failed(out, &errs, &why);
 	} else {
-		desk_changed_restart_keys(&d->cfg, &fresh, warn_restart, NULL);
-		take_live_keys(&d->cfg, &fresh);
+		desk_changed_restart_keys(&d->cfg, fresh, warn_restart, NULL);
+		take_live_keys(&d->cfg, fresh);
 		for (size_t i = 0; i < desk_parts_count; i++)
 			if (desk_parts[i]->reload != NULL)
 				desk_parts[i]->reload(d);

@@ -110,6 +110,9 @@ struct desk {
 	const void *compose_arg;
 	bool demo;
 	struct desk_reload last_reload;
+	/* desk_reload's own: the configuration a reload composes before it takes the live keys
+	 * (large: here rather than on the stack; valid only during a reload). */
+	struct config reload_cfg;
 	struct loop *loop;
 	int64_t started_us;
 	struct desk_status *status;
