@@ -940,6 +940,7 @@ enum qd_err source_replay_images_with(const char *name, const char *dir,
 		*out = NULL;
 		return rc;
 	}
+	qrdecode_set_formats(r->dec, r->icfg.formats); /* before the worker: it owns dec */
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	return QD_OK;

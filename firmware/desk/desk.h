@@ -134,6 +134,7 @@ struct desk {
 	/* sources */
 	struct source *sources[DESK_SOURCES_MAX];
 	size_t n_sources;
+	unsigned source_formats; /* CAMERA_FORMAT_* the camera and image folder read */
 	/* hotplug */
 	struct hotplug *hotplug;  /* NULL: off, or could not start (hotplug_detail says) */
 	char hotplug_detail[320]; /* why it is off, or the last event */

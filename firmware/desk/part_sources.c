@@ -8,6 +8,7 @@
  */
 #include "desk.h"
 
+#include "qrdesk/binding.h"
 #include "qrdesk/log.h"
 #include "qrdesk/pipeline.h"
 #include "qrdesk/scanner.h"
@@ -21,11 +22,25 @@ static bool owns(const char *section, const char *name, enum desk_key_when *when
 	return true;
 }
 
+/* The symbologies the camera and the image folder read: QR always; with binding on, the
+ * boarding pass's PDF417 and Aztec too (zxing-cpp reads them; a desk without binding
+ * spares the camera their search on every frame). */
+static unsigned formats_for(enum binding_require require)
+{
+	return require == BINDING_REQUIRE_CARD
+	               ? CAMERA_FORMAT_QR
+	               : CAMERA_FORMAT_QR | CAMERA_FORMAT_PDF417 | CAMERA_FORMAT_AZTEC;
+}
+
 static int open_sources(struct desk *d)
 {
+	d->source_formats = formats_for(d->cfg.binding_require);
+	struct scanner_settings settings = d->cfg.scanners;
+	settings.camera.formats = d->source_formats;
+	settings.images.formats = d->source_formats;
 	for (size_t i = 0; i < scanner_kinds_count; i++) {
 		const struct scanner_kind *row = &scanner_kinds[i];
-		const char *what = row->wanted(&d->cfg.scanners);
+		const char *what = row->wanted(&settings);
 		if (what == NULL)
 			continue;
 		if (d->n_sources == DESK_SOURCES_MAX) {
@@ -33,7 +48,7 @@ static int open_sources(struct desk *d)
 			return -1;
 		}
 		struct source *src = NULL;
-		enum qd_err rc = row->create(&d->cfg.scanners, pipeline_on_code, d->pipeline, &src);
+		enum qd_err rc = row->create(&settings, pipeline_on_code, d->pipeline, &src);
 		if (rc != QD_OK) {
 			log_err("source %s: cannot create it (%s)", what, qd_err_name(rc));
 			return -1;
@@ -48,6 +63,20 @@ static int open_sources(struct desk *d)
 	if (d->n_sources == 0)
 		log_warn("no code source configured: only `qrdeskctl scan` will produce verdicts");
 	return 0;
+}
+
+/* [binding] require is live, but a source's decoder is set up once, when it opens. */
+static void reload_sources(struct desk *d)
+{
+	if (formats_for(d->cfg.binding_require) == d->source_formats)
+		return;
+	if (d->source_formats == CAMERA_FORMAT_QR)
+		log_warn("reload: [binding] require = %s: the camera and the image folder read "
+		         "PDF417 and Aztec (boarding passes) from the next restart",
+		         binding_require_name(d->cfg.binding_require));
+	else
+		log_warn("reload: [binding] require = card: the camera and the image folder read "
+		         "PDF417 and Aztec until the next restart");
 }
 
 static void close_sources(struct desk *d)
@@ -87,6 +116,7 @@ const struct desk_part desk_part_sources = {
         .name = "sources",
         .owns = owns,
         .open = open_sources,
+        .reload = reload_sources,
         .close = close_sources,
         .status = status_sources,
         .devices = devices_sources,

@@ -19,6 +19,9 @@ struct source_images_config {
 	unsigned max_kpx; /* thousands of pixels an image may have (from its header); 0: default */
 	unsigned budget_ms; /* a file read slower than this is not decoded; 0: default */
 	bool delete_judged; /* false: a file is moved to done/ in the folder once judged */
+	/* The symbologies read: CAMERA_FORMAT_* bits (source_camera.h; QR is always read),
+	 * not a key: the daemon adds PDF417 and Aztec when it binds boarding passes. */
+	unsigned formats;
 };
 
 /*
@@ -28,9 +31,10 @@ struct source_images_config {
  *  - images: PNG, PGM or JPEG files dropped into a folder (watched with
  *    inotify; files present at start are read too, in name order), each
  *    read and decoded on a worker thread of the source's own within its
- *    budgets; every QR symbol found is delivered, on the loop thread, and
- *    the file is then moved to done/ (or deleted), so a restart does not
- *    judge it again.  Regular files only, no symbolic link followed.
+ *    budgets; every QR symbol found (and PDF417 and Aztec, if formats asks)
+ *    is delivered, on the loop thread, and the file is then moved to done/
+ *    (or deleted), so a restart does not judge it again.  Regular files
+ *    only, no symbolic link followed.
  */
 enum qd_err source_replay_lines_fd(const char *name, int fd, source_code_cb cb, void *arg,
                                    struct source **out);

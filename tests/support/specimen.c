@@ -4,14 +4,14 @@
  * qrdesk-issuer sign --png users and the tests (docs/binding.md).
  *
  *   qrdesk-specimen CLAIMS.json [--expiry YYYY-MM-DD] [--day N]
- *                   [--png FILE [--aztec]]
+ *                   [--png FILE [--aztec | --qr]]
  *
  * Reads the same claims file as `qrdesk-issuer sign` and prints a specimen
  * passport MRZ (two lines) and a boarding pass (one line) for that traveller
  * (travel_specimen.h): the passport expiring on --expiry (default
  * 2034-12-31), the flight on Julian day --day (default 1).  --png writes the
- * boarding pass as a PDF417 symbol (--aztec: Aztec), as airlines print it,
- * through libzint.  Exit 0, or 2 with a message.
+ * boarding pass as a PDF417 symbol (--aztec: Aztec, --qr: QR), as airlines
+ * print it, through libzint.  Exit 0, or 2 with a message.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: qrdesk-specimen CLAIMS.json [--expiry YYYY-MM-DD] [--day N] "
-	                "[--png FILE [--aztec]]\n");
+	                "[--png FILE [--aztec | --qr]]\n");
 	return 2;
 }
 
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 {
 	const char *claims_path = NULL, *png = NULL, *expiry = "2034-12-31";
 	unsigned day = 1;
-	bool aztec = false;
+	bool aztec = false, qr = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--expiry") == 0 && i + 1 < argc)
 			expiry = argv[++i];
@@ -80,8 +80,10 @@ int main(int argc, char **argv)
 			day = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
 			png = argv[++i];
-		else if (strcmp(argv[i], "--aztec") == 0)
+		else if (strcmp(argv[i], "--aztec") == 0 && !qr)
 			aztec = true;
+		else if (strcmp(argv[i], "--qr") == 0 && !aztec)
+			qr = true;
 		else if (argv[i][0] != '-' && claims_path == NULL)
 			claims_path = argv[i];
 		else
@@ -124,13 +126,16 @@ int main(int argc, char **argv)
 	if (rc != QD_OK)
 		return die("cannot write a boarding pass for these claims");
 	printf("%s\n%s\n", mrz, pass);
-	if (png != NULL)
-		return write_png(png, pass,
+	if (png == NULL)
+		return 0;
 #ifdef QRDESK_HAVE_ZINT
-		                 aztec ? BARCODE_AZTEC : BARCODE_PDF417
+	int symbology = BARCODE_PDF417;
+	if (aztec)
+		symbology = BARCODE_AZTEC;
+	else if (qr)
+		symbology = BARCODE_QRCODE;
 #else
-		                 aztec
+	int symbology = 0;
 #endif
-		);
-	return 0;
+	return write_png(png, pass, symbology);
 }

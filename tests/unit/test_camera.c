@@ -556,7 +556,8 @@ static void take_away(struct harness *h)
 	wait_for(h, h->n, -1, 0);
 }
 
-static struct harness *harness_new_retry(unsigned mask, bool present, unsigned retry_ms)
+static struct harness *harness_new_formats(unsigned mask, bool present, unsigned retry_ms,
+                                           unsigned formats)
 {
 	struct harness *h = calloc(1, sizeof(*h));
 	assert_non_null(h);
@@ -570,11 +571,17 @@ static struct harness *harness_new_retry(unsigned mask, bool present, unsigned r
 	        .stall_ms = 600,
 	        .retry_ms = retry_ms,
 	        .io = fake_v4l2_io(h->fake),
+	        .formats = formats,
 	};
 	assert_int_equal(source_camera("cam", &cfg, on_code, h, &h->src), QD_OK);
 	assert_string_equal(h->src->ops->kind, "camera");
 	assert_int_equal(h->src->ops->start(h->src, h->loop), QD_OK);
 	return h;
+}
+
+static struct harness *harness_new_retry(unsigned mask, bool present, unsigned retry_ms)
+{
+	return harness_new_formats(mask, present, retry_ms, CAMERA_FORMAT_QR);
 }
 
 static struct harness *harness_new(unsigned mask, bool present)
@@ -633,6 +640,45 @@ static void test_source_delivers_once(void **state)
 	wait_for(h, 3, SOURCE_RUNNING, 1);
 	assert_true(h->src->status.dropped >= 1);
 	harness_free(h);
+}
+
+/*
+ * A boarding pass under the camera (docs/binding.md): with PDF417 and Aztec
+ * among its formats (the daemon asks for them when it binds documents) the
+ * camera delivers the pass's text from either symbol, as from a QR card.
+ * The symbols are the camera fuzz target's seeds, pasted on the empty desk.
+ */
+static void test_source_boarding_pass(void **state)
+{
+	(void)state;
+	const char *bcbp = "M1DESMARAIS/LUC       EABC123 YULFRAAC 0834 326J001A0025 100";
+	static const char *const seeds[] = {"grey-pdf417-bcbp.bin", "grey-aztec-bcbp.bin"};
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", QRDESK_CAMERA_CORPUS, seeds[i]);
+		size_t len;
+		uint8_t *seed = tu_read_file(path, &len);
+		assert_true(len > 6 && seed[0] == 0); /* GREY, then width - 1 and height - 1 */
+		unsigned sw = 1u + (seed[1] | (unsigned)seed[2] << 8);
+		unsigned sh = 1u + (seed[3] | (unsigned)seed[4] << 8);
+		assert_true(sw <= W && sh <= H && len >= 6 + (size_t)sw * sh);
+		uint8_t *scene = malloc((size_t)W * H);
+		assert_non_null(scene);
+		memcpy(scene, g.blank, (size_t)W * H);
+		for (unsigned y = 0; y < sh; y++)
+			memcpy(scene + (size_t)(y + (H - sh) / 2) * W + (W - sw) / 2,
+			       seed + 6 + (size_t)y * sw, sw);
+		struct harness *h =
+		        harness_new_formats(FAKE_V4L2_FORMAT(CAPTURE_FORMAT_GREY), true, 100,
+		                            CAMERA_FORMAT_PDF417 | CAMERA_FORMAT_AZTEC);
+		wait_for(h, 0, SOURCE_RUNNING, 0);
+		fake_v4l2_show(h->fake, scene, W, H);
+		wait_for(h, 1, SOURCE_RUNNING, 0);
+		assert_string_equal(h->codes[0].text, bcbp);
+		harness_free(h);
+		free(scene);
+		free(seed);
+	}
 }
 
 /* Frames far apart (a slow decoder, a board under load: here the driver goes silent
@@ -783,6 +829,7 @@ int main(void)
 	        cmocka_unit_test(test_luma),
 	        cmocka_unit_test(test_mjpeg_without_huffman_tables),
 	        cmocka_unit_test(test_source_delivers_once),
+	        cmocka_unit_test(test_source_boarding_pass),
 	        cmocka_unit_test(test_source_slow_frames_same_card),
 	        cmocka_unit_test(test_source_states),
 	        cmocka_unit_test(test_source_rescan_on_hotplug),
