@@ -78,7 +78,9 @@ CONF
 stop() {
 	kill -TERM "$daemon_pid"
 	wait "$daemon_pid"
+	local rc=$?
 	daemon_pid=
+	((rc == 0)) || fail "qrdeskd exited $rc after SIGTERM: $(tail -5 daemon.log)"
 }
 up() { "$ctl" status --socket control.sock --json 2>/dev/null | jq -r ".sync.upload$1"; }
 pending() { sqlite3 desk-audit.db "SELECT count(*) FROM audit WHERE uploaded_at IS NULL"; }
