@@ -860,8 +860,9 @@ test('a browser started while qrdeskd is down shows "disconnected", then the pag
 });
 
 // Last too: it stops and starts qrdeskd.
+// Its timeouts are hang guards only: every wait is for an event.
 test('F5 or Ctrl+R while qrdeskd is down: the banner stays, not the browser\'s error page', async () => {
-  await page.waitForSelector('#disconnected', { state: 'hidden', timeout: 10000 });
+  await page.waitForSelector('#disconnected', { state: 'hidden', timeout: 60000 });
   const url = page.url();
   // A listener after the page's own: did the page keep the key from the browser?
   const watch = (mark) => page.evaluate((m) => {
@@ -874,21 +875,21 @@ test('F5 or Ctrl+R while qrdeskd is down: the banner stays, not the browser\'s e
   // qrdeskd up: F5 reloads the page (a new document: the mark is gone), after /alive answered.
   await watch(1);
   await page.keyboard.press('F5');
-  await page.waitForFunction(() => window.reloadMark === undefined, null, { timeout: 10000 });
-  await page.waitForSelector('#disconnected', { state: 'hidden', timeout: 10000 });
+  await page.waitForFunction(() => window.reloadMark === undefined, null, { timeout: 60000 });
+  await page.waitForSelector('#disconnected', { state: 'hidden', timeout: 60000 });
   // qrdeskd down: each reload key is held back, the page stays with its banner.
   await stopDaemon();
-  await page.waitForSelector('#disconnected', { state: 'visible', timeout: 8000 });
+  await page.waitForSelector('#disconnected', { state: 'visible', timeout: 60000 });
   await watch(2);
   for (const key of ['F5', 'Control+r', 'Shift+F5', 'Control+Shift+R']) {
     const held = await page.evaluate(() => Number(document.body.dataset.reloadHeld || 0));
     await page.keyboard.press(key);
-    await page.waitForFunction((n) => Number(document.body.dataset.reloadHeld || 0) > n, held, { timeout: 10000 });
+    await page.waitForFunction((n) => Number(document.body.dataset.reloadHeld || 0) > n, held, { timeout: 60000 });
   }
   assert.deepEqual(await page.evaluate(() => window.reloadKeys), ['F5:true', 'r:true', 'F5:true', 'R:true']);
   assert.equal(await page.evaluate(() => window.reloadMark), 2, 'the same document: no reload ran');
   assert.equal(page.url(), url);
   assert.equal(await page.isVisible('#disconnected'), true);
   await startDaemon();
-  await page.waitForSelector('#disconnected', { state: 'hidden', timeout: 10000 });
+  await page.waitForSelector('#disconnected', { state: 'hidden', timeout: 60000 });
 });
