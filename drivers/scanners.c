@@ -100,35 +100,12 @@ static void camera_devices(const struct scanner_settings *s, FILE *out)
 	fprintf(out, "DeviceAllow=char-video4linux rw\n");
 }
 
-static const char *const stdin_keys[] = {"stdin", NULL};
-static const char *const fifo_keys[] = {"fifo", NULL};
-static const char *const images_keys[] = {"images", "images_max_kpx", "images_budget_ms",
-                                          "images_delete", NULL};
-static const char *const serial_keys[] = {"device",   "baud",     "framing",
-                                          "max_line", "retry_ms", NULL};
-static const char *const hid_keys[] = {"device", "key_timeout_ms", "grab", "retry_ms", NULL};
-static const char *const camera_keys[] = {"device", "width",    "height",   "fps",
-                                          "format", "stall_ms", "decoders", "decode_budget_kpx",
-                                          NULL};
-
 const struct scanner_kind scanner_kinds[] = {
-        {"stdin", "replay", stdin_keys, stdin_wanted, stdin_create, NULL},
-        {"fifo", "replay", fifo_keys, fifo_wanted, fifo_create, NULL},
-        {"images", "replay", images_keys, images_wanted, images_create, NULL},
-        {"serial", "serial", serial_keys, serial_wanted, serial_create, serial_devices},
-        {"hid", "hid", hid_keys, hid_wanted, hid_create, hid_devices},
-        {"camera", "camera", camera_keys, camera_wanted, camera_create, camera_devices},
+        {"stdin", "replay", stdin_wanted, stdin_create, NULL},
+        {"fifo", "replay", fifo_wanted, fifo_create, NULL},
+        {"images", "replay", images_wanted, images_create, NULL},
+        {"serial", "serial", serial_wanted, serial_create, serial_devices},
+        {"hid", "hid", hid_wanted, hid_create, hid_devices},
+        {"camera", "camera", camera_wanted, camera_create, camera_devices},
 };
 const size_t scanner_kinds_count = sizeof(scanner_kinds) / sizeof(scanner_kinds[0]);
-
-bool scanner_owns_key(const char *section, const char *key)
-{
-	for (size_t i = 0; i < scanner_kinds_count; i++) {
-		if (strcmp(scanner_kinds[i].section, section) != 0)
-			continue;
-		for (const char *const *k = scanner_kinds[i].keys; *k != NULL; k++)
-			if (strcmp(*k, key) == 0)
-				return true;
-	}
-	return false;
-}

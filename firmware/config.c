@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - qrdeskd's configuration file: INI read with inih, every key in
- * one table (keys[] below), range-checked, errors as "file:line: message".
+ * a table (keys[] below; the scanners' own keys are data beside the scanners,
+ * scanner_keys[] in drivers/scanner_keys.c, read through key_get() as if they
+ * were rows here), range-checked, errors as "file:line: message".
  *
  * Design:
  *  - A file is parsed into a copy of the caller's struct config; the copy is
@@ -114,6 +116,7 @@ struct key_def {
 
 #define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
+/* config.c's own keys, in two tables (the head, keys_tail): the scanners' come between. */
 static const struct key_def keys[] = {
         {"desk", "desk_id", K_DESK_ID, FIELD(desk_id), 0, 0, true},
         {"desk", "store", K_PATH, FIELD(store), 0, 0, true},
@@ -141,39 +144,12 @@ static const struct key_def keys[] = {
         {"indicators", "gap_ms", K_MS, FIELD(timing.gap_ms), 10, 5000, false},
         {"indicators", "min_show_ms", K_MS, FIELD(min_show_ms), 0, 60000, false},
         {"indicators", "sim_record", K_PATH, FIELD(sim_record), 0, 0, false},
-        {"replay", "stdin", K_BOOL, FIELD(scanners.replay_stdin), 0, 0, false},
-        {"replay", "fifo", K_PATH, FIELD(scanners.replay_fifo), 0, 0, false},
-        {"replay", "images", K_PATH, FIELD(scanners.replay_images), 0, 0, false},
-        {"replay", "images_max_kpx", K_COUNT, FIELD(scanners.images.max_kpx), 1,
-         SOURCE_IMAGES_MAX_KPX_MAX, false},
-        {"replay", "images_budget_ms", K_MS, FIELD(scanners.images.budget_ms), 100, 60000, false},
-        {"replay", "images_delete", K_BOOL, FIELD(scanners.images.delete_judged), 0, 0, false},
-        {"serial", "device", K_PATH, FIELD(scanners.serial.device), 0, 0, false},
-        {"serial", "baud", K_BAUD, FIELD(scanners.serial.baud), 0, 0, false},
-        {"serial", "framing", K_FRAMING, FIELD(scanners.serial.framing), 0, 0, false},
-        {"serial", "max_line", K_BYTES, FIELD(scanners.serial.max_line), SERIAL_LINE_MIN,
-         SERIAL_LINE_MAX, false},
-        {"serial", "retry_ms", K_MS, FIELD(scanners.serial.retry_ms), 100, 600000, false},
-        {"hid", "device", K_INPUT, FIELD(scanners.hid.device), 0, 0, false},
-        {"hid", "key_timeout_ms", K_MS, FIELD(scanners.hid.key_timeout_ms), HID_KEY_TIMEOUT_MIN,
-         HID_KEY_TIMEOUT_MAX, false},
-        {"hid", "grab", K_BOOL, FIELD(scanners.hid.grab), 0, 0, false},
-        {"hid", "retry_ms", K_MS, FIELD(scanners.hid.retry_ms), 100, 600000, false},
+};
+
+/* The scanners' keys (scanner_keys[]) are numbered here, between the two tables. */
+static const struct key_def keys_tail[] = {
         {"hotplug", "backend", K_HOTPLUG, FIELD(hotplug.backend), 0, 0, false},
         {"hotplug", "dev_dir", K_PATH, FIELD(hotplug.dev_dir), 0, 0, false},
-        {"camera", "device", K_PATH, FIELD(scanners.camera.capture.device), 0, 0, false},
-        {"camera", "width", K_COUNT, FIELD(scanners.camera.capture.width), CAPTURE_DIM_MIN,
-         CAPTURE_DIM_MAX, false},
-        {"camera", "height", K_COUNT, FIELD(scanners.camera.capture.height), CAPTURE_DIM_MIN,
-         CAPTURE_DIM_MAX, false},
-        {"camera", "fps", K_COUNT, FIELD(scanners.camera.capture.fps), CAPTURE_FPS_MIN,
-         CAPTURE_FPS_MAX, false},
-        {"camera", "format", K_PIXFMT, FIELD(scanners.camera.capture.format), 0, 0, false},
-        {"camera", "stall_ms", K_COUNT, FIELD(scanners.camera.stall_ms), CAMERA_STALL_MIN_MS,
-         CAMERA_STALL_MAX_MS, false},
-        {"camera", "decoders", K_DECODERS, FIELD(scanners.camera.decoders), 0, 0, false},
-        {"camera", "decode_budget_kpx", K_COUNT, FIELD(scanners.camera.decode_budget_kpx), 0,
-         CAMERA_DECODE_BUDGET_MAX_KPX, false},
         {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
         {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
         {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
@@ -214,8 +190,64 @@ static const struct key_def keys[] = {
         {"usb", "dropin", K_PATH, FIELD(usb.dropin), 0, 0, false},
         {"usb", "max_bundle_mb", K_BYTES, FIELD(usb.max_bundle_mb), 1, 300, false},
 };
-#define KEYS_N (sizeof(keys) / sizeof(keys[0]))
+#define HEAD_N     (sizeof(keys) / sizeof(keys[0]))
+#define TAIL_N     (sizeof(keys_tail) / sizeof(keys_tail[0]))
+#define OWN_KEYS_N (HEAD_N + TAIL_N)
+/* config.c's own keys and the scanners' (scanner.h: data beside the scanners). */
+#define KEYS_MAX (OWN_KEYS_N + SCANNER_KEYS_MAX)
 
+static size_t keys_n(void)
+{
+	return OWN_KEYS_N + scanner_keys_count;
+}
+
+static enum kind scanner_kind_of(enum scanner_key_type type)
+{
+	switch (type) {
+	case SCANNER_KEY_BOOL:
+		return K_BOOL;
+	case SCANNER_KEY_MS:
+		return K_MS;
+	case SCANNER_KEY_PATH:
+		return K_PATH;
+	case SCANNER_KEY_INPUT:
+		return K_INPUT;
+	case SCANNER_KEY_COUNT:
+		return K_COUNT;
+	case SCANNER_KEY_BAUD:
+		return K_BAUD;
+	case SCANNER_KEY_FRAMING:
+		return K_FRAMING;
+	case SCANNER_KEY_BYTES:
+		return K_BYTES;
+	case SCANNER_KEY_PIXFMT:
+		return K_PIXFMT;
+	case SCANNER_KEY_DECODERS:
+		return K_DECODERS;
+	}
+	return K_PATH; /* not reached: every type is above */
+}
+
+/* Key i (i < keys_n()), in one shape whichever table holds it. */
+static struct key_def key_get(size_t i)
+{
+	if (i < HEAD_N)
+		return keys[i];
+	if (i >= HEAD_N + scanner_keys_count)
+		return keys_tail[i - HEAD_N - scanner_keys_count];
+	const struct scanner_key *k = &scanner_keys[i - HEAD_N];
+	return (struct key_def){.section = k->section,
+	                        .name = k->name,
+	                        .kind = scanner_kind_of(k->type),
+	                        .offset = offsetof(struct config, scanners) + k->offset,
+	                        .size = k->size,
+	                        .min = k->min,
+	                        .max = k->max,
+	                        .required = false};
+}
+
+/* The sections, in the order an unknown section's error lists them; a scanner's section
+ * that is not here is known from its keys (section_at). */
 static const char *const sections[] = {"desk",   "pipeline", "indicators", "replay", "serial",
                                        "hid",    "kiosk",    "hotplug",    "camera", "sync",
                                        "upload", "usb",      "binding"};
@@ -223,13 +255,14 @@ static const char *const sections[] = {"desk",   "pipeline", "indicators", "repl
 
 size_t config_key_count(void)
 {
-	return KEYS_N;
+	return keys_n();
 }
 
 void config_key_at(size_t i, const char **section, const char **name)
 {
-	*section = i < KEYS_N ? keys[i].section : NULL;
-	*name = i < KEYS_N ? keys[i].name : NULL;
+	struct key_def k = i < keys_n() ? key_get(i) : (struct key_def){0};
+	*section = k.section;
+	*name = k.name;
 }
 
 /* Kinds whose field is a NUL-terminated string in a buffer. */
@@ -256,43 +289,76 @@ static bool kind_is_text(enum kind kind)
 
 bool config_key_same(const struct config *a, const struct config *b, size_t i)
 {
-	if (i >= KEYS_N)
+	if (i >= keys_n())
 		return true;
-	const char *fa = (const char *)a + keys[i].offset, *fb = (const char *)b + keys[i].offset;
-	if (kind_is_text(keys[i].kind)) /* what follows the NUL is not the value */
-		return strncmp(fa, fb, keys[i].size) == 0;
-	return memcmp(fa, fb, keys[i].size) == 0;
+	struct key_def k = key_get(i);
+	const char *fa = (const char *)a + k.offset, *fb = (const char *)b + k.offset;
+	if (kind_is_text(k.kind)) /* what follows the NUL is not the value */
+		return strncmp(fa, fb, k.size) == 0;
+	return memcmp(fa, fb, k.size) == 0;
 }
 
 void config_key_copy(struct config *dst, const struct config *src, size_t i)
 {
-	if (i < KEYS_N)
-		memcpy((char *)dst + keys[i].offset, (const char *)src + keys[i].offset,
-		       keys[i].size);
+	if (i >= keys_n())
+		return;
+	struct key_def k = key_get(i);
+	memcpy((char *)dst + k.offset, (const char *)src + k.offset, k.size);
 }
 
-static const struct key_def *find_key(const char *section, const char *name)
+/* [section] name into *out (and its number into *index); false if there is none. */
+static bool find_key(const char *section, const char *name, struct key_def *out, size_t *index)
 {
-	for (size_t i = 0; i < KEYS_N; i++)
-		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
-			return &keys[i];
+	for (size_t i = 0; i < keys_n(); i++) {
+		struct key_def k = key_get(i);
+		if (strcmp(k.section, section) == 0 && strcmp(k.name, name) == 0) {
+			*out = k;
+			if (index != NULL)
+				*index = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The section of the first key called name, whatever its section; NULL: none. */
+static const char *find_key_anywhere(const char *name)
+{
+	for (size_t i = 0; i < keys_n(); i++) {
+		struct key_def k = key_get(i);
+		if (strcmp(k.name, name) == 0)
+			return k.section;
+	}
 	return NULL;
 }
 
-static const struct key_def *find_key_anywhere(const char *name)
+/* Section i (i < sections_n()): the list above, then any other a scanner's keys use. */
+static const char *section_at(size_t i)
 {
-	for (size_t i = 0; i < KEYS_N; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return &keys[i];
+	if (i < SECTIONS_N)
+		return sections[i];
+	i -= SECTIONS_N;
+	for (size_t k = 0; k < scanner_keys_count; k++) {
+		const char *sec = scanner_keys[k].section;
+		bool listed = false;
+		for (size_t j = 0; j < SECTIONS_N && !listed; j++)
+			listed = strcmp(sections[j], sec) == 0;
+		for (size_t j = 0; j < k && !listed; j++)
+			listed = strcmp(scanner_keys[j].section, sec) == 0;
+		if (!listed && i-- == 0)
+			return sec;
+	}
 	return NULL;
 }
 
-static int find_section(const char *name, size_t len)
+/* The canonical name of the section called name[0..len); NULL: no such section. */
+static const char *find_section(const char *name, size_t len)
 {
-	for (size_t i = 0; i < SECTIONS_N; i++)
-		if (strlen(sections[i]) == len && memcmp(sections[i], name, len) == 0)
-			return (int)i;
-	return -1;
+	const char *sec;
+	for (size_t i = 0; (sec = section_at(i)) != NULL; i++)
+		if (strlen(sec) == len && memcmp(sec, name, len) == 0)
+			return sec;
+	return NULL;
 }
 
 void config_defaults(struct config *cfg)
@@ -321,35 +387,9 @@ void config_defaults(struct config *cfg)
 	pattern_timing_defaults(&cfg->timing);
 	cfg->min_show_ms = 1000;
 	cfg->sim_record[0] = '\0';
-	cfg->scanners.replay_stdin = false;
-	cfg->scanners.replay_fifo[0] = '\0';
-	cfg->scanners.replay_images[0] = '\0';
-	cfg->scanners.images.max_kpx = SOURCE_IMAGES_MAX_KPX_DEFAULT;
-	cfg->scanners.images.budget_ms = SOURCE_IMAGES_BUDGET_MS_DEFAULT;
-	cfg->scanners.images.delete_judged = false;
-	cfg->scanners.serial.device[0] = '\0';
-	cfg->scanners.serial.baud = 9600;
-	snprintf(cfg->scanners.serial.framing, sizeof(cfg->scanners.serial.framing), "%s", "8N1");
-	cfg->scanners.serial.max_line = 4296;
-	cfg->scanners.serial.retry_ms = 5000; /* a safety net: hot-plug says at once */
-	cfg->scanners.hid.device[0] = '\0';
-	cfg->scanners.hid.key_timeout_ms = 100;
-	cfg->scanners.hid.grab = true;
-	cfg->scanners.hid.retry_ms = 5000;
+	scanner_settings_defaults(&cfg->scanners); /* scanner.h: beside their keys */
 	cfg->hotplug.backend = HOTPLUG_AUTO;
 	snprintf(cfg->hotplug.dev_dir, sizeof(cfg->hotplug.dev_dir), "%s", "/dev");
-	/* [camera]: VGA is plenty for a card held under the lens (docs/camera.md). */
-	cfg->scanners.camera.capture.device[0] = '\0';
-	cfg->scanners.camera.capture.width = 640;
-	cfg->scanners.camera.capture.height = 480;
-	cfg->scanners.camera.capture.fps = 15;
-	cfg->scanners.camera.capture.format = CAPTURE_FORMAT_AUTO;
-	cfg->scanners.camera.stall_ms = 5000;
-	cfg->scanners.camera.decoders = CAMERA_DECODE_ALL;
-	cfg->scanners.camera.decode_budget_kpx = CAMERA_DECODE_BUDGET_DEFAULT_KPX;
-	cfg->scanners.camera.formats = CAMERA_FORMAT_QR;
-	cfg->scanners.camera.retry_ms = 0;
-	cfg->scanners.camera.io = NULL;
 	/* The kiosk page is on by default, reachable from this machine only. */
 	cfg->kiosk_enabled = true;
 	snprintf(cfg->kiosk_address, sizeof(cfg->kiosk_address), "%s", "127.0.0.1");
@@ -1035,12 +1075,12 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 struct parse {
 	const char *text;
 	size_t len, pos;
-	int lineno;        /* the physical line last handed to inih */
-	bool in_section;   /* a [section] line has been seen */
-	bool section_ok;   /* ... and it names a section we know */
-	int seen[KEYS_N];  /* line each key was set on; 0: not yet */
-	bool dropin;       /* a USB drop-in: only config_dropin_allowed() keys */
-	struct config cfg; /* the copy we parse into */
+	int lineno;         /* the physical line last handed to inih */
+	bool in_section;    /* a [section] line has been seen */
+	bool section_ok;    /* ... and it names a section we know */
+	int seen[KEYS_MAX]; /* line each key was set on; 0: not yet */
+	bool dropin;        /* a USB drop-in: only config_dropin_allowed() keys */
+	struct config cfg;  /* the copy we parse into */
 	struct errlist errs;
 };
 
@@ -1079,21 +1119,22 @@ static bool screen_line(struct parse *p, const char *s, size_t n, char *out, siz
 		while (len > 0 && is_blank(name[len - 1]))
 			len--;
 		p->in_section = true;
-		int idx = find_section(name, len);
-		p->section_ok = idx >= 0;
-		if (idx < 0) {
+		const char *canonical = find_section(name, len);
+		p->section_ok = canonical != NULL;
+		if (canonical == NULL) {
 			char sect[48];
 			snprintf(sect, sizeof(sect), "%.*s", (int)(len < 41 ? len : 41), name);
 			char known[256] = "";
-			for (size_t i = 0; i < SECTIONS_N; i++)
+			const char *sec;
+			for (size_t i = 0; (sec = section_at(i)) != NULL; i++)
 				snprintf(known + strlen(known), sizeof(known) - strlen(known),
-				         "%s[%s]", i ? ", " : "", sections[i]);
+				         "%s[%s]", i ? ", " : "", sec);
 			err_add(&p->errs, p->lineno, "unknown section [%s] (known: %s)",
 			        show(sect, shown, sizeof(shown)), known);
 			return false;
 		}
 		/* inih gets the canonical header, so its section matches ours. */
-		snprintf(out, outsz, "[%s]\n", sections[idx]);
+		snprintf(out, outsz, "[%s]\n", canonical);
 		return true;
 	}
 	/* "key = value" (or "key: value"), the separator before any inline comment:
@@ -1183,13 +1224,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	if (!p->section_ok)
 		return 1; /* the unknown section's header line is the error */
-	const struct key_def *k = find_key(section, name);
+	struct key_def kd;
+	size_t i = 0;
+	const struct key_def *k = find_key(section, name, &kd, &i) ? &kd : NULL;
 	if (k == NULL) {
-		const struct key_def *other = find_key_anywhere(name);
+		const char *other = find_key_anywhere(name);
 		if (other != NULL)
 			err_add(&p->errs, p->lineno,
 			        "unknown key '%s' in [%s] (it belongs in [%s])", name, section,
-			        other->section);
+			        other);
 		else
 			err_add(&p->errs, p->lineno, "unknown key '%s' in [%s]",
 			        show(name, s1, sizeof(s1)), show(section, s2, sizeof(s2)));
@@ -1200,7 +1243,6 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		        k->name, k->section);
 		return 1;
 	}
-	size_t i = (size_t)(k - keys);
 	if (p->seen[i] != 0) {
 		err_add(&p->errs, p->lineno, "key '%s' in [%s] given twice (first on line %d)",
 		        k->name, k->section, p->seen[i]);
@@ -1382,8 +1424,10 @@ bool config_dropin_allowed(const char *section, const char *key)
 	if ((size_t)snprintf(name, sizeof(name), "%s.%s", section, key) >= sizeof(name))
 		return false;
 	for (size_t i = 0; i < sizeof(dropin_keys) / sizeof(dropin_keys[0]); i++)
-		if (strcmp(dropin_keys[i], name) == 0)
-			return find_key(section, key) != NULL;
+		if (strcmp(dropin_keys[i], name) == 0) {
+			struct key_def k;
+			return find_key(section, key, &k, NULL);
+		}
 	return false;
 }
 
@@ -1420,9 +1464,10 @@ enum qd_err config_set(struct config *cfg, const char *section, const char *key,
 		return QD_ERR_ARG;
 	}
 	char s1[SHOWN], s2[SHOWN], msg[200];
-	const struct key_def *k = find_key(section, key);
+	struct key_def kd;
+	const struct key_def *k = find_key(section, key, &kd, NULL) ? &kd : NULL;
 	if (k == NULL) {
-		if (find_section(section, strlen(section)) < 0)
+		if (find_section(section, strlen(section)) == NULL)
 			qd_errmsg_set(why, "unknown section [%s]", show(section, s1, sizeof(s1)));
 		else
 			qd_errmsg_set(why, "unknown key '%s' in [%s]", show(key, s1, sizeof(s1)),
@@ -1450,9 +1495,11 @@ enum qd_err config_validate(const struct config *cfg, struct config_errors *errs
 	char msg[200];
 
 	/* Every field as the file would have allowed it (a caller may set fields directly). */
-	for (size_t i = 0; i < KEYS_N; i++)
-		if (!check_field(&keys[i], cfg, msg, sizeof(msg)))
-			err_add(&l, 0, "[%s] %s", keys[i].section, msg);
+	for (size_t i = 0; i < keys_n(); i++) {
+		struct key_def k = key_get(i);
+		if (!check_field(&k, cfg, msg, sizeof(msg)))
+			err_add(&l, 0, "[%s] %s", k.section, msg);
+	}
 
 	/* Two indicators on one GPIO line would light together. */
 	static const char *const line_keys[INDICATOR_LINES] = {

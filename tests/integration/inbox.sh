@@ -9,6 +9,8 @@
 #  - a FIFO is refused, not waited on, and a symbolic link is not followed;
 #  - a judged file is moved to done/ (or deleted), so a restart does not judge it again.
 # Each failed on the code before: decoding on the loop thread, files left in place.
+# And a reload that turns [binding] on says the folder reads PDF417 and Aztec only after a
+# restart (the folder itself reading them: binding.sh).
 # Usage: inbox.sh QRDESKD QRDESKCTL QRDESK-ISSUER
 set -uo pipefail
 
@@ -121,6 +123,13 @@ decoded=$(line_of 'images: big2.png: decoded in')
 check '[[ -n $reading && -n $judged && -n $decoded ]] && (( reading < judged && judged < decoded ))' \
 	"the FIFO card's verdict came while the 2048x2048 PNG was being read and decoded (log lines $reading < $judged < $decoded): $(grep -E 'big2.png|^<[0-9]>verdict 2 ' daemon2.log | tr '\n' '|')"
 check 'grep -qE "^<[0-9]>verdict 2 valid .*source=fifo" daemon2.log' "... and it is the FIFO's card: $(grep -E '^<[0-9]>verdict 2 ' daemon2.log)"
+# The folder was opened for QR only ([binding] off): a reload that turns binding on says the
+# boarding passes' PDF417 and Aztec wait for a restart (docs/binding.md).
+printf '[binding]\nrequire = card+passport\n' >>desk.conf
+kill -HUP "$daemon_pid"
+wait_for 30 'grep -q "require = card+passport: the camera and the image folder read PDF417 and Aztec (boarding passes) from the next restart" daemon2.log'
+check 'grep -q "require = card+passport: the camera and the image folder read PDF417 and Aztec (boarding passes) from the next restart" daemon2.log' \
+	"a reload that turns binding on names the decoders' formats: $(grep -E 'reload' daemon2.log | tail -n2 | tr '\n' '|')"
 stop_daemon daemon2.log
 
 echo "inbox: $passes passed, $failures failed"

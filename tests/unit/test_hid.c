@@ -656,10 +656,12 @@ static void test_driver_busy_loop(void **state)
 	wait_for(h, 0, 0, SOURCE_RUNNING);
 	busy_writer = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	assert_true(busy_writer >= 0);
-	assert_true(fcntl(busy_writer, F_SETPIPE_SZ, 4096) >= 0);
+	/* One page, as small as an evdev queue; where that cannot be set (an emulator), the
+	 * default 64 KiB is still less than half the code. */
+	(void)fcntl(busy_writer, F_SETPIPE_SZ, 4096);
 
-	/* The long code: 1000 characters of base45's alphabet, about 6,500 events (150 KB of
-	 * records): dozens of times what the FIFO holds. */
+	/* The long code: 1000 characters of base45's alphabet, about 6,400 events (150 KB of
+	 * records): dozens of times what the FIFO holds, twice the default 64 KiB. */
 	static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 	static char longcode[1001];
 	for (size_t i = 0; i < 1000; i++)
