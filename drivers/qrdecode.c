@@ -500,6 +500,8 @@ static enum qd_err deblur_look(struct qrdecode *dec, const uint8_t *data, unsign
 		dec->deblur_due = !dec->read_last;
 		return QD_OK;
 	}
+	if ((size_t)width * height > ZX_DOUBLE_PIXELS_MAX) /* not taken: nothing to count */
+		return QD_OK;
 	if (!dec->deblur_due || t_us >= dec->credit_until_us || dec->read_last ||
 	    dec->zx_texts.n > 0 || dec->zb_texts.n > 0 || dec->deblur_tokens < 1)
 		return QD_OK;
