@@ -109,7 +109,6 @@ void pass_adaptive(const uint8_t *src, unsigned w, unsigned h, uint32_t *sums, u
 	}
 }
 
-/* v + (v - mean of its 3x3), clamped: edges softened by focus made steep again. */
 /* A box mean of radius r along one line of n values step apart (the window shrinks at the
  * ends); values are grey levels x 64. */
 static void box_line(const uint16_t *in, uint16_t *out, unsigned n, size_t step, unsigned r)
@@ -143,6 +142,78 @@ void pass_unsharp(const uint8_t *src, unsigned w, unsigned h, unsigned r, unsign
 	for (size_t i = 0; i < n; i++) {
 		const long v = (long)src[i] * 64, out = v + (long)amount * (v - (long)a[i]);
 		dst[i] = (uint8_t)(out < 0 ? 0 : out > 255 * 64 ? 255 : (out + 32) / 64);
+	}
+}
+
+/* Box means of radius r along each row of a (w x h) into b; the window shrinks at the ends. */
+static void box_rows(const float *a, float *b, unsigned w, unsigned h, unsigned r)
+{
+	for (unsigned y = 0; y < h; y++) {
+		const float *in = a + (size_t)y * w;
+		float *out = b + (size_t)y * w;
+		float sum = 0;
+		unsigned lo = 0, hi = 0; /* the window: [lo, hi) */
+		for (unsigned x = 0; x < w; x++) {
+			const unsigned want_hi = w - x > r ? x + r + 1 : w,
+			               want_lo = x > r ? x - r : 0;
+			while (hi < want_hi)
+				sum += in[hi++];
+			while (lo < want_lo)
+				sum -= in[lo++];
+			out[x] = sum / (float)(hi - lo);
+		}
+	}
+}
+
+/* The same down the columns, a whole row at a time (acc: w running sums). */
+static void box_cols(const float *b, float *a, unsigned w, unsigned h, unsigned r, float *acc)
+{
+	memset(acc, 0, sizeof(*acc) * w);
+	unsigned lo = 0, hi = 0;
+	for (unsigned y = 0; y < h; y++) {
+		const unsigned want_hi = h - y > r ? y + r + 1 : h, want_lo = y > r ? y - r : 0;
+		for (; hi < want_hi; hi++)
+			for (unsigned x = 0; x < w; x++)
+				acc[x] += b[(size_t)hi * w + x];
+		for (; lo < want_lo; lo++)
+			for (unsigned x = 0; x < w; x++)
+				acc[x] -= b[(size_t)lo * w + x];
+		const float k = 1.0f / (float)(hi - lo);
+		for (unsigned x = 0; x < w; x++)
+			a[(size_t)y * w + x] = acc[x] * k;
+	}
+}
+
+/* In place: three box passes of radius r each way, about a Gaussian of sigma sqrt(r (r + 1)). */
+static void box3(float *a, float *b, unsigned w, unsigned h, unsigned r, float *acc)
+{
+	for (int pass = 0; pass < 3; pass++) {
+		box_rows(a, b, w, h, r);
+		box_cols(b, a, w, h, r, acc);
+	}
+}
+
+void pass_deblur(const uint8_t *src, unsigned w, unsigned h, unsigned r, unsigned iterations,
+                 float *tmp, uint8_t *dst)
+{
+	const size_t n = (size_t)w * h;
+	float *u = tmp, *e = tmp + n, *t = tmp + 2 * n, *acc = tmp + 3 * n;
+	/* +1: no division by zero where the frame is black. */
+	for (size_t i = 0; i < n; i++)
+		u[i] = (float)src[i] + 1.0f;
+	for (unsigned k = 0; k < iterations; k++) {
+		/* u *= blur(d / blur(u)): the Richardson-Lucy step (the blur is symmetric). */
+		memcpy(e, u, n * sizeof(*e));
+		box3(e, t, w, h, r, acc);
+		for (size_t i = 0; i < n; i++)
+			e[i] = ((float)src[i] + 1.0f) / (e[i] > 0.5f ? e[i] : 0.5f);
+		box3(e, t, w, h, r, acc);
+		for (size_t i = 0; i < n; i++)
+			u[i] *= e[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		const float v = u[i] - 1.0f;
+		dst[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : (unsigned)(v + 0.5f));
 	}
 }
 

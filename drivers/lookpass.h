@@ -30,6 +30,13 @@ void pass_adaptive(const uint8_t *src, unsigned w, unsigned h, uint32_t *sums, u
  */
 void pass_unsharp(const uint8_t *src, unsigned w, unsigned h, unsigned r, unsigned amount,
                   uint16_t *tmp, uint8_t *dst);
+/*
+ * Richardson-Lucy deconvolution for a Gaussian blur of sigma about sqrt(r (r + 1)) px
+ * (three box passes of radius r), iterations steps: focus blur too wide for an unsharp mask.
+ * tmp holds 3 w h + w floats.
+ */
+void pass_deblur(const uint8_t *src, unsigned w, unsigned h, unsigned r, unsigned iterations,
+                 float *tmp, uint8_t *dst);
 /* Unsharp mask (3x3). */
 void pass_sharpen(const uint8_t *src, unsigned w, unsigned h, uint8_t *dst);
 

@@ -63,7 +63,10 @@ enum {
 	ZX_SHARPEN,
 	ZX_SHARP_DOUBLE,
 	ZX_LOOKS,
-	ZB_FIRST = ZX_LOOKS
+	ZB_FIRST = ZX_LOOKS,
+	/* Not in the rounds (nor their bits): deconvolution costs some sixty first looks, so it
+	 * is taken once a card has come to rest and nothing else read it (deblur_look). */
+	ZX_DEBLUR = 64
 };
 /* The x2 looks (small modules) only for frames up to this size: they read four times the
  * pixels. */
@@ -75,6 +78,13 @@ enum {
 #define ZX_SHARP_DOUBLE_RADIUS 2u
 #define ZX_SHARP_DOUBLE_AMOUNT 2u
 #define ROUND_MAX              (ZX_LOOKS + ZBDECODE_LOOKS_MAX)
+/* The deblur look (frames up to ZX_DOUBLE_PIXELS_MAX): Richardson-Lucy for a focus blur of
+ * sigma 1.4 px at frames under 600 px high, 2.4 px above (a module grows with the frame), then
+ * x2. */
+#define ZX_DEBLUR_ITERATIONS 8u
+#define ZX_DEBLUR_LARGE_H    600u
+/* Deblur looks a second at most on a camera (its bucket holds one). */
+#define ZX_DEBLUR_PER_S 1.0
 
 struct texts {
 	char *bytes[TEXTS_MAX];
@@ -99,7 +109,12 @@ struct qrdecode {
 	size_t work_cap;
 	uint16_t *blur; /* pass_unsharp's two planes */
 	size_t blur_cap;
-	uint8_t *blocks; /* the last frame's block means (change detection) */
+	float *deconv; /* pass_deblur's planes */
+	size_t deconv_cap;
+	double deblur_tokens; /* the deblur look's bucket */
+	bool deblur_due;      /* a new scene since the last deblur look */
+	bool read_last;       /* the last frame reported a text */
+	uint8_t *blocks;      /* the last frame's block means (change detection) */
 	unsigned blocks_w, blocks_h;
 	int64_t credit_until_us;
 	unsigned done; /* the round's looks taken so far (bit i: look i) */
@@ -147,6 +162,7 @@ void qrdecode_destroy(struct qrdecode *dec)
 	free(dec->copy);
 	free(dec->work);
 	free(dec->blur);
+	free(dec->deconv);
 	free(dec->blocks);
 	free(dec);
 }
@@ -169,6 +185,8 @@ enum qd_err qrdecode_set_chain(struct qrdecode *dec, unsigned decoders, unsigned
 	dec->tokens = 0;
 	dec->credit = 0;
 	dec->zx_tokens = 0;
+	dec->deblur_tokens = 0;
+	dec->deblur_due = false;
 	dec->done = 0;
 	dec->clocked = false;
 	return QD_OK;
@@ -259,6 +277,7 @@ static void refill(struct qrdecode *dec, int64_t t_us, double zb_round, double z
 		dec->tokens += dt * (double)dec->budget;
 		dec->credit += dt * (double)dec->budget * CREDIT_RATE;
 		dec->zx_tokens += dt * zx_round * ZX_ROUNDS_PER_S;
+		dec->deblur_tokens += dt * ZX_DEBLUR_PER_S;
 	}
 	/* A clock that jumps back (or stands still) adds nothing. */
 	if (!dec->clocked || t_us > dec->last_us)
@@ -271,6 +290,8 @@ static void refill(struct qrdecode *dec, int64_t t_us, double zb_round, double z
 		dec->credit = CREDIT_ROUNDS * zb_round;
 	if (dec->zx_tokens > 2 * zx_round)
 		dec->zx_tokens = 2 * zx_round;
+	if (dec->deblur_tokens > 1)
+		dec->deblur_tokens = 1;
 }
 
 /*
@@ -344,13 +365,21 @@ static enum qd_err zx_look(struct qrdecode *dec, unsigned which, const uint8_t *
 		pass_unsharp(data, width, height, ZX_SHARPEN_RADIUS, ZX_SHARPEN_AMOUNT, dec->blur,
 		             dec->work);
 		break;
-	default: /* ZX_DOUBLE, ZX_SHARP_DOUBLE: x2, the latter of a sharpened copy */
+	default: /* ZX_DOUBLE, ZX_SHARP_DOUBLE, ZX_DEBLUR: x2, of a sharpened or deblurred copy */
 		if (size > ZX_DOUBLE_PIXELS_MAX)
 			return QD_OK;
 		if (!pass_grow((void **)&dec->work, &dec->work_cap, 5 * size))
 			return QD_ERR_NOMEM;
 		img = dec->work;
-		if (which == ZX_SHARP_DOUBLE) {
+		if (which == ZX_DEBLUR) {
+			if (!pass_grow((void **)&dec->deconv, &dec->deconv_cap,
+			               (3 * size + width) * sizeof(float)))
+				return QD_ERR_NOMEM;
+			const unsigned r = height >= ZX_DEBLUR_LARGE_H ? 2 : 1;
+			pass_deblur(data, width, height, r, ZX_DEBLUR_ITERATIONS, dec->deconv,
+			            dec->work + 4 * size);
+			data = dec->work + 4 * size;
+		} else if (which == ZX_SHARP_DOUBLE) {
 			if (!pass_grow((void **)&dec->blur, &dec->blur_cap,
 			               2 * size * sizeof(uint16_t)))
 				return QD_ERR_NOMEM;
@@ -457,6 +486,32 @@ static enum qd_err second_looks(struct qrdecode *dec, const uint8_t *data, unsig
 	return rc;
 }
 
+/*
+ * The deblur look at a camera frame: once a new scene has come to rest (this frame like the
+ * last, within CREDIT_US of the change) and nothing read it - not this frame, not the last,
+ * not the frame before the change - and at most ZX_DEBLUR_PER_S a second.  A scene that never
+ * stops changing, or an idle desk, never pays for it.
+ */
+static enum qd_err deblur_look(struct qrdecode *dec, const uint8_t *data, unsigned width,
+                               unsigned height, int64_t t_us, bool new_scene, int *unread)
+{
+	if (new_scene) {
+		/* Not after a card that was read: it was lifted, or moved. */
+		dec->deblur_due = !dec->read_last;
+		return QD_OK;
+	}
+	if ((size_t)width * height > ZX_DOUBLE_PIXELS_MAX) /* not taken: nothing to count */
+		return QD_OK;
+	if (!dec->deblur_due || t_us >= dec->credit_until_us || dec->read_last ||
+	    dec->zx_texts.n > 0 || dec->zb_texts.n > 0 || dec->deblur_tokens < 1)
+		return QD_OK;
+	dec->deblur_due = false;
+	dec->deblur_tokens -= 1;
+	dec->stats.zxing_looks++;
+	dec->stats.deblur_looks++;
+	return zx_look(dec, ZX_DEBLUR, data, width, height, unread);
+}
+
 static enum qd_err chain(struct qrdecode *dec, const uint8_t *data, unsigned width, unsigned height,
                          bool still, int64_t t_us, qrdecode_cb cb, void *arg, int *found)
 {
@@ -488,10 +543,13 @@ static enum qd_err chain(struct qrdecode *dec, const uint8_t *data, unsigned wid
 		/* A camera frame: second looks in turns; a new scene cues them at once. */
 		const bool new_scene = changed(dec, data, width, height);
 		rc = second_looks(dec, data, width, height, t_us, new_scene, &unread, &parts);
+		if (rc == QD_OK)
+			rc = deblur_look(dec, data, width, height, t_us, new_scene, &unread);
 	}
 	if (rc != QD_OK)
 		return rc;
 	*found = report(dec, cb, arg);
+	dec->read_last = *found > 0;
 	return QD_OK;
 }
 

@@ -80,11 +80,12 @@ void qrdecode_set_formats(struct qrdecode *dec, unsigned formats);
 
 /* What the chain did since qrdecode_create. */
 struct qrdecode_stats {
-	uint64_t images;      /* qrdecode_gray and qrdecode_frame calls */
-	uint64_t zbar_looks;  /* ZBar's looks (a still's: one per call) */
-	uint64_t zxing_looks; /* zxing-cpp's second looks on camera frames */
-	uint64_t zbar_pixels; /* pixels through ZBar, every look */
-	uint64_t conflicts;   /* images where the decoders read different texts: none reported */
+	uint64_t images;       /* qrdecode_gray and qrdecode_frame calls */
+	uint64_t zbar_looks;   /* ZBar's looks (a still's: one per call) */
+	uint64_t zxing_looks;  /* zxing-cpp's second looks on camera frames */
+	uint64_t deblur_looks; /* of them, the deblur look (deconvolution, the dearest) */
+	uint64_t zbar_pixels;  /* pixels through ZBar, every look */
+	uint64_t conflicts;    /* images where the decoders read different texts: none reported */
 };
 void qrdecode_get_stats(const struct qrdecode *dec, struct qrdecode_stats *out);
 

@@ -577,6 +577,51 @@ static void test_sharpened_looks_read_soft_focus(void **state)
 	qrdecode_destroy(dec);
 }
 
+/*
+ * The deblur look (Richardson-Lucy, then x2) reads a card no other look of
+ * either decoder reads - heavy sensor noise, level 4 (image 4 of the bench's
+ * choosing set, not of the set it reports on) - once the card has come to
+ * rest: the frame after the new scene.  It costs some sixty first looks, so
+ * a scene that changes every frame, and an idle desk, never take it.
+ */
+static void test_deblur_look_on_a_card_at_rest(void **state)
+{
+	(void)state;
+	const char *text = scene_texts[0];
+	uint8_t *px = scene_render(text, VGA_W, VGA_H, QRSCENE_NOISE, 4, 4);
+	struct qrdecode *dec;
+	assert_int_equal(qrdecode_create(&dec), QD_OK);
+	/* A still takes every other look of both decoders: none reads it. */
+	expect_nothing(dec, px, VGA_W, VGA_H, VGA_W);
+	uint8_t *desk = malloc((size_t)VGA_W * VGA_H), *other = malloc((size_t)VGA_W * VGA_H);
+	assert_non_null(desk);
+	assert_non_null(other);
+	qrscene_empty(VGA_W, VGA_H, 7, desk);
+	qrscene_empty(VGA_W, VGA_H, 8, other);
+	int64_t t = 0;
+	empty_desk(dec, desk, &t);
+	/* An idle desk, then a scene that changes every frame: no deblur look. */
+	idle_desk(dec, desk, VGA_W, VGA_H, 10, &t);
+	for (unsigned i = 0; i < 10; i++)
+		idle_desk(dec, i % 2 ? desk : other, VGA_W, VGA_H, 1, &t);
+	struct qrdecode_stats st;
+	qrdecode_get_stats(dec, &st);
+	assert_int_equal(st.deblur_looks, 0);
+	/* The desk comes to rest: at most one (nothing tells an empty desk from a blurred card). */
+	empty_desk(dec, desk, &t);
+	qrdecode_get_stats(dec, &st);
+	const uint64_t before = st.deblur_looks;
+	assert_true(before <= 1);
+	assert_true(frames_burst(dec, px, VGA_W, VGA_H, text, &t));
+	qrdecode_get_stats(dec, &st);
+	assert_int_equal(st.deblur_looks, before + 1);
+	assert_int_equal(st.conflicts, 0);
+	free(other);
+	free(desk);
+	free(px);
+	qrdecode_destroy(dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +635,7 @@ int main(void)
 	        cmocka_unit_test(test_formats),
 	        cmocka_unit_test(test_new_kinds_mild_levels),
 	        cmocka_unit_test(test_sharpened_looks_read_soft_focus),
+	        cmocka_unit_test(test_deblur_look_on_a_card_at_rest),
 	};
 	return cmocka_run_group_tests(tests, scene_cards_setup, scene_cards_teardown);
 }
