@@ -628,6 +628,17 @@ enum qd_err usb_mountd_start_as(const char *mount_dir, const struct usb_mountd_p
 		qd_errmsg_set(why, "%s is this process's own user", user);
 		return QD_ERR_ARG;
 	}
+	/* Asked before the fork too: a unit with the old drop-in (CAP_SYS_ADMIN alone) gets a
+	 * helper of the caller's user, not one that ends at once and mounts nothing. */
+	const uint32_t need = 1u << CAP_CHOWN | 1u << CAP_SETUID | 1u << CAP_SETGID;
+	struct __user_cap_data_struct data[2];
+	if (cap_get(data) != 0 || (data[0].effective & need) != need) {
+		qd_errmsg_set(why,
+		              "CAP_SETUID, CAP_SETGID and CAP_CHOWN are needed to become %s (the "
+		              "unit's drop-in in docs/usb-bundle.md gives them)",
+		              user);
+		return QD_ERR_PERM;
+	}
 	return start(mount_dir, policy, &pw, out, why);
 }
 

@@ -205,7 +205,7 @@ static int separate_privileges(struct desk *desk)
 	enum qd_err rc = QD_ERR_NOT_FOUND;
 	if (u->mount_user[0] != '\0') {
 		rc = usb_mountd_start_as(u->mount_dir, NULL, u->mount_user, &desk->mountd, &why);
-		if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_ARG)
+		if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_ARG || rc == QD_ERR_PERM)
 			log_warn(
 			        "usb: [usb] mount_user: %s: the mount helper keeps qrdeskd's user, "
 			        "which can signal it (docs/security.md)",
@@ -214,7 +214,7 @@ static int separate_privileges(struct desk *desk)
 		log_warn("usb: [usb] mount_user is empty: the mount helper keeps qrdeskd's user, "
 		         "which can signal it (docs/security.md)");
 	}
-	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_ARG)
+	if (rc == QD_ERR_NOT_FOUND || rc == QD_ERR_ARG || rc == QD_ERR_PERM)
 		rc = usb_mountd_start(u->mount_dir, NULL, &desk->mountd, &why);
 	if (rc != QD_OK)
 		log_err("usb: cannot start the mount helper: %s; USB sticks will not be mounted",

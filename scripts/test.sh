@@ -37,7 +37,7 @@ cmake --build build/asan -j"$jobs"
 # kiosk_display tests the kiosk unit's compositor and browser (cage, Chromium), not our
 # memory: the daemon it talks to runs under ASan in kiosk_browser; it costs ~40 s here.
 # upload_nginx is ten daemon starts around one upload round each: upload.c runs under ASan
-# in test_upload (every fault, against the Python store) and fleet_e2e (against nginx).
+# in test_upload (the faults the Python store makes) and fleet_e2e (against nginx).
 ctest --test-dir build/asan --output-on-failure -j"$jobs" -E '^(sync_crash|kiosk_display|upload_nginx)$'
 
 echo "== ThreadSanitizer: qrdeskd's threads through the daemon tests, the logger and the HID reader (tests/integration/tsan.sh)"

@@ -8,6 +8,9 @@
  */
 #include "desk.h"
 
+#include <stdbool.h>
+#include <string.h>
+
 #include "qrdesk/binding.h"
 #include "qrdesk/log.h"
 #include "qrdesk/pipeline.h"
@@ -69,6 +72,12 @@ static int open_sources(struct desk *d)
 static void reload_sources(struct desk *d)
 {
 	if (formats_for(d->cfg.binding_require) == d->source_formats)
+		return;
+	bool reads_pictures = false; /* a desk without either has nothing to warn of */
+	for (size_t i = 0; i < d->n_sources; i++)
+		reads_pictures |= strcmp(d->sources[i]->ops->kind, "camera") == 0 ||
+		                  strcmp(d->sources[i]->ops->kind, "replay-images") == 0;
+	if (!reads_pictures)
 		return;
 	if (d->source_formats == CAMERA_FORMAT_QR)
 		log_warn("reload: [binding] require = %s: the camera and the image folder read "

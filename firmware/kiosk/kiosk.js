@@ -387,13 +387,20 @@
     document.body.dataset.reloadHeld = String(Number(document.body.dataset.reloadHeld || 0) + 1);
     setConnected(false);
   }
+  let reloadAsked = false; // one /alive question at a time (a key held down repeats)
   window.addEventListener('keydown', (e) => {
     if (!isReloadKey(e)) return;
     e.preventDefault();
+    if (reloadAsked || e.repeat) return;
+    reloadAsked = true;
     fetch('/alive', { cache: 'no-store' }).then((r) => {
+      reloadAsked = false;
       if (r.ok) location.reload();
       else reloadHeld();
-    }, reloadHeld);
+    }, () => {
+      reloadAsked = false;
+      reloadHeld();
+    });
   });
 
   // The watchdog: the browser's own reconnection gives up on an HTTP error

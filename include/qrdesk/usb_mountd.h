@@ -94,8 +94,9 @@ enum qd_err usb_mountd_start(const char *mount_dir, const struct usb_mountd_poli
  * files are owned by the caller's uid and gid.  Switching needs CAP_SETUID,
  * CAP_SETGID and CAP_CHOWN (or root), which the helper drops after.
  * QD_ERR_NOT_FOUND: no such user; QD_ERR_ARG: it is the caller's own uid (no
- * separation); nothing forked then.  A helper that cannot switch does not
- * serve: it logs why and ends, and every request fails.
+ * separation); QD_ERR_PERM: the caller lacks those capabilities; nothing forked
+ * then.  A helper that still cannot switch does not serve: it logs why and
+ * ends, and every request fails.
  */
 enum qd_err usb_mountd_start_as(const char *mount_dir, const struct usb_mountd_policy *policy,
                                 const char *user, struct usb_mountd **out, struct qd_errmsg *why);

@@ -157,6 +157,7 @@ stop
 check 'cmp -s other.bin www/audit/UP-1/2.cose && [[ $(puts 2) == 0 && $(pending) == "$more" ]]' "the large object untouched, no PUT, rows pending"
 rm www/audit/UP-1/2.cose
 start "$base/audit"
+wait_for 60 '[[ $(puts 2) == 1 ]]' # nginx logs a request after its reply has gone
 check '[[ $(up .status) == ok && $(pending) == 0 && $(puts 2) == 1 ]]' "once the name is free, batch 2 is stored ($(up .status): $(up .message))"
 stop
 

@@ -27,8 +27,8 @@
 #include "qrdesk/source_hid.h"
 #include "testutil.h"
 
-#define WAIT_MS    3000
-#define WATCHDOG_S 30
+#define WAIT_MS    20000 /* a hang guard: every wait ends on its event */
+#define WATCHDOG_S 90
 #define CODES_MAX  16
 #define EVENTS_MAX 32768
 
