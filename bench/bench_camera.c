@@ -207,6 +207,8 @@ static void next_scene(struct loop *loop, struct loop_timer *t, void *arg)
 static int live_run(struct live *l, struct source *src, double seconds, double *cpu_pct)
 {
 	l->steps = (unsigned)(seconds * 1000 / l->show_ms);
+	if (l->steps == 0) /* a run shorter than a card still runs for one card's time */
+		l->steps = 1;
 	l->step = 0;
 	double c0 = cpu_seconds();
 	int64_t t0 = loop_now_us();
