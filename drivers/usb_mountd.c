@@ -476,6 +476,16 @@ static void close_others(int a, int b)
 	close_range((unsigned)hi + 1, ~0u, 0);
 }
 
+/* CAP_CHOWN, CAP_SETUID and CAP_SETGID in effect: asked before any switch, because where
+ * the unit lacks them its system-call filter kills a caller of fchown or setresuid
+ * outright, with nothing logged. */
+static bool can_switch_user(void)
+{
+	const uint32_t need = 1u << CAP_CHOWN | 1u << CAP_SETUID | 1u << CAP_SETGID;
+	struct __user_cap_data_struct data[2];
+	return cap_get(data) == 0 && (data[0].effective & need) == need;
+}
+
 /*
  * The helper takes its folder (owner: itself, group: the daemon's, 0750) and
  * becomes its own user, no supplementary groups.  PR_SET_KEEPCAPS: from root,
@@ -483,17 +493,7 @@ static void close_others(int a, int b)
  */
 static enum qd_err become(const struct helper *h, struct qd_errmsg *why)
 {
-	/* Asked first: where the unit lacks them, its system-call filter kills a caller of
-	 * fchown or setresuid outright, with nothing logged. */
-	const uint32_t need = 1u << CAP_CHOWN | 1u << CAP_SETUID | 1u << CAP_SETGID;
-	struct __user_cap_data_struct data[2];
-	if (cap_get(data) != 0 || (data[0].effective & need) != need) {
-		qd_errmsg_set(why,
-		              "cannot become uid %u: CAP_SETUID, CAP_SETGID and CAP_CHOWN are "
-		              "needed (the unit's drop-in in docs/usb-bundle.md gives them)",
-		              (unsigned)h->uid);
-		return QD_ERR_PERM;
-	}
+	/* usb_mountd_start_as asked can_switch_user() before the fork. */
 	int d = openat(h->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d < 0 || fchown(d, h->uid, h->group) != 0) {
 		qd_errmsg_set(why, "cannot take %s: %s", h->dir, strerror(errno));
@@ -628,11 +628,9 @@ enum qd_err usb_mountd_start_as(const char *mount_dir, const struct usb_mountd_p
 		qd_errmsg_set(why, "%s is this process's own user", user);
 		return QD_ERR_ARG;
 	}
-	/* Asked before the fork too: a unit with the old drop-in (CAP_SYS_ADMIN alone) gets a
+	/* Asked before the fork: a unit with the old drop-in (CAP_SYS_ADMIN alone) gets a
 	 * helper of the caller's user, not one that ends at once and mounts nothing. */
-	const uint32_t need = 1u << CAP_CHOWN | 1u << CAP_SETUID | 1u << CAP_SETGID;
-	struct __user_cap_data_struct data[2];
-	if (cap_get(data) != 0 || (data[0].effective & need) != need) {
+	if (!can_switch_user()) {
 		qd_errmsg_set(why,
 		              "CAP_SETUID, CAP_SETGID and CAP_CHOWN are needed to become %s (the "
 		              "unit's drop-in in docs/usb-bundle.md gives them)",
