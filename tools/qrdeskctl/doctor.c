@@ -413,15 +413,17 @@ static void check_device(struct doctor *d, const char *name, const char *path, i
 
 static void check_devices(struct doctor *d)
 {
-	if (d->cfg.scanners.serial.device[0])
-		check_device(d, "serial scanner", d->cfg.scanners.serial.device, R_OK | W_OK);
-	if (d->cfg.scanners.hid.device[0])
-		check_device(d, "keyboard scanner", d->cfg.scanners.hid.device, R_OK);
-	if (d->cfg.scanners.camera.capture.device[0])
-		check_device(d, "camera", d->cfg.scanners.camera.capture.device, R_OK | W_OK);
-	if (!d->cfg.scanners.serial.device[0] && !d->cfg.scanners.hid.device[0] &&
-	    !d->cfg.scanners.camera.capture.device[0] && d->cfg.scanners.replay_fifo[0] == '\0' &&
-	    !d->cfg.scanners.replay_stdin)
+	bool reads_cards = false; /* the scanner registry's rows: scanner.h */
+	for (size_t k = 0; k < scanner_kinds_count; k++) {
+		const char *device = scanner_wanted(&d->cfg.scanners, k);
+		if (device == NULL)
+			continue;
+		reads_cards |= scanner_kinds[k].reads_cards;
+		if (scanner_kinds[k].device_label != NULL)
+			check_device(d, scanner_kinds[k].device_label, device,
+			             scanner_kinds[k].device_access);
+	}
+	if (!reads_cards)
 		report(d, LVL_FAIL, "scanners", "set [camera], [serial] or [hid] device",
 		       "no camera or scanner configured: the desk cannot read a card");
 	/* Sources the daemon runs, as it sees them. */
