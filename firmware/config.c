@@ -264,6 +264,19 @@ void config_key_at(size_t i, const char **section, const char **name)
 	*name = k.name;
 }
 
+bool config_scanner_at(const struct config *cfg, size_t i, struct config_scanner *out)
+{
+	if (i >= scanner_kinds_count)
+		return false;
+	const struct scanner_kind *row = &scanner_kinds[i];
+	*out = (struct config_scanner){.name = row->name,
+	                               .wants = scanner_wanted(&cfg->scanners, i),
+	                               .device_label = row->device_label,
+	                               .device_access = row->device_access,
+	                               .reads_cards = row->reads_cards};
+	return true;
+}
+
 /* Kinds whose field is a NUL-terminated string in a buffer. */
 static bool kind_is_text(enum kind kind)
 {

@@ -201,6 +201,11 @@ static void test_scanner_row_is_the_scanner(void **state)
 		                            is_bool ? "true" : value, &why),
 		                 QD_OK);
 		assert_string_equal(scanner_wanted(&c.scanners, r), is_bool ? row->name : value);
+		struct config_scanner sc; /* what qrdeskctl doctor walks */
+		assert_true(config_scanner_at(&c, r, &sc));
+		assert_string_equal(sc.wants, is_bool ? row->name : value);
+		assert_ptr_equal(sc.device_label, row->device_label);
+		assert_false(config_scanner_at(&c, scanner_kinds_count, &sc));
 		for (size_t o = 0; o < scanner_kinds_count; o++) {
 			if (o == r)
 				continue;

@@ -413,15 +413,14 @@ static void check_device(struct doctor *d, const char *name, const char *path, i
 
 static void check_devices(struct doctor *d)
 {
-	bool reads_cards = false; /* the scanner registry's rows: scanner.h */
-	for (size_t k = 0; k < scanner_kinds_count; k++) {
-		const char *device = scanner_wanted(&d->cfg.scanners, k);
-		if (device == NULL)
+	bool reads_cards = false; /* the scanner registry's rows, as configured */
+	struct config_scanner sc;
+	for (size_t k = 0; config_scanner_at(&d->cfg, k, &sc); k++) {
+		if (sc.wants == NULL)
 			continue;
-		reads_cards |= scanner_kinds[k].reads_cards;
-		if (scanner_kinds[k].device_label != NULL)
-			check_device(d, scanner_kinds[k].device_label, device,
-			             scanner_kinds[k].device_access);
+		reads_cards |= sc.reads_cards;
+		if (sc.device_label != NULL)
+			check_device(d, sc.device_label, sc.wants, sc.device_access);
 	}
 	if (!reads_cards)
 		report(d, LVL_FAIL, "scanners", "set [camera], [serial] or [hid] device",
