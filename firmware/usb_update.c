@@ -775,7 +775,10 @@ static enum qd_err export_batches(struct store *store, int edir, const struct bu
 		seqs[1] = sb.seq;
 		rep->exported_rows += sb.batch.rows;
 		rep->exported_batches++;
-		progress(opt, file, rep->exported_rows, 0);
+		char what[160];
+		snprintf(what, sizeof(what), "exported %.100s (%llu log rows so far)", file,
+		         (unsigned long long)rep->exported_rows);
+		progress(opt, what, rep->exported_rows, 0);
 	}
 	return rc;
 }
