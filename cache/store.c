@@ -77,6 +77,7 @@
 
 #include <sqlite3.h>
 
+#include "paced_vfs.h"
 #include "store_db.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -582,7 +583,9 @@ enum qd_err store_open(const char *path, enum store_mode mode, struct store **ou
 	store->readonly = mode == STORE_OPEN_READONLY;
 
 	enum qd_err err;
-	int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+	/* Paced: an apply's writes reach the disk in steps (paced_vfs.h); NULL: the default. */
+	int rc =
+	        sqlite3_open_v2(path, &store->db, flags, store->readonly ? NULL : paced_vfs_name());
 	if (rc != SQLITE_OK) {
 		if (store->db == NULL) {
 			qd_errmsg_set(why, "%s: cannot open: out of memory", path);
