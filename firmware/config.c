@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - qrdeskd's configuration file: INI read with inih, every key in
- * a table (keys[] below; the scanners' own keys are data beside the scanners,
- * scanner_keys[] in drivers/scanner_keys.c, read through key_get() as if they
- * were rows here), range-checked, errors as "file:line: message".
+ * a table (keys[] below; the scanners' own keys are data in the scanner
+ * registry's rows, scanner.h, read through key_get() as if they were rows
+ * here), range-checked, errors as "file:line: message".
  *
  * Design:
  *  - A file is parsed into a copy of the caller's struct config; the copy is
@@ -82,27 +82,19 @@ enum kind {
 	K_INPUT,     /* char[]: "" or an absolute path or a USB "vvvv:pppp" */
 	K_HOTPLUG,   /* enum hotplug_backend */
 	K_COUNT,     /* uint32_t (unsigned), min..max: pixels, frames per second, rows, days */
-	K_PIXFMT,    /* enum capture_format: auto, grey, yuyv, mjpeg */
+	K_CHOICE,    /* an int-sized enum: the index of one of names[] (a scanner's key) */
 	K_SECONDS,   /* uint32_t seconds, min..max */
 	K_URL,       /* char[]: "" or an https:// URL */
 	K_PROXY,     /* char[]: "" or a proxy URL (http, https, socks4, socks5...) */
 	K_PIN,       /* char[]: "" or sha256//BASE64, several joined by ';' */
 	K_USB_MODE,  /* enum config_usb_mode */
-	K_DECODERS,  /* unsigned CAMERA_DECODE_* mask: "zxing,zbar", "zxing", "zbar" */
+	K_SET,       /* unsigned mask, names[i] bit i: "zxing,zbar", "zxing" (a scanner's key) */
 	K_REQUIRE,   /* enum binding_require: card, card+passport, card+passport+boarding */
 };
 
 static const unsigned bauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
                                  57600, 115200, 230400, 460800, 921600};
 #define BAUDS_N (sizeof(bauds) / sizeof(bauds[0]))
-
-/* capture_format_name()'s spelling; kept here so the config needs no driver library. */
-static const char *const pixfmt_names[] = {
-        [CAPTURE_FORMAT_AUTO] = "auto",
-        [CAPTURE_FORMAT_GREY] = "grey",
-        [CAPTURE_FORMAT_YUYV] = "yuyv",
-        [CAPTURE_FORMAT_MJPEG] = "mjpeg",
-};
 
 struct key_def {
 	const char *section;
@@ -111,84 +103,87 @@ struct key_def {
 	size_t offset; /* into struct config */
 	size_t size;   /* of the field (for strings: the buffer) */
 	uint32_t min, max;
-	bool required; /* strings: must not be empty */
+	bool required;            /* strings: must not be empty */
+	const char *const *names; /* K_CHOICE, K_SET: the spellings, NULL-terminated */
 };
 
 #define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
 /* config.c's own keys, in two tables (the head, keys_tail): the scanners' come between. */
 static const struct key_def keys[] = {
-        {"desk", "desk_id", K_DESK_ID, FIELD(desk_id), 0, 0, true},
-        {"desk", "store", K_PATH, FIELD(store), 0, 0, true},
-        {"desk", "control_socket", K_SOCKET, FIELD(control_socket), 0, 0, true},
-        {"desk", "control_group", K_GROUP, FIELD(control_group), 0, 0, false},
-        {"desk", "audit_key", K_PATH, FIELD(audit_key), 0, 0, false},
-        {"desk", "log_level", K_LOG_LEVEL, FIELD(log_level), 0, 0, false},
-        {"desk", "firmware_release", K_PATH, FIELD(firmware_release), 0, 0, false},
-        {"pipeline", "holdoff_ms", K_MS, FIELD(holdoff_ms), 0, 600000, false},
-        {"pipeline", "already_used_check", K_BOOL, FIELD(already_used_check), 0, 0, false},
-        {"binding", "require", K_REQUIRE, FIELD(binding_require), 0, 0, false},
+        {"desk", "desk_id", K_DESK_ID, FIELD(desk_id), 0, 0, true, NULL},
+        {"desk", "store", K_PATH, FIELD(store), 0, 0, true, NULL},
+        {"desk", "control_socket", K_SOCKET, FIELD(control_socket), 0, 0, true, NULL},
+        {"desk", "control_group", K_GROUP, FIELD(control_group), 0, 0, false, NULL},
+        {"desk", "audit_key", K_PATH, FIELD(audit_key), 0, 0, false, NULL},
+        {"desk", "log_level", K_LOG_LEVEL, FIELD(log_level), 0, 0, false, NULL},
+        {"desk", "firmware_release", K_PATH, FIELD(firmware_release), 0, 0, false, NULL},
+        {"pipeline", "holdoff_ms", K_MS, FIELD(holdoff_ms), 0, 600000, false, NULL},
+        {"pipeline", "already_used_check", K_BOOL, FIELD(already_used_check), 0, 0, false, NULL},
+        {"binding", "require", K_REQUIRE, FIELD(binding_require), 0, 0, false, NULL},
         {"binding", "timeout_s", K_SECONDS, FIELD(binding_timeout_s), BINDING_TIMEOUT_MIN_S,
-         BINDING_TIMEOUT_MAX_S, false},
-        {"indicators", "backend", K_BACKEND, FIELD(indicator_backend), 0, 0, false},
-        {"indicators", "chip", K_CHIP, FIELD(gpio.chip), 0, 0, true},
-        {"indicators", "green", K_LINE, FIELD(gpio.offsets[INDICATOR_GREEN]), 0, 1023, false},
-        {"indicators", "red", K_LINE, FIELD(gpio.offsets[INDICATOR_RED]), 0, 1023, false},
-        {"indicators", "amber", K_LINE, FIELD(gpio.offsets[INDICATOR_AMBER]), 0, 1023, false},
-        {"indicators", "buzzer", K_LINE, FIELD(gpio.offsets[INDICATOR_BUZZER]), 0, 1023, false},
-        {"indicators", "active_low", K_BOOL, FIELD(gpio.active_low), 0, 0, false},
-        {"indicators", "valid_ms", K_MS, FIELD(timing.valid_ms), 100, 60000, false},
-        {"indicators", "invalid_ms", K_MS, FIELD(timing.invalid_ms), 100, 60000, false},
-        {"indicators", "review_ms", K_MS, FIELD(timing.review_ms), 100, 60000, false},
-        {"indicators", "beep_ms", K_MS, FIELD(timing.beep_ms), 10, 5000, false},
-        {"indicators", "gap_ms", K_MS, FIELD(timing.gap_ms), 10, 5000, false},
-        {"indicators", "min_show_ms", K_MS, FIELD(min_show_ms), 0, 60000, false},
-        {"indicators", "sim_record", K_PATH, FIELD(sim_record), 0, 0, false},
+         BINDING_TIMEOUT_MAX_S, false, NULL},
+        {"indicators", "backend", K_BACKEND, FIELD(indicator_backend), 0, 0, false, NULL},
+        {"indicators", "chip", K_CHIP, FIELD(gpio.chip), 0, 0, true, NULL},
+        {"indicators", "green", K_LINE, FIELD(gpio.offsets[INDICATOR_GREEN]), 0, 1023, false, NULL},
+        {"indicators", "red", K_LINE, FIELD(gpio.offsets[INDICATOR_RED]), 0, 1023, false, NULL},
+        {"indicators", "amber", K_LINE, FIELD(gpio.offsets[INDICATOR_AMBER]), 0, 1023, false, NULL},
+        {"indicators", "buzzer", K_LINE, FIELD(gpio.offsets[INDICATOR_BUZZER]), 0, 1023, false,
+         NULL},
+        {"indicators", "active_low", K_BOOL, FIELD(gpio.active_low), 0, 0, false, NULL},
+        {"indicators", "valid_ms", K_MS, FIELD(timing.valid_ms), 100, 60000, false, NULL},
+        {"indicators", "invalid_ms", K_MS, FIELD(timing.invalid_ms), 100, 60000, false, NULL},
+        {"indicators", "review_ms", K_MS, FIELD(timing.review_ms), 100, 60000, false, NULL},
+        {"indicators", "beep_ms", K_MS, FIELD(timing.beep_ms), 10, 5000, false, NULL},
+        {"indicators", "gap_ms", K_MS, FIELD(timing.gap_ms), 10, 5000, false, NULL},
+        {"indicators", "min_show_ms", K_MS, FIELD(min_show_ms), 0, 60000, false, NULL},
+        {"indicators", "sim_record", K_PATH, FIELD(sim_record), 0, 0, false, NULL},
 };
 
-/* The scanners' keys (scanner_keys[]) are numbered here, between the two tables. */
+/* The scanners' keys (scanner_key_at()) are numbered here, between the two tables. */
 static const struct key_def keys_tail[] = {
-        {"hotplug", "backend", K_HOTPLUG, FIELD(hotplug.backend), 0, 0, false},
-        {"hotplug", "dev_dir", K_PATH, FIELD(hotplug.dev_dir), 0, 0, false},
-        {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false},
-        {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true},
-        {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false},
-        {"kiosk", "idle_ms", K_MS, FIELD(kiosk_idle_ms), 1000, 600000, false},
-        {"kiosk", "technician_token", K_TOKEN, FIELD(kiosk_technician_token), 0, 0, false},
-        {"kiosk", "display_port", K_PORT, FIELD(kiosk_display_port), 0, 65535, false},
-        {"kiosk", "display_user", K_GROUP, FIELD(kiosk_display_user), 0, 0, false},
+        {"hotplug", "backend", K_HOTPLUG, FIELD(hotplug.backend), 0, 0, false, NULL},
+        {"hotplug", "dev_dir", K_PATH, FIELD(hotplug.dev_dir), 0, 0, false, NULL},
+        {"kiosk", "enabled", K_BOOL, FIELD(kiosk_enabled), 0, 0, false, NULL},
+        {"kiosk", "address", K_ADDRESS, FIELD(kiosk_address), 0, 0, true, NULL},
+        {"kiosk", "port", K_PORT, FIELD(kiosk_port), 1, 65535, false, NULL},
+        {"kiosk", "idle_ms", K_MS, FIELD(kiosk_idle_ms), 1000, 600000, false, NULL},
+        {"kiosk", "technician_token", K_TOKEN, FIELD(kiosk_technician_token), 0, 0, false, NULL},
+        {"kiosk", "display_port", K_PORT, FIELD(kiosk_display_port), 0, 65535, false, NULL},
+        {"kiosk", "display_user", K_GROUP, FIELD(kiosk_display_user), 0, 0, false, NULL},
         /* [sync] and [upload] */
-        {"sync", "url", K_URL, FIELD(sync.url), 0, 0, false},
-        {"sync", "ca_file", K_PATH, FIELD(sync.ca_file), 0, 0, false},
-        {"sync", "pin", K_PIN, FIELD(sync.pin), 0, 0, false},
-        {"sync", "proxy", K_PROXY, FIELD(sync.proxy), 0, 0, false},
-        {"sync", "period_s", K_SECONDS, FIELD(sync.period_s), 60, 86400, false},
-        {"sync", "jitter_s", K_SECONDS, FIELD(sync.jitter_s), 0, 3600, false},
-        {"sync", "retry_s", K_SECONDS, FIELD(sync.retry_s), 5, 3600, false},
-        {"sync", "backoff_max_s", K_SECONDS, FIELD(sync.backoff_max_s), 60, 86400, false},
-        {"sync", "connect_timeout_s", K_SECONDS, FIELD(sync.connect_timeout_s), 1, 300, false},
-        {"sync", "low_speed_bytes", K_BYTES, FIELD(sync.low_speed_bytes), 1, 1000000, false},
-        {"sync", "low_speed_time_s", K_SECONDS, FIELD(sync.low_speed_time_s), 1, 600, false},
+        {"sync", "url", K_URL, FIELD(sync.url), 0, 0, false, NULL},
+        {"sync", "ca_file", K_PATH, FIELD(sync.ca_file), 0, 0, false, NULL},
+        {"sync", "pin", K_PIN, FIELD(sync.pin), 0, 0, false, NULL},
+        {"sync", "proxy", K_PROXY, FIELD(sync.proxy), 0, 0, false, NULL},
+        {"sync", "period_s", K_SECONDS, FIELD(sync.period_s), 60, 86400, false, NULL},
+        {"sync", "jitter_s", K_SECONDS, FIELD(sync.jitter_s), 0, 3600, false, NULL},
+        {"sync", "retry_s", K_SECONDS, FIELD(sync.retry_s), 5, 3600, false, NULL},
+        {"sync", "backoff_max_s", K_SECONDS, FIELD(sync.backoff_max_s), 60, 86400, false, NULL},
+        {"sync", "connect_timeout_s", K_SECONDS, FIELD(sync.connect_timeout_s), 1, 300, false,
+         NULL},
+        {"sync", "low_speed_bytes", K_BYTES, FIELD(sync.low_speed_bytes), 1, 1000000, false, NULL},
+        {"sync", "low_speed_time_s", K_SECONDS, FIELD(sync.low_speed_time_s), 1, 600, false, NULL},
         {"sync", "max_file_bytes", K_BYTES, FIELD(sync.max_file_bytes), 1024, 300u * 1024u * 1024u,
-         false},
-        {"sync", "stale_grace_s", K_SECONDS, FIELD(sync.stale_grace_s), 0, 604800, false},
-        {"upload", "url", K_URL, FIELD(upload.url), 0, 0, false},
-        {"upload", "ca_file", K_PATH, FIELD(upload.ca_file), 0, 0, false},
-        {"upload", "pin", K_PIN, FIELD(upload.pin), 0, 0, false},
-        {"upload", "proxy", K_PROXY, FIELD(upload.proxy), 0, 0, false},
-        {"upload", "client_cert", K_PATH, FIELD(upload.client_cert), 0, 0, false},
-        {"upload", "client_key", K_PATH, FIELD(upload.client_key), 0, 0, false},
-        {"upload", "batch_rows", K_COUNT, FIELD(upload.batch_rows), 1, 10000, false},
-        {"upload", "period_s", K_SECONDS, FIELD(upload.period_s), 10, 86400, false},
-        {"upload", "timeout_s", K_SECONDS, FIELD(upload.timeout_s), 1, 600, false},
-        {"upload", "retention_days", K_COUNT, FIELD(upload.retention_days), 1, 3650, false},
+         false, NULL},
+        {"sync", "stale_grace_s", K_SECONDS, FIELD(sync.stale_grace_s), 0, 604800, false, NULL},
+        {"upload", "url", K_URL, FIELD(upload.url), 0, 0, false, NULL},
+        {"upload", "ca_file", K_PATH, FIELD(upload.ca_file), 0, 0, false, NULL},
+        {"upload", "pin", K_PIN, FIELD(upload.pin), 0, 0, false, NULL},
+        {"upload", "proxy", K_PROXY, FIELD(upload.proxy), 0, 0, false, NULL},
+        {"upload", "client_cert", K_PATH, FIELD(upload.client_cert), 0, 0, false, NULL},
+        {"upload", "client_key", K_PATH, FIELD(upload.client_key), 0, 0, false, NULL},
+        {"upload", "batch_rows", K_COUNT, FIELD(upload.batch_rows), 1, 10000, false, NULL},
+        {"upload", "period_s", K_SECONDS, FIELD(upload.period_s), 10, 86400, false, NULL},
+        {"upload", "timeout_s", K_SECONDS, FIELD(upload.timeout_s), 1, 600, false, NULL},
+        {"upload", "retention_days", K_COUNT, FIELD(upload.retention_days), 1, 3650, false, NULL},
         /* [usb]: docs/usb-bundle.md */
-        {"usb", "mode", K_USB_MODE, FIELD(usb.mode), 0, 0, false},
-        {"usb", "watch_dir", K_PATH, FIELD(usb.watch_dir), 0, 0, false},
-        {"usb", "mount_dir", K_PATH, FIELD(usb.mount_dir), 0, 0, true},
-        {"usb", "mount_user", K_GROUP, FIELD(usb.mount_user), 0, 0, false},
-        {"usb", "dropin", K_PATH, FIELD(usb.dropin), 0, 0, false},
-        {"usb", "max_bundle_mb", K_BYTES, FIELD(usb.max_bundle_mb), 1, 300, false},
+        {"usb", "mode", K_USB_MODE, FIELD(usb.mode), 0, 0, false, NULL},
+        {"usb", "watch_dir", K_PATH, FIELD(usb.watch_dir), 0, 0, false, NULL},
+        {"usb", "mount_dir", K_PATH, FIELD(usb.mount_dir), 0, 0, true, NULL},
+        {"usb", "mount_user", K_GROUP, FIELD(usb.mount_user), 0, 0, false, NULL},
+        {"usb", "dropin", K_PATH, FIELD(usb.dropin), 0, 0, false, NULL},
+        {"usb", "max_bundle_mb", K_BYTES, FIELD(usb.max_bundle_mb), 1, 300, false, NULL},
 };
 #define HEAD_N     (sizeof(keys) / sizeof(keys[0]))
 #define TAIL_N     (sizeof(keys_tail) / sizeof(keys_tail[0]))
@@ -198,7 +193,7 @@ static const struct key_def keys_tail[] = {
 
 static size_t keys_n(void)
 {
-	return OWN_KEYS_N + scanner_keys_count;
+	return OWN_KEYS_N + scanner_keys_count();
 }
 
 static enum kind scanner_kind_of(enum scanner_key_type type)
@@ -220,10 +215,10 @@ static enum kind scanner_kind_of(enum scanner_key_type type)
 		return K_FRAMING;
 	case SCANNER_KEY_BYTES:
 		return K_BYTES;
-	case SCANNER_KEY_PIXFMT:
-		return K_PIXFMT;
-	case SCANNER_KEY_DECODERS:
-		return K_DECODERS;
+	case SCANNER_KEY_CHOICE:
+		return K_CHOICE;
+	case SCANNER_KEY_SET:
+		return K_SET;
 	}
 	return K_PATH; /* not reached: every type is above */
 }
@@ -233,17 +228,21 @@ static struct key_def key_get(size_t i)
 {
 	if (i < HEAD_N)
 		return keys[i];
-	if (i >= HEAD_N + scanner_keys_count)
-		return keys_tail[i - HEAD_N - scanner_keys_count];
-	const struct scanner_key *k = &scanner_keys[i - HEAD_N];
-	return (struct key_def){.section = k->section,
+	size_t n = scanner_keys_count();
+	if (i >= HEAD_N + n)
+		return keys_tail[i - HEAD_N - n];
+	const char *section = NULL;
+	size_t offset = 0;
+	const struct scanner_key *k = scanner_key_at(i - HEAD_N, &section, &offset);
+	return (struct key_def){.section = section,
 	                        .name = k->name,
 	                        .kind = scanner_kind_of(k->type),
-	                        .offset = offsetof(struct config, scanners) + k->offset,
+	                        .offset = offsetof(struct config, scanners) + offset,
 	                        .size = k->size,
 	                        .min = k->min,
 	                        .max = k->max,
-	                        .required = false};
+	                        .required = false,
+	                        .names = k->names};
 }
 
 /* The sections, in the order an unknown section's error lists them; a scanner's section
@@ -263,6 +262,19 @@ void config_key_at(size_t i, const char **section, const char **name)
 	struct key_def k = i < keys_n() ? key_get(i) : (struct key_def){0};
 	*section = k.section;
 	*name = k.name;
+}
+
+bool config_scanner_at(const struct config *cfg, size_t i, struct config_scanner *out)
+{
+	if (i >= scanner_kinds_count)
+		return false;
+	const struct scanner_kind *row = &scanner_kinds[i];
+	*out = (struct config_scanner){.name = row->name,
+	                               .wants = scanner_wanted(&cfg->scanners, i),
+	                               .device_label = row->device_label,
+	                               .device_access = row->device_access,
+	                               .reads_cards = row->reads_cards};
+	return true;
 }
 
 /* Kinds whose field is a NUL-terminated string in a buffer. */
@@ -338,13 +350,13 @@ static const char *section_at(size_t i)
 	if (i < SECTIONS_N)
 		return sections[i];
 	i -= SECTIONS_N;
-	for (size_t k = 0; k < scanner_keys_count; k++) {
-		const char *sec = scanner_keys[k].section;
+	for (size_t k = 0; k < scanner_kinds_count; k++) {
+		const char *sec = scanner_kinds[k].section;
 		bool listed = false;
 		for (size_t j = 0; j < SECTIONS_N && !listed; j++)
 			listed = strcmp(sections[j], sec) == 0;
 		for (size_t j = 0; j < k && !listed; j++)
-			listed = strcmp(scanner_keys[j].section, sec) == 0;
+			listed = strcmp(scanner_kinds[j].section, sec) == 0;
 		if (!listed && i-- == 0)
 			return sec;
 	}
@@ -387,7 +399,7 @@ void config_defaults(struct config *cfg)
 	pattern_timing_defaults(&cfg->timing);
 	cfg->min_show_ms = 1000;
 	cfg->sim_record[0] = '\0';
-	scanner_settings_defaults(&cfg->scanners); /* scanner.h: beside their keys */
+	scanner_settings_defaults(&cfg->scanners); /* the registry's rows: each driver's own */
 	cfg->hotplug.backend = HOTPLUG_AUTO;
 	snprintf(cfg->hotplug.dev_dir, sizeof(cfg->hotplug.dev_dir), "%s", "/dev");
 	/* The kiosk page is on by default, reachable from this machine only. */
@@ -749,6 +761,36 @@ static bool check_string(const struct key_def *k, const char *v, char *why, size
 	}
 }
 
+/* The number of k's names. */
+static size_t names_n(const struct key_def *k)
+{
+	size_t n = 0;
+	while (k->names != NULL && k->names[n] != NULL)
+		n++;
+	return n;
+}
+
+/* "expected a, b or c" (K_CHOICE); "expected a,b or a or b" (K_SET: all, or each). */
+static const char *names_expected(const struct key_def *k, char *buf, size_t bufsz, bool set)
+{
+	size_t n = names_n(k), used = 0;
+	int w = snprintf(buf, bufsz, "expected ");
+	for (size_t i = 0; w >= 0 && (size_t)w < bufsz - used && i < n; i++) {
+		used += (size_t)w;
+		w = snprintf(buf + used, bufsz - used, "%s%s",
+		             i == 0       ? ""
+		             : set        ? ","
+		             : i + 1 == n ? " or "
+		                          : ", ",
+		             k->names[i]);
+	}
+	for (size_t i = 0; set && n > 1 && w >= 0 && (size_t)w < bufsz - used && i < n; i++) {
+		used += (size_t)w;
+		w = snprintf(buf + used, bufsz - used, " or %s", k->names[i]);
+	}
+	return buf;
+}
+
 static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz)
 {
 	switch (k->kind) {
@@ -791,10 +833,10 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 		snprintf(buf, bufsz, "expected a whole number from %u to %u", (unsigned)k->min,
 		         (unsigned)k->max);
 		return buf;
-	case K_PIXFMT:
-		return "expected auto, grey, yuyv or mjpeg";
-	case K_DECODERS:
-		return "expected zxing,zbar or zxing or zbar";
+	case K_CHOICE:
+		return names_expected(k, buf, bufsz, false);
+	case K_SET:
+		return names_expected(k, buf, bufsz, true);
 	case K_USB_MODE:
 		return "expected off, automount or udev";
 	case K_REQUIRE:
@@ -804,17 +846,18 @@ static const char *kind_expects(const struct key_def *k, char *buf, size_t bufsz
 	}
 }
 
-/* "zxing,zbar" (either order), "zxing" or "zbar" as an enum qrdecode_decoder mask; 0 if
- * neither, a name twice or an unknown name. */
-static unsigned decoders_parse(const char *value)
+/* names[] joined ("zxing,zbar"), the first in any order, as a K_SET mask; 0 if none, a
+ * name twice or an unknown name. */
+static unsigned set_parse(const struct key_def *k, const char *value)
 {
 	unsigned mask = 0;
 	const char *p = value;
 	for (;;) {
 		size_t len = strcspn(p, ",");
-		unsigned d = len == 5 && strncmp(p, "zxing", 5) == 0  ? CAMERA_DECODE_ZXING
-		             : len == 4 && strncmp(p, "zbar", 4) == 0 ? CAMERA_DECODE_ZBAR
-		                                                      : 0;
+		unsigned d = 0;
+		for (size_t i = 0; d == 0 && i < names_n(k); i++)
+			if (strlen(k->names[i]) == len && strncmp(p, k->names[i], len) == 0)
+				d = 1u << i;
 		if (d == 0 || (mask & d))
 			return 0;
 		mask |= d;
@@ -885,10 +928,10 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 		*(unsigned *)field = u;
 		return true;
 	}
-	case K_PIXFMT:
-		for (int f = CAPTURE_FORMAT_AUTO; f <= CAPTURE_FORMAT_MJPEG; f++) {
-			if (strcmp(value, pixfmt_names[f]) == 0) {
-				*(enum capture_format *)field = (enum capture_format)f;
+	case K_CHOICE:
+		for (size_t f = 0; f < names_n(k); f++) {
+			if (strcmp(value, k->names[f]) == 0) {
+				*(int *)field = (int)f;
 				return true;
 			}
 		}
@@ -898,8 +941,8 @@ static bool set_value(const struct key_def *k, struct config *cfg, const char *v
 			break;
 		memcpy(field, value, 4);
 		return true;
-	case K_DECODERS: {
-		unsigned d = decoders_parse(value);
+	case K_SET: {
+		unsigned d = set_parse(k, value);
 		if (d == 0)
 			break;
 		*(unsigned *)field = d;
@@ -989,9 +1032,9 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 		snprintf(msg, msgsz, "log_level = %d: %s", l, kind_expects(k, why, sizeof(why)));
 		return false;
 	}
-	case K_PIXFMT: {
-		enum capture_format f = *(const enum capture_format *)field;
-		if (f >= CAPTURE_FORMAT_AUTO && f <= CAPTURE_FORMAT_MJPEG)
+	case K_CHOICE: {
+		int f = *(const int *)field;
+		if (f >= 0 && (size_t)f < names_n(k))
 			return true;
 		snprintf(msg, msgsz, "%s = %d: %s", k->name, (int)f,
 		         kind_expects(k, why, sizeof(why)));
@@ -1015,9 +1058,9 @@ static bool check_field(const struct key_def *k, const struct config *cfg, char 
 			return true;
 		snprintf(msg, msgsz, "mode: %s", kind_expects(k, why, sizeof(why)));
 		return false;
-	case K_DECODERS: {
+	case K_SET: {
 		unsigned d = *(const unsigned *)field;
-		if (d != 0 && (d & ~CAMERA_DECODE_ALL) == 0)
+		if (d != 0 && (d & ~((1u << names_n(k)) - 1u)) == 0)
 			return true;
 		snprintf(msg, msgsz, "%s = %u: %s", k->name, d, kind_expects(k, why, sizeof(why)));
 		return false;

@@ -25,6 +25,7 @@
 #include "desk/desk.h"
 #include "qrdesk/config.h"
 #include "qrdesk/log.h"
+#include "qrdesk/source_replay.h"
 #include "qrdesk/usb_mountd.h"
 
 static const char usage_text[] =
@@ -147,8 +148,9 @@ static void demo_apply(struct config *c, const char *dir)
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock", dir);
 	c->indicator_backend = CONFIG_INDICATOR_SIM;
 	snprintf(c->sim_record, sizeof(c->sim_record), "%s/indicators.log", dir);
-	c->scanners.replay_stdin = true;
-	snprintf(c->scanners.replay_images, sizeof(c->scanners.replay_images), "%s/inbox", dir);
+	source_replay_stdin_settings(&c->scanners)->enabled = true;
+	struct source_replay_images_config *images = source_replay_images_settings(&c->scanners);
+	snprintf(images->dir, sizeof(images->dir), "%s/inbox", dir);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "qrdesk/pipeline.h"
 #include "qrdesk/scanner.h"
 #include "qrdesk/source.h"
+#include "qrdesk/source_camera.h" /* the symbologies: CAMERA_FORMAT_* */
 
 static bool owns(const char *section, const char *name, enum desk_key_when *when)
 {
@@ -38,12 +39,8 @@ static unsigned formats_for(enum binding_require require)
 static int open_sources(struct desk *d)
 {
 	d->source_formats = formats_for(d->cfg.binding_require);
-	struct scanner_settings settings = d->cfg.scanners;
-	settings.camera.formats = d->source_formats;
-	settings.images.formats = d->source_formats;
 	for (size_t i = 0; i < scanner_kinds_count; i++) {
-		const struct scanner_kind *row = &scanner_kinds[i];
-		const char *what = row->wanted(&settings);
+		const char *what = scanner_wanted(&d->cfg.scanners, i);
 		if (what == NULL)
 			continue;
 		if (d->n_sources == DESK_SOURCES_MAX) {
@@ -51,7 +48,8 @@ static int open_sources(struct desk *d)
 			return -1;
 		}
 		struct source *src = NULL;
-		enum qd_err rc = row->create(&settings, pipeline_on_code, d->pipeline, &src);
+		enum qd_err rc = scanner_create(i, &d->cfg.scanners, d->source_formats,
+		                                pipeline_on_code, d->pipeline, &src);
 		if (rc != QD_OK) {
 			log_err("source %s: cannot create it (%s)", what, qd_err_name(rc));
 			return -1;
@@ -116,9 +114,8 @@ static void status_sources(struct desk *d, json_t *obj, int64_t now)
 static void devices_sources(const struct config *cfg, FILE *out)
 {
 	for (size_t i = 0; i < scanner_kinds_count; i++)
-		if (scanner_kinds[i].devices != NULL &&
-		    scanner_kinds[i].wanted(&cfg->scanners) != NULL)
-			scanner_kinds[i].devices(&cfg->scanners, out);
+		if (scanner_kinds[i].devices != NULL && scanner_wanted(&cfg->scanners, i) != NULL)
+			scanner_kinds[i].devices(cfg->scanners.kind[i].bytes, out);
 }
 
 const struct desk_part desk_part_sources = {

@@ -150,6 +150,19 @@ enum qd_err config_set(struct config *cfg, const char *section, const char *key,
 /* Cross-key checks (e.g. gpio offsets distinct); fills errs with line 0. */
 enum qd_err config_validate(const struct config *cfg, struct config_errors *errs);
 
+/* Row i of the scanner registry (scanner.h) as cfg configures it, for qrdeskctl doctor:
+ * wants is what it reads (a device, a folder, or its name), NULL if not configured;
+ * device_label names a device to check with device_access (access(2)), NULL: none.
+ * False past the last row. */
+struct config_scanner {
+	const char *name;
+	const char *wants;
+	const char *device_label;
+	int device_access;
+	bool reads_cards; /* counts as a way to read a card */
+};
+bool config_scanner_at(const struct config *cfg, size_t i, struct config_scanner *out);
+
 /* The known keys, in table order (tests check the example file and the docs list each). */
 size_t config_key_count(void);
 void config_key_at(size_t i, const char **section, const char **name);

@@ -7,6 +7,7 @@
 #define QRDESK_SOURCE_CAMERA_H
 
 #include "qrdesk/error.h"
+#include "qrdesk/scanner.h"
 #include "qrdesk/source.h"
 
 #define CAPTURE_DIM_MIN    16
@@ -23,7 +24,8 @@ enum capture_format {
 	CAPTURE_FORMAT_MJPEG,
 };
 
-/* "auto", "grey", "yuyv", "mjpeg" (the config's spelling). */
+/* "auto", "grey", "yuyv", "mjpeg" (the config's spelling), in enum order. */
+#define CAPTURE_FORMAT_NAMES "auto", "grey", "yuyv", "mjpeg", NULL
 const char *capture_format_name(enum capture_format fmt);
 
 /* What to ask the device for. */
@@ -61,9 +63,14 @@ struct capture_io;
 #define CAMERA_DECODE_ALL                3u
 #define CAMERA_DECODE_BUDGET_DEFAULT_KPX 600u
 #define CAMERA_DECODE_BUDGET_MAX_KPX     100000u
-#define CAMERA_FORMAT_QR                 1u /* always read */
-#define CAMERA_FORMAT_PDF417             2u /* boarding passes (IATA BCBP) */
-#define CAMERA_FORMAT_AZTEC              4u /* boarding passes on phones */
+/* The decoders' names in [camera] decoders: bit i is the i-th. */
+#define CAMERA_DECODE_NAMES "zxing", "zbar", NULL
+_Static_assert(CAMERA_DECODE_ZXING == 1u << 0 && CAMERA_DECODE_ZBAR == 1u << 1 &&
+                       CAMERA_DECODE_ALL == 3u,
+               "CAMERA_DECODE_NAMES gives bit i to the i-th name");
+#define CAMERA_FORMAT_QR     1u /* always read */
+#define CAMERA_FORMAT_PDF417 2u /* boarding passes (IATA BCBP) */
+#define CAMERA_FORMAT_AZTEC  4u /* boarding passes on phones */
 
 struct source_camera_config {
 	struct capture_config capture; /* device, width, height, fps, format */
@@ -77,6 +84,31 @@ struct source_camera_config {
 	unsigned decode_budget_kpx;
 	unsigned formats;
 };
+
+/* [camera]: its keys and defaults, as data for the registry (drivers/scanners.c);
+ * retry_ms and io are not keys, formats is the desk's (the sources part sets it). */
+#define SOURCE_CAMERA_KEYS(T)                                                                      \
+	SCANNER_KEY("device", PATH, T, capture.device, 0, 0),                                      \
+	        SCANNER_KEY("width", COUNT, T, capture.width, CAPTURE_DIM_MIN, CAPTURE_DIM_MAX),   \
+	        SCANNER_KEY("height", COUNT, T, capture.height, CAPTURE_DIM_MIN, CAPTURE_DIM_MAX), \
+	        SCANNER_KEY("fps", COUNT, T, capture.fps, CAPTURE_FPS_MIN, CAPTURE_FPS_MAX),       \
+	        SCANNER_KEY_NAMED("format", CHOICE, T, capture.format, CAPTURE_FORMAT_NAMES),      \
+	        SCANNER_KEY("stall_ms", COUNT, T, stall_ms, CAMERA_STALL_MIN_MS,                   \
+	                    CAMERA_STALL_MAX_MS),                                                  \
+	        SCANNER_KEY_NAMED("decoders", SET, T, decoders, CAMERA_DECODE_NAMES),              \
+	        SCANNER_KEY("decode_budget_kpx", COUNT, T, decode_budget_kpx, 0,                   \
+	                    CAMERA_DECODE_BUDGET_MAX_KPX)
+/* VGA is plenty for a card held under the lens (docs/camera.md). */
+#define SOURCE_CAMERA_DEFAULTS                                                                     \
+	.capture = {.width = 640, .height = 480, .fps = 15, .format = CAPTURE_FORMAT_AUTO},        \
+	.stall_ms = 5000, .decoders = CAMERA_DECODE_ALL,                                           \
+	.decode_budget_kpx = CAMERA_DECODE_BUDGET_DEFAULT_KPX, .formats = CAMERA_FORMAT_QR
+
+/* The [camera] settings in a configuration's scanner settings. */
+static inline struct source_camera_config *source_camera_settings(const struct scanner_settings *s)
+{
+	return scanner_settings_of(s, "camera");
+}
 
 enum qd_err source_camera(const char *name, const struct source_camera_config *cfg,
                           source_code_cb cb, void *arg, struct source **out);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "qrdesk/error.h"
+#include "qrdesk/scanner.h"
 #include "qrdesk/source.h"
 
 /* The image folder's budgets and what becomes of a judged file ([replay] images_*). */
@@ -23,6 +24,52 @@ struct source_images_config {
 	 * not a key: the daemon adds PDF417 and Aztec when it binds boarding passes. */
 	unsigned formats;
 };
+
+/* [replay]'s three sources, each a row of the registry with its own settings:
+ * stdin = true, fifo = a path, images = a folder (and its budgets). */
+struct source_replay_stdin_config {
+	bool enabled;
+};
+struct source_replay_fifo_config {
+	char path[SCANNER_PATH_MAX];
+};
+struct source_replay_images_config {
+	char dir[SCANNER_PATH_MAX];
+	struct source_images_config images; /* the folder's budgets, done/ or delete */
+};
+
+/* Their keys and defaults, as data for the registry (drivers/scanners.c). */
+#define SOURCE_REPLAY_STDIN_KEYS(T)  SCANNER_KEY("stdin", BOOL, T, enabled, 0, 0)
+#define SOURCE_REPLAY_STDIN_DEFAULTS .enabled = false
+#define SOURCE_REPLAY_FIFO_KEYS(T)   SCANNER_KEY("fifo", PATH, T, path, 0, 0)
+#define SOURCE_REPLAY_FIFO_DEFAULTS  .path = ""
+#define SOURCE_REPLAY_IMAGES_KEYS(T)                                                               \
+	SCANNER_KEY("images", PATH, T, dir, 0, 0),                                                 \
+	        SCANNER_KEY("images_max_kpx", COUNT, T, images.max_kpx, 1,                         \
+	                    SOURCE_IMAGES_MAX_KPX_MAX),                                            \
+	        SCANNER_KEY("images_budget_ms", MS, T, images.budget_ms, 100, 60000),              \
+	        SCANNER_KEY("images_delete", BOOL, T, images.delete_judged, 0, 0)
+#define SOURCE_REPLAY_IMAGES_DEFAULTS                                                              \
+	.images = {.max_kpx = SOURCE_IMAGES_MAX_KPX_DEFAULT,                                       \
+	           .budget_ms = SOURCE_IMAGES_BUDGET_MS_DEFAULT,                                   \
+	           .delete_judged = false}
+
+/* Their settings in a configuration's scanner settings. */
+static inline struct source_replay_stdin_config *
+source_replay_stdin_settings(const struct scanner_settings *s)
+{
+	return scanner_settings_of(s, "stdin");
+}
+static inline struct source_replay_fifo_config *
+source_replay_fifo_settings(const struct scanner_settings *s)
+{
+	return scanner_settings_of(s, "fifo");
+}
+static inline struct source_replay_images_config *
+source_replay_images_settings(const struct scanner_settings *s)
+{
+	return scanner_settings_of(s, "images");
+}
 
 /*
  * The replay drivers (drivers/source_replay.c):

@@ -7,6 +7,7 @@
 #define QRDESK_SOURCE_SERIAL_H
 
 #include "qrdesk/error.h"
+#include "qrdesk/scanner.h"
 #include "qrdesk/source.h"
 
 #define SERIAL_LINE_MIN 16   /* max_line: at least this (a code is never shorter) */
@@ -26,6 +27,21 @@ struct source_serial_config {
 	unsigned max_line; /* SERIAL_LINE_MIN .. SERIAL_LINE_MAX */
 	unsigned retry_ms; /* while absent: how often to look again (0: 1000) */
 };
+
+/* [serial]: its keys and defaults, as data for the registry (drivers/scanners.c). */
+#define SOURCE_SERIAL_KEYS(T)                                                                      \
+	SCANNER_KEY("device", PATH, T, device, 0, 0), SCANNER_KEY("baud", BAUD, T, baud, 0, 0),    \
+	        SCANNER_KEY("framing", FRAMING, T, framing, 0, 0),                                 \
+	        SCANNER_KEY("max_line", BYTES, T, max_line, SERIAL_LINE_MIN, SERIAL_LINE_MAX),     \
+	        SCANNER_KEY("retry_ms", MS, T, retry_ms, 100, 600000)
+/* retry_ms: a safety net, hot-plug says at once. */
+#define SOURCE_SERIAL_DEFAULTS .baud = 9600, .framing = "8N1", .max_line = 4296, .retry_ms = 5000
+
+/* The [serial] settings in a configuration's scanner settings. */
+static inline struct source_serial_config *source_serial_settings(const struct scanner_settings *s)
+{
+	return scanner_settings_of(s, "serial");
+}
 
 enum qd_err source_serial(const char *name, const struct source_serial_config *cfg,
                           source_code_cb cb, void *arg, struct source **out);

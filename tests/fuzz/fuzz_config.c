@@ -23,6 +23,10 @@
 
 #include "fuzz.h"
 #include "qrdesk/config.h"
+#include "qrdesk/source_camera.h"
+#include "qrdesk/source_hid.h"
+#include "qrdesk/source_replay.h"
+#include "qrdesk/source_serial.h"
 
 #define NAME "fuzz.conf"
 
@@ -41,22 +45,38 @@ static bool same_config(const struct config *a, const struct config *b)
 	        a->timing.review_ms == b->timing.review_ms &&
 	        a->timing.beep_ms == b->timing.beep_ms && a->timing.gap_ms == b->timing.gap_ms &&
 	        strcmp(a->sim_record, b->sim_record) == 0 &&
-	        a->scanners.replay_stdin == b->scanners.replay_stdin &&
-	        strcmp(a->scanners.replay_fifo, b->scanners.replay_fifo) == 0 &&
-	        strcmp(a->scanners.replay_images, b->scanners.replay_images) == 0 &&
-	        strcmp(a->scanners.serial.device, b->scanners.serial.device) == 0 &&
-	        a->scanners.serial.baud == b->scanners.serial.baud &&
-	        strcmp(a->scanners.serial.framing, b->scanners.serial.framing) == 0 &&
-	        a->scanners.serial.max_line == b->scanners.serial.max_line &&
-	        strcmp(a->scanners.hid.device, b->scanners.hid.device) == 0 &&
-	        a->scanners.hid.key_timeout_ms == b->scanners.hid.key_timeout_ms &&
-	        a->scanners.hid.grab == b->scanners.hid.grab &&
-	        strcmp(a->scanners.camera.capture.device, b->scanners.camera.capture.device) == 0 &&
-	        a->scanners.camera.capture.width == b->scanners.camera.capture.width &&
-	        a->scanners.camera.capture.height == b->scanners.camera.capture.height &&
-	        a->scanners.camera.capture.fps == b->scanners.camera.capture.fps &&
-	        a->scanners.camera.capture.format == b->scanners.camera.capture.format &&
-	        a->scanners.camera.stall_ms == b->scanners.camera.stall_ms;
+	        source_replay_stdin_settings(&a->scanners)->enabled ==
+	                source_replay_stdin_settings(&b->scanners)->enabled &&
+	        strcmp(source_replay_fifo_settings(&a->scanners)->path,
+	               source_replay_fifo_settings(&b->scanners)->path) == 0 &&
+	        strcmp(source_replay_images_settings(&a->scanners)->dir,
+	               source_replay_images_settings(&b->scanners)->dir) == 0 &&
+	        strcmp(source_serial_settings(&a->scanners)->device,
+	               source_serial_settings(&b->scanners)->device) == 0 &&
+	        source_serial_settings(&a->scanners)->baud ==
+	                source_serial_settings(&b->scanners)->baud &&
+	        strcmp(source_serial_settings(&a->scanners)->framing,
+	               source_serial_settings(&b->scanners)->framing) == 0 &&
+	        source_serial_settings(&a->scanners)->max_line ==
+	                source_serial_settings(&b->scanners)->max_line &&
+	        strcmp(source_hid_settings(&a->scanners)->device,
+	               source_hid_settings(&b->scanners)->device) == 0 &&
+	        source_hid_settings(&a->scanners)->key_timeout_ms ==
+	                source_hid_settings(&b->scanners)->key_timeout_ms &&
+	        source_hid_settings(&a->scanners)->grab ==
+	                source_hid_settings(&b->scanners)->grab &&
+	        strcmp(source_camera_settings(&a->scanners)->capture.device,
+	               source_camera_settings(&b->scanners)->capture.device) == 0 &&
+	        source_camera_settings(&a->scanners)->capture.width ==
+	                source_camera_settings(&b->scanners)->capture.width &&
+	        source_camera_settings(&a->scanners)->capture.height ==
+	                source_camera_settings(&b->scanners)->capture.height &&
+	        source_camera_settings(&a->scanners)->capture.fps ==
+	                source_camera_settings(&b->scanners)->capture.fps &&
+	        source_camera_settings(&a->scanners)->capture.format ==
+	                source_camera_settings(&b->scanners)->capture.format &&
+	        source_camera_settings(&a->scanners)->stall_ms ==
+	                source_camera_settings(&b->scanners)->stall_ms;
 	for (int i = 0; i < INDICATOR_LINES; i++)
 		same = same && a->gpio.offsets[i] == b->gpio.offsets[i];
 	return same;
@@ -71,16 +91,18 @@ static void check_terminated(const struct config *c)
 	FUZZ_CHECK(memchr(c->control_group, '\0', sizeof(c->control_group)) != NULL);
 	FUZZ_CHECK(memchr(c->gpio.chip, '\0', sizeof(c->gpio.chip)) != NULL);
 	FUZZ_CHECK(memchr(c->sim_record, '\0', sizeof(c->sim_record)) != NULL);
-	FUZZ_CHECK(memchr(c->scanners.serial.device, '\0', sizeof(c->scanners.serial.device)) !=
-	           NULL);
-	FUZZ_CHECK(memchr(c->scanners.serial.framing, '\0', sizeof(c->scanners.serial.framing)) !=
-	           NULL);
-	FUZZ_CHECK(memchr(c->scanners.hid.device, '\0', sizeof(c->scanners.hid.device)) != NULL);
-	FUZZ_CHECK(memchr(c->scanners.camera.capture.device, '\0',
-	                  sizeof(c->scanners.camera.capture.device)) != NULL);
-	FUZZ_CHECK(memchr(c->scanners.replay_fifo, '\0', sizeof(c->scanners.replay_fifo)) != NULL);
-	FUZZ_CHECK(memchr(c->scanners.replay_images, '\0', sizeof(c->scanners.replay_images)) !=
-	           NULL);
+	FUZZ_CHECK(memchr(source_serial_settings(&c->scanners)->device, '\0',
+	                  sizeof(source_serial_settings(&c->scanners)->device)) != NULL);
+	FUZZ_CHECK(memchr(source_serial_settings(&c->scanners)->framing, '\0',
+	                  sizeof(source_serial_settings(&c->scanners)->framing)) != NULL);
+	FUZZ_CHECK(memchr(source_hid_settings(&c->scanners)->device, '\0',
+	                  sizeof(source_hid_settings(&c->scanners)->device)) != NULL);
+	FUZZ_CHECK(memchr(source_camera_settings(&c->scanners)->capture.device, '\0',
+	                  sizeof(source_camera_settings(&c->scanners)->capture.device)) != NULL);
+	FUZZ_CHECK(memchr(source_replay_fifo_settings(&c->scanners)->path, '\0',
+	                  sizeof(source_replay_fifo_settings(&c->scanners)->path)) != NULL);
+	FUZZ_CHECK(memchr(source_replay_images_settings(&c->scanners)->dir, '\0',
+	                  sizeof(source_replay_images_settings(&c->scanners)->dir)) != NULL);
 }
 
 /* Physical lines in text, as the reader counts them (a final line without '\n' counts). */
@@ -194,23 +216,24 @@ static struct text write_ini(const struct config *c)
 	put_u(&t, "indicators", "beep_ms", c->timing.beep_ms);
 	put_u(&t, "indicators", "gap_ms", c->timing.gap_ms);
 	put(&t, "indicators", "sim_record", c->sim_record);
-	put(&t, "replay", "stdin", c->scanners.replay_stdin ? "true" : "false");
-	put(&t, "replay", "fifo", c->scanners.replay_fifo);
-	put(&t, "replay", "images", c->scanners.replay_images);
-	put(&t, "serial", "device", c->scanners.serial.device);
-	put_u(&t, "serial", "baud", c->scanners.serial.baud);
-	put(&t, "serial", "framing", c->scanners.serial.framing);
-	put_u(&t, "serial", "max_line", c->scanners.serial.max_line);
-	put(&t, "hid", "device", c->scanners.hid.device);
-	put_u(&t, "hid", "key_timeout_ms", c->scanners.hid.key_timeout_ms);
-	put(&t, "hid", "grab", c->scanners.hid.grab ? "on" : "off");
-	put(&t, "camera", "device", c->scanners.camera.capture.device);
-	put_u(&t, "camera", "width", c->scanners.camera.capture.width);
-	put_u(&t, "camera", "height", c->scanners.camera.capture.height);
-	put_u(&t, "camera", "fps", c->scanners.camera.capture.fps);
+	put(&t, "replay", "stdin",
+	    source_replay_stdin_settings(&c->scanners)->enabled ? "true" : "false");
+	put(&t, "replay", "fifo", source_replay_fifo_settings(&c->scanners)->path);
+	put(&t, "replay", "images", source_replay_images_settings(&c->scanners)->dir);
+	put(&t, "serial", "device", source_serial_settings(&c->scanners)->device);
+	put_u(&t, "serial", "baud", source_serial_settings(&c->scanners)->baud);
+	put(&t, "serial", "framing", source_serial_settings(&c->scanners)->framing);
+	put_u(&t, "serial", "max_line", source_serial_settings(&c->scanners)->max_line);
+	put(&t, "hid", "device", source_hid_settings(&c->scanners)->device);
+	put_u(&t, "hid", "key_timeout_ms", source_hid_settings(&c->scanners)->key_timeout_ms);
+	put(&t, "hid", "grab", source_hid_settings(&c->scanners)->grab ? "on" : "off");
+	put(&t, "camera", "device", source_camera_settings(&c->scanners)->capture.device);
+	put_u(&t, "camera", "width", source_camera_settings(&c->scanners)->capture.width);
+	put_u(&t, "camera", "height", source_camera_settings(&c->scanners)->capture.height);
+	put_u(&t, "camera", "fps", source_camera_settings(&c->scanners)->capture.fps);
 	static const char *const formats[] = {"auto", "grey", "yuyv", "mjpeg"};
-	put(&t, "camera", "format", formats[c->scanners.camera.capture.format]);
-	put_u(&t, "camera", "stall_ms", c->scanners.camera.stall_ms);
+	put(&t, "camera", "format", formats[source_camera_settings(&c->scanners)->capture.format]);
+	put_u(&t, "camera", "stall_ms", source_camera_settings(&c->scanners)->stall_ms);
 	return t;
 }
 
@@ -233,24 +256,30 @@ static void other_base(struct config *c)
 	c->timing.valid_ms = c->timing.invalid_ms = c->timing.review_ms = 59999;
 	c->timing.beep_ms = c->timing.gap_ms = 4999;
 	snprintf(c->sim_record, sizeof(c->sim_record), "%s", "/other/record");
-	c->scanners.replay_stdin = !c->scanners.replay_stdin;
-	snprintf(c->scanners.replay_fifo, sizeof(c->scanners.replay_fifo), "%s", "/other/fifo");
-	snprintf(c->scanners.replay_images, sizeof(c->scanners.replay_images), "%s",
-	         "/other/images");
-	snprintf(c->scanners.serial.device, sizeof(c->scanners.serial.device), "%s", "/other/tty");
-	c->scanners.serial.baud = 921600;
-	snprintf(c->scanners.serial.framing, sizeof(c->scanners.serial.framing), "%s", "5O2");
-	c->scanners.serial.max_line = 17;
-	snprintf(c->scanners.hid.device, sizeof(c->scanners.hid.device), "%s", "ffff:0001");
-	c->scanners.hid.key_timeout_ms = 4999;
-	c->scanners.hid.grab = !c->scanners.hid.grab;
-	snprintf(c->scanners.camera.capture.device, sizeof(c->scanners.camera.capture.device), "%s",
+	source_replay_stdin_settings(&c->scanners)->enabled =
+	        !source_replay_stdin_settings(&c->scanners)->enabled;
+	snprintf(source_replay_fifo_settings(&c->scanners)->path,
+	         sizeof(source_replay_fifo_settings(&c->scanners)->path), "%s", "/other/fifo");
+	snprintf(source_replay_images_settings(&c->scanners)->dir,
+	         sizeof(source_replay_images_settings(&c->scanners)->dir), "%s", "/other/images");
+	snprintf(source_serial_settings(&c->scanners)->device,
+	         sizeof(source_serial_settings(&c->scanners)->device), "%s", "/other/tty");
+	source_serial_settings(&c->scanners)->baud = 921600;
+	snprintf(source_serial_settings(&c->scanners)->framing,
+	         sizeof(source_serial_settings(&c->scanners)->framing), "%s", "5O2");
+	source_serial_settings(&c->scanners)->max_line = 17;
+	snprintf(source_hid_settings(&c->scanners)->device,
+	         sizeof(source_hid_settings(&c->scanners)->device), "%s", "ffff:0001");
+	source_hid_settings(&c->scanners)->key_timeout_ms = 4999;
+	source_hid_settings(&c->scanners)->grab = !source_hid_settings(&c->scanners)->grab;
+	snprintf(source_camera_settings(&c->scanners)->capture.device,
+	         sizeof(source_camera_settings(&c->scanners)->capture.device), "%s",
 	         "/other/video");
-	c->scanners.camera.capture.width = 4095;
-	c->scanners.camera.capture.height = 17;
-	c->scanners.camera.capture.fps = 119;
-	c->scanners.camera.capture.format = CAPTURE_FORMAT_MJPEG;
-	c->scanners.camera.stall_ms = 599999;
+	source_camera_settings(&c->scanners)->capture.width = 4095;
+	source_camera_settings(&c->scanners)->capture.height = 17;
+	source_camera_settings(&c->scanners)->capture.fps = 119;
+	source_camera_settings(&c->scanners)->capture.format = CAPTURE_FORMAT_MJPEG;
+	source_camera_settings(&c->scanners)->stall_ms = 599999;
 }
 
 /* What config_validate may still find in a config that parsed: only cross-key problems. */

@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "qrdesk/config.h"
+#include "qrdesk/source_camera.h"
+#include "qrdesk/source_hid.h"
+#include "qrdesk/source_replay.h"
+#include "qrdesk/source_serial.h"
 #include "testutil.h"
 
 /* --- helpers ----------------------------------------------------------------------------- */
@@ -62,16 +66,26 @@ static void assert_config_equal(const struct config *a, const struct config *b)
 	assert_int_equal(a->timing.beep_ms, b->timing.beep_ms);
 	assert_int_equal(a->timing.gap_ms, b->timing.gap_ms);
 	assert_string_equal(a->sim_record, b->sim_record);
-	assert_int_equal(a->scanners.replay_stdin, b->scanners.replay_stdin);
-	assert_string_equal(a->scanners.replay_fifo, b->scanners.replay_fifo);
-	assert_string_equal(a->scanners.replay_images, b->scanners.replay_images);
-	assert_string_equal(a->scanners.serial.device, b->scanners.serial.device);
-	assert_int_equal(a->scanners.serial.baud, b->scanners.serial.baud);
-	assert_string_equal(a->scanners.serial.framing, b->scanners.serial.framing);
-	assert_int_equal(a->scanners.serial.max_line, b->scanners.serial.max_line);
-	assert_string_equal(a->scanners.hid.device, b->scanners.hid.device);
-	assert_int_equal(a->scanners.hid.key_timeout_ms, b->scanners.hid.key_timeout_ms);
-	assert_int_equal(a->scanners.hid.grab, b->scanners.hid.grab);
+	assert_int_equal(source_replay_stdin_settings(&a->scanners)->enabled,
+	                 source_replay_stdin_settings(&b->scanners)->enabled);
+	assert_string_equal(source_replay_fifo_settings(&a->scanners)->path,
+	                    source_replay_fifo_settings(&b->scanners)->path);
+	assert_string_equal(source_replay_images_settings(&a->scanners)->dir,
+	                    source_replay_images_settings(&b->scanners)->dir);
+	assert_string_equal(source_serial_settings(&a->scanners)->device,
+	                    source_serial_settings(&b->scanners)->device);
+	assert_int_equal(source_serial_settings(&a->scanners)->baud,
+	                 source_serial_settings(&b->scanners)->baud);
+	assert_string_equal(source_serial_settings(&a->scanners)->framing,
+	                    source_serial_settings(&b->scanners)->framing);
+	assert_int_equal(source_serial_settings(&a->scanners)->max_line,
+	                 source_serial_settings(&b->scanners)->max_line);
+	assert_string_equal(source_hid_settings(&a->scanners)->device,
+	                    source_hid_settings(&b->scanners)->device);
+	assert_int_equal(source_hid_settings(&a->scanners)->key_timeout_ms,
+	                 source_hid_settings(&b->scanners)->key_timeout_ms);
+	assert_int_equal(source_hid_settings(&a->scanners)->grab,
+	                 source_hid_settings(&b->scanners)->grab);
 	/* [sync] and [upload]: both sides start from zeroed memory, so bytes compare. */
 	assert_memory_equal(&a->sync, &b->sync, sizeof(a->sync));
 	assert_memory_equal(&a->upload, &b->upload, sizeof(a->upload));
@@ -123,16 +137,16 @@ static void test_defaults(void **state)
 	assert_int_equal(c.timing.beep_ms, 150);
 	assert_int_equal(c.timing.gap_ms, 150);
 	assert_string_equal(c.sim_record, "");
-	assert_false(c.scanners.replay_stdin);
-	assert_string_equal(c.scanners.replay_fifo, "");
-	assert_string_equal(c.scanners.replay_images, "");
-	assert_string_equal(c.scanners.serial.device, "");
-	assert_int_equal(c.scanners.serial.baud, 9600);
-	assert_string_equal(c.scanners.serial.framing, "8N1");
-	assert_int_equal(c.scanners.serial.max_line, 4296);
-	assert_string_equal(c.scanners.hid.device, "");
-	assert_int_equal(c.scanners.hid.key_timeout_ms, 100);
-	assert_true(c.scanners.hid.grab);
+	assert_false(source_replay_stdin_settings(&c.scanners)->enabled);
+	assert_string_equal(source_replay_fifo_settings(&c.scanners)->path, "");
+	assert_string_equal(source_replay_images_settings(&c.scanners)->dir, "");
+	assert_string_equal(source_serial_settings(&c.scanners)->device, "");
+	assert_int_equal(source_serial_settings(&c.scanners)->baud, 9600);
+	assert_string_equal(source_serial_settings(&c.scanners)->framing, "8N1");
+	assert_int_equal(source_serial_settings(&c.scanners)->max_line, 4296);
+	assert_string_equal(source_hid_settings(&c.scanners)->device, "");
+	assert_int_equal(source_hid_settings(&c.scanners)->key_timeout_ms, 100);
+	assert_true(source_hid_settings(&c.scanners)->grab);
 	assert_true(c.kiosk_enabled);
 	assert_string_equal(c.kiosk_address, "127.0.0.1");
 	assert_int_equal(c.kiosk_port, 8080);
@@ -228,16 +242,18 @@ static void test_full_file(void **state)
 	assert_int_equal(c.timing.beep_ms, 10);
 	assert_int_equal(c.timing.gap_ms, 5000);
 	assert_string_equal(c.sim_record, "/var/tmp/indicators.log");
-	assert_true(c.scanners.replay_stdin);
-	assert_string_equal(c.scanners.replay_fifo, "/run/qrdesk/codes fifo");
-	assert_string_equal(c.scanners.replay_images, "/srv/inbox#1");
-	assert_string_equal(c.scanners.serial.device, "/dev/serial/by-id/usb-Scanner-if00");
-	assert_int_equal(c.scanners.serial.baud, 115200);
-	assert_string_equal(c.scanners.serial.framing, "7E2");
-	assert_int_equal(c.scanners.serial.max_line, 16);
-	assert_string_equal(c.scanners.hid.device, "05E0:12ab");
-	assert_int_equal(c.scanners.hid.key_timeout_ms, 5000);
-	assert_false(c.scanners.hid.grab);
+	assert_true(source_replay_stdin_settings(&c.scanners)->enabled);
+	assert_string_equal(source_replay_fifo_settings(&c.scanners)->path,
+	                    "/run/qrdesk/codes fifo");
+	assert_string_equal(source_replay_images_settings(&c.scanners)->dir, "/srv/inbox#1");
+	assert_string_equal(source_serial_settings(&c.scanners)->device,
+	                    "/dev/serial/by-id/usb-Scanner-if00");
+	assert_int_equal(source_serial_settings(&c.scanners)->baud, 115200);
+	assert_string_equal(source_serial_settings(&c.scanners)->framing, "7E2");
+	assert_int_equal(source_serial_settings(&c.scanners)->max_line, 16);
+	assert_string_equal(source_hid_settings(&c.scanners)->device, "05E0:12ab");
+	assert_int_equal(source_hid_settings(&c.scanners)->key_timeout_ms, 5000);
+	assert_false(source_hid_settings(&c.scanners)->grab);
 	assert_false(c.kiosk_enabled);
 	assert_string_equal(c.kiosk_address, "::1");
 	assert_int_equal(c.kiosk_port, 65535);
@@ -311,9 +327,9 @@ static void test_every_value_form(void **state)
 	assert_string_equal(c.control_group, group);
 	/* Optional paths may be emptied again. */
 	assert_int_equal(parse("[replay]\nfifo = /x\n", &c, NULL), QD_OK);
-	assert_string_equal(c.scanners.replay_fifo, "/x");
+	assert_string_equal(source_replay_fifo_settings(&c.scanners)->path, "/x");
 	assert_int_equal(parse("[replay]\nfifo =\n", &c, NULL), QD_OK);
-	assert_string_equal(c.scanners.replay_fifo, "");
+	assert_string_equal(source_replay_fifo_settings(&c.scanners)->path, "");
 }
 
 static void test_dist_conf_parses_clean(void **state)
@@ -736,7 +752,7 @@ static void test_duplicate_key(void **state)
 	assert_string_equal(errs.items[0].message,
 	                    "key 'stdin' in [replay] given twice (first on line 2)");
 	assert_int_equal(errs.items[1].line, 5);
-	assert_false(c.scanners.replay_stdin);
+	assert_false(source_replay_stdin_settings(&c.scanners)->enabled);
 }
 
 static void test_unknown_section(void **state)
@@ -917,7 +933,7 @@ static void test_config_set(void **state)
 	assert_int_equal(config_set(&c, "pipeline", "holdoff_ms", "600000", &why), QD_OK);
 	assert_int_equal(c.holdoff_ms, 600000);
 	assert_int_equal(config_set(&c, "replay", "stdin", "on", &why), QD_OK);
-	assert_true(c.scanners.replay_stdin);
+	assert_true(source_replay_stdin_settings(&c.scanners)->enabled);
 	assert_int_equal(config_set(&c, "indicators", "buzzer", "1023", &why), QD_OK);
 	assert_int_equal(c.gpio.offsets[INDICATOR_BUZZER], 1023);
 	/* The same key may be set again (the last wins): it is not a file. */
@@ -1253,24 +1269,24 @@ static void test_camera_section(void **state)
 	struct config c;
 	struct config_errors errs;
 	config_defaults(&c);
-	assert_string_equal(c.scanners.camera.capture.device, "");
-	assert_int_equal(c.scanners.camera.capture.width, 640);
-	assert_int_equal(c.scanners.camera.capture.height, 480);
-	assert_int_equal(c.scanners.camera.capture.fps, 15);
-	assert_int_equal(c.scanners.camera.capture.format, CAPTURE_FORMAT_AUTO);
-	assert_int_equal(c.scanners.camera.stall_ms, 5000);
+	assert_string_equal(source_camera_settings(&c.scanners)->capture.device, "");
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.width, 640);
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.height, 480);
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.fps, 15);
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.format, CAPTURE_FORMAT_AUTO);
+	assert_int_equal(source_camera_settings(&c.scanners)->stall_ms, 5000);
 	assert_int_equal(parse("[camera]\ndevice = /dev/v4l/by-id/usb-Cam-video-index0\n"
 	                       "width = 1280\nheight = 720\nfps = 30\nformat = mjpeg\n"
 	                       "stall_ms = 500\n",
 	                       &c, &errs),
 	                 QD_OK);
-	assert_string_equal(c.scanners.camera.capture.device,
+	assert_string_equal(source_camera_settings(&c.scanners)->capture.device,
 	                    "/dev/v4l/by-id/usb-Cam-video-index0");
-	assert_int_equal(c.scanners.camera.capture.width, 1280);
-	assert_int_equal(c.scanners.camera.capture.height, 720);
-	assert_int_equal(c.scanners.camera.capture.fps, 30);
-	assert_int_equal(c.scanners.camera.capture.format, CAPTURE_FORMAT_MJPEG);
-	assert_int_equal(c.scanners.camera.stall_ms, 500);
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.width, 1280);
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.height, 720);
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.fps, 30);
+	assert_int_equal(source_camera_settings(&c.scanners)->capture.format, CAPTURE_FORMAT_MJPEG);
+	assert_int_equal(source_camera_settings(&c.scanners)->stall_ms, 500);
 	assert_int_equal(config_validate(&c, &errs), QD_OK);
 	static const struct {
 		const char *text, *message;
@@ -1296,11 +1312,11 @@ static void test_camera_section(void **state)
 	}
 	/* A value set directly out of range is caught by validation. */
 	config_defaults(&c);
-	c.scanners.camera.capture.fps = 500;
+	source_camera_settings(&c.scanners)->capture.fps = 500;
 	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
 	assert_non_null(strstr(errs.items[0].message, "[camera] fps = 500"));
 	config_defaults(&c);
-	c.scanners.camera.decoders = 4;
+	source_camera_settings(&c.scanners)->decoders = 4;
 	assert_int_equal(config_validate(&c, &errs), QD_ERR_FORMAT);
 	assert_non_null(strstr(errs.items[0].message, "[camera] decoders = 4"));
 }
@@ -1312,9 +1328,11 @@ static void test_camera_decoders(void **state)
 	struct config c;
 	struct config_errors errs;
 	config_defaults(&c);
-	assert_int_equal(c.scanners.camera.decoders, CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
-	assert_int_equal(c.scanners.camera.decode_budget_kpx, CAMERA_DECODE_BUDGET_DEFAULT_KPX);
-	assert_int_equal(c.scanners.camera.formats, CAMERA_FORMAT_QR);
+	assert_int_equal(source_camera_settings(&c.scanners)->decoders,
+	                 CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
+	assert_int_equal(source_camera_settings(&c.scanners)->decode_budget_kpx,
+	                 CAMERA_DECODE_BUDGET_DEFAULT_KPX);
+	assert_int_equal(source_camera_settings(&c.scanners)->formats, CAMERA_FORMAT_QR);
 	static const struct {
 		const char *value;
 		unsigned mask;
@@ -1330,8 +1348,8 @@ static void test_camera_decoders(void **state)
 		         good[i].value, i * 1000);
 		config_defaults(&c);
 		assert_int_equal(parse(text, &c, &errs), QD_OK);
-		assert_int_equal(c.scanners.camera.decoders, good[i].mask);
-		assert_int_equal(c.scanners.camera.decode_budget_kpx, i * 1000);
+		assert_int_equal(source_camera_settings(&c.scanners)->decoders, good[i].mask);
+		assert_int_equal(source_camera_settings(&c.scanners)->decode_budget_kpx, i * 1000);
 		assert_int_equal(config_validate(&c, &errs), QD_OK);
 	}
 	static const char *const bad[] = {"",     "zxing,",     ",zbar", "zxing,zxing",
@@ -1344,7 +1362,7 @@ static void test_camera_decoders(void **state)
 		assert_int_equal(errs.count, 1);
 		if (strstr(errs.items[0].message, "expected zxing,zbar or zxing or zbar") == NULL)
 			fail_msg("'%s': got '%s'", bad[i], errs.items[0].message);
-		assert_int_equal(c.scanners.camera.decoders,
+		assert_int_equal(source_camera_settings(&c.scanners)->decoders,
 		                 CAMERA_DECODE_ZXING | CAMERA_DECODE_ZBAR);
 	}
 	config_defaults(&c);

@@ -413,15 +413,16 @@ static void check_device(struct doctor *d, const char *name, const char *path, i
 
 static void check_devices(struct doctor *d)
 {
-	if (d->cfg.scanners.serial.device[0])
-		check_device(d, "serial scanner", d->cfg.scanners.serial.device, R_OK | W_OK);
-	if (d->cfg.scanners.hid.device[0])
-		check_device(d, "keyboard scanner", d->cfg.scanners.hid.device, R_OK);
-	if (d->cfg.scanners.camera.capture.device[0])
-		check_device(d, "camera", d->cfg.scanners.camera.capture.device, R_OK | W_OK);
-	if (!d->cfg.scanners.serial.device[0] && !d->cfg.scanners.hid.device[0] &&
-	    !d->cfg.scanners.camera.capture.device[0] && d->cfg.scanners.replay_fifo[0] == '\0' &&
-	    !d->cfg.scanners.replay_stdin)
+	bool reads_cards = false; /* the scanner registry's rows, as configured */
+	struct config_scanner sc;
+	for (size_t k = 0; config_scanner_at(&d->cfg, k, &sc); k++) {
+		if (sc.wants == NULL)
+			continue;
+		reads_cards |= sc.reads_cards;
+		if (sc.device_label != NULL)
+			check_device(d, sc.device_label, sc.wants, sc.device_access);
+	}
+	if (!reads_cards)
 		report(d, LVL_FAIL, "scanners", "set [camera], [serial] or [hid] device",
 		       "no camera or scanner configured: the desk cannot read a card");
 	/* Sources the daemon runs, as it sees them. */
