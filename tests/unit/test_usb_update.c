@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "domain.h"
+#include "qrdesk/audit_seal.h"
 #include "qrdesk/auditbatch.h"
 #include "qrdesk/auditexport.h"
 #include "qrdesk/credential.h"
@@ -405,11 +406,24 @@ static void test_export_batches(void **state)
 	                                  &first, &why),
 	                 QD_OK);
 	usb_export_free(&e);
+	/* An upload round sealed the next batch and failed to deliver it: the stick carries the
+	 * very same bytes under the same number. */
+	struct audit_sealed up;
+	bool found = false;
+	assert_int_equal(audit_seal_next(f->store, 500, "DESK-7", &f->desk_key,
+	                                 (int64_t)(NOW + 60) * 1000000, &up, &found, &why),
+	                 QD_OK);
+	assert_true(found);
 	export_stick(f, "exp2", root, sizeof(root));
 	usb_process_stick(f->store, root, &opt, &rep);
 	assert_int_equal(rep.export_.status, QD_OK);
 	snprintf(file, sizeof(file), "%s/qrdesk/%s", root, rep.export_.file);
 	assert_int_equal(usb_open_export(f->d, file, &e, &why), QD_OK);
+	assert_int_equal(e.batches.n_batches, 1);
+	assert_int_equal(e.batches.batches[0].sequence, up.seq);
+	assert_int_equal(e.batches.batches[0].len, up.len);
+	assert_memory_equal(e.batches.batches[0].bytes, up.bytes, up.len);
+	free(up.bytes);
 	struct auditbatch second;
 	assert_int_equal(auditbatch_parse(e.batches.batches[0].bytes, e.batches.batches[0].len,
 	                                  &second, &why),
