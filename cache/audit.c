@@ -653,9 +653,12 @@ static int chain_advance(struct store *store, const char *batch_id)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_OK || !sealed)
 		return rc;
-	rc = sq_prepare(
-	        store->adb,
-	        "INSERT OR REPLACE INTO batch_chain (singleton, seq, hash) VALUES (1, ?1, ?2)", &s);
+	/* Forward only: a late acknowledgement of an older batch never moves the chain back. */
+	rc = sq_prepare(store->adb,
+	                "INSERT INTO batch_chain (singleton, seq, hash) VALUES (1, ?1, ?2) "
+	                "ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, "
+	                "hash = excluded.hash WHERE excluded.seq > batch_chain.seq",
+	                &s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 1, seq);
 	if (rc == SQLITE_OK)
@@ -721,9 +724,12 @@ enum qd_err store_upload_batch_seal(struct store *store, const struct store_uplo
                                     struct qd_errmsg *why)
 {
 	sqlite3_stmt *s = NULL;
+	/* One statement, so one check: the batch is still open, not sealed, and seq is the
+	 * chain's next number.  The upload and the USB export seal on their own connections. */
 	int rc = sq_prepare(store->adb,
 	                    "UPDATE upload_batch SET seq = ?1, bytes = ?2 WHERE batch_id = ?3 "
-	                    "AND bytes IS NULL",
+	                    "AND bytes IS NULL AND ?1 = 1 + coalesce((SELECT seq FROM "
+	                    "batch_chain WHERE singleton = 1), 0)",
 	                    &s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
@@ -736,6 +742,10 @@ enum qd_err store_upload_batch_seal(struct store *store, const struct store_uplo
 	sqlite3_finalize(s);
 	if (rc != SQLITE_OK)
 		return asql_fail(store, why, "seal the upload batch");
+	if (sqlite3_changes(store->adb) == 0) {
+		qd_errmsg_set(why, "batch %s: sealed or closed meanwhile", batch->id);
+		return QD_ERR_EXISTS;
+	}
 	return QD_OK;
 }
 
@@ -916,6 +926,28 @@ enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
 	sqlite3_finalize(s);
 	if (err != QD_OK)
 		return err;
+	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
+}
+
+enum qd_err store_audit_mark_exported(struct store *store, const struct store_upload_batch *batch,
+                                      int64_t at)
+{
+	if (store == NULL || batch == NULL || store->readonly)
+		return QD_ERR_ARG;
+	sqlite3_stmt *s = NULL;
+	if (sq_prepare(store->adb,
+	               "UPDATE audit SET collected_at = ?3 WHERE id BETWEEN ?1 AND ?2 "
+	               "AND uploaded_at IS NULL AND collected_at IS NULL",
+	               &s) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = sqlite3_bind_int64(s, 1, batch->first_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, batch->last_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * upload.c - see upload.h and docs/audit-upload.md.  The store keeps the
- * open batch and the chain; this file turns a batch into signed bytes once
- * (auditbatch.h) and PUTs them where they belong, never over other bytes.
+ * upload.c - see upload.h and docs/audit-upload.md.  audit_seal.c turns
+ * the open batch into signed bytes once; this file PUTs them where they
+ * belong, never over other bytes.
  */
 #include "qrdesk/upload.h"
 
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,90 +22,6 @@
 #include "qrdesk/trust.h"
 
 #define REPLY_MAX (16 * 1024) /* an error reply is read for the log only */
-
-/* The rows of a batch into a writer (a counting pass first, then the real one). */
-struct rows_ctx {
-	struct cbor_writer *w;
-	size_t n;
-};
-
-static enum qd_err put_row(void *ctx, const struct store_audit_row *row)
-{
-	struct rows_ctx *c = ctx;
-	const struct audit_record *r = &row->rec;
-	struct auditbatch_put put = {
-	        .id = row->id,
-	        .time_us = r->time_us,
-	        .latency_us = r->latency_us,
-	        .card_expires_at = r->card_expires_at,
-	        .source = r->source,
-	        .verdict = r->verdict,
-	        .reason = r->reason,
-	        .kid = r->kid,
-	        .kid_len = r->kid_len,
-	        .clearance_hash = r->clearance_hash,
-	};
-	auditbatch_put_row(c->w, &put);
-	c->n++;
-	return QD_OK;
-}
-
-enum qd_err upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
-                              const char *desk, const struct signature_keypair *kp, int64_t now_s,
-                              uint64_t *seq, uint8_t **bytes, size_t *len, struct qd_errmsg *why)
-{
-	*bytes = NULL;
-	*len = 0;
-	enum qd_err rc = store_upload_batch_sealed(store, batch, seq, bytes, len, why);
-	if (rc != QD_OK || *bytes != NULL)
-		return rc; /* sealed before: the very same bytes again */
-	uint8_t previous[AUDITBATCH_HASH_LEN];
-	uint64_t last = 0;
-	rc = store_upload_chain(store, &last, previous, why);
-	if (rc != QD_OK)
-		return rc;
-	/* Rows first, counted, so the head can say how many. */
-	struct cbor_writer w;
-	cbor_writer_init(&w, NULL, 0);
-	struct rows_ctx c = {.w = &w};
-	rc = store_upload_batch_rows(store, batch, put_row, &c, why);
-	size_t rows_len = w.len, n = c.n;
-	uint8_t *payload = NULL;
-	if (rc == QD_OK) {
-		cbor_writer_init(&w, NULL, 0);
-		auditbatch_put_head(&w, desk, last + 1, previous, now_s, n);
-		size_t cap = w.len + rows_len;
-		payload = malloc(cap);
-		if (payload == NULL)
-			rc = QD_ERR_NOMEM;
-		else {
-			cbor_writer_init(&w, payload, cap);
-			auditbatch_put_head(&w, desk, last + 1, previous, now_s, n);
-			c = (struct rows_ctx){.w = &w};
-			rc = store_upload_batch_rows(store, batch, put_row, &c, why);
-			/* Rows purged between the passes would leave a short payload: never sign
-			 * it. */
-			if (rc == QD_OK && (c.n != n || cbor_writer_status(&w) != CBOR_OK)) {
-				qd_errmsg_set(why, "batch %s: its rows changed while it was sealed",
-				              batch->id);
-				rc = QD_ERR_STORE;
-			}
-		}
-	}
-	if (rc == QD_OK)
-		rc = auditbatch_sign(kp, payload, w.len, bytes, len);
-	free(payload);
-	if (rc == QD_OK)
-		rc = store_upload_batch_seal(store, batch, last + 1, *bytes, *len, why);
-	if (rc != QD_OK) {
-		free(*bytes);
-		*bytes = NULL;
-		*len = 0;
-		return rc;
-	}
-	*seq = last + 1;
-	return QD_OK;
-}
 
 /* ---- the transfers ------------------------------------------------------------------- */
 
@@ -309,21 +224,6 @@ static enum qd_err put_batch(CURL *c, const struct upload_options *o, uint64_t s
 	return rc;
 }
 
-/* A new batch id: 128 random bits in hex (the same bits never come twice). */
-static enum qd_err new_batch_id(char *out, size_t cap)
-{
-	uint8_t raw[16];
-	size_t got = 0;
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n < 0)
-			return QD_ERR_IO;
-		got += (size_t)n;
-	}
-	hex_encode(raw, sizeof(raw), out, cap);
-	return QD_OK;
-}
-
 /* RFC 6750's b64token: the characters a bearer token may have, then '=' padding. */
 static bool token_valid(const char *t, size_t len)
 {
@@ -444,34 +344,21 @@ enum qd_err upload_run(struct store *store, const struct upload_options *opts, i
 	for (size_t i = 0; i < UPLOAD_BATCHES_PER_RUN && rc == QD_OK; i++) {
 		if (opts->abort != NULL && atomic_load(opts->abort))
 			break;
-		char id[sizeof(((struct store_upload_batch *)0)->id)];
-		rc = new_batch_id(id, sizeof(id));
-		if (rc != QD_OK) {
-			qd_errmsg_set(why, "cannot make a batch id: no randomness");
-			break;
-		}
-		struct store_upload_batch batch;
+		struct audit_sealed sb;
 		bool found = false;
-		rc = store_upload_batch_open(store, rows_per_batch, id, now_us, &batch, &found,
-		                             why);
+		rc = audit_seal_next(store, rows_per_batch, opts->desk, opts->desk_key, now_us, &sb,
+		                     &found, why);
 		if (rc != QD_OK || !found)
 			break;
-		uint64_t seq = 0;
-		uint8_t *bytes = NULL;
-		size_t len = 0;
-		rc = upload_batch_seal(store, &batch, opts->desk, opts->desk_key, now_us / 1000000,
-		                       &seq, &bytes, &len, why);
-		if (rc != QD_OK)
-			break;
 		snprintf(result->last_batch, sizeof(result->last_batch), "%s/%llu.cose", opts->desk,
-		         (unsigned long long)seq);
-		rc = put_batch(c, opts, seq, bytes, len, &result->http_status, why);
-		free(bytes);
+		         (unsigned long long)sb.seq);
+		rc = put_batch(c, opts, sb.seq, sb.bytes, sb.len, &result->http_status, why);
+		free(sb.bytes);
 		if (rc == QD_OK)
-			rc = store_upload_batch_done(store, &batch, now_us, why);
+			rc = store_upload_batch_done(store, &sb.batch, now_us, why);
 		if (rc == QD_OK) {
 			result->batches++;
-			result->rows += batch.rows;
+			result->rows += sb.batch.rows;
 		}
 	}
 	curl_easy_cleanup(c);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "qrdesk/desk_key.h"
 #include "qrdesk/log.h"
 #include "qrdesk/store.h"
 #include "qrdesk/usb_watch.h"
@@ -120,7 +121,14 @@ static void *worker_main(void *arg)
 	} else {
 		/* Only a stick we mounted ourselves is remounted for the export. */
 		bool ours = s->cfg.usb.mode == CONFIG_USB_UDEV;
+		/* The desk's key, read for each stick: enrolling needs no restart. */
+		char key_path[CONFIG_PATH_MAX + 16];
+		desk_key_default_path(s->cfg.store, key_path, sizeof(key_path));
+		struct signature_keypair kp;
+		struct qd_errmsg key_why = {{0}};
+		bool have_key = desk_key_load(key_path, &kp, &key_why) == QD_OK;
 		struct usb_options opt = {
+		        .desk_key = have_key ? &kp : NULL,
 		        .desk_id = s->cfg.desk_id,
 		        .dropin_path = s->cfg.usb.dropin,
 		        .max_bundle_bytes = (size_t)s->cfg.usb.max_bundle_mb * 1024 * 1024,
@@ -131,6 +139,8 @@ static void *worker_main(void *arg)
 		                  .arg = s},
 		};
 		(void)usb_process_stick(store, s->root, &opt, &s->report);
+		if (have_key)
+			signature_keypair_wipe(&kp);
 		store_close(store);
 	}
 	if (loop_post(s->loop, worker_done, s) != QD_OK)

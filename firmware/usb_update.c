@@ -24,12 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qrdesk/audit_seal.h"
+#include "qrdesk/auditexport.h"
 #include "qrdesk/config.h"
 #include "qrdesk/cose.h"
 #include "qrdesk/file.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/import.h"
-#include "qrdesk/jsonl.h"
 #include "qrdesk/trustdoc.h"
 #include "usb_rauc.h"
 
@@ -662,34 +663,6 @@ done:
 
 /* ---- the export ----------------------------------------------------------------- */
 
-struct export_buf {
-	struct jsonl lines;
-	int64_t first_id;
-};
-
-static enum qd_err export_row(void *arg, const struct audit_row *row)
-{
-	struct export_buf *b = arg;
-	if (b->first_id == 0)
-		b->first_id = row->id;
-	json_t *o = json_object();
-	if (o == NULL)
-		return QD_ERR_NOMEM;
-	json_object_set_new(o, "id", json_integer(row->id));
-	json_object_set_new(o, "time_us", json_integer(row->time_us));
-	json_object_set_new(o, "event", jsonl_text_or_null(row->event));
-	json_object_set_new(o, "source", jsonl_text_or_null(row->source));
-	json_object_set_new(o, "verdict", jsonl_text_or_null(row->verdict));
-	json_object_set_new(o, "reason", jsonl_text_or_null(row->reason));
-	json_object_set_new(o, "kid", jsonl_hex_or_null(row->kid, row->kid_len));
-	json_object_set_new(o, "clearance_hash",
-	                    jsonl_hex_or_null(row->clearance_hash, row->clearance_hash_len));
-	json_object_set_new(o, "desk", jsonl_text_or_null(row->desk));
-	json_object_set_new(o, "latency_us", json_integer(row->latency_us));
-	json_object_set_new(o, "detail", jsonl_text_or_null(row->detail));
-	return jsonl_add(&b->lines, o, JSON_SORT_KEYS);
-}
-
 /* Write data to dir/name: temp name, fsync, rename, fsync the folder. */
 static enum qd_err write_durable(int dir, const char *name, const void *data, size_t len,
                                  struct qd_errmsg *why)
@@ -720,78 +693,116 @@ static enum qd_err write_durable(int dir, const char *name, const void *data, si
 	return QD_OK;
 }
 
-static enum qd_err seal_and_write(int qdir, const struct bundle *req, const struct export_buf *rows,
-                                  size_t count, int64_t last_id, const struct usb_options *opt,
-                                  char *name, size_t name_cap, struct qd_errmsg *why)
+/* One sealed batch as the export file's plain bytes (malloc'd): auditexport.h. */
+static enum qd_err export_plain(const struct bundle *req, const struct usb_options *opt,
+                                const struct audit_sealed *sb, uint8_t **plain, size_t *len)
 {
-	json_t *head = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "format", USB_EXPORT_FORMAT,
-	                         "desk", opt->desk_id, "request", req->id, "created_at",
-	                         (json_int_t)opt->clock_now, "rows", (json_int_t)count, "first_id",
-	                         (json_int_t)rows->first_id, "last_id", (json_int_t)last_id);
-	char *head_text = head != NULL ? json_dumps(head, JSON_COMPACT) : NULL;
-	json_decref(head);
-	if (head_text == NULL)
+	const uint8_t *batches[1] = {sb->bytes};
+	size_t lens[1] = {sb->len};
+	struct cbor_writer w;
+	cbor_writer_init(&w, NULL, 0);
+	auditexport_put(&w, opt->desk_id, req->id, opt->clock_now, batches, lens, 1);
+	size_t cap = w.len;
+	*plain = malloc(cap);
+	if (*plain == NULL)
 		return QD_ERR_NOMEM;
-	size_t head_len = strlen(head_text);
-	size_t plain_len = head_len + 1 + rows->lines.len;
-	uint8_t *plain = malloc(plain_len);
-	uint8_t *sealed = malloc(plain_len + crypto_box_SEALBYTES);
-	enum qd_err rc = QD_OK;
-	if (plain == NULL || sealed == NULL) {
+	cbor_writer_init(&w, *plain, cap);
+	auditexport_put(&w, opt->desk_id, req->id, opt->clock_now, batches, lens, 1);
+	*len = w.len;
+	return cbor_writer_status(&w) == CBOR_OK ? QD_OK : QD_ERR_NOMEM;
+}
+
+/* Seal one batch to the request's recipient and write it as <desk>-<sequence>.qrlog: the
+ * batch's name, so the same batch written again (its delivery not recorded) is one file. */
+static enum qd_err write_batch(int edir, const struct bundle *req, const struct usb_options *opt,
+                               const struct audit_sealed *sb, char *name, size_t name_cap,
+                               struct qd_errmsg *why)
+{
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
+	enum qd_err rc = export_plain(req, opt, sb, &plain, &plain_len);
+	uint8_t *sealed = rc == QD_OK ? malloc(plain_len + crypto_box_SEALBYTES) : NULL;
+	if (rc == QD_OK && sealed == NULL)
 		rc = QD_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(plain, head_text, head_len);
-	plain[head_len] = '\n';
-	if (rows->lines.len > 0)
-		memcpy(plain + head_len + 1, rows->lines.text, rows->lines.len);
-	if (crypto_box_seal(sealed, plain, plain_len, req->recipient) != 0) {
+	if (rc == QD_OK && crypto_box_seal(sealed, plain, plain_len, req->recipient) != 0) {
 		qd_errmsg_set(why, "cannot seal the export");
 		rc = QD_ERR_CRYPTO;
-		goto out;
 	}
-	char when[32];
-	time_t t = (time_t)opt->clock_now;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(name, name_cap, "%s-%s.qrlog", opt->desk_id, when);
+	snprintf(name, name_cap, "%s-%llu.qrlog", opt->desk_id, (unsigned long long)sb->seq);
+	if (rc == QD_OK)
+		rc = write_durable(edir, name, sealed, plain_len + crypto_box_SEALBYTES, why);
+	else if (why->text[0] == '\0')
+		qd_errmsg_set(why, "no memory for the export");
+	free(plain);
+	free(sealed);
+	return rc;
+}
 
-	if (opt->hooks.set_writable != NULL) {
-		rc = opt->hooks.set_writable(opt->hooks.arg, true, why);
+/*
+ * The rows not yet delivered, batch by batch, as the upload would send them (audit_seal.h):
+ * each batch sealed to the back office, durable on the stick, and only then delivered
+ * (store_upload_batch_done).  A failure stops at that batch; those before it are on the stick.
+ */
+static enum qd_err export_batches(struct store *store, int edir, const struct bundle *req,
+                                  const struct usb_options *opt, struct usb_report *rep, char *file,
+                                  size_t file_cap, uint64_t seqs[2], struct qd_errmsg *why)
+{
+	enum qd_err rc = QD_OK;
+	int64_t now_us = opt->clock_now * 1000000;
+	for (size_t i = 0; i < USB_EXPORT_BATCHES_MAX && rc == QD_OK; i++) {
+		struct audit_sealed sb;
+		bool found = false;
+		rc = audit_seal_next(store, AUDITBATCH_ROWS_MAX, opt->desk_id, opt->desk_key,
+		                     now_us, &sb, &found, why);
+		if (rc != QD_OK || !found)
+			break;
+		rc = write_batch(edir, req, opt, &sb, file, file_cap, why);
+		free(sb.bytes);
+		/* Collected (the stick's mark), then delivered; a failure between the two exports
+		 * the same batch again next time. */
+		if (rc == QD_OK &&
+		    store_audit_mark_exported(store, &sb.batch, opt->clock_now) != QD_OK) {
+			qd_errmsg_set(why, "batch %llu written, but its rows cannot be marked",
+			              (unsigned long long)sb.seq);
+			rc = QD_ERR_STORE;
+		}
+		if (rc == QD_OK)
+			rc = store_upload_batch_done(store, &sb.batch, now_us, why);
 		if (rc != QD_OK)
-			goto out;
+			break;
+		if (seqs[0] == 0)
+			seqs[0] = sb.seq;
+		seqs[1] = sb.seq;
+		rep->exported_rows += sb.batch.rows;
+		rep->exported_batches++;
+		char what[160];
+		snprintf(what, sizeof(what), "exported %.100s (%llu log rows so far)", file,
+		         (unsigned long long)rep->exported_rows);
+		progress(opt, what, rep->exported_rows, 0);
+	}
+	return rc;
+}
+
+/* Make the stick writable and export/ there; *edir its descriptor. */
+static enum qd_err open_export_folder(int qdir, const struct usb_options *opt, int *edir,
+                                      struct qd_errmsg *why)
+{
+	*edir = -1;
+	if (opt->hooks.set_writable != NULL) {
+		enum qd_err rc = opt->hooks.set_writable(opt->hooks.arg, true, why);
+		if (rc != QD_OK)
+			return rc;
 	}
 	if (mkdirat(qdir, USB_EXPORT_FOLDER, 0755) != 0 && errno != EEXIST) {
 		qd_errmsg_set(why, "cannot make qrdesk/export/: %s", strerror(errno));
-		rc = QD_ERR_IO;
+		return QD_ERR_IO;
 	}
-	int edir = rc == QD_OK ? openat(qdir, USB_EXPORT_FOLDER,
-	                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-	                       : -1;
-	if (rc == QD_OK && edir < 0) {
+	*edir = openat(qdir, USB_EXPORT_FOLDER, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*edir < 0) {
 		qd_errmsg_set(why, "cannot open qrdesk/export/: %s", strerror(errno));
-		rc = QD_ERR_IO;
+		return QD_ERR_IO;
 	}
-	if (rc == QD_OK)
-		rc = write_durable(edir, name, sealed, plain_len + crypto_box_SEALBYTES, why);
-	if (edir >= 0)
-		close(edir);
-	if (opt->hooks.set_writable != NULL) {
-		struct qd_errmsg ro = {{0}};
-		enum qd_err back = opt->hooks.set_writable(opt->hooks.arg, false, &ro);
-		if (back != QD_OK && rc == QD_OK) {
-			/* The file is durable (fsync'd) even so: the rows count as collected. */
-			progress(opt, ro.text, 0, 0);
-		}
-	}
-out:
-	if (plain != NULL)
-		sodium_memzero(plain, plain_len);
-	free(plain);
-	free(sealed);
-	free(head_text);
-	return rc;
+	return QD_OK;
 }
 
 static void do_export(struct store *store, int qdir, const struct usb_options *opt,
@@ -805,44 +816,56 @@ static void do_export(struct store *store, int qdir, const struct usb_options *o
 	struct trust_key signer = {0};
 	uint8_t *bytes = NULL;
 	size_t len = 0;
-	struct export_buf rows = {0};
 	st->status =
 	        read_capped(qdir, USB_EXPORT_REQUEST, USB_REQUEST_MAX, opt, &bytes, &len, &why);
 	if (st->status == QD_OK)
 		st->status = verify_signed(store, bytes, len, BUNDLE_EXPORT_REQUEST, opt, req,
 		                           &signer, &w->unverified, &why);
-	size_t count = 0;
-	int64_t last_id = 0;
-	if (st->status == QD_OK) {
-		st->status = store_audit_uncollected(store, USB_EXPORT_ROWS_MAX, export_row, &rows,
-		                                     &count, &last_id);
-		if (st->status != QD_OK)
-			qd_errmsg_set(&why, "cannot read the audit log: %s",
-			              qd_err_name(st->status));
+	free(bytes);
+	if (st->status == QD_OK && opt->desk_key == NULL) {
+		qd_errmsg_set(&why, "this desk has no desk key to sign its audit batches with "
+		                    "(qrdeskctl enroll): nothing exported");
+		st->status = QD_ERR_NOT_PROVISIONED;
+	}
+	uint64_t pending = 0;
+	if (st->status == QD_OK && store_audit_pending_count(store, &pending) != QD_OK) {
+		qd_errmsg_set(&why, "cannot read the audit log");
+		st->status = QD_ERR_STORE;
 	}
 	char name[96] = "";
-	if (st->status == QD_OK)
-		st->status = seal_and_write(qdir, req, &rows, count, last_id, opt, name,
-		                            sizeof(name), &why);
-	uint64_t marked = 0;
-	/* Only now, with the file durable on the stick, are the rows collected. */
-	if (st->status == QD_OK && count > 0) {
-		st->status = store_audit_mark_collected(store, last_id, opt->clock_now, &marked);
-		if (st->status != QD_OK)
-			qd_errmsg_set(&why,
-			              "export written, but the rows cannot be marked collected "
-			              "(they will be exported again)");
+	uint64_t seqs[2] = {0, 0};
+	if (st->status == QD_OK && pending > 0) {
+		int edir = -1;
+		st->status = open_export_folder(qdir, opt, &edir, &why);
+		if (st->status == QD_OK)
+			st->status = export_batches(store, edir, req, opt, rep, name, sizeof(name),
+			                            seqs, &why);
+		if (edir >= 0)
+			close(edir);
+		if (opt->hooks.set_writable != NULL) {
+			struct qd_errmsg ro = {{0}};
+			/* The files are durable (fsync'd) even if this fails: they count. */
+			if (opt->hooks.set_writable(opt->hooks.arg, false, &ro) != QD_OK)
+				progress(opt, ro.text, 0, 0);
+		}
 	}
-	if (st->status == QD_OK) {
-		rep->exported_rows = count;
+	if (st->status == QD_OK && rep->exported_batches == 0) {
+		snprintf(st->detail, sizeof(st->detail),
+		         "request %s: no log rows waiting (all uploaded or exported before)",
+		         req->id);
+	} else if (st->status == QD_OK) {
 		snprintf(st->file, sizeof(st->file), "export/%s", name);
-		snprintf(st->detail, sizeof(st->detail), "request %s: %zu log rows to export/%s",
-		         req->id, count, name);
+		snprintf(st->detail, sizeof(st->detail),
+		         "request %s: %llu log rows in batches %llu..%llu to export/", req->id,
+		         (unsigned long long)rep->exported_rows, (unsigned long long)seqs[0],
+		         (unsigned long long)seqs[1]);
+	} else if (rep->exported_batches > 0) {
+		snprintf(st->detail, sizeof(st->detail),
+		         "request %s: batches %llu..%llu written, then: %.160s", req->id,
+		         (unsigned long long)seqs[0], (unsigned long long)seqs[1], why.text);
 	} else {
 		snprintf(st->detail, sizeof(st->detail), "%s", why.text);
 	}
-	free(rows.lines.text);
-	free(bytes);
 	audit(store, opt, "usb-export", st->status, NULL, signer.kid_len > 0 ? &signer : NULL,
 	      st->detail);
 }

@@ -5,7 +5,7 @@
 # survives slot switches, GRUB (BIOS) choosing the slot with RAUC's grub backend.
 #
 # Usage: scripts/image.sh [options] DEB_DIR OUT_DIR
-#        scripts/image.sh --base-only [--check] [--cache DIR] DEB_DIR
+#        scripts/image.sh --base-only [--check] [--cache DIR] [DEB_DIR]
 #   DEB_DIR            holds qrdesk_*.deb (scripts/deb.sh DEB_DIR)
 #   --keyring PEM      the RAUC keyring: the back office's firmware root certificate
 #                      (scripts/firmware-bundle.sh DOMAIN keyring makes it); required
@@ -17,8 +17,9 @@
 #   --cache DIR        the cached base root file system (default $QRDESK_IMAGE_CACHE,
 #                      else ~/.cache/qrdesk/image: outside the tree, kept across clones)
 #   --rootfs-only      only OUT_DIR/rootfs.ext4 (a slot image, for a bundle), no disk
-#   --base-only        only the cached base for these packages (made if missing); with
-#                      --check, nothing is made: exit 0 if it is cached, 3 if not
+#   --base-only        only the cached base (made if missing); no package is needed (the
+#                      base is keyed by this script, qrdesk_depends below); with --check,
+#                      nothing is made: exit 0 if it is cached, 3 if not
 # Writes OUT_DIR/rootfs.ext4 (one slot's file system) and OUT_DIR/disk.img (the whole
 # disk, sparse).  Needs root (chroot, mmdebstrap), mmdebstrap, e2fsprogs, fdisk.
 #
@@ -52,19 +53,22 @@ while (($# > 0)); do
 	esac
 	shift 2
 done
-(($# == 2 || (base_only && $# == 1))) || { sed -n '7,24p' "$0" >&2; exit 64; }
-debs=$(realpath "$1")
+(($# == 2 || (base_only && $# <= 1))) || { sed -n '7,25p' "$0" >&2; exit 64; }
+debs=$(realpath "${1:-.}")
 out=$(realpath -m "${2:-.}")
 cache=$(realpath -m "${cache:-${QRDESK_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qrdesk/image}}")
 log() { echo "image: $*" >&2; }
 ((base_only && check)) || [[ $(id -u) -eq 0 ]] || { log "needs root (mmdebstrap, chroot)"; exit 2; }
 ((base_only)) || [[ -n $keyring && -s $keyring ]] || { log "--keyring PEM is required"; exit 64; }
-deb=$(ls "$debs"/qrdesk_*.deb 2>/dev/null | tail -n1)
-[[ -n $deb ]] || { log "no qrdesk_*.deb in $debs: run scripts/deb.sh $debs"; exit 2; }
+deb=""
+if (($# > 0)); then
+	deb=$(ls "$debs"/qrdesk_*.deb 2>/dev/null | tail -n1)
+	[[ -n $deb ]] || { log "no qrdesk_*.deb in $debs: run scripts/deb.sh $debs"; exit 2; }
+fi
 for tool in mmdebstrap mkfs.ext4 sfdisk dpkg-deb; do
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
 done
-version=${version:-$(dpkg-deb -f "$deb" Version)}
+[[ -z $deb ]] || version=${version:-$(dpkg-deb -f "$deb" Version)}
 t0=$SECONDS
 
 # -- The base root file system, cached by its inputs: the suite, the mirror, the
@@ -76,8 +80,26 @@ t0=$SECONDS
 # installed that is only recommended.  The downloaded packages stay in CACHE/debs.
 base_packages=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools grub-pc-bin grub-common
 	rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
-mapfile -t deb_deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' |
-	grep -v '^$' | sort -u)
+# The qrdesk package's run-time dependencies, by name (the first of alternatives, no
+# versions): its Depends as dpkg-shlibdeps makes it from the libraries the programs link.
+# They are written here rather than read from the .deb so that the base's key needs no
+# package: scripts/test.sh makes the base in the background while the tree is still being
+# built.  A package whose Depends differ is refused below, saying what to change here.
+qrdesk_depends=(libc6 libcurl4 libgcc-s1 libgpiod2 libinih1 libjansson4 libjpeg62-turbo libmbedcrypto7
+	libmicrohttpd12 libpng16-16 libsodium23 libsqlite3-0 libstdc++6 libsystemd0 libudev1 libzbar0 libzxing2
+	procps systemd)
+mapfile -t deb_deps < <(printf '%s\n' "${qrdesk_depends[@]}" | sort -u)
+if [[ -n $deb ]]; then
+	mapfile -t pkg_deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' |
+		grep -v '^$' | sort -u)
+	if [[ ${pkg_deps[*]} != "${deb_deps[*]}" ]]; then
+		log "$(basename "$deb") depends on other packages than qrdesk_depends in $0 names;" \
+			"the image's base is made from that list: make it the package's ('<' only in the list," \
+			"'>' only in the package: $(diff <(printf '%s\n' "${deb_deps[@]}") <(printf '%s\n' "${pkg_deps[@]}") |
+				grep '^[<>]' | tr '\n' ' '))"
+		exit 1
+	fi
+fi
 base_make() { # base_make TARBALL
 	log "mmdebstrap $suite (once per package list; cached in $1)"
 	mkdir -p "$cache/debs"
@@ -110,7 +132,7 @@ fi
 mkdir -p "$cache"
 # One maker at a time per cache (it may be shared by build directories and clones).
 exec {lockfd}>"$cache/lock"
-flock "$lockfd"
+flock -n "$lockfd" || { log "another maker holds $cache/lock: waiting for it"; flock "$lockfd"; }
 if [[ ! -s $base ]]; then
 	base_make "$base" || { log "mmdebstrap failed; its log: $cache/mmdebstrap.log"; exit 1; }
 fi

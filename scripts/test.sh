@@ -14,6 +14,34 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
+# The desk image's base root file system (ctest image_boot, docs/image.md), made now in the
+# background when it is not cached: mostly downloads and dpkg, it overlaps the builds below.
+# image_boot (tests/image/run.sh) waits for it on $QRDESK_IMAGE_BASE_LOG.lock, held until the
+# maker ends, and reads its exit status from $QRDESK_IMAGE_BASE_LOG.rc.
+image_base_pid=""
+if [[ ${QRDESK_IMAGE:-1} != 0 && $(id -u) -eq 0 ]]; then
+	mkdir -p build
+	export QRDESK_IMAGE_BASE_LOG=$PWD/build/image-base.log
+	rm -f "$QRDESK_IMAGE_BASE_LOG.rc"
+	exec {base_lock}>"$QRDESK_IMAGE_BASE_LOG.lock"
+	flock "$base_lock"
+	echo "== the image's base root file system, in the background (log: $QRDESK_IMAGE_BASE_LOG)"
+	# image.sh runs mmdebstrap under nice 10: the builds and tests keep their share.  Job
+	# control on for this one job: its own process group, so that a run that fails below stops
+	# the whole maker (mmdebstrap, apt, dpkg).  The maker does not keep the lock open, only this
+	# subshell does, so that nothing it leaves behind can hold image_boot.
+	set -m
+	(
+		rc=0
+		scripts/image.sh --base-only {base_lock}>&- </dev/null >"$QRDESK_IMAGE_BASE_LOG" 2>&1 || rc=$?
+		echo "$rc" >"$QRDESK_IMAGE_BASE_LOG.rc"
+	) &
+	image_base_pid=$!
+	set +m
+	exec {base_lock}>&-
+	trap '[[ -e $QRDESK_IMAGE_BASE_LOG.rc ]] || kill -TERM -- -"$image_base_pid" 2>/dev/null; wait' EXIT
+fi
+
 jobs=$(nproc)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -282,6 +282,8 @@ enum qd_err store_upload_chain(struct store *store, uint64_t *last_seq, uint8_t 
 enum qd_err store_upload_batch_sealed(struct store *store, const struct store_upload_batch *batch,
                                       uint64_t *seq, uint8_t **bytes, size_t *len,
                                       struct qd_errmsg *why);
+/* Seal the open batch as number seq: QD_ERR_EXISTS (nothing changed) when it is sealed already,
+ * closed, or seq is not the chain's next number (audit_seal.h: the upload and the USB export). */
 enum qd_err store_upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
                                     uint64_t seq, const uint8_t *bytes, size_t len,
                                     struct qd_errmsg *why);
@@ -371,6 +373,10 @@ struct audit_row {
 enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
                                     enum qd_err (*fn)(void *arg, const struct audit_row *row),
                                     void *arg, size_t *count, int64_t *last_id);
+/* A batch's rows still waiting went on a USB stick: collected at `at` (seconds), before
+ * store_upload_batch_done delivers the batch (audit_seal.h). */
+enum qd_err store_audit_mark_exported(struct store *store, const struct store_upload_batch *batch,
+                                      int64_t at);
 /* Mark rows up to up_to_id collected at `at` (seconds); only rows not yet collected. */
 enum qd_err store_audit_mark_collected(struct store *store, int64_t up_to_id, int64_t at,
                                        uint64_t *marked);

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qrdesk/audit_seal.h"
 #include "qrdesk/error.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
@@ -70,14 +71,6 @@ struct upload_result {
 	long http_status;     /* of the last request (0: none reached the server) */
 	char last_batch[64];  /* DESK/SEQUENCE.cose of the last batch sent */
 };
-
-/*
- * The signed bytes of the open batch (malloc'd) and its number: sealed now from its rows and
- * the chain (created at now_s), or as sealed before.
- */
-enum qd_err upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
-                              const char *desk, const struct signature_keypair *kp, int64_t now_s,
-                              uint64_t *seq, uint8_t **bytes, size_t *len, struct qd_errmsg *why);
 
 /*
  * Upload every row waiting (at most UPLOAD_BATCHES_PER_RUN batches), batch by

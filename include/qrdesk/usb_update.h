@@ -9,10 +9,12 @@
  *     no replay and no downgrade, every setting on the allow-list, every
  *     inner document through import_verify - and only then applied in one
  *     store batch; settings go to the config drop-in (temp, fsync, rename);
- *  2. an export request (export-request): the audit rows not yet collected,
- *     sealed to the back office's key from the signed request, written to
- *     ROOT/qrdesk/export/<desk>-<time>.qrlog (temp, fsync, rename, fsync
- *     folder) and only then marked collected;
+ *  2. an export request (export-request): the audit rows not yet delivered
+ *     (uploaded or exported), as the signed batches the upload would send
+ *     (audit_seal.h: one chain shared with the upload), each sealed to the
+ *     back office's key from the signed request and written to
+ *     ROOT/qrdesk/export/<desk>-<sequence>.qrlog (auditexport.h; temp, fsync,
+ *     rename, fsync folder) and only then marked delivered;
  *  3. a RAUC firmware bundle (*.raucb; exactly one): handed to
  *     `rauc install` (no shell); rauc absent is reported, nothing else.
  *
@@ -29,6 +31,7 @@
 
 #include "qrdesk/bundle.h"
 #include "qrdesk/error.h"
+#include "qrdesk/signature.h"
 #include "qrdesk/store.h"
 
 #define USB_FOLDER          "qrdesk"
@@ -37,8 +40,10 @@
 #define USB_EXPORT_REQUEST  "export-request"
 #define USB_EXPORT_FOLDER   "export"
 #define USB_REQUEST_MAX     (64u * 1024u) /* an export request is a few hundred bytes */
-#define USB_EXPORT_ROWS_MAX 1000000u      /* rows per export; the rest on the next one */
-#define USB_EXPORT_FORMAT   "qrdesk-export-1"
+/* Batches (of up to AUDITBATCH_ROWS_MAX rows) per export; the rest on the next one. */
+#define USB_EXPORT_BATCHES_MAX 100u
+/* The export's first format (JSON lines), which qrdesk-issuer still opens. */
+#define USB_EXPORT_FORMAT_1 "qrdesk-export-1"
 
 /* What the technician is told (kiosk, status, audit). */
 enum usb_stage {
@@ -69,6 +74,8 @@ struct usb_options {
 	int64_t clock_now;       /* seconds */
 	bool firmware;           /* hand *.raucb to rauc (false: reported, not installed) */
 	const char *rauc;        /* the rauc program (NULL: "rauc" on PATH) */
+	/* The desk's key (desk_key.h): signs the exported batches; NULL: exports refused. */
+	const struct signature_keypair *desk_key;
 	struct usb_hooks hooks;
 };
 
@@ -94,6 +101,7 @@ struct usb_report {
 	/* export */
 	struct usb_step export_;
 	uint64_t exported_rows;
+	uint64_t exported_batches;
 	/* firmware */
 	struct usb_step firmware;
 };

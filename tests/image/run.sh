@@ -14,10 +14,9 @@
 #   --timeout   seconds for qemu (default 1500; --full 4500)
 # The base root file system (by its package list) is cached outside the tree, in
 # $QRDESK_IMAGE_CACHE or ~/.cache/qrdesk/image; the .debs (by the tree's files) in
-# BUILD_DIR/image-debs.  image_boot runs only when the base is cached, or with
-# QRDESK_IMAGE=1 (making the base takes longer than the test command's budget allows;
-# docs/image.md#time); QRDESK_IMAGE=0 skips it.  Needs root.  Exit 0 only if every
-# check passed, 77 when skipped (saying why).
+# BUILD_DIR/image-debs.  A missing base is made: by scripts/test.sh in the background (this
+# waits for it) or else by the image build here (docs/image.md#time).  QRDESK_IMAGE=0 skips
+# the test.  Needs root.  Exit 0 only if every check passed, 77 when skipped (saying why).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -92,20 +91,28 @@ if ! compgen -G "$debs/qrdesk_*.deb" >/dev/null; then
 	nice -n 10 "$src/scripts/deb.sh" "$debs" >"$out/deb.log" 2>&1 || { tail -30 "$out/deb.log" >&2; exit 1; }
 fi
 log "packages ready ($((SECONDS - t0)) s)"
-# The base: making it downloads and unpacks some 180 Debian packages and runs
-# update-initramfs, which does not fit the test command's budget on a 2-core machine
-# (docs/image.md#time).  The reduced test runs when it is cached, or when asked to.
-if base=$("$src/scripts/image.sh" --base-only --check --cache "$cache" "$debs"); then
-	log "image base cached: $base"
-elif ((!full)) && [[ ${QRDESK_IMAGE:-} != 1 ]]; then
-	echo "image test: SKIP: no image base is cached for these packages ($base); making one needs" \
-		"about 6 CPU-minutes and the downloads (41 minutes on a loaded 2-core machine; docs/image.md#time)," \
-		"more than the test command's 30-minute budget leaves." \
-		"Make it once with: sudo scripts/image.sh --base-only $debs (or run this test with QRDESK_IMAGE=1)"
-	exit 77
-else
-	log "no image base cached: making it ($base; docs/image.md#time)"
+# The base (scripts/image.sh --base-only): scripts/test.sh starts making it in the background
+# before it builds anything and names its log in QRDESK_IMAGE_BASE_LOG; wait for that maker to
+# end (it holds LOG.lock until then) and stop here if it failed.  Else, or if it is still not
+# there, the image build below makes it (one maker at a time: a lock in the cache).
+if [[ -n ${QRDESK_IMAGE_BASE_LOG:-} && -e $QRDESK_IMAGE_BASE_LOG.lock ]]; then
+	tw=$SECONDS
+	log "waiting for the image base that scripts/test.sh is making ($QRDESK_IMAGE_BASE_LOG)"
+	flock "$QRDESK_IMAGE_BASE_LOG.lock" true
+	base_rc=$(cat "$QRDESK_IMAGE_BASE_LOG.rc" 2>/dev/null || echo "none (the maker was stopped)")
+	if [[ $base_rc != 0 ]]; then
+		tail -n 20 "$QRDESK_IMAGE_BASE_LOG" >&2
+		log "FAIL: making the image base failed (exit status $base_rc); its log: $QRDESK_IMAGE_BASE_LOG"
+		exit 1
+	fi
+	log "image base made or found by scripts/test.sh (waited $((SECONDS - tw)) s)"
 fi
+base=$("$src/scripts/image.sh" --base-only --check --cache "$cache" "$debs")
+case $? in
+0) log "image base cached: $base" ;;
+3) log "no image base cached: the image build makes it ($base; docs/image.md#time)" ;;
+*) exit 1 ;; # image.sh said why (the package's Depends are not the base's list)
+esac
 
 # -- the back office: a trust domain, cards, a provisioned store, the firmware keyring
 # shellcheck source=tests/vm/host/trustdata.sh

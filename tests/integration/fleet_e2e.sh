@@ -7,7 +7,9 @@
 # A's signed batches reach the storage; the back office ingests both desks'
 # batches, publishes the used list; B syncs and the same card is ALREADY_USED
 # at B naming desk A and the date; B's row reaches the storage too and
-# `qrdesk-issuer audit query` shows the card at both desks.  Every wait is on
+# `qrdesk-issuer audit query` shows the card at both desks.  A then exports on a
+# USB stick while it uploads: one ingest of the storage and the stick loads
+# every row of A once, its chain unbroken.  Every wait is on
 # a file or a status, never a fixed sleep; the uploads' period (10 s, the
 # least) bounds the run to a few tens of seconds.
 # Usage: fleet_e2e.sh QRDESKD QRDESKCTL QRDESK-ISSUER
@@ -142,6 +144,36 @@ rc=$?
 check '[[ $rc == 0 && $(grep -c . <<<"$out") == 2 ]]' "the query finds two scans ($rc: $out)"
 check '[[ $(sed -n 1p <<<"$out") == *"desk $A  valid OK"* ]]' "first: passed at $A"
 check '[[ $(sed -n 2p <<<"$out") == *"desk $B  review ALREADY_USED"* ]]' "then: ALREADY_USED at $B"
+
+# ---- A both uploads and exports: one chain, every row once ----------------------------------------
+# A USB export at A while its upload runs (qrdeskctl usb: the daemon's own stick code, its own
+# store connection): the rows waiting leave on the stick as A's next batches of the same chain
+# and the upload goes on after them.  Which way takes a row is a race; a stick that found
+# nothing waiting is tried again with a fresh row.  Then the stick's batches are unpacked into the
+# storage's folder and one ingest loads every row of A once, its batches 1..N unbroken.
+"$issuer" --now "$now" export-request dom request.cose --desk "$A" >/dev/null || die "export-request"
+exported() {
+	scan "$A" used >/dev/null
+	rm -rf "stick-$1" && mkdir -p "stick-$1/qrdesk" && cp request.cose "stick-$1/qrdesk/export-request"
+	"$ctl" usb --store "$A/desk.db" --desk "$A" "stick-$1" >"stick-$1.out" 2>&1 &&
+		compgen -G "stick-$1/qrdesk/export/$A-*.qrlog" >/dev/null
+}
+tries=0
+wait_for 120 'tries=$((tries + 1)); exported $tries' || fail "no stick export carried a batch: $(cat "stick-$tries.out")"
+check 'grep -q "export .*: ok: request .* log rows in batches" "stick-$tries.out"' "the stick took A's waiting rows: $(cat "stick-$tries.out")"
+wait_for 120 'uploaded "$A"' || fail "desk $A: rows not delivered after the stick: $(st "$A" | jq -c .sync.upload)"
+# Every row A has delivered by now (an event row the daemon adds later may come on top).
+desk_rows=$(sqlite3 "$A/desk-audit.db" "SELECT count(*) FROM audit WHERE uploaded_at IS NOT NULL")
+out=$("$issuer" open-export dom stick-*/qrdesk/export/*.qrlog --batches www/audit 2>&1)
+rc=$?
+check '[[ $rc == 0 && $out == *" written, 0 there already"* ]]' "the stick's batches unpacked into the storage's folder ($rc: $out)"
+out=$("$issuer" ingest dom www/audit 2>&1)
+rc=$?
+check '[[ $rc == 0 && $out == *"0 refused"* ]]' "one ingest loads stick and upload batches alike ($rc: $out)"
+loaded=$(sqlite3 dom/fleet.db "SELECT count(*) || ' ' || count(DISTINCT row_id) FROM scan WHERE desk = '$A'")
+check '[[ ${loaded% *} == "${loaded#* }" && ${loaded% *} -ge $desk_rows ]]' "every row of $A loaded once (rows, distinct ids: $loaded; delivered: $desk_rows)"
+chain=$(sqlite3 dom/fleet.db "SELECT count(*) || ' ' || max(seq) FROM batch WHERE desk = '$A'")
+check '[[ ${chain% *} == "${chain#* }" ]]' "$A's batches 1..N, unbroken: $chain"
 
 # ---- stop --------------------------------------------------------------------------------------------
 for d in "$A" "$B"; do

@@ -9,8 +9,9 @@
 # bundle are each refused with the store unchanged (sqlite3 .dump without the
 # audit rows, which record the refusal) and the reason in the audit log;
 # macOS ._* files and a stick with no qrdesk/ folder are handled; an export
-# is written, opened by the issuer, and its rows marked collected (and not
-# exported twice); RAUC bundles go to a fake `rauc` on PATH that records its
+# is written as the desk's signed batches (one chain: a second export continues
+# it), opened by the issuer, unpacked as DESK/SEQUENCE.cose and ingested with
+# every row once (and not exported twice; other bytes under a name refused); RAUC bundles go to a fake `rauc` on PATH that records its
 # arguments, and a missing rauc is reported with nothing else done.
 # With QRDESKD: the daemon in automount mode notices a stick (a folder moved
 # into its watch folder), applies it, reloads, plays the update pattern and
@@ -262,27 +263,61 @@ else
 fi
 
 # ---- export ---------------------------------------------------------------------
+# The rows not yet delivered, as the desk's signed batches (the upload's format).
 stick export
 iss export-request bo export/qrdesk/export-request --desk DESK-7
-uncollected=$(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL')
+uncollected=$(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE uploaded_at IS NULL')
 usb export
 files=(export/qrdesk/export/*.qrlog)
-if [[ $rc -ne 0 || ${#files[@]} -ne 1 || ! -s ${files[0]} ]]; then
+if [[ $rc -ne 0 || ${#files[@]} -ne 1 || ! -s ${files[0]} || ${files[0]} != */DESK-7-1.qrlog ]]; then
 	fail "export not written: $(cat out.txt err.txt)"
 elif ! "$issuer" open-export bo "${files[0]}" >rows.jsonl 2>head.json; then
 	fail "open-export: $(cat head.json)"
 elif [[ $(wc -l <rows.jsonl) -ne $uncollected ]]; then
 	fail "export holds $(wc -l <rows.jsonl) rows, $uncollected were uncollected"
-elif [[ "$(jq -r .desk head.json)" != DESK-7 ]] || ! jq -s -e 'any(.[]; .event == "usb-update" and .reason == "applied")' rows.jsonl >/dev/null; then
+elif [[ "$(jq -r .desk head.json)" != DESK-7 || "$(jq -c .batches head.json)" != "[1]" ]] || ! jq -s -e 'any(.[]; .source == "usb" and .reason == "applied")' rows.jsonl >/dev/null; then
 	fail "export content: $(cat head.json)"
-elif [[ $(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE collected_at IS NULL') -ne 1 ]]; then
+elif [[ $(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE uploaded_at IS NULL OR collected_at IS NULL') -ne 1 ]]; then
 	# only the export's own audit row, written after the export, is left
-	fail "rows not marked collected"
+	fail "rows not marked delivered"
 elif ls export/qrdesk/export/.*.tmp >/dev/null 2>&1; then
 	fail "a temporary file was left"
 else
 	pass
 fi
+# The back office unpacks the batches under the upload's names and ingests them: the desk
+# registered with its own key (made at provisioning), every row loaded once.
+pub=$("$ctl" enroll --store desk.db | sed -n 's/^public key: //p')
+"$issuer" desk add bo DESK-7 "$pub" >/dev/null || fail "desk add"
+out=$("$issuer" open-export bo "${files[0]}" --batches sticks 2>&1)
+if [[ $? -ne 0 || ! -s sticks/DESK-7/1.cose || $out != *"1 written, 0 there already"* ]]; then
+	fail "open-export --batches: $out"
+else
+	pass
+fi
+out=$("$issuer" ingest bo sticks 2>&1)
+if [[ $? -ne 0 || $out != *"1 batch, $uncollected rows loaded; 0 loaded before; 0 refused"* ]]; then fail "ingest the stick: $out"; else pass; fi
+# A second export continues the chain (batch 2 names batch 1); unpacked twice and ingested
+# twice, nothing is loaded twice.
+stick export1b
+iss export-request bo export1b/qrdesk/export-request --desk DESK-7
+usb export1b
+"$issuer" open-export bo export1b/qrdesk/export/*.qrlog --batches sticks >/dev/null 2>&1
+out=$("$issuer" open-export bo export1b/qrdesk/export/*.qrlog --batches sticks 2>&1)
+if [[ $rc -ne 0 || ! -s export1b/qrdesk/export/DESK-7-2.qrlog || $out != *"0 written, 1 there already"* ]]; then
+	fail "second export: $(cat out.txt) / $out"
+else
+	pass
+fi
+out=$("$issuer" ingest bo sticks 2>&1)
+if [[ $? -ne 0 || $out != *"1 batch, 1 row loaded; 1 loaded before; 0 refused"* ]]; then fail "ingest the second stick: $out"; else pass; fi
+delivered=$(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE uploaded_at IS NOT NULL')
+loaded=$(sqlite3 bo/fleet.db "SELECT count(*) || ' ' || count(DISTINCT row_id) FROM scan WHERE desk = 'DESK-7'")
+if [[ $loaded != "$delivered $delivered" ]]; then fail "fleet rows $loaded, desk delivered $delivered"; else pass; fi
+# Other bytes under a batch's name: refused, not overwritten.
+printf 'x' >>sticks/DESK-7/2.cose
+out=$("$issuer" open-export bo export1b/qrdesk/export/*.qrlog --batches sticks 2>&1)
+if [[ $? -eq 0 || $out != *"other bytes"* ]]; then fail "a fork overwritten: $out"; else pass; fi
 # tampered export: refused by the tool
 cp "${files[0]}" bad.qrlog && printf 'x' >>bad.qrlog
 if "$issuer" open-export bo bad.qrlog >/dev/null 2>&1; then fail "tampered export opened"; else pass; fi

@@ -491,6 +491,75 @@ static void test_batch_format(void **state)
 	free(bytes);
 }
 
+/*
+ * Two ways out of one chain (the upload and the USB export, each on its own store connection):
+ * a batch sealed by one is the same bytes for the other; the one that delivers it first closes
+ * it, the other's acknowledgement changes nothing, a seal with a stale number is refused, and the
+ * next batch names the first one's hash.
+ */
+static void test_two_ways_one_chain(void **state)
+{
+	struct fx *fx = *state;
+	add_rows(fx, 3, NOW_US);
+	struct store *other = NULL;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(store_open(fx->path, STORE_OPEN_READWRITE, &other, &why), QD_OK);
+	struct audit_sealed up, usb;
+	bool found = false;
+	assert_int_equal(
+	        audit_seal_next(fx->store, 2, "DESK-X", &fx->desk_key, NOW_US, &up, &found, &why),
+	        QD_OK);
+	assert_true(found);
+	assert_int_equal(up.seq, 1);
+	/* Later, another size asked: still the open batch, the very same bytes. */
+	assert_int_equal(
+	        audit_seal_next(other, 50, "DESK-X", &fx->desk_key, NOW_US + 7, &usb, &found, &why),
+	        QD_OK);
+	assert_true(found);
+	assert_int_equal(usb.seq, 1);
+	assert_string_equal(usb.batch.id, up.batch.id);
+	assert_int_equal(usb.len, up.len);
+	assert_memory_equal(usb.bytes, up.bytes, up.len);
+	struct auditbatch first;
+	assert_int_equal(auditbatch_parse(up.bytes, up.len, &first, &why), QD_OK);
+	assert_int_equal(first.n_rows, 2);
+	/* The stick takes it first; the network's late acknowledgement changes nothing. */
+	assert_int_equal(store_upload_batch_done(other, &usb.batch, NOW_US, &why), QD_OK);
+	assert_int_equal(store_upload_batch_done(fx->store, &up.batch, NOW_US, &why), QD_OK);
+	assert_int_equal(pending(fx), 1);
+	/* A seal with the number already used is refused, whoever asks. */
+	struct store_upload_batch next;
+	assert_int_equal(
+	        store_upload_batch_open(fx->store, 10, "stale", NOW_US, &next, &found, &why),
+	        QD_OK);
+	assert_int_equal(store_upload_batch_seal(fx->store, &next, 1, up.bytes, up.len, &why),
+	                 QD_ERR_EXISTS);
+	free(up.bytes);
+	free(usb.bytes);
+	assert_int_equal(
+	        audit_seal_next(fx->store, 10, "DESK-X", &fx->desk_key, NOW_US, &up, &found, &why),
+	        QD_OK);
+	assert_int_equal(up.seq, 2);
+	struct auditbatch second;
+	assert_int_equal(auditbatch_parse(up.bytes, up.len, &second, &why), QD_OK);
+	assert_memory_equal(second.previous, first.hash, AUDITBATCH_HASH_LEN);
+	assert_int_equal(second.n_rows, 1);
+	assert_int_equal(store_upload_batch_done(fx->store, &up.batch, NOW_US, &why), QD_OK);
+	free(up.bytes);
+	/* The chain never moves back: the first batch acknowledged again leaves it at 2. */
+	assert_int_equal(store_upload_batch_done(other, &usb.batch, NOW_US, &why), QD_OK);
+	uint64_t last = 0;
+	uint8_t hash[AUDITBATCH_HASH_LEN];
+	assert_int_equal(store_upload_chain(other, &last, hash, &why), QD_OK);
+	assert_int_equal(last, 2);
+	assert_memory_equal(hash, second.hash, AUDITBATCH_HASH_LEN);
+	assert_int_equal(
+	        audit_seal_next(other, 10, "DESK-X", &fx->desk_key, NOW_US, &usb, &found, &why),
+	        QD_OK);
+	assert_false(found);
+	store_close(other);
+}
+
 /* Retention as the worker runs it with upload set up: only rows copied go. */
 static enum qd_err upload_purge(struct store *store, uint32_t days, int64_t now_us,
                                 uint64_t *purged)
@@ -850,6 +919,7 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_conflicts_reported, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_format, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_two_ways_one_chain, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_abort_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuses_plain_http, setup, teardown),

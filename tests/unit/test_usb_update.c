@@ -23,7 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "domain.h"
+#include "qrdesk/audit_seal.h"
+#include "qrdesk/auditbatch.h"
+#include "qrdesk/auditexport.h"
 #include "qrdesk/credential.h"
 #include "qrdesk/import.h"
 #include "qrdesk/signature.h"
@@ -44,6 +49,8 @@ struct fx {
 	char bundle[4096];  /* a good bundle, outside any stick */
 	char request[4096]; /* an export request for DESK-7 */
 	struct store *store;
+	struct domain *d;                  /* the back office (its export key opens exports) */
+	struct signature_keypair desk_key; /* DESK-7's own key: signs its batches */
 };
 
 static void path(char *out, size_t cap, const struct fx *f, const char *name)
@@ -112,6 +119,8 @@ static int setup(void **state)
 	snprintf(b.desk, sizeof(b.desk), "DESK-7");
 	path(f->request, sizeof(f->request), f, "export-request");
 	assert_int_equal(usb_sign_bundle(&d, &b, false, NULL, NOW, f->request, &why), QD_OK);
+	f->d = &d;
+	assert_int_equal(signature_keypair_generate(SIGNATURE_ALG_EDDSA, &f->desk_key), QD_OK);
 	*state = f;
 	return 0;
 }
@@ -247,6 +256,231 @@ static void test_size_cap(void **state)
 	assert_memory_equal(&before, &after, sizeof(before));
 }
 
+/* ---- the export: signed batches, sealed; opened and unpacked by the back office ---- */
+
+/* A stick with only the export request on it. */
+static void export_stick(const struct fx *f, const char *name, char *root, size_t cap)
+{
+	path(root, cap, f, name);
+	char q[4096 + 16], file[4096 + 32];
+	mkdir(root, 0755);
+	snprintf(q, sizeof(q), "%s/qrdesk", root);
+	mkdir(q, 0755);
+	snprintf(file, sizeof(file), "%s/export-request", q);
+	copy_file(f->request, file);
+}
+
+static void add_verdicts(const struct fx *f, int n)
+{
+	static const uint8_t hash[TRUST_HASH_LEN] = {9, 9};
+	for (int i = 0; i < n; i++) {
+		struct audit_record r = {.time_us = (int64_t)NOW * 1000000 + i,
+		                         .source = "fifo",
+		                         .verdict = "valid",
+		                         .reason = "OK",
+		                         .clearance_hash = hash,
+		                         .desk = "DESK-7",
+		                         .latency_us = 700};
+		assert_int_equal(store_audit_append(f->store, &r, NULL), QD_OK);
+	}
+}
+
+static uint64_t pending_rows(const struct fx *f)
+{
+	uint64_t n = 0;
+	assert_int_equal(store_audit_pending_count(f->store, &n), QD_OK);
+	return n;
+}
+
+/* Seal plain to the back office's export key as path (a made-up export). */
+static void seal_to_back_office(const struct fx *f, const uint8_t *plain, size_t len,
+                                const char *out)
+{
+	char p[4096];
+	path(p, sizeof(p), f, "bo/export.pub");
+	size_t hex_len = 0;
+	uint8_t *hex = tu_read_file(p, &hex_len);
+	uint8_t pub[32];
+	char text[2 * sizeof(pub) + 1];
+	assert_true(hex_len >= 2 * sizeof(pub));
+	snprintf(text, sizeof(text), "%.*s", (int)(2 * sizeof(pub)), (const char *)hex);
+	assert_int_equal(tu_hex_into(text, pub, sizeof(pub)), sizeof(pub));
+	free(hex);
+	uint8_t *sealed = malloc(len + crypto_box_SEALBYTES);
+	assert_int_equal(crypto_box_seal(sealed, plain, len, pub), 0);
+	FILE *fp = fopen(out, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(sealed, 1, len + crypto_box_SEALBYTES, fp),
+	                 len + crypto_box_SEALBYTES);
+	assert_int_equal(fclose(fp), 0);
+	free(sealed);
+}
+
+/* A made-up export of the given batches under desk, sealed as path; *refused what opening says. */
+static enum qd_err open_made_up(const struct fx *f, const char *desk, const uint8_t *batch,
+                                size_t batch_len, const char *file, struct qd_errmsg *why)
+{
+	const uint8_t *batches[1] = {batch};
+	size_t lens[1] = {batch_len};
+	struct cbor_writer w;
+	cbor_writer_init(&w, NULL, 0);
+	auditexport_put(&w, desk, "export-1", NOW, batches, lens, 1);
+	uint8_t *plain = malloc(w.len);
+	size_t cap = w.len;
+	cbor_writer_init(&w, plain, cap);
+	auditexport_put(&w, desk, "export-1", NOW, batches, lens, 1);
+	seal_to_back_office(f, plain, w.len, file);
+	free(plain);
+	struct usb_export e;
+	enum qd_err rc = usb_open_export(f->d, file, &e, why);
+	if (rc == QD_OK)
+		usb_export_free(&e);
+	return rc;
+}
+
+static void test_export_batches(void **state)
+{
+	struct fx *f = *state;
+	add_verdicts(f, 5);
+	uint64_t waiting = pending_rows(f);
+	assert_true(waiting >= 5);
+	char root[4096], file[4096 + 160], out[4096], batch_file[4096 + 64];
+	struct usb_options opt = {.desk_id = "DESK-7", .clock_now = NOW};
+	static struct usb_report rep;
+
+	/* No desk key: refused, nothing written, nothing marked. */
+	export_stick(f, "nokey", root, sizeof(root));
+	usb_process_stick(f->store, root, &opt, &rep);
+	assert_int_equal(rep.export_.status, QD_ERR_NOT_PROVISIONED);
+	assert_non_null(strstr(rep.export_.detail, "enroll"));
+	snprintf(file, sizeof(file), "%s/qrdesk/export", root);
+	assert_true(access(file, F_OK) != 0);
+	assert_int_equal(pending_rows(f), waiting + 1); /* + the refusal's own row */
+
+	/* With the key: every row waiting, as signed batches of the desk's chain. */
+	opt.desk_key = &f->desk_key;
+	export_stick(f, "exp", root, sizeof(root));
+	usb_process_stick(f->store, root, &opt, &rep);
+	assert_int_equal(rep.export_.status, QD_OK);
+	assert_int_equal(rep.exported_rows, waiting + 1);
+	assert_int_equal(rep.exported_batches, 1);
+	assert_int_equal(pending_rows(f), 1); /* the export's own row */
+	snprintf(file, sizeof(file), "%s/qrdesk/%s", root, rep.export_.file);
+	struct qd_errmsg why = {{0}};
+	struct usb_export e;
+	assert_int_equal(usb_open_export(f->d, file, &e, &why), QD_OK);
+	assert_int_equal(e.rows, waiting + 1);
+	assert_string_equal(e.batches.request, "export-1");
+	uint64_t seq = e.batches.batches[0].sequence;
+
+	/* Unpacked as the upload names them; again: nothing new. */
+	path(out, sizeof(out), f, "batches");
+	assert_int_equal(mkdir(out, 0755), 0);
+	size_t written = 0, same = 0;
+	assert_int_equal(usb_export_unpack(&e, out, &written, &same, &why), QD_OK);
+	assert_int_equal(written, 1);
+	snprintf(batch_file, sizeof(batch_file), "%s/DESK-7/%llu.cose", out,
+	         (unsigned long long)seq);
+	size_t len = 0;
+	uint8_t *bytes = tu_read_file(batch_file, &len);
+	assert_int_equal(len, e.batches.batches[0].len);
+	assert_memory_equal(bytes, e.batches.batches[0].bytes, len);
+	free(bytes);
+	assert_int_equal(usb_export_unpack(&e, out, &written, &same, &why), QD_OK);
+	assert_int_equal(written, 0);
+	assert_int_equal(same, 1);
+	/* Other bytes under the name (a fork): refused, never overwritten. */
+	FILE *fp = fopen(batch_file, "ab");
+	assert_non_null(fp);
+	fputc('x', fp);
+	fclose(fp);
+	assert_int_equal(usb_export_unpack(&e, out, &written, &same, &why), QD_ERR_EXISTS);
+	assert_non_null(strstr(why.text, "other bytes"));
+	bytes = tu_read_file(batch_file, &len);
+	assert_int_equal(len, e.batches.batches[0].len + 1);
+	free(bytes);
+
+	/* The next export continues the chain: the next number, naming this one's hash. */
+	struct auditbatch first;
+	assert_int_equal(auditbatch_parse(e.batches.batches[0].bytes, e.batches.batches[0].len,
+	                                  &first, &why),
+	                 QD_OK);
+	usb_export_free(&e);
+	/* An upload round sealed the next batch and failed to deliver it: the stick carries the
+	 * very same bytes under the same number. */
+	struct audit_sealed up;
+	bool found = false;
+	assert_int_equal(audit_seal_next(f->store, 500, "DESK-7", &f->desk_key,
+	                                 (int64_t)(NOW + 60) * 1000000, &up, &found, &why),
+	                 QD_OK);
+	assert_true(found);
+	export_stick(f, "exp2", root, sizeof(root));
+	usb_process_stick(f->store, root, &opt, &rep);
+	assert_int_equal(rep.export_.status, QD_OK);
+	snprintf(file, sizeof(file), "%s/qrdesk/%s", root, rep.export_.file);
+	assert_int_equal(usb_open_export(f->d, file, &e, &why), QD_OK);
+	assert_int_equal(e.batches.n_batches, 1);
+	assert_int_equal(e.batches.batches[0].sequence, up.seq);
+	assert_int_equal(e.batches.batches[0].len, up.len);
+	assert_memory_equal(e.batches.batches[0].bytes, up.bytes, up.len);
+	free(up.bytes);
+	struct auditbatch second;
+	assert_int_equal(auditbatch_parse(e.batches.batches[0].bytes, e.batches.batches[0].len,
+	                                  &second, &why),
+	                 QD_OK);
+	assert_int_equal(second.sequence, seq + 1);
+	assert_memory_equal(second.previous, first.hash, AUDITBATCH_HASH_LEN);
+	assert_int_equal(second.n_rows, 1);
+
+	/* Bad input to the back office: each refused with a clear error. */
+	size_t sealed_len = 0;
+	uint8_t *sealed = tu_read_file(file, &sealed_len);
+	char bad[4096 + 16];
+	path(bad, sizeof(bad), f, "bad.qrlog");
+	/* truncated */
+	fp = fopen(bad, "wb");
+	assert_int_equal(fwrite(sealed, 1, sealed_len - 7, fp), sealed_len - 7);
+	fclose(fp);
+	struct usb_export x;
+	assert_int_equal(usb_open_export(f->d, bad, &x, &why), QD_ERR_SIGNATURE);
+	assert_non_null(strstr(why.text, "cannot open it"));
+	free(sealed);
+	/* another back office's key */
+	static struct domain other;
+	char p2[4096 + 16];
+	path(p2, sizeof(p2), f, "bo-other");
+	assert_int_equal(domain_init(p2, NOW - DAY, &other, &why), QD_OK);
+	static struct bundle req;
+	memset(&req, 0, sizeof(req));
+	req.kind = BUNDLE_EXPORT_REQUEST;
+	snprintf(req.id, sizeof(req.id), "other-1");
+	req.created_at = NOW;
+	req.expires_at = NOW + DAY;
+	snprintf(req.desk, sizeof(req.desk), "any");
+	path(p2, sizeof(p2), f, "other-request");
+	assert_int_equal(usb_sign_bundle(&other, &req, false, NULL, NOW, p2, &why), QD_OK);
+	assert_int_equal(usb_open_export(&other, file, &x, &why), QD_ERR_SIGNATURE);
+	assert_non_null(strstr(why.text, "another domain's"));
+	/* a bad batch inside */
+	static const uint8_t junk[] = {0xd2, 0x84, 0x40, 0xa0, 0x41, 0x00, 0x40};
+	assert_int_equal(open_made_up(f, "DESK-7", junk, sizeof(junk), bad, &why), QD_ERR_FORMAT);
+	assert_non_null(strstr(why.text, "batch 1"));
+	/* path tricks in the desk's name */
+	const struct auditexport_batch *b0 = &e.batches.batches[0];
+	assert_int_equal(open_made_up(f, "../x", b0->bytes, b0->len, bad, &why), QD_ERR_FORMAT);
+	assert_non_null(strstr(why.text, "desk id"));
+	assert_int_equal(open_made_up(f, "a/b", b0->bytes, b0->len, bad, &why), QD_ERR_FORMAT);
+	/* a batch of another desk in DESK-8's export */
+	assert_int_equal(open_made_up(f, "DESK-8", b0->bytes, b0->len, bad, &why), QD_ERR_FORMAT);
+	assert_non_null(strstr(why.text, "DESK-7"));
+	/* well-formed: opened */
+	assert_int_equal(open_made_up(f, "DESK-7", b0->bytes, b0->len, bad, &why), QD_OK);
+	usb_export_free(&e);
+	char p[4096 + 16];
+	snprintf(p, sizeof(p), "%s/x", out);
+	assert_true(access(p, F_OK) != 0);
+}
+
 /* ---- udev mode's mounts on a loop device ------------------------------------------ */
 
 static int run(const char *cmd)
@@ -326,6 +560,7 @@ static void test_fat_loop_mount(void **state)
 	struct mount_hook hook = {.dir = dir};
 	struct usb_options opt = {.desk_id = "DESK-7",
 	                          .clock_now = NOW,
+	                          .desk_key = &f->desk_key,
 	                          .hooks = {.set_writable = remount_hook, .arg = &hook}};
 	static struct usb_report rep;
 	usb_process_stick(f->store, dir, &opt, &rep);
@@ -345,6 +580,22 @@ static void test_fat_loop_mount(void **state)
 	uint64_t left = 0;
 	assert_int_equal(store_audit_count(f->store, &left), QD_OK);
 	assert_true(left >= 1);
+	/* The back office opens it: DESK-7's signed batches, every row given before. */
+	struct usb_export e;
+	assert_int_equal(usb_open_export(f->d, file, &e, &why), QD_OK);
+	assert_false(e.lines);
+	assert_string_equal(e.batches.desk, "DESK-7");
+	assert_int_equal(e.batches.n_batches, 1);
+	assert_int_equal(e.rows, rep.exported_rows);
+	struct auditbatch ab;
+	assert_int_equal(
+	        auditbatch_parse(e.batches.batches[0].bytes, e.batches.batches[0].len, &ab, &why),
+	        QD_OK);
+	assert_int_equal(auditbatch_verify(&ab, f->desk_key.pub, f->desk_key.pub_len), QD_OK);
+	usb_export_free(&e);
+	uint64_t pending = 0;
+	assert_int_equal(store_audit_pending_count(f->store, &pending), QD_OK);
+	assert_int_equal(pending, 1); /* the export's own row, written after it */
 
 	assert_int_equal(usb_unmount(dir, &why), QD_OK);
 	assert_true(access(dir, F_OK) != 0); /* the mount point is gone too */
@@ -397,6 +648,7 @@ int main(void)
 	        cmocka_unit_test(test_size_cap),
 	        cmocka_unit_test(test_pulled_mid_read),
 	        cmocka_unit_test(test_pulled_before_read),
+	        cmocka_unit_test(test_export_batches),
 	        cmocka_unit_test(test_fat_loop_mount),
 	        cmocka_unit_test(test_udev_monitor_starts),
 	};

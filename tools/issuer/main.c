@@ -18,6 +18,8 @@
 #include "domain.h"
 #include "qrdesk/airport.h"
 #include "qrdesk/audit_key.h"
+#include "qrdesk/auditbatch.h"
+#include "qrdesk/auditexport.h"
 #include "qrdesk/desklist.h"
 #include "qrdesk/fleetdb.h"
 #include "qrdesk/base45.h"
@@ -125,6 +127,10 @@ static const char usage_text[] =
         "                                 (copy OUT to the stick as qrdesk/export-request)\n"
         "  open-export DIR FILE           decrypt and check an export (qrdesk/export/*.qrlog);\n"
         "                                 prints its rows as JSON lines\n"
+        "  open-export DIR FILE... --batches OUTDIR\n"
+        "                                 decrypt exports and write their signed batches as\n"
+        "                                 OUTDIR/DESK/SEQUENCE.cose (the upload's names) for\n"
+        "                                 ingest; other bytes under a name: refused\n"
         "  demo DIR                       demo trust data for qrdeskd's demo mode in DIR:\n"
         "                                 a demo trust domain, its published documents\n"
         "                                 imported into DIR/desk.db, sample cards in\n"
@@ -1211,26 +1217,126 @@ static int cmd_demo(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+/* A length-counted text as JSON (null when absent). */
+static json_t *json_text(const char *t, size_t n)
+{
+	return t != NULL ? json_stringn(t, n) : json_null();
+}
+
+static json_t *json_hex(const uint8_t *b, size_t n)
+{
+	if (b == NULL)
+		return json_null();
+	char hex[2 * 32 + 1];
+	hex_encode(b, n, hex, sizeof(hex));
+	return json_string(hex);
+}
+
+/* An opened export of signed batches: its header to stderr, its rows to stdout (JSON lines). */
+static int print_batches(const struct usb_export *e)
+{
+	const struct auditexport *x = &e->batches;
+	json_t *seqs = json_array();
+	for (size_t i = 0; i < x->n_batches; i++)
+		json_array_append_new(seqs, json_integer((json_int_t)x->batches[i].sequence));
+	json_t *head =
+	        json_pack("{s:s, s:s, s:s, s:I, s:o, s:I}", "format", AUDITEXPORT_FORMAT, "desk",
+	                  x->desk, "request", x->request, "created_at", (json_int_t)x->created_at,
+	                  "batches", seqs, "rows", (json_int_t)e->rows);
+	char *text = head != NULL ? json_dumps(head, JSON_COMPACT) : NULL;
+	json_decref(head);
+	if (text == NULL)
+		return TOOL_EXIT_SOFTWARE;
+	fprintf(stderr, "%s\n", text);
+	free(text);
+	for (size_t i = 0; i < x->n_batches; i++) {
+		struct auditbatch b;
+		struct qd_errmsg why = {{0}};
+		if (auditbatch_parse(x->batches[i].bytes, x->batches[i].len, &b, &why) != QD_OK)
+			return TOOL_EXIT_SOFTWARE; /* parsed by usb_open_export: cannot fail */
+		size_t at = 0;
+		struct auditbatch_row r;
+		while (auditbatch_row_next(&b, &at, &r)) {
+			json_t *o = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
+			                      "sequence", (json_int_t)b.sequence, "id",
+			                      (json_int_t)r.id, "time_us", (json_int_t)r.time_us,
+			                      "source", json_text(r.source, r.source_len),
+			                      "verdict", json_text(r.verdict, r.verdict_len),
+			                      "reason", json_text(r.reason, r.reason_len), "kid",
+			                      json_hex(r.kid, r.kid_len), "clearance_hash",
+			                      json_hex(r.clearance_hash, TRUST_HASH_LEN),
+			                      "latency_us", (json_int_t)r.latency_us,
+			                      "card_expires_at", (json_int_t)r.card_expires_at);
+			char *line =
+			        o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+			json_decref(o);
+			if (line == NULL)
+				return TOOL_EXIT_SOFTWARE;
+			puts(line);
+			free(line);
+		}
+	}
+	return TOOL_EXIT_OK;
+}
+
 static int cmd_open_export(int argc, char **argv)
 {
-	if (argc != 3)
-		return usage_error("open-export takes DIR FILE%s", "");
+	const char *outdir = NULL;
+	int n_files = 0;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--batches") == 0 && i + 1 < argc)
+			outdir = argv[++i];
+		else if (argv[i][0] == '-')
+			return usage_error("open-export: unknown option %s", argv[i]);
+		else
+			argv[2 + n_files++] = argv[i];
+	}
+	if (argc < 2 || n_files < 1 || (outdir == NULL && n_files != 1))
+		return usage_error("open-export takes DIR FILE, or DIR FILE... --batches OUTDIR%s",
+		                   "");
 	struct qd_errmsg why = {{0}};
 	struct domain *d = malloc(sizeof(*d));
 	enum qd_err rc = d != NULL ? domain_load(argv[1], d, &why) : QD_ERR_NOMEM;
-	char *text = NULL;
-	size_t rows = 0;
-	if (rc == QD_OK)
-		rc = usb_open_export(d, argv[2], &text, &rows, &why);
-	free(d);
-	if (rc != QD_OK)
+	if (rc != QD_OK) {
+		free(d);
 		return fail(rc, &why);
-	/* The header line to stderr, the rows to stdout: `| jq` sees rows only. */
-	char *nl = strchr(text, '\n');
-	fprintf(stderr, "%.*s\n", (int)(nl - text), text);
-	fputs(nl + 1, stdout);
-	free(text);
-	return TOOL_EXIT_OK;
+	}
+	int status = TOOL_EXIT_OK;
+	for (int i = 0; i < n_files; i++) {
+		struct usb_export e;
+		rc = usb_open_export(d, argv[2 + i], &e, &why);
+		if (rc != QD_OK) {
+			status = fail(rc, &why);
+			continue;
+		}
+		if (outdir != NULL) {
+			size_t written = 0, same = 0;
+			rc = usb_export_unpack(&e, outdir, &written, &same, &why);
+			if (rc != QD_OK)
+				status = fail(rc, &why);
+			else
+				printf("%s: desk %s, batches %llu..%llu (%zu rows): %zu written, "
+				       "%zu "
+				       "there already\n",
+				       argv[2 + i], e.batches.desk,
+				       (unsigned long long)e.batches.batches[0].sequence,
+				       (unsigned long long)e.batches
+				               .batches[e.batches.n_batches - 1]
+				               .sequence,
+				       e.rows, written, same);
+		} else if (e.lines) {
+			/* The first format: the header line to stderr, the rows to stdout. */
+			char *text = (char *)e.plain;
+			char *nl = strchr(text, '\n');
+			fprintf(stderr, "%.*s\n", (int)(nl - text), text);
+			fputs(nl + 1, stdout);
+		} else {
+			status = print_batches(&e);
+		}
+		usb_export_free(&e);
+	}
+	free(d);
+	return status;
 }
 
 int main(int argc, char **argv)

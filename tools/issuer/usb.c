@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "qrdesk/auditexport.h"
 #include "qrdesk/cose.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/usb_update.h"
@@ -130,7 +131,8 @@ enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_r
 	return rc;
 }
 
-static enum qd_err check_export(char *text, size_t len, size_t *rows, struct qd_errmsg *why)
+/* The first format (JSON lines): the header, the row count, ids strictly ascending. */
+static enum qd_err check_lines(char *text, size_t len, size_t *rows, struct qd_errmsg *why)
 {
 	char *nl = memchr(text, '\n', len);
 	if (nl == NULL) {
@@ -141,10 +143,10 @@ static enum qd_err check_export(char *text, size_t len, size_t *rows, struct qd_
 	json_t *head = json_loadb(text, (size_t)(nl - text), JSON_REJECT_DUPLICATES, &jerr);
 	const char *format = json_string_value(json_object_get(head, "format"));
 	json_int_t want = json_integer_value(json_object_get(head, "rows"));
-	bool ok = format != NULL && strcmp(format, USB_EXPORT_FORMAT) == 0;
+	bool ok = format != NULL && strcmp(format, USB_EXPORT_FORMAT_1) == 0;
 	json_decref(head);
 	if (!ok) {
-		qd_errmsg_set(why, "not a %s file", USB_EXPORT_FORMAT);
+		qd_errmsg_set(why, "not a %s file", USB_EXPORT_FORMAT_1);
 		return QD_ERR_FORMAT;
 	}
 	size_t n = 0;
@@ -175,11 +177,10 @@ static enum qd_err check_export(char *text, size_t len, size_t *rows, struct qd_
 	return QD_OK;
 }
 
-enum qd_err usb_open_export(const struct domain *d, const char *path, char **text, size_t *rows,
+enum qd_err usb_open_export(const struct domain *d, const char *path, struct usb_export *out,
                             struct qd_errmsg *why)
 {
-	*text = NULL;
-	*rows = 0;
+	memset(out, 0, sizeof(*out));
 	uint8_t pub[32], secret[32];
 	enum qd_err rc = export_keys(d, false, pub, secret, why);
 	uint8_t *sealed = NULL;
@@ -190,7 +191,7 @@ enum qd_err usb_open_export(const struct domain *d, const char *path, char **tex
 		qd_errmsg_set(why, "%s: too short to be a sealed export", path);
 		rc = QD_ERR_FORMAT;
 	}
-	char *plain = NULL;
+	uint8_t *plain = NULL;
 	size_t plain_len = 0;
 	if (rc == QD_OK) {
 		plain_len = len - crypto_box_SEALBYTES;
@@ -198,7 +199,7 @@ enum qd_err usb_open_export(const struct domain *d, const char *path, char **tex
 		if (plain == NULL)
 			rc = QD_ERR_NOMEM;
 	}
-	if (rc == QD_OK && crypto_box_seal_open((uint8_t *)plain, sealed, len, pub, secret) != 0) {
+	if (rc == QD_OK && crypto_box_seal_open(plain, sealed, len, pub, secret) != 0) {
 		qd_errmsg_set(why,
 		              "%s: cannot open it with this domain's export key (another "
 		              "domain's, or damaged)",
@@ -210,14 +211,109 @@ enum qd_err usb_open_export(const struct domain *d, const char *path, char **tex
 	if (rc == QD_OK) {
 		plain[plain_len] = '\0';
 		struct qd_errmsg inner = {{0}};
-		rc = check_export(plain, plain_len, rows, &inner);
+		/* The first format is JSON (a '{'); the signed batches' is a CBOR map. */
+		out->lines = plain_len > 0 && plain[0] == '{';
+		if (out->lines)
+			rc = check_lines((char *)plain, plain_len, &out->rows, &inner);
+		else
+			rc = auditexport_parse(plain, plain_len, &out->batches, &inner);
+		for (size_t i = 0; rc == QD_OK && !out->lines && i < out->batches.n_batches; i++)
+			out->rows += out->batches.batches[i].rows;
 		if (rc != QD_OK)
 			qd_errmsg_set(why, "%s: %s", path, inner.text);
 	}
 	if (rc != QD_OK) {
 		free(plain);
+		memset(out, 0, sizeof(*out));
 		return rc;
 	}
-	*text = plain;
+	out->plain = plain;
+	out->len = plain_len;
 	return QD_OK;
+}
+
+void usb_export_free(struct usb_export *e)
+{
+	free(e->plain);
+	memset(e, 0, sizeof(*e));
+}
+
+/* outdir and outdir/desk made if absent (the desk's a plain folder, not a link). */
+static enum qd_err desk_folder(const char *outdir, const char *desk, char *dir, size_t cap,
+                               struct qd_errmsg *why)
+{
+	if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", outdir, strerror(errno));
+		return QD_ERR_IO;
+	}
+	snprintf(dir, cap, "%s/%s", outdir, desk);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		qd_errmsg_set(why, "%s: %s", dir, strerror(errno));
+		return QD_ERR_IO;
+	}
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		qd_errmsg_set(why, "%s: not a folder", dir);
+		return QD_ERR_IO;
+	}
+	return QD_OK;
+}
+
+enum qd_err usb_export_unpack(const struct usb_export *e, const char *outdir, size_t *written,
+                              size_t *same, struct qd_errmsg *why)
+{
+	*written = *same = 0;
+	if (e->lines) {
+		qd_errmsg_set(why,
+		              "a %s export holds rows, not signed batches: open it without "
+		              "--batches",
+		              USB_EXPORT_FORMAT_1);
+		return QD_ERR_FORMAT;
+	}
+	const struct auditexport *x = &e->batches;
+	char dir[4096 + 64];
+	enum qd_err rc = desk_folder(outdir, x->desk, dir, sizeof(dir), why);
+	bool there[AUDITEXPORT_BATCHES_MAX] = {false};
+	/* Every name checked before any is written: a batch already there with other bytes is a
+	 * fork for ingest to report, never overwritten, and then nothing of this export is written.
+	 */
+	for (size_t i = 0; rc == QD_OK && i < x->n_batches; i++) {
+		char path[sizeof(dir) + 32];
+		snprintf(path, sizeof(path), "%s/%llu.cose", dir,
+		         (unsigned long long)x->batches[i].sequence);
+		struct stat st;
+		if (lstat(path, &st) != 0 && errno == ENOENT)
+			continue;
+		uint8_t *have = NULL;
+		size_t have_len = 0;
+		rc = tool_read_file(path, AUDITBATCH_MAX + 1, &have, &have_len, why);
+		if (rc == QD_OK) {
+			there[i] = have_len == x->batches[i].len &&
+			           memcmp(have, x->batches[i].bytes, have_len) == 0;
+			if (!there[i]) {
+				qd_errmsg_set(
+				        why,
+				        "%s holds other bytes than desk %s's batch %llu in this "
+				        "export: nothing written (two batches of one number: "
+				        "a fork; ingest both to see it)",
+				        path, x->desk, (unsigned long long)x->batches[i].sequence);
+				rc = QD_ERR_EXISTS;
+			}
+		}
+		free(have);
+	}
+	for (size_t i = 0; rc == QD_OK && i < x->n_batches; i++) {
+		if (there[i]) {
+			(*same)++;
+			continue;
+		}
+		char path[sizeof(dir) + 32];
+		snprintf(path, sizeof(path), "%s/%llu.cose", dir,
+		         (unsigned long long)x->batches[i].sequence);
+		rc = tool_write_file_atomic(path, x->batches[i].bytes, x->batches[i].len, 0644,
+		                            why);
+		if (rc == QD_OK)
+			(*written)++;
+	}
+	return rc;
 }

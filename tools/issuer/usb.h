@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "domain.h"
+#include "qrdesk/auditexport.h"
 #include "qrdesk/bundle.h"
 
 /*
@@ -28,11 +29,28 @@ enum qd_err usb_sign_bundle(const struct domain *d, struct bundle *b, bool use_r
                             struct qd_errmsg *why);
 
 /*
- * Open a sealed export with DIR/keys/export.key and check it: the header,
- * the row count, ids strictly ascending.  *text (malloc'd, NUL-terminated)
- * holds the header line and then one JSON line per row.
+ * An opened export (DIR/keys/export.key): the signed batches of the current format
+ * (auditexport.h, checked: each a batch of the export's desk, sequences ascending), or the
+ * first format's JSON lines (lines: the header line, then one line per row).  Untrusted
+ * bytes until ingest has checked the batches' signatures and chain.
  */
-enum qd_err usb_open_export(const struct domain *d, const char *path, char **text, size_t *rows,
+struct usb_export {
+	uint8_t *plain; /* the unsealed bytes, NUL after them */
+	size_t len;
+	bool lines;                 /* the first format (qrdesk-export-1) */
+	struct auditexport batches; /* !lines: points into plain */
+	size_t rows;
+};
+enum qd_err usb_open_export(const struct domain *d, const char *path, struct usb_export *out,
                             struct qd_errmsg *why);
+void usb_export_free(struct usb_export *e);
+
+/*
+ * Write the export's batches as outdir/<desk>/<sequence>.cose, the upload's names, for
+ * `ingest`.  A batch already there with the same bytes is counted in *same; one with other
+ * bytes refuses the whole export (QD_ERR_EXISTS) before anything is written.
+ */
+enum qd_err usb_export_unpack(const struct usb_export *e, const char *outdir, size_t *written,
+                              size_t *same, struct qd_errmsg *why);
 
 #endif

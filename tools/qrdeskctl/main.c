@@ -1125,13 +1125,25 @@ static int cmd_usb(int argc, char **argv)
 	if (store_path == NULL || uo.desk_id == NULL || argc - optind != 1)
 		return usage_error("usb needs --store DB --desk ID DIR");
 	uo.clock_now = tool_now();
+	/* The desk's key beside the store signs an export's batches, as the daemon's does. */
+	char key_path[4200];
+	desk_key_default_path(store_path, key_path, sizeof(key_path));
+	struct signature_keypair kp;
+	struct qd_errmsg key_why = {{0}};
+	bool have_key = desk_key_load(key_path, &kp, &key_why) == QD_OK;
+	uo.desk_key = have_key ? &kp : NULL;
 	struct store *store;
 	int status = open_store(store_path, STORE_OPEN_READWRITE, &store);
-	if (status != TOOL_EXIT_OK)
+	if (status != TOOL_EXIT_OK) {
+		if (have_key)
+			signature_keypair_wipe(&kp);
 		return status;
+	}
 	static struct usb_report rep;
 	enum qd_err rc = usb_process_stick(store, argv[optind], &uo, &rep);
 	store_close(store);
+	if (have_key)
+		signature_keypair_wipe(&kp);
 	const struct usb_step *steps[] = {&rep.bundle, &rep.export_, &rep.firmware};
 	static const char *const names[] = {"bundle", "export", "firmware"};
 	for (size_t i = 0; i < 3; i++)

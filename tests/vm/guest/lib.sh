@@ -36,6 +36,11 @@ wait_for() { # wait_for SECONDS CONDITION
 # the case appends its own sections.
 desk_setup() {
 	cp /data/desk.db desk.db
+	# The desk's own key (made at provisioning) signs the batches a USB export carries.
+	if [ -f /data/desk.key ]; then
+		cp /data/desk.key desk.key
+		chmod 600 desk.key
+	fi
 	cat >desk.conf <<CONF
 [desk]
 desk_id = VM-1
