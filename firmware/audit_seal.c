@@ -41,6 +41,20 @@ static enum qd_err put_row(void *ctx, const struct store_audit_row *row)
 	return QD_OK;
 }
 
+/* Whether the other way out sealed or delivered batch since the chain's last link was last. */
+static bool taken_meanwhile(struct store *store, const struct store_upload_batch *batch,
+                            uint64_t last, struct qd_errmsg *why)
+{
+	uint64_t seq = 0, now_last = 0;
+	uint8_t *bytes = NULL, previous[AUDITBATCH_HASH_LEN];
+	size_t len = 0;
+	bool sealed = store_upload_batch_sealed(store, batch, &seq, &bytes, &len, why) == QD_OK &&
+	              bytes != NULL;
+	free(bytes);
+	return sealed ||
+	       (store_upload_chain(store, &now_last, previous, why) == QD_OK && now_last != last);
+}
+
 enum qd_err upload_batch_seal(struct store *store, const struct store_upload_batch *batch,
                               const char *desk, const struct signature_keypair *kp, int64_t now_s,
                               uint64_t *seq, uint8_t **bytes, size_t *len, struct qd_errmsg *why)
@@ -74,12 +88,17 @@ enum qd_err upload_batch_seal(struct store *store, const struct store_upload_bat
 			auditbatch_put_head(&w, desk, last + 1, previous, now_s, n);
 			c = (struct rows_ctx){.w = &w};
 			rc = store_upload_batch_rows(store, batch, put_row, &c, why);
-			/* Rows purged between the passes would leave a short payload: never sign
-			 * it. */
+			/* Rows changed between the passes would leave a short payload: never sign
+			 * it.  The other way out delivering this batch meanwhile changes them too
+			 * (and moves the chain): that is its batch now, not a fault. */
 			if (rc == QD_OK && (c.n != n || cbor_writer_status(&w) != CBOR_OK)) {
-				qd_errmsg_set(why, "batch %s: its rows changed while it was sealed",
-				              batch->id);
-				rc = QD_ERR_STORE;
+				rc = taken_meanwhile(store, batch, last, why) ? QD_ERR_EXISTS
+				                                              : QD_ERR_STORE;
+				if (rc == QD_ERR_STORE)
+					qd_errmsg_set(
+					        why,
+					        "batch %s: its rows changed while it was sealed",
+					        batch->id);
 			}
 		}
 	}
@@ -153,6 +172,12 @@ enum qd_err audit_seal_next(struct store *store, size_t max_rows, const char *de
 		rc = upload_batch_seal(store, &out->batch, desk, kp, now_us / 1000000, &out->seq,
 		                       &out->bytes, &out->len, why);
 	}
+	if (rc == QD_ERR_EXISTS)
+		/* Not a fork (the storage's 409): the other way out kept taking the batches. */
+		qd_errmsg_set(why,
+		              "the other way out delivered %d batches while this one sealed them: "
+		              "nothing sent, try again",
+		              SEAL_TRIES);
 	if (rc == QD_OK)
 		*found = true;
 	return rc;

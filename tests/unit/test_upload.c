@@ -32,6 +32,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "qrdesk/auditbatch.h"
 #include "qrdesk/store.h"
@@ -560,6 +561,73 @@ static void test_two_ways_one_chain(void **state)
 	store_close(other);
 }
 
+/*
+ * The other way out sealing and delivering the batch between this one's two reads of its rows
+ * (SQLite's own trace hook on this connection, the store's real code on both): "the other way
+ * took it" (the next batch sealed), never a store fault.
+ */
+static struct {
+	struct store *other; /* the other way out */
+	const struct signature_keypair *kp;
+	int reads;
+	bool took;
+} race;
+
+static int on_stmt(unsigned type, void *ctx, void *stmt, void *sql)
+{
+	(void)ctx;
+	(void)stmt;
+	if (type != SQLITE_TRACE_STMT || strstr(sql, "SELECT id, time_us, source") == NULL ||
+	    ++race.reads != 2)
+		return 0;
+	struct audit_sealed sb;
+	bool found = false;
+	struct qd_errmsg why = {{0}};
+	race.took = audit_seal_next(race.other, 2, "DESK-X", race.kp, NOW_US, &sb, &found, &why) ==
+	                    QD_OK &&
+	            found && sb.seq == 1 &&
+	            store_upload_batch_done(race.other, &sb.batch, NOW_US, &why) == QD_OK;
+	free(sb.bytes);
+	return 0;
+}
+
+static int trace_rows(sqlite3 *db, char **err, const struct sqlite3_api_routines *api)
+{
+	(void)err;
+	(void)api;
+	sqlite3_trace_v2(db, SQLITE_TRACE_STMT, on_stmt, NULL);
+	return SQLITE_OK;
+}
+
+static void test_delivered_while_sealing(void **state)
+{
+	struct fx *fx = *state;
+	add_rows(fx, 3, NOW_US);
+	struct store *traced = NULL;
+	struct qd_errmsg why = {{0}};
+	race.other = fx->store;
+	race.kp = &fx->desk_key;
+	assert_int_equal(sqlite3_auto_extension((void (*)(void))trace_rows), SQLITE_OK);
+	enum qd_err rc = store_open(fx->path, STORE_OPEN_READWRITE, &traced, &why);
+	sqlite3_cancel_auto_extension((void (*)(void))trace_rows);
+	assert_int_equal(rc, QD_OK);
+	struct audit_sealed sb;
+	bool found = false;
+	assert_int_equal(
+	        audit_seal_next(traced, 2, "DESK-X", &fx->desk_key, NOW_US, &sb, &found, &why),
+	        QD_OK);
+	assert_true(race.took); /* batch 1 went the other way between the reads */
+	assert_true(found);
+	assert_int_equal(sb.seq, 2);
+	struct auditbatch b;
+	assert_int_equal(auditbatch_parse(sb.bytes, sb.len, &b, &why), QD_OK);
+	assert_int_equal(b.n_rows, 1);
+	assert_int_equal(store_upload_batch_done(traced, &sb.batch, NOW_US, &why), QD_OK);
+	free(sb.bytes);
+	assert_int_equal(pending(fx), 0);
+	store_close(traced);
+}
+
 /* Retention as the worker runs it with upload set up: only rows copied go. */
 static enum qd_err upload_purge(struct store *store, uint32_t days, int64_t now_us,
                                 uint64_t *purged)
@@ -920,6 +988,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_conflicts_reported, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_format, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_two_ways_one_chain, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_delivered_while_sealing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_abort_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuses_plain_http, setup, teardown),
