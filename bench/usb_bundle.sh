@@ -22,11 +22,12 @@ for n in "${sizes[@]}"; do
 	"$issuer" publish bo repo >/dev/null
 	"$ctl" provision --store desk.db --root bo/root.pub >/dev/null
 	mkdir -p stick/qrdesk
+	printf '[desk]\ndesk_id = BENCH-1\n' >desk.conf
 	"$issuer" bundle bo stick/qrdesk/b.qrbundle --docs repo/keyset.cose repo/revocations.cose \
 		repo/policy.cose >/dev/null
 	size=$(stat -c %s stick/qrdesk/b.qrbundle)
 	start=$(date +%s.%N)
-	"$ctl" usb --store desk.db --desk BENCH-1 stick >/dev/null 2>&1
+	"$ctl" usb --store desk.db --config desk.conf stick >/dev/null 2>&1
 	end=$(date +%s.%N)
 	awk -v n="$n" -v s="$size" -v a="$start" -v b="$end" \
 		'BEGIN { t = b - a; printf "%-12d %-12.1f %-10.2f %.1f\n", n, s / 1048576, t, s / 1048576 / t }'

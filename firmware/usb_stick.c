@@ -130,6 +130,7 @@ static void *worker_main(void *arg)
 		struct usb_options opt = {
 		        .desk_key = have_key ? &kp : NULL,
 		        .desk_id = s->cfg.desk_id,
+		        .batch_rows = s->cfg.batch_rows,
 		        .dropin_path = s->cfg.usb.dropin,
 		        .max_bundle_bytes = (size_t)s->cfg.usb.max_bundle_mb * 1024 * 1024,
 		        .clock_now = (int64_t)time(NULL),

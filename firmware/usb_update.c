@@ -752,8 +752,10 @@ static enum qd_err export_batches(struct store *store, int edir, const struct bu
 	for (size_t i = 0; i < USB_EXPORT_BATCHES_MAX && rc == QD_OK; i++) {
 		struct audit_sealed sb;
 		bool found = false;
-		rc = audit_seal_next(store, AUDITBATCH_ROWS_MAX, opt->desk_id, opt->desk_key,
-		                     now_us, &sb, &found, why);
+		/* The upload's batch size: a batch sealed here and left open (the stick failed)
+		 * is sent by the upload as these very bytes, which its gateway must take. */
+		rc = audit_seal_next(store, opt->batch_rows > 0 ? opt->batch_rows : 500,
+		                     opt->desk_id, opt->desk_key, now_us, &sb, &found, why);
 		if (rc != QD_OK || !found)
 			break;
 		rc = write_batch(edir, req, opt, &sb, file, file_cap, why);

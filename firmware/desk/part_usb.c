@@ -52,6 +52,7 @@ static int open_usb(struct desk *d)
 	if (d->cfg.usb.mode == CONFIG_USB_OFF)
 		return 0;
 	struct usb_stick_config uc = {.usb = d->cfg.usb,
+	                              .batch_rows = d->cfg.upload.batch_rows,
 	                              .firmware = true,
 	                              .mountd = d->mountd,
 	                              .on_stage = on_usb_stage,

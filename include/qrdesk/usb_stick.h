@@ -20,6 +20,7 @@ struct usb_stick_config {
 	struct config_usb usb; /* mode (not off), watch_dir, mount_dir, dropin, max_bundle_mb */
 	char store[CONFIG_PATH_MAX];
 	char desk_id[32];
+	uint32_t batch_rows;       /* [upload] batch_rows: rows per exported batch */
 	bool firmware;             /* hand *.raucb to rauc */
 	struct usb_mountd *mountd; /* udev mode: the helper that mounts sticks (not owned) */
 	/* On the loop thread: a stage change ("reading upd.qrbundle 40%", "removed"). */

@@ -68,7 +68,8 @@ struct usb_hooks {
 };
 
 struct usb_options {
-	const char *desk_id;
+	const char *desk_id;     /* the configured [desk] desk_id: its batches carry it */
+	size_t batch_rows;       /* [upload] batch_rows: rows per exported batch (0: 500) */
 	const char *dropin_path; /* settings are written here; NULL or "": settings refused */
 	size_t max_bundle_bytes; /* 0: IMPORT_FILE_MAX */
 	int64_t clock_now;       /* seconds */

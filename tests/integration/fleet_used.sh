@@ -100,13 +100,13 @@ mkdir -p stick-old/qrdesk stick/qrdesk
 "$issuer" bundle dom stick-old/qrdesk/used.qrbundle --docs repo4/used-delta.cose --desk CGP-T1-02 >/dev/null ||
 	die "bundle of the delta 3 -> 4"
 before=$(sqlite3 desk.db "SELECT type, version, hex(sha256) FROM documents ORDER BY type")
-out=$("$ctl" usb --store desk.db --desk CGP-T1-02 stick-old 2>&1)
+out=$("$ctl" usb --store desk.db --config desk.conf --desk CGP-T1-02 stick-old 2>&1)
 rc=$?
 after=$(sqlite3 desk.db "SELECT type, version, hex(sha256) FROM documents ORDER BY type")
 check '[[ $rc != 0 && $out == *"used-delta 3 -> 4 does not apply to installed version 1"* && $before == "$after" ]]' "a bundle whose used-delta starts at another version is refused, nothing changed ($rc: $out)"
 "$issuer" bundle dom stick/qrdesk/used.qrbundle --docs repo2/used-delta.cose --desk CGP-T1-02 >/dev/null ||
 	die "bundle of the delta 1 -> 2"
-out=$("$ctl" usb --store desk.db --desk CGP-T1-02 stick 2>&1)
+out=$("$ctl" usb --store desk.db --config desk.conf --desk CGP-T1-02 stick 2>&1)
 rc=$?
 check '[[ $rc == 0 ]]' "the desk applies the bundle's used-delta ($rc: $out)"
 check '[[ $(sqlite3 desk.db "SELECT version FROM documents WHERE type = 9") == 2 ]]' "the used list is version 2 after the stick"

@@ -139,8 +139,9 @@ import_all repo1
 mkdir -p stick/qrdesk
 must_exit 0 "bundle signed by the update key in the token" "$issuer" --pin-file pin bundle bo \
 	stick/qrdesk/u.qrbundle --set pipeline.holdoff_ms=4000 --key "$upd_kid"
-must_exit 0 "the desk applies the token-signed bundle" "$ctl" usb --store desk.db --desk DESK-1 \
-	--dropin "$work/usb.conf" "$work/stick"
+printf '[desk]\ndesk_id = DESK-1\n' >"$work/desk.conf"
+must_exit 0 "the desk applies the token-signed bundle" "$ctl" usb --store desk.db \
+	--config "$work/desk.conf" --desk DESK-1 --dropin "$work/usb.conf" "$work/stick"
 said "USB: applied" "bundle applied"
 grep -qx 'holdoff_ms = 4000' usb.conf && pass || fail "the bundle's setting is not in the drop-in: $(cat usb.conf)"
 

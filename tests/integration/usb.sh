@@ -48,6 +48,8 @@ passes=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 pass() { passes=$((passes + 1)); }
 
+# The desk's configuration: its id is the one its batches carry (qrdeskctl usb reads it).
+printf '[desk]\ndesk_id = DESK-7\n' >desk.conf
 NOW=1795000000
 DAY=86400
 at() { echo $((NOW + $1)); }
@@ -56,7 +58,7 @@ iss() { "$issuer" --now "$(at 0)" "$@" >/dev/null || fail "issuer $*"; }
 usb() {
 	local dir=$1
 	shift
-	"$ctl" usb --now "$(at 0)" --store desk.db --desk DESK-7 --dropin "$work/usb.conf" "$@" \
+	"$ctl" usb --now "$(at 0)" --store desk.db --config "$work/desk.conf" --desk DESK-7 --dropin "$work/usb.conf" "$@" \
 		"$work/$dir" >out.txt 2>err.txt
 	rc=$?
 }
@@ -213,7 +215,7 @@ refuse olderbundle rollback
 # a freshly provisioned desk (root only) takes a bundle whose own key set, verified
 # against the root, introduces the update key that signed it
 "$ctl" provision --store fresh.db --root bo/root.pub >/dev/null || fail "provision fresh"
-if "$ctl" usb --now "$(at 0)" --store fresh.db --desk DESK-7 --dropin "$work/fresh.conf" "$work/good" >out.txt 2>&1 &&
+if "$ctl" usb --now "$(at 0)" --store fresh.db --config "$work/desk.conf" --dropin "$work/fresh.conf" "$work/good" >out.txt 2>&1 &&
 	grep -q "USB: applied key set v2, revocations v2" out.txt; then
 	pass
 else
@@ -229,7 +231,7 @@ sys.stdout.buffer.write(b)
 PY
 iss bundle bo freshbad/qrdesk/u.qrbundle --docs freshbad-keyset.cose repo2/revocations.cose
 "$ctl" provision --store fresh2.db --root bo/root.pub >/dev/null
-if ! "$ctl" usb --now "$(at 0)" --store fresh2.db --desk DESK-7 "$work/freshbad" >out.txt 2>&1 &&
+if ! "$ctl" usb --now "$(at 0)" --store fresh2.db --config "$work/desk.conf" "$work/freshbad" >out.txt 2>&1 &&
 	grep -q "rejected: no pinned root or key-set key verifies" out.txt; then
 	pass
 else
@@ -251,7 +253,7 @@ iss revoke-range bowin "$iss_kid" "$(at -7200)" "$(at -1800)" --reason "account 
 iss publish bowin repowin
 stick window
 iss bundle bowin window/qrdesk/u.qrbundle --docs repowin/revocations.cose --desk DESK-7 --id window-1
-"$ctl" usb --now "$(at 0)" --store win.db --desk DESK-7 --dropin "$work/win.conf" "$work/window" >out.txt 2>&1
+"$ctl" usb --now "$(at 0)" --store win.db --config "$work/desk.conf" --dropin "$work/win.conf" "$work/window" >out.txt 2>&1
 rc=$?
 reason_of() { "$ctl" check --store win.db --json --now "$(at 0)" "$1" | jq -r .reason; }
 if [[ $rc -ne 0 ]] || ! grep -q "USB: applied revocations v3" out.txt; then
@@ -330,6 +332,31 @@ if [[ $rc -ne 0 && ! -e export2/qrdesk/export ]] && [[ "$(last_audit)" == "usb-e
 else
 	fail "export for another desk: $(cat out.txt)"
 fi
+# An export request for "any" desk with a mistyped --desk: refused, nothing written or
+# marked (the batches go into DESK-7's one chain); without --desk: the configured id.
+stick export4
+iss export-request bo export4/qrdesk/export-request --desk any
+waiting=$(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE uploaded_at IS NULL')
+"$ctl" usb --now "$(at 0)" --store desk.db --config "$work/desk.conf" --desk DESK-8 "$work/export4" >out.txt 2>err.txt
+rc=$?
+if [[ $rc -ne 78 || -e export4/qrdesk/export || $(cat err.txt) != *"this desk is DESK-7"* ]] ||
+	[[ $(sqlite3 desk-audit.db 'SELECT count(*) FROM audit WHERE uploaded_at IS NULL') -ne $waiting ]]; then
+	fail "a mistyped --desk: rc $rc $(cat out.txt err.txt)"
+else
+	pass
+fi
+"$ctl" usb --now "$(at 0)" --store desk.db --config "$work/desk.conf" "$work/export4" >out.txt 2>err.txt
+rc=$?
+files4=(export4/qrdesk/export/DESK-7-*.qrlog)
+if [[ $rc -ne 0 || ! -s ${files4[0]} ]] || ! "$issuer" open-export bo "${files4[0]}" >/dev/null 2>head.json ||
+	[[ "$(jq -r .desk head.json)" != DESK-7 ]]; then
+	fail "an export for any desk: $(cat out.txt err.txt) / $(cat head.json 2>/dev/null)"
+else
+	pass
+fi
+"$ctl" usb --store desk.db --config "$work/nothere.conf" "$work/export4" >out.txt 2>err.txt
+rc=$?
+if [[ $rc -ne 78 || $(cat err.txt) != *"nothere.conf"* ]]; then fail "no configuration: rc $rc $(cat err.txt)"; else pass; fi
 # a request signed by the repository key: refused
 stick export3
 "$issuer" --now "$(at 0)" bundle bo x.qrbundle --docs repo2/revocations.cose --key "$repo_kid" >/dev/null

@@ -501,6 +501,36 @@ static enum qd_err remount_hook(void *arg, bool writable, struct qd_errmsg *why)
 	return usb_remount(h->dir, writable, why);
 }
 
+/* The export seals batches of the upload's size ([upload] batch_rows), never bigger: one
+ * left open by a failed stick is sent by the upload as those bytes. */
+static void test_export_batch_rows(void **state)
+{
+	struct fx *f = *state;
+	add_verdicts(f, 5);
+	uint64_t waiting = pending_rows(f);
+	char root[4096], file[4096 + 160];
+	struct usb_options opt = {
+	        .desk_id = "DESK-7", .batch_rows = 2, .clock_now = NOW, .desk_key = &f->desk_key};
+	static struct usb_report rep;
+	uint64_t before = 0;
+	uint8_t hash[32];
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(store_upload_chain(f->store, &before, hash, &why), QD_OK);
+	export_stick(f, "small", root, sizeof(root));
+	usb_process_stick(f->store, root, &opt, &rep);
+	assert_int_equal(rep.export_.status, QD_OK);
+	assert_int_equal(rep.exported_rows, waiting);
+	assert_int_equal(rep.exported_batches, (waiting + 1) / 2);
+	/* The last batch: numbered on from the chain, at most batch_rows rows. */
+	snprintf(file, sizeof(file), "%s/qrdesk/%s", root, rep.export_.file);
+	struct usb_export e;
+	assert_int_equal(usb_open_export(f->d, file, &e, &why), QD_OK);
+	assert_int_equal(e.batches.n_batches, 1);
+	assert_int_equal(e.batches.batches[0].sequence, before + rep.exported_batches);
+	assert_true(e.batches.batches[0].rows >= 1 && e.batches.batches[0].rows <= 2);
+	usb_export_free(&e);
+}
+
 static void test_fat_loop_mount(void **state)
 {
 	struct fx *f = *state;
@@ -649,6 +679,7 @@ int main(void)
 	        cmocka_unit_test(test_pulled_mid_read),
 	        cmocka_unit_test(test_pulled_before_read),
 	        cmocka_unit_test(test_export_batches),
+	        cmocka_unit_test(test_export_batch_rows),
 	        cmocka_unit_test(test_fat_loop_mount),
 	        cmocka_unit_test(test_udev_monitor_starts),
 	};

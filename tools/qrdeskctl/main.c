@@ -66,10 +66,12 @@ static const char usage_text[] =
         "                                         transfer limits (defaults 15, 64, 30)\n"
         "  sync [--socket PATH] [--json]          ask the running qrdeskd to sync now; wait\n"
         "                                         for that sync and print its result\n"
-        "  usb --store DB --desk ID [--dropin FILE] [--max-mb N] [--firmware] DIR\n"
-        "                                         process a USB stick mounted at DIR as\n"
+        "  usb --store DB [--config FILE] [--desk ID] [--dropin FILE] [--max-mb N]\n"
+        "      [--firmware] DIR                   process a USB stick mounted at DIR as\n"
         "                                         qrdeskd does (docs/usb-bundle.md): update\n"
-        "                                         bundle, log export, RAUC firmware\n"
+        "                                         bundle, log export, RAUC firmware; the desk\n"
+        "                                         id and batch_rows come from the --config\n"
+        "                                         file (--desk must match its desk_id)\n"
         "  status [--socket PATH] [--json]        the running daemon's state\n"
         "  scan [--socket PATH] [--full] CODE|-   give the running daemon one code text;\n"
         "                                         exit as check; the passport number masked\n"
@@ -1079,17 +1081,33 @@ static void print_usb_progress(void *arg, const char *what, uint64_t done, uint6
 		fprintf(stderr, "  read %s (%llu bytes)\n", what, (unsigned long long)total);
 }
 
+/* The configuration as the daemon composes it: the file, then the settings USB bundles made
+ * (dropin: --dropin, else the file's [usb] dropin). */
+static int usb_config(const char *path, const char *dropin, struct config *cfg)
+{
+	static struct config_errors errs;
+	config_defaults(cfg);
+	enum qd_err rc = config_load(path, cfg, &errs);
+	if (rc == QD_OK)
+		rc = config_load_dropin(dropin != NULL ? dropin : cfg->usb.dropin, cfg, &errs);
+	if (rc == QD_OK)
+		return TOOL_EXIT_OK;
+	if (errs.count == 0)
+		log_err("%s: cannot read it (the desk id comes from its [desk] desk_id)", path);
+	for (size_t i = 0; i < errs.count && i < CONFIG_ERRORS_MAX; i++)
+		log_err("%s:%d: %s", errs.file, errs.items[i].line, errs.items[i].message);
+	return TOOL_EXIT_CONFIG;
+}
+
 static int cmd_usb(int argc, char **argv)
 {
-	static const struct option opts[] = {{"store", required_argument, NULL, 's'},
-	                                     {"desk", required_argument, NULL, 'd'},
-	                                     {"dropin", required_argument, NULL, 'D'},
-	                                     {"max-mb", required_argument, NULL, 'm'},
-	                                     {"firmware", no_argument, NULL, 'f'},
-	                                     {"now", required_argument, NULL, 'n'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	        {"store", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
+	        {"desk", required_argument, NULL, 'd'},   {"dropin", required_argument, NULL, 'D'},
+	        {"max-mb", required_argument, NULL, 'm'}, {"firmware", no_argument, NULL, 'f'},
+	        {"now", required_argument, NULL, 'n'},    {NULL, 0, NULL, 0}};
 	struct usb_options uo = {.desk_id = NULL, .hooks = {.progress = print_usb_progress}};
-	const char *store_path = NULL;
+	const char *store_path = NULL, *config_path = CONFIG_DEFAULT_PATH, *desk = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1099,8 +1117,11 @@ static int cmd_usb(int argc, char **argv)
 		case 's':
 			store_path = optarg;
 			break;
+		case 'c':
+			config_path = optarg;
+			break;
 		case 'd':
-			uo.desk_id = optarg;
+			desk = optarg;
 			break;
 		case 'D':
 			uo.dropin_path = optarg;
@@ -1124,8 +1145,21 @@ static int cmd_usb(int argc, char **argv)
 			return usage_error("usb: bad option");
 		}
 	}
-	if (store_path == NULL || uo.desk_id == NULL || argc - optind != 1)
-		return usage_error("usb needs --store DB --desk ID DIR");
+	if (store_path == NULL || argc - optind != 1)
+		return usage_error("usb needs --store DB DIR");
+	/* The desk's id signs its batches into its one chain: the configured one, as the
+	 * daemon's, never a typed one (a typo would break the chain for good). */
+	static struct config cfg;
+	int status = usb_config(config_path, uo.dropin_path, &cfg);
+	if (status != TOOL_EXIT_OK)
+		return status;
+	if (desk != NULL && strcmp(desk, cfg.desk_id) != 0) {
+		log_err("--desk %s: this desk is %s ([desk] desk_id in %s); nothing done",
+		        tty_text(desk), cfg.desk_id, config_path);
+		return TOOL_EXIT_CONFIG;
+	}
+	uo.desk_id = cfg.desk_id;
+	uo.batch_rows = cfg.upload.batch_rows;
 	uo.clock_now = tool_now();
 	/* The desk's key beside the store signs an export's batches, as the daemon's does. */
 	char key_path[4200];
@@ -1135,7 +1169,7 @@ static int cmd_usb(int argc, char **argv)
 	bool have_key = desk_key_load(key_path, &kp, &key_why) == QD_OK;
 	uo.desk_key = have_key ? &kp : NULL;
 	struct store *store;
-	int status = open_store(store_path, STORE_OPEN_READWRITE, &store);
+	status = open_store(store_path, STORE_OPEN_READWRITE, &store);
 	if (status != TOOL_EXIT_OK) {
 		if (have_key)
 			signature_keypair_wipe(&kp);
