@@ -1418,6 +1418,35 @@ static enum qd_err delta_ranges(struct store *store, const struct store_doc_meta
 	return QD_OK;
 }
 
+static bool is_body_delta(enum trust_doc_type t)
+{
+	return doc_kind(t) == TRUST_DOC_KIND_BODY_DELTA;
+}
+
+/* Inside the apply: the installed version of m->type must be exactly base. */
+static enum qd_err check_base(struct store *store, const struct store_doc_meta *m, const char *name,
+                              uint64_t base, struct qd_errmsg *why)
+{
+	sqlite3_stmt *s = store->st[ST_DOC_GET];
+	int64_t installed = 0;
+	bool present = false;
+	if (sqlite3_bind_int(s, 1, (int)m->type) != SQLITE_OK ||
+	    sq_step_int(s, &installed, &present) != SQLITE_OK)
+		return tx_fail(store, why, "cannot read the installed version");
+	if (present && (uint64_t)installed == base)
+		return QD_OK;
+	tx_rollback(store);
+	if (present)
+		qd_errmsg_set(why,
+		              "%s %" PRIu64 " -> %" PRIu64
+		              " does not apply to installed version %" PRId64,
+		              name, base, m->version, installed);
+	else
+		qd_errmsg_set(why, "%s %" PRIu64 " -> %" PRIu64 ": no %s installed", name, base,
+		              m->version, doc_name(m->type));
+	return QD_ERR_BASE;
+}
+
 enum qd_err store_apply_revocations_delta_ranges(
         struct store *store, const struct store_doc_meta *meta, uint64_t base_version,
         const uint8_t *added, size_t n_added, const uint8_t *removed, size_t n_removed,
@@ -1443,26 +1472,11 @@ enum qd_err store_apply_revocations_delta_ranges(
 	err = apply_begin(store, &m, unchanged, &proceed, why);
 	if (err != QD_OK || !proceed)
 		return err;
-	sqlite3_stmt *s = store->st[ST_DOC_GET];
-	int64_t installed = 0;
+	err = check_base(store, &m, "revocations-delta", base_version, why);
+	if (err != QD_OK)
+		return err;
 	bool present = false;
-	if (sqlite3_bind_int(s, 1, (int)TRUST_DOC_REVOCATIONS) != SQLITE_OK ||
-	    sq_step_int(s, &installed, &present) != SQLITE_OK)
-		return tx_fail(store, why, "cannot read the installed version");
-	if (!present || (uint64_t)installed != base_version) {
-		tx_rollback(store);
-		if (present)
-			qd_errmsg_set(why,
-			              "revocations-delta %" PRIu64 " -> %" PRIu64
-			              " does not apply to installed version %" PRId64,
-			              base_version, m.version, installed);
-		else
-			qd_errmsg_set(why,
-			              "revocations-delta %" PRIu64 " -> %" PRIu64
-			              ": no revocation list installed",
-			              base_version, m.version);
-		return QD_ERR_BASE;
-	}
+	sqlite3_stmt *s = NULL;
 	int64_t count = 0;
 	if (meta_get(store, "revocation_count", &count, &present) != SQLITE_OK)
 		return tx_fail(store, why, "cannot read the revocation count");
@@ -1479,6 +1493,56 @@ enum qd_err store_apply_revocations_delta_ranges(
 	    sqlite3_bind_int64(s, 2, count) != SQLITE_OK || sq_step_done(s) != SQLITE_OK)
 		return tx_fail(store, why, "cannot record the revocation count");
 	return apply_finish(store, &m, NULL, 0, false, why);
+}
+
+enum qd_err store_apply_body_delta(struct store *store, const struct store_doc_meta *meta,
+                                   uint64_t base_version, const uint8_t *changes,
+                                   size_t changes_len, bool *unchanged, struct qd_errmsg *why)
+{
+	bool dummy;
+	if (unchanged == NULL)
+		unchanged = &dummy;
+	*unchanged = false;
+	enum qd_err err = check_meta(store, meta, is_body_delta, "store_apply_body_delta", why);
+	if (err != QD_OK)
+		return err;
+	const struct trust_doc_info *info = trust_doc_info(meta->type);
+	if (changes == NULL || base_version >= meta->version || info->apply_delta == NULL) {
+		qd_errmsg_set(why, "store_apply_body_delta: malformed %s", info->name);
+		return QD_ERR_ARG;
+	}
+	/* Recorded as the version of the type it produces. */
+	struct store_doc_meta m = *meta;
+	m.type = info->delta_of;
+	bool proceed;
+	err = apply_begin(store, &m, unchanged, &proceed, why);
+	if (err != QD_OK || !proceed)
+		return err;
+	err = check_base(store, &m, info->name, base_version, why);
+	if (err != QD_OK)
+		return err;
+	uint8_t *base = NULL, *body = NULL;
+	size_t base_len = 0, body_len = 0;
+	err = store_document_body(store, m.type, &base, &base_len);
+	if (err != QD_OK)
+		return tx_fail(store, why, "cannot read the installed body");
+	struct qd_errmsg bad = {{0}};
+	err = info->apply_delta(base, base_len, changes, changes_len, &body, &body_len, &bad);
+	free(base);
+	if (err == QD_OK && body_len > INT_MAX) {
+		snprintf(bad.text, sizeof(bad.text), "a body of %zu bytes is too large", body_len);
+		err = QD_ERR_TOO_LARGE;
+	}
+	if (err != QD_OK) {
+		free(body);
+		tx_rollback(store);
+		qd_errmsg_set(why, "%s %" PRIu64 " -> %" PRIu64 ": %s", info->name, base_version,
+		              m.version, bad.text);
+		return err;
+	}
+	err = apply_finish(store, &m, body, body_len, true, why);
+	free(body);
+	return err;
 }
 
 enum qd_err store_root_version(struct store *store, uint64_t *version)

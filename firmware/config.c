@@ -173,6 +173,7 @@ static const struct key_def keys_tail[] = {
         {"upload", "proxy", K_PROXY, FIELD(upload.proxy), 0, 0, false, NULL},
         {"upload", "client_cert", K_PATH, FIELD(upload.client_cert), 0, 0, false, NULL},
         {"upload", "client_key", K_PATH, FIELD(upload.client_key), 0, 0, false, NULL},
+        {"upload", "token_file", K_PATH, FIELD(upload.token_file), 0, 0, false, NULL},
         {"upload", "batch_rows", K_COUNT, FIELD(upload.batch_rows), 1, 10000, false, NULL},
         {"upload", "period_s", K_SECONDS, FIELD(upload.period_s), 10, 86400, false, NULL},
         {"upload", "timeout_s", K_SECONDS, FIELD(upload.timeout_s), 1, 600, false, NULL},

@@ -152,8 +152,11 @@ static enum qd_err check_body(const struct trust_doc_info *info, const struct tr
                               size_t *entries, struct qd_errmsg *why)
 {
 	struct qd_errmsg inner = {{0}};
+	bool delta = info->kind == TRUST_DOC_KIND_BODY_DELTA; /* its changes alone */
 	enum qd_err rc =
-	        info->check_body(doc->body.blob.body, doc->body.blob.body_len, entries, &inner);
+	        info->check_body(delta ? doc->body.body_delta.changes : doc->body.blob.body,
+	                         delta ? doc->body.body_delta.changes_len : doc->body.blob.body_len,
+	                         entries, &inner);
 	if (rc != QD_OK)
 		qd_errmsg_set(why, "%s version %llu: %s", info->name,
 		              (unsigned long long)doc->header.version, inner.text);
@@ -211,6 +214,11 @@ static enum qd_err apply(struct store *store, const struct trustdoc *doc,
 		free(lists);
 		return rc;
 	}
+	case TRUST_DOC_KIND_BODY_DELTA:
+		return store_apply_body_delta(store, meta, doc->body.body_delta.base_version,
+		                              doc->body.body_delta.changes,
+		                              doc->body.body_delta.changes_len, &res->unchanged,
+		                              why);
 	case TRUST_DOC_KIND_ROOT:
 		res->entries = doc->body.root.count;
 		return store_apply_root(store, meta, doc->body.root.keys, doc->body.root.count,
@@ -344,7 +352,8 @@ enum qd_err import_verify_with(struct store *store, const uint8_t *bytes, size_t
 	}
 	/* The body is judged only once its signer, role and dates are known good. */
 	const struct trust_doc_info *info = trust_doc_info(doc->header.type);
-	if (info->kind == TRUST_DOC_KIND_BODY && info->check_body != NULL) {
+	if ((info->kind == TRUST_DOC_KIND_BODY || info->kind == TRUST_DOC_KIND_BODY_DELTA) &&
+	    info->check_body != NULL) {
 		rc = check_body(info, doc, &result->entries, why);
 		if (rc != QD_OK)
 			goto out_doc;

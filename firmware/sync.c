@@ -458,13 +458,16 @@ static enum qd_err fetch_timestamp(struct run *r, bool *not_modified)
 	return rc;
 }
 
-/* Which revocations file to take: the delta when it starts at the installed version. */
+/* Which file to take for a type with deltas: the delta when it starts at the installed
+ * version, else the snapshot. */
 static const struct trustdoc_timestamp_entry *
-revocations_source(const struct run *r, const struct trustdoc_timestamp *ts,
-                   const struct trustdoc_timestamp_entry *snapshot)
+delta_source(const struct run *r, const struct trustdoc_timestamp *ts,
+             const struct trustdoc_timestamp_entry *snapshot)
 {
-	const struct trustdoc_timestamp_entry *de = find_entry(ts, TRUST_DOC_REVOCATIONS_DELTA);
-	const struct trust_freshness *in = &r->installed[TRUST_DOC_REVOCATIONS];
+	const struct trust_doc_info *info = trust_doc_info(snapshot->type);
+	const struct trustdoc_timestamp_entry *de =
+	        info->delta != 0 ? find_entry(ts, info->delta) : NULL;
+	const struct trust_freshness *in = &r->installed[snapshot->type];
 	if (de != NULL && in->present && de->base_version == in->version &&
 	    de->version == snapshot->version)
 		return de;
@@ -476,8 +479,8 @@ static enum qd_err run_checks(struct run *r)
 	struct qd_errmsg *why = &r->res->why;
 	for (size_t i = 0; i < trust_doc_types_count; i++) {
 		enum trust_doc_type t = trust_doc_types[i].type;
-		if (trust_doc_types[i].kind == TRUST_DOC_KIND_DELTA)
-			continue; /* installs a revocations version, read as such */
+		if (trust_doc_types[i].delta_of != 0)
+			continue; /* a delta installs a version of its delta_of, read as such */
 		enum qd_err rc = store_freshness_get(r->store, t, &r->installed[t]);
 		if (rc != QD_OK) {
 			qd_errmsg_set(why, "cannot read the installed %s: %s",
@@ -584,21 +587,18 @@ static enum qd_err run_checks(struct run *r)
 			sf->bytes = r->lens[t];
 			continue;
 		}
-		const struct trustdoc_timestamp_entry *src =
-		        info->kind == TRUST_DOC_KIND_REVOCATIONS ? revocations_source(r, ts, e) : e;
+		const struct trustdoc_timestamp_entry *src = delta_source(r, ts, e);
 		rc = take_entry(r, src);
 		if (rc != QD_OK)
 			return rc;
 		sf->bytes = r->lens[src->type];
-		sf->delta = src->type == TRUST_DOC_REVOCATIONS_DELTA;
-		if (sf->delta &&
-		    r->ver[src->type].doc->body.delta.base_version != src->base_version) {
-			qd_errmsg_set(
-			        why,
-			        "revocations-delta.cose starts at version %llu, the "
-			        "timestamp says %llu",
-			        (unsigned long long)r->ver[src->type].doc->body.delta.base_version,
-			        (unsigned long long)src->base_version);
+		sf->delta = src->type != t;
+		uint64_t base = trustdoc_delta_base(r->ver[src->type].doc);
+		if (sf->delta && base != src->base_version) {
+			qd_errmsg_set(why,
+			              "%s.cose starts at version %llu, the timestamp says %llu",
+			              trust_doc_type_name(src->type), (unsigned long long)base,
+			              (unsigned long long)src->base_version);
 			return QD_ERR_FORMAT;
 		}
 	}

@@ -241,8 +241,19 @@ static void run_upload(struct sync_worker *w, const struct sync_worker_options *
 	        .client_cert = o->upload.client_cert,
 	        .client_key = o->upload.client_key,
 	};
+	/* Read every round: a timer that refreshes a short-lived token needs no reload. */
+	char token[UPLOAD_TOKEN_MAX + 1] = "";
+	struct qd_errmsg token_why = {{0}};
+	bool token_ok =
+	        o->upload.token_file[0] == '\0' ||
+	        upload_token_load(o->upload.token_file, token, sizeof(token), &token_why) == QD_OK;
+	uo.bearer_token = token;
 	int64_t now_us = wall_now(w) * 1000000;
-	if (have_key) {
+	if (have_key && !token_ok) { /* the rows wait until it can be read */
+		res->status = QD_ERR_ARG;
+		res->why = token_why;
+		signature_keypair_wipe(&kp);
+	} else if (have_key) {
 		(void)upload_run(w->store, &uo, now_us, res);
 		signature_keypair_wipe(&kp);
 	} else { /* the rows wait for it */
@@ -250,6 +261,7 @@ static void run_upload(struct sync_worker *w, const struct sync_worker_options *
 		qd_errmsg_set(&res->why, "no desk key to sign batches with: %s (qrdeskctl enroll)",
 		              key_why.text);
 	}
+	explicit_bzero(token, sizeof(token));
 	if (store_audit_pending_count(w->store, pending) != QD_OK)
 		*pending = 0;
 }

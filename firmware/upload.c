@@ -7,9 +7,13 @@
 #include "qrdesk/upload.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "qrdesk/auditbatch.h"
 #include "qrdesk/desklist.h"
@@ -82,6 +86,12 @@ static enum qd_err request(CURL *c, const struct upload_options *o, const char *
 		rc = curl_easy_setopt(c, CURLOPT_SSLCERT, o->client_cert);
 	if (rc == CURLE_OK && o->client_key != NULL && o->client_key[0] != '\0')
 		rc = curl_easy_setopt(c, CURLOPT_SSLKEY, o->client_key);
+	/* libcurl sends it to this host only, and no redirect is followed anyway. */
+	if (rc == CURLE_OK && o->bearer_token != NULL && o->bearer_token[0] != '\0') {
+		rc = curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, o->bearer_token);
+	}
 	if (rc == CURLE_OK && body != NULL) {
 		/* If-None-Match: a store that knows it (S3, most WebDAV servers) refuses to
 		 * replace an object; the GET before covers one that does not. */
@@ -118,6 +128,8 @@ static enum qd_err request(CURL *c, const struct upload_options *o, const char *
 	/* The handle must not keep pointers into this frame. */
 	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	(void)curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, NULL); /* libcurl keeps a copy */
+	(void)curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_NONE);
 	curl_slist_free_all(headers);
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		qd_errmsg_set(why, "%s: stopped (the daemon is shutting down)", url);
@@ -210,6 +222,94 @@ static enum qd_err put_batch(CURL *c, const struct upload_options *o, uint64_t s
 		rc = other ? QD_ERR_EXISTS : QD_ERR_NETWORK;
 	}
 	return rc;
+}
+
+/* RFC 6750's b64token: the characters a bearer token may have, then '=' padding. */
+static bool token_valid(const char *t, size_t len)
+{
+	size_t i = 0;
+	while (i < len &&
+	       (((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
+	        strchr("-._~+/", t[i]) != NULL) &&
+	       t[i] != '\0')
+		i++;
+	if (i == 0)
+		return false;
+	while (i < len && t[i] == '=')
+		i++;
+	return i == len;
+}
+
+enum qd_err upload_token_load(const char *path, char *out, size_t cap, struct qd_errmsg *why)
+{
+	if (out != NULL && cap > 0)
+		out[0] = '\0';
+	if (path == NULL || out == NULL || cap < UPLOAD_TOKEN_MAX + 1) {
+		qd_errmsg_set(why, "upload_token_load: no path or a buffer under %d bytes",
+		              UPLOAD_TOKEN_MAX + 1);
+		return QD_ERR_ARG;
+	}
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		qd_errmsg_set(why, "token_file %s: %s", path,
+		              e == ELOOP ? "a symbolic link (not followed)" : strerror(e));
+		return e == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
+	}
+	struct stat st;
+	enum qd_err rc = QD_OK;
+	if (fstat(fd, &st) != 0) {
+		qd_errmsg_set(why, "token_file %s: %s", path, strerror(errno));
+		rc = QD_ERR_IO;
+	} else if (!S_ISREG(st.st_mode)) {
+		qd_errmsg_set(why, "token_file %s: not a regular file", path);
+		rc = QD_ERR_FORMAT;
+	} else if ((st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0) {
+		qd_errmsg_set(why,
+		              "token_file %s: others may read or change it (mode %04o; want 0600 "
+		              "or 0640)",
+		              path, (unsigned)(st.st_mode & 07777));
+		rc = QD_ERR_PERM;
+	}
+	/* Room for the longest token, its CR LF and one byte more, which tells "too long". */
+	char buf[UPLOAD_TOKEN_MAX + 3];
+	ssize_t n = 0;
+	if (rc == QD_OK) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			qd_errmsg_set(why, "token_file %s: %s", path, strerror(errno));
+			rc = QD_ERR_IO;
+		}
+	}
+	close(fd);
+	if (rc != QD_OK)
+		return rc;
+	size_t len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\n') { /* one line end: LF or CR LF */
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > UPLOAD_TOKEN_MAX || !token_valid(buf, len)) {
+		/* The reason, never the bytes: they may be most of a secret. */
+		if (len > UPLOAD_TOKEN_MAX)
+			qd_errmsg_set(why, "token_file %s: longer than %d bytes", path,
+			              UPLOAD_TOKEN_MAX);
+		else if (len == 0)
+			qd_errmsg_set(why, "token_file %s: empty", path);
+		else
+			qd_errmsg_set(
+			        why,
+			        "token_file %s: not one bearer token (A-Z a-z 0-9 - . _ ~ + / "
+			        "and '=' at the end, on one line)",
+			        path);
+		explicit_bzero(buf, sizeof(buf));
+		return QD_ERR_FORMAT;
+	}
+	memcpy(out, buf, len);
+	explicit_bzero(buf, sizeof(buf));
+	out[len] = '\0';
+	return QD_OK;
 }
 
 enum qd_err upload_run(struct store *store, const struct upload_options *opts, int64_t now_us,

@@ -48,14 +48,16 @@ const struct trust_doc_info trust_doc_types[] = {
          .required = true,
          .shown = true,
          .needed = true,
-         .publish_days = 7},
+         .publish_days = 7,
+         .delta = TRUST_DOC_REVOCATIONS_DELTA},
         /* as the revocations it produces */
         {.type = TRUST_DOC_REVOCATIONS_DELTA,
          .name = "revocations-delta",
          .label = "revocations-delta",
          .signer = KEY_ROLE_REPOSITORY,
          .kind = TRUST_DOC_KIND_DELTA,
-         .publish_days = 7},
+         .publish_days = 7,
+         .delta_of = TRUST_DOC_REVOCATIONS},
         {.type = TRUST_DOC_POLICY,
          .name = "policy",
          .label = "policy",
@@ -93,7 +95,18 @@ const struct trust_doc_info trust_doc_types[] = {
          .synced = true,
          .shown = true,
          .publish_days = 7,
+         .delta = TRUST_DOC_USED_DELTA,
          .check_body = usedlist_check_body},
+        /* as the used version it produces */
+        {.type = TRUST_DOC_USED_DELTA,
+         .name = "used-delta",
+         .label = "fleet used list delta",
+         .signer = KEY_ROLE_REPOSITORY,
+         .kind = TRUST_DOC_KIND_BODY_DELTA,
+         .publish_days = 7,
+         .delta_of = TRUST_DOC_USED,
+         .check_body = usedlist_delta_check_body,
+         .apply_delta = usedlist_apply_delta_body},
         {.type = TRUST_DOC_TIMESTAMP,
          .name = "timestamp",
          .label = "timestamp",
@@ -167,7 +180,7 @@ enum key_role trust_doc_signer_role(enum trust_doc_type type)
 enum trust_doc_type trust_doc_installs(enum trust_doc_type type)
 {
 	const struct trust_doc_info *info = trust_doc_info(type);
-	return info != NULL && info->kind == TRUST_DOC_KIND_DELTA ? TRUST_DOC_REVOCATIONS : type;
+	return info != NULL && info->delta_of != 0 ? info->delta_of : type;
 }
 
 const struct trust_freshness *trust_view_freshness(const struct trust_view *v,

@@ -549,7 +549,7 @@ static enum qd_err decode_timestamp(struct cbor_reader *r, struct trustdoc_times
 			return QD_ERR_FORMAT;
 		}
 		/* A delta names its base; nothing else has one. */
-		if ((e->type == TRUST_DOC_REVOCATIONS_DELTA) != (e->base_version != 0)) {
+		if ((trust_doc_installs(e->type) != e->type) != (e->base_version != 0)) {
 			qd_errmsg_set(why, "timestamp entry %zu: base version %s", i,
 			              e->base_version != 0 ? "on a file that is not a delta"
 			                                   : "missing on a delta");
@@ -587,6 +587,58 @@ static enum qd_err decode_blob(struct cbor_reader *r, const char *name, struct t
 	pol->body = r->buf + start;
 	pol->body_len = r->pos - start;
 	return QD_OK;
+}
+
+enum { BODY_DELTA_BASE = 1, BODY_DELTA_CHANGES = 2 };
+
+/* {1: base version, 2: changes}: the base here, the changes kept as their bytes. */
+static enum qd_err decode_body_delta(struct cbor_reader *r, const char *name,
+                                     struct trustdoc_body_delta *bd, struct qd_errmsg *why)
+{
+	memset(bd, 0, sizeof(*bd));
+	size_t n = 0;
+	enum cbor_status st = cbor_read_map(r, &n);
+	if (st == CBOR_OK && n != 2)
+		st = CBOR_ERR_TYPE;
+	struct cbor_int_keys seen;
+	cbor_int_keys_init(&seen);
+	for (size_t i = 0; i < n && st == CBOR_OK; i++) {
+		int64_t key = 0;
+		st = cbor_read_int_key(r, &seen, &key);
+		if (st == CBOR_OK && key == BODY_DELTA_BASE) {
+			st = cbor_read_uint(r, &bd->base_version);
+			if (st == CBOR_OK &&
+			    (bd->base_version == 0 || bd->base_version > (uint64_t)INT64_MAX))
+				st = CBOR_ERR_RANGE;
+		} else if (st == CBOR_OK && key == BODY_DELTA_CHANGES) {
+			size_t start = r->pos;
+			st = cbor_skip(r);
+			bd->changes = r->buf + start;
+			bd->changes_len = r->pos - start;
+		} else if (st == CBOR_OK) {
+			st = CBOR_ERR_TYPE;
+		}
+	}
+	if (st == CBOR_OK)
+		st = cbor_expect_end(r);
+	if (st != CBOR_OK || bd->base_version == 0 || bd->changes == NULL) {
+		char field[64];
+		snprintf(field, sizeof(field), "%s (1: base version, 2: changes)", name);
+		enum qd_err rc = cbor_field_error(why, field, st);
+		memset(bd, 0, sizeof(*bd));
+		return rc;
+	}
+	return QD_OK;
+}
+
+uint64_t trustdoc_delta_base(const struct trustdoc *doc)
+{
+	const struct trust_doc_info *info = trust_doc_info(doc->header.type);
+	if (info != NULL && info->kind == TRUST_DOC_KIND_DELTA)
+		return doc->body.delta.base_version;
+	if (info != NULL && info->kind == TRUST_DOC_KIND_BODY_DELTA)
+		return doc->body.body_delta.base_version;
+	return 0;
 }
 
 enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc *out,
@@ -685,6 +737,16 @@ enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc 
 			qd_errmsg_set(why,
 			              "revocations-delta: base version %llu not below version %llu",
 			              (unsigned long long)out->body.delta.base_version,
+			              (unsigned long long)out->header.version);
+			rc = QD_ERR_FORMAT;
+		}
+		break;
+	case TRUST_DOC_KIND_BODY_DELTA:
+		rc = decode_body_delta(&br, info->name, &out->body.body_delta, why);
+		if (rc == QD_OK && out->body.body_delta.base_version >= out->header.version) {
+			qd_errmsg_set(why, "%s: base version %llu not below version %llu",
+			              info->name,
+			              (unsigned long long)out->body.body_delta.base_version,
 			              (unsigned long long)out->header.version);
 			rc = QD_ERR_FORMAT;
 		}
@@ -814,6 +876,17 @@ void trustdoc_encode_timestamp(struct cbor_writer *w, const struct trustdoc_head
 			cbor_put_uint(w, e->base_version);
 		}
 	}
+}
+
+void trustdoc_encode_body_delta(struct cbor_writer *w, const struct trustdoc_header *h,
+                                const struct trustdoc_body_delta *delta)
+{
+	encode_header(w, h);
+	cbor_put_map(w, 2);
+	cbor_put_uint(w, BODY_DELTA_BASE);
+	cbor_put_uint(w, delta->base_version);
+	cbor_put_uint(w, BODY_DELTA_CHANGES);
+	cbor_put_raw(w, delta->changes, delta->changes_len);
 }
 
 void trustdoc_encode_body(struct cbor_writer *w, const struct trustdoc_header *h,

@@ -54,6 +54,7 @@ struct config_upload {
 	char proxy[CONFIG_URL_MAX];    /* as [sync] proxy; "": libcurl's environment */
 	char client_cert[CONFIG_PATH_MAX]; /* TLS client certificate (PEM); "": none */
 	char client_key[CONFIG_PATH_MAX];  /* its key (PEM); "": none, or in client_cert */
+	char token_file[CONFIG_PATH_MAX];  /* a bearer token, read every round; "": none */
 	uint32_t batch_rows;               /* audit rows per batch */
 	uint32_t period_s;                 /* between two upload rounds */
 	uint32_t timeout_s;                /* one request, connect to reply */

@@ -129,6 +129,18 @@ enum qd_err store_apply_revocations_delta(struct store *store, const struct stor
                                           size_t n_added, const uint8_t *removed, size_t n_removed,
                                           bool *unchanged, struct qd_errmsg *why);
 
+/*
+ * A delta to a type kept whole (meta->type of kind TRUST_DOC_KIND_BODY_DELTA, e.g.
+ * TRUST_DOC_USED_DELTA; meta->version the version of its delta_of it produces): in one
+ * transaction, on top of exactly base_version, the installed body with the changes applied
+ * (the row's apply_delta) is recorded as that version (sha256 of the delta file).  The same
+ * version installed: unchanged; a newer one: QD_ERR_ROLLBACK; any other installed version
+ * (or none), or changes that do not fit the installed body: QD_ERR_BASE.  All or nothing.
+ */
+enum qd_err store_apply_body_delta(struct store *store, const struct store_doc_meta *meta,
+                                   uint64_t base_version, const uint8_t *changes,
+                                   size_t changes_len, bool *unchanged, struct qd_errmsg *why);
+
 /* A delta's windows: removed ones must be installed, added ones must not
  * overlap another window of their key once applied (else QD_ERR_BASE). */
 struct store_delta_ranges {

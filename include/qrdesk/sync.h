@@ -92,7 +92,7 @@ struct sync_file {
 	uint64_t offered;   /* version the timestamp names */
 	bool fetched;
 	size_t bytes;
-	bool delta;     /* revocations: fetched as a delta from the installed version */
+	bool delta;     /* fetched as a delta from the installed version (revocations, used) */
 	unsigned steps; /* root: rotation steps fetched */
 };
 

@@ -75,6 +75,9 @@ enum trust_doc_type {
 	TRUST_DOC_DESKS = 8, /* signed by repository */
 	/* The cards that passed green at some desk of the fleet (usedlist.h). */
 	TRUST_DOC_USED = 9, /* signed by repository */
+	/* Changes from one used version to the next; applied on top of exactly its base version
+	 * and then stored as that used version (usedlist.h). */
+	TRUST_DOC_USED_DELTA = 10, /* signed by repository */
 };
 
 /*
@@ -93,6 +96,8 @@ enum trust_doc_kind {
 	TRUST_DOC_KIND_DELTA,     /* applied onto the revocations; installs a revocations version */
 	TRUST_DOC_KIND_TIMESTAMP, /* the repository's timestamp: its version only */
 	TRUST_DOC_KIND_BODY,      /* its signed body kept whole (trustdoc's blob), read by type */
+	/* Changes to a type kept whole (trustdoc's body_delta); installs a version of delta_of. */
+	TRUST_DOC_KIND_BODY_DELTA,
 };
 
 struct trust_doc_info {
@@ -111,12 +116,28 @@ struct trust_doc_info {
 	bool needed;
 	int publish_days; /* the issuer's default validity in days */
 	/*
+	 * Deltas: on a type a delta is published for, that delta's type (0: none); on a delta
+	 * (KIND_DELTA, KIND_BODY_DELTA), the type whose version it installs.  Sync takes the
+	 * delta when it starts at exactly the installed version, else the snapshot.
+	 */
+	enum trust_doc_type delta;
+	enum trust_doc_type delta_of;
+	/*
 	 * KIND_BODY only: judge the body (the bytes of payload key 5) before it is stored; NULL
-	 * takes any well-formed CBOR item.  *entries: how many entries it holds (for the
-	 * import's report).  Called once the signer, role and dates are known good.
+	 * takes any well-formed CBOR item.  KIND_BODY_DELTA: judge the changes alone.  *entries:
+	 * how many entries it holds (for the import's report).  Called once the signer, role and
+	 * dates are known good.
 	 */
 	enum qd_err (*check_body)(const uint8_t *body, size_t len, size_t *entries,
 	                          struct qd_errmsg *why);
+	/*
+	 * KIND_BODY_DELTA only: the installed body of delta_of with the changes applied, into
+	 * *out (malloc'd).  QD_ERR_BASE: the installed body is not the one the changes were made
+	 * from.  The store calls it inside the transaction that writes the result.
+	 */
+	enum qd_err (*apply_delta)(const uint8_t *base, size_t base_len, const uint8_t *changes,
+	                           size_t changes_len, uint8_t **out, size_t *out_len,
+	                           struct qd_errmsg *why);
 };
 
 /* The rows, in the order sync applies them (the root first, the timestamp last). */
@@ -130,7 +151,7 @@ const char *trust_doc_type_name(enum trust_doc_type type);
 enum qd_err trust_doc_type_parse(const char *name, size_t len, enum trust_doc_type *type);
 /* The role whose key must sign a document of this type. */
 enum key_role trust_doc_signer_role(enum trust_doc_type type);
-/* The type whose version a document installs (a delta: the revocations; else itself). */
+/* The type whose version a document installs (a delta: its delta_of; else itself). */
 enum trust_doc_type trust_doc_installs(enum trust_doc_type type);
 
 /* What we know of one signed list: which version, when signed, until when. */

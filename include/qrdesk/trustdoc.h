@@ -97,6 +97,17 @@ struct trustdoc_revocations_delta {
 	size_t n_put_ranges_removed;
 };
 
+/*
+ * body of a delta to a type kept whole (TRUST_DOC_KIND_BODY_DELTA, "used-delta"): map
+ * {1: base version, 2: changes (one CBOR item, judged and applied by the row's check_body
+ * and apply_delta)}.  The header's version is the version it produces, above the base.
+ */
+struct trustdoc_body_delta {
+	uint64_t base_version;
+	const uint8_t *changes; /* points into the payload */
+	size_t changes_len;
+};
+
 /* body of "root": array (1..4) of key maps as in a key set, each of role root */
 #define TRUSTDOC_ROOT_KEYS_MAX 4
 struct trustdoc_root {
@@ -106,14 +117,14 @@ struct trustdoc_root {
 
 /*
  * body of "timestamp": array of {1 type, 2 version, 3 length, 4 sha256,
- * 5 base version}; 5 is present on a revocations-delta entry and only there.
+ * 5 base version}; 5 is present on a delta's entry (a type with delta_of) and only there.
  */
 struct trustdoc_timestamp_entry {
 	enum trust_doc_type type;
 	uint64_t version;
 	uint64_t length;
 	uint8_t sha256[32];
-	uint64_t base_version; /* revocations-delta only; else 0 */
+	uint64_t base_version; /* a delta only; else 0 */
 };
 struct trustdoc_timestamp {
 	struct trustdoc_timestamp_entry entries[TRUSTDOC_TIMESTAMP_ENTRIES_MAX];
@@ -139,6 +150,7 @@ struct trustdoc {
 		struct trustdoc_policy policy;
 		struct trustdoc_policy blob; /* any KIND_BODY type (policy included) */
 		struct trustdoc_revocations_delta delta;
+		struct trustdoc_body_delta body_delta; /* KIND_BODY_DELTA */
 		struct trustdoc_root root;
 	} body;
 };
@@ -146,6 +158,9 @@ struct trustdoc {
 /* Decode a whole payload; on failure why says which field is wrong. */
 enum qd_err trustdoc_decode(const uint8_t *payload, size_t len, struct trustdoc *out,
                             struct qd_errmsg *why);
+
+/* The base version of a decoded delta of either kind; 0 for a document that is no delta. */
+uint64_t trustdoc_delta_base(const struct trustdoc *doc);
 
 /*
  * Encoders for the issuer: write the payload into w (size it with a
@@ -165,6 +180,9 @@ void trustdoc_encode_revocations_delta(struct cbor_writer *w, const struct trust
                                        const struct trustdoc_revocations_delta *delta);
 void trustdoc_encode_root(struct cbor_writer *w, const struct trustdoc_header *h,
                           const struct trust_key *keys, size_t count);
+/* A delta to a type kept whole (TRUST_DOC_KIND_BODY_DELTA); changes: one well-formed item. */
+void trustdoc_encode_body_delta(struct cbor_writer *w, const struct trustdoc_header *h,
+                                const struct trustdoc_body_delta *delta);
 /* Any type the list keeps whole (TRUST_DOC_KIND_BODY); body must be one well-formed CBOR map. */
 void trustdoc_encode_body(struct cbor_writer *w, const struct trustdoc_header *h,
                           const uint8_t *body, size_t body_len);

@@ -47,7 +47,21 @@ struct upload_options {
 	 * none) and the proxy (NULL: libcurl's environment variables; "": none). */
 	const char *pinned_public_key;
 	const char *proxy;
+	/* Sent as "Authorization: Bearer ..." with every request to the store (an object store
+	 * or gateway that takes access tokens); NULL or "": none.  upload_token_load reads it. */
+	const char *bearer_token;
 };
+
+/* The longest bearer token a token file may hold. */
+#define UPLOAD_TOKEN_MAX 4096
+
+/*
+ * Read a bearer token from path into out (cap >= UPLOAD_TOKEN_MAX + 1): a regular file
+ * (a symlink is not followed) that others can neither read nor write, holding one token of
+ * RFC 6750's characters (A-Z a-z 0-9 - . _ ~ + / then '=' padding), optionally ended by one
+ * line end.  Anything else is refused with a reason that never quotes the file's bytes.
+ */
+enum qd_err upload_token_load(const char *path, char *out, size_t cap, struct qd_errmsg *why);
 
 struct upload_result {
 	enum qd_err status;

@@ -62,6 +62,9 @@ static void encode(struct cbor_writer *w, const struct trustdoc *d)
 		free(removed);
 		return;
 	}
+	case TRUST_DOC_USED_DELTA:
+		trustdoc_encode_body_delta(w, &d->header, &d->body.body_delta);
+		return;
 	case TRUST_DOC_ROOT:
 		trustdoc_encode_root(w, &d->header, d->body.root.keys, d->body.root.count);
 		return;
@@ -165,6 +168,12 @@ static void check_same(const struct trustdoc *a, const struct trustdoc *b)
 		check_same_ranges(&x->ranges_removed, &y->ranges_removed);
 		return;
 	}
+	case TRUST_DOC_USED_DELTA: {
+		const struct trustdoc_body_delta *x = &a->body.body_delta, *y = &b->body.body_delta;
+		FUZZ_CHECK(x->base_version == y->base_version && x->changes_len == y->changes_len);
+		FUZZ_CHECK(memcmp(x->changes, y->changes, x->changes_len) == 0);
+		return;
+	}
 	case TRUST_DOC_ROOT:
 		FUZZ_CHECK(a->body.root.count == b->body.root.count);
 		for (size_t i = 0; i < a->body.root.count; i++)
@@ -227,7 +236,8 @@ static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size
 		for (size_t i = 0; i < d->body.timestamp.count; i++) {
 			const struct trustdoc_timestamp_entry *e = &d->body.timestamp.entries[i];
 			FUZZ_CHECK(trust_doc_type_name(e->type) != NULL);
-			FUZZ_CHECK((e->type == TRUST_DOC_REVOCATIONS_DELTA) ==
+			/* a delta (revocations-delta, used-delta) names its base, only a delta */
+			FUZZ_CHECK((trust_doc_installs(e->type) != e->type) ==
 			           (e->base_version != 0));
 			FUZZ_CHECK(e->base_version < e->version || e->base_version == 0);
 		}
@@ -249,6 +259,17 @@ static void check_doc(const struct trustdoc *d, const uint8_t *data, size_t size
 			else
 				j++;
 		}
+		return;
+	}
+	case TRUST_DOC_USED_DELTA: {
+		/* the changes: one well-formed item inside the input, below the version */
+		const struct trustdoc_body_delta *bd = &d->body.body_delta;
+		FUZZ_CHECK(bd->base_version >= 1 && bd->base_version < d->header.version);
+		FUZZ_CHECK(trustdoc_delta_base(d) == bd->base_version);
+		FUZZ_CHECK(fuzz_inside(bd->changes, bd->changes_len, data, size));
+		struct cbor_reader r;
+		cbor_reader_init(&r, bd->changes, bd->changes_len);
+		FUZZ_CHECK(cbor_skip(&r) == CBOR_OK && cbor_expect_end(&r) == CBOR_OK);
 		return;
 	}
 	case TRUST_DOC_ROOT:

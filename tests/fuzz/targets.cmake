@@ -5,7 +5,7 @@
 # fuzz_<x>.c, its seed corpus corpus/<x>/, its dictionary <x>.dict (optional).
 # See README.md for what each one covers.  Keep the list on one line:
 # scripts/fuzz.sh reads it from here.
-set(QRDESK_FUZZ_TARGETS base45 cbor cose claims trustdoc qrtext keyfile config image control lines policy kiosk serial hid camera bundle mrz bcbp airports desks auditbatch mountd used export)
+set(QRDESK_FUZZ_TARGETS base45 cbor cose claims trustdoc qrtext keyfile config image control lines policy kiosk serial hid camera bundle mrz bcbp airports desks auditbatch mountd used export used_delta)
 
 set(QRDESK_FUZZ_DEPS_base45 qrdesk_base45)
 set(QRDESK_FUZZ_DEPS_cbor qrdesk_cbor)
@@ -30,5 +30,6 @@ set(QRDESK_FUZZ_DEPS_airports qrdesk_core)
 set(QRDESK_FUZZ_DEPS_desks qrdesk_core)
 set(QRDESK_FUZZ_DEPS_auditbatch qrdesk_core)
 set(QRDESK_FUZZ_DEPS_used qrdesk_core)
+set(QRDESK_FUZZ_DEPS_used_delta qrdesk_core)
 set(QRDESK_FUZZ_DEPS_export qrdesk_core)
 set(QRDESK_FUZZ_DEPS_mountd qrdesk_usb_mountd)

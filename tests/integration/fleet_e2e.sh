@@ -7,9 +7,13 @@
 # A's signed batches reach the storage; the back office ingests both desks'
 # batches, publishes the used list; B syncs and the same card is ALREADY_USED
 # at B naming desk A and the date; B's row reaches the storage too and
-# `qrdesk-issuer audit query` shows the card at both desks.  A then exports on a
-# USB stick while it uploads: one ingest of the storage and the stick loads
-# every row of A once, its chain unbroken.  Every wait is on
+# `qrdesk-issuer audit query` shows the card at both desks.  A second round:
+# another card passes at A, the back office publishes again, and B (one
+# version behind) takes the used list as a DELTA (used-delta.cose, not the
+# snapshot), after which that card too is ALREADY_USED at B naming A and the
+# date.  A then exports on a USB stick while it uploads: one ingest of the
+# storage and the stick loads every row of A once, its chain unbroken.  Every
+# wait is on
 # a file or a status, never a fixed sleep; the uploads' period (10 s, the
 # least) bounds the run to a few tens of seconds.
 # Usage: fleet_e2e.sh QRDESKD QRDESKCTL QRDESK-ISSUER
@@ -40,6 +44,7 @@ now=$(date +%s)
 "$issuer" --now "$now" init dom >/dev/null || die "init"
 card used 2611000041
 card other 2611000042
+card second 2611000043
 python3 -c 'import os; print(os.urandom(32).hex())' >bo-audit.key
 chmod 600 bo-audit.key
 test_ca || die "test CA"
@@ -144,6 +149,35 @@ rc=$?
 check '[[ $rc == 0 && $(grep -c . <<<"$out") == 2 ]]' "the query finds two scans ($rc: $out)"
 check '[[ $(sed -n 1p <<<"$out") == *"desk $A  valid OK"* ]]' "first: passed at $A"
 check '[[ $(sed -n 2p <<<"$out") == *"desk $B  review ALREADY_USED"* ]]' "then: ALREADY_USED at $B"
+
+# ---- a second round: B, one version behind, takes the used list as a delta -----------------------
+v=$(scan "$A" second)
+check '[[ $(jq -r '"'"'.verdict + ":" + .reason'"'"' <<<"$v") == valid:OK ]]' "a second card passes at $A: $v"
+wait_for 120 'uploaded "$A"' || fail "desk $A: the second card's row not uploaded: $(st "$A" | jq -c .sync.upload)"
+out=$("$issuer" ingest dom www/audit 2>&1)
+rc=$?
+check '[[ $rc == 0 && $out == *"0 refused"* ]]' "the third ingest ($rc: $out)"
+out=$("$issuer" used publish dom 2>&1)
+check '[[ $out == "used: 3 cards passed"* ]]' "used publish: three cards now: $out"
+"$issuer" --now $((now + 2)) publish dom repo3 >/dev/null || die "publish repo3"
+check '[[ -s repo3/used-delta.cose && -s repo3/used.cose ]]' "publish writes the delta beside the snapshot: $(ls repo3)"
+cp repo3/* www/repo/
+seen=$(wc -l <logs/access.log)
+out=$("$ctl" sync --socket "$B/control.sock" 2>&1)
+rc=$?
+check '[[ $rc == 0 && $out == *"used version 2 installed (was 1),"*"as a delta"* ]]' "$B takes the used list as a delta ($rc: $out)"
+fetches=$(tail -n +$((seen + 1)) logs/access.log)
+check '[[ $fetches == *"GET /repo/used-delta.cose "* && $fetches != *"GET /repo/used.cose "* ]]' "$B fetched the delta, not the snapshot: $(grep -o 'GET /repo/[^ ]*' <<<"$fetches" | tr '\n' ' ')"
+check '[[ $(st "$B" | jq -r .trust.used.version) == 2 ]]' "$B's status shows used version 2"
+check '[[ $(st "$B" | jq -c '"'"'.sync.last.files[] | select(.document == "used") | [.fetched, .delta]'"'"') == "[true,true]" ]]' "$B's status says the used list came as a delta: $(st "$B" | jq -c .sync.last.files)"
+v=$(scan "$B" second)
+second_us=$(sqlite3 "$A/desk-audit.db" "SELECT time_us FROM audit WHERE verdict = 'valid' ORDER BY id DESC LIMIT 1")
+day=$(date -u -d "@$((second_us / 1000000))" +%Y-%m-%d)
+check '[[ $(jq -r '"'"'.verdict + ":" + .reason'"'"' <<<"$v") == review:ALREADY_USED ]]' "the second card at $B is ALREADY_USED: $v"
+check '[[ $(jq -r .first_use.desk <<<"$v") == "$A" && $(jq -r .first_use.time_us <<<"$v") == $((second_us / 1000000 * 1000000)) ]]' "it names desk $A and its time: $(jq -c .first_use <<<"$v")"
+check '[[ $(jq -r .detail <<<"$v") == *"${day}T"*"$A"* ]]' "the detail has the date and desk: $(jq -r .detail <<<"$v")"
+v=$(scan "$B" used)
+check '[[ $(jq -r .reason <<<"$v") == ALREADY_USED && $(jq -r .first_use.desk <<<"$v") == "$A" ]]' "the first card is still ALREADY_USED at $B naming $A after the delta: $v"
 
 # ---- A both uploads and exports: one chain, every row once ----------------------------------------
 # A USB export at A while its upload runs (qrdeskctl usb: the daemon's own stick code, its own

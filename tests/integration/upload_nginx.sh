@@ -18,6 +18,11 @@
 #      with ssl_verify_client against a test CA made here.  No certificate,
 #      or one from another CA: refused, rows pending; the CA's certificate
 #      (key in its own file, or in the certificate's file): stored.
+#   6. a bearer token ([upload] token_file), for an object store or gateway
+#      that takes access tokens: nginx wants "Authorization: Bearer <token>".
+#      The file missing, readable by others, or not a token: refused, rows
+#      pending, the token never in the status or the log; the wrong token:
+#      401, pending; the right one: stored.
 # Usage: upload_nginx.sh QRDESKD QRDESKCTL QRDESK-ISSUER
 set -uo pipefail
 
@@ -210,6 +215,42 @@ stop
 out=$("$issuer" ingest dom www/audit 2>&1)
 rc=$?
 check '[[ $rc == 0 && $out == "ingest: 2 batches, 2 rows loaded; 2 loaded before; 0 refused"* ]]' "ingest: the two rows sent with a client certificate ($rc: $out)"
+
+# ---- 6. a bearer token -------------------------------------------------------------------------
+token='qd-T0ken_1.2~3+4/5=='
+nginx_stop
+nginx_start "location /tok/ {
+			if (\$http_authorization != 'Bearer $token') { return 401; }
+			dav_methods PUT;
+			create_full_put_path on;
+		}" || exit 1
+start ""
+scan c1
+stop
+check '[[ $(pending) == 1 ]]' "a row to upload with a token"
+upload_extra="token_file = $work/token"
+start "$base/tok"
+check '[[ $(up .status) != ok && $(up .message) == *"token_file $work/token: No such file"* && $(pending) == 1 ]]' "no token file: not sent, the row pending: $(up .message)"
+stop
+printf '%s\n' "$token" >token
+chmod 0644 token
+start "$base/tok"
+check '[[ $(up .message) == *"others may read or change it (mode 0644"* && $(pending) == 1 ]]' "a token file others can read: refused: $(up .message)"
+stop
+printf 'qd T0ken\n' >token
+chmod 0600 token
+start "$base/tok"
+check '[[ $(up .message) == *"not one bearer token"* && $(up .message) != *T0ken* && $(pending) == 1 ]]' "not a token: refused without quoting it: $(up .message)"
+stop
+printf 'qd-wrong-token\n' >token
+start "$base/tok"
+check '[[ $(up .status) == network && $(up .message) == *"HTTP status 401"* && $(pending) == 1 ]]' "the wrong token: 401, the row pending: $(up .message)"
+stop
+printf '%s\r\n' "$token" >token
+start "$base/tok"
+check '[[ $(up .status) == ok && $(pending) == 0 && -n $(echo www/tok/UP-1/*.cose) ]]' "the right token (CR LF ended): stored ($(up .status): $(up .message); $(cd www && echo tok/UP-1/*))"
+stop
+check '! grep -qF -- "$token" daemon.log && ! grep -q "qd-wrong-token" daemon.log' "the token never in the log"
 
 echo "upload_nginx: $passes checks passed, $failures failed"
 ((failures == 0)) || tail -30 daemon.log >&2

@@ -23,6 +23,7 @@
 #include "qrdesk/store.h"
 #include "qrdesk/trust.h"
 #include "qrdesk/trustdoc.h"
+#include "qrdesk/usedlist.h"
 
 #define NOW 1795000000
 #define DAY 86400
@@ -124,6 +125,7 @@ struct doc_input {
 	const uint8_t *body;
 	size_t body_len;
 	const struct trustdoc_revocations_delta *delta;
+	const struct trustdoc_body_delta *body_delta;
 };
 
 static void encode_into(struct cbor_writer *w, const struct doc_input *in)
@@ -148,6 +150,9 @@ static void encode_into(struct cbor_writer *w, const struct doc_input *in)
 		break;
 	case TRUST_DOC_REVOCATIONS_DELTA:
 		trustdoc_encode_revocations_delta(w, &in->h, in->delta);
+		break;
+	case TRUST_DOC_USED_DELTA:
+		trustdoc_encode_body_delta(w, &in->h, in->body_delta);
 		break;
 	case TRUST_DOC_ROOT:
 		trustdoc_encode_root(w, &in->h, in->keys, in->n_keys);
@@ -600,6 +605,165 @@ static void test_malformed_policy_refused(void **state)
 	assert_int_equal(t->view.policy_rules->n_rules, 1);
 	assert_string_equal(t->view.policy_rules->rules[0].id, "age-floor");
 	free(t);
+}
+
+/* ---- the fleet's used list and its deltas ------------------------------ */
+
+static struct used_entry used_card(uint8_t first, const char *desk)
+{
+	struct used_entry e = {.first_at = NOW - DAY};
+	memset(e.pseudonym, 0x33, sizeof(e.pseudonym));
+	e.pseudonym[0] = first;
+	snprintf(e.desk, sizeof(e.desk), "%s", desk);
+	return e;
+}
+
+/* A signed used list (version v) of rows. */
+static uint8_t *used_doc(const struct actor *signer, uint64_t v, struct used_entry *rows, size_t n,
+                         size_t *len)
+{
+	struct used_list list = {n, rows};
+	size_t body_len = usedlist_encode(&list, NULL, 0);
+	uint8_t *body = malloc(body_len);
+	assert_non_null(body);
+	usedlist_encode(&list, body, body_len);
+	struct doc_input in = {.h = header(TRUST_DOC_USED, v, NOW - DAY, NOW + DAY),
+	                       .body = body,
+	                       .body_len = body_len};
+	uint8_t *doc = signed_doc(signer, &in, len);
+	free(body);
+	return doc;
+}
+
+/* A signed used-delta from base to v: cards added and pseudonyms removed. */
+static uint8_t *used_delta_doc(const struct actor *signer, uint64_t base, uint64_t v,
+                               struct used_entry *added, size_t n_added,
+                               uint8_t (*removed)[TRUST_HASH_LEN], size_t n_removed, size_t *len)
+{
+	struct used_delta d = {{n_added, added}, removed, n_removed};
+	size_t changes_len = usedlist_delta_encode(&d, NULL, 0);
+	uint8_t *changes = malloc(changes_len);
+	assert_non_null(changes);
+	usedlist_delta_encode(&d, changes, changes_len);
+	struct trustdoc_body_delta bd = {base, changes, changes_len};
+	struct doc_input in = {.h = header(TRUST_DOC_USED_DELTA, v, NOW - DAY, NOW + DAY),
+	                       .body_delta = &bd};
+	uint8_t *doc = signed_doc(signer, &in, len);
+	free(changes);
+	return doc;
+}
+
+/* The installed used list's version, and its cards as first bytes of their pseudonyms. */
+static void expect_used(struct fx *fx, uint64_t version, const char *firsts)
+{
+	struct trust_freshness f;
+	assert_int_equal(store_freshness_get(fx->store, TRUST_DOC_USED, &f), QD_OK);
+	assert_true(f.present);
+	assert_int_equal(f.version, version);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_USED, &body, &len), QD_OK);
+	struct used_list list;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(usedlist_from_body(body, len, &list, &why), QD_OK);
+	assert_int_equal(list.n, strlen(firsts));
+	for (size_t i = 0; i < list.n; i++)
+		assert_int_equal(list.rows[i].pseudonym[0], (uint8_t)firsts[i]);
+	usedlist_free(&list);
+	free(body);
+}
+
+/*
+ * A used-delta applies only on exactly its base: the list it produces is stored as that
+ * used version; a wrong base, changes that do not fit, a forged, tampered, malformed or
+ * older delta are refused with a message and nothing changed.
+ */
+static void test_used_delta(void **state)
+{
+	struct fx *fx = *state;
+	provision(fx);
+	struct used_entry v1[2] = {used_card('A', "DAC-T1-07"), used_card('B', "DAC-T1-07")};
+	size_t len = 0;
+	uint8_t *doc = used_doc(&fx->repo, 1, v1, 2, &len);
+	struct import_result res;
+	import_ok(fx, doc, len, NOW, &res);
+	free(doc);
+	expect_used(fx, 1, "AB");
+
+	/* 1 -> 2: C added at CGP, A removed (its card expired). */
+	struct used_entry add_c[1] = {used_card('C', "CGP-T1-02")};
+	uint8_t remove_a[1][TRUST_HASH_LEN];
+	memcpy(remove_a[0], v1[0].pseudonym, TRUST_HASH_LEN);
+	uint8_t *d12 = used_delta_doc(&fx->repo, 1, 2, add_c, 1, remove_a, 1, &len);
+	size_t d12_len = len;
+	import_ok(fx, d12, d12_len, NOW, &res);
+	assert_false(res.unchanged);
+	assert_int_equal(res.type, TRUST_DOC_USED_DELTA);
+	assert_int_equal(res.version, 2);
+	assert_int_equal(res.previous_version, 1);
+	assert_int_equal(res.entries, 2);
+	expect_used(fx, 2, "BC");
+	/* The same delta again: already installed. */
+	import_ok(fx, d12, d12_len, NOW, &res);
+	assert_true(res.unchanged);
+	expect_used(fx, 2, "BC");
+
+	struct used_entry add_d[1] = {used_card('D', "DAC-T1-07")};
+	uint8_t remove_b[1][TRUST_HASH_LEN];
+	memcpy(remove_b[0], v1[1].pseudonym, TRUST_HASH_LEN);
+	static const struct {
+		const char *label;
+		uint64_t base;
+		bool remove_a; /* else B */
+		enum qd_err want;
+	} bad[] = {
+	        {"base 1, installed 2", 1, false, QD_ERR_BASE},
+	        {"removes a card the list lacks", 2, true, QD_ERR_BASE},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		doc = used_delta_doc(&fx->repo, bad[i].base, 3, add_d, 1,
+		                     bad[i].remove_a ? remove_a : remove_b, 1, &len);
+		expect_refused(fx, bad[i].label, doc, len, NOW, bad[i].want);
+		struct qd_errmsg why = {{0}};
+		import_document(fx->store, doc, len, NOW, &res, &why);
+		if (strstr(why.text, "used-delta") == NULL)
+			fail_msg("%s: message \"%s\" does not name the used-delta", bad[i].label,
+			         why.text);
+		free(doc);
+		expect_used(fx, 2, "BC");
+	}
+	/* Adds a card the list holds already. */
+	doc = used_delta_doc(&fx->repo, 2, 3, add_c, 1, remove_b, 1, &len);
+	expect_refused(fx, "adds a card the list holds", doc, len, NOW, QD_ERR_BASE);
+	free(doc);
+	/* Signed by the issuer (wrong role), by a stranger (forged), a byte flipped. */
+	doc = used_delta_doc(&fx->issuer, 2, 3, add_d, 1, remove_b, 1, &len);
+	expect_refused(fx, "used-delta by the issuer", doc, len, NOW, QD_ERR_ROLE);
+	free(doc);
+	doc = used_delta_doc(&fx->stranger, 2, 3, add_d, 1, remove_b, 1, &len);
+	expect_refused(fx, "used-delta by a stranger", doc, len, NOW, QD_ERR_SIGNATURE);
+	free(doc);
+	doc = used_delta_doc(&fx->repo, 2, 3, add_d, 1, remove_b, 1, &len);
+	doc[len - 1] ^= 0x01;
+	expect_refused(fx, "used-delta signature flipped", doc, len, NOW, QD_ERR_SIGNATURE);
+	doc[len - 1] ^= 0x01;
+	/* Changes out of order: judged before anything is stored. */
+	struct used_entry two[2] = {used_card('F', "X"), used_card('E', "X")};
+	uint8_t *unordered = used_delta_doc(&fx->repo, 2, 3, two, 2, remove_b, 0, &len);
+	expect_refused(fx, "changes out of order", unordered, len, NOW, QD_ERR_FORMAT);
+	free(unordered);
+	expect_used(fx, 2, "BC");
+
+	/* The good 2 -> 3 applies; then the older 1 -> 2 is a rollback. */
+	len = 0;
+	free(doc);
+	doc = used_delta_doc(&fx->repo, 2, 3, add_d, 1, remove_b, 1, &len);
+	import_ok(fx, doc, len, NOW, &res);
+	free(doc);
+	expect_used(fx, 3, "CD");
+	expect_refused(fx, "older delta", d12, d12_len, NOW, QD_ERR_ROLLBACK);
+	expect_used(fx, 3, "CD");
+	free(d12);
 }
 
 static void test_wrong_roles(void **state)
@@ -1124,6 +1288,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_kid_required, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_import_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_time_floor_rises, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_used_delta, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -25,6 +25,7 @@
 #include "qrdesk/store.h"
 #include "qrdesk/sync.h"
 #include "qrdesk/trustdoc.h"
+#include "qrdesk/usedlist.h"
 #include "testutil.h"
 
 #define NOW 1795000000LL
@@ -634,6 +635,133 @@ static void test_delta_base_mismatch(void **state)
 	assert_int_equal(revocations(fx), 2);
 }
 
+/* ---- the fleet's used list: deltas through the same path ---------------- */
+
+/* DIR/used.cbor as `qrdesk-issuer used publish` writes it: cards of these first bytes. */
+static void set_used(struct fx *fx, const char *firsts)
+{
+	struct used_entry rows[16];
+	size_t n = strlen(firsts);
+	assert_true(n <= 16);
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = (struct used_entry){.first_at = NOW - DAY};
+		memset(rows[i].pseudonym, 0x44, TRUST_HASH_LEN);
+		rows[i].pseudonym[0] = (uint8_t)firsts[i];
+		snprintf(rows[i].desk, sizeof(rows[i].desk), "DAC-T1-%02zu", i);
+	}
+	struct used_list list = {n, rows};
+	uint8_t body[1024];
+	size_t len = usedlist_encode(&list, body, sizeof(body));
+	assert_true(len <= sizeof(body));
+	char path[4096];
+	domain_path(&fx->d, "used.cbor", path, sizeof(path));
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(body, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char *installed_used(struct fx *fx, char out[17])
+{
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(store_document_body(fx->store, TRUST_DOC_USED, &body, &len), QD_OK);
+	struct used_list list;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(usedlist_from_body(body, len, &list, &why), QD_OK);
+	assert_true(list.n < 17);
+	for (size_t i = 0; i < list.n; i++)
+		out[i] = (char)list.rows[i].pseudonym[0];
+	out[list.n] = '\0';
+	usedlist_free(&list);
+	free(body);
+	return out;
+}
+
+static bool fetched_as_delta(const struct sync_result *res, enum trust_doc_type type)
+{
+	for (size_t i = 0; i < res->n_files; i++)
+		if (res->files[i].type == type)
+			return res->files[i].delta;
+	return false;
+}
+
+/* One version behind: the used-delta, not the snapshot; two behind: the snapshot. */
+static void test_used_delta_path(void **state)
+{
+	struct fx *fx = *state;
+	set_used(fx, "AB");
+	struct sync_result res;
+	first_sync(fx, &res);
+	assert_true(fetched(fx, "used.cose"));
+	assert_false(fetched(fx, "used-delta.cose")); /* the first publish has none */
+	char got[17];
+	assert_string_equal(installed_used(fx, got), "AB");
+
+	set_used(fx, "BCD"); /* A's card expired and was purged; C and D passed */
+	publish(fx, NOW + 3600);
+	must_sync(fx, NOW + 3700, &res);
+	assert_true(fetched(fx, "used-delta.cose"));
+	assert_false(fetched(fx, "used.cose"));
+	assert_true(fetched_as_delta(&res, TRUST_DOC_USED));
+	assert_int_equal(installed(fx, TRUST_DOC_USED), 2);
+	assert_string_equal(installed_used(fx, got), "BCD");
+
+	/* Two publications on: the delta starts at 3, the desk holds 2: the snapshot. */
+	set_used(fx, "BCDE");
+	publish(fx, NOW + 7200);
+	set_used(fx, "CDEF");
+	publish(fx, NOW + 10800);
+	char *before = dump(fx);
+	struct file *delta = repo_find(&fx->repo, "used-delta.cose");
+	assert_non_null(delta);
+	struct import_result ir;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(
+	        import_document(fx->store, delta->bytes, delta->len, NOW + 10900, &ir, &why),
+	        QD_ERR_BASE);
+	assert_non_null(
+	        strstr(why.text, "used-delta 3 -> 4 does not apply to installed version 2"));
+	assert_store_is(fx, before);
+	must_sync(fx, NOW + 10900, &res);
+	assert_true(fetched(fx, "used.cose"));
+	assert_false(fetched(fx, "used-delta.cose"));
+	assert_false(fetched_as_delta(&res, TRUST_DOC_USED));
+	assert_int_equal(installed(fx, TRUST_DOC_USED), 4);
+	assert_string_equal(installed_used(fx, got), "CDEF");
+
+	/* No change: an empty delta still moves the version. */
+	publish(fx, NOW + 14400);
+	must_sync(fx, NOW + 14500, &res);
+	assert_true(fetched(fx, "used-delta.cose"));
+	assert_int_equal(installed(fx, TRUST_DOC_USED), 5);
+	assert_string_equal(installed_used(fx, got), "CDEF");
+}
+
+/* A used-delta served in place of another publication's: its hash is not the timestamp's. */
+static void test_used_delta_swapped_refused(void **state)
+{
+	struct fx *fx = *state;
+	set_used(fx, "AB");
+	struct sync_result res;
+	first_sync(fx, &res);
+	set_used(fx, "ABC");
+	publish(fx, NOW + 3600);
+	struct file *delta = repo_find(&fx->repo, "used-delta.cose");
+	assert_non_null(delta);
+	/* Tampered in transit: one byte of the signed file. */
+	delta->bytes[delta->len / 2] ^= 0x01;
+	char *before = dump(fx);
+	assert_int_not_equal(sync_at(fx, NOW + 3700, &res), QD_OK);
+	assert_non_null(strstr(res.why.text, "used-delta.cose"));
+	assert_store_is(fx, before);
+	delta->bytes[delta->len / 2] ^= 0x01;
+	must_sync(fx, NOW + 3800, &res);
+	assert_true(fetched_as_delta(&res, TRUST_DOC_USED));
+	char got[17];
+	assert_string_equal(installed_used(fx, got), "ABC");
+}
+
 /* The store's own guard: a delta whose removals are not on the list is refused whole. */
 static void test_delta_contents_mismatch(void **state)
 {
@@ -885,6 +1013,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_delta_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_base_mismatch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_contents_mismatch, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_used_delta_path, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_used_delta_swapped_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_root_rotation_stepped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rotation_one_signature_refused, setup,
 	                                        teardown),

@@ -49,6 +49,7 @@ struct doc_input {
 	const uint8_t *body;
 	size_t body_len;
 	const struct trustdoc_revocations_delta *delta;
+	const struct trustdoc_body_delta *body_delta;
 };
 
 static void encode_into(struct cbor_writer *w, const struct doc_input *in)
@@ -73,6 +74,9 @@ static void encode_into(struct cbor_writer *w, const struct doc_input *in)
 		break;
 	case TRUST_DOC_REVOCATIONS_DELTA:
 		trustdoc_encode_revocations_delta(w, &in->h, in->delta);
+		break;
+	case TRUST_DOC_USED_DELTA:
+		trustdoc_encode_body_delta(w, &in->h, in->body_delta);
 		break;
 	case TRUST_DOC_ROOT:
 		trustdoc_encode_root(w, &in->h, in->keys, in->n_keys);
@@ -640,13 +644,30 @@ static void test_type_list(void **state)
 		/* Flags that only make sense together. */
 		assert_true(!d->required || d->synced);
 		assert_true(!d->needed || d->shown);
-		assert_true(d->check_body == NULL || d->kind == TRUST_DOC_KIND_BODY);
+		assert_true(d->check_body == NULL || d->kind == TRUST_DOC_KIND_BODY ||
+		            d->kind == TRUST_DOC_KIND_BODY_DELTA);
+		/* A delta to a body is judged and applied by its row. */
+		assert_true((d->apply_delta != NULL) == (d->kind == TRUST_DOC_KIND_BODY_DELTA));
+		assert_true(d->apply_delta == NULL || d->check_body != NULL);
+		bool is_delta =
+		        d->kind == TRUST_DOC_KIND_DELTA || d->kind == TRUST_DOC_KIND_BODY_DELTA;
 		/* A synced type is stored with a version of its own. */
-		assert_true(!d->synced ||
-		            (d->kind != TRUST_DOC_KIND_ROOT && d->kind != TRUST_DOC_KIND_DELTA &&
-		             d->kind != TRUST_DOC_KIND_TIMESTAMP));
-		assert_int_equal(trust_doc_installs(d->type),
-		                 d->kind == TRUST_DOC_KIND_DELTA ? TRUST_DOC_REVOCATIONS : d->type);
+		assert_true(!d->synced || (d->kind != TRUST_DOC_KIND_ROOT && !is_delta &&
+		                           d->kind != TRUST_DOC_KIND_TIMESTAMP));
+		assert_int_equal(trust_doc_installs(d->type), d->kind == TRUST_DOC_KIND_DELTA
+		                                                      ? TRUST_DOC_REVOCATIONS
+		                                              : is_delta ? d->delta_of
+		                                                         : d->type);
+		/* A delta and the type it installs name each other; nothing else has either. */
+		assert_true(is_delta == (d->delta_of != 0));
+		if (is_delta) {
+			const struct trust_doc_info *of = trust_doc_info(d->delta_of);
+			assert_non_null(of);
+			assert_int_equal(of->delta, d->type);
+			assert_true(of->synced);
+		}
+		if (d->delta != 0)
+			assert_int_equal(trust_doc_info(d->delta)->delta_of, d->type);
 	}
 	/* Sync applies in the list's order: the root first, the timestamp last. */
 	assert_int_equal(trust_doc_types[0].kind, TRUST_DOC_KIND_ROOT);
@@ -1133,6 +1154,55 @@ static void test_delta_round_trip_and_rejections(void **state)
 	expect_reject_doc("removed not ascending", &in, QD_ERR_FORMAT, "removed: entry 1");
 }
 
+/* used-delta: {1: base, 2: changes}, the changes kept as their bytes. */
+static void test_body_delta_round_trip_and_rejections(void **state)
+{
+	(void)state;
+	static const uint8_t changes[] = {0xa2, 0x01, 0x80, 0x02, 0x80}; /* {1: [], 2: []} */
+	struct trustdoc_body_delta bd = {4, changes, sizeof(changes)};
+	struct doc_input in = {.h = header(TRUST_DOC_USED_DELTA, 5), .body_delta = &bd};
+	size_t len = 0;
+	uint8_t *buf = encode_doc(&in, &len);
+	struct trustdoc *doc = decode_ok(buf, len);
+	assert_header_equal(&in.h, &doc->header);
+	assert_int_equal(doc->body.body_delta.base_version, 4);
+	assert_int_equal(trustdoc_delta_base(doc), 4);
+	assert_int_equal(doc->body.body_delta.changes_len, sizeof(changes));
+	assert_memory_equal(doc->body.body_delta.changes, changes, sizeof(changes));
+	free(doc);
+	free(buf);
+
+	bd.base_version = 5;
+	expect_reject_doc("base not below version", &in, QD_ERR_FORMAT, "base version 5");
+	bd.base_version = 0;
+	expect_reject_doc("base zero", &in, QD_ERR_FORMAT, "used-delta (1: base version");
+	bd.base_version = 4;
+	/* Changes that are not one item: a truncated map. */
+	static const uint8_t cut[] = {0xa2, 0x01};
+	bd.changes = cut;
+	bd.changes_len = sizeof(cut);
+	expect_reject_doc("changes cut short", &in, QD_ERR_FORMAT, "document body");
+
+	/* A body of one key, with a third, or not a map: refused. */
+	struct cbor_writer w;
+	uint8_t payload[128];
+	const uint8_t *bodies[] = {
+	        (const uint8_t[]){0xa1, 0x01, 0x04},                         /* base only */
+	        (const uint8_t[]){0xa1, 0x02, 0x80},                         /* changes only */
+	        (const uint8_t[]){0xa3, 0x01, 0x04, 0x02, 0x80, 0x03, 0x00}, /* a third key */
+	        (const uint8_t[]){0x82, 0x04, 0x80},                         /* an array */
+	};
+	static const size_t lens[] = {3, 3, 7, 3};
+	for (size_t i = 0; i < 4; i++) {
+		struct trustdoc_header h = header(TRUST_DOC_USED_DELTA, 5);
+		cbor_writer_init(&w, payload, sizeof(payload));
+		trustdoc_encode_body(&w, &h, bodies[i], lens[i]);
+		assert_int_equal(cbor_writer_status(&w), CBOR_OK);
+		expect_reject("malformed used-delta body", payload, w.len, QD_ERR_FORMAT,
+		              "used-delta (1: base version, 2: changes)");
+	}
+}
+
 static void test_root_round_trip_and_rejections(void **state)
 {
 	(void)state;
@@ -1184,6 +1254,17 @@ static void test_timestamp_delta_entries(void **state)
 	ts.entries[ts.count - 1].base_version = 1;
 	ts.entries[0].base_version = 1;
 	expect_reject_doc("base on a key set", &in, QD_ERR_FORMAT, "not a delta");
+
+	/* A used-delta entry names its base too. */
+	ts.entries[0].base_version = 0;
+	ts.entries[ts.count - 1].type = TRUST_DOC_USED_DELTA;
+	buf = encode_doc(&in, &len);
+	doc = decode_ok(buf, len);
+	assert_int_equal(doc->body.timestamp.entries[ts.count - 1].base_version, 1);
+	free(doc);
+	free(buf);
+	ts.entries[ts.count - 1].base_version = 0;
+	expect_reject_doc("used-delta without a base", &in, QD_ERR_FORMAT, "missing on a delta");
 }
 
 int main(void)
@@ -1204,6 +1285,7 @@ int main(void)
 	        cmocka_unit_test(test_timestamp_rejections),
 	        cmocka_unit_test(test_policy_rejections),
 	        cmocka_unit_test(test_delta_round_trip_and_rejections),
+	        cmocka_unit_test(test_body_delta_round_trip_and_rejections),
 	        cmocka_unit_test(test_root_round_trip_and_rejections),
 	        cmocka_unit_test(test_timestamp_delta_entries),
 	};

@@ -830,6 +830,86 @@ static void test_proxy(void **state)
 	assert_true(strncmp(p.request, want, strlen(want)) == 0);
 }
 
+/* A bearer token file: what is taken, and every way it is refused, never quoting the bytes. */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_token_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/qrdesk-token-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64], link_path[64], tok[UPLOAD_TOKEN_MAX + 1];
+	snprintf(path, sizeof(path), "%s/token", dir);
+	snprintf(link_path, sizeof(link_path), "%s/link", dir);
+	struct qd_errmsg why = {{0}};
+
+	write_file(path, "ya29.a0-B_c~d+e/f==\n", 0600);
+	assert_int_equal(upload_token_load(path, tok, sizeof(tok), &why), QD_OK);
+	assert_string_equal(tok, "ya29.a0-B_c~d+e/f==");
+	write_file(path, "abc\r\n", 0640);
+	assert_int_equal(upload_token_load(path, tok, sizeof(tok), &why), QD_OK);
+	assert_string_equal(tok, "abc");
+	write_file(path, "abc", 0600);
+	assert_int_equal(upload_token_load(path, tok, sizeof(tok), &why), QD_OK);
+	assert_string_equal(tok, "abc");
+
+	static const char *const bad[] = {
+	        "",          "\n",        "se cret\n",  "secret\n\n",  "sec\nret",
+	        "=secret\n", "sec=ret\n", "secret\t\n", "s\xc3\xa9\n", "secret\r",
+	        "\r\n",      "secret \n", "sec\"ret\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i], 0600);
+		memset(&why, 0, sizeof(why));
+		enum qd_err rc = upload_token_load(path, tok, sizeof(tok), &why);
+		if (rc != QD_ERR_FORMAT || tok[0] != '\0' || strstr(why.text, path) == NULL ||
+		    (strlen(bad[i]) > 3 && strstr(why.text, "sec") != NULL))
+			fail_msg("bad token %zu: %s, \"%s\", why: %s", i, qd_err_name(rc), tok,
+			         why.text);
+	}
+	/* One byte past the longest. */
+	char *big = malloc(UPLOAD_TOKEN_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'a', UPLOAD_TOKEN_MAX + 1);
+	big[UPLOAD_TOKEN_MAX + 1] = '\0';
+	write_file(path, big, 0600);
+	assert_int_equal(upload_token_load(path, tok, sizeof(tok), &why), QD_ERR_FORMAT);
+	assert_non_null(strstr(why.text, "longer than"));
+	big[UPLOAD_TOKEN_MAX] = '\n'; /* the longest, with its line end: taken */
+	write_file(path, big, 0600);
+	assert_int_equal(upload_token_load(path, tok, sizeof(tok), &why), QD_OK);
+	assert_int_equal(strlen(tok), UPLOAD_TOKEN_MAX);
+	free(big);
+
+	/* Modes others could read or change, a link, a folder, nothing there. */
+	static const mode_t open_modes[] = {0604, 0602, 0620, 0666};
+	for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+		write_file(path, "abc\n", open_modes[i]);
+		assert_int_equal(upload_token_load(path, tok, sizeof(tok), &why), QD_ERR_PERM);
+		assert_non_null(strstr(why.text, "others may read or change it"));
+		assert_string_equal(tok, "");
+	}
+	write_file(path, "abc\n", 0600);
+	assert_int_equal(symlink(path, link_path), 0);
+	assert_int_equal(upload_token_load(link_path, tok, sizeof(tok), &why), QD_ERR_IO);
+	assert_non_null(strstr(why.text, "symbolic link"));
+	assert_int_equal(upload_token_load(dir, tok, sizeof(tok), &why), QD_ERR_FORMAT);
+	assert_non_null(strstr(why.text, "not a regular file"));
+	unlink(link_path);
+	unlink(path);
+	assert_int_equal(upload_token_load(path, tok, sizeof(tok), &why), QD_ERR_NOT_FOUND);
+	char small[8];
+	assert_int_equal(upload_token_load(path, small, sizeof(small), &why), QD_ERR_ARG);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || signature_init() != QD_OK)
@@ -845,6 +925,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_refuses_plain_http, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
+	        cmocka_unit_test(test_token_file),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

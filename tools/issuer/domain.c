@@ -126,8 +126,8 @@ enum qd_err domain_save(const struct domain *d, struct qd_errmsg *why)
 	json_t *versions = json_object();
 	for (int t = TRUST_DOC_KEYSET; t < DOMAIN_DOC_TYPES; t++) {
 		const struct trust_doc_info *info = trust_doc_info((enum trust_doc_type)t);
-		/* a delta carries a revocations version */
-		if (info != NULL && info->kind != TRUST_DOC_KIND_DELTA)
+		/* a delta carries a version of its delta_of */
+		if (info != NULL && info->delta_of == 0)
 			json_object_set_new(versions, info->name,
 			                    json_integer((json_int_t)d->versions[t]));
 	}

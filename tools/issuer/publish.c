@@ -223,8 +223,9 @@ struct publish_ctx {
 	size_t optional_len[N_OPTIONAL];
 	struct trustdoc_timestamp ts;
 	struct trustdoc_revocations_delta delta;
-	uint8_t *delta_lists;         /* added, then removed: owned */
-	struct domain_range *windows; /* the revoked issuance windows: owned */
+	struct trustdoc_body_delta used_delta; /* its changes: owned */
+	uint8_t *delta_lists;                  /* added, then removed: owned */
+	struct domain_range *windows;          /* the revoked issuance windows: owned */
 	size_t n_windows;
 	struct trust_range *ranges;       /* their ranges, in order: owned */
 	struct trust_range *delta_ranges; /* added, then removed: owned */
@@ -287,6 +288,12 @@ static void enc_delta(struct cbor_writer *w, const void *arg)
 {
 	const struct publish_ctx *p = arg;
 	trustdoc_encode_revocations_delta(w, &p->header, &p->delta);
+}
+
+static void enc_used_delta(struct cbor_writer *w, const void *arg)
+{
+	const struct publish_ctx *p = arg;
+	trustdoc_encode_body_delta(w, &p->header, &p->used_delta);
 }
 
 static void enc_timestamp(struct cbor_writer *w, const void *arg)
@@ -409,6 +416,140 @@ static enum qd_err delta_windows(const struct domain *d, uint64_t base, struct p
 	return QD_OK;
 }
 
+/*
+ * Sign and write the delta document of type as file (its NAME.cose), from base to the
+ * version just published of the type it installs, named in the timestamp with its base.
+ */
+static enum qd_err sign_delta(const struct domain *d, const char *outdir,
+                              const long days[DOMAIN_DOC_TYPES], int64_t now,
+                              enum trust_doc_type type, const char *file, uint64_t base,
+                              encode_fn enc, struct publish_ctx *p, struct domain_publication *pub,
+                              struct qd_errmsg *why)
+{
+	const struct trust_doc_info *info = trust_doc_info(type);
+	uint64_t version = d->versions[info->delta_of];
+	p->header = (struct trustdoc_header){type, version, now, now + days[type] * DAY};
+	size_t len = 0;
+	uint8_t *payload = encode_alloc(enc, p, &len);
+	if (payload == NULL)
+		return QD_ERR_NOMEM;
+	struct trustdoc_timestamp_entry *entry = &p->ts.entries[p->ts.count++];
+	*entry = (struct trustdoc_timestamp_entry){
+	        .type = type, .version = version, .base_version = base};
+	enum qd_err rc =
+	        sign_and_write(d, KEY_ROLE_REPOSITORY, now, outdir, file, payload, len, entry, why);
+	free(payload);
+	if (rc == QD_OK) {
+		pub->files[pub->count].name = file;
+		pub->files[pub->count].version = version;
+		pub->files[pub->count].days = days[type];
+		pub->count++;
+	}
+	return rc;
+}
+
+/* The used list as published as version v (the base of the next used-delta). */
+static void published_used_path(const struct domain *d, uint64_t v, char *out, size_t cap)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "published/used-%" PRIu64 ".cbor", v);
+	domain_path(d, name, out, cap);
+}
+
+/* The used list being published: optional_bodies' row of TRUST_DOC_USED. */
+static size_t used_slot(void)
+{
+	size_t i = 0;
+	while (optional_bodies[i].type != TRUST_DOC_USED)
+		i++;
+	return i;
+}
+
+/*
+ * The changes from the used list published as version base to body, into
+ * p->used_delta.  QD_ERR_NOT_FOUND: no base kept (the first publish of a used
+ * list, or one from before deltas): no delta this time.
+ */
+static enum qd_err used_changes(const struct domain *d, uint64_t base, const uint8_t *body,
+                                size_t len, struct publish_ctx *p, struct qd_errmsg *why)
+{
+	char path[4096];
+	published_used_path(d, base, path, sizeof(path));
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	enum qd_err rc = tool_read_file(path, USEDLIST_BODY_MAX, &old, &old_len, why);
+	if (rc != QD_OK)
+		return rc;
+	struct used_list from = {0}, to = {0};
+	struct used_delta delta = {0};
+	rc = usedlist_from_body(old, old_len, &from, why);
+	if (rc == QD_OK)
+		rc = usedlist_from_body(body, len, &to, why);
+	if (rc == QD_OK)
+		rc = usedlist_delta_make(&from, &to, &delta, why);
+	size_t need = rc == QD_OK ? usedlist_delta_encode(&delta, NULL, 0) : 0;
+	uint8_t *changes = rc == QD_OK ? malloc(need) : NULL;
+	if (rc == QD_OK && changes == NULL)
+		rc = QD_ERR_NOMEM;
+	if (rc == QD_OK)
+		p->used_delta = (struct trustdoc_body_delta){
+		        base, changes, usedlist_delta_encode(&delta, changes, need)};
+	usedlist_delta_free(&delta);
+	usedlist_free(&from);
+	usedlist_free(&to);
+	free(old);
+	return rc;
+}
+
+/*
+ * used-delta.cose from the used list published as version base to the one just
+ * signed, named in the timestamp; the snapshot used.cose is always published
+ * too (a desk not at the base takes it).  No base kept, or no used list: no
+ * delta (a stale one from an earlier publish is removed).
+ */
+static enum qd_err publish_used_delta(const struct domain *d, const char *outdir,
+                                      const long days[DOMAIN_DOC_TYPES], int64_t now, uint64_t base,
+                                      struct publish_ctx *p, struct domain_publication *pub,
+                                      struct qd_errmsg *why)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/used-delta.cose", outdir);
+	size_t slot = used_slot();
+	struct qd_errmsg ignored = {{0}};
+	enum qd_err rc = base > 0 && p->optional[slot] != NULL
+	                         ? used_changes(d, base, p->optional[slot], p->optional_len[slot],
+	                                        p, &ignored)
+	                         : QD_ERR_NOT_FOUND;
+	if (rc == QD_ERR_NOT_FOUND) {
+		(void)unlink(path);
+		return QD_OK;
+	}
+	if (rc != QD_OK) {
+		qd_errmsg_set(why, "the used delta's base: %s", ignored.text);
+		return rc;
+	}
+	return sign_delta(d, outdir, days, now, TRUST_DOC_USED_DELTA, "used-delta.cose", base,
+	                  enc_used_delta, p, pub, why);
+}
+
+/* Keep the used list just published as version v (if any); the base before it goes. */
+static enum qd_err keep_published_used(const struct domain *d, uint64_t base, uint64_t v,
+                                       const struct publish_ctx *p, struct qd_errmsg *why)
+{
+	size_t slot = used_slot();
+	if (p->optional[slot] == NULL || v == base)
+		return QD_OK;
+	char path[4096];
+	published_used_path(d, v, path, sizeof(path));
+	enum qd_err rc =
+	        tool_write_file_atomic(path, p->optional[slot], p->optional_len[slot], 0644, why);
+	if (rc == QD_OK && base > 0) {
+		published_used_path(d, base, path, sizeof(path));
+		(void)unlink(path);
+	}
+	return rc;
+}
+
 /* Keep the list just published as version v, the base of the next delta. */
 static enum qd_err keep_published(const struct domain *d, uint64_t v, const struct publish_ctx *p,
                                   struct qd_errmsg *why)
@@ -483,27 +624,8 @@ static enum qd_err publish_delta(const struct domain *d, const char *outdir,
 		qd_errmsg_set(why, "the delta's base: %s", ignored.text);
 		return rc;
 	}
-	uint64_t version = d->versions[TRUST_DOC_REVOCATIONS];
-	p->header = (struct trustdoc_header){TRUST_DOC_REVOCATIONS_DELTA, version, now,
-	                                     now + days[TRUST_DOC_REVOCATIONS_DELTA] * DAY};
-	size_t len = 0;
-	uint8_t *payload = encode_alloc(enc_delta, p, &len);
-	if (payload == NULL)
-		return QD_ERR_NOMEM;
-	struct trustdoc_timestamp_entry *entry = &p->ts.entries[p->ts.count++];
-	entry->type = TRUST_DOC_REVOCATIONS_DELTA;
-	entry->version = version;
-	entry->base_version = base;
-	rc = sign_and_write(d, KEY_ROLE_REPOSITORY, now, outdir, "revocations-delta.cose", payload,
-	                    len, entry, why);
-	free(payload);
-	if (rc == QD_OK) {
-		pub->files[pub->count].name = "revocations-delta.cose";
-		pub->files[pub->count].version = version;
-		pub->files[pub->count].days = days[TRUST_DOC_REVOCATIONS_DELTA];
-		pub->count++;
-	}
-	return rc;
+	return sign_delta(d, outdir, days, now, TRUST_DOC_REVOCATIONS_DELTA,
+	                  "revocations-delta.cose", base, enc_delta, p, pub, why);
 }
 
 enum qd_err domain_rotate_root(struct domain *d, int64_t now, const char *pkcs11_uri,
@@ -634,6 +756,7 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	if (rc != QD_OK)
 		goto out;
 	uint64_t base = d->versions[TRUST_DOC_REVOCATIONS];
+	uint64_t used_base = d->versions[TRUST_DOC_USED];
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		enum trust_doc_type type = docs[i].type;
 		bool absent = false;
@@ -644,6 +767,9 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 			continue;
 		if (type == TRUST_DOC_TIMESTAMP) {
 			rc = publish_delta(d, outdir, days, now, base, p, pub, why);
+			if (rc == QD_OK)
+				rc = publish_used_delta(d, outdir, days, now, used_base, p, pub,
+				                        why);
 			if (rc != QD_OK)
 				goto out;
 		}
@@ -676,6 +802,8 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 	}
 	rc = keep_published(d, d->versions[TRUST_DOC_REVOCATIONS], p, why);
 	if (rc == QD_OK)
+		rc = keep_published_used(d, used_base, d->versions[TRUST_DOC_USED], p, why);
+	if (rc == QD_OK)
 		rc = domain_save(d, why);
 	if (rc == QD_OK && base > 0) {
 		/* Only the newest base is needed; an old one left behind is harmless. */
@@ -694,6 +822,7 @@ out:
 		for (size_t i = 0; i < N_OPTIONAL; i++)
 			free(p->optional[i]);
 		free(p->delta_lists);
+		free((uint8_t *)p->used_delta.changes);
 		free(p->windows);
 		free(p->ranges);
 		free(p->delta_ranges);

@@ -882,12 +882,14 @@ static int cmd_sync_daemon(const struct options *o)
 		json_array_foreach(json_object_get(last, "files"), i, f)
 		{
 			if (json_is_true(json_object_get(f, "fetched")))
-				printf("%s version %lld installed (was %lld), %lld bytes\n",
+				printf("%s version %lld installed (was %lld), %lld bytes%s\n",
 				       jstr(f, "document"),
 				       (long long)json_integer_value(json_object_get(f, "offered")),
 				       (long long)json_integer_value(
 				               json_object_get(f, "installed")),
-				       (long long)json_integer_value(json_object_get(f, "bytes")));
+				       (long long)json_integer_value(json_object_get(f, "bytes")),
+				       json_is_true(json_object_get(f, "delta")) ? " as a delta"
+				                                                 : "");
 			else
 				printf("%s version %lld unchanged\n", jstr(f, "document"),
 				       (long long)json_integer_value(
