@@ -7,11 +7,14 @@
  *      apply them: verify, decode, one transaction;
  *   2. check latency (check_code on a valid card, store-backed trust view,
  *      its own connection) while idle, and while another thread applies the
- *      N-entry snapshot on its own connection.
+ *      N-entry snapshot on its own connection;
+ *   3. the fleet's used list: apply time of a snapshot of U cards (default
+ *      N) and of a used-delta of D changes (half added, half
+ *      removed), the file sizes, through import_file() likewise.
  * The documents are made by the issuer's own code (domain_publish).  No
  * figure is asserted.
  *
- * usage: qrdesk-bench-sync [--entries N] [--delta D] [--dir DIR]
+ * usage: qrdesk-bench-sync [--entries N] [--delta D] [--used U] [--dir DIR]
  */
 #include <pthread.h>
 #include <sodium.h>
@@ -28,6 +31,7 @@
 #include "qrdesk/import.h"
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
+#include "qrdesk/usedlist.h"
 #include "toolutil.h"
 
 #define NOW 1795000000LL
@@ -101,6 +105,103 @@ static double timed_import(struct store *s, const char *file)
 	return (bench_now_us() - t0) / 1e6;
 }
 
+/* ---- the fleet's used list: snapshot and delta --------------------------- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct used_entry *)a)->pseudonym,
+	              ((const struct used_entry *)b)->pseudonym, TRUST_HASH_LEN);
+}
+
+/* DIR/used.cbor of list's n cards (sorted here; a repeat from chance is dropped). */
+static void write_used(const struct domain *d, struct used_list *list)
+{
+	qsort(list->rows, list->n, sizeof(list->rows[0]), entry_cmp);
+	size_t m = 0;
+	for (size_t i = 0; i < list->n; i++)
+		if (m == 0 || entry_cmp(&list->rows[m - 1], &list->rows[i]) != 0)
+			list->rows[m++] = list->rows[i];
+	list->n = m;
+	size_t need = usedlist_encode(list, NULL, 0);
+	uint8_t *body = malloc(need);
+	if (body == NULL)
+		die("out of memory", NULL);
+	usedlist_encode(list, body, need);
+	char path[4096];
+	domain_path(d, "used.cbor", path, sizeof(path));
+	struct qd_errmsg why = {{0}};
+	if (tool_write_file_atomic(path, body, need, 0644, &why) != QD_OK)
+		die("write used.cbor", &why);
+	free(body);
+}
+
+static void random_cards(struct used_entry *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		randombytes_buf(rows[i].pseudonym, TRUST_HASH_LEN);
+		rows[i].first_at = NOW - (int64_t)(i % 86400);
+		snprintf(rows[i].desk, sizeof(rows[i].desk), "DAC-T1-%02zu", i % 40);
+	}
+}
+
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n = -1;
+	if (f != NULL && fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+/* Section 3: a used list of u cards published, then d changes; both applied on a desk. */
+static void bench_used(struct domain *d, const char *work, size_t u, size_t delta)
+{
+	char pub3[2100], pub4[2100], db[2100], file[2200];
+	snprintf(pub3, sizeof(pub3), "%s/pub3", work);
+	snprintf(pub4, sizeof(pub4), "%s/pub4", work);
+	struct used_list list = {u, calloc(u + delta, sizeof(struct used_entry))};
+	if (list.rows == NULL)
+		die("out of memory", NULL);
+	random_cards(list.rows, u);
+	write_used(d, &list);
+	size_t cards = list.n;
+	publish(d, pub3, NOW + 120);
+	/* D/2 cards expire out of the list, D/2 new ones pass. */
+	size_t half = delta / 2;
+	memmove(list.rows, list.rows + half, (list.n - half) * sizeof(list.rows[0]));
+	list.n -= half;
+	random_cards(list.rows + list.n, half);
+	list.n += half;
+	write_used(d, &list);
+	size_t cards2 = list.n;
+	publish(d, pub4, NOW + 180);
+	free(list.rows);
+
+	snprintf(db, sizeof(db), "%s/used.db", work);
+	struct store *s = desk(d, db, pub3);
+	snprintf(file, sizeof(file), "%s/used.cose", pub3);
+	long snap_bytes = file_size(file);
+	double snap_s = timed_import(s, file);
+	snprintf(file, sizeof(file), "%s/used-delta.cose", pub4);
+	long delta_bytes = file_size(file);
+	double delta_s = timed_import(s, file);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	struct used_list got = {0};
+	struct qd_errmsg why = {{0}};
+	if (store_document_body(s, TRUST_DOC_USED, &body, &len) != QD_OK ||
+	    usedlist_from_body(body, len, &got, &why) != QD_OK || got.n != cards2)
+		die("the used delta did not give the new list", &why);
+	usedlist_free(&got);
+	free(body);
+	store_close(s);
+	printf("\nfleet used list (import_file: verify, decode, one transaction)\n");
+	printf("  snapshot %9zu cards    %6.2f s  %9ld bytes\n", cards, snap_s, snap_bytes);
+	printf("  delta    %9zu changes  %6.2f s  %9ld bytes\n", delta, delta_s, delta_bytes);
+}
+
 /* ---- the applier and the scanner, each on its own connection ------------- */
 
 struct applier {
@@ -142,23 +243,28 @@ static size_t scan(struct store *s, const char *text, double *lat, size_t max, s
 
 int main(int argc, char **argv)
 {
-	size_t entries = 1000000, delta = 10000;
+	size_t entries = 1000000, delta = 10000, used = 0;
 	const char *dir = "/tmp";
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--entries") == 0 && i + 1 < argc)
 			entries = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--delta") == 0 && i + 1 < argc)
 			delta = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--used") == 0 && i + 1 < argc)
+			used = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
 		else {
 			fprintf(stderr,
-			        "usage: qrdesk-bench-sync [--entries N] [--delta D] [--dir DIR]\n");
+			        "usage: qrdesk-bench-sync [--entries N] [--delta D] [--used U] "
+			        "[--dir DIR]\n");
 			return 64;
 		}
 	}
-	if (entries < 2 * delta || delta < 2)
-		die("need entries >= 2 * delta >= 4", NULL);
+	if (used == 0)
+		used = entries; /* the smoke test's small run stays small */
+	if (entries < 2 * delta || used < 2 * delta || delta < 2)
+		die("need entries and used >= 2 * delta >= 4", NULL);
 	if (signature_init() != QD_OK)
 		die("signature_init", NULL);
 
@@ -246,6 +352,9 @@ int main(int argc, char **argv)
 	printf("  during snapshot apply  %6zu scans  p50 %7.1f us  p99 %7.1f us  (apply %.2f s)\n",
 	       n_busy, b50, b99, a.seconds);
 	printf("  p99 during / idle: %.2f (target <= 2)\n", b99 / i99);
+
+	/* 3. The fleet's used list. */
+	bench_used(&d, work, used, delta);
 
 	char cmd[4200];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
