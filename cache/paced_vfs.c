@@ -175,28 +175,27 @@ static int paced_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 	return r->pMethods->xUnfetch(r, off, p);
 }
 
-/* Version 3: shared memory (WAL) and memory-mapped reads (mmap_size) both pass through. */
-static const sqlite3_io_methods paced_io = {
-        .iVersion = 3,
-        .xClose = paced_close,
-        .xRead = paced_read,
-        .xWrite = paced_write,
-        .xTruncate = paced_truncate,
-        .xSync = paced_sync,
-        .xFileSize = paced_file_size,
-        .xLock = paced_lock,
-        .xUnlock = paced_unlock,
-        .xCheckReservedLock = paced_check_reserved,
-        .xFileControl = paced_file_control,
-        .xSectorSize = paced_sector_size,
-        .xDeviceCharacteristics = paced_device_characteristics,
-        .xShmMap = paced_shm_map,
-        .xShmLock = paced_shm_lock,
-        .xShmBarrier = paced_shm_barrier,
-        .xShmUnmap = paced_shm_unmap,
-        .xFetch = paced_fetch,
-        .xUnfetch = paced_unfetch,
-};
+/*
+ * The wrapper offers what the wrapped file offers, as SQLite's own shims do: SQLite reads the
+ * version (and the shm entries) to decide whether WAL and memory-mapped reads are possible.
+ */
+#define PACED_IO_BASE                                                                              \
+	.xClose = paced_close, .xRead = paced_read, .xWrite = paced_write,                         \
+	.xTruncate = paced_truncate, .xSync = paced_sync, .xFileSize = paced_file_size,            \
+	.xLock = paced_lock, .xUnlock = paced_unlock, .xCheckReservedLock = paced_check_reserved,  \
+	.xFileControl = paced_file_control, .xSectorSize = paced_sector_size,                      \
+	.xDeviceCharacteristics = paced_device_characteristics
+#define PACED_IO_SHM                                                                               \
+	.xShmMap = paced_shm_map, .xShmLock = paced_shm_lock, .xShmBarrier = paced_shm_barrier,    \
+	.xShmUnmap = paced_shm_unmap
+
+static const sqlite3_io_methods paced_io_v1 = {.iVersion = 1, PACED_IO_BASE};
+static const sqlite3_io_methods paced_io_v2 = {.iVersion = 2, PACED_IO_BASE, PACED_IO_SHM};
+static const sqlite3_io_methods paced_io_v3 = {.iVersion = 3,
+                                               PACED_IO_BASE,
+                                               PACED_IO_SHM,
+                                               .xFetch = paced_fetch,
+                                               .xUnfetch = paced_unfetch};
 
 /* ---- the VFS: opens wrap the platform's files, the rest forwards ------- */
 
@@ -212,7 +211,8 @@ static int paced_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int f
 	/* SQLite calls xClose only if pMethods is set; a failed open leaves it NULL. */
 	if (p->real->pMethods == NULL)
 		return rc;
-	p->base.pMethods = &paced_io;
+	int version = p->real->pMethods->iVersion;
+	p->base.pMethods = version >= 3 ? &paced_io_v3 : version == 2 ? &paced_io_v2 : &paced_io_v1;
 	return rc;
 }
 

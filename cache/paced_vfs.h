@@ -2,8 +2,9 @@
 /*
  * paced_vfs.h - inside the store module (cache/): an SQLite VFS over the
  * platform's that syncs a main database or WAL file after every
- * PACED_VFS_CHUNK bytes written, so a big apply reaches the disk in steps and
- * never holds a verdict's audit-row fsync behind tens of MiB (paced_vfs.c).
+ * PACED_VFS_CHUNK bytes written, so a big apply reaches the disk in steps:
+ * at most about one MiB of it is unsynced ahead of a verdict's audit-row fsync
+ * (paced_vfs.c).
  * The trust store's connections use it; the audit log's do not need it.
  */
 #ifndef QRDESK_PACED_VFS_H

@@ -115,7 +115,7 @@ static enum qd_err camera_create(const void *settings, unsigned formats, source_
 /* Each row's keys and defaults as static data ... */
 #define ROW(id, section, type, keys, defaults, wanted, devices, label, access, reads)              \
 	static const struct scanner_key id##_keys[] = {keys(type)};                                \
-	static const type id##_defaults = {defaults};                                              \
+	static const type id##_defaults = {defaults()};                                            \
 	_Static_assert(sizeof(type) <= SCANNER_SETTINGS_MAX, "raise SCANNER_SETTINGS_MAX");        \
 	_Static_assert(alignof(type) <= alignof(max_align_t), #id "'s settings: alignment");
 SCANNER_ROWS

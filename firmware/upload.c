@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,9 +50,38 @@ static size_t reply_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* The first bytes of a reply, printable, for a message. */
-static void reply_text(const struct reply *r, char *out, size_t cap)
+/* True if the reply carries the token, or any 8 characters of it, or the word "bearer":
+ * a gateway that echoes the request's headers in its error page. */
+static bool contains(const uint8_t *hay, size_t hlen, const char *needle, size_t nlen)
 {
+	for (size_t i = 0; i + nlen <= hlen; i++)
+		if (memcmp(hay + i, needle, nlen) == 0)
+			return true;
+	return false;
+}
+
+static bool quotes_token(const struct reply *r, const char *token)
+{
+	static const char word[] = "bearer";
+	for (size_t i = 0; i + sizeof(word) - 1 <= r->len; i++)
+		if (strncasecmp((const char *)r->data + i, word, sizeof(word) - 1) == 0)
+			return true;
+	size_t tlen = token != NULL ? strlen(token) : 0;
+	size_t piece = tlen < 8 ? tlen : 8;
+	for (size_t at = 0; piece > 0 && at + piece <= tlen; at++)
+		if (contains(r->data, r->len, token + at, piece))
+			return true;
+	return false;
+}
+
+/* The first bytes of a reply, printable, for a message; never the bearer token. */
+static void reply_text(const struct reply *r, const struct upload_options *o, char *out, size_t cap)
+{
+	if (r->len > 0 && o->bearer_token != NULL && o->bearer_token[0] != '\0' &&
+	    quotes_token(r, o->bearer_token)) {
+		snprintf(out, cap, "(a reply that quotes the request's token: not shown)");
+		return;
+	}
 	size_t n = 0;
 	for (size_t i = 0; i < r->len && n + 1 < cap && i < 120; i++)
 		out[n++] = r->data[i] >= 0x20 && r->data[i] < 0x7f ? (char)r->data[i] : '?';
@@ -160,7 +190,7 @@ static enum qd_err stored(CURL *c, const struct upload_options *o, const char *u
 		*other = !*same;
 	} else if (rc == QD_OK && *status != 404 && *status != 410) {
 		char text[128];
-		reply_text(&r, text, sizeof(text));
+		reply_text(&r, o, text, sizeof(text));
 		qd_errmsg_set(why, "%s: HTTP status %ld%s%s", url, *status, text[0] ? ": " : "",
 		              text);
 		rc = QD_ERR_NETWORK;
@@ -197,7 +227,7 @@ static enum qd_err put_batch(CURL *c, const struct upload_options *o, uint64_t s
 	struct reply r = {.max = REPLY_MAX};
 	rc = request(c, o, url, bytes, len, status, &r, why);
 	char text[128];
-	reply_text(&r, text, sizeof(text));
+	reply_text(&r, o, text, sizeof(text));
 	free(r.data);
 	if (rc != QD_OK)
 		return rc;

@@ -99,7 +99,7 @@ struct source_camera_config {
 	        SCANNER_KEY("decode_budget_kpx", COUNT, T, decode_budget_kpx, 0,                   \
 	                    CAMERA_DECODE_BUDGET_MAX_KPX)
 /* VGA is plenty for a card held under the lens (docs/camera.md). */
-#define SOURCE_CAMERA_DEFAULTS                                                                     \
+#define SOURCE_CAMERA_DEFAULTS()                                                                   \
 	.capture = {.width = 640, .height = 480, .fps = 15, .format = CAPTURE_FORMAT_AUTO},        \
 	.stall_ms = 5000, .decoders = CAMERA_DECODE_ALL,                                           \
 	.decode_budget_kpx = CAMERA_DECODE_BUDGET_DEFAULT_KPX, .formats = CAMERA_FORMAT_QR

@@ -38,7 +38,7 @@ struct source_hid_config {
 	                    HID_KEY_TIMEOUT_MAX),                                                  \
 	        SCANNER_KEY("grab", BOOL, T, grab, 0, 0),                                          \
 	        SCANNER_KEY("retry_ms", MS, T, retry_ms, 100, 600000)
-#define SOURCE_HID_DEFAULTS .key_timeout_ms = 100, .grab = true, .retry_ms = 5000
+#define SOURCE_HID_DEFAULTS() .key_timeout_ms = 100, .grab = true, .retry_ms = 5000
 
 /* The [hid] settings in a configuration's scanner settings. */
 static inline struct source_hid_config *source_hid_settings(const struct scanner_settings *s)

@@ -39,17 +39,17 @@ struct source_replay_images_config {
 };
 
 /* Their keys and defaults, as data for the registry (drivers/scanners.c). */
-#define SOURCE_REPLAY_STDIN_KEYS(T)  SCANNER_KEY("stdin", BOOL, T, enabled, 0, 0)
-#define SOURCE_REPLAY_STDIN_DEFAULTS .enabled = false
-#define SOURCE_REPLAY_FIFO_KEYS(T)   SCANNER_KEY("fifo", PATH, T, path, 0, 0)
-#define SOURCE_REPLAY_FIFO_DEFAULTS  .path = ""
+#define SOURCE_REPLAY_STDIN_KEYS(T)    SCANNER_KEY("stdin", BOOL, T, enabled, 0, 0)
+#define SOURCE_REPLAY_STDIN_DEFAULTS() .enabled = false
+#define SOURCE_REPLAY_FIFO_KEYS(T)     SCANNER_KEY("fifo", PATH, T, path, 0, 0)
+#define SOURCE_REPLAY_FIFO_DEFAULTS()  .path = ""
 #define SOURCE_REPLAY_IMAGES_KEYS(T)                                                               \
 	SCANNER_KEY("images", PATH, T, dir, 0, 0),                                                 \
 	        SCANNER_KEY("images_max_kpx", COUNT, T, images.max_kpx, 1,                         \
 	                    SOURCE_IMAGES_MAX_KPX_MAX),                                            \
 	        SCANNER_KEY("images_budget_ms", MS, T, images.budget_ms, 100, 60000),              \
 	        SCANNER_KEY("images_delete", BOOL, T, images.delete_judged, 0, 0)
-#define SOURCE_REPLAY_IMAGES_DEFAULTS                                                              \
+#define SOURCE_REPLAY_IMAGES_DEFAULTS()                                                            \
 	.images = {.max_kpx = SOURCE_IMAGES_MAX_KPX_DEFAULT,                                       \
 	           .budget_ms = SOURCE_IMAGES_BUDGET_MS_DEFAULT,                                   \
 	           .delete_judged = false}

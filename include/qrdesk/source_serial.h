@@ -35,7 +35,7 @@ struct source_serial_config {
 	        SCANNER_KEY("max_line", BYTES, T, max_line, SERIAL_LINE_MIN, SERIAL_LINE_MAX),     \
 	        SCANNER_KEY("retry_ms", MS, T, retry_ms, 100, 600000)
 /* retry_ms: a safety net, hot-plug says at once. */
-#define SOURCE_SERIAL_DEFAULTS .baud = 9600, .framing = "8N1", .max_line = 4296, .retry_ms = 5000
+#define SOURCE_SERIAL_DEFAULTS() .baud = 9600, .framing = "8N1", .max_line = 4296, .retry_ms = 5000
 
 /* The [serial] settings in a configuration's scanner settings. */
 static inline struct source_serial_config *source_serial_settings(const struct scanner_settings *s)

@@ -63,7 +63,7 @@ check '[[ $out == *"used version 1 installed"*"1 entries"* ]]' "the desk install
 desk_conf CGP-T1-02
 "$qrdeskd" --config desk.conf 2>daemon.log &
 daemon_pid=$!
-wait_for 20 '[[ -S control.sock ]] && "$ctl" status --socket control.sock >/dev/null 2>&1' ||
+wait_for 300 '[[ -S control.sock ]] && "$ctl" status --socket control.sock >/dev/null 2>&1' ||
 	die "qrdeskd did not come up"
 
 verdict=$("$ctl" scan --socket control.sock "$(cat used.txt)")
@@ -112,7 +112,7 @@ check '[[ $rc == 0 ]]' "the desk applies the bundle's used-delta ($rc: $out)"
 check '[[ $(sqlite3 desk.db "SELECT version FROM documents WHERE type = 9") == 2 ]]' "the used list is version 2 after the stick"
 "$qrdeskd" --config desk.conf 2>>daemon.log &
 daemon_pid=$!
-wait_for 20 '[[ -S control.sock ]] && "$ctl" status --socket control.sock >/dev/null 2>&1' ||
+wait_for 300 '[[ -S control.sock ]] && "$ctl" status --socket control.sock >/dev/null 2>&1' ||
 	die "qrdeskd did not come up again"
 verdict=$("$ctl" scan --socket control.sock "$(cat later.txt)")
 check '[[ $(jq -r .reason <<<"$verdict") == ALREADY_USED && $(jq -r .first_use.desk <<<"$verdict") == CGP-T1-01 ]]' "the card from the delta is ALREADY_USED naming CGP-T1-01: $verdict"

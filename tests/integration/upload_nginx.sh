@@ -22,7 +22,8 @@
 #      that takes access tokens: nginx wants "Authorization: Bearer <token>".
 #      The file missing, readable by others, or not a token: refused, rows
 #      pending, the token never in the status or the log; the wrong token:
-#      401, pending; the right one: stored.
+#      401, pending, and the 401 page, which echoes it, not quoted; the right
+#      one: stored.
 # Usage: upload_nginx.sh QRDESKD QRDESKCTL QRDESK-ISSUER
 set -uo pipefail
 
@@ -220,7 +221,8 @@ check '[[ $rc == 0 && $out == "ingest: 2 batches, 2 rows loaded; 2 loaded before
 token='qd-T0ken_1.2~3+4/5=='
 nginx_stop
 nginx_start "location /tok/ {
-			if (\$http_authorization != 'Bearer $token') { return 401; }
+			# A gateway that echoes the request's credentials in its error page.
+			if (\$http_authorization != 'Bearer $token') { return 401 'denied: \$http_authorization'; }
 			dav_methods PUT;
 			create_full_put_path on;
 		}" || exit 1
@@ -245,6 +247,7 @@ stop
 printf 'qd-wrong-token\n' >token
 start "$base/tok"
 check '[[ $(up .status) == network && $(up .message) == *"HTTP status 401"* && $(pending) == 1 ]]' "the wrong token: 401, the row pending: $(up .message)"
+check '[[ $(up .message) == *"quotes the request'"'"'s token: not shown"* && $(up .message) != *wrong-token* ]]' "a 401 page that echoes the token is not quoted: $(up .message)"
 stop
 printf '%s\r\n' "$token" >token
 start "$base/tok"

@@ -532,7 +532,8 @@ static enum qd_err publish_used_delta(const struct domain *d, const char *outdir
 	                  enc_used_delta, p, pub, why);
 }
 
-/* Keep the used list just published as version v (if any); the base before it goes. */
+/* Keep the used list just published as version v (if any), the base of the next delta; the
+ * old base goes only once the domain's versions are saved (publish, below). */
 static enum qd_err keep_published_used(const struct domain *d, uint64_t base, uint64_t v,
                                        const struct publish_ctx *p, struct qd_errmsg *why)
 {
@@ -541,13 +542,7 @@ static enum qd_err keep_published_used(const struct domain *d, uint64_t base, ui
 		return QD_OK;
 	char path[4096];
 	published_used_path(d, v, path, sizeof(path));
-	enum qd_err rc =
-	        tool_write_file_atomic(path, p->optional[slot], p->optional_len[slot], 0644, why);
-	if (rc == QD_OK && base > 0) {
-		published_used_path(d, base, path, sizeof(path));
-		(void)unlink(path);
-	}
-	return rc;
+	return tool_write_file_atomic(path, p->optional[slot], p->optional_len[slot], 0644, why);
 }
 
 /* Keep the list just published as version v, the base of the next delta. */
@@ -813,6 +808,14 @@ enum qd_err domain_publish(struct domain *d, const char *outdir, const long days
 		char name[64];
 		published_ranges_name(base, name, sizeof(name));
 		domain_path(d, name, path, sizeof(path));
+		(void)unlink(path);
+	}
+	/* As the revocations' base: after the save, so a failed save still finds the base the
+	 * saved versions name. */
+	if (rc == QD_OK && used_base > 0 && used_base != d->versions[TRUST_DOC_USED] &&
+	    p->optional[used_slot()] != NULL) {
+		char path[4096];
+		published_used_path(d, used_base, path, sizeof(path));
 		(void)unlink(path);
 	}
 out:
