@@ -128,6 +128,10 @@ echo "arm64: built ($((SECONDS - start)) s)" >&2
 #                    run emulated in daemon_sync_integration
 #   upload_nginx     ten daemon starts around one upload round each (half a minute natively);
 #                    the upload's faults run emulated in test_upload
-excluded='^(cose_interop|kiosk_browser|kiosk_display|static_analysis|fuzz_run|fuzz_regression_vectors|daemon_valgrind|deb_install|sync_crash|audit_crash|vm_appliance|pkcs11_softhsm|demo_integration|security_integration|inbox_integration|fleet_e2e|upload_nginx)$'
+#   bench_decode_quality_smoke  a benchmark's smoke over the generated scenes: over two
+#                    minutes emulated, the longest test here; the decoder chain itself runs
+#                    emulated in test_qrdecode and test_decode_chain, and what the smoke adds
+#                    (the bench runs and prints its tables) is shown natively
+excluded='^(bench_decode_quality_smoke|cose_interop|kiosk_browser|kiosk_display|static_analysis|fuzz_run|fuzz_regression_vectors|daemon_valgrind|deb_install|sync_crash|audit_crash|vm_appliance|pkcs11_softhsm|demo_integration|security_integration|inbox_integration|fleet_e2e|upload_nginx)$'
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E "$excluded"
 echo "arm64: tests passed ($((SECONDS - start)) s in all)" >&2
