@@ -879,56 +879,6 @@ enum qd_err store_audit_event(struct store *store, const struct audit_event *ev,
 	return QD_OK;
 }
 
-static const char *column_text(sqlite3_stmt *s, int col)
-{
-	return (const char *)sqlite3_column_text(s, col);
-}
-
-enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
-                                    enum qd_err (*fn)(void *arg, const struct audit_row *row),
-                                    void *arg, size_t *count, int64_t *last_id)
-{
-	*count = 0;
-	*last_id = 0;
-	sqlite3_stmt *s = NULL;
-	if (sq_prepare(store->adb,
-	               "SELECT a.id, a.time_us, a.source, coalesce(d.event, 'verdict'), a.verdict,"
-	               " a.reason, a.kid, a.clearance_hash, a.desk, a.latency_us, d.detail"
-	               " FROM audit a LEFT JOIN audit_detail d ON d.audit_id = a.id"
-	               " WHERE a.collected_at IS NULL ORDER BY a.id LIMIT ?1",
-	               &s) != SQLITE_OK)
-		return QD_ERR_STORE;
-	int rc = sqlite3_bind_int64(s, 1, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
-	enum qd_err err = QD_OK;
-	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct audit_row row = {
-		        .id = sqlite3_column_int64(s, 0),
-		        .time_us = sqlite3_column_int64(s, 1),
-		        .source = column_text(s, 2),
-		        .event = column_text(s, 3),
-		        .verdict = column_text(s, 4),
-		        .reason = column_text(s, 5),
-		        .kid = sqlite3_column_blob(s, 6),
-		        .kid_len = (size_t)sqlite3_column_bytes(s, 6),
-		        .clearance_hash = sqlite3_column_blob(s, 7),
-		        .clearance_hash_len = (size_t)sqlite3_column_bytes(s, 7),
-		        .desk = column_text(s, 8),
-		        .latency_us = sqlite3_column_int64(s, 9),
-		        .detail = column_text(s, 10),
-		};
-		err = fn(arg, &row);
-		if (err != QD_OK)
-			break;
-		(*count)++;
-		*last_id = row.id;
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(s);
-	if (err != QD_OK)
-		return err;
-	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
-}
-
 enum qd_err store_audit_mark_exported(struct store *store, const struct store_upload_batch *batch,
                                       int64_t at)
 {

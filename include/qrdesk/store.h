@@ -367,24 +367,6 @@ struct audit_event {
 };
 enum qd_err store_audit_event(struct store *store, const struct audit_event *ev, int64_t *row_id);
 
-/* One audit row as read back for an export; pointers valid during the callback only. */
-struct audit_row {
-	int64_t id;
-	int64_t time_us;
-	const char *source, *event, *verdict, *reason, *desk, *detail; /* may be NULL */
-	const void *kid;
-	size_t kid_len;
-	const void *clearance_hash;
-	size_t clearance_hash_len;
-	int64_t latency_us;
-};
-/*
- * The oldest max_rows rows not yet collected, in id order, to fn (which may
- * stop the walk with an error); *last_id is the last row given.
- */
-enum qd_err store_audit_uncollected(struct store *store, size_t max_rows,
-                                    enum qd_err (*fn)(void *arg, const struct audit_row *row),
-                                    void *arg, size_t *count, int64_t *last_id);
 /* A batch's rows still waiting went on a USB stick: collected at `at` (seconds), before
  * store_upload_batch_done delivers the batch (audit_seal.h). */
 enum qd_err store_audit_mark_exported(struct store *store, const struct store_upload_batch *batch,
