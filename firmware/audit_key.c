@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "qrdesk/file.h"
 #include "qrdesk/hex.h"
 
 #define KEY_FILE_MAX 256 /* 64 digits and some white space */
@@ -38,37 +39,16 @@ enum qd_err audit_key_parse(const char *text, size_t len, uint8_t key[CREDENTIAL
 enum qd_err audit_key_load(const char *path, uint8_t key[CREDENTIAL_AUDIT_KEY_LEN],
                            struct qd_errmsg *why)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		int e = errno;
-		qd_errmsg_set(why, "%s: %s", path, e == ELOOP ? "a symbolic link" : strerror(e));
-		return e == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
-	}
-	struct stat st;
-	enum qd_err rc = QD_OK;
 	char text[KEY_FILE_MAX + 1];
-	ssize_t n = 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		qd_errmsg_set(why, "%s: not a regular file", path);
-		rc = QD_ERR_IO;
-	} else if ((st.st_mode & 077) != 0) {
-		qd_errmsg_set(why, "%s: mode %03o lets other users read the key (chmod 600)", path,
-		              (unsigned)(st.st_mode & 0777));
-		rc = QD_ERR_PERM;
-	} else if ((n = read(fd, text, sizeof(text))) < 0) {
-		qd_errmsg_set(why, "%s: %s", path, strerror(errno));
-		rc = QD_ERR_IO;
-	} else if (n > KEY_FILE_MAX) { /* a byte past the limit: never parse a cut file */
-		qd_errmsg_set(why, "%s: more than %d bytes", path, KEY_FILE_MAX);
+	size_t n = 0;
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc = file_read_secret(path, 077, "chmod 600", text, sizeof(text), &n, &inner);
+	if (rc == QD_ERR_TOO_LARGE)
 		rc = QD_ERR_FORMAT;
-	}
-	close(fd);
-	if (rc == QD_OK) {
-		struct qd_errmsg inner = {{0}};
-		rc = audit_key_parse(text, (size_t)n, key, &inner);
-		if (rc != QD_OK)
-			qd_errmsg_set(why, "%s: %s", path, inner.text);
-	}
+	if (rc == QD_OK)
+		rc = audit_key_parse(text, n, key, &inner);
+	if (rc != QD_OK)
+		qd_errmsg_set(why, "%s: %s", path, inner.text);
 	explicit_bzero(text, sizeof(text));
 	return rc;
 }

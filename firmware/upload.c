@@ -7,17 +7,15 @@
 #include "qrdesk/upload.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "qrdesk/auditbatch.h"
 #include "qrdesk/desklist.h"
+#include "qrdesk/file.h"
 #include "qrdesk/hex.h"
 #include "qrdesk/https.h"
 #include "qrdesk/trust.h"
@@ -279,42 +277,18 @@ enum qd_err upload_token_load(const char *path, char *out, size_t cap, struct qd
 		              UPLOAD_TOKEN_MAX + 1);
 		return QD_ERR_ARG;
 	}
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		qd_errmsg_set(why, "token_file %s: %s", path,
-		              e == ELOOP ? "a symbolic link (not followed)" : strerror(e));
-		return e == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
-	}
-	struct stat st;
-	enum qd_err rc = QD_OK;
-	if (fstat(fd, &st) != 0) {
-		qd_errmsg_set(why, "token_file %s: %s", path, strerror(errno));
-		rc = QD_ERR_IO;
-	} else if (!S_ISREG(st.st_mode)) {
-		qd_errmsg_set(why, "token_file %s: not a regular file", path);
-		rc = QD_ERR_FORMAT;
-	} else if ((st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0) {
-		qd_errmsg_set(why,
-		              "token_file %s: others may read or change it (mode %04o; want 0600 "
-		              "or 0640)",
-		              path, (unsigned)(st.st_mode & 07777));
-		rc = QD_ERR_PERM;
-	}
-	/* Room for the longest token, its CR LF and one byte more, which tells "too long". */
+	/* Room for the longest token and its CR LF; a byte more is refused as too long. */
 	char buf[UPLOAD_TOKEN_MAX + 3];
-	ssize_t n = 0;
-	if (rc == QD_OK) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0) {
-			qd_errmsg_set(why, "token_file %s: %s", path, strerror(errno));
-			rc = QD_ERR_IO;
-		}
-	}
-	close(fd);
-	if (rc != QD_OK)
+	size_t len = 0;
+	struct qd_errmsg inner = {{0}};
+	enum qd_err rc = file_read_secret(path, S_IROTH | S_IWOTH | S_IWGRP, "want 0600 or 0640",
+	                                  buf, sizeof(buf), &len, &inner);
+	if (rc == QD_ERR_TOO_LARGE)
+		len = UPLOAD_TOKEN_MAX + 1;
+	else if (rc != QD_OK) {
+		qd_errmsg_set(why, "token_file %s: %s", path, inner.text);
 		return rc;
-	size_t len = (size_t)n;
+	}
 	if (len > 0 && buf[len - 1] == '\n') { /* one line end: LF or CR LF */
 		len--;
 		if (len > 0 && buf[len - 1] == '\r')

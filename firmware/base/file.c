@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,4 +107,46 @@ enum qd_err file_read(const char *path, size_t cap, uint8_t **data, size_t *len,
                       struct qd_errmsg *why)
 {
 	return file_read_at(AT_FDCWD, path, cap, NULL, data, len, why);
+}
+
+enum qd_err file_read_secret(const char *path, unsigned forbidden_mode, const char *hint, char *buf,
+                             size_t cap, size_t *len, struct qd_errmsg *why)
+{
+	*len = 0;
+	if (path == NULL || buf == NULL || cap < 2) {
+		qd_errmsg_set(why, "bad argument");
+		return QD_ERR_ARG;
+	}
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		qd_errmsg_set(why, "%s",
+		              e == ELOOP ? "a symbolic link (not followed)" : strerror(e));
+		return e == ENOENT ? QD_ERR_NOT_FOUND : QD_ERR_IO;
+	}
+	struct stat st;
+	enum qd_err rc = QD_OK;
+	ssize_t n = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		qd_errmsg_set(why, "not a regular file");
+		rc = QD_ERR_IO;
+	} else if ((st.st_mode & forbidden_mode) != 0) {
+		qd_errmsg_set(why, "mode %04o lets others read or change it (%s)",
+		              (unsigned)(st.st_mode & 07777), hint);
+		rc = QD_ERR_PERM;
+	} else if ((n = read(fd, buf, cap)) < 0) {
+		qd_errmsg_set(why, "%s", strerror(errno));
+		rc = QD_ERR_IO;
+	} else if ((size_t)n > cap - 1) { /* a byte past the limit: never parse a cut file */
+		qd_errmsg_set(why, "more than %zu bytes", cap - 1);
+		rc = QD_ERR_TOO_LARGE;
+	}
+	close(fd);
+	if (rc != QD_OK) {
+		explicit_bzero(buf, cap);
+		return rc;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return QD_OK;
 }

@@ -44,6 +44,20 @@ struct file_read_options {
 enum qd_err file_read_at(int dir, const char *path, size_t cap, const struct file_read_options *opt,
                          uint8_t **data, size_t *len, struct qd_errmsg *why);
 
+/*
+ * A small secret (a key, a token) read whole into buf, not malloc'd, so the caller can wipe
+ * it: a regular file (a symbolic link as the last component refused, not followed) with no
+ * mode bit of forbidden_mode set (077: the owner alone; 026: the group may read), holding
+ * at most cap - 1 bytes (a longer file is refused, never cut).  buf is wiped on failure.
+ * why, without the path: hint follows a mode refusal ("chmod 600").
+ *   QD_ERR_NOT_FOUND  no such file
+ *   QD_ERR_IO         open or read failed; a symbolic link; not a regular file
+ *   QD_ERR_PERM       a forbidden mode bit
+ *   QD_ERR_TOO_LARGE  more than cap - 1 bytes
+ */
+enum qd_err file_read_secret(const char *path, unsigned forbidden_mode, const char *hint, char *buf,
+                             size_t cap, size_t *len, struct qd_errmsg *why);
+
 /* file_read_at(AT_FDCWD, path, cap, NULL, ...). */
 enum qd_err file_read(const char *path, size_t cap, uint8_t **data, size_t *len,
                       struct qd_errmsg *why);

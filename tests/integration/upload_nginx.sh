@@ -237,7 +237,7 @@ stop
 printf '%s\n' "$token" >token
 chmod 0644 token
 start "$base/tok"
-check '[[ $(up .message) == *"others may read or change it (mode 0644"* && $(pending) == 1 ]]' "a token file others can read: refused: $(up .message)"
+check '[[ $(up .message) == *"mode 0644 lets others read or change it"* && $(pending) == 1 ]]' "a token file others can read: refused: $(up .message)"
 stop
 printf 'qd T0ken\n' >token
 chmod 0600 token
