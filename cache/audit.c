@@ -904,26 +904,3 @@ enum qd_err store_audit_mark_exported(struct store *store, const struct store_up
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
 }
-
-enum qd_err store_audit_mark_collected(struct store *store, int64_t up_to_id, int64_t at,
-                                       uint64_t *marked)
-{
-	*marked = 0;
-	if (store->readonly)
-		return QD_ERR_ARG;
-	sqlite3_stmt *s = NULL;
-	if (sq_prepare(store->adb,
-	               "UPDATE audit SET collected_at = ?2 WHERE id <= ?1 AND collected_at IS NULL",
-	               &s) != SQLITE_OK)
-		return QD_ERR_STORE;
-	int rc = sqlite3_bind_int64(s, 1, up_to_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 2, at);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return QD_ERR_STORE;
-	*marked = (uint64_t)sqlite3_changes(store->adb);
-	return QD_OK;
-}

@@ -1133,11 +1133,17 @@ static void test_audit_retention(void **state)
 	assert_int_equal(store_audit_event(fx->store, &ev, NULL), QD_OK);
 	struct audit_record recent = {.time_us = 95 * day_us, .verdict = "invalid", .desk = "D"};
 	assert_int_equal(store_audit_append(fx->store, &recent, NULL), QD_OK); /* id 6 */
-	uint64_t marked = 0;
-	assert_int_equal(store_audit_mark_collected(fx->store, 2, now, &marked), QD_OK);
-	assert_int_equal(marked, 2);
-
+	/* Rows 1-2 leave on a USB stick: the export marks its batch's rows collected. */
+	struct store_upload_batch b;
 	bool found = false;
+	struct qd_errmsg why = {{0}};
+	assert_int_equal(store_upload_batch_open(fx->store, 2, "usb", now, &b, &found, &why),
+	                 QD_OK);
+	assert_true(found);
+	assert_int_equal(b.first_id, 1);
+	assert_int_equal(b.last_id, 2);
+	assert_int_equal(store_audit_mark_exported(fx->store, &b, now), QD_OK);
+
 	int64_t oldest = 0;
 	assert_int_equal(store_audit_oldest(fx->store, &found, &oldest), QD_OK);
 	assert_true(found);
