@@ -28,7 +28,7 @@ version=$(dpkg-deb -f "$amd" Version)
 start=$SECONDS
 
 scripts/arm64.sh --sysroot-only "$build"
-eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-architecture -a arm64 -c dpkg-buildflags --export=sh)"
+eval "$(CC=aarch64-linux-gnu-gcc DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-architecture -a arm64 -c dpkg-buildflags --export=sh)"
 CFLAGS="$CFLAGS $CPPFLAGS" CXXFLAGS="$CXXFLAGS $CPPFLAGS" cmake -S . -B "$build" \
 	-DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" -DQRDESK_ARM64_SYSROOT="$build-sysroot" \
 	-DCMAKE_BUILD_TYPE=None -DCMAKE_INSTALL_PREFIX=/usr -DQRDESK_WERROR=OFF -DQRDESK_TESTS=OFF -DQRDESK_MAN=OFF >/dev/null
@@ -39,7 +39,8 @@ log "cross-built ($((SECONDS - start)) s)"
 pkg=$build/pkg
 rm -rf "$pkg"
 dpkg-deb -R "$amd" "$pkg"
-needed() { objdump -p "$1" | awk '$1 == "NEEDED" {print $2}' | sort; }
+# The dynamic loader aside (libc6's, named after the architecture).
+needed() { objdump -p "$1" | awk '$1 == "NEEDED" && $2 !~ /^ld-linux/ {print $2}' | sort; }
 for f in usr/sbin/qrdeskd:firmware/qrdeskd usr/bin/qrdeskctl:tools/qrdeskctl; do
 	dst=$pkg/${f%%:*} src=$build/${f#*:}
 	[[ -f $dst ]] || { log "the amd64 package has no /${f%%:*}"; exit 1; }

@@ -174,9 +174,12 @@ if [[ $arch == arm64 ]]; then
 	chmod 0755 "$cache/arm64-bin/mmdebstrap"
 	PATH=$cache/arm64-bin:$PATH
 fi
-# One maker at a time per cache (it may be shared by build directories and clones).
-exec {lockfd}>"$cache/lock"
-flock -n "$lockfd" || { log "another maker holds $cache/lock: waiting for it"; flock "$lockfd"; }
+# One maker at a time per cache (it may be shared by build directories and clones) and
+# architecture: making an arm64 base takes long and must not hold up the amd64 image.
+lock=$cache/lock
+[[ $arch == amd64 ]] || lock=$cache/lock-$arch
+exec {lockfd}>"$lock"
+flock -n "$lockfd" || { log "another maker holds $lock: waiting for it"; flock "$lockfd"; }
 if [[ ! -s $base ]]; then
 	base_make "$base" || { log "mmdebstrap failed; its log: $cache/mmdebstrap.log"; exit 1; }
 fi
