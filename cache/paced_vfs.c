@@ -13,20 +13,19 @@
  * between an audit row and the disk.  Extra syncs only add durability, so
  * SQLite's own guarantees are untouched.
  *
- * Both VFSes also grow a WAL file ahead of its writer, in zero-filled steps
- * (1 MiB for the trust store, 4 MiB, a whole auto-checkpoint's WAL, for the
- * audit log, whose connections use the second VFS, "qrdesk-audit", which
- * does not pace).  Why: a commit's fdatasync that finds its file grown (new
- * blocks, a new size) must commit the file system's journal, and on ext4
- * (data=ordered) that commit first writes out the blocks the trust apply has
- * just allocated: the loop's audit fdatasync waited 20-30 ms there even with
- * the apply paced.  A write into blocks already allocated and written needs
- * no journal commit, only its own data flushed.  Zeros, not fallocate():
- * ext4 keeps fallocated blocks "unwritten", and the first write into them is
- * again a journal change.  SQLite is at home with a WAL longer than its
- * frames: its end is the last frame with a valid checksum.  Database files
- * are left to grow as SQLite grows them (a checkpoint, off the loop for the
- * trust store, once per ~1000 pages for the audit log).
+ * The audit log's connections open through a second VFS of the same shim,
+ * "qrdesk-audit", which does not pace (its commits are short) but grows the
+ * WAL ahead of its writer in zero-filled PACED_VFS_AUDIT_STEP steps.  Why: a
+ * commit's fdatasync that finds its file grown (new blocks, a new size) must
+ * commit the file system's journal, and on ext4 (data=ordered) that commit
+ * first writes out the blocks the trust apply has just allocated.  A write
+ * into blocks already allocated and written needs no journal commit, only its
+ * own data and a device cache flush.  Zeros, not fallocate(): ext4 keeps
+ * fallocated blocks "unwritten", and the first write into them is again a
+ * journal change.  SQLite is at home with a WAL longer than its frames: its
+ * end is the last frame with a valid checksum.  The trust store's WAL is not
+ * grown so: it is not on the loop's sync path, and a 1M apply would write its
+ * ~30 MiB of WAL twice on the desk's SD card.
  */
 #include "paced_vfs.h"
 
@@ -41,8 +40,9 @@ struct paced_file {
 	sqlite3_file *real;  /* the platform VFS's file, right after this struct */
 	sqlite3_int64 since; /* bytes written since the last sync */
 	bool paced;          /* a main database or WAL file: the big writers */
-	sqlite3_int64 step;  /* a WAL file: grows in zeroed steps of this size; else 0 */
-	sqlite3_int64 size;  /* step: the file's size as last known, -1 unknown */
+	sqlite3_int64 step;  /* the audit log's WAL: grows in zeroed steps of this size; else 0 */
+	sqlite3_int64 size;  /* step: the file's size as this handle last saw it, -1 unknown */
+	bool grow_off;       /* step: a step did not fit on the disk; plain writes from now on */
 };
 
 /* Where the real file starts, aligned for whatever the platform keeps in it. */
@@ -72,37 +72,37 @@ static sqlite3_int64 round_up(sqlite3_int64 n, sqlite3_int64 step)
 /*
  * Makes the file at least `want` bytes long by writing zeros after its end,
  * up to the end of its step.  SQLite writes a WAL only while it holds the
- * WAL's write lock, so no other writer can be past our end.
+ * WAL's write lock, so no writer is busy past the file's end; but another
+ * connection may have written frames past what this handle last saw, so the
+ * file is asked for its real end each time, and zeros go only after it.
+ * Growing is an optimisation: when the zeros do not fit (a full disk), they
+ * are taken back and SQLite's own write goes alone, which may still fit.
  */
-static int grow_wal(struct paced_file *p, sqlite3_int64 want)
+static void grow_wal(struct paced_file *p, sqlite3_int64 want)
 {
+	if (p->grow_off || want <= p->size)
+		return; /* within what this handle saw: it only ever grew since */
 	sqlite3_file *r = p->real;
-	if (p->size < 0 && r->pMethods->xFileSize(r, &p->size) != SQLITE_OK) {
-		p->size = -1;
-		return SQLITE_IOERR_FSTAT;
-	}
-	if (want <= p->size)
-		return SQLITE_OK;
+	sqlite3_int64 size;
+	if (r->pMethods->xFileSize(r, &size) != SQLITE_OK)
+		return;
+	p->size = size;
+	if (want <= size)
+		return;
 	static const char zeros[64 * 1024];
 	sqlite3_int64 end = round_up(want, p->step);
-	for (sqlite3_int64 at = p->size; at < end;) {
+	for (sqlite3_int64 at = size; at < end;) {
 		sqlite3_int64 left = end - at;
 		int n = left < (sqlite3_int64)sizeof(zeros) ? (int)left : (int)sizeof(zeros);
-		int rc = r->pMethods->xWrite(r, zeros, n, at);
-		if (rc != SQLITE_OK) {
-			p->size = -1; /* partly grown: ask the file again next time */
-			return rc;
+		if (r->pMethods->xWrite(r, zeros, n, at) != SQLITE_OK) {
+			(void)r->pMethods->xTruncate(r, size);
+			p->grow_off = true; /* for this handle's life: no step on every commit */
+			return;
 		}
 		at += n;
 	}
 	p->size = end;
 	atomic_fetch_add(&grow_steps, 1);
-	/* A paced file's zeros go to the disk now, with the journal commit of its new size. */
-	if (p->paced) {
-		p->since = 0;
-		return r->pMethods->xSync(r, SQLITE_SYNC_NORMAL);
-	}
-	return SQLITE_OK;
 }
 
 static sqlite3_file *real_of(sqlite3_file *f)
@@ -129,12 +129,9 @@ static int paced_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
 static int paced_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
 	struct paced_file *p = (struct paced_file *)f;
-	if (p->step > 0) {
-		/* Zeros first, then the data: no data lands in a block the zeros allocate. */
-		int rc = grow_wal(p, off + n);
-		if (rc != SQLITE_OK)
-			return rc;
-	}
+	/* Zeros first, then the data: no data lands in a block the zeros allocate. */
+	if (p->step > 0)
+		grow_wal(p, off + n);
 	int rc = p->real->pMethods->xWrite(p->real, buf, n, off);
 	if (rc != SQLITE_OK || !p->paced)
 		return rc;
@@ -149,11 +146,15 @@ static int paced_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 of
 static int paced_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
 	struct paced_file *p = (struct paced_file *)f;
-	/* journal_size_limit cuts a WAL: keep whole steps (unixTruncate with a chunk size). */
-	if (p->step > 0 && size > 0)
+	sqlite3_file *r = p->real;
+	/* journal_size_limit cuts a WAL: keep the whole step its end is in, as unixTruncate
+	 * does with a chunk size, if the file has it already (never extend with a hole). */
+	sqlite3_int64 now;
+	if (p->step > 0 && size > 0 && r->pMethods->xFileSize(r, &now) == SQLITE_OK &&
+	    round_up(size, p->step) <= now)
 		size = round_up(size, p->step);
-	int rc = p->real->pMethods->xTruncate(p->real, size);
-	p->size = rc == SQLITE_OK && p->step > 0 ? size : -1;
+	int rc = r->pMethods->xTruncate(r, size);
+	p->size = rc == SQLITE_OK ? size : -1;
 	return rc;
 }
 
@@ -284,9 +285,7 @@ static int paced_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int f
 	p->real = (sqlite3_file *)((char *)f + REAL_OFFSET);
 	bool audit = vfs->pAppData == &audit_mode;
 	p->paced = !audit && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) != 0;
-	p->step = (flags & SQLITE_OPEN_WAL) == 0 ? 0
-	          : audit                        ? PACED_VFS_AUDIT_STEP
-	                                         : PACED_VFS_TRUST_STEP;
+	p->step = audit && (flags & SQLITE_OPEN_WAL) != 0 ? PACED_VFS_AUDIT_STEP : 0;
 	p->size = -1;
 	int rc = root_vfs->xOpen(root_vfs, name, p->real, flags, out_flags);
 	/* SQLite calls xClose only if pMethods is set; a failed open leaves it NULL. */

@@ -3,11 +3,12 @@
  * paced_vfs.h - inside the store module (cache/): an SQLite VFS over the
  * platform's that syncs a main database or WAL file after every
  * PACED_VFS_CHUNK bytes written, so a big apply reaches the disk in steps:
- * at most about a quarter MiB of it is unsynced ahead of a verdict's audit-row fsync
- * (paced_vfs.c).
- * The trust store's connections use it.  Both it and the audit log's VFS
- * grow a WAL file in zero-filled steps, so a commit's fdatasync seldom has a
- * file system journal commit to wait for (paced_vfs.c says why).
+ * at most about a quarter MiB a file (the database, its WAL) is unsynced
+ * ahead of a verdict's audit-row fsync (paced_vfs.c).
+ * The trust store's connections use it.  The audit log's use its second
+ * kind, which does not pace but grows the WAL in zero-filled steps, so a
+ * verdict row's fdatasync seldom has a file system journal commit to wait
+ * for (paced_vfs.c says why).
  */
 #ifndef QRDESK_PACED_VFS_H
 #define QRDESK_PACED_VFS_H
@@ -19,14 +20,13 @@
 #define PACED_VFS_NAME       "qrdesk-paced"
 #define PACED_VFS_AUDIT_NAME "qrdesk-audit"
 #define PACED_VFS_CHUNK      (256 * 1024)
-/* A WAL grows in zeroed steps: the trust store's by 1 MiB, the audit log's by
- * 4 MiB, its whole WAL at SQLite's auto-checkpoint (1000 frames of 4 KiB + 24). */
-#define PACED_VFS_TRUST_STEP (1024 * 1024)
+/* The audit log's WAL grows in zeroed steps of its whole size at SQLite's
+ * auto-checkpoint (1000 frames of 4 KiB + 24 bytes). */
 #define PACED_VFS_AUDIT_STEP (4 * 1024 * 1024)
 
 enum paced_vfs_kind {
-	PACED_VFS_TRUST, /* syncs every PACED_VFS_CHUNK written; WAL grows by TRUST_STEP */
-	PACED_VFS_AUDIT, /* no pacing (short commits); WAL grows by AUDIT_STEP */
+	PACED_VFS_TRUST, /* the database and WAL synced every PACED_VFS_CHUNK written */
+	PACED_VFS_AUDIT, /* no pacing (short commits); the WAL grows by AUDIT_STEP */
 };
 
 /* Registers both VFSes once (thread-safe); the name of one for sqlite3_open_v2,
@@ -36,7 +36,7 @@ const char *paced_vfs_name(enum paced_vfs_kind kind);
 /* Syncs made for pacing since the process started (tests and status). */
 unsigned long paced_vfs_syncs(void);
 
-/* Steps by which WAL files grew since the process started (tests). */
+/* Steps by which audit WAL files grew since the process started (tests). */
 unsigned long paced_vfs_grow_steps(void);
 
 #endif
