@@ -769,8 +769,8 @@ static void test_delta_inner_base_takes_snapshot(void **state)
 
 /* ---- the fleet's used list: deltas through the same path ---------------- */
 
-/* DIR/used.cbor as `qrdesk-issuer used publish` writes it: cards of these first bytes. */
-static void set_used(struct fx *fx, const char *firsts)
+/* A used list's body: cards of these first bytes. */
+static size_t used_body(const char *firsts, uint8_t body[1024])
 {
 	struct used_entry rows[16];
 	size_t n = strlen(firsts);
@@ -782,9 +782,16 @@ static void set_used(struct fx *fx, const char *firsts)
 		snprintf(rows[i].desk, sizeof(rows[i].desk), "DAC-T1-%02zu", i);
 	}
 	struct used_list list = {n, rows};
+	size_t len = usedlist_encode(&list, body, 1024);
+	assert_true(len <= 1024);
+	return len;
+}
+
+/* DIR/used.cbor as `qrdesk-issuer used publish` writes it: cards of these first bytes. */
+static void set_used(struct fx *fx, const char *firsts)
+{
 	uint8_t body[1024];
-	size_t len = usedlist_encode(&list, body, sizeof(body));
-	assert_true(len <= sizeof(body));
+	size_t len = used_body(firsts, body);
 	char path[4096];
 	domain_path(&fx->d, "used.cbor", path, sizeof(path));
 	FILE *f = fopen(path, "wb");
@@ -868,6 +875,42 @@ static void test_used_delta_path(void **state)
 	assert_true(fetched(fx, "used-delta.cose"));
 	assert_int_equal(installed(fx, TRUST_DOC_USED), 5);
 	assert_string_equal(installed_used(fx, got), "CDEF");
+}
+
+/* The desk's used list drifted from the one its version stands for (a card lost): the
+ * used-delta that removes that card does not fit; the snapshot in the same sync. */
+static void test_used_delta_not_fitting_takes_snapshot(void **state)
+{
+	struct fx *fx = *state;
+	set_used(fx, "AB");
+	struct sync_result res;
+	first_sync(fx, &res);
+	uint8_t body[1024];
+	size_t len = used_body("B", body);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE documents SET body = ?1 WHERE type = ?2",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_bind_blob(st, 1, body, (int)len, SQLITE_STATIC), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_int(st, 2, TRUST_DOC_USED), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	char got[17];
+	assert_string_equal(installed_used(fx, got), "B");
+
+	set_used(fx, "BC"); /* A purged, C passed: the delta removes A */
+	publish(fx, NOW + 3600);
+	must_sync(fx, NOW + 3700, &res);
+	assert_true(fetched(fx, "used-delta.cose"));
+	assert_true(fetched(fx, "used.cose"));
+	assert_false(fetched_as_delta(&res, TRUST_DOC_USED));
+	assert_non_null(
+	        strstr(file_line(&res, TRUST_DOC_USED)->delta_refused, "used-delta 1 -> 2"));
+	assert_int_equal(installed(fx, TRUST_DOC_USED), 2);
+	assert_string_equal(installed_used(fx, got), "BC");
 }
 
 /* A used-delta served in place of another publication's: its hash is not the timestamp's. */
@@ -1151,6 +1194,8 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_used_delta_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_used_delta_swapped_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_used_delta_not_fitting_takes_snapshot, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_root_rotation_stepped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rotation_one_signature_refused, setup,
 	                                        teardown),
