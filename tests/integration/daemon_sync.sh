@@ -244,8 +244,7 @@ hashes dom/revocations.bin >rev-before.txt
 hashes dom/revocations.bin >rev-after.txt
 new_hash=$(comm -13 rev-before.txt rev-after.txt)
 sqlite3 desk.db "INSERT INTO revocations(hash) VALUES (x'$new_hash')" || fail "drift the desk's list"
-"$issuer" --now "$((now + 3))" publish dom repo4 >/dev/null || fail "publish repo4"
-serve repo4
+"$issuer" --now "$((now + 3))" publish dom repo4 >/dev/null && serve repo4 || fail "publish repo4"
 out=$("$ctl" sync --socket control.sock 2>&1); rc=$?
 check '[[ $rc == 0 ]] && grep -q "revocations version 5 installed (was 4), .* the delta was refused (.*already on the installed list.*), the snapshot taken" <<<"$out"' "a delta that does not fit: the snapshot in the same sync ($rc: $out)"
 check '[[ $(st | jq -r ".sync.last.files[] | select(.document == \"revocations\") | .delta_refused") == *"already on the installed list"* ]]' "status: the delta refused and why: $(st | jq -c .sync.last.files)"
