@@ -59,15 +59,20 @@ static bool contains(const uint8_t *hay, size_t hlen, const char *needle, size_t
 }
 
 /* True if text carries the token, or any 8 characters of it, or the word "bearer": a
- * gateway that echoes the request's headers in its error page.  Only the bytes a message
- * shows are asked about: a token past them is never quoted. */
-static bool quotes_token(const uint8_t *text, size_t len, const char *token)
+ * gateway that echoes the request's headers in its error page.  Asked about the bytes a
+ * message shows and as far past them as a token or the word starting inside could reach:
+ * a token that only begins in the shown part is hidden; one wholly past it is never shown. */
+static bool quotes_token(const uint8_t *text, size_t len, size_t shown, const char *token)
 {
 	static const char word[] = "bearer";
-	for (size_t i = 0; i + sizeof(word) - 1 <= len; i++)
-		if (strncasecmp((const char *)text + i, word, sizeof(word) - 1) == 0)
-			return true;
+	size_t wlen = sizeof(word) - 1;
 	size_t tlen = token != NULL ? strlen(token) : 0;
+	size_t reach = shown + (tlen > wlen ? tlen : wlen);
+	if (len > reach)
+		len = reach;
+	for (size_t i = 0; i + wlen <= len; i++)
+		if (strncasecmp((const char *)text + i, word, wlen) == 0)
+			return true;
 	size_t piece = tlen < 8 ? tlen : 8;
 	for (size_t at = 0; piece > 0 && at + piece <= tlen; at++)
 		if (contains(text, len, token + at, piece))
@@ -78,11 +83,13 @@ static bool quotes_token(const uint8_t *text, size_t len, const char *token)
 /* The first bytes of a reply, printable, for a message; never the bearer token. */
 static void reply_text(const struct reply *r, const struct upload_options *o, char *out, size_t cap)
 {
+	if (cap == 0)
+		return;
 	size_t shown = r->len < QUOTE_MAX ? r->len : QUOTE_MAX;
 	if (shown > cap - 1)
 		shown = cap - 1;
 	if (shown > 0 && o->bearer_token != NULL && o->bearer_token[0] != '\0' &&
-	    quotes_token(r->data, shown, o->bearer_token)) {
+	    quotes_token(r->data, r->len, shown, o->bearer_token)) {
 		snprintf(out, cap, "(a reply that quotes the request's token: not shown)");
 		return;
 	}

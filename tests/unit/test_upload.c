@@ -732,7 +732,7 @@ static void test_token_echo(void **state)
 {
 	struct fx *fx = *state;
 	add_rows(fx, 2, NOW_US);
-	server_start(fx, "echofar,echo", "0");
+	server_start(fx, "echofar,echo,echoedge", "0");
 	struct upload_options o = options(fx, fx->url);
 	o.bearer_token = "qd-unit-Token-0123456789";
 	struct upload_result res;
@@ -745,6 +745,11 @@ static void test_token_echo(void **state)
 	assert_non_null(strstr(res.why.text, "HTTP status 401: (a reply that quotes the request's "
 	                                     "token: not shown)"));
 	assert_null(strstr(res.why.text, "Token-01"));
+	assert_int_equal(pending(fx), 2);
+	/* The bare token starts 5 bytes before the shown part ends: none of it is shown. */
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK);
+	assert_non_null(strstr(res.why.text, "token: not shown"));
+	assert_null(strstr(res.why.text, "qd-un"));
 	assert_int_equal(pending(fx), 2);
 	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_OK);
 	assert_int_equal(pending(fx), 0);
