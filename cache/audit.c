@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "qrdesk/digest.h"
+#include "paced_vfs.h"
 #include "qrdesk/store.h"
 #include "store_db.h"
 
@@ -210,7 +211,10 @@ enum qd_err audit_db_open(struct store *store, const char *trust_path, bool take
 	int flags = SQLITE_OPEN_NOMUTEX |
 	            (store->readonly && !absent ? SQLITE_OPEN_READONLY
 	                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-	int rc = sqlite3_open_v2(absent ? ":memory:" : path, &store->adb, flags, NULL);
+	/* Its WAL grows in zeroed steps, so a row's fdatasync seldom waits for the
+	 * file system's journal, which a trust apply keeps busy (paced_vfs.h). */
+	int rc = sqlite3_open_v2(absent ? ":memory:" : path, &store->adb, flags,
+	                         store->readonly ? NULL : paced_vfs_name(PACED_VFS_AUDIT));
 	if (rc != SQLITE_OK) {
 		qd_errmsg_set(why, "%s: cannot open the audit log: %s", path,
 		              store->adb != NULL ? sqlite3_errmsg(store->adb) : "out of memory");
@@ -899,27 +903,4 @@ enum qd_err store_audit_mark_exported(struct store *store, const struct store_up
 		rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? QD_OK : QD_ERR_STORE;
-}
-
-enum qd_err store_audit_mark_collected(struct store *store, int64_t up_to_id, int64_t at,
-                                       uint64_t *marked)
-{
-	*marked = 0;
-	if (store->readonly)
-		return QD_ERR_ARG;
-	sqlite3_stmt *s = NULL;
-	if (sq_prepare(store->adb,
-	               "UPDATE audit SET collected_at = ?2 WHERE id <= ?1 AND collected_at IS NULL",
-	               &s) != SQLITE_OK)
-		return QD_ERR_STORE;
-	int rc = sqlite3_bind_int64(s, 1, up_to_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 2, at);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return QD_ERR_STORE;
-	*marked = (uint64_t)sqlite3_changes(store->adb);
-	return QD_OK;
 }

@@ -12,6 +12,21 @@
  * bytes_per_sync, PostgreSQL's backend_flush_after) keeps at most one chunk
  * between an audit row and the disk.  Extra syncs only add durability, so
  * SQLite's own guarantees are untouched.
+ *
+ * Both VFSes also grow a WAL file ahead of its writer, in zero-filled steps
+ * (1 MiB for the trust store, 4 MiB, a whole auto-checkpoint's WAL, for the
+ * audit log, whose connections use the second VFS, "qrdesk-audit", which
+ * does not pace).  Why: a commit's fdatasync that finds its file grown (new
+ * blocks, a new size) must commit the file system's journal, and on ext4
+ * (data=ordered) that commit first writes out the blocks the trust apply has
+ * just allocated: the loop's audit fdatasync waited 20-30 ms there even with
+ * the apply paced.  A write into blocks already allocated and written needs
+ * no journal commit, only its own data flushed.  Zeros, not fallocate():
+ * ext4 keeps fallocated blocks "unwritten", and the first write into them is
+ * again a journal change.  SQLite is at home with a WAL longer than its
+ * frames: its end is the last frame with a valid checksum.  Database files
+ * are left to grow as SQLite grows them (a checkpoint, off the loop for the
+ * trust store, once per ~1000 pages for the audit log).
  */
 #include "paced_vfs.h"
 
@@ -26,6 +41,8 @@ struct paced_file {
 	sqlite3_file *real;  /* the platform VFS's file, right after this struct */
 	sqlite3_int64 since; /* bytes written since the last sync */
 	bool paced;          /* a main database or WAL file: the big writers */
+	sqlite3_int64 step;  /* a WAL file: grows in zeroed steps of this size; else 0 */
+	sqlite3_int64 size;  /* step: the file's size as last known, -1 unknown */
 };
 
 /* Where the real file starts, aligned for whatever the platform keeps in it. */
@@ -35,10 +52,57 @@ struct paced_file {
 
 static sqlite3_vfs *root_vfs;
 static atomic_ulong paced_syncs;
+static atomic_ulong grow_steps;
 
 unsigned long paced_vfs_syncs(void)
 {
 	return atomic_load(&paced_syncs);
+}
+
+unsigned long paced_vfs_grow_steps(void)
+{
+	return atomic_load(&grow_steps);
+}
+
+static sqlite3_int64 round_up(sqlite3_int64 n, sqlite3_int64 step)
+{
+	return (n + step - 1) / step * step;
+}
+
+/*
+ * Makes the file at least `want` bytes long by writing zeros after its end,
+ * up to the end of its step.  SQLite writes a WAL only while it holds the
+ * WAL's write lock, so no other writer can be past our end.
+ */
+static int grow_wal(struct paced_file *p, sqlite3_int64 want)
+{
+	sqlite3_file *r = p->real;
+	if (p->size < 0 && r->pMethods->xFileSize(r, &p->size) != SQLITE_OK) {
+		p->size = -1;
+		return SQLITE_IOERR_FSTAT;
+	}
+	if (want <= p->size)
+		return SQLITE_OK;
+	static const char zeros[64 * 1024];
+	sqlite3_int64 end = round_up(want, p->step);
+	for (sqlite3_int64 at = p->size; at < end;) {
+		sqlite3_int64 left = end - at;
+		int n = left < (sqlite3_int64)sizeof(zeros) ? (int)left : (int)sizeof(zeros);
+		int rc = r->pMethods->xWrite(r, zeros, n, at);
+		if (rc != SQLITE_OK) {
+			p->size = -1; /* partly grown: ask the file again next time */
+			return rc;
+		}
+		at += n;
+	}
+	p->size = end;
+	atomic_fetch_add(&grow_steps, 1);
+	/* A paced file's zeros go to the disk now, with the journal commit of its new size. */
+	if (p->paced) {
+		p->since = 0;
+		return r->pMethods->xSync(r, SQLITE_SYNC_NORMAL);
+	}
+	return SQLITE_OK;
 }
 
 static sqlite3_file *real_of(sqlite3_file *f)
@@ -65,6 +129,12 @@ static int paced_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
 static int paced_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
 	struct paced_file *p = (struct paced_file *)f;
+	if (p->step > 0) {
+		/* Zeros first, then the data: no data lands in a block the zeros allocate. */
+		int rc = grow_wal(p, off + n);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
 	int rc = p->real->pMethods->xWrite(p->real, buf, n, off);
 	if (rc != SQLITE_OK || !p->paced)
 		return rc;
@@ -78,8 +148,13 @@ static int paced_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 of
 
 static int paced_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-	sqlite3_file *r = real_of(f);
-	return r->pMethods->xTruncate(r, size);
+	struct paced_file *p = (struct paced_file *)f;
+	/* journal_size_limit cuts a WAL: keep whole steps (unixTruncate with a chunk size). */
+	if (p->step > 0 && size > 0)
+		size = round_up(size, p->step);
+	int rc = p->real->pMethods->xTruncate(p->real, size);
+	p->size = rc == SQLITE_OK && p->step > 0 ? size : -1;
+	return rc;
 }
 
 static int paced_sync(sqlite3_file *f, int flags)
@@ -199,14 +274,20 @@ static const sqlite3_io_methods paced_io_v3 = {.iVersion = 3,
 
 /* ---- the VFS: opens wrap the platform's files, the rest forwards ------- */
 
+static const char audit_mode = 'a'; /* pAppData of the audit log's VFS */
+
 static int paced_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
                       int *out_flags)
 {
-	(void)vfs;
 	struct paced_file *p = (struct paced_file *)f;
 	memset(p, 0, sizeof(*p));
 	p->real = (sqlite3_file *)((char *)f + REAL_OFFSET);
-	p->paced = (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) != 0;
+	bool audit = vfs->pAppData == &audit_mode;
+	p->paced = !audit && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) != 0;
+	p->step = (flags & SQLITE_OPEN_WAL) == 0 ? 0
+	          : audit                        ? PACED_VFS_AUDIT_STEP
+	                                         : PACED_VFS_TRUST_STEP;
+	p->size = -1;
 	int rc = root_vfs->xOpen(root_vfs, name, p->real, flags, out_flags);
 	/* SQLite calls xClose only if pMethods is set; a failed open leaves it NULL. */
 	if (p->real->pMethods == NULL)
@@ -306,6 +387,8 @@ static sqlite3_vfs paced_vfs = {
         .xCurrentTimeInt64 = paced_current_time64,
 };
 
+static sqlite3_vfs audit_vfs;
+
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 static int register_rc = SQLITE_ERROR;
 
@@ -316,11 +399,18 @@ static void register_paced(void)
 		return;
 	paced_vfs.szOsFile = (int)(REAL_OFFSET + (size_t)root_vfs->szOsFile);
 	paced_vfs.mxPathname = root_vfs->mxPathname;
+	audit_vfs = paced_vfs;
+	audit_vfs.zName = PACED_VFS_AUDIT_NAME;
+	audit_vfs.pAppData = (void *)&audit_mode;
 	register_rc = sqlite3_vfs_register(&paced_vfs, 0);
+	if (register_rc == SQLITE_OK)
+		register_rc = sqlite3_vfs_register(&audit_vfs, 0);
 }
 
-const char *paced_vfs_name(void)
+const char *paced_vfs_name(enum paced_vfs_kind kind)
 {
 	pthread_once(&register_once, register_paced);
-	return register_rc == SQLITE_OK ? PACED_VFS_NAME : NULL;
+	if (register_rc != SQLITE_OK)
+		return NULL;
+	return kind == PACED_VFS_AUDIT ? PACED_VFS_AUDIT_NAME : PACED_VFS_NAME;
 }

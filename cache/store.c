@@ -584,8 +584,8 @@ enum qd_err store_open(const char *path, enum store_mode mode, struct store **ou
 
 	enum qd_err err;
 	/* Paced: an apply's writes reach the disk in steps (paced_vfs.h); NULL: the default. */
-	int rc =
-	        sqlite3_open_v2(path, &store->db, flags, store->readonly ? NULL : paced_vfs_name());
+	int rc = sqlite3_open_v2(path, &store->db, flags,
+	                         store->readonly ? NULL : paced_vfs_name(PACED_VFS_TRUST));
 	if (rc != SQLITE_OK) {
 		if (store->db == NULL) {
 			qd_errmsg_set(why, "%s: cannot open: out of memory", path);

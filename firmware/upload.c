@@ -48,8 +48,8 @@ static size_t reply_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* True if the reply carries the token, or any 8 characters of it, or the word "bearer":
- * a gateway that echoes the request's headers in its error page. */
+#define QUOTE_MAX 120 /* the bytes of a reply a message shows */
+
 static bool contains(const uint8_t *hay, size_t hlen, const char *needle, size_t nlen)
 {
 	for (size_t i = 0; i + nlen <= hlen; i++)
@@ -58,16 +58,19 @@ static bool contains(const uint8_t *hay, size_t hlen, const char *needle, size_t
 	return false;
 }
 
-static bool quotes_token(const struct reply *r, const char *token)
+/* True if text carries the token, or any 8 characters of it, or the word "bearer": a
+ * gateway that echoes the request's headers in its error page.  Only the bytes a message
+ * shows are asked about: a token past them is never quoted. */
+static bool quotes_token(const uint8_t *text, size_t len, const char *token)
 {
 	static const char word[] = "bearer";
-	for (size_t i = 0; i + sizeof(word) - 1 <= r->len; i++)
-		if (strncasecmp((const char *)r->data + i, word, sizeof(word) - 1) == 0)
+	for (size_t i = 0; i + sizeof(word) - 1 <= len; i++)
+		if (strncasecmp((const char *)text + i, word, sizeof(word) - 1) == 0)
 			return true;
 	size_t tlen = token != NULL ? strlen(token) : 0;
 	size_t piece = tlen < 8 ? tlen : 8;
 	for (size_t at = 0; piece > 0 && at + piece <= tlen; at++)
-		if (contains(r->data, r->len, token + at, piece))
+		if (contains(text, len, token + at, piece))
 			return true;
 	return false;
 }
@@ -75,15 +78,17 @@ static bool quotes_token(const struct reply *r, const char *token)
 /* The first bytes of a reply, printable, for a message; never the bearer token. */
 static void reply_text(const struct reply *r, const struct upload_options *o, char *out, size_t cap)
 {
-	if (r->len > 0 && o->bearer_token != NULL && o->bearer_token[0] != '\0' &&
-	    quotes_token(r, o->bearer_token)) {
+	size_t shown = r->len < QUOTE_MAX ? r->len : QUOTE_MAX;
+	if (shown > cap - 1)
+		shown = cap - 1;
+	if (shown > 0 && o->bearer_token != NULL && o->bearer_token[0] != '\0' &&
+	    quotes_token(r->data, shown, o->bearer_token)) {
 		snprintf(out, cap, "(a reply that quotes the request's token: not shown)");
 		return;
 	}
-	size_t n = 0;
-	for (size_t i = 0; i < r->len && n + 1 < cap && i < 120; i++)
-		out[n++] = r->data[i] >= 0x20 && r->data[i] < 0x7f ? (char)r->data[i] : '?';
-	out[n] = '\0';
+	for (size_t i = 0; i < shown; i++)
+		out[i] = r->data[i] >= 0x20 && r->data[i] < 0x7f ? (char)r->data[i] : '?';
+	out[shown] = '\0';
 }
 
 /*

@@ -371,8 +371,5 @@ enum qd_err store_audit_event(struct store *store, const struct audit_event *ev,
  * store_upload_batch_done delivers the batch (audit_seal.h). */
 enum qd_err store_audit_mark_exported(struct store *store, const struct store_upload_batch *batch,
                                       int64_t at);
-/* Mark rows up to up_to_id collected at `at` (seconds); only rows not yet collected. */
-enum qd_err store_audit_mark_collected(struct store *store, int64_t up_to_id, int64_t at,
-                                       uint64_t *marked);
 
 #endif

@@ -11,6 +11,8 @@ retries it answers the PUTs as told by --script, a comma-separated list used one
   conflict  answer 409, store nothing
   lie       answer 201 but store other bytes
   redirect  answer 307 to https://example.invalid/ (another host), store nothing
+  echo      answer 401 with a page that starts by quoting the request's Authorization header
+  echofar   answer 401 with a long page (4 KiB) that quotes the Authorization header at its end
   ok        store the body, answer 201 (also what comes after the script)
 Every PUT is logged to --log as one JSON line: path, action, the body's SHA-256 and size, and
 whether the path held an object before.  The port is written to --port-file once listening.
@@ -93,6 +95,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(500, b"server trouble")
         if action == "conflict":
             return self.answer(409, b"conflict")
+        if action in ("echo", "echofar"):
+            auth = self.headers.get("Authorization", "").encode()
+            if action == "echo":
+                return self.answer(401, b"denied: " + auth + b" " + b"is not a key we know. " * 8)
+            return self.answer(401, b"denied by the gateway. " + b"Ask the storage's owner. " * 160
+                               + b"The request had: " + auth)
         if action == "redirect":
             return self.answer(307, b"", [("Location", "https://example.invalid" + self.path)])
         self.answer(201, b"")

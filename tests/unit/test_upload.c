@@ -10,7 +10,8 @@
  * chained 1, 2, 3, each retry carrying the very same bytes.  An object
  * already there with other bytes, a 409, a store that keeps other bytes than
  * it was given and a redirect to another host are reported and the rows stay
- * pending.  Then retention, the batch format and the abort flag.
+ * pending, and an error page that echoes the bearer token is not quoted.
+ * Then retention, the batch format and the abort flag.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -723,6 +724,32 @@ static void test_refuses_plain_http(void **state)
 	assert_int_equal(pending(fx), 1);
 }
 
+/*
+ * An error page that echoes the request's Authorization header: shown when the token is past
+ * the bytes a message quotes (the first 120), hidden when it is within them; rows pending.
+ */
+static void test_token_echo(void **state)
+{
+	struct fx *fx = *state;
+	add_rows(fx, 2, NOW_US);
+	server_start(fx, "echofar,echo", "0");
+	struct upload_options o = options(fx, fx->url);
+	o.bearer_token = "qd-unit-Token-0123456789";
+	struct upload_result res;
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK);
+	assert_non_null(strstr(res.why.text, "HTTP status 401: denied by the gateway. Ask the"));
+	assert_null(strstr(res.why.text, "not shown"));
+	assert_null(strstr(res.why.text, "Token-01"));
+	assert_int_equal(pending(fx), 2);
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_ERR_NETWORK);
+	assert_non_null(strstr(res.why.text, "HTTP status 401: (a reply that quotes the request's "
+	                                     "token: not shown)"));
+	assert_null(strstr(res.why.text, "Token-01"));
+	assert_int_equal(pending(fx), 2);
+	assert_int_equal(upload_run(fx->store, &o, NOW_US, &res), QD_OK);
+	assert_int_equal(pending(fx), 0);
+}
+
 /* The key pin of a PEM key file: what libcurl's CURLOPT_PINNEDPUBLICKEY takes. */
 static void pin_of(struct fx *fx, const char *key, char *out, size_t cap)
 {
@@ -992,6 +1019,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_abort_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuses_plain_http, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_token_echo, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
 	        cmocka_unit_test(test_token_file),
