@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "greyread.h"
 #include "lookpass.h"
 #include "zbdecode.h"
 #include "zxdecode.h"
@@ -85,6 +86,8 @@ enum {
 #define ZX_DEBLUR_LARGE_H    600u
 /* Deblur looks a second at most on a camera (its bucket holds one). */
 #define ZX_DEBLUR_PER_S 1.0
+/* Grey looks a second at most on a camera (its own bucket, holding one). */
+#define GREY_PER_S 1.0
 
 struct texts {
 	char *bytes[TEXTS_MAX];
@@ -113,6 +116,8 @@ struct qrdecode {
 	size_t deconv_cap;
 	double deblur_tokens; /* the deblur look's bucket */
 	bool deblur_due;      /* a new scene since the last deblur look */
+	double grey_tokens;   /* the grey look's bucket */
+	bool grey_due;        /* a new scene since the last grey look */
 	bool read_last;       /* the last frame reported a text */
 	uint8_t *blocks;      /* the last frame's block means (change detection) */
 	unsigned blocks_w, blocks_h;
@@ -187,6 +192,8 @@ enum qd_err qrdecode_set_chain(struct qrdecode *dec, unsigned decoders, unsigned
 	dec->zx_tokens = 0;
 	dec->deblur_tokens = 0;
 	dec->deblur_due = false;
+	dec->grey_tokens = 0;
+	dec->grey_due = false;
 	dec->done = 0;
 	dec->clocked = false;
 	return QD_OK;
@@ -278,6 +285,7 @@ static void refill(struct qrdecode *dec, int64_t t_us, double zb_round, double z
 		dec->credit += dt * (double)dec->budget * CREDIT_RATE;
 		dec->zx_tokens += dt * zx_round * ZX_ROUNDS_PER_S;
 		dec->deblur_tokens += dt * ZX_DEBLUR_PER_S;
+		dec->grey_tokens += dt * GREY_PER_S;
 	}
 	/* A clock that jumps back (or stands still) adds nothing. */
 	if (!dec->clocked || t_us > dec->last_us)
@@ -292,6 +300,8 @@ static void refill(struct qrdecode *dec, int64_t t_us, double zb_round, double z
 		dec->zx_tokens = 2 * zx_round;
 	if (dec->deblur_tokens > 1)
 		dec->deblur_tokens = 1;
+	if (dec->grey_tokens > 1)
+		dec->grey_tokens = 1;
 }
 
 /*
@@ -486,30 +496,52 @@ static enum qd_err second_looks(struct qrdecode *dec, const uint8_t *data, unsig
 	return rc;
 }
 
+/* greyread_try_fn: a redrawn symbol through zxing-cpp's pure reader, its text zxing-cpp's. */
+static enum qd_err grey_try(void *arg, const uint8_t *img, unsigned w, unsigned h, bool *done)
+{
+	struct qrdecode *dec = arg;
+	int n = 0;
+	enum qd_err rc = zxdecode_pure(dec->zx, img, w, h, collect, &dec->zx_texts, &n);
+	*done = n > 0;
+	return rc;
+}
+
 /*
- * The deblur look at a camera frame: once a new scene has come to rest (this frame like the
- * last, within CREDIT_US of the change) and nothing read it - not this frame, not the last,
- * not the frame before the change - and at most ZX_DEBLUR_PER_S a second.  A scene that never
- * stops changing, or an idle desk, never pays for it.
+ * The looks at a card at rest: once a new scene has come to rest (this frame like the last,
+ * within CREDIT_US of the change) and nothing read it - not this frame, not the last, not the
+ * frame before the change - the deblur look, then, if it read nothing, the grey look; each at
+ * most once a second from its own bucket.  A scene that never stops changing, or an idle
+ * desk, never pays for them.
  */
-static enum qd_err deblur_look(struct qrdecode *dec, const uint8_t *data, unsigned width,
-                               unsigned height, int64_t t_us, bool new_scene, int *unread)
+static enum qd_err rest_looks(struct qrdecode *dec, const uint8_t *data, unsigned width,
+                              unsigned height, int64_t t_us, bool new_scene, int *unread)
 {
 	if (new_scene) {
 		/* Not after a card that was read: it was lifted, or moved. */
 		dec->deblur_due = !dec->read_last;
+		dec->grey_due = !dec->read_last;
 		return QD_OK;
 	}
 	if ((size_t)width * height > ZX_DOUBLE_PIXELS_MAX) /* not taken: nothing to count */
 		return QD_OK;
-	if (!dec->deblur_due || t_us >= dec->credit_until_us || dec->read_last ||
-	    dec->zx_texts.n > 0 || dec->zb_texts.n > 0 || dec->deblur_tokens < 1)
+	if (t_us >= dec->credit_until_us || dec->read_last || dec->zx_texts.n > 0 ||
+	    dec->zb_texts.n > 0)
 		return QD_OK;
-	dec->deblur_due = false;
-	dec->deblur_tokens -= 1;
-	dec->stats.zxing_looks++;
-	dec->stats.deblur_looks++;
-	return zx_look(dec, ZX_DEBLUR, data, width, height, unread);
+	enum qd_err rc = QD_OK;
+	if (dec->deblur_due && dec->deblur_tokens >= 1) {
+		dec->deblur_due = false;
+		dec->deblur_tokens -= 1;
+		dec->stats.zxing_looks++;
+		dec->stats.deblur_looks++;
+		rc = zx_look(dec, ZX_DEBLUR, data, width, height, unread);
+	}
+	if (rc == QD_OK && dec->zx_texts.n == 0 && dec->grey_due && dec->grey_tokens >= 1) {
+		dec->grey_due = false;
+		dec->grey_tokens -= 1;
+		dec->stats.grey_looks++;
+		rc = greyread_look(data, width, height, grey_try, dec, NULL);
+	}
+	return rc;
 }
 
 static enum qd_err chain(struct qrdecode *dec, const uint8_t *data, unsigned width, unsigned height,
@@ -544,7 +576,7 @@ static enum qd_err chain(struct qrdecode *dec, const uint8_t *data, unsigned wid
 		const bool new_scene = changed(dec, data, width, height);
 		rc = second_looks(dec, data, width, height, t_us, new_scene, &unread, &parts);
 		if (rc == QD_OK)
-			rc = deblur_look(dec, data, width, height, t_us, new_scene, &unread);
+			rc = rest_looks(dec, data, width, height, t_us, new_scene, &unread);
 	}
 	if (rc != QD_OK)
 		return rc;

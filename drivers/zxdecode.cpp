@@ -20,6 +20,7 @@
 
 struct zxdecode {
 	ZXing::DecodeHints hints;
+	ZXing::DecodeHints pure; /* zxdecode_pure's */
 };
 
 static ZXing::BarcodeFormats to_zxing(unsigned formats)
@@ -44,6 +45,10 @@ enum qd_err zxdecode_create(struct zxdecode **out)
 		        .setTryRotate(true)
 		        .setBinarizer(ZXing::Binarizer::LocalAverage)
 		        .setReturnErrors(true);
+		zx->pure.setFormats(ZXing::BarcodeFormat::QRCode)
+		        .setIsPure(true)
+		        .setTryRotate(false)
+		        .setBinarizer(ZXing::Binarizer::FixedThreshold);
 		*out = zx;
 		return QD_OK;
 	} catch (const std::bad_alloc &) {
@@ -106,6 +111,27 @@ enum qd_err zxdecode_gray(struct zxdecode *zx, const uint8_t *pixels, unsigned w
 			}
 		if (whole == 0)
 			(*unread)++;
+		return QD_OK;
+	} catch (const std::bad_alloc &) {
+		return QD_ERR_NOMEM;
+	} catch (...) {
+		return QD_ERR_FORMAT;
+	}
+}
+
+enum qd_err zxdecode_pure(struct zxdecode *zx, const uint8_t *pixels, unsigned width,
+                          unsigned height, qrdecode_cb cb, void *arg, int *found)
+{
+	if (zx == nullptr || pixels == nullptr || found == nullptr || width == 0 || height == 0 ||
+	    width > INT32_MAX / height)
+		return QD_ERR_ARG;
+	try {
+		ZXing::ImageView view(pixels, static_cast<int>(width), static_cast<int>(height),
+		                      ZXing::ImageFormat::Lum);
+		ZXing::Result r = ZXing::ReadBarcode(view, zx->pure);
+		/* A part of a structured-append sequence alone is not the text (docs/decode.md). */
+		if (r.isValid() && !r.isPartOfSequence())
+			deliver(r, cb, arg, found);
 		return QD_OK;
 	} catch (const std::bad_alloc &) {
 		return QD_ERR_NOMEM;

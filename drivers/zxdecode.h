@@ -48,6 +48,14 @@ enum qd_err zxdecode_gray(struct zxdecode *zx, const uint8_t *pixels, unsigned w
                           unsigned height, enum zxdecode_binarizer binarizer, qrdecode_cb cb,
                           void *arg, int *found, int *unread);
 
+/*
+ * A clean symbol drawn by the grey look (greyread.h): black modules on white, upright, with a
+ * quiet zone - zxing-cpp's pure-symbol reader (no search, a fixed threshold), QR only.  A
+ * text read goes to cb and adds 1 to *found.
+ */
+enum qd_err zxdecode_pure(struct zxdecode *zx, const uint8_t *pixels, unsigned width,
+                          unsigned height, qrdecode_cb cb, void *arg, int *found);
+
 #ifdef __cplusplus
 }
 #endif

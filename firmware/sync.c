@@ -458,6 +458,42 @@ static enum qd_err fetch_timestamp(struct run *r, bool *not_modified)
 	return rc;
 }
 
+/* The run's line for type t (the synced types have one each). */
+static struct sync_file *file_of(struct run *r, enum trust_doc_type t)
+{
+	for (size_t i = 0; i < r->res->n_files; i++)
+		if (r->res->files[i].type == t)
+			return &r->res->files[i];
+	return NULL;
+}
+
+/*
+ * The delta of snapshot->type was fetched and verified but does not fit the installed list
+ * (r->res->why says how): drop it, keep why on the type's line, and fetch and verify the
+ * snapshot instead.  Once per type: the snapshot has no fallback, so its failure fails the
+ * sync.
+ */
+static enum qd_err take_snapshot_instead(struct run *r,
+                                         const struct trustdoc_timestamp_entry *snapshot)
+{
+	enum trust_doc_type dt = trust_doc_info(snapshot->type)->delta;
+	struct sync_file *sf = file_of(r, snapshot->type);
+	if (sf == NULL)
+		return QD_ERR_ARG;
+	snprintf(sf->delta_refused, sizeof(sf->delta_refused), "%.*s",
+	         (int)sizeof(sf->delta_refused) - 1, r->res->why.text);
+	r->res->why.text[0] = '\0';
+	import_verified_release(&r->ver[dt]);
+	free(r->bytes[dt]);
+	r->bytes[dt] = NULL;
+	r->lens[dt] = 0;
+	sf->delta = false;
+	enum qd_err rc = take_entry(r, snapshot);
+	if (rc == QD_OK)
+		sf->bytes += r->lens[snapshot->type];
+	return rc;
+}
+
 /* Which file to take for a type with deltas: the delta when it starts at the installed
  * version, else the snapshot. */
 static const struct trustdoc_timestamp_entry *
@@ -599,7 +635,9 @@ static enum qd_err run_checks(struct run *r)
 			              "%s.cose starts at version %llu, the timestamp says %llu",
 			              trust_doc_type_name(src->type), (unsigned long long)base,
 			              (unsigned long long)src->base_version);
-			return QD_ERR_FORMAT;
+			rc = take_snapshot_instead(r, e);
+			if (rc != QD_OK)
+				return rc;
 		}
 	}
 	struct sync_file *sf = &r->res->files[r->res->n_files++];
@@ -613,10 +651,15 @@ static enum qd_err run_checks(struct run *r)
 	return QD_OK;
 }
 
-/* Everything verified: apply in one batch, roots first, the timestamp last. */
-static enum qd_err run_apply(struct run *r)
+/*
+ * Everything verified: apply in one batch, roots first, the timestamp last.  *refused: the
+ * delta that the store refused as not fitting the installed list (QD_ERR_BASE), the batch
+ * then aborted; its snapshot is the caller's to take.
+ */
+static enum qd_err apply_once(struct run *r, enum trust_doc_type *refused)
 {
 	struct qd_errmsg *why = &r->res->why;
+	*refused = 0;
 	/* The list's order: roots (stepped above, kept apart), ..., the timestamp last. */
 	bool any = r->n_steps > 0 || r->record_etag;
 	for (size_t i = 0; i < trust_doc_types_count; i++)
@@ -629,9 +672,12 @@ static enum qd_err run_apply(struct run *r)
 	for (size_t i = 0; i < r->n_steps && rc == QD_OK; i++)
 		rc = import_apply(r->store, &r->root_ver[i], why);
 	for (size_t i = 0; i < trust_doc_types_count && rc == QD_OK; i++) {
-		struct import_verified *v = &r->ver[trust_doc_types[i].type];
-		if (trust_doc_types[i].kind != TRUST_DOC_KIND_ROOT && v->doc != NULL)
+		const struct trust_doc_info *info = &trust_doc_types[i];
+		struct import_verified *v = &r->ver[info->type];
+		if (info->kind != TRUST_DOC_KIND_ROOT && v->doc != NULL)
 			rc = import_apply(r->store, v, why);
+		if (rc == QD_ERR_BASE && info->delta_of != 0)
+			*refused = info->delta_of;
 	}
 	if (rc == QD_OK && r->record_etag)
 		rc = store_sync_etag_set(r->store, r->new_etag, why);
@@ -643,6 +689,26 @@ static enum qd_err run_apply(struct run *r)
 	if (rc == QD_OK)
 		r->res->changed = r->n_steps > 0 || r->ver[TRUST_DOC_TIMESTAMP].doc != NULL;
 	return rc;
+}
+
+/* Apply; a delta the store refuses is replaced by its snapshot and the batch applied again
+ * (each type at most once, so at most one more try per type with deltas). */
+static enum qd_err run_apply(struct run *r)
+{
+	for (;;) {
+		enum trust_doc_type refused = 0;
+		enum qd_err rc = apply_once(r, &refused);
+		if (rc == QD_OK || refused == 0)
+			return rc;
+		const struct trustdoc *tsdoc = r->ver[TRUST_DOC_TIMESTAMP].doc;
+		const struct trustdoc_timestamp_entry *e =
+		        tsdoc != NULL ? find_entry(&tsdoc->body.timestamp, refused) : NULL;
+		if (e == NULL)
+			return rc;
+		rc = take_snapshot_instead(r, e);
+		if (rc != QD_OK)
+			return rc;
+	}
 }
 
 enum qd_err sync_run(struct store *store, const struct sync_fetcher *fetcher, int64_t clock_now,

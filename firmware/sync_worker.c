@@ -417,6 +417,13 @@ static void *worker_main(void *arg)
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		if (want_sync) {
+			for (size_t i = 0; i < res->n_files; i++)
+				if (res->files[i].delta_refused[0] != '\0')
+					log_warn(
+					        "sync: the %s delta was refused (%s); the snapshot "
+					        "was taken instead",
+					        trust_doc_type_name(res->files[i].type),
+					        res->files[i].delta_refused);
 			if (res->status == QD_OK)
 				log_info("sync: %s (timestamp version %llu, %zu bytes fetched)",
 				         res->changed ? "new trust data installed" : "up to date",

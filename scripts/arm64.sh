@@ -3,6 +3,7 @@
 # Cross-build qrdesk for arm64 and run its unit and integration tests under qemu-user.
 #
 #   scripts/arm64.sh [BUILD_DIR]        (default build/arm64)
+#   scripts/arm64.sh --sysroot-only BUILD_DIR   steps 1 and 2 only (scripts/deb-arm64.sh)
 #
 # 1. Installs what is missing on the host: Debian's cross compiler
 #    (crossbuild-essential-arm64) and qemu-user-static, and registers arm64 as a foreign
@@ -17,6 +18,8 @@
 #    cannot run under emulation are left out, each with its reason (see `excluded` below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+sysroot_only=0
+[[ ${1:-} == --sysroot-only ]] && { sysroot_only=1; shift; }
 build=$(realpath -m "${1:-build/arm64}")
 sysroot=$build-sysroot
 debs=$build-debs
@@ -82,6 +85,7 @@ if [[ ! -f $stamp ]] || [[ $(cat "$stamp") != "${closure[*]}" ]]; then
 	printf '%s' "${closure[*]}" >"$stamp"
 fi
 echo "arm64: sysroot ready ($((SECONDS - start)) s)" >&2
+((sysroot_only)) && exit 0
 
 # -- 3. build and test
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" \

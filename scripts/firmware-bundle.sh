@@ -14,7 +14,7 @@
 # root certifies (DOMAIN/firmware/update.pem, update role, 5 years).  That key is P-256,
 # not the domain's Ed25519 update key, because RAUC 1.8's CMS signing refuses Ed25519
 # keys (CMS_sign_ex: "add signer error"); an Ed25519 root may still certify it, and
-# RAUC checks that chain.  Needs rauc, openssl, jq, xxd, squashfs-tools.
+# RAUC checks that chain.  Needs rauc, openssl, jq, xxd, squashfs-tools, e2fsprogs (debugfs).
 set -euo pipefail
 export LC_ALL=C.UTF-8
 log() { echo "firmware-bundle: $*" >&2; }
@@ -76,9 +76,13 @@ bundle)
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir "$tmp/content"
 	ln "$rootfs" "$tmp/content/rootfs.ext4" 2>/dev/null || cp --sparse=always "$rootfs" "$tmp/content/rootfs.ext4"
+	# The compatible the slot image says it is for (image.sh --arch writes it in the slot's
+	# /etc/qrdesk-firmware): a desk refuses a bundle for another board.  An image without
+	# that file is taken for an amd64 desk's.
+	compatible=$(debugfs -R 'cat /etc/qrdesk-firmware' "$rootfs" 2>/dev/null | sed -n 's/^COMPATIBLE=//p')
 	cat >"$tmp/content/manifest.raucm" <<MANIFEST
 [update]
-compatible=qrdesk-desk-amd64
+compatible=${compatible:-qrdesk-desk-amd64}
 version=$version
 description=qrdesk desk firmware $version
 
@@ -91,7 +95,7 @@ MANIFEST
 	rm -f "$outb"
 	nice -n 19 rauc bundle --cert "$fw/update.pem" --key "$fw/update.key" --keyring "$fw/root.pem" --mksquashfs-args="-comp lz4" \
 		"$tmp/content" "$outb" >"$tmp/rauc.log" 2>&1 || { cat "$tmp/rauc.log" >&2; exit 1; }
-	log "$outb: version $version, $(du -h "$outb" | cut -f1), signed by $(openssl x509 -in "$fw/update.pem" -noout -subject)"
+	log "$outb: ${compatible:-qrdesk-desk-amd64} version $version, $(du -h "$outb" | cut -f1), signed by $(openssl x509 -in "$fw/update.pem" -noout -subject)"
 	;;
 *) usage ;;
 esac

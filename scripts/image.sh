@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Build the desk's disk image (docs/image.md): Debian 12 from Debian's packages plus
 # the qrdesk .deb, two root-file-system slots (A/B) for RAUC, a data partition that
-# survives slot switches, GRUB (BIOS) choosing the slot with RAUC's grub backend.
+# survives slot switches, GRUB (BIOS) choosing the slot with RAUC's grub backend; or, with
+# --arch arm64, a Raspberry Pi-class board's image: the Pi firmware and U-Boot on a FAT
+# partition, U-Boot's boot.scr choosing the slot with RAUC's uboot backend.
 #
 # Usage: scripts/image.sh [options] DEB_DIR OUT_DIR
 #        scripts/image.sh --base-only [--check] [--cache DIR] [DEB_DIR]
@@ -17,6 +19,8 @@
 #   --cache DIR        the cached base root file system (default $QRDESK_IMAGE_CACHE,
 #                      else ~/.cache/qrdesk/image: outside the tree, kept across clones)
 #   --rootfs-only      only OUT_DIR/rootfs.ext4 (a slot image, for a bundle), no disk
+#   --arch ARCH        amd64 (default: GRUB, a PC or VM) or arm64 (U-Boot, a Pi 3/4 board);
+#                      DEB_DIR then holds qrdesk_*_arm64.deb (scripts/deb-arm64.sh)
 #   --base-only        only the cached base (made if missing); no package is needed (the
 #                      base is keyed by this script, qrdesk_depends below); with --check,
 #                      nothing is made: exit 0 if it is cached, 3 if not
@@ -36,7 +40,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 suite=bookworm
 mirror=${QRDESK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-keyring="" config="" version="" extra="" data="" cache="" rootfs_only=0 base_only=0 check=0
+keyring="" config="" version="" extra="" data="" cache="" rootfs_only=0 base_only=0 check=0 arch=amd64
 while (($# > 0)); do
 	case $1 in
 	--keyring) keyring=$2 ;;
@@ -45,6 +49,7 @@ while (($# > 0)); do
 	--extra) extra=$2 ;;
 	--data) data=$2 ;;
 	--cache) cache=$2 ;;
+	--arch) arch=$2 ;;
 	--rootfs-only) rootfs_only=1; shift; continue ;;
 	--base-only) base_only=1; shift; continue ;;
 	--check) check=1; shift; continue ;;
@@ -53,17 +58,30 @@ while (($# > 0)); do
 	esac
 	shift 2
 done
-(($# == 2 || (base_only && $# <= 1))) || { sed -n '7,25p' "$0" >&2; exit 64; }
+(($# == 2 || (base_only && $# <= 1))) || { sed -n '9,29p' "$0" >&2; exit 64; }
 debs=$(realpath "${1:-.}")
 out=$(realpath -m "${2:-.}")
 cache=$(realpath -m "${cache:-${QRDESK_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qrdesk/image}}")
 log() { echo "image: $*" >&2; }
+# arm64 programs run on this amd64 host (mmdebstrap's maintainer scripts, the chroot steps
+# below) through qemu-user-static, registered with binfmt_misc as its package's
+# /usr/lib/binfmt.d file says (the F flag: the interpreter is opened now, so it works in
+# the chroot); a container has no systemd-binfmt to do it.
+binfmt_arm64() {
+	local conf=/usr/lib/binfmt.d/qemu-aarch64.conf fs=/proc/sys/fs/binfmt_misc
+	[[ -e $fs/register ]] || mount -t binfmt_misc binfmt_misc "$fs" ||
+		{ log "cannot mount binfmt_misc: arm64 programs cannot run here"; return 1; }
+	[[ -e $fs/qemu-aarch64 ]] && return 0
+	[[ -s $conf ]] || { log "missing $conf: install qemu-user-static"; return 1; }
+	cat "$conf" >"$fs/register"
+}
 ((base_only && check)) || [[ $(id -u) -eq 0 ]] || { log "needs root (mmdebstrap, chroot)"; exit 2; }
 ((base_only)) || [[ -n $keyring && -s $keyring ]] || { log "--keyring PEM is required"; exit 64; }
+[[ $arch == amd64 || $arch == arm64 ]] || { log "--arch: amd64 or arm64, not $arch"; exit 64; }
 deb=""
 if (($# > 0)); then
-	deb=$(ls "$debs"/qrdesk_*.deb 2>/dev/null | tail -n1)
-	[[ -n $deb ]] || { log "no qrdesk_*.deb in $debs: run scripts/deb.sh $debs"; exit 2; }
+	deb=$(ls "$debs"/qrdesk_*_"$arch".deb 2>/dev/null | tail -n1)
+	[[ -n $deb ]] || { log "no qrdesk_*_$arch.deb in $debs: run scripts/deb.sh (amd64) or scripts/deb-arm64.sh"; exit 2; }
 fi
 for tool in mmdebstrap mkfs.ext4 sfdisk dpkg-deb; do
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
@@ -80,6 +98,24 @@ t0=$SECONDS
 # installed that is only recommended.  The downloaded packages stay in CACHE/debs.
 base_packages=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools grub-pc-bin grub-common
 	rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
+if [[ $arch == arm64 ]]; then
+	# No GRUB: U-Boot (u-boot-rpi: rpi_arm64, one binary for the Pi 3 and 4) and RAUC's
+	# access to its environment (libubootenv-tool: fw_printenv/fw_setenv).
+	base_packages=(systemd systemd-sysv udev dbus linux-image-arm64 initramfs-tools u-boot-rpi libubootenv-tool
+		rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
+	# mmdebstrap for arm64 on an amd64 host: the packages' maintainer scripts run under
+	# qemu-user-static through binfmt_misc (binfmt_arm64 above).  The Pi's boot firmware
+	# (raspi-firmware, non-free-firmware) is unpacked, not installed: its kernel hooks copy
+	# every kernel onto the FAT partition, where U-Boot must not take it from (the kernel
+	# is the slot's).  base_make runs mmdebstrap under nice, so these options reach it by a
+	# wrapper first on PATH; its text is part of the arm64 base's key.
+	arm64_mmdebstrap='#!/bin/sh
+exec /usr/bin/mmdebstrap --architectures=arm64 --components=main,non-free-firmware \
+	--customize-hook='"'"'chroot "$1" sh -c "cd /tmp && apt-get -q download raspi-firmware && dpkg-deb -x raspi-firmware_*.deb rf &&
+		mkdir -p /usr/lib/raspi-firmware /usr/share/doc/raspi-firmware && cp -a rf/usr/lib/raspi-firmware/. /usr/lib/raspi-firmware/ &&
+		cp rf/usr/share/doc/raspi-firmware/copyright /usr/share/doc/raspi-firmware/ && rm -rf rf raspi-firmware_*.deb"'"'"' \
+	"$@"'
+fi
 # The qrdesk package's run-time dependencies, by name (the first of alternatives, no
 # versions): its Depends as dpkg-shlibdeps makes it from the libraries the programs link.
 # They are written here rather than read from the .deb so that the base's key needs no
@@ -122,6 +158,7 @@ base_make() { # base_make TARBALL
 base_key=$({
 	printf '%s\n' "$suite" "$mirror" "${base_packages[@]}" "${deb_deps[@]}"
 	declare -f base_make
+	[[ $arch == amd64 ]] || echo "$arm64_mmdebstrap"
 } | sha256sum | cut -c1-16)
 base=$cache/base-$base_key.tar
 if ((base_only && check)); then
@@ -130,13 +167,23 @@ if ((base_only && check)); then
 	exit 3
 fi
 mkdir -p "$cache"
-# One maker at a time per cache (it may be shared by build directories and clones).
-exec {lockfd}>"$cache/lock"
+if [[ $arch == arm64 ]]; then
+	binfmt_arm64 || exit 2
+	mkdir -p "$cache/arm64-bin"
+	printf '%s\n' "$arm64_mmdebstrap" >"$cache/arm64-bin/mmdebstrap"
+	chmod 0755 "$cache/arm64-bin/mmdebstrap"
+	PATH=$cache/arm64-bin:$PATH
+fi
+# One maker at a time per cache (it may be shared by build directories and clones) and
+# architecture: making an arm64 base takes long and must not hold up the amd64 image.
+lock=$cache/lock
+[[ $arch == amd64 ]] || lock=$cache/lock-$arch
+exec {lockfd}>"$lock"
 # Waiting for another maker is bounded (a hang guard, as scripts/test.sh bounds its own maker).
 lock_wait=${QRDESK_IMAGE_BASE_DEADLINE:-3000}
 flock -n "$lockfd" || {
-	log "another maker holds $cache/lock: waiting for it (at most $lock_wait s; its log: $cache/mmdebstrap.log)"
-	flock -w "$lock_wait" "$lockfd" || { log "another maker still holds $cache/lock after $lock_wait s: giving up"; exit 1; }
+	log "another maker holds $lock: waiting for it (at most $lock_wait s; its log: $cache/mmdebstrap.log)"
+	flock -w "$lock_wait" "$lockfd" || { log "another maker still holds $lock after $lock_wait s: giving up"; exit 1; }
 }
 if [[ ! -s $base ]]; then
 	base_make "$base" || { log "mmdebstrap failed; its log: $cache/mmdebstrap.log"; exit 1; }
@@ -180,6 +227,8 @@ fi
 rm -f "$root/tmp/$(basename "$deb")"
 qrdesk_ids=$(in_root id -u qrdesk):$(in_root id -g qrdesk)
 cp -a "$here/image/rootfs/." "$root/"
+# arm64: RAUC's uboot backend, U-Boot's environment on the FAT partition (image/arm64/rootfs).
+[[ $arch == amd64 ]] || cp -a "$here/image/$arch/rootfs/." "$root/"
 install -m 0644 "$keyring" "$root/etc/rauc/keyring.pem"
 if [[ -n $config ]]; then
 	install -m 0644 "$config" "$root/etc/qrdesk/qrdesk.conf"
@@ -192,9 +241,18 @@ in_root qrdeskd --check-config /etc/qrdesk/qrdesk.conf >&2 || { log "qrdeskd ref
 # The unit opens only the devices this configuration names (docs/daemon.md).
 mkdir -p "$root/etc/systemd/system/qrdeskd.service.d"
 in_root qrdeskd --unit-devices /etc/qrdesk/qrdesk.conf >"$root/etc/systemd/system/qrdeskd.service.d/devices.conf"
-printf 'VERSION=%s\nCOMPATIBLE=qrdesk-desk-amd64\n' "$version" >"$root/etc/qrdesk-firmware"
+printf 'VERSION=%s\nCOMPATIBLE=qrdesk-desk-%s\n' "$version" "$arch" >"$root/etc/qrdesk-firmware"
 echo qrdesk >"$root/etc/hostname"
-mkdir -p "$root/data" "$root/boot/loader" "$root/run/media"
+mkdir -p "$root/data" "$root/run/media"
+if [[ $arch == amd64 ]]; then
+	mkdir -p "$root/boot/loader"
+else
+	# U-Boot loads the kernel, initramfs and device tree from the slot it boots, the device
+	# tree by the name U-Boot gives the board (fdtfile, e.g. broadcom/bcm2711-rpi-4-b.dtb)
+	# under a path that does not change with the kernel's version.
+	mkdir -p "$root/boot/firmware" "$root/boot/dtbs"
+	cp -a "$(ls -d "$root"/usr/lib/linux-image-*/broadcom | tail -n1)" "$root/boot/dtbs/"
+fi
 in_root systemctl enable qrdeskd.service qrdesk-slot-check.service qrdesk-firmware-record.service >/dev/null 2>&1
 # A desk has no console login: root stays locked (mmdebstrap leaves no password).
 in_root passwd -l root >/dev/null
@@ -221,23 +279,47 @@ fi
 disk_id=0de5c0de
 boot_mb=64 slot_mb=${QRDESK_SLOT_MB:-1536} data_mb=256
 ((fs_mb <= slot_mb)) || { log "the root file system ($fs_mb MiB) does not fit a slot ($slot_mb MiB)"; exit 1; }
-grubdir=$work/boot/grub
-mkdir -p "$grubdir/i386-pc"
-cp "$root"/usr/lib/grub/i386-pc/*.mod "$root"/usr/lib/grub/i386-pc/*.lst "$grubdir/i386-pc/"
-sed -e "s/@DISKID@/$disk_id/" -e "s|@CMDLINE@|console=tty0 console=ttyS0,115200 panic=10|" \
-	"$here/image/grub.cfg" >"$grubdir/grub.cfg"
-mkdir -p "$root/tmp/boot"
-in_root grub-editenv /tmp/boot/grubenv create
-in_root grub-editenv /tmp/boot/grubenv set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
-mv "$root/tmp/boot/grubenv" "$grubdir/grubenv"
-# GRUB's core image finds its modules and grub.cfg on the boot partition (the first).
-in_root grub-mkimage -O i386-pc -o /tmp/boot/core.img -p '(hd0,msdos1)/grub' \
-	biosdisk part_msdos ext2 normal configfile linux echo test loadenv
-mv "$root/tmp/boot/core.img" "$work/core.img"
-core_sectors=$((($(stat -c %s "$work/core.img") + 511) / 512))
-((core_sectors < 2047)) || { log "GRUB's core image ($core_sectors sectors) does not fit before the first partition"; exit 1; }
-rm -f "$out/boot.ext4" "$out/data.ext4"
-mkfs.ext4 -q -L qrdesk-boot -d "$work/boot" "$work/boot.ext4" "${boot_mb}M"
+boot_type=83
+if [[ $arch == amd64 ]]; then
+	grubdir=$work/boot/grub
+	mkdir -p "$grubdir/i386-pc"
+	cp "$root"/usr/lib/grub/i386-pc/*.mod "$root"/usr/lib/grub/i386-pc/*.lst "$grubdir/i386-pc/"
+	sed -e "s/@DISKID@/$disk_id/" -e "s|@CMDLINE@|console=tty0 console=ttyS0,115200 panic=10|" \
+		"$here/image/grub.cfg" >"$grubdir/grub.cfg"
+	mkdir -p "$root/tmp/boot"
+	in_root grub-editenv /tmp/boot/grubenv create
+	in_root grub-editenv /tmp/boot/grubenv set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
+	mv "$root/tmp/boot/grubenv" "$grubdir/grubenv"
+	# GRUB's core image finds its modules and grub.cfg on the boot partition (the first).
+	in_root grub-mkimage -O i386-pc -o /tmp/boot/core.img -p '(hd0,msdos1)/grub' \
+		biosdisk part_msdos ext2 normal configfile linux echo test loadenv
+	mv "$root/tmp/boot/core.img" "$work/core.img"
+	core_sectors=$((($(stat -c %s "$work/core.img") + 511) / 512))
+	((core_sectors < 2047)) || { log "GRUB's core image ($core_sectors sectors) does not fit before the first partition"; exit 1; }
+	rm -f "$out/boot.ext4" "$out/data.ext4"
+	mkfs.ext4 -q -L qrdesk-boot -d "$work/boot" "$work/boot.ext4" "${boot_mb}M"
+	boot_part=$work/boot.ext4
+else
+	# The Pi's boot partition (FAT, type 0x0c): the board's firmware (start*.elf, fixup*.dat,
+	# bootcode.bin for the Pi 3, the device trees it hands on), config.txt starting U-Boot,
+	# U-Boot and its boot.scr (image/arm64/boot.cmd, the slot choice).  U-Boot keeps its
+	# environment in uboot.env here, made by its first saveenv (boot.scr's first run): a
+	# uboot.env made beforehand would replace U-Boot's whole default environment.
+	boot_type=c
+	fat=$work/fat
+	mkdir -p "$fat"
+	cp -a "$root"/usr/lib/raspi-firmware/. "$fat/"
+	cp "$root"/boot/dtbs/broadcom/bcm27*.dtb "$root"/boot/dtbs/broadcom/bcm2837*.dtb "$fat/"
+	cp "$root/usr/lib/u-boot/rpi_arm64/u-boot.bin" "$fat/"
+	printf '%s\n' '# The Pi firmware starts U-Boot (docs/image.md).' arm_64bit=1 kernel=u-boot.bin enable_uart=1 \
+		>"$fat/config.txt"
+	sed -e "s/@DISKID@/$disk_id/" "$here/image/arm64/boot.cmd" >"$work/boot.cmd"
+	mkimage -A arm64 -O linux -T script -C none -n "qrdesk slot choice" -d "$work/boot.cmd" "$fat/boot.scr" >/dev/null
+	boot_part=$work/boot.vfat
+	rm -f "$boot_part"
+	mkfs.vfat -C -F 32 -n QRDESK-BOOT "$boot_part" $((boot_mb * 1024)) >/dev/null
+	MTOOLS_SKIP_CHECK=1 mcopy -s -i "$boot_part" "$fat"/* ::/
+fi
 datadir=$work/data
 mkdir -p "$datadir/qrdesk" "$datadir/rauc"
 if [[ -n $data ]]; then
@@ -256,21 +338,23 @@ sfdisk -q "$disk" <<SFDISK
 label: dos
 label-id: 0x$disk_id
 unit: sectors
-start=2048, size=$((boot_mb * 2048)), type=83, bootable
+start=2048, size=$((boot_mb * 2048)), type=$boot_type, bootable
 size=$((slot_mb * 2048)), type=83
 size=$((slot_mb * 2048)), type=83
 size=$((data_mb * 2048)), type=83
 SFDISK
 put() { dd if="$1" of="$disk" bs=1M seek="$2" conv=notrunc,sparse status=none; }
-put "$work/boot.ext4" 1
+put "$boot_part" 1
 put "$out/rootfs.ext4" $((1 + boot_mb))
 put "$work/data.ext4" $((1 + boot_mb + 2 * slot_mb))
 # GRUB's boot sector (its code only: the partition table stays) and core image right
 # after it; boot.img reads its next stage from sector 1 and core.img's own first sector
 # lists the rest from sector 2, which is where they lie.
-dd if="$root/usr/lib/grub/i386-pc/boot.img" of="$disk" bs=440 count=1 conv=notrunc status=none
-dd if="$work/core.img" of="$disk" bs=512 seek=1 conv=notrunc status=none
-printf 'DISK_ID=%s\nBOOT_MB=%s\nSLOT_MB=%s\nDATA_MB=%s\nVERSION=%s\n' "$disk_id" "$boot_mb" "$slot_mb" "$data_mb" \
-	"$version" >"$out/image.env"
+if [[ $arch == amd64 ]]; then
+	dd if="$root/usr/lib/grub/i386-pc/boot.img" of="$disk" bs=440 count=1 conv=notrunc status=none
+	dd if="$work/core.img" of="$disk" bs=512 seek=1 conv=notrunc status=none
+fi
+printf 'DISK_ID=%s\nBOOT_MB=%s\nSLOT_MB=%s\nDATA_MB=%s\nVERSION=%s\nARCH=%s\n' "$disk_id" "$boot_mb" "$slot_mb" "$data_mb" \
+	"$version" "$arch" >"$out/image.env"
 rm -rf "$work"
 log "disk.img: $((1 + boot_mb + 2 * slot_mb + data_mb)) MiB (sparse: $(du -h "$disk" | cut -f1)), version $version ($((SECONDS - t0)) s)"

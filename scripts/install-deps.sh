@@ -48,6 +48,12 @@ test_packages=(
 	# tests/image/): partitions and file systems made from folders, RAUC bundles (rauc,
 	# mksquashfs), the firmware keys (xxd); the image's own packages come from mmdebstrap
 	fdisk e2fsprogs rauc squashfs-tools xxd mmdebstrap
+	# the arm64 (Raspberry Pi-class) image and its test (scripts/image.sh --arch arm64,
+	# scripts/deb-arm64.sh, tests/image/arm64/): U-Boot's boot.scr (mkimage), the FAT boot
+	# partition (dosfstools, mtools: above), the board under emulation (qemu-system-arm:
+	# qemu-system-aarch64's raspi3b); arm64 programs run through qemu-user-static
+	# (scripts/arm64.sh installs it with the cross compiler; mmdebstrap checks it with arch-test)
+	u-boot-tools qemu-system-arm arch-test
 	# the COSE interop test (tests/interop/): Node.js runs an independent COSE library,
 	# installed from tests/interop/package-lock.json by `npm ci` below
 	nodejs

@@ -125,13 +125,16 @@ static json_t *sync_last_json(const struct sync_worker_status *st)
 	/* Every file, the fleet's desk and used lists too (qrdeskctl sync prints them). */
 	for (size_t i = 0; i < r->n_files; i++) {
 		const struct sync_file *f = &r->files[i];
-		/* delta: the changes from the installed version were fetched, not the snapshot */
-		json_array_append_new(files,
-		                      json_pack("{s:s, s:I, s:I, s:b, s:I, s:b}", "document",
-		                                trust_doc_type_name(f->type), "installed",
-		                                (json_int_t)f->installed, "offered",
-		                                (json_int_t)f->offered, "fetched", f->fetched,
-		                                "bytes", (json_int_t)f->bytes, "delta", f->delta));
+		/* delta: the changes from the installed version were fetched, not the snapshot;
+		 * delta_refused: why a delta did not fit, the snapshot taken instead */
+		json_array_append_new(
+		        files, json_pack("{s:s, s:I, s:I, s:b, s:I, s:b, s:o}", "document",
+		                         trust_doc_type_name(f->type), "installed",
+		                         (json_int_t)f->installed, "offered",
+		                         (json_int_t)f->offered, "fetched", f->fetched, "bytes",
+		                         (json_int_t)f->bytes, "delta", f->delta, "delta_refused",
+		                         f->delta_refused[0] ? json_string(f->delta_refused)
+		                                             : json_null()));
 	}
 	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:o}", "status",
 	                 qd_err_name(r->status), "message", r->why.text, "started_at",

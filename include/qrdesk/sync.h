@@ -94,6 +94,9 @@ struct sync_file {
 	size_t bytes;
 	bool delta;     /* fetched as a delta from the installed version (revocations, used) */
 	unsigned steps; /* root: rotation steps fetched */
+	/* Not "": the delta did not fit the installed list (why); the snapshot was taken in
+	 * the same sync instead (bytes counts both). */
+	char delta_refused[200];
 };
 
 /* Root rotation steps one sync takes at most (each is one root-N.cose). */

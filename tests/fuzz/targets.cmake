@@ -5,7 +5,7 @@
 # fuzz_<x>.c, its seed corpus corpus/<x>/, its dictionary <x>.dict (optional).
 # See README.md for what each one covers.  Keep the list on one line:
 # scripts/fuzz.sh reads it from here.
-set(QRDESK_FUZZ_TARGETS base45 cbor cose claims trustdoc qrtext keyfile config image control lines policy kiosk serial hid camera bundle mrz bcbp airports desks auditbatch mountd used export used_delta)
+set(QRDESK_FUZZ_TARGETS base45 cbor cose claims trustdoc qrtext keyfile config image control lines policy kiosk serial hid camera bundle mrz bcbp airports desks auditbatch mountd used export used_delta greyread)
 
 set(QRDESK_FUZZ_DEPS_base45 qrdesk_base45)
 set(QRDESK_FUZZ_DEPS_cbor qrdesk_cbor)
@@ -23,6 +23,7 @@ set(QRDESK_FUZZ_DEPS_kiosk qrdesk_kiosk)
 set(QRDESK_FUZZ_DEPS_serial qrdesk_sources)
 set(QRDESK_FUZZ_DEPS_hid qrdesk_sources)
 set(QRDESK_FUZZ_DEPS_camera qrdesk_sources)
+set(QRDESK_FUZZ_DEPS_greyread qrdesk_sources)
 set(QRDESK_FUZZ_DEPS_bundle qrdesk_bundle)
 set(QRDESK_FUZZ_DEPS_mrz qrdesk_travel)
 set(QRDESK_FUZZ_DEPS_bcbp qrdesk_travel)

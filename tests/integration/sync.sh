@@ -17,7 +17,8 @@
 # public-key pin works and a wrong one is refused; a chunked response (no
 # Content-Length) longer than the cap is cut while downloading; a root
 # rotation 1 -> 2 -> 3 is stepped and the key set of the new root taken; a new issuer key, the
-# old one retired and a window of its issuance revoked (revoke-range) reach the desk by sync.
+# old one retired and a window of its issuance revoked (revoke-range) reach the desk by sync;
+# a desk whose list does not fit the next delta takes the snapshot in the same sync.
 # Usage: sync.sh QRDESK-ISSUER QRDESKCTL
 set -uo pipefail
 
@@ -337,6 +338,34 @@ judged OK "$code_out" "the old key's card after the window, before its retiremen
 judged KEY_NOT_VALID_AT_ISSUE "$code_late" "the old key's card after its retirement"
 judged OK "$code_new" "the new key's card"
 judged CARD_REVOKED "$code" "the card revoked by number still"
+
+# ---- a delta that does not fit the desk's list: the snapshot, in the same sync ----
+# A desk whose list drifted from the one its version number stands for (here it already holds
+# the hash the next delta adds) is refused that delta by its store, takes the snapshot in the
+# same sync and ends with the list the desk in step holds.
+hashes() { od -An -tx1 -v -w16 "$1" | tr -d ' '; }
+cp desk.db desk-drift.db
+hashes dom/revocations.bin >rev-before.txt
+"$issuer" --now "$(at 10800)" revoke dom 2611099999 >/dev/null || fail "revoke a second card"
+hashes dom/revocations.bin >rev-after.txt
+new_hash=$(comm -13 rev-before.txt rev-after.txt)
+[[ ${#new_hash} -eq 32 ]] || fail "the new revocation's hash: '$new_hash'"
+sqlite3 desk-drift.db "INSERT INTO revocations(hash) VALUES (x'$new_hash')" || fail "drift the desk"
+"$issuer" --now "$(at 10800)" publish dom repo6 >/dev/null || fail "publish repo6"
+serve repo6
+mark_log
+out=$("$ctl" sync --once --store desk-drift.db --url "$url" --ca ca.pem --now "$(at 10900)" 2>&1)
+if [[ $? -eq 0 ]] && grep -qE "revocations version 6 installed \(was 5\).*the delta was refused \(.*already on the installed list.*\), the snapshot taken" <<<"$out" &&
+	[[ $(fetched revocations-delta.cose) == "200 " && $(fetched revocations.cose) == "200 " ]]; then
+	pass
+else
+	fail "a delta that does not fit: $out; delta '$(fetched revocations-delta.cose)', snapshot '$(fetched revocations.cose)'"
+fi
+must_sync "the desk in step takes the delta" 0 "revocations version 6 installed \(was 5\).*as a delta" "$(at 10900)"
+list_of() { sqlite3 "$1" "SELECT hex(hash) FROM revocations ORDER BY hash"; }
+[[ $(sqlite3 desk-drift.db "SELECT version FROM documents WHERE type = 2") == 6 && -n $(list_of desk.db) &&
+	$(list_of desk-drift.db) == "$(list_of desk.db)" ]] && pass ||
+	fail "the drifted desk's list after the snapshot differs from the desk in step's"
 
 echo "sync: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -622,6 +622,51 @@ static void test_deblur_look_on_a_card_at_rest(void **state)
 	qrdecode_destroy(dec);
 }
 
+/*
+ * The grey look (drivers/greyread.c: modules sampled on the grey image, the
+ * symbol drawn again for zxing-cpp's pure reader) reads a card no other look
+ * reads - focus blur 0.6 module at 640 x 480, image 4 of the choosing set -
+ * on the frame after its new scene, once the deblur look has missed it.  An
+ * idle desk and a scene that changes every frame never take it.
+ */
+static void test_grey_look_on_a_card_at_rest(void **state)
+{
+	(void)state;
+	const char *text = scene_texts[1];
+	uint8_t *px = scene_render(text, VGA_W, VGA_H, QRSCENE_BLUR, 3, 4);
+	struct qrdecode *dec;
+	assert_int_equal(qrdecode_create(&dec), QD_OK);
+	/* A still takes every look but the two at rest: none reads it. */
+	expect_nothing(dec, px, VGA_W, VGA_H, VGA_W);
+	uint8_t *desk = malloc((size_t)VGA_W * VGA_H), *other = malloc((size_t)VGA_W * VGA_H);
+	assert_non_null(desk);
+	assert_non_null(other);
+	qrscene_empty(VGA_W, VGA_H, 7, desk);
+	qrscene_empty(VGA_W, VGA_H, 8, other);
+	int64_t t = 0;
+	empty_desk(dec, desk, &t);
+	idle_desk(dec, desk, VGA_W, VGA_H, 10, &t);
+	for (unsigned i = 0; i < 10; i++)
+		idle_desk(dec, i % 2 ? desk : other, VGA_W, VGA_H, 1, &t);
+	struct qrdecode_stats st;
+	qrdecode_get_stats(dec, &st);
+	assert_int_equal(st.grey_looks, 0);
+	/* The desk comes to rest: at most one. */
+	empty_desk(dec, desk, &t);
+	qrdecode_get_stats(dec, &st);
+	const uint64_t before = st.grey_looks, deblur_before = st.deblur_looks;
+	assert_true(before <= 1);
+	assert_true(frames_burst(dec, px, VGA_W, VGA_H, text, &t));
+	qrdecode_get_stats(dec, &st);
+	assert_int_equal(st.grey_looks, before + 1);
+	assert_int_equal(st.deblur_looks, deblur_before + 1); /* taken first, and missed */
+	assert_int_equal(st.conflicts, 0);
+	free(other);
+	free(desk);
+	free(px);
+	qrdecode_destroy(dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +681,7 @@ int main(void)
 	        cmocka_unit_test(test_new_kinds_mild_levels),
 	        cmocka_unit_test(test_sharpened_looks_read_soft_focus),
 	        cmocka_unit_test(test_deblur_look_on_a_card_at_rest),
+	        cmocka_unit_test(test_grey_look_on_a_card_at_rest),
 	};
 	return cmocka_run_group_tests(tests, scene_cards_setup, scene_cards_teardown);
 }

@@ -378,9 +378,11 @@ static void entry_file(const struct trustdoc_timestamp_entry *e, char *out, size
 
 /*
  * Re-sign timestamp.cose (repository key) naming the files as they now are
- * in the repository, without entries of type drop (0: none).
+ * in the repository, without entries of type drop (0: none); the entry of
+ * type rebase (0: none) names base as its delta's base version.
  */
-static void resign_timestamp(struct fx *fx, enum trust_doc_type drop)
+static void resign_timestamp_rebased(struct fx *fx, enum trust_doc_type drop,
+                                     enum trust_doc_type rebase, uint64_t base)
 {
 	struct file *f = repo_find(&fx->repo, "timestamp.cose");
 	assert_non_null(f);
@@ -399,6 +401,8 @@ static void resign_timestamp(struct fx *fx, enum trust_doc_type drop)
 		assert_non_null(named);
 		e.length = named->len;
 		digest_sha256(named->bytes, named->len, e.sha256);
+		if (e.type == rebase)
+			e.base_version = base;
 		ts.entries[ts.count++] = e;
 	}
 	struct cbor_writer w;
@@ -417,6 +421,11 @@ static void resign_timestamp(struct fx *fx, enum trust_doc_type drop)
 	repo_put(&fx->repo, "timestamp.cose", signed_ts, len);
 	free(signed_ts);
 	free(payload);
+}
+
+static void resign_timestamp(struct fx *fx, enum trust_doc_type drop)
+{
+	resign_timestamp_rebased(fx, drop, 0, 0);
 }
 
 /* The index of the n-th root key the domain made (0: the first). */
@@ -607,16 +616,22 @@ static void test_delta_path(void **state)
 	assert_true(revoked);
 }
 
+/* A desk at revocations 1; the repository two publications on, its delta 2 -> 3. */
+static void two_behind(struct fx *fx, struct sync_result *res)
+{
+	first_sync(fx, res);
+	revoke(fx, 0x40, 1);
+	publish(fx, NOW + 3600);
+	revoke(fx, 0x50, 1);
+	publish(fx, NOW + 7200);
+}
+
 /* A desk not at the delta's base takes the snapshot; the delta itself is refused there. */
 static void test_delta_base_mismatch(void **state)
 {
 	struct fx *fx = *state;
 	struct sync_result res;
-	first_sync(fx, &res);
-	revoke(fx, 0x40, 1);
-	publish(fx, NOW + 3600);
-	revoke(fx, 0x50, 1);
-	publish(fx, NOW + 7200);
+	two_behind(fx, &res);
 	char *before = dump(fx);
 	struct import_result ir;
 	struct qd_errmsg why = {{0}};
@@ -635,10 +650,127 @@ static void test_delta_base_mismatch(void **state)
 	assert_int_equal(revocations(fx), 2);
 }
 
+/* One bit of a served file flipped (again: restored). */
+static void flip(struct fx *fx, const char *name)
+{
+	struct file *f = repo_find(&fx->repo, name);
+	assert_non_null(f);
+	f->bytes[f->len / 2] ^= 0x01;
+}
+
+/* The sync's line for type t. */
+static const struct sync_file *file_line(const struct sync_result *res, enum trust_doc_type t)
+{
+	for (size_t i = 0; i < res->n_files; i++)
+		if (res->files[i].type == t)
+			return &res->files[i];
+	fail_msg("no line for %s", trust_doc_type_name(t));
+	return NULL;
+}
+
+/* The desk's list drifted from the one its version names: hashes {first, 0} added behind the
+ * store's back (a restored or hand-edited store, or a list rebuilt under the same number). */
+static void drift(struct fx *fx, const uint8_t *firsts, size_t n)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	for (size_t i = 0; i < n; i++) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "INSERT INTO revocations(hash) VALUES (x'%02x%030d')",
+		         firsts[i], 0);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	sqlite3_close(db);
+}
+
+static bool revoked(struct fx *fx, uint8_t first)
+{
+	uint8_t h[TRUST_HASH_LEN] = {first};
+	bool yes = false;
+	assert_int_equal(store_revocation_contains(fx->store, h, &yes), QD_OK);
+	return yes;
+}
+
+/*
+ * A delta of the right base whose content does not fit the desk's list (it adds a hash the
+ * desk already holds): refused by the store, and the snapshot taken in the same sync; the
+ * desk ends with the snapshot's list, its own stray hash gone.
+ */
+static void test_delta_not_fitting_takes_snapshot(void **state)
+{
+	struct fx *fx = *state;
+	revoke(fx, 0x60, 2);
+	struct sync_result res;
+	first_sync(fx, &res);
+	drift(fx, (const uint8_t[]){0x70, 0x71}, 2);
+	revoke(fx, 0x70, 1);
+	publish(fx, NOW + 3600);
+	must_sync(fx, NOW + 3700, &res);
+	assert_true(fetched(fx, "revocations-delta.cose"));
+	assert_true(fetched(fx, "revocations.cose"));
+	const struct sync_file *f = file_line(&res, TRUST_DOC_REVOCATIONS);
+	assert_false(f->delta);
+	assert_non_null(strstr(f->delta_refused, "is already on the installed list"));
+	assert_int_equal(res.why.text[0], '\0');
+	assert_true(res.changed);
+	assert_int_equal(installed(fx, TRUST_DOC_REVOCATIONS), 2);
+	assert_int_equal(installed(fx, TRUST_DOC_TIMESTAMP), 2);
+	assert_int_equal(revocations(fx), 3);
+	assert_true(revoked(fx, 0x70));
+	assert_true(revoked(fx, 0x60));
+	assert_false(revoked(fx, 0x71));
+	/* Healed: the next publication's delta fits again. */
+	revoke(fx, 0x72, 1);
+	publish(fx, NOW + 7200);
+	must_sync(fx, NOW + 7300, &res);
+	assert_true(file_line(&res, TRUST_DOC_REVOCATIONS)->delta);
+	assert_int_equal(file_line(&res, TRUST_DOC_REVOCATIONS)->delta_refused[0], '\0');
+	assert_int_equal(revocations(fx), 4);
+}
+
+/* A delta that does not fit and a snapshot that fails too: the sync fails as before, the
+ * store untouched; nothing unverified is installed. */
+static void test_delta_not_fitting_bad_snapshot(void **state)
+{
+	struct fx *fx = *state;
+	revoke(fx, 0x60, 2);
+	struct sync_result res;
+	first_sync(fx, &res);
+	drift(fx, (const uint8_t[]){0x70}, 1);
+	revoke(fx, 0x70, 1);
+	publish(fx, NOW + 3600);
+	flip(fx, "revocations.cose");
+	char *before = dump(fx);
+	assert_int_equal(sync_at(fx, NOW + 3700, &res), QD_ERR_SIGNATURE);
+	assert_non_null(strstr(res.why.text, "revocations.cose"));
+	assert_non_null(strstr(file_line(&res, TRUST_DOC_REVOCATIONS)->delta_refused,
+	                       "is already on the installed list"));
+	assert_false(res.changed);
+	assert_store_is(fx, before);
+	assert_int_equal(installed(fx, TRUST_DOC_REVOCATIONS), 1);
+}
+
+/* A delta whose own base is not the one the timestamp names: the snapshot, in the same sync. */
+static void test_delta_inner_base_takes_snapshot(void **state)
+{
+	struct fx *fx = *state;
+	struct sync_result res;
+	two_behind(fx, &res);
+	resign_timestamp_rebased(fx, 0, TRUST_DOC_REVOCATIONS_DELTA, 1);
+	must_sync(fx, NOW + 7300, &res);
+	assert_true(fetched(fx, "revocations-delta.cose"));
+	assert_true(fetched(fx, "revocations.cose"));
+	const struct sync_file *f = file_line(&res, TRUST_DOC_REVOCATIONS);
+	assert_false(f->delta);
+	assert_non_null(strstr(f->delta_refused, "starts at version 2, the timestamp says 1"));
+	assert_int_equal(installed(fx, TRUST_DOC_REVOCATIONS), 3);
+	assert_int_equal(revocations(fx), 2);
+}
+
 /* ---- the fleet's used list: deltas through the same path ---------------- */
 
-/* DIR/used.cbor as `qrdesk-issuer used publish` writes it: cards of these first bytes. */
-static void set_used(struct fx *fx, const char *firsts)
+/* A used list's body: cards of these first bytes. */
+static size_t used_body(const char *firsts, uint8_t body[1024])
 {
 	struct used_entry rows[16];
 	size_t n = strlen(firsts);
@@ -650,9 +782,16 @@ static void set_used(struct fx *fx, const char *firsts)
 		snprintf(rows[i].desk, sizeof(rows[i].desk), "DAC-T1-%02zu", i);
 	}
 	struct used_list list = {n, rows};
+	size_t len = usedlist_encode(&list, body, 1024);
+	assert_true(len <= 1024);
+	return len;
+}
+
+/* DIR/used.cbor as `qrdesk-issuer used publish` writes it: cards of these first bytes. */
+static void set_used(struct fx *fx, const char *firsts)
+{
 	uint8_t body[1024];
-	size_t len = usedlist_encode(&list, body, sizeof(body));
-	assert_true(len <= sizeof(body));
+	size_t len = used_body(firsts, body);
 	char path[4096];
 	domain_path(&fx->d, "used.cbor", path, sizeof(path));
 	FILE *f = fopen(path, "wb");
@@ -738,6 +877,42 @@ static void test_used_delta_path(void **state)
 	assert_string_equal(installed_used(fx, got), "CDEF");
 }
 
+/* The desk's used list drifted from the one its version stands for (a card lost): the
+ * used-delta that removes that card does not fit; the snapshot in the same sync. */
+static void test_used_delta_not_fitting_takes_snapshot(void **state)
+{
+	struct fx *fx = *state;
+	set_used(fx, "AB");
+	struct sync_result res;
+	first_sync(fx, &res);
+	uint8_t body[1024];
+	size_t len = used_body("B", body);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE documents SET body = ?1 WHERE type = ?2",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_bind_blob(st, 1, body, (int)len, SQLITE_STATIC), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_int(st, 2, TRUST_DOC_USED), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	char got[17];
+	assert_string_equal(installed_used(fx, got), "B");
+
+	set_used(fx, "BC"); /* A purged, C passed: the delta removes A */
+	publish(fx, NOW + 3600);
+	must_sync(fx, NOW + 3700, &res);
+	assert_true(fetched(fx, "used-delta.cose"));
+	assert_true(fetched(fx, "used.cose"));
+	assert_false(fetched_as_delta(&res, TRUST_DOC_USED));
+	assert_non_null(
+	        strstr(file_line(&res, TRUST_DOC_USED)->delta_refused, "used-delta 1 -> 2"));
+	assert_int_equal(installed(fx, TRUST_DOC_USED), 2);
+	assert_string_equal(installed_used(fx, got), "BC");
+}
+
 /* A used-delta served in place of another publication's: its hash is not the timestamp's. */
 static void test_used_delta_swapped_refused(void **state)
 {
@@ -747,15 +922,13 @@ static void test_used_delta_swapped_refused(void **state)
 	first_sync(fx, &res);
 	set_used(fx, "ABC");
 	publish(fx, NOW + 3600);
-	struct file *delta = repo_find(&fx->repo, "used-delta.cose");
-	assert_non_null(delta);
 	/* Tampered in transit: one byte of the signed file. */
-	delta->bytes[delta->len / 2] ^= 0x01;
+	flip(fx, "used-delta.cose");
 	char *before = dump(fx);
 	assert_int_not_equal(sync_at(fx, NOW + 3700, &res), QD_OK);
 	assert_non_null(strstr(res.why.text, "used-delta.cose"));
 	assert_store_is(fx, before);
-	delta->bytes[delta->len / 2] ^= 0x01;
+	flip(fx, "used-delta.cose");
 	must_sync(fx, NOW + 3800, &res);
 	assert_true(fetched_as_delta(&res, TRUST_DOC_USED));
 	char got[17];
@@ -1013,8 +1186,16 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_delta_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_base_mismatch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_delta_contents_mismatch, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_delta_not_fitting_takes_snapshot, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_delta_not_fitting_bad_snapshot, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_delta_inner_base_takes_snapshot, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_used_delta_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_used_delta_swapped_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_used_delta_not_fitting_takes_snapshot, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_root_rotation_stepped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rotation_one_signature_refused, setup,
 	                                        teardown),

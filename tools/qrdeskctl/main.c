@@ -420,7 +420,12 @@ static void print_sync(const struct sync_result *res)
 	}
 	for (size_t i = 0; i < res->n_files; i++) {
 		const struct sync_file *f = &res->files[i];
-		if (f->fetched)
+		if (f->fetched && f->delta_refused[0] != '\0')
+			printf("%s version %llu installed (was %llu), %zu bytes: the delta was "
+			       "refused (%s), the snapshot taken\n",
+			       trust_doc_type_name(f->type), (unsigned long long)f->offered,
+			       (unsigned long long)f->installed, f->bytes, f->delta_refused);
+		else if (f->fetched)
 			printf("%s version %llu installed (was %llu), %zu bytes%s\n",
 			       trust_doc_type_name(f->type), (unsigned long long)f->offered,
 			       (unsigned long long)f->installed, f->bytes,

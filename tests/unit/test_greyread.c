@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_greyread.c - the grey look (drivers/greyread.c): bad and edge frames
+ * (none, tiny, too large, flat, black, noise, a symbol cut by the border),
+ * the version blocks it fits the grid to, and symbols it reads - drawn here
+ * by libqrencode, soft, faint, turned - through zxing-cpp's pure reader.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qrencode.h>
+
+#include "greyread.h"
+#include "testutil.h"
+#include "zxdecode.h"
+
+#define W 320
+#define H 240
+
+static const char TEXT[] =
+        "HC1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4";
+
+struct seen {
+	struct zxdecode *zx;
+	const char *want;
+	unsigned right, wrong, tries;
+};
+
+static void on_text(void *arg, const char *data, size_t len)
+{
+	struct seen *s = arg;
+	if (s->want != NULL && len == strlen(s->want) && memcmp(data, s->want, len) == 0)
+		s->right++;
+	else
+		s->wrong++;
+}
+
+static enum qd_err on_symbol(void *arg, const uint8_t *img, unsigned w, unsigned h, bool *done)
+{
+	struct seen *s = arg;
+	int found = 0;
+	s->tries++;
+	enum qd_err rc = zxdecode_pure(s->zx, img, w, h, on_text, s, &found);
+	*done = found > 0;
+	return rc;
+}
+
+/* The look at px; what it read in *s (want: the text expected, NULL none). */
+static enum qd_err look(const uint8_t *px, unsigned w, unsigned h, const char *want, struct seen *s,
+                        struct greyread_stats *st)
+{
+	memset(s, 0, sizeof(*s));
+	s->want = want;
+	assert_int_equal(zxdecode_create(&s->zx), QD_OK);
+	enum qd_err rc = greyread_look(px, w, h, on_symbol, s, st);
+	zxdecode_destroy(s->zx);
+	assert_int_equal(s->wrong, 0);
+	assert_int_equal(st->tries, s->tries);
+	assert_true(st->tries <= GREYREAD_TRIES_MAX);
+	return rc;
+}
+
+/*
+ * TEXT drawn by libqrencode (level M) on a w x h frame: module px a module, its centre at
+ * (cx, cy), turned by deg, ink and paper grey levels, 4 x 4 supersampled, then blurred by
+ * blur box passes of radius 1.
+ */
+static uint8_t *draw(unsigned w, unsigned h, double module, double cx, double cy, double deg,
+                     int ink, int paper, int blur)
+{
+	QRcode *qr = QRcode_encodeString(TEXT, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	assert_non_null(qr);
+	uint8_t *px = malloc((size_t)w * h), *tmp = malloc((size_t)w * h);
+	assert_non_null(px);
+	assert_non_null(tmp);
+	const double c = cos(deg * 3.14159265358979323846 / 180),
+	             s = sin(deg * 3.14159265358979323846 / 180), half = qr->width / 2.0;
+	for (unsigned y = 0; y < h; y++)
+		for (unsigned x = 0; x < w; x++) {
+			int dark = 0;
+			for (int sy = 0; sy < 4; sy++)
+				for (int sx = 0; sx < 4; sx++) {
+					const double dx = x + (sx + 0.5) / 4 - cx,
+					             dy = y + (sy + 0.5) / 4 - cy;
+					const double u = (c * dx + s * dy) / module + half,
+					             v = (-s * dx + c * dy) / module + half;
+					if (u >= 0 && v >= 0 && u < qr->width && v < qr->width)
+						dark += qr->data[(int)v * qr->width + (int)u] & 1;
+				}
+			px[(size_t)y * w + x] = (uint8_t)(paper + (ink - paper) * dark / 16);
+		}
+	for (int b = 0; b < blur; b++) {
+		for (unsigned y = 0; y < h; y++)
+			for (unsigned x = 0; x < w; x++) {
+				int sum = 0, n = 0;
+				for (int dy = -1; dy <= 1; dy++)
+					for (int dx = -1; dx <= 1; dx++) {
+						const long xx = (long)x + dx, yy = (long)y + dy;
+						if (xx >= 0 && yy >= 0 && xx < (long)w &&
+						    yy < (long)h) {
+							sum += px[(size_t)yy * w + (size_t)xx];
+							n++;
+						}
+					}
+				tmp[(size_t)y * w + x] = (uint8_t)(sum / n);
+			}
+		memcpy(px, tmp, (size_t)w * h);
+	}
+	free(tmp);
+	QRcode_free(qr);
+	return px;
+}
+
+static void test_version_info(void **state)
+{
+	(void)state;
+	/* ISO/IEC 18004 table D.1. */
+	assert_int_equal(greyread_version_info(7), 0x07C94);
+	assert_int_equal(greyread_version_info(8), 0x085BC);
+	assert_int_equal(greyread_version_info(21), 0x15683);
+	assert_int_equal(greyread_version_info(40), 0x28C69);
+}
+
+static void test_bad_frames(void **state)
+{
+	(void)state;
+	struct seen s;
+	struct greyread_stats st;
+	uint8_t *px = malloc((size_t)1281 * 720);
+	assert_non_null(px);
+	/* No pixels, no decoder, too small for a symbol, larger than the look takes. */
+	memset(px, 200, (size_t)1281 * 720);
+	assert_int_equal(greyread_look(NULL, W, H, on_symbol, &s, &st), QD_OK);
+	assert_int_equal(st.tries, 0);
+	assert_int_equal(greyread_look(px, W, H, NULL, &s, NULL), QD_OK);
+	assert_int_equal(look(px, 20, 20, NULL, &s, &st), QD_OK);
+	assert_int_equal(st.finders, 0);
+	assert_int_equal(look(px, 1281, 720, NULL, &s, &st), QD_OK);
+	assert_int_equal(st.finders, 0);
+	/* Flat white, flat grey, all black: nothing to correlate with. */
+	static const uint8_t levels[] = {255, 128, 0};
+	for (size_t i = 0; i < sizeof(levels); i++) {
+		memset(px, levels[i], (size_t)W * H);
+		assert_int_equal(look(px, W, H, NULL, &s, &st), QD_OK);
+		assert_int_equal(st.finders, 0);
+		assert_int_equal(st.tries, 0);
+	}
+	/* Noise: whatever it finds, nothing is read and no more than the tries allowed. */
+	uint32_t x = 12345;
+	for (size_t i = 0; i < (size_t)W * H; i++) {
+		x = x * 1664525u + 1013904223u;
+		px[i] = (uint8_t)(x >> 24);
+	}
+	assert_int_equal(look(px, W, H, NULL, &s, &st), QD_OK);
+	assert_int_equal(s.right, 0);
+	free(px);
+}
+
+static void test_reads_soft_faint_and_turned(void **state)
+{
+	(void)state;
+	struct seen s;
+	struct greyread_stats st;
+	/* Clean, 3 px a module. */
+	uint8_t *px = draw(W, H, 3, W / 2.0, H / 2.0, 0, 30, 220, 0);
+	assert_int_equal(look(px, W, H, TEXT, &s, &st), QD_OK);
+	assert_int_equal(s.right, 1);
+	free(px);
+	/* Faint (ink 8 % darker than the paper) and soft (three box passes at 3 px a module). */
+	px = draw(W, H, 3, W / 2.0, H / 2.0, 0, 184, 200, 3);
+	assert_int_equal(look(px, W, H, TEXT, &s, &st), QD_OK);
+	assert_int_equal(s.right, 1);
+	free(px);
+	/* Turned a quarter and a bit, 2 px a module: the finders tell the symbol's corner. */
+	px = draw(W, H, 2, W / 2.0, H / 2.0, 96, 40, 210, 1);
+	assert_int_equal(look(px, W, H, TEXT, &s, &st), QD_OK);
+	assert_int_equal(s.right, 1);
+	free(px);
+}
+
+static void test_symbol_at_the_border(void **state)
+{
+	(void)state;
+	struct seen s;
+	struct greyread_stats st;
+	QRcode *qr = QRcode_encodeString(TEXT, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	assert_non_null(qr);
+	const double half = qr->width * 3 / 2.0;
+	QRcode_free(qr);
+	/* The finders touch the frame's edge (no quiet zone in view): read, or at least no fault
+	 * and no wrong text. */
+	uint8_t *px = draw(W, H, 3, half, half, 0, 30, 220, 0);
+	assert_int_equal(look(px, W, H, TEXT, &s, &st), QD_OK);
+	free(px);
+	/* Cut by two edges: a finder half out of the frame. */
+	px = draw(W, H, 3, half - 10, half - 10, 0, 30, 220, 0);
+	assert_int_equal(look(px, W, H, TEXT, &s, &st), QD_OK);
+	free(px);
+	px = draw(W, H, 3, W - half + 10, H - half + 10, 0, 30, 220, 0);
+	assert_int_equal(look(px, W, H, TEXT, &s, &st), QD_OK);
+	free(px);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_version_info),
+	        cmocka_unit_test(test_bad_frames),
+	        cmocka_unit_test(test_reads_soft_faint_and_turned),
+	        cmocka_unit_test(test_symbol_at_the_border),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
