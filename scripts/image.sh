@@ -107,10 +107,13 @@ if [[ $arch == arm64 ]]; then
 	# qemu-user-static through binfmt_misc (binfmt_arm64 above).  The Pi's boot firmware
 	# (raspi-firmware, non-free-firmware) is unpacked, not installed: its kernel hooks copy
 	# every kernel onto the FAT partition, where U-Boot must not take it from (the kernel
-	# is the slot's).  base_make runs mmdebstrap under nice, so these options reach it by a
-	# wrapper first on PATH; its text is part of the arm64 base's key.
+	# is the slot's).  initramfs-tools gets only the modules a Pi needs for its root
+	# (image/arm64/initramfs-tools, before the kernel is configured).  base_make runs
+	# mmdebstrap under nice, so these options reach it by a wrapper first on PATH; its text
+	# and those files are part of the arm64 base's key.
 	arm64_mmdebstrap='#!/bin/sh
 exec /usr/bin/mmdebstrap --architectures=arm64 --components=main,non-free-firmware \
+	--essential-hook='"'"'mkdir -p "$1/etc/initramfs-tools" && cp -a "$QRDESK_ARM64_INITRAMFS/." "$1/etc/initramfs-tools/"'"'"' \
 	--customize-hook='"'"'chroot "$1" sh -c "cd /tmp && apt-get -q download raspi-firmware && dpkg-deb -x raspi-firmware_*.deb rf &&
 		mkdir -p /usr/lib/raspi-firmware /usr/share/doc/raspi-firmware && cp -a rf/usr/lib/raspi-firmware/. /usr/lib/raspi-firmware/ &&
 		cp rf/usr/share/doc/raspi-firmware/copyright /usr/share/doc/raspi-firmware/ && rm -rf rf raspi-firmware_*.deb"'"'"' \
@@ -158,7 +161,8 @@ base_make() { # base_make TARBALL
 base_key=$({
 	printf '%s\n' "$suite" "$mirror" "${base_packages[@]}" "${deb_deps[@]}"
 	declare -f base_make
-	[[ $arch == amd64 ]] || echo "$arm64_mmdebstrap"
+	[[ $arch == amd64 ]] || { echo "$arm64_mmdebstrap"; tar -C "$here/image/arm64/initramfs-tools" -c --sort=name --owner=0 \
+		--group=0 --mtime=@0 . | sha256sum; }
 } | sha256sum | cut -c1-16)
 base=$cache/base-$base_key.tar
 if ((base_only && check)); then
@@ -173,6 +177,7 @@ if [[ $arch == arm64 ]]; then
 	printf '%s\n' "$arm64_mmdebstrap" >"$cache/arm64-bin/mmdebstrap"
 	chmod 0755 "$cache/arm64-bin/mmdebstrap"
 	PATH=$cache/arm64-bin:$PATH
+	export QRDESK_ARM64_INITRAMFS=$here/image/arm64/initramfs-tools
 fi
 # One maker at a time per cache (it may be shared by build directories and clones) and
 # architecture: making an arm64 base takes long and must not hold up the amd64 image.

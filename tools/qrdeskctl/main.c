@@ -888,15 +888,20 @@ static int cmd_sync_daemon(const struct options *o)
 		json_t *f;
 		json_array_foreach(json_object_get(last, "files"), i, f)
 		{
+			const char *refused =
+			        json_string_value(json_object_get(f, "delta_refused"));
 			if (json_is_true(json_object_get(f, "fetched")))
-				printf("%s version %lld installed (was %lld), %lld bytes%s\n",
+				printf("%s version %lld installed (was %lld), %lld bytes%s%s%s\n",
 				       jstr(f, "document"),
 				       (long long)json_integer_value(json_object_get(f, "offered")),
 				       (long long)json_integer_value(
 				               json_object_get(f, "installed")),
 				       (long long)json_integer_value(json_object_get(f, "bytes")),
-				       json_is_true(json_object_get(f, "delta")) ? " as a delta"
-				                                                 : "");
+				       refused != NULL ? ": the delta was refused ("
+				       : json_is_true(json_object_get(f, "delta")) ? " as a delta"
+				                                                   : "",
+				       refused != NULL ? refused : "",
+				       refused != NULL ? "), the snapshot taken" : "");
 			else
 				printf("%s version %lld unchanged\n", jstr(f, "document"),
 				       (long long)json_integer_value(
