@@ -184,7 +184,12 @@ fi
 lock=$cache/lock
 [[ $arch == amd64 ]] || lock=$cache/lock-$arch
 exec {lockfd}>"$lock"
-flock -n "$lockfd" || { log "another maker holds $lock: waiting for it"; flock "$lockfd"; }
+# Waiting for another maker is bounded (a hang guard, as scripts/test.sh bounds its own maker).
+lock_wait=${QRDESK_IMAGE_BASE_DEADLINE:-3000}
+flock -n "$lockfd" || {
+	log "another maker holds $lock: waiting for it (at most $lock_wait s; its log: $cache/mmdebstrap.log)"
+	flock -w "$lock_wait" "$lockfd" || { log "another maker still holds $lock after $lock_wait s: giving up"; exit 1; }
+}
 if [[ ! -s $base ]]; then
 	base_make "$base" || { log "mmdebstrap failed; its log: $cache/mmdebstrap.log"; exit 1; }
 fi

@@ -17,23 +17,43 @@ scripts/install-deps.sh
 # The desk image's base root file system (ctest image_boot, docs/image.md), made now in the
 # background when it is not cached: mostly downloads and dpkg, it overlaps the builds below.
 # image_boot (tests/image/run.sh) waits for it on $QRDESK_IMAGE_BASE_LOG.lock, held until the
-# maker ends, and reads its exit status from $QRDESK_IMAGE_BASE_LOG.rc.
+# maker ends, and reads its exit status from $QRDESK_IMAGE_BASE_LOG.rc.  The maker has a
+# deadline, QRDESK_IMAGE_BASE_DEADLINE seconds (a hang guard: a fresh base took 27-41 minutes
+# at load 10-16; a stuck download must not hold the run until image_boot's 90-minute timeout),
+# and image_boot waits no longer than that.
 image_base_pid=""
 if [[ ${QRDESK_IMAGE:-1} != 0 && $(id -u) -eq 0 ]]; then
 	mkdir -p build
 	export QRDESK_IMAGE_BASE_LOG=$PWD/build/image-base.log
+	export QRDESK_IMAGE_BASE_DEADLINE=${QRDESK_IMAGE_BASE_DEADLINE:-3000}
 	rm -f "$QRDESK_IMAGE_BASE_LOG.rc"
 	exec {base_lock}>"$QRDESK_IMAGE_BASE_LOG.lock"
-	flock "$base_lock"
+	# Held only by another scripts/test.sh's maker in this tree: not ours to wait for.
+	flock -w 60 "$base_lock" || {
+		echo "scripts/test.sh: another run in this tree holds $QRDESK_IMAGE_BASE_LOG.lock (its maker: $QRDESK_IMAGE_BASE_LOG)" >&2
+		exit 1
+	}
 	echo "== the image's base root file system, in the background (log: $QRDESK_IMAGE_BASE_LOG)"
-	# image.sh runs mmdebstrap under nice 10: the builds and tests keep their share.  Job
-	# control on for this one job: its own process group, so that a run that fails below stops
-	# the whole maker (mmdebstrap, apt, dpkg).  The maker does not keep the lock open, only this
-	# subshell does, so that nothing it leaves behind can hold image_boot.
+	# image.sh runs mmdebstrap under nice 10, the maker runs in the idle I/O class: the builds
+	# and tests keep their share.  Job control on for this one job: its own process group, so
+	# that a run that fails below stops the whole maker.  timeout makes a process group of
+	# its own (mmdebstrap, apt, dpkg), which it ends at the deadline or when the subshell
+	# passes it a TERM.  The maker does not keep the lock open, only this subshell does, so
+	# that nothing it leaves behind can hold image_boot.
 	set -m
 	(
 		rc=0
-		scripts/image.sh --base-only {base_lock}>&- </dev/null >"$QRDESK_IMAGE_BASE_LOG" 2>&1 || rc=$?
+		timeout -k 60 "$QRDESK_IMAGE_BASE_DEADLINE" ionice -c3 scripts/image.sh --base-only \
+			{base_lock}>&- </dev/null >"$QRDESK_IMAGE_BASE_LOG" 2>&1 &
+		maker=$!
+		stopped=0
+		trap 'stopped=1; kill -TERM "$maker" 2>/dev/null' TERM
+		wait "$maker" || rc=$?
+		if ((stopped)); then # the TERM ended that wait: now wait for the maker's end
+			rc=0
+			wait "$maker" || rc=$?
+		fi
+		((rc != 124)) || echo "scripts/test.sh: stopped at the deadline, $QRDESK_IMAGE_BASE_DEADLINE s" >>"$QRDESK_IMAGE_BASE_LOG"
 		echo "$rc" >"$QRDESK_IMAGE_BASE_LOG.rc"
 	) &
 	image_base_pid=$!

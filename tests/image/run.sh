@@ -94,11 +94,18 @@ log "packages ready ($((SECONDS - t0)) s)"
 # The base (scripts/image.sh --base-only): scripts/test.sh starts making it in the background
 # before it builds anything and names its log in QRDESK_IMAGE_BASE_LOG; wait for that maker to
 # end (it holds LOG.lock until then) and stop here if it failed.  Else, or if it is still not
-# there, the image build below makes it (one maker at a time: a lock in the cache).
+# there, the image build below makes it (one maker at a time: a lock in the cache).  The maker
+# ends by its deadline (QRDESK_IMAGE_BASE_DEADLINE, scripts/test.sh); this waits no longer
+# than that and its kill's grace: a hang guard, so a stuck maker fails here, saying so.
 if [[ -n ${QRDESK_IMAGE_BASE_LOG:-} && -e $QRDESK_IMAGE_BASE_LOG.lock ]]; then
 	tw=$SECONDS
-	log "waiting for the image base that scripts/test.sh is making ($QRDESK_IMAGE_BASE_LOG)"
-	flock "$QRDESK_IMAGE_BASE_LOG.lock" true
+	wait_s=$((${QRDESK_IMAGE_BASE_DEADLINE:-3000} + 120))
+	log "waiting for the image base that scripts/test.sh is making ($QRDESK_IMAGE_BASE_LOG; at most $wait_s s)"
+	if ! flock -w "$wait_s" "$QRDESK_IMAGE_BASE_LOG.lock" true; then
+		tail -n 20 "$QRDESK_IMAGE_BASE_LOG" >&2
+		log "FAIL: the image base's maker did not end in $wait_s s (it holds $QRDESK_IMAGE_BASE_LOG.lock); its log: $QRDESK_IMAGE_BASE_LOG"
+		exit 1
+	fi
 	base_rc=$(cat "$QRDESK_IMAGE_BASE_LOG.rc" 2>/dev/null || echo "none (the maker was stopped)")
 	if [[ $base_rc != 0 ]]; then
 		tail -n 20 "$QRDESK_IMAGE_BASE_LOG" >&2

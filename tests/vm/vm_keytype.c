@@ -26,6 +26,11 @@
  * keys typed meanwhile fill the kernel's 64-event queue.  Checked every millisecond
  * (no fork, a few reads); gives up after 60 s (exit 3).
  *
+ * With VM_KEYTYPE_STATS=1 in the environment, the end says on standard error how many
+ * reports (or events) were written and the longest time between two writes: a write to
+ * /dev/hidgN returns once the report before it was taken, so that is the longest pause
+ * between two keys as the other side saw them (what the daemon's key_timeout_ms judges).
+ *
  * Characters outside printable ASCII are refused (exit 2) rather than
  * typed as something else.  Prints "ready" on standard output once the
  * device exists, and "typed" once every line of standard input was.
@@ -98,8 +103,27 @@ static const struct key *key_for(char c, bool *shift)
 	return NULL;
 }
 
+static struct {
+	bool on;
+	unsigned long writes;
+	int64_t last_us, longest_us;
+} stats;
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int write_all(int fd, const void *buf, size_t len)
 {
+	if (stats.on) {
+		int64_t now = mono_us();
+		if (stats.writes++ > 0 && now - stats.last_us > stats.longest_us)
+			stats.longest_us = now - stats.last_us;
+		stats.last_us = now;
+	}
 	const unsigned char *p = buf;
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -315,6 +339,8 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	struct keyboard kb = {.fd = -1, .uinput = strcmp(argv[1], "uinput") == 0};
+	const char *want_stats = getenv("VM_KEYTYPE_STATS");
+	stats.on = want_stats != NULL && strcmp(want_stats, "1") == 0;
 	kb.delay_us = argc >= 4 ? strtol(argv[3], NULL, 10) : 0;
 	kb.gap_us = argc == 5 ? strtol(argv[4], NULL, 10) : 0;
 	kb.fd = kb.uinput ? uinput_create(argv[2]) : open(argv[2], O_WRONLY | O_CLOEXEC);
@@ -346,6 +372,9 @@ int main(int argc, char **argv)
 			rc = type_line(&kb, line, len);
 		typed++;
 	}
+	if (stats.on)
+		fprintf(stderr, "vm_keytype: %lu writes; the longest time between two: %lld ms\n",
+		        stats.writes, (long long)(stats.longest_us / 1000));
 	if (rc == 0) {
 		printf("typed\n"); /* every line: the test may ask the daemon things now */
 		fflush(stdout);
