@@ -15,8 +15,9 @@
 #   BUILD_DIR   a release build of this tree (its qrdesk-issuer, qrdeskctl, specimen)
 #   --timeout   seconds for each qemu boot (default 3600: TCG emulates four Cortex-A53)
 #   --switch    a second boot, of slot B, once RAUC has made it primary
-# Runs only with QRDESK_IMAGE_ARM64=1 (ctest image_arm64, label image-arm64): about an
-# hour on a clean machine (the arm64 base is made under qemu-user), see docs/image.md.
+# Runs only with QRDESK_IMAGE_ARM64=1 (ctest image_arm64, label image-arm64): about half
+# an hour on a clean machine (the arm64 base is made under qemu-user), 5-7 minutes with it
+# cached, see docs/image.md.
 # Needs root.  Exit 0 only if every check passed, 77 when skipped (saying why).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +84,7 @@ rm -f "$out/tiny.ext4"
 mkfs.ext4 -q -L qrdesk-root -d "$out/tiny" "$out/tiny.ext4" 8M
 "$src/scripts/firmware-bundle.sh" bundle "$out/host/dom" "$out/tiny.ext4" 9.9.9 "$out/data/vmtest/amd64.raucb" || exit 1
 echo 1.0.0 >"$out/data/vmtest/version"
+date +%s >"$out/data/vmtest/now"
 if ((switch)); then
 	printf '%s\n' "A system wrongarch switch reboot" "B system" >"$out/data/vmtest/PLAN"
 else
