@@ -295,9 +295,11 @@ enum qd_err upload_token_load(const char *path, char *out, size_t cap, struct qd
 	struct qd_errmsg inner = {{0}};
 	enum qd_err rc = file_read_secret(path, S_IROTH | S_IWOTH | S_IWGRP, "want 0600 or 0640",
 	                                  buf, sizeof(buf), &len, &inner);
-	if (rc == QD_ERR_TOO_LARGE)
-		len = UPLOAD_TOKEN_MAX + 1;
-	else if (rc != QD_OK) {
+	if (rc == QD_ERR_TOO_LARGE) {
+		qd_errmsg_set(why, "token_file %s: longer than %d bytes", path, UPLOAD_TOKEN_MAX);
+		return QD_ERR_FORMAT;
+	}
+	if (rc != QD_OK) {
 		qd_errmsg_set(why, "token_file %s: %s", path, inner.text);
 		return rc;
 	}

@@ -112,6 +112,18 @@ uint8_t *tu_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+void tu_copy_file(const char *from, const char *to)
+{
+	size_t len;
+	uint8_t *data = tu_read_file(from, &len);
+	FILE *f = fopen(to, "wb");
+	if (f == NULL)
+		fail_msg("cannot create %s: %s", to, strerror(errno));
+	if (fwrite(data, 1, len, f) != len || fclose(f) != 0)
+		fail_msg("cannot write %s: %s", to, strerror(errno));
+	free(data);
+}
+
 char *tu_mkdtemp(void)
 {
 	const char *base = getenv("TMPDIR");

@@ -31,6 +31,9 @@ size_t tu_base64url_into(const char *text, uint8_t *out, size_t cap);
 /* Read a whole file into a malloc'd buffer (NUL appended, not counted). */
 uint8_t *tu_read_file(const char *path, size_t *len);
 
+/* Copies the file at from to to (created or replaced); fails the test on any error. */
+void tu_copy_file(const char *from, const char *to);
+
 /* A fresh temporary directory (removed by tu_rmtree). */
 char *tu_mkdtemp(void);
 void tu_rmtree(const char *path);

@@ -105,14 +105,6 @@ static void write_file(const char *path, const void *data, size_t len)
 	assert_int_equal(close(fd), 0);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-	size_t len;
-	uint8_t *data = tu_read_file(from, &len);
-	write_file(to, data, len);
-	free(data);
-}
-
 /* A binary PGM, with a comment in its header as real tools write them. */
 static uint8_t *pgm_of(const struct img *im, size_t *len)
 {
@@ -789,7 +781,7 @@ static void put_png(const char *dir, const char *name, int t)
 {
 	char path[PATH_MAX];
 	path_join(path, dir, name);
-	copy_file(g.png[t], path);
+	tu_copy_file(g.png[t], path);
 }
 
 static void put_pgm(const char *dir, const char *name, const struct img *im)
@@ -883,7 +875,7 @@ static void test_images_folder(void **state)
 
 	/* Dropped in later: written under a dot name, then renamed into place. */
 	path_join(tmp, dir, ".f.png.tmp");
-	copy_file(g.png[T_F], tmp);
+	tu_copy_file(g.png[T_F], tmp);
 	path_join(path, dir, "f.png");
 	assert_int_equal(rename(tmp, path), 0);
 	wait_for(h, 6, 3, SOURCE_RUNNING);
@@ -891,7 +883,7 @@ static void test_images_folder(void **state)
 
 	/* Written elsewhere and moved in. */
 	path_join(tmp, stage, "g.png");
-	copy_file(g.png[T_G], tmp);
+	tu_copy_file(g.png[T_G], tmp);
 	path_join(path, dir, "g.png");
 	assert_int_equal(rename(tmp, path), 0);
 	wait_for(h, 7, 3, SOURCE_RUNNING);
@@ -1026,7 +1018,7 @@ static void test_images_folder_errors(void **state)
 	h->src->ops->destroy(h->src);
 
 	path_join(path, dir, "file.png");
-	copy_file(g.png[T_B], path);
+	tu_copy_file(g.png[T_B], path);
 	assert_int_equal(source_replay_images("images", path, on_code, h, &h->src), QD_OK);
 	assert_int_equal(h->src->ops->start(h->src, h->loop), QD_ERR_IO);
 	assert_int_equal(h->src->status.state, SOURCE_FAILED);

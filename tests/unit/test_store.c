@@ -562,19 +562,6 @@ static long file_size(const char *path)
 	return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-static void copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	assert_non_null(in);
-	assert_non_null(out);
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-	fclose(in);
-	assert_int_equal(fclose(out), 0);
-}
-
 /*
  * The audit log's WAL grows in zeroed 4 MiB steps, not a few KiB at each commit
  * (paced_vfs.c: a grown file's fdatasync waits for the file system's journal).
@@ -616,11 +603,11 @@ static void test_audit_wal_grows_in_steps(void **state)
 	char trust_wal[4300], copy_trust_wal[4300];
 	snprintf(trust_wal, sizeof(trust_wal), "%s-wal", fx->path);
 	snprintf(copy_trust_wal, sizeof(copy_trust_wal), "%s-wal", copy);
-	copy_file(fx->path, copy);
+	tu_copy_file(fx->path, copy);
 	if (file_exists(trust_wal))
-		copy_file(trust_wal, copy_trust_wal);
-	copy_file(audit, copy_audit);
-	copy_file(wal, copy_wal);
+		tu_copy_file(trust_wal, copy_trust_wal);
+	tu_copy_file(audit, copy_audit);
+	tu_copy_file(wal, copy_wal);
 	struct store *s = NULL;
 	struct qd_errmsg why = {{0}};
 	assert_int_equal(store_open(copy, STORE_OPEN_READWRITE, &s, &why), QD_OK);
@@ -713,8 +700,8 @@ static void test_audit_wal_two_writers(void **state)
 	sql_ok(b, "INSERT INTO t VALUES (3)");
 	sql_ok(reader, "COMMIT");
 
-	copy_file(path, copy); /* as a power cut leaves them: the WAL not checkpointed */
-	copy_file(wal, copy_wal);
+	tu_copy_file(path, copy); /* as a power cut leaves them: the WAL not checkpointed */
+	tu_copy_file(wal, copy_wal);
 	expect_rows_intact(path, 8);
 	expect_rows_intact(copy, 8);
 	sqlite3_close(reader);

@@ -152,17 +152,6 @@ static void snap(struct store *s, struct snapshot *out)
 	assert_int_equal(store_usb_bundle_last(s, &last, &out->have_bundle), QD_OK);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-	size_t len;
-	uint8_t *data = tu_read_file(from, &len);
-	FILE *f = fopen(to, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	free(data);
-}
-
 /* A stick with the good bundle on it, at DIR/name. */
 static void make_stick(const struct fx *f, const char *name, char *root, size_t cap)
 {
@@ -172,7 +161,7 @@ static void make_stick(const struct fx *f, const char *name, char *root, size_t 
 	snprintf(q, sizeof(q), "%s/qrdesk", root);
 	mkdir(q, 0755);
 	snprintf(file, sizeof(file), "%s/u.qrbundle", q);
-	copy_file(f->bundle, file);
+	tu_copy_file(f->bundle, file);
 }
 
 struct pull {
@@ -211,7 +200,7 @@ static void test_pulled_mid_read(void **state)
 	assert_memory_equal(&before, &after, sizeof(before));
 
 	/* The same stick, whole: applied. */
-	copy_file(f->bundle, pull.file);
+	tu_copy_file(f->bundle, pull.file);
 	opt.hooks.progress = NULL;
 	usb_process_stick(f->store, root, &opt, &rep);
 	assert_int_equal(rep.stage, USB_APPLIED);
@@ -267,7 +256,7 @@ static void export_stick(const struct fx *f, const char *name, char *root, size_
 	snprintf(q, sizeof(q), "%s/qrdesk", root);
 	mkdir(q, 0755);
 	snprintf(file, sizeof(file), "%s/export-request", q);
-	copy_file(f->request, file);
+	tu_copy_file(f->request, file);
 }
 
 static void add_verdicts(const struct fx *f, int n)
@@ -564,11 +553,11 @@ static void test_fat_loop_mount(void **state)
 	snprintf(q, sizeof(q), "%s/qrdesk", dir);
 	assert_int_equal(mkdir(q, 0755), 0);
 	snprintf(file, sizeof(file), "%s/u.qrbundle", q);
-	copy_file(f->bundle, file);
+	tu_copy_file(f->bundle, file);
 	snprintf(file, sizeof(file), "%s/._u.qrbundle", q);
-	copy_file(f->bundle, file); /* macOS's shadow file: ignored */
+	tu_copy_file(f->bundle, file); /* macOS's shadow file: ignored */
 	snprintf(file, sizeof(file), "%s/export-request", q);
-	copy_file(f->request, file);
+	tu_copy_file(f->request, file);
 	assert_int_equal(umount(dir), 0);
 	rmdir(dir);
 
