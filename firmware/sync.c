@@ -480,8 +480,7 @@ static enum qd_err take_snapshot_instead(struct run *r,
 	struct sync_file *sf = file_of(r, snapshot->type);
 	if (sf == NULL)
 		return QD_ERR_ARG;
-	snprintf(sf->delta_refused, sizeof(sf->delta_refused), "%.*s",
-	         (int)sizeof(sf->delta_refused) - 1, r->res->why.text);
+	snprintf(sf->delta_refused, sizeof(sf->delta_refused), "%s", r->res->why.text);
 	r->res->why.text[0] = '\0';
 	import_verified_release(&r->ver[dt]);
 	free(r->bytes[dt]);
@@ -628,17 +627,9 @@ static enum qd_err run_checks(struct run *r)
 		if (rc != QD_OK)
 			return rc;
 		sf->bytes = r->lens[src->type];
+		/* Whether a delta fits (its own base is the installed version) is the store's
+		 * to say when it applies it: run_apply takes the snapshot if it does not. */
 		sf->delta = src->type != t;
-		uint64_t base = trustdoc_delta_base(r->ver[src->type].doc);
-		if (sf->delta && base != src->base_version) {
-			qd_errmsg_set(why,
-			              "%s.cose starts at version %llu, the timestamp says %llu",
-			              trust_doc_type_name(src->type), (unsigned long long)base,
-			              (unsigned long long)src->base_version);
-			rc = take_snapshot_instead(r, e);
-			if (rc != QD_OK)
-				return rc;
-		}
 	}
 	struct sync_file *sf = &r->res->files[r->res->n_files++];
 	*sf = (struct sync_file){.type = TRUST_DOC_TIMESTAMP,

@@ -410,9 +410,10 @@ static void *worker_main(void *arg)
 				if (res->files[i].delta_refused[0] != '\0')
 					log_warn(
 					        "sync: the %s delta was refused (%s); the snapshot "
-					        "was taken instead",
+					        "was %s instead",
 					        trust_doc_type_name(res->files[i].type),
-					        res->files[i].delta_refused);
+					        res->files[i].delta_refused,
+					        res->status == QD_OK ? "taken" : "tried");
 			if (res->status == QD_OK)
 				log_info("sync: %s (timestamp version %llu, %zu bytes fetched)",
 				         res->changed ? "new trust data installed" : "up to date",

@@ -128,13 +128,12 @@ static json_t *sync_last_json(const struct sync_worker_status *st)
 		/* delta: the changes from the installed version were fetched, not the snapshot;
 		 * delta_refused: why a delta did not fit, the snapshot taken instead */
 		json_array_append_new(
-		        files, json_pack("{s:s, s:I, s:I, s:b, s:I, s:b, s:o}", "document",
+		        files, json_pack("{s:s, s:I, s:I, s:b, s:I, s:b, s:s?}", "document",
 		                         trust_doc_type_name(f->type), "installed",
 		                         (json_int_t)f->installed, "offered",
 		                         (json_int_t)f->offered, "fetched", f->fetched, "bytes",
 		                         (json_int_t)f->bytes, "delta", f->delta, "delta_refused",
-		                         f->delta_refused[0] ? json_string(f->delta_refused)
-		                                             : json_null()));
+		                         f->delta_refused[0] ? f->delta_refused : NULL));
 	}
 	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:o}", "status",
 	                 qd_err_name(r->status), "message", r->why.text, "started_at",

@@ -96,7 +96,7 @@ struct sync_file {
 	unsigned steps; /* root: rotation steps fetched */
 	/* Not "": the delta did not fit the installed list (why); the snapshot was taken in
 	 * the same sync instead (bytes counts both). */
-	char delta_refused[200];
+	char delta_refused[sizeof(((struct qd_errmsg *)0)->text)];
 };
 
 /* Root rotation steps one sync takes at most (each is one root-N.cose). */

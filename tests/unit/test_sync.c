@@ -318,7 +318,7 @@ static void must_refuse(struct fx *fx, int64_t now, enum qd_err want, const char
 
 static bool fetched(const struct fx *fx, const char *name)
 {
-	char word[80];
+	char word[160];
 	snprintf(word, sizeof(word), "%s ", name);
 	const char *p = fx->repo.log;
 	while ((p = strstr(p, word)) != NULL) {
@@ -327,6 +327,33 @@ static bool fetched(const struct fx *fx, const char *name)
 		p++;
 	}
 	return false;
+}
+
+/* The sync's line for type t. */
+static const struct sync_file *file_line(const struct sync_result *res, enum trust_doc_type t)
+{
+	for (size_t i = 0; i < res->n_files; i++)
+		if (res->files[i].type == t)
+			return &res->files[i];
+	fail_msg("no line for %s", trust_doc_type_name(t));
+	return NULL;
+}
+
+/* Type t's delta was fetched, refused (why naming why_part), and its snapshot fetched and
+ * installed in its place in the same sync. */
+static void assert_snapshot_instead(const struct fx *fx, const struct sync_result *res,
+                                    enum trust_doc_type t, const char *why_part)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "%s.cose", trust_doc_type_name(trust_doc_info(t)->delta));
+	assert_true(fetched(fx, name));
+	snprintf(name, sizeof(name), "%s.cose", trust_doc_type_name(t));
+	assert_true(fetched(fx, name));
+	const struct sync_file *f = file_line(res, t);
+	assert_false(f->delta);
+	if (strstr(f->delta_refused, why_part) == NULL)
+		fail_msg("%s: delta_refused \"%s\" does not name \"%s\"", trust_doc_type_name(t),
+		         f->delta_refused, why_part);
 }
 
 static uint64_t installed(struct fx *fx, enum trust_doc_type type)
@@ -603,11 +630,7 @@ static void test_delta_path(void **state)
 	must_sync(fx, NOW + 3700, &res);
 	assert_true(fetched(fx, "revocations-delta.cose"));
 	assert_false(fetched(fx, "revocations.cose"));
-	bool delta = false;
-	for (size_t i = 0; i < res.n_files; i++)
-		if (res.files[i].type == TRUST_DOC_REVOCATIONS)
-			delta = res.files[i].delta;
-	assert_true(delta);
+	assert_true(file_line(&res, TRUST_DOC_REVOCATIONS)->delta);
 	assert_int_equal(installed(fx, TRUST_DOC_REVOCATIONS), 2);
 	assert_int_equal(revocations(fx), 7);
 	uint8_t h[TRUST_HASH_LEN] = {0x30, 4};
@@ -658,16 +681,6 @@ static void flip(struct fx *fx, const char *name)
 	f->bytes[f->len / 2] ^= 0x01;
 }
 
-/* The sync's line for type t. */
-static const struct sync_file *file_line(const struct sync_result *res, enum trust_doc_type t)
-{
-	for (size_t i = 0; i < res->n_files; i++)
-		if (res->files[i].type == t)
-			return &res->files[i];
-	fail_msg("no line for %s", trust_doc_type_name(t));
-	return NULL;
-}
-
 /* The desk's list drifted from the one its version names: hashes {first, 0} added behind the
  * store's back (a restored or hand-edited store, or a list rebuilt under the same number). */
 static void drift(struct fx *fx, const uint8_t *firsts, size_t n)
@@ -706,11 +719,8 @@ static void test_delta_not_fitting_takes_snapshot(void **state)
 	revoke(fx, 0x70, 1);
 	publish(fx, NOW + 3600);
 	must_sync(fx, NOW + 3700, &res);
-	assert_true(fetched(fx, "revocations-delta.cose"));
-	assert_true(fetched(fx, "revocations.cose"));
-	const struct sync_file *f = file_line(&res, TRUST_DOC_REVOCATIONS);
-	assert_false(f->delta);
-	assert_non_null(strstr(f->delta_refused, "is already on the installed list"));
+	assert_snapshot_instead(fx, &res, TRUST_DOC_REVOCATIONS,
+	                        "is already on the installed list");
 	assert_int_equal(res.why.text[0], '\0');
 	assert_true(res.changed);
 	assert_int_equal(installed(fx, TRUST_DOC_REVOCATIONS), 2);
@@ -758,11 +768,9 @@ static void test_delta_inner_base_takes_snapshot(void **state)
 	two_behind(fx, &res);
 	resign_timestamp_rebased(fx, 0, TRUST_DOC_REVOCATIONS_DELTA, 1);
 	must_sync(fx, NOW + 7300, &res);
-	assert_true(fetched(fx, "revocations-delta.cose"));
-	assert_true(fetched(fx, "revocations.cose"));
-	const struct sync_file *f = file_line(&res, TRUST_DOC_REVOCATIONS);
-	assert_false(f->delta);
-	assert_non_null(strstr(f->delta_refused, "starts at version 2, the timestamp says 1"));
+	/* The store refuses it when it applies it: its base is not the installed version. */
+	assert_snapshot_instead(fx, &res, TRUST_DOC_REVOCATIONS,
+	                        "does not apply to installed version 1");
 	assert_int_equal(installed(fx, TRUST_DOC_REVOCATIONS), 3);
 	assert_int_equal(revocations(fx), 2);
 }
@@ -817,14 +825,6 @@ static const char *installed_used(struct fx *fx, char out[17])
 	return out;
 }
 
-static bool fetched_as_delta(const struct sync_result *res, enum trust_doc_type type)
-{
-	for (size_t i = 0; i < res->n_files; i++)
-		if (res->files[i].type == type)
-			return res->files[i].delta;
-	return false;
-}
-
 /* One version behind: the used-delta, not the snapshot; two behind: the snapshot. */
 static void test_used_delta_path(void **state)
 {
@@ -842,7 +842,7 @@ static void test_used_delta_path(void **state)
 	must_sync(fx, NOW + 3700, &res);
 	assert_true(fetched(fx, "used-delta.cose"));
 	assert_false(fetched(fx, "used.cose"));
-	assert_true(fetched_as_delta(&res, TRUST_DOC_USED));
+	assert_true(file_line(&res, TRUST_DOC_USED)->delta);
 	assert_int_equal(installed(fx, TRUST_DOC_USED), 2);
 	assert_string_equal(installed_used(fx, got), "BCD");
 
@@ -865,7 +865,7 @@ static void test_used_delta_path(void **state)
 	must_sync(fx, NOW + 10900, &res);
 	assert_true(fetched(fx, "used.cose"));
 	assert_false(fetched(fx, "used-delta.cose"));
-	assert_false(fetched_as_delta(&res, TRUST_DOC_USED));
+	assert_false(file_line(&res, TRUST_DOC_USED)->delta);
 	assert_int_equal(installed(fx, TRUST_DOC_USED), 4);
 	assert_string_equal(installed_used(fx, got), "CDEF");
 
@@ -877,16 +877,11 @@ static void test_used_delta_path(void **state)
 	assert_string_equal(installed_used(fx, got), "CDEF");
 }
 
-/* The desk's used list drifted from the one its version stands for (a card lost): the
- * used-delta that removes that card does not fit; the snapshot in the same sync. */
-static void test_used_delta_not_fitting_takes_snapshot(void **state)
+/* The desk's installed used list replaced behind the store's back by one of firsts. */
+static void drift_used(struct fx *fx, const char *firsts)
 {
-	struct fx *fx = *state;
-	set_used(fx, "AB");
-	struct sync_result res;
-	first_sync(fx, &res);
 	uint8_t body[1024];
-	size_t len = used_body("B", body);
+	size_t len = used_body(firsts, body);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
@@ -898,19 +893,52 @@ static void test_used_delta_not_fitting_takes_snapshot(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+/* The desk's used list drifted from the one its version stands for (a card lost): the
+ * used-delta that removes that card does not fit; the snapshot in the same sync. */
+static void test_used_delta_not_fitting_takes_snapshot(void **state)
+{
+	struct fx *fx = *state;
+	set_used(fx, "AB");
+	struct sync_result res;
+	first_sync(fx, &res);
+	drift_used(fx, "B");
 	char got[17];
 	assert_string_equal(installed_used(fx, got), "B");
 
 	set_used(fx, "BC"); /* A purged, C passed: the delta removes A */
 	publish(fx, NOW + 3600);
 	must_sync(fx, NOW + 3700, &res);
-	assert_true(fetched(fx, "used-delta.cose"));
-	assert_true(fetched(fx, "used.cose"));
-	assert_false(fetched_as_delta(&res, TRUST_DOC_USED));
-	assert_non_null(
-	        strstr(file_line(&res, TRUST_DOC_USED)->delta_refused, "used-delta 1 -> 2"));
+	assert_snapshot_instead(fx, &res, TRUST_DOC_USED, "used-delta 1 -> 2");
 	assert_int_equal(installed(fx, TRUST_DOC_USED), 2);
 	assert_string_equal(installed_used(fx, got), "BC");
+}
+
+/* Both lists drifted: the apply is refused twice in one sync (revocations, then the used
+ * list), and each type's snapshot replaces its delta, once each. */
+static void test_both_deltas_not_fitting(void **state)
+{
+	struct fx *fx = *state;
+	set_used(fx, "AB");
+	revoke(fx, 0x60, 2);
+	struct sync_result res;
+	first_sync(fx, &res);
+	drift(fx, (const uint8_t[]){0x70}, 1);
+	drift_used(fx, "B");
+	revoke(fx, 0x70, 1);
+	set_used(fx, "BC");
+	publish(fx, NOW + 3600);
+	must_sync(fx, NOW + 3700, &res);
+	assert_snapshot_instead(fx, &res, TRUST_DOC_REVOCATIONS,
+	                        "is already on the installed list");
+	assert_snapshot_instead(fx, &res, TRUST_DOC_USED, "used-delta 1 -> 2");
+	assert_true(res.changed);
+	assert_int_equal(installed(fx, TRUST_DOC_REVOCATIONS), 2);
+	assert_int_equal(installed(fx, TRUST_DOC_USED), 2);
+	char got[17];
+	assert_string_equal(installed_used(fx, got), "BC");
+	assert_int_equal(revocations(fx), 3);
 }
 
 /* A used-delta served in place of another publication's: its hash is not the timestamp's. */
@@ -930,7 +958,7 @@ static void test_used_delta_swapped_refused(void **state)
 	assert_store_is(fx, before);
 	flip(fx, "used-delta.cose");
 	must_sync(fx, NOW + 3800, &res);
-	assert_true(fetched_as_delta(&res, TRUST_DOC_USED));
+	assert_true(file_line(&res, TRUST_DOC_USED)->delta);
 	char got[17];
 	assert_string_equal(installed_used(fx, got), "ABC");
 }
@@ -1194,6 +1222,7 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_used_delta_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_used_delta_swapped_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_both_deltas_not_fitting, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_used_delta_not_fitting_takes_snapshot, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_root_rotation_stepped, setup, teardown),

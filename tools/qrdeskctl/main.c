@@ -407,6 +407,18 @@ static int cmd_import(int argc, char **argv)
 	return status;
 }
 
+/* One installed document's line, for a sync run here or through the daemon. */
+static void print_file_line(const char *doc, unsigned long long offered,
+                            unsigned long long installed, unsigned long long bytes, bool delta,
+                            const char *refused)
+{
+	printf("%s version %llu installed (was %llu), %llu bytes", doc, offered, installed, bytes);
+	if (refused != NULL)
+		printf(": the delta was refused (%s), the snapshot taken\n", refused);
+	else
+		printf("%s\n", delta ? " as a delta" : "");
+}
+
 static void print_sync(const struct sync_result *res)
 {
 	if (res->not_modified) {
@@ -420,16 +432,10 @@ static void print_sync(const struct sync_result *res)
 	}
 	for (size_t i = 0; i < res->n_files; i++) {
 		const struct sync_file *f = &res->files[i];
-		if (f->fetched && f->delta_refused[0] != '\0')
-			printf("%s version %llu installed (was %llu), %zu bytes: the delta was "
-			       "refused (%s), the snapshot taken\n",
-			       trust_doc_type_name(f->type), (unsigned long long)f->offered,
-			       (unsigned long long)f->installed, f->bytes, f->delta_refused);
-		else if (f->fetched)
-			printf("%s version %llu installed (was %llu), %zu bytes%s\n",
-			       trust_doc_type_name(f->type), (unsigned long long)f->offered,
-			       (unsigned long long)f->installed, f->bytes,
-			       f->delta ? " as a delta" : "");
+		if (f->fetched)
+			print_file_line(trust_doc_type_name(f->type), f->offered, f->installed,
+			                f->bytes, f->delta,
+			                f->delta_refused[0] != '\0' ? f->delta_refused : NULL);
 		else
 			printf("%s version %llu unchanged\n", trust_doc_type_name(f->type),
 			       (unsigned long long)f->offered);
@@ -888,20 +894,17 @@ static int cmd_sync_daemon(const struct options *o)
 		json_t *f;
 		json_array_foreach(json_object_get(last, "files"), i, f)
 		{
-			const char *refused =
-			        json_string_value(json_object_get(f, "delta_refused"));
 			if (json_is_true(json_object_get(f, "fetched")))
-				printf("%s version %lld installed (was %lld), %lld bytes%s%s%s\n",
-				       jstr(f, "document"),
-				       (long long)json_integer_value(json_object_get(f, "offered")),
-				       (long long)json_integer_value(
-				               json_object_get(f, "installed")),
-				       (long long)json_integer_value(json_object_get(f, "bytes")),
-				       refused != NULL ? ": the delta was refused ("
-				       : json_is_true(json_object_get(f, "delta")) ? " as a delta"
-				                                                   : "",
-				       refused != NULL ? refused : "",
-				       refused != NULL ? "), the snapshot taken" : "");
+				print_file_line(
+				        jstr(f, "document"),
+				        (unsigned long long)json_integer_value(
+				                json_object_get(f, "offered")),
+				        (unsigned long long)json_integer_value(
+				                json_object_get(f, "installed")),
+				        (unsigned long long)json_integer_value(
+				                json_object_get(f, "bytes")),
+				        json_is_true(json_object_get(f, "delta")),
+				        json_string_value(json_object_get(f, "delta_refused")));
 			else
 				printf("%s version %lld unchanged\n", jstr(f, "document"),
 				       (long long)json_integer_value(
