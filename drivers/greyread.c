@@ -338,17 +338,52 @@ static double grey_at(const uint8_t *p, unsigned w, unsigned h, double x, double
 	return (r0[0] * (1 - fx) + r0[1] * fx) * (1 - fy) + (r1[0] * (1 - fx) + r1[1] * fx) * fy;
 }
 
-/* The grey level at module coordinates (u, v) of a symbol n modules a side. */
-static double sample(const uint8_t *p, unsigned w, unsigned h, const struct persp *t, int n,
-                     double u, double v)
+/* Where t puts module coordinates (u, v) of a symbol n modules a side; false where it is
+ * degenerate. */
+static bool persp_map(const struct persp *t, int n, double u, double v, double *x, double *y)
 {
 	u /= n;
 	v /= n;
 	const double den = t->a13 * u + t->a23 * v + 1;
 	if (!(fabs(den) > 1e-9))
-		return grey_at(p, w, h, 0, 0);
-	return grey_at(p, w, h, (t->a11 * u + t->a21 * v + t->a31) / den,
-	               (t->a12 * u + t->a22 * v + t->a32) / den);
+		return false;
+	*x = (t->a11 * u + t->a21 * v + t->a31) / den;
+	*y = (t->a12 * u + t->a22 * v + t->a32) / den;
+	return true;
+}
+
+/* The grey level at module coordinates (u, v) of a symbol n modules a side. */
+static double sample(const uint8_t *p, unsigned w, unsigned h, const struct persp *t, int n,
+                     double u, double v)
+{
+	double x = 0, y = 0; /* degenerate: the corner pixel, a sample the rest outvote */
+	(void)persp_map(t, n, u, v, &x, &y);
+	return grey_at(p, w, h, x, y);
+}
+
+/* Pearson's correlation of samples s with known colours t (-1 dark, 1 light), summed as
+ * they come. */
+struct corr_acc {
+	double st, ss, stt, sss, sst;
+	unsigned n;
+};
+
+static void corr_add(struct corr_acc *c, double s, double t)
+{
+	c->st += t;
+	c->ss += s;
+	c->stt += t * t;
+	c->sss += s * s;
+	c->sst += s * t;
+	c->n++;
+}
+
+static double corr_value(const struct corr_acc *c)
+{
+	const double k = (double)c->n;
+	const double cov = c->sst - c->st * c->ss / k, vt = c->stt - c->st * c->st / k,
+	             vs = c->sss - c->ss * c->ss / k;
+	return vt > 0 && vs > 0 ? cov / sqrt(vt * vs) : -2;
 }
 
 /* Alignment pattern centres of a version (ISO/IEC 18004, annex E); 0 ends the list. */
@@ -467,20 +502,13 @@ static double fit_score(const struct grid *g, const double corners[8])
 	struct persp t;
 	if (!persp_from(corners, &t))
 		return -2;
-	double st = 0, ss = 0, stt = 0, sss = 0, sst = 0;
+	struct corr_acc c = {0};
 	for (size_t i = 0; i < g->nidx; i++) {
 		const int u = g->idx[i] % g->n, v = g->idx[i] / g->n;
-		const double s = sample(g->src, g->w, g->h, &t, g->n, u + 0.5, v + 0.5);
-		const double tv = g->known[g->idx[i]] ? -1 : 1;
-		st += tv;
-		ss += s;
-		stt += tv * tv;
-		sss += s * s;
-		sst += s * tv;
+		corr_add(&c, sample(g->src, g->w, g->h, &t, g->n, u + 0.5, v + 0.5),
+		         g->known[g->idx[i]] ? -1 : 1);
 	}
-	const double k = (double)g->nidx;
-	const double cov = sst - st * ss / k, vt = stt - st * st / k, vs = sss - ss * ss / k;
-	return vt > 0 && vs > 0 ? cov / sqrt(vt * vs) : -2;
+	return corr_value(&c);
 }
 
 /* The corners moved a fraction of a module at a time while the fit improves. */
@@ -717,6 +745,8 @@ static double fit_version(const uint8_t *src, unsigned w, unsigned h, const stru
  */
 #define NODES_MAX 26 /* a node every 7 modules at version 40 */
 #define NODE_STEP 7
+_Static_assert((17 + 4 * VERSION_MAX - 7 + NODE_STEP - 1) / NODE_STEP + 1 <= NODES_MAX,
+               "the nodes of the largest symbol fit");
 struct place {
 	struct persp t;
 	int n, nodes;
@@ -738,13 +768,9 @@ static int node_below(const struct place *p, double u, double *f)
 static double sample_at(const uint8_t *src, unsigned w, unsigned h, const struct place *p, double u,
                         double v)
 {
-	const double uu = u / p->n, vv = v / p->n;
-	const struct persp *t = &p->t;
-	const double den = t->a13 * uu + t->a23 * vv + 1;
-	if (!(fabs(den) > 1e-9))
+	double x = 0, y = 0;
+	if (!persp_map(&p->t, p->n, u, v, &x, &y))
 		return grey_at(src, w, h, 0, 0);
-	double x = (t->a11 * uu + t->a21 * vv + t->a31) / den,
-	       y = (t->a12 * uu + t->a22 * vv + t->a32) / den;
 	if (p->nodes >= 2) {
 		double fu, fv;
 		const int i = node_below(p, u, &fu), j = node_below(p, v, &fv), k = p->nodes;
@@ -757,21 +783,6 @@ static double sample_at(const uint8_t *src, unsigned w, unsigned h, const struct
 	return grey_at(src, w, h, x, y);
 }
 
-/* The correlation of known modules (their colours t: -1 dark, 1 light) with samples s. */
-static double corr(const double *s, const double *t, int n)
-{
-	double st = 0, ss = 0, stt = 0, sss = 0, sst = 0;
-	for (int i = 0; i < n; i++) {
-		st += t[i];
-		ss += s[i];
-		stt += t[i] * t[i];
-		sss += s[i] * s[i];
-		sst += s[i] * t[i];
-	}
-	const double cov = sst - st * ss / n, vt = stt - st * st / n, vs = sss - ss * ss / n;
-	return vt > 0 && vs > 0 ? cov / sqrt(vt * vs) : -2;
-}
-
 /*
  * The shift at each node (k a side, at modules pos[]): where the modules of a known colour
  * within 4 of it fit best, within 3/4 of a module of where the transform puts them.
@@ -779,7 +790,7 @@ static double corr(const double *s, const double *t, int n)
 static void measure_shifts(const uint8_t *src, unsigned w, unsigned h, const int *pos, int k,
                            const int8_t *known, double module_px, struct place *p)
 {
-	p->nodes = k < 2 ? 0 : k > NODES_MAX ? NODES_MAX : k;
+	p->nodes = k < 2 ? 0 : k; /* k <= NODES_MAX: the assertion at NODES_MAX */
 	if (p->nodes == 0)
 		return;
 	for (int i = 0; i < p->nodes; i++)
@@ -788,7 +799,7 @@ static void measure_shifts(const uint8_t *src, unsigned w, unsigned h, const int
 	memset(p->dy, 0, sizeof(p->dy));
 	for (int b = 0; b < k; b++)
 		for (int a = 0; a < k; a++) {
-			double px[81], py[81], t[81], s[81];
+			double px[81], py[81], t[81];
 			int m = 0;
 			for (int v = pos[b] - 4; v <= pos[b] + 4; v++)
 				for (int u = pos[a] - 4; u <= pos[a] + 4; u++) {
@@ -796,10 +807,9 @@ static void measure_shifts(const uint8_t *src, unsigned w, unsigned h, const int
 					    known[v * p->n + u] < 0)
 						continue;
 					/* Where the transform alone puts the module's centre. */
-					const double uu = (u + 0.5) / p->n, vv = (v + 0.5) / p->n;
-					const double den = p->t.a13 * uu + p->t.a23 * vv + 1;
-					px[m] = (p->t.a11 * uu + p->t.a21 * vv + p->t.a31) / den;
-					py[m] = (p->t.a12 * uu + p->t.a22 * vv + p->t.a32) / den;
+					if (!persp_map(&p->t, p->n, u + 0.5, v + 0.5, &px[m],
+					               &py[m]))
+						continue;
 					t[m++] = known[v * p->n + u] ? -1 : 1;
 				}
 			if (m < 20)
@@ -813,10 +823,13 @@ static void measure_shifts(const uint8_t *src, unsigned w, unsigned h, const int
 					for (int ox = -span; ox <= span; ox++) {
 						const double dx = cx + ox * step,
 						             dy = cy + oy * step;
+						struct corr_acc acc = {0};
 						for (int i = 0; i < m; i++)
-							s[i] = grey_at(src, w, h, px[i] + dx,
-							               py[i] + dy);
-						const double c = corr(s, t, m);
+							corr_add(&acc,
+							         grey_at(src, w, h, px[i] + dx,
+							                 py[i] + dy),
+							         t[i]);
+						const double c = corr_value(&acc);
 						/* Ties keep the smaller shift (the first, at the
 						 * centre). */
 						if (c > best + 1e-9 ||
@@ -857,13 +870,9 @@ static enum qd_err read_modules(const uint8_t *src, unsigned w, unsigned h, cons
 	const uint8_t *best = eq == 2 ? sym->eq5 : eq == 1 ? sym->eq3 : sym->plain;
 	for (int i = 0; i < n * n; i++)
 		sym->guess[i] = (int8_t)best[i];
-	enum qd_err rc = QD_OK;
-	if (eq == 2)
-		rc = draw_try(sym->eq5, n, sym->img, try_fn, arg, done, st);
-	if (rc == QD_OK && !*done && eq >= 1 && (all || eq == 1))
+	enum qd_err rc = draw_try(best, n, sym->img, try_fn, arg, done, st);
+	if (rc == QD_OK && !*done && all && eq == 2)
 		rc = draw_try(sym->eq3, n, sym->img, try_fn, arg, done, st);
-	if (rc == QD_OK && !*done && eq == 0)
-		rc = draw_try(sym->plain, n, sym->img, try_fn, arg, done, st);
 	return rc;
 }
 

@@ -540,6 +540,7 @@ static enum qd_err rest_looks(struct qrdecode *dec, const uint8_t *data, unsigne
 		dec->grey_tokens -= 1;
 		dec->stats.grey_looks++;
 		rc = greyread_look(data, width, height, grey_try, dec, NULL);
+		dec->stats.grey_reads += dec->zx_texts.n > 0;
 	}
 	return rc;
 }
