@@ -62,6 +62,9 @@ done
 debs=$(realpath "${1:-.}")
 out=$(realpath -m "${2:-.}")
 cache=$(realpath -m "${cache:-${QRDESK_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qrdesk/image}}")
+# Each architecture in its own folder of the cache: its own lock, log, packages and
+# clean-up, so the two makers (the test command's amd64 one, image_arm64's) never meet.
+[[ $arch == amd64 ]] || cache=$cache/$arch
 log() { echo "image: $*" >&2; }
 # arm64 programs run on this amd64 host (mmdebstrap's maintainer scripts, the chroot steps
 # below) through qemu-user-static, registered with binfmt_misc as its package's
@@ -96,13 +99,16 @@ t0=$SECONDS
 # without what a desk never reads (documentation, man pages, translations; the
 # path-excludes stay in the image, so later packages skip them too), and nothing is
 # installed that is only recommended.  The downloaded packages stay in CACHE/debs.
-base_packages=(systemd systemd-sysv udev dbus linux-image-amd64 initramfs-tools grub-pc-bin grub-common
+# The kernel and the boot loader differ by architecture.  arm64: no GRUB but U-Boot
+# (u-boot-rpi: rpi_arm64, one binary for the Pi 3 and 4) and RAUC's access to its
+# environment (libubootenv-tool: fw_printenv/fw_setenv).
+case $arch in
+amd64) boot_packages=(linux-image-amd64 initramfs-tools grub-pc-bin grub-common) ;;
+arm64) boot_packages=(linux-image-arm64 initramfs-tools u-boot-rpi libubootenv-tool) ;;
+esac
+base_packages=(systemd systemd-sysv udev dbus "${boot_packages[@]}"
 	rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
 if [[ $arch == arm64 ]]; then
-	# No GRUB: U-Boot (u-boot-rpi: rpi_arm64, one binary for the Pi 3 and 4) and RAUC's
-	# access to its environment (libubootenv-tool: fw_printenv/fw_setenv).
-	base_packages=(systemd systemd-sysv udev dbus linux-image-arm64 initramfs-tools u-boot-rpi libubootenv-tool
-		rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
 	# mmdebstrap for arm64 on an amd64 host: the packages' maintainer scripts run under
 	# qemu-user-static through binfmt_misc (binfmt_arm64 above).  The Pi's boot firmware
 	# (raspi-firmware, non-free-firmware) is unpacked, not installed: its kernel hooks copy
@@ -179,10 +185,8 @@ if [[ $arch == arm64 ]]; then
 	PATH=$cache/arm64-bin:$PATH
 	export QRDESK_ARM64_INITRAMFS=$here/image/arm64/initramfs-tools
 fi
-# One maker at a time per cache (it may be shared by build directories and clones) and
-# architecture: making an arm64 base takes long and must not hold up the amd64 image.
+# One maker at a time per cache folder (it may be shared by build directories and clones).
 lock=$cache/lock
-[[ $arch == amd64 ]] || lock=$cache/lock-$arch
 exec {lockfd}>"$lock"
 # Waiting for another maker is bounded (a hang guard, as scripts/test.sh bounds its own maker).
 lock_wait=${QRDESK_IMAGE_BASE_DEADLINE:-3000}

@@ -53,7 +53,9 @@ if [[ ${QRDESK_IMAGE:-1} != 0 && $(id -u) -eq 0 ]]; then
 			rc=0
 			wait "$maker" || rc=$?
 		fi
-		((rc != 124)) || echo "scripts/test.sh: stopped at the deadline, $QRDESK_IMAGE_BASE_DEADLINE s" >>"$QRDESK_IMAGE_BASE_LOG"
+		# timeout's 124, or 137 when the maker ignored its TERM and was killed 60 s later.
+		((stopped || (rc != 124 && rc != 137))) ||
+			echo "scripts/test.sh: stopped at the deadline, $QRDESK_IMAGE_BASE_DEADLINE s" >>"$QRDESK_IMAGE_BASE_LOG"
 		echo "$rc" >"$QRDESK_IMAGE_BASE_LOG.rc"
 	) &
 	image_base_pid=$!

@@ -31,8 +31,10 @@ for BOOT_SLOT in "${BOOT_ORDER}"; do
 done
 
 if test -z "${raucslot}"; then
-	# No slot has an attempt left: rather than stop, give both their attempts back.
-	echo "qrdesk: no slot has an attempt left; resetting the counters"
+	# No slot has an attempt left, or BOOT_ORDER names none (a bad fw_setenv): rather than
+	# stop, or reset forever, give both their attempts back in the first order.
+	echo "qrdesk: no slot to boot in BOOT_ORDER=${BOOT_ORDER}; resetting the order and counters"
+	setenv BOOT_ORDER "A B"
 	setenv BOOT_A_LEFT 3
 	setenv BOOT_B_LEFT 3
 	saveenv

@@ -64,32 +64,10 @@ t0=$SECONDS
 rm -rf "$out"
 mkdir -p "$out" "$build/image-debs"
 
-# -- the packages, rebuilt only when a file that goes into them changed (everything but
-# the tests, the scripts, the image's own files and the prose; configuration.md makes
-# qrdesk.conf(5))
-deb_key=$(cd "$src" && git ls-files -z --cached --others --exclude-standard |
-	while IFS= read -r -d '' f; do
-		[[ -f $f ]] || continue
-		[[ $f =~ ^(tests|scripts|image)/ || ($f =~ ^docs/[^/]*\.md$ && $f != docs/configuration.md) || $f == README.md ]] && continue
-		printf '%s\0' "$f"
-	done | xargs -0 sha256sum | sha256sum | cut -c1-16)
-debs=$build/image-debs/deb-$deb_key
-# deb_install (same ctest run, a fixture of this test) has just built them: take those
-# when no file that goes into the package is newer.
-installed=$build/deb-install/deb
-if ! compgen -G "$debs/qrdesk_*.deb" >/dev/null && compgen -G "$installed/qrdesk_*.deb" >/dev/null &&
-	[[ -z $(cd "$src" && find firmware drivers cache tools include debian docs/man CMakeLists.txt cmake \
-		docs/configuration.md -newer "$(ls "$installed"/qrdesk_*.deb | head -n1)" -print -quit) ]]; then
-	find "$build/image-debs" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
-	mkdir -p "$debs"
-	cp "$installed"/qrdesk_*.deb "$debs/"
-	log "packages from deb_install's build"
-fi
-if ! compgen -G "$debs/qrdesk_*.deb" >/dev/null; then
-	log "building the packages (scripts/deb.sh)"
-	find "$build/image-debs" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
-	nice -n 10 "$src/scripts/deb.sh" "$debs" >"$out/deb.log" 2>&1 || { tail -30 "$out/deb.log" >&2; exit 1; }
-fi
+# -- the packages, rebuilt only when a file that goes into them changed (tests/image/debs.sh)
+# shellcheck source=tests/image/debs.sh
+. "$src/tests/image/debs.sh"
+image_debs "$src" "$build" "$out/deb.log" || exit 1
 log "packages ready ($((SECONDS - t0)) s)"
 # The base (scripts/image.sh --base-only): scripts/test.sh starts making it in the background
 # before it builds anything and names its log in QRDESK_IMAGE_BASE_LOG; wait for that maker to

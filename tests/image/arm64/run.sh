@@ -56,17 +56,16 @@ t0=$SECONDS
 rm -rf "$out/img" "$out/host" "$out/data" "$out/extra"
 mkdir -p "$out"
 
-# -- the packages: the amd64 one (deb_install's if it is there, else scripts/deb.sh), then
-# its arm64 twin
+# -- the packages: the amd64 one as image_boot gets it (deb_install's, unless a file that
+# goes into it is newer; else built once per tree state), then its arm64 twin
+# shellcheck source=tests/image/debs.sh
+. "$src/tests/image/debs.sh"
+image_debs "$src" "$build" "$out/deb.log" || exit 1
+amd64_debs=$debs
 debs=$out/debs
 rm -rf "$debs"
 mkdir -p "$debs"
-if compgen -G "$build/deb-install/deb/qrdesk_*_amd64.deb" >/dev/null; then
-	cp "$build"/deb-install/deb/qrdesk_*_amd64.deb "$debs/"
-else
-	nice -n 10 "$src/scripts/deb.sh" "$out/deb-amd64" >"$out/deb.log" 2>&1 || { tail -30 "$out/deb.log" >&2; exit 1; }
-	cp "$out"/deb-amd64/qrdesk_*_amd64.deb "$debs/"
-fi
+cp "$amd64_debs"/qrdesk_*_amd64.deb "$debs/"
 "$src/scripts/deb-arm64.sh" "$debs" "$out/cross" || exit 1
 log "packages ready ($((SECONDS - t0)) s)"
 
