@@ -70,11 +70,13 @@
 
 #include "hid_assembler.h"
 #include "qrdesk/log.h"
+#include "qrdesk/thread.h"
 
 #define READ_EVENTS      64
 #define READ_ROUNDS      16
 #define RETRY_DEFAULT_MS 1000
 #define INPUT_DIR        "/dev/input"
+#define HID_READER_NICE  (-10) /* the reader thread's; qrdeskd.service's LimitNICE= matches */
 
 #define MAILBOX_CODES 8 /* codes waiting for the loop, at most */
 #define MAILBOX_DROPS 8 /* dropped codes waiting to be told, at most */
@@ -118,6 +120,7 @@ struct hid {
 	size_t partial_len;
 	int64_t read_us;   /* monotonic time of the read being handled */
 	int64_t offset_us; /* event clock - monotonic clock, from the last event */
+	bool nice_told;    /* the reader's priority could not be raised: said once */
 
 	/* The mailbox: filled by the reader, emptied by the loop, under lock. */
 	pthread_mutex_t lock;
@@ -267,6 +270,18 @@ static bool read_queued(struct hid *h, short revents)
 static void *reader_thread(void *arg)
 {
 	struct hid *h = arg;
+	/* Above the desk's other work: the kernel keeps 64 events (a handful of keys) for a
+	 * reader that is late, and a scanner types a code of hundreds of keys in well under a
+	 * second.  Allowed by qrdeskd.service's LimitNICE; elsewhere the reader keeps nice 0. */
+	char why[128];
+	if (thread_set_nice(HID_READER_NICE, why, sizeof(why)) != QD_OK && !h->nice_told) {
+		h->nice_told = true;
+		log_warn(
+		        "source hid: the reader stays at nice %d, not %d (%s): a fast scanner on a "
+		        "busy desk may lose keys (LimitNICE=%d in qrdeskd.service allows it)",
+		        thread_nice(), HID_READER_NICE, why, HID_READER_NICE);
+	}
+	thread_name("qrdesk-hid"); /* after the nice: a thread of this name has its nice */
 	struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
 	                      {.fd = h->quit_fd, .events = POLLIN}};
 	for (;;) {

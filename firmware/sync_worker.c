@@ -17,6 +17,11 @@
 
 #include "qrdesk/desk_key.h"
 #include "qrdesk/log.h"
+#include "qrdesk/thread.h"
+
+/* The worker thread's nice: well below the loop's 0 (CFS weight 110 against 1024).
+ * Lowering a nice needs no privilege; qrdeskd.service allows setpriority for it. */
+#define SYNC_WORKER_NICE 10
 
 uint64_t sync_schedule_delay_ms(const struct sync_schedule *s, unsigned failures, uint32_t rnd)
 {
@@ -333,6 +338,14 @@ static void deadline_after(struct timespec *ts, uint64_t wait_ms)
 static void *worker_main(void *arg)
 {
 	struct sync_worker *w = arg;
+	/* Background work yields the CPU to the loop: a 1M apply's hashing and sorting must not
+	 * delay the officer's next verdict.  Failing to is harmless (the worker just competes
+	 * as before), so it is only said. */
+	char why[128];
+	if (thread_set_nice(SYNC_WORKER_NICE, why, sizeof(why)) != QD_OK)
+		log_warn("sync worker: cannot lower its CPU priority to nice %d: %s",
+		         SYNC_WORKER_NICE, why);
+	thread_name("qrdesk-sync"); /* after the nice: a thread of this name has its nice */
 	pthread_mutex_lock(&w->mu);
 	/* The first sync at start, within the jitter: desks that power up together (after a
 	 * power cut) do not all ask the server in the same second. */

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
@@ -122,6 +123,55 @@ void tu_copy_file(const char *from, const char *to)
 	if (fwrite(data, 1, len, f) != len || fclose(f) != 0)
 		fail_msg("cannot write %s: %s", to, strerror(errno));
 	free(data);
+}
+
+/* Field 19 of a task's stat, after the ')' that ends its name (which may hold spaces). */
+static bool task_nice(const char *tid, int *nice)
+{
+	char path[300], buf[1024];
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p != NULL && field < 19; field++)
+		p = strchr(p + 1, ' ');
+	return p != NULL && sscanf(p + 1, "%d", nice) == 1;
+}
+
+int tu_thread_nice(const char *comm)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		DIR *d = opendir("/proc/self/task");
+		if (d == NULL)
+			fail_msg("cannot list /proc/self/task: %s", strerror(errno));
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[300], name[64] = "";
+			snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+			FILE *f = fopen(path, "r");
+			if (f == NULL)
+				continue; /* the thread has just ended */
+			if (fgets(name, sizeof(name), f) == NULL)
+				name[0] = '\0';
+			fclose(f);
+			name[strcspn(name, "\n")] = '\0';
+			int nice;
+			if (strcmp(name, comm) == 0 && task_nice(e->d_name, &nice)) {
+				closedir(d);
+				return nice;
+			}
+		}
+		closedir(d);
+		usleep(10000);
+	}
+	fail_msg("no thread named %s", comm);
+	return 0;
 }
 
 char *tu_mkdtemp(void)

@@ -34,6 +34,12 @@ uint8_t *tu_read_file(const char *path, size_t *len);
 /* Copies the file at from to to (created or replaced); fails the test on any error. */
 void tu_copy_file(const char *from, const char *to);
 
+/*
+ * The nice of this process's thread named comm (/proc/self/task/TID/comm and
+ * stat), found within about a second; fails the test if there is none.
+ */
+int tu_thread_nice(const char *comm);
+
 /* A fresh temporary directory (removed by tu_rmtree). */
 char *tu_mkdtemp(void);
 void tu_rmtree(const char *path);

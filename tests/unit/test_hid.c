@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "qrdesk/loop.h"
 #include "qrdesk/source.h"
 #include "qrdesk/source_hid.h"
+#include "qrdesk/thread.h"
 #include "testutil.h"
 
 #define WAIT_MS    20000 /* a hang guard: every wait ends on its event */
@@ -617,6 +619,43 @@ static void test_driver_recorded_stream(void **state)
 	free(dir);
 }
 
+/* The reader thread runs above the desk's other work (nice -10) where the process may
+ * raise it (root here, or qrdeskd.service's LimitNICE=-10), and still reads where it may
+ * not (it stays at the process's nice). */
+static void test_driver_reader_priority(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	char path[200];
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/scanner-events", dir) < sizeof(path));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	struct source_hid_config c = hid_cfg(path);
+	struct harness *h = harness_new(&c);
+	assert_int_equal(h->src->ops->start(h->src, h->loop), QD_OK);
+	wait_for(h, 0, 0, SOURCE_RUNNING);
+
+	struct rlimit rl;
+	assert_int_equal(getrlimit(RLIMIT_NICE, &rl), 0);
+	bool may_raise = geteuid() == 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 30;
+	assert_int_equal(tu_thread_nice("qrdesk-hid"), may_raise ? -10 : thread_nice());
+
+	int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(w >= 0);
+	rec.n = 0;
+	rec.t_us = 1000000;
+	rec_text(&rec, "BC1:NICE", 1000);
+	rec_key(&rec, KEY_ENTER, 1000);
+	write_rec(w);
+	wait_for(h, 1, 0, SOURCE_RUNNING);
+	assert_string_equal(h->text[0], "BC1:NICE");
+	close(w);
+	h->src->ops->stop(h->src);
+	harness_free(h);
+	unlink(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 /* The loop's first code, the "slow verdict": it types a long code into a FIFO as small as
  * an evdev queue, blocking, before it returns. */
 static int busy_writer = -1;
@@ -776,6 +815,7 @@ int main(void)
 	        cmocka_unit_test(test_overlong_and_args),
 	        cmocka_unit_test(test_driver_args),
 	        cmocka_unit_test(test_driver_recorded_stream),
+	        cmocka_unit_test(test_driver_reader_priority),
 	        cmocka_unit_test(test_driver_busy_loop),
 	        cmocka_unit_test(test_driver_every_drop_logged),
 	        cmocka_unit_test(test_driver_absent_and_wrong_kind),

@@ -34,6 +34,15 @@ wait_for() { # wait_for SECONDS CONDITION
 	done
 }
 daemon_log() { journalctl -b -o cat -u qrdeskd.service --no-pager; }
+thread_nice() { # thread_nice NAME: the nice of qrdeskd's thread NAME (field 19 of its stat)
+	local pid task
+	pid=$(systemctl show -p MainPID --value qrdeskd.service)
+	for task in /proc/$pid/task/*; do
+		[ "$(cat $task/comm 2>/dev/null)" = "$1" ] || continue
+		sed 's/.*) //' $task/stat | cut -d' ' -f17
+		return
+	done
+}
 genv() { grub-editenv /boot/loader/grub/grubenv list | sed -n "s/^$1=//p"; }
 store_dump() { # the store without the audit rows (they grow on purpose)
 	sqlite3 -readonly /var/lib/qrdesk/desk.db .dump | grep -v '^INSERT INTO audit' | sha256sum | cut -c1-16
@@ -133,6 +142,10 @@ case_verdict() {
 		"udev gave the scanner's /dev/input/$ev to group input, 0660 (60-qrdesk.rules): $(stat -c '%G %a' /dev/input/$ev 2>&1)"
 	wait_for 30 'daemon_log | grep -qE "source hid: running: .*\(grabbed\)"'
 	check 'daemon_log | grep -qE "source hid: running: .*\(grabbed\)"' "qrdeskd's HID source took the scanner (DeviceAllow from --unit-devices)"
+	# Above the desk's other work, so that a fast scanner's keys are read before the kernel's
+	# 64-event queue fills: the unit's LimitNICE=-10 and its filter allowing setpriority.
+	check '[ "$(thread_nice qrdesk-hid)" = -10 ] && ! daemon_log | grep -q "the reader stays at nice"' \
+		"qrdeskd's HID reader thread runs at nice -10: $(thread_nice qrdesk-hid) $(daemon_log | grep 'the reader stays at nice')"
 	local u0 u1
 	u0=$(cut -d' ' -f1 /proc/uptime)
 	# The emulated scanner types at the priority of the desk's own tasks, so its pace follows

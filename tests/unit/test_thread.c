@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_thread.c - a thread's name and nice (firmware/base/thread.c): per
+ * thread, not per process; raising a priority only as far as RLIMIT_NICE
+ * allows (qrdeskd.service's LimitNICE=-10) when the process has no
+ * CAP_SYS_NICE.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "qrdesk/thread.h"
+#include "testutil.h"
+
+struct lowered {
+	int want;
+	enum qd_err err;
+	int nice;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done, quit;
+};
+
+static void *lower_self(void *arg)
+{
+	struct lowered *l = arg;
+	l->err = thread_set_nice(l->want, NULL, 0);
+	l->nice = thread_nice();
+	thread_name("qrdesk-t-low");
+	pthread_mutex_lock(&l->mu);
+	l->done = true;
+	pthread_cond_broadcast(&l->cv);
+	while (!l->quit) /* stay, so that the test can look at it from outside */
+		pthread_cond_wait(&l->cv, &l->mu);
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+/* A thread lowers its own priority; the process's other threads keep theirs. */
+static void test_nice_is_per_thread(void **state)
+{
+	(void)state;
+	int before = thread_nice();
+	struct lowered l = {.want = before + 3 > 19 ? 19 : before + 3,
+	                    .mu = PTHREAD_MUTEX_INITIALIZER,
+	                    .cv = PTHREAD_COND_INITIALIZER};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, lower_self, &l), 0);
+	pthread_mutex_lock(&l.mu);
+	while (!l.done)
+		pthread_cond_wait(&l.cv, &l.mu);
+	pthread_mutex_unlock(&l.mu);
+	assert_int_equal(l.err, QD_OK);
+	assert_int_equal(l.nice, l.want);
+	/* Seen from outside, under its name, as ps -L and the image test see it. */
+	assert_int_equal(tu_thread_nice("qrdesk-t-low"), l.want);
+	assert_int_equal(thread_nice(), before);
+	pthread_mutex_lock(&l.mu);
+	l.quit = true;
+	pthread_cond_broadcast(&l.cv);
+	pthread_mutex_unlock(&l.mu);
+	pthread_join(t, NULL);
+}
+
+static void test_out_of_range(void **state)
+{
+	(void)state;
+	char why[128] = "";
+	int before = thread_nice();
+	assert_int_equal(thread_set_nice(-21, why, sizeof(why)), QD_ERR_ARG);
+	assert_non_null(strstr(why, "-21"));
+	assert_int_equal(thread_set_nice(20, why, sizeof(why)), QD_ERR_ARG);
+	assert_int_equal(thread_set_nice(20, NULL, 0), QD_ERR_ARG);
+	assert_int_equal(thread_nice(), before);
+}
+
+/*
+ * In a child that is no longer root (no CAP_SYS_NICE) with RLIMIT_NICE as
+ * qrdeskd.service sets it (LimitNICE=-10: rlimit 30): the thread can go down
+ * to -10 and no further.  With the default rlimit (0): not below its nice.
+ * The child's exit status says which step failed.  Raising the limit needs
+ * CAP_SYS_RESOURCE, which a container may not give: then only the second
+ * half runs here, and the image test (tests/image) sees the first in qrdeskd.
+ */
+enum { SKIPPED = 99 };
+
+static int raise_as_nobody(rlim_t limit)
+{
+	struct rlimit rl = {limit, limit};
+	if (setrlimit(RLIMIT_NICE, &rl) != 0)
+		return errno == EPERM ? SKIPPED : 10; /* raising it needs CAP_SYS_RESOURCE */
+	if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+		return 11;
+	char why[128] = "";
+	if (limit >= 30) {
+		if (thread_set_nice(-10, why, sizeof(why)) != QD_OK || thread_nice() != -10)
+			return 12;
+		if (thread_set_nice(-11, why, sizeof(why)) != QD_ERR_PERM || thread_nice() != -10 ||
+		    why[0] == '\0')
+			return 13;
+		return 0;
+	}
+	int before = thread_nice();
+	if (thread_set_nice(before - 1, why, sizeof(why)) != QD_ERR_PERM ||
+	    thread_nice() != before || why[0] == '\0')
+		return 14;
+	/* Lowering is always allowed. */
+	if (before < 19 &&
+	    (thread_set_nice(before + 1, NULL, 0) != QD_OK || thread_nice() != before + 1))
+		return 15;
+	return 0;
+}
+
+static void test_raise_only_as_far_as_the_limit(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* setting RLIMIT_NICE's hard limit and dropping to nobody need root */
+	rlim_t limits[] = {30, 0};
+	int ran = 0;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(raise_as_nobody(limits[i]));
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) == SKIPPED) {
+			print_message("RLIMIT_NICE %u: cannot be set here (no CAP_SYS_RESOURCE)\n",
+			              (unsigned)limits[i]);
+			continue;
+		}
+		ran++;
+		if (WEXITSTATUS(status) != 0)
+			fail_msg("RLIMIT_NICE %u: step %d failed", (unsigned)limits[i],
+			         WEXITSTATUS(status));
+	}
+	assert_true(ran > 0); /* lowering the limit to 0 is always allowed */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_nice_is_per_thread),
+	        cmocka_unit_test(test_out_of_range),
+	        cmocka_unit_test(test_raise_only_as_far_as_the_limit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
