@@ -10,7 +10,7 @@
 #   BUILD_DIR   a release build of this tree (its qrdesk-issuer, qrdeskctl, vm_keytype)
 #   --full      the whole A/B cycle (ctest image_ab), else the reduced boot (ctest image_boot):
 #               slot A, qrdeskd ready, a verdict from the HID gadget, a wrongly signed
-#               RAUC bundle refused
+#               RAUC bundle refused, a rightly signed one verified with the clock set back
 #   --timeout   seconds for qemu (default 1500; --full 4500)
 # The base root file system (by its package list) is cached outside the tree, in
 # $QRDESK_IMAGE_CACHE or ~/.cache/qrdesk/image; the .debs (by the tree's files) in
@@ -121,6 +121,8 @@ mkfs.ext4 -q -L qrdesk-root -d "$out/tiny" "$out/tiny.ext4" 8M
 "$src/scripts/firmware-bundle.sh" bundle "$out/host/other" "$out/tiny.ext4" 9.9.9 \
 	"$out/stick-wrongkey/qrdesk/firmware.raucb" || exit 1
 usbstick_image "$disk/stick-wrongkey.img" "$out/stick-wrongkey/qrdesk" || { log "stick image failed"; exit 1; }
+# A bundle of the desk's own domain, verified (not installed) with the guest's clock set back.
+"$src/scripts/firmware-bundle.sh" bundle "$out/host/dom" "$out/tiny.ext4" 9.9.8 "$disk/own.raucb" || exit 1
 
 # -- the harness, in the test image's root only
 extra=$out/extra
@@ -184,12 +186,12 @@ if ((full)); then
 	echo 2.0.1-broken >"$disk/version-broken"
 	# One line per run of the harness: the broken B reboots before it runs.
 	cat >"$disk/PLAN" <<PLAN
-A system verdict wrongkey corrupt pulled installbroken reboot
+A system verdict wrongkey clock corrupt pulled installbroken reboot
 A system rollback installgood reboot
 B system updated
 PLAN
 else
-	echo "A system verdict wrongkey" >"$disk/PLAN"
+	echo "A system verdict wrongkey clock" >"$disk/PLAN"
 fi
 echo 1.0.0 >"$disk/version-A"
 [[ -f $disk/version-b ]] && cp "$disk/version-b" "$disk/version-B"

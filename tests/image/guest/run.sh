@@ -268,11 +268,31 @@ case_updated() {
 	check 'audit | tr " " "\n" | tail -n 3 | grep -q "firmware:updated"' "and the audit log: $(audit | tr ' ' '\n' | grep firmware | tr '\n' ' ')"
 }
 
+# -- a desk whose clock is behind (no battery-backed clock: a Pi starts at an old date): RAUC
+# checks the firmware certificates at the bundle's signing time, not the clock's.
+case_clock() {
+	local now up0 rc_desk rc_clock
+	now=$(date +%s)
+	up0=$(cut -d. -f1 /proc/uptime)
+	sed '/^use-bundle-signing-time/d' /etc/rauc/system.conf >/run/vmtest-rauc-clock.conf
+	date -s 2025-01-01 >/dev/null
+	rauc info $t/own.raucb >/dev/null 2>/run/vmtest-rauc-desk.err
+	rc_desk=$?
+	rauc -c /run/vmtest-rauc-clock.conf info $t/own.raucb >/dev/null 2>/run/vmtest-rauc-clock.err
+	rc_clock=$?
+	date -s @$((now + $(cut -d. -f1 /proc/uptime) - up0)) >/dev/null
+	check '[ $rc_desk = 0 ]' \
+		"the clock at 2025-01-01, before the firmware certificates' start: the desk's RAUC still verifies its own domain's bundle (use-bundle-signing-time): $(tail -n1 /run/vmtest-rauc-desk.err)"
+	check '[ $rc_clock != 0 ] && grep -q "not yet valid" /run/vmtest-rauc-clock.err' \
+		"and the same configuration without use-bundle-signing-time refuses it: $(grep -o 'certificate is not yet valid' /run/vmtest-rauc-clock.err | head -n1)"
+}
+
 for step in ${plan#* }; do
 	case $step in
 	system) case_system ;;
 	verdict) case_verdict ;;
 	wrongkey) case_refused stick-wrongkey.img "a bundle signed by another domain's key" "signature verification failed" ;;
+	clock) case_clock ;;
 	corrupt) case_refused stick-corrupt.img "a corrupted bundle" "failed" ;;
 	pulled) case_pulled ;;
 	installbroken) case_install stick-broken.img "a firmware whose qrdeskd never becomes ready" ;;
