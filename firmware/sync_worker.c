@@ -19,8 +19,9 @@
 #include "qrdesk/log.h"
 #include "qrdesk/thread.h"
 
-/* The worker thread's nice: well below the loop's 0 (CFS weight 110 against 1024).
- * Lowering a nice needs no privilege; qrdeskd.service allows setpriority for it. */
+/* Added to the worker thread's nice during a sync: well below the loop's (CFS weight 110
+ * against 1024 at 0).  Raising a nice value needs no privilege; bringing it back down needs
+ * an RLIMIT_NICE that reaches it (qrdeskd.service's LimitNICE=-10 reaches down to -10). */
 #define SYNC_WORKER_NICE 10
 
 uint64_t sync_schedule_delay_ms(const struct sync_schedule *s, unsigned failures, uint32_t rnd)
@@ -58,6 +59,8 @@ struct sync_worker {
 	struct store *store;
 	char store_open_for[CONFIG_PATH_MAX];
 	uint64_t last_full_ms; /* monotonic: the last sync that did not send the ETag; 0 never */
+	int base_nice;         /* the thread's nice outside a sync (the process's) */
+	bool nice_told;        /* a priority change failed: said once */
 };
 
 /*
@@ -335,17 +338,38 @@ static void deadline_after(struct timespec *ts, uint64_t wait_ms)
 	}
 }
 
+/*
+ * A sync (download, verify, a 1M apply's hashing and sorting) yields the CPU to the loop: it
+ * runs at SYNC_WORKER_NICE.  Upload and retention do not: they take the audit log's write
+ * lock, which the loop's verdict rows wait for, and a holder at low priority would make them
+ * wait longer on a busy CPU.  Back to 0 needs RLIMIT_NICE (the unit's LimitNICE); without
+ * it the worker stays low, which is said once.  Failing to lower it is harmless, only said.
+ */
+static void sync_at_low_priority(struct sync_worker *w, bool low)
+{
+	char why[128];
+	int want = low ? w->base_nice + SYNC_WORKER_NICE : w->base_nice;
+	if (want > 19)
+		want = 19;
+	if (thread_nice() == want || thread_set_nice(want, why, sizeof(why)) == QD_OK)
+		return;
+	if (w->nice_told)
+		return;
+	w->nice_told = true;
+	if (low)
+		log_warn("sync worker: cannot lower its CPU priority to nice %d for a sync: %s",
+		         want, why);
+	else
+		log_warn("sync worker: stays at nice %d for upload and retention, not %d (%s; "
+		         "LimitNICE in qrdeskd.service allows it)",
+		         thread_nice(), want, why);
+}
+
 static void *worker_main(void *arg)
 {
 	struct sync_worker *w = arg;
-	/* Background work yields the CPU to the loop: a 1M apply's hashing and sorting must not
-	 * delay the officer's next verdict.  Failing to is harmless (the worker just competes
-	 * as before), so it is only said. */
-	char why[128];
-	if (thread_set_nice(SYNC_WORKER_NICE, why, sizeof(why)) != QD_OK)
-		log_warn("sync worker: cannot lower its CPU priority to nice %d: %s",
-		         SYNC_WORKER_NICE, why);
-	thread_name("qrdesk-sync"); /* after the nice: a thread of this name has its nice */
+	thread_name("qrdesk-sync");
+	w->base_nice = thread_nice();
 	pthread_mutex_lock(&w->mu);
 	/* The first sync at start, within the jitter: desks that power up together (after a
 	 * power cut) do not all ask the server in the same second. */
@@ -388,8 +412,11 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		struct sync_result *res = &w->res;
-		if (want_sync)
+		if (want_sync) {
+			sync_at_low_priority(w, true);
 			run_sync(w, &o, conditional, res);
+			sync_at_low_priority(w, false);
+		}
 		struct upload_result up;
 		uint64_t pending = 0, purged = 0, markers = 0;
 		if (want_upload)

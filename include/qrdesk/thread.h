@@ -5,8 +5,9 @@
  * qrdeskd's threads are not equal: the HID reader must read a scanner's keys
  * before the kernel's 64-event queue fills (a handful of keys), while the
  * sync worker's hashing and sorting of a large list must yield to the loop.
- * Raising a priority (a nice below 0) needs CAP_SYS_NICE or an RLIMIT_NICE
- * that allows it (qrdeskd.service: LimitNICE=); lowering one is always allowed.
+ * Lowering a thread's nice (a higher priority) needs CAP_SYS_NICE or an
+ * RLIMIT_NICE that reaches the new value (qrdeskd.service: LimitNICE=);
+ * raising it is always allowed.
  * The name shows in ps -L, top -H and /proc/PID/task/TID/comm.
  */
 #ifndef QRDESK_THREAD_H
@@ -28,7 +29,7 @@ void thread_name(const char *name);
  */
 enum qd_err thread_set_nice(int nice, char *why, size_t why_len);
 
-/* The calling thread's nice. */
+/* The calling thread's nice (0 in the unlikely case it cannot be read). */
 int thread_nice(void);
 
 #endif

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 const char *tu_vector_path(const char *relative)
@@ -144,7 +147,7 @@ static bool task_nice(const char *tid, int *nice)
 
 int tu_thread_nice(const char *comm)
 {
-	for (int tries = 0; tries < 100; tries++) {
+	for (int tries = 0; tries < 2000; tries++) { /* 20 s: a loaded machine, a sanitizer */
 		DIR *d = opendir("/proc/self/task");
 		if (d == NULL)
 			fail_msg("cannot list /proc/self/task: %s", strerror(errno));
@@ -172,6 +175,30 @@ int tu_thread_nice(const char *comm)
 	}
 	fail_msg("no thread named %s", comm);
 	return 0;
+}
+
+struct nice_try {
+	int from, to;
+	bool ok;
+};
+
+static void *try_nice(void *arg)
+{
+	struct nice_try *t = arg;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	t->ok = setpriority(PRIO_PROCESS, (id_t)tid, t->from) == 0 &&
+	        setpriority(PRIO_PROCESS, (id_t)tid, t->to) == 0;
+	return NULL;
+}
+
+bool tu_nice_allowed(int from, int to)
+{
+	struct nice_try t = {from, to, false};
+	pthread_t th;
+	if (pthread_create(&th, NULL, try_nice, &t) != 0)
+		fail_msg("cannot start a thread");
+	pthread_join(th, NULL);
+	return t.ok;
 }
 
 char *tu_mkdtemp(void)

@@ -8,6 +8,7 @@
 #define QRDESK_TESTUTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -39,6 +40,13 @@ void tu_copy_file(const char *from, const char *to);
  * stat), found within about a second; fails the test if there is none.
  */
 int tu_thread_nice(const char *comm);
+
+/*
+ * Whether a thread of this process at nice `from` may go to nice `to`, found by
+ * trying in a throwaway thread (root without CAP_SYS_NICE, an RLIMIT_NICE: the
+ * kernel's answer, not a guess).  from must not be below the caller's nice.
+ */
+bool tu_nice_allowed(int from, int to);
 
 /* A fresh temporary directory (removed by tu_rmtree). */
 char *tu_mkdtemp(void);

@@ -20,6 +20,7 @@
 #include "qrdesk/signature.h"
 #include "qrdesk/store.h"
 #include "qrdesk/sync_worker.h"
+#include "qrdesk/thread.h"
 #include "testutil.h"
 
 #define NOW 1795000000LL
@@ -70,11 +71,13 @@ struct fx {
 	atomic_bool fail;
 	atomic_int in_fetch, max_in_fetch;
 	atomic_int fetches;
+	atomic_int fetch_nice; /* the worker's nice in its last fetch (during a sync) */
 	struct sync_fetcher fetcher;
 	/* what the worker told us */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t runs_seen;
+	int notify_nice; /* the worker's nice after its last round */
 	uint64_t purge_runs_seen, purged_seen;
 	uint64_t planned_ms[PLANNED_MAX];
 	unsigned planned_failures[PLANNED_MAX];
@@ -91,6 +94,7 @@ static enum qd_err dir_fetch(void *ctx, const char *name, size_t cap, uint8_t **
 	while (now_in > prev && !atomic_compare_exchange_weak(&fx->max_in_fetch, &prev, now_in))
 		;
 	atomic_fetch_add(&fx->fetches, 1);
+	atomic_store(&fx->fetch_nice, thread_nice());
 	enum qd_err rc = QD_OK;
 	*data = NULL;
 	*len = 0;
@@ -142,6 +146,7 @@ static void on_notify(void *arg, const struct sync_worker_status *st)
 	struct fx *fx = arg;
 	pthread_mutex_lock(&fx->mu);
 	fx->runs_seen = st->runs;
+	fx->notify_nice = thread_nice();
 	fx->purge_runs_seen = st->purge_runs;
 	fx->purged_seen = st->purged;
 	pthread_cond_broadcast(&fx->cv);
@@ -330,6 +335,29 @@ static void test_never_two_at_once(void **state)
 	assert_true(st.runs >= 21); /* at least the sync at start and 20 of one thread's */
 }
 
+/*
+ * A sync runs 10 nice values below the worker's start (the hashing and sorting of a big
+ * apply yield to the loop); after it, upload and retention (which take the audit log's
+ * write lock the loop's rows wait for) run at the start's nice again, where the process
+ * may come back to it (the unit's LimitNICE), else at the sync's.
+ */
+static void test_sync_at_low_priority(void **state)
+{
+	struct fx *fx = *state;
+	int base = thread_nice(); /* a new thread starts at its creator's nice */
+	if (base >= 19)
+		skip(); /* no room below */
+	int low = base + 10 > 19 ? 19 : base + 10;
+	start(fx, "https://repo.test/");
+	wait_runs(fx, 1);
+	assert_int_equal(atomic_load(&fx->fetch_nice), low);
+	pthread_mutex_lock(&fx->mu);
+	int after = fx->notify_nice;
+	pthread_mutex_unlock(&fx->mu);
+	assert_int_equal(after, tu_nice_allowed(low, base) ? base : low);
+	assert_int_equal(tu_thread_nice("qrdesk-sync"), after);
+}
+
 /* Sync off: a request is refused (0), and stop ends an idle worker. */
 static void test_off(void **state)
 {
@@ -386,6 +414,7 @@ int main(void)
 	        cmocka_unit_test(test_schedule),
 	        cmocka_unit_test_setup_teardown(test_backoff_then_success, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_never_two_at_once, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_sync_at_low_priority, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_off, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_retention_without_upload, setup, teardown),
 	};

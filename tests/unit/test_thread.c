@@ -52,6 +52,8 @@ static void test_nice_is_per_thread(void **state)
 {
 	(void)state;
 	int before = thread_nice();
+	if (before >= 19)
+		skip(); /* no room to lower the priority: the test would prove nothing */
 	struct lowered l = {.want = before + 3 > 19 ? 19 : before + 3,
 	                    .mu = PTHREAD_MUTEX_INITIALIZER,
 	                    .cv = PTHREAD_COND_INITIALIZER};
