@@ -44,9 +44,13 @@
 #define DRAW_QUIET     4    /* modules of quiet zone drawn */
 #define VERSION_MAX    40
 #define CAND_CAP       20000 /* raw local maxima kept before suppression */
+#define SQRT2          1.4142135623730951
+#define TURNED_M_MIN   2.0 /* px of the turned copy (2.8 px in the frame): its smallest module */
 
 struct cand {
-	double x, y, m, corr;
+	double x, y, m, corr; /* in the frame's pixels */
+	bool turned;          /* found in the turned copy (struct turned) */
+	double tx, ty, tm;    /* there, in its pixels */
 };
 
 struct integral {
@@ -163,12 +167,62 @@ static int cand_by_weight(const void *a, const void *b)
 	return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
 
-/* The local maxima of the finder correlation at one module size, appended to *list. */
-static bool scan_scale(const struct integral *ii, double m, float *map, struct cand *list,
-                       size_t *n)
+/*
+ * The frame turned 45 degrees, for symbols the upright boxes miss (turned 25-65 degrees): its
+ * pixel (p, q) is the mean of the frame's pixels (x, y) and (x + 1, y), x = p + q - off,
+ * y = p - q + off (the frame's pixels on every other diagonal; a turn and a mirror, which a
+ * finder pattern does not tell apart).  A module of m px in the frame is m / sqrt 2 px here.
+ */
+struct turned {
+	uint8_t *px;
+	unsigned side;
+	int off;
+};
+
+/* Where a point (x, y) of the turned copy is in the frame. */
+static void turned_to_frame(const struct turned *t, double x, double y, double *fx, double *fy)
+{
+	*fx = x + y - t->off;
+	*fy = x - y + t->off + 0.5;
+}
+
+static bool turned_build(struct turned *t, const uint8_t *src, unsigned w, unsigned h)
+{
+	t->off = (int)h / 2;
+	t->side = (w + h) / 2 + 1;
+	t->px = malloc((size_t)t->side * t->side);
+	if (t->px == NULL)
+		return false;
+	for (int q = 0; q < (int)t->side; q++)
+		for (int p = 0; p < (int)t->side; p++) {
+			int x = p + q - t->off, y = p - q + t->off;
+			/* Outside the frame: its nearest border pixel. */
+			x = x < 0 ? 0 : x > (int)w - 2 ? (int)w - 2 : x;
+			y = y < 0 ? 0 : y > (int)h - 1 ? (int)h - 1 : y;
+			const uint8_t *r = src + (size_t)y * w + (size_t)x;
+			t->px[(size_t)q * t->side + (size_t)p] = (uint8_t)((r[0] + r[1] + 1) / 2);
+		}
+	return true;
+}
+
+/* A candidate found in the turned copy (at tx, ty, tm), placed in the frame. */
+static void cand_place(const struct turned *t, struct cand *c)
+{
+	if (!c->turned)
+		return;
+	turned_to_frame(t, c->tx, c->ty, &c->x, &c->y);
+	c->m = c->tm * SQRT2;
+}
+
+/* The local maxima of the finder correlation at one module size, appended to *list (t: the
+ * integral is the turned copy's, NULL the frame's). */
+static bool scan_scale(const struct integral *ii, const struct turned *t, double m, float *map,
+                       struct cand *list, size_t *n)
 {
 	const struct radii r = radii_for(m);
-	const int step = m < 2 ? 1 : (int)(m / 2);
+	/* The frame at a step of half a module; the turned copy, a second look, of a module
+	 * (refine finds the peak between). */
+	const int step = m < 2 ? 1 : t != NULL ? (int)m : (int)(m / 2);
 	const int x0 = r.r9, y0 = r.r9;
 	if ((unsigned)(2 * r.r9 + 1) >= ii->w || (unsigned)(2 * r.r9 + 1) >= ii->h)
 		return false;
@@ -196,10 +250,19 @@ static bool scan_scale(const struct integral *ii, double m, float *map, struct c
 				}
 			if (!peak)
 				continue;
-			/* Full (a frame of fine texture): the rest of this size is dropped. */
-			if (*n < CAND_CAP)
-				list[(*n)++] = (struct cand){x0 + i * step + 0.5,
-				                             y0 + j * step + 0.5, m, c};
+			/* Full (a frame of fine texture): the better half kept, so a texture of
+			 * small sizes, scanned first, never crowds out a symbol's finders. */
+			if (*n == CAND_CAP) {
+				qsort(list, *n, sizeof(*list), cand_by_weight);
+				*n = CAND_CAP / 2;
+			}
+			{
+				struct cand *k = &list[(*n)++];
+				*k = (struct cand){
+				        x0 + i * step + 0.5, y0 + j * step + 0.5, m, c, t != NULL,
+				        x0 + i * step + 0.5, y0 + j * step + 0.5, m};
+				cand_place(t, k);
+			}
 		}
 	return true;
 }
@@ -245,10 +308,35 @@ static void refine(const struct integral *ii, struct cand *c)
 	c->corr = best;
 }
 
-/* Finder candidates: the best CANDIDATES_MAX local maxima, none within another's pattern. */
-static size_t find_finders(const struct integral *ii, struct cand *out, bool *nomem)
+/* The module sizes from m_min to m_max px scanned in one image (t: the turned copy). */
+static void scan_sizes(const struct integral *ii, const struct turned *t, double m_min,
+                       double m_max, float *map, struct cand *list, size_t *n)
 {
-	const unsigned side = ii->w < ii->h ? ii->w : ii->h;
+	struct radii last = {-1, -1, -1, -1};
+	for (int i = 0;; i++) {
+		const double m = MODULE_MIN * pow(SCALE_STEP, i);
+		if (m > m_max)
+			break;
+		if (m < m_min)
+			continue;
+		const struct radii r = radii_for(m);
+		if (r.r9 == last.r9 && r.r7 == last.r7 && r.r5 == last.r5 && r.r3 == last.r3)
+			continue; /* the same boxes as the last size */
+		last = r;
+		if (!scan_scale(ii, t, m, map, list, n))
+			break;
+	}
+}
+
+/*
+ * Finder candidates: the best CANDIDATES_MAX local maxima, none within another's pattern, in
+ * the frame (t NULL: ii is the frame's integral) or in its turned copy (ii is t's; the
+ * candidates placed in the frame, those whose window leaves it dropped).
+ */
+static size_t find_finders(const struct integral *ii, const struct turned *t, unsigned w,
+                           unsigned h, struct cand *out, bool *nomem)
+{
+	const unsigned side = w < h ? w : h;
 	const double m_max = side / 25.0;
 	struct cand *list = malloc(CAND_CAP * sizeof(*list));
 	float *map = malloc((size_t)ii->w * ii->h * sizeof(*map));
@@ -257,20 +345,17 @@ static size_t find_finders(const struct integral *ii, struct cand *out, bool *no
 		*nomem = true;
 		goto out;
 	}
-	struct radii last = {-1, -1, -1, -1};
-	for (int i = 0;; i++) {
-		const double m = MODULE_MIN * pow(SCALE_STEP, i);
-		if (m > m_max)
-			break;
-		const struct radii r = radii_for(m);
-		if (r.r9 == last.r9 && r.r7 == last.r7 && r.r5 == last.r5 && r.r3 == last.r3)
-			continue; /* the same boxes as the last size */
-		last = r;
-		if (!scan_scale(ii, m, map, list, &n))
-			break;
-	}
+	if (t == NULL)
+		scan_sizes(ii, NULL, MODULE_MIN, m_max, map, list, &n);
+	else
+		scan_sizes(ii, t, TURNED_M_MIN, m_max / SQRT2, map, list, &n);
 	qsort(list, n, sizeof(*list), cand_by_weight);
 	for (size_t i = 0; i < n && kept < CANDIDATES_MAX; i++) {
+		/* The turned copy's window, a square of 9 modules, in the frame. */
+		const double half = 4.5 * list[i].m * SQRT2;
+		if (list[i].turned && (list[i].x < half || list[i].y < half ||
+		                       list[i].x + half > w || list[i].y + half > h))
+			continue;
 		bool near = false;
 		for (size_t k = 0; k < kept && !near; k++) {
 			const double dx = list[i].x - out[k].x, dy = list[i].y - out[k].y,
@@ -280,8 +365,20 @@ static size_t find_finders(const struct integral *ii, struct cand *out, bool *no
 		if (!near)
 			out[kept++] = list[i];
 	}
-	for (size_t k = 0; k < kept; k++)
-		refine(ii, &out[k]);
+	for (size_t k = 0; k < kept; k++) {
+		struct cand *c = &out[k];
+		if (!c->turned) {
+			refine(ii, c);
+			continue;
+		}
+		struct cand r = {c->tx, c->ty, c->tm, c->corr, false, 0, 0, 0};
+		refine(ii, &r);
+		c->tx = r.x;
+		c->ty = r.y;
+		c->tm = r.m;
+		c->corr = r.corr;
+		cand_place(t, c);
+	}
 out:
 	free(list);
 	free(map);
@@ -943,8 +1040,10 @@ static int triple_by_score(const void *a, const void *b)
 	return sa < sb ? 1 : sa > sb ? -1 : 0;
 }
 
-/* Triples of candidates that can be a symbol's finders, best first. */
-static size_t triples(const struct cand *c, size_t n, struct triple *out)
+/* Triples of candidates that can be a symbol's finders (indices from base on). */
+#define TRIPLES_POOL (CANDIDATES_MAX * (CANDIDATES_MAX - 1) * (CANDIDATES_MAX - 2) / 6)
+
+static size_t triples(const struct cand *c, size_t n, int base, struct triple *out)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
@@ -986,10 +1085,13 @@ static size_t triples(const struct cand *c, size_t n, struct triple *out)
 					best.bl =
 					        (int)ids[cw ? (corner + 2) % 3 : (corner + 1) % 3];
 				}
-				if (best.score > -1e9)
+				if (best.score > -1e9) {
+					best.tl += base;
+					best.tr += base;
+					best.bl += base;
 					out[k++] = best;
+				}
 			}
-	qsort(out, k, sizeof(*out), triple_by_score);
 	return k;
 }
 
@@ -1007,21 +1109,43 @@ enum qd_err greyread_look(const uint8_t *src, unsigned width, unsigned height,
 	struct symbol *sym = NULL;
 	enum qd_err rc = QD_OK;
 	bool nomem = false;
-	struct cand c[CANDIDATES_MAX] = {{0}};
-	struct triple t[CANDIDATES_MAX * CANDIDATES_MAX * CANDIDATES_MAX / 6 + 1] = {{0}};
-	if (!integral_build(&ii, src, width, height))
+	/* Two pools, the frame's candidates and the turned copy's: a symbol's finders are all
+	 * found in one, so their triples are made apart, and tried in turns, each pool's best
+	 * first (a symbol the upright boxes find is tried first, as without the turned copy). */
+	struct cand c[2 * CANDIDATES_MAX] = {{0}};
+	struct triple *tu = malloc(2 * TRIPLES_POOL * sizeof(*tu));
+	struct triple *tt = tu != NULL ? tu + TRIPLES_POOL : NULL;
+	struct integral ti = {0};
+	struct turned turn = {0};
+	if (tu == NULL || !integral_build(&ii, src, width, height) ||
+	    !turned_build(&turn, src, width, height) ||
+	    !integral_build(&ti, turn.px, turn.side, turn.side))
 		nomem = true;
-	const size_t nc = nomem ? 0 : find_finders(&ii, c, &nomem);
-	st->finders = (unsigned)nc;
-	const size_t nt = nomem ? 0 : triples(c, nc, t);
-	if (nt > 0 && (sym = malloc(sizeof(*sym))) == NULL)
+	const size_t nc = nomem ? 0 : find_finders(&ii, NULL, width, height, c, &nomem);
+	const size_t ntc =
+	        nomem ? 0 : find_finders(&ti, &turn, width, height, c + CANDIDATES_MAX, &nomem);
+	st->finders = (unsigned)(nc + ntc);
+	const size_t nu = nomem ? 0 : triples(c, nc, 0, tu),
+	             nw = nomem ? 0 : triples(c + CANDIDATES_MAX, ntc, CANDIDATES_MAX, tt);
+	if (nu > 0)
+		qsort(tu, nu, sizeof(*tu), triple_by_score);
+	if (nw > 0)
+		qsort(tt, nw, sizeof(*tt), triple_by_score);
+	if (nu + nw > 0 && !nomem && (sym = malloc(sizeof(*sym))) == NULL)
 		nomem = true;
 	bool done = false;
-	for (size_t i = 0; i < nt && i < TRIPLES_MAX && !nomem && rc == QD_OK && !done; i++)
-		rc = read_triple(src, width, height, &c[t[i].tl], &c[t[i].tr], &c[t[i].bl], sym,
-		                 try_fn, arg, &done, st);
+	for (size_t i = 0, a = 0, b = 0;
+	     i < TRIPLES_MAX && a + b < nu + nw && !nomem && rc == QD_OK && !done; i++) {
+		const struct triple *x = (i % 2 == 0 && a < nu) || b >= nw ? &tu[a++] : &tt[b++];
+		rc = read_triple(src, width, height, &c[x->tl], &c[x->tr], &c[x->bl], sym, try_fn,
+		                 arg, &done, st);
+	}
 	free(sym);
 	free(ii.s);
 	free(ii.q);
+	free(ti.s);
+	free(ti.q);
+	free(turn.px);
+	free(tu);
 	return nomem ? QD_ERR_NOMEM : rc;
 }

@@ -25,9 +25,10 @@
 
 #include "qrdesk/error.h"
 
-/* Redrawn symbols handed to try in one look at most, and finder candidates kept. */
+/* Redrawn symbols handed to try in one look at most, and finder candidates kept in each of
+ * its two pools (the frame's, and its copy turned 45 degrees). */
 #define GREYREAD_TRIES_MAX      16
-#define GREYREAD_CANDIDATES_MAX 10
+#define GREYREAD_CANDIDATES_MAX 20
 
 /* Frames larger than this are not looked at (the look's cost grows with the pixels). */
 #define GREYREAD_PIXELS_MAX (1280u * 720u)
@@ -40,7 +41,7 @@ typedef enum qd_err (*greyread_try_fn)(void *arg, const uint8_t *img, unsigned w
                                        bool *done);
 
 struct greyread_stats {
-	unsigned finders; /* finder-pattern candidates kept */
+	unsigned finders; /* finder-pattern candidates kept, both pools */
 	unsigned grids;   /* grids fitted (three finders and a version) */
 	unsigned tries;   /* symbols redrawn and handed to try */
 };

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&st, 0xa5, sizeof(st)); /* must be set by the look */
 	FUZZ_CHECK(greyread_look(px, w, h, on_symbol, &s, &st) == QD_OK);
 	FUZZ_CHECK(st.tries == s.tries && st.tries <= GREYREAD_TRIES_MAX);
-	FUZZ_CHECK(st.grids * 4 >= st.tries && st.finders <= GREYREAD_CANDIDATES_MAX);
+	FUZZ_CHECK(st.grids * 4 >= st.tries && st.finders <= 2 * GREYREAD_CANDIDATES_MAX);
 	free(px);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * test_greyread.c - the grey look (drivers/greyread.c): bad and edge frames
  * (none, tiny, too large, flat, black, noise, a symbol cut by the border),
  * the version blocks it fits the grid to, and symbols it reads - drawn here
- * by libqrencode, soft, faint, turned - through zxing-cpp's pure reader.
+ * by libqrencode, soft, faint, turned (by a quarter, and 36-60 degrees: the
+ * turned copy's finders) - through zxing-cpp's pure reader.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -196,6 +197,21 @@ static void test_reads_soft_faint_and_turned(void **state)
 	look_at_each(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* Turned a third of the way to diagonal and more, where the upright boxes miss the finders
+ * (the look before the turned copy read none of these; it read a clean symbol at 30 degrees):
+ * the copy of the frame turned 45 degrees finds them. */
+static void test_reads_turned_symbols(void **state)
+{
+	(void)state;
+	static const struct drawn cases[] = {
+	        {3, W / 2.0, H / 2.0, 36, 30, 220, 0, true},
+	        {3, W / 2.0, H / 2.0, 45, 40, 210, 1, true},
+	        {4, W / 2.0 + 7, H / 2.0 - 5, 52, 150, 215, 2, true}, /* faint, soft */
+	        {3, W / 2.0, H / 2.0, 240, 30, 220, 0, true},         /* upside down and turned */
+	};
+	look_at_each(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void test_symbol_at_the_border(void **state)
 {
 	(void)state;
@@ -221,6 +237,7 @@ int main(void)
 	        cmocka_unit_test(test_version_info),
 	        cmocka_unit_test(test_bad_frames),
 	        cmocka_unit_test(test_reads_soft_faint_and_turned),
+	        cmocka_unit_test(test_reads_turned_symbols),
 	        cmocka_unit_test(test_symbol_at_the_border),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
