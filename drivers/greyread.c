@@ -208,7 +208,7 @@ static bool turned_build(struct turned *t, const uint8_t *src, unsigned w, unsig
 /* A candidate found in the turned copy (at tx, ty, tm), placed in the frame. */
 static void cand_place(const struct turned *t, struct cand *c)
 {
-	if (!c->turned)
+	if (t == NULL || !c->turned)
 		return;
 	turned_to_frame(t, c->tx, c->ty, &c->x, &c->y);
 	c->m = c->tm * SQRT2;
@@ -1113,7 +1113,7 @@ enum qd_err greyread_look(const uint8_t *src, unsigned width, unsigned height,
 	 * found in one, so their triples are made apart, and tried in turns, each pool's best
 	 * first (a symbol the upright boxes find is tried first, as without the turned copy). */
 	struct cand c[2 * CANDIDATES_MAX] = {{0}};
-	struct triple *tu = malloc(2 * TRIPLES_POOL * sizeof(*tu));
+	struct triple *tu = calloc(2 * TRIPLES_POOL, sizeof(*tu));
 	struct triple *tt = tu != NULL ? tu + TRIPLES_POOL : NULL;
 	struct integral ti = {0};
 	struct turned turn = {0};
