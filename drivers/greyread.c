@@ -45,7 +45,9 @@
 #define VERSION_MAX    40
 #define CAND_CAP       20000 /* raw local maxima kept before suppression */
 #define SQRT2          1.4142135623730951
-#define TURNED_M_MIN   2.0 /* px of the turned copy (2.8 px in the frame): its smallest module */
+#define TURNED_M_MIN                                                                               \
+	2.0 /* px of the turned copy: its smallest module (the first size of the                   \
+	     * 1.18 steps over it is 2.29 px there, 3.2 px in the frame) */
 
 struct cand {
 	double x, y, m, corr; /* in the frame's pixels */
@@ -184,6 +186,19 @@ static void turned_to_frame(const struct turned *t, double x, double y, double *
 {
 	*fx = x + y - t->off;
 	*fy = x - y + t->off + 0.5;
+}
+
+/*
+ * Whether the turned search is taken: its smallest module must fit the frame's largest
+ * (a side of 25 modules), and its copy, (w + h)^2 / 4 pixels, must stay within twice the
+ * frame's limit — a long thin frame of few pixels would otherwise ask for gigabytes.
+ */
+static bool turned_wanted(unsigned w, unsigned h)
+{
+	const unsigned side = w < h ? w : h;
+	const size_t turned_side = ((size_t)w + h) / 2 + 1;
+	return side / 25.0 / SQRT2 >= TURNED_M_MIN &&
+	       turned_side * turned_side <= 2 * (size_t)GREYREAD_PIXELS_MAX;
 }
 
 static bool turned_build(struct turned *t, const uint8_t *src, unsigned w, unsigned h)
@@ -1117,13 +1132,25 @@ enum qd_err greyread_look(const uint8_t *src, unsigned width, unsigned height,
 	struct triple *tt = tu != NULL ? tu + TRIPLES_POOL : NULL;
 	struct integral ti = {0};
 	struct turned turn = {0};
-	if (tu == NULL || !integral_build(&ii, src, width, height) ||
-	    !turned_build(&turn, src, width, height) ||
-	    !integral_build(&ti, turn.px, turn.side, turn.side))
+	if (tu == NULL || !integral_build(&ii, src, width, height))
 		nomem = true;
 	const size_t nc = nomem ? 0 : find_finders(&ii, NULL, width, height, c, &nomem);
-	const size_t ntc =
-	        nomem ? 0 : find_finders(&ti, &turn, width, height, c + CANDIDATES_MAX, &nomem);
+	/* One search's buffers at a time: the drawings read only src. */
+	free(ii.s);
+	free(ii.q);
+	size_t ntc = 0;
+	if (!nomem && turned_wanted(width, height)) {
+		if (!turned_build(&turn, src, width, height) ||
+		    !integral_build(&ti, turn.px, turn.side, turn.side))
+			nomem = true;
+		st->turned_px = (size_t)turn.side * turn.side;
+		free(turn.px); /* placing a candidate needs only the copy's geometry */
+		turn.px = NULL;
+		if (!nomem)
+			ntc = find_finders(&ti, &turn, width, height, c + CANDIDATES_MAX, &nomem);
+		free(ti.s);
+		free(ti.q);
+	}
 	st->finders = (unsigned)(nc + ntc);
 	const size_t nu = nomem ? 0 : triples(c, nc, 0, tu),
 	             nw = nomem ? 0 : triples(c + CANDIDATES_MAX, ntc, CANDIDATES_MAX, tt);
@@ -1141,11 +1168,6 @@ enum qd_err greyread_look(const uint8_t *src, unsigned width, unsigned height,
 		                 arg, &done, st);
 	}
 	free(sym);
-	free(ii.s);
-	free(ii.q);
-	free(ti.s);
-	free(ti.q);
-	free(turn.px);
 	free(tu);
 	return nomem ? QD_ERR_NOMEM : rc;
 }

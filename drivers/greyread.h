@@ -21,6 +21,7 @@
 #define QRDESK_GREYREAD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qrdesk/error.h"
@@ -44,6 +45,7 @@ struct greyread_stats {
 	unsigned finders; /* finder-pattern candidates kept, both pools */
 	unsigned grids;   /* grids fitted (three finders and a version) */
 	unsigned tries;   /* symbols redrawn and handed to try */
+	size_t turned_px; /* pixels of the turned copy searched; 0: not taken (a frame too thin) */
 };
 
 /*

@@ -141,6 +141,23 @@ static void test_bad_frames(void **state)
 	assert_int_equal(st.finders, 0);
 	assert_int_equal(look(px, 1281, 720, NULL, &s, &st), QD_OK);
 	assert_int_equal(st.finders, 0);
+	/* Long thin frames within the pixel limit: the turned copy, (w + h)^2 / 4 pixels, would
+	 * be gigabytes for 21 x 43885 (it was taken); it is skipped, and a normal frame's stays
+	 * within twice the limit. */
+	static const unsigned thin[][2] = {{21, 43885}, {43885, 21}, {81, 11377}, {1920, 480}};
+	for (size_t i = 0; i < sizeof(thin) / sizeof(thin[0]); i++) {
+		uint8_t *t = calloc((size_t)thin[i][0] * thin[i][1], 1);
+		assert_non_null(t);
+		assert_int_equal(look(t, thin[i][0], thin[i][1], NULL, &s, &st), QD_OK);
+		assert_true(st.turned_px <= 2 * (size_t)GREYREAD_PIXELS_MAX);
+		if (i < 3)
+			assert_int_equal(st.turned_px, 0);
+		else
+			assert_true(st.turned_px > 0);
+		free(t);
+	}
+	assert_int_equal(look(px, 1280, 720, NULL, &s, &st), QD_OK);
+	assert_int_equal(st.turned_px, 1001u * 1001u);
 	/* Flat white, flat grey, all black: nothing to correlate with. */
 	static const uint8_t levels[] = {255, 128, 0};
 	for (size_t i = 0; i < sizeof(levels); i++) {
