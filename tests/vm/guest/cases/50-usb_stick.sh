@@ -89,12 +89,32 @@ usb_events() {
 }
 scan valid
 before_leds=$(wc -l <indicators.log)
+# Every state of the stick's mount as it changes, from before the plug: qrdeskd remounts it
+# read-write for the export soon after mounting it, and a look after the fact (under load, a
+# look that came late) saw only that.  The shell's own read, no process per look.
+watch_mounts() {
+	local last="" now l
+	while :; do
+		now=""
+		while read -r l; do
+			case $l in *" $mnt/"*) now=$l ;; esac
+		done </proc/mounts
+		[ -n "$now" ] && [ "$now" != "$last" ] && echo "$now"
+		last=$now
+	done
+}
+watch_mounts >mounts.seen &
+watcher=$!
 stick_plug /data/stick.img || { fail "cannot plug the stick"; finish; }
 wait_for 60 'mounted >mount.line' || fail "qrdeskd did not mount the stick"
-opts=$(cat mount.line)
-check 'echo "$opts" | grep -q " vfat ro,nosuid,nodev,noexec"' "qrdeskd mounted the stick itself, read-only, nosuid, nodev, noexec: $opts"
+wait_for 10 '[ -s mounts.seen ]'
+opts=$(head -n1 mounts.seen)
+check 'echo "$opts" | grep -q " vfat ro,nosuid,nodev,noexec"' "qrdeskd mounted the stick itself, read-only, nosuid, nodev, noexec (first seen): $opts"
 wait_log 120 '^<[0-9]>usb: applied'
 wait_for 30 '! mounted >/dev/null' || fail "qrdeskd did not unmount the stick"
+kill $watcher 2>/dev/null
+wait $watcher 2>/dev/null
+echo "# usb_stick: the mount's states: $(tr '\n' ';' <mounts.seen | cut -c1-400)"
 check 'grep -q "usb: reading the stick at $mnt/sd" daemon.log' "the stick came through udev ($(grep -o "reading the stick at [^ ]*" daemon.log | head -n1))"
 check 'grep -qE "^<[0-9]>usb: applied .*revocations" daemon.log' "the bundle was applied: $(grep -E "^<[0-9]>usb: applied" daemon.log | head -n1 | cut -c1-150)"
 check 'grep -q "reloaded configuration and trust data" daemon.log' "qrdeskd reloaded after the bundle"
