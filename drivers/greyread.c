@@ -188,6 +188,18 @@ static void turned_to_frame(const struct turned *t, double x, double y, double *
 	*fy = x - y + t->off + 0.5;
 }
 
+/* The largest module looked for: a symbol of 25 modules across the frame's short side. */
+static double module_max(unsigned w, unsigned h)
+{
+	return (w < h ? w : h) / 25.0;
+}
+
+/* The side of the frame turned 45 degrees (its copy is side x side). */
+static unsigned turned_side(unsigned w, unsigned h)
+{
+	return (w + h) / 2 + 1;
+}
+
 /*
  * Whether the turned search is taken: its smallest module must fit the frame's largest
  * (a side of 25 modules), and its copy, (w + h)^2 / 4 pixels, must stay within twice the
@@ -195,16 +207,15 @@ static void turned_to_frame(const struct turned *t, double x, double y, double *
  */
 static bool turned_wanted(unsigned w, unsigned h)
 {
-	const unsigned side = w < h ? w : h;
-	const size_t turned_side = ((size_t)w + h) / 2 + 1;
-	return side / 25.0 / SQRT2 >= TURNED_M_MIN &&
-	       turned_side * turned_side <= 2 * (size_t)GREYREAD_PIXELS_MAX;
+	const size_t side = turned_side(w, h);
+	return module_max(w, h) / SQRT2 >= TURNED_M_MIN &&
+	       side * side <= 2 * (size_t)GREYREAD_PIXELS_MAX;
 }
 
 static bool turned_build(struct turned *t, const uint8_t *src, unsigned w, unsigned h)
 {
 	t->off = (int)h / 2;
-	t->side = (w + h) / 2 + 1;
+	t->side = turned_side(w, h);
 	t->px = malloc((size_t)t->side * t->side);
 	if (t->px == NULL)
 		return false;
@@ -351,8 +362,7 @@ static void scan_sizes(const struct integral *ii, const struct turned *t, double
 static size_t find_finders(const struct integral *ii, const struct turned *t, unsigned w,
                            unsigned h, struct cand *out, bool *nomem)
 {
-	const unsigned side = w < h ? w : h;
-	const double m_max = side / 25.0;
+	const double m_max = module_max(w, h);
 	struct cand *list = malloc(CAND_CAP * sizeof(*list));
 	float *map = malloc((size_t)ii->w * ii->h * sizeof(*map));
 	size_t n = 0, kept = 0;

@@ -472,6 +472,14 @@ static void wait_for(struct harness *h, size_t n, uint64_t dropped, enum source_
 	assert_int_equal(h->src->status.dropped, dropped);
 }
 
+/* A fresh folder, and the path in it for a scanner's recorded events (not made yet). */
+static char *events_path(char *path, size_t size)
+{
+	char *dir = tu_mkdtemp();
+	assert_true((size_t)snprintf(path, size, "%s/scanner-events", dir) < size);
+	return dir;
+}
+
 static struct source_hid_config hid_cfg(const char *device)
 {
 	struct source_hid_config c = {0};
@@ -551,9 +559,8 @@ static void test_driver_args(void **state)
 static void test_driver_recorded_stream(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
 	char path[200];
-	assert_true((size_t)snprintf(path, sizeof(path), "%s/scanner-events", dir) < sizeof(path));
+	char *dir = events_path(path, sizeof(path));
 	struct source_hid_config c = hid_cfg(path);
 	struct harness *h = harness_new(&c);
 
@@ -624,9 +631,8 @@ static void test_driver_recorded_stream(void **state)
 static void test_driver_reader_priority(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
 	char path[200];
-	assert_true((size_t)snprintf(path, sizeof(path), "%s/scanner-events", dir) < sizeof(path));
+	char *dir = events_path(path, sizeof(path));
 	assert_int_equal(mkfifo(path, 0600), 0);
 	struct source_hid_config c = hid_cfg(path);
 	struct harness *h = harness_new(&c);
@@ -677,9 +683,8 @@ static void busy_on_code(void *arg, const char *name, const char *text, size_t l
 static void test_driver_busy_loop(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
 	char path[200];
-	assert_true((size_t)snprintf(path, sizeof(path), "%s/scanner-events", dir) < sizeof(path));
+	char *dir = events_path(path, sizeof(path));
 	assert_int_equal(mkfifo(path, 0600), 0);
 	struct source_hid_config c = hid_cfg(path);
 	c.key_timeout_ms = HID_KEY_TIMEOUT_MAX; /* the writer may be slow: keys are not */
@@ -729,9 +734,8 @@ static void test_driver_busy_loop(void **state)
 static void test_driver_every_drop_logged(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
 	char path[200], logpath[200];
-	assert_true((size_t)snprintf(path, sizeof(path), "%s/scanner-events", dir) < sizeof(path));
+	char *dir = events_path(path, sizeof(path));
 	assert_true((size_t)snprintf(logpath, sizeof(logpath), "%s/log", dir) < sizeof(logpath));
 	assert_int_equal(mkfifo(path, 0600), 0);
 	struct source_hid_config c = hid_cfg(path);
