@@ -336,23 +336,24 @@ static int audit_binding_insert(struct store *store, int64_t id, const struct au
 	return rc;
 }
 
-enum qd_err store_audit_append(struct store *store, const struct audit_record *rec, int64_t *row_id)
+static bool record_ok(const struct audit_record *rec)
 {
-	if (row_id != NULL)
-		*row_id = 0;
-	if (store == NULL || rec == NULL || (rec->kid != NULL && rec->kid_len > TRUST_KID_MAX) ||
-	    store->readonly)
-		return QD_ERR_ARG;
-	const struct audit_binding *b = rec->binding;
-	if (b != NULL && (b->card == NULL || b->passport == NULL || b->boarding == NULL))
-		return QD_ERR_ARG;
-	/* A green row and its card's marker, a transaction's row and its documents: each
-	 * commit together (one fsync).  A lone row is one statement. */
-	bool marks = rec->clearance_hash != NULL && rec->verdict != NULL &&
-	             strcmp(rec->verdict, "valid") == 0;
-	bool tx = marks || b != NULL;
-	if (tx && sq_step_done(store->ast[AST_BEGIN]) != SQLITE_OK)
-		return QD_ERR_STORE;
+	const struct audit_binding *b = rec != NULL ? rec->binding : NULL;
+	return rec != NULL && (rec->kid == NULL || rec->kid_len <= TRUST_KID_MAX) &&
+	       (b == NULL || (b->card != NULL && b->passport != NULL && b->boarding != NULL));
+}
+
+/* A green row marks its card (the "already used" marker) in the same transaction. */
+static bool record_marks(const struct audit_record *rec)
+{
+	return rec->clearance_hash != NULL && rec->verdict != NULL &&
+	       strcmp(rec->verdict, "valid") == 0;
+}
+
+/* One row, its documents and its card's marker, inside the caller's transaction (or as one
+ * statement when it is a lone row). */
+static int append_one(struct store *store, const struct audit_record *rec, int64_t *row_id)
+{
 	sqlite3_stmt *s = store->ast[AST_INSERT];
 	int rc = bind_record(s, rec);
 	if (rc == SQLITE_OK)
@@ -361,18 +362,60 @@ enum qd_err store_audit_append(struct store *store, const struct audit_record *r
 	if (sqlite3_clear_bindings(s) != SQLITE_OK && rc == SQLITE_OK)
 		rc = SQLITE_ERROR;
 	int64_t id = sqlite3_last_insert_rowid(store->adb);
-	if (b != NULL && rc == SQLITE_OK)
-		rc = audit_binding_insert(store, id, b);
-	if (marks && rc == SQLITE_OK)
+	if (rec->binding != NULL && rc == SQLITE_OK)
+		rc = audit_binding_insert(store, id, rec->binding);
+	if (record_marks(rec) && rc == SQLITE_OK)
 		rc = mark_used(store, rec);
+	if (row_id != NULL)
+		*row_id = rc == SQLITE_OK ? id : 0;
+	return rc;
+}
+
+enum qd_err store_audit_append(struct store *store, const struct audit_record *rec, int64_t *row_id)
+{
+	if (row_id != NULL)
+		*row_id = 0;
+	if (store == NULL || !record_ok(rec) || store->readonly)
+		return QD_ERR_ARG;
+	/* A green row and its card's marker, a transaction's row and its documents: each
+	 * commit together (one fsync).  A lone row is one statement. */
+	bool tx = record_marks(rec) || rec->binding != NULL;
+	if (tx && sq_step_done(store->ast[AST_BEGIN]) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = append_one(store, rec, row_id);
 	if (tx && rc == SQLITE_OK)
+		rc = sq_step_done(store->ast[AST_COMMIT]);
+	if (rc != SQLITE_OK) {
+		atx_rollback(store);
+		if (row_id != NULL)
+			*row_id = 0;
+		return QD_ERR_STORE;
+	}
+	return QD_OK;
+}
+
+enum qd_err store_audit_append_rows(struct store *store, const struct audit_record *recs, size_t n)
+{
+	if (store == NULL || (recs == NULL && n > 0) || store->readonly)
+		return QD_ERR_ARG;
+	for (size_t i = 0; i < n; i++)
+		if (!record_ok(&recs[i]))
+			return QD_ERR_ARG;
+	if (n == 0)
+		return QD_OK;
+	if (n == 1)
+		return store_audit_append(store, &recs[0], NULL);
+	if (sq_step_done(store->ast[AST_BEGIN]) != SQLITE_OK)
+		return QD_ERR_STORE;
+	int rc = SQLITE_OK;
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+		rc = append_one(store, &recs[i], NULL);
+	if (rc == SQLITE_OK)
 		rc = sq_step_done(store->ast[AST_COMMIT]);
 	if (rc != SQLITE_OK) {
 		atx_rollback(store);
 		return QD_ERR_STORE;
 	}
-	if (row_id != NULL)
-		*row_id = id;
 	return QD_OK;
 }
 

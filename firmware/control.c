@@ -30,6 +30,9 @@ struct client {
 	size_t len;
 	struct loop_timer *timeout;
 	bool in_use;
+	uint32_t generation; /* of the connection in this slot: a held reply's token names it */
+	char *held;          /* the reply kept by control_hold_reply, until control_release */
+	bool watched;        /* its fd is in the loop (not after a held client's end of input) */
 };
 
 struct control {
@@ -42,15 +45,21 @@ struct control {
 	control_handler handler;
 	void *arg;
 	struct client clients[CONTROL_CLIENTS_MAX];
+	struct client *current; /* whose request the handler is answering */
+	bool hold;              /* the handler asked to keep its reply */
 };
 
 static void client_close(struct client *c)
 {
 	if (!c->in_use)
 		return;
-	loop_remove_fd(c->ctl->loop, c->fd);
+	if (c->watched)
+		loop_remove_fd(c->ctl->loop, c->fd);
+	c->watched = false;
 	close(c->fd);
 	loop_timer_disarm(c->timeout);
+	free(c->held);
+	c->held = NULL;
 	c->in_use = false;
 }
 
@@ -92,10 +101,18 @@ static void on_client(struct loop *loop, int fd, uint32_t events, void *arg)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return; /* wait for more */
+		if (n == 0 && c->held != NULL) {
+			/* It shut its side after the request: the reply can still go out. */
+			loop_remove_fd(c->ctl->loop, c->fd);
+			c->watched = false;
+			return;
+		}
 		if (n <= 0) {
 			client_close(c); /* closed before a whole line: nothing to answer */
 			return;
 		}
+		if (c->held != NULL)
+			continue; /* its reply is kept: more bytes are not another request */
 		c->len += (size_t)n;
 		char *nl = memchr(c->buf, '\n', c->len);
 		if (nl == NULL && c->len < CONTROL_REQUEST_MAX)
@@ -107,7 +124,18 @@ static void on_client(struct loop *loop, int fd, uint32_t events, void *arg)
 			return;
 		}
 		*nl = '\0';
-		char *reply = c->ctl->handler(c->ctl->arg, c->buf, (size_t)(nl - c->buf));
+		struct control *ctl = c->ctl;
+		ctl->current = c;
+		ctl->hold = false;
+		char *reply = ctl->handler(ctl->arg, c->buf, (size_t)(nl - c->buf));
+		ctl->current = NULL;
+		if (ctl->hold && reply != NULL) {
+			/* Sent at control_release; nothing more is read from this client. */
+			c->held = reply;
+			c->len = 0;
+			loop_timer_arm(c->timeout, CONTROL_HOLD_MS, 0);
+			return;
+		}
 		client_reply(c, reply != NULL
 		                        ? reply
 		                        : "{\"error\": \"internal\", \"message\": \"no reply\"}");
@@ -121,7 +149,38 @@ static void on_timeout(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	(void)loop;
 	(void)timer;
-	client_close(arg);
+	struct client *c = arg;
+	if (c->held != NULL) {
+		log_err("control: a reply held %d s for its audit row was not released",
+		        CONTROL_HOLD_MS / 1000);
+		client_reply(c, "{\"error\": \"audit-timeout\", \"message\": \"the verdict's "
+		                "audit row was not on disk in time\"}");
+	}
+	client_close(c);
+}
+
+uint64_t control_hold_reply(struct control *ctl)
+{
+	if (ctl == NULL || ctl->current == NULL)
+		return 0;
+	ctl->hold = true;
+	struct client *c = ctl->current;
+	return ((uint64_t)c->generation << 8 | (uint64_t)(c - ctl->clients)) + 1;
+}
+
+void control_release(struct control *ctl, uint64_t token)
+{
+	if (ctl == NULL || token == 0)
+		return;
+	uint64_t slot = (token - 1) & 0xff;
+	if (slot >= CONTROL_CLIENTS_MAX)
+		return;
+	struct client *c = &ctl->clients[slot];
+	/* Gone (closed, timed out) or the slot serves another connection now: nothing to send. */
+	if (!c->in_use || c->held == NULL || c->generation != (uint32_t)((token - 1) >> 8))
+		return;
+	client_reply(c, c->held);
+	client_close(c);
 }
 
 /* A group name safe to put in a JSON string and a log line as it is. */
@@ -205,11 +264,13 @@ static void on_accept(struct loop *loop, int fd, uint32_t events, void *arg)
 		c->fd = cfd;
 		c->len = 0;
 		c->in_use = true;
+		c->generation++;
 		if (loop_add_fd(loop, cfd, EPOLLIN, on_client, c) != QD_OK) {
 			close(cfd);
 			c->in_use = false;
 			continue;
 		}
+		c->watched = true;
 		loop_timer_arm(c->timeout, CONTROL_TIMEOUT_MS, 0);
 	}
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "qrdesk/audit_writer.h"
 #include "qrdesk/check.h"
 #include "qrdesk/digest.h"
 #include "qrdesk/hex.h"
@@ -66,6 +67,16 @@ struct pipeline {
 	 * none. */
 	struct used_list fleet_used;
 	uint64_t fleet_used_version;
+	/* The audit writer (NULL: rows are written inline), the last ticket handed to it, the
+	 * last it said is done, and the green rows on their way: "already used" counts them. */
+	struct audit_writer *writer;
+	uint64_t audit_submitted, audit_through;
+	struct pending_green {
+		uint64_t ticket;
+		uint8_t hash[TRUST_HASH_LEN];
+		int64_t time_us;
+	} pending[AUDIT_WRITER_QUEUE];
+	size_t n_pending;
 };
 
 static void binding_config_of(const struct pipeline *p, struct binding_config *bc)
@@ -357,6 +368,16 @@ static void check_already_used(struct pipeline *p, struct pipeline_event *ev)
 		snprintf(v->detail, sizeof(v->detail), "audit log unreadable");
 		return;
 	}
+	/* A green row still on its way to the audit log is a use like a written one. */
+	for (size_t i = 0; !found && i < p->n_pending; i++) {
+		const struct pending_green *g = &p->pending[i];
+		if (g->time_us < before && memcmp(g->hash, ev->pseudonym, TRUST_HASH_LEN) == 0) {
+			found = true;
+			first = g->time_us;
+			snprintf(ev->first_use_desk, sizeof(ev->first_use_desk), "%s",
+			         p->cfg.desk_id);
+		}
+	}
 	/* Passed at another desk of the fleet (or here, before this store): the earlier use. */
 	const struct used_entry *fleet = usedlist_find(&p->fleet_used, ev->pseudonym);
 	if (fleet != NULL && fleet->first_at * 1000000 < before &&
@@ -415,7 +436,7 @@ static const struct audit_binding *audit_documents(const struct pipeline_event *
  * goes on: the audit log's other writers hold it only for short
  * transactions, so there is nothing to wait out and nothing kept in memory.
  */
-static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
+static void write_audit(struct pipeline *p, struct pipeline_event *ev)
 {
 	const struct verdict *v = &ev->verdict;
 	size_t kid_len = v->kid_len <= TRUST_KID_MAX ? v->kid_len : 0;
@@ -433,11 +454,60 @@ static void write_audit(struct pipeline *p, const struct pipeline_event *ev)
 	        .latency_us = ev->latency_us,
 	        .card_expires_at = v->has_claims ? v->cred.expires_at : 0,
 	};
-	if (store_audit_append(p->store, &rec, NULL) != QD_OK) {
-		p->counters.audit_failures++;
-		log_err("audit row for verdict %llu not written (store error)",
-		        (unsigned long long)ev->seq);
+	if (p->writer == NULL) {
+		if (store_audit_append(p->store, &rec, NULL) != QD_OK) {
+			p->counters.audit_failures++;
+			log_err("audit row for verdict %llu not written (store error)",
+			        (unsigned long long)ev->seq);
+		}
+		return;
 	}
+	if (audit_writer_submit(p->writer, &rec, &ev->audit_ticket) != QD_OK) {
+		p->counters.audit_failures++;
+		log_err("audit row for verdict %llu not written (a text too long for its copy)",
+		        (unsigned long long)ev->seq);
+		return;
+	}
+	p->audit_submitted = ev->audit_ticket;
+	/* The queue holds at most AUDIT_WRITER_QUEUE rows, so the list cannot overflow. */
+	if (rec.clearance_hash != NULL && v->kind == VERDICT_VALID &&
+	    p->n_pending < AUDIT_WRITER_QUEUE) {
+		struct pending_green *g = &p->pending[p->n_pending++];
+		g->ticket = ev->audit_ticket;
+		memcpy(g->hash, rec.clearance_hash, TRUST_HASH_LEN);
+		g->time_us = rec.time_us;
+	}
+	/* Its pattern does not end before the row is durable. */
+	indicator_player_hold(p->player, true);
+}
+
+void pipeline_set_audit_writer(struct pipeline *p, struct audit_writer *w)
+{
+	p->writer = w;
+	if (w == NULL) {
+		p->n_pending = 0;
+		p->audit_through = p->audit_submitted;
+		indicator_player_hold(p->player, false);
+	}
+}
+
+void pipeline_audit_done(struct pipeline *p, uint64_t through, uint64_t failed)
+{
+	p->counters.audit_failures += failed;
+	if (through > p->audit_through)
+		p->audit_through = through;
+	size_t kept = 0;
+	for (size_t i = 0; i < p->n_pending; i++)
+		if (p->pending[i].ticket > p->audit_through)
+			p->pending[kept++] = p->pending[i];
+	p->n_pending = kept;
+	if (p->audit_through >= p->audit_submitted)
+		indicator_player_hold(p->player, false);
+}
+
+bool pipeline_audit_durable(const struct pipeline *p, uint64_t ticket)
+{
+	return ticket <= p->audit_through;
 }
 
 static void log_verdict(const struct pipeline_event *ev)

@@ -90,11 +90,11 @@ cmake --build build/asan -j"$jobs"
 # in test_upload (the faults the Python store makes) and fleet_e2e (against nginx).
 ctest --test-dir build/asan --output-on-failure -j"$jobs" -E '^(sync_crash|kiosk_display|upload_nginx)$'
 
-echo "== ThreadSanitizer: qrdeskd's threads through the daemon tests, the logger and the HID reader (tests/integration/tsan.sh)"
-# Only the daemon, test_log and test_hid are built here (about a minute with the tests): the tools
+echo "== ThreadSanitizer: qrdeskd's threads through the daemon tests, the logger, the HID reader and the audit writer (tests/integration/tsan.sh)"
+# Only the daemon, test_log, test_hid and test_audit_writer are built here (about a minute with the tests): the tools
 # the scripts call are the release build's.
 CC=clang CXX=clang++ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRDESK_TSAN=ON -DQRDESK_WERROR=ON >/dev/null
-cmake --build build/tsan -j"$jobs" --target qrdeskd test_log test_hid
+cmake --build build/tsan -j"$jobs" --target qrdeskd test_log test_hid test_audit_writer
 tests/integration/tsan.sh build/tsan build/release
 
 echo "== arm64: cross build, unit and integration tests under qemu-user (scripts/arm64.sh)"

@@ -260,6 +260,10 @@ struct indicator_player {
 	uint64_t end_ms;  /* end of the current step, from start_us */
 	bool busy;
 	bool lit[INDICATOR_LINES]; /* what the player last set */
+	/* indicator_player_hold: the running pattern neither ends nor gives way while held;
+	 * what came due meanwhile happens at the release. */
+	bool held;
+	bool end_due, turn_due;
 };
 
 static void player_set_lit(struct indicator_player *p, const bool on[INDICATOR_LINES])
@@ -353,7 +357,12 @@ static void player_on_turn(struct loop *loop, struct loop_timer *timer, void *ar
 {
 	(void)loop;
 	(void)timer;
-	player_next(arg);
+	struct indicator_player *p = arg;
+	if (p->held && p->busy) {
+		p->turn_due = true;
+		return;
+	}
+	player_next(p);
 }
 
 static void player_on_timer(struct loop *loop, struct loop_timer *timer, void *arg)
@@ -363,6 +372,10 @@ static void player_on_timer(struct loop *loop, struct loop_timer *timer, void *a
 	struct indicator_player *p = arg;
 	if (!p->busy)
 		return;
+	if (p->cur + 1 >= p->n_steps && p->held) {
+		p->end_due = true; /* the last step stays until the release */
+		return;
+	}
 	p->cur++;
 	if (p->cur >= p->n_steps) {
 		p->busy = false;
@@ -415,7 +428,9 @@ void indicator_player_play(struct indicator_player *p, enum indicator_pattern pa
 	int64_t shown_us = loop_now_us() - p->start_us;
 	bool wait = p->min_show_ms > 0 && p->busy &&
 	            (p->queued > 0 || shown_us < (int64_t)p->min_show_ms * 1000);
-	if (!wait) {
+	/* Its turn has come, but the running pattern is held: it waits for the release. */
+	bool held = p->held && p->busy && !wait;
+	if (!wait && !held) {
 		player_start(p, pattern);
 		return;
 	}
@@ -424,7 +439,10 @@ void indicator_player_play(struct indicator_player *p, enum indicator_pattern pa
 		p->queued--;
 	}
 	p->queue[(p->head + p->queued) % INDICATOR_QUEUE_MAX] = pattern;
-	if (p->queued++ == 0) {
+	if (held) {
+		p->queued++;
+		p->turn_due = true;
+	} else if (p->queued++ == 0) {
 		int64_t left_us = (int64_t)p->min_show_ms * 1000 - shown_us;
 		loop_timer_arm(p->turn, (uint64_t)(left_us + 999) / 1000, 0);
 	}
@@ -434,6 +452,24 @@ void indicator_player_set_min_show(struct indicator_player *p, uint32_t min_show
 {
 	if (p != NULL)
 		p->min_show_ms = min_show_ms;
+}
+
+void indicator_player_hold(struct indicator_player *p, bool held)
+{
+	if (p == NULL || p->held == held)
+		return;
+	p->held = held;
+	if (held)
+		return;
+	bool end = p->end_due, turn = p->turn_due;
+	p->end_due = p->turn_due = false;
+	if (end && p->busy) {
+		p->busy = false;
+		player_off(p);
+		player_next(p);
+	} else if (turn && p->queued > 0) {
+		player_next(p);
+	}
 }
 
 size_t indicator_player_queued(const struct indicator_player *p)
@@ -446,6 +482,7 @@ void indicator_player_stop(struct indicator_player *p)
 	if (p == NULL)
 		return;
 	p->queued = 0;
+	p->end_due = p->turn_due = false;
 	loop_timer_disarm(p->turn);
 	if (p->busy) {
 		loop_timer_disarm(p->timer);

@@ -33,8 +33,9 @@
 
 struct usb_mountd;
 
-#define DESK_VERSION     "0.1.0"
-#define DESK_SOURCES_MAX 8
+#define DESK_VERSION          "0.1.0"
+#define DESK_SOURCES_MAX      8
+#define DESK_HELD_REPLIES_MAX 8 /* control.h's CONTROL_CLIENTS_MAX (part_control.c checks) */
 
 /* When a changed key takes effect. */
 enum desk_key_when {
@@ -98,6 +99,7 @@ struct desk_status;
 struct store;
 struct indicator_player;
 struct pipeline;
+struct audit_writer;
 struct control;
 struct kiosk;
 struct source;
@@ -127,8 +129,14 @@ struct desk {
 	struct pipeline *pipeline;
 	struct loop_timer *pipeline_tick; /* binding transactions that ran out */
 	struct metrics_latency latency;
+	struct audit_writer *audit_writer; /* NULL: rows written on the loop's turn */
 	/* control */
 	struct control *control;
+	/* scan replies held until their audit rows are durable (one per client at most) */
+	struct desk_held_reply {
+		uint64_t token, ticket;
+	} held_replies[DESK_HELD_REPLIES_MAX];
+	size_t n_held_replies;
 	/* kiosk */
 	struct kiosk *kiosk; /* NULL: off, or the port could not be bound */
 	/* sources */
@@ -175,6 +183,8 @@ void desk_close(struct desk *d);
  * copied into d->cfg and every part's reload applies them.
  */
 void desk_reload(struct desk *d);
+/* part_control: send the held scan replies whose audit rows are now durable. */
+void desk_release_replies(struct desk *d);
 
 /* Every restart key whose value differs between run and fresh: fn(arg, "[section] key"). */
 void desk_changed_restart_keys(const struct config *run, const struct config *fresh,

@@ -20,6 +20,8 @@
 #include "qrdesk/source.h"
 #include "qrdesk/verdict_event.h"
 
+_Static_assert(DESK_HELD_REPLIES_MAX == CONTROL_CLIENTS_MAX, "a held reply per client");
+
 static const struct desk_key keys[] = {
         {"desk", "control_socket", DESK_KEY_RESTART},
         {"desk", "control_group", DESK_KEY_RESTART},
@@ -57,6 +59,14 @@ static json_t *scan_reply(struct desk *d, json_t *code, bool full)
 		return json_pack("{s:b}", "accepted", true);
 	if (ev == NULL)
 		return json_pack("{s:b}", "duplicate", true);
+	/* The reply promises the verdict's row is on disk: held until the writer says so. */
+	if (ev->audit_ticket != 0 && !pipeline_audit_durable(d->pipeline, ev->audit_ticket) &&
+	    d->n_held_replies < DESK_HELD_REPLIES_MAX) {
+		uint64_t token = control_hold_reply(d->control);
+		if (token != 0)
+			d->held_replies[d->n_held_replies++] =
+			        (struct desk_held_reply){token, ev->audit_ticket};
+	}
 	json_t *reply = verdict_event_json(ev, d->cfg.desk_id, VERDICT_JSON_FULL);
 	/* As the kiosk shows it, unless the technician asks (--full). */
 	json_t *claims = json_object_get(reply, "claims");
@@ -109,6 +119,19 @@ static char *on_control(void *arg, const char *request, size_t len)
 	return text;
 }
 
+void desk_release_replies(struct desk *d)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < d->n_held_replies; i++) {
+		struct desk_held_reply *h = &d->held_replies[i];
+		if (d->control != NULL && !pipeline_audit_durable(d->pipeline, h->ticket))
+			d->held_replies[kept++] = *h;
+		else
+			control_release(d->control, h->token);
+	}
+	d->n_held_replies = kept;
+}
+
 static void on_stop_signal(struct loop *loop, int signo, void *arg)
 {
 	(void)arg;
@@ -155,6 +178,7 @@ static void close_control(struct desk *d)
 {
 	control_close(d->control);
 	d->control = NULL;
+	d->n_held_replies = 0;
 }
 
 const struct desk_part desk_part_control = {

@@ -11,6 +11,7 @@
 
 #include "desk_status.h"
 #include "qrdesk/audit_key.h"
+#include "qrdesk/audit_writer.h"
 #include "qrdesk/log.h"
 #include "qrdesk/pipeline.h"
 #include "qrdesk/store.h"
@@ -83,6 +84,15 @@ static int load_audit_key(struct desk *d)
 	return 0;
 }
 
+static void on_audit_done(void *arg, uint64_t through, uint64_t failed)
+{
+	struct desk *d = arg;
+	if (d->pipeline == NULL)
+		return;
+	pipeline_audit_done(d->pipeline, through, failed);
+	desk_release_replies(d);
+}
+
 static int open_pipeline(struct desk *d)
 {
 	struct qd_errmsg why = {{0}};
@@ -98,6 +108,12 @@ static int open_pipeline(struct desk *d)
 		log_err("pipeline: cannot add the status observer");
 		return -1;
 	}
+	/* The audit rows on their own thread, so no code waits behind a row's device flush. */
+	if (audit_writer_start(d->loop, d->cfg.store, on_audit_done, d, &d->audit_writer, &why) ==
+	    QD_OK)
+		pipeline_set_audit_writer(d->pipeline, d->audit_writer);
+	else
+		log_warn("%s; the audit rows are written on the loop's turn", why.text);
 	if (loop_timer_create(d->loop, on_tick, d, &d->pipeline_tick) == QD_OK)
 		loop_timer_arm(d->pipeline_tick, 1000, 1000);
 	else
@@ -114,6 +130,11 @@ static void reload_pipeline(struct desk *d)
 
 static void close_pipeline(struct desk *d)
 {
+	/* What waits is written before the pipeline goes (the writer's last report). */
+	audit_writer_stop(d->audit_writer);
+	d->audit_writer = NULL;
+	if (d->pipeline != NULL)
+		pipeline_set_audit_writer(d->pipeline, NULL);
 	loop_timer_destroy(d->pipeline_tick);
 	d->pipeline_tick = NULL;
 	pipeline_destroy(d->pipeline);

@@ -19,6 +19,7 @@
 #define QRDESK_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "qrdesk/error.h"
@@ -26,7 +27,8 @@
 
 #define CONTROL_REQUEST_MAX (16 * 1024)
 #define CONTROL_CLIENTS_MAX 8
-#define CONTROL_TIMEOUT_MS  2000 /* a client that sends nothing is dropped */
+#define CONTROL_TIMEOUT_MS  2000  /* a client that sends nothing is dropped */
+#define CONTROL_HOLD_MS     30000 /* a held reply not released by then: an error instead */
 
 /*
  * The handler turns one request line into one reply line (malloc'd, no
@@ -40,6 +42,16 @@ struct control;
 enum qd_err control_open(struct loop *loop, const char *path, gid_t group, control_handler handler,
                          void *arg, struct control **out, struct qd_errmsg *why);
 void control_close(struct control *ctl);
+
+/*
+ * In a handler: keep the reply it returns and send it at control_release(token)
+ * instead of at once (a scan is answered when its audit row is durable).  A
+ * client that goes away meanwhile loses it; one still waiting after
+ * CONTROL_HOLD_MS gets {"error": "audit-timeout"}.  0 outside a handler.
+ */
+uint64_t control_hold_reply(struct control *ctl);
+/* Send a held reply now; nothing if its client is gone.  Loop thread. */
+void control_release(struct control *ctl, uint64_t token);
 
 /*
  * Client side (qrdeskctl): send request, read the reply line into a malloc'd

@@ -126,6 +126,13 @@ void indicator_player_play(struct indicator_player *player, enum indicator_patte
  * scans the officer sees every verdict ([indicators] min_show_ms; a new player has 0: the
  * next pattern replaces the running one at once).  Applies from the next play() on. */
 void indicator_player_set_min_show(struct indicator_player *player, uint32_t min_show_ms);
+/*
+ * Hold the running pattern: while held it does not end (its last step stays) and no
+ * waiting pattern replaces it; released, what came due meanwhile happens at once.  The
+ * pipeline holds while a verdict's audit row is not yet durable (audit_writer.h), so a
+ * pattern never ends before its row is on disk.
+ */
+void indicator_player_hold(struct indicator_player *player, bool held);
 /* How many patterns wait behind the running one. */
 size_t indicator_player_queued(const struct indicator_player *player);
 /* New durations (a reload): they apply from the next pattern on. */

@@ -78,6 +78,9 @@ struct pipeline_event {
 	/* Keyed pseudonyms of the passport and the booking read, for the audit row only. */
 	bool has_passport_pseudonym, has_boarding_pseudonym;
 	uint8_t passport_pseudonym[TRUST_HASH_LEN], boarding_pseudonym[TRUST_HASH_LEN];
+	/* The audit row's ticket with an audit writer (pipeline_audit_durable says when it is
+	 * on disk); 0: written before the event was returned, or no row. */
+	uint64_t audit_ticket;
 };
 
 typedef void (*pipeline_observer)(void *arg, const struct pipeline_event *event);
@@ -99,6 +102,18 @@ enum qd_err pipeline_reload_trust(struct pipeline *p, struct qd_errmsg *why);
  */
 void pipeline_set_audit_key(struct pipeline *p, const uint8_t key[CREDENTIAL_AUDIT_KEY_LEN]);
 void pipeline_set_config(struct pipeline *p, const struct pipeline_config *cfg);
+
+/*
+ * Write the audit rows through w (audit_writer.h) from now on, instead of on the loop's
+ * turn; NULL: back to writing them inline.  The pipeline holds the indicator player
+ * while a row is not yet durable, and counts in "already used" the green rows that
+ * are still on their way.  The writer's done callback must call pipeline_audit_done.
+ */
+struct audit_writer;
+void pipeline_set_audit_writer(struct pipeline *p, struct audit_writer *w);
+void pipeline_audit_done(struct pipeline *p, uint64_t through, uint64_t failed);
+/* True once the row of this ticket (pipeline_event.audit_ticket) is durable or refused. */
+bool pipeline_audit_durable(const struct pipeline *p, uint64_t ticket);
 
 /* At most 4 observers; each is called on the loop thread for every verdict. */
 enum qd_err pipeline_add_observer(struct pipeline *p, pipeline_observer fn, void *arg);

@@ -233,6 +233,9 @@ void store_audit_path(const char *store_path, char *out, size_t cap);
 
 enum qd_err store_audit_append(struct store *store, const struct audit_record *rec,
                                int64_t *row_id);
+/* n rows in one transaction (one fsync: the rows of a burst that waited together), all or
+ * none; QD_ERR_ARG before anything is written if one of them is malformed. */
+enum qd_err store_audit_append_rows(struct store *store, const struct audit_record *recs, size_t n);
 enum qd_err store_audit_count(struct store *store, uint64_t *count);
 
 /*

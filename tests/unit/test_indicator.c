@@ -783,6 +783,88 @@ static void test_player_min_show(void **state)
 	rig_teardown(&r);
 }
 
+/* --- hold: a pattern does not end, nor give way, before its audit row is durable -------- */
+
+static bool release_after_200ms(struct rig *r)
+{
+	const struct indicator_sim_event *ev;
+	indicator_sim_events(&r->sim, &ev);
+	if (loop_now_us() - ev[0].t_us < 200000)
+		return false;
+	/* Its 60 ms are long over: held on its last step, still busy. */
+	assert_true(is_lit(last_event(r), "G"));
+	assert_true(indicator_player_busy(r->player));
+	indicator_player_hold(r->player, false);
+	assert_all_off(r);
+	return true;
+}
+
+static bool release_with_one_waiting(struct rig *r)
+{
+	const struct indicator_sim_event *ev;
+	indicator_sim_events(&r->sim, &ev);
+	if (loop_now_us() - ev[0].t_us < 100000)
+		return false;
+	/* The green came while the red was held: it waits, the red still shows. */
+	assert_int_equal(indicator_player_queued(r->player), 1);
+	assert_true(is_lit(last_event(r), "R"));
+	indicator_player_hold(r->player, false);
+	assert_true(is_lit(last_event(r), "GB"));
+	return true;
+}
+
+static void test_player_hold(void **state)
+{
+	(void)state;
+	char trace[256];
+	struct rig r;
+
+	/* Held past its end: the last step stays until the release, then all off. */
+	rig_setup(&r, NULL);
+	indicator_player_play(r.player, PATTERN_VALID);
+	indicator_player_hold(r.player, true);
+	r.on_tick = release_after_200ms;
+	rig_run(&r);
+	sim_trace(&r.sim, trace, sizeof(trace));
+	assert_string_equal(trace, "GB G -");
+	const struct indicator_sim_event *ev;
+	size_t n = indicator_sim_events(&r.sim, &ev);
+	assert_true(ev[n - 1].t_us - ev[0].t_us >= 200000);
+	rig_teardown(&r);
+
+	/* A new verdict while held (no min_show: it would replace at once) waits for the
+	 * release, then replaces the running one. */
+	rig_setup(&r, NULL);
+	rig_timing(&r, (struct pattern_timing){60, 20000, 80, 10, 10}, 0);
+	indicator_player_play(r.player, PATTERN_INVALID);
+	indicator_player_hold(r.player, true);
+	indicator_player_play(r.player, PATTERN_VALID);
+	r.on_tick = release_with_one_waiting;
+	rig_run(&r);
+	sim_trace(&r.sim, trace, sizeof(trace));
+	assert_string_equal(trace, "RB R RB R RB R GB G -");
+	rig_teardown(&r);
+
+	/* Held with nothing playing: a play starts at once; released unplayed, nothing. */
+	rig_setup(&r, NULL);
+	indicator_player_hold(r.player, true);
+	indicator_player_play(r.player, PATTERN_VALID);
+	assert_true(is_lit(last_event(&r), "GB"));
+	indicator_player_hold(r.player, false);
+	rig_run(&r);
+	sim_trace(&r.sim, trace, sizeof(trace));
+	assert_string_equal(trace, "GB G -");
+	/* stop() while held forgets what came due. */
+	indicator_player_play(r.player, PATTERN_REVIEW);
+	indicator_player_hold(r.player, true);
+	indicator_player_play(r.player, PATTERN_VALID);
+	indicator_player_stop(r.player);
+	indicator_player_hold(r.player, false);
+	assert_false(indicator_player_busy(r.player));
+	assert_all_off(&r);
+	rig_teardown(&r);
+}
+
 static bool stop_when_green(struct rig *r)
 {
 	if (!is_lit(last_event(r), "G"))
@@ -933,6 +1015,7 @@ int main(void)
 	        cmocka_unit_test(test_player_step_durations),
 	        cmocka_unit_test(test_player_cancel),
 	        cmocka_unit_test(test_player_min_show),
+	        cmocka_unit_test(test_player_hold),
 	        cmocka_unit_test(test_player_stop_and_destroy),
 	        cmocka_unit_test(test_player_backend_failure),
 	        cmocka_unit_test(test_player_record_file),

@@ -8,9 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "qrdesk/audit_writer.h"
 #include "qrdesk/base45.h"
 #include "qrdesk/cose.h"
 #include "qrdesk/credential.h"
+#include "qrdesk/indicator.h"
 #include "qrdesk/loop.h"
 #include "qrdesk/pipeline.h"
 #include "qrdesk/signature.h"
@@ -239,6 +243,121 @@ static void test_used_marker_outlives_retention(void **state)
 	assert_false(found);
 }
 
+/*
+ * With the audit writer: the verdict comes at once, its row later.  While the audit file's
+ * lock is held elsewhere (rows cannot be written), the green card's row is on its way:
+ * the same card again is already used all the same, and the first verdict's pattern does
+ * not end, however short, until its row is durable.
+ */
+struct writer_rig {
+	struct loop *loop;
+	struct pipeline *pipeline;
+	struct loop_timer *deadline;
+	uint64_t want;
+	bool timed_out;
+};
+
+static void writer_done(void *arg, uint64_t through, uint64_t failed)
+{
+	struct writer_rig *r = arg;
+	pipeline_audit_done(r->pipeline, through, failed);
+	if (r->want != 0 && pipeline_audit_durable(r->pipeline, r->want))
+		loop_stop(r->loop);
+}
+
+static void writer_deadline(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	(void)timer;
+	((struct writer_rig *)arg)->timed_out = true;
+	loop_stop(loop);
+}
+
+/* Run the loop for ms, or until ticket want is durable (want 0: the whole ms). */
+static void writer_run(struct writer_rig *r, uint64_t want, uint64_t ms)
+{
+	r->want = want;
+	r->timed_out = false;
+	loop_timer_arm(r->deadline, ms, 0);
+	assert_int_equal(loop_run(r->loop), QD_OK);
+	loop_timer_disarm(r->deadline);
+}
+
+static void test_rows_through_the_writer(void **state)
+{
+	struct fx *fx = *state;
+	struct writer_rig r = {0};
+	assert_int_equal(loop_create(&r.loop), QD_OK);
+	assert_int_equal(loop_timer_create(r.loop, writer_deadline, &r, &r.deadline), QD_OK);
+	struct indicator_backend sim;
+	assert_int_equal(indicator_sim_open(NULL, &sim, NULL), QD_OK);
+	struct pattern_timing t = {60, 60, 60, 10, 10};
+	struct indicator_player *player = NULL;
+	assert_int_equal(indicator_player_create(r.loop, &sim, &t, &player), QD_OK);
+	struct pipeline_config cfg = {
+	        .desk_id = "DAC-7", .holdoff_ms = 1000, .already_used_check = true};
+	assert_int_equal(pipeline_create(&cfg, fx->store, player, &r.pipeline, NULL), QD_OK);
+	pipeline_set_clock_override(r.pipeline, NOW);
+	struct audit_writer *w = NULL;
+	assert_int_equal(audit_writer_start(r.loop, fx->path, writer_done, &r, &w, NULL), QD_OK);
+	pipeline_set_audit_writer(r.pipeline, w);
+
+	sqlite3 *db = NULL;
+	char apath[4096];
+	store_audit_path(fx->path, apath, sizeof(apath));
+	assert_int_equal(sqlite3_open(apath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+	char code[1024];
+	make_code(fx, "2611000001", code, sizeof(code));
+	const struct pipeline_event *ev =
+	        pipeline_submit(r.pipeline, "test", code, strlen(code), 1000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_OK);
+	assert_int_equal(ev->audit_ticket, 1);
+	assert_false(pipeline_audit_durable(r.pipeline, 1));
+	/* Ten times the pattern's 60 ms: held on its last step, still lit. */
+	writer_run(&r, 0, 600);
+	assert_true(r.timed_out);
+	assert_true(indicator_player_busy(player));
+	const struct indicator_sim_event *evs;
+	size_t n = indicator_sim_events(&sim, &evs);
+	assert_true(n > 0 && evs[n - 1].on[INDICATOR_GREEN]);
+
+	/* The same card after the hold-off: its first use is the row still on its way. */
+	pipeline_set_clock_override(r.pipeline, NOW + 60);
+	ev = pipeline_submit(r.pipeline, "test", code, strlen(code), 9000000);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict.reason, REASON_ALREADY_USED);
+	assert_int_equal(ev->first_use_us, NOW * 1000000);
+	assert_string_equal(ev->first_use_desk, "DAC-7");
+	assert_int_equal(ev->audit_ticket, 2);
+	uint64_t rows = 99;
+	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
+	assert_int_equal(rows, 0);
+
+	/* The lock let go: both rows durable, the pattern ends. */
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	writer_run(&r, 2, 30000);
+	assert_false(r.timed_out);
+	assert_true(pipeline_audit_durable(r.pipeline, 2));
+	assert_int_equal(store_audit_count(fx->store, &rows), QD_OK);
+	assert_int_equal(rows, 2);
+	writer_run(&r, 0, 300); /* the review pattern's 60 ms */
+	assert_false(indicator_player_busy(player));
+	n = indicator_sim_events(&sim, &evs);
+	assert_false(evs[n - 1].on[INDICATOR_GREEN] || evs[n - 1].on[INDICATOR_AMBER]);
+	assert_int_equal(pipeline_counters(r.pipeline)->audit_failures, 0);
+
+	audit_writer_stop(w);
+	pipeline_set_audit_writer(r.pipeline, NULL);
+	pipeline_destroy(r.pipeline);
+	indicator_player_destroy(player);
+	indicator_close(&sim);
+	loop_timer_destroy(r.deadline);
+	loop_destroy(r.loop);
+}
+
 /* Audit rows carry the keyed pseudonym, never the revocation list's bare hash. */
 static void test_audit_pseudonym_is_keyed(void **state)
 {
@@ -431,6 +550,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_audit_pseudonym_is_keyed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_audit_written_while_trust_busy, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_rows_through_the_writer, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_used_marker_outlives_retention, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_and_garbage, setup, teardown),
