@@ -14,7 +14,8 @@
 # nginx runs at nice NGINX_NICE (default 19): it stands for a server elsewhere,
 # whose TLS work is not the desk's; NGINX_NICE=0 puts it on the desk's CPU.
 #
-# Usage: [GAP_MS=5] [SHOW=1] [NGINX_NICE=19] bench/sync_scan_latency.sh BUILD_DIR [ENTRIES]
+# Usage: [GAP_MS=5] [SAVE=FILE] [NGINX_NICE=19] bench/sync_scan_latency.sh BUILD_DIR [ENTRIES]
+# (SAVE: a copy of the probe's raw lines, in order.)
 set -uo pipefail
 build=$(realpath "${1:?usage: sync_scan_latency.sh BUILD_DIR [ENTRIES]}")
 entries=${2:-1000000}
@@ -103,9 +104,11 @@ revocations && rm -rf www/repo && "$issuer" publish dom www/repo >/dev/null
 # itself (as `qrdeskctl sync` does, without starting a process: a desk's syncs start on its
 # timer) and scans until the status says that run is done, asking every 200 ms as qrdeskctl
 # does.  "During" runs up to 200 ms past the sync's end.
-# Lines 1-2: the idle and during latencies until the verdict was shown, lines 3-4 the same
-# until the reply (the row durable), line 5: the sync's seconds from the request until the
-# status said done.
+# Lines 1-2: the idle and during latencies until the lights were set (from the verdict's own
+# time_us and latency_us: the daemon's clock, the probe's), 3-4 until its event arrived on the
+# kiosk's stream, 5-6 until the reply (the row durable), 7-8 the judging alone (the
+# verdict's latency_us: text received by the loop to lights set); sync_s.txt: the sync's
+# seconds from the request until the status said done.
 cat >probe.py <<'PY'
 import json, socket, sys, threading, time
 sock, code, gap = sys.argv[1], sys.argv[2], float(sys.argv[3]) / 1000
@@ -139,14 +142,16 @@ def call(req):
     s.close()
     return buf
 def scan():
-    t0 = time.monotonic()
-    seq = json.loads(call({"cmd": "scan", "code": code}))["seq"]
+    t0, t0_wall = time.monotonic(), time.time()
+    v = json.loads(call({"cmd": "scan", "code": code}))
     reply_ms = (time.monotonic() - t0) * 1000
+    # The verdict's own times (the same clock): judged at time_us, lights set latency_us later.
+    lit_ms = (v["time_us"] + v["latency_us"]) / 1000 - t0_wall * 1000
     with cv:
-        cv.wait_for(lambda: seq in shown, timeout=5)
-        shown_ms = (shown.pop(seq) - t0) * 1000
+        cv.wait_for(lambda: v["seq"] in shown, timeout=5)
+        shown_ms = (shown.pop(v["seq"]) - t0) * 1000
     time.sleep(gap)
-    return shown_ms, reply_ms
+    return lit_ms, shown_ms, reply_ms, v["latency_us"] / 1000
 def scan_for(seconds):
     end, out = time.monotonic() + seconds, []
     while time.monotonic() < end:
@@ -164,10 +169,10 @@ while True:
         status = json.loads(call({"cmd": "status"}))
         if status["sync"]["runs"] >= run:
             break
-for i in (0, 1):
+for i in (0, 1, 2, 3):
     print(" ".join("%.3f" % x[i] for x in idle))
     print(" ".join("%.3f" % x[i] for x in during))
-print("%.1f" % (time.monotonic() - sync_t0))
+print("%.1f" % (time.monotonic() - sync_t0), file=open("sync_s.txt", "w"))
 PY
 stats() { # stats NAME "ms ms ..."
 	tr ' ' '\n' <<<"$2" | sort -g | awk -v name="$1" '{a[NR]=$1} END {
@@ -179,10 +184,14 @@ $python probe.py control.sock "$code" "${GAP_MS:-5}" 1 5 "$kiosk_port" >probe.tx
 	echo "the probe failed" >&2
 "$ctl" status --socket control.sock --json | jq -e '.sync.last.status == "ok" and .sync.last.changed' >/dev/null ||
 	echo "the second sync did not install: $(tail -3 daemon.log)" >&2
-echo "sync of $entries new revocations (download, verify, apply): $(sed -n 5p probe.txt) s, from the request until the status said done (polled every 200 ms)"
-stats "shown, idle" "$(sed -n 1p probe.txt)"
-stats "shown, during the sync" "$(sed -n 2p probe.txt)"
-stats "row durable, idle" "$(sed -n 3p probe.txt)"
-stats "row durable, during" "$(sed -n 4p probe.txt)"
-[[ -n ${SHOW:-} ]] && echo "shown, in order: $(sed -n 2p probe.txt)" && echo "durable, in order: $(sed -n 4p probe.txt)"
+echo "sync of $entries new revocations (download, verify, apply): $(cat sync_s.txt) s, from the request until the status said done (polled every 200 ms)"
+stats "lights set, idle" "$(sed -n 1p probe.txt)"
+stats "lights set, during" "$(sed -n 2p probe.txt)"
+stats "kiosk event, idle" "$(sed -n 3p probe.txt)"
+stats "kiosk event, during" "$(sed -n 4p probe.txt)"
+stats "row durable, idle" "$(sed -n 5p probe.txt)"
+stats "row durable, during" "$(sed -n 6p probe.txt)"
+stats "of which judged, idle" "$(sed -n 7p probe.txt)"
+stats "of which judged, during" "$(sed -n 8p probe.txt)"
+[[ -n ${SAVE:-} ]] && cp probe.txt "$SAVE"
 echo "audit failures: $("$ctl" status --socket control.sock --json | jq .counters.audit_failures)"
