@@ -53,7 +53,7 @@ write_conf desk.conf ""
 mkdir -p fake sys/class/rtc/rtc0
 echo rtc-test >sys/class/rtc/rtc0/name
 printf '#!/bin/sh\necho "${CLOCK_SYNC:-yes}"\n' >fake/timedatectl
-printf '#!/bin/sh\n[ "$1" = is-active ] && echo "${KIOSK_UNIT:-active}"\n' >fake/systemctl
+printf '#!/bin/sh\n[ "$1" = is-active ] && echo "${KIOSK_UNIT:-active}"\n[ "$1" = show ] && echo "${KIOSK_CONDITION:-yes}"\n' >fake/systemctl
 printf '#!/bin/sh\nexit 1\n' >fake/chronyc # not installed, as far as doctor can tell
 chmod +x fake/*
 export PATH=$work/fake:$PATH QRDESK_DOCTOR_SYSFS=$work/sys
@@ -111,6 +111,12 @@ doctor
 check '[[ $(line rtc) == "warn no real-time clock"* ]]' "no RTC: $(line rtc)"
 KIOSK_UNIT=failed doctor
 check '[[ $(line "kiosk unit") == "warn qrdesk-kiosk.service is failed"* ]]' "kiosk unit down: $(line "kiosk unit")"
+KIOSK_UNIT=inactive doctor
+check '[[ $(line "kiosk unit") == "warn qrdesk-kiosk.service is inactive: the page is not on the desk'"'"'s screen" ]]' "kiosk unit stopped: $(line "kiosk unit")"
+# A desk without a display: the unit's condition (a DRM card) skipped it.
+KIOSK_UNIT=inactive KIOSK_CONDITION=no doctor
+check '[[ $(line "kiosk unit") == "warn qrdesk-kiosk.service was skipped: no screen (no DRM card in /dev/dri, or no virtual terminals)" ]] &&
+	jq -e ".checks[] | select(.check == \"kiosk unit\") | .fix | test(\"connect the desk.s screen\")" doc.json >/dev/null' "kiosk unit skipped: $(line "kiosk unit")"
 
 # Trust data near and past its expiry (the issuer's default validity is days, not hours).
 exp=$(jq -r '.keyset.expires_at' <("$ctl" show --store desk.db --json))

@@ -515,8 +515,19 @@ static void check_kiosk(struct doctor *d)
 
 	char out[64];
 	command_line("systemctl is-active qrdesk-kiosk.service 2>/dev/null", out, sizeof(out));
+	char cond[16] = "";
+	if (strcmp(out, "inactive") == 0)
+		command_line("systemctl show -p ConditionResult --value qrdesk-kiosk.service "
+		             "2>/dev/null",
+		             cond, sizeof(cond));
 	if (strcmp(out, "active") == 0)
 		report(d, LVL_OK, "kiosk unit", NULL, "qrdesk-kiosk.service is running");
+	else if (strcmp(cond, "no") == 0) /* its conditions: a DRM card, virtual terminals */
+		report(d, LVL_WARN, "kiosk unit",
+		       "connect the desk's screen, then systemctl start qrdesk-kiosk.service (a "
+		       "desk image starts it when the screen's card appears)",
+		       "qrdesk-kiosk.service was skipped: no screen (no DRM card in /dev/dri, or "
+		       "no virtual terminals)");
 	else
 		report(d, LVL_WARN, "kiosk unit",
 		       "systemctl enable --now qrdesk-kiosk.service (README.Debian: the kiosk "
