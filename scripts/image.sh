@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Build the desk's disk image (docs/image.md): Debian 12 from Debian's packages plus
-# the qrdesk .deb, two root-file-system slots (A/B) for RAUC, a data partition that
-# survives slot switches, GRUB (BIOS) choosing the slot with RAUC's grub backend; or, with
-# --arch arm64, a Raspberry Pi-class board's image: the Pi firmware and U-Boot on a FAT
+# Build the desk's disk image (docs/image.md): Debian 12 from Debian's packages plus the
+# qrdesk .deb (and on amd64 qrdesk-kiosk's: the page on the desk's screen), two
+# root-file-system slots (A/B) for RAUC, a data partition that survives slot switches,
+# GRUB (BIOS) choosing the slot with RAUC's grub backend; or, with --arch arm64, a Raspberry Pi-class board's image: the Pi firmware and U-Boot on a FAT
 # partition, U-Boot's boot.scr choosing the slot with RAUC's uboot backend.
 #
 # Usage: scripts/image.sh [options] DEB_DIR OUT_DIR
 #        scripts/image.sh --base-only [--check] [--cache DIR] [DEB_DIR]
-#   DEB_DIR            holds qrdesk_*.deb (scripts/deb.sh DEB_DIR)
+#   DEB_DIR            holds qrdesk_*.deb and, for amd64, qrdesk-kiosk_*_all.deb
+#                      (scripts/deb.sh DEB_DIR)
 #   --keyring PEM      the RAUC keyring: the back office's firmware root certificate
 #                      (scripts/firmware-bundle.sh DOMAIN keyring makes it); required
 #   --config FILE      /etc/qrdesk/qrdesk.conf for this desk model (default: the
@@ -81,10 +82,14 @@ binfmt_arm64() {
 ((base_only && check)) || [[ $(id -u) -eq 0 ]] || { log "needs root (mmdebstrap, chroot)"; exit 2; }
 ((base_only)) || [[ -n $keyring && -s $keyring ]] || { log "--keyring PEM is required"; exit 64; }
 [[ $arch == amd64 || $arch == arm64 ]] || { log "--arch: amd64 or arm64, not $arch"; exit 64; }
-deb=""
+deb="" kiosk_deb=""
 if (($# > 0)); then
 	deb=$(ls "$debs"/qrdesk_*_"$arch".deb 2>/dev/null | tail -n1)
 	[[ -n $deb ]] || { log "no qrdesk_*_$arch.deb in $debs: run scripts/deb.sh (amd64) or scripts/deb-arm64.sh"; exit 2; }
+	if [[ $arch == amd64 ]]; then
+		kiosk_deb=$(ls "$debs"/qrdesk-kiosk_*_all.deb 2>/dev/null | tail -n1)
+		[[ -n $kiosk_deb ]] || { log "no qrdesk-kiosk_*_all.deb in $debs: run scripts/deb.sh"; exit 2; }
+	fi
 fi
 for tool in mmdebstrap mkfs.ext4 sfdisk dpkg-deb; do
 	command -v "$tool" >/dev/null || { log "missing $tool: run scripts/install-deps.sh"; exit 2; }
@@ -108,6 +113,12 @@ arm64) boot_packages=(linux-image-arm64 initramfs-tools u-boot-rpi libubootenv-t
 esac
 base_packages=(systemd systemd-sysv udev dbus "${boot_packages[@]}"
 	rauc rauc-service e2fsprogs dosfstools kmod procps util-linux)
+# The kiosk on the desk's screen (the qrdesk-kiosk package: cage and Chromium): the amd64
+# image only.  Its Depends, by name and without qrdesk itself, as debian/control says; a
+# package whose Depends differ is refused below, as for qrdesk_depends.  The arm64 image has
+# no kiosk yet (docs/image.md says why).
+kiosk_depends=()
+[[ $arch == amd64 ]] && kiosk_depends=(cage chromium fonts-noto-core libpam-systemd polkitd systemd xwayland)
 if [[ $arch == arm64 ]]; then
 	# mmdebstrap for arm64 on an amd64 host: the packages' maintainer scripts run under
 	# qemu-user-static through binfmt_misc (binfmt_arm64 above).  The Pi's boot firmware
@@ -133,18 +144,21 @@ fi
 qrdesk_depends=(libc6 libcurl4 libgcc-s1 libgpiod2 libinih1 libjansson4 libjpeg62-turbo libmbedcrypto7
 	libmicrohttpd12 libpng16-16 libsodium23 libsqlite3-0 libstdc++6 libsystemd0 libudev1 libzbar0 libzxing2
 	procps systemd)
-mapfile -t deb_deps < <(printf '%s\n' "${qrdesk_depends[@]}" | sort -u)
-if [[ -n $deb ]]; then
-	mapfile -t pkg_deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' |
-		grep -v '^$' | sort -u)
-	if [[ ${pkg_deps[*]} != "${deb_deps[*]}" ]]; then
-		log "$(basename "$deb") depends on other packages than qrdesk_depends in $0 names;" \
-			"the image's base is made from that list: make it the package's ('<' only in the list," \
-			"'>' only in the package: $(diff <(printf '%s\n' "${deb_deps[@]}") <(printf '%s\n' "${pkg_deps[@]}") |
-				grep '^[<>]' | tr '\n' ' '))"
-		exit 1
-	fi
-fi
+mapfile -t deb_deps < <(printf '%s\n' "${qrdesk_depends[@]}" "${kiosk_depends[@]}" | sort -u)
+depends_match() { # depends_match DEB LIST_NAME NAME...: the package's Depends (but qrdesk) are NAME...
+	local pkg=$1 list=$2 want got
+	shift 2
+	want=$(printf '%s\n' "$@" | sort -u)
+	got=$(dpkg-deb -f "$pkg" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/[[:space:]]//g' |
+		grep -vx -e '' -e qrdesk | sort -u)
+	[[ $got == "$want" ]] && return 0
+	log "$(basename "$pkg") depends on other packages than $list in $0 names;" \
+		"the image's base is made from that list: make it the package's ('<' only in the list," \
+		"'>' only in the package: $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ' '))"
+	return 1
+}
+[[ -z $deb ]] || depends_match "$deb" qrdesk_depends "${qrdesk_depends[@]}" || exit 1
+[[ -z $kiosk_deb ]] || depends_match "$kiosk_deb" kiosk_depends "${kiosk_depends[@]}" || exit 1
 base_make() { # base_make TARBALL
 	log "mmdebstrap $suite (once per package list; cached in $1)"
 	mkdir -p "$cache/debs"
@@ -224,8 +238,10 @@ mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --bind /dev "$root/dev"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
-cp "$deb" "$root/tmp/"
-if ! in_root dpkg -i "/tmp/$(basename "$deb")" >"$work/dpkg.log" 2>&1; then
+cp "$deb" ${kiosk_deb:+"$kiosk_deb"} "$root/tmp/"
+pkgs=("/tmp/$(basename "$deb")")
+[[ -z $kiosk_deb ]] || pkgs+=("/tmp/$(basename "$kiosk_deb")")
+if ! in_root dpkg -i "${pkgs[@]}" >"$work/dpkg.log" 2>&1; then
 	# A dependency newer than the cached base: apt fetches it (and its own).
 	log "qrdesk needs packages the base lacks: apt-get install -f"
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -233,7 +249,7 @@ if ! in_root dpkg -i "/tmp/$(basename "$deb")" >"$work/dpkg.log" 2>&1; then
 		>>"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
 	rm -f "$root/etc/resolv.conf" "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*_Packages
 fi
-rm -f "$root/tmp/$(basename "$deb")"
+rm -f "$root/tmp/"*.deb
 qrdesk_ids=$(in_root id -u qrdesk):$(in_root id -g qrdesk)
 cp -a "$here/image/rootfs/." "$root/"
 # arm64: RAUC's uboot backend, U-Boot's environment on the FAT partition (image/arm64/rootfs).
@@ -245,11 +261,29 @@ else
 	# The package's configuration, sticks mounted by the image's udev rule.
 	sed -i -E '/^\[usb\]/,/^\[/ { s|^mode = .*|mode = automount|; s|^watch_dir =.*|watch_dir = /run/media/qrdesk| }' \
 		"$root/etc/qrdesk/qrdesk.conf"
+	# The kiosk browser gets the daemon's display listener, served to its user only
+	# (README.Debian, "The kiosk on the desk's screen").
+	[[ -z $kiosk_deb ]] || sed -i -E '/^\[kiosk\]/,/^\[/ { s|^display_port = .*|display_port = 8081|;
+		s|^display_user =.*|display_user = qrdesk-kiosk| }' "$root/etc/qrdesk/qrdesk.conf"
 fi
 in_root qrdeskd --check-config /etc/qrdesk/qrdesk.conf >&2 || { log "qrdeskd refuses the configuration"; exit 1; }
 # The unit opens only the devices this configuration names (docs/daemon.md).
 mkdir -p "$root/etc/systemd/system/qrdeskd.service.d"
 in_root qrdeskd --unit-devices /etc/qrdesk/qrdesk.conf >"$root/etc/systemd/system/qrdeskd.service.d/devices.conf"
+if [[ -n $kiosk_deb ]]; then
+	# The kiosk browser shows the display listener when the configuration has one (the
+	# package's unit defaults to the kiosk's port, 8080), and starts when a DRM card appears.
+	dport=$(sed -n -E '/^\[kiosk\]/,/^\[/ s|^display_port[[:space:]]*=[[:space:]]*([0-9]+).*|\1|p' "$root/etc/qrdesk/qrdesk.conf")
+	if [[ -n $dport && $dport != 0 ]]; then
+		printf 'QRDESK_KIOSK_URL=http://127.0.0.1:%s/\n' "$dport" >"$root/etc/qrdesk/kiosk.env"
+	fi
+	cp -a "$here/image/kiosk/." "$root/"
+	# Chromium's profile (the unit's StateDirectory) is volatile like the rest of /var: a
+	# fresh one at each boot, on the read-only root where systemd cannot make the folder.
+	mkdir -p "$root/var/lib/qrdesk-kiosk"
+	printf '%s\n' '# The kiosk browser'"'"'s profile (qrdesk-kiosk.service'"'"'s StateDirectory), fresh at each boot.' \
+		'tmpfs              /var/lib/qrdesk-kiosk tmpfs nosuid,nodev,mode=0700,size=256M  0 0' >>"$root/etc/fstab"
+fi
 printf 'VERSION=%s\nCOMPATIBLE=qrdesk-desk-%s\n' "$version" "$arch" >"$root/etc/qrdesk-firmware"
 echo qrdesk >"$root/etc/hostname"
 mkdir -p "$root/data" "$root/run/media"
@@ -262,7 +296,8 @@ else
 	mkdir -p "$root/boot/firmware" "$root/boot/dtbs"
 	cp -a "$(ls -d "$root"/usr/lib/linux-image-*/broadcom | tail -n1)" "$root/boot/dtbs/"
 fi
-in_root systemctl enable qrdeskd.service qrdesk-slot-check.service qrdesk-firmware-record.service >/dev/null 2>&1
+in_root systemctl enable qrdeskd.service qrdesk-slot-check.service qrdesk-firmware-record.service \
+	${kiosk_deb:+qrdesk-kiosk.service} >/dev/null 2>&1
 # A desk has no console login: root stays locked (mmdebstrap leaves no password).
 in_root passwd -l root >/dev/null
 # The machine id is made afresh at each boot (a read-only root: systemd mounts it from /run).
@@ -286,7 +321,7 @@ fi
 
 # -- The disk: MBR, boot + slot A + slot B + data (docs/image.md).
 disk_id=0de5c0de
-boot_mb=64 slot_mb=${QRDESK_SLOT_MB:-1536} data_mb=256
+boot_mb=64 slot_mb=${QRDESK_SLOT_MB:-2560} data_mb=256
 ((fs_mb <= slot_mb)) || { log "the root file system ($fs_mb MiB) does not fit a slot ($slot_mb MiB)"; exit 1; }
 boot_type=83
 if [[ $arch == amd64 ]]; then

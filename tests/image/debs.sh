@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # Sourced by the image tests (tests/image/run.sh, tests/image/arm64/run.sh); needs their log.
 #
-# image_debs SRC BUILD LOG: the amd64 qrdesk packages of the tree at SRC, in $debs
+# image_debs SRC BUILD LOG: the qrdesk (amd64) and qrdesk-kiosk packages of the tree at SRC, in $debs
 # (BUILD/image-debs/deb-KEY), rebuilt only when a file that goes into them changed
 # (everything but the tests, the scripts, the image's own files and the prose;
 # configuration.md makes qrdesk.conf(5)).  scripts/deb.sh's output goes to LOG.
@@ -19,15 +19,16 @@ image_debs() {
 	# deb_install (same ctest run, a fixture of this test) has just built them: take those
 	# when no file that goes into the package is newer.
 	installed=$build/deb-install/deb
-	if ! compgen -G "$debs/qrdesk_*.deb" >/dev/null && compgen -G "$installed/qrdesk_*.deb" >/dev/null &&
+	image_debs_have() { compgen -G "$1/qrdesk_*.deb" >/dev/null && compgen -G "$1/qrdesk-kiosk_*.deb" >/dev/null; }
+	if ! image_debs_have "$debs" && image_debs_have "$installed" &&
 		[[ -z $(cd "$src" && find firmware drivers cache tools include debian docs/man CMakeLists.txt cmake \
 			docs/configuration.md -newer "$(ls "$installed"/qrdesk_*.deb | head -n1)" -print -quit) ]]; then
 		find "$build/image-debs" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 		mkdir -p "$debs"
-		cp "$installed"/qrdesk_*.deb "$debs/"
+		cp "$installed"/qrdesk_*.deb "$installed"/qrdesk-kiosk_*.deb "$debs/"
 		log "packages from deb_install's build"
 	fi
-	if ! compgen -G "$debs/qrdesk_*.deb" >/dev/null; then
+	if ! image_debs_have "$debs"; then
 		log "building the packages (scripts/deb.sh)"
 		find "$build/image-debs" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 		nice -n 10 "$src/scripts/deb.sh" "$debs" >"$log_file" 2>&1 || { tail -30 "$log_file" >&2; return 1; }

@@ -10,7 +10,8 @@
 #   BUILD_DIR   a release build of this tree (its qrdesk-issuer, qrdeskctl, vm_keytype)
 #   --full      the whole A/B cycle (ctest image_ab), else the reduced boot (ctest image_boot):
 #               slot A, qrdeskd ready, a verdict from the HID gadget, a wrongly signed
-#               RAUC bundle refused, a rightly signed one verified with the clock set back
+#               RAUC bundle refused, a rightly signed one verified with the clock set back,
+#               the kiosk unit skipped (the VM has no display)
 #   --timeout   seconds for qemu (default 1500; --full 4500)
 # The base root file system (by its package list) is cached outside the tree, in
 # $QRDESK_IMAGE_CACHE or ~/.cache/qrdesk/image; the .debs (by the tree's files) in
@@ -30,7 +31,7 @@ while (($# > 1)); do
 	*) echo "image test: unknown option $1" >&2; exit 64 ;;
 	esac
 done
-(($# == 1)) || { sed -n '9,16p' "$0" >&2; exit 64; }
+(($# == 1)) || { sed -n '9,17p' "$0" >&2; exit 64; }
 # The full cycle boots four times; its first boot alone took 18 minutes under TCG at load 16.
 ((full)) && timeout_s=${timeout_s:-4500}
 timeout_s=${timeout_s:-1500}
@@ -186,12 +187,12 @@ if ((full)); then
 	echo 2.0.1-broken >"$disk/version-broken"
 	# One line per run of the harness: the broken B reboots before it runs.
 	cat >"$disk/PLAN" <<PLAN
-A system verdict wrongkey clock corrupt pulled installbroken reboot
+A system headless verdict wrongkey clock corrupt pulled installbroken reboot
 A system rollback installgood reboot
 B system updated
 PLAN
 else
-	echo "A system verdict wrongkey clock" >"$disk/PLAN"
+	echo "A system headless verdict wrongkey clock" >"$disk/PLAN"
 fi
 echo 1.0.0 >"$disk/version-A"
 [[ -f $disk/version-b ]] && cp "$disk/version-b" "$disk/version-B"
@@ -205,9 +206,10 @@ accel_pick "${QRDESK_VM_ACCEL:-auto}"
 log "booting the image under $ACCEL ($boots boots; prepared in $((t1 - t0)) s)"
 reboot_args=(-no-reboot)
 ((boots > 1)) && reboot_args=()
+# No graphics device (-vga none): a desk without a screen, whose kiosk unit is skipped.
 timeout --foreground -k 5 "$timeout_s" nice -n 10 qemu-system-x86_64 "${ACCEL_ARGS[@]}" -m 1024 -smp 1 \
 	-drive "file=$out/img/disk.img,format=raw,if=virtio" -drive "file=$out/testdisk.img,format=raw,if=virtio" \
-	-display none -monitor none -nic none "${reboot_args[@]}" \
+	-vga none -display none -monitor none -nic none "${reboot_args[@]}" \
 	-serial "file:$out/console.log" -serial "file:$out/harness.log" </dev/null >"$out/qemu.out" 2>&1
 rc=$?
 tr -d '\r' <"$out/harness.log" >"$out/harness.txt"

@@ -112,7 +112,7 @@ case_system() {
 	check 'volatile' "what is written at run time is volatile: $(for d in /var/tmp /var/log /var/lib/systemd /var/cache /etc/machine-id; do findmnt -n -o TARGET,FSTYPE $d; done | tr -s ' \n' ': '), the journal in /run/log/journal"
 	local spart=2
 	[ "$slot" = B ] && spart=3
-	check 'part_ok 1 64 qrdesk-boot && part_ok 2 1536 && part_ok 3 1536 && part_ok 4 256 qrdesk-data && part_ok $spart 1536 qrdesk-root' \
+	check 'part_ok 1 64 qrdesk-boot && part_ok 2 2560 && part_ok 3 2560 && part_ok 4 256 qrdesk-data && part_ok $spart 2560 qrdesk-root' \
 		"the disk is laid out as docs/image.md says: $(lsblk -bnro NAME,SIZE,LABEL,PARTUUID /dev/vda | tr '\n' ' ')"
 	check '[ "$(rauc status --output-format=json 2>/dev/null | sed -n "s/.*\"booted\":\"\([A-Z]\)\".*/\1/p")" = "$slot" ]' \
 		"rauc sees slot $slot booted"
@@ -296,12 +296,41 @@ case_clock() {
 		"and the same configuration without use-bundle-signing-time refuses it: $(grep -o 'certificate is not yet valid' /run/vmtest-rauc-clock.err | head -n1)"
 }
 
+# -- the kiosk unit (qrdesk-kiosk, cage + Chromium on tty7): installed and enabled, its user
+# made by sysusers
+kiosk_show() { systemctl show -p "$1" --value qrdesk-kiosk.service; }
+kiosk_state() { systemctl show -p ActiveState,SubState,Result,ConditionResult,NRestarts qrdesk-kiosk.service | tr '\n' ' '; }
+kiosk_installed() {
+	check '[ -x /usr/libexec/qrdesk/qrdesk-kiosk ] && [ "$(systemctl is-enabled qrdesk-kiosk.service 2>&1)" = enabled ]' \
+		"the kiosk unit is installed and enabled: $(systemctl is-enabled qrdesk-kiosk.service 2>&1)"
+	check 'getent passwd qrdesk-kiosk | grep -q ":/var/lib/qrdesk-kiosk:" && id -nG qrdesk-kiosk | tr " " "\n" | sort | tr "\n" " " | grep -qx "qrdesk-kiosk render video "' \
+		"sysusers made the qrdesk-kiosk user with its groups: $(getent passwd qrdesk-kiosk) $(id -nG qrdesk-kiosk 2>&1)"
+	check 'command -v cage >/dev/null && command -v chromium >/dev/null' "cage and chromium are in the image"
+}
+
+# -- no display (the VM has no graphics device): the kiosk unit is skipped at boot by its
+# condition, not failed and not restarting; qrdeskd's checks (system) are unaffected
+case_headless() {
+	kiosk_installed
+	check '! compgen -G "/dev/dri/card*" >/dev/null' "the VM has no display: no DRM card ($(ls /dev/dri 2>&1 | tr '\n' ' '))"
+	check '[ "$(kiosk_show ConditionResult)" = no ] && [ "$(kiosk_show ConditionTimestampMonotonic)" -gt 0 ] &&
+		[ "$(kiosk_show ActiveState)" = inactive ] && [ "$(kiosk_show Result)" = success ] && [ "$(kiosk_show NRestarts)" = 0 ]' \
+		"the boot skipped the kiosk unit by its condition, not failed, not restarting: $(kiosk_state)"
+	check 'journalctl -b -o cat -u qrdesk-kiosk.service | grep -q "unmet condition check (ConditionPathExistsGlob=/dev/dri/card\*)"' \
+		"the journal says why: $(journalctl -b -o cat -u qrdesk-kiosk.service | tail -n1)"
+	check '! pgrep -x cage >/dev/null && ! pgrep -x chromium >/dev/null' "no cage or chromium runs"
+	qrdeskctl doctor --json >$t/doctor.json 2>/dev/null
+	check '[ "$(doctor_line "kiosk unit" status)" = warn ] && doctor_line "kiosk unit" detail | grep -q "was skipped: no screen"' \
+		"qrdeskctl doctor says why the page is not on a screen: $(doctor_line "kiosk unit" detail)"
+}
+
 for step in ${plan#* }; do
 	case $step in
 	system) case_system ;;
 	verdict) case_verdict ;;
 	wrongkey) case_refused stick-wrongkey.img "a bundle signed by another domain's key" "signature verification failed" ;;
 	clock) case_clock ;;
+	headless) case_headless ;;
 	corrupt) case_refused stick-corrupt.img "a corrupted bundle" "failed" ;;
 	pulled) case_pulled ;;
 	installbroken) case_install stick-broken.img "a firmware whose qrdeskd never becomes ready" ;;
