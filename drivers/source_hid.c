@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -72,11 +73,12 @@
 #include "qrdesk/log.h"
 #include "qrdesk/thread.h"
 
-#define READ_EVENTS      64
-#define READ_ROUNDS      16
-#define RETRY_DEFAULT_MS 1000
-#define INPUT_DIR        "/dev/input"
-#define HID_READER_NICE  (-10) /* the reader thread's; qrdeskd.service's LimitNICE= matches */
+#define READ_EVENTS       64
+#define READ_ROUNDS       16
+#define RETRY_DEFAULT_MS  1000
+#define INPUT_DIR         "/dev/input"
+#define HID_READER_RTPRIO 10    /* the reader thread's; qrdeskd.service's LimitRTPRIO= matches */
+#define HID_READER_NICE   (-10) /* without real time; qrdeskd.service's LimitNICE= matches */
 
 #define MAILBOX_CODES 8 /* codes waiting for the loop, at most */
 #define MAILBOX_DROPS 8 /* dropped codes waiting to be told, at most */
@@ -270,18 +272,32 @@ static bool read_queued(struct hid *h, short revents)
 static void *reader_thread(void *arg)
 {
 	struct hid *h = arg;
-	/* Above the desk's other work: the kernel keeps 64 events (a handful of keys) for a
+	/* Before the desk's other work: the kernel keeps 64 events (a handful of keys) for a
 	 * reader that is late, and a scanner types a code of hundreds of keys in well under a
-	 * second.  Allowed by qrdeskd.service's LimitNICE; elsewhere the reader keeps nice 0. */
-	char why[128];
-	if (thread_set_nice(HID_READER_NICE, why, sizeof(why)) != QD_OK && !h->nice_told) {
+	 * second.  SCHED_FIFO: woken by an event, it runs at once, whatever else is runnable (a
+	 * busy CPU once overran the queue at nice -10, docs/daemon.md#threads); it only blocks
+	 * in poll and hands codes on.  Allowed by qrdeskd.service's LimitRTPRIO; without it,
+	 * nice -10 (LimitNICE); elsewhere the reader keeps nice 0. */
+	char why_rt[128], why[128] = "";
+	bool rt = thread_set_fifo(HID_READER_RTPRIO, why_rt, sizeof(why_rt)) == QD_OK;
+	bool high = !rt && thread_set_nice(HID_READER_NICE, why, sizeof(why)) == QD_OK;
+	if (!rt && !h->nice_told) {
 		h->nice_told = true;
-		log_warn(
-		        "source hid: the reader stays at nice %d, not %d (%s): a fast scanner on a "
-		        "busy desk may lose keys (LimitNICE=%d in qrdeskd.service allows it)",
-		        thread_nice(), HID_READER_NICE, why, HID_READER_NICE);
+		if (high)
+			log_warn(
+			        "source hid: the reader runs at nice %d, not real-time priority %d "
+			        "(%s; LimitRTPRIO=%d in qrdeskd.service allows it)",
+			        HID_READER_NICE, HID_READER_RTPRIO, why_rt, HID_READER_RTPRIO);
+		else
+			log_warn("source hid: the reader stays at nice %d, not real-time priority "
+			         "%d "
+			         "(%s) nor nice %d (%s): a fast scanner on a busy desk may lose "
+			         "keys "
+			         "(LimitRTPRIO=%d and LimitNICE=%d in qrdeskd.service allow them)",
+			         thread_nice(), HID_READER_RTPRIO, why_rt, HID_READER_NICE, why,
+			         HID_READER_RTPRIO, HID_READER_NICE);
 	}
-	thread_name("qrdesk-hid"); /* after the nice: a thread of this name has its nice */
+	thread_name("qrdesk-hid"); /* after the priority: a thread of this name has it */
 	struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
 	                      {.fd = h->quit_fd, .events = POLLIN}};
 	for (;;) {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -39,6 +40,24 @@ enum qd_err thread_set_nice(int nice, char *why, size_t why_len)
 		return QD_ERR_ARG;
 	}
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0) {
+		int e = errno;
+		if (why != NULL && why_len > 0)
+			snprintf(why, why_len, "%s", strerror(e));
+		return e == EPERM || e == EACCES ? QD_ERR_PERM : QD_ERR_IO;
+	}
+	return QD_OK;
+}
+
+enum qd_err thread_set_fifo(int priority, char *why, size_t why_len)
+{
+	if (priority < 1 || priority > 99) {
+		if (why != NULL && why_len > 0)
+			snprintf(why, why_len, "real-time priority %d is outside 1..99", priority);
+		return QD_ERR_ARG;
+	}
+	/* 0: the calling thread (Linux's scheduling attributes are per thread). */
+	struct sched_param sp = {.sched_priority = priority};
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
 		int e = errno;
 		if (why != NULL && why_len > 0)
 			snprintf(why, why_len, "%s", strerror(e));

@@ -32,4 +32,13 @@ enum qd_err thread_set_nice(int nice, char *why, size_t why_len);
 /* The calling thread's nice (0 in the unlikely case it cannot be read). */
 int thread_nice(void);
 
+/*
+ * Put the calling thread under SCHED_FIFO at priority (1..99): it runs before every
+ * normal thread as soon as it is runnable, and until it blocks.  For a thread that
+ * only waits on a device and hands what it reads on.  Errors as thread_set_nice:
+ *   QD_ERR_PERM  neither CAP_SYS_NICE nor an RLIMIT_RTPRIO that reaches priority
+ *                (or systemd's RestrictRealtime=yes, or a seccomp filter: EPERM)
+ */
+enum qd_err thread_set_fifo(int priority, char *why, size_t why_len);
+
 #endif

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 const char *tu_vector_path(const char *relative)
@@ -129,7 +130,8 @@ void tu_copy_file(const char *from, const char *to)
 }
 
 /* Field 19 of a task's stat, after the ')' that ends its name (which may hold spaces). */
-static bool task_nice(const char *tid, int *nice)
+/* Field `field` (1-based, as proc(5) counts) of /proc/self/task/TID/stat, as an int. */
+static bool task_stat_field(const char *tid, int field, int *value)
 {
 	char path[300], buf[1024];
 	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
@@ -139,13 +141,14 @@ static bool task_nice(const char *tid, int *nice)
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p != NULL && field < 19; field++)
+	char *p = strrchr(buf, ')'); /* after the comm, which may hold spaces */
+	for (int at = 2; p != NULL && at < field; at++)
 		p = strchr(p + 1, ' ');
-	return p != NULL && sscanf(p + 1, "%d", nice) == 1;
+	return p != NULL && sscanf(p + 1, "%d", value) == 1;
 }
 
-int tu_thread_nice(const char *comm)
+/* The stat field of the thread named comm (waiting up to 20 s for it to be named). */
+static int thread_stat_field(const char *comm, int field)
 {
 	for (int tries = 0; tries < 2000; tries++) { /* 20 s: a loaded machine, a sanitizer */
 		DIR *d = opendir("/proc/self/task");
@@ -164,10 +167,10 @@ int tu_thread_nice(const char *comm)
 				name[0] = '\0';
 			fclose(f);
 			name[strcspn(name, "\n")] = '\0';
-			int nice;
-			if (strcmp(name, comm) == 0 && task_nice(e->d_name, &nice)) {
+			int value;
+			if (strcmp(name, comm) == 0 && task_stat_field(e->d_name, field, &value)) {
 				closedir(d);
-				return nice;
+				return value;
 			}
 		}
 		closedir(d);
@@ -175,6 +178,39 @@ int tu_thread_nice(const char *comm)
 	}
 	fail_msg("no thread named %s", comm);
 	return 0;
+}
+
+int tu_thread_nice(const char *comm)
+{
+	return thread_stat_field(comm, 19);
+}
+
+int tu_thread_policy(const char *comm)
+{
+	return thread_stat_field(comm, 41);
+}
+
+struct fifo_try {
+	int priority;
+	bool ok;
+};
+
+static void *try_fifo(void *arg)
+{
+	struct fifo_try *t = arg;
+	struct sched_param sp = {.sched_priority = t->priority};
+	t->ok = sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
+	return NULL;
+}
+
+bool tu_fifo_allowed(int priority)
+{
+	struct fifo_try t = {priority, false};
+	pthread_t th;
+	if (pthread_create(&th, NULL, try_fifo, &t) != 0)
+		fail_msg("cannot start a thread");
+	pthread_join(th, NULL);
+	return t.ok;
 }
 
 struct nice_try {

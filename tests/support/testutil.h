@@ -40,6 +40,11 @@ void tu_copy_file(const char *from, const char *to);
  * stat), found within about a second; fails the test if there is none.
  */
 int tu_thread_nice(const char *comm);
+/* Its scheduling policy (SCHED_OTHER 0, SCHED_FIFO 1, ...), the same way. */
+int tu_thread_policy(const char *comm);
+/* Whether a thread of this process may take SCHED_FIFO at priority (tried in a thread of
+ * its own). */
+bool tu_fifo_allowed(int priority);
 
 /*
  * Whether a thread of this process at nice `from` may go to nice `to`, found by

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/input.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -625,9 +626,9 @@ static void test_driver_recorded_stream(void **state)
 	free(dir);
 }
 
-/* The reader thread runs above the desk's other work (nice -10) where the process may
- * raise it (root here, or qrdeskd.service's LimitNICE=-10), and still reads where it may
- * not (it stays at the process's nice). */
+/* The reader thread runs before the desk's other work: SCHED_FIFO where the process may
+ * (root here, or qrdeskd.service's LimitRTPRIO=10), else nice -10 where it may raise it
+ * (LimitNICE=-10), and still reads where it may do neither (at the process's nice). */
 static void test_driver_reader_priority(void **state)
 {
 	(void)state;
@@ -639,8 +640,13 @@ static void test_driver_reader_priority(void **state)
 	assert_int_equal(h->src->ops->start(h->src, h->loop), QD_OK);
 	wait_for(h, 0, 0, SOURCE_RUNNING);
 
-	assert_int_equal(tu_thread_nice("qrdesk-hid"),
-	                 tu_nice_allowed(thread_nice(), -10) ? -10 : thread_nice());
+	if (tu_fifo_allowed(10)) {
+		assert_int_equal(tu_thread_policy("qrdesk-hid"), SCHED_FIFO);
+	} else {
+		assert_int_equal(tu_thread_policy("qrdesk-hid"), SCHED_OTHER);
+		assert_int_equal(tu_thread_nice("qrdesk-hid"),
+		                 tu_nice_allowed(thread_nice(), -10) ? -10 : thread_nice());
+	}
 
 	int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	assert_true(w >= 0);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -152,12 +153,101 @@ static void test_raise_only_as_far_as_the_limit(void **state)
 	assert_true(ran > 0); /* lowering the limit to 0 is always allowed */
 }
 
+/* --- SCHED_FIFO (the HID reader's, qrdeskd.service's LimitRTPRIO=10) ---------------- */
+
+struct fifo_result {
+	enum qd_err err;
+	int policy;
+};
+
+static void *fifo_self(void *arg)
+{
+	struct fifo_result *r = arg;
+	r->err = thread_set_fifo(10, NULL, 0);
+	r->policy = sched_getscheduler(0);
+	return NULL;
+}
+
+static void test_fifo_is_per_thread(void **state)
+{
+	(void)state;
+	char why[128] = "";
+	assert_int_equal(thread_set_fifo(0, why, sizeof(why)), QD_ERR_ARG);
+	assert_non_null(strstr(why, "0"));
+	assert_int_equal(thread_set_fifo(100, NULL, 0), QD_ERR_ARG);
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
+	if (!tu_fifo_allowed(10))
+		skip(); /* neither CAP_SYS_NICE nor RLIMIT_RTPRIO here: the child below covers it */
+	struct fifo_result r = {QD_ERR_IO, -1};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, fifo_self, &r), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(r.err, QD_OK);
+	assert_int_equal(r.policy, SCHED_FIFO);
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER); /* this thread is untouched */
+}
+
+/* As nobody: with RLIMIT_RTPRIO 10 (qrdeskd.service's) priority 10 and no higher; with 0
+ * none.  Raising the limit needs CAP_SYS_RESOURCE (skipped where missing, as above). */
+static int fifo_as_nobody(rlim_t limit)
+{
+	struct rlimit rl = {limit, limit};
+	if (setrlimit(RLIMIT_RTPRIO, &rl) != 0)
+		return errno == EPERM ? SKIPPED : 20;
+	if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+		return 21;
+	char why[128] = "";
+	if (limit >= 10) {
+		if (thread_set_fifo(11, why, sizeof(why)) != QD_ERR_PERM || why[0] == '\0')
+			return 22;
+		if (thread_set_fifo(10, why, sizeof(why)) != QD_OK ||
+		    sched_getscheduler(0) != SCHED_FIFO)
+			return 23;
+		return 0;
+	}
+	if (thread_set_fifo(1, why, sizeof(why)) != QD_ERR_PERM || why[0] == '\0' ||
+	    sched_getscheduler(0) != SCHED_OTHER)
+		return 24;
+	return 0;
+}
+
+static void test_fifo_only_as_far_as_the_limit(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* setting RLIMIT_RTPRIO's hard limit and dropping to nobody need root */
+	rlim_t limits[] = {10, 0};
+	int ran = 0;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(fifo_as_nobody(limits[i]));
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) == SKIPPED) {
+			print_message(
+			        "RLIMIT_RTPRIO %u: cannot be set here (no CAP_SYS_RESOURCE)\n",
+			        (unsigned)limits[i]);
+			continue;
+		}
+		ran++;
+		if (WEXITSTATUS(status) != 0)
+			fail_msg("RLIMIT_RTPRIO %u: step %d failed", (unsigned)limits[i],
+			         WEXITSTATUS(status));
+	}
+	assert_true(ran > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_nice_is_per_thread),
 	        cmocka_unit_test(test_out_of_range),
 	        cmocka_unit_test(test_raise_only_as_far_as_the_limit),
+	        cmocka_unit_test(test_fifo_is_per_thread),
+	        cmocka_unit_test(test_fifo_only_as_far_as_the_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
