@@ -163,10 +163,21 @@ static double weight(const struct cand *c)
 	return c->corr * sqrt(c->m);
 }
 
+/* By weight, the heaviest first; equals by place and size (upright first, then top to bottom,
+ * left to right, small to large), so the order never depends on qsort's among equals. */
 static int cand_by_weight(const void *a, const void *b)
 {
-	const double ca = weight(a), cb = weight(b);
-	return ca < cb ? 1 : ca > cb ? -1 : 0;
+	const struct cand *p = a, *q = b;
+	const double wp = weight(p), wq = weight(q);
+	if (wp != wq)
+		return wp < wq ? 1 : -1;
+	if (p->turned != q->turned)
+		return p->turned ? 1 : -1;
+	const double kp[3] = {p->y, p->x, p->m}, kq[3] = {q->y, q->x, q->m};
+	for (int i = 0; i < 3; i++)
+		if (kp[i] != kq[i])
+			return kp[i] < kq[i] ? -1 : 1;
+	return 0;
 }
 
 /*
@@ -179,6 +190,7 @@ struct turned {
 	uint8_t *px;
 	unsigned side;
 	int off;
+	unsigned w, h; /* the frame's */
 };
 
 /* Where a point (x, y) of the turned copy is in the frame. */
@@ -212,8 +224,22 @@ static bool turned_wanted(unsigned w, unsigned h)
 	       side * side <= 2 * (size_t)GREYREAD_PIXELS_MAX;
 }
 
+/*
+ * Whether the window of half side r centred on the turned copy's pixel (x, y) reads only the
+ * frame's pixels: its four corners within the frame (the frame is convex there too).  The rest
+ * of the copy, about half of it, is the frame's border repeated, where no finder can be.
+ */
+static bool turned_holds(const struct turned *t, int x, int y, int r)
+{
+	const long w = t->w, h = t->h, off = t->off, a = (long)x + y, b = (long)x - y;
+	return a - 2 * r - off >= 0 && a + 2 * r - off <= w - 2 && b - 2 * r + off >= 0 &&
+	       b + 2 * r + off <= h - 1;
+}
+
 static bool turned_build(struct turned *t, const uint8_t *src, unsigned w, unsigned h)
 {
+	t->w = w;
+	t->h = h;
 	t->off = (int)h / 2;
 	t->side = turned_side(w, h);
 	t->px = malloc((size_t)t->side * t->side);
@@ -240,10 +266,18 @@ static void cand_place(const struct turned *t, struct cand *c)
 	c->m = c->tm * SQRT2;
 }
 
+/* What the finder search counted (greyread_stats). */
+struct scan_count {
+	size_t windows; /* windows correlated */
+	size_t grid;    /* windows in the grids scanned, those not correlated included */
+	unsigned halved;
+};
+
 /* The local maxima of the finder correlation at one module size, appended to *list (t: the
- * integral is the turned copy's, NULL the frame's). */
+ * integral is the turned copy's, NULL the frame's; only its windows over the frame's pixels
+ * are correlated). */
 static bool scan_scale(const struct integral *ii, const struct turned *t, double m, float *map,
-                       struct cand *list, size_t *n)
+                       struct cand *list, size_t *n, struct scan_count *count)
 {
 	const struct radii r = radii_for(m);
 	/* The frame at a step of half a module; the turned copy, a second look, of a module
@@ -254,10 +288,14 @@ static bool scan_scale(const struct integral *ii, const struct turned *t, double
 		return false;
 	const int gw = ((int)ii->w - 2 * r.r9 - 1) / step + 1,
 	          gh = ((int)ii->h - 2 * r.r9 - 1) / step + 1;
+	count->grid += (size_t)gw * gh;
 	for (int j = 0; j < gh; j++)
-		for (int i = 0; i < gw; i++)
-			map[(size_t)j * gw + i] =
-			        (float)finder_corr(ii, x0 + i * step, y0 + j * step, r);
+		for (int i = 0; i < gw; i++) {
+			const int x = x0 + i * step, y = y0 + j * step;
+			const bool in = t == NULL || turned_holds(t, x, y, r.r9);
+			map[(size_t)j * gw + i] = in ? (float)finder_corr(ii, x, y, r) : -2.0f;
+			count->windows += in;
+		}
 	for (int j = 0; j < gh; j++)
 		for (int i = 0; i < gw; i++) {
 			const float c = map[(size_t)j * gw + i];
@@ -281,6 +319,7 @@ static bool scan_scale(const struct integral *ii, const struct turned *t, double
 			if (*n == CAND_CAP) {
 				qsort(list, *n, sizeof(*list), cand_by_weight);
 				*n = CAND_CAP / 2;
+				count->halved++;
 			}
 			{
 				struct cand *k = &list[(*n)++];
@@ -336,7 +375,8 @@ static void refine(const struct integral *ii, struct cand *c)
 
 /* The module sizes from m_min to m_max px scanned in one image (t: the turned copy). */
 static void scan_sizes(const struct integral *ii, const struct turned *t, double m_min,
-                       double m_max, float *map, struct cand *list, size_t *n)
+                       double m_max, float *map, struct cand *list, size_t *n,
+                       struct scan_count *count)
 {
 	struct radii last = {-1, -1, -1, -1};
 	for (int i = 0;; i++) {
@@ -349,7 +389,7 @@ static void scan_sizes(const struct integral *ii, const struct turned *t, double
 		if (r.r9 == last.r9 && r.r7 == last.r7 && r.r5 == last.r5 && r.r3 == last.r3)
 			continue; /* the same boxes as the last size */
 		last = r;
-		if (!scan_scale(ii, t, m, map, list, n))
+		if (!scan_scale(ii, t, m, map, list, n, count))
 			break;
 	}
 }
@@ -360,7 +400,7 @@ static void scan_sizes(const struct integral *ii, const struct turned *t, double
  * candidates placed in the frame, those whose window leaves it dropped).
  */
 static size_t find_finders(const struct integral *ii, const struct turned *t, unsigned w,
-                           unsigned h, struct cand *out, bool *nomem)
+                           unsigned h, struct cand *out, struct scan_count *count, bool *nomem)
 {
 	const double m_max = module_max(w, h);
 	struct cand *list = malloc(CAND_CAP * sizeof(*list));
@@ -371,9 +411,9 @@ static size_t find_finders(const struct integral *ii, const struct turned *t, un
 		goto out;
 	}
 	if (t == NULL)
-		scan_sizes(ii, NULL, MODULE_MIN, m_max, map, list, &n);
+		scan_sizes(ii, NULL, MODULE_MIN, m_max, map, list, &n, count);
 	else
-		scan_sizes(ii, t, TURNED_M_MIN, m_max / SQRT2, map, list, &n);
+		scan_sizes(ii, t, TURNED_M_MIN, m_max / SQRT2, map, list, &n, count);
 	qsort(list, n, sizeof(*list), cand_by_weight);
 	for (size_t i = 0; i < n && kept < CANDIDATES_MAX; i++) {
 		/* The turned copy's window, a square of 9 modules, in the frame. */
@@ -1059,10 +1099,17 @@ struct triple {
 	double score;
 };
 
+/* By score, the best first; equals by their candidates' ranks (those are in a total order). */
 static int triple_by_score(const void *a, const void *b)
 {
-	const double sa = ((const struct triple *)a)->score, sb = ((const struct triple *)b)->score;
-	return sa < sb ? 1 : sa > sb ? -1 : 0;
+	const struct triple *p = a, *q = b;
+	if (p->score != q->score)
+		return p->score < q->score ? 1 : -1;
+	const int kp[3] = {p->tl, p->tr, p->bl}, kq[3] = {q->tl, q->tr, q->bl};
+	for (int i = 0; i < 3; i++)
+		if (kp[i] != kq[i])
+			return kp[i] < kq[i] ? -1 : 1;
+	return 0;
 }
 
 /* Triples of candidates that can be a symbol's finders (indices from base on). */
@@ -1144,7 +1191,8 @@ enum qd_err greyread_look(const uint8_t *src, unsigned width, unsigned height,
 	struct turned turn = {0};
 	if (tu == NULL || !integral_build(&ii, src, width, height))
 		nomem = true;
-	const size_t nc = nomem ? 0 : find_finders(&ii, NULL, width, height, c, &nomem);
+	struct scan_count upright = {0}, turned = {0};
+	const size_t nc = nomem ? 0 : find_finders(&ii, NULL, width, height, c, &upright, &nomem);
 	/* One search's buffers at a time: the drawings read only src. */
 	free(ii.s);
 	free(ii.q);
@@ -1157,11 +1205,20 @@ enum qd_err greyread_look(const uint8_t *src, unsigned width, unsigned height,
 		free(turn.px); /* placing a candidate needs only the copy's geometry */
 		turn.px = NULL;
 		if (!nomem)
-			ntc = find_finders(&ti, &turn, width, height, c + CANDIDATES_MAX, &nomem);
+			ntc = find_finders(&ti, &turn, width, height, c + CANDIDATES_MAX, &turned,
+			                   &nomem);
 		free(ti.s);
 		free(ti.q);
 	}
 	st->finders = (unsigned)(nc + ntc);
+	st->windows = upright.windows;
+	st->turned_windows = turned.windows;
+	st->turned_grid = turned.grid;
+	st->halved = upright.halved + turned.halved;
+	for (size_t i = 0; i < nc + ntc; i++) {
+		const struct cand *f = &c[i < nc ? i : CANDIDATES_MAX + i - nc];
+		st->finder_at[i] = (struct greyread_finder){f->x, f->y, f->m, f->turned};
+	}
 	const size_t nu = nomem ? 0 : triples(c, nc, 0, tu),
 	             nw = nomem ? 0 : triples(c + CANDIDATES_MAX, ntc, CANDIDATES_MAX, tt);
 	if (nu > 0)

@@ -41,11 +41,23 @@
 typedef enum qd_err (*greyread_try_fn)(void *arg, const uint8_t *img, unsigned w, unsigned h,
                                        bool *done);
 
+/* A finder-pattern candidate kept: its centre and module in the frame's pixels. */
+struct greyread_finder {
+	double x, y, m;
+	bool turned; /* found in the copy turned 45 degrees */
+};
+
 struct greyread_stats {
 	unsigned finders; /* finder-pattern candidates kept, both pools */
 	unsigned grids;   /* grids fitted (three finders and a version) */
 	unsigned tries;   /* symbols redrawn and handed to try */
-	size_t turned_px; /* pixels of the turned copy searched; 0: not taken (a frame too thin) */
+	size_t turned_px; /* pixels of the turned copy; 0: not taken (a frame too thin) */
+	size_t windows;   /* windows correlated with a finder pattern, every size, in the frame */
+	size_t turned_windows; /* the same in the turned copy: only those over the frame's pixels */
+	size_t turned_grid;    /* the turned copy's windows, those over its padding included */
+	unsigned halved;       /* times a full list of raw maxima was cut to its better half */
+	/* The candidates kept, in rank order: the frame's pool, then the turned copy's. */
+	struct greyread_finder finder_at[2 * GREYREAD_CANDIDATES_MAX];
 };
 
 /*

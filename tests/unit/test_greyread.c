@@ -4,7 +4,10 @@
  * (none, tiny, too large, flat, black, noise, a symbol cut by the border),
  * the version blocks it fits the grid to, and symbols it reads - drawn here
  * by libqrencode, soft, faint, turned (by a quarter, and 36-60 degrees: the
- * turned copy's finders) - through zxing-cpp's pure reader.
+ * turned copy's finders) - through zxing-cpp's pure reader; at 1280 x 720, a
+ * desk of fine texture that fills the list of raw finder maxima, the turned
+ * copy's padding left unscanned, and candidates ranked the same whatever
+ * order qsort leaves equals in (this test is linked with --wrap=qsort).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -20,6 +23,50 @@
 
 #define W 320
 #define H 240
+
+/*
+ * qsort, wrapped (tests/CMakeLists.txt: -Wl,--wrap=qsort): with reverse_ties set, elements the
+ * comparator calls equal come out in the reverse of the order they came in - qsort promises no
+ * order among equals, and a libc other than glibc (musl's smoothsort) gives another one.
+ */
+void __real_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+void __wrap_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+static bool reverse_ties;
+
+/* Stable merge sort of [0, n) of base, tmp as large. */
+static void merge_sort(uint8_t *base, uint8_t *tmp, size_t n, size_t size,
+                       int (*cmp)(const void *, const void *))
+{
+	if (n < 2)
+		return;
+	const size_t half = n / 2;
+	merge_sort(base, tmp, half, size, cmp);
+	merge_sort(base + half * size, tmp, n - half, size, cmp);
+	size_t i = 0, j = half, k = 0;
+	while (i < half || j < n) {
+		const bool left =
+		        j == n || (i < half && cmp(base + i * size, base + j * size) <= 0);
+		memcpy(tmp + k++ * size, base + (left ? i++ : j++) * size, size);
+	}
+	memcpy(base, tmp, n * size);
+}
+
+void __wrap_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (!reverse_ties || n < 2) {
+		__real_qsort(base, n, size, cmp);
+		return;
+	}
+	uint8_t *b = base, *tmp = malloc(n * size);
+	assert_non_null(tmp);
+	for (size_t i = 0, j = n - 1; i < j; i++, j--) { /* reversed, then sorted stably */
+		memcpy(tmp, b + i * size, size);
+		memcpy(b + i * size, b + j * size, size);
+		memcpy(b + j * size, tmp, size);
+	}
+	merge_sort(b, tmp, n, size, cmp);
+	free(tmp);
+}
 
 static const char TEXT[] =
         "HC1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4";
@@ -248,6 +295,77 @@ static void test_symbol_at_the_border(void **state)
 	look_at_each(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/*
+ * A 1280 x 720 desk tiled with tiny finder patterns (1 px a module, 9 px apart: over 11,000
+ * raw maxima at the smallest size alone) around a symbol of 2.5 px a module: the list of raw
+ * maxima fills and is cut to its better half, and the symbol's finders, scanned later, are
+ * still found and read (before the cut none was: the list filled at the small sizes).
+ */
+static uint8_t *tiled_desk(void)
+{
+	QRcode *qr = QRcode_encodeString(TEXT, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	assert_non_null(qr);
+	const double module = 2.5, clear = (qr->width / 2.0 + 4) * module;
+	QRcode_free(qr);
+	uint8_t *px = draw(1280, 720, module, 640, 360, 0, 30, 220, 0);
+	for (unsigned y = 0; y < 720; y++)
+		for (unsigned x = 0; x < 1280; x++) {
+			if (fabs(x + 0.5 - 640) < clear && fabs(y + 0.5 - 360) < clear)
+				continue;
+			const int dx = abs((int)(x % 9) - 4), dy = abs((int)(y % 9) - 4);
+			const int ring = dx > dy ? dx : dy;
+			px[(size_t)y * 1280 + x] = ring == 3 || ring <= 1 ? 30 : 220;
+		}
+	return px;
+}
+
+static void test_full_list_at_1280(void **state)
+{
+	(void)state;
+	struct seen s;
+	struct greyread_stats st;
+	uint8_t *px = tiled_desk();
+	assert_int_equal(look(px, 1280, 720, TEXT, &s, &st), QD_OK);
+	assert_true(st.halved > 0);
+	assert_int_equal(s.right, 1);
+	/* The turned copy (1001 x 1001 px) is about half padding, the frame's border repeated:
+	 * only windows over the frame's pixels are correlated. */
+	assert_int_equal(st.turned_px, 1001u * 1001u);
+	assert_true(st.turned_windows > 0);
+	assert_true(st.turned_windows * 2 < st.turned_grid);
+	free(px);
+}
+
+/*
+ * Thousands of candidates of equal weight (the tiles): which are kept, in which order, and
+ * what is read must not depend on the order qsort leaves equals in.
+ */
+static void test_rank_whatever_qsort_does_with_equals(void **state)
+{
+	(void)state;
+	struct seen s[2];
+	struct greyread_stats st[2];
+	uint8_t *px = tiled_desk();
+	for (int r = 0; r < 2; r++) {
+		reverse_ties = r == 1;
+		assert_int_equal(look(px, 1280, 720, TEXT, &s[r], &st[r]), QD_OK);
+	}
+	reverse_ties = false;
+	assert_int_equal(s[1].right, s[0].right);
+	assert_int_equal(st[1].finders, st[0].finders);
+	assert_int_equal(st[1].grids, st[0].grids);
+	assert_int_equal(st[1].tries, st[0].tries);
+	assert_int_equal(st[1].halved, st[0].halved);
+	assert_true(st[0].finders > 3);
+	for (unsigned i = 0; i < st[0].finders; i++) {
+		const struct greyread_finder *a = &st[0].finder_at[i], *b = &st[1].finder_at[i];
+		if (a->x != b->x || a->y != b->y || a->m != b->m || a->turned != b->turned)
+			fail_msg("candidate %u: (%.2f, %.2f) %.2f px against (%.2f, %.2f) %.2f px",
+			         i, a->x, a->y, a->m, b->x, b->y, b->m);
+	}
+	free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +374,8 @@ int main(void)
 	        cmocka_unit_test(test_reads_soft_faint_and_turned),
 	        cmocka_unit_test(test_reads_turned_symbols),
 	        cmocka_unit_test(test_symbol_at_the_border),
+	        cmocka_unit_test(test_full_list_at_1280),
+	        cmocka_unit_test(test_rank_whatever_qsort_does_with_equals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
