@@ -104,6 +104,8 @@ static void usage(FILE *f)
 	        "usage: qrdesk-decode-quality [--images N] [--empty N] [--frames WxH,...]\n"
 	        "                             [--configs NAME,...] [--kinds NAME,...] [--dir DIR]\n"
 	        "  --images N   images per degradation, level and frame size (default 12)\n"
+	        "  --first N    the first image's index (default 0; indices 0-3 are the held-out\n"
+	        "               set, 4-7 the one looks are chosen on: docs/decode.md)\n"
 	        "  --empty N    frames without a code timed per configuration (default 30)\n"
 	        "  --burst N    frames each image stays in view; decoded if any frame\n"
 	        "               reads it (default 3: 200 ms at 15 fps)\n"
@@ -205,7 +207,7 @@ static enum qd_err decode(struct qrdecode *dec, const struct config *c, struct c
 
 int main(int argc, char **argv)
 {
-	unsigned images = 12, empty = 30, burst = 3, fps = 15, idle = 45;
+	unsigned images = 12, first = 0, empty = 30, burst = 3, fps = 15, idle = 45;
 	const char *config_list = "zbar,zbar-looks,zxing,shipped", *kind_list = NULL, *dir = "/tmp",
 	           *dump = NULL;
 	struct frame frames[FRAMES_MAX];
@@ -224,6 +226,8 @@ int main(int argc, char **argv)
 		i++;
 		if (strcmp(a, "--images") == 0)
 			images = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--first") == 0)
+			first = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--burst") == 0)
 			burst = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--fps") == 0)
@@ -250,9 +254,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (images == 0 || images > 1000 || empty > 10000 || burst == 0 || burst > 30 || fps == 0 ||
-	    fps > 120 || idle > 300) {
-		fprintf(stderr, "qrdesk-decode-quality: --images 1..1000, --empty 0..10000, "
+	if (images == 0 || images > 1000 || first > 1000 || empty > 10000 || burst == 0 ||
+	    burst > 30 || fps == 0 || fps > 120 || idle > 300) {
+		fprintf(stderr, "qrdesk-decode-quality: --images 1..1000, --first 0..1000, --empty "
+		                "0..10000, "
 		                "--burst 1..30, --fps 1..120, --idle 0..300\n");
 		return 2;
 	}
@@ -283,7 +288,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static char texts[CARDS_MAX][QRSCENE_TEXT_MAX];
-	const size_t n_cards = images < CARDS_MAX ? images : CARDS_MAX;
+	const size_t n_cards = first + images < CARDS_MAX ? first + images : CARDS_MAX;
 	struct qd_errmsg why = {{0}};
 	enum qd_err rc = qrscene_cards(keydir, n_cards, texts, &why);
 	char cmd[4200];
@@ -294,9 +299,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qrdesk-decode-quality: cards: %s\n", why.text);
 		return 1;
 	}
-	printf("# %zu cards (%zu..%zu characters), %u images per cell, each in view for %u "
-	       "frames (the chain: at %u fps, after %u frames of an empty desk)\n\n",
-	       n_cards, strlen(texts[0]), strlen(texts[n_cards - 1]), images, burst, fps, idle);
+	printf("# %zu cards (%zu..%zu characters), %u images per cell (indices %u..%u), each in "
+	       "view for %u frames (the chain: at %u fps, after %u frames of an empty desk)\n\n",
+	       n_cards, strlen(texts[0]), strlen(texts[n_cards - 1]), images, first,
+	       first + images - 1, burst, fps, idle);
 
 	unsigned total_wrong = 0;
 	for (size_t f = 0; f < n_frames; f++) {
@@ -329,7 +335,7 @@ int main(int argc, char **argv)
 				struct result res[CONFIGS_MAX];
 				memset(res, 0, sizeof(res));
 				unsigned either = 0;
-				for (unsigned i = 0; i < images; i++) {
+				for (unsigned i = first; i < first + images; i++) {
 					bool ref_read = false;
 					const char *text = texts[i % n_cards];
 					rc = qrscene_render(text, w, h, (enum qrscene_kind)k, level,

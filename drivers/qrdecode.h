@@ -86,6 +86,7 @@ struct qrdecode_stats {
 	uint64_t deblur_looks; /* of them, the deblur look (deconvolution, the dearest) */
 	uint64_t grey_looks;   /* the grey look (modules read from the grey image; greyread.h) */
 	uint64_t grey_reads;   /* of them, those that read a text */
+	uint64_t sharp_reads;  /* of those, read by its second pass (a sharpened copy) */
 	uint64_t zbar_pixels;  /* pixels through ZBar, every look */
 	uint64_t conflicts;    /* images where the decoders read different texts: none reported */
 };

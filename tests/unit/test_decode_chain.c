@@ -113,11 +113,12 @@ static void idle_desk(struct qrdecode *dec, const uint8_t *desk, unsigned w, uns
 }
 
 /* The card taken away, the desk left empty for DESK_GAP_US (the buckets fill), then the card. */
-static void empty_desk(struct qrdecode *dec, const uint8_t *desk, int64_t *t_us)
+static void empty_desk(struct qrdecode *dec, const uint8_t *desk, unsigned w, unsigned h,
+                       int64_t *t_us)
 {
-	idle_desk(dec, desk, VGA_W, VGA_H, 1, t_us);
+	idle_desk(dec, desk, w, h, 1, t_us);
 	*t_us += DESK_GAP_US;
-	idle_desk(dec, desk, VGA_W, VGA_H, 1, t_us);
+	idle_desk(dec, desk, w, h, 1, t_us);
 }
 
 /* Does zxing-cpp's first look alone read px?  A new decoder's first frame: its buckets are
@@ -172,7 +173,7 @@ static void test_chain_second_looks_on_camera_frames(void **state)
 				continue;
 			}
 			tried++;
-			empty_desk(dec, desk, &t);
+			empty_desk(dec, desk, VGA_W, VGA_H, &t);
 			if (!frames_burst(dec, px, VGA_W, VGA_H, text, &t))
 				fail_msg("%s level %d image %u: not read within %d frames",
 				         qrscene_kind_name(cases[c].kind), cases[c].level, i,
@@ -263,7 +264,7 @@ static void test_chain_zxing_has_its_own_allowance(void **state)
 	for (unsigned i = 0; i < 2; i++) {
 		const char *text = scene_texts[i];
 		uint8_t *px = scene_render(text, VGA_W, VGA_H, QRSCENE_SCREEN_DARK, 0, i);
-		empty_desk(dec, desk, &t);
+		empty_desk(dec, desk, VGA_W, VGA_H, &t);
 		if (!frames_burst(dec, px, VGA_W, VGA_H, text, &t))
 			fail_msg("dark-mode image %u: not read within %d frames", i, SCENE_BURST);
 		free(px);
@@ -585,30 +586,31 @@ static void test_sharpened_looks_read_soft_focus(void **state)
  * burst (*after: the stats then), with no conflict.
  */
 static void card_at_rest(const char *text, enum qrscene_kind kind, int level, unsigned image,
-                         struct qrdecode_stats *before, struct qrdecode_stats *after)
+                         unsigned w, unsigned h, struct qrdecode_stats *before,
+                         struct qrdecode_stats *after)
 {
-	uint8_t *px = scene_render(text, VGA_W, VGA_H, kind, level, image);
+	uint8_t *px = scene_render(text, w, h, kind, level, image);
 	struct qrdecode *dec;
 	assert_int_equal(qrdecode_create(&dec), QD_OK);
-	expect_nothing(dec, px, VGA_W, VGA_H, VGA_W);
-	uint8_t *desk = malloc((size_t)VGA_W * VGA_H), *other = malloc((size_t)VGA_W * VGA_H);
+	expect_nothing(dec, px, w, h, w);
+	uint8_t *desk = malloc((size_t)w * h), *other = malloc((size_t)w * h);
 	assert_non_null(desk);
 	assert_non_null(other);
-	qrscene_empty(VGA_W, VGA_H, 7, desk);
-	qrscene_empty(VGA_W, VGA_H, 8, other);
+	qrscene_empty(w, h, 7, desk);
+	qrscene_empty(w, h, 8, other);
 	int64_t t = 0;
-	empty_desk(dec, desk, &t);
-	idle_desk(dec, desk, VGA_W, VGA_H, 10, &t);
+	empty_desk(dec, desk, w, h, &t);
+	idle_desk(dec, desk, w, h, 10, &t);
 	for (unsigned i = 0; i < 10; i++)
-		idle_desk(dec, i % 2 ? desk : other, VGA_W, VGA_H, 1, &t);
+		idle_desk(dec, i % 2 ? desk : other, w, h, 1, &t);
 	qrdecode_get_stats(dec, before);
 	assert_int_equal(before->deblur_looks, 0);
 	assert_int_equal(before->grey_looks, 0);
-	empty_desk(dec, desk, &t);
+	empty_desk(dec, desk, w, h, &t);
 	qrdecode_get_stats(dec, before);
 	assert_true(before->deblur_looks <= 1);
 	assert_true(before->grey_looks <= 1);
-	assert_true(frames_burst(dec, px, VGA_W, VGA_H, text, &t));
+	assert_true(frames_burst(dec, px, w, h, text, &t));
 	qrdecode_get_stats(dec, after);
 	assert_int_equal(after->conflicts, 0);
 	free(other);
@@ -628,7 +630,7 @@ static void test_deblur_look_on_a_card_at_rest(void **state)
 {
 	(void)state;
 	struct qrdecode_stats before, after;
-	card_at_rest(scene_texts[0], QRSCENE_NOISE, 4, 4, &before, &after);
+	card_at_rest(scene_texts[0], QRSCENE_NOISE, 4, 4, VGA_W, VGA_H, &before, &after);
 	assert_int_equal(after.deblur_looks, before.deblur_looks + 1);
 	assert_int_equal(after.grey_reads, before.grey_reads); /* the deblur look read it */
 }
@@ -644,10 +646,31 @@ static void test_grey_look_on_a_card_at_rest(void **state)
 {
 	(void)state;
 	struct qrdecode_stats before, after;
-	card_at_rest(scene_texts[1], QRSCENE_BLUR, 3, 4, &before, &after);
+	card_at_rest(scene_texts[1], QRSCENE_BLUR, 3, 4, VGA_W, VGA_H, &before, &after);
 	assert_int_equal(after.deblur_looks, before.deblur_looks + 1); /* taken first, and missed */
 	assert_int_equal(after.grey_looks, before.grey_looks + 1);
 	assert_int_equal(after.grey_reads, before.grey_reads + 1); /* and it is what read it */
+	assert_int_equal(after.sharp_reads, before.sharp_reads);   /* on the frame */
+}
+
+/*
+ * The grey look's second pass (the same look on a sharpened copy, x0.5 first at 1280 x 720)
+ * reads focus blur of 0.75 module - image 4 of the choosing set at both sizes - which the
+ * deblur look and the grey look on the frame itself miss; no conflict, no other look taken.
+ */
+static void test_grey_look_sharpened_reads_heavy_blur(void **state)
+{
+	(void)state;
+	static const unsigned sizes[][2] = {{VGA_W, VGA_H}, {1280, 720}};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct qrdecode_stats before, after;
+		card_at_rest(scene_texts[2], QRSCENE_BLUR, 4, 4, sizes[i][0], sizes[i][1], &before,
+		             &after);
+		assert_int_equal(after.deblur_looks, before.deblur_looks + 1);
+		assert_int_equal(after.grey_looks, before.grey_looks + 1);
+		assert_int_equal(after.grey_reads, before.grey_reads + 1);
+		assert_int_equal(after.sharp_reads, before.sharp_reads + 1);
+	}
 }
 
 int main(void)
@@ -665,6 +688,7 @@ int main(void)
 	        cmocka_unit_test(test_sharpened_looks_read_soft_focus),
 	        cmocka_unit_test(test_deblur_look_on_a_card_at_rest),
 	        cmocka_unit_test(test_grey_look_on_a_card_at_rest),
+	        cmocka_unit_test(test_grey_look_sharpened_reads_heavy_blur),
 	};
 	return cmocka_run_group_tests(tests, scene_cards_setup, scene_cards_teardown);
 }
