@@ -113,17 +113,18 @@ static bool copy_record(struct row_copy *c, const struct audit_record *rec)
 	return ok;
 }
 
-/* The rows of a batch the store refused together, one at a time: one bad row costs one. */
+/* The rows of a batch in one transaction; if the store refuses it, one at a time, so that
+ * one bad row costs only itself.  The rows refused. */
 static uint64_t write_batch(struct audit_writer *w, size_t n, uint64_t first)
 {
 	if (store_audit_append_rows(w->store, w->batch, n) == QD_OK)
 		return 0;
-	uint64_t failed = 0;
-	for (size_t i = 0; n > 1 && i < n; i++)
-		if (store_audit_append(w->store, &w->batch[i], NULL) != QD_OK)
-			failed++;
-	if (n == 1)
-		failed = 1;
+	uint64_t failed = n;
+	if (n > 1) {
+		failed = 0;
+		for (size_t i = 0; i < n; i++)
+			failed += store_audit_append(w->store, &w->batch[i], NULL) != QD_OK;
+	}
 	if (failed > 0)
 		log_err("audit: %llu of the rows %llu-%llu not written (store error)",
 		        (unsigned long long)failed, (unsigned long long)first,

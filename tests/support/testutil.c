@@ -147,8 +147,40 @@ static bool task_stat_field(const char *tid, int field, int *value)
 	return p != NULL && sscanf(p + 1, "%d", value) == 1;
 }
 
-/* The stat field of the thread named comm (waiting up to 20 s for it to be named). */
-static int thread_stat_field(const char *comm, int field)
+/* A value read from /proc/self/task/TID (arg says which); false if the thread is gone. */
+typedef bool (*task_reader)(const char *tid, const void *arg, unsigned long long *value);
+
+static bool read_stat_field(const char *tid, const void *arg, unsigned long long *value)
+{
+	int v;
+	if (!task_stat_field(tid, *(const int *)arg, &v))
+		return false;
+	*value = (unsigned long long)(long long)v;
+	return true;
+}
+
+/* The line "Name: hex" of /proc/self/task/TID/status (Name is arg, with its colon). */
+static bool read_status_hex(const char *tid, const void *arg, unsigned long long *value)
+{
+	char path[300], line[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	size_t len = strlen(arg);
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, arg, len) == 0) {
+			char *end;
+			*value = strtoull(line + len, &end, 16);
+			found = end != line + len;
+		}
+	fclose(f);
+	return found;
+}
+
+/* What reader gives for the thread named comm (waiting up to 20 s for it to be named). */
+static unsigned long long thread_value(const char *comm, task_reader reader, const void *arg)
 {
 	for (int tries = 0; tries < 2000; tries++) { /* 20 s: a loaded machine, a sanitizer */
 		DIR *d = opendir("/proc/self/task");
@@ -167,8 +199,8 @@ static int thread_stat_field(const char *comm, int field)
 				name[0] = '\0';
 			fclose(f);
 			name[strcspn(name, "\n")] = '\0';
-			int value;
-			if (strcmp(name, comm) == 0 && task_stat_field(e->d_name, field, &value)) {
+			unsigned long long value;
+			if (strcmp(name, comm) == 0 && reader(e->d_name, arg, &value)) {
 				closedir(d);
 				return value;
 			}
@@ -182,12 +214,19 @@ static int thread_stat_field(const char *comm, int field)
 
 int tu_thread_nice(const char *comm)
 {
-	return thread_stat_field(comm, 19);
+	static const int field = 19;
+	return (int)(long long)thread_value(comm, read_stat_field, &field);
 }
 
 int tu_thread_policy(const char *comm)
 {
-	return thread_stat_field(comm, 41);
+	static const int field = 41;
+	return (int)thread_value(comm, read_stat_field, &field);
+}
+
+unsigned long long tu_thread_sigblk(const char *comm)
+{
+	return thread_value(comm, read_status_hex, "SigBlk:");
 }
 
 struct fifo_try {

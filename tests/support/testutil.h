@@ -42,6 +42,8 @@ void tu_copy_file(const char *from, const char *to);
 int tu_thread_nice(const char *comm);
 /* Its scheduling policy (SCHED_OTHER 0, SCHED_FIFO 1, ...), the same way. */
 int tu_thread_policy(const char *comm);
+/* Its blocked signals (SigBlk of its status: bit signo - 1), the same way. */
+unsigned long long tu_thread_sigblk(const char *comm);
 /* Whether a thread of this process may take SCHED_FIFO at priority (tried in a thread of
  * its own). */
 bool tu_fifo_allowed(int priority);

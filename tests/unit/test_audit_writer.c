@@ -7,7 +7,6 @@
  * and rows handed over while another connection holds the audit file's write
  * lock are written once it lets go.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -265,54 +264,13 @@ static void test_waits_on_the_thread_not_the_loop(void **state)
 	assert_int_equal(rows_in(fx), 10);
 }
 
-/* The writer thread's blocked signals, from /proc (its comm is "qrdesk-audit"); false if
- * no thread has that name yet. */
-static bool writer_sigblk(unsigned long long *out)
-{
-	DIR *d = opendir("/proc/self/task");
-	assert_non_null(d);
-	unsigned long long blk = 0;
-	bool seen = false;
-	struct dirent *e;
-	while (!seen && (e = readdir(d)) != NULL) {
-		char path[300], line[256], name[64] = "";
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(name, sizeof(name), f) == NULL)
-			name[0] = '\0';
-		fclose(f);
-		if (strcmp(name, "qrdesk-audit\n") != 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
-		f = fopen(path, "r");
-		assert_non_null(f);
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
-				seen = true;
-		fclose(f);
-	}
-	closedir(d);
-	*out = blk;
-	return seen;
-}
-
 /* Signals are the loop's (signalfd), set up after the pipeline's writer has started in
  * qrdeskd: the thread must block every one, or a SIGTERM delivered to it would end the
  * daemon by the default action instead of a clean stop. */
 static void test_signals_stay_the_loops(void **state)
 {
 	(void)state;
-	/* The thread is named by itself: give it the time to start on a loaded machine. */
-	unsigned long long blk = 0;
-	bool seen = false;
-	for (int i = 0; i < 2000 && !seen; i++) {
-		seen = writer_sigblk(&blk);
-		if (!seen)
-			usleep(10000);
-	}
-	assert_true(seen);
+	unsigned long long blk = tu_thread_sigblk("qrdesk-audit");
 	static const int loops_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
 	for (size_t i = 0; i < sizeof(loops_signals) / sizeof(loops_signals[0]); i++)
 		assert_true(blk & (1ULL << (loops_signals[i] - 1)));

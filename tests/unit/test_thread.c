@@ -125,32 +125,42 @@ static int raise_as_nobody(rlim_t limit)
 	return 0;
 }
 
-static void test_raise_only_as_far_as_the_limit(void **state)
+/*
+ * Each limit in a child that runs step(limit) as nobody: its exit status is 0, SKIPPED
+ * (the limit cannot be raised here) or the number of the step that failed.  At least one
+ * must run (lowering a limit is always allowed).
+ */
+static void run_as_nobody(const char *what, const rlim_t *limits, size_t n, int (*step)(rlim_t))
 {
-	(void)state;
 	if (geteuid() != 0)
-		skip(); /* setting RLIMIT_NICE's hard limit and dropping to nobody need root */
-	rlim_t limits[] = {30, 0};
+		skip(); /* setting a hard limit and dropping to nobody need root */
 	int ran = 0;
-	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0)
-			_exit(raise_as_nobody(limits[i]));
+			_exit(step(limits[i]));
 		int status;
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		assert_true(WIFEXITED(status));
 		if (WEXITSTATUS(status) == SKIPPED) {
-			print_message("RLIMIT_NICE %u: cannot be set here (no CAP_SYS_RESOURCE)\n",
+			print_message("%s %u: cannot be set here (no CAP_SYS_RESOURCE)\n", what,
 			              (unsigned)limits[i]);
 			continue;
 		}
 		ran++;
 		if (WEXITSTATUS(status) != 0)
-			fail_msg("RLIMIT_NICE %u: step %d failed", (unsigned)limits[i],
+			fail_msg("%s %u: step %d failed", what, (unsigned)limits[i],
 			         WEXITSTATUS(status));
 	}
-	assert_true(ran > 0); /* lowering the limit to 0 is always allowed */
+	assert_true(ran > 0);
+}
+
+static void test_raise_only_as_far_as_the_limit(void **state)
+{
+	(void)state;
+	static const rlim_t limits[] = {30, 0};
+	run_as_nobody("RLIMIT_NICE", limits, 2, raise_as_nobody);
 }
 
 /* --- SCHED_FIFO (the HID reader's, qrdeskd.service's LimitRTPRIO=10) ---------------- */
@@ -214,30 +224,8 @@ static int fifo_as_nobody(rlim_t limit)
 static void test_fifo_only_as_far_as_the_limit(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip(); /* setting RLIMIT_RTPRIO's hard limit and dropping to nobody need root */
-	rlim_t limits[] = {10, 0};
-	int ran = 0;
-	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0)
-			_exit(fifo_as_nobody(limits[i]));
-		int status;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status));
-		if (WEXITSTATUS(status) == SKIPPED) {
-			print_message(
-			        "RLIMIT_RTPRIO %u: cannot be set here (no CAP_SYS_RESOURCE)\n",
-			        (unsigned)limits[i]);
-			continue;
-		}
-		ran++;
-		if (WEXITSTATUS(status) != 0)
-			fail_msg("RLIMIT_RTPRIO %u: step %d failed", (unsigned)limits[i],
-			         WEXITSTATUS(status));
-	}
-	assert_true(ran > 0);
+	static const rlim_t limits[] = {10, 0};
+	run_as_nobody("RLIMIT_RTPRIO", limits, 2, fifo_as_nobody);
 }
 
 int main(void)

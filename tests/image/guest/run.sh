@@ -40,24 +40,16 @@ nice_limit() { # soft and hard RLIMIT_NICE of qrdeskd
 rtprio_limit() { # soft and hard RLIMIT_RTPRIO of qrdeskd
 	sed -n 's/^Max realtime priority *\([0-9]*\) *\([0-9]*\).*/\1 \2/p' /proc/$(systemctl show -p MainPID --value qrdeskd.service)/limits
 }
-thread_policy() { # thread_policy NAME: the scheduling policy of qrdeskd's thread NAME (field 41)
+thread_stat() { # thread_stat NAME FIELD: field FIELD (proc(5)'s count) of qrdeskd's thread NAME's stat
 	local pid task
 	pid=$(systemctl show -p MainPID --value qrdeskd.service)
 	for task in /proc/$pid/task/*; do
 		[ "$(cat $task/comm 2>/dev/null)" = "$1" ] || continue
-		sed 's/.*) //' $task/stat | cut -d' ' -f39
+		sed 's/.*) //' $task/stat | cut -d' ' -f$(($2 - 2)) # fields from the third on
 		return
 	done
 }
-thread_nice() { # thread_nice NAME: the nice of qrdeskd's thread NAME (field 19 of its stat)
-	local pid task
-	pid=$(systemctl show -p MainPID --value qrdeskd.service)
-	for task in /proc/$pid/task/*; do
-		[ "$(cat $task/comm 2>/dev/null)" = "$1" ] || continue
-		sed 's/.*) //' $task/stat | cut -d' ' -f17
-		return
-	done
-}
+thread_policy() { thread_stat "$1" 41; } # SCHED_OTHER 0, SCHED_FIFO 1
 genv() { grub-editenv /boot/loader/grub/grubenv list | sed -n "s/^$1=//p"; }
 store_dump() { # the store without the audit rows (they grow on purpose)
 	sqlite3 -readonly /var/lib/qrdesk/desk.db .dump | grep -v '^INSERT INTO audit' | sha256sum | cut -c1-16
